@@ -1,0 +1,100 @@
+//! `segc init [--demo] DIR`: a new project, optionally the demo with sample data.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The folder to create (must be empty or missing).
+    pub dir: PathBuf,
+    /// Copy the example SaaS project and create its DuckDB database with sample data.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// The example project's files, embedded so `segc init --demo` works anywhere.
+const DEMO_FILES: &[(&str, &str)] = &[
+    ("segc_project.yml", include_str!("../../segc_project.yml")),
+    ("profiles.yml", include_str!("../../profiles.yml")),
+    ("segment-defs/sources.yml", include_str!("../../segment-defs/sources.yml")),
+    ("segment-defs/attributes.yml", include_str!("../../segment-defs/attributes.yml")),
+    ("segment-defs/segments.yml", include_str!("../../segment-defs/segments.yml")),
+    ("segment-defs/kpis.yml", include_str!("../../segment-defs/kpis.yml")),
+];
+
+const STARTER_PROJECT: &str = "name: my_project
+definitions: segment-defs
+default_target: local
+time_zone: UTC
+activity_window: 30d
+";
+
+const STARTER_PROFILES: &str = "# One entry per target. See the README for postgres, redshift, bigquery and sqlserver.
+local: { type: duckdb, path: warehouse.duckdb }
+";
+
+const STARTER_DEFINITIONS: &str = "# Describe where your data lives, then attributes, segments and KPIs.
+sources:
+  users:  { table: app.users, key: user_id, columns: { signup_at: created_at, country: country } }
+  events: { table: app.events, user_key: user_id, time: occurred_at, columns: { name: event_name } }
+
+attributes:
+  monthly_activity: { source: events, agg: count, window: 30d }
+
+segments:
+  - name: active
+    label: Active in the last 30 days
+    all:
+      - monthly_activity: { gt: 0 }
+
+kpis:
+  - { name: people, agg: count }
+  - { name: active_people, agg: count, where: { monthly_activity: { gt: 0 } } }
+  - { name: pct_active, ratio: [active_people, people], format: percent }
+";
+
+fn write(root: &Path, relative: &str, text: &str) -> Result<(), Error> {
+    let path = root.join(relative);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io { path: parent.to_path_buf(), source })?;
+    }
+    std::fs::write(&path, text).map_err(|source| Error::Io { path, source })
+}
+
+pub fn execute(args: &InitArgs) -> Result<i32, Error> {
+    let root = &args.dir;
+    if root.exists() && std::fs::read_dir(root).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(Error::Usage(format!("{} exists and is not empty; pick a new folder", root.display())));
+    }
+    if args.demo {
+        for (relative, text) in DEMO_FILES {
+            write(root, relative, text)?;
+        }
+        #[cfg(feature = "duckdb")]
+        {
+            let path = root.join("target/demo.duckdb");
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| Error::Io { path: parent.to_path_buf(), source })?;
+            }
+            let data = crate::demo::generate(&crate::demo::DemoConfig::default());
+            let summary = crate::demo::write_duckdb(&data, &path).map_err(|e| Error::Query(e.to_string()))?;
+            eprintln!(
+                "demo database {}: {} users, {} accounts, {} events, {} orders",
+                path.display(),
+                summary.users,
+                summary.accounts,
+                summary.events,
+                summary.orders
+            );
+        }
+    } else {
+        write(root, "segc_project.yml", STARTER_PROJECT)?;
+        write(root, "profiles.yml", STARTER_PROFILES)?;
+        write(root, "segment-defs/definitions.yml", STARTER_DEFINITIONS)?;
+    }
+    println!("created {}; next: segc run --project {}", root.display(), root.display());
+    Ok(0)
+}

@@ -1,0 +1,107 @@
+//! The command line: arguments → a resolved invocation → the library. One file per command.
+
+pub mod compile;
+pub mod init;
+pub mod run;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Error;
+
+/// segc compiles YAML segment and KPI definitions into one SQL statement per report, runs it
+/// inside your warehouse, and prints a segment × KPI table.
+#[derive(Debug, Parser)]
+#[command(name = "segc", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Start with `segc init --demo my-project`, then `segc run --project my-project`.")]
+pub struct Cli {
+    /// The project folder (holding segc_project.yml).
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// Where profiles.yml lives (default: $SEGC_PROFILES_DIR, then the project folder, then ~/.segc).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check the project; report every problem with file:line:col. Exit 1 when invalid.
+    Validate,
+    /// Print the SQL for a target (from profiles.yml) or a dialect (no profile needed).
+    Compile(compile::CompileArgs),
+    /// Run the report in the warehouse and print the segment × KPI table.
+    Run(run::RunArgs),
+    /// Create a new project in DIR; --demo adds sample definitions and a DuckDB database.
+    Init(init::InitArgs),
+}
+
+/// What to report: shared by `compile` and `run`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Report only these segments (and the all_users row). Repeat or separate with commas.
+    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// The report's day, YYYY-MM-DD: data up to the end of that day counts
+    /// (default: the project's `as_of`, else today in the project's time zone).
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub as_of: Option<NaiveDate>,
+    /// The period for `window: period` attributes, A..B (both days included); sets --as-of to B.
+    #[arg(long, value_name = "A..B", value_parser = parse_period, conflicts_with = "as_of")]
+    pub period: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl ReportArgs {
+    pub fn options(&self) -> crate::plan::ReportOptions {
+        crate::plan::ReportOptions { as_of: self.as_of, period: self.period, select: self.select.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+fn parse_day(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date YYYY-MM-DD"))
+}
+
+fn parse_period(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
+    let (first, last) = text.split_once("..").ok_or_else(|| format!("`{text}` is not a period A..B"))?;
+    let (first, last) = (parse_day(first)?, parse_day(last)?);
+    if first > last {
+        return Err(format!("the period {first}..{last} ends before it starts"));
+    }
+    Ok((first, last))
+}
+
+/// Today in the project's time zone.
+pub fn today(time_zone: &str) -> NaiveDate {
+    use std::str::FromStr;
+    let zone = chrono_tz::Tz::from_str(time_zone).unwrap_or(chrono_tz::UTC);
+    chrono::Utc::now().with_timezone(&zone).date_naive()
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn execute(cli: Cli) -> Result<i32, Error> {
+    let root = cli.project.as_path();
+    match cli.command {
+        Command::Validate => validate::execute(root),
+        Command::Compile(args) => compile::execute(root, cli.profiles_dir.as_deref(), &args),
+        Command::Run(args) => run::execute(root, cli.profiles_dir.as_deref(), &args),
+        Command::Init(args) => init::execute(&args),
+    }
+}
+
+/// The target to use: the flag, else the project's default.
+pub(crate) fn target_name(flag: Option<&str>, project: &crate::ir::Project) -> Result<String, Error> {
+    flag.map(str::to_string)
+        .or_else(|| project.default_target.clone())
+        .ok_or_else(|| Error::Usage("no --target given and segc_project.yml sets no `default_target`".into()))
+}

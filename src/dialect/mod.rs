@@ -1,0 +1,164 @@
+//! The dialects segc compiles for: facts read from `dialects/<name>/dialect.toml` and
+//! macro overrides from `dialects/<name>/macros.sql.j2`. The only code that knows how
+//! warehouses differ — and it knows it as data.
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// The files of one dialect, embedded in the binary.
+struct DialectFiles {
+    name: &'static str,
+    facts: &'static str,
+    macros: &'static str,
+}
+
+const DIALECTS: &[DialectFiles] = &[DialectFiles {
+    name: "duckdb",
+    facts: include_str!("../../dialects/duckdb/dialect.toml"),
+    macros: include_str!("../../dialects/duckdb/macros.sql.j2"),
+}];
+
+/// The default macros every dialect starts from, in load order.
+pub const DEFAULT_MACROS: &[(&str, &str)] = &[
+    ("templates/macros/types.sql.j2", include_str!("../../templates/macros/types.sql.j2")),
+    ("templates/macros/arithmetic.sql.j2", include_str!("../../templates/macros/arithmetic.sql.j2")),
+    ("templates/macros/aggregates.sql.j2", include_str!("../../templates/macros/aggregates.sql.j2")),
+    ("templates/macros/strings.sql.j2", include_str!("../../templates/macros/strings.sql.j2")),
+];
+
+/// The statement skeleton.
+pub const REPORT_TEMPLATE: &str = include_str!("../../templates/report.sql.j2");
+
+/// Every dialect name, for `--dialect` and for tests that must cover them all.
+pub fn names() -> Vec<&'static str> {
+    DIALECTS.iter().map(|d| d.name).collect()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdentifierStyle {
+    pub open: String,
+    pub close: String,
+    /// What a `close` character inside a name becomes.
+    pub escape_close: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StringStyle {
+    /// Written before the opening quote (`N` on SQL Server).
+    pub prefix: String,
+    /// Replacements applied to the value, in order: `[["'", "''"]]`.
+    pub escapes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct TypeNames {
+    pub double: String,
+    pub bigint: String,
+    pub date: String,
+    pub timestamp: String,
+    pub varchar: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Literals {
+    #[serde(rename = "true")]
+    pub true_value: String,
+    #[serde(rename = "false")]
+    pub false_value: String,
+}
+
+/// A dialect's facts.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dialect {
+    pub name: String,
+    /// A dialect whose macros this one inherits before its own (`redshift` → `postgres`).
+    #[serde(default)]
+    pub parent: Option<String>,
+    pub sqlparser: String,
+    pub identifier: IdentifierStyle,
+    pub string: StringStyle,
+    pub types: TypeNames,
+    pub literals: Literals,
+    /// This dialect's macro overrides.
+    #[serde(skip)]
+    pub macros: &'static str,
+}
+
+impl Dialect {
+    /// Loads a dialect by name; unknown names list the known ones.
+    pub fn load(name: &str) -> Result<Dialect, Error> {
+        let files = DIALECTS.iter().find(|d| d.name == name).ok_or_else(|| {
+            Error::Usage(format!("unknown dialect `{name}`; known dialects: {}", names().join(", ")))
+        })?;
+        let mut dialect: Dialect = toml::from_str(files.facts)
+            .map_err(|e| Error::Render(format!("dialects/{name}/dialect.toml is invalid: {e}")))?;
+        dialect.macros = files.macros;
+        Ok(dialect)
+    }
+
+    /// The macro override files of this dialect and its ancestors, most general first.
+    pub fn macro_chain(&self) -> Result<Vec<(String, &'static str)>, Error> {
+        let mut chain = vec![(format!("dialects/{}/macros.sql.j2", self.name), self.macros)];
+        let mut parent = self.parent.clone();
+        while let Some(name) = parent {
+            let ancestor = Dialect::load(&name)?;
+            chain.push((format!("dialects/{}/macros.sql.j2", ancestor.name), ancestor.macros));
+            parent = ancestor.parent;
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    /// A quoted identifier: the name exactly, whatever characters it holds.
+    pub fn quote_identifier(&self, name: &str) -> String {
+        let style = &self.identifier;
+        format!("{}{}{}", style.open, name.replace(&style.close, &style.escape_close), style.close)
+    }
+
+    /// A multi-part name, each part quoted.
+    pub fn quote_path(&self, parts: &[String]) -> String {
+        parts.iter().map(|p| self.quote_identifier(p)).collect::<Vec<_>>().join(".")
+    }
+
+    /// A string literal that the warehouse reads back as exactly `value`.
+    pub fn string_literal(&self, value: &str) -> String {
+        let mut escaped = value.to_string();
+        for (from, to) in &self.string.escapes {
+            escaped = escaped.replace(from.as_str(), to.as_str());
+        }
+        format!("{}'{}'", self.string.prefix, escaped)
+    }
+
+    pub fn boolean_literal(&self, value: bool) -> &str {
+        if value { &self.literals.true_value } else { &self.literals.false_value }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_loads() {
+        for name in names() {
+            let dialect = Dialect::load(name).unwrap();
+            assert_eq!(dialect.name, name);
+            dialect.macro_chain().unwrap();
+        }
+    }
+
+    #[test]
+    fn duckdb_quotes_and_escapes() {
+        let duckdb = Dialect::load("duckdb").unwrap();
+        assert_eq!(duckdb.quote_identifier("a\"b"), "\"a\"\"b\"");
+        assert_eq!(duckdb.quote_path(&["app".into(), "users".into()]), "\"app\".\"users\"");
+        assert_eq!(duckdb.string_literal("it's a \\ test"), "'it''s a \\ test'");
+    }
+
+    #[test]
+    fn unknown_dialect_lists_known_ones() {
+        let error = Dialect::load("oracle").unwrap_err().to_string();
+        assert!(error.contains("duckdb"), "{error}");
+    }
+}

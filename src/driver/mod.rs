@@ -1,0 +1,44 @@
+//! Running a statement in a warehouse and bringing back typed rows. One file per engine.
+
+#[cfg(feature = "duckdb")]
+pub mod duckdb;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::error::Error;
+
+/// One value of a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Integer(i64),
+    Double(f64),
+    Text(String),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+    Boolean(bool),
+}
+
+impl Cell {
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Cell::Integer(v) => Some(*v as f64),
+            Cell::Double(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// The rows of a query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultSet {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// A connection that runs one statement and returns its rows.
+pub trait Driver {
+    /// The engine's name for messages.
+    fn name(&self) -> &str;
+    fn query(&mut self, sql: &str) -> Result<ResultSet, Error>;
+}

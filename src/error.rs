@@ -1,0 +1,271 @@
+//! Diagnostics that point into the user's files, and the library's error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A position in a file: 1-based line and column (in characters), plus the byte offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+    pub byte: usize,
+}
+
+/// A range of text in one of the project's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span {
+    pub file: FileId,
+    pub start: Position,
+    pub end: Position,
+}
+
+impl Span {
+    /// A span inside this one, `from..to` characters after its start, on the same line.
+    /// Used to point at part of a formula; falls back to the whole span when the scalar
+    /// does not sit on one line.
+    pub fn narrow(&self, from: usize, to: usize) -> Span {
+        if self.start.line != self.end.line {
+            return *self;
+        }
+        let width = self.end.column.saturating_sub(self.start.column);
+        if to > width || from >= to {
+            return *self;
+        }
+        let mut span = *self;
+        span.start.column = self.start.column + from;
+        span.end.column = self.start.column + to;
+        span
+    }
+}
+
+/// The text of every file read for a project, so diagnostics can quote it.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    display: String,
+    text: String,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, display: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.push(SourceFile {
+            display: display.into(),
+            text: text.into(),
+        });
+        FileId((self.files.len() - 1) as u32)
+    }
+
+    pub fn display(&self, file: FileId) -> &str {
+        self.files
+            .get(file.0 as usize)
+            .map(|f| f.display.as_str())
+            .unwrap_or("<unknown>")
+    }
+
+    pub fn text(&self, file: FileId) -> &str {
+        self.files
+            .get(file.0 as usize)
+            .map(|f| f.text.as_str())
+            .unwrap_or("")
+    }
+
+    /// `file:line:col` of a span's start.
+    pub fn location(&self, span: &Span) -> String {
+        format!(
+            "{}:{}:{}",
+            self.display(span.file),
+            span.start.line,
+            span.start.column
+        )
+    }
+}
+
+/// One problem found in the user's project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Option<Span>,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span: Some(span),
+            hint: None,
+        }
+    }
+
+    pub fn without_location(message: impl Into<String>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span: None,
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_optional_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// Renders the diagnostic the way a compiler does: message, location, the line of
+    /// text with the offending part underlined, and a hint.
+    pub fn render(&self, sources: &SourceMap) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        if let Some(span) = &self.span {
+            out.push_str(&format!("  --> {}\n", sources.location(span)));
+            let text = sources.text(span.file);
+            if let Some(line_text) = text.lines().nth(span.start.line.saturating_sub(1)) {
+                let number = span.start.line.to_string();
+                let pad = " ".repeat(number.len());
+                let line_chars = line_text.chars().count();
+                let start = span.start.column.saturating_sub(1).min(line_chars);
+                let end = if span.end.line == span.start.line {
+                    span.end.column.saturating_sub(1).min(line_chars)
+                } else {
+                    line_chars
+                };
+                let width = end.saturating_sub(start).max(1);
+                out.push_str(&format!("{pad} |\n"));
+                out.push_str(&format!("{number} | {line_text}\n"));
+                out.push_str(&format!(
+                    "{pad} | {}{}\n",
+                    " ".repeat(start),
+                    "^".repeat(width)
+                ));
+            }
+        }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("  = help: {hint}\n"));
+        }
+        out
+    }
+}
+
+/// Every diagnostic of a project that failed to load or validate.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    pub sources: SourceMap,
+    pub items: Vec<Diagnostic>,
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in &self.items {
+            writeln!(f, "{}", item.render(&self.sources))?;
+        }
+        let count = self.items.len();
+        write!(
+            f,
+            "{count} problem{} found",
+            if count == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The library's error type. `Display` is for humans.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(Box<Diagnostics>),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Render(String),
+    #[error("{0}")]
+    Query(String),
+    #[error("{0}")]
+    Profile(String),
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for a bad command line, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The closest of `candidates` to `name`, when it is close enough to be a likely typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let distance = edit_distance(name, candidate);
+        let limit = (name.chars().count().max(candidate.chars().count()) / 3).max(1);
+        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            current[j + 1] = (previous[j] + cost)
+                .min(previous[j + 1] + 1)
+                .min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = ["monthly_spend", "monthly_activity", "country"];
+        assert_eq!(
+            suggest("monthy_spend", names).as_deref(),
+            Some("did you mean `monthly_spend`?")
+        );
+        assert_eq!(suggest("zzz", names), None);
+    }
+
+    #[test]
+    fn renders_underline_under_the_span() {
+        let mut sources = SourceMap::default();
+        let file = sources.add("defs/a.yml", "segments:\n  - name: x\n    all: [ { foo: { gt: 1 } } ]\n");
+        let span = Span {
+            file,
+            start: Position { line: 3, column: 14, byte: 0 },
+            end: Position { line: 3, column: 17, byte: 0 },
+        };
+        let text = Diagnostic::new("unknown attribute `foo`", span).render(&sources);
+        assert!(text.contains("--> defs/a.yml:3:14"), "{text}");
+        assert!(text.contains("|              ^^^\n"), "{text}");
+    }
+}

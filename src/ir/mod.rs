@@ -1,0 +1,428 @@
+//! The typed, dialect-free model of a project: every name resolved to an id, every value
+//! typed. The planner and the SQL generator work from this alone.
+
+pub mod time;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub use time::{Duration, Window};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SourceId(pub usize);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct AttributeId(pub usize);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SegmentId(pub usize);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct KpiId(pub usize);
+
+/// Where a definition was written, for comments in the generated SQL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub name: String,
+    /// IANA time zone name; day boundaries are taken in this zone.
+    pub time_zone: String,
+    pub activity_window: Window,
+    /// The project's default `--as-of` day, when it sets one.
+    pub default_as_of: Option<NaiveDate>,
+    pub default_target: Option<String>,
+    pub currency_symbol: String,
+    pub sources: Vec<Source>,
+    pub attributes: Vec<Attribute>,
+    pub segments: Vec<Segment>,
+    pub kpis: Vec<Kpi>,
+}
+
+impl Project {
+    pub fn source(&self, id: SourceId) -> &Source {
+        &self.sources[id.0]
+    }
+    pub fn attribute(&self, id: AttributeId) -> &Attribute {
+        &self.attributes[id.0]
+    }
+    pub fn segment(&self, id: SegmentId) -> &Segment {
+        &self.segments[id.0]
+    }
+    pub fn kpi(&self, id: KpiId) -> &Kpi {
+        &self.kpis[id.0]
+    }
+    /// The one source that lists users.
+    pub fn users_source(&self) -> SourceId {
+        SourceId(
+            self.sources
+                .iter()
+                .position(|s| matches!(s.role, SourceRole::Users { .. }))
+                .unwrap_or(0),
+        )
+    }
+    pub fn segment_by_name(&self, name: &str) -> Option<SegmentId> {
+        self.segments.iter().position(|s| s.name == name).map(SegmentId)
+    }
+}
+
+/// A table name: dot-separated parts, with per-target (or per-dialect) overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableName {
+    pub default: Vec<String>,
+    pub overrides: BTreeMap<String, Vec<String>>,
+}
+
+impl TableName {
+    /// The parts to use for a target name or a dialect name, in that order of preference.
+    pub fn resolve(&self, target: Option<&str>, dialect: &str) -> &[String] {
+        target
+            .and_then(|t| self.overrides.get(t))
+            .or_else(|| self.overrides.get(dialect))
+            .unwrap_or(&self.default)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub name: String,
+    pub table: TableName,
+    pub role: SourceRole,
+    /// Logical column name → physical column, in declaration order.
+    pub columns: Vec<Column>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub physical: String,
+    pub value_type: ValueType,
+}
+
+impl Source {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SourceRole {
+    /// The user table: one row per user.
+    Users { key: String, signup: String },
+    /// A table joined to users: `users.<via>` = `<key>`.
+    Dimension { key: String, via: String },
+    /// Facts about users, optionally timed.
+    Facts { user_key: String, time: Option<String> },
+}
+
+/// The type of a value, as far as segc knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ValueType {
+    Unknown,
+    Number,
+    Integer,
+    String,
+    Date,
+    Timestamp,
+    Boolean,
+}
+
+impl ValueType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Unknown => "unknown",
+            ValueType::Number => "number",
+            ValueType::Integer => "integer",
+            ValueType::String => "string",
+            ValueType::Date => "date",
+            ValueType::Timestamp => "timestamp",
+            ValueType::Boolean => "boolean",
+        }
+    }
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ValueType::Number | ValueType::Integer)
+    }
+    pub fn is_temporal(self) -> bool {
+        matches!(self, ValueType::Date | ValueType::Timestamp)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attribute {
+    pub name: String,
+    pub kind: AttributeKind,
+    pub value_type: ValueType,
+    /// Columns of the user or dimension tables that no declared attribute shadows are
+    /// usable by name; they are attributes that were not written down.
+    pub implicit: bool,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum AttributeKind {
+    /// A column of the user table or of a dimension joined to it.
+    Column {
+        source: SourceId,
+        column: String,
+        /// Cast a timestamp to its date in the project time zone.
+        as_date: bool,
+    },
+    /// An aggregate over a fact source.
+    Aggregate {
+        source: SourceId,
+        aggregation: Aggregation,
+        column: Option<FactColumn>,
+        window: Window,
+        filter: Option<Condition>,
+    },
+    Formula(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum FactColumn {
+    Column { physical: String, value_type: ValueType },
+    /// The source's time column.
+    Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Aggregation {
+    Count,
+    CountDistinct,
+    CountDistinctDays,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Aggregation {
+    pub const NAMES: &'static [&'static str] =
+        &["count", "count_distinct", "count_distinct_days", "sum", "avg", "min", "max"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "count" => Aggregation::Count,
+            "count_distinct" => Aggregation::CountDistinct,
+            "count_distinct_days" => Aggregation::CountDistinctDays,
+            "sum" => Aggregation::Sum,
+            "avg" => Aggregation::Avg,
+            "min" => Aggregation::Min,
+            "max" => Aggregation::Max,
+            _ => return None,
+        })
+    }
+
+    /// The value over no facts: 0 for counts and sums, NULL otherwise.
+    pub fn zero_when_empty(self) -> bool {
+        matches!(
+            self,
+            Aggregation::Count | Aggregation::CountDistinct | Aggregation::CountDistinctDays | Aggregation::Sum
+        )
+    }
+}
+
+/// A condition over attributes (segments, KPI filters) or over a fact source's columns
+/// (attribute filters).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Condition {
+    True,
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    InSegment(SegmentId),
+    Predicate { operand: Operand, predicate: Predicate },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Operand {
+    Attribute(AttributeId),
+    /// A column of the fact source being aggregated.
+    SourceColumn { column: FactColumn },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Literal {
+    Number(f64),
+    String(String),
+    Date(NaiveDate),
+    Boolean(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Comparison {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Predicate {
+    Compare(Comparison, Literal),
+    Between(Literal, Literal),
+    In(Vec<Literal>),
+    NotIn(Vec<Literal>),
+    IsNull(bool),
+    Contains(String),
+    StartsWith(String),
+    EndsWith(String),
+    WithinLast(Duration),
+    Before(NaiveDate),
+    After(NaiveDate),
+}
+
+/// A formula, as a tree. Never user text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Expr {
+    Number(f64),
+    String(String),
+    Boolean(bool),
+    Null,
+    Attribute(AttributeId),
+    AsOf,
+    Negate(Box<Expr>),
+    Not(Box<Expr>),
+    Binary { operator: BinaryOperator, left: Box<Expr>, right: Box<Expr> },
+    Function { function: Function, arguments: Vec<Expr> },
+    IsNull { expr: Box<Expr>, negated: bool },
+    Case { branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum BinaryOperator {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Compare(Comparison),
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Function {
+    NullIf,
+    Coalesce,
+    DaysBetween,
+    Abs,
+    Round,
+    Floor,
+    Ceil,
+    Least,
+    Greatest,
+}
+
+impl Function {
+    pub const NAMES: &'static [&'static str] =
+        &["nullif", "coalesce", "days_between", "abs", "round", "floor", "ceil", "least", "greatest", "as_of"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "nullif" => Function::NullIf,
+            "coalesce" => Function::Coalesce,
+            "days_between" => Function::DaysBetween,
+            "abs" => Function::Abs,
+            "round" => Function::Round,
+            "floor" => Function::Floor,
+            "ceil" | "ceiling" => Function::Ceil,
+            "least" => Function::Least,
+            "greatest" => Function::Greatest,
+            _ => return None,
+        })
+    }
+
+    /// Allowed argument counts (min, max).
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Function::NullIf | Function::DaysBetween => (2, 2),
+            Function::Abs | Function::Floor | Function::Ceil => (1, 1),
+            Function::Round => (1, 2),
+            Function::Coalesce | Function::Least | Function::Greatest => (1, usize::MAX),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Segment {
+    pub name: String,
+    pub label: String,
+    pub parent: Option<SegmentId>,
+    pub visible: bool,
+    pub condition: Condition,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Format {
+    Number,
+    Integer,
+    Percent,
+    Currency,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Number => "number",
+            Format::Integer => "integer",
+            Format::Percent => "percent",
+            Format::Currency => "currency",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum KpiAggregation {
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Median,
+    Percentile(f64),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum KpiKind {
+    Aggregate {
+        aggregation: KpiAggregation,
+        of: Option<AttributeId>,
+        filter: Option<Condition>,
+    },
+    Ratio(KpiId, KpiId),
+    ShareOfTotal(KpiId),
+}
+
+/// What a KPI's values are, for casting and for JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum KpiType {
+    Integer,
+    Double,
+    Date,
+    Timestamp,
+    String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Kpi {
+    pub name: String,
+    pub label: String,
+    pub kind: KpiKind,
+    pub format: Format,
+    pub value_type: KpiType,
+    pub origin: Origin,
+}

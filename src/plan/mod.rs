@@ -1,0 +1,249 @@
+//! IR + report options → the logical plan of one statement: which attributes are needed,
+//! which sources are read (each once), which rows are reported, and every instant the
+//! SQL compares against, computed here in the project's time zone.
+
+mod clock;
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::error::Error;
+use crate::ir::time::{DayRange, ReportTime};
+use crate::ir::{
+    AttributeId, AttributeKind, Condition, Expr, KpiId, KpiKind, Operand, Project, SegmentId, SourceId, SourceRole,
+};
+
+pub use clock::Clock;
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// The as-of day; `None` means the project default, else today in the project time zone.
+    pub as_of: Option<NaiveDate>,
+    /// `--period A..B`: first and last day.
+    pub period: Option<(NaiveDate, NaiveDate)>,
+    /// Segment names to report (empty: every visible segment).
+    pub select: Vec<String>,
+}
+
+/// One reported row: `all_users` (segment `None`) or a segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    pub ordinal: usize,
+    pub segment: Option<SegmentId>,
+    /// Nesting depth for display: children sit under their parent.
+    pub depth: usize,
+}
+
+/// One pass over a fact source computing several attributes.
+#[derive(Debug, Clone)]
+pub struct FactPass {
+    pub source: SourceId,
+    pub attributes: Vec<AttributeId>,
+    /// The earliest instant any of the attributes reads; `None` when one reads all history.
+    pub lower_bound: Option<NaiveDateTime>,
+}
+
+/// The logical plan of one report statement.
+#[derive(Debug, Clone)]
+pub struct Plan<'p> {
+    pub project: &'p Project,
+    pub time: ReportTime,
+    pub clock: Clock,
+    pub users: SourceId,
+    /// Dimensions joined to the user table (only those an attribute needs).
+    pub dimensions: Vec<SourceId>,
+    /// Attributes read straight from the user table or a dimension.
+    pub column_attributes: Vec<AttributeId>,
+    pub fact_passes: Vec<FactPass>,
+    /// Formula attributes that a KPI aggregates (materialized as columns).
+    pub formula_columns: Vec<AttributeId>,
+    pub rows: Vec<ReportRow>,
+    /// Every KPI, in file order.
+    pub kpis: Vec<KpiId>,
+}
+
+impl<'p> Plan<'p> {
+    /// Plans a report. Errors name what the user asked for that does not exist.
+    pub fn new(project: &'p Project, options: &ReportOptions, today: NaiveDate) -> Result<Self, Error> {
+        let as_of = options.as_of.or(project.default_as_of).unwrap_or(today);
+        if let Some((first, last)) = options.period
+            && first > last
+        {
+            return Err(Error::Usage(format!("the period {first}..{last} ends before it starts")));
+        }
+        let period = options.period.unwrap_or_else(|| {
+            let range = ReportTime { as_of, period: (as_of, as_of) }.range(&project.activity_window);
+            (range.start.unwrap_or(as_of), as_of)
+        });
+        let as_of = options.period.map(|(_, last)| last).unwrap_or(as_of);
+        let time = ReportTime { as_of, period };
+        let clock = Clock::new(&project.time_zone, time.end_day())?;
+
+        let rows = plan_rows(project, &options.select)?;
+        let kpis: Vec<KpiId> = (0..project.kpis.len()).map(KpiId).collect();
+
+        // Every attribute the report needs, following formulas and `in_segment`.
+        let mut needed: BTreeSet<AttributeId> = BTreeSet::new();
+        let mut segments_seen: BTreeSet<SegmentId> = BTreeSet::new();
+        let mut formula_columns = Vec::new();
+        for row in &rows {
+            if let Some(segment) = row.segment {
+                need_condition(project, &project.segment(segment).condition, &mut needed, &mut segments_seen);
+            }
+        }
+        for kpi in &project.kpis {
+            if let KpiKind::Aggregate { of, filter, .. } = &kpi.kind {
+                if let Some(of) = of {
+                    need_attribute(project, *of, &mut needed, &mut segments_seen);
+                    if matches!(project.attribute(*of).kind, AttributeKind::Formula(_)) && !formula_columns.contains(of) {
+                        formula_columns.push(*of);
+                    }
+                }
+                if let Some(filter) = filter {
+                    need_condition(project, filter, &mut needed, &mut segments_seen);
+                }
+            }
+        }
+
+        let users = project.users_source();
+        let mut dimensions = Vec::new();
+        let mut column_attributes = Vec::new();
+        let mut fact_passes: Vec<FactPass> = Vec::new();
+        for id in &needed {
+            match &project.attribute(*id).kind {
+                AttributeKind::Column { source, .. } => {
+                    if *source != users && !dimensions.contains(source) {
+                        dimensions.push(*source);
+                    }
+                    column_attributes.push(*id);
+                }
+                AttributeKind::Aggregate { source, window, .. } => {
+                    let range = time.range(window);
+                    let start = range.start.map(|day| clock.instant(day));
+                    match fact_passes.iter_mut().find(|p| p.source == *source) {
+                        Some(pass) => {
+                            pass.attributes.push(*id);
+                            pass.lower_bound = match (pass.lower_bound, start) {
+                                (Some(a), Some(b)) => Some(a.min(b)),
+                                _ => None,
+                            };
+                        }
+                        None => fact_passes.push(FactPass { source: *source, attributes: vec![*id], lower_bound: start }),
+                    }
+                }
+                AttributeKind::Formula(_) => {}
+            }
+        }
+        dimensions.sort();
+        fact_passes.sort_by_key(|p| p.source);
+        Ok(Plan { project, time, clock, users, dimensions, column_attributes, fact_passes, formula_columns, rows, kpis })
+    }
+
+    /// The instant at the start of a local day, in UTC.
+    pub fn instant(&self, day: NaiveDate) -> NaiveDateTime {
+        self.clock.instant(day)
+    }
+
+    /// The end instant B: nothing at or after it is read.
+    pub fn end_instant(&self) -> NaiveDateTime {
+        self.clock.instant(self.time.end_day())
+    }
+
+    pub fn range(&self, window: &crate::ir::Window) -> DayRange {
+        self.time.range(window)
+    }
+
+    /// The time column of a fact source.
+    pub fn time_column(&self, source: SourceId) -> Option<&str> {
+        match &self.project.source(source).role {
+            SourceRole::Facts { time, .. } => time.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Error> {
+    let mut chosen: Vec<SegmentId> = Vec::new();
+    if select.is_empty() {
+        chosen.extend((0..project.segments.len()).map(SegmentId).filter(|id| project.segment(*id).visible));
+    } else {
+        let mut unknown = Vec::new();
+        for name in select {
+            match project.segment_by_name(name) {
+                Some(id) => {
+                    if !chosen.contains(&id) {
+                        chosen.push(id);
+                    }
+                }
+                None if name == "all_users" => {}
+                None => unknown.push(match crate::error::suggest(name, project.segments.iter().map(|s| s.name.as_str())) {
+                    Some(hint) => format!("`{name}` ({hint})"),
+                    None => format!("`{name}`"),
+                }),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(Error::Usage(format!("--select names unknown segments: {}", unknown.join(", "))));
+        }
+    }
+    // Depth-first in file order: children directly after their parent.
+    let mut rows = vec![ReportRow { ordinal: 0, segment: None, depth: 0 }];
+    let parent_of = |id: SegmentId| project.segment(id).parent.filter(|p| chosen.contains(p));
+    fn place(
+        id: SegmentId,
+        depth: usize,
+        chosen: &[SegmentId],
+        parent_of: &dyn Fn(SegmentId) -> Option<SegmentId>,
+        rows: &mut Vec<ReportRow>,
+    ) {
+        rows.push(ReportRow { ordinal: rows.len(), segment: Some(id), depth });
+        for child in chosen.iter().copied().filter(|c| parent_of(*c) == Some(id)) {
+            place(child, depth + 1, chosen, parent_of, rows);
+        }
+    }
+    for id in chosen.iter().copied().filter(|id| parent_of(*id).is_none()) {
+        place(id, 0, &chosen, &parent_of, &mut rows);
+    }
+    Ok(rows)
+}
+
+fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<AttributeId>, segments: &mut BTreeSet<SegmentId>) {
+    if !needed.insert(id) {
+        return;
+    }
+    if let AttributeKind::Formula(expr) = &project.attribute(id).kind {
+        let mut references = Vec::new();
+        collect_expr(expr, &mut references);
+        for reference in references {
+            need_attribute(project, reference, needed, segments);
+        }
+    }
+}
+
+fn collect_expr(expr: &Expr, out: &mut Vec<AttributeId>) {
+    crate::validate::expr_references(expr, out);
+}
+
+fn need_condition(project: &Project, condition: &Condition, needed: &mut BTreeSet<AttributeId>, segments: &mut BTreeSet<SegmentId>) {
+    match condition {
+        Condition::True => {}
+        Condition::All(items) | Condition::Any(items) => {
+            for item in items {
+                need_condition(project, item, needed, segments);
+            }
+        }
+        Condition::Not(inner) => need_condition(project, inner, needed, segments),
+        Condition::InSegment(id) => {
+            if segments.insert(*id) {
+                need_condition(project, &project.segment(*id).condition, needed, segments);
+            }
+        }
+        Condition::Predicate { operand, .. } => {
+            if let Operand::Attribute(id) = operand {
+                need_attribute(project, *id, needed, segments);
+            }
+        }
+    }
+}

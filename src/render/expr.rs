@@ -1,0 +1,488 @@
+//! Conditions, formulas and aggregates rendered for one dialect. Every construct whose
+//! spelling differs is a macro call; values go through the dialect's literal functions.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use minijinja::{State, Value};
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::ir::{
+    Aggregation, AttributeId, AttributeKind, BinaryOperator, Comparison, Condition, Expr, FactColumn, Function,
+    KpiAggregation, KpiId, KpiKind, KpiType, Literal, Operand, Predicate, SourceRole, ValueType,
+};
+use crate::plan::Plan;
+
+pub(super) struct Sql<'a, 's> {
+    state: &'a mut State<'s, 's>,
+    dialect: &'a Dialect,
+    plan: &'a Plan<'a>,
+}
+
+fn comparison_operator(comparison: Comparison) -> &'static str {
+    match comparison {
+        Comparison::Eq => "=",
+        Comparison::Ne => "<>",
+        Comparison::Gt => ">",
+        Comparison::Gte => ">=",
+        Comparison::Lt => "<",
+        Comparison::Lte => "<=",
+    }
+}
+
+/// A number as SQL: integers without a fraction, negatives in parentheses.
+fn number(value: f64) -> String {
+    let text = if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { format!("{value:?}") };
+    if value < 0.0 { format!("({text})") } else { text }
+}
+
+fn next_day(day: NaiveDate) -> NaiveDate {
+    day.succ_opt().unwrap_or(day)
+}
+
+impl<'a, 's> Sql<'a, 's> {
+    pub(super) fn new(state: &'a mut State<'s, 's>, dialect: &'a Dialect, plan: &'a Plan<'a>) -> Self {
+        Sql { state, dialect, plan }
+    }
+
+    fn q(&self, name: &str) -> String {
+        self.dialect.quote_identifier(name)
+    }
+
+    /// Calls a dispatched macro: the dialect's override, its ancestors', or the default.
+    pub(super) fn call(&mut self, name: &str, args: &[Value]) -> Result<String, Error> {
+        self.state.call_macro(name, args).map_err(|e| {
+            Error::Render(format!(
+                "no usable macro `{name}` for dialect {} (looked in dialects/{}/macros.sql.j2, its parents, and templates/macros): {e:#}",
+                self.dialect.name, self.dialect.name
+            ))
+        })
+    }
+
+    pub(super) fn timestamp(&mut self, instant: NaiveDateTime) -> Result<String, Error> {
+        self.call("timestamp_literal", &[Value::from(instant.format("%Y-%m-%d %H:%M:%S").to_string())])
+    }
+
+    fn date(&mut self, day: NaiveDate) -> Result<String, Error> {
+        self.call("date_literal", &[Value::from(day.format("%Y-%m-%d").to_string())])
+    }
+
+    /// The start of a local day as a UTC timestamp literal.
+    fn day_start(&mut self, day: NaiveDate) -> Result<String, Error> {
+        let instant = self.plan.instant(day);
+        self.timestamp(instant)
+    }
+
+    /// The local calendar date of a UTC timestamp, in the project's time zone. Offsets are
+    /// known to the compiler, so this is the same plain arithmetic on every dialect.
+    pub(super) fn local_date(&mut self, timestamp: &str) -> Result<String, Error> {
+        let shifted = match self.plan.clock.fixed_offset() {
+            Some(0) => timestamp.to_string(),
+            Some(offset) => self.call("add_seconds", &[Value::from(timestamp), Value::from(offset)])?,
+            None => {
+                let offsets = self.plan.clock.offsets().to_vec();
+                let mut case = String::from("CASE");
+                for window in offsets.windows(2) {
+                    let (until, _) = window[1];
+                    let offset = window[0].1;
+                    let until = self.timestamp(until)?;
+                    let value = self.call("add_seconds", &[Value::from(timestamp), Value::from(offset)])?;
+                    case.push_str(&format!(" WHEN {timestamp} < {until} THEN {value}"));
+                }
+                let last = offsets.last().map(|o| o.1).unwrap_or(0);
+                let value = self.call("add_seconds", &[Value::from(timestamp), Value::from(last)])?;
+                case.push_str(&format!(" ELSE {value} END"));
+                case
+            }
+        };
+        self.call("to_date", &[Value::from(shifted)])
+    }
+
+    fn cast(&mut self, value: String, type_name: &str) -> Result<String, Error> {
+        self.call("cast", &[Value::from(value), Value::from(type_name)])
+    }
+
+    fn string(&self, value: &str) -> String {
+        self.dialect.string_literal(value)
+    }
+
+    /// A fact source's column, inside a pass over it (alias `f`).
+    fn fact_column(&self, source: crate::ir::SourceId, column: &FactColumn) -> String {
+        let physical = match column {
+            FactColumn::Column { physical, .. } => physical.clone(),
+            FactColumn::Time => self.plan.time_column(source).unwrap_or_default().to_string(),
+        };
+        format!("{}.{}", self.q("f"), self.q(&physical))
+    }
+
+    /// One attribute's aggregate inside the pass over its fact source.
+    pub(super) fn fact_aggregate(&mut self, id: AttributeId) -> Result<String, Error> {
+        let plan = self.plan;
+        let attribute = plan.project.attribute(id);
+        let AttributeKind::Aggregate { source, aggregation, column, window, filter } = &attribute.kind else {
+            return Err(Error::Render(format!("attribute `{}` is not an aggregate", attribute.name)));
+        };
+        let time = match &plan.project.source(*source).role {
+            SourceRole::Facts { time: Some(time), .. } => Some(format!("{}.{}", self.q("f"), self.q(time))),
+            _ => None,
+        };
+        let mut conditions = Vec::new();
+        let range = plan.range(window);
+        if let Some(time) = &time {
+            if let Some(start) = range.start {
+                conditions.push(format!("{time} >= {}", self.day_start(start)?));
+            }
+            if range.end < plan.time.end_day() {
+                conditions.push(format!("{time} < {}", self.day_start(range.end)?));
+            }
+        }
+        if let Some(filter) = filter {
+            conditions.push(self.condition_in(filter, "f", Some(*source))?);
+        }
+        let condition = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+        let value = match (aggregation, column) {
+            (Aggregation::CountDistinctDays, _) => self.local_date(time.as_deref().unwrap_or("NULL"))?,
+            (_, Some(column)) => self.fact_column(*source, column),
+            (_, None) => "1".into(),
+        };
+        let guarded = |value: &str| match &condition {
+            Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
+            None => value.to_string(),
+        };
+        Ok(match aggregation {
+            Aggregation::Count if column.is_none() && condition.is_none() => self.call("count_rows", &[])?,
+            Aggregation::Count => format!("COUNT({})", guarded(&value)),
+            Aggregation::CountDistinct | Aggregation::CountDistinctDays => format!("COUNT(DISTINCT {})", guarded(&value)),
+            Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
+            Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
+            Aggregation::Min => format!("MIN({})", guarded(&value)),
+            Aggregation::Max => format!("MAX({})", guarded(&value)),
+        })
+    }
+
+    /// An attribute's value in a row of `alias`: a column, or a formula computed inline.
+    pub(super) fn attribute_value(&mut self, id: AttributeId, alias: &str) -> Result<String, Error> {
+        let attribute = self.plan.project.attribute(id);
+        match &attribute.kind {
+            AttributeKind::Formula(expr) => {
+                let expr = expr.clone();
+                let sql = self.expr(&expr, alias)?;
+                if attribute.value_type == ValueType::Boolean {
+                    // Booleans become 1/0 values: not every warehouse has boolean columns.
+                    Ok(format!("CASE WHEN {sql} THEN 1 WHEN NOT ({sql}) THEN 0 END"))
+                } else {
+                    Ok(sql)
+                }
+            }
+            _ => Ok(format!("{}.{}", self.q(alias), self.q(&attribute.name))),
+        }
+    }
+
+    pub(super) fn condition(&mut self, condition: &Condition, alias: &str) -> Result<String, Error> {
+        self.condition_in(condition, alias, None)
+    }
+
+    /// A condition as a SQL boolean that is never NULL where it matters: negations are
+    /// taken over a 1/0 flag, so `none: [country: {eq: US}]` includes NULL countries.
+    fn condition_in(&mut self, condition: &Condition, alias: &str, source: Option<crate::ir::SourceId>) -> Result<String, Error> {
+        Ok(match condition {
+            Condition::True => "1 = 1".into(),
+            Condition::All(items) | Condition::Any(items) => {
+                let joiner = if matches!(condition, Condition::All(_)) { " AND " } else { " OR " };
+                let parts = items
+                    .iter()
+                    .map(|item| self.condition_in(item, alias, source).map(|s| format!("({s})")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if parts.is_empty() { "1 = 1".into() } else { parts.join(joiner) }
+            }
+            Condition::Not(inner) => {
+                let inner = self.condition_in(inner, alias, source)?;
+                format!("{} = 0", self.call("flag", &[Value::from(inner)])?)
+            }
+            Condition::InSegment(id) => {
+                let segment_condition = self.plan.project.segment(*id).condition.clone();
+                self.condition_in(&segment_condition, alias, source)?
+            }
+            Condition::Predicate { operand, predicate } => {
+                let (value, value_type, int_boolean) = match operand {
+                    Operand::Attribute(id) => {
+                        let attribute = self.plan.project.attribute(*id);
+                        let int_boolean = matches!(attribute.kind, AttributeKind::Formula(_)) && attribute.value_type == ValueType::Boolean;
+                        (self.attribute_value(*id, alias)?, attribute.value_type, int_boolean)
+                    }
+                    Operand::SourceColumn { column } => {
+                        let value_type = match column {
+                            FactColumn::Time => ValueType::Timestamp,
+                            FactColumn::Column { value_type, .. } => *value_type,
+                        };
+                        let source = source.ok_or_else(|| Error::Render("a source column outside a fact pass".into()))?;
+                        (self.fact_column(source, column), value_type, false)
+                    }
+                };
+                self.predicate(&value, value_type, int_boolean, predicate)?
+            }
+        })
+    }
+
+    fn literal(&mut self, literal: &Literal, int_boolean: bool) -> Result<String, Error> {
+        Ok(match literal {
+            Literal::Number(n) => number(*n),
+            Literal::String(s) => self.string(s),
+            Literal::Date(d) => self.date(*d)?,
+            Literal::Boolean(b) if int_boolean => if *b { "1".into() } else { "0".into() },
+            Literal::Boolean(b) => self.dialect.boolean_literal(*b).to_string(),
+        })
+    }
+
+    fn predicate(&mut self, value: &str, value_type: ValueType, int_boolean: bool, predicate: &Predicate) -> Result<String, Error> {
+        let timestamp = value_type == ValueType::Timestamp;
+        let end_day = self.plan.time.end_day();
+        Ok(match predicate {
+            // A date compared with a timestamp compares the timestamp's local day.
+            Predicate::Compare(comparison, Literal::Date(day)) if timestamp => {
+                let start = self.day_start(*day)?;
+                let next = self.day_start(next_day(*day))?;
+                match comparison {
+                    Comparison::Eq => format!("{value} >= {start} AND {value} < {next}"),
+                    Comparison::Ne => format!("({value} < {start} OR {value} >= {next})"),
+                    Comparison::Gt => format!("{value} >= {next}"),
+                    Comparison::Gte => format!("{value} >= {start}"),
+                    Comparison::Lt => format!("{value} < {start}"),
+                    Comparison::Lte => format!("{value} < {next}"),
+                }
+            }
+            Predicate::Compare(comparison, literal) => {
+                let right = self.literal(literal, int_boolean)?;
+                match (comparison, literal) {
+                    (Comparison::Eq, Literal::String(_)) => self.call("string_equals", &[Value::from(value), Value::from(right)])?,
+                    (Comparison::Ne, Literal::String(_)) => {
+                        let equal = self.call("string_equals", &[Value::from(value), Value::from(right)])?;
+                        format!("{value} IS NOT NULL AND NOT ({equal})")
+                    }
+                    _ => format!("{value} {} {right}", comparison_operator(*comparison)),
+                }
+            }
+            Predicate::Between(Literal::Date(low), Literal::Date(high)) if timestamp => {
+                let start = self.day_start(*low)?;
+                let end = self.day_start(next_day(*high))?;
+                format!("{value} >= {start} AND {value} < {end}")
+            }
+            Predicate::Between(low, high) => {
+                let low = self.literal(low, int_boolean)?;
+                let high = self.literal(high, int_boolean)?;
+                format!("{value} >= {low} AND {value} <= {high}")
+            }
+            Predicate::In(items) | Predicate::NotIn(items) => {
+                let subject = if timestamp && items.iter().any(|i| matches!(i, Literal::Date(_))) {
+                    self.local_date(value)?
+                } else {
+                    value.to_string()
+                };
+                let list = items.iter().map(|i| self.literal(i, int_boolean)).collect::<Result<Vec<_>, _>>()?.join(", ");
+                if matches!(predicate, Predicate::In(_)) {
+                    format!("{subject} IN ({list})")
+                } else {
+                    format!("{subject} NOT IN ({list})")
+                }
+            }
+            Predicate::IsNull(true) => format!("{value} IS NULL"),
+            Predicate::IsNull(false) => format!("{value} IS NOT NULL"),
+            Predicate::Contains(text) => {
+                let needle = self.string(text);
+                self.call("contains", &[Value::from(value), Value::from(needle)])?
+            }
+            Predicate::StartsWith(text) | Predicate::EndsWith(text) => {
+                let needle = self.string(text);
+                let length = text.chars().count();
+                let name = if matches!(predicate, Predicate::StartsWith(_)) { "starts_with" } else { "ends_with" };
+                self.call(name, &[Value::from(value), Value::from(needle), Value::from(length)])?
+            }
+            Predicate::WithinLast(length) => {
+                let first = length.before(end_day);
+                if timestamp {
+                    let start = self.day_start(first)?;
+                    let end = self.day_start(end_day)?;
+                    format!("{value} >= {start} AND {value} < {end}")
+                } else {
+                    let start = self.date(first)?;
+                    let last = self.date(self.plan.time.as_of)?;
+                    format!("{value} >= {start} AND {value} <= {last}")
+                }
+            }
+            Predicate::Before(day) => {
+                if timestamp {
+                    format!("{value} < {}", self.day_start(*day)?)
+                } else {
+                    format!("{value} < {}", self.date(*day)?)
+                }
+            }
+            Predicate::After(day) => {
+                if timestamp {
+                    format!("{value} >= {}", self.day_start(next_day(*day))?)
+                } else {
+                    format!("{value} > {}", self.date(*day)?)
+                }
+            }
+        })
+    }
+
+    fn expr_type(&self, expr: &Expr) -> ValueType {
+        match expr {
+            Expr::Attribute(id) => self.plan.project.attribute(*id).value_type,
+            Expr::AsOf => ValueType::Date,
+            _ => ValueType::Unknown,
+        }
+    }
+
+    /// A formula as SQL. Attribute references are columns of `alias`, or formulas inlined.
+    fn expr(&mut self, expr: &Expr, alias: &str) -> Result<String, Error> {
+        Ok(match expr {
+            Expr::Number(n) => number(*n),
+            Expr::String(s) => self.string(s),
+            Expr::Boolean(b) => self.dialect.boolean_literal(*b).to_string(),
+            Expr::Null => "NULL".into(),
+            Expr::Attribute(id) => {
+                let attribute = self.plan.project.attribute(*id);
+                match &attribute.kind {
+                    AttributeKind::Formula(inner) => {
+                        let inner = inner.clone();
+                        format!("({})", self.expr(&inner, alias)?)
+                    }
+                    _ => format!("{}.{}", self.q(alias), self.q(&attribute.name)),
+                }
+            }
+            Expr::AsOf => self.date(self.plan.time.as_of)?,
+            Expr::Negate(inner) => format!("(-({}))", self.expr(inner, alias)?),
+            Expr::Not(inner) => format!("(NOT ({}))", self.expr(inner, alias)?),
+            Expr::IsNull { expr, negated } => {
+                format!("({} IS {}NULL)", self.expr(expr, alias)?, if *negated { "NOT " } else { "" })
+            }
+            Expr::Binary { operator, left, right } => {
+                let l = self.expr(left, alias)?;
+                let r = self.expr(right, alias)?;
+                match operator {
+                    BinaryOperator::Divide => format!("({})", self.call("divide", &[Value::from(l), Value::from(r)])?),
+                    BinaryOperator::Add => format!("({l} + {r})"),
+                    BinaryOperator::Subtract => format!("({l} - {r})"),
+                    BinaryOperator::Multiply => format!("({l} * {r})"),
+                    BinaryOperator::And => format!("({l} AND {r})"),
+                    BinaryOperator::Or => format!("({l} OR {r})"),
+                    BinaryOperator::Compare(c) => format!("({l} {} {r})", comparison_operator(*c)),
+                }
+            }
+            Expr::Function { function, arguments } => {
+                if *function == Function::DaysBetween {
+                    let mut dates = Vec::new();
+                    for argument in arguments {
+                        let sql = self.expr(argument, alias)?;
+                        dates.push(match self.expr_type(argument) {
+                            ValueType::Timestamp => self.local_date(&sql)?,
+                            ValueType::Date => sql,
+                            _ => self.call("to_date", &[Value::from(sql)])?,
+                        });
+                    }
+                    let end = dates.pop().unwrap_or_default();
+                    let start = dates.pop().unwrap_or_default();
+                    return self.call("days_between", &[Value::from(start), Value::from(end)]);
+                }
+                let rendered = arguments.iter().map(|a| self.expr(a, alias)).collect::<Result<Vec<_>, _>>()?;
+                let name = match function {
+                    Function::NullIf => "NULLIF",
+                    Function::Coalesce => "COALESCE",
+                    Function::Abs => "ABS",
+                    Function::Round => "ROUND",
+                    Function::Floor => "FLOOR",
+                    Function::Ceil => "CEIL",
+                    Function::Least => "LEAST",
+                    Function::Greatest => "GREATEST",
+                    Function::DaysBetween => "",
+                };
+                let mut rendered = rendered;
+                if *function == Function::Round && !rendered.is_empty() {
+                    rendered[0] = self.cast(rendered[0].clone(), "double")?;
+                }
+                format!("{name}({})", rendered.join(", "))
+            }
+            Expr::Case { branches, otherwise } => {
+                let mut case = String::from("CASE");
+                for (condition, result) in branches {
+                    let condition = self.expr(condition, alias)?;
+                    let result = self.expr(result, alias)?;
+                    case.push_str(&format!(" WHEN {condition} THEN {result}"));
+                }
+                if let Some(otherwise) = otherwise {
+                    case.push_str(&format!(" ELSE {}", self.expr(otherwise, alias)?));
+                }
+                case.push_str(" END");
+                case
+            }
+        })
+    }
+
+    /// An aggregate KPI over the members of one report row (alias `m`).
+    pub(super) fn kpi_aggregate(&mut self, id: KpiId) -> Result<String, Error> {
+        let kpi = self.plan.project.kpi(id);
+        let KpiKind::Aggregate { aggregation, of, filter } = &kpi.kind else {
+            return Err(Error::Render(format!("KPI `{}` is not an aggregate", kpi.name)));
+        };
+        let condition = match filter {
+            Some(filter) => Some(self.condition(filter, "m")?),
+            None => None,
+        };
+        let value = match of {
+            Some(attribute) => format!("{}.{}", self.q("m"), self.q(&self.plan.project.attribute(*attribute).name)),
+            None => "1".into(),
+        };
+        let guarded = match &condition {
+            Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
+            None => value.clone(),
+        };
+        Ok(match aggregation {
+            KpiAggregation::Count if of.is_none() => match &condition {
+                Some(condition) => format!("SUM({})", self.call("flag", &[Value::from(condition.clone())])?),
+                None => self.call("count_rows", &[])?,
+            },
+            KpiAggregation::Count => format!("COUNT({guarded})"),
+            KpiAggregation::CountDistinct => format!("COUNT(DISTINCT {guarded})"),
+            KpiAggregation::Sum => format!("SUM({})", self.cast(guarded, "double")?),
+            KpiAggregation::Avg => format!("AVG({})", self.cast(guarded, "double")?),
+            KpiAggregation::Min => format!("MIN({guarded})"),
+            KpiAggregation::Max => format!("MAX({guarded})"),
+            KpiAggregation::Median => {
+                let value = self.cast(guarded, "double")?;
+                self.call("median", &[Value::from(value)])?
+            }
+            KpiAggregation::Percentile(p) => {
+                let value = self.cast(guarded, "double")?;
+                self.call("percentile", &[Value::from(value), Value::from(number(*p))])?
+            }
+        })
+    }
+
+    /// A KPI's final value in the outer SELECT (aliases `s` for the row list, `k` for the
+    /// aggregates): counts of empty rows are 0, ratios divide, shares divide by `all_users`.
+    pub(super) fn kpi_output(&mut self, id: KpiId) -> Result<String, Error> {
+        let kpi = self.plan.project.kpi(id);
+        Ok(match &kpi.kind {
+            KpiKind::Aggregate { .. } => {
+                let column = format!("{}.{}", self.q("k"), self.q(&kpi.name));
+                if kpi.value_type == KpiType::Integer { format!("COALESCE({column}, 0)") } else { column }
+            }
+            KpiKind::Ratio(numerator, denominator) => {
+                let (numerator, denominator) = (*numerator, *denominator);
+                let a = self.kpi_output(numerator)?;
+                let b = self.kpi_output(denominator)?;
+                self.call("divide", &[Value::from(a), Value::from(b)])?
+            }
+            KpiKind::ShareOfTotal(total) => {
+                let total = *total;
+                let value = self.kpi_output(total)?;
+                let all_users = format!(
+                    "MAX(CASE WHEN {}.{} = 0 THEN {value} END) OVER ()",
+                    self.q("s"),
+                    self.q("segc_row")
+                );
+                self.call("divide", &[Value::from(value), Value::from(all_users)])?
+            }
+        })
+    }
+}

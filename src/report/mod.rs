@@ -1,0 +1,231 @@
+//! Result rows → the segment × KPI table, printed as a table, CSV or JSON.
+
+use comfy_table::{Cell as TableCell, CellAlignment, ContentArrangement, Table, presets};
+use serde_json::{Map, Value as Json, json};
+
+use crate::driver::{Cell, ResultSet};
+use crate::error::Error;
+use crate::ir::{Format, KpiType, Project};
+use crate::plan::Plan;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub label: String,
+    pub format: Format,
+    pub value_type: KpiType,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub segment: String,
+    pub label: String,
+    pub parent: Option<String>,
+    pub depth: usize,
+    pub values: Vec<Cell>,
+}
+
+/// The segment × KPI table of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub project: String,
+    pub target: String,
+    pub as_of: String,
+    pub currency_symbol: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+}
+
+impl Report {
+    /// Matches the rows a query returned (`segc_row`, then one column per KPI) to the plan.
+    pub fn from_result(plan: &Plan<'_>, target: &str, result: &ResultSet) -> Result<Report, Error> {
+        let project: &Project = plan.project;
+        let columns: Vec<Column> = plan
+            .kpis
+            .iter()
+            .map(|id| {
+                let kpi = project.kpi(*id);
+                Column { name: kpi.name.clone(), label: kpi.label.clone(), format: kpi.format, value_type: kpi.value_type }
+            })
+            .collect();
+        if result.rows.len() != plan.rows.len() {
+            return Err(Error::Query(format!(
+                "the warehouse returned {} rows; expected {} (one per segment)",
+                result.rows.len(),
+                plan.rows.len()
+            )));
+        }
+        let mut rows = Vec::new();
+        for (planned, values) in plan.rows.iter().zip(&result.rows) {
+            if values.len() != columns.len() + 1 || values[0].as_f64() != Some(planned.ordinal as f64) {
+                return Err(Error::Query("the warehouse returned rows in an unexpected shape".into()));
+            }
+            let (segment, label, parent) = match planned.segment {
+                None => ("all_users".to_string(), "All users".to_string(), None),
+                Some(id) => {
+                    let segment = project.segment(id);
+                    (segment.name.clone(), segment.label.clone(), segment.parent.map(|p| project.segment(p).name.clone()))
+                }
+            };
+            let values = values[1..]
+                .iter()
+                .zip(&columns)
+                .map(|(cell, column)| normalize(cell, column.value_type))
+                .collect();
+            rows.push(Row { segment, label, parent, depth: planned.depth, values });
+        }
+        Ok(Report {
+            project: project.name.clone(),
+            target: target.to_string(),
+            as_of: plan.time.as_of.to_string(),
+            currency_symbol: project.currency_symbol.clone(),
+            columns,
+            rows,
+        })
+    }
+
+    pub fn to_json(&self) -> Json {
+        let columns: Vec<Json> = self
+            .columns
+            .iter()
+            .map(|c| json!({ "name": c.name, "label": c.label, "format": c.format.name() }))
+            .collect();
+        let rows: Vec<Json> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let mut object = Map::new();
+                object.insert("segment".into(), json!(row.segment));
+                object.insert("parent".into(), json!(row.parent));
+                for (column, value) in self.columns.iter().zip(&row.values) {
+                    object.insert(column.name.clone(), json_value(value));
+                }
+                Json::Object(object)
+            })
+            .collect();
+        json!({ "project": self.project, "target": self.target, "as_of": self.as_of, "columns": columns, "rows": rows })
+    }
+
+    /// One header row of KPI names; values unformatted (fractions, plain numbers).
+    pub fn to_csv(&self) -> Result<String, Error> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["segment".to_string(), "parent".to_string()];
+        header.extend(self.columns.iter().map(|c| c.name.clone()));
+        writer.write_record(&header).map_err(|e| Error::Query(e.to_string()))?;
+        for row in &self.rows {
+            let mut record = vec![row.segment.clone(), row.parent.clone().unwrap_or_default()];
+            record.extend(row.values.iter().map(plain_text));
+            writer.write_record(&record).map_err(|e| Error::Query(e.to_string()))?;
+        }
+        let bytes = writer.into_inner().map_err(|e| Error::Query(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| Error::Query(e.to_string()))
+    }
+
+    /// A table for people: children indented under their parent, percents and currency formatted.
+    pub fn to_table(&self) -> String {
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+        let mut header = vec![TableCell::new("segment")];
+        header.extend(self.columns.iter().map(|c| TableCell::new(&c.label)));
+        table.set_header(header);
+        for row in &self.rows {
+            let name = format!("{}{}{}", "  ".repeat(row.depth), if row.depth > 0 { "└ " } else { "" }, row.label);
+            let mut cells = vec![TableCell::new(name)];
+            for (column, value) in self.columns.iter().zip(&row.values) {
+                cells.push(TableCell::new(format_value(value, column.format, &self.currency_symbol)).set_alignment(CellAlignment::Right));
+            }
+            table.add_row(cells);
+        }
+        format!("{} as of {} on {}\n{table}\n", self.project, self.as_of, self.target)
+    }
+}
+
+/// Values as the KPI's type says: integers for counts, doubles otherwise.
+fn normalize(cell: &Cell, value_type: KpiType) -> Cell {
+    match (value_type, cell) {
+        (KpiType::Integer, Cell::Double(v)) if v.fract() == 0.0 => Cell::Integer(*v as i64),
+        (KpiType::Double, Cell::Integer(v)) => Cell::Double(*v as f64),
+        (KpiType::Double, Cell::Double(v)) if !v.is_finite() => Cell::Null,
+        _ => cell.clone(),
+    }
+}
+
+fn json_value(cell: &Cell) -> Json {
+    match cell {
+        Cell::Null => Json::Null,
+        Cell::Integer(v) => json!(v),
+        Cell::Double(v) => serde_json::Number::from_f64(*v).map(Json::Number).unwrap_or(Json::Null),
+        Cell::Text(s) => json!(s),
+        Cell::Date(d) => json!(d.format("%Y-%m-%d").to_string()),
+        Cell::Timestamp(t) => json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        Cell::Boolean(b) => json!(b),
+    }
+}
+
+fn plain_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Integer(v) => v.to_string(),
+        Cell::Double(v) => v.to_string(),
+        Cell::Text(s) => s.clone(),
+        Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Cell::Timestamp(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Cell::Boolean(b) => b.to_string(),
+    }
+}
+
+/// `1234567.891` → `1,234,567.89`.
+fn grouped(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (whole, fraction) = text.split_once('.').map(|(w, f)| (w.to_string(), Some(f.to_string()))).unwrap_or((text.clone(), None));
+    let mut out = String::new();
+    for (index, ch) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(fraction) = fraction {
+        out.push('.');
+        out.push_str(&fraction);
+    }
+    if value < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') { format!("-{out}") } else { out }
+}
+
+pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
+    let Some(number) = cell.as_f64() else {
+        return match cell {
+            Cell::Null => "–".into(),
+            other => plain_text(other),
+        };
+    };
+    match format {
+        Format::Percent => format!("{}%", grouped(number * 100.0, 1)),
+        Format::Currency => {
+            let text = grouped(number, 2);
+            match text.strip_prefix('-') {
+                Some(rest) => format!("-{currency}{rest}"),
+                None => format!("{currency}{text}"),
+            }
+        }
+        Format::Integer => grouped(number, 0),
+        Format::Number => {
+            if number.fract() == 0.0 { grouped(number, 0) } else { grouped(number, 2) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers_for_people() {
+        assert_eq!(format_value(&Cell::Double(0.3333), Format::Percent, "$"), "33.3%");
+        assert_eq!(format_value(&Cell::Double(1234567.891), Format::Currency, "$"), "$1,234,567.89");
+        assert_eq!(format_value(&Cell::Double(-5.5), Format::Currency, "€"), "-€5.50");
+        assert_eq!(format_value(&Cell::Integer(10000), Format::Integer, "$"), "10,000");
+        assert_eq!(format_value(&Cell::Null, Format::Number, "$"), "–");
+        assert_eq!(format_value(&Cell::Double(2.5), Format::Number, "$"), "2.50");
+    }
+}

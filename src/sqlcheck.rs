@@ -1,0 +1,64 @@
+//! Parses rendered SQL back with sqlparser in the target's dialect: proof that it is one
+//! well-formed statement, and a way for tests to count what it reads.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Statement, visit_relations};
+use sqlparser::dialect::{self, Dialect as ParserDialect};
+use sqlparser::parser::Parser;
+
+use crate::error::Error;
+
+fn parser_dialect(name: &str) -> Result<Box<dyn ParserDialect>, Error> {
+    Ok(match name {
+        "duckdb" => Box::new(dialect::DuckDbDialect {}),
+        "postgres" => Box::new(dialect::PostgreSqlDialect {}),
+        "redshift" => Box::new(dialect::RedshiftSqlDialect {}),
+        "bigquery" => Box::new(dialect::BigQueryDialect {}),
+        "mssql" | "sqlserver" => Box::new(dialect::MsSqlDialect {}),
+        "generic" => Box::new(dialect::GenericDialect {}),
+        other => return Err(Error::Render(format!("no sqlparser dialect named `{other}`"))),
+    })
+}
+
+/// Parses `sql` with the named sqlparser dialect; it must be exactly one statement.
+pub fn parse_one(sql: &str, sqlparser_dialect: &str) -> Result<Statement, Error> {
+    let dialect = parser_dialect(sqlparser_dialect)?;
+    let mut statements = Parser::parse_sql(dialect.as_ref(), sql)
+        .map_err(|e| Error::Render(format!("the generated SQL does not parse as {sqlparser_dialect}: {e}")))?;
+    if statements.len() != 1 {
+        return Err(Error::Render(format!(
+            "the generated SQL holds {} statements; expected exactly one",
+            statements.len()
+        )));
+    }
+    Ok(statements.remove(0))
+}
+
+/// Every table (relation) the statement names, once per mention, as written.
+pub fn relations(statement: &Statement) -> Vec<String> {
+    let mut names = Vec::new();
+    let _ = visit_relations(statement, |relation| {
+        names.push(relation.to_string());
+        ControlFlow::<()>::Continue(())
+    });
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_two_statements() {
+        assert!(parse_one("SELECT 1; SELECT 2", "duckdb").is_err());
+        assert!(parse_one("SELECT 1", "duckdb").is_ok());
+    }
+
+    #[test]
+    fn counts_relations() {
+        let statement = parse_one("WITH x AS (SELECT * FROM a.b) SELECT * FROM x JOIN a.b ON 1 = 1", "duckdb").unwrap();
+        let names = relations(&statement);
+        assert_eq!(names.iter().filter(|n| *n == "a.b").count(), 2);
+    }
+}

@@ -1,0 +1,354 @@
+//! Attributes: one value per user, from a column, an aggregate over facts, or a formula.
+
+use crate::error::suggest;
+use crate::ir::{
+    Aggregation, Attribute, AttributeId, AttributeKind, Duration, Expr, FactColumn, SourceId, SourceRole, ValueType,
+    Window,
+};
+use crate::spec::{AttributeSpec, WindowSpec};
+
+use super::sources::{TYPE_NAMES, parse_type};
+use super::{Validator, check_name};
+
+/// What kind of attribute a declaration is, before its details are checked.
+enum Pending {
+    Resolved,
+    Formula(usize),
+}
+
+impl Validator<'_> {
+    pub(super) fn read_attributes(&mut self) {
+        let specs = &self.files.definitions.attributes;
+        // Pass 1: reserve every declared name, so formulas may refer forward.
+        let mut declared: Vec<(usize, AttributeId)> = Vec::new();
+        for (index, spec) in specs.iter().enumerate() {
+            if !check_name(&spec.name, "attribute", &mut self.diagnostics) {
+                continue;
+            }
+            if self.attribute_names.contains_key(&spec.name.value) {
+                self.error(format!("duplicate attribute `{}`", spec.name.value), spec.name.span);
+                continue;
+            }
+            let id = AttributeId(self.attributes.len());
+            self.attribute_names.insert(spec.name.value.clone(), id);
+            self.attributes.push(Attribute {
+                name: spec.name.value.clone(),
+                kind: AttributeKind::Formula(Expr::Null),
+                value_type: ValueType::Unknown,
+                implicit: false,
+                origin: self.origin(spec.span),
+            });
+            declared.push((index, id));
+        }
+        self.add_implicit_attributes();
+        // Pass 2: resolve each declaration.
+        let mut formulas: Vec<(AttributeId, usize)> = Vec::new();
+        for (index, id) in declared {
+            let spec = &self.files.definitions.attributes[index];
+            match self.resolve_attribute(spec, id) {
+                Some(Pending::Formula(index)) => formulas.push((id, index)),
+                Some(Pending::Resolved) | None => {}
+            }
+        }
+        for (id, index) in &formulas {
+            let spec = &self.files.definitions.attributes[*index];
+            if let Some(expr) = self.parse_formula(spec) {
+                self.attributes[id.0].kind = AttributeKind::Formula(expr);
+            }
+        }
+        self.type_formulas(&formulas);
+    }
+
+    /// Columns of the user table, then of its dimensions, usable by name when no declared
+    /// attribute has that name.
+    fn add_implicit_attributes(&mut self) {
+        let mut order: Vec<SourceId> = Vec::new();
+        order.extend(
+            self.sources
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| matches!(s.role, SourceRole::Users { .. }))
+                .map(|(i, _)| SourceId(i)),
+        );
+        order.extend(
+            self.sources
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| matches!(s.role, SourceRole::Dimension { .. }))
+                .map(|(i, _)| SourceId(i)),
+        );
+        for source in order {
+            let columns = self.sources[source.0].columns.clone();
+            let origin = self.sources[source.0].origin.clone();
+            for column in columns {
+                if self.attribute_names.contains_key(&column.name) {
+                    continue;
+                }
+                let id = AttributeId(self.attributes.len());
+                self.attribute_names.insert(column.name.clone(), id);
+                self.attributes.push(Attribute {
+                    name: column.name.clone(),
+                    kind: AttributeKind::Column { source, column: column.physical.clone(), as_date: false },
+                    value_type: column.value_type,
+                    implicit: true,
+                    origin: origin.clone(),
+                });
+            }
+        }
+    }
+
+    fn declared_type(&mut self, spec: &AttributeSpec) -> Option<ValueType> {
+        let text = spec.value_type.as_ref()?;
+        match parse_type(&text.value) {
+            Some(t) => Some(t),
+            None => {
+                self.error_with_hint(
+                    format!("unknown type `{}`", text.value),
+                    text.span,
+                    suggest(&text.value, TYPE_NAMES.iter().copied()),
+                );
+                None
+            }
+        }
+    }
+
+    fn resolve_attribute(&mut self, spec: &AttributeSpec, id: AttributeId) -> Option<Pending> {
+        let what = format!("attribute `{}`", spec.name.value);
+        let declared_type = self.declared_type(spec);
+        if let Some(formula) = &spec.formula {
+            for (present, key) in [
+                (spec.source.as_ref().map(|s| s.span), "source"),
+                (spec.column.as_ref().map(|s| s.span), "column"),
+                (spec.aggregation.as_ref().map(|s| s.span), "agg"),
+            ] {
+                if let Some(span) = present {
+                    self.error(format!("{what} has a `formula`, so it cannot also have `{key}`"), span);
+                }
+            }
+            let _ = formula;
+            return Some(Pending::Formula(
+                self.files.definitions.attributes.iter().position(|a| a.name == spec.name).unwrap_or(0),
+            ));
+        }
+        let Some(source_name) = &spec.source else {
+            self.error_with_hint(
+                format!("{what} needs a `source` (with `column` or `agg`) or a `formula`"),
+                spec.name.span,
+                Some("e.g. `{ source: events, agg: count, window: 30d }` or `{ formula: \"a / nullif(b, 0)\" }`".into()),
+            );
+            return None;
+        };
+        let Some(&source) = self.source_names.get(&source_name.value) else {
+            let hint = suggest(&source_name.value, self.source_names.keys().map(String::as_str));
+            self.error_with_hint(format!("unknown source `{}` in {what}", source_name.value), source_name.span, hint);
+            return None;
+        };
+        let role = self.sources[source.0].role.clone();
+        match role {
+            SourceRole::Users { .. } | SourceRole::Dimension { .. } => {
+                for (present, key) in [
+                    (spec.aggregation.as_ref().map(|s| s.span), "agg"),
+                    (window_span(spec), "window"),
+                ] {
+                    if let Some(span) = present {
+                        self.error_with_hint(
+                            format!("{what}: source `{}` has one row per key, so it takes a `column`, not `{key}`", source_name.value),
+                            span,
+                            Some("aggregates and windows are for fact sources (with `user_key`)".into()),
+                        );
+                    }
+                }
+                let Some(column_name) = &spec.column else {
+                    self.error(format!("{what} needs a `column` of source `{}`", source_name.value), spec.name.span);
+                    return None;
+                };
+                let Some(column) = self.sources[source.0].column(&column_name.value).cloned() else {
+                    let hint = suggest(
+                        &column_name.value,
+                        self.sources[source.0].columns.iter().map(|c| c.name.as_str()),
+                    );
+                    self.error_with_hint(
+                        format!("source `{}` has no column `{}`", source_name.value, column_name.value),
+                        column_name.span,
+                        hint,
+                    );
+                    return None;
+                };
+                let value_type = declared_type.unwrap_or(column.value_type);
+                let as_date = value_type == ValueType::Date && column.value_type != ValueType::Date;
+                let attribute = &mut self.attributes[id.0];
+                attribute.kind = AttributeKind::Column { source, column: column.physical, as_date };
+                attribute.value_type = value_type;
+                Some(Pending::Resolved)
+            }
+            SourceRole::Facts { time, .. } => {
+                let Some(aggregation_text) = &spec.aggregation else {
+                    self.error_with_hint(
+                        format!("{what} reads facts from `{}`, so it needs `agg`", source_name.value),
+                        spec.name.span,
+                        Some(format!("one of: {}", Aggregation::NAMES.join(", "))),
+                    );
+                    return None;
+                };
+                let Some(aggregation) = Aggregation::parse(&aggregation_text.value) else {
+                    let hint = suggest(&aggregation_text.value, Aggregation::NAMES.iter().copied())
+                        .or_else(|| Some(format!("one of: {}", Aggregation::NAMES.join(", "))));
+                    self.error_with_hint(format!("unknown aggregation `{}`", aggregation_text.value), aggregation_text.span, hint);
+                    return None;
+                };
+                let window = self.resolve_window(spec, time.is_some(), &source_name.value);
+                if aggregation == Aggregation::CountDistinctDays && time.is_none() {
+                    self.error(
+                        format!("`count_distinct_days` counts days of the time column, and source `{}` has no `time`", source_name.value),
+                        aggregation_text.span,
+                    );
+                }
+                let column = match &spec.column {
+                    None => {
+                        if !matches!(aggregation, Aggregation::Count | Aggregation::CountDistinctDays) {
+                            self.error(
+                                format!("{what}: `{}` needs a `column` of source `{}`", aggregation_text.value, source_name.value),
+                                aggregation_text.span,
+                            );
+                        }
+                        None
+                    }
+                    Some(column_name) => self.fact_column(source, &column_name.value, column_name.span),
+                };
+                if aggregation == Aggregation::CountDistinctDays && spec.column.is_some() {
+                    self.error(
+                        format!("{what}: `count_distinct_days` counts days of the time column and takes no `column`"),
+                        spec.column.as_ref().map(|c| c.span).unwrap_or(spec.name.span),
+                    );
+                }
+                let column_type = match &column {
+                    Some(FactColumn::Time) => ValueType::Timestamp,
+                    Some(FactColumn::Column { value_type, .. }) => *value_type,
+                    None => ValueType::Unknown,
+                };
+                if matches!(aggregation, Aggregation::Sum | Aggregation::Avg)
+                    && !matches!(column_type, ValueType::Unknown | ValueType::Number | ValueType::Integer)
+                {
+                    self.error(
+                        format!("{what}: `{}` needs a numeric column, and this one is a {}", aggregation_text.value, column_type.name()),
+                        spec.column.as_ref().map(|c| c.span).unwrap_or(spec.name.span),
+                    );
+                }
+                let filter = spec.filter.as_ref().map(|condition| self.resolve_fact_condition(condition, source));
+                let value_type = match aggregation {
+                    Aggregation::Count | Aggregation::CountDistinct | Aggregation::CountDistinctDays => ValueType::Integer,
+                    Aggregation::Sum | Aggregation::Avg => ValueType::Number,
+                    Aggregation::Min | Aggregation::Max => match column_type {
+                        ValueType::Unknown => declared_type.unwrap_or(ValueType::Unknown),
+                        other => other,
+                    },
+                };
+                let attribute = &mut self.attributes[id.0];
+                attribute.kind = AttributeKind::Aggregate { source, aggregation, column, window, filter };
+                attribute.value_type = value_type;
+                Some(Pending::Resolved)
+            }
+        }
+    }
+
+    /// A column of a fact source by logical name; `time` is its time column.
+    pub(super) fn fact_column(&mut self, source: SourceId, name: &str, span: crate::error::Span) -> Option<FactColumn> {
+        let source_ref = &self.sources[source.0];
+        let has_time = matches!(&source_ref.role, SourceRole::Facts { time: Some(_), .. });
+        if name == "time" {
+            if has_time {
+                return Some(FactColumn::Time);
+            }
+            let message = format!("source `{}` has no `time` column", source_ref.name);
+            self.error(message, span);
+            return None;
+        }
+        match source_ref.column(name) {
+            Some(column) => Some(FactColumn::Column { physical: column.physical.clone(), value_type: column.value_type }),
+            None => {
+                let mut names: Vec<&str> = source_ref.columns.iter().map(|c| c.name.as_str()).collect();
+                if has_time {
+                    names.push("time");
+                }
+                let hint = suggest(name, names.iter().copied())
+                    .or_else(|| Some(format!("its columns: {}", names.join(", "))));
+                let message = format!("source `{}` has no column `{name}`", source_ref.name);
+                self.error_with_hint(message, span, hint);
+                None
+            }
+        }
+    }
+
+    fn resolve_window(&mut self, spec: &AttributeSpec, has_time: bool, source: &str) -> Window {
+        let Some(window_spec) = &spec.window else {
+            return Window::All;
+        };
+        let window = match window_spec {
+            WindowSpec::Text(text) => match text.value.as_str() {
+                "all" => Window::All,
+                "period" => Window::Period,
+                "activity" => self.activity_window,
+                other => match Duration::parse(other) {
+                    Some(length) => Window::Last(length),
+                    None => {
+                        self.error_with_hint(
+                            format!("invalid window `{other}`"),
+                            text.span,
+                            Some("write `30d`, `4w`, `3m`, `period`, `activity`, or `{ last: 30d, offset: 30d }`".into()),
+                        );
+                        return Window::All;
+                    }
+                },
+            },
+            WindowSpec::LastOffset { last, offset, span } => {
+                let Some(last) = last else {
+                    self.error("a window mapping needs `last` (and optionally `offset`)", *span);
+                    return Window::All;
+                };
+                let parse = |validator: &mut Self, text: &crate::spec::Spanned<String>| match Duration::parse(&text.value) {
+                    Some(length) => Some(length),
+                    None => {
+                        validator.error_with_hint(
+                            format!("invalid length `{}`", text.value),
+                            text.span,
+                            Some("write a length such as 30d, 4w or 1m".into()),
+                        );
+                        None
+                    }
+                };
+                let Some(last_length) = parse(self, last) else { return Window::All };
+                match offset {
+                    None => Window::Last(last_length),
+                    Some(offset) => match parse(self, offset) {
+                        Some(offset_length) => Window::LastOffset { last: last_length, offset: offset_length },
+                        None => return Window::All,
+                    },
+                }
+            }
+        };
+        if window != Window::All && !has_time {
+            let span = window_span(spec).unwrap_or(spec.name.span);
+            self.error_with_hint(
+                format!("attribute `{}` has a window, but source `{source}` has no `time` column", spec.name.value),
+                span,
+                Some(format!("add `time: <timestamp column>` to source `{source}`, or remove the window")),
+            );
+        }
+        window
+    }
+
+    pub(super) fn attribute_by_name(&self, name: &str) -> Option<AttributeId> {
+        self.attribute_names.get(name).copied()
+    }
+
+    pub(super) fn attribute_suggestion(&self, name: &str) -> Option<String> {
+        suggest(name, self.attribute_names.keys().map(String::as_str))
+    }
+}
+
+fn window_span(spec: &AttributeSpec) -> Option<crate::error::Span> {
+    spec.window.as_ref().map(|w| match w {
+        WindowSpec::Text(text) => text.span,
+        WindowSpec::LastOffset { span, .. } => *span,
+    })
+}

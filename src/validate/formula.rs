@@ -1,0 +1,330 @@
+//! Formulas: parsed with sqlparser, checked, and turned into the IR's expression tree so
+//! that no user text is ever pasted into SQL.
+
+use sqlparser::ast::{self, Spanned as _};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+use crate::error::Span;
+use crate::ir::{AttributeId, AttributeKind, BinaryOperator, Comparison, Expr, Function, ValueType};
+use crate::spec::AttributeSpec;
+
+use super::Validator;
+
+struct FormulaError {
+    message: String,
+    hint: Option<String>,
+    /// Character range inside the formula text, when known.
+    range: Option<(usize, usize)>,
+}
+
+fn located(message: impl Into<String>, span: sqlparser::tokenizer::Span, text: &str) -> FormulaError {
+    FormulaError { message: message.into(), hint: None, range: char_range(span, text) }
+}
+
+/// Character offsets of a sqlparser span inside a one-line formula.
+fn char_range(span: sqlparser::tokenizer::Span, text: &str) -> Option<(usize, usize)> {
+    if span.start.line != 1 || span.end.line != 1 || text.contains('\n') || span.start.column == 0 {
+        return None;
+    }
+    Some(((span.start.column - 1) as usize, (span.end.column - 1) as usize))
+}
+
+impl Validator<'_> {
+    pub(super) fn parse_formula(&mut self, spec: &AttributeSpec) -> Option<Expr> {
+        let formula = spec.formula.as_ref()?;
+        let text = formula.value.as_str();
+        match self.convert_formula(text) {
+            Ok(expr) => Some(expr),
+            Err(error) => {
+                let offset = usize::from(spec.formula_quoted);
+                let span: Span = match error.range {
+                    Some((from, to)) => formula.span.narrow(from + offset, to + offset),
+                    None => formula.span,
+                };
+                self.error_with_hint(
+                    format!("in the formula of attribute `{}`: {}", spec.name.value, error.message),
+                    span,
+                    error.hint,
+                );
+                None
+            }
+        }
+    }
+
+    fn convert_formula(&self, text: &str) -> Result<Expr, FormulaError> {
+        let dialect = GenericDialect {};
+        let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| FormulaError {
+            message: e.to_string(),
+            hint: None,
+            range: None,
+        })?;
+        let expr = parser.parse_expr().map_err(|e| FormulaError {
+            message: format!("not a valid expression ({e})"),
+            hint: None,
+            range: None,
+        })?;
+        // sqlparser stops at the first token it cannot use: anything left over means the
+        // text was not one expression (`a > 1; DROP TABLE x`).
+        let next = parser.peek_token();
+        if next.token != Token::EOF {
+            return Err(FormulaError {
+                message: format!("a formula is a single expression; unexpected `{}` after it", next.token),
+                hint: Some("remove the trailing text".into()),
+                range: char_range(next.span, text),
+            });
+        }
+        self.convert(&expr, text)
+    }
+
+    fn convert(&self, expr: &ast::Expr, text: &str) -> Result<Expr, FormulaError> {
+        use ast::Expr as E;
+        Ok(match expr {
+            E::Identifier(ident) => self.reference(&ident.value, expr.span(), text)?,
+            E::CompoundIdentifier(parts) => {
+                let name: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
+                return Err(located(
+                    format!("`{}` is not an attribute: formulas name attributes, not tables", name.join(".")),
+                    expr.span(),
+                    text,
+                ));
+            }
+            E::Value(value) => match &value.value {
+                ast::Value::Number(number, _) => Expr::Number(number.parse::<f64>().map_err(|_| {
+                    located(format!("invalid number `{number}`"), expr.span(), text)
+                })?),
+                ast::Value::SingleQuotedString(s) => Expr::String(s.clone()),
+                ast::Value::Boolean(b) => Expr::Boolean(*b),
+                ast::Value::Null => Expr::Null,
+                other => return Err(located(format!("unsupported value `{other}`"), expr.span(), text)),
+            },
+            E::Nested(inner) => self.convert(inner, text)?,
+            E::UnaryOp { op, expr: inner } => {
+                let inner = Box::new(self.convert(inner, text)?);
+                match op {
+                    ast::UnaryOperator::Minus => Expr::Negate(inner),
+                    ast::UnaryOperator::Plus => *inner,
+                    ast::UnaryOperator::Not => Expr::Not(inner),
+                    other => return Err(located(format!("unsupported operator `{other}`"), expr.span(), text)),
+                }
+            }
+            E::BinaryOp { left, op, right } => {
+                let operator = match op {
+                    ast::BinaryOperator::Plus => BinaryOperator::Add,
+                    ast::BinaryOperator::Minus => BinaryOperator::Subtract,
+                    ast::BinaryOperator::Multiply => BinaryOperator::Multiply,
+                    ast::BinaryOperator::Divide => BinaryOperator::Divide,
+                    ast::BinaryOperator::Eq => BinaryOperator::Compare(Comparison::Eq),
+                    ast::BinaryOperator::NotEq => BinaryOperator::Compare(Comparison::Ne),
+                    ast::BinaryOperator::Gt => BinaryOperator::Compare(Comparison::Gt),
+                    ast::BinaryOperator::GtEq => BinaryOperator::Compare(Comparison::Gte),
+                    ast::BinaryOperator::Lt => BinaryOperator::Compare(Comparison::Lt),
+                    ast::BinaryOperator::LtEq => BinaryOperator::Compare(Comparison::Lte),
+                    ast::BinaryOperator::And => BinaryOperator::And,
+                    ast::BinaryOperator::Or => BinaryOperator::Or,
+                    other => {
+                        return Err(FormulaError {
+                            message: format!("unsupported operator `{other}`"),
+                            hint: Some("formulas support + - * / = <> < <= > >= AND OR NOT".into()),
+                            range: char_range(expr.span(), text),
+                        });
+                    }
+                };
+                Expr::Binary {
+                    operator,
+                    left: Box::new(self.convert(left, text)?),
+                    right: Box::new(self.convert(right, text)?),
+                }
+            }
+            E::IsNull(inner) => Expr::IsNull { expr: Box::new(self.convert(inner, text)?), negated: false },
+            E::IsNotNull(inner) => Expr::IsNull { expr: Box::new(self.convert(inner, text)?), negated: true },
+            E::Case { operand, conditions, else_result, .. } => {
+                let operand = operand.as_ref().map(|o| self.convert(o, text)).transpose()?;
+                let mut branches = Vec::new();
+                for when in conditions {
+                    let condition = self.convert(&when.condition, text)?;
+                    let condition = match &operand {
+                        Some(operand) => Expr::Binary {
+                            operator: BinaryOperator::Compare(Comparison::Eq),
+                            left: Box::new(operand.clone()),
+                            right: Box::new(condition),
+                        },
+                        None => condition,
+                    };
+                    branches.push((condition, self.convert(&when.result, text)?));
+                }
+                let otherwise = else_result.as_ref().map(|e| self.convert(e, text).map(Box::new)).transpose()?;
+                Expr::Case { branches, otherwise }
+            }
+            E::Function(function) => self.function(function, expr.span(), text)?,
+            E::Ceil { expr: inner, .. } => Expr::Function { function: Function::Ceil, arguments: vec![self.convert(inner, text)?] },
+            E::Floor { expr: inner, .. } => Expr::Function { function: Function::Floor, arguments: vec![self.convert(inner, text)?] },
+            other => {
+                return Err(FormulaError {
+                    message: format!("`{other}` is not supported in formulas"),
+                    hint: Some("formulas use attributes, numbers, 'strings', arithmetic, comparisons, CASE, and the functions nullif, coalesce, days_between, as_of, abs, round, floor, ceil, least, greatest".into()),
+                    range: char_range(expr.span(), text),
+                });
+            }
+        })
+    }
+
+    fn reference(&self, name: &str, span: sqlparser::tokenizer::Span, text: &str) -> Result<Expr, FormulaError> {
+        match self.attribute_by_name(name) {
+            Some(id) => Ok(Expr::Attribute(id)),
+            None => Err(FormulaError {
+                message: format!("unknown attribute `{name}`"),
+                hint: self.attribute_suggestion(name),
+                range: char_range(span, text),
+            }),
+        }
+    }
+
+    fn function(&self, function: &ast::Function, span: sqlparser::tokenizer::Span, text: &str) -> Result<Expr, FormulaError> {
+        let name = function.name.to_string().to_ascii_lowercase();
+        let arguments: Vec<&ast::Expr> = match &function.args {
+            ast::FunctionArguments::None => Vec::new(),
+            ast::FunctionArguments::List(list) if list.duplicate_treatment.is_none() && list.clauses.is_empty() => {
+                let mut arguments = Vec::new();
+                for argument in &list.args {
+                    match argument {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => arguments.push(e),
+                        _ => return Err(located(format!("unsupported argument in `{name}`"), span, text)),
+                    }
+                }
+                arguments
+            }
+            _ => return Err(located(format!("unsupported arguments in `{name}`"), span, text)),
+        };
+        if function.over.is_some() || function.filter.is_some() {
+            return Err(located(format!("`{name}` cannot have OVER or FILTER in a formula"), span, text));
+        }
+        if name == "as_of" {
+            if !arguments.is_empty() {
+                return Err(located("`as_of()` takes no arguments", span, text));
+            }
+            return Ok(Expr::AsOf);
+        }
+        let Some(known) = Function::parse(&name) else {
+            return Err(FormulaError {
+                message: format!("unknown function `{name}`"),
+                hint: crate::error::suggest(&name, Function::NAMES.iter().copied())
+                    .or_else(|| Some(format!("functions: {}", Function::NAMES.join(", ")))),
+                range: char_range(span, text),
+            });
+        };
+        let (min, max) = known.arity();
+        if arguments.len() < min || arguments.len() > max {
+            return Err(located(
+                format!("`{name}` takes {} argument{}, found {}", if min == max { min.to_string() } else { format!("at least {min}") }, if min == 1 && max == 1 { "" } else { "s" }, arguments.len()),
+                span,
+                text,
+            ));
+        }
+        let arguments = arguments.into_iter().map(|a| self.convert(a, text)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Expr::Function { function: known, arguments })
+    }
+
+    /// Gives each formula attribute a type, and reports formulas that refer to themselves.
+    pub(super) fn type_formulas(&mut self, formulas: &[(AttributeId, usize)]) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Unvisited,
+            Visiting,
+            Done,
+        }
+        let mut marks = vec![Mark::Unvisited; self.attributes.len()];
+        fn visit(validator: &mut Validator<'_>, id: AttributeId, marks: &mut Vec<Mark>, path: &mut Vec<AttributeId>) -> Result<(), Vec<AttributeId>> {
+            match marks[id.0] {
+                Mark::Done => return Ok(()),
+                Mark::Visiting => {
+                    let start = path.iter().position(|p| *p == id).unwrap_or(0);
+                    return Err(path[start..].to_vec());
+                }
+                Mark::Unvisited => {}
+            }
+            let AttributeKind::Formula(expr) = validator.attributes[id.0].kind.clone() else {
+                marks[id.0] = Mark::Done;
+                return Ok(());
+            };
+            marks[id.0] = Mark::Visiting;
+            path.push(id);
+            let mut references = Vec::new();
+            collect_references(&expr, &mut references);
+            for reference in references {
+                visit(validator, reference, marks, path)?;
+            }
+            path.pop();
+            marks[id.0] = Mark::Done;
+            let value_type = infer(&expr, &validator.attributes);
+            validator.attributes[id.0].value_type = value_type;
+            Ok(())
+        }
+        for (id, index) in formulas {
+            let mut path = Vec::new();
+            if let Err(cycle) = visit(self, *id, &mut marks, &mut path) {
+                if cycle.first() == Some(id) {
+                    let names: Vec<String> = cycle.iter().chain(cycle.first()).map(|a| self.attributes[a.0].name.clone()).collect();
+                    let span = self.files.definitions.attributes[*index].formula.as_ref().map(|f| f.span).unwrap_or(self.files.definitions.attributes[*index].span);
+                    self.error(format!("formulas refer to each other in a cycle: {}", names.join(" → ")), span);
+                }
+                for member in &cycle {
+                    marks[member.0] = Mark::Done;
+                }
+            }
+        }
+    }
+}
+
+pub fn collect_references(expr: &Expr, out: &mut Vec<AttributeId>) {
+    match expr {
+        Expr::Attribute(id) => out.push(*id),
+        Expr::Negate(e) | Expr::Not(e) => collect_references(e, out),
+        Expr::IsNull { expr, .. } => collect_references(expr, out),
+        Expr::Binary { left, right, .. } => {
+            collect_references(left, out);
+            collect_references(right, out);
+        }
+        Expr::Function { arguments, .. } => arguments.iter().for_each(|a| collect_references(a, out)),
+        Expr::Case { branches, otherwise } => {
+            for (condition, result) in branches {
+                collect_references(condition, out);
+                collect_references(result, out);
+            }
+            if let Some(e) = otherwise {
+                collect_references(e, out);
+            }
+        }
+        Expr::Number(_) | Expr::String(_) | Expr::Boolean(_) | Expr::Null | Expr::AsOf => {}
+    }
+}
+
+/// The type a formula computes.
+fn infer(expr: &Expr, attributes: &[crate::ir::Attribute]) -> ValueType {
+    match expr {
+        Expr::Number(_) => ValueType::Number,
+        Expr::String(_) => ValueType::String,
+        Expr::Boolean(_) | Expr::Not(_) | Expr::IsNull { .. } => ValueType::Boolean,
+        Expr::Null => ValueType::Unknown,
+        Expr::Attribute(id) => attributes[id.0].value_type,
+        Expr::AsOf => ValueType::Date,
+        Expr::Negate(_) => ValueType::Number,
+        Expr::Binary { operator, .. } => match operator {
+            BinaryOperator::Compare(_) | BinaryOperator::And | BinaryOperator::Or => ValueType::Boolean,
+            _ => ValueType::Number,
+        },
+        Expr::Function { function, arguments } => match function {
+            Function::DaysBetween => ValueType::Integer,
+            Function::NullIf | Function::Coalesce | Function::Least | Function::Greatest => {
+                arguments.first().map(|a| infer(a, attributes)).unwrap_or(ValueType::Unknown)
+            }
+            _ => ValueType::Number,
+        },
+        Expr::Case { branches, otherwise } => branches
+            .first()
+            .map(|(_, r)| infer(r, attributes))
+            .or_else(|| otherwise.as_ref().map(|o| infer(o, attributes)))
+            .unwrap_or(ValueType::Unknown),
+    }
+}

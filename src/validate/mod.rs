@@ -1,0 +1,163 @@
+//! Spec → IR: resolve every name, check types, windows and cycles, and collect *every*
+//! problem with its location instead of stopping at the first.
+
+mod attributes;
+mod conditions;
+mod formula;
+pub use formula::collect_references as expr_references;
+mod reports;
+mod sources;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+
+use crate::error::{Diagnostic, Error, Span, suggest};
+use crate::ir::{Attribute, AttributeId, Duration, Kpi, Origin, Project, Segment, Source, SourceId, Window};
+use crate::spec::{ProjectFiles, Spanned};
+
+/// Validates a loaded project. On failure the error carries every diagnostic.
+pub fn validate(files: ProjectFiles) -> Result<Project, Error> {
+    let mut validator = Validator::new(&files);
+    let project = validator.run();
+    let mut diagnostics = files.diagnostics.clone();
+    diagnostics.append(&mut validator.diagnostics);
+    if diagnostics.is_empty() {
+        Ok(project)
+    } else {
+        diagnostics.sort_by(|a, b| a.span.cmp(&b.span));
+        diagnostics.dedup();
+        Err(files.into_error(diagnostics))
+    }
+}
+
+/// Reads and validates the project in `root`.
+pub fn load_and_validate(root: &std::path::Path) -> Result<Project, Error> {
+    validate(crate::spec::load_project(root)?)
+}
+
+pub(crate) struct Validator<'a> {
+    files: &'a ProjectFiles,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    sources: Vec<Source>,
+    source_names: HashMap<String, SourceId>,
+    attributes: Vec<Attribute>,
+    attribute_names: HashMap<String, AttributeId>,
+    segments: Vec<Segment>,
+    kpis: Vec<Kpi>,
+    activity_window: Window,
+}
+
+/// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
+/// with a digit, and not segc's own prefix.
+pub(crate) fn check_name(name: &Spanned<String>, what: &str, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    let text = &name.value;
+    let valid = !text.is_empty()
+        && text.len() <= 60
+        && text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        diagnostics.push(
+            Diagnostic::new(format!("invalid {what} name `{text}`"), name.span)
+                .with_hint("names use letters, digits and `_`, start with a letter, and have at most 60 characters"),
+        );
+        return false;
+    }
+    if text.to_ascii_lowercase().starts_with("segc_") {
+        diagnostics.push(Diagnostic::new(
+            format!("{what} name `{text}` uses the prefix `segc_`, which segc keeps for its own columns"),
+            name.span,
+        ));
+        return false;
+    }
+    true
+}
+
+impl<'a> Validator<'a> {
+    fn new(files: &'a ProjectFiles) -> Self {
+        Validator {
+            files,
+            diagnostics: Vec::new(),
+            sources: Vec::new(),
+            source_names: HashMap::new(),
+            attributes: Vec::new(),
+            attribute_names: HashMap::new(),
+            segments: Vec::new(),
+            kpis: Vec::new(),
+            activity_window: Window::Last(Duration::Days(30)),
+        }
+    }
+
+    pub(crate) fn origin(&self, span: Span) -> Origin {
+        Origin {
+            file: self.files.sources.display(span.file).to_string(),
+            line: span.start.line,
+        }
+    }
+
+    pub(crate) fn error(&mut self, message: impl Into<String>, span: Span) {
+        self.diagnostics.push(Diagnostic::new(message, span));
+    }
+
+    pub(crate) fn error_with_hint(&mut self, message: impl Into<String>, span: Span, hint: Option<String>) {
+        self.diagnostics.push(Diagnostic::new(message, span).with_optional_hint(hint));
+    }
+
+    fn run(&mut self) -> Project {
+        let spec = &self.files.project;
+        let name = spec.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| "segc_project".into());
+        let time_zone = match &spec.time_zone {
+            Some(zone) => match chrono_tz::Tz::from_str(&zone.value) {
+                Ok(_) => zone.value.clone(),
+                Err(_) => {
+                    let hint = suggest(&zone.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()))
+                        .or_else(|| Some("use an IANA name such as UTC or Europe/Berlin".into()));
+                    self.error_with_hint(format!("unknown time zone `{}`", zone.value), zone.span, hint);
+                    "UTC".into()
+                }
+            },
+            None => "UTC".into(),
+        };
+        if let Some(window) = &spec.activity_window {
+            match Duration::parse(&window.value) {
+                Some(length) => self.activity_window = Window::Last(length),
+                None => self.error_with_hint(
+                    format!("invalid activity window `{}`", window.value),
+                    window.span,
+                    Some("write a length such as 30d, 4w or 1m".into()),
+                ),
+            }
+        }
+        let default_as_of = spec.as_of.as_ref().and_then(|as_of| match parse_date(&as_of.value) {
+            Some(date) => Some(date),
+            None => {
+                self.error(format!("`as_of` must be a date YYYY-MM-DD, found `{}`", as_of.value), as_of.span);
+                None
+            }
+        });
+
+        self.read_sources();
+        self.read_attributes();
+        self.read_segments();
+        self.read_kpis();
+
+        Project {
+            name,
+            time_zone,
+            activity_window: self.activity_window,
+            default_as_of,
+            default_target: spec.default_target.as_ref().map(|t| t.value.clone()),
+            currency_symbol: spec.currency_symbol.as_ref().map(|c| c.value.clone()).unwrap_or_else(|| "$".into()),
+            sources: std::mem::take(&mut self.sources),
+            attributes: std::mem::take(&mut self.attributes),
+            segments: std::mem::take(&mut self.segments),
+            kpis: std::mem::take(&mut self.kpis),
+        }
+    }
+}
+
+/// `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}

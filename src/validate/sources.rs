@@ -1,0 +1,252 @@
+//! Sources: names, tables, and which one is the user table.
+
+use crate::error::suggest;
+use crate::ir::{Column, Source, SourceId, SourceRole, TableName, ValueType};
+use crate::spec::TableSpec;
+
+use super::{Validator, check_name};
+
+/// The user table's column that says when each user signed up.
+pub const SIGNUP_COLUMN: &str = "signup_at";
+
+pub(crate) fn parse_type(text: &str) -> Option<ValueType> {
+    Some(match text {
+        "number" | "double" | "float" | "decimal" | "numeric" => ValueType::Number,
+        "integer" | "int" | "bigint" => ValueType::Integer,
+        "string" | "text" | "varchar" => ValueType::String,
+        "date" => ValueType::Date,
+        "timestamp" | "datetime" => ValueType::Timestamp,
+        "boolean" | "bool" => ValueType::Boolean,
+        _ => return None,
+    })
+}
+
+pub(crate) const TYPE_NAMES: &[&str] = &["number", "integer", "string", "date", "timestamp", "boolean"];
+
+fn table_parts(text: &str) -> Option<Vec<String>> {
+    let parts: Vec<String> = text.split('.').map(|p| p.trim().to_string()).collect();
+    (!parts.iter().any(|p| p.is_empty()) && parts.len() <= 3).then_some(parts)
+}
+
+impl Validator<'_> {
+    pub(super) fn read_sources(&mut self) {
+        let specs = &self.files.definitions.sources;
+        // Sources with `key` and no `user_key`: the user table, or dimensions of it.
+        let mut keyed: Vec<SourceId> = Vec::new();
+        for spec in specs {
+            if !check_name(&spec.name, "source", &mut self.diagnostics) {
+                continue;
+            }
+            if self.source_names.contains_key(&spec.name.value) {
+                self.error(format!("duplicate source `{}`", spec.name.value), spec.name.span);
+                continue;
+            }
+            let what = format!("source `{}`", spec.name.value);
+            let table = match &spec.table {
+                Some(TableSpec::Single(text)) => match table_parts(&text.value) {
+                    Some(parts) => TableName { default: parts, overrides: Default::default() },
+                    None => {
+                        self.error(format!("invalid table name `{}` in {what}", text.value), text.span);
+                        continue;
+                    }
+                },
+                Some(TableSpec::PerTarget(entries)) => {
+                    let mut table = TableName { default: Vec::new(), overrides: Default::default() };
+                    for (target, text) in entries {
+                        let Some(parts) = table_parts(&text.value) else {
+                            self.error(format!("invalid table name `{}` in {what}", text.value), text.span);
+                            continue;
+                        };
+                        if target.value == "default" {
+                            table.default = parts;
+                        } else {
+                            table.overrides.insert(target.value.clone(), parts);
+                        }
+                    }
+                    if table.default.is_empty() {
+                        self.error_with_hint(
+                            format!("the table of {what} has no `default` entry"),
+                            spec.span,
+                            Some("write `table: { default: schema.table, bigquery: \"proj.schema.table\" }`".into()),
+                        );
+                        continue;
+                    }
+                    table
+                }
+                None => continue,
+            };
+            let mut columns: Vec<Column> = Vec::new();
+            for column in &spec.columns {
+                if !check_name(&column.name, "column", &mut self.diagnostics) {
+                    continue;
+                }
+                if columns.iter().any(|c| c.name == column.name.value) {
+                    self.error(format!("duplicate column `{}` in {what}", column.name.value), column.name.span);
+                    continue;
+                }
+                let value_type = match &column.value_type {
+                    Some(text) => match parse_type(&text.value) {
+                        Some(t) => t,
+                        None => {
+                            self.error_with_hint(
+                                format!("unknown type `{}`", text.value),
+                                text.span,
+                                suggest(&text.value, TYPE_NAMES.iter().copied()),
+                            );
+                            ValueType::Unknown
+                        }
+                    },
+                    None if column.name.value == SIGNUP_COLUMN => ValueType::Timestamp,
+                    None => ValueType::Unknown,
+                };
+                columns.push(Column {
+                    name: column.name.value.clone(),
+                    physical: column.column.value.clone(),
+                    value_type,
+                });
+            }
+            let role = match (&spec.key, &spec.user_key) {
+                (Some(_), Some(user_key)) => {
+                    self.error(
+                        format!("{what} has both `key` and `user_key`: a source is either one row per key or facts about users"),
+                        user_key.span,
+                    );
+                    continue;
+                }
+                (None, Some(user_key)) => SourceRole::Facts {
+                    user_key: user_key.value.clone(),
+                    time: spec.time.as_ref().map(|t| t.value.clone()),
+                },
+                (Some(key), None) => {
+                    if let Some(time) = &spec.time {
+                        self.error_with_hint(
+                            format!("`time` is for fact sources (with `user_key`); {what} has `key`"),
+                            time.span,
+                            Some(format!("the user table says when users signed up with a `{SIGNUP_COLUMN}` column")),
+                        );
+                    }
+                    keyed.push(SourceId(self.sources.len()));
+                    SourceRole::Dimension { key: key.value.clone(), via: String::new() }
+                }
+                (None, None) => {
+                    self.error_with_hint(
+                        format!("{what} has neither `key` nor `user_key`"),
+                        spec.name.span,
+                        Some("the user table has `key: <user id column>`; facts about users have `user_key: <user id column>`".into()),
+                    );
+                    continue;
+                }
+            };
+            self.source_names.insert(spec.name.value.clone(), SourceId(self.sources.len()));
+            self.sources.push(Source {
+                name: spec.name.value.clone(),
+                table,
+                role,
+                columns,
+                origin: self.origin(spec.span),
+            });
+        }
+        self.assign_user_table(&keyed);
+    }
+
+    /// A keyed source whose key is a column of another keyed source is a dimension of it;
+    /// exactly one keyed source must remain: the user table.
+    fn assign_user_table(&mut self, keyed: &[SourceId]) {
+        let joins_to = |sources: &[Source], dimension: SourceId| -> Option<SourceId> {
+            let SourceRole::Dimension { key, .. } = &sources[dimension.0].role else {
+                return None;
+            };
+            keyed
+                .iter()
+                .copied()
+                .find(|other| *other != dimension && sources[other.0].column(key).is_some())
+        };
+        let users: Vec<SourceId> = keyed
+            .iter()
+            .copied()
+            .filter(|id| joins_to(&self.sources, *id).is_none())
+            .collect();
+        let spans: Vec<_> = self.files.definitions.sources.iter().map(|s| (s.name.value.clone(), s.span)).collect();
+        let span_of = |name: &str| spans.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+        let users = match users.as_slice() {
+            [one] => *one,
+            [] if keyed.is_empty() => {
+                if let Some((_, span)) = spans.first() {
+                    self.error_with_hint(
+                        "no user table: exactly one source needs `key` (one row per user)",
+                        *span,
+                        Some(format!("e.g. `users: {{ table: app.users, key: user_id, columns: {{ {SIGNUP_COLUMN}: created_at }} }}`")),
+                    );
+                } else {
+                    self.diagnostics.push(crate::error::Diagnostic::without_location(
+                        "the project declares no sources: add a `sources:` section with the user table",
+                    ));
+                }
+                return;
+            }
+            [] => return,
+            many => {
+                let names: Vec<String> = many.iter().map(|id| self.sources[id.0].name.clone()).collect();
+                for id in many.iter().skip(1) {
+                    let name = self.sources[id.0].name.clone();
+                    if let Some(span) = span_of(&name) {
+                        self.error_with_hint(
+                            format!("more than one source could be the user table: {}", names.join(", ")),
+                            span,
+                            Some(format!(
+                                "a source with `key` is joined to the user table when the user table has a column named like its key; give `{}` a column named `{}`, or use `user_key` for facts",
+                                names[0],
+                                match &self.sources[id.0].role { SourceRole::Dimension { key, .. } => key.as_str(), _ => "" }
+                            )),
+                        );
+                    }
+                }
+                return;
+            }
+        };
+        let dimensions: Vec<(SourceId, String)> = keyed
+            .iter()
+            .copied()
+            .filter(|id| *id != users)
+            .filter_map(|id| match &self.sources[id.0].role {
+                SourceRole::Dimension { key, .. } => Some((id, key.clone())),
+                _ => None,
+            })
+            .collect();
+        for (id, key) in dimensions {
+            if self.sources[users.0].column(&key).is_none() {
+                let name = self.sources[id.0].name.clone();
+                if let Some(span) = span_of(&name) {
+                    self.error(
+                        format!("source `{name}` is joined through `{key}`, which the user table does not have; dimensions join to the user table only"),
+                        span,
+                    );
+                }
+                continue;
+            }
+            let via = key.clone();
+            let physical_key = key;
+            self.sources[id.0].role = SourceRole::Dimension { key: physical_key, via };
+        }
+        let users_source = &mut self.sources[users.0];
+        let SourceRole::Dimension { key, .. } = users_source.role.clone() else {
+            return;
+        };
+        match users_source.column(super::sources::SIGNUP_COLUMN) {
+            Some(signup) => {
+                users_source.role = SourceRole::Users { key, signup: signup.physical.clone() };
+            }
+            None => {
+                let name = users_source.name.clone();
+                users_source.role = SourceRole::Users { key, signup: String::new() };
+                if let Some(span) = span_of(&name) {
+                    self.error_with_hint(
+                        format!("the user table `{name}` needs a `{SIGNUP_COLUMN}` column: a user exists from the moment they signed up"),
+                        span,
+                        Some(format!("add `columns: {{ {SIGNUP_COLUMN}: <sign-up timestamp column> }}`")),
+                    );
+                }
+            }
+        }
+    }
+}
