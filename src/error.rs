@@ -258,11 +258,22 @@ mod tests {
     #[test]
     fn renders_underline_under_the_span() {
         let mut sources = SourceMap::default();
-        let file = sources.add("defs/a.yml", "segments:\n  - name: x\n    all: [ { foo: { gt: 1 } } ]\n");
+        let file = sources.add(
+            "defs/a.yml",
+            "segments:\n  - name: x\n    all: [ { foo: { gt: 1 } } ]\n",
+        );
         let span = Span {
             file,
-            start: Position { line: 3, column: 14, byte: 0 },
-            end: Position { line: 3, column: 17, byte: 0 },
+            start: Position {
+                line: 3,
+                column: 14,
+                byte: 0,
+            },
+            end: Position {
+                line: 3,
+                column: 17,
+                byte: 0,
+            },
         };
         let text = Diagnostic::new("unknown attribute `foo`", span).render(&sources);
         assert!(text.contains("--> defs/a.yml:3:14"), "{text}");

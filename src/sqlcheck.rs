@@ -17,15 +17,22 @@ fn parser_dialect(name: &str) -> Result<Box<dyn ParserDialect>, Error> {
         "bigquery" => Box::new(dialect::BigQueryDialect {}),
         "mssql" | "sqlserver" => Box::new(dialect::MsSqlDialect {}),
         "generic" => Box::new(dialect::GenericDialect {}),
-        other => return Err(Error::Render(format!("no sqlparser dialect named `{other}`"))),
+        other => {
+            return Err(Error::Render(format!(
+                "no sqlparser dialect named `{other}`"
+            )));
+        }
     })
 }
 
 /// Parses `sql` with the named sqlparser dialect; it must be exactly one statement.
 pub fn parse_one(sql: &str, sqlparser_dialect: &str) -> Result<Statement, Error> {
     let dialect = parser_dialect(sqlparser_dialect)?;
-    let mut statements = Parser::parse_sql(dialect.as_ref(), sql)
-        .map_err(|e| Error::Render(format!("the generated SQL does not parse as {sqlparser_dialect}: {e}")))?;
+    let mut statements = Parser::parse_sql(dialect.as_ref(), sql).map_err(|e| {
+        Error::Render(format!(
+            "the generated SQL does not parse as {sqlparser_dialect}: {e}"
+        ))
+    })?;
     if statements.len() != 1 {
         return Err(Error::Render(format!(
             "the generated SQL holds {} statements; expected exactly one",
@@ -57,7 +64,11 @@ mod tests {
 
     #[test]
     fn counts_relations() {
-        let statement = parse_one("WITH x AS (SELECT * FROM a.b) SELECT * FROM x JOIN a.b ON 1 = 1", "duckdb").unwrap();
+        let statement = parse_one(
+            "WITH x AS (SELECT * FROM a.b) SELECT * FROM x JOIN a.b ON 1 = 1",
+            "duckdb",
+        )
+        .unwrap();
         let names = relations(&statement);
         assert_eq!(names.iter().filter(|n| *n == "a.b").count(), 2);
     }

@@ -10,11 +10,19 @@ use segc::ir::Project;
 use segc::plan::{Plan, ReportOptions};
 
 fn projects() -> Vec<(&'static str, PathBuf)> {
-    vec![("example", common::repository_root()), ("core", common::fixture("core"))]
+    vec![
+        ("example", common::repository_root()),
+        ("core", common::fixture("core")),
+    ]
 }
 
 fn compile(project: &Project, dialect: &Dialect) -> String {
-    let plan = Plan::new(project, &ReportOptions::default(), common::date("2030-01-01")).unwrap();
+    let plan = Plan::new(
+        project,
+        &ReportOptions::default(),
+        common::date("2030-01-01"),
+    )
+    .unwrap();
     segc::render::render(&plan, dialect, None).unwrap()
 }
 
@@ -25,8 +33,13 @@ fn every_dialect_compiles_parses_and_is_pinned() {
         for dialect_name in segc::dialect::names() {
             let dialect = Dialect::load(dialect_name).unwrap();
             let sql = compile(&project, &dialect);
-            segc::sqlcheck::parse_one(&sql, &dialect.sqlparser).unwrap_or_else(|e| panic!("{name}/{dialect_name}: {e}\n{sql}"));
-            assert_eq!(sql, compile(&project, &dialect), "{name}/{dialect_name}: the same input gives the same SQL");
+            segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+                .unwrap_or_else(|e| panic!("{name}/{dialect_name}: {e}\n{sql}"));
+            assert_eq!(
+                sql,
+                compile(&project, &dialect),
+                "{name}/{dialect_name}: the same input gives the same SQL"
+            );
             insta::assert_snapshot!(format!("{name}__{dialect_name}"), sql);
         }
     }
@@ -44,11 +57,18 @@ fn every_source_table_is_read_exactly_once() {
             for source in &project.sources {
                 let table = dialect.quote_path(&source.table.default);
                 let reads = relations.iter().filter(|r| **r == table).count();
-                assert_eq!(reads, 1, "{name}/{dialect_name}: {table} is read {reads} times");
+                assert_eq!(
+                    reads, 1,
+                    "{name}/{dialect_name}: {table} is read {reads} times"
+                );
             }
             // However many segments there are, only CTEs are referenced beyond the sources.
             let others = relations.iter().filter(|r| !r.contains("segc_")).count();
-            assert_eq!(others, project.sources.len(), "{name}/{dialect_name}: {relations:?}");
+            assert_eq!(
+                others,
+                project.sources.len(),
+                "{name}/{dialect_name}: {relations:?}"
+            );
         }
     }
 }
@@ -58,9 +78,18 @@ fn nothing_after_the_as_of_instant_is_read() {
     let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
     let dialect = Dialect::load("duckdb").unwrap();
     let sql = compile(&project, &dialect);
-    assert!(sql.contains("\"u\".\"created_at\" < TIMESTAMP '2024-04-01 00:00:00'"), "{sql}");
-    assert!(sql.contains("\"f\".\"occurred_at\" < TIMESTAMP '2024-04-01 00:00:00'"), "{sql}");
-    assert!(sql.contains("\"f\".\"ordered_at\" < TIMESTAMP '2024-04-01 00:00:00'"), "{sql}");
+    assert!(
+        sql.contains("\"u\".\"created_at\" < TIMESTAMP '2024-04-01 00:00:00'"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("\"f\".\"occurred_at\" < TIMESTAMP '2024-04-01 00:00:00'"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("\"f\".\"ordered_at\" < TIMESTAMP '2024-04-01 00:00:00'"),
+        "{sql}"
+    );
 }
 
 #[test]
@@ -68,7 +97,10 @@ fn user_strings_never_escape_their_literal() {
     let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
     let dialect = Dialect::load("duckdb").unwrap();
     let sql = compile(&project, &dialect);
-    assert!(sql.contains("'it''s a \\ test'"), "quotes doubled, backslash kept");
+    assert!(
+        sql.contains("'it''s a \\ test'"),
+        "quotes doubled, backslash kept"
+    );
     assert!(sql.contains("'Côte d''Ivoire'"));
     assert!(sql.contains("'line1\nline2'"));
 }

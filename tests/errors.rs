@@ -15,7 +15,11 @@ const SOURCES: &str = "sources:
 fn problems(defs: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::write(root.join("segc_project.yml"), "name: t\ndefinitions: defs\n").unwrap();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\ndefinitions: defs\n",
+    )
+    .unwrap();
     std::fs::create_dir(root.join("defs")).unwrap();
     std::fs::write(root.join("defs/a_sources.yml"), SOURCES).unwrap();
     std::fs::write(root.join("defs/b_defs.yml"), defs).unwrap();
@@ -39,14 +43,18 @@ fn collect(root: &Path) -> Vec<String> {
 
 fn assert_one(problems: &[String], location: &str, fragment: &str) {
     assert!(
-        problems.iter().any(|p| p.starts_with(location) && p.contains(fragment)),
+        problems
+            .iter()
+            .any(|p| p.starts_with(location) && p.contains(fragment)),
         "expected `{location} …{fragment}…` among {problems:#?}"
     );
 }
 
 #[test]
 fn valid_project_has_no_problems() {
-    let found = problems("attributes:\n  n: { source: events, agg: count, window: 7d }\nsegments:\n  - { name: s, all: [ { n: { gt: 0 } } ] }\nkpis:\n  - { name: people, agg: count }\n");
+    let found = problems(
+        "attributes:\n  n: { source: events, agg: count, window: 7d }\nsegments:\n  - { name: s, all: [ { n: { gt: 0 } } ] }\nkpis:\n  - { name: people, agg: count }\n",
+    );
     assert_eq!(found, Vec::<String>::new());
 }
 
@@ -54,67 +62,124 @@ fn valid_project_has_no_problems() {
 fn unknown_attribute_is_located_with_a_suggestion() {
     let defs = "attributes:\n  monthly_activity: { source: events, agg: count, window: 30d }\nsegments:\n  - name: s\n    all:\n      - monthy_activity: { gt: 0 }\n";
     let found = problems(defs);
-    assert_one(&found, "defs/b_defs.yml:6:9", "unknown attribute `monthy_activity`");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:9",
+        "unknown attribute `monthy_activity`",
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("segc_project.yml"), "definitions: d\n").unwrap();
     std::fs::create_dir(dir.path().join("d")).unwrap();
     std::fs::write(dir.path().join("d/s.yml"), SOURCES).unwrap();
     std::fs::write(dir.path().join("d/x.yml"), defs).unwrap();
-    let Err(Error::Invalid(diagnostics)) = segc::validate::load_and_validate(dir.path()) else { panic!() };
+    let Err(Error::Invalid(diagnostics)) = segc::validate::load_and_validate(dir.path()) else {
+        panic!()
+    };
     let rendered = diagnostics.to_string();
-    assert!(rendered.contains("did you mean `monthly_activity`?"), "{rendered}");
-    assert!(rendered.contains("6 |       - monthy_activity: { gt: 0 }\n  |         ^^^^^^^^^^^^^^^"), "{rendered}");
+    assert!(
+        rendered.contains("did you mean `monthly_activity`?"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("6 |       - monthy_activity: { gt: 0 }\n  |         ^^^^^^^^^^^^^^^"),
+        "{rendered}"
+    );
 }
 
 #[test]
 fn duplicate_names_are_located() {
-    let found = problems("segments:\n  - { name: twin }\n  - { name: twin }\nkpis:\n  - { name: k, agg: count }\n  - { name: k, agg: count }\n");
+    let found = problems(
+        "segments:\n  - { name: twin }\n  - { name: twin }\nkpis:\n  - { name: k, agg: count }\n  - { name: k, agg: count }\n",
+    );
     assert_one(&found, "defs/b_defs.yml:3:13", "duplicate segment `twin`");
     assert_one(&found, "defs/b_defs.yml:6:13", "duplicate KPI `k`");
 }
 
 #[test]
 fn a_date_compared_with_a_number_is_located_at_the_value() {
-    let found = problems("attributes:\n  signup_date: { source: users, column: signup_at, type: date }\nsegments:\n  - name: s\n    all: [ { signup_date: { gt: 5 } } ]\n");
-    assert_one(&found, "defs/b_defs.yml:5:33", "`signup_date` is a date and cannot be compared with a number");
+    let found = problems(
+        "attributes:\n  signup_date: { source: users, column: signup_at, type: date }\nsegments:\n  - name: s\n    all: [ { signup_date: { gt: 5 } } ]\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:5:33",
+        "`signup_date` is a date and cannot be compared with a number",
+    );
 }
 
 #[test]
 fn in_segment_cycles_are_located_at_the_reference() {
-    let found = problems("segments:\n  - name: a\n    all: [ { in_segment: b } ]\n  - name: b\n    all: [ { in_segment: a } ]\n  - name: c\n    all: [ { in_segment: c } ]\n");
-    assert_one(&found, "defs/b_defs.yml:3:26", "`in_segment` cycle: `a` refers to `b`");
-    assert_one(&found, "defs/b_defs.yml:5:26", "`in_segment` cycle: `b` refers to `a`");
-    assert_one(&found, "defs/b_defs.yml:7:26", "segment `c` refers to itself");
+    let found = problems(
+        "segments:\n  - name: a\n    all: [ { in_segment: b } ]\n  - name: b\n    all: [ { in_segment: a } ]\n  - name: c\n    all: [ { in_segment: c } ]\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:26",
+        "`in_segment` cycle: `a` refers to `b`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:5:26",
+        "`in_segment` cycle: `b` refers to `a`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:7:26",
+        "segment `c` refers to itself",
+    );
 }
 
 #[test]
 fn a_missing_parent_is_located() {
     let found = problems("segments:\n  - name: child\n    parent: payingg\n  - name: paying\n");
-    assert_one(&found, "defs/b_defs.yml:3:13", "parent segment `payingg` does not exist");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:13",
+        "parent segment `payingg` does not exist",
+    );
 }
 
 #[test]
 fn a_window_on_a_source_without_time_is_located() {
     let found = problems("attributes:\n  recent_tags: { source: tags, agg: count, window: 30d }\n");
-    assert_one(&found, "defs/b_defs.yml:2:52", "has a window, but source `tags` has no `time` column");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:2:52",
+        "has a window, but source `tags` has no `time` column",
+    );
 }
 
 #[test]
 fn a_formula_must_be_one_expression() {
-    let found = problems("attributes:\n  n: { source: events, agg: count }\n  bad: { formula: \"n > 1; DROP TABLE x\" }\n");
-    assert_one(&found, "defs/b_defs.yml:3:25", "a formula is a single expression");
+    let found = problems(
+        "attributes:\n  n: { source: events, agg: count }\n  bad: { formula: \"n > 1; DROP TABLE x\" }\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:25",
+        "a formula is a single expression",
+    );
 }
 
 #[test]
 fn a_formula_naming_an_unknown_attribute_points_inside_the_formula() {
-    let found = problems("attributes:\n  count_30d: { source: events, agg: count, window: 30d }\n  trend: { formula: \"count_30d / nullif(cnt_60d, 0)\" }\n");
-    assert_one(&found, "defs/b_defs.yml:3:41", "unknown attribute `cnt_60d`");
+    let found = problems(
+        "attributes:\n  count_30d: { source: events, agg: count, window: 30d }\n  trend: { formula: \"count_30d / nullif(cnt_60d, 0)\" }\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:41",
+        "unknown attribute `cnt_60d`",
+    );
 }
 
 #[test]
 fn formulas_that_refer_to_each_other_are_a_cycle() {
     let found = problems("attributes:\n  a: { formula: \"b + 1\" }\n  b: { formula: \"a * 2\" }\n");
-    assert!(found.iter().any(|p| p.contains("cycle: a → b → a")), "{found:#?}");
+    assert!(
+        found.iter().any(|p| p.contains("cycle: a → b → a")),
+        "{found:#?}"
+    );
 }
 
 #[test]
@@ -122,7 +187,12 @@ fn unknown_keys_and_yaml_syntax_errors_are_located() {
     let found = problems("segments:\n  - name: s\n    lable: Paying\n");
     assert_one(&found, "defs/b_defs.yml:3:5", "unknown key `lable`");
     let found = problems("segments:\n  - name: [unclosed\n");
-    assert!(found.iter().any(|p| p.starts_with("defs/b_defs.yml:") && p.contains("invalid YAML")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("defs/b_defs.yml:") && p.contains("invalid YAML")),
+        "{found:#?}"
+    );
 }
 
 #[test]
@@ -143,7 +213,11 @@ segments:
     assert_eq!(found.len(), 5, "{found:#?}");
     assert_one(&found, "defs/b_defs.yml:3:52", "has a window");
     assert_one(&found, "defs/b_defs.yml:4:36", "unknown attribute `nope`");
-    assert_one(&found, "defs/b_defs.yml:7:33", "cannot be compared with a number");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:7:33",
+        "cannot be compared with a number",
+    );
     assert_one(&found, "defs/b_defs.yml:9:13", "parent segment `nobody`");
     assert_one(&found, "defs/b_defs.yml:11:26", "refers to itself");
 }
@@ -152,12 +226,23 @@ segments:
 fn no_input_makes_validation_panic() {
     // Shapes a user might write by mistake: every one must give diagnostics, never a panic.
     let shapes = [
-        "", "[]", "segments: 3", "segments:\n  - 3\n", "kpis:\n  - { name: x }\n", "kpis:\n  - { name: x, ratio: [a] }\n",
-        "attributes:\n  x: {}\n", "attributes:\n  x: { formula: \"\" }\n", "attributes:\n  x: { formula: \"((\" }\n",
-        "attributes:\n  x: { source: events, agg: sum }\n", "segments:\n  - { name: s, all: [ { country: { between: 1 } } ] }\n",
-        "segments:\n  - { name: s, all: [ { country: 5 } ] }\n", "segments:\n  - { name: \"bad name\" }\n",
-        "sources:\n  users: { table: a.b }\n", "attributes:\n  x: { source: events, agg: count, window: { offset: 3d } }\n",
-        "kpis:\n  - { name: x, agg: percentile, of: country, p: 7 }\n", "segments:\n  - { name: all_users }\n",
+        "",
+        "[]",
+        "segments: 3",
+        "segments:\n  - 3\n",
+        "kpis:\n  - { name: x }\n",
+        "kpis:\n  - { name: x, ratio: [a] }\n",
+        "attributes:\n  x: {}\n",
+        "attributes:\n  x: { formula: \"\" }\n",
+        "attributes:\n  x: { formula: \"((\" }\n",
+        "attributes:\n  x: { source: events, agg: sum }\n",
+        "segments:\n  - { name: s, all: [ { country: { between: 1 } } ] }\n",
+        "segments:\n  - { name: s, all: [ { country: 5 } ] }\n",
+        "segments:\n  - { name: \"bad name\" }\n",
+        "sources:\n  users: { table: a.b }\n",
+        "attributes:\n  x: { source: events, agg: count, window: { offset: 3d } }\n",
+        "kpis:\n  - { name: x, agg: percentile, of: country, p: 7 }\n",
+        "segments:\n  - { name: all_users }\n",
     ];
     for shape in shapes {
         let _ = problems(shape);

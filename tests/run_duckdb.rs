@@ -14,20 +14,31 @@ use segc::plan::{Plan, ReportOptions};
 use segc::report::Report;
 
 fn run(options: ReportOptions) -> Report {
-    let project = segc::validate::load_and_validate(&common::fixture("core")).expect("the fixture is valid");
+    let project =
+        segc::validate::load_and_validate(&common::fixture("core")).expect("the fixture is valid");
     let plan = Plan::new(&project, &options, common::date("2030-01-01")).expect("plan");
     let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
     let sql = segc::render::render(&plan, &dialect, None).expect("render");
     let mut database = DuckDb::in_memory().unwrap();
     let data = std::fs::read_to_string(common::fixture("core/data.sql")).unwrap();
     database.execute_batch(&data).unwrap();
-    let result = database.query(&sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+    let result = database
+        .query(&sql)
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
     Report::from_result(&plan, "test", &result).unwrap()
 }
 
 fn value(report: &Report, segment: &str, kpi: &str) -> Cell {
-    let column = report.columns.iter().position(|c| c.name == kpi).unwrap_or_else(|| panic!("no KPI {kpi}"));
-    let row = report.rows.iter().find(|r| r.segment == segment).unwrap_or_else(|| panic!("no row {segment}"));
+    let column = report
+        .columns
+        .iter()
+        .position(|c| c.name == kpi)
+        .unwrap_or_else(|| panic!("no KPI {kpi}"));
+    let row = report
+        .rows
+        .iter()
+        .find(|r| r.segment == segment)
+        .unwrap_or_else(|| panic!("no row {segment}"));
     row.values[column].clone()
 }
 
@@ -48,56 +59,66 @@ fn double(report: &Report, segment: &str, kpi: &str) -> Option<f64> {
 
 fn assert_close(actual: Option<f64>, expected: f64, what: &str) {
     let actual = actual.unwrap_or_else(|| panic!("{what} is NULL, expected {expected}"));
-    assert!((actual - expected).abs() < 1e-9, "{what}: {actual} != {expected}");
+    assert!(
+        (actual - expected).abs() < 1e-9,
+        "{what}: {actual} != {expected}"
+    );
 }
 
 #[test]
 fn every_operator_selects_the_hand_computed_members() {
     let report = run(ReportOptions::default());
     let expected = [
-        ("all_users", 9),         // users 1,2,3,5,6,7,8,9,10
-        ("by_eq_quote", 1),       // it's a \ test
-        ("by_ne", 7),             // not DE, and never the NULL country of user 3
-        ("by_in", 3),             // DE, Côte d'Ivoire, Zoë
-        ("by_not_in", 6),         // not DE/FR, NULL excluded
-        ("by_is_null", 1),        // user 3
-        ("by_contains", 1),       // a--b
-        ("by_percent", 0),        // % is literal, not a wildcard
-        ("by_starts", 1),         // Côte…
-        ("by_ends", 1),           // Zoë
-        ("by_newline", 1),        // line1\nline2
-        ("spend_gt", 1),          // 150.5
-        ("spend_gte", 2),         // 150.5, 30
-        ("spend_lt", 7),          // 10 and six zeros
+        ("all_users", 9),   // users 1,2,3,5,6,7,8,9,10
+        ("by_eq_quote", 1), // it's a \ test
+        ("by_ne", 7),       // not DE, and never the NULL country of user 3
+        ("by_in", 3),       // DE, Côte d'Ivoire, Zoë
+        ("by_not_in", 6),   // not DE/FR, NULL excluded
+        ("by_is_null", 1),  // user 3
+        ("by_contains", 1), // a--b
+        ("by_percent", 0),  // % is literal, not a wildcard
+        ("by_starts", 1),   // Côte…
+        ("by_ends", 1),     // Zoë
+        ("by_newline", 1),  // line1\nline2
+        ("spend_gt", 1),    // 150.5
+        ("spend_gte", 2),   // 150.5, 30
+        ("spend_lt", 7),    // 10 and six zeros
         ("spend_lte", 8),
-        ("orders_between", 2),    // users 2 (2 orders) and 6 (1)
-        ("signup_recent", 2),     // 03-20 and 03-31 23:59:59 within 03-18..03-31
-        ("signup_before", 3),     // 2022-01-01, 2023-01-10, 2023-06-01
-        ("signup_after", 3),      // 2023-10-01, 2024-03-20, 2024-03-31 (not 2023-09-01)
-        ("seen_on_day", 1),       // user 2 last seen 03-25 10:00
-        ("signup_last_day", 1),   // user 3; user 4 does not exist yet
-        ("not_de", 8),            // `none` keeps the NULL country
-        ("multi", 3),             // user 1 (3 accounts), users 3 and 9 (pro admins/owners)
-        ("active", 3),            // users 1, 2, 10
-        ("active_admins", 1),     // user 1
+        ("orders_between", 2),  // users 2 (2 orders) and 6 (1)
+        ("signup_recent", 2),   // 03-20 and 03-31 23:59:59 within 03-18..03-31
+        ("signup_before", 3),   // 2022-01-01, 2023-01-10, 2023-06-01
+        ("signup_after", 3),    // 2023-10-01, 2024-03-20, 2024-03-31 (not 2023-09-01)
+        ("seen_on_day", 1),     // user 2 last seen 03-25 10:00
+        ("signup_last_day", 1), // user 3; user 4 does not exist yet
+        ("not_de", 8),          // `none` keeps the NULL country
+        ("multi", 3),           // user 1 (3 accounts), users 3 and 9 (pro admins/owners)
+        ("active", 3),          // users 1, 2, 10
+        ("active_admins", 1),   // user 1
         ("inactive", 6),
-        ("at_risk", 1),           // user 10: 1 event now vs 4 before
-        ("recently_seen", 2),     // users 1 (0 days) and 2 (6 days)
-        ("week_active", 2),       // users 1 (03-31) and 2 (03-25)
-        ("month_active", 2),      // users 1 (03-01 23:59:59 counts in 1m) and 2
+        ("at_risk", 1),       // user 10: 1 event now vs 4 before
+        ("recently_seen", 2), // users 1 (0 days) and 2 (6 days)
+        ("week_active", 2),   // users 1 (03-31) and 2 (03-25)
+        ("month_active", 2),  // users 1 (03-01 23:59:59 counts in 1m) and 2
         ("loggers", 3),
-        ("multi_day", 1),         // user 1 on 03-02 and 03-31
-        ("paying_fr", 1),         // hidden `paying` used through in_segment
-        ("channel_mix", 2),       // users 1 (avg 56.83) and 2 (avg 15)
-        ("early_buyers", 1),      // user 1 ordered 2023-12-01
+        ("multi_day", 1),    // user 1 on 03-02 and 03-31
+        ("paying_fr", 1),    // hidden `paying` used through in_segment
+        ("channel_mix", 2),  // users 1 (avg 56.83) and 2 (avg 15)
+        ("early_buyers", 1), // user 1 ordered 2023-12-01
     ];
     let reported: Vec<&str> = report.rows.iter().map(|r| r.segment.as_str()).collect();
     let names: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
-    assert_eq!(reported, names, "rows in file order, children under parents, hidden segments left out");
+    assert_eq!(
+        reported, names,
+        "rows in file order, children under parents, hidden segments left out"
+    );
     for (segment, people) in expected {
         assert_eq!(count(&report, segment), people, "members of {segment}");
     }
-    let child = report.rows.iter().find(|r| r.segment == "active_admins").unwrap();
+    let child = report
+        .rows
+        .iter()
+        .find(|r| r.segment == "active_admins")
+        .unwrap();
     assert_eq!((child.parent.as_deref(), child.depth), (Some("active"), 1));
 }
 
@@ -105,59 +126,140 @@ fn every_operator_selects_the_hand_computed_members() {
 fn kpis_match_hand_computed_values() {
     let report = run(ReportOptions::default());
     // all_users: spends [0,0,0,0,0,0,10,30,150.5].
-    assert_eq!(value(&report, "all_users", "active_people"), Cell::Integer(3));
-    assert_eq!(value(&report, "all_users", "activated_accounts"), Cell::Integer(5)); // accounts 10,20,30,40,50
-    assert_close(double(&report, "all_users", "pct_active"), 3.0 / 9.0, "pct_active");
+    assert_eq!(
+        value(&report, "all_users", "active_people"),
+        Cell::Integer(3)
+    );
+    assert_eq!(
+        value(&report, "all_users", "activated_accounts"),
+        Cell::Integer(5)
+    ); // accounts 10,20,30,40,50
+    assert_close(
+        double(&report, "all_users", "pct_active"),
+        3.0 / 9.0,
+        "pct_active",
+    );
     assert_close(double(&report, "all_users", "share"), 1.0, "share");
     assert_close(double(&report, "all_users", "revenue"), 190.5, "revenue");
-    assert_close(double(&report, "all_users", "avg_spend"), 190.5 / 9.0, "avg_spend");
+    assert_close(
+        double(&report, "all_users", "avg_spend"),
+        190.5 / 9.0,
+        "avg_spend",
+    );
     assert_close(double(&report, "all_users", "median_spend"), 0.0, "median");
-    assert_close(double(&report, "all_users", "p90_spend"), 30.0 + 0.2 * 120.5, "p90"); // position 7.2
-    assert_close(double(&report, "all_users", "max_days_since"), 76.0, "days since 01-15");
-    assert_close(double(&report, "all_users", "min_activity"), 0.0, "min activity");
-    assert_close(double(&report, "all_users", "points"), 4_000_000_008.0, "sum above 2^31");
-    assert_close(double(&report, "all_users", "avg_trend"), 1.125, "avg of 2.0 and 0.25");
+    assert_close(
+        double(&report, "all_users", "p90_spend"),
+        30.0 + 0.2 * 120.5,
+        "p90",
+    ); // position 7.2
+    assert_close(
+        double(&report, "all_users", "max_days_since"),
+        76.0,
+        "days since 01-15",
+    );
+    assert_close(
+        double(&report, "all_users", "min_activity"),
+        0.0,
+        "min activity",
+    );
+    assert_close(
+        double(&report, "all_users", "points"),
+        4_000_000_008.0,
+        "sum above 2^31",
+    );
+    assert_close(
+        double(&report, "all_users", "avg_trend"),
+        1.125,
+        "avg of 2.0 and 0.25",
+    );
     assert_eq!(value(&report, "all_users", "nobody"), Cell::Integer(0));
-    assert_eq!(value(&report, "all_users", "zero_ratio"), Cell::Null, "a zero denominator gives NULL");
-    assert_eq!(value(&report, "all_users", "last_signup"), Cell::Date(common::date("2024-03-31")));
+    assert_eq!(
+        value(&report, "all_users", "zero_ratio"),
+        Cell::Null,
+        "a zero denominator gives NULL"
+    );
+    assert_eq!(
+        value(&report, "all_users", "last_signup"),
+        Cell::Date(common::date("2024-03-31"))
+    );
 
     // active: users 1, 2, 10 with spends [150.5, 30, 0].
-    assert_eq!(value(&report, "active", "activated_accounts"), Cell::Integer(2)); // 10 and 50
+    assert_eq!(
+        value(&report, "active", "activated_accounts"),
+        Cell::Integer(2)
+    ); // 10 and 50
     assert_close(double(&report, "active", "pct_active"), 1.0, "pct_active");
     assert_close(double(&report, "active", "share"), 3.0 / 9.0, "share");
     assert_close(double(&report, "active", "revenue"), 180.5, "revenue");
     assert_close(double(&report, "active", "median_spend"), 30.0, "median");
-    assert_close(double(&report, "active", "p90_spend"), 30.0 + 0.8 * 120.5, "p90"); // position 1.8
-    assert_close(double(&report, "active", "max_days_since"), 21.0, "days since 03-10");
-    assert_close(double(&report, "active", "min_activity"), 1.0, "min activity");
-    assert_close(double(&report, "active", "points"), 4_000_000_003.0, "points");
-    assert_eq!(value(&report, "active", "last_signup"), Cell::Date(common::date("2024-03-20")));
+    assert_close(
+        double(&report, "active", "p90_spend"),
+        30.0 + 0.8 * 120.5,
+        "p90",
+    ); // position 1.8
+    assert_close(
+        double(&report, "active", "max_days_since"),
+        21.0,
+        "days since 03-10",
+    );
+    assert_close(
+        double(&report, "active", "min_activity"),
+        1.0,
+        "min activity",
+    );
+    assert_close(
+        double(&report, "active", "points"),
+        4_000_000_003.0,
+        "points",
+    );
+    assert_eq!(
+        value(&report, "active", "last_signup"),
+        Cell::Date(common::date("2024-03-20"))
+    );
 
     // inactive: users 3,5,6,7,8,9.
     assert_close(double(&report, "inactive", "pct_active"), 0.0, "pct_active");
     assert_close(double(&report, "inactive", "revenue"), 10.0, "revenue");
-    assert_eq!(double(&report, "inactive", "avg_trend"), None, "no trends: NULL");
+    assert_eq!(
+        double(&report, "inactive", "avg_trend"),
+        None,
+        "no trends: NULL"
+    );
 
     // An empty segment: counts 0, sums NULL, ratios NULL.
     assert_eq!(value(&report, "by_percent", "people"), Cell::Integer(0));
     assert_eq!(value(&report, "by_percent", "pct_active"), Cell::Null);
-    assert_close(double(&report, "by_percent", "share"), 0.0, "share of an empty segment");
+    assert_close(
+        double(&report, "by_percent", "share"),
+        0.0,
+        "share of an empty segment",
+    );
 }
 
 #[test]
 fn a_window_one_day_later_moves_every_boundary() {
     // As of 04-01, the 30d window is [03-03, 04-02): user 1's 03-02 00:00 event drops out and
     // the 04-01 00:00 event comes in; user 4 now exists; order 7 (04-01 00:00) counts.
-    let report = run(ReportOptions { as_of: Some(common::date("2024-04-01")), ..Default::default() });
+    let report = run(ReportOptions {
+        as_of: Some(common::date("2024-04-01")),
+        ..Default::default()
+    });
     assert_eq!(count(&report, "all_users"), 10);
     assert_eq!(count(&report, "multi_day"), 1, "user 1 on 03-31 and 04-01");
     assert_eq!(count(&report, "loggers"), 4, "users 1 (04-01), 2, 4, 10");
-    assert_close(double(&report, "all_users", "revenue"), 100.0 + 50.5 + 30.0 + 10.0 + 999.0 + 50.0, "revenue");
+    assert_close(
+        double(&report, "all_users", "revenue"),
+        100.0 + 50.5 + 30.0 + 10.0 + 999.0 + 50.0,
+        "revenue",
+    );
 }
 
 #[test]
 fn select_limits_rows_but_keeps_all_users_first() {
-    let report = run(ReportOptions { select: vec!["inactive".into(), "active".into()], ..Default::default() });
+    let report = run(ReportOptions {
+        select: vec!["inactive".into(), "active".into()],
+        ..Default::default()
+    });
     let names: Vec<&str> = report.rows.iter().map(|r| r.segment.as_str()).collect();
     assert_eq!(names, ["all_users", "inactive", "active"]);
     assert_eq!(count(&report, "inactive"), 6);

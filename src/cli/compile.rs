@@ -46,12 +46,23 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
             (Dialect::load(&profile.kind)?, Some(target))
         }
     };
-    let sql = compile_sql(&project, &dialect, target.as_deref(), &args.report.options())?;
+    let sql = compile_sql(
+        &project,
+        &dialect,
+        target.as_deref(),
+        &args.report.options(),
+    )?;
     match &args.output_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.clone(),
+                source,
+            })?;
             let path = dir.join(format!("{}.sql", dialect.name));
-            std::fs::write(&path, &sql).map_err(|source| Error::Io { path: path.clone(), source })?;
+            std::fs::write(&path, &sql).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
             eprintln!("wrote {}", path.display());
         }
         None => print!("{sql}"),

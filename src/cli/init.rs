@@ -19,10 +19,22 @@ pub struct InitArgs {
 const DEMO_FILES: &[(&str, &str)] = &[
     ("segc_project.yml", include_str!("../../segc_project.yml")),
     ("profiles.yml", include_str!("../../profiles.yml")),
-    ("segment-defs/sources.yml", include_str!("../../segment-defs/sources.yml")),
-    ("segment-defs/attributes.yml", include_str!("../../segment-defs/attributes.yml")),
-    ("segment-defs/segments.yml", include_str!("../../segment-defs/segments.yml")),
-    ("segment-defs/kpis.yml", include_str!("../../segment-defs/kpis.yml")),
+    (
+        "segment-defs/sources.yml",
+        include_str!("../../segment-defs/sources.yml"),
+    ),
+    (
+        "segment-defs/attributes.yml",
+        include_str!("../../segment-defs/attributes.yml"),
+    ),
+    (
+        "segment-defs/segments.yml",
+        include_str!("../../segment-defs/segments.yml"),
+    ),
+    (
+        "segment-defs/kpis.yml",
+        include_str!("../../segment-defs/kpis.yml"),
+    ),
 ];
 
 const STARTER_PROJECT: &str = "name: my_project
@@ -32,11 +44,13 @@ time_zone: UTC
 activity_window: 30d
 ";
 
-const STARTER_PROFILES: &str = "# One entry per target. See the README for postgres, redshift, bigquery and sqlserver.
+const STARTER_PROFILES: &str =
+    "# One entry per target. See the README for postgres, redshift, bigquery and sqlserver.
 local: { type: duckdb, path: warehouse.duckdb }
 ";
 
-const STARTER_DEFINITIONS: &str = "# Describe where your data lives, then attributes, segments and KPIs.
+const STARTER_DEFINITIONS: &str =
+    "# Describe where your data lives, then attributes, segments and KPIs.
 sources:
   users:  { table: app.users, key: user_id, columns: { signup_at: created_at, country: country } }
   events: { table: app.events, user_key: user_id, time: occurred_at, columns: { name: event_name } }
@@ -59,15 +73,25 @@ kpis:
 fn write(root: &Path, relative: &str, text: &str) -> Result<(), Error> {
     let path = root.join(relative);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io { path: parent.to_path_buf(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
     std::fs::write(&path, text).map_err(|source| Error::Io { path, source })
 }
 
 pub fn execute(args: &InitArgs) -> Result<i32, Error> {
     let root = &args.dir;
-    if root.exists() && std::fs::read_dir(root).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(Error::Usage(format!("{} exists and is not empty; pick a new folder", root.display())));
+    if root.exists()
+        && std::fs::read_dir(root)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(Error::Usage(format!(
+            "{} exists and is not empty; pick a new folder",
+            root.display()
+        )));
     }
     if args.demo {
         for (relative, text) in DEMO_FILES {
@@ -77,10 +101,14 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
         {
             let path = root.join("target/demo.duckdb");
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| Error::Io { path: parent.to_path_buf(), source })?;
+                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
             }
             let data = crate::demo::generate(&crate::demo::DemoConfig::default());
-            let summary = crate::demo::write_duckdb(&data, &path).map_err(|e| Error::Query(e.to_string()))?;
+            let summary =
+                crate::demo::write_duckdb(&data, &path).map_err(|e| Error::Query(e.to_string()))?;
             eprintln!(
                 "demo database {}: {} users, {} accounts, {} events, {} orders",
                 path.display(),
@@ -95,6 +123,10 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
         write(root, "profiles.yml", STARTER_PROFILES)?;
         write(root, "segment-defs/definitions.yml", STARTER_DEFINITIONS)?;
     }
-    println!("created {}; next: segc run --project {}", root.display(), root.display());
+    println!(
+        "created {}; next: segc run --project {}",
+        root.display(),
+        root.display()
+    );
     Ok(0)
 }

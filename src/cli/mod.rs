@@ -16,7 +16,9 @@ use crate::error::Error;
 /// inside your warehouse, and prints a segment × KPI table.
 #[derive(Debug, Parser)]
 #[command(name = "segc", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Start with `segc init --demo my-project`, then `segc run --project my-project`.")]
+#[command(
+    after_help = "Start with `segc init --demo my-project`, then `segc run --project my-project`."
+)]
 pub struct Cli {
     /// The project folder (holding segc_project.yml).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
@@ -57,7 +59,11 @@ pub struct ReportArgs {
 
 impl ReportArgs {
     pub fn options(&self) -> crate::plan::ReportOptions {
-        crate::plan::ReportOptions { as_of: self.as_of, period: self.period, select: self.select.clone() }
+        crate::plan::ReportOptions {
+            as_of: self.as_of,
+            period: self.period,
+            select: self.select.clone(),
+        }
     }
 }
 
@@ -69,11 +75,14 @@ pub enum OutputFormat {
 }
 
 fn parse_day(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date YYYY-MM-DD"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date YYYY-MM-DD"))
 }
 
 fn parse_period(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
-    let (first, last) = text.split_once("..").ok_or_else(|| format!("`{text}` is not a period A..B"))?;
+    let (first, last) = text
+        .split_once("..")
+        .ok_or_else(|| format!("`{text}` is not a period A..B"))?;
     let (first, last) = (parse_day(first)?, parse_day(last)?);
     if first > last {
         return Err(format!("the period {first}..{last} ends before it starts"));
@@ -100,8 +109,13 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
 }
 
 /// The target to use: the flag, else the project's default.
-pub(crate) fn target_name(flag: Option<&str>, project: &crate::ir::Project) -> Result<String, Error> {
+pub(crate) fn target_name(
+    flag: Option<&str>,
+    project: &crate::ir::Project,
+) -> Result<String, Error> {
     flag.map(str::to_string)
         .or_else(|| project.default_target.clone())
-        .ok_or_else(|| Error::Usage("no --target given and segc_project.yml sets no `default_target`".into()))
+        .ok_or_else(|| {
+            Error::Usage("no --target given and segc_project.yml sets no `default_target`".into())
+        })
 }

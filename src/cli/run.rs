@@ -25,23 +25,34 @@ pub struct RunArgs {
 }
 
 /// Opens a driver for a profile.
-fn connect(profile: &crate::spec::profiles::Profile, #[allow(unused_variables)] root: &Path) -> Result<Box<dyn Driver>, Error> {
+fn connect(
+    profile: &crate::spec::profiles::Profile,
+    #[allow(unused_variables)] root: &Path,
+) -> Result<Box<dyn Driver>, Error> {
     match profile.kind.as_str() {
         #[cfg(feature = "duckdb")]
         "duckdb" => {
             let path_text = profile.field("path").ok_or_else(|| {
-                Error::Profile(format!("target `{}` (duckdb) needs `path`: the database file", profile.name))
+                Error::Profile(format!(
+                    "target `{}` (duckdb) needs `path`: the database file",
+                    profile.name
+                ))
             })?;
             let path = crate::driver::duckdb::resolve_path(root, path_text);
             if !path.exists() && profile.field("demo") == Some("true") {
                 eprintln!("creating the demo database {} (first run)…", path.display());
                 if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(|source| Error::Io { path: parent.to_path_buf(), source })?;
+                    std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                        path: parent.to_path_buf(),
+                        source,
+                    })?;
                 }
                 let data = crate::demo::generate(&crate::demo::DemoConfig::default());
                 crate::demo::write_duckdb(&data, &path).map_err(|e| Error::Query(e.to_string()))?;
             }
-            Ok(Box::new(crate::driver::duckdb::DuckDb::open_read_only(&path)?))
+            Ok(Box::new(crate::driver::duckdb::DuckDb::open_read_only(
+                &path,
+            )?))
         }
         other => Err(Error::Profile(format!(
             "target `{}` has type `{other}`, which this build of segc cannot run (supported: duckdb)",
@@ -55,7 +66,11 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let target = super::target_name(args.target.as_deref(), &project)?;
     let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
     let dialect = Dialect::load(&profile.kind)?;
-    let plan = Plan::new(&project, &args.report.options(), super::today(&project.time_zone))?;
+    let plan = Plan::new(
+        &project,
+        &args.report.options(),
+        super::today(&project.time_zone),
+    )?;
     let sql = crate::render::render(&plan, &dialect, Some(&target))?;
     let mut driver = connect(&profile, root)?;
     let result = driver.query(&sql)?;
@@ -63,7 +78,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     match args.output {
         OutputFormat::Table => print!("{}", report.to_table()),
         OutputFormat::Csv => print!("{}", report.to_csv()?),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
+        ),
     }
     Ok(0)
 }

@@ -21,10 +21,22 @@ const DIALECTS: &[DialectFiles] = &[DialectFiles {
 
 /// The default macros every dialect starts from, in load order.
 pub const DEFAULT_MACROS: &[(&str, &str)] = &[
-    ("templates/macros/types.sql.j2", include_str!("../../templates/macros/types.sql.j2")),
-    ("templates/macros/arithmetic.sql.j2", include_str!("../../templates/macros/arithmetic.sql.j2")),
-    ("templates/macros/aggregates.sql.j2", include_str!("../../templates/macros/aggregates.sql.j2")),
-    ("templates/macros/strings.sql.j2", include_str!("../../templates/macros/strings.sql.j2")),
+    (
+        "templates/macros/types.sql.j2",
+        include_str!("../../templates/macros/types.sql.j2"),
+    ),
+    (
+        "templates/macros/arithmetic.sql.j2",
+        include_str!("../../templates/macros/arithmetic.sql.j2"),
+    ),
+    (
+        "templates/macros/aggregates.sql.j2",
+        include_str!("../../templates/macros/aggregates.sql.j2"),
+    ),
+    (
+        "templates/macros/strings.sql.j2",
+        include_str!("../../templates/macros/strings.sql.j2"),
+    ),
 ];
 
 /// The statement skeleton.
@@ -89,7 +101,10 @@ impl Dialect {
     /// Loads a dialect by name; unknown names list the known ones.
     pub fn load(name: &str) -> Result<Dialect, Error> {
         let files = DIALECTS.iter().find(|d| d.name == name).ok_or_else(|| {
-            Error::Usage(format!("unknown dialect `{name}`; known dialects: {}", names().join(", ")))
+            Error::Usage(format!(
+                "unknown dialect `{name}`; known dialects: {}",
+                names().join(", ")
+            ))
         })?;
         let mut dialect: Dialect = toml::from_str(files.facts)
             .map_err(|e| Error::Render(format!("dialects/{name}/dialect.toml is invalid: {e}")))?;
@@ -103,7 +118,10 @@ impl Dialect {
         let mut parent = self.parent.clone();
         while let Some(name) = parent {
             let ancestor = Dialect::load(&name)?;
-            chain.push((format!("dialects/{}/macros.sql.j2", ancestor.name), ancestor.macros));
+            chain.push((
+                format!("dialects/{}/macros.sql.j2", ancestor.name),
+                ancestor.macros,
+            ));
             parent = ancestor.parent;
         }
         chain.reverse();
@@ -113,12 +131,21 @@ impl Dialect {
     /// A quoted identifier: the name exactly, whatever characters it holds.
     pub fn quote_identifier(&self, name: &str) -> String {
         let style = &self.identifier;
-        format!("{}{}{}", style.open, name.replace(&style.close, &style.escape_close), style.close)
+        format!(
+            "{}{}{}",
+            style.open,
+            name.replace(&style.close, &style.escape_close),
+            style.close
+        )
     }
 
     /// A multi-part name, each part quoted.
     pub fn quote_path(&self, parts: &[String]) -> String {
-        parts.iter().map(|p| self.quote_identifier(p)).collect::<Vec<_>>().join(".")
+        parts
+            .iter()
+            .map(|p| self.quote_identifier(p))
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// A string literal that the warehouse reads back as exactly `value`.
@@ -131,7 +158,11 @@ impl Dialect {
     }
 
     pub fn boolean_literal(&self, value: bool) -> &str {
-        if value { &self.literals.true_value } else { &self.literals.false_value }
+        if value {
+            &self.literals.true_value
+        } else {
+            &self.literals.false_value
+        }
     }
 }
 
@@ -152,7 +183,10 @@ mod tests {
     fn duckdb_quotes_and_escapes() {
         let duckdb = Dialect::load("duckdb").unwrap();
         assert_eq!(duckdb.quote_identifier("a\"b"), "\"a\"\"b\"");
-        assert_eq!(duckdb.quote_path(&["app".into(), "users".into()]), "\"app\".\"users\"");
+        assert_eq!(
+            duckdb.quote_path(&["app".into(), "users".into()]),
+            "\"app\".\"users\""
+        );
         assert_eq!(duckdb.string_literal("it's a \\ test"), "'it''s a \\ test'");
     }
 

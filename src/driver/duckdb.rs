@@ -17,25 +17,41 @@ impl DuckDb {
     /// Opens an existing database file read-only: `segc run` only reads.
     pub fn open_read_only(path: &Path) -> Result<Self, Error> {
         if !path.is_file() {
-            return Err(Error::Query(format!("the DuckDB database {} does not exist", path.display())));
+            return Err(Error::Query(format!(
+                "the DuckDB database {} does not exist",
+                path.display()
+            )));
         }
         let config = Config::default()
             .access_mode(AccessMode::ReadOnly)
             .map_err(|e| Error::Query(format!("cannot configure DuckDB: {e}")))?;
-        let connection = Connection::open_with_flags(path, config)
-            .map_err(|e| Error::Query(format!("cannot open the DuckDB database {}: {e}", path.display())))?;
-        Ok(DuckDb { connection, label: path.display().to_string() })
+        let connection = Connection::open_with_flags(path, config).map_err(|e| {
+            Error::Query(format!(
+                "cannot open the DuckDB database {}: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(DuckDb {
+            connection,
+            label: path.display().to_string(),
+        })
     }
 
     /// An in-memory database, for tests and fixtures.
     pub fn in_memory() -> Result<Self, Error> {
-        let connection = Connection::open_in_memory().map_err(|e| Error::Query(format!("cannot start DuckDB: {e}")))?;
-        Ok(DuckDb { connection, label: "memory".into() })
+        let connection = Connection::open_in_memory()
+            .map_err(|e| Error::Query(format!("cannot start DuckDB: {e}")))?;
+        Ok(DuckDb {
+            connection,
+            label: "memory".into(),
+        })
     }
 
     /// Runs statements that return nothing (fixture set-up).
     pub fn execute_batch(&self, sql: &str) -> Result<(), Error> {
-        self.connection.execute_batch(sql).map_err(|e| Error::Query(format!("DuckDB: {e}")))
+        self.connection
+            .execute_batch(sql)
+            .map_err(|e| Error::Query(format!("DuckDB: {e}")))
     }
 
     pub fn path_label(&self) -> &str {
@@ -50,7 +66,9 @@ fn timestamp(unit: TimeUnit, value: i64) -> Cell {
         TimeUnit::Microsecond => value,
         TimeUnit::Nanosecond => value / 1_000,
     };
-    chrono::DateTime::from_timestamp_micros(micros).map(|t| Cell::Timestamp(t.naive_utc())).unwrap_or(Cell::Null)
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| Cell::Timestamp(t.naive_utc()))
+        .unwrap_or(Cell::Null)
 }
 
 fn cell(value: ValueRef<'_>) -> Cell {
@@ -64,13 +82,23 @@ fn cell(value: ValueRef<'_>) -> Cell {
         ValueRef::UTinyInt(v) => Cell::Integer(v.into()),
         ValueRef::USmallInt(v) => Cell::Integer(v.into()),
         ValueRef::UInt(v) => Cell::Integer(v.into()),
-        ValueRef::UBigInt(v) => i64::try_from(v).map(Cell::Integer).unwrap_or(Cell::Double(v as f64)),
-        ValueRef::HugeInt(v) => i64::try_from(v).map(Cell::Integer).unwrap_or(Cell::Double(v as f64)),
+        ValueRef::UBigInt(v) => i64::try_from(v)
+            .map(Cell::Integer)
+            .unwrap_or(Cell::Double(v as f64)),
+        ValueRef::HugeInt(v) => i64::try_from(v)
+            .map(Cell::Integer)
+            .unwrap_or(Cell::Double(v as f64)),
         ValueRef::Float(v) => Cell::Double(v.into()),
         ValueRef::Double(v) => Cell::Double(v),
-        ValueRef::Decimal(d) => d.to_string().parse::<f64>().map(Cell::Double).unwrap_or(Cell::Null),
+        ValueRef::Decimal(d) => d
+            .to_string()
+            .parse::<f64>()
+            .map(Cell::Double)
+            .unwrap_or(Cell::Null),
         ValueRef::Text(bytes) => Cell::Text(String::from_utf8_lossy(bytes).into_owned()),
-        ValueRef::Date32(days) => chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163).map(Cell::Date).unwrap_or(Cell::Null),
+        ValueRef::Date32(days) => chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+            .map(Cell::Date)
+            .unwrap_or(Cell::Null),
         ValueRef::Timestamp(unit, value) => timestamp(unit, value),
         other => Cell::Text(format!("{other:?}")),
     }
@@ -82,20 +110,26 @@ impl Driver for DuckDb {
     }
 
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
-        let mut statement = self
-            .connection
-            .prepare(sql)
-            .map_err(|e| Error::Query(format!("DuckDB ({}) rejected the query: {e}", self.label)))?;
-        let mut rows = statement.query([]).map_err(|e| Error::Query(format!("DuckDB ({}): {e}", self.label)))?;
+        let mut statement = self.connection.prepare(sql).map_err(|e| {
+            Error::Query(format!("DuckDB ({}) rejected the query: {e}", self.label))
+        })?;
+        let mut rows = statement
+            .query([])
+            .map_err(|e| Error::Query(format!("DuckDB ({}): {e}", self.label)))?;
         let mut result = ResultSet::default();
-        while let Some(row) = rows.next().map_err(|e| Error::Query(format!("DuckDB ({}): {e}", self.label)))? {
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| Error::Query(format!("DuckDB ({}): {e}", self.label)))?
+        {
             let statement = row.as_ref();
             if result.columns.is_empty() {
                 result.columns = statement.column_names();
             }
             let mut values = Vec::with_capacity(result.columns.len());
             for index in 0..result.columns.len() {
-                let value = row.get_ref(index).map_err(|e| Error::Query(format!("DuckDB: {e}")))?;
+                let value = row
+                    .get_ref(index)
+                    .map_err(|e| Error::Query(format!("DuckDB: {e}")))?;
                 values.push(cell(value));
             }
             result.rows.push(values);
@@ -107,5 +141,9 @@ impl Driver for DuckDb {
 /// Where the `path` of a DuckDB profile points, relative to the project folder.
 pub fn resolve_path(project_root: &Path, path: &str) -> PathBuf {
     let path = Path::new(path);
-    if path.is_absolute() { path.to_path_buf() } else { project_root.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        project_root.join(path)
+    }
 }

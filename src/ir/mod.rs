@@ -71,7 +71,10 @@ impl Project {
         )
     }
     pub fn segment_by_name(&self, name: &str) -> Option<SegmentId> {
-        self.segments.iter().position(|s| s.name == name).map(SegmentId)
+        self.segments
+            .iter()
+            .position(|s| s.name == name)
+            .map(SegmentId)
     }
 }
 
@@ -122,7 +125,10 @@ pub enum SourceRole {
     /// A table joined to users: `users.<via>` = `<key>`.
     Dimension { key: String, via: String },
     /// Facts about users, optionally timed.
-    Facts { user_key: String, time: Option<String> },
+    Facts {
+        user_key: String,
+        time: Option<String>,
+    },
 }
 
 /// The type of a value, as far as segc knows it.
@@ -190,7 +196,10 @@ pub enum AttributeKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum FactColumn {
-    Column { physical: String, value_type: ValueType },
+    Column {
+        physical: String,
+        value_type: ValueType,
+    },
     /// The source's time column.
     Time,
 }
@@ -207,8 +216,15 @@ pub enum Aggregation {
 }
 
 impl Aggregation {
-    pub const NAMES: &'static [&'static str] =
-        &["count", "count_distinct", "count_distinct_days", "sum", "avg", "min", "max"];
+    pub const NAMES: &'static [&'static str] = &[
+        "count",
+        "count_distinct",
+        "count_distinct_days",
+        "sum",
+        "avg",
+        "min",
+        "max",
+    ];
 
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
@@ -227,7 +243,10 @@ impl Aggregation {
     pub fn zero_when_empty(self) -> bool {
         matches!(
             self,
-            Aggregation::Count | Aggregation::CountDistinct | Aggregation::CountDistinctDays | Aggregation::Sum
+            Aggregation::Count
+                | Aggregation::CountDistinct
+                | Aggregation::CountDistinctDays
+                | Aggregation::Sum
         )
     }
 }
@@ -241,14 +260,19 @@ pub enum Condition {
     Any(Vec<Condition>),
     Not(Box<Condition>),
     InSegment(SegmentId),
-    Predicate { operand: Operand, predicate: Predicate },
+    Predicate {
+        operand: Operand,
+        predicate: Predicate,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Operand {
     Attribute(AttributeId),
     /// A column of the fact source being aggregated.
-    SourceColumn { column: FactColumn },
+    SourceColumn {
+        column: FactColumn,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -295,10 +319,23 @@ pub enum Expr {
     AsOf,
     Negate(Box<Expr>),
     Not(Box<Expr>),
-    Binary { operator: BinaryOperator, left: Box<Expr>, right: Box<Expr> },
-    Function { function: Function, arguments: Vec<Expr> },
-    IsNull { expr: Box<Expr>, negated: bool },
-    Case { branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>> },
+    Binary {
+        operator: BinaryOperator,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Function {
+        function: Function,
+        arguments: Vec<Expr>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -326,8 +363,18 @@ pub enum Function {
 }
 
 impl Function {
-    pub const NAMES: &'static [&'static str] =
-        &["nullif", "coalesce", "days_between", "abs", "round", "floor", "ceil", "least", "greatest", "as_of"];
+    pub const NAMES: &'static [&'static str] = &[
+        "nullif",
+        "coalesce",
+        "days_between",
+        "abs",
+        "round",
+        "floor",
+        "ceil",
+        "least",
+        "greatest",
+        "as_of",
+    ];
 
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {

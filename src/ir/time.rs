@@ -89,10 +89,16 @@ impl ReportTime {
         let end = self.end_day();
         match window {
             Window::All => DayRange { start: None, end },
-            Window::Last(length) => DayRange { start: Some(length.before(end)), end },
+            Window::Last(length) => DayRange {
+                start: Some(length.before(end)),
+                end,
+            },
             Window::LastOffset { last, offset } => {
                 let shifted = offset.before(end);
-                DayRange { start: Some(last.before(shifted)), end: shifted }
+                DayRange {
+                    start: Some(last.before(shifted)),
+                    end: shifted,
+                }
             }
             Window::Period => DayRange {
                 start: Some(self.period.0),
@@ -137,16 +143,40 @@ mod tests {
 
     #[test]
     fn windows_end_at_the_start_of_the_day_after_as_of() {
-        let time = ReportTime { as_of: date("2024-03-31"), period: (date("2024-03-01"), date("2024-03-31")) };
+        let time = ReportTime {
+            as_of: date("2024-03-31"),
+            period: (date("2024-03-01"), date("2024-03-31")),
+        };
         let range = time.range(&Window::Last(Duration::Days(30)));
-        assert_eq!(range, DayRange { start: Some(date("2024-03-02")), end: date("2024-04-01") });
-        let range = time.range(&Window::LastOffset { last: Duration::Days(30), offset: Duration::Days(30) });
-        assert_eq!(range, DayRange { start: Some(date("2024-02-01")), end: date("2024-03-02") });
+        assert_eq!(
+            range,
+            DayRange {
+                start: Some(date("2024-03-02")),
+                end: date("2024-04-01")
+            }
+        );
+        let range = time.range(&Window::LastOffset {
+            last: Duration::Days(30),
+            offset: Duration::Days(30),
+        });
+        assert_eq!(
+            range,
+            DayRange {
+                start: Some(date("2024-02-01")),
+                end: date("2024-03-02")
+            }
+        );
         let range = time.range(&Window::Last(Duration::Months(1)));
         assert_eq!(range.start, Some(date("2024-03-01")));
         let range = time.range(&Window::Last(Duration::Weeks(1)));
         assert_eq!(range.start, Some(date("2024-03-25")));
         let range = time.range(&Window::Period);
-        assert_eq!(range, DayRange { start: Some(date("2024-03-01")), end: date("2024-04-01") });
+        assert_eq!(
+            range,
+            DayRange {
+                start: Some(date("2024-03-01")),
+                end: date("2024-04-01")
+            }
+        );
     }
 }

@@ -22,23 +22,43 @@ pub struct Clock {
 impl Clock {
     /// A clock for `zone`, knowing its offsets up to the local day `until`.
     pub fn new(zone: &str, until: NaiveDate) -> Result<Self, Error> {
-        let zone = Tz::from_str(zone).map_err(|_| Error::Usage(format!("unknown time zone `{zone}`")))?;
-        let start = NaiveDate::from_ymd_opt(until.year_ce().1 as i32 - HISTORY_YEARS, 1, 1).unwrap_or(until);
-        let offset_at = |instant: NaiveDateTime| zone.offset_from_utc_datetime(&instant).fix().local_minus_utc();
-        let mut offsets = vec![(super::super::ir::time::midnight(start), offset_at(super::super::ir::time::midnight(start)))];
+        let zone =
+            Tz::from_str(zone).map_err(|_| Error::Usage(format!("unknown time zone `{zone}`")))?;
+        let start = NaiveDate::from_ymd_opt(until.year_ce().1 as i32 - HISTORY_YEARS, 1, 1)
+            .unwrap_or(until);
+        let offset_at = |instant: NaiveDateTime| {
+            zone.offset_from_utc_datetime(&instant)
+                .fix()
+                .local_minus_utc()
+        };
+        let mut offsets = vec![(
+            super::super::ir::time::midnight(start),
+            offset_at(super::super::ir::time::midnight(start)),
+        )];
         let mut day = start;
         let end = until.succ_opt().unwrap_or(until);
         while day < end {
             let next = day.succ_opt().unwrap_or(end);
-            let (a, b) = (crate::ir::time::midnight(day), crate::ir::time::midnight(next));
+            let (a, b) = (
+                crate::ir::time::midnight(day),
+                crate::ir::time::midnight(next),
+            );
             let (offset_a, offset_b) = (offset_at(a), offset_at(b));
             if offset_a != offset_b {
                 // Find the exact second the offset changes.
                 let (mut low, mut high) = (a.and_utc().timestamp(), b.and_utc().timestamp());
-                let at = |seconds: i64| chrono::DateTime::from_timestamp(seconds, 0).map(|t| t.naive_utc()).unwrap_or(a);
+                let at = |seconds: i64| {
+                    chrono::DateTime::from_timestamp(seconds, 0)
+                        .map(|t| t.naive_utc())
+                        .unwrap_or(a)
+                };
                 while high - low > 1 {
                     let middle = low + (high - low) / 2;
-                    if offset_at(at(middle)) == offset_a { low = middle } else { high = middle }
+                    if offset_at(at(middle)) == offset_a {
+                        low = middle
+                    } else {
+                        high = middle
+                    }
                 }
                 offsets.push((at(high), offset_b));
             }
@@ -67,7 +87,11 @@ impl Clock {
             // Midnight skipped by a DST change: the day starts at the first instant after it.
             chrono::LocalResult::None => {
                 let later = local + chrono::Duration::hours(1);
-                self.zone.from_local_datetime(&later).earliest().map(|t| t.naive_utc()).unwrap_or(local)
+                self.zone
+                    .from_local_datetime(&later)
+                    .earliest()
+                    .map(|t| t.naive_utc())
+                    .unwrap_or(local)
             }
         }
     }
@@ -86,16 +110,29 @@ mod tests {
     #[test]
     fn utc_days_start_at_midnight() {
         let clock = Clock::new("UTC", date("2024-07-01")).unwrap();
-        assert_eq!(clock.instant(date("2024-07-01")).to_string(), "2024-07-01 00:00:00");
+        assert_eq!(
+            clock.instant(date("2024-07-01")).to_string(),
+            "2024-07-01 00:00:00"
+        );
         assert_eq!(clock.fixed_offset(), Some(0));
     }
 
     #[test]
     fn new_york_days_follow_daylight_saving() {
         let clock = Clock::new("America/New_York", date("2024-07-02")).unwrap();
-        assert_eq!(clock.instant(date("2024-07-01")).to_string(), "2024-07-01 04:00:00");
-        assert_eq!(clock.instant(date("2024-01-15")).to_string(), "2024-01-15 05:00:00");
-        let change = clock.offsets().iter().find(|(t, _)| t.to_string().starts_with("2024-03-10")).unwrap();
+        assert_eq!(
+            clock.instant(date("2024-07-01")).to_string(),
+            "2024-07-01 04:00:00"
+        );
+        assert_eq!(
+            clock.instant(date("2024-01-15")).to_string(),
+            "2024-01-15 05:00:00"
+        );
+        let change = clock
+            .offsets()
+            .iter()
+            .find(|(t, _)| t.to_string().starts_with("2024-03-10"))
+            .unwrap();
         assert_eq!(change.0.to_string(), "2024-03-10 07:00:00");
         assert_eq!(change.1, -4 * 3600);
         assert_eq!(clock.fixed_offset(), None);

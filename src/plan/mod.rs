@@ -11,7 +11,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use crate::error::Error;
 use crate::ir::time::{DayRange, ReportTime};
 use crate::ir::{
-    AttributeId, AttributeKind, Condition, Expr, KpiId, KpiKind, Operand, Project, SegmentId, SourceId, SourceRole,
+    AttributeId, AttributeKind, Condition, Expr, KpiId, KpiKind, Operand, Project, SegmentId,
+    SourceId, SourceRole,
 };
 
 pub use clock::Clock;
@@ -66,15 +67,25 @@ pub struct Plan<'p> {
 
 impl<'p> Plan<'p> {
     /// Plans a report. Errors name what the user asked for that does not exist.
-    pub fn new(project: &'p Project, options: &ReportOptions, today: NaiveDate) -> Result<Self, Error> {
+    pub fn new(
+        project: &'p Project,
+        options: &ReportOptions,
+        today: NaiveDate,
+    ) -> Result<Self, Error> {
         let as_of = options.as_of.or(project.default_as_of).unwrap_or(today);
         if let Some((first, last)) = options.period
             && first > last
         {
-            return Err(Error::Usage(format!("the period {first}..{last} ends before it starts")));
+            return Err(Error::Usage(format!(
+                "the period {first}..{last} ends before it starts"
+            )));
         }
         let period = options.period.unwrap_or_else(|| {
-            let range = ReportTime { as_of, period: (as_of, as_of) }.range(&project.activity_window);
+            let range = ReportTime {
+                as_of,
+                period: (as_of, as_of),
+            }
+            .range(&project.activity_window);
             (range.start.unwrap_or(as_of), as_of)
         });
         let as_of = options.period.map(|(_, last)| last).unwrap_or(as_of);
@@ -90,14 +101,21 @@ impl<'p> Plan<'p> {
         let mut formula_columns = Vec::new();
         for row in &rows {
             if let Some(segment) = row.segment {
-                need_condition(project, &project.segment(segment).condition, &mut needed, &mut segments_seen);
+                need_condition(
+                    project,
+                    &project.segment(segment).condition,
+                    &mut needed,
+                    &mut segments_seen,
+                );
             }
         }
         for kpi in &project.kpis {
             if let KpiKind::Aggregate { of, filter, .. } = &kpi.kind {
                 if let Some(of) = of {
-                    need_attribute(project, *of, &mut needed, &mut segments_seen);
-                    if matches!(project.attribute(*of).kind, AttributeKind::Formula(_)) && !formula_columns.contains(of) {
+                    need_attribute(project, *of, &mut needed);
+                    if matches!(project.attribute(*of).kind, AttributeKind::Formula(_))
+                        && !formula_columns.contains(of)
+                    {
                         formula_columns.push(*of);
                     }
                 }
@@ -130,7 +148,11 @@ impl<'p> Plan<'p> {
                                 _ => None,
                             };
                         }
-                        None => fact_passes.push(FactPass { source: *source, attributes: vec![*id], lower_bound: start }),
+                        None => fact_passes.push(FactPass {
+                            source: *source,
+                            attributes: vec![*id],
+                            lower_bound: start,
+                        }),
                     }
                 }
                 AttributeKind::Formula(_) => {}
@@ -138,7 +160,18 @@ impl<'p> Plan<'p> {
         }
         dimensions.sort();
         fact_passes.sort_by_key(|p| p.source);
-        Ok(Plan { project, time, clock, users, dimensions, column_attributes, fact_passes, formula_columns, rows, kpis })
+        Ok(Plan {
+            project,
+            time,
+            clock,
+            users,
+            dimensions,
+            column_attributes,
+            fact_passes,
+            formula_columns,
+            rows,
+            kpis,
+        })
     }
 
     /// The instant at the start of a local day, in UTC.
@@ -167,7 +200,11 @@ impl<'p> Plan<'p> {
 fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Error> {
     let mut chosen: Vec<SegmentId> = Vec::new();
     if select.is_empty() {
-        chosen.extend((0..project.segments.len()).map(SegmentId).filter(|id| project.segment(*id).visible));
+        chosen.extend(
+            (0..project.segments.len())
+                .map(SegmentId)
+                .filter(|id| project.segment(*id).visible),
+        );
     } else {
         let mut unknown = Vec::new();
         for name in select {
@@ -178,18 +215,30 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
                     }
                 }
                 None if name == "all_users" => {}
-                None => unknown.push(match crate::error::suggest(name, project.segments.iter().map(|s| s.name.as_str())) {
-                    Some(hint) => format!("`{name}` ({hint})"),
-                    None => format!("`{name}`"),
-                }),
+                None => unknown.push(
+                    match crate::error::suggest(
+                        name,
+                        project.segments.iter().map(|s| s.name.as_str()),
+                    ) {
+                        Some(hint) => format!("`{name}` ({hint})"),
+                        None => format!("`{name}`"),
+                    },
+                ),
             }
         }
         if !unknown.is_empty() {
-            return Err(Error::Usage(format!("--select names unknown segments: {}", unknown.join(", "))));
+            return Err(Error::Usage(format!(
+                "--select names unknown segments: {}",
+                unknown.join(", ")
+            )));
         }
     }
     // Depth-first in file order: children directly after their parent.
-    let mut rows = vec![ReportRow { ordinal: 0, segment: None, depth: 0 }];
+    let mut rows = vec![ReportRow {
+        ordinal: 0,
+        segment: None,
+        depth: 0,
+    }];
     let parent_of = |id: SegmentId| project.segment(id).parent.filter(|p| chosen.contains(p));
     fn place(
         id: SegmentId,
@@ -198,7 +247,11 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
         parent_of: &dyn Fn(SegmentId) -> Option<SegmentId>,
         rows: &mut Vec<ReportRow>,
     ) {
-        rows.push(ReportRow { ordinal: rows.len(), segment: Some(id), depth });
+        rows.push(ReportRow {
+            ordinal: rows.len(),
+            segment: Some(id),
+            depth,
+        });
         for child in chosen.iter().copied().filter(|c| parent_of(*c) == Some(id)) {
             place(child, depth + 1, chosen, parent_of, rows);
         }
@@ -209,7 +262,7 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
     Ok(rows)
 }
 
-fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<AttributeId>, segments: &mut BTreeSet<SegmentId>) {
+fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<AttributeId>) {
     if !needed.insert(id) {
         return;
     }
@@ -217,7 +270,7 @@ fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<Attr
         let mut references = Vec::new();
         collect_expr(expr, &mut references);
         for reference in references {
-            need_attribute(project, reference, needed, segments);
+            need_attribute(project, reference, needed);
         }
     }
 }
@@ -226,7 +279,12 @@ fn collect_expr(expr: &Expr, out: &mut Vec<AttributeId>) {
     crate::validate::expr_references(expr, out);
 }
 
-fn need_condition(project: &Project, condition: &Condition, needed: &mut BTreeSet<AttributeId>, segments: &mut BTreeSet<SegmentId>) {
+fn need_condition(
+    project: &Project,
+    condition: &Condition,
+    needed: &mut BTreeSet<AttributeId>,
+    segments: &mut BTreeSet<SegmentId>,
+) {
     match condition {
         Condition::True => {}
         Condition::All(items) | Condition::Any(items) => {
@@ -242,7 +300,7 @@ fn need_condition(project: &Project, condition: &Condition, needed: &mut BTreeSe
         }
         Condition::Predicate { operand, .. } => {
             if let Operand::Attribute(id) = operand {
-                need_attribute(project, *id, needed, segments);
+                need_attribute(project, *id, needed);
             }
         }
     }

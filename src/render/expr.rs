@@ -7,8 +7,9 @@ use minijinja::{State, Value};
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::ir::{
-    Aggregation, AttributeId, AttributeKind, BinaryOperator, Comparison, Condition, Expr, FactColumn, Function,
-    KpiAggregation, KpiId, KpiKind, KpiType, Literal, Operand, Predicate, SourceRole, ValueType,
+    Aggregation, AttributeId, AttributeKind, BinaryOperator, Comparison, Condition, Expr,
+    FactColumn, Function, KpiAggregation, KpiId, KpiKind, KpiType, Literal, Operand, Predicate,
+    SourceRole, ValueType,
 };
 use crate::plan::Plan;
 
@@ -31,8 +32,16 @@ fn comparison_operator(comparison: Comparison) -> &'static str {
 
 /// A number as SQL: integers without a fraction, negatives in parentheses.
 fn number(value: f64) -> String {
-    let text = if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { format!("{value:?}") };
-    if value < 0.0 { format!("({text})") } else { text }
+    let text = if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value:?}")
+    };
+    if value < 0.0 {
+        format!("({text})")
+    } else {
+        text
+    }
 }
 
 fn next_day(day: NaiveDate) -> NaiveDate {
@@ -40,8 +49,16 @@ fn next_day(day: NaiveDate) -> NaiveDate {
 }
 
 impl<'a, 's> Sql<'a, 's> {
-    pub(super) fn new(state: &'a mut State<'s, 's>, dialect: &'a Dialect, plan: &'a Plan<'a>) -> Self {
-        Sql { state, dialect, plan }
+    pub(super) fn new(
+        state: &'a mut State<'s, 's>,
+        dialect: &'a Dialect,
+        plan: &'a Plan<'a>,
+    ) -> Self {
+        Sql {
+            state,
+            dialect,
+            plan,
+        }
     }
 
     fn q(&self, name: &str) -> String {
@@ -59,11 +76,17 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     pub(super) fn timestamp(&mut self, instant: NaiveDateTime) -> Result<String, Error> {
-        self.call("timestamp_literal", &[Value::from(instant.format("%Y-%m-%d %H:%M:%S").to_string())])
+        self.call(
+            "timestamp_literal",
+            &[Value::from(instant.format("%Y-%m-%d %H:%M:%S").to_string())],
+        )
     }
 
     fn date(&mut self, day: NaiveDate) -> Result<String, Error> {
-        self.call("date_literal", &[Value::from(day.format("%Y-%m-%d").to_string())])
+        self.call(
+            "date_literal",
+            &[Value::from(day.format("%Y-%m-%d").to_string())],
+        )
     }
 
     /// The start of a local day as a UTC timestamp literal.
@@ -77,7 +100,10 @@ impl<'a, 's> Sql<'a, 's> {
     pub(super) fn local_date(&mut self, timestamp: &str) -> Result<String, Error> {
         let shifted = match self.plan.clock.fixed_offset() {
             Some(0) => timestamp.to_string(),
-            Some(offset) => self.call("add_seconds", &[Value::from(timestamp), Value::from(offset)])?,
+            Some(offset) => self.call(
+                "add_seconds",
+                &[Value::from(timestamp), Value::from(offset)],
+            )?,
             None => {
                 let offsets = self.plan.clock.offsets().to_vec();
                 let mut case = String::from("CASE");
@@ -85,11 +111,15 @@ impl<'a, 's> Sql<'a, 's> {
                     let (until, _) = window[1];
                     let offset = window[0].1;
                     let until = self.timestamp(until)?;
-                    let value = self.call("add_seconds", &[Value::from(timestamp), Value::from(offset)])?;
+                    let value = self.call(
+                        "add_seconds",
+                        &[Value::from(timestamp), Value::from(offset)],
+                    )?;
                     case.push_str(&format!(" WHEN {timestamp} < {until} THEN {value}"));
                 }
                 let last = offsets.last().map(|o| o.1).unwrap_or(0);
-                let value = self.call("add_seconds", &[Value::from(timestamp), Value::from(last)])?;
+                let value =
+                    self.call("add_seconds", &[Value::from(timestamp), Value::from(last)])?;
                 case.push_str(&format!(" ELSE {value} END"));
                 case
             }
@@ -109,7 +139,11 @@ impl<'a, 's> Sql<'a, 's> {
     fn fact_column(&self, source: crate::ir::SourceId, column: &FactColumn) -> String {
         let physical = match column {
             FactColumn::Column { physical, .. } => physical.clone(),
-            FactColumn::Time => self.plan.time_column(source).unwrap_or_default().to_string(),
+            FactColumn::Time => self
+                .plan
+                .time_column(source)
+                .unwrap_or_default()
+                .to_string(),
         };
         format!("{}.{}", self.q("f"), self.q(&physical))
     }
@@ -118,11 +152,23 @@ impl<'a, 's> Sql<'a, 's> {
     pub(super) fn fact_aggregate(&mut self, id: AttributeId) -> Result<String, Error> {
         let plan = self.plan;
         let attribute = plan.project.attribute(id);
-        let AttributeKind::Aggregate { source, aggregation, column, window, filter } = &attribute.kind else {
-            return Err(Error::Render(format!("attribute `{}` is not an aggregate", attribute.name)));
+        let AttributeKind::Aggregate {
+            source,
+            aggregation,
+            column,
+            window,
+            filter,
+        } = &attribute.kind
+        else {
+            return Err(Error::Render(format!(
+                "attribute `{}` is not an aggregate",
+                attribute.name
+            )));
         };
         let time = match &plan.project.source(*source).role {
-            SourceRole::Facts { time: Some(time), .. } => Some(format!("{}.{}", self.q("f"), self.q(time))),
+            SourceRole::Facts {
+                time: Some(time), ..
+            } => Some(format!("{}.{}", self.q("f"), self.q(time))),
             _ => None,
         };
         let mut conditions = Vec::new();
@@ -140,7 +186,9 @@ impl<'a, 's> Sql<'a, 's> {
         }
         let condition = (!conditions.is_empty()).then(|| conditions.join(" AND "));
         let value = match (aggregation, column) {
-            (Aggregation::CountDistinctDays, _) => self.local_date(time.as_deref().unwrap_or("NULL"))?,
+            (Aggregation::CountDistinctDays, _) => {
+                self.local_date(time.as_deref().unwrap_or("NULL"))?
+            }
             (_, Some(column)) => self.fact_column(*source, column),
             (_, None) => "1".into(),
         };
@@ -149,9 +197,13 @@ impl<'a, 's> Sql<'a, 's> {
             None => value.to_string(),
         };
         Ok(match aggregation {
-            Aggregation::Count if column.is_none() && condition.is_none() => self.call("count_rows", &[])?,
+            Aggregation::Count if column.is_none() && condition.is_none() => {
+                self.call("count_rows", &[])?
+            }
             Aggregation::Count => format!("COUNT({})", guarded(&value)),
-            Aggregation::CountDistinct | Aggregation::CountDistinctDays => format!("COUNT(DISTINCT {})", guarded(&value)),
+            Aggregation::CountDistinct | Aggregation::CountDistinctDays => {
+                format!("COUNT(DISTINCT {})", guarded(&value))
+            }
             Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
             Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
             Aggregation::Min => format!("MIN({})", guarded(&value)),
@@ -160,7 +212,11 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// An attribute's value in a row of `alias`: a column, or a formula computed inline.
-    pub(super) fn attribute_value(&mut self, id: AttributeId, alias: &str) -> Result<String, Error> {
+    pub(super) fn attribute_value(
+        &mut self,
+        id: AttributeId,
+        alias: &str,
+    ) -> Result<String, Error> {
         let attribute = self.plan.project.attribute(id);
         match &attribute.kind {
             AttributeKind::Formula(expr) => {
@@ -168,7 +224,9 @@ impl<'a, 's> Sql<'a, 's> {
                 let sql = self.expr(&expr, alias)?;
                 if attribute.value_type == ValueType::Boolean {
                     // Booleans become 1/0 values: not every warehouse has boolean columns.
-                    Ok(format!("CASE WHEN {sql} THEN 1 WHEN NOT ({sql}) THEN 0 END"))
+                    Ok(format!(
+                        "CASE WHEN {sql} THEN 1 WHEN NOT ({sql}) THEN 0 END"
+                    ))
                 } else {
                     Ok(sql)
                 }
@@ -177,22 +235,42 @@ impl<'a, 's> Sql<'a, 's> {
         }
     }
 
-    pub(super) fn condition(&mut self, condition: &Condition, alias: &str) -> Result<String, Error> {
+    pub(super) fn condition(
+        &mut self,
+        condition: &Condition,
+        alias: &str,
+    ) -> Result<String, Error> {
         self.condition_in(condition, alias, None)
     }
 
     /// A condition as a SQL boolean that is never NULL where it matters: negations are
     /// taken over a 1/0 flag, so `none: [country: {eq: US}]` includes NULL countries.
-    fn condition_in(&mut self, condition: &Condition, alias: &str, source: Option<crate::ir::SourceId>) -> Result<String, Error> {
+    fn condition_in(
+        &mut self,
+        condition: &Condition,
+        alias: &str,
+        source: Option<crate::ir::SourceId>,
+    ) -> Result<String, Error> {
         Ok(match condition {
             Condition::True => "1 = 1".into(),
             Condition::All(items) | Condition::Any(items) => {
-                let joiner = if matches!(condition, Condition::All(_)) { " AND " } else { " OR " };
+                let joiner = if matches!(condition, Condition::All(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 let parts = items
                     .iter()
-                    .map(|item| self.condition_in(item, alias, source).map(|s| format!("({s})")))
+                    .map(|item| {
+                        self.condition_in(item, alias, source)
+                            .map(|s| format!("({s})"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
-                if parts.is_empty() { "1 = 1".into() } else { parts.join(joiner) }
+                if parts.is_empty() {
+                    "1 = 1".into()
+                } else {
+                    parts.join(joiner)
+                }
             }
             Condition::Not(inner) => {
                 let inner = self.condition_in(inner, alias, source)?;
@@ -206,15 +284,22 @@ impl<'a, 's> Sql<'a, 's> {
                 let (value, value_type, int_boolean) = match operand {
                     Operand::Attribute(id) => {
                         let attribute = self.plan.project.attribute(*id);
-                        let int_boolean = matches!(attribute.kind, AttributeKind::Formula(_)) && attribute.value_type == ValueType::Boolean;
-                        (self.attribute_value(*id, alias)?, attribute.value_type, int_boolean)
+                        let int_boolean = matches!(attribute.kind, AttributeKind::Formula(_))
+                            && attribute.value_type == ValueType::Boolean;
+                        (
+                            self.attribute_value(*id, alias)?,
+                            attribute.value_type,
+                            int_boolean,
+                        )
                     }
                     Operand::SourceColumn { column } => {
                         let value_type = match column {
                             FactColumn::Time => ValueType::Timestamp,
                             FactColumn::Column { value_type, .. } => *value_type,
                         };
-                        let source = source.ok_or_else(|| Error::Render("a source column outside a fact pass".into()))?;
+                        let source = source.ok_or_else(|| {
+                            Error::Render("a source column outside a fact pass".into())
+                        })?;
                         (self.fact_column(source, column), value_type, false)
                     }
                 };
@@ -228,12 +313,24 @@ impl<'a, 's> Sql<'a, 's> {
             Literal::Number(n) => number(*n),
             Literal::String(s) => self.string(s),
             Literal::Date(d) => self.date(*d)?,
-            Literal::Boolean(b) if int_boolean => if *b { "1".into() } else { "0".into() },
+            Literal::Boolean(b) if int_boolean => {
+                if *b {
+                    "1".into()
+                } else {
+                    "0".into()
+                }
+            }
             Literal::Boolean(b) => self.dialect.boolean_literal(*b).to_string(),
         })
     }
 
-    fn predicate(&mut self, value: &str, value_type: ValueType, int_boolean: bool, predicate: &Predicate) -> Result<String, Error> {
+    fn predicate(
+        &mut self,
+        value: &str,
+        value_type: ValueType,
+        int_boolean: bool,
+        predicate: &Predicate,
+    ) -> Result<String, Error> {
         let timestamp = value_type == ValueType::Timestamp;
         let end_day = self.plan.time.end_day();
         Ok(match predicate {
@@ -253,9 +350,12 @@ impl<'a, 's> Sql<'a, 's> {
             Predicate::Compare(comparison, literal) => {
                 let right = self.literal(literal, int_boolean)?;
                 match (comparison, literal) {
-                    (Comparison::Eq, Literal::String(_)) => self.call("string_equals", &[Value::from(value), Value::from(right)])?,
+                    (Comparison::Eq, Literal::String(_)) => {
+                        self.call("string_equals", &[Value::from(value), Value::from(right)])?
+                    }
                     (Comparison::Ne, Literal::String(_)) => {
-                        let equal = self.call("string_equals", &[Value::from(value), Value::from(right)])?;
+                        let equal =
+                            self.call("string_equals", &[Value::from(value), Value::from(right)])?;
                         format!("{value} IS NOT NULL AND NOT ({equal})")
                     }
                     _ => format!("{value} {} {right}", comparison_operator(*comparison)),
@@ -277,7 +377,11 @@ impl<'a, 's> Sql<'a, 's> {
                 } else {
                     value.to_string()
                 };
-                let list = items.iter().map(|i| self.literal(i, int_boolean)).collect::<Result<Vec<_>, _>>()?.join(", ");
+                let list = items
+                    .iter()
+                    .map(|i| self.literal(i, int_boolean))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(", ");
                 if matches!(predicate, Predicate::In(_)) {
                     format!("{subject} IN ({list})")
                 } else {
@@ -293,8 +397,15 @@ impl<'a, 's> Sql<'a, 's> {
             Predicate::StartsWith(text) | Predicate::EndsWith(text) => {
                 let needle = self.string(text);
                 let length = text.chars().count();
-                let name = if matches!(predicate, Predicate::StartsWith(_)) { "starts_with" } else { "ends_with" };
-                self.call(name, &[Value::from(value), Value::from(needle), Value::from(length)])?
+                let name = if matches!(predicate, Predicate::StartsWith(_)) {
+                    "starts_with"
+                } else {
+                    "ends_with"
+                };
+                self.call(
+                    name,
+                    &[Value::from(value), Value::from(needle), Value::from(length)],
+                )?
             }
             Predicate::WithinLast(length) => {
                 let first = length.before(end_day);
@@ -354,13 +465,24 @@ impl<'a, 's> Sql<'a, 's> {
             Expr::Negate(inner) => format!("(-({}))", self.expr(inner, alias)?),
             Expr::Not(inner) => format!("(NOT ({}))", self.expr(inner, alias)?),
             Expr::IsNull { expr, negated } => {
-                format!("({} IS {}NULL)", self.expr(expr, alias)?, if *negated { "NOT " } else { "" })
+                format!(
+                    "({} IS {}NULL)",
+                    self.expr(expr, alias)?,
+                    if *negated { "NOT " } else { "" }
+                )
             }
-            Expr::Binary { operator, left, right } => {
+            Expr::Binary {
+                operator,
+                left,
+                right,
+            } => {
                 let l = self.expr(left, alias)?;
                 let r = self.expr(right, alias)?;
                 match operator {
-                    BinaryOperator::Divide => format!("({})", self.call("divide", &[Value::from(l), Value::from(r)])?),
+                    BinaryOperator::Divide => format!(
+                        "({})",
+                        self.call("divide", &[Value::from(l), Value::from(r)])?
+                    ),
                     BinaryOperator::Add => format!("({l} + {r})"),
                     BinaryOperator::Subtract => format!("({l} - {r})"),
                     BinaryOperator::Multiply => format!("({l} * {r})"),
@@ -369,7 +491,10 @@ impl<'a, 's> Sql<'a, 's> {
                     BinaryOperator::Compare(c) => format!("({l} {} {r})", comparison_operator(*c)),
                 }
             }
-            Expr::Function { function, arguments } => {
+            Expr::Function {
+                function,
+                arguments,
+            } => {
                 if *function == Function::DaysBetween {
                     let mut dates = Vec::new();
                     for argument in arguments {
@@ -384,7 +509,10 @@ impl<'a, 's> Sql<'a, 's> {
                     let start = dates.pop().unwrap_or_default();
                     return self.call("days_between", &[Value::from(start), Value::from(end)]);
                 }
-                let rendered = arguments.iter().map(|a| self.expr(a, alias)).collect::<Result<Vec<_>, _>>()?;
+                let rendered = arguments
+                    .iter()
+                    .map(|a| self.expr(a, alias))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let name = match function {
                     Function::NullIf => "NULLIF",
                     Function::Coalesce => "COALESCE",
@@ -402,7 +530,10 @@ impl<'a, 's> Sql<'a, 's> {
                 }
                 format!("{name}({})", rendered.join(", "))
             }
-            Expr::Case { branches, otherwise } => {
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
                 let mut case = String::from("CASE");
                 for (condition, result) in branches {
                     let condition = self.expr(condition, alias)?;
@@ -421,15 +552,27 @@ impl<'a, 's> Sql<'a, 's> {
     /// An aggregate KPI over the members of one report row (alias `m`).
     pub(super) fn kpi_aggregate(&mut self, id: KpiId) -> Result<String, Error> {
         let kpi = self.plan.project.kpi(id);
-        let KpiKind::Aggregate { aggregation, of, filter } = &kpi.kind else {
-            return Err(Error::Render(format!("KPI `{}` is not an aggregate", kpi.name)));
+        let KpiKind::Aggregate {
+            aggregation,
+            of,
+            filter,
+        } = &kpi.kind
+        else {
+            return Err(Error::Render(format!(
+                "KPI `{}` is not an aggregate",
+                kpi.name
+            )));
         };
         let condition = match filter {
             Some(filter) => Some(self.condition(filter, "m")?),
             None => None,
         };
         let value = match of {
-            Some(attribute) => format!("{}.{}", self.q("m"), self.q(&self.plan.project.attribute(*attribute).name)),
+            Some(attribute) => format!(
+                "{}.{}",
+                self.q("m"),
+                self.q(&self.plan.project.attribute(*attribute).name)
+            ),
             None => "1".into(),
         };
         let guarded = match &condition {
@@ -438,7 +581,10 @@ impl<'a, 's> Sql<'a, 's> {
         };
         Ok(match aggregation {
             KpiAggregation::Count if of.is_none() => match &condition {
-                Some(condition) => format!("SUM({})", self.call("flag", &[Value::from(condition.clone())])?),
+                Some(condition) => format!(
+                    "SUM({})",
+                    self.call("flag", &[Value::from(condition.clone())])?
+                ),
                 None => self.call("count_rows", &[])?,
             },
             KpiAggregation::Count => format!("COUNT({guarded})"),
@@ -465,7 +611,11 @@ impl<'a, 's> Sql<'a, 's> {
         Ok(match &kpi.kind {
             KpiKind::Aggregate { .. } => {
                 let column = format!("{}.{}", self.q("k"), self.q(&kpi.name));
-                if kpi.value_type == KpiType::Integer { format!("COALESCE({column}, 0)") } else { column }
+                if kpi.value_type == KpiType::Integer {
+                    format!("COALESCE({column}, 0)")
+                } else {
+                    column
+                }
             }
             KpiKind::Ratio(numerator, denominator) => {
                 let (numerator, denominator) = (*numerator, *denominator);

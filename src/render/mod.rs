@@ -32,9 +32,14 @@ fn environment(dialect: &Dialect) -> Result<Environment<'static>, Error> {
         macros.push_str(source);
         macros.push('\n');
     }
-    env.add_template_owned("macros.sql.j2", macros).map_err(template_error)?;
-    env.add_template("report.sql.j2", REPORT_TEMPLATE).map_err(template_error)?;
-    env.add_global("types", Value::from(minijinja::value::Serde(&dialect.types)));
+    env.add_template_owned("macros.sql.j2", macros)
+        .map_err(template_error)?;
+    env.add_template("report.sql.j2", REPORT_TEMPLATE)
+        .map_err(template_error)?;
+    env.add_global(
+        "types",
+        Value::from(minijinja::value::Serde(&dialect.types)),
+    );
     let quoting = dialect.clone();
     env.add_function("q", move |name: String| quoting.quote_identifier(&name));
     Ok(env)
@@ -87,14 +92,18 @@ struct RowItem {
 
 /// Text safe inside a `--` comment: no line breaks or other control characters.
 fn comment_text(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Renders the plan as one SQL statement for `dialect`. `target` picks per-target table names.
 pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Result<String, Error> {
     let env = environment(dialect)?;
     let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
-    let mut captured = macros.render_captured(context! {}).map_err(template_error)?;
+    let mut captured = macros
+        .render_captured(context! {})
+        .map_err(template_error)?;
     let project = plan.project;
     let ctx = captured.with_state_mut(|state| -> Result<Value, Error> {
         let mut sql = Sql::new(state, dialect, plan);
@@ -109,16 +118,33 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
             SourceRole::Users { key, signup } => (key.clone(), signup.clone()),
             _ => return Err(Error::Render("the project has no user table".into())),
         };
-        let mut columns = vec![Item { sql: format!("{}.{}", q("u"), q(&key)), alias: q("segc_user"), comment: String::new() }];
+        let mut columns = vec![Item {
+            sql: format!("{}.{}", q("u"), q(&key)),
+            alias: q("segc_user"),
+            comment: String::new(),
+        }];
         for id in &plan.column_attributes {
             let attribute = project.attribute(*id);
-            if let AttributeKind::Column { source, column, as_date } = &attribute.kind {
-                let alias = if *source == plan.users { q("u") } else { q(&format!("d_{}", project.source(*source).name)) };
+            if let AttributeKind::Column {
+                source,
+                column,
+                as_date,
+            } = &attribute.kind
+            {
+                let alias = if *source == plan.users {
+                    q("u")
+                } else {
+                    q(&format!("d_{}", project.source(*source).name))
+                };
                 let mut value = format!("{alias}.{}", q(column));
                 if *as_date {
                     value = sql.local_date(&value)?;
                 }
-                columns.push(Item { sql: value, alias: q(&attribute.name), comment: String::new() });
+                columns.push(Item {
+                    sql: value,
+                    alias: q(&attribute.name),
+                    comment: String::new(),
+                });
             }
         }
         let joins = plan
@@ -129,12 +155,19 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
                 let alias = q(&format!("d_{}", source.name));
                 let on = match &source.role {
                     SourceRole::Dimension { key, via } => {
-                        let via_physical = users_source.column(via).map(|c| c.physical.clone()).unwrap_or_else(|| via.clone());
+                        let via_physical = users_source
+                            .column(via)
+                            .map(|c| c.physical.clone())
+                            .unwrap_or_else(|| via.clone());
                         format!("{alias}.{} = {}.{}", q(key), q("u"), q(&via_physical))
                     }
                     _ => "1 = 1".into(),
                 };
-                Join { table: table(*id), alias, on }
+                Join {
+                    table: table(*id),
+                    alias,
+                    on,
+                }
             })
             .collect();
         let end = sql.timestamp(plan.end_instant())?;
@@ -148,14 +181,24 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
 
         // Stage 2: one pass per fact source.
         let mut passes = Vec::new();
-        let mut attributes = vec![Item { sql: format!("{}.{}", q("u"), q("segc_user")), alias: q("segc_user"), comment: String::new() }];
+        let mut attributes = vec![Item {
+            sql: format!("{}.{}", q("u"), q("segc_user")),
+            alias: q("segc_user"),
+            comment: String::new(),
+        }];
         for id in &plan.column_attributes {
             let name = &project.attribute(*id).name;
-            attributes.push(Item { sql: format!("{}.{}", q("u"), q(name)), alias: q(name), comment: String::new() });
+            attributes.push(Item {
+                sql: format!("{}.{}", q("u"), q(name)),
+                alias: q(name),
+                comment: String::new(),
+            });
         }
         for (index, pass) in plan.fact_passes.iter().enumerate() {
             let source = project.source(pass.source);
-            let SourceRole::Facts { user_key, time } = &source.role else { continue };
+            let SourceRole::Facts { user_key, time } = &source.role else {
+                continue;
+            };
             let alias = q(&format!("p{}", index + 1));
             let mut filter = Vec::new();
             if let Some(time) = time {
@@ -168,15 +211,25 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
             let mut aggregates = Vec::new();
             for id in &pass.attributes {
                 let attribute = project.attribute(*id);
-                let AttributeKind::Aggregate { aggregation, .. } = &attribute.kind else { continue };
+                let AttributeKind::Aggregate { aggregation, .. } = &attribute.kind else {
+                    continue;
+                };
                 aggregates.push(Item {
                     sql: sql.fact_aggregate(*id)?,
                     alias: q(&attribute.name),
                     comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
                 });
                 let value = format!("{alias}.{}", q(&attribute.name));
-                let value = if aggregation.zero_when_empty() { format!("COALESCE({value}, 0)") } else { value };
-                attributes.push(Item { sql: value, alias: q(&attribute.name), comment: String::new() });
+                let value = if aggregation.zero_when_empty() {
+                    format!("COALESCE({value}, 0)")
+                } else {
+                    value
+                };
+                attributes.push(Item {
+                    sql: value,
+                    alias: q(&attribute.name),
+                    comment: String::new(),
+                });
             }
             passes.push(PassStage {
                 name: q(&format!("segc_facts_{}", source.name)),
@@ -185,7 +238,11 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
                 origin: comment_text(&source.origin.to_string()),
                 table: table(pass.source),
                 user_key: format!("{}.{}", q("f"), q(user_key)),
-                filter: if filter.is_empty() { "1 = 1".into() } else { filter.join(" AND ") },
+                filter: if filter.is_empty() {
+                    "1 = 1".into()
+                } else {
+                    filter.join(" AND ")
+                },
                 aggregates,
             });
         }
@@ -204,7 +261,10 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
         let mut membership = format!("CASE {}.{} WHEN 0 THEN 1", q("s"), q("segc_row"));
         for row in &plan.rows {
             match row.segment {
-                None => rows.push(RowItem { ordinal: row.ordinal, comment: "all_users".into() }),
+                None => rows.push(RowItem {
+                    ordinal: row.ordinal,
+                    comment: "all_users".into(),
+                }),
                 Some(id) => {
                     let segment = project.segment(id);
                     let flag = q(&format!("segc_in_{}", segment.name));
@@ -212,10 +272,16 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
                     members.push(Item {
                         sql: sql.call("flag", &[Value::from(condition)])?,
                         alias: flag.clone(),
-                        comment: comment_text(&format!("segment {} ({})", segment.name, segment.origin)),
+                        comment: comment_text(&format!(
+                            "segment {} ({})",
+                            segment.name, segment.origin
+                        )),
                     });
                     membership.push_str(&format!(" WHEN {} THEN {}.{flag}", row.ordinal, q("m")));
-                    rows.push(RowItem { ordinal: row.ordinal, comment: comment_text(&segment.name) });
+                    rows.push(RowItem {
+                        ordinal: row.ordinal,
+                        comment: comment_text(&segment.name),
+                    });
                 }
             }
         }
@@ -228,7 +294,11 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
             let kpi = project.kpi(*id);
             let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
             if let KpiKind::Aggregate { .. } = kpi.kind {
-                kpi_aggregates.push(Item { sql: sql.kpi_aggregate(*id)?, alias: q(&kpi.name), comment: comment.clone() });
+                kpi_aggregates.push(Item {
+                    sql: sql.kpi_aggregate(*id)?,
+                    alias: q(&kpi.name),
+                    comment: comment.clone(),
+                });
             }
             let value = sql.kpi_output(*id)?;
             let type_name = match kpi.value_type {
@@ -239,7 +309,11 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
                 KpiType::String => "varchar",
             };
             let value = sql.call("cast", &[Value::from(value), Value::from(type_name)])?;
-            outputs.push(Item { sql: value, alias: q(&kpi.name), comment });
+            outputs.push(Item {
+                sql: value,
+                alias: q(&kpi.name),
+                comment,
+            });
         }
 
         Ok(context! {

@@ -45,7 +45,12 @@ impl Report {
             .iter()
             .map(|id| {
                 let kpi = project.kpi(*id);
-                Column { name: kpi.name.clone(), label: kpi.label.clone(), format: kpi.format, value_type: kpi.value_type }
+                Column {
+                    name: kpi.name.clone(),
+                    label: kpi.label.clone(),
+                    format: kpi.format,
+                    value_type: kpi.value_type,
+                }
             })
             .collect();
         if result.rows.len() != plan.rows.len() {
@@ -57,14 +62,22 @@ impl Report {
         }
         let mut rows = Vec::new();
         for (planned, values) in plan.rows.iter().zip(&result.rows) {
-            if values.len() != columns.len() + 1 || values[0].as_f64() != Some(planned.ordinal as f64) {
-                return Err(Error::Query("the warehouse returned rows in an unexpected shape".into()));
+            if values.len() != columns.len() + 1
+                || values[0].as_f64() != Some(planned.ordinal as f64)
+            {
+                return Err(Error::Query(
+                    "the warehouse returned rows in an unexpected shape".into(),
+                ));
             }
             let (segment, label, parent) = match planned.segment {
                 None => ("all_users".to_string(), "All users".to_string(), None),
                 Some(id) => {
                     let segment = project.segment(id);
-                    (segment.name.clone(), segment.label.clone(), segment.parent.map(|p| project.segment(p).name.clone()))
+                    (
+                        segment.name.clone(),
+                        segment.label.clone(),
+                        segment.parent.map(|p| project.segment(p).name.clone()),
+                    )
                 }
             };
             let values = values[1..]
@@ -72,7 +85,13 @@ impl Report {
                 .zip(&columns)
                 .map(|(cell, column)| normalize(cell, column.value_type))
                 .collect();
-            rows.push(Row { segment, label, parent, depth: planned.depth, values });
+            rows.push(Row {
+                segment,
+                label,
+                parent,
+                depth: planned.depth,
+                values,
+            });
         }
         Ok(Report {
             project: project.name.clone(),
@@ -111,32 +130,51 @@ impl Report {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["segment".to_string(), "parent".to_string()];
         header.extend(self.columns.iter().map(|c| c.name.clone()));
-        writer.write_record(&header).map_err(|e| Error::Query(e.to_string()))?;
+        writer
+            .write_record(&header)
+            .map_err(|e| Error::Query(e.to_string()))?;
         for row in &self.rows {
             let mut record = vec![row.segment.clone(), row.parent.clone().unwrap_or_default()];
             record.extend(row.values.iter().map(plain_text));
-            writer.write_record(&record).map_err(|e| Error::Query(e.to_string()))?;
+            writer
+                .write_record(&record)
+                .map_err(|e| Error::Query(e.to_string()))?;
         }
-        let bytes = writer.into_inner().map_err(|e| Error::Query(e.to_string()))?;
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| Error::Query(e.to_string()))?;
         String::from_utf8(bytes).map_err(|e| Error::Query(e.to_string()))
     }
 
     /// A table for people: children indented under their parent, percents and currency formatted.
     pub fn to_table(&self) -> String {
         let mut table = Table::new();
-        table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled);
         let mut header = vec![TableCell::new("segment")];
         header.extend(self.columns.iter().map(|c| TableCell::new(&c.label)));
         table.set_header(header);
         for row in &self.rows {
-            let name = format!("{}{}{}", "  ".repeat(row.depth), if row.depth > 0 { "└ " } else { "" }, row.label);
+            let name = format!(
+                "{}{}{}",
+                "  ".repeat(row.depth),
+                if row.depth > 0 { "└ " } else { "" },
+                row.label
+            );
             let mut cells = vec![TableCell::new(name)];
             for (column, value) in self.columns.iter().zip(&row.values) {
-                cells.push(TableCell::new(format_value(value, column.format, &self.currency_symbol)).set_alignment(CellAlignment::Right));
+                cells.push(
+                    TableCell::new(format_value(value, column.format, &self.currency_symbol))
+                        .set_alignment(CellAlignment::Right),
+                );
             }
             table.add_row(cells);
         }
-        format!("{} as of {} on {}\n{table}\n", self.project, self.as_of, self.target)
+        format!(
+            "{} as of {} on {}\n{table}\n",
+            self.project, self.as_of, self.target
+        )
     }
 }
 
@@ -154,7 +192,9 @@ fn json_value(cell: &Cell) -> Json {
     match cell {
         Cell::Null => Json::Null,
         Cell::Integer(v) => json!(v),
-        Cell::Double(v) => serde_json::Number::from_f64(*v).map(Json::Number).unwrap_or(Json::Null),
+        Cell::Double(v) => serde_json::Number::from_f64(*v)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
         Cell::Text(s) => json!(s),
         Cell::Date(d) => json!(d.format("%Y-%m-%d").to_string()),
         Cell::Timestamp(t) => json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
@@ -177,7 +217,10 @@ fn plain_text(cell: &Cell) -> String {
 /// `1234567.891` → `1,234,567.89`.
 fn grouped(value: f64, decimals: usize) -> String {
     let text = format!("{:.*}", decimals, value.abs());
-    let (whole, fraction) = text.split_once('.').map(|(w, f)| (w.to_string(), Some(f.to_string()))).unwrap_or((text.clone(), None));
+    let (whole, fraction) = text
+        .split_once('.')
+        .map(|(w, f)| (w.to_string(), Some(f.to_string())))
+        .unwrap_or((text.clone(), None));
     let mut out = String::new();
     for (index, ch) in whole.chars().enumerate() {
         if index > 0 && (whole.len() - index) % 3 == 0 {
@@ -189,7 +232,11 @@ fn grouped(value: f64, decimals: usize) -> String {
         out.push('.');
         out.push_str(&fraction);
     }
-    if value < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') { format!("-{out}") } else { out }
+    if value < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("-{out}")
+    } else {
+        out
+    }
 }
 
 pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
@@ -210,7 +257,11 @@ pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
         }
         Format::Integer => grouped(number, 0),
         Format::Number => {
-            if number.fract() == 0.0 { grouped(number, 0) } else { grouped(number, 2) }
+            if number.fract() == 0.0 {
+                grouped(number, 0)
+            } else {
+                grouped(number, 2)
+            }
         }
     }
 }
@@ -221,11 +272,26 @@ mod tests {
 
     #[test]
     fn formats_numbers_for_people() {
-        assert_eq!(format_value(&Cell::Double(0.3333), Format::Percent, "$"), "33.3%");
-        assert_eq!(format_value(&Cell::Double(1234567.891), Format::Currency, "$"), "$1,234,567.89");
-        assert_eq!(format_value(&Cell::Double(-5.5), Format::Currency, "€"), "-€5.50");
-        assert_eq!(format_value(&Cell::Integer(10000), Format::Integer, "$"), "10,000");
+        assert_eq!(
+            format_value(&Cell::Double(0.3333), Format::Percent, "$"),
+            "33.3%"
+        );
+        assert_eq!(
+            format_value(&Cell::Double(1234567.891), Format::Currency, "$"),
+            "$1,234,567.89"
+        );
+        assert_eq!(
+            format_value(&Cell::Double(-5.5), Format::Currency, "€"),
+            "-€5.50"
+        );
+        assert_eq!(
+            format_value(&Cell::Integer(10000), Format::Integer, "$"),
+            "10,000"
+        );
         assert_eq!(format_value(&Cell::Null, Format::Number, "$"), "–");
-        assert_eq!(format_value(&Cell::Double(2.5), Format::Number, "$"), "2.50");
+        assert_eq!(
+            format_value(&Cell::Double(2.5), Format::Number, "$"),
+            "2.50"
+        );
     }
 }

@@ -171,7 +171,11 @@ pub fn read_project(root: &Node, diagnostics: &mut Vec<Diagnostic>) -> ProjectSp
 const FILE_KEYS: &[&str] = &["sources", "attributes", "segments", "kpis"];
 
 /// Adds the declarations of one definitions file to `definitions`.
-pub fn read_definitions(root: &Node, definitions: &mut Definitions, diagnostics: &mut Vec<Diagnostic>) {
+pub fn read_definitions(
+    root: &Node,
+    definitions: &mut Definitions,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let Some(mut map) = MapReader::new(root, "a definitions file", diagnostics) else {
         return;
     };
@@ -206,13 +210,20 @@ pub fn read_definitions(root: &Node, definitions: &mut Definitions, diagnostics:
     map.finish(FILE_KEYS, diagnostics);
 }
 
-fn named_entries<'a>(node: &'a Node, what: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<(Spanned<String>, &'a Node)> {
+fn named_entries<'a>(
+    node: &'a Node,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(Spanned<String>, &'a Node)> {
     if node.is_null() {
         return Vec::new();
     }
     let Some(entries) = node.as_mapping() else {
         diagnostics.push(Diagnostic::new(
-            format!("`{what}` must be a mapping of name to definition, found {}", node.describe()),
+            format!(
+                "`{what}` must be a mapping of name to definition, found {}",
+                node.describe()
+            ),
             node.span,
         ));
         return Vec::new();
@@ -220,7 +231,8 @@ fn named_entries<'a>(node: &'a Node, what: &str, diagnostics: &mut Vec<Diagnosti
     entries
         .iter()
         .filter_map(|(key, value)| {
-            scalar_string(key, &format!("a name in `{what}`"), diagnostics).map(|name| (name, value))
+            scalar_string(key, &format!("a name in `{what}`"), diagnostics)
+                .map(|name| (name, value))
         })
         .collect()
 }
@@ -233,7 +245,10 @@ fn list_items<'a>(node: &'a Node, what: &str, diagnostics: &mut Vec<Diagnostic>)
         Some(items) => items,
         None => {
             diagnostics.push(Diagnostic::new(
-                format!("`{what}` must be a list (each item starting with `- name:`), found {}", node.describe()),
+                format!(
+                    "`{what}` must be a list (each item starting with `- name:`), found {}",
+                    node.describe()
+                ),
                 node.span,
             ));
             &[]
@@ -243,12 +258,19 @@ fn list_items<'a>(node: &'a Node, what: &str, diagnostics: &mut Vec<Diagnostic>)
 
 const SOURCE_KEYS: &[&str] = &["table", "key", "user_key", "time", "columns"];
 
-fn read_source(name: Spanned<String>, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<SourceSpec> {
+fn read_source(
+    name: Spanned<String>,
+    node: &Node,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<SourceSpec> {
     let what = format!("source `{}`", name.value);
     let mut map = MapReader::new(node, &what, diagnostics)?;
     let table = match map.node("table") {
         None => {
-            diagnostics.push(Diagnostic::new(format!("{what} is missing `table`"), name.span));
+            diagnostics.push(Diagnostic::new(
+                format!("{what} is missing `table`"),
+                name.span,
+            ));
             None
         }
         Some(table) if table.as_mapping().is_some() => {
@@ -260,7 +282,9 @@ fn read_source(name: Spanned<String>, node: &Node, diagnostics: &mut Vec<Diagnos
                 .collect();
             Some(TableSpec::PerTarget(entries))
         }
-        Some(table) => scalar_string(table, &format!("`table` of {what}"), diagnostics).map(TableSpec::Single),
+        Some(table) => {
+            scalar_string(table, &format!("`table` of {what}"), diagnostics).map(TableSpec::Single)
+        }
     };
     let key = map.string("key", diagnostics);
     let user_key = map.string("user_key", diagnostics);
@@ -275,26 +299,59 @@ fn read_source(name: Spanned<String>, node: &Node, diagnostics: &mut Vec<Diagnos
                     let value_type = column_map.string("type", diagnostics);
                     column_map.finish(&["column", "type"], diagnostics);
                     if let Some(column) = column {
-                        columns.push(ColumnSpec { name: column_name, column, value_type });
+                        columns.push(ColumnSpec {
+                            name: column_name,
+                            column,
+                            value_type,
+                        });
                     }
                 }
             } else if let Some(column) = scalar_string(body, "a column name", diagnostics) {
-                columns.push(ColumnSpec { name: column_name, column, value_type: None });
+                columns.push(ColumnSpec {
+                    name: column_name,
+                    column,
+                    value_type: None,
+                });
             }
         }
     }
     let span = name.span;
     map.finish(SOURCE_KEYS, diagnostics);
-    Some(SourceSpec { name, table, key, user_key, time, columns, span })
+    Some(SourceSpec {
+        name,
+        table,
+        key,
+        user_key,
+        time,
+        columns,
+        span,
+    })
 }
 
-const ATTRIBUTE_KEYS: &[&str] = &["source", "column", "agg", "window", "where", "formula", "type", "description"];
+const ATTRIBUTE_KEYS: &[&str] = &[
+    "source",
+    "column",
+    "agg",
+    "window",
+    "where",
+    "formula",
+    "type",
+    "description",
+];
 
-fn read_attribute(name: Spanned<String>, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<AttributeSpec> {
+fn read_attribute(
+    name: Spanned<String>,
+    node: &Node,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<AttributeSpec> {
     let what = format!("attribute `{}`", name.value);
     let mut map = MapReader::new(node, &what, diagnostics)?;
-    let window = map.node("window").and_then(|node| read_window(node, diagnostics));
-    let filter = map.node("where").map(|node| read_condition_body(node, diagnostics));
+    let window = map
+        .node("window")
+        .and_then(|node| read_window(node, diagnostics));
+    let filter = map
+        .node("where")
+        .map(|node| read_condition_body(node, diagnostics));
     let formula_node = map.node("formula");
     let formula_quoted = matches!(
         formula_node.map(|n| &n.kind),
@@ -324,12 +381,25 @@ fn read_window(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<WindowS
         let last = map.string("last", diagnostics);
         let offset = map.string("offset", diagnostics);
         map.finish(&["last", "offset"], diagnostics);
-        return Some(WindowSpec::LastOffset { last, offset, span: node.span });
+        return Some(WindowSpec::LastOffset {
+            last,
+            offset,
+            span: node.span,
+        });
     }
     scalar_string(node, "`window`", diagnostics).map(WindowSpec::Text)
 }
 
-const SEGMENT_KEYS: &[&str] = &["name", "label", "parent", "visible", "description", "all", "any", "none"];
+const SEGMENT_KEYS: &[&str] = &[
+    "name",
+    "label",
+    "parent",
+    "visible",
+    "description",
+    "all",
+    "any",
+    "none",
+];
 
 fn read_segment(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<SegmentSpec> {
     let mut map = MapReader::new(node, "a segment", diagnostics)?;
@@ -339,28 +409,63 @@ fn read_segment(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Segmen
     let visible = map.boolean("visible", diagnostics);
     let _ = map.node("description");
     let mut groups = Vec::new();
-    for (key, kind) in [("all", GroupKind::All), ("any", GroupKind::Any), ("none", GroupKind::None)] {
+    for (key, kind) in [
+        ("all", GroupKind::All),
+        ("any", GroupKind::Any),
+        ("none", GroupKind::None),
+    ] {
         if let Some(body) = map.node(key) {
             groups.push(read_group(kind, body, diagnostics));
         }
     }
     let span = map.span;
     map.finish(SEGMENT_KEYS, diagnostics);
-    let condition = ConditionSpec::Group { kind: GroupKind::All, items: groups, span };
-    Some(SegmentSpec { name, label, parent, visible, condition, span })
+    let condition = ConditionSpec::Group {
+        kind: GroupKind::All,
+        items: groups,
+        span,
+    };
+    Some(SegmentSpec {
+        name,
+        label,
+        parent,
+        visible,
+        condition,
+        span,
+    })
 }
 
-const KPI_KEYS: &[&str] = &["name", "label", "agg", "of", "where", "p", "ratio", "share_of_total", "format", "description"];
+const KPI_KEYS: &[&str] = &[
+    "name",
+    "label",
+    "agg",
+    "of",
+    "where",
+    "p",
+    "ratio",
+    "share_of_total",
+    "format",
+    "description",
+];
 
 fn read_kpi(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<KpiSpec> {
     let mut map = MapReader::new(node, "a KPI", diagnostics)?;
     let name = map.required_string("name", diagnostics)?;
     let p = map.node("p").and_then(|node| match node.scalar() {
-        Some(yaml::ScalarValue::Integer(v)) => Some(Spanned { value: v as f64, span: node.span }),
-        Some(yaml::ScalarValue::Float(v)) => Some(Spanned { value: v, span: node.span }),
+        Some(yaml::ScalarValue::Integer(v)) => Some(Spanned {
+            value: v as f64,
+            span: node.span,
+        }),
+        Some(yaml::ScalarValue::Float(v)) => Some(Spanned {
+            value: v,
+            span: node.span,
+        }),
         _ => {
             diagnostics.push(Diagnostic::new(
-                format!("`p` must be a number between 0 and 1, found {}", node.describe()),
+                format!(
+                    "`p` must be a number between 0 and 1, found {}",
+                    node.describe()
+                ),
                 node.span,
             ));
             None
@@ -379,7 +484,9 @@ fn read_kpi(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<KpiSpec> {
             None
         }
     });
-    let filter = map.node("where").map(|node| read_condition_body(node, diagnostics));
+    let filter = map
+        .node("where")
+        .map(|node| read_condition_body(node, diagnostics));
     let _ = map.node("description");
     let spec = KpiSpec {
         label: map.string("label", diagnostics),
@@ -401,17 +508,27 @@ fn read_kpi(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<KpiSpec> {
 /// one condition.
 fn read_group(kind: GroupKind, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> ConditionSpec {
     let items = match node.as_sequence() {
-        Some(items) => items.iter().map(|item| read_condition_body(item, diagnostics)).collect(),
+        Some(items) => items
+            .iter()
+            .map(|item| read_condition_body(item, diagnostics))
+            .collect(),
         None if node.as_mapping().is_some() => vec![read_condition_body(node, diagnostics)],
         None => {
             diagnostics.push(Diagnostic::new(
-                format!("a condition group must be a list of conditions, found {}", node.describe()),
+                format!(
+                    "a condition group must be a list of conditions, found {}",
+                    node.describe()
+                ),
                 node.span,
             ));
             Vec::new()
         }
     };
-    ConditionSpec::Group { kind, items, span: node.span }
+    ConditionSpec::Group {
+        kind,
+        items,
+        span: node.span,
+    }
 }
 
 /// A mapping of conditions, all of which must hold: `{ monthly_spend: { gt: 0 }, any: [...] }`.
@@ -470,5 +587,9 @@ pub fn read_condition_body(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Co
     if items.len() == 1 {
         return items.pop().expect("one item");
     }
-    ConditionSpec::Group { kind: GroupKind::All, items, span: node.span }
+    ConditionSpec::Group {
+        kind: GroupKind::All,
+        items,
+        span: node.span,
+    }
 }

@@ -44,7 +44,11 @@ pub fn search_path(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<Path
 }
 
 /// Reads the first `profiles.yml` on the search path and returns target `name`.
-pub fn load_profile(profiles_dir: Option<&Path>, project_root: &Path, name: &str) -> Result<Profile, Error> {
+pub fn load_profile(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+    name: &str,
+) -> Result<Profile, Error> {
     let folders = search_path(profiles_dir, project_root);
     let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
         let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
@@ -54,31 +58,58 @@ pub fn load_profile(profiles_dir: Option<&Path>, project_root: &Path, name: &str
         )));
     };
     let path = folder.join(PROFILES_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
     let mut sources = SourceMap::default();
     let file = sources.add(path.display().to_string(), text.clone());
-    let invalid = |sources: SourceMap, items: Vec<Diagnostic>| Error::Invalid(Box::new(Diagnostics { sources, items }));
+    let invalid = |sources: SourceMap, items: Vec<Diagnostic>| {
+        Error::Invalid(Box::new(Diagnostics { sources, items }))
+    };
     let root = match yaml::parse(file, &text) {
         Ok(Some(root)) => root,
         Ok(None) => return Err(Error::Profile(format!("{} is empty", path.display()))),
         Err(diagnostic) => return Err(invalid(sources, vec![diagnostic])),
     };
     let Some(entries) = root.as_mapping() else {
-        return Err(invalid(sources, vec![Diagnostic::new("profiles.yml must map target names to settings", root.span)]));
+        return Err(invalid(
+            sources,
+            vec![Diagnostic::new(
+                "profiles.yml must map target names to settings",
+                root.span,
+            )],
+        ));
     };
     let names: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
     let Some((_, body)) = entries.iter().find(|(k, _)| k.as_str() == Some(name)) else {
-        let hint = suggest(name, names.iter().copied()).unwrap_or_else(|| format!("targets: {}", names.join(", ")));
-        return Err(Error::Profile(format!("no target `{name}` in {}; {hint}", path.display())));
+        let hint = suggest(name, names.iter().copied())
+            .unwrap_or_else(|| format!("targets: {}", names.join(", ")));
+        return Err(Error::Profile(format!(
+            "no target `{name}` in {}; {hint}",
+            path.display()
+        )));
     };
     let Some(settings) = body.as_mapping() else {
-        return Err(invalid(sources, vec![Diagnostic::new(format!("target `{name}` must be a mapping of settings"), body.span)]));
+        return Err(invalid(
+            sources,
+            vec![Diagnostic::new(
+                format!("target `{name}` must be a mapping of settings"),
+                body.span,
+            )],
+        ));
     };
     let mut fields = BTreeMap::new();
     let mut kind = None;
     for (key, value) in settings {
         let (Some(key), NodeKind::Scalar { value, .. }) = (key.as_str(), &value.kind) else {
-            return Err(invalid(sources, vec![Diagnostic::new("profile settings are single values", value.span)]));
+            return Err(invalid(
+                sources,
+                vec![Diagnostic::new(
+                    "profile settings are single values",
+                    value.span,
+                )],
+            ));
         };
         if key == "type" {
             kind = Some(value.clone());
@@ -87,8 +118,18 @@ pub fn load_profile(profiles_dir: Option<&Path>, project_root: &Path, name: &str
         }
     }
     let Some(kind) = kind else {
-        return Err(invalid(sources, vec![Diagnostic::new(format!("target `{name}` has no `type`"), body.span)
-            .with_hint("one of: duckdb, postgres, redshift, bigquery, sqlserver")]));
+        return Err(invalid(
+            sources,
+            vec![
+                Diagnostic::new(format!("target `{name}` has no `type`"), body.span)
+                    .with_hint("one of: duckdb, postgres, redshift, bigquery, sqlserver"),
+            ],
+        ));
     };
-    Ok(Profile { name: name.to_string(), kind, fields, folder: folder.clone() })
+    Ok(Profile {
+        name: name.to_string(),
+        kind,
+        fields,
+        folder: folder.clone(),
+    })
 }

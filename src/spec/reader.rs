@@ -66,18 +66,33 @@ impl<'a> MapReader<'a> {
     }
 
     /// A string value (numbers and booleans are taken as their text).
-    pub fn string(&mut self, key: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Spanned<String>> {
+    pub fn string(
+        &mut self,
+        key: &str,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Spanned<String>> {
         let node = self.node(key)?;
         scalar_string(node, &format!("`{key}` of {}", self.what), diagnostics)
     }
 
-    pub fn boolean(&mut self, key: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Spanned<bool>> {
+    pub fn boolean(
+        &mut self,
+        key: &str,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Spanned<bool>> {
         let node = self.node(key)?;
         match node.scalar() {
-            Some(ScalarValue::Bool(value)) => Some(Spanned { value, span: node.span }),
+            Some(ScalarValue::Bool(value)) => Some(Spanned {
+                value,
+                span: node.span,
+            }),
             _ => {
                 diagnostics.push(Diagnostic::new(
-                    format!("`{key}` of {} must be true or false, found {}", self.what, node.describe()),
+                    format!(
+                        "`{key}` of {} must be true or false, found {}",
+                        self.what,
+                        node.describe()
+                    ),
                     node.span,
                 ));
                 None
@@ -85,7 +100,11 @@ impl<'a> MapReader<'a> {
         }
     }
 
-    pub fn required_string(&mut self, key: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Spanned<String>> {
+    pub fn required_string(
+        &mut self,
+        key: &str,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Spanned<String>> {
         if self.key_span(key).is_none() {
             diagnostics.push(Diagnostic::new(
                 format!("{} is missing `{key}`", self.what),
@@ -115,7 +134,11 @@ impl<'a> MapReader<'a> {
 }
 
 /// A scalar as a string; collections are an error.
-pub fn scalar_string(node: &Node, what: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Spanned<String>> {
+pub fn scalar_string(
+    node: &Node,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Spanned<String>> {
     match node.as_str() {
         Some(text) if !node.is_null() => Some(Spanned {
             value: text.to_string(),

@@ -19,7 +19,10 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
     /// A scalar; `quoted` is true for quoted and block scalars, which are always strings.
-    Scalar { value: String, quoted: bool },
+    Scalar {
+        value: String,
+        quoted: bool,
+    },
     Sequence(Vec<Node>),
     Mapping(Vec<(Node, Node)>),
 }
@@ -104,7 +107,10 @@ impl Node {
 fn looks_like_float(text: &str) -> bool {
     let body = text.strip_prefix(['-', '+']).unwrap_or(text);
     !body.is_empty()
-        && body.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && body
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.')
         && body
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
@@ -194,7 +200,10 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
                 Some(Frame::Sequence(items, start, anchor)) => {
                     let node = Node {
                         kind: NodeKind::Sequence(items),
-                        span: Span { end: here.end, ..start },
+                        span: Span {
+                            end: here.end,
+                            ..start
+                        },
                     };
                     if anchor != 0 {
                         anchors.insert(anchor, node.clone());
@@ -204,7 +213,10 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
                 Some(Frame::Mapping(entries, _, start, anchor)) => {
                     let node = Node {
                         kind: NodeKind::Mapping(entries),
-                        span: Span { end: here.end, ..start },
+                        span: Span {
+                            end: here.end,
+                            ..start
+                        },
                     };
                     if anchor != 0 {
                         anchors.insert(anchor, node.clone());
@@ -252,7 +264,12 @@ mod tests {
     #[test]
     fn plain_scalars_follow_the_core_schema() {
         let root = parse_text("[NO, 0.5, ~, true, '1', 2026-01-01, -3]");
-        let kinds: Vec<_> = root.as_sequence().unwrap().iter().map(|n| n.scalar().unwrap()).collect();
+        let kinds: Vec<_> = root
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|n| n.scalar().unwrap())
+            .collect();
         assert_eq!(
             kinds,
             vec![

@@ -2,8 +2,8 @@
 
 use crate::error::suggest;
 use crate::ir::{
-    Aggregation, Attribute, AttributeId, AttributeKind, Duration, Expr, FactColumn, SourceId, SourceRole, ValueType,
-    Window,
+    Aggregation, Attribute, AttributeId, AttributeKind, Duration, Expr, FactColumn, SourceId,
+    SourceRole, ValueType, Window,
 };
 use crate::spec::{AttributeSpec, WindowSpec};
 
@@ -26,7 +26,10 @@ impl Validator<'_> {
                 continue;
             }
             if self.attribute_names.contains_key(&spec.name.value) {
-                self.error(format!("duplicate attribute `{}`", spec.name.value), spec.name.span);
+                self.error(
+                    format!("duplicate attribute `{}`", spec.name.value),
+                    spec.name.span,
+                );
                 continue;
             }
             let id = AttributeId(self.attributes.len());
@@ -88,7 +91,11 @@ impl Validator<'_> {
                 self.attribute_names.insert(column.name.clone(), id);
                 self.attributes.push(Attribute {
                     name: column.name.clone(),
-                    kind: AttributeKind::Column { source, column: column.physical.clone(), as_date: false },
+                    kind: AttributeKind::Column {
+                        source,
+                        column: column.physical.clone(),
+                        as_date: false,
+                    },
                     value_type: column.value_type,
                     implicit: true,
                     origin: origin.clone(),
@@ -122,12 +129,20 @@ impl Validator<'_> {
                 (spec.aggregation.as_ref().map(|s| s.span), "agg"),
             ] {
                 if let Some(span) = present {
-                    self.error(format!("{what} has a `formula`, so it cannot also have `{key}`"), span);
+                    self.error(
+                        format!("{what} has a `formula`, so it cannot also have `{key}`"),
+                        span,
+                    );
                 }
             }
             let _ = formula;
             return Some(Pending::Formula(
-                self.files.definitions.attributes.iter().position(|a| a.name == spec.name).unwrap_or(0),
+                self.files
+                    .definitions
+                    .attributes
+                    .iter()
+                    .position(|a| a.name == spec.name)
+                    .unwrap_or(0),
             ));
         }
         let Some(source_name) = &spec.source else {
@@ -139,8 +154,15 @@ impl Validator<'_> {
             return None;
         };
         let Some(&source) = self.source_names.get(&source_name.value) else {
-            let hint = suggest(&source_name.value, self.source_names.keys().map(String::as_str));
-            self.error_with_hint(format!("unknown source `{}` in {what}", source_name.value), source_name.span, hint);
+            let hint = suggest(
+                &source_name.value,
+                self.source_names.keys().map(String::as_str),
+            );
+            self.error_with_hint(
+                format!("unknown source `{}` in {what}", source_name.value),
+                source_name.span,
+                hint,
+            );
             return None;
         };
         let role = self.sources[source.0].role.clone();
@@ -159,16 +181,26 @@ impl Validator<'_> {
                     }
                 }
                 let Some(column_name) = &spec.column else {
-                    self.error(format!("{what} needs a `column` of source `{}`", source_name.value), spec.name.span);
+                    self.error(
+                        format!("{what} needs a `column` of source `{}`", source_name.value),
+                        spec.name.span,
+                    );
                     return None;
                 };
-                let Some(column) = self.sources[source.0].column(&column_name.value).cloned() else {
+                let Some(column) = self.sources[source.0].column(&column_name.value).cloned()
+                else {
                     let hint = suggest(
                         &column_name.value,
-                        self.sources[source.0].columns.iter().map(|c| c.name.as_str()),
+                        self.sources[source.0]
+                            .columns
+                            .iter()
+                            .map(|c| c.name.as_str()),
                     );
                     self.error_with_hint(
-                        format!("source `{}` has no column `{}`", source_name.value, column_name.value),
+                        format!(
+                            "source `{}` has no column `{}`",
+                            source_name.value, column_name.value
+                        ),
                         column_name.span,
                         hint,
                     );
@@ -177,14 +209,21 @@ impl Validator<'_> {
                 let value_type = declared_type.unwrap_or(column.value_type);
                 let as_date = value_type == ValueType::Date && column.value_type != ValueType::Date;
                 let attribute = &mut self.attributes[id.0];
-                attribute.kind = AttributeKind::Column { source, column: column.physical, as_date };
+                attribute.kind = AttributeKind::Column {
+                    source,
+                    column: column.physical,
+                    as_date,
+                };
                 attribute.value_type = value_type;
                 Some(Pending::Resolved)
             }
             SourceRole::Facts { time, .. } => {
                 let Some(aggregation_text) = &spec.aggregation else {
                     self.error_with_hint(
-                        format!("{what} reads facts from `{}`, so it needs `agg`", source_name.value),
+                        format!(
+                            "{what} reads facts from `{}`, so it needs `agg`",
+                            source_name.value
+                        ),
                         spec.name.span,
                         Some(format!("one of: {}", Aggregation::NAMES.join(", "))),
                     );
@@ -193,7 +232,11 @@ impl Validator<'_> {
                 let Some(aggregation) = Aggregation::parse(&aggregation_text.value) else {
                     let hint = suggest(&aggregation_text.value, Aggregation::NAMES.iter().copied())
                         .or_else(|| Some(format!("one of: {}", Aggregation::NAMES.join(", "))));
-                    self.error_with_hint(format!("unknown aggregation `{}`", aggregation_text.value), aggregation_text.span, hint);
+                    self.error_with_hint(
+                        format!("unknown aggregation `{}`", aggregation_text.value),
+                        aggregation_text.span,
+                        hint,
+                    );
                     return None;
                 };
                 let window = self.resolve_window(spec, time.is_some(), &source_name.value);
@@ -205,15 +248,23 @@ impl Validator<'_> {
                 }
                 let column = match &spec.column {
                     None => {
-                        if !matches!(aggregation, Aggregation::Count | Aggregation::CountDistinctDays) {
+                        if !matches!(
+                            aggregation,
+                            Aggregation::Count | Aggregation::CountDistinctDays
+                        ) {
                             self.error(
-                                format!("{what}: `{}` needs a `column` of source `{}`", aggregation_text.value, source_name.value),
+                                format!(
+                                    "{what}: `{}` needs a `column` of source `{}`",
+                                    aggregation_text.value, source_name.value
+                                ),
                                 aggregation_text.span,
                             );
                         }
                         None
                     }
-                    Some(column_name) => self.fact_column(source, &column_name.value, column_name.span),
+                    Some(column_name) => {
+                        self.fact_column(source, &column_name.value, column_name.span)
+                    }
                 };
                 if aggregation == Aggregation::CountDistinctDays && spec.column.is_some() {
                     self.error(
@@ -227,16 +278,31 @@ impl Validator<'_> {
                     None => ValueType::Unknown,
                 };
                 if matches!(aggregation, Aggregation::Sum | Aggregation::Avg)
-                    && !matches!(column_type, ValueType::Unknown | ValueType::Number | ValueType::Integer)
+                    && !matches!(
+                        column_type,
+                        ValueType::Unknown | ValueType::Number | ValueType::Integer
+                    )
                 {
                     self.error(
-                        format!("{what}: `{}` needs a numeric column, and this one is a {}", aggregation_text.value, column_type.name()),
-                        spec.column.as_ref().map(|c| c.span).unwrap_or(spec.name.span),
+                        format!(
+                            "{what}: `{}` needs a numeric column, and this one is a {}",
+                            aggregation_text.value,
+                            column_type.name()
+                        ),
+                        spec.column
+                            .as_ref()
+                            .map(|c| c.span)
+                            .unwrap_or(spec.name.span),
                     );
                 }
-                let filter = spec.filter.as_ref().map(|condition| self.resolve_fact_condition(condition, source));
+                let filter = spec
+                    .filter
+                    .as_ref()
+                    .map(|condition| self.resolve_fact_condition(condition, source));
                 let value_type = match aggregation {
-                    Aggregation::Count | Aggregation::CountDistinct | Aggregation::CountDistinctDays => ValueType::Integer,
+                    Aggregation::Count
+                    | Aggregation::CountDistinct
+                    | Aggregation::CountDistinctDays => ValueType::Integer,
                     Aggregation::Sum | Aggregation::Avg => ValueType::Number,
                     Aggregation::Min | Aggregation::Max => match column_type {
                         ValueType::Unknown => declared_type.unwrap_or(ValueType::Unknown),
@@ -244,7 +310,13 @@ impl Validator<'_> {
                     },
                 };
                 let attribute = &mut self.attributes[id.0];
-                attribute.kind = AttributeKind::Aggregate { source, aggregation, column, window, filter };
+                attribute.kind = AttributeKind::Aggregate {
+                    source,
+                    aggregation,
+                    column,
+                    window,
+                    filter,
+                };
                 attribute.value_type = value_type;
                 Some(Pending::Resolved)
             }
@@ -252,7 +324,12 @@ impl Validator<'_> {
     }
 
     /// A column of a fact source by logical name; `time` is its time column.
-    pub(super) fn fact_column(&mut self, source: SourceId, name: &str, span: crate::error::Span) -> Option<FactColumn> {
+    pub(super) fn fact_column(
+        &mut self,
+        source: SourceId,
+        name: &str,
+        span: crate::error::Span,
+    ) -> Option<FactColumn> {
         let source_ref = &self.sources[source.0];
         let has_time = matches!(&source_ref.role, SourceRole::Facts { time: Some(_), .. });
         if name == "time" {
@@ -264,9 +341,13 @@ impl Validator<'_> {
             return None;
         }
         match source_ref.column(name) {
-            Some(column) => Some(FactColumn::Column { physical: column.physical.clone(), value_type: column.value_type }),
+            Some(column) => Some(FactColumn::Column {
+                physical: column.physical.clone(),
+                value_type: column.value_type,
+            }),
             None => {
-                let mut names: Vec<&str> = source_ref.columns.iter().map(|c| c.name.as_str()).collect();
+                let mut names: Vec<&str> =
+                    source_ref.columns.iter().map(|c| c.name.as_str()).collect();
                 if has_time {
                     names.push("time");
                 }
@@ -302,25 +383,35 @@ impl Validator<'_> {
             },
             WindowSpec::LastOffset { last, offset, span } => {
                 let Some(last) = last else {
-                    self.error("a window mapping needs `last` (and optionally `offset`)", *span);
+                    self.error(
+                        "a window mapping needs `last` (and optionally `offset`)",
+                        *span,
+                    );
                     return Window::All;
                 };
-                let parse = |validator: &mut Self, text: &crate::spec::Spanned<String>| match Duration::parse(&text.value) {
-                    Some(length) => Some(length),
-                    None => {
-                        validator.error_with_hint(
-                            format!("invalid length `{}`", text.value),
-                            text.span,
-                            Some("write a length such as 30d, 4w or 1m".into()),
-                        );
-                        None
+                let parse = |validator: &mut Self, text: &crate::spec::Spanned<String>| {
+                    match Duration::parse(&text.value) {
+                        Some(length) => Some(length),
+                        None => {
+                            validator.error_with_hint(
+                                format!("invalid length `{}`", text.value),
+                                text.span,
+                                Some("write a length such as 30d, 4w or 1m".into()),
+                            );
+                            None
+                        }
                     }
                 };
-                let Some(last_length) = parse(self, last) else { return Window::All };
+                let Some(last_length) = parse(self, last) else {
+                    return Window::All;
+                };
                 match offset {
                     None => Window::Last(last_length),
                     Some(offset) => match parse(self, offset) {
-                        Some(offset_length) => Window::LastOffset { last: last_length, offset: offset_length },
+                        Some(offset_length) => Window::LastOffset {
+                            last: last_length,
+                            offset: offset_length,
+                        },
                         None => return Window::All,
                     },
                 }
@@ -329,9 +420,14 @@ impl Validator<'_> {
         if window != Window::All && !has_time {
             let span = window_span(spec).unwrap_or(spec.name.span);
             self.error_with_hint(
-                format!("attribute `{}` has a window, but source `{source}` has no `time` column", spec.name.value),
+                format!(
+                    "attribute `{}` has a window, but source `{source}` has no `time` column",
+                    spec.name.value
+                ),
                 span,
-                Some(format!("add `time: <timestamp column>` to source `{source}`, or remove the window")),
+                Some(format!(
+                    "add `time: <timestamp column>` to source `{source}`, or remove the window"
+                )),
             );
         }
         window

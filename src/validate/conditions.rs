@@ -3,42 +3,77 @@
 use chrono::NaiveDate;
 
 use crate::error::{Span, suggest};
-use crate::ir::{Comparison, Condition, Duration, FactColumn, Literal, Operand, Predicate, SegmentId, SourceId, ValueType};
+use crate::ir::{
+    Comparison, Condition, Duration, FactColumn, Literal, Operand, Predicate, SegmentId, SourceId,
+    ValueType,
+};
 use crate::spec::yaml::{Node, ScalarValue};
 use crate::spec::{ConditionSpec, GroupKind, Spanned};
 
 use super::{Validator, parse_date};
 
 pub(crate) const OPERATORS: &[&str] = &[
-    "eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "is_null", "contains", "starts_with", "ends_with",
-    "within_last", "before", "after",
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "in",
+    "not_in",
+    "is_null",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "within_last",
+    "before",
+    "after",
 ];
 
 /// Where a condition's names are looked up.
 #[derive(Clone, Copy)]
 pub(super) enum Scope<'s> {
     /// Attributes; `in_segment` allowed and its targets recorded.
-    Members { segment_names: &'s std::collections::HashMap<String, SegmentId> },
+    Members {
+        segment_names: &'s std::collections::HashMap<String, SegmentId>,
+    },
     /// Columns of one fact source.
     Facts(SourceId),
 }
 
 impl Validator<'_> {
-    pub(super) fn resolve_fact_condition(&mut self, spec: &ConditionSpec, source: SourceId) -> Condition {
+    pub(super) fn resolve_fact_condition(
+        &mut self,
+        spec: &ConditionSpec,
+        source: SourceId,
+    ) -> Condition {
         self.resolve_condition(spec, Scope::Facts(source), &mut Vec::new())
     }
 
     /// Resolves a condition; `in_segment` references are pushed to `references` with their
     /// spans so that cycles can be reported where they are written.
-    pub(super) fn resolve_condition(&mut self, spec: &ConditionSpec, scope: Scope<'_>, references: &mut Vec<(SegmentId, Span)>) -> Condition {
+    pub(super) fn resolve_condition(
+        &mut self,
+        spec: &ConditionSpec,
+        scope: Scope<'_>,
+        references: &mut Vec<(SegmentId, Span)>,
+    ) -> Condition {
         match spec {
             ConditionSpec::Group { kind, items, .. } => {
-                let items: Vec<Condition> = items.iter().map(|i| self.resolve_condition(i, scope, references)).collect();
+                let items: Vec<Condition> = items
+                    .iter()
+                    .map(|i| self.resolve_condition(i, scope, references))
+                    .collect();
                 match kind {
                     GroupKind::All if items.is_empty() => Condition::True,
-                    GroupKind::All if items.len() == 1 => items.into_iter().next().unwrap_or(Condition::True),
+                    GroupKind::All if items.len() == 1 => {
+                        items.into_iter().next().unwrap_or(Condition::True)
+                    }
                     GroupKind::All => Condition::All(items),
-                    GroupKind::Any if items.len() == 1 => items.into_iter().next().unwrap_or(Condition::True),
+                    GroupKind::Any if items.len() == 1 => {
+                        items.into_iter().next().unwrap_or(Condition::True)
+                    }
                     GroupKind::Any => Condition::Any(items),
                     GroupKind::None => Condition::Not(Box::new(Condition::Any(items))),
                 }
@@ -51,7 +86,11 @@ impl Validator<'_> {
                     }
                     None => {
                         let hint = suggest(&name.value, segment_names.keys().map(String::as_str));
-                        self.error_with_hint(format!("unknown segment `{}` in `in_segment`", name.value), name.span, hint);
+                        self.error_with_hint(
+                            format!("unknown segment `{}` in `in_segment`", name.value),
+                            name.span,
+                            hint,
+                        );
                         Condition::True
                     }
                 },
@@ -60,26 +99,36 @@ impl Validator<'_> {
                     Condition::True
                 }
             },
-            ConditionSpec::Predicate { attribute, operator, value } => {
+            ConditionSpec::Predicate {
+                attribute,
+                operator,
+                value,
+            } => {
                 let (operand, value_type) = match scope {
                     Scope::Members { .. } => match self.attribute_by_name(&attribute.value) {
                         Some(id) => (Operand::Attribute(id), self.attributes[id.0].value_type),
                         None => {
                             let hint = self.attribute_suggestion(&attribute.value);
-                            self.error_with_hint(format!("unknown attribute `{}`", attribute.value), attribute.span, hint);
+                            self.error_with_hint(
+                                format!("unknown attribute `{}`", attribute.value),
+                                attribute.span,
+                                hint,
+                            );
                             return Condition::True;
                         }
                     },
-                    Scope::Facts(source) => match self.fact_column(source, &attribute.value, attribute.span) {
-                        Some(column) => {
-                            let value_type = match &column {
-                                FactColumn::Time => ValueType::Timestamp,
-                                FactColumn::Column { value_type, .. } => *value_type,
-                            };
-                            (Operand::SourceColumn { column }, value_type)
+                    Scope::Facts(source) => {
+                        match self.fact_column(source, &attribute.value, attribute.span) {
+                            Some(column) => {
+                                let value_type = match &column {
+                                    FactColumn::Time => ValueType::Timestamp,
+                                    FactColumn::Column { value_type, .. } => *value_type,
+                                };
+                                (Operand::SourceColumn { column }, value_type)
+                            }
+                            None => return Condition::True,
                         }
-                        None => return Condition::True,
-                    },
+                    }
                 };
                 match self.predicate(&attribute.value, operator, value, value_type) {
                     Some(predicate) => Condition::Predicate { operand, predicate },
@@ -89,14 +138,26 @@ impl Validator<'_> {
         }
     }
 
-    fn predicate(&mut self, name: &str, operator: &Spanned<String>, value: &Node, value_type: ValueType) -> Option<Predicate> {
+    fn predicate(
+        &mut self,
+        name: &str,
+        operator: &Spanned<String>,
+        value: &Node,
+        value_type: ValueType,
+    ) -> Option<Predicate> {
         let comparison = |c| Some(c);
         Some(match operator.value.as_str() {
-            "eq" => Predicate::Compare(comparison(Comparison::Eq)?, self.literal(name, value, value_type)?),
+            "eq" => Predicate::Compare(
+                comparison(Comparison::Eq)?,
+                self.literal(name, value, value_type)?,
+            ),
             "ne" => Predicate::Compare(Comparison::Ne, self.literal(name, value, value_type)?),
             op @ ("gt" | "gte" | "lt" | "lte") => {
                 if value_type == ValueType::Boolean {
-                    self.error(format!("`{op}` does not apply to the boolean `{name}`"), operator.span);
+                    self.error(
+                        format!("`{op}` does not apply to the boolean `{name}`"),
+                        operator.span,
+                    );
                     return None;
                 }
                 let comparison = match op {
@@ -114,18 +175,32 @@ impl Validator<'_> {
                     Predicate::Between(low?, high?)
                 }
                 _ => {
-                    self.error_with_hint("`between` takes a list of two values", value.span, Some("write `between: [low, high]` (both ends included)".into()));
+                    self.error_with_hint(
+                        "`between` takes a list of two values",
+                        value.span,
+                        Some("write `between: [low, high]` (both ends included)".into()),
+                    );
                     return None;
                 }
             },
             op @ ("in" | "not_in") => match value.as_sequence() {
                 Some(items) if !items.is_empty() => {
-                    let literals: Vec<Option<Literal>> = items.iter().map(|item| self.literal(name, item, value_type)).collect();
+                    let literals: Vec<Option<Literal>> = items
+                        .iter()
+                        .map(|item| self.literal(name, item, value_type))
+                        .collect();
                     let literals: Option<Vec<Literal>> = literals.into_iter().collect();
-                    if op == "in" { Predicate::In(literals?) } else { Predicate::NotIn(literals?) }
+                    if op == "in" {
+                        Predicate::In(literals?)
+                    } else {
+                        Predicate::NotIn(literals?)
+                    }
                 }
                 _ => {
-                    self.error(format!("`{op}` takes a non-empty list of values"), value.span);
+                    self.error(
+                        format!("`{op}` takes a non-empty list of values"),
+                        value.span,
+                    );
                     return None;
                 }
             },
@@ -138,7 +213,13 @@ impl Validator<'_> {
             },
             op @ ("contains" | "starts_with" | "ends_with") => {
                 if !matches!(value_type, ValueType::String | ValueType::Unknown) {
-                    self.error(format!("`{op}` applies to strings, and `{name}` is a {}", value_type.name()), operator.span);
+                    self.error(
+                        format!(
+                            "`{op}` applies to strings, and `{name}` is a {}",
+                            value_type.name()
+                        ),
+                        operator.span,
+                    );
                     return None;
                 }
                 let text = match (value.as_str(), value.is_null()) {
@@ -157,16 +238,25 @@ impl Validator<'_> {
             "within_last" => {
                 if !value_type.is_temporal() {
                     self.error_with_hint(
-                        format!("`within_last` applies to dates and timestamps, and `{name}` is {}", article(value_type)),
+                        format!(
+                            "`within_last` applies to dates and timestamps, and `{name}` is {}",
+                            article(value_type)
+                        ),
                         operator.span,
-                        (value_type == ValueType::Unknown).then(|| "declare the attribute's `type: date` or `type: timestamp`".to_string()),
+                        (value_type == ValueType::Unknown).then(|| {
+                            "declare the attribute's `type: date` or `type: timestamp`".to_string()
+                        }),
                     );
                     return None;
                 }
                 match value.as_str().and_then(Duration::parse) {
                     Some(length) => Predicate::WithinLast(length),
                     None => {
-                        self.error_with_hint("`within_last` takes a length", value.span, Some("write e.g. `within_last: 14d`".into()));
+                        self.error_with_hint(
+                            "`within_last` takes a length",
+                            value.span,
+                            Some("write e.g. `within_last: 14d`".into()),
+                        );
                         return None;
                     }
                 }
@@ -174,22 +264,37 @@ impl Validator<'_> {
             op @ ("before" | "after") => {
                 if !value_type.is_temporal() {
                     self.error_with_hint(
-                        format!("`{op}` applies to dates and timestamps, and `{name}` is {}", article(value_type)),
+                        format!(
+                            "`{op}` applies to dates and timestamps, and `{name}` is {}",
+                            article(value_type)
+                        ),
                         operator.span,
-                        (value_type == ValueType::Unknown).then(|| "declare the attribute's `type: date` or `type: timestamp`".to_string()),
+                        (value_type == ValueType::Unknown).then(|| {
+                            "declare the attribute's `type: date` or `type: timestamp`".to_string()
+                        }),
                     );
                     return None;
                 }
                 match value.as_str().and_then(parse_date) {
-                    Some(date) => if op == "before" { Predicate::Before(date) } else { Predicate::After(date) },
+                    Some(date) => {
+                        if op == "before" {
+                            Predicate::Before(date)
+                        } else {
+                            Predicate::After(date)
+                        }
+                    }
                     None => {
-                        self.error(format!("`{op}` takes a date YYYY-MM-DD, found {}", value.describe()), value.span);
+                        self.error(
+                            format!("`{op}` takes a date YYYY-MM-DD, found {}", value.describe()),
+                            value.span,
+                        );
                         return None;
                     }
                 }
             }
             other => {
-                let hint = suggest(other, OPERATORS.iter().copied()).or_else(|| Some(format!("operators: {}", OPERATORS.join(", "))));
+                let hint = suggest(other, OPERATORS.iter().copied())
+                    .or_else(|| Some(format!("operators: {}", OPERATORS.join(", "))));
                 self.error_with_hint(format!("unknown operator `{other}`"), operator.span, hint);
                 return None;
             }
@@ -200,16 +305,27 @@ impl Validator<'_> {
     /// a number with text) is an error here, at the value.
     fn literal(&mut self, name: &str, node: &Node, value_type: ValueType) -> Option<Literal> {
         let Some(scalar) = node.scalar() else {
-            self.error(format!("expected a single value for `{name}`, found {}", node.describe()), node.span);
+            self.error(
+                format!(
+                    "expected a single value for `{name}`, found {}",
+                    node.describe()
+                ),
+                node.span,
+            );
             return None;
         };
         let raw = node.as_str().unwrap_or_default();
         let mismatch = |validator: &mut Self, found: &str| {
             validator.error_with_hint(
-                format!("`{name}` is {} and cannot be compared with {found}", article(value_type)),
+                format!(
+                    "`{name}` is {} and cannot be compared with {found}",
+                    article(value_type)
+                ),
                 node.span,
                 match value_type {
-                    ValueType::Date | ValueType::Timestamp => Some("write a date as YYYY-MM-DD".to_string()),
+                    ValueType::Date | ValueType::Timestamp => {
+                        Some("write a date as YYYY-MM-DD".to_string())
+                    }
                     _ => None,
                 },
             );
@@ -223,14 +339,19 @@ impl Validator<'_> {
                 );
                 None
             }
-            (ValueType::Date | ValueType::Timestamp, ScalarValue::String(text)) => match parse_date(text) {
-                Some(date) => Some(Literal::Date(date)),
-                None => {
-                    mismatch(self, &format!("`{text}`"));
-                    None
+            (ValueType::Date | ValueType::Timestamp, ScalarValue::String(text)) => {
+                match parse_date(text) {
+                    Some(date) => Some(Literal::Date(date)),
+                    None => {
+                        mismatch(self, &format!("`{text}`"));
+                        None
+                    }
                 }
-            },
-            (ValueType::Date | ValueType::Timestamp, ScalarValue::Integer(_) | ScalarValue::Float(_)) => {
+            }
+            (
+                ValueType::Date | ValueType::Timestamp,
+                ScalarValue::Integer(_) | ScalarValue::Float(_),
+            ) => {
                 mismatch(self, "a number");
                 None
             }
@@ -238,8 +359,12 @@ impl Validator<'_> {
                 mismatch(self, "a boolean");
                 None
             }
-            (ValueType::Number | ValueType::Integer, ScalarValue::Integer(v)) => Some(Literal::Number(v as f64)),
-            (ValueType::Number | ValueType::Integer, ScalarValue::Float(v)) => Some(Literal::Number(v)),
+            (ValueType::Number | ValueType::Integer, ScalarValue::Integer(v)) => {
+                Some(Literal::Number(v as f64))
+            }
+            (ValueType::Number | ValueType::Integer, ScalarValue::Float(v)) => {
+                Some(Literal::Number(v))
+            }
             (ValueType::Number | ValueType::Integer, ScalarValue::String(text)) => {
                 mismatch(self, &format!("the text `{text}`"));
                 None
@@ -248,9 +373,10 @@ impl Validator<'_> {
                 mismatch(self, "a boolean");
                 None
             }
-            (ValueType::String, ScalarValue::Bool(_) | ScalarValue::Integer(_) | ScalarValue::Float(_)) => {
-                Some(Literal::String(raw.to_string()))
-            }
+            (
+                ValueType::String,
+                ScalarValue::Bool(_) | ScalarValue::Integer(_) | ScalarValue::Float(_),
+            ) => Some(Literal::String(raw.to_string())),
             (ValueType::Boolean, ScalarValue::Bool(b)) => Some(Literal::Boolean(b)),
             (ValueType::Boolean, _) => {
                 mismatch(self, &format!("`{raw}`"));

@@ -7,7 +7,9 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use crate::error::Span;
-use crate::ir::{AttributeId, AttributeKind, BinaryOperator, Comparison, Expr, Function, ValueType};
+use crate::ir::{
+    AttributeId, AttributeKind, BinaryOperator, Comparison, Expr, Function, ValueType,
+};
 use crate::spec::AttributeSpec;
 
 use super::Validator;
@@ -19,8 +21,16 @@ struct FormulaError {
     range: Option<(usize, usize)>,
 }
 
-fn located(message: impl Into<String>, span: sqlparser::tokenizer::Span, text: &str) -> FormulaError {
-    FormulaError { message: message.into(), hint: None, range: char_range(span, text) }
+fn located(
+    message: impl Into<String>,
+    span: sqlparser::tokenizer::Span,
+    text: &str,
+) -> FormulaError {
+    FormulaError {
+        message: message.into(),
+        hint: None,
+        range: char_range(span, text),
+    }
 }
 
 /// Character offsets of a sqlparser span inside a one-line formula.
@@ -28,7 +38,10 @@ fn char_range(span: sqlparser::tokenizer::Span, text: &str) -> Option<(usize, us
     if span.start.line != 1 || span.end.line != 1 || text.contains('\n') || span.start.column == 0 {
         return None;
     }
-    Some(((span.start.column - 1) as usize, (span.end.column - 1) as usize))
+    Some((
+        (span.start.column - 1) as usize,
+        (span.end.column - 1) as usize,
+    ))
 }
 
 impl Validator<'_> {
@@ -44,7 +57,10 @@ impl Validator<'_> {
                     None => formula.span,
                 };
                 self.error_with_hint(
-                    format!("in the formula of attribute `{}`: {}", spec.name.value, error.message),
+                    format!(
+                        "in the formula of attribute `{}`: {}",
+                        spec.name.value, error.message
+                    ),
                     span,
                     error.hint,
                 );
@@ -55,11 +71,13 @@ impl Validator<'_> {
 
     fn convert_formula(&self, text: &str) -> Result<Expr, FormulaError> {
         let dialect = GenericDialect {};
-        let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| FormulaError {
-            message: e.to_string(),
-            hint: None,
-            range: None,
-        })?;
+        let mut parser = Parser::new(&dialect)
+            .try_with_sql(text)
+            .map_err(|e| FormulaError {
+                message: e.to_string(),
+                hint: None,
+                range: None,
+            })?;
         let expr = parser.parse_expr().map_err(|e| FormulaError {
             message: format!("not a valid expression ({e})"),
             hint: None,
@@ -70,7 +88,10 @@ impl Validator<'_> {
         let next = parser.peek_token();
         if next.token != Token::EOF {
             return Err(FormulaError {
-                message: format!("a formula is a single expression; unexpected `{}` after it", next.token),
+                message: format!(
+                    "a formula is a single expression; unexpected `{}` after it",
+                    next.token
+                ),
                 hint: Some("remove the trailing text".into()),
                 range: char_range(next.span, text),
             });
@@ -85,19 +106,30 @@ impl Validator<'_> {
             E::CompoundIdentifier(parts) => {
                 let name: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
                 return Err(located(
-                    format!("`{}` is not an attribute: formulas name attributes, not tables", name.join(".")),
+                    format!(
+                        "`{}` is not an attribute: formulas name attributes, not tables",
+                        name.join(".")
+                    ),
                     expr.span(),
                     text,
                 ));
             }
             E::Value(value) => match &value.value {
-                ast::Value::Number(number, _) => Expr::Number(number.parse::<f64>().map_err(|_| {
-                    located(format!("invalid number `{number}`"), expr.span(), text)
-                })?),
+                ast::Value::Number(number, _) => {
+                    Expr::Number(number.parse::<f64>().map_err(|_| {
+                        located(format!("invalid number `{number}`"), expr.span(), text)
+                    })?)
+                }
                 ast::Value::SingleQuotedString(s) => Expr::String(s.clone()),
                 ast::Value::Boolean(b) => Expr::Boolean(*b),
                 ast::Value::Null => Expr::Null,
-                other => return Err(located(format!("unsupported value `{other}`"), expr.span(), text)),
+                other => {
+                    return Err(located(
+                        format!("unsupported value `{other}`"),
+                        expr.span(),
+                        text,
+                    ));
+                }
             },
             E::Nested(inner) => self.convert(inner, text)?,
             E::UnaryOp { op, expr: inner } => {
@@ -106,7 +138,13 @@ impl Validator<'_> {
                     ast::UnaryOperator::Minus => Expr::Negate(inner),
                     ast::UnaryOperator::Plus => *inner,
                     ast::UnaryOperator::Not => Expr::Not(inner),
-                    other => return Err(located(format!("unsupported operator `{other}`"), expr.span(), text)),
+                    other => {
+                        return Err(located(
+                            format!("unsupported operator `{other}`"),
+                            expr.span(),
+                            text,
+                        ));
+                    }
                 }
             }
             E::BinaryOp { left, op, right } => {
@@ -137,10 +175,24 @@ impl Validator<'_> {
                     right: Box::new(self.convert(right, text)?),
                 }
             }
-            E::IsNull(inner) => Expr::IsNull { expr: Box::new(self.convert(inner, text)?), negated: false },
-            E::IsNotNull(inner) => Expr::IsNull { expr: Box::new(self.convert(inner, text)?), negated: true },
-            E::Case { operand, conditions, else_result, .. } => {
-                let operand = operand.as_ref().map(|o| self.convert(o, text)).transpose()?;
+            E::IsNull(inner) => Expr::IsNull {
+                expr: Box::new(self.convert(inner, text)?),
+                negated: false,
+            },
+            E::IsNotNull(inner) => Expr::IsNull {
+                expr: Box::new(self.convert(inner, text)?),
+                negated: true,
+            },
+            E::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = operand
+                    .as_ref()
+                    .map(|o| self.convert(o, text))
+                    .transpose()?;
                 let mut branches = Vec::new();
                 for when in conditions {
                     let condition = self.convert(&when.condition, text)?;
@@ -154,12 +206,24 @@ impl Validator<'_> {
                     };
                     branches.push((condition, self.convert(&when.result, text)?));
                 }
-                let otherwise = else_result.as_ref().map(|e| self.convert(e, text).map(Box::new)).transpose()?;
-                Expr::Case { branches, otherwise }
+                let otherwise = else_result
+                    .as_ref()
+                    .map(|e| self.convert(e, text).map(Box::new))
+                    .transpose()?;
+                Expr::Case {
+                    branches,
+                    otherwise,
+                }
             }
             E::Function(function) => self.function(function, expr.span(), text)?,
-            E::Ceil { expr: inner, .. } => Expr::Function { function: Function::Ceil, arguments: vec![self.convert(inner, text)?] },
-            E::Floor { expr: inner, .. } => Expr::Function { function: Function::Floor, arguments: vec![self.convert(inner, text)?] },
+            E::Ceil { expr: inner, .. } => Expr::Function {
+                function: Function::Ceil,
+                arguments: vec![self.convert(inner, text)?],
+            },
+            E::Floor { expr: inner, .. } => Expr::Function {
+                function: Function::Floor,
+                arguments: vec![self.convert(inner, text)?],
+            },
             other => {
                 return Err(FormulaError {
                     message: format!("`{other}` is not supported in formulas"),
@@ -170,7 +234,12 @@ impl Validator<'_> {
         })
     }
 
-    fn reference(&self, name: &str, span: sqlparser::tokenizer::Span, text: &str) -> Result<Expr, FormulaError> {
+    fn reference(
+        &self,
+        name: &str,
+        span: sqlparser::tokenizer::Span,
+        text: &str,
+    ) -> Result<Expr, FormulaError> {
         match self.attribute_by_name(name) {
             Some(id) => Ok(Expr::Attribute(id)),
             None => Err(FormulaError {
@@ -181,24 +250,49 @@ impl Validator<'_> {
         }
     }
 
-    fn function(&self, function: &ast::Function, span: sqlparser::tokenizer::Span, text: &str) -> Result<Expr, FormulaError> {
+    fn function(
+        &self,
+        function: &ast::Function,
+        span: sqlparser::tokenizer::Span,
+        text: &str,
+    ) -> Result<Expr, FormulaError> {
         let name = function.name.to_string().to_ascii_lowercase();
         let arguments: Vec<&ast::Expr> = match &function.args {
             ast::FunctionArguments::None => Vec::new(),
-            ast::FunctionArguments::List(list) if list.duplicate_treatment.is_none() && list.clauses.is_empty() => {
+            ast::FunctionArguments::List(list)
+                if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+            {
                 let mut arguments = Vec::new();
                 for argument in &list.args {
                     match argument {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => arguments.push(e),
-                        _ => return Err(located(format!("unsupported argument in `{name}`"), span, text)),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            arguments.push(e)
+                        }
+                        _ => {
+                            return Err(located(
+                                format!("unsupported argument in `{name}`"),
+                                span,
+                                text,
+                            ));
+                        }
                     }
                 }
                 arguments
             }
-            _ => return Err(located(format!("unsupported arguments in `{name}`"), span, text)),
+            _ => {
+                return Err(located(
+                    format!("unsupported arguments in `{name}`"),
+                    span,
+                    text,
+                ));
+            }
         };
         if function.over.is_some() || function.filter.is_some() {
-            return Err(located(format!("`{name}` cannot have OVER or FILTER in a formula"), span, text));
+            return Err(located(
+                format!("`{name}` cannot have OVER or FILTER in a formula"),
+                span,
+                text,
+            ));
         }
         if name == "as_of" {
             if !arguments.is_empty() {
@@ -217,13 +311,28 @@ impl Validator<'_> {
         let (min, max) = known.arity();
         if arguments.len() < min || arguments.len() > max {
             return Err(located(
-                format!("`{name}` takes {} argument{}, found {}", if min == max { min.to_string() } else { format!("at least {min}") }, if min == 1 && max == 1 { "" } else { "s" }, arguments.len()),
+                format!(
+                    "`{name}` takes {} argument{}, found {}",
+                    if min == max {
+                        min.to_string()
+                    } else {
+                        format!("at least {min}")
+                    },
+                    if min == 1 && max == 1 { "" } else { "s" },
+                    arguments.len()
+                ),
                 span,
                 text,
             ));
         }
-        let arguments = arguments.into_iter().map(|a| self.convert(a, text)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Expr::Function { function: known, arguments })
+        let arguments = arguments
+            .into_iter()
+            .map(|a| self.convert(a, text))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Expr::Function {
+            function: known,
+            arguments,
+        })
     }
 
     /// Gives each formula attribute a type, and reports formulas that refer to themselves.
@@ -235,7 +344,12 @@ impl Validator<'_> {
             Done,
         }
         let mut marks = vec![Mark::Unvisited; self.attributes.len()];
-        fn visit(validator: &mut Validator<'_>, id: AttributeId, marks: &mut Vec<Mark>, path: &mut Vec<AttributeId>) -> Result<(), Vec<AttributeId>> {
+        fn visit(
+            validator: &mut Validator<'_>,
+            id: AttributeId,
+            marks: &mut Vec<Mark>,
+            path: &mut Vec<AttributeId>,
+        ) -> Result<(), Vec<AttributeId>> {
             match marks[id.0] {
                 Mark::Done => return Ok(()),
                 Mark::Visiting => {
@@ -265,9 +379,23 @@ impl Validator<'_> {
             let mut path = Vec::new();
             if let Err(cycle) = visit(self, *id, &mut marks, &mut path) {
                 if cycle.first() == Some(id) {
-                    let names: Vec<String> = cycle.iter().chain(cycle.first()).map(|a| self.attributes[a.0].name.clone()).collect();
-                    let span = self.files.definitions.attributes[*index].formula.as_ref().map(|f| f.span).unwrap_or(self.files.definitions.attributes[*index].span);
-                    self.error(format!("formulas refer to each other in a cycle: {}", names.join(" → ")), span);
+                    let names: Vec<String> = cycle
+                        .iter()
+                        .chain(cycle.first())
+                        .map(|a| self.attributes[a.0].name.clone())
+                        .collect();
+                    let span = self.files.definitions.attributes[*index]
+                        .formula
+                        .as_ref()
+                        .map(|f| f.span)
+                        .unwrap_or(self.files.definitions.attributes[*index].span);
+                    self.error(
+                        format!(
+                            "formulas refer to each other in a cycle: {}",
+                            names.join(" → ")
+                        ),
+                        span,
+                    );
                 }
                 for member in &cycle {
                     marks[member.0] = Mark::Done;
@@ -286,8 +414,13 @@ pub fn collect_references(expr: &Expr, out: &mut Vec<AttributeId>) {
             collect_references(left, out);
             collect_references(right, out);
         }
-        Expr::Function { arguments, .. } => arguments.iter().for_each(|a| collect_references(a, out)),
-        Expr::Case { branches, otherwise } => {
+        Expr::Function { arguments, .. } => {
+            arguments.iter().for_each(|a| collect_references(a, out))
+        }
+        Expr::Case {
+            branches,
+            otherwise,
+        } => {
             for (condition, result) in branches {
                 collect_references(condition, out);
                 collect_references(result, out);
@@ -311,17 +444,28 @@ fn infer(expr: &Expr, attributes: &[crate::ir::Attribute]) -> ValueType {
         Expr::AsOf => ValueType::Date,
         Expr::Negate(_) => ValueType::Number,
         Expr::Binary { operator, .. } => match operator {
-            BinaryOperator::Compare(_) | BinaryOperator::And | BinaryOperator::Or => ValueType::Boolean,
-            _ => ValueType::Number,
-        },
-        Expr::Function { function, arguments } => match function {
-            Function::DaysBetween => ValueType::Integer,
-            Function::NullIf | Function::Coalesce | Function::Least | Function::Greatest => {
-                arguments.first().map(|a| infer(a, attributes)).unwrap_or(ValueType::Unknown)
+            BinaryOperator::Compare(_) | BinaryOperator::And | BinaryOperator::Or => {
+                ValueType::Boolean
             }
             _ => ValueType::Number,
         },
-        Expr::Case { branches, otherwise } => branches
+        Expr::Function {
+            function,
+            arguments,
+        } => match function {
+            Function::DaysBetween => ValueType::Integer,
+            Function::NullIf | Function::Coalesce | Function::Least | Function::Greatest => {
+                arguments
+                    .first()
+                    .map(|a| infer(a, attributes))
+                    .unwrap_or(ValueType::Unknown)
+            }
+            _ => ValueType::Number,
+        },
+        Expr::Case {
+            branches,
+            otherwise,
+        } => branches
             .first()
             .map(|(_, r)| infer(r, attributes))
             .or_else(|| otherwise.as_ref().map(|o| infer(o, attributes)))

@@ -14,7 +14,9 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 
 use crate::error::{Diagnostic, Error, Span, suggest};
-use crate::ir::{Attribute, AttributeId, Duration, Kpi, Origin, Project, Segment, Source, SourceId, Window};
+use crate::ir::{
+    Attribute, AttributeId, Duration, Kpi, Origin, Project, Segment, Source, SourceId, Window,
+};
 use crate::spec::{ProjectFiles, Spanned};
 
 /// Validates a loaded project. On failure the error carries every diagnostic.
@@ -26,7 +28,7 @@ pub fn validate(files: ProjectFiles) -> Result<Project, Error> {
     if diagnostics.is_empty() {
         Ok(project)
     } else {
-        diagnostics.sort_by(|a, b| a.span.cmp(&b.span));
+        diagnostics.sort_by_key(|d| d.span);
         diagnostics.dedup();
         Err(files.into_error(diagnostics))
     }
@@ -51,11 +53,18 @@ pub(crate) struct Validator<'a> {
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
 /// with a digit, and not segc's own prefix.
-pub(crate) fn check_name(name: &Spanned<String>, what: &str, diagnostics: &mut Vec<Diagnostic>) -> bool {
+pub(crate) fn check_name(
+    name: &Spanned<String>,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
     let text = &name.value;
     let valid = !text.is_empty()
         && text.len() <= 60
-        && text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         diagnostics.push(
@@ -66,7 +75,9 @@ pub(crate) fn check_name(name: &Spanned<String>, what: &str, diagnostics: &mut V
     }
     if text.to_ascii_lowercase().starts_with("segc_") {
         diagnostics.push(Diagnostic::new(
-            format!("{what} name `{text}` uses the prefix `segc_`, which segc keeps for its own columns"),
+            format!(
+                "{what} name `{text}` uses the prefix `segc_`, which segc keeps for its own columns"
+            ),
             name.span,
         ));
         return false;
@@ -100,20 +111,37 @@ impl<'a> Validator<'a> {
         self.diagnostics.push(Diagnostic::new(message, span));
     }
 
-    pub(crate) fn error_with_hint(&mut self, message: impl Into<String>, span: Span, hint: Option<String>) {
-        self.diagnostics.push(Diagnostic::new(message, span).with_optional_hint(hint));
+    pub(crate) fn error_with_hint(
+        &mut self,
+        message: impl Into<String>,
+        span: Span,
+        hint: Option<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::new(message, span).with_optional_hint(hint));
     }
 
     fn run(&mut self) -> Project {
         let spec = &self.files.project;
-        let name = spec.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| "segc_project".into());
+        let name = spec
+            .name
+            .as_ref()
+            .map(|n| n.value.clone())
+            .unwrap_or_else(|| "segc_project".into());
         let time_zone = match &spec.time_zone {
             Some(zone) => match chrono_tz::Tz::from_str(&zone.value) {
                 Ok(_) => zone.value.clone(),
                 Err(_) => {
-                    let hint = suggest(&zone.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()))
-                        .or_else(|| Some("use an IANA name such as UTC or Europe/Berlin".into()));
-                    self.error_with_hint(format!("unknown time zone `{}`", zone.value), zone.span, hint);
+                    let hint =
+                        suggest(&zone.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()))
+                            .or_else(|| {
+                                Some("use an IANA name such as UTC or Europe/Berlin".into())
+                            });
+                    self.error_with_hint(
+                        format!("unknown time zone `{}`", zone.value),
+                        zone.span,
+                        hint,
+                    );
                     "UTC".into()
                 }
             },
@@ -129,13 +157,19 @@ impl<'a> Validator<'a> {
                 ),
             }
         }
-        let default_as_of = spec.as_of.as_ref().and_then(|as_of| match parse_date(&as_of.value) {
-            Some(date) => Some(date),
-            None => {
-                self.error(format!("`as_of` must be a date YYYY-MM-DD, found `{}`", as_of.value), as_of.span);
-                None
-            }
-        });
+        let default_as_of = spec
+            .as_of
+            .as_ref()
+            .and_then(|as_of| match parse_date(&as_of.value) {
+                Some(date) => Some(date),
+                None => {
+                    self.error(
+                        format!("`as_of` must be a date YYYY-MM-DD, found `{}`", as_of.value),
+                        as_of.span,
+                    );
+                    None
+                }
+            });
 
         self.read_sources();
         self.read_attributes();
@@ -148,7 +182,11 @@ impl<'a> Validator<'a> {
             activity_window: self.activity_window,
             default_as_of,
             default_target: spec.default_target.as_ref().map(|t| t.value.clone()),
-            currency_symbol: spec.currency_symbol.as_ref().map(|c| c.value.clone()).unwrap_or_else(|| "$".into()),
+            currency_symbol: spec
+                .currency_symbol
+                .as_ref()
+                .map(|c| c.value.clone())
+                .unwrap_or_else(|| "$".into()),
             sources: std::mem::take(&mut self.sources),
             attributes: std::mem::take(&mut self.attributes),
             segments: std::mem::take(&mut self.segments),

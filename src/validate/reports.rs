@@ -3,14 +3,25 @@
 use std::collections::HashMap;
 
 use crate::error::{Span, suggest};
-use crate::ir::{Format, Kpi, KpiAggregation, KpiId, KpiKind, KpiType, Segment, SegmentId, ValueType};
+use crate::ir::{
+    Format, Kpi, KpiAggregation, KpiId, KpiKind, KpiType, Segment, SegmentId, ValueType,
+};
 
 use super::conditions::Scope;
 use super::{Validator, check_name};
 
 /// Names a KPI cannot take: they are keys of every row in JSON output.
 const RESERVED_KPI_NAMES: &[&str] = &["segment", "parent", "label", "depth"];
-const KPI_AGGREGATIONS: &[&str] = &["count", "count_distinct", "sum", "avg", "min", "max", "median", "percentile"];
+const KPI_AGGREGATIONS: &[&str] = &[
+    "count",
+    "count_distinct",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "median",
+    "percentile",
+];
 const FORMATS: &[&str] = &["number", "integer", "percent", "currency"];
 
 impl Validator<'_> {
@@ -23,11 +34,17 @@ impl Validator<'_> {
                 continue;
             }
             if spec.name.value == "all_users" {
-                self.error("`all_users` is the built-in row of every user; pick another segment name", spec.name.span);
+                self.error(
+                    "`all_users` is the built-in row of every user; pick another segment name",
+                    spec.name.span,
+                );
                 continue;
             }
             if names.contains_key(&spec.name.value) {
-                self.error(format!("duplicate segment `{}`", spec.name.value), spec.name.span);
+                self.error(
+                    format!("duplicate segment `{}`", spec.name.value),
+                    spec.name.span,
+                );
                 continue;
             }
             names.insert(spec.name.value.clone(), SegmentId(accepted.len()));
@@ -35,20 +52,37 @@ impl Validator<'_> {
         }
         let mut references: Vec<Vec<(SegmentId, Span)>> = Vec::new();
         for spec in &accepted {
-            let parent = spec.parent.as_ref().and_then(|parent| match names.get(&parent.value) {
-                Some(id) => Some(*id),
-                None => {
-                    let hint = suggest(&parent.value, names.keys().map(String::as_str));
-                    self.error_with_hint(format!("parent segment `{}` does not exist", parent.value), parent.span, hint);
-                    None
-                }
-            });
+            let parent = spec
+                .parent
+                .as_ref()
+                .and_then(|parent| match names.get(&parent.value) {
+                    Some(id) => Some(*id),
+                    None => {
+                        let hint = suggest(&parent.value, names.keys().map(String::as_str));
+                        self.error_with_hint(
+                            format!("parent segment `{}` does not exist", parent.value),
+                            parent.span,
+                            hint,
+                        );
+                        None
+                    }
+                });
             let mut segment_references = Vec::new();
-            let condition = self.resolve_condition(&spec.condition, Scope::Members { segment_names: &names }, &mut segment_references);
+            let condition = self.resolve_condition(
+                &spec.condition,
+                Scope::Members {
+                    segment_names: &names,
+                },
+                &mut segment_references,
+            );
             references.push(segment_references);
             self.segments.push(Segment {
                 name: spec.name.value.clone(),
-                label: spec.label.as_ref().map(|l| l.value.clone()).unwrap_or_else(|| spec.name.value.clone()),
+                label: spec
+                    .label
+                    .as_ref()
+                    .map(|l| l.value.clone())
+                    .unwrap_or_else(|| spec.name.value.clone()),
                 parent,
                 visible: spec.visible.as_ref().map(|v| v.value).unwrap_or(true),
                 condition,
@@ -63,7 +97,13 @@ impl Validator<'_> {
                 if seen.contains(&parent) {
                     if parent == SegmentId(index) {
                         let span = spec.parent.as_ref().map(|p| p.span).unwrap_or(spec.span);
-                        self.error(format!("segment `{}` is its own ancestor through `parent`", spec.name.value), span);
+                        self.error(
+                            format!(
+                                "segment `{}` is its own ancestor through `parent`",
+                                spec.name.value
+                            ),
+                            span,
+                        );
                         self.segments[index].parent = None;
                     }
                     break;
@@ -94,11 +134,16 @@ impl Validator<'_> {
                 }
                 if path_found {
                     let message = if target.0 == start {
-                        format!("segment `{}` refers to itself with `in_segment`", self.segments[start].name)
+                        format!(
+                            "segment `{}` refers to itself with `in_segment`",
+                            self.segments[start].name
+                        )
                     } else {
                         format!(
                             "`in_segment` cycle: `{}` refers to `{}`, which leads back to `{}`",
-                            self.segments[start].name, self.segments[target.0].name, self.segments[start].name
+                            self.segments[start].name,
+                            self.segments[target.0].name,
+                            self.segments[start].name
                         )
                     };
                     self.error(message, *span);
@@ -111,19 +156,32 @@ impl Validator<'_> {
     pub(super) fn read_kpis(&mut self) {
         let specs = &self.files.definitions.kpis;
         let mut names: HashMap<String, KpiId> = HashMap::new();
-        let segment_names: HashMap<String, SegmentId> =
-            self.segments.iter().enumerate().map(|(i, s)| (s.name.clone(), SegmentId(i))).collect();
+        let segment_names: HashMap<String, SegmentId> = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), SegmentId(i)))
+            .collect();
         let mut accepted = Vec::new();
         for spec in specs {
             if !check_name(&spec.name, "KPI", &mut self.diagnostics) {
                 continue;
             }
             if RESERVED_KPI_NAMES.contains(&spec.name.value.as_str()) {
-                self.error(format!("`{}` is a column of every report row; pick another KPI name", spec.name.value), spec.name.span);
+                self.error(
+                    format!(
+                        "`{}` is a column of every report row; pick another KPI name",
+                        spec.name.value
+                    ),
+                    spec.name.span,
+                );
                 continue;
             }
             if names.contains_key(&spec.name.value) {
-                self.error(format!("duplicate KPI `{}`", spec.name.value), spec.name.span);
+                self.error(
+                    format!("duplicate KPI `{}`", spec.name.value),
+                    spec.name.span,
+                );
                 continue;
             }
             names.insert(spec.name.value.clone(), KpiId(accepted.len()));
@@ -134,14 +192,22 @@ impl Validator<'_> {
                 Some(id) => Some(*id),
                 None => {
                     let hint = suggest(&name.value, names.keys().map(String::as_str));
-                    validator.error_with_hint(format!("unknown KPI `{}`", name.value), name.span, hint);
+                    validator.error_with_hint(
+                        format!("unknown KPI `{}`", name.value),
+                        name.span,
+                        hint,
+                    );
                     None
                 }
             }
         };
         for spec in &accepted {
             let what = format!("KPI `{}`", spec.name.value);
-            let kinds = [spec.aggregation.is_some(), spec.ratio.is_some(), spec.share_of_total.is_some()];
+            let kinds = [
+                spec.aggregation.is_some(),
+                spec.ratio.is_some(),
+                spec.share_of_total.is_some(),
+            ];
             if kinds.iter().filter(|k| **k).count() != 1 {
                 self.error_with_hint(
                     format!("{what} needs exactly one of `agg`, `ratio` and `share_of_total`"),
@@ -161,45 +227,99 @@ impl Validator<'_> {
                     "max" => Some(KpiAggregation::Max),
                     "median" => Some(KpiAggregation::Median),
                     "percentile" => match &spec.p {
-                        Some(p) if (0.0..=1.0).contains(&p.value) => Some(KpiAggregation::Percentile(p.value)),
+                        Some(p) if (0.0..=1.0).contains(&p.value) => {
+                            Some(KpiAggregation::Percentile(p.value))
+                        }
                         Some(p) => {
-                            self.error_with_hint(format!("`p` must be between 0 and 1, found {}", p.value), p.span, Some("the 90th percentile is `p: 0.9`".into()));
+                            self.error_with_hint(
+                                format!("`p` must be between 0 and 1, found {}", p.value),
+                                p.span,
+                                Some("the 90th percentile is `p: 0.9`".into()),
+                            );
                             None
                         }
                         None => {
-                            self.error(format!("{what}: `percentile` needs `p` (e.g. `p: 0.9`)"), aggregation_text.span);
+                            self.error(
+                                format!("{what}: `percentile` needs `p` (e.g. `p: 0.9`)"),
+                                aggregation_text.span,
+                            );
                             None
                         }
                     },
                     other => {
-                        let hint = suggest(other, KPI_AGGREGATIONS.iter().copied()).or_else(|| Some(format!("one of: {}", KPI_AGGREGATIONS.join(", "))));
-                        self.error_with_hint(format!("unknown KPI aggregation `{other}`"), aggregation_text.span, hint);
+                        let hint = suggest(other, KPI_AGGREGATIONS.iter().copied())
+                            .or_else(|| Some(format!("one of: {}", KPI_AGGREGATIONS.join(", "))));
+                        self.error_with_hint(
+                            format!("unknown KPI aggregation `{other}`"),
+                            aggregation_text.span,
+                            hint,
+                        );
                         None
                     }
                 };
-                let of = spec.of.as_ref().and_then(|of| match self.attribute_by_name(&of.value) {
-                    Some(id) => Some(id),
-                    None => {
-                        let hint = self.attribute_suggestion(&of.value);
-                        self.error_with_hint(format!("unknown attribute `{}` in `of`", of.value), of.span, hint);
-                        None
-                    }
-                });
+                let of = spec
+                    .of
+                    .as_ref()
+                    .and_then(|of| match self.attribute_by_name(&of.value) {
+                        Some(id) => Some(id),
+                        None => {
+                            let hint = self.attribute_suggestion(&of.value);
+                            self.error_with_hint(
+                                format!("unknown attribute `{}` in `of`", of.value),
+                                of.span,
+                                hint,
+                            );
+                            None
+                        }
+                    });
                 if spec.of.is_none() && aggregation.is_some_and(|a| a != KpiAggregation::Count) {
-                    self.error(format!("{what}: `{}` needs `of: <attribute>`", aggregation_text.value), aggregation_text.span);
+                    self.error(
+                        format!(
+                            "{what}: `{}` needs `of: <attribute>`",
+                            aggregation_text.value
+                        ),
+                        aggregation_text.span,
+                    );
                 }
-                let of_type = of.map(|id| self.attributes[id.0].value_type).unwrap_or(ValueType::Unknown);
+                let of_type = of
+                    .map(|id| self.attributes[id.0].value_type)
+                    .unwrap_or(ValueType::Unknown);
                 if let Some(aggregation) = aggregation {
                     let numeric_only = matches!(
                         aggregation,
-                        KpiAggregation::Sum | KpiAggregation::Avg | KpiAggregation::Median | KpiAggregation::Percentile(_)
+                        KpiAggregation::Sum
+                            | KpiAggregation::Avg
+                            | KpiAggregation::Median
+                            | KpiAggregation::Percentile(_)
                     );
-                    if numeric_only && !matches!(of_type, ValueType::Unknown | ValueType::Number | ValueType::Integer | ValueType::Boolean) {
-                        let span = spec.of.as_ref().map(|o| o.span).unwrap_or(aggregation_text.span);
-                        self.error(format!("{what}: `{}` needs a numeric attribute, and `{}` is a {}", aggregation_text.value, spec.of.as_ref().map(|o| o.value.as_str()).unwrap_or(""), of_type.name()), span);
+                    if numeric_only
+                        && !matches!(
+                            of_type,
+                            ValueType::Unknown
+                                | ValueType::Number
+                                | ValueType::Integer
+                                | ValueType::Boolean
+                        )
+                    {
+                        let span = spec
+                            .of
+                            .as_ref()
+                            .map(|o| o.span)
+                            .unwrap_or(aggregation_text.span);
+                        self.error(
+                            format!(
+                                "{what}: `{}` needs a numeric attribute, and `{}` is a {}",
+                                aggregation_text.value,
+                                spec.of.as_ref().map(|o| o.value.as_str()).unwrap_or(""),
+                                of_type.name()
+                            ),
+                            span,
+                        );
                     }
                     (value_type, default_format) = match aggregation {
-                        KpiAggregation::Count | KpiAggregation::CountDistinct => (KpiType::Integer, Format::Integer),
+                        KpiAggregation::Count | KpiAggregation::CountDistinct => {
+                            (KpiType::Integer, Format::Integer)
+                        }
                         KpiAggregation::Min | KpiAggregation::Max => match of_type {
                             ValueType::Date => (KpiType::Date, Format::Number),
                             ValueType::Timestamp => (KpiType::Timestamp, Format::Number),
@@ -210,9 +330,19 @@ impl Validator<'_> {
                     };
                 }
                 let filter = spec.filter.as_ref().map(|condition| {
-                    self.resolve_condition(condition, Scope::Members { segment_names: &segment_names }, &mut Vec::new())
+                    self.resolve_condition(
+                        condition,
+                        Scope::Members {
+                            segment_names: &segment_names,
+                        },
+                        &mut Vec::new(),
+                    )
                 });
-                aggregation.map(|aggregation| KpiKind::Aggregate { aggregation, of, filter })
+                aggregation.map(|aggregation| KpiKind::Aggregate {
+                    aggregation,
+                    of,
+                    filter,
+                })
             } else if let Some((numerator, denominator)) = &spec.ratio {
                 let a = lookup(self, numerator);
                 let b = lookup(self, denominator);
@@ -232,7 +362,8 @@ impl Validator<'_> {
                     "percent" => Format::Percent,
                     "currency" => Format::Currency,
                     other => {
-                        let hint = suggest(other, FORMATS.iter().copied()).or_else(|| Some(format!("one of: {}", FORMATS.join(", "))));
+                        let hint = suggest(other, FORMATS.iter().copied())
+                            .or_else(|| Some(format!("one of: {}", FORMATS.join(", "))));
                         self.error_with_hint(format!("unknown format `{other}`"), text.span, hint);
                         default_format
                     }
@@ -241,8 +372,16 @@ impl Validator<'_> {
             };
             self.kpis.push(Kpi {
                 name: spec.name.value.clone(),
-                label: spec.label.as_ref().map(|l| l.value.clone()).unwrap_or_else(|| spec.name.value.clone()),
-                kind: kind.unwrap_or(KpiKind::Aggregate { aggregation: KpiAggregation::Count, of: None, filter: None }),
+                label: spec
+                    .label
+                    .as_ref()
+                    .map(|l| l.value.clone())
+                    .unwrap_or_else(|| spec.name.value.clone()),
+                kind: kind.unwrap_or(KpiKind::Aggregate {
+                    aggregation: KpiAggregation::Count,
+                    of: None,
+                    filter: None,
+                }),
                 format,
                 value_type,
                 origin: self.origin(spec.span),
@@ -254,8 +393,18 @@ impl Validator<'_> {
             let mut seen = vec![false; self.kpis.len()];
             while let Some(current) = stack.pop() {
                 if current.0 == index {
-                    self.error(format!("KPI `{}` depends on itself through `ratio` or `share_of_total`", spec.name.value), spec.name.span);
-                    self.kpis[index].kind = KpiKind::Aggregate { aggregation: KpiAggregation::Count, of: None, filter: None };
+                    self.error(
+                        format!(
+                            "KPI `{}` depends on itself through `ratio` or `share_of_total`",
+                            spec.name.value
+                        ),
+                        spec.name.span,
+                    );
+                    self.kpis[index].kind = KpiKind::Aggregate {
+                        aggregation: KpiAggregation::Count,
+                        of: None,
+                        filter: None,
+                    };
                     break;
                 }
                 if std::mem::replace(&mut seen[current.0], true) {

@@ -21,7 +21,14 @@ pub(crate) fn parse_type(text: &str) -> Option<ValueType> {
     })
 }
 
-pub(crate) const TYPE_NAMES: &[&str] = &["number", "integer", "string", "date", "timestamp", "boolean"];
+pub(crate) const TYPE_NAMES: &[&str] = &[
+    "number",
+    "integer",
+    "string",
+    "date",
+    "timestamp",
+    "boolean",
+];
 
 fn table_parts(text: &str) -> Option<Vec<String>> {
     let parts: Vec<String> = text.split('.').map(|p| p.trim().to_string()).collect();
@@ -38,23 +45,38 @@ impl Validator<'_> {
                 continue;
             }
             if self.source_names.contains_key(&spec.name.value) {
-                self.error(format!("duplicate source `{}`", spec.name.value), spec.name.span);
+                self.error(
+                    format!("duplicate source `{}`", spec.name.value),
+                    spec.name.span,
+                );
                 continue;
             }
             let what = format!("source `{}`", spec.name.value);
             let table = match &spec.table {
                 Some(TableSpec::Single(text)) => match table_parts(&text.value) {
-                    Some(parts) => TableName { default: parts, overrides: Default::default() },
+                    Some(parts) => TableName {
+                        default: parts,
+                        overrides: Default::default(),
+                    },
                     None => {
-                        self.error(format!("invalid table name `{}` in {what}", text.value), text.span);
+                        self.error(
+                            format!("invalid table name `{}` in {what}", text.value),
+                            text.span,
+                        );
                         continue;
                     }
                 },
                 Some(TableSpec::PerTarget(entries)) => {
-                    let mut table = TableName { default: Vec::new(), overrides: Default::default() };
+                    let mut table = TableName {
+                        default: Vec::new(),
+                        overrides: Default::default(),
+                    };
                     for (target, text) in entries {
                         let Some(parts) = table_parts(&text.value) else {
-                            self.error(format!("invalid table name `{}` in {what}", text.value), text.span);
+                            self.error(
+                                format!("invalid table name `{}` in {what}", text.value),
+                                text.span,
+                            );
                             continue;
                         };
                         if target.value == "default" {
@@ -81,7 +103,10 @@ impl Validator<'_> {
                     continue;
                 }
                 if columns.iter().any(|c| c.name == column.name.value) {
-                    self.error(format!("duplicate column `{}` in {what}", column.name.value), column.name.span);
+                    self.error(
+                        format!("duplicate column `{}` in {what}", column.name.value),
+                        column.name.span,
+                    );
                     continue;
                 }
                 let value_type = match &column.value_type {
@@ -126,7 +151,10 @@ impl Validator<'_> {
                         );
                     }
                     keyed.push(SourceId(self.sources.len()));
-                    SourceRole::Dimension { key: key.value.clone(), via: String::new() }
+                    SourceRole::Dimension {
+                        key: key.value.clone(),
+                        via: String::new(),
+                    }
                 }
                 (None, None) => {
                     self.error_with_hint(
@@ -137,7 +165,8 @@ impl Validator<'_> {
                     continue;
                 }
             };
-            self.source_names.insert(spec.name.value.clone(), SourceId(self.sources.len()));
+            self.source_names
+                .insert(spec.name.value.clone(), SourceId(self.sources.len()));
             self.sources.push(Source {
                 name: spec.name.value.clone(),
                 table,
@@ -166,7 +195,13 @@ impl Validator<'_> {
             .copied()
             .filter(|id| joins_to(&self.sources, *id).is_none())
             .collect();
-        let spans: Vec<_> = self.files.definitions.sources.iter().map(|s| (s.name.value.clone(), s.span)).collect();
+        let spans: Vec<_> = self
+            .files
+            .definitions
+            .sources
+            .iter()
+            .map(|s| (s.name.value.clone(), s.span))
+            .collect();
         let span_of = |name: &str| spans.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
         let users = match users.as_slice() {
             [one] => *one,
@@ -186,7 +221,10 @@ impl Validator<'_> {
             }
             [] => return,
             many => {
-                let names: Vec<String> = many.iter().map(|id| self.sources[id.0].name.clone()).collect();
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|id| self.sources[id.0].name.clone())
+                    .collect();
                 for id in many.iter().skip(1) {
                     let name = self.sources[id.0].name.clone();
                     if let Some(span) = span_of(&name) {
@@ -226,7 +264,10 @@ impl Validator<'_> {
             }
             let via = key.clone();
             let physical_key = key;
-            self.sources[id.0].role = SourceRole::Dimension { key: physical_key, via };
+            self.sources[id.0].role = SourceRole::Dimension {
+                key: physical_key,
+                via,
+            };
         }
         let users_source = &mut self.sources[users.0];
         let SourceRole::Dimension { key, .. } = users_source.role.clone() else {
@@ -234,11 +275,17 @@ impl Validator<'_> {
         };
         match users_source.column(super::sources::SIGNUP_COLUMN) {
             Some(signup) => {
-                users_source.role = SourceRole::Users { key, signup: signup.physical.clone() };
+                users_source.role = SourceRole::Users {
+                    key,
+                    signup: signup.physical.clone(),
+                };
             }
             None => {
                 let name = users_source.name.clone();
-                users_source.role = SourceRole::Users { key, signup: String::new() };
+                users_source.role = SourceRole::Users {
+                    key,
+                    signup: String::new(),
+                };
                 if let Some(span) = span_of(&name) {
                     self.error_with_hint(
                         format!("the user table `{name}` needs a `{SIGNUP_COLUMN}` column: a user exists from the moment they signed up"),

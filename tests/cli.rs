@@ -1,0 +1,210 @@
+//! The `segc` command line on the example project: exit codes, output formats, help.
+
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn segc() -> Command {
+    Command::cargo_bin("segc").unwrap()
+}
+
+#[test]
+fn validate_the_example_project() {
+    segc()
+        .args(["validate", "--project"])
+        .arg(common::repository_root())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("saas_demo: valid"));
+}
+
+#[test]
+fn validate_reports_an_invalid_project_with_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("segc_project.yml"), "name: broken\n").unwrap();
+    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/a.yml"),
+        "sources:\n  users: { table: app.users, key: id, columns: { signup_at: created } }\nsegments:\n  - { name: s, all: [ { nope: { eq: 1 } } ] }\n",
+    )
+    .unwrap();
+    segc()
+        .args(["validate", "--project"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("segment-defs/a.yml:4:25")
+                .and(predicate::str::contains("unknown attribute `nope`")),
+        );
+}
+
+#[test]
+fn bad_command_lines_exit_with_2() {
+    segc().arg("frobnicate").assert().code(2);
+    segc()
+        .args(["compile", "--dialect", "duckdb", "--as-of", "yesterday"])
+        .assert()
+        .code(2);
+    segc()
+        .args(["compile", "--dialect", "oracle", "--project"])
+        .arg(common::repository_root())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("known dialects: duckdb"));
+    segc()
+        .args([
+            "compile",
+            "--dialect",
+            "duckdb",
+            "--select",
+            "no_such_segment",
+            "--project",
+        ])
+        .arg(common::repository_root())
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn help_explains_the_commands() {
+    segc().arg("--help").assert().success().stdout(
+        predicate::str::contains("validate")
+            .and(predicate::str::contains("compile"))
+            .and(predicate::str::contains("run")),
+    );
+    segc()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--as-of"));
+}
+
+#[test]
+fn compile_needs_no_profile_with_a_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    segc()
+        .args([
+            "compile",
+            "--dialect",
+            "duckdb",
+            "--select",
+            "active",
+            "--project",
+        ])
+        .arg(common::repository_root())
+        .args(["--profiles-dir"])
+        .arg(dir.path())
+        .env("HOME", dir.path())
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("-- segc: project saas_demo")
+                .and(predicate::str::contains("segc_in_active")),
+        );
+    segc()
+        .args(["compile", "--dialect", "duckdb", "--output-dir"])
+        .arg(dir.path().join("sql"))
+        .arg("--project")
+        .arg(common::repository_root())
+        .assert()
+        .success();
+    assert!(dir.path().join("sql/duckdb.sql").is_file());
+}
+
+#[cfg(feature = "duckdb")]
+mod run {
+    use super::*;
+
+    fn demo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        segc()
+            .args(["init", "--demo"])
+            .arg(dir.path().join("demo"))
+            .assert()
+            .success();
+        dir
+    }
+
+    #[test]
+    fn table_json_and_csv_print_the_same_numbers() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let json = segc()
+            .args(["run", "--output", "json", "--project"])
+            .arg(&project)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["project"], "saas_demo");
+        assert_eq!(json["as_of"], "2026-10-31");
+        let rows = json["rows"].as_array().unwrap();
+        assert_eq!(rows[0]["segment"], "all_users");
+        let people = rows[0]["people"].as_i64().unwrap();
+        assert!(people > 5000 && people <= 10_000, "{people}");
+        let csv = segc()
+            .args(["run", "--output", "csv", "--project"])
+            .arg(&project)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let csv = String::from_utf8(csv).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(&header[..3], ["segment", "parent", "people"]);
+        let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(first[0], "all_users");
+        assert_eq!(first[2].parse::<i64>().unwrap(), people);
+        assert_eq!(csv.lines().count(), rows.len() + 1);
+        let table = segc()
+            .args(["run", "--project"])
+            .arg(&project)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let table = String::from_utf8(table).unwrap();
+        let grouped = format!("{},{:03}", people / 1000, people % 1000);
+        assert!(
+            table.contains(&grouped),
+            "the table shows {grouped}:\n{table}"
+        );
+        assert!(
+            table.contains("└ "),
+            "children are indented under their parent:\n{table}"
+        );
+        assert!(table.contains('%'), "percents are formatted:\n{table}");
+    }
+
+    #[test]
+    fn init_refuses_a_folder_that_is_not_empty() {
+        let dir = demo();
+        segc()
+            .args(["init"])
+            .arg(dir.path().join("demo"))
+            .assert()
+            .code(2);
+    }
+
+    #[test]
+    fn a_starter_project_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        segc()
+            .args(["init"])
+            .arg(dir.path().join("p"))
+            .assert()
+            .success();
+        segc()
+            .args(["validate", "--project"])
+            .arg(dir.path().join("p"))
+            .assert()
+            .success();
+    }
+}
