@@ -52,7 +52,9 @@ fn bad_command_lines_exit_with_2() {
         .arg(common::repository_root())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("known dialects: duckdb"));
+        .stderr(predicate::str::contains(
+            "known dialects: bigquery, duckdb, postgres, redshift, sqlserver",
+        ));
     segc()
         .args([
             "compile",
@@ -111,6 +113,19 @@ fn compile_needs_no_profile_with_a_dialect() {
         .assert()
         .success();
     assert!(dir.path().join("sql/duckdb.sql").is_file());
+    segc()
+        .args(["compile", "--output-dir"])
+        .arg(dir.path().join("all"))
+        .arg("--project")
+        .arg(common::repository_root())
+        .assert()
+        .success();
+    for name in ["bigquery", "duckdb", "postgres", "redshift", "sqlserver"] {
+        assert!(
+            dir.path().join(format!("all/{name}.sql")).is_file(),
+            "{name}"
+        );
+    }
 }
 
 #[cfg(feature = "duckdb")]

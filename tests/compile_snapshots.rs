@@ -79,15 +79,15 @@ fn nothing_after_the_as_of_instant_is_read() {
     let dialect = Dialect::load("duckdb").unwrap();
     let sql = compile(&project, &dialect);
     assert!(
-        sql.contains("\"u\".\"created_at\" < TIMESTAMP '2024-04-01 00:00:00'"),
+        sql.contains("\"u\".\"created_at\" < CAST('2024-04-01 00:00:00' AS TIMESTAMP)"),
         "{sql}"
     );
     assert!(
-        sql.contains("\"f\".\"occurred_at\" < TIMESTAMP '2024-04-01 00:00:00'"),
+        sql.contains("\"f\".\"occurred_at\" < CAST('2024-04-01 00:00:00' AS TIMESTAMP)"),
         "{sql}"
     );
     assert!(
-        sql.contains("\"f\".\"ordered_at\" < TIMESTAMP '2024-04-01 00:00:00'"),
+        sql.contains("\"f\".\"ordered_at\" < CAST('2024-04-01 00:00:00' AS TIMESTAMP)"),
         "{sql}"
     );
 }

@@ -15,10 +15,11 @@ pub struct CompileArgs {
     /// A target of profiles.yml; its type picks the dialect (no connection is made).
     #[arg(long, short = 't', conflicts_with = "dialect")]
     pub target: Option<String>,
-    /// A dialect, with no profile needed: duckdb.
+    /// A dialect, with no profile needed: bigquery, duckdb, postgres, redshift or sqlserver.
     #[arg(long, short = 'd')]
     pub dialect: Option<String>,
-    /// Write the SQL to DIR/<dialect>.sql instead of printing it.
+    /// Write the SQL to DIR/<dialect>.sql instead of printing it; with neither --target nor
+    /// --dialect, write one file per dialect (for review in pull requests).
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -38,6 +39,23 @@ pub fn compile_sql(
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> Result<i32, Error> {
     let project = crate::validate::load_and_validate(root)?;
+    if let (Some(dir), None, None) = (&args.output_dir, &args.dialect, &args.target) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for name in crate::dialect::names() {
+            let dialect = Dialect::load(name)?;
+            let sql = compile_sql(&project, &dialect, None, &args.report.options())?;
+            let path = dir.join(format!("{name}.sql"));
+            std::fs::write(&path, &sql).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            eprintln!("wrote {}", path.display());
+        }
+        return Ok(0);
+    }
     let (dialect, target) = match (&args.dialect, &args.target) {
         (Some(dialect), _) => (Dialect::load(dialect)?, None),
         (None, flag) => {

@@ -13,11 +13,18 @@ struct DialectFiles {
     macros: &'static str,
 }
 
-const DIALECTS: &[DialectFiles] = &[DialectFiles {
-    name: "duckdb",
-    facts: include_str!("../../dialects/duckdb/dialect.toml"),
-    macros: include_str!("../../dialects/duckdb/macros.sql.j2"),
-}];
+macro_rules! dialect_files {
+    ($($name:literal),* $(,)?) => {
+        &[$(DialectFiles {
+            name: $name,
+            facts: include_str!(concat!("../../dialects/", $name, "/dialect.toml")),
+            macros: include_str!(concat!("../../dialects/", $name, "/macros.sql.j2")),
+        }),*]
+    };
+}
+
+const DIALECTS: &[DialectFiles] =
+    dialect_files!["bigquery", "duckdb", "postgres", "redshift", "sqlserver"];
 
 /// The default macros every dialect starts from, in load order.
 pub const DEFAULT_MACROS: &[(&str, &str)] = &[
@@ -80,6 +87,14 @@ pub struct Literals {
     pub false_value: String,
 }
 
+/// What a dialect can do, where that changes the shape of the SQL.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Capabilities {
+    /// Percentiles and medians are computed as `PERCENTILE_CONT … OVER (PARTITION BY row)`
+    /// in the member rows, then reduced with `MAX`, instead of as aggregates.
+    pub percentile_window: bool,
+}
+
 /// A dialect's facts.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Dialect {
@@ -92,6 +107,7 @@ pub struct Dialect {
     pub string: StringStyle,
     pub types: TypeNames,
     pub literals: Literals,
+    pub capabilities: Capabilities,
     /// This dialect's macro overrides.
     #[serde(skip)]
     pub macros: &'static str,
@@ -191,8 +207,46 @@ mod tests {
     }
 
     #[test]
+    fn string_literals_follow_each_dialect() {
+        let value = "it's a \\ test\nZoë";
+        let expected = [
+            ("bigquery", "'it\\'s a \\\\ test\\nZoë'"),
+            ("postgres", "'it''s a \\ test\nZoë'"),
+            ("redshift", "'it''s a \\\\ test\nZoë'"),
+            ("sqlserver", "N'it''s a \\ test\nZoë'"),
+        ];
+        for (name, literal) in expected {
+            assert_eq!(
+                Dialect::load(name).unwrap().string_literal(value),
+                literal,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn identifiers_follow_each_dialect() {
+        let parts = ["my-proj".to_string(), "a]b".to_string()];
+        assert_eq!(
+            Dialect::load("sqlserver").unwrap().quote_path(&parts),
+            "[my-proj].[a]]b]"
+        );
+        assert_eq!(
+            Dialect::load("bigquery").unwrap().quote_path(&parts),
+            "`my-proj`.`a]b`"
+        );
+        assert_eq!(
+            Dialect::load("redshift").unwrap().quote_identifier("a\"b"),
+            "\"a\"\"b\""
+        );
+    }
+
+    #[test]
     fn unknown_dialect_lists_known_ones() {
         let error = Dialect::load("oracle").unwrap_err().to_string();
-        assert!(error.contains("duckdb"), "{error}");
+        assert!(
+            error.contains("bigquery, duckdb, postgres, redshift, sqlserver"),
+            "{error}"
+        );
     }
 }

@@ -200,9 +200,9 @@ impl<'a, 's> Sql<'a, 's> {
             Aggregation::Count if column.is_none() && condition.is_none() => {
                 self.call("count_rows", &[])?
             }
-            Aggregation::Count => format!("COUNT({})", guarded(&value)),
+            Aggregation::Count => self.call("count", &[Value::from(guarded(&value))])?,
             Aggregation::CountDistinct | Aggregation::CountDistinctDays => {
-                format!("COUNT(DISTINCT {})", guarded(&value))
+                self.call("count_distinct", &[Value::from(guarded(&value))])?
             }
             Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
             Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
@@ -382,10 +382,16 @@ impl<'a, 's> Sql<'a, 's> {
                     .map(|i| self.literal(i, int_boolean))
                     .collect::<Result<Vec<_>, _>>()?
                     .join(", ");
-                if matches!(predicate, Predicate::In(_)) {
-                    format!("{subject} IN ({list})")
-                } else {
-                    format!("{subject} NOT IN ({list})")
+                let strings = items.iter().any(|i| matches!(i, Literal::String(_)));
+                match (matches!(predicate, Predicate::In(_)), strings) {
+                    (true, true) => {
+                        self.call("string_in", &[Value::from(subject), Value::from(list)])?
+                    }
+                    (false, true) => {
+                        self.call("string_not_in", &[Value::from(subject), Value::from(list)])?
+                    }
+                    (true, false) => format!("{subject} IN ({list})"),
+                    (false, false) => format!("{subject} NOT IN ({list})"),
                 }
             }
             Predicate::IsNull(true) => format!("{value} IS NULL"),
@@ -519,14 +525,16 @@ impl<'a, 's> Sql<'a, 's> {
                     Function::Abs => "ABS",
                     Function::Round => "ROUND",
                     Function::Floor => "FLOOR",
-                    Function::Ceil => "CEIL",
+                    Function::Ceil => "CEILING",
                     Function::Least => "LEAST",
                     Function::Greatest => "GREATEST",
                     Function::DaysBetween => "",
                 };
-                let mut rendered = rendered;
-                if *function == Function::Round && !rendered.is_empty() {
-                    rendered[0] = self.cast(rendered[0].clone(), "double")?;
+                if *function == Function::Round {
+                    let value =
+                        self.cast(rendered.first().cloned().unwrap_or_default(), "double")?;
+                    let digits = rendered.get(1).cloned().unwrap_or_else(|| "0".into());
+                    return self.call("round", &[Value::from(value), Value::from(digits)]);
                 }
                 format!("{name}({})", rendered.join(", "))
             }
@@ -580,19 +588,27 @@ impl<'a, 's> Sql<'a, 's> {
             None => value.clone(),
         };
         Ok(match aggregation {
-            KpiAggregation::Count if of.is_none() => match &condition {
-                Some(condition) => format!(
-                    "SUM({})",
-                    self.call("flag", &[Value::from(condition.clone())])?
-                ),
-                None => self.call("count_rows", &[])?,
-            },
-            KpiAggregation::Count => format!("COUNT({guarded})"),
-            KpiAggregation::CountDistinct => format!("COUNT(DISTINCT {guarded})"),
+            KpiAggregation::Count if of.is_none() && condition.is_none() => {
+                self.call("count_rows", &[])?
+            }
+            KpiAggregation::Count => self.call("count", &[Value::from(guarded)])?,
+            KpiAggregation::CountDistinct => {
+                self.call("count_distinct", &[Value::from(guarded)])?
+            }
             KpiAggregation::Sum => format!("SUM({})", self.cast(guarded, "double")?),
             KpiAggregation::Avg => format!("AVG({})", self.cast(guarded, "double")?),
             KpiAggregation::Min => format!("MIN({guarded})"),
             KpiAggregation::Max => format!("MAX({guarded})"),
+            KpiAggregation::Median | KpiAggregation::Percentile(_)
+                if self.dialect.capabilities.percentile_window =>
+            {
+                // Computed as a window over the member rows; every row of a group holds it.
+                format!(
+                    "MAX({}.{})",
+                    self.q("m"),
+                    self.q(&format!("segc_pct_{}", kpi.name))
+                )
+            }
             KpiAggregation::Median => {
                 let value = self.cast(guarded, "double")?;
                 self.call("median", &[Value::from(value)])?
@@ -602,6 +618,54 @@ impl<'a, 's> Sql<'a, 's> {
                 self.call("percentile", &[Value::from(value), Value::from(number(*p))])?
             }
         })
+    }
+
+    /// For dialects with `percentile_window`: the window column a median or percentile KPI
+    /// adds to the member rows (alias `m`, partitioned by report row), or `None`.
+    pub(super) fn percentile_column(
+        &mut self,
+        id: KpiId,
+    ) -> Result<Option<(String, String)>, Error> {
+        let kpi = self.plan.project.kpi(id);
+        let KpiKind::Aggregate {
+            aggregation,
+            of: Some(of),
+            filter,
+        } = &kpi.kind
+        else {
+            return Ok(None);
+        };
+        let p = match aggregation {
+            KpiAggregation::Median => 0.5,
+            KpiAggregation::Percentile(p) => *p,
+            _ => return Ok(None),
+        };
+        if !self.dialect.capabilities.percentile_window {
+            return Ok(None);
+        }
+        let value = format!(
+            "{}.{}",
+            self.q("m"),
+            self.q(&self.plan.project.attribute(*of).name)
+        );
+        let value = match filter {
+            Some(filter) => format!(
+                "CASE WHEN {} THEN {value} END",
+                self.condition(filter, "m")?
+            ),
+            None => value,
+        };
+        let value = self.cast(value, "double")?;
+        let partition = format!("{}.{}", self.q("s"), self.q("segc_row"));
+        let sql = self.call(
+            "percentile_window",
+            &[
+                Value::from(value),
+                Value::from(number(p)),
+                Value::from(partition),
+            ],
+        )?;
+        Ok(Some((sql, self.q(&format!("segc_pct_{}", kpi.name)))))
     }
 
     /// A KPI's final value in the outer SELECT (aliases `s` for the row list, `k` for the

@@ -288,6 +288,16 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
         membership.push_str(" END");
 
         // Stage 4: KPI aggregates per row, then ratios and shares.
+        let mut percentile_columns = Vec::new();
+        for id in &plan.kpis {
+            if let Some((sql_text, alias)) = sql.percentile_column(*id)? {
+                percentile_columns.push(Item {
+                    sql: sql_text,
+                    alias,
+                    comment: comment_text(&project.kpi(*id).name),
+                });
+            }
+        }
         let mut kpi_aggregates = Vec::new();
         let mut outputs = Vec::new();
         for id in &plan.kpis {
@@ -328,6 +338,7 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
             members => Value::from(minijinja::value::Serde(&members)),
             rows => Value::from(minijinja::value::Serde(&rows)),
             membership => membership,
+            percentile_columns => Value::from(minijinja::value::Serde(&percentile_columns)),
             kpi_aggregates => Value::from(minijinja::value::Serde(&kpi_aggregates)),
             outputs => Value::from(minijinja::value::Serde(&outputs)),
         })
