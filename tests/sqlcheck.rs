@@ -330,3 +330,83 @@ fn per_target_table_names_override_the_default() {
     assert_eq!(table.resolve(Some("prod"), "duckdb"), ["prod", "users"]);
     assert_eq!(table.resolve(Some("dev"), "postgres"), ["app", "users"]);
 }
+
+#[test]
+fn trap_4_weeks_are_seven_day_windows_computed_by_the_compiler() {
+    // No warehouse week function is used, so no dialect's week start (Sunday on BigQuery and
+    // T-SQL) can leak in: `1w` as of Sunday 2024-03-10 is [03-04, 03-11), Monday to Sunday.
+    let time = segc::ir::time::ReportTime {
+        as_of: common::date("2024-03-10"),
+        period: (common::date("2024-03-10"), common::date("2024-03-10")),
+    };
+    let range = time.range(&segc::ir::Window::Last(segc::ir::Duration::Weeks(1)));
+    assert_eq!(range.start, Some(common::date("2024-03-04")));
+    for name in segc::dialect::names() {
+        let sql = compile_core(&Dialect::load(name).unwrap()).to_uppercase();
+        for function in ["DATE_TRUNC", "DATETRUNC", "WEEK(", "DATEPART", "ISOWEEK"] {
+            assert!(!sql.contains(function), "{name}: {function}");
+        }
+    }
+}
+
+#[test]
+fn trap_5_and_6_months_step_from_calendar_dates_in_the_compiler() {
+    // `1m` as of 03-30 ends at 03-31 and starts one calendar month earlier, clamped to the
+    // end of February: never a warehouse's month-boundary count.
+    let time = segc::ir::time::ReportTime {
+        as_of: common::date("2024-03-30"),
+        period: (common::date("2024-03-30"), common::date("2024-03-30")),
+    };
+    let range = time.range(&segc::ir::Window::Last(segc::ir::Duration::Months(1)));
+    assert_eq!(range.start, Some(common::date("2024-02-29")));
+    for name in segc::dialect::names() {
+        let sql = compile_core(&Dialect::load(name).unwrap()).to_uppercase();
+        for function in [
+            "MONTHS_BETWEEN",
+            "DATEDIFF(MONTH",
+            "DATE_DIFF(MONTH",
+            "ADD_MONTHS",
+            "GENERATE_SERIES",
+            "RECURSIVE",
+        ] {
+            assert!(!sql.contains(function), "{name}: {function}");
+        }
+    }
+}
+
+#[test]
+fn trap_7_and_8_orderings_are_explicit_and_never_null() {
+    for name in segc::dialect::names() {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = compile_core(&dialect);
+        let final_order = format!(
+            "ORDER BY {}.{}",
+            dialect.quote_identifier("s"),
+            dialect.quote_identifier("segc_row")
+        );
+        assert!(
+            sql.trim_end().ends_with(&final_order),
+            "{name}: rows are ordered by their non-null ordinal"
+        );
+        let orderings =
+            sql.matches("ORDER BY").count() - sql.matches("WITHIN GROUP (ORDER BY").count();
+        assert_eq!(
+            orderings, 1,
+            "{name}: no other ORDER BY, so no NULL ordering or running-sum frame to get wrong"
+        );
+        assert!(
+            !sql.contains(" ROWS ") && !sql.contains(" RANGE "),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn trap_15_redshift_never_reads_dateadd_as_a_date() {
+    let sql = compile_core(&Dialect::load("redshift").unwrap());
+    assert!(
+        !sql.to_uppercase().contains("DATEADD"),
+        "boundaries are literals computed by the compiler"
+    );
+    assert!(sql.contains("CAST('2024-03-02 00:00:00' AS TIMESTAMP)"));
+}
