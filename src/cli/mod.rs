@@ -3,6 +3,7 @@
 pub mod compile;
 pub mod init;
 pub mod run;
+pub mod targets;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Create a new project in DIR; --demo adds sample definitions and a DuckDB database.
     Init(init::InitArgs),
+    /// List the targets of profiles.yml (secrets masked), or check one with --check.
+    Targets(targets::TargetsArgs),
 }
 
 /// What to report: shared by `compile` and `run`.
@@ -105,6 +108,7 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Compile(args) => compile::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Run(args) => run::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Init(args) => init::execute(&args),
+        Command::Targets(args) => targets::execute(root, cli.profiles_dir.as_deref(), &args),
     }
 }
 

@@ -25,7 +25,7 @@ pub struct RunArgs {
 }
 
 /// Opens a driver for a profile.
-fn connect(
+pub(crate) fn connect(
     profile: &crate::spec::profiles::Profile,
     #[allow(unused_variables)] root: &Path,
 ) -> Result<Box<dyn Driver>, Error> {
@@ -54,8 +54,12 @@ fn connect(
                 &path,
             )?))
         }
+        #[cfg(feature = "postgres")]
+        "postgres" | "redshift" => Ok(Box::new(crate::driver::postgres::Postgres::connect(
+            profile,
+        )?)),
         other => Err(Error::Profile(format!(
-            "target `{}` has type `{other}`, which this build of segc cannot run (supported: duckdb)",
+            "target `{}` has type `{other}`, which this build of segc cannot run (supported: duckdb, postgres, redshift)",
             profile.name
         ))),
     }

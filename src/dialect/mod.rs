@@ -87,12 +87,23 @@ pub struct Literals {
     pub false_value: String,
 }
 
+/// How exact medians and percentiles are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PercentileStyle {
+    /// An aggregate: `PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)` or `quantile_cont(x, p)`.
+    Aggregate,
+    /// A window over each report row's members, reduced with `MAX`.
+    Window,
+    /// Ranks and counts as windows, then interpolation between the two middle values:
+    /// plain SQL for warehouses that allow one sorted aggregate per statement.
+    Ranked,
+}
+
 /// What a dialect can do, where that changes the shape of the SQL.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Capabilities {
-    /// Percentiles and medians are computed as `PERCENTILE_CONT … OVER (PARTITION BY row)`
-    /// in the member rows, then reduced with `MAX`, instead of as aggregates.
-    pub percentile_window: bool,
+    pub percentile: PercentileStyle,
 }
 
 /// A dialect's facts.

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -41,4 +43,12 @@ pub trait Driver {
     /// The engine's name for messages.
     fn name(&self) -> &str;
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error>;
+    /// The server's version string, for `segc targets --check`.
+    fn server_version(&mut self) -> Result<String, Error> {
+        let result = self.query("SELECT version()")?;
+        match result.rows.first().and_then(|r| r.first()) {
+            Some(Cell::Text(version)) => Ok(version.clone()),
+            _ => Ok(self.name().to_string()),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use minijinja::{State, Value};
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, PercentileStyle};
 use crate::error::Error;
 use crate::ir::{
     Aggregation, AttributeId, AttributeKind, BinaryOperator, Comparison, Condition, Expr,
@@ -600,14 +600,13 @@ impl<'a, 's> Sql<'a, 's> {
             KpiAggregation::Min => format!("MIN({guarded})"),
             KpiAggregation::Max => format!("MAX({guarded})"),
             KpiAggregation::Median | KpiAggregation::Percentile(_)
-                if self.dialect.capabilities.percentile_window =>
+                if self.dialect.capabilities.percentile != PercentileStyle::Aggregate =>
             {
-                // Computed as a window over the member rows; every row of a group holds it.
-                format!(
-                    "MAX({}.{})",
-                    self.q("m"),
-                    self.q(&format!("segc_pct_{}", kpi.name))
-                )
+                let p = match aggregation {
+                    KpiAggregation::Percentile(p) => *p,
+                    _ => 0.5,
+                };
+                self.reduce_percentile(&kpi.name, p)
             }
             KpiAggregation::Median => {
                 let value = self.cast(guarded, "double")?;
@@ -620,12 +619,9 @@ impl<'a, 's> Sql<'a, 's> {
         })
     }
 
-    /// For dialects with `percentile_window`: the window column a median or percentile KPI
-    /// adds to the member rows (alias `m`, partitioned by report row), or `None`.
-    pub(super) fn percentile_column(
-        &mut self,
-        id: KpiId,
-    ) -> Result<Option<(String, String)>, Error> {
+    /// For dialects whose percentiles are not aggregates: the window columns a median or
+    /// percentile KPI adds to the member rows (alias `m`, partitioned by report row).
+    pub(super) fn percentile_columns(&mut self, id: KpiId) -> Result<Vec<(String, String)>, Error> {
         let kpi = self.plan.project.kpi(id);
         let KpiKind::Aggregate {
             aggregation,
@@ -633,16 +629,13 @@ impl<'a, 's> Sql<'a, 's> {
             filter,
         } = &kpi.kind
         else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let p = match aggregation {
             KpiAggregation::Median => 0.5,
             KpiAggregation::Percentile(p) => *p,
-            _ => return Ok(None),
+            _ => return Ok(Vec::new()),
         };
-        if !self.dialect.capabilities.percentile_window {
-            return Ok(None);
-        }
         let value = format!(
             "{}.{}",
             self.q("m"),
@@ -656,16 +649,55 @@ impl<'a, 's> Sql<'a, 's> {
             None => value,
         };
         let value = self.cast(value, "double")?;
-        let partition = format!("{}.{}", self.q("s"), self.q("segc_row"));
-        let sql = self.call(
-            "percentile_window",
-            &[
-                Value::from(value),
-                Value::from(number(p)),
-                Value::from(partition),
-            ],
-        )?;
-        Ok(Some((sql, self.q(&format!("segc_pct_{}", kpi.name)))))
+        let row = format!("{}.{}", self.q("s"), self.q("segc_row"));
+        let dialect = self.dialect;
+        let name = kpi.name.clone();
+        let alias = move |part: &str| dialect.quote_identifier(&format!("segc_{part}_{name}"));
+        Ok(match self.dialect.capabilities.percentile {
+            PercentileStyle::Aggregate => Vec::new(),
+            PercentileStyle::Window => {
+                let sql = self.call(
+                    "percentile_window",
+                    &[Value::from(value), Value::from(number(p)), Value::from(row)],
+                )?;
+                vec![(sql, alias("pct"))]
+            }
+            PercentileStyle::Ranked => {
+                // NULLs rank in their own partition, so ranks 1..n are the non-NULL values.
+                let rank = format!(
+                    "ROW_NUMBER() OVER (PARTITION BY {row}, CASE WHEN {value} IS NULL THEN 1 ELSE 0 END ORDER BY {value})"
+                );
+                let count = format!(
+                    "{} OVER (PARTITION BY {row})",
+                    self.call("count", &[Value::from(value.clone())])?
+                );
+                vec![
+                    (value, alias("value")),
+                    (rank, alias("rank")),
+                    (count, alias("count")),
+                ]
+            }
+        })
+    }
+
+    /// Reduces the window columns of a median or percentile to one value per report row.
+    fn reduce_percentile(&mut self, kpi: &str, p: f64) -> String {
+        let column =
+            |part: &str| format!("{}.{}", self.q("m"), self.q(&format!("segc_{part}_{kpi}")));
+        match self.dialect.capabilities.percentile {
+            PercentileStyle::Ranked => {
+                // Continuous percentile: position h = (n - 1) p between ranks floor(h)+1 and
+                // ceil(h)+1, interpolated by the fraction of h.
+                let (value, rank, count) = (column("value"), column("rank"), column("count"));
+                let position = format!("(({count} - 1) * {})", number(p));
+                let low = format!("MAX(CASE WHEN {rank} = FLOOR({position}) + 1 THEN {value} END)");
+                let high =
+                    format!("MAX(CASE WHEN {rank} = CEILING({position}) + 1 THEN {value} END)");
+                let fraction = format!("(MAX({position}) - FLOOR(MAX({position})))");
+                format!("{low} + {fraction} * ({high} - {low})")
+            }
+            _ => format!("MAX({})", column("pct")),
+        }
     }
 
     /// A KPI's final value in the outer SELECT (aliases `s` for the row list, `k` for the

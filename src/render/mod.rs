@@ -290,7 +290,7 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
         // Stage 4: KPI aggregates per row, then ratios and shares.
         let mut percentile_columns = Vec::new();
         for id in &plan.kpis {
-            if let Some((sql_text, alias)) = sql.percentile_column(*id)? {
+            for (sql_text, alias) in sql.percentile_columns(*id)? {
                 percentile_columns.push(Item {
                     sql: sql_text,
                     alias,

@@ -256,13 +256,7 @@ pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
             }
         }
         Format::Integer => grouped(number, 0),
-        Format::Number => {
-            if number.fract() == 0.0 {
-                grouped(number, 0)
-            } else {
-                grouped(number, 2)
-            }
-        }
+        Format::Number => grouped(number, 2),
     }
 }
 

@@ -10,8 +10,19 @@ use super::yaml::{self, NodeKind};
 
 pub const PROFILES_FILE: &str = "profiles.yml";
 
-/// One target of `profiles.yml`.
-#[derive(Debug, Clone)]
+/// Fields whose values are secrets: never printed, only masked.
+pub const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "token",
+    "access_token",
+    "private_key",
+    "keyfile_json",
+    "client_secret",
+    "connection_string",
+];
+
+/// One target of `profiles.yml`. `Debug` masks secrets.
+#[derive(Clone)]
 pub struct Profile {
     pub name: String,
     pub kind: String,
@@ -25,6 +36,94 @@ impl Profile {
     pub fn field(&self, name: &str) -> Option<&str> {
         self.fields.get(name).map(String::as_str)
     }
+
+    /// The fields with every secret replaced by `****`, for display.
+    pub fn masked_fields(&self) -> BTreeMap<String, String> {
+        self.fields
+            .iter()
+            .map(|(key, value)| {
+                let shown = if SECRET_FIELDS.contains(&key.as_str()) {
+                    "****".to_string()
+                } else {
+                    value.clone()
+                };
+                (key.clone(), shown)
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("fields", &self.masked_fields())
+            .finish()
+    }
+}
+
+/// Expands `{{ env_var('NAME') }}` and `{{ env_var('NAME', 'default') }}` in a profile value.
+/// A missing variable without a default is an error naming the variable (never its value).
+pub fn interpolate(value: &str, target: &str, field: &str) -> Result<String, Error> {
+    if !value.contains("{{") && !value.contains("{%") {
+        return Ok(value.to_string());
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_function(
+        "env_var",
+        |name: String, default: Option<String>| -> Result<String, minijinja::Error> {
+            match (std::env::var(&name), default) {
+                (Ok(value), _) => Ok(value),
+                (Err(_), Some(default)) => Ok(default),
+                (Err(_), None) => Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("the environment variable {name} is not set"),
+                )),
+            }
+        },
+    );
+    env.render_str(value, ()).map_err(|e| {
+        let detail = e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.kind().to_string());
+        Error::Profile(format!("target `{target}`, field `{field}`: {detail}"))
+    })
+}
+
+/// Every target of the first `profiles.yml` on the search path, values interpolated.
+pub fn load_all(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+) -> Result<Vec<Result<Profile, Error>>, Error> {
+    let folders = search_path(profiles_dir, project_root);
+    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(folder.join(PROFILES_FILE)).map_err(|source| Error::Io {
+        path: folder.join(PROFILES_FILE),
+        source,
+    })?;
+    let mut sources = SourceMap::default();
+    let file = sources.add(
+        folder.join(PROFILES_FILE).display().to_string(),
+        text.clone(),
+    );
+    let names: Vec<String> = match yaml::parse(file, &text) {
+        Ok(Some(root)) => root
+            .as_mapping()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|(k, _)| k.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(names
+        .iter()
+        .map(|name| load_profile(profiles_dir, project_root, name))
+        .collect())
 }
 
 /// Where to look for `profiles.yml`, in order.
@@ -111,10 +210,11 @@ pub fn load_profile(
                 )],
             ));
         };
+        let value = interpolate(value, name, key)?;
         if key == "type" {
-            kind = Some(value.clone());
+            kind = Some(value);
         } else {
-            fields.insert(key.to_string(), value.clone());
+            fields.insert(key.to_string(), value);
         }
     }
     let Some(kind) = kind else {
@@ -132,4 +232,64 @@ pub fn load_profile(
         fields,
         folder: folder.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_vars_interpolate_with_defaults_and_missing_ones_are_named() {
+        // SAFETY: no other test reads or writes this variable.
+        unsafe { std::env::set_var("SEGC_TEST_PROFILE_HOST", "db.internal") };
+        assert_eq!(
+            interpolate("{{ env_var('SEGC_TEST_PROFILE_HOST') }}", "t", "host").unwrap(),
+            "db.internal"
+        );
+        assert_eq!(
+            interpolate(
+                "{{ env_var('SEGC_TEST_PROFILE_UNSET_1', 'fallback') }}",
+                "t",
+                "host"
+            )
+            .unwrap(),
+            "fallback"
+        );
+        let error = interpolate(
+            "{{ env_var('SEGC_TEST_PROFILE_UNSET_2') }}",
+            "pg",
+            "password",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("SEGC_TEST_PROFILE_UNSET_2")
+                && error.contains("`pg`")
+                && error.contains("`password`"),
+            "{error}"
+        );
+        assert_eq!(interpolate("plain", "t", "host").unwrap(), "plain");
+    }
+
+    #[test]
+    fn secrets_are_masked_in_debug_output_and_listings() {
+        let profile = Profile {
+            name: "pg".into(),
+            kind: "postgres".into(),
+            fields: [
+                ("password".to_string(), "hunter2".to_string()),
+                ("host".to_string(), "h".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+            folder: PathBuf::new(),
+        };
+        let shown = format!("{profile:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("****"),
+            "{shown}"
+        );
+        assert_eq!(profile.masked_fields()["host"], "h");
+        assert_eq!(profile.masked_fields()["password"], "****");
+    }
 }

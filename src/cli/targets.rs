@@ -1,0 +1,48 @@
+//! `segc targets`: list the targets of profiles.yml with secrets masked; `--check T` connects.
+
+use std::path::Path;
+
+use clap::Args;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, Args)]
+pub struct TargetsArgs {
+    /// Connect to this target, run a trivial query, and report the server version and the
+    /// round-trip time.
+    #[arg(long, value_name = "TARGET")]
+    pub check: Option<String>,
+}
+
+pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> Result<i32, Error> {
+    if let Some(target) = &args.check {
+        let profile = crate::spec::profiles::load_profile(profiles_dir, root, target)?;
+        let started = std::time::Instant::now();
+        let mut driver = super::run::connect(&profile, root)?;
+        let version = driver.server_version()?;
+        println!(
+            "{target}: ok — {version} ({} ms)",
+            started.elapsed().as_millis()
+        );
+        return Ok(0);
+    }
+    let profiles = crate::spec::profiles::load_all(profiles_dir, root)?;
+    if profiles.is_empty() {
+        println!("no profiles.yml found");
+        return Ok(0);
+    }
+    for profile in profiles {
+        match profile {
+            Ok(profile) => {
+                let fields: Vec<String> = profile
+                    .masked_fields()
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                println!("{} ({}): {}", profile.name, profile.kind, fields.join(", "));
+            }
+            Err(error) => println!("{error}"),
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,174 @@
+//! The core fixture on real engines: the same report on PostgreSQL (and Redshift's SQL on
+//! PostgreSQL) as on DuckDB. Runs when `SEGC_TEST_POSTGRES=1`; `.ci/run` starts a server and
+//! sets it. Connection settings: `SEGC_TEST_PG_HOST`, `_PORT`, `_USER`, `_PASSWORD`.
+#![cfg(all(feature = "duckdb", feature = "postgres"))]
+
+mod common;
+
+use std::path::Path;
+
+use segc::driver::duckdb::DuckDb;
+use segc::driver::{Cell, Driver};
+use segc::plan::{Plan, ReportOptions};
+use segc::report::Report;
+
+const DATABASE: &str = "segc_conformance";
+
+fn enabled() -> bool {
+    if std::env::var("SEGC_TEST_POSTGRES").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!("skipped: set SEGC_TEST_POSTGRES=1 (and SEGC_TEST_PG_*) to run against PostgreSQL");
+    false
+}
+
+/// A profiles.yml whose values come from the environment, as users write them.
+fn write_profiles(dir: &Path) {
+    let common = "host: \"{{ env_var('SEGC_TEST_PG_HOST', '127.0.0.1') }}\", port: \"{{ env_var('SEGC_TEST_PG_PORT', '5432') }}\", user: \"{{ env_var('SEGC_TEST_PG_USER', 'postgres') }}\", password: \"{{ env_var('SEGC_TEST_PG_PASSWORD', '') }}\"";
+    let text = format!(
+        "admin: {{ type: postgres, {common}, database: postgres, sslmode: disable }}\n\
+         pg: {{ type: postgres, {common}, database: {DATABASE}, sslmode: disable }}\n\
+         # Redshift processes backslash escapes; PostgreSQL does too with this setting.\n\
+         rs: {{ type: redshift, {common}, database: {DATABASE}, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n"
+    );
+    std::fs::write(dir.join("profiles.yml"), text).unwrap();
+}
+
+fn connect(dir: &Path, target: &str) -> segc::driver::postgres::Postgres {
+    let profile = segc::spec::profiles::load_profile(Some(dir), dir, target).unwrap();
+    segc::driver::postgres::Postgres::connect(&profile).unwrap_or_else(|e| panic!("{target}: {e}"))
+}
+
+fn report_on(driver: &mut dyn Driver, dialect: &str) -> Report {
+    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
+    let plan = Plan::new(
+        &project,
+        &ReportOptions::default(),
+        common::date("2030-01-01"),
+    )
+    .unwrap();
+    let sql =
+        segc::render::render(&plan, &segc::dialect::Dialect::load(dialect).unwrap(), None).unwrap();
+    let result = driver
+        .query(&sql)
+        .unwrap_or_else(|e| panic!("{dialect}: {e}"));
+    Report::from_result(&plan, dialect, &result).unwrap()
+}
+
+fn assert_same(expected: &Report, actual: &Report, engine: &str) {
+    assert_eq!(expected.columns, actual.columns);
+    for (want, got) in expected.rows.iter().zip(&actual.rows) {
+        assert_eq!(want.segment, got.segment);
+        for ((value, other), column) in want.values.iter().zip(&got.values).zip(&expected.columns) {
+            let same = match (value, other) {
+                (Cell::Double(a), Cell::Double(b)) => (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                (a, b) => a == b,
+            };
+            assert!(
+                same,
+                "{engine}: {} / {}: {value:?} on DuckDB, {other:?} here",
+                want.segment, column.name
+            );
+        }
+    }
+}
+
+#[test]
+fn postgres_prints_the_same_table_as_duckdb() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_profiles(dir.path());
+    let mut admin = connect(dir.path(), "admin");
+    admin
+        .query(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
+        .unwrap();
+    admin.query(&format!("CREATE DATABASE {DATABASE}")).unwrap();
+    let data = std::fs::read_to_string(common::fixture("core/data.sql")).unwrap();
+    let mut pg = connect(dir.path(), "pg");
+    for statement in data
+        .split(";\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.starts_with("--"))
+    {
+        pg.query(statement)
+            .unwrap_or_else(|e| panic!("{e}: {statement}"));
+    }
+
+    let mut duckdb = DuckDb::in_memory().unwrap();
+    duckdb.execute_batch(&data).unwrap();
+    let expected = report_on(&mut duckdb, "duckdb");
+    let postgres = report_on(&mut pg, "postgres");
+    assert_same(&expected, &postgres, "postgres");
+
+    // Hand-computed anchors, so agreeing engines cannot both be wrong.
+    let column = |name: &str| {
+        expected
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap()
+    };
+    let all_users = &postgres.rows[0];
+    assert_eq!(all_users.values[column("people")], Cell::Integer(9));
+    assert_eq!(
+        all_users.values[column("points")],
+        Cell::Double(4_000_000_008.0)
+    );
+    assert_eq!(all_users.values[column("zero_ratio")], Cell::Null);
+    let quoted = postgres
+        .rows
+        .iter()
+        .find(|r| r.segment == "by_eq_quote")
+        .unwrap();
+    assert_eq!(
+        quoted.values[column("people")],
+        Cell::Integer(1),
+        "it's a \\ test matched exactly"
+    );
+
+    // Redshift's SQL, in a session that processes backslash escapes as Redshift does.
+    let mut rs = connect(dir.path(), "rs");
+    let setting = rs.query("SHOW standard_conforming_strings").unwrap();
+    assert_eq!(setting.rows[0][0], Cell::Text("off".into()));
+    let redshift = report_on(&mut rs, "redshift");
+    assert_same(&expected, &redshift, "redshift on PostgreSQL");
+}
+
+#[test]
+fn targets_check_reports_the_version_and_never_the_password() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_profiles(dir.path());
+    std::fs::write(dir.path().join("segc_project.yml"), "name: t\n").unwrap();
+    let password = std::env::var("SEGC_TEST_PG_PASSWORD").unwrap_or_default();
+    for args in [vec!["targets"], vec!["targets", "--check", "admin"]] {
+        let output = assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args(&args)
+            .arg("--project")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{text}");
+        if !password.is_empty() {
+            assert!(!text.contains(&password), "the password leaked: {text}");
+        }
+        if args.len() == 1 {
+            assert!(text.contains("password: ****"), "{text}");
+        } else {
+            assert!(
+                text.contains("PostgreSQL") && text.contains(" ms)"),
+                "{text}"
+            );
+        }
+    }
+}
