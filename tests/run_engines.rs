@@ -87,10 +87,15 @@ fn postgres_prints_the_same_table_as_duckdb() {
     admin.query(&format!("CREATE DATABASE {DATABASE}")).unwrap();
     let data = std::fs::read_to_string(common::fixture("core/data.sql")).unwrap();
     let mut pg = connect(dir.path(), "pg");
-    for statement in data
+    let without_comments: String = data
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    for statement in without_comments
         .split(";\n")
         .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.starts_with("--"))
+        .filter(|s| !s.is_empty())
     {
         pg.query(statement)
             .unwrap_or_else(|e| panic!("{e}: {statement}"));
@@ -171,4 +176,176 @@ fn targets_check_reports_the_version_and_never_the_password() {
             );
         }
     }
+}
+
+/// A project whose user table is a view that sleeps a second per row: a query that runs ~20 s.
+fn slow_project(database: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_profiles(dir.path());
+    let mut admin = connect(dir.path(), "admin");
+    admin
+        .query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .unwrap();
+    admin.query(&format!("CREATE DATABASE {database}")).unwrap();
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    let slow = profiles
+        .lines()
+        .find(|l| l.starts_with("pg:"))
+        .unwrap()
+        .replace("pg:", "slow:")
+        .replace(DATABASE, database);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{slow}\n"),
+    )
+    .unwrap();
+    let mut db = connect(dir.path(), "slow");
+    for statement in [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.base (user_id INTEGER, created_at TIMESTAMP)",
+        "INSERT INTO app.base SELECT g, TIMESTAMP '2024-01-01' FROM generate_series(1, 20) AS g",
+        // pg_sleep in the row filter runs once per row (a subquery would run once).
+        "CREATE VIEW app.users AS SELECT b.user_id, b.created_at FROM app.base AS b \
+         WHERE (pg_sleep(1)::text || b.user_id::text) IS NOT NULL",
+    ] {
+        db.query(statement).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: slow\nas_of: 2024-03-31\ndefault_target: slow\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Active queries in `database` other than our own, waiting briefly for cancels to land.
+fn active_queries(dir: &Path, database: &str) -> i64 {
+    let mut admin = connect(dir, "admin");
+    let mut count = -1;
+    for _ in 0..20 {
+        let result = admin
+            .query(&format!(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{database}' AND state = 'active' AND pid <> pg_backend_pid()"
+            ))
+            .unwrap();
+        count = match result.rows[0][0] {
+            Cell::Integer(n) => n,
+            ref other => panic!("{other:?}"),
+        };
+        if count == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    count
+}
+
+fn wait_for(child: &mut std::process::Child) -> std::process::ExitStatus {
+    for _ in 0..300 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("segc did not stop within 30 s");
+}
+
+#[test]
+fn ctrl_c_cancels_the_query_in_the_server_and_exits_130() {
+    if !enabled() {
+        return;
+    }
+    let dir = slow_project("segc_slow_cancel");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["run", "--project"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        active_queries(dir.path(), "segc_slow_cancel"),
+        1,
+        "the report query is running"
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait_for(&mut child);
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        active_queries(dir.path(), "segc_slow_cancel"),
+        0,
+        "no query left running on the server"
+    );
+}
+
+#[test]
+fn timeout_cancels_the_query_in_the_server() {
+    if !enabled() {
+        return;
+    }
+    let dir = slow_project("segc_slow_timeout");
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["run", "--timeout", "2", "--project"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--timeout 2 s"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "stopped at the time-out, not at the end"
+    );
+    assert_eq!(active_queries(dir.path(), "segc_slow_timeout"), 0);
+}
+
+#[test]
+fn a_connection_killed_mid_query_is_retried_and_succeeds() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_profiles(dir.path());
+    let mut driver = connect(dir.path(), "admin");
+    let killer_dir = dir.path().to_path_buf();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let mut admin = connect(&killer_dir, "admin");
+        let killed = admin
+            .query(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE application_name = 'segc' AND state = 'active' AND query LIKE '%segc_retry_probe%' AND pid <> pg_backend_pid()",
+            )
+            .unwrap();
+        killed.rows[0][0].clone()
+    });
+    let result = driver
+        .query("SELECT CAST(42 AS BIGINT) AS segc_retry_probe FROM pg_sleep(2)")
+        .unwrap();
+    assert_eq!(
+        killer.join().unwrap(),
+        Cell::Integer(1),
+        "the first attempt was killed"
+    );
+    assert_eq!(
+        result.rows,
+        vec![vec![Cell::Integer(42)]],
+        "the retry succeeded"
+    );
 }

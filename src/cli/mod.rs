@@ -2,6 +2,7 @@
 
 pub mod compile;
 pub mod init;
+pub mod progress;
 pub mod run;
 pub mod targets;
 pub mod validate;

@@ -17,6 +17,9 @@ pub struct RunArgs {
     /// A target of profiles.yml (default: the project's `default_target`).
     #[arg(long, short = 't')]
     pub target: Option<String>,
+    /// Cancel the query in the warehouse if it runs longer than this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
     /// How to print the result.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -27,6 +30,7 @@ pub struct RunArgs {
 /// Opens a driver for a profile.
 pub(crate) fn connect(
     profile: &crate::spec::profiles::Profile,
+    #[allow(unused_variables)] options: crate::driver::RunOptions,
     #[allow(unused_variables)] root: &Path,
 ) -> Result<Box<dyn Driver>, Error> {
     match profile.kind.as_str() {
@@ -55,8 +59,8 @@ pub(crate) fn connect(
             )?))
         }
         #[cfg(feature = "postgres")]
-        "postgres" | "redshift" => Ok(Box::new(crate::driver::postgres::Postgres::connect(
-            profile,
+        "postgres" | "redshift" => Ok(Box::new(crate::driver::postgres::Postgres::connect_with(
+            profile, options,
         )?)),
         other => Err(Error::Profile(format!(
             "target `{}` has type `{other}`, which this build of segc cannot run (supported: duckdb, postgres, redshift)",
@@ -76,8 +80,27 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
         super::today(&project.time_zone),
     )?;
     let sql = crate::render::render(&plan, &dialect, Some(&target))?;
-    let mut driver = connect(&profile, root)?;
-    let result = driver.query(&sql)?;
+    // `segc run` only reads: refuse anything but one query, whatever a template produced.
+    match crate::sqlcheck::parse_one(&sql, &dialect.sqlparser)? {
+        sqlparser::ast::Statement::Query(_) => {}
+        _ => {
+            return Err(Error::Render(
+                "the compiled statement is not a SELECT; refusing to run it".into(),
+            ));
+        }
+    }
+    let options = crate::driver::RunOptions {
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+    };
+    let mut driver = connect(&profile, options, root)?;
+    let message = match driver.query_id() {
+        Some(id) => format!("running on {target} ({id})"),
+        None => format!("running on {target}"),
+    };
+    let progress = super::progress::Progress::start(message);
+    let result = driver.query(&sql);
+    drop(progress);
+    let result = result?;
     let report = Report::from_result(&plan, &target, &result)?;
     match args.output {
         OutputFormat::Table => print!("{}", report.to_table()),

@@ -18,7 +18,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
     if let Some(target) = &args.check {
         let profile = crate::spec::profiles::load_profile(profiles_dir, root, target)?;
         let started = std::time::Instant::now();
-        let mut driver = super::run::connect(&profile, root)?;
+        let mut driver = super::run::connect(&profile, crate::driver::RunOptions::default(), root)?;
         let version = driver.server_version()?;
         println!(
             "{target}: ok — {version} ({} ms)",

@@ -38,11 +38,22 @@ pub struct ResultSet {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// Options every driver honours.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Cancel the query in the warehouse after this long.
+    pub timeout: Option<std::time::Duration>,
+}
+
 /// A connection that runs one statement and returns its rows.
 pub trait Driver {
     /// The engine's name for messages.
     fn name(&self) -> &str;
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error>;
+    /// The warehouse's id for the running query or session, shown while a query runs.
+    fn query_id(&self) -> Option<String> {
+        None
+    }
     /// The server's version string, for `segc targets --check`.
     fn server_version(&mut self) -> Result<String, Error> {
         let result = self.query("SELECT version()")?;

@@ -19,8 +19,29 @@ use crate::spec::profiles::Profile;
 pub struct Postgres {
     runtime: tokio::runtime::Runtime,
     client: Client,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    profile: Profile,
+    options: super::RunOptions,
+    backend_pid: Option<i32>,
     kind: String,
     label: String,
+}
+
+/// Attempts after the first for a transient failure, and the first pause between them.
+const RETRIES: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// A failure that may pass if the statement is simply run again on a new connection: the
+/// connection was closed or reset, or the server ended the session (restart, failover).
+fn is_transient(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(db) = error.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
 }
 
 /// Accepts any certificate: libpq's `prefer` and `require` encrypt without verifying.
@@ -124,77 +145,148 @@ fn explain(error: &tokio_postgres::Error, target: &str) -> String {
 }
 
 impl Postgres {
+    /// Connects to a `postgres` or `redshift` target.
     pub fn connect(profile: &Profile) -> Result<Self, Error> {
-        let redshift = profile.kind == "redshift";
-        let mut config = tokio_postgres::Config::new();
-        config.host(profile.field("host").unwrap_or("localhost"));
-        let default_port = if redshift { 5439 } else { 5432 };
-        let port = match profile.field("port") {
-            Some(text) => text.parse::<u16>().map_err(|_| {
-                Error::Profile(format!(
-                    "target `{}`: `port` must be a number",
-                    profile.name
-                ))
-            })?,
-            None => default_port,
-        };
-        config.port(port);
-        if let Some(user) = profile.field("user") {
-            config.user(user);
-        }
-        if let Some(password) = profile.field("password") {
-            config.password(password);
-        }
-        if let Some(database) = profile.field("database").or(profile.field("dbname")) {
-            config.dbname(database);
-        }
-        if let Some(options) = profile.field("options") {
-            config.options(options);
-        }
-        config.application_name("segc");
-        config.connect_timeout(Duration::from_secs(
-            profile
-                .field("connect_timeout")
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(15),
-        ));
-        let sslmode =
-            profile
-                .field("sslmode")
-                .unwrap_or(if redshift { "require" } else { "prefer" });
+        Self::connect_with(profile, super::RunOptions::default())
+    }
+
+    pub fn connect_with(profile: &Profile, options: super::RunOptions) -> Result<Self, Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| Error::Query(format!("cannot start the async runtime: {e}")))?;
-        let target = profile.name.clone();
-        let client = runtime.block_on(async {
-            let connect_error = |e: tokio_postgres::Error| Error::Query(explain(&e, &target));
-            match sslmode {
-                "disable" => {
-                    let (client, connection) = config.connect(NoTls).await.map_err(connect_error)?;
-                    tokio::spawn(connection);
-                    Ok(client)
-                }
-                "prefer" | "require" | "verify-full" | "verify-ca" => {
-                    config.ssl_mode(if sslmode == "prefer" { SslMode::Prefer } else { SslMode::Require });
-                    let verify = matches!(sslmode, "verify-full" | "verify-ca");
-                    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(verify, profile.field("sslrootcert"))?);
-                    let (client, connection) = config.connect(tls).await.map_err(connect_error)?;
-                    tokio::spawn(connection);
-                    Ok(client)
-                }
-                other => Err(Error::Profile(format!(
-                    "target `{target}`: unknown sslmode `{other}` (use disable, prefer, require or verify-full)"
-                ))),
-            }
-        })?;
-        Ok(Postgres {
+        let (client, tls) = runtime.block_on(open(profile))?;
+        let mut driver = Postgres {
             runtime,
             client,
+            tls,
+            profile: profile.clone(),
+            options,
+            backend_pid: None,
             kind: profile.kind.clone(),
             label: profile.name.clone(),
+        };
+        driver.backend_pid = driver.backend_pid();
+        Ok(driver)
+    }
+
+    fn backend_pid(&self) -> Option<i32> {
+        let row = self
+            .runtime
+            .block_on(self.client.query_one("SELECT pg_backend_pid()", &[]))
+            .ok()?;
+        row.try_get::<_, i32>(0).ok()
+    }
+
+    /// Runs once; on Ctrl-C or time-out, asks the server to cancel the query before returning.
+    fn query_once(&mut self, sql: &str) -> Result<Vec<Row>, Attempt> {
+        let cancel = self.client.cancel_token();
+        let tls = self.tls.clone();
+        let timeout = self.options.timeout;
+        let target = self.label.clone();
+        let client = &self.client;
+        self.runtime.block_on(async move {
+            let limit = async {
+                match timeout {
+                    Some(limit) => tokio::time::sleep(limit).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let outcome = tokio::select! {
+                result = client.query(sql, &[]) => return result.map_err(|e| {
+                    if is_transient(&e) { Attempt::Transient(explain(&e, &target)) } else { Attempt::Failed(Error::Query(explain(&e, &target))) }
+                }),
+                _ = tokio::signal::ctrl_c() => Error::Interrupted(format!("the query on target `{target}` was cancelled")),
+                _ = limit => Error::Query(format!(
+                    "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
+                    timeout.map(|t| t.as_secs()).unwrap_or_default()
+                )),
+            };
+            // Cancel in the server, not just here: dropping the future leaves it running.
+            let cancelled = match tls {
+                Some(tls) => cancel.cancel_query(tls).await,
+                None => cancel.cancel_query(NoTls).await,
+            };
+            if let Err(e) = cancelled {
+                eprintln!("warning: could not cancel the query on target `{target}`: {e}");
+            }
+            Err(Attempt::Failed(outcome))
         })
+    }
+}
+
+enum Attempt {
+    Transient(String),
+    Failed(Error),
+}
+
+/// Opens a connection as the profile says, with the TLS connector when one is used.
+async fn open(
+    profile: &Profile,
+) -> Result<(Client, Option<tokio_postgres_rustls::MakeRustlsConnect>), Error> {
+    let redshift = profile.kind == "redshift";
+    let mut config = tokio_postgres::Config::new();
+    config.host(profile.field("host").unwrap_or("localhost"));
+    let default_port = if redshift { 5439 } else { 5432 };
+    let port = match profile.field("port") {
+        Some(text) => text.parse::<u16>().map_err(|_| {
+            Error::Profile(format!(
+                "target `{}`: `port` must be a number",
+                profile.name
+            ))
+        })?,
+        None => default_port,
+    };
+    config.port(port);
+    if let Some(user) = profile.field("user") {
+        config.user(user);
+    }
+    if let Some(password) = profile.field("password") {
+        config.password(password);
+    }
+    if let Some(database) = profile.field("database").or(profile.field("dbname")) {
+        config.dbname(database);
+    }
+    if let Some(options) = profile.field("options") {
+        config.options(options);
+    }
+    config.application_name("segc");
+    config.connect_timeout(Duration::from_secs(
+        profile
+            .field("connect_timeout")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(15),
+    ));
+    let sslmode = profile
+        .field("sslmode")
+        .unwrap_or(if redshift { "require" } else { "prefer" });
+    let target = profile.name.clone();
+    let connect_error = |e: tokio_postgres::Error| Error::Query(explain(&e, &target));
+    match sslmode {
+        "disable" => {
+            let (client, connection) = config.connect(NoTls).await.map_err(connect_error)?;
+            tokio::spawn(connection);
+            Ok((client, None))
+        }
+        "prefer" | "require" | "verify-full" | "verify-ca" => {
+            config.ssl_mode(if sslmode == "prefer" {
+                SslMode::Prefer
+            } else {
+                SslMode::Require
+            });
+            let verify = matches!(sslmode, "verify-full" | "verify-ca");
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(
+                verify,
+                profile.field("sslrootcert"),
+            )?);
+            let (client, connection) = config.connect(tls.clone()).await.map_err(connect_error)?;
+            tokio::spawn(connection);
+            Ok((client, Some(tls)))
+        }
+        other => Err(Error::Profile(format!(
+            "target `{target}`: unknown sslmode `{other}` (use disable, prefer, require or verify-full)"
+        ))),
     }
 }
 
@@ -232,12 +324,43 @@ impl Driver for Postgres {
         &self.kind
     }
 
+    fn query_id(&self) -> Option<String> {
+        self.backend_pid.map(|pid| format!("backend pid {pid}"))
+    }
+
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
         let target = self.label.clone();
-        let rows = self
-            .runtime
-            .block_on(self.client.query(sql, &[]))
-            .map_err(|e| Error::Query(explain(&e, &target)))?;
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 0;
+        let rows = loop {
+            match self.query_once(sql) {
+                Ok(rows) => break rows,
+                Err(Attempt::Failed(error)) => return Err(error),
+                Err(Attempt::Transient(message)) if attempt < RETRIES => {
+                    attempt += 1;
+                    eprintln!(
+                        "{message}; retrying ({attempt} of {RETRIES}) in {} ms",
+                        backoff.as_millis()
+                    );
+                    std::thread::sleep(backoff);
+                    backoff *= 2;
+                    // A new connection: the old one is gone or its session was ended.
+                    match self.runtime.block_on(open(&self.profile)) {
+                        Ok((client, tls)) => {
+                            self.client = client;
+                            self.tls = tls;
+                            self.backend_pid = self.backend_pid();
+                        }
+                        Err(error) => eprintln!("reconnecting failed: {error}"),
+                    }
+                }
+                Err(Attempt::Transient(message)) => {
+                    return Err(Error::Query(format!(
+                        "{message} (gave up after {RETRIES} retries)"
+                    )));
+                }
+            }
+        };
         let mut result = ResultSet::default();
         if let Some(first) = rows.first() {
             result.columns = first

@@ -1,0 +1,55 @@
+//! A progress line on stderr while a query runs: spinner, elapsed time, the warehouse's id.
+//! Only on a terminal, so logs and pipes stay clean.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub struct Progress {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    pub fn start(message: String) -> Progress {
+        let stop = Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Progress { stop, handle: None };
+        }
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let started = Instant::now();
+            let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            let mut index = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let mut stderr = std::io::stderr().lock();
+                let _ = write!(
+                    stderr,
+                    "\r{} {message} {:.1}s",
+                    frames[index % frames.len()],
+                    started.elapsed().as_secs_f64()
+                );
+                let _ = stderr.flush();
+                drop(stderr);
+                index += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        });
+        Progress {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
