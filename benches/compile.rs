@@ -19,16 +19,25 @@ fn main() {
         let started = Instant::now();
         let mut bytes = 0;
         for _ in 0..ITERATIONS {
-            let project = segc::validate::load_and_validate(root).expect("the example project is valid");
+            let project =
+                segc::validate::load_and_validate(root).expect("the example project is valid");
             let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
-            bytes = segc::render::render(&plan, &dialect, None).expect("render").len();
+            bytes = segc::render::render(&plan, &dialect, None)
+                .expect("render")
+                .len();
         }
         let each = started.elapsed() / ITERATIONS;
         worst = worst.max(each);
-        println!("compile {name:<10} {:>8.2} ms per run ({bytes} bytes of SQL)", each.as_secs_f64() * 1000.0);
+        println!(
+            "compile {name:<10} {:>8.2} ms per run ({bytes} bytes of SQL)",
+            each.as_secs_f64() * 1000.0
+        );
     }
     if worst > TARGET_PER_DIALECT {
-        eprintln!("slower than the target of {} ms", TARGET_PER_DIALECT.as_millis());
+        eprintln!(
+            "slower than the target of {} ms",
+            TARGET_PER_DIALECT.as_millis()
+        );
         std::process::exit(1);
     }
 }
