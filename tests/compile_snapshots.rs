@@ -74,6 +74,25 @@ fn every_source_table_is_read_exactly_once() {
 }
 
 #[test]
+fn explain_sql_parses_in_every_dialect() {
+    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
+    for segment in ["at_risk", "not_de", "multi", "active_admins"] {
+        let options = ReportOptions {
+            select: vec![segment.into()],
+            ..Default::default()
+        };
+        let plan = Plan::new(&project, &options, common::date("2030-01-01")).unwrap();
+        let id = project.segment_by_name(segment).unwrap();
+        for name in segc::dialect::names() {
+            let dialect = Dialect::load(name).unwrap();
+            let sql = segc::render::render_explain(&plan, &dialect, None, id).unwrap();
+            segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+                .unwrap_or_else(|e| panic!("{segment}/{name}: {e}\n{sql}"));
+        }
+    }
+}
+
+#[test]
 fn nothing_after_the_as_of_instant_is_read() {
     let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
     let dialect = Dialect::load("duckdb").unwrap();

@@ -264,3 +264,43 @@ fn select_limits_rows_but_keeps_all_users_first() {
     assert_eq!(names, ["all_users", "inactive", "active"]);
     assert_eq!(count(&report, "inactive"), 6);
 }
+
+#[test]
+fn explain_counts_each_condition_in_order_and_cumulatively() {
+    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
+    let explain = |segment: &str| -> Vec<Cell> {
+        let options = ReportOptions {
+            select: vec![segment.to_string()],
+            ..Default::default()
+        };
+        let plan = Plan::new(&project, &options, common::date("2030-01-01")).unwrap();
+        let id = project.segment_by_name(segment).unwrap();
+        let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+        let sql = segc::render::render_explain(&plan, &dialect, None, id).unwrap();
+        let mut database = DuckDb::in_memory().unwrap();
+        database
+            .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+            .unwrap();
+        database.query(&sql).unwrap().rows.remove(0)
+    };
+    // at_risk: monthly_activity > 0 (users 1, 2, 10), then activity_trend < 0.5 (user 10;
+    // user 2's trend is NULL, user 1's is 2.0).
+    let counts: Vec<i64> = explain("at_risk")
+        .iter()
+        .map(|c| c.as_f64().unwrap() as i64)
+        .collect();
+    assert_eq!(counts, [9, 3, 3, 1, 1]);
+    // multi_day: active_days_30d >= 2 (user 1 only).
+    let counts: Vec<i64> = explain("multi_day")
+        .iter()
+        .map(|c| c.as_f64().unwrap() as i64)
+        .collect();
+    assert_eq!(counts, [9, 1, 1]);
+    // channel_mix: distinct_channels >= 2 (users 1, 2), then avg_order < 60: users 1 (56.83),
+    // 2 (15) and 6 (10) pass; non-buyers have a NULL average and do not.
+    let counts: Vec<i64> = explain("channel_mix")
+        .iter()
+        .map(|c| c.as_f64().unwrap() as i64)
+        .collect();
+    assert_eq!(counts, [9, 2, 2, 3, 2]);
+}

@@ -1,6 +1,7 @@
 //! The command line: arguments → a resolved invocation → the library. One file per command.
 
 pub mod compile;
+pub mod explain;
 pub mod init;
 pub mod progress;
 pub mod run;
@@ -42,6 +43,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Create a new project in DIR; --demo adds sample definitions and a DuckDB database.
     Init(init::InitArgs),
+    /// Count the users passing each condition of a segment, in order and cumulatively.
+    Explain(explain::ExplainArgs),
     /// List the targets of profiles.yml (secrets masked), or check one with --check.
     Targets(targets::TargetsArgs),
 }
@@ -78,7 +81,7 @@ pub enum OutputFormat {
     Json,
 }
 
-fn parse_day(text: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a date YYYY-MM-DD"))
 }
@@ -109,6 +112,7 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Compile(args) => compile::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Run(args) => run::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Init(args) => init::execute(&args),
+        Command::Explain(args) => explain::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Targets(args) => targets::execute(root, cli.profiles_dir.as_deref(), &args),
     }
 }

@@ -97,8 +97,63 @@ fn comment_text(text: &str) -> String {
         .collect()
 }
 
+#[derive(Serialize)]
+struct ExplainStep {
+    passing: String,
+    passing_alias: String,
+    remaining: String,
+    remaining_alias: String,
+    comment: String,
+}
+
+/// The conditions `segc explain` counts: the segment's top-level conditions, in order.
+pub fn explain_steps(
+    project: &crate::ir::Project,
+    segment: crate::ir::SegmentId,
+) -> Vec<crate::ir::Condition> {
+    // `all:`, `any:` and `none:` of one segment are nested groups: list the conditions of
+    // every `all` group in writing order, and other groups as one step each.
+    fn flatten(condition: &crate::ir::Condition, out: &mut Vec<crate::ir::Condition>) {
+        match condition {
+            crate::ir::Condition::True => {}
+            crate::ir::Condition::All(items) => items.iter().for_each(|item| flatten(item, out)),
+            other => out.push(other.clone()),
+        }
+    }
+    let mut steps = Vec::new();
+    flatten(&project.segment(segment).condition, &mut steps);
+    steps
+}
+
 /// Renders the plan as one SQL statement for `dialect`. `target` picks per-target table names.
 pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Result<String, Error> {
+    render_statement(plan, dialect, target, None)
+}
+
+/// Renders `segc explain` for a segment: one row with the number of existing users
+/// (`segc_users`), then for each condition `segc_pass_N` (users passing it) and
+/// `segc_left_N` (users passing it and every condition before it).
+pub fn render_explain(
+    plan: &Plan<'_>,
+    dialect: &Dialect,
+    target: Option<&str>,
+    segment: crate::ir::SegmentId,
+) -> Result<String, Error> {
+    if explain_steps(plan.project, segment).is_empty() {
+        return Err(Error::Usage(format!(
+            "segment `{}` has no conditions: it holds every user",
+            plan.project.segment(segment).name
+        )));
+    }
+    render_statement(plan, dialect, target, Some(segment))
+}
+
+fn render_statement(
+    plan: &Plan<'_>,
+    dialect: &Dialect,
+    target: Option<&str>,
+    explain: Option<crate::ir::SegmentId>,
+) -> Result<String, Error> {
     let env = environment(dialect)?;
     let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
     let mut captured = macros
@@ -287,6 +342,46 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
         }
         membership.push_str(" END");
 
+        // `segc explain`: a flag per condition and per prefix of conditions.
+        let mut explain_rows = Vec::new();
+        let mut explain_total = String::new();
+        if let Some(segment) = explain {
+            members.clear();
+            let steps = explain_steps(project, segment);
+            let mut so_far: Vec<crate::ir::Condition> = Vec::new();
+            for (index, step) in steps.iter().enumerate() {
+                so_far.push(step.clone());
+                let number = index + 1;
+                let pass = sql.condition(step, "a")?;
+                let left = sql.condition(&crate::ir::Condition::All(so_far.clone()), "a")?;
+                for (prefix, condition) in [("segc_pass", pass), ("segc_left", left)] {
+                    members.push(Item {
+                        sql: sql.call("flag", &[Value::from(condition)])?,
+                        alias: q(&format!("{prefix}_{number}")),
+                        comment: comment_text(&format!("step {number}")),
+                    });
+                }
+                let count = |sql: &mut expr::Sql<'_, '_>, prefix: &str| -> Result<String, Error> {
+                    let flag = format!(
+                        "CASE WHEN {}.{} = 1 THEN 1 END",
+                        q("m"),
+                        q(&format!("{prefix}_{number}"))
+                    );
+                    let counted = sql.call("count", &[Value::from(flag)])?;
+                    sql.call("cast", &[Value::from(counted), Value::from("bigint")])
+                };
+                explain_rows.push(ExplainStep {
+                    passing: count(&mut sql, "segc_pass")?,
+                    passing_alias: q(&format!("segc_pass_{number}")),
+                    remaining: count(&mut sql, "segc_left")?,
+                    remaining_alias: q(&format!("segc_left_{number}")),
+                    comment: comment_text(&format!("step {number}")),
+                });
+            }
+            let total = sql.call("count_rows", &[])?;
+            explain_total = sql.call("cast", &[Value::from(total), Value::from("bigint")])?;
+        }
+
         // Stage 4: KPI aggregates per row, then ratios and shares.
         let mut percentile_columns = Vec::new();
         for id in &plan.kpis {
@@ -338,6 +433,8 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
             members => Value::from(minijinja::value::Serde(&members)),
             rows => Value::from(minijinja::value::Serde(&rows)),
             membership => membership,
+            explain_steps => Value::from(minijinja::value::Serde(&explain_rows)),
+            explain_total => explain_total,
             percentile_columns => Value::from(minijinja::value::Serde(&percentile_columns)),
             kpi_aggregates => Value::from(minijinja::value::Serde(&kpi_aggregates)),
             outputs => Value::from(minijinja::value::Serde(&outputs)),

@@ -1,0 +1,191 @@
+//! `segc explain SEGMENT`: how many users pass each of a segment's conditions, in the order
+//! written and cumulatively, in one query — the answer to "why is my segment empty?".
+
+use std::path::Path;
+
+use clap::Args;
+
+use crate::dialect::Dialect;
+use crate::driver::{Cell, RunOptions};
+use crate::error::Error;
+use crate::ir::{Comparison, Condition, Literal, Operand, Predicate, Project};
+use crate::plan::{Plan, ReportOptions};
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The segment to explain.
+    pub segment: String,
+    /// A target of profiles.yml (default: the project's `default_target`).
+    #[arg(long, short = 't', conflicts_with = "dialect")]
+    pub target: Option<String>,
+    /// Print the SQL for this dialect instead of running it.
+    #[arg(long, short = 'd')]
+    pub dialect: Option<String>,
+    /// The report's day, YYYY-MM-DD (default: the project's `as_of`, else today).
+    #[arg(long, value_name = "DATE", value_parser = super::parse_day)]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+fn literal(value: &Literal) -> String {
+    match value {
+        Literal::Number(n) => n.to_string(),
+        Literal::String(s) => format!("{s:?}"),
+        Literal::Date(d) => d.to_string(),
+        Literal::Boolean(b) => b.to_string(),
+    }
+}
+
+/// A condition in the words of the definition language.
+pub fn describe(condition: &Condition, project: &Project) -> String {
+    match condition {
+        Condition::True => "(always)".into(),
+        Condition::All(items) => format!(
+            "all: [{}]",
+            items
+                .iter()
+                .map(|i| describe(i, project))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Condition::Any(items) => format!(
+            "any: [{}]",
+            items
+                .iter()
+                .map(|i| describe(i, project))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Condition::Not(inner) => match inner.as_ref() {
+            Condition::Any(items) => {
+                format!(
+                    "none: [{}]",
+                    items
+                        .iter()
+                        .map(|i| describe(i, project))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            other => format!("none: [{}]", describe(other, project)),
+        },
+        Condition::InSegment(id) => format!("in_segment: {}", project.segment(*id).name),
+        Condition::Predicate { operand, predicate } => {
+            let name = match operand {
+                Operand::Attribute(id) => project.attribute(*id).name.clone(),
+                Operand::SourceColumn { .. } => "column".into(),
+            };
+            let (op, value) = match predicate {
+                Predicate::Compare(c, v) => (
+                    match c {
+                        Comparison::Eq => "eq",
+                        Comparison::Ne => "ne",
+                        Comparison::Gt => "gt",
+                        Comparison::Gte => "gte",
+                        Comparison::Lt => "lt",
+                        Comparison::Lte => "lte",
+                    },
+                    literal(v),
+                ),
+                Predicate::Between(a, b) => {
+                    ("between", format!("[{}, {}]", literal(a), literal(b)))
+                }
+                Predicate::In(items) => (
+                    "in",
+                    format!(
+                        "[{}]",
+                        items.iter().map(literal).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+                Predicate::NotIn(items) => (
+                    "not_in",
+                    format!(
+                        "[{}]",
+                        items.iter().map(literal).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+                Predicate::IsNull(b) => ("is_null", b.to_string()),
+                Predicate::Contains(s) => ("contains", format!("{s:?}")),
+                Predicate::StartsWith(s) => ("starts_with", format!("{s:?}")),
+                Predicate::EndsWith(s) => ("ends_with", format!("{s:?}")),
+                Predicate::WithinLast(d) => ("within_last", d.to_string()),
+                Predicate::Before(d) => ("before", d.to_string()),
+                Predicate::After(d) => ("after", d.to_string()),
+            };
+            format!("{name}: {{ {op}: {value} }}")
+        }
+    }
+}
+
+fn count(cell: Option<&Cell>) -> i64 {
+    cell.and_then(Cell::as_f64).map(|v| v as i64).unwrap_or(0)
+}
+
+pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> Result<i32, Error> {
+    let project = crate::validate::load_and_validate(root)?;
+    let Some(segment) = project.segment_by_name(&args.segment) else {
+        let hint = crate::error::suggest(
+            &args.segment,
+            project.segments.iter().map(|s| s.name.as_str()),
+        )
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "unknown segment `{}`{hint}",
+            args.segment
+        )));
+    };
+    let options = ReportOptions {
+        as_of: args.as_of,
+        period: None,
+        select: vec![args.segment.clone()],
+    };
+    let plan = Plan::new(&project, &options, super::today(&project.time_zone))?;
+    if let Some(dialect) = &args.dialect {
+        print!(
+            "{}",
+            crate::render::render_explain(&plan, &Dialect::load(dialect)?, None, segment)?
+        );
+        return Ok(0);
+    }
+    let target = super::target_name(args.target.as_deref(), &project)?;
+    let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
+    let dialect = Dialect::load(&profile.kind)?;
+    let sql = crate::render::render_explain(&plan, &dialect, Some(&target), segment)?;
+    let mut driver = super::run::connect(&profile, RunOptions::default(), root)?;
+    let result = driver.query(&sql)?;
+    let row = result
+        .rows
+        .first()
+        .ok_or_else(|| Error::Query("the explain query returned no row".into()))?;
+    let steps = crate::render::explain_steps(&project, segment);
+    let total = count(row.first());
+    println!(
+        "segment {} as of {} on {target}: {total} users exist",
+        args.segment, plan.time.as_of
+    );
+    let mut emptied = false;
+    for (index, step) in steps.iter().enumerate() {
+        let passing = count(row.get(1 + 2 * index));
+        let left = count(row.get(2 + 2 * index));
+        let marker = if left == 0 && !emptied {
+            emptied = true;
+            "  ← no one is left after this condition"
+        } else {
+            ""
+        };
+        println!(
+            "{:>3}. {:<50} {:>10} pass {:>10} left{marker}",
+            index + 1,
+            describe(step, &project),
+            passing,
+            left
+        );
+    }
+    if total == 0 {
+        println!(
+            "no users signed up before the end of {}: check the user table and `signup_at`",
+            plan.time.as_of
+        );
+    }
+    Ok(0)
+}
