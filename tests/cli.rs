@@ -199,6 +199,28 @@ mod run {
     }
 
     #[test]
+    fn explain_shows_sources_and_each_condition() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        segc()
+            .args(["explain", "at_risk", "--project"])
+            .arg(&project)
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains("events")
+                    .and(predicate::str::contains("1. monthly_activity: { gt: 0 }"))
+                    .and(predicate::str::contains("3. none: [in_segment: new_users]")),
+            );
+        segc()
+            .args(["explain", "at_rsk", "--project"])
+            .arg(&project)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("at_risk"));
+    }
+
+    #[test]
     fn init_refuses_a_folder_that_is_not_empty() {
         let dir = demo();
         segc()

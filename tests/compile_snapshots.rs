@@ -88,6 +88,12 @@ fn explain_sql_parses_in_every_dialect() {
             let sql = segc::render::render_explain(&plan, &dialect, None, id).unwrap();
             segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
                 .unwrap_or_else(|e| panic!("{segment}/{name}: {e}\n{sql}"));
+            for (source, check) in
+                segc::render::render_source_checks(&plan, &dialect, None).unwrap()
+            {
+                segc::sqlcheck::parse_one(&check, &dialect.sqlparser)
+                    .unwrap_or_else(|e| panic!("{source}/{name}: {e}\n{check}"));
+            }
         }
     }
 }

@@ -152,6 +152,22 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
     let dialect = Dialect::load(&profile.kind)?;
     let sql = crate::render::render_explain(&plan, &dialect, Some(&target), segment)?;
     let mut driver = super::run::connect(&profile, RunOptions::default(), root)?;
+    // First the sources: a missing or empty table explains an empty segment by itself.
+    println!("sources, rows before the end of {}:", plan.time.as_of);
+    for (source, check) in crate::render::render_source_checks(&plan, &dialect, Some(&target))? {
+        match driver.query(&check) {
+            Ok(rows) => {
+                let rows = count(rows.rows.first().and_then(|r| r.first()));
+                let warning = if rows == 0 {
+                    "  ← empty: nothing can match on it"
+                } else {
+                    ""
+                };
+                println!("  {source:<20} {rows:>12}{warning}");
+            }
+            Err(error) => println!("  {source:<20} cannot be read: {error}"),
+        }
+    }
     let result = driver.query(&sql)?;
     let row = result
         .rows

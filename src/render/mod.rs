@@ -125,6 +125,48 @@ pub fn explain_steps(
     steps
 }
 
+/// For `segc explain`: one small query per source counting its rows before the end instant
+/// (the user table by sign-up, timed facts by their time, other tables in full).
+pub fn render_source_checks(
+    plan: &Plan<'_>,
+    dialect: &Dialect,
+    target: Option<&str>,
+) -> Result<Vec<(String, String)>, Error> {
+    let env = environment(dialect)?;
+    let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
+    let mut captured = macros
+        .render_captured(context! {})
+        .map_err(template_error)?;
+    captured.with_state_mut(|state| {
+        let mut sql = Sql::new(state, dialect, plan);
+        let end = sql.timestamp(plan.end_instant())?;
+        let count = sql.call("count_rows", &[])?;
+        let count = sql.call("cast", &[Value::from(count), Value::from("bigint")])?;
+        let mut checks = Vec::new();
+        for source in &plan.project.sources {
+            let table = dialect.quote_path(source.table.resolve(target, &dialect.name));
+            let time = match &source.role {
+                SourceRole::Users { signup, .. } => Some(signup.as_str()),
+                SourceRole::Facts {
+                    time: Some(time), ..
+                } => Some(time.as_str()),
+                _ => None,
+            };
+            let filter = time
+                .map(|t| format!(" WHERE {} < {end}", dialect.quote_identifier(t)))
+                .unwrap_or_default();
+            checks.push((
+                source.name.clone(),
+                format!(
+                    "SELECT {count} AS {} FROM {table}{filter}",
+                    dialect.quote_identifier("segc_rows")
+                ),
+            ));
+        }
+        Ok(checks)
+    })
+}
+
 /// Renders the plan as one SQL statement for `dialect`. `target` picks per-target table names.
 pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Result<String, Error> {
     render_statement(plan, dialect, target, None)
