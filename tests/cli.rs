@@ -212,6 +212,18 @@ mod run {
                     .and(predicate::str::contains("1. monthly_activity: { gt: 0 }"))
                     .and(predicate::str::contains("3. none: [in_segment: new_users]")),
             );
+        // The example project's deliberately empty segment: the third condition removes everyone.
+        segc()
+            .args(["explain", "new_free_whales", "--project"])
+            .arg(&project)
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::is_match(
+                    r"3\. monthly_spend: \{ gte: 1000 \} +\d+ pass +0 left  ← no one is left",
+                )
+                .unwrap(),
+            );
         segc()
             .args(["explain", "at_rsk", "--project"])
             .arg(&project)
