@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use chrono::{NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::error::Error;
@@ -24,16 +24,15 @@ impl Clock {
     pub fn new(zone: &str, until: NaiveDate) -> Result<Self, Error> {
         let zone =
             Tz::from_str(zone).map_err(|_| Error::Usage(format!("unknown time zone `{zone}`")))?;
-        let start = NaiveDate::from_ymd_opt(until.year_ce().1 as i32 - HISTORY_YEARS, 1, 1)
-            .unwrap_or(until);
+        let start = NaiveDate::from_ymd_opt(until.year() - HISTORY_YEARS, 1, 1).unwrap_or(until);
         let offset_at = |instant: NaiveDateTime| {
             zone.offset_from_utc_datetime(&instant)
                 .fix()
                 .local_minus_utc()
         };
         let mut offsets = vec![(
-            super::super::ir::time::midnight(start),
-            offset_at(super::super::ir::time::midnight(start)),
+            crate::ir::time::midnight(start),
+            offset_at(crate::ir::time::midnight(start)),
         )];
         let mut day = start;
         let end = until.succ_opt().unwrap_or(until);
@@ -96,8 +95,6 @@ impl Clock {
         }
     }
 }
-
-use chrono::Datelike;
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use crate::error::Error;
 use crate::ir::time::{DayRange, ReportTime};
 use crate::ir::{
-    AttributeId, AttributeKind, Condition, Expr, KpiId, KpiKind, Operand, Project, SegmentId,
-    SourceId, SourceRole,
+    AttributeId, AttributeKind, Condition, KpiId, KpiKind, Operand, Project, SegmentId, SourceId,
+    SourceRole,
 };
 
 pub use clock::Clock;
@@ -268,15 +268,11 @@ fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<Attr
     }
     if let AttributeKind::Formula(expr) = &project.attribute(id).kind {
         let mut references = Vec::new();
-        collect_expr(expr, &mut references);
+        crate::validate::expr_references(expr, &mut references);
         for reference in references {
             need_attribute(project, reference, needed);
         }
     }
-}
-
-fn collect_expr(expr: &Expr, out: &mut Vec<AttributeId>) {
-    crate::validate::expr_references(expr, out);
 }
 
 fn need_condition(

@@ -13,7 +13,8 @@ use super::{Validator, check_name};
 /// What kind of attribute a declaration is, before its details are checked.
 enum Pending {
     Resolved,
-    Formula(usize),
+    /// Parsed once every declaration is resolved, so it may refer to any of them.
+    Formula,
 }
 
 impl Validator<'_> {
@@ -49,7 +50,7 @@ impl Validator<'_> {
         for (index, id) in declared {
             let spec = &self.files.definitions.attributes[index];
             match self.resolve_attribute(spec, id) {
-                Some(Pending::Formula(index)) => formulas.push((id, index)),
+                Some(Pending::Formula) => formulas.push((id, index)),
                 Some(Pending::Resolved) | None => {}
             }
         }
@@ -122,7 +123,7 @@ impl Validator<'_> {
     fn resolve_attribute(&mut self, spec: &AttributeSpec, id: AttributeId) -> Option<Pending> {
         let what = format!("attribute `{}`", spec.name.value);
         let declared_type = self.declared_type(spec);
-        if let Some(formula) = &spec.formula {
+        if spec.formula.is_some() {
             for (present, key) in [
                 (spec.source.as_ref().map(|s| s.span), "source"),
                 (spec.column.as_ref().map(|s| s.span), "column"),
@@ -135,15 +136,7 @@ impl Validator<'_> {
                     );
                 }
             }
-            let _ = formula;
-            return Some(Pending::Formula(
-                self.files
-                    .definitions
-                    .attributes
-                    .iter()
-                    .position(|a| a.name == spec.name)
-                    .unwrap_or(0),
-            ));
+            return Some(Pending::Formula);
         }
         let Some(source_name) = &spec.source else {
             self.error_with_hint(

@@ -1,7 +1,5 @@
 //! Conditions: groups, `in_segment`, and predicates with values typed by their operand.
 
-use chrono::NaiveDate;
-
 use crate::error::{Span, suggest};
 use crate::ir::{
     Comparison, Condition, Duration, FactColumn, Literal, Operand, Predicate, SegmentId, SourceId,
@@ -145,12 +143,8 @@ impl Validator<'_> {
         value: &Node,
         value_type: ValueType,
     ) -> Option<Predicate> {
-        let comparison = |c| Some(c);
         Some(match operator.value.as_str() {
-            "eq" => Predicate::Compare(
-                comparison(Comparison::Eq)?,
-                self.literal(name, value, value_type)?,
-            ),
+            "eq" => Predicate::Compare(Comparison::Eq, self.literal(name, value, value_type)?),
             "ne" => Predicate::Compare(Comparison::Ne, self.literal(name, value, value_type)?),
             op @ ("gt" | "gte" | "lt" | "lte") => {
                 if value_type == ValueType::Boolean {
@@ -397,6 +391,3 @@ fn article(value_type: ValueType) -> String {
         other => format!("a {}", other.name()),
     }
 }
-
-#[allow(dead_code)]
-fn unused(_: NaiveDate) {}

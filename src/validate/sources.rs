@@ -262,18 +262,17 @@ impl Validator<'_> {
                 }
                 continue;
             }
-            let via = key.clone();
-            let physical_key = key;
+            // The dimension's key and the user table's column share the name.
             self.sources[id.0].role = SourceRole::Dimension {
-                key: physical_key,
-                via,
+                via: key.clone(),
+                key,
             };
         }
         let users_source = &mut self.sources[users.0];
         let SourceRole::Dimension { key, .. } = users_source.role.clone() else {
             return;
         };
-        match users_source.column(super::sources::SIGNUP_COLUMN) {
+        match users_source.column(SIGNUP_COLUMN) {
             Some(signup) => {
                 users_source.role = SourceRole::Users {
                     key,
