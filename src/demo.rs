@@ -990,6 +990,12 @@ CREATE TABLE app.orders (
 );
 ";
 
+/// The demo database with the default data, for `segc init --demo` and a `demo: true` profile.
+#[cfg(feature = "duckdb")]
+pub fn create_database(path: &std::path::Path) -> Result<DemoSummary, DemoError> {
+    write_duckdb(&generate(&DemoConfig::default()), path)
+}
+
 /// Write `data` into a new DuckDB database at `path`: schema `app` and its five tables, filled
 /// in one transaction. Refuses to touch an existing file; creates missing parent directories.
 /// On failure the partly written file is removed.

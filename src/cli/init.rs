@@ -100,15 +100,8 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
         #[cfg(feature = "duckdb")]
         {
             let path = root.join("target/demo.duckdb");
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
-            }
-            let data = crate::demo::generate(&crate::demo::DemoConfig::default());
             let summary =
-                crate::demo::write_duckdb(&data, &path).map_err(|e| Error::Query(e.to_string()))?;
+                crate::demo::create_database(&path).map_err(|e| Error::Query(e.to_string()))?;
             eprintln!(
                 "demo database {}: {} users, {} accounts, {} events, {} orders",
                 path.display(),

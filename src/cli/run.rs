@@ -45,14 +45,7 @@ pub(crate) fn connect(
             let path = crate::driver::duckdb::resolve_path(root, path_text);
             if !path.exists() && profile.field("demo") == Some("true") {
                 eprintln!("creating the demo database {} (first run)…", path.display());
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                        path: parent.to_path_buf(),
-                        source,
-                    })?;
-                }
-                let data = crate::demo::generate(&crate::demo::DemoConfig::default());
-                crate::demo::write_duckdb(&data, &path).map_err(|e| Error::Query(e.to_string()))?;
+                crate::demo::create_database(&path).map_err(|e| Error::Query(e.to_string()))?;
             }
             Ok(Box::new(crate::driver::duckdb::DuckDb::open_read_only(
                 &path,

@@ -45,6 +45,20 @@ fn environment(dialect: &Dialect) -> Result<Environment<'static>, Error> {
     Ok(env)
 }
 
+/// Runs `build` with a renderer whose macros are `dialect`'s (from `env`).
+fn with_sql<T>(
+    env: &Environment<'static>,
+    plan: &Plan<'_>,
+    dialect: &Dialect,
+    build: impl FnOnce(&mut Sql<'_, '_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
+    let mut captured = macros
+        .render_captured(context! {})
+        .map_err(template_error)?;
+    captured.with_state_mut(|state| build(&mut Sql::new(state, dialect, plan)))
+}
+
 fn template_error(error: minijinja::Error) -> Error {
     Error::Render(format!("template error: {error:#}"))
 }
@@ -132,13 +146,7 @@ pub fn render_source_checks(
     dialect: &Dialect,
     target: Option<&str>,
 ) -> Result<Vec<(String, String)>, Error> {
-    let env = environment(dialect)?;
-    let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
-    let mut captured = macros
-        .render_captured(context! {})
-        .map_err(template_error)?;
-    captured.with_state_mut(|state| {
-        let mut sql = Sql::new(state, dialect, plan);
+    with_sql(&environment(dialect)?, plan, dialect, |sql| {
         let end = sql.timestamp(plan.end_instant())?;
         let count = sql.call("count_rows", &[])?;
         let count = sql.call("cast", &[Value::from(count), Value::from("bigint")])?;
@@ -197,13 +205,8 @@ fn render_statement(
     explain: Option<crate::ir::SegmentId>,
 ) -> Result<String, Error> {
     let env = environment(dialect)?;
-    let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
-    let mut captured = macros
-        .render_captured(context! {})
-        .map_err(template_error)?;
     let project = plan.project;
-    let ctx = captured.with_state_mut(|state| -> Result<Value, Error> {
-        let mut sql = Sql::new(state, dialect, plan);
+    let ctx = with_sql(&env, plan, dialect, |sql| -> Result<Value, Error> {
         let q = |name: &str| dialect.quote_identifier(name);
         let table = |source: crate::ir::SourceId| {
             dialect.quote_path(project.source(source).table.resolve(target, &dialect.name))
@@ -344,51 +347,94 @@ fn render_statement(
             });
         }
 
-        // Stage 3: formula columns KPIs aggregate, and one membership flag per reported segment.
+        // Stages 3 and 4 differ for `segc explain`, which ends after the membership stage.
         let mut members = Vec::new();
-        for id in &plan.formula_columns {
-            let attribute = project.attribute(*id);
-            members.push(Item {
-                sql: sql.attribute_value(*id, "a")?,
-                alias: q(&attribute.name),
-                comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
-            });
-        }
-        let mut rows = Vec::new();
-        let mut membership = format!("CASE {}.{} WHEN 0 THEN 1", q("s"), q("segc_row"));
-        for row in &plan.rows {
-            match row.segment {
-                None => rows.push(RowItem {
-                    ordinal: row.ordinal,
-                    comment: "all_users".into(),
-                }),
-                Some(id) => {
-                    let segment = project.segment(id);
-                    let flag = q(&format!("segc_in_{}", segment.name));
-                    let condition = sql.condition(&segment.condition, "a")?;
-                    members.push(Item {
-                        sql: sql.call("flag", &[Value::from(condition)])?,
-                        alias: flag.clone(),
-                        comment: comment_text(&format!(
-                            "segment {} ({})",
-                            segment.name, segment.origin
-                        )),
-                    });
-                    membership.push_str(&format!(" WHEN {} THEN {}.{flag}", row.ordinal, q("m")));
-                    rows.push(RowItem {
+        let (mut rows, mut membership) = (Vec::new(), String::new());
+        let (mut percentile_columns, mut kpi_aggregates, mut outputs) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let (mut explain_rows, mut explain_total) = (Vec::new(), String::new());
+        if explain.is_none() {
+            // Stage 3: formula columns KPIs aggregate, and one membership flag per reported segment.
+            for id in &plan.formula_columns {
+                let attribute = project.attribute(*id);
+                members.push(Item {
+                    sql: sql.attribute_value(*id, "a")?,
+                    alias: q(&attribute.name),
+                    comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
+                });
+            }
+            membership = format!("CASE {}.{} WHEN 0 THEN 1", q("s"), q("segc_row"));
+            for row in &plan.rows {
+                match row.segment {
+                    None => rows.push(RowItem {
                         ordinal: row.ordinal,
-                        comment: comment_text(&segment.name),
+                        comment: "all_users".into(),
+                    }),
+                    Some(id) => {
+                        let segment = project.segment(id);
+                        let flag = q(&format!("segc_in_{}", segment.name));
+                        let condition = sql.condition(&segment.condition, "a")?;
+                        members.push(Item {
+                            sql: sql.call("flag", &[Value::from(condition)])?,
+                            alias: flag.clone(),
+                            comment: comment_text(&format!(
+                                "segment {} ({})",
+                                segment.name, segment.origin
+                            )),
+                        });
+                        membership.push_str(&format!(
+                            " WHEN {} THEN {}.{flag}",
+                            row.ordinal,
+                            q("m")
+                        ));
+                        rows.push(RowItem {
+                            ordinal: row.ordinal,
+                            comment: comment_text(&segment.name),
+                        });
+                    }
+                }
+            }
+            membership.push_str(" END");
+
+            // Stage 4: KPI aggregates per row, then ratios and shares.
+            for id in &plan.kpis {
+                for (sql_text, alias) in sql.percentile_columns(*id)? {
+                    percentile_columns.push(Item {
+                        sql: sql_text,
+                        alias,
+                        comment: comment_text(&project.kpi(*id).name),
                     });
                 }
             }
+            for id in &plan.kpis {
+                let kpi = project.kpi(*id);
+                let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
+                if let KpiKind::Aggregate { .. } = kpi.kind {
+                    kpi_aggregates.push(Item {
+                        sql: sql.kpi_aggregate(*id)?,
+                        alias: q(&kpi.name),
+                        comment: comment.clone(),
+                    });
+                }
+                let value = sql.kpi_output(*id)?;
+                let type_name = match kpi.value_type {
+                    KpiType::Integer => "bigint",
+                    KpiType::Double => "double",
+                    KpiType::Date => "date",
+                    KpiType::Timestamp => "timestamp",
+                    KpiType::String => "varchar",
+                };
+                let value = sql.call("cast", &[Value::from(value), Value::from(type_name)])?;
+                outputs.push(Item {
+                    sql: value,
+                    alias: q(&kpi.name),
+                    comment,
+                });
+            }
         }
-        membership.push_str(" END");
 
         // `segc explain`: a flag per condition and per prefix of conditions.
-        let mut explain_rows = Vec::new();
-        let mut explain_total = String::new();
         if let Some(segment) = explain {
-            members.clear();
             let steps = explain_steps(project, segment);
             let mut so_far: Vec<crate::ir::Condition> = Vec::new();
             for (index, step) in steps.iter().enumerate() {
@@ -413,54 +459,15 @@ fn render_statement(
                     sql.call("cast", &[Value::from(counted), Value::from("bigint")])
                 };
                 explain_rows.push(ExplainStep {
-                    passing: count(&mut sql, "segc_pass")?,
+                    passing: count(sql, "segc_pass")?,
                     passing_alias: q(&format!("segc_pass_{number}")),
-                    remaining: count(&mut sql, "segc_left")?,
+                    remaining: count(sql, "segc_left")?,
                     remaining_alias: q(&format!("segc_left_{number}")),
                     comment: comment_text(&format!("step {number}")),
                 });
             }
             let total = sql.call("count_rows", &[])?;
             explain_total = sql.call("cast", &[Value::from(total), Value::from("bigint")])?;
-        }
-
-        // Stage 4: KPI aggregates per row, then ratios and shares.
-        let mut percentile_columns = Vec::new();
-        for id in &plan.kpis {
-            for (sql_text, alias) in sql.percentile_columns(*id)? {
-                percentile_columns.push(Item {
-                    sql: sql_text,
-                    alias,
-                    comment: comment_text(&project.kpi(*id).name),
-                });
-            }
-        }
-        let mut kpi_aggregates = Vec::new();
-        let mut outputs = Vec::new();
-        for id in &plan.kpis {
-            let kpi = project.kpi(*id);
-            let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
-            if let KpiKind::Aggregate { .. } = kpi.kind {
-                kpi_aggregates.push(Item {
-                    sql: sql.kpi_aggregate(*id)?,
-                    alias: q(&kpi.name),
-                    comment: comment.clone(),
-                });
-            }
-            let value = sql.kpi_output(*id)?;
-            let type_name = match kpi.value_type {
-                KpiType::Integer => "bigint",
-                KpiType::Double => "double",
-                KpiType::Date => "date",
-                KpiType::Timestamp => "timestamp",
-                KpiType::String => "varchar",
-            };
-            let value = sql.call("cast", &[Value::from(value), Value::from(type_name)])?;
-            outputs.push(Item {
-                sql: value,
-                alias: q(&kpi.name),
-                comment,
-            });
         }
 
         Ok(context! {
