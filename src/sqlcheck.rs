@@ -9,7 +9,8 @@ use sqlparser::parser::Parser;
 
 use crate::error::Error;
 
-fn parser_dialect(name: &str) -> Result<Box<dyn ParserDialect>, Error> {
+/// The sqlparser dialect a dialect file names (`sqlparser = "…"`).
+pub fn parser_dialect(name: &str) -> Result<Box<dyn ParserDialect>, Error> {
     Ok(match name {
         "duckdb" => Box::new(dialect::DuckDbDialect {}),
         "postgres" => Box::new(dialect::PostgreSqlDialect {}),

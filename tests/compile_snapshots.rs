@@ -6,8 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use segc::dialect::Dialect;
-use segc::ir::Project;
-use segc::plan::{Plan, ReportOptions};
+use segc::plan::ReportOptions;
 
 fn projects() -> Vec<(&'static str, PathBuf)> {
     vec![
@@ -16,28 +15,18 @@ fn projects() -> Vec<(&'static str, PathBuf)> {
     ]
 }
 
-fn compile(project: &Project, dialect: &Dialect) -> String {
-    let plan = Plan::new(
-        project,
-        &ReportOptions::default(),
-        common::date("2030-01-01"),
-    )
-    .unwrap();
-    segc::render::render(&plan, dialect, None).unwrap()
-}
-
 #[test]
 fn every_dialect_compiles_parses_and_is_pinned() {
     for (name, root) in projects() {
         let project = segc::validate::load_and_validate(&root).unwrap();
         for dialect_name in segc::dialect::names() {
             let dialect = Dialect::load(dialect_name).unwrap();
-            let sql = compile(&project, &dialect);
+            let sql = common::compile(&project, &dialect);
             segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
                 .unwrap_or_else(|e| panic!("{name}/{dialect_name}: {e}\n{sql}"));
             assert_eq!(
                 sql,
-                compile(&project, &dialect),
+                common::compile(&project, &dialect),
                 "{name}/{dialect_name}: the same input gives the same SQL"
             );
             insta::assert_snapshot!(format!("{name}__{dialect_name}"), sql);
@@ -51,7 +40,7 @@ fn every_source_table_is_read_exactly_once() {
         let project = segc::validate::load_and_validate(&root).unwrap();
         for dialect_name in segc::dialect::names() {
             let dialect = Dialect::load(dialect_name).unwrap();
-            let sql = compile(&project, &dialect);
+            let sql = common::compile(&project, &dialect);
             let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser).unwrap();
             let relations = segc::sqlcheck::relations(&statement);
             for source in &project.sources {
@@ -75,13 +64,13 @@ fn every_source_table_is_read_exactly_once() {
 
 #[test]
 fn explain_sql_parses_in_every_dialect() {
-    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
+    let project = common::core_project();
     for segment in ["at_risk", "not_de", "multi", "active_admins"] {
         let options = ReportOptions {
             select: vec![segment.into()],
             ..Default::default()
         };
-        let plan = Plan::new(&project, &options, common::date("2030-01-01")).unwrap();
+        let plan = common::plan(&project, &options);
         let id = project.segment_by_name(segment).unwrap();
         for name in segc::dialect::names() {
             let dialect = Dialect::load(name).unwrap();
@@ -100,9 +89,9 @@ fn explain_sql_parses_in_every_dialect() {
 
 #[test]
 fn nothing_after_the_as_of_instant_is_read() {
-    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
+    let project = common::core_project();
     let dialect = Dialect::load("duckdb").unwrap();
-    let sql = compile(&project, &dialect);
+    let sql = common::compile(&project, &dialect);
     assert!(
         sql.contains("\"u\".\"created_at\" < CAST('2024-04-01 00:00:00' AS TIMESTAMP)"),
         "{sql}"
@@ -119,9 +108,9 @@ fn nothing_after_the_as_of_instant_is_read() {
 
 #[test]
 fn user_strings_never_escape_their_literal() {
-    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
+    let project = common::core_project();
     let dialect = Dialect::load("duckdb").unwrap();
-    let sql = compile(&project, &dialect);
+    let sql = common::compile(&project, &dialect);
     assert!(
         sql.contains("'it''s a \\ test'"),
         "quotes doubled, backslash kept"

@@ -10,13 +10,12 @@ mod common;
 
 use segc::driver::duckdb::DuckDb;
 use segc::driver::{Cell, Driver};
-use segc::plan::{Plan, ReportOptions};
+use segc::plan::ReportOptions;
 use segc::report::Report;
 
 fn run(options: ReportOptions) -> Report {
-    let project =
-        segc::validate::load_and_validate(&common::fixture("core")).expect("the fixture is valid");
-    let plan = Plan::new(&project, &options, common::date("2030-01-01")).expect("plan");
+    let project = common::core_project();
+    let plan = common::plan(&project, &options);
     let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
     let sql = segc::render::render(&plan, &dialect, None).expect("render");
     let mut database = DuckDb::in_memory().unwrap();
@@ -267,13 +266,13 @@ fn select_limits_rows_but_keeps_all_users_first() {
 
 #[test]
 fn explain_counts_each_condition_in_order_and_cumulatively() {
-    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
+    let project = common::core_project();
     let explain = |segment: &str| -> Vec<Cell> {
         let options = ReportOptions {
             select: vec![segment.to_string()],
             ..Default::default()
         };
-        let plan = Plan::new(&project, &options, common::date("2030-01-01")).unwrap();
+        let plan = common::plan(&project, &options);
         let id = project.segment_by_name(segment).unwrap();
         let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
         let sql = segc::render::render_explain(&plan, &dialect, None, id).unwrap();

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use segc::driver::duckdb::DuckDb;
 use segc::driver::{Cell, Driver};
-use segc::plan::{Plan, ReportOptions};
+use segc::plan::ReportOptions;
 use segc::report::Report;
 
 const DATABASE: &str = "segc_conformance";
@@ -40,13 +40,8 @@ fn connect(dir: &Path, target: &str) -> segc::driver::postgres::Postgres {
 }
 
 fn report_on(driver: &mut dyn Driver, dialect: &str) -> Report {
-    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
-    let plan = Plan::new(
-        &project,
-        &ReportOptions::default(),
-        common::date("2030-01-01"),
-    )
-    .unwrap();
+    let project = common::core_project();
+    let plan = common::plan(&project, &ReportOptions::default());
     let sql =
         segc::render::render(&plan, &segc::dialect::Dialect::load(dialect).unwrap(), None).unwrap();
     let result = driver

@@ -10,7 +10,6 @@ use sqlparser::dialect::{Dialect as ParserDialect, RedshiftSqlDialect};
 use sqlparser::parser::Parser;
 
 use segc::dialect::Dialect;
-use segc::plan::{Plan, ReportOptions};
 
 /// Redshift processes backslash escapes inside '…' (sqlparser's Redshift dialect does not
 /// model that); check Redshift literals the way Redshift reads them.
@@ -32,11 +31,7 @@ impl ParserDialect for RedshiftAsDeployed {
 fn parser_for(dialect: &Dialect) -> Box<dyn ParserDialect> {
     match dialect.sqlparser.as_str() {
         "redshift" => Box::new(RedshiftAsDeployed),
-        "duckdb" => Box::new(sqlparser::dialect::DuckDbDialect {}),
-        "postgres" => Box::new(sqlparser::dialect::PostgreSqlDialect {}),
-        "bigquery" => Box::new(sqlparser::dialect::BigQueryDialect {}),
-        "mssql" => Box::new(sqlparser::dialect::MsSqlDialect {}),
-        other => panic!("no parser for {other}"),
+        other => segc::sqlcheck::parser_dialect(other).unwrap(),
     }
 }
 
@@ -133,14 +128,7 @@ fn trap_10_sqlserver_strings_are_national() {
 }
 
 fn compile_core(dialect: &Dialect) -> String {
-    let project = segc::validate::load_and_validate(&common::fixture("core")).unwrap();
-    let plan = Plan::new(
-        &project,
-        &ReportOptions::default(),
-        common::date("2030-01-01"),
-    )
-    .unwrap();
-    segc::render::render(&plan, dialect, None).unwrap()
+    common::compile(&common::core_project(), dialect)
 }
 
 #[test]
@@ -243,13 +231,7 @@ fn trap_13_day_boundaries_follow_the_project_time_zone() {
     )
     .unwrap();
     let project = segc::validate::load_and_validate(dir.path()).unwrap();
-    let plan = Plan::new(
-        &project,
-        &ReportOptions::default(),
-        common::date("2030-01-01"),
-    )
-    .unwrap();
-    let sql = segc::render::render(&plan, &Dialect::load("postgres").unwrap(), None).unwrap();
+    let sql = common::compile(&project, &Dialect::load("postgres").unwrap());
     // The end of 2024-07-01 in New York is 2024-07-02 04:00 UTC (EDT, not a fixed EST offset).
     assert!(
         sql.contains("< CAST('2024-07-02 04:00:00' AS TIMESTAMP)"),
