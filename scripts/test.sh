@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# The whole test suite: starts a throwaway PostgreSQL for the engine tests, runs every test in
-# the release profile (so the bundled DuckDB is built once), and stops the server.
+# The whole test suite: starts a throwaway PostgreSQL and a BigQuery emulator for the engine
+# tests, runs every test in the release profile (so the bundled DuckDB is built once), and stops
+# both servers. SQL Server tests run too when SEGC_TEST_SQLSERVER holds an ADO connection string.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/segc-target}"
 
-cluster="$(mktemp -d /tmp/segc-pg.XXXXXX)"
-trap 'scripts/postgres.sh stop "$cluster"' EXIT
-scripts/postgres.sh start "$cluster"
+work="$(mktemp -d /tmp/segc-engines.XXXXXX)"
+# The PostgreSQL cluster inside belongs to the postgres user, who must reach it.
+chmod 755 "$work"
+cleanup() {
+  scripts/bqemulator.sh stop "$work/bq" || true
+  scripts/postgres.sh stop "$work/pg" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+scripts/postgres.sh start "$work/pg"
+scripts/bqemulator.sh start "$work/bq"
 
 export SEGC_TEST_POSTGRES=1
 export SEGC_TEST_PG_HOST=127.0.0.1
 export SEGC_TEST_PG_PORT="${SEGC_TEST_PG_PORT:-54329}"
 export SEGC_TEST_PG_USER=postgres
+export SEGC_TEST_BQ_ENDPOINT="http://127.0.0.1:${SEGC_TEST_BQ_PORT:-9050}"
+if [ -z "${SEGC_TEST_SQLSERVER:-}" ]; then
+  echo "SQL Server live tests will be skipped: set SEGC_TEST_SQLSERVER to an ADO connection string to run them"
+fi
 cargo test --release

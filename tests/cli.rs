@@ -257,3 +257,111 @@ mod run {
             .success();
     }
 }
+
+/// Every command, on targets of every type whose secrets are set, with servers that cannot be
+/// reached (so the error paths run too): no secret appears in any output.
+#[test]
+fn no_secret_appears_in_any_output_of_any_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    std::fs::copy(
+        common::repository_root().join("segc_project.yml"),
+        project.join("segc_project.yml"),
+    )
+    .unwrap();
+    for entry in std::fs::read_dir(common::repository_root().join("segment-defs")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            project.join("segment-defs").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let secrets = [
+        "Pg-S3cret-1",
+        "Rs-S3cret-2",
+        "Bq-Token-3",
+        "Bq-Key-4",
+        "Ms-S3cret-5",
+        "Ms-Ado-6",
+        "Ms-Token-7",
+    ];
+    // Port 9 (discard) on loopback refuses connections.
+    let profiles = format!(
+        "pg: {{ type: postgres, host: 127.0.0.1, port: 9, user: u, password: \"{{{{ env_var('SEGC_SECRET_PG') }}}}\", sslmode: disable, connect_timeout: 2 }}\n\
+         rs: {{ type: redshift, host: 127.0.0.1, port: 9, user: u, password: \"{}\", connect_timeout: 2 }}\n\
+         bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:9\", access_token: \"{}\" }}\n\
+         bq_key: {{ type: bigquery, project: p, keyfile_json: '{{\"type\": \"service_account\", \"private_key\": \"{}\"}}' }}\n\
+         mssql: {{ type: sqlserver, host: 127.0.0.1, port: 9, user: u, password: \"{}\" }}\n\
+         mssql_ado: {{ type: sqlserver, connection_string: \"Server=tcp:127.0.0.1,9;User Id=u;Password={}\" }}\n\
+         mssql_aad: {{ type: sqlserver, host: 127.0.0.1, port: 9, access_token: \"{}\" }}\n",
+        secrets[1], secrets[2], secrets[3], secrets[4], secrets[5], secrets[6]
+    );
+    std::fs::write(project.join("profiles.yml"), profiles).unwrap();
+    let targets = [
+        "pg",
+        "rs",
+        "bq",
+        "bq_key",
+        "mssql",
+        "mssql_ado",
+        "mssql_aad",
+    ];
+    let mut commands: Vec<Vec<String>> = vec![
+        vec!["targets".into()],
+        vec!["validate".into()],
+        vec!["--help".into()],
+        vec!["run".into(), "--help".into()],
+    ];
+    for target in targets {
+        commands.push(vec!["targets".into(), "--check".into(), target.into()]);
+        commands.push(vec!["compile".into(), "--target".into(), target.into()]);
+        commands.push(vec!["run".into(), "--target".into(), target.into()]);
+        commands.push(vec![
+            "explain".into(),
+            "active".into(),
+            "--target".into(),
+            target.into(),
+        ]);
+    }
+    commands.push(vec![
+        "compile".into(),
+        "--target".into(),
+        "bq".into(),
+        "--estimate".into(),
+    ]);
+    for command in commands {
+        let output = segc()
+            .arg("--project")
+            .arg(&project)
+            .args(&command)
+            .env("SEGC_SECRET_PG", secrets[0])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "`segc {}` printed a secret:\n{text}",
+                command.join(" ")
+            );
+        }
+        if command[0] == "targets" && command.len() == 1 {
+            assert!(text.contains("password: ****"), "{text}");
+            assert!(text.contains("connection_string: ****"), "{text}");
+        }
+        if command.len() > 2 && command[1] == "--check" {
+            assert!(
+                !output.status.success(),
+                "{} reached a closed port",
+                command[2]
+            );
+        }
+    }
+}

@@ -1,16 +1,14 @@
-//! The core fixture on real engines: the same report on PostgreSQL (and Redshift's SQL on
-//! PostgreSQL) as on DuckDB. Runs when `SEGC_TEST_POSTGRES=1`; `.ci/run` starts a server and
-//! sets it. Connection settings: `SEGC_TEST_PG_HOST`, `_PORT`, `_USER`, `_PASSWORD`.
+//! PostgreSQL driver behaviour on a real server: version check, Ctrl-C and --timeout cancel in
+//! the server, retries after a killed connection. (Cross-engine results: tests/conformance.rs.)
+//! Runs when `SEGC_TEST_POSTGRES=1`; `scripts/test.sh` starts a server and sets it.
+//! Connection settings: `SEGC_TEST_PG_HOST`, `_PORT`, `_USER`, `_PASSWORD`.
 #![cfg(all(feature = "duckdb", feature = "postgres"))]
 
 mod common;
 
 use std::path::Path;
 
-use segc::driver::duckdb::DuckDb;
 use segc::driver::{Cell, Driver};
-use segc::plan::ReportOptions;
-use segc::report::Report;
 
 const DATABASE: &str = "segc_conformance";
 
@@ -37,103 +35,6 @@ fn write_profiles(dir: &Path) {
 fn connect(dir: &Path, target: &str) -> segc::driver::postgres::Postgres {
     let profile = segc::spec::profiles::load_profile(Some(dir), dir, target).unwrap();
     segc::driver::postgres::Postgres::connect(&profile).unwrap_or_else(|e| panic!("{target}: {e}"))
-}
-
-fn report_on(driver: &mut dyn Driver, dialect: &str) -> Report {
-    let project = common::core_project();
-    let plan = common::plan(&project, &ReportOptions::default());
-    let sql =
-        segc::render::render(&plan, &segc::dialect::Dialect::load(dialect).unwrap(), None).unwrap();
-    let result = driver
-        .query(&sql)
-        .unwrap_or_else(|e| panic!("{dialect}: {e}"));
-    Report::from_result(&plan, dialect, &result).unwrap()
-}
-
-fn assert_same(expected: &Report, actual: &Report, engine: &str) {
-    assert_eq!(expected.columns, actual.columns);
-    for (want, got) in expected.rows.iter().zip(&actual.rows) {
-        assert_eq!(want.segment, got.segment);
-        for ((value, other), column) in want.values.iter().zip(&got.values).zip(&expected.columns) {
-            let same = match (value, other) {
-                (Cell::Double(a), Cell::Double(b)) => (a - b).abs() <= 1e-9 * a.abs().max(1.0),
-                (a, b) => a == b,
-            };
-            assert!(
-                same,
-                "{engine}: {} / {}: {value:?} on DuckDB, {other:?} here",
-                want.segment, column.name
-            );
-        }
-    }
-}
-
-#[test]
-fn postgres_prints_the_same_table_as_duckdb() {
-    if !enabled() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    write_profiles(dir.path());
-    let mut admin = connect(dir.path(), "admin");
-    admin
-        .query(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
-        .unwrap();
-    admin.query(&format!("CREATE DATABASE {DATABASE}")).unwrap();
-    let data = std::fs::read_to_string(common::fixture("core/data.sql")).unwrap();
-    let mut pg = connect(dir.path(), "pg");
-    let without_comments: String = data
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("--"))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    for statement in without_comments
-        .split(";\n")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        pg.query(statement)
-            .unwrap_or_else(|e| panic!("{e}: {statement}"));
-    }
-
-    let mut duckdb = DuckDb::in_memory().unwrap();
-    duckdb.execute_batch(&data).unwrap();
-    let expected = report_on(&mut duckdb, "duckdb");
-    let postgres = report_on(&mut pg, "postgres");
-    assert_same(&expected, &postgres, "postgres");
-
-    // Hand-computed anchors, so agreeing engines cannot both be wrong.
-    let column = |name: &str| {
-        expected
-            .columns
-            .iter()
-            .position(|c| c.name == name)
-            .unwrap()
-    };
-    let all_users = &postgres.rows[0];
-    assert_eq!(all_users.values[column("people")], Cell::Integer(9));
-    assert_eq!(
-        all_users.values[column("points")],
-        Cell::Double(4_000_000_008.0)
-    );
-    assert_eq!(all_users.values[column("zero_ratio")], Cell::Null);
-    let quoted = postgres
-        .rows
-        .iter()
-        .find(|r| r.segment == "by_eq_quote")
-        .unwrap();
-    assert_eq!(
-        quoted.values[column("people")],
-        Cell::Integer(1),
-        "it's a \\ test matched exactly"
-    );
-
-    // Redshift's SQL, in a session that processes backslash escapes as Redshift does.
-    let mut rs = connect(dir.path(), "rs");
-    let setting = rs.query("SHOW standard_conforming_strings").unwrap();
-    assert_eq!(setting.rows[0][0], Cell::Text("off".into()));
-    let redshift = report_on(&mut rs, "redshift");
-    assert_same(&expected, &redshift, "redshift on PostgreSQL");
 }
 
 #[test]

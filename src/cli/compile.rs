@@ -6,7 +6,6 @@ use clap::Args;
 
 use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::plan::Plan;
 
 use super::ReportArgs;
 
@@ -22,23 +21,17 @@ pub struct CompileArgs {
     /// --dialect, write one file per dialect (for review in pull requests).
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// BigQuery targets: do a dry run and print the bytes the query would process (and be
+    /// billed for), instead of the SQL.
+    #[arg(long, conflicts_with_all = ["dialect", "output_dir"])]
+    pub estimate: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
-/// Compiles the project in `root` for a dialect; `target` picks per-target table names.
-pub fn compile_sql(
-    project: &crate::ir::Project,
-    dialect: &Dialect,
-    target: Option<&str>,
-    options: &crate::plan::ReportOptions,
-) -> Result<String, Error> {
-    let plan = Plan::new(project, options, super::today(&project.time_zone))?;
-    crate::render::render(&plan, dialect, target)
-}
-
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> Result<i32, Error> {
     let project = crate::validate::load_and_validate(root)?;
+    let reports = args.report.plan(&project)?;
     if let (Some(dir), None, None) = (&args.output_dir, &args.dialect, &args.target) {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.clone(),
@@ -46,7 +39,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         })?;
         for name in crate::dialect::names() {
             let dialect = Dialect::load(name)?;
-            let sql = compile_sql(&project, &dialect, None, &args.report.options())?;
+            let sql = reports.sql(&dialect, None)?;
             let path = dir.join(format!("{name}.sql"));
             std::fs::write(&path, &sql).map_err(|source| Error::Io {
                 path: path.clone(),
@@ -64,12 +57,11 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
             (Dialect::load(&profile.kind)?, Some(target))
         }
     };
-    let sql = compile_sql(
-        &project,
-        &dialect,
-        target.as_deref(),
-        &args.report.options(),
-    )?;
+    let sql = reports.sql(&dialect, target.as_deref())?;
+    if args.estimate {
+        let target = target.unwrap_or_default();
+        return estimate(root, profiles_dir, &target, &sql);
+    }
     match &args.output_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -86,4 +78,56 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         None => print!("{sql}"),
     }
     Ok(0)
+}
+
+/// `--estimate`: a BigQuery dry run.
+fn estimate(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    target: &str,
+    sql: &str,
+) -> Result<i32, Error> {
+    let profile = crate::spec::profiles::load_profile(profiles_dir, root, target)?;
+    if profile.kind != "bigquery" {
+        return Err(Error::Usage(format!(
+            "--estimate needs a bigquery target; `{target}` is {}",
+            profile.kind
+        )));
+    }
+    #[cfg(feature = "bigquery")]
+    {
+        let mut driver = crate::driver::bigquery::BigQuery::connect(
+            &profile,
+            crate::driver::RunOptions::default(),
+        )?;
+        let bytes = driver.estimate(sql)?;
+        println!(
+            "{target}: this query will process {} ({bytes} bytes)",
+            human_bytes(bytes)
+        );
+        Ok(0)
+    }
+    #[cfg(not(feature = "bigquery"))]
+    {
+        let _ = sql;
+        Err(Error::Profile(
+            "this build of segc has no BigQuery driver".into(),
+        ))
+    }
+}
+
+/// Bytes in binary units, as BigQuery's console shows them.
+pub fn human_bytes(bytes: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
 }

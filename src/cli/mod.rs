@@ -62,6 +62,64 @@ pub struct ReportArgs {
     /// The period for `window: period` attributes, A..B (both days included); sets --as-of to B.
     #[arg(long, value_name = "A..B", value_parser = parse_period, conflicts_with = "as_of")]
     pub period: Option<(NaiveDate, NaiveDate)>,
+    /// Also compute every KPI for an earlier period (as of that period's end), with the
+    /// absolute and relative change: `prior_year` (the same days a year earlier) or
+    /// `prior_period` (the period of the same length just before).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub compare: Option<CompareArg>,
+    /// One report per month (each as of the month's last day), from --from to --to, in one
+    /// statement.
+    #[arg(long, value_enum, requires_all = ["from", "to"], conflicts_with_all = ["compare", "as_of", "period"])]
+    pub grain: Option<GrainArg>,
+    /// The first month of a --grain run, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", value_parser = parse_month, requires = "grain")]
+    pub from: Option<NaiveDate>,
+    /// The last month of a --grain run, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", value_parser = parse_month, requires = "grain")]
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareArg {
+    #[value(name = "prior_year")]
+    PriorYear,
+    #[value(name = "prior_period")]
+    PriorPeriod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GrainArg {
+    Month,
+}
+
+/// A month, `YYYY-MM`, as its first day.
+fn parse_month(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a month; write YYYY-MM"))
+}
+
+/// The reports a command computes: one, or a series combined into one statement.
+pub enum Reports<'p> {
+    Single(crate::plan::Plan<'p>),
+    Series(
+        Vec<(String, crate::plan::Plan<'p>)>,
+        crate::render::SeriesShape,
+    ),
+}
+
+impl Reports<'_> {
+    pub fn sql(
+        &self,
+        dialect: &crate::dialect::Dialect,
+        target: Option<&str>,
+    ) -> Result<String, Error> {
+        match self {
+            Reports::Single(plan) => crate::render::render(plan, dialect, target),
+            Reports::Series(periods, shape) => {
+                crate::render::render_series(periods, dialect, target, *shape)
+            }
+        }
+    }
 }
 
 impl ReportArgs {
@@ -71,6 +129,41 @@ impl ReportArgs {
             period: self.period,
             select: self.select.clone(),
         }
+    }
+
+    /// Plans what was asked for: a report, a report and its comparison, or one per month.
+    pub fn plan<'p>(&self, project: &'p crate::ir::Project) -> Result<Reports<'p>, Error> {
+        use crate::plan::{Compare, Plan, ReportOptions};
+        let today = today(&project.time_zone);
+        if let (Some(GrainArg::Month), Some(from), Some(to)) = (self.grain, self.from, self.to) {
+            let mut periods = Vec::new();
+            for (label, period) in crate::plan::months(from, to)? {
+                let options = ReportOptions {
+                    as_of: None,
+                    period: Some(period),
+                    select: self.select.clone(),
+                };
+                periods.push((label, Plan::new(project, &options, today)?));
+            }
+            return Ok(Reports::Series(
+                periods,
+                crate::render::SeriesShape::Periods,
+            ));
+        }
+        let plan = Plan::new(project, &self.options(), today)?;
+        let Some(compare) = self.compare else {
+            return Ok(Reports::Single(plan));
+        };
+        let compare = match compare {
+            CompareArg::PriorYear => Compare::PriorYear,
+            CompareArg::PriorPeriod => Compare::PriorPeriod,
+        };
+        let prior = Plan::new(project, &plan.prior_options(compare, &self.select), today)?;
+        let label = |plan: &Plan<'_>| format!("{}..{}", plan.time.period.0, plan.time.period.1);
+        Ok(Reports::Series(
+            vec![(label(&plan), plan.clone()), (label(&prior), prior)],
+            crate::render::SeriesShape::Compare,
+        ))
     }
 }
 

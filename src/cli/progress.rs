@@ -13,7 +13,8 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn start(message: String) -> Progress {
+    /// Shows `message`, then the query's id once the driver publishes it in `query_id`.
+    pub fn start(message: String, query_id: crate::driver::QueryIdSlot) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
         if !std::io::stderr().is_terminal() {
             return Progress { stop, handle: None };
@@ -24,10 +25,16 @@ impl Progress {
             let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
             let mut index = 0;
             while !flag.load(Ordering::Relaxed) {
+                let id = query_id
+                    .lock()
+                    .ok()
+                    .and_then(|slot| slot.clone())
+                    .map(|id| format!(" ({id})"))
+                    .unwrap_or_default();
                 let mut stderr = std::io::stderr().lock();
                 let _ = write!(
                     stderr,
-                    "\r{} {message} {:.1}s",
+                    "\r\x1b[2K{} {message}{id} {:.1}s",
                     frames[index % frames.len()],
                     started.elapsed().as_secs_f64()
                 );

@@ -7,7 +7,7 @@ use clap::Args;
 use crate::dialect::Dialect;
 use crate::driver::Driver;
 use crate::error::Error;
-use crate::plan::Plan;
+use crate::render::SeriesShape;
 use crate::report::Report;
 
 use super::{OutputFormat, ReportArgs};
@@ -25,6 +25,24 @@ pub struct RunArgs {
     pub output: OutputFormat,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// The target types this build can run.
+fn built_drivers() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if cfg!(feature = "duckdb") {
+        names.push("duckdb");
+    }
+    if cfg!(feature = "postgres") {
+        names.extend(["postgres", "redshift"]);
+    }
+    if cfg!(feature = "bigquery") {
+        names.push("bigquery");
+    }
+    if cfg!(feature = "sqlserver") {
+        names.push("sqlserver");
+    }
+    names
 }
 
 /// Opens a driver for a profile.
@@ -55,9 +73,18 @@ pub(crate) fn connect(
         "postgres" | "redshift" => Ok(Box::new(crate::driver::postgres::Postgres::connect_with(
             profile, options,
         )?)),
+        #[cfg(feature = "bigquery")]
+        "bigquery" => Ok(Box::new(crate::driver::bigquery::BigQuery::connect(
+            profile, options,
+        )?)),
+        #[cfg(feature = "sqlserver")]
+        "sqlserver" => Ok(Box::new(crate::driver::sqlserver::SqlServer::connect(
+            profile, options,
+        )?)),
         other => Err(Error::Profile(format!(
-            "target `{}` has type `{other}`, which this build of segc cannot run (supported: duckdb, postgres, redshift)",
-            profile.name
+            "target `{}` has type `{other}`, which this build of segc cannot run (built with: {})",
+            profile.name,
+            built_drivers().join(", ")
         ))),
     }
 }
@@ -67,12 +94,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let target = super::target_name(args.target.as_deref(), &project)?;
     let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
     let dialect = Dialect::load(&profile.kind)?;
-    let plan = Plan::new(
-        &project,
-        &args.report.options(),
-        super::today(&project.time_zone),
-    )?;
-    let sql = crate::render::render(&plan, &dialect, Some(&target))?;
+    let reports = args.report.plan(&project)?;
+    let sql = reports.sql(&dialect, Some(&target))?;
     // `segc run` only reads: refuse anything but one query, whatever a template produced.
     match crate::sqlcheck::parse_one(&sql, &dialect.sqlparser)? {
         sqlparser::ast::Statement::Query(_) => {}
@@ -84,24 +107,79 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     }
     let options = crate::driver::RunOptions {
         timeout: args.timeout.map(std::time::Duration::from_secs),
+        ..Default::default()
     };
+    let query_id = options.query_id.clone();
     let mut driver = connect(&profile, options, root)?;
-    let message = match driver.query_id() {
-        Some(id) => format!("running on {target} ({id})"),
-        None => format!("running on {target}"),
-    };
-    let progress = super::progress::Progress::start(message);
+    let progress = super::progress::Progress::start(format!("running on {target}"), query_id);
     let result = driver.query(&sql);
     drop(progress);
-    let result = result?;
-    let report = Report::from_result(&plan, &target, &result)?;
+    let result =
+        result.map_err(|error| name_the_source(error, &project, &target, &dialect.name))?;
+    let json = |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default();
+    let report = match &reports {
+        super::Reports::Single(plan) => Report::from_result(plan, &target, &result)?,
+        super::Reports::Series(periods, SeriesShape::Compare) => {
+            Report::from_compare(&periods[0].1, &periods[1].1, &target, &result)?
+        }
+        super::Reports::Series(periods, SeriesShape::Periods) => {
+            let reports = Report::series(periods, &target, &result)?;
+            match args.output {
+                OutputFormat::Table => print!("{}", crate::report::series_table(&reports)),
+                OutputFormat::Csv => print!("{}", crate::report::series_csv(&reports)?),
+                OutputFormat::Json => println!("{}", json(crate::report::series_json(&reports))),
+            }
+            return Ok(0);
+        }
+    };
     match args.output {
         OutputFormat::Table => print!("{}", report.to_table()),
         OutputFormat::Csv => print!("{}", report.to_csv()?),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-        ),
+        OutputFormat::Json => println!("{}", json(report.to_json())),
     }
     Ok(0)
+}
+
+/// When a warehouse says a table is missing, names the source of the YAML that points at it.
+pub(crate) fn name_the_source(
+    error: Error,
+    project: &crate::ir::Project,
+    target: &str,
+    dialect: &str,
+) -> Error {
+    let Error::Query(message) = error else {
+        return error;
+    };
+    let lower = message.to_lowercase();
+    let missing = ["not exist", "not found", "invalid object name"];
+    if !missing.iter().any(|m| lower.contains(m)) {
+        return Error::Query(message);
+    }
+    let hits: Vec<String> = project
+        .sources
+        .iter()
+        .filter(|source| {
+            let parts = source.table.resolve(Some(target), dialect);
+            let table = parts.join(".").to_lowercase();
+            let last = parts.last().map(|p| p.to_lowercase()).unwrap_or_default();
+            lower.contains(&table)
+                || lower.contains(&format!("\"{last}\""))
+                || lower.contains(&format!("'{last}'"))
+        })
+        .map(|source| {
+            format!(
+                "`{}` ({}, table {})",
+                source.name,
+                source.origin,
+                source.table.resolve(Some(target), dialect).join(".")
+            )
+        })
+        .collect();
+    if hits.is_empty() {
+        return Error::Query(message);
+    }
+    Error::Query(format!(
+        "{message}\n  defined as source {}",
+        hits.join(", ")
+    ))
 }

@@ -1,9 +1,13 @@
 //! Running a statement in a warehouse and bringing back typed rows. One file per engine.
 
+#[cfg(feature = "bigquery")]
+pub mod bigquery;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "sqlserver")]
+pub mod sqlserver;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -38,11 +42,59 @@ pub struct ResultSet {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// Where a driver publishes the warehouse's id of the running query (a BigQuery job id, a
+/// PostgreSQL backend pid, a SQL Server session id), for the progress line.
+pub type QueryIdSlot = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
 /// Options every driver honours.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Cancel the query in the warehouse after this long.
     pub timeout: Option<std::time::Duration>,
+    /// Filled in by the driver as soon as the warehouse names the query.
+    pub query_id: QueryIdSlot,
+}
+
+impl RunOptions {
+    pub(crate) fn publish_query_id(&self, id: impl Into<String>) {
+        if let Ok(mut slot) = self.query_id.lock() {
+            *slot = Some(id.into());
+        }
+    }
+}
+
+/// Attempts after the first for a transient failure, and the first pause between them; the
+/// pause doubles each time.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) const RETRIES: u32 = 3;
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The process-wide TLS crypto provider. The dependency tree carries two (ring and aws-lc-rs),
+/// and rustls refuses to pick one itself, so every driver installs ring before building a TLS
+/// configuration. Installing twice is harmless.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A multi-threaded runtime with one worker: the drivers are synchronous at their surface.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Query(format!("cannot start the async runtime: {e}")))
+}
+
+/// Waits until the deadline, or forever without one.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) async fn deadline(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// A connection that runs one statement and returns its rows.
@@ -50,10 +102,6 @@ pub trait Driver {
     /// The engine's name for messages.
     fn name(&self) -> &str;
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error>;
-    /// The warehouse's id for the running query or session, shown while a query runs.
-    fn query_id(&self) -> Option<String> {
-        None
-    }
     /// The server's version string, for `segc targets --check`.
     fn server_version(&mut self) -> Result<String, Error> {
         let result = self.query("SELECT version()")?;

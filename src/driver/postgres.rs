@@ -27,9 +27,7 @@ pub struct Postgres {
     label: String,
 }
 
-/// Attempts after the first for a transient failure, and the first pause between them.
-const RETRIES: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+use super::{FIRST_BACKOFF, RETRIES};
 
 /// A failure that may pass if the statement is simply run again on a new connection: the
 /// connection was closed or reset, or the server ended the session (restart, failover).
@@ -94,6 +92,7 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
 }
 
 fn tls_config(verify: bool, ca_file: Option<&str>) -> Result<rustls::ClientConfig, Error> {
+    super::install_crypto_provider();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -151,11 +150,7 @@ impl Postgres {
     }
 
     pub fn connect_with(profile: &Profile, options: super::RunOptions) -> Result<Self, Error> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Query(format!("cannot start the async runtime: {e}")))?;
+        let runtime = super::runtime()?;
         let (client, tls) = runtime.block_on(open(profile))?;
         let mut driver = Postgres {
             runtime,
@@ -176,7 +171,9 @@ impl Postgres {
             .runtime
             .block_on(self.client.query_one("SELECT pg_backend_pid()", &[]))
             .ok()?;
-        row.try_get::<_, i32>(0).ok()
+        let pid = row.try_get::<_, i32>(0).ok()?;
+        self.options.publish_query_id(format!("backend pid {pid}"));
+        Some(pid)
     }
 
     /// Runs once; on Ctrl-C or time-out, asks the server to cancel the query before returning.
@@ -187,12 +184,7 @@ impl Postgres {
         let target = self.label.clone();
         let client = &self.client;
         self.runtime.block_on(async move {
-            let limit = async {
-                match timeout {
-                    Some(limit) => tokio::time::sleep(limit).await,
-                    None => std::future::pending::<()>().await,
-                }
-            };
+            let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
             let outcome = tokio::select! {
                 result = client.query(sql, &[]) => return result.map_err(|e| {
                     if is_transient(&e) { Attempt::Transient(explain(&e, &target)) } else { Attempt::Failed(Error::Query(explain(&e, &target))) }
@@ -322,10 +314,6 @@ fn cell(row: &Row, index: usize) -> Result<Cell, tokio_postgres::Error> {
 impl Driver for Postgres {
     fn name(&self) -> &str {
         &self.kind
-    }
-
-    fn query_id(&self) -> Option<String> {
-        self.backend_pid.map(|pid| format!("backend pid {pid}"))
     }
 
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {

@@ -301,3 +301,102 @@ fn need_condition(
         }
     }
 }
+
+/// `--compare`: the earlier period set beside a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// The same days one year earlier (29 February becomes 28 February).
+    PriorYear,
+    /// The period of the same length just before, ending the day before it starts.
+    PriorPeriod,
+}
+
+impl Plan<'_> {
+    /// The options of the comparison period: the report's period moved back, its as-of day
+    /// being the moved period's last day.
+    pub fn prior_options(&self, compare: Compare, select: &[String]) -> ReportOptions {
+        let (first, last) = self.time.period;
+        let period = match compare {
+            Compare::PriorYear => {
+                let back = |day: NaiveDate| {
+                    day.checked_sub_months(chrono::Months::new(12))
+                        .unwrap_or(day)
+                };
+                (back(first), back(last))
+            }
+            Compare::PriorPeriod => {
+                let length = chrono::Duration::days((last - first).num_days() + 1);
+                (first - length, last - length)
+            }
+        };
+        ReportOptions {
+            as_of: None,
+            period: Some(period),
+            select: select.to_vec(),
+        }
+    }
+}
+
+/// A period's label and its first and last day.
+pub type LabelledPeriod = (String, (NaiveDate, NaiveDate));
+
+/// The most months one `--grain month` run may cover.
+pub const MAX_MONTHS: usize = 120;
+
+/// `--grain month --from A --to B`: each month's label (`YYYY-MM`) and first and last day,
+/// stepping from the first of each month.
+pub fn months(from: NaiveDate, to: NaiveDate) -> Result<Vec<LabelledPeriod>, Error> {
+    use chrono::Datelike;
+    let start = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).expect("a month start");
+    let end = NaiveDate::from_ymd_opt(to.year(), to.month(), 1).expect("a month start");
+    if start > end {
+        return Err(Error::Usage(format!(
+            "--from {} is after --to {}",
+            start.format("%Y-%m"),
+            end.format("%Y-%m")
+        )));
+    }
+    let mut periods = Vec::new();
+    let mut first = start;
+    while first <= end {
+        let next = first
+            .checked_add_months(chrono::Months::new(1))
+            .expect("a later month");
+        periods.push((
+            first.format("%Y-%m").to_string(),
+            (first, next.pred_opt().expect("a day before")),
+        ));
+        if periods.len() > MAX_MONTHS {
+            return Err(Error::Usage(format!(
+                "--grain month covers at most {MAX_MONTHS} months in one run"
+            )));
+        }
+        first = next;
+    }
+    Ok(periods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn months_step_from_the_first_of_each_month() {
+        let periods = months(day("2024-01-31"), day("2024-03-05")).unwrap();
+        let expected = [
+            ("2024-01", "2024-01-01", "2024-01-31"),
+            ("2024-02", "2024-02-01", "2024-02-29"),
+            ("2024-03", "2024-03-01", "2024-03-31"),
+        ];
+        assert_eq!(periods.len(), expected.len());
+        for ((label, (first, last)), (want, a, b)) in periods.iter().zip(expected) {
+            assert_eq!((label.as_str(), *first, *last), (want, day(a), day(b)));
+        }
+        assert!(months(day("2024-03-01"), day("2024-01-01")).is_err());
+        assert!(months(day("2000-01-01"), day("2024-01-01")).is_err());
+    }
+}

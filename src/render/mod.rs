@@ -177,7 +177,147 @@ pub fn render_source_checks(
 
 /// Renders the plan as one SQL statement for `dialect`. `target` picks per-target table names.
 pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Result<String, Error> {
-    render_statement(plan, dialect, target, None)
+    render_statement(plan, dialect, target, None, None)
+}
+
+/// How the periods of a series run are combined into one result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesShape {
+    /// Two periods, the report's and an earlier one: one row per segment with, per KPI, the
+    /// value, `<kpi>__prior`, and for numbers `<kpi>__change` and `<kpi>__change_pct`.
+    Compare,
+    /// One row per period and segment: `segc_period` (0, 1, …), `segc_row`, the KPIs.
+    Periods,
+}
+
+/// The columns a compare run gives for one KPI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompareColumns {
+    pub value: String,
+    /// `<kpi>__prior`.
+    pub prior: String,
+    /// `<kpi>__change` and `<kpi>__change_pct`, for numbers only.
+    pub change: Option<(String, String)>,
+}
+
+/// The column names of a compare run after `segc_row`, KPI by KPI.
+pub fn compare_columns(
+    project: &crate::ir::Project,
+    kpis: &[crate::ir::KpiId],
+) -> Vec<CompareColumns> {
+    kpis.iter()
+        .map(|id| {
+            let kpi = project.kpi(*id);
+            let name = kpi.name.clone();
+            let numeric = matches!(kpi.value_type, KpiType::Integer | KpiType::Double);
+            CompareColumns {
+                prior: format!("{name}__prior"),
+                change: numeric.then(|| (format!("{name}__change"), format!("{name}__change_pct"))),
+                value: name,
+            }
+        })
+        .collect()
+}
+
+/// Renders several reports of one project, each at its own as-of day and period, as one
+/// statement: every report's stages under their own names, then one final SELECT.
+/// `periods` pairs a label (for comments) with each plan; every plan must report the same rows
+/// and KPIs.
+pub fn render_series(
+    periods: &[(String, Plan<'_>)],
+    dialect: &Dialect,
+    target: Option<&str>,
+    shape: SeriesShape,
+) -> Result<String, Error> {
+    let Some((_, first)) = periods.first() else {
+        return Err(Error::Usage("a series needs at least one period".into()));
+    };
+    if shape == SeriesShape::Compare && periods.len() != 2 {
+        return Err(Error::Render("a comparison has exactly two periods".into()));
+    }
+    let q = |name: &str| dialect.quote_identifier(name);
+    let project = first.project;
+    let labels: Vec<&str> = periods.iter().map(|(label, _)| label.as_str()).collect();
+    let mut statement = format!(
+        "-- segc: project {}, dialect {}, {} ({})\nWITH\n",
+        comment_text(&project.name),
+        dialect.name,
+        match shape {
+            SeriesShape::Compare => "compared with an earlier period",
+            SeriesShape::Periods => "one report per period",
+        },
+        comment_text(&labels.join(", "))
+    );
+    let mut blocks = Vec::new();
+    for (index, (label, plan)) in periods.iter().enumerate() {
+        let suffix = format!("_p{index}");
+        blocks.push(render_statement(
+            plan,
+            dialect,
+            target,
+            None,
+            Some((&suffix, label)),
+        )?);
+    }
+    statement.push_str(blocks.join(",\n").trim_end());
+    statement.push('\n');
+    let result = |index: usize| q(&format!("segc_result_p{index}"));
+    match shape {
+        SeriesShape::Periods => {
+            for index in 0..periods.len() {
+                if index > 0 {
+                    statement.push_str("UNION ALL\n");
+                }
+                statement.push_str(&format!(
+                    "SELECT {index} AS {}, {}.* FROM {} AS {}\n",
+                    q("segc_period"),
+                    q("r"),
+                    result(index),
+                    q("r")
+                ));
+            }
+            statement.push_str(&format!(
+                "ORDER BY {}, {}\n",
+                q("segc_period"),
+                q("segc_row")
+            ));
+        }
+        SeriesShape::Compare => {
+            let env = environment(dialect)?;
+            let (c, p) = (q("c"), q("p"));
+            let mut columns = vec![format!("{c}.{}", q("segc_row"))];
+            with_sql(&env, first, dialect, |sql| -> Result<(), Error> {
+                for CompareColumns {
+                    value: name,
+                    prior,
+                    change,
+                } in compare_columns(project, &first.kpis)
+                {
+                    let (now, before) = (format!("{c}.{}", q(&name)), format!("{p}.{}", q(&name)));
+                    columns.push(format!("{now} AS {}", q(&name)));
+                    columns.push(format!("{before} AS {}", q(&prior)));
+                    if let Some((change, change_pct)) = change {
+                        let difference = format!("{now} - {before}");
+                        columns.push(format!("{difference} AS {}", q(&change)));
+                        let relative = sql.call(
+                            "divide",
+                            &[Value::from(difference), Value::from(before.clone())],
+                        )?;
+                        columns.push(format!("{relative} AS {}", q(&change_pct)));
+                    }
+                }
+                Ok(())
+            })?;
+            statement.push_str(&format!(
+                "SELECT\n  {}\nFROM {} AS {c}\nJOIN {} AS {p} ON {p}.{row} = {c}.{row}\nORDER BY {c}.{row}\n",
+                columns.join(",\n  "),
+                result(0),
+                result(1),
+                row = q("segc_row")
+            ));
+        }
+    }
+    Ok(statement)
 }
 
 /// Renders `segc explain` for a segment: one row with the number of existing users
@@ -195,15 +335,19 @@ pub fn render_explain(
             plan.project.segment(segment).name
         )));
     }
-    render_statement(plan, dialect, target, Some(segment))
+    render_statement(plan, dialect, target, Some(segment), None)
 }
 
+/// One report statement; with `series` (a stage-name suffix and a period label), only its
+/// stages, ending in a `segc_result<suffix>` stage, for [`render_series`].
 fn render_statement(
     plan: &Plan<'_>,
     dialect: &Dialect,
     target: Option<&str>,
     explain: Option<crate::ir::SegmentId>,
+    series: Option<(&str, &str)>,
 ) -> Result<String, Error> {
+    let suffix = series.map(|(suffix, _)| suffix).unwrap_or_default();
     let env = environment(dialect)?;
     let project = plan.project;
     let ctx = with_sql(&env, plan, dialect, |sql| -> Result<Value, Error> {
@@ -332,7 +476,7 @@ fn render_statement(
                 });
             }
             passes.push(PassStage {
-                name: q(&format!("segc_facts_{}", source.name)),
+                name: q(&format!("segc_facts_{}{suffix}", source.name)),
                 alias,
                 source: source.name.clone(),
                 origin: comment_text(&source.origin.to_string()),
@@ -487,6 +631,9 @@ fn render_statement(
             percentile_columns => Value::from(minijinja::value::Serde(&percentile_columns)),
             kpi_aggregates => Value::from(minijinja::value::Serde(&kpi_aggregates)),
             outputs => Value::from(minijinja::value::Serde(&outputs)),
+            sfx => suffix,
+            series_block => series.is_some(),
+            period_label => comment_text(series.map(|(_, label)| label).unwrap_or_default()),
         })
     })?;
     let report = env.get_template("report.sql.j2").map_err(template_error)?;

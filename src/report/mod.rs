@@ -31,6 +31,8 @@ pub struct Report {
     pub project: String,
     pub target: String,
     pub as_of: String,
+    /// The as-of day of the comparison period, in a compare run.
+    pub compared_with: Option<String>,
     pub currency_symbol: String,
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
@@ -53,6 +55,85 @@ impl Report {
                 }
             })
             .collect();
+        Report::with_columns(plan, target, result, columns)
+    }
+
+    /// A compare run (`segc run --compare`): per KPI the value, the prior value, and for
+    /// numbers the change and the relative change, as rendered by `render_series`.
+    pub fn from_compare(
+        current: &Plan<'_>,
+        prior: &Plan<'_>,
+        target: &str,
+        result: &ResultSet,
+    ) -> Result<Report, Error> {
+        let project = current.project;
+        let mut columns = Vec::new();
+        for (
+            crate::render::CompareColumns {
+                value: name,
+                prior: prior_name,
+                change,
+            },
+            id,
+        ) in crate::render::compare_columns(project, &current.kpis)
+            .into_iter()
+            .zip(&current.kpis)
+        {
+            let kpi = project.kpi(*id);
+            let column = |name: String, label: String| Column {
+                name,
+                label,
+                format: kpi.format,
+                value_type: kpi.value_type,
+            };
+            columns.push(column(name, kpi.label.clone()));
+            columns.push(column(prior_name, format!("{} (prior)", kpi.label)));
+            if let Some((change, change_pct)) = change {
+                columns.push(column(change, format!("Δ {}", kpi.label)));
+                columns.push(Column {
+                    name: change_pct,
+                    label: format!("Δ% {}", kpi.label),
+                    format: Format::Percent,
+                    value_type: KpiType::Double,
+                });
+            }
+        }
+        let mut report = Report::with_columns(current, target, result, columns)?;
+        report.compared_with = Some(prior.time.as_of.to_string());
+        Ok(report)
+    }
+
+    /// A series run (`segc run --grain month`): one report per period, from rows that start
+    /// with `segc_period`.
+    pub fn series(
+        periods: &[(String, Plan<'_>)],
+        target: &str,
+        result: &ResultSet,
+    ) -> Result<Vec<(String, Report)>, Error> {
+        let mut reports = Vec::new();
+        for (index, (label, plan)) in periods.iter().enumerate() {
+            let rows: Vec<Vec<Cell>> = result
+                .rows
+                .iter()
+                .filter(|row| row.first().and_then(Cell::as_f64) == Some(index as f64))
+                .map(|row| row[1..].to_vec())
+                .collect();
+            let part = ResultSet {
+                columns: result.columns.iter().skip(1).cloned().collect(),
+                rows,
+            };
+            reports.push((label.clone(), Report::from_result(plan, target, &part)?));
+        }
+        Ok(reports)
+    }
+
+    fn with_columns(
+        plan: &Plan<'_>,
+        target: &str,
+        result: &ResultSet,
+        columns: Vec<Column>,
+    ) -> Result<Report, Error> {
+        let project: &Project = plan.project;
         if result.rows.len() != plan.rows.len() {
             return Err(Error::Query(format!(
                 "the warehouse returned {} rows; expected {} (one per segment)",
@@ -97,6 +178,7 @@ impl Report {
             project: project.name.clone(),
             target: target.to_string(),
             as_of: plan.time.as_of.to_string(),
+            compared_with: None,
             currency_symbol: project.currency_symbol.clone(),
             columns,
             rows,
@@ -122,7 +204,11 @@ impl Report {
                 Json::Object(object)
             })
             .collect();
-        json!({ "project": self.project, "target": self.target, "as_of": self.as_of, "columns": columns, "rows": rows })
+        let mut document = json!({ "project": self.project, "target": self.target, "as_of": self.as_of, "columns": columns, "rows": rows });
+        if let Some(prior) = &self.compared_with {
+            document["compared_with"] = json!(prior);
+        }
+        document
     }
 
     /// One header row of KPI names; values unformatted (fractions, plain numbers).
@@ -171,11 +257,71 @@ impl Report {
             }
             table.add_row(cells);
         }
+        let compared = self
+            .compared_with
+            .as_ref()
+            .map(|prior| format!(", compared with {prior}"))
+            .unwrap_or_default();
         format!(
-            "{} as of {} on {}\n{table}\n",
+            "{} as of {}{compared} on {}\n{table}\n",
             self.project, self.as_of, self.target
         )
     }
+}
+
+/// The reports of a series run as one CSV: `period,as_of,segment,parent,<kpis>`.
+pub fn series_csv(reports: &[(String, Report)]) -> Result<String, Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| Error::Query(e.to_string());
+    if let Some((_, first)) = reports.first() {
+        let mut header: Vec<String> = ["period", "as_of", "segment", "parent"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        header.extend(first.columns.iter().map(|c| c.name.clone()));
+        writer.write_record(&header).map_err(failed)?;
+    }
+    for (label, report) in reports {
+        for row in &report.rows {
+            let mut record = vec![
+                label.clone(),
+                report.as_of.clone(),
+                row.segment.clone(),
+                row.parent.clone().unwrap_or_default(),
+            ];
+            record.extend(row.values.iter().map(plain_text));
+            writer.write_record(&record).map_err(failed)?;
+        }
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Query(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| Error::Query(e.to_string()))
+}
+
+/// The reports of a series run as one JSON document: the columns once, then
+/// `periods: [{period, as_of, rows}]`.
+pub fn series_json(reports: &[(String, Report)]) -> Json {
+    let Some((_, first)) = reports.first() else {
+        return json!({ "periods": [] });
+    };
+    let whole = first.to_json();
+    let periods: Vec<Json> = reports
+        .iter()
+        .map(|(label, report)| {
+            json!({ "period": label, "as_of": report.as_of, "rows": report.to_json()["rows"] })
+        })
+        .collect();
+    json!({ "project": first.project, "target": first.target, "grain": "month", "columns": whole["columns"], "periods": periods })
+}
+
+/// The reports of a series run as tables, one per period.
+pub fn series_table(reports: &[(String, Report)]) -> String {
+    reports
+        .iter()
+        .map(|(label, report)| format!("{label}: {}", report.to_table()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Values as the KPI's type says: integers for counts, doubles otherwise.

@@ -1,0 +1,599 @@
+//! SQL Server and Azure SQL through tiberius (TDS), with TLS by rustls.
+//!
+//! A target gives either an ADO connection string (`connection_string`) or `host` with `port`
+//! or a named `instance` (found through the SQL Browser service), plus `database`. It
+//! authenticates with `user` and `password` (SQL authentication) or `access_token` (an Azure AD
+//! token). `encrypt` is `true` (the default: TLS required), `false` (only the login is
+//! encrypted) or `strict` (TDS 8.0); `trust_server_certificate: true` skips certificate checks
+//! and `ca_file` adds a certificate to trust.
+//!
+//! tiberius limits each round trip to 30 s unless told otherwise; segc lifts that limit (a
+//! report's aggregate may take minutes) unless the target sets `command_timeout`. Ctrl-C and
+//! `--timeout` send the server an attention (cancel) and close the connection if that fails.
+
+use std::time::Duration;
+
+use tiberius::error::Error as TdsError;
+use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql, SqlBrowser};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+use super::{Cell, Driver, FIRST_BACKOFF, RETRIES, ResultSet, RunOptions};
+use crate::error::Error;
+use crate::spec::profiles::Profile;
+
+type Connection = Client<Compat<TcpStream>>;
+
+pub struct SqlServer {
+    runtime: tokio::runtime::Runtime,
+    client: Option<Connection>,
+    config: Config,
+    named_instance: bool,
+    target: String,
+    options: RunOptions,
+}
+
+/// Builds tiberius' configuration from a profile.
+pub fn tds_config(profile: &Profile) -> Result<(Config, bool), Error> {
+    let target = &profile.name;
+    let bad = |field: &str, expected: &str| {
+        Error::Profile(format!("target `{target}`: `{field}` must be {expected}"))
+    };
+    let mut config = match profile.field("connection_string") {
+        // The message of a parse error may quote the string, which may hold a password.
+        Some(ado) => Config::from_ado_string(ado).map_err(|_| {
+            Error::Profile(format!(
+                "target `{target}`: `connection_string` is not a valid ADO connection string (Server=host,port;Database=...;User Id=...;Password=...)"
+            ))
+        })?,
+        None => Config::new(),
+    };
+    let named_instance = profile.field("instance").is_some()
+        || profile
+            .field("connection_string")
+            .is_some_and(|ado| ado_server(ado).is_some_and(|server| server.contains('\\')));
+    if profile.field("connection_string").is_none() {
+        config.host(profile.field("host").unwrap_or("localhost"));
+        if let Some(port) = profile.field("port") {
+            config.port(port.parse().map_err(|_| bad("port", "a number"))?);
+        } else {
+            config.port(1433);
+        }
+        if let Some(instance) = profile.field("instance") {
+            config.instance_name(instance);
+        }
+        if let Some(database) = profile.field("database") {
+            config.database(database);
+        }
+        match (
+            profile.field("access_token"),
+            profile.field("user"),
+            profile.field("password"),
+        ) {
+            (Some(token), _, _) => config.authentication(AuthMethod::aad_token(token)),
+            (None, Some(user), Some(password)) => {
+                config.authentication(AuthMethod::sql_server(user, password))
+            }
+            (None, Some(_), None) => {
+                return Err(Error::Profile(format!(
+                    "target `{target}` (sqlserver) has `user` but no `password`"
+                )));
+            }
+            (None, None, _) => {
+                return Err(Error::Profile(format!(
+                    "target `{target}` (sqlserver) needs `user` and `password`, `access_token` (Azure AD), or `connection_string`"
+                )));
+            }
+        }
+    }
+    if let Some(encrypt) = profile.field("encrypt") {
+        config.encryption(match encrypt.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "required" | "mandatory" => EncryptionLevel::Required,
+            "false" | "no" | "off" | "optional" => EncryptionLevel::Off,
+            "strict" => EncryptionLevel::Strict,
+            _ => return Err(bad("encrypt", "true, false or strict")),
+        });
+    } else if profile.field("connection_string").is_none() {
+        config.encryption(EncryptionLevel::Required);
+    }
+    match profile.field("trust_server_certificate") {
+        Some("true") | Some("yes") => config.trust_cert(),
+        Some("false") | Some("no") | None => {}
+        Some(_) => return Err(bad("trust_server_certificate", "true or false")),
+    }
+    if let Some(path) = profile.field("ca_file") {
+        let path = profile.folder.join(path);
+        config.trust_cert_ca(path.display().to_string());
+    }
+    let seconds = |field: &str| -> Result<Option<Duration>, Error> {
+        match profile.field(field) {
+            None => Ok(None),
+            Some(text) => text
+                .parse::<u64>()
+                .map(|s| Some(Duration::from_secs(s)).filter(|d| !d.is_zero()))
+                .map_err(|_| bad(field, "a number of seconds")),
+        }
+    };
+    config.command_timeout(seconds("command_timeout")?);
+    if let Some(limit) = seconds("connect_timeout")? {
+        config.handshake_timeout(Some(limit));
+    }
+    config.application_name("segc");
+    Ok((config, named_instance))
+}
+
+/// The `Server=` part of an ADO connection string, to tell whether it names an instance.
+fn ado_server(ado: &str) -> Option<&str> {
+    ado.split(';').find_map(|part| {
+        let (key, value) = part.split_once('=')?;
+        matches!(
+            key.trim().to_ascii_lowercase().as_str(),
+            "server" | "data source" | "address" | "addr"
+        )
+        .then_some(value.trim())
+    })
+}
+
+/// Whether a failure may pass on a new connection: a dropped connection, or one of the
+/// errors Azure SQL documents as transient (failover, throttling, a deadlock victim).
+pub fn is_transient(error: &TdsError) -> bool {
+    match error {
+        TdsError::Io { .. } => true,
+        TdsError::Server(token) => is_transient_code(token.code()),
+        _ => false,
+    }
+}
+
+/// Server error numbers worth another try.
+pub fn is_transient_code(code: u32) -> bool {
+    matches!(
+        code,
+        1205 | 4060
+            | 4221
+            | 10928
+            | 10929
+            | 40143
+            | 40197
+            | 40501
+            | 40540
+            | 40613
+            | 49918
+            | 49919
+            | 49920
+    )
+}
+
+/// What to fix for a server error number.
+pub fn explain_server(target: &str, code: u32, message: &str) -> String {
+    let hint = match code {
+        18456 => " — check `user` and `password` (or `access_token`) of the target",
+        208 => " — a table named in sources does not exist or is not visible to this user",
+        229 | 230 | 262 | 297 | 300 => " — the user lacks permission to read a source table",
+        4060 => " — check `database` in profiles.yml",
+        40615 => " — the server's firewall does not allow this machine's address",
+        _ => "",
+    };
+    format!("target `{target}`: SQL Server error {code}: {message}{hint}")
+}
+
+/// Turns a driver error into what to fix, never repeating secrets.
+pub fn explain(error: &TdsError, target: &str) -> String {
+    match error {
+        TdsError::Server(token) => explain_server(target, token.code(), token.message()),
+        TdsError::Tls(message) => format!(
+            "target `{target}`: TLS failed ({message}) — check `encrypt`, `trust_server_certificate` and `ca_file`"
+        ),
+        TdsError::Io { kind, message } => {
+            let hint = match kind {
+                std::io::ErrorKind::ConnectionRefused => {
+                    " — check `host`, `port` or `instance`, and that SQL Server accepts TCP connections"
+                }
+                std::io::ErrorKind::TimedOut => " — the server did not answer in time",
+                _ => "",
+            };
+            format!("target `{target}`: {message}{hint}")
+        }
+        other => format!("target `{target}`: {other}"),
+    }
+}
+
+/// Decodes one value. Exact numerics arrive as decimals and are returned as doubles; dates
+/// and times without an offset as they are, with one in UTC.
+pub fn decode(data: &ColumnData<'static>) -> Result<Cell, String> {
+    let failed = |e: TdsError| e.to_string();
+    Ok(match data {
+        ColumnData::U8(v) => v.map(|v| Cell::Integer(v.into())).unwrap_or(Cell::Null),
+        ColumnData::I16(v) => v.map(|v| Cell::Integer(v.into())).unwrap_or(Cell::Null),
+        ColumnData::I32(v) => v.map(|v| Cell::Integer(v.into())).unwrap_or(Cell::Null),
+        ColumnData::I64(v) => v.map(Cell::Integer).unwrap_or(Cell::Null),
+        ColumnData::F32(v) => v.map(|v| Cell::Double(v.into())).unwrap_or(Cell::Null),
+        ColumnData::F64(v) => v.map(Cell::Double).unwrap_or(Cell::Null),
+        ColumnData::Bit(v) => v.map(Cell::Boolean).unwrap_or(Cell::Null),
+        ColumnData::Numeric(v) => v.map(|n| Cell::Double(f64::from(n))).unwrap_or(Cell::Null),
+        ColumnData::String(v) => v
+            .as_ref()
+            .map(|s| Cell::Text(s.to_string()))
+            .unwrap_or(Cell::Null),
+        ColumnData::Guid(v) => v.map(|g| Cell::Text(g.to_string())).unwrap_or(Cell::Null),
+        ColumnData::Xml(v) => v
+            .as_ref()
+            .map(|x| Cell::Text(x.to_string()))
+            .unwrap_or(Cell::Null),
+        ColumnData::Binary(v) => v
+            .as_ref()
+            .map(|bytes| Cell::Text(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+            .unwrap_or(Cell::Null),
+        ColumnData::Date(_) => chrono::NaiveDate::from_sql(data)
+            .map_err(failed)?
+            .map(Cell::Date)
+            .unwrap_or(Cell::Null),
+        ColumnData::Time(_) => chrono::NaiveTime::from_sql(data)
+            .map_err(failed)?
+            .map(|t| Cell::Text(t.to_string()))
+            .unwrap_or(Cell::Null),
+        ColumnData::DateTime(_) | ColumnData::SmallDateTime(_) | ColumnData::DateTime2(_) => {
+            chrono::NaiveDateTime::from_sql(data)
+                .map_err(failed)?
+                .map(Cell::Timestamp)
+                .unwrap_or(Cell::Null)
+        }
+        ColumnData::DateTimeOffset(_) => chrono::DateTime::<chrono::Utc>::from_sql(data)
+            .map_err(failed)?
+            .map(|t| Cell::Timestamp(t.naive_utc()))
+            .unwrap_or(Cell::Null),
+    })
+}
+
+async fn open(config: &Config, named_instance: bool) -> Result<Connection, TdsError> {
+    let mut config = config.clone();
+    // Azure SQL may redirect the login to another host once.
+    for _ in 0..2 {
+        let tcp = if named_instance {
+            TcpStream::connect_named(&config).await?
+        } else {
+            TcpStream::connect(config.get_addr()).await?
+        };
+        tcp.set_nodelay(true)?;
+        match Client::connect(config.clone(), tcp.compat_write()).await {
+            Err(TdsError::Routing { host, port }) => {
+                config.host(&host);
+                config.port(port);
+            }
+            other => return other,
+        }
+    }
+    Err(TdsError::Protocol(
+        "the server redirected the login twice".into(),
+    ))
+}
+
+/// How a query ended before its rows were read.
+enum Stop {
+    Interrupted,
+    TimedOut,
+}
+
+async fn read_all(client: &mut Connection, sql: &str) -> Result<ResultSet, TdsError> {
+    let mut stream = client.simple_query(sql).await?;
+    let columns = stream
+        .columns()
+        .await?
+        .map(|columns| columns.iter().map(|c| c.name().to_string()).collect())
+        .unwrap_or_default();
+    let rows = stream.into_first_result().await?;
+    let mut result = ResultSet {
+        columns,
+        rows: Vec::with_capacity(rows.len()),
+    };
+    for row in rows {
+        let mut values = Vec::with_capacity(row.len());
+        for (column, data) in row.cells() {
+            values.push(decode(data).map_err(|e| {
+                TdsError::Conversion(format!("column `{}`: {e}", column.name()).into())
+            })?);
+        }
+        result.rows.push(values);
+    }
+    Ok(result)
+}
+
+impl SqlServer {
+    pub fn connect(profile: &Profile, options: RunOptions) -> Result<Self, Error> {
+        let (config, named_instance) = tds_config(profile)?;
+        super::install_crypto_provider();
+        let runtime = super::runtime()?;
+        let target = profile.name.clone();
+        let client = runtime
+            .block_on(open(&config, named_instance))
+            .map_err(|e| Error::Query(explain(&e, &target)))?;
+        let mut driver = SqlServer {
+            runtime,
+            client: Some(client),
+            config,
+            named_instance,
+            target,
+            options,
+        };
+        driver.publish_session_id();
+        Ok(driver)
+    }
+
+    fn publish_session_id(&mut self) {
+        let Some(client) = self.client.as_mut() else {
+            return;
+        };
+        let session = self.runtime.block_on(async {
+            let row = client.simple_query("SELECT @@SPID").await.ok()?;
+            let row = row.into_row().await.ok()??;
+            row.try_get::<i16, _>(0).ok()?
+        });
+        if let Some(session) = session {
+            self.options.publish_query_id(format!("session {session}"));
+        }
+    }
+
+    /// Runs once; on Ctrl-C or time-out, cancels the request in the server.
+    fn query_once(&mut self, sql: &str) -> Result<ResultSet, Attempt> {
+        let target = self.target.clone();
+        let timeout = self.options.timeout;
+        let config = self.config.clone();
+        let named_instance = self.named_instance;
+        let slot = &mut self.client;
+        self.runtime.block_on(async move {
+            if slot.is_none() {
+                *slot = Some(open(&config, named_instance).await.map_err(|e| {
+                    if is_transient(&e) {
+                        Attempt::Transient(explain(&e, &target))
+                    } else {
+                        Attempt::Failed(Error::Query(explain(&e, &target)))
+                    }
+                })?);
+            }
+            let client = slot.as_mut().expect("connected above");
+            let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
+            let stop = tokio::select! {
+                result = read_all(client, sql) => {
+                    return result.map_err(|e| {
+                        if is_transient(&e) {
+                            Attempt::Transient(explain(&e, &target))
+                        } else {
+                            Attempt::Failed(Error::Query(explain(&e, &target)))
+                        }
+                    });
+                }
+                _ = tokio::signal::ctrl_c() => Stop::Interrupted,
+                _ = limit => Stop::TimedOut,
+            };
+            // The request's future is gone; tell the server to stop, or hang up.
+            let cancelled =
+                tokio::time::timeout(Duration::from_secs(10), client.cancel_query()).await;
+            if !matches!(cancelled, Ok(Ok(()))) {
+                if let Some(client) = slot.take() {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
+                }
+                eprintln!(
+                    "warning: the cancel was not acknowledged on target `{target}`; the connection was closed"
+                );
+            }
+            Err(Attempt::Failed(match stop {
+                Stop::Interrupted => {
+                    Error::Interrupted(format!("the query on target `{target}` was cancelled"))
+                }
+                Stop::TimedOut => Error::Query(format!(
+                    "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
+                    timeout.map(|t| t.as_secs()).unwrap_or_default()
+                )),
+            }))
+        })
+    }
+}
+
+enum Attempt {
+    Transient(String),
+    Failed(Error),
+}
+
+impl Driver for SqlServer {
+    fn name(&self) -> &str {
+        "sqlserver"
+    }
+
+    fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 0;
+        loop {
+            match self.query_once(sql) {
+                Ok(result) => return Ok(result),
+                Err(Attempt::Failed(error)) => return Err(error),
+                Err(Attempt::Transient(message)) if attempt < RETRIES => {
+                    attempt += 1;
+                    eprintln!(
+                        "{message}; retrying ({attempt} of {RETRIES}) in {} ms",
+                        backoff.as_millis()
+                    );
+                    std::thread::sleep(backoff);
+                    backoff *= 2;
+                    // A new connection on the next attempt.
+                    self.client = None;
+                }
+                Err(Attempt::Transient(message)) => {
+                    return Err(Error::Query(format!(
+                        "{message} (gave up after {RETRIES} retries)"
+                    )));
+                }
+            }
+        }
+    }
+
+    fn server_version(&mut self) -> Result<String, Error> {
+        let result = self.query("SELECT @@VERSION")?;
+        match result.rows.first().and_then(|r| r.first()) {
+            Some(Cell::Text(version)) => Ok(version.lines().next().unwrap_or("").to_string()),
+            _ => Ok("SQL Server".to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+
+    use tiberius::numeric::Numeric;
+    use tiberius::time::{Date, DateTime2, Time};
+
+    use super::*;
+
+    fn profile(fields: &[(&str, &str)]) -> Profile {
+        Profile {
+            name: "mssql".into(),
+            kind: "sqlserver".into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            folder: std::path::PathBuf::from("."),
+        }
+    }
+
+    #[test]
+    fn values_decode_to_cells() {
+        assert_eq!(
+            decode(&ColumnData::I32(Some(-7))).unwrap(),
+            Cell::Integer(-7)
+        );
+        assert_eq!(
+            decode(&ColumnData::I64(Some(4_000_000_008))).unwrap(),
+            Cell::Integer(4_000_000_008)
+        );
+        assert_eq!(
+            decode(&ColumnData::U8(Some(255))).unwrap(),
+            Cell::Integer(255)
+        );
+        assert_eq!(decode(&ColumnData::I64(None)).unwrap(), Cell::Null);
+        assert_eq!(
+            decode(&ColumnData::F64(Some(0.25))).unwrap(),
+            Cell::Double(0.25)
+        );
+        assert_eq!(
+            decode(&ColumnData::Numeric(Some(Numeric::new_with_scale(
+                12_500, 3
+            ))))
+            .unwrap(),
+            Cell::Double(12.5)
+        );
+        assert_eq!(
+            decode(&ColumnData::Bit(Some(true))).unwrap(),
+            Cell::Boolean(true)
+        );
+        let text = "it's a \\ test\nCôte d'Ivoire -- Zoë";
+        assert_eq!(
+            decode(&ColumnData::String(Some(Cow::Borrowed(text)))).unwrap(),
+            Cell::Text(text.into())
+        );
+        assert_eq!(decode(&ColumnData::String(None)).unwrap(), Cell::Null);
+
+        // 2024-03-31 is day 739_341 after 0001-01-01; 23:59:59 at scale 7 is in 100 ns units.
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
+        let days = (day - chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap()).num_days() as u32;
+        let time = Time::new(86_399 * 10_000_000, 7);
+        assert_eq!(
+            decode(&ColumnData::Date(Some(Date::new(days)))).unwrap(),
+            Cell::Date(day)
+        );
+        assert_eq!(
+            decode(&ColumnData::DateTime2(Some(DateTime2::new(
+                Date::new(days),
+                time
+            ))))
+            .unwrap(),
+            Cell::Timestamp(day.and_hms_opt(23, 59, 59).unwrap())
+        );
+    }
+
+    #[test]
+    fn errors_say_what_to_fix_and_only_transient_ones_are_retried() {
+        let login = explain_server("mssql", 18456, "Login failed for user 'segc'.");
+        assert!(login.contains("check `user` and `password`"), "{login}");
+        assert!(!is_transient_code(18456));
+        let missing = explain_server("mssql", 208, "Invalid object name 'app.users'.");
+        assert!(
+            missing.contains("app.users") && missing.contains("sources"),
+            "{missing}"
+        );
+        assert!(!is_transient_code(208));
+        let denied = explain_server("mssql", 229, "The SELECT permission was denied");
+        assert!(denied.contains("permission"), "{denied}");
+        assert!(is_transient_code(40613));
+        assert!(is_transient_code(1205));
+        assert!(is_transient(&TdsError::Io {
+            kind: std::io::ErrorKind::ConnectionReset,
+            message: "connection reset".into()
+        }));
+        let refused = TdsError::Io {
+            kind: std::io::ErrorKind::ConnectionRefused,
+            message: "connection refused".into(),
+        };
+        assert!(explain(&refused, "mssql").contains("`host`, `port` or `instance`"));
+        let tls = TdsError::Tls("invalid peer certificate".into());
+        assert!(explain(&tls, "mssql").contains("trust_server_certificate"));
+        assert!(!is_transient(&tls));
+    }
+
+    #[test]
+    fn profiles_become_configurations() {
+        let (config, named) = tds_config(&profile(&[
+            ("host", "db.example.com"),
+            ("port", "14330"),
+            ("database", "analytics"),
+            ("user", "segc"),
+            ("password", "hunter2"),
+        ]))
+        .unwrap();
+        assert_eq!(config.get_addr(), "db.example.com:14330");
+        assert!(!named);
+        // tiberius' 30 s per round trip is lifted unless asked for.
+        assert_eq!(config.get_command_timeout(), None);
+
+        let (_, named) = config_of(&[
+            ("host", "db"),
+            ("instance", "REPORTING"),
+            ("user", "u"),
+            ("password", "p"),
+        ]);
+        assert!(named);
+        let (config, named) = config_of(&[(
+            "connection_string",
+            "Server=tcp:db.example.com,1433;Database=analytics;User Id=segc;Password=x;Encrypt=true",
+        )]);
+        assert_eq!(config.get_addr(), "db.example.com:1433");
+        assert!(!named);
+        let (config, _) = config_of(&[
+            ("host", "db"),
+            ("access_token", "eyJ0eXAi"),
+            ("command_timeout", "600"),
+        ]);
+        assert_eq!(config.get_command_timeout(), Some(Duration::from_secs(600)));
+
+        let error = tds_config(&profile(&[("host", "db"), ("user", "u")])).unwrap_err();
+        assert!(error.to_string().contains("no `password`"), "{error}");
+        let error = tds_config(&profile(&[("host", "db")])).unwrap_err();
+        assert!(error.to_string().contains("access_token"), "{error}");
+        let error = tds_config(&profile(&[("connection_string", "Password=secret;;=;x")]));
+        if let Err(error) = error {
+            assert!(!error.to_string().contains("secret"), "{error}");
+        }
+        let error = tds_config(&profile(&[
+            ("host", "db"),
+            ("user", "u"),
+            ("password", "p"),
+            ("encrypt", "maybe"),
+        ]))
+        .unwrap_err();
+        assert!(error.to_string().contains("`encrypt`"), "{error}");
+    }
+
+    fn config_of(fields: &[(&str, &str)]) -> (Config, bool) {
+        tds_config(&profile(fields)).unwrap()
+    }
+}

@@ -1,0 +1,494 @@
+//! Cross-engine conformance: `segc run --output json` prints the same table on every engine,
+//! for the trap fixture (`tests/fixtures/core`) and for the example project (on a small demo
+//! data set), and the tables match values computed by hand here.
+//!
+//! DuckDB always runs. The others run when their server is given, as `scripts/test.sh` does:
+//! - PostgreSQL, and Redshift's SQL on it in a session with `standard_conforming_strings=off`:
+//!   `SEGC_TEST_POSTGRES=1` with `SEGC_TEST_PG_HOST`, `_PORT`, `_USER`, `_PASSWORD`;
+//! - BigQuery on an emulator: `SEGC_TEST_BQ_ENDPOINT` (e.g. `http://127.0.0.1:9050`);
+//! - SQL Server: `SEGC_TEST_SQLSERVER`, an ADO connection string.
+//!
+//! The data are copied from DuckDB into each engine with INSERT statements whose literals are
+//! written by segc's own dialects, so the strings with quotes, backslashes, newlines and `--`
+//! also test the quoting. Doubles are compared with a relative tolerance of 1e-9, since engines
+//! may add in a different order; everything else must be identical.
+#![cfg(all(
+    feature = "duckdb",
+    feature = "postgres",
+    feature = "bigquery",
+    feature = "sqlserver"
+))]
+
+mod common;
+
+use std::path::Path;
+
+use segc::dialect::Dialect;
+use segc::driver::duckdb::DuckDb;
+use segc::driver::{Cell, Driver, RunOptions};
+use serde_json::Value;
+
+/// One engine under test: a target of the generated profiles.yml.
+struct Engine {
+    target: &'static str,
+    /// How the data are loaded: the profile to load with and the dialect of the literals.
+    loader: &'static str,
+    dialect: &'static str,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The engines this run can reach, and the profiles.yml that names them.
+fn engines(data: &Path, database: &str) -> (Vec<Engine>, String) {
+    let mut engines = vec![Engine {
+        target: "duck",
+        loader: "duck",
+        dialect: "duckdb",
+    }];
+    let mut profiles = format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display());
+    if var("SEGC_TEST_POSTGRES").as_deref() == Some("1") {
+        let common = "host: \"{{ env_var('SEGC_TEST_PG_HOST', '127.0.0.1') }}\", port: \"{{ env_var('SEGC_TEST_PG_PORT', '5432') }}\", user: \"{{ env_var('SEGC_TEST_PG_USER', 'postgres') }}\", password: \"{{ env_var('SEGC_TEST_PG_PASSWORD', '') }}\"";
+        profiles.push_str(&format!(
+            "pg_admin: {{ type: postgres, {common}, database: postgres, sslmode: disable }}\n\
+             pg: {{ type: postgres, {common}, database: {database}, sslmode: disable }}\n\
+             rs: {{ type: redshift, {common}, database: {database}, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n"
+        ));
+        engines.push(Engine {
+            target: "pg",
+            loader: "pg",
+            dialect: "postgres",
+        });
+        engines.push(Engine {
+            target: "rs",
+            loader: "pg",
+            dialect: "postgres",
+        });
+    } else {
+        eprintln!("skipped PostgreSQL and Redshift: set SEGC_TEST_POSTGRES=1");
+    }
+    if let Some(endpoint) = var("SEGC_TEST_BQ_ENDPOINT") {
+        // A small page size, so reading every page is part of the test.
+        profiles.push_str(&format!(
+            "bq: {{ type: bigquery, project: {}, endpoint: \"{endpoint}\", page_size: 7, maximum_bytes_billed: 1000000000 }}\n",
+            database.replace('_', "-")
+        ));
+        engines.push(Engine {
+            target: "bq",
+            loader: "bq",
+            dialect: "bigquery",
+        });
+    } else {
+        eprintln!(
+            "skipped BigQuery: set SEGC_TEST_BQ_ENDPOINT (scripts/test.sh starts bqemulator)"
+        );
+    }
+    if var("SEGC_TEST_SQLSERVER").is_some() {
+        profiles.push_str(
+            "mssql: { type: sqlserver, connection_string: \"{{ env_var('SEGC_TEST_SQLSERVER') }}\" }\n",
+        );
+        engines.push(Engine {
+            target: "mssql",
+            loader: "mssql",
+            dialect: "sqlserver",
+        });
+    } else {
+        eprintln!("skipped SQL Server: set SEGC_TEST_SQLSERVER to an ADO connection string");
+    }
+    (engines, profiles)
+}
+
+/// A column type of the DuckDB source, written for another engine.
+fn column_type(duckdb_type: &str, dialect: &Dialect) -> String {
+    match duckdb_type {
+        "INTEGER" => if dialect.name == "sqlserver" {
+            "INT"
+        } else {
+            "INTEGER"
+        }
+        .to_string(),
+        "BIGINT" => dialect.types.bigint.clone(),
+        "DOUBLE" => dialect.types.double.clone(),
+        "VARCHAR" => dialect.types.varchar.clone(),
+        "TIMESTAMP" => dialect.types.timestamp.clone(),
+        "DATE" => dialect.types.date.clone(),
+        "BOOLEAN" => match dialect.name.as_str() {
+            "sqlserver" => "BIT".into(),
+            "bigquery" => "BOOL".into(),
+            _ => "BOOLEAN".into(),
+        },
+        other => panic!("no mapping for the DuckDB type {other}"),
+    }
+}
+
+fn literal(cell: &Cell, dialect: &Dialect) -> String {
+    match cell {
+        Cell::Null => "NULL".into(),
+        Cell::Integer(v) => v.to_string(),
+        Cell::Double(v) => format!("{v:?}"),
+        Cell::Text(text) => dialect.string_literal(text),
+        Cell::Boolean(b) => match dialect.name.as_str() {
+            "sqlserver" => if *b { "1" } else { "0" }.into(),
+            _ => dialect.boolean_literal(*b).to_string(),
+        },
+        Cell::Timestamp(t) => match dialect.name.as_str() {
+            "sqlserver" => format!("CAST('{}' AS DATETIME2)", t.format("%Y-%m-%dT%H:%M:%S%.f")),
+            _ => format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.f")),
+        },
+        Cell::Date(d) => match dialect.name.as_str() {
+            "sqlserver" => format!("CAST('{}' AS DATE)", d.format("%Y-%m-%d")),
+            _ => format!("DATE '{}'", d.format("%Y-%m-%d")),
+        },
+    }
+}
+
+/// Statements that recreate every table of the DuckDB database's `app` schema in `dialect`.
+fn copy_statements(source: &mut DuckDb, dialect: &Dialect) -> Vec<String> {
+    let columns = source
+        .query(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns \
+             WHERE table_schema = 'app' ORDER BY table_name, ordinal_position",
+        )
+        .unwrap();
+    let mut tables: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for row in &columns.rows {
+        let (Cell::Text(table), Cell::Text(column), Cell::Text(kind)) = (&row[0], &row[1], &row[2])
+        else {
+            panic!("unexpected catalog row {row:?}");
+        };
+        if tables.last().map(|(t, _)| t != table).unwrap_or(true) {
+            tables.push((table.clone(), Vec::new()));
+        }
+        tables
+            .last_mut()
+            .unwrap()
+            .1
+            .push((column.clone(), kind.clone()));
+    }
+    let mut statements = Vec::new();
+    match dialect.name.as_str() {
+        "sqlserver" => {
+            for (table, _) in &tables {
+                statements.push(format!("DROP TABLE IF EXISTS app.{table}"));
+            }
+            statements.push("IF SCHEMA_ID('app') IS NULL EXEC('CREATE SCHEMA app')".into());
+        }
+        _ => {
+            statements.push("DROP SCHEMA IF EXISTS app CASCADE".into());
+            statements.push("CREATE SCHEMA app".into());
+        }
+    }
+    for (table, columns) in &tables {
+        let definition: Vec<String> = columns
+            .iter()
+            .map(|(name, kind)| format!("{name} {}", column_type(kind, dialect)))
+            .collect();
+        statements.push(format!(
+            "CREATE TABLE app.{table} ({})",
+            definition.join(", ")
+        ));
+        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+        let rows = source
+            .query(&format!(
+                "SELECT {} FROM app.{table} ORDER BY ALL",
+                names.join(", ")
+            ))
+            .unwrap();
+        // SQL Server takes at most 1000 rows per VALUES list.
+        for chunk in rows.rows.chunks(500) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|row| {
+                    let cells: Vec<String> = row.iter().map(|c| literal(c, dialect)).collect();
+                    format!("({})", cells.join(", "))
+                })
+                .collect();
+            statements.push(format!(
+                "INSERT INTO app.{table} ({}) VALUES {}",
+                names.join(", "),
+                values.join(", ")
+            ));
+        }
+    }
+    statements
+}
+
+fn connect(profiles: &Path, target: &str) -> Box<dyn Driver> {
+    let profile = segc::spec::profiles::load_profile(Some(profiles), profiles, target).unwrap();
+    let options = RunOptions::default();
+    match profile.kind.as_str() {
+        "postgres" | "redshift" => Box::new(
+            segc::driver::postgres::Postgres::connect_with(&profile, options)
+                .unwrap_or_else(|e| panic!("{target}: {e}")),
+        ),
+        "bigquery" => Box::new(
+            segc::driver::bigquery::BigQuery::connect(&profile, options)
+                .unwrap_or_else(|e| panic!("{target}: {e}")),
+        ),
+        "sqlserver" => Box::new(
+            segc::driver::sqlserver::SqlServer::connect(&profile, options)
+                .unwrap_or_else(|e| panic!("{target}: {e}")),
+        ),
+        other => panic!("no loader for {other}"),
+    }
+}
+
+/// Copies the DuckDB database at `data` into every other engine.
+fn load(engines: &[Engine], profiles: &Path, data: &Path, database: &str) {
+    let mut source = DuckDb::open_read_only(data).unwrap();
+    let mut loaded = Vec::new();
+    for engine in engines.iter().filter(|e| e.loader != "duck") {
+        if loaded.contains(&engine.loader) {
+            continue;
+        }
+        loaded.push(engine.loader);
+        if engine.loader == "pg" {
+            let mut admin = connect(profiles, "pg_admin");
+            admin
+                .query(&format!("DROP DATABASE IF EXISTS {database}"))
+                .unwrap();
+            admin.query(&format!("CREATE DATABASE {database}")).unwrap();
+        }
+        let dialect = Dialect::load(engine.dialect).unwrap();
+        let mut driver = connect(profiles, engine.loader);
+        for statement in copy_statements(&mut source, &dialect) {
+            driver
+                .query(&statement)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{statement:.300}", engine.target));
+        }
+    }
+}
+
+/// `segc run --output json` on a target, parsed.
+fn run_json(project: &Path, profiles: &Path, target: &str, extra: &[&str]) -> Value {
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .arg("--project")
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles)
+        .args(["run", "--target", target, "--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "segc run --target {target} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+            }
+        },
+        _ => a == b,
+    }
+}
+
+/// Every engine's table equals DuckDB's, value for value.
+fn assert_same_tables(tables: &[(&str, Value)]) {
+    let (reference_name, reference) = &tables[0];
+    for (name, table) in &tables[1..] {
+        assert_eq!(
+            reference["columns"], table["columns"],
+            "{name}: columns differ from {reference_name}"
+        );
+        let (want, got) = (
+            reference["rows"].as_array().unwrap(),
+            table["rows"].as_array().unwrap(),
+        );
+        assert_eq!(want.len(), got.len(), "{name}: row count");
+        for (a, b) in want.iter().zip(got) {
+            for (key, value) in a.as_object().unwrap() {
+                assert!(
+                    same_value(value, &b[key]),
+                    "{name}: {} / {key}: {value} on {reference_name}, {} here",
+                    a["segment"],
+                    b[key]
+                );
+            }
+        }
+    }
+}
+
+/// Two JSON documents are equal but for the target's name and float rounding.
+fn assert_same_json(want: &Value, got: &Value, path: &str) {
+    match (want, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: keys");
+            for (key, value) in a {
+                if key != "target" {
+                    assert_same_json(value, &b[key], &format!("{path}.{key}"));
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: length");
+            for (index, (x, y)) in a.iter().zip(b).enumerate() {
+                assert_same_json(x, y, &format!("{path}[{index}]"));
+            }
+        }
+        (a, b) => assert!(same_value(a, b), "{path}: {a} on DuckDB, {b} here"),
+    }
+}
+
+fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["segment"] == segment)
+        .unwrap_or_else(|| panic!("no row {segment}"))
+}
+
+fn project_copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("segment-defs")).unwrap();
+    std::fs::copy(from.join("segc_project.yml"), to.join("segc_project.yml")).unwrap();
+    for entry in std::fs::read_dir(from.join("segment-defs")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            to.join("segment-defs").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn the_trap_fixture_prints_the_same_table_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("core.duckdb");
+    duckdb::Connection::open(&data)
+        .unwrap()
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    let database = "segc_conf_core";
+    let (engines, profiles) = engines(&data, database);
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir.path(), &data, database);
+
+    if engines.iter().any(|e| e.target == "rs") {
+        // Redshift reads backslash escapes in strings; this session does too.
+        let setting = connect(dir.path(), "rs")
+            .query("SHOW standard_conforming_strings")
+            .unwrap();
+        assert_eq!(setting.rows[0][0], Cell::Text("off".into()));
+    }
+    let project = common::fixture("core");
+    let tables: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))
+        .collect();
+    assert_same_tables(&tables);
+
+    // Values computed by hand from data.sql (see tests/run_duckdb.rs for the derivations).
+    for (name, table) in &tables {
+        let everyone = row(table, "all_users");
+        assert_eq!(
+            everyone["people"], 9,
+            "{name}: a user signed up after as-of is excluded"
+        );
+        assert_eq!(
+            everyone["points"].as_f64(),
+            Some(4_000_000_008.0),
+            "{name}: a sum above 2^31"
+        );
+        assert_eq!(everyone["zero_ratio"], Value::Null, "{name}: x / 0 is NULL");
+        assert_eq!(
+            row(table, "by_eq_quote")["people"],
+            1,
+            "{name}: `it's a \\ test` matched exactly"
+        );
+    }
+}
+
+#[test]
+fn the_example_project_prints_the_same_table_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo.duckdb");
+    let config = segc::demo::DemoConfig {
+        users: 300,
+        ..Default::default()
+    };
+    let demo = segc::demo::generate(&config);
+    segc::demo::write_duckdb(&demo, &data).unwrap();
+    let database = "segc_conf_example";
+    let (engines, profiles) = engines(&data, database);
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir.path(), &data, database);
+
+    let project = dir.path().join("project");
+    project_copy(&common::repository_root(), &project);
+    let tables: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))
+        .collect();
+    assert_same_tables(&tables);
+    // Month-by-month and compare runs: one statement each, the same everywhere.
+    for extra in [
+        &["--grain", "month", "--from", "2026-08", "--to", "2026-10"][..],
+        &["--compare", "prior_year"][..],
+    ] {
+        let runs: Vec<(&str, Value)> = engines
+            .iter()
+            .map(|e| (e.target, run_json(&project, dir.path(), e.target, extra)))
+            .collect();
+        for (name, run) in &runs[1..] {
+            assert_same_json(&runs[0].1, run, &format!("{name} {}", extra.join(" ")));
+        }
+    }
+
+    // By hand from the generated rows: the report day is 2026-10-31, its 30-day window is
+    // [2026-10-02, 2026-11-01).
+    let end = common::date("2026-11-01").and_hms_opt(0, 0, 0).unwrap();
+    let start = common::date("2026-10-02").and_hms_opt(0, 0, 0).unwrap();
+    let members: std::collections::BTreeSet<i64> = demo
+        .users
+        .iter()
+        .filter(|u| u.created_at < end)
+        .map(|u| u.user_id)
+        .collect();
+    let active: std::collections::BTreeSet<i64> = demo
+        .events
+        .iter()
+        .filter(|e| members.contains(&e.user_id) && e.occurred_at >= start && e.occurred_at < end)
+        .map(|e| e.user_id)
+        .collect();
+    let revenue: f64 = demo
+        .orders
+        .iter()
+        .filter(|o| members.contains(&o.user_id) && o.ordered_at >= start && o.ordered_at < end)
+        .map(|o| o.amount)
+        .sum();
+    assert!(
+        !active.is_empty() && revenue > 0.0,
+        "the demo data have activity"
+    );
+    for (name, table) in &tables {
+        let everyone = row(table, "all_users");
+        assert_eq!(everyone["people"], members.len() as i64, "{name}: people");
+        assert_eq!(
+            everyone["active_people"],
+            active.len() as i64,
+            "{name}: active people"
+        );
+        let got = everyone["revenue_30d"].as_f64().unwrap();
+        assert!(
+            (got - revenue).abs() < 1e-6,
+            "{name}: revenue {got}, by hand {revenue}"
+        );
+        assert_eq!(
+            row(table, "active")["people"],
+            active.len() as i64,
+            "{name}: active"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! Compare and month-by-month runs: one statement per run in every dialect, and on DuckDB the
+//! same numbers as running the plain report once per period.
+#![cfg(feature = "duckdb")]
+
+mod common;
+
+use segc::dialect::Dialect;
+use segc::driver::duckdb::DuckDb;
+use segc::driver::{Cell, Driver};
+use segc::ir::Project;
+use segc::plan::{Compare, Plan, ReportOptions};
+use segc::render::{SeriesShape, render, render_series};
+use segc::report::Report;
+
+fn core_database() -> DuckDb {
+    let database = DuckDb::in_memory().unwrap();
+    database
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    database
+}
+
+/// The example project on a small demo data set (a year of activity up to 2026-10-31).
+fn example_database(dir: &std::path::Path) -> (Project, DuckDb) {
+    let config = segc::demo::DemoConfig {
+        users: 400,
+        ..Default::default()
+    };
+    let path = dir.join("demo.duckdb");
+    segc::demo::write_duckdb(&segc::demo::generate(&config), &path).unwrap();
+    let project = segc::validate::load_and_validate(&common::repository_root()).unwrap();
+    (project, DuckDb::open_read_only(&path).unwrap())
+}
+
+fn month_plans<'p>(project: &'p Project, from: &str, to: &str) -> Vec<(String, Plan<'p>)> {
+    segc::plan::months(common::date(from), common::date(to))
+        .unwrap()
+        .into_iter()
+        .map(|(label, period)| {
+            let options = ReportOptions {
+                period: Some(period),
+                ..Default::default()
+            };
+            (label, common::plan(project, &options))
+        })
+        .collect()
+}
+
+fn plain(database: &mut DuckDb, plan: &Plan<'_>) -> Report {
+    let sql = render(plan, &Dialect::load("duckdb").unwrap(), None).unwrap();
+    Report::from_result(plan, "duck", &database.query(&sql).unwrap()).unwrap()
+}
+
+fn assert_months_match_plain_reports(
+    project: &Project,
+    database: &mut DuckDb,
+    from: &str,
+    to: &str,
+) {
+    let periods = month_plans(project, from, to);
+    let sql = render_series(
+        &periods,
+        &Dialect::load("duckdb").unwrap(),
+        None,
+        SeriesShape::Periods,
+    )
+    .unwrap();
+    let result = database.query(&sql).unwrap();
+    assert_eq!(result.columns[0], "segc_period");
+    let reports = Report::series(&periods, "duck", &result).unwrap();
+    assert_eq!(reports.len(), periods.len());
+    let mut nonzero = 0;
+    for ((label, report), (_, plan)) in reports.iter().zip(&periods) {
+        let expected = plain(database, plan);
+        assert_eq!(report, &expected, "month {label}");
+        assert_eq!(
+            report.as_of,
+            plan.time.period.1.to_string(),
+            "as of the month's last day"
+        );
+        if report.rows[0].values[0] != Cell::Integer(0) {
+            nonzero += 1;
+        }
+    }
+    assert!(nonzero > 1, "the months hold users");
+}
+
+#[test]
+fn each_month_of_a_dynamics_run_equals_the_plain_report_for_that_month() {
+    let project = common::core_project();
+    let mut database = core_database();
+    assert_months_match_plain_reports(&project, &mut database, "2023-11-01", "2024-04-01");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (project, mut database) = example_database(dir.path());
+    assert_months_match_plain_reports(&project, &mut database, "2026-04-01", "2026-10-01");
+}
+
+#[test]
+fn a_comparison_sets_each_kpi_beside_its_value_a_period_earlier() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, mut database) = example_database(dir.path());
+    let options = ReportOptions {
+        period: Some((common::date("2026-10-01"), common::date("2026-10-31"))),
+        ..Default::default()
+    };
+    let current = common::plan(&project, &options);
+    for (compare, prior_period) in [
+        (Compare::PriorPeriod, ("2026-08-31", "2026-09-30")),
+        (Compare::PriorYear, ("2025-10-01", "2025-10-31")),
+    ] {
+        let prior = common::plan(&project, &current.prior_options(compare, &[]));
+        assert_eq!(
+            prior.time.period,
+            (common::date(prior_period.0), common::date(prior_period.1)),
+            "{compare:?}"
+        );
+        let periods = vec![
+            ("now".to_string(), current.clone()),
+            ("before".to_string(), prior.clone()),
+        ];
+        let sql = render_series(
+            &periods,
+            &Dialect::load("duckdb").unwrap(),
+            None,
+            SeriesShape::Compare,
+        )
+        .unwrap();
+        let result = database.query(&sql).unwrap();
+        let report = Report::from_compare(&current, &prior, "duck", &result).unwrap();
+        assert_eq!(report.compared_with.as_deref(), Some(prior_period.1));
+        let now = plain(&mut database, &current);
+        let before = plain(&mut database, &prior);
+        let column = |name: &str| report.columns.iter().position(|c| c.name == name).unwrap();
+        for (index, row) in report.rows.iter().enumerate() {
+            for (k, kpi) in now.columns.iter().enumerate() {
+                let (value, prior_value) =
+                    (&now.rows[index].values[k], &before.rows[index].values[k]);
+                assert_eq!(
+                    &row.values[column(&kpi.name)],
+                    value,
+                    "{} {}",
+                    row.segment,
+                    kpi.name
+                );
+                assert_eq!(
+                    &row.values[column(&format!("{}__prior", kpi.name))],
+                    prior_value,
+                    "{} {} prior",
+                    row.segment,
+                    kpi.name
+                );
+                let (Some(a), Some(b)) = (value.as_f64(), prior_value.as_f64()) else {
+                    continue;
+                };
+                let change = row.values[column(&format!("{}__change", kpi.name))]
+                    .as_f64()
+                    .unwrap();
+                assert!(
+                    (change - (a - b)).abs() < 1e-9,
+                    "{} {} change",
+                    row.segment,
+                    kpi.name
+                );
+                let relative = &row.values[column(&format!("{}__change_pct", kpi.name))];
+                if b == 0.0 {
+                    assert_eq!(relative, &Cell::Null, "a change from 0 has no ratio");
+                } else {
+                    let relative = relative.as_f64().unwrap();
+                    assert!(
+                        ((a - b) / b - relative).abs() < 1e-9,
+                        "{} {} change %",
+                        row.segment,
+                        kpi.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn series_runs_are_one_statement_that_parses_in_every_dialect() {
+    for (project, from, to) in [
+        (common::core_project(), "2024-01-01", "2024-03-01"),
+        (
+            segc::validate::load_and_validate(&common::repository_root()).unwrap(),
+            "2026-08-01",
+            "2026-10-01",
+        ),
+    ] {
+        let months = month_plans(&project, from, to);
+        let current = common::plan(&project, &ReportOptions::default());
+        let prior = common::plan(&project, &current.prior_options(Compare::PriorYear, &[]));
+        let compare = vec![("now".to_string(), current), ("before".to_string(), prior)];
+        for name in segc::dialect::names() {
+            let dialect = Dialect::load(name).unwrap();
+            for (periods, shape) in [
+                (&months, SeriesShape::Periods),
+                (&compare, SeriesShape::Compare),
+            ] {
+                let sql = render_series(periods, &dialect, None, shape).unwrap();
+                let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+                    .unwrap_or_else(|e| panic!("{name} {shape:?}: {e}\n{sql}"));
+                assert!(
+                    matches!(statement, sqlparser::ast::Statement::Query(_)),
+                    "{name} {shape:?}: one SELECT"
+                );
+                // T-SQL and every other dialect: a single top-level WITH.
+                assert_eq!(sql.matches("WITH\n").count(), 1, "{name} {shape:?}");
+            }
+        }
+    }
+}
