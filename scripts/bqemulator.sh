@@ -16,7 +16,14 @@ case "$command" in
   start)
     if ! "$venv/bin/python" -c "import bqemulator, numpy" >/dev/null 2>&1; then
       echo "installing bqemulator (PyPI) in $venv…"
-      python3 -m venv "$venv"
+      if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        echo "installing python3-venv (apt-get)…"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq python3-venv >/dev/null
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+      fi
       "$venv/bin/pip" install --quiet --disable-pip-version-check \
         "bqemulator==1.4.0" "duckdb==2.0.0" numpy
     fi
