@@ -248,3 +248,57 @@ fn no_input_makes_validation_panic() {
         let _ = problems(shape);
     }
 }
+
+#[test]
+fn exclusive_sets_need_a_priority_each_and_distinct_numbers() {
+    let found = problems(
+        "segments:\n  - { name: a, exclusive: status, priority: 1, all: [ { country: { eq: DE } } ] }\n  - { name: b, exclusive: status, priority: 1, all: [ { country: { eq: FR } } ] }\n  - { name: c, exclusive: status, all: [ { country: { eq: US } } ] }\n  - { name: d, priority: 2, all: [ { country: { eq: IT } } ] }\n  - { name: e, exclusive: status, priority: first }\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:45",
+        "segments `a` and `b` of the exclusive set `status` share priority 1",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:4:27",
+        "segment `c` is in the exclusive set `status` but has no `priority`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:5:26",
+        "`priority` orders the segments of an exclusive set",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:45",
+        "`priority` must be a whole number",
+    );
+}
+
+#[test]
+fn a_quintile_names_an_attribute_and_nothing_else() {
+    let found = problems(
+        "attributes:\n  n: { source: events, agg: count }\n  a: { quintile: nn }\n  b: { quintile: n, best: most }\n  c: { quintile: n, source: events }\n  d: { quintile: e }\n  e: { quintile: n }\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:18",
+        "unknown attribute `nn` in `quintile`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:4:27",
+        "`best` is `highest` or `lowest`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:5:29",
+        "is a `quintile`, so it cannot also have `source`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:18",
+        "which is or uses a quintile (`e`)",
+    );
+}

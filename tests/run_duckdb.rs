@@ -303,3 +303,160 @@ fn explain_counts_each_condition_in_order_and_cumulatively() {
         .collect();
     assert_eq!(counts, [9, 2, 2, 3, 2]);
 }
+
+/// `exclusive` + `priority` on the core fixture: each user gets exactly one status, the first
+/// whose conditions they meet. Users as of 2024-03-31 by role: admin 1, 9; owner 3; member 2,
+/// 6, 7, 8, 10; viewer 5.
+#[test]
+fn an_exclusive_set_gives_each_user_the_first_status_they_qualify_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("segment-defs")).unwrap();
+    std::fs::copy(
+        common::fixture("core/segc_project.yml"),
+        root.join("segc_project.yml"),
+    )
+    .unwrap();
+    for file in ["sources.yml", "attributes.yml", "kpis.yml"] {
+        std::fs::copy(
+            common::fixture("core/segment-defs").join(file),
+            root.join("segment-defs").join(file),
+        )
+        .unwrap();
+    }
+    // Written out of priority order on purpose: the order of checking is `priority`.
+    std::fs::write(
+        root.join("segment-defs/segments.yml"),
+        "segments:\n\
+         \x20 - { name: s_rest, exclusive: status, priority: 3, all: [ { role: { is_null: false } } ] }\n\
+         \x20 - { name: s_staff, exclusive: status, priority: 1, all: [ { role: { in: [admin, owner] } } ] }\n\
+         \x20 - { name: s_members, exclusive: status, priority: 2, all: [ { role: { in: [member, admin] } } ] }\n\
+         \x20 - { name: members_any, all: [ { role: { in: [member, admin] } } ] }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(root).unwrap();
+    let plan = common::plan(&project, &ReportOptions::default());
+    let sql = segc::render::render(
+        &plan,
+        &segc::dialect::Dialect::load("duckdb").unwrap(),
+        None,
+    )
+    .unwrap();
+    let mut database = DuckDb::in_memory().unwrap();
+    database
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    let report = Report::from_result(&plan, "duck", &database.query(&sql).unwrap()).unwrap();
+    let people = |segment: &str| {
+        let column = report
+            .columns
+            .iter()
+            .position(|c| c.name == "people")
+            .unwrap();
+        report
+            .rows
+            .iter()
+            .find(|r| r.segment == segment)
+            .unwrap()
+            .values[column]
+            .clone()
+    };
+    assert_eq!(people("all_users"), Cell::Integer(9));
+    assert_eq!(people("s_staff"), Cell::Integer(3), "1, 3, 9");
+    assert_eq!(
+        people("s_members"),
+        Cell::Integer(5),
+        "2, 6, 7, 8, 10: admins went to staff"
+    );
+    assert_eq!(people("s_rest"), Cell::Integer(1), "5, the viewer");
+    assert_eq!(
+        people("members_any"),
+        Cell::Integer(7),
+        "outside the set nothing changes"
+    );
+}
+
+/// `quintile` on the core fixture, by hand. Users as of 2024-03-31 and their account ids:
+/// 1, 2 → 10; 3 → 20; 5, 6 → 30; 7, 8 → 40; 9, 10 → 50. Nine values, so a value of rank r
+/// (ties share the lowest rank) scores floor(5 (r − 1) / 9) + 1.
+#[test]
+fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("segment-defs")).unwrap();
+    std::fs::copy(
+        common::fixture("core/segc_project.yml"),
+        root.join("segc_project.yml"),
+    )
+    .unwrap();
+    for file in ["sources.yml", "attributes.yml"] {
+        std::fs::copy(
+            common::fixture("core/segment-defs").join(file),
+            root.join("segment-defs").join(file),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        root.join("segment-defs/scores.yml"),
+        "attributes:\n\
+         \x20 account_score: { quintile: account_id }\n\
+         \x20 account_score_low: { quintile: account_id, best: lowest }\n\
+         segments:\n\
+         \x20 - { name: q1, all: [ { account_score: { eq: 1 } } ] }\n\
+         \x20 - { name: q2, all: [ { account_score: { eq: 2 } } ] }\n\
+         \x20 - { name: q3, all: [ { account_score: { eq: 3 } } ] }\n\
+         \x20 - { name: q4, all: [ { account_score: { eq: 4 } } ] }\n\
+         \x20 - { name: q5, all: [ { account_score: { eq: 5 } } ] }\n\
+         \x20 - { name: low4, all: [ { account_score_low: { eq: 4 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: avg_score, agg: avg, of: account_score }\n\
+         \x20 - { name: avg_score_low, agg: avg, of: account_score_low }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(root).unwrap();
+    let plan = common::plan(&project, &ReportOptions::default());
+    let sql = segc::render::render(
+        &plan,
+        &segc::dialect::Dialect::load("duckdb").unwrap(),
+        None,
+    )
+    .unwrap();
+    let mut database = DuckDb::in_memory().unwrap();
+    database
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    let report = Report::from_result(&plan, "duck", &database.query(&sql).unwrap()).unwrap();
+    let value = |segment: &str, kpi: &str| {
+        let column = report.columns.iter().position(|c| c.name == kpi).unwrap();
+        report
+            .rows
+            .iter()
+            .find(|r| r.segment == segment)
+            .unwrap()
+            .values[column]
+            .clone()
+    };
+    // Ranks 1, 3, 4, 6, 8 score 1, 2, 2, 3, 4: account 10 → 1; 20, 30 → 2; 40 → 3; 50 → 4.
+    assert_eq!(value("q1", "people"), Cell::Integer(2));
+    assert_eq!(value("q2", "people"), Cell::Integer(3));
+    assert_eq!(value("q3", "people"), Cell::Integer(2));
+    assert_eq!(value("q4", "people"), Cell::Integer(2));
+    assert_eq!(
+        value("q5", "people"),
+        Cell::Integer(0),
+        "ties at the top keep score 4"
+    );
+    let close = |cell: Cell, expected: f64| {
+        let got = cell.as_f64().unwrap();
+        assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
+    };
+    close(value("all_users", "avg_score"), 22.0 / 9.0);
+    // Lowest best (descending): 50 → rank 1 → 1; 40 → 3 → 2; 30 → 5 → 3; 20 → 7 → 4;
+    // 10 → 8 → 4.
+    assert_eq!(value("low4", "people"), Cell::Integer(3), "users 1, 2, 3");
+    close(
+        value("all_users", "avg_score_low"),
+        (8.0 + 4.0 + 6.0 + 4.0 + 2.0) / 9.0,
+    );
+}

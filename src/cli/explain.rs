@@ -35,6 +35,25 @@ fn literal(value: &Literal) -> String {
     }
 }
 
+/// A step of `segc explain`; the exclusion of an `exclusive` set is named, not spelled out.
+fn describe_step(step: &Condition, segment: &crate::ir::Segment, project: &Project) -> String {
+    match &segment.exclusive {
+        Some(exclusive) if !exclusive.before.is_empty() && *step == exclusive.exclusion => {
+            let names: Vec<&str> = exclusive
+                .before
+                .iter()
+                .map(|id| project.segment(*id).name.as_str())
+                .collect();
+            format!(
+                "not in an earlier `{}` segment ({})",
+                exclusive.set,
+                names.join(", ")
+            )
+        }
+        _ => describe(step, project),
+    }
+}
+
 /// A condition in the words of the definition language.
 pub fn describe(condition: &Condition, project: &Project) -> String {
     match condition {
@@ -192,7 +211,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         println!(
             "{:>3}. {:<50} {:>10} pass {:>10} left{marker}",
             index + 1,
-            describe(step, &project),
+            describe_step(step, project.segment(segment), &project),
             passing,
             left
         );

@@ -100,7 +100,7 @@ fn parse_month(text: &str) -> Result<NaiveDate, String> {
 
 /// The reports a command computes: one, or a series combined into one statement.
 pub enum Reports<'p> {
-    Single(crate::plan::Plan<'p>),
+    Single(Box<crate::plan::Plan<'p>>),
     Series(
         Vec<(String, crate::plan::Plan<'p>)>,
         crate::render::SeriesShape,
@@ -152,7 +152,7 @@ impl ReportArgs {
         }
         let plan = Plan::new(project, &self.options(), today)?;
         let Some(compare) = self.compare else {
-            return Ok(Reports::Single(plan));
+            return Ok(Reports::Single(Box::new(plan)));
         };
         let compare = match compare {
             CompareArg::PriorYear => Compare::PriorYear,

@@ -192,6 +192,13 @@ pub enum AttributeKind {
         filter: Option<Condition>,
     },
     Formula(Expr),
+    /// A 1–5 score: the quintile of another attribute's value among all users who have one
+    /// (NULL for those who do not). Ties share the lower score. With `best_lowest`, the
+    /// lowest values score 5 (recency); otherwise the highest do.
+    Quintile {
+        of: AttributeId,
+        best_lowest: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -402,13 +409,28 @@ impl Function {
     }
 }
 
+/// A segment's place in an `exclusive` set: users who meet the conditions of a segment
+/// checked earlier (lower `priority`) are not members.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exclusive {
+    pub set: String,
+    pub priority: u32,
+    /// The segments checked before this one, in order.
+    pub before: Vec<SegmentId>,
+    /// The condition added to the segment's own: none of `before`'s own conditions holds.
+    pub exclusion: Condition,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Segment {
     pub name: String,
     pub label: String,
     pub parent: Option<SegmentId>,
     pub visible: bool,
+    /// The segment's full condition; in an `exclusive` set it ends with the exclusion.
     pub condition: Condition,
+    /// Membership of an `exclusive` set.
+    pub exclusive: Option<Exclusive>,
     pub origin: Origin,
 }
 

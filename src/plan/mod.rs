@@ -60,6 +60,8 @@ pub struct Plan<'p> {
     pub fact_passes: Vec<FactPass>,
     /// Formula attributes that a KPI aggregates (materialized as columns).
     pub formula_columns: Vec<AttributeId>,
+    /// Quintile scores, computed over every user in a stage of their own.
+    pub score_columns: Vec<AttributeId>,
     pub rows: Vec<ReportRow>,
     /// Every KPI, in file order.
     pub kpis: Vec<KpiId>,
@@ -129,6 +131,7 @@ impl<'p> Plan<'p> {
         let mut dimensions = Vec::new();
         let mut column_attributes = Vec::new();
         let mut fact_passes: Vec<FactPass> = Vec::new();
+        let mut score_columns = Vec::new();
         for id in &needed {
             match &project.attribute(*id).kind {
                 AttributeKind::Column { source, .. } => {
@@ -156,6 +159,7 @@ impl<'p> Plan<'p> {
                     }
                 }
                 AttributeKind::Formula(_) => {}
+                AttributeKind::Quintile { .. } => score_columns.push(*id),
             }
         }
         dimensions.sort();
@@ -169,6 +173,7 @@ impl<'p> Plan<'p> {
             column_attributes,
             fact_passes,
             formula_columns,
+            score_columns,
             rows,
             kpis,
         })
@@ -266,12 +271,16 @@ fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<Attr
     if !needed.insert(id) {
         return;
     }
-    if let AttributeKind::Formula(expr) = &project.attribute(id).kind {
-        let mut references = Vec::new();
-        crate::validate::expr_references(expr, &mut references);
-        for reference in references {
-            need_attribute(project, reference, needed);
+    match &project.attribute(id).kind {
+        AttributeKind::Formula(expr) => {
+            let mut references = Vec::new();
+            crate::validate::expr_references(expr, &mut references);
+            for reference in references {
+                need_attribute(project, reference, needed);
+            }
         }
+        AttributeKind::Quintile { of, .. } => need_attribute(project, *of, needed),
+        _ => {}
     }
 }
 

@@ -491,6 +491,23 @@ fn render_statement(
             });
         }
 
+        // Quintile scores: windows over every user, in a stage of their own so that
+        // conditions and KPIs read them as columns.
+        let mut scores = Vec::new();
+        for id in &plan.score_columns {
+            let attribute = project.attribute(*id);
+            let AttributeKind::Quintile { of, best_lowest } = attribute.kind else {
+                continue;
+            };
+            let value = sql.attribute_value(of, "a")?;
+            let direction = if best_lowest { "DESC" } else { "ASC" };
+            scores.push(Item {
+                sql: sql.call("quintile", &[Value::from(value), Value::from(direction)])?,
+                alias: q(&attribute.name),
+                comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
+            });
+        }
+
         // Stages 3 and 4 differ for `segc explain`, which ends after the membership stage.
         let mut members = Vec::new();
         let (mut rows, mut membership) = (Vec::new(), String::new());
@@ -632,6 +649,7 @@ fn render_statement(
             kpi_aggregates => Value::from(minijinja::value::Serde(&kpi_aggregates)),
             outputs => Value::from(minijinja::value::Serde(&outputs)),
             sfx => suffix,
+            scores => Value::from(minijinja::value::Serde(&scores)),
             series_block => series.is_some(),
             period_label => comment_text(series.map(|(_, label)| label).unwrap_or_default()),
         })

@@ -91,6 +91,10 @@ pub struct AttributeSpec {
     /// text then start one character after the node's span.
     pub formula_quoted: bool,
     pub value_type: Option<Spanned<String>>,
+    /// `quintile: <attribute>`: a 1–5 score of that attribute among all users.
+    pub quintile: Option<Spanned<String>>,
+    /// With `quintile`: `highest` (the default) or `lowest`, the values that score 5.
+    pub best: Option<Spanned<String>>,
     pub span: Span,
 }
 
@@ -122,6 +126,10 @@ pub struct SegmentSpec {
     pub label: Option<Spanned<String>>,
     pub parent: Option<Spanned<String>>,
     pub visible: Option<Spanned<bool>>,
+    /// The name of a set of segments of which each user belongs to at most one.
+    pub exclusive: Option<Spanned<String>>,
+    /// The order in which an `exclusive` set is checked: the lowest number wins.
+    pub priority: Option<Spanned<String>>,
     pub condition: ConditionSpec,
     pub span: Span,
 }
@@ -336,6 +344,8 @@ const ATTRIBUTE_KEYS: &[&str] = &[
     "where",
     "formula",
     "type",
+    "quintile",
+    "best",
     "description",
 ];
 
@@ -364,6 +374,8 @@ fn read_attribute(
         column: map.string("column", diagnostics),
         aggregation: map.string("agg", diagnostics),
         value_type: map.string("type", diagnostics),
+        quintile: map.string("quintile", diagnostics),
+        best: map.string("best", diagnostics),
         span: name.span,
         name,
         window,
@@ -395,6 +407,8 @@ const SEGMENT_KEYS: &[&str] = &[
     "label",
     "parent",
     "visible",
+    "exclusive",
+    "priority",
     "description",
     "all",
     "any",
@@ -407,6 +421,8 @@ fn read_segment(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Segmen
     let label = map.string("label", diagnostics);
     let parent = map.string("parent", diagnostics);
     let visible = map.boolean("visible", diagnostics);
+    let exclusive = map.string("exclusive", diagnostics);
+    let priority = map.string("priority", diagnostics);
     let _ = map.node("description");
     let mut groups = Vec::new();
     for (key, kind) in [
@@ -430,6 +446,8 @@ fn read_segment(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Segmen
         label,
         parent,
         visible,
+        exclusive,
+        priority,
         condition,
         span,
     })

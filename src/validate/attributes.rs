@@ -5,7 +5,7 @@ use crate::ir::{
     Aggregation, Attribute, AttributeId, AttributeKind, Duration, Expr, FactColumn, SourceId,
     SourceRole, ValueType, Window,
 };
-use crate::spec::{AttributeSpec, WindowSpec};
+use crate::spec::{AttributeSpec, Spanned, WindowSpec};
 
 use super::sources::{TYPE_NAMES, parse_type};
 use super::{Validator, check_name};
@@ -61,6 +61,7 @@ impl Validator<'_> {
             }
         }
         self.type_formulas(&formulas);
+        self.check_quintile_bases();
     }
 
     /// Columns of the user table, then of its dimensions, usable by name when no declared
@@ -105,6 +106,100 @@ impl Validator<'_> {
         }
     }
 
+    /// `{ quintile: recency_days, best: lowest }`.
+    fn resolve_quintile(
+        &mut self,
+        spec: &AttributeSpec,
+        id: AttributeId,
+        of: &Spanned<String>,
+    ) -> Option<Pending> {
+        let what = format!("attribute `{}`", spec.name.value);
+        for (present, key) in [
+            (spec.source.as_ref().map(|s| s.span), "source"),
+            (spec.column.as_ref().map(|s| s.span), "column"),
+            (spec.aggregation.as_ref().map(|s| s.span), "agg"),
+            (spec.formula.as_ref().map(|s| s.span), "formula"),
+            (window_span(spec), "window"),
+        ] {
+            if let Some(span) = present {
+                self.error(
+                    format!("{what} is a `quintile`, so it cannot also have `{key}`"),
+                    span,
+                );
+            }
+        }
+        let best_lowest = match spec.best.as_ref().map(|b| b.value.as_str()) {
+            None | Some("highest") => false,
+            Some("lowest") => true,
+            Some(other) => {
+                self.error_with_hint(
+                    format!("{what}: `best` is `highest` or `lowest`, found `{other}`"),
+                    spec.best.as_ref().map(|b| b.span).unwrap_or(spec.span),
+                    Some(
+                        "`best: lowest` gives the lowest values the score 5, as for recency".into(),
+                    ),
+                );
+                false
+            }
+        };
+        let Some(&base) = self.attribute_names.get(&of.value) else {
+            let hint = suggest(&of.value, self.attribute_names.keys().map(String::as_str));
+            self.error_with_hint(
+                format!("unknown attribute `{}` in `quintile` of {what}", of.value),
+                of.span,
+                hint,
+            );
+            return None;
+        };
+        if base == id {
+            self.error(format!("{what} is the quintile of itself"), of.span);
+            return None;
+        }
+        self.attributes[id.0].kind = AttributeKind::Quintile {
+            of: base,
+            best_lowest,
+        };
+        self.attributes[id.0].value_type = ValueType::Number;
+        self.quintile_bases.push((id, of.span));
+        Some(Pending::Resolved)
+    }
+
+    /// A quintile is computed from the other attributes; its base cannot be a quintile or a
+    /// formula that uses one.
+    pub(super) fn check_quintile_bases(&mut self) {
+        for (id, span) in std::mem::take(&mut self.quintile_bases) {
+            let AttributeKind::Quintile { of, .. } = self.attributes[id.0].kind else {
+                continue;
+            };
+            let mut pending = vec![of];
+            let mut seen = Vec::new();
+            while let Some(current) = pending.pop() {
+                if seen.contains(&current) {
+                    continue;
+                }
+                seen.push(current);
+                match &self.attributes[current.0].kind {
+                    AttributeKind::Quintile { .. } => {
+                        let message = format!(
+                            "the quintile `{}` is computed from `{}`, which is or uses a quintile (`{}`); score the underlying value instead",
+                            self.attributes[id.0].name,
+                            self.attributes[of.0].name,
+                            self.attributes[current.0].name
+                        );
+                        self.error(message, span);
+                        break;
+                    }
+                    AttributeKind::Formula(expr) => {
+                        let mut references = Vec::new();
+                        super::expr_references(expr, &mut references);
+                        pending.extend(references);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
     fn declared_type(&mut self, spec: &AttributeSpec) -> Option<ValueType> {
         let text = spec.value_type.as_ref()?;
         match parse_type(&text.value) {
@@ -123,6 +218,12 @@ impl Validator<'_> {
     fn resolve_attribute(&mut self, spec: &AttributeSpec, id: AttributeId) -> Option<Pending> {
         let what = format!("attribute `{}`", spec.name.value);
         let declared_type = self.declared_type(spec);
+        if let Some(of) = &spec.quintile {
+            return self.resolve_quintile(spec, id, of);
+        }
+        if let Some(best) = &spec.best {
+            self.error(format!("{what}: `best` goes with `quintile`"), best.span);
+        }
         if spec.formula.is_some() {
             for (present, key) in [
                 (spec.source.as_ref().map(|s| s.span), "source"),

@@ -49,6 +49,8 @@ pub(crate) struct Validator<'a> {
     segments: Vec<Segment>,
     kpis: Vec<Kpi>,
     activity_window: Window,
+    /// Quintile attributes and the span of their base, checked once every kind is known.
+    quintile_bases: Vec<(AttributeId, Span)>,
 }
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
@@ -97,6 +99,7 @@ impl<'a> Validator<'a> {
             segments: Vec::new(),
             kpis: Vec::new(),
             activity_window: Window::Last(Duration::Days(30)),
+            quintile_bases: Vec::new(),
         }
     }
 

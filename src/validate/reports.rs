@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::error::{Span, suggest};
 use crate::ir::{
-    Format, Kpi, KpiAggregation, KpiId, KpiKind, KpiType, Segment, SegmentId, ValueType,
+    Condition, Format, Kpi, KpiAggregation, KpiId, KpiKind, KpiType, Segment, SegmentId, ValueType,
 };
 
 use super::conditions::Scope;
@@ -86,6 +86,7 @@ impl Validator<'_> {
                 parent,
                 visible: spec.visible.as_ref().map(|v| v.value).unwrap_or(true),
                 condition,
+                exclusive: None,
                 origin: self.origin(spec.span),
             });
         }
@@ -112,7 +113,95 @@ impl Validator<'_> {
                 current = self.segments[parent.0].parent;
             }
         }
+        self.apply_exclusive_sets(&accepted, &mut references);
         self.report_segment_cycles(&references);
+    }
+
+    /// `exclusive` + `priority`: a segment's members are the users who meet its conditions
+    /// and none of the conditions of the segments of its set with a lower priority.
+    fn apply_exclusive_sets(
+        &mut self,
+        accepted: &[&crate::spec::SegmentSpec],
+        references: &mut [Vec<(SegmentId, Span)>],
+    ) {
+        // Per set: (priority, segment index, span of the priority).
+        type Members = Vec<(u32, usize, Span)>;
+        let mut sets: Vec<(String, Members)> = Vec::new();
+        for (index, spec) in accepted.iter().enumerate() {
+            match (&spec.exclusive, &spec.priority) {
+                (Some(set), Some(priority)) => {
+                    let Ok(number) = priority.value.parse::<u32>() else {
+                        self.error(
+                            format!(
+                                "`priority` must be a whole number (1 is checked first), found `{}`",
+                                priority.value
+                            ),
+                            priority.span,
+                        );
+                        continue;
+                    };
+                    match sets.iter_mut().find(|(name, _)| *name == set.value) {
+                        Some((_, members)) => members.push((number, index, priority.span)),
+                        None => sets.push((set.value.clone(), vec![(number, index, priority.span)])),
+                    }
+                }
+                (Some(set), None) => self.error_with_hint(
+                    format!(
+                        "segment `{}` is in the exclusive set `{}` but has no `priority`",
+                        spec.name.value, set.value
+                    ),
+                    set.span,
+                    Some("add `priority: N`; the segment with the lowest number wins".into()),
+                ),
+                (None, Some(priority)) => self.error_with_hint(
+                    format!(
+                        "`priority` orders the segments of an exclusive set, and segment `{}` is in none",
+                        spec.name.value
+                    ),
+                    priority.span,
+                    Some("add `exclusive: <set name>` to this segment and its alternatives".into()),
+                ),
+                (None, None) => {}
+            }
+        }
+        for (set, mut members) in sets {
+            members.sort_by_key(|(priority, index, _)| (*priority, *index));
+            for pair in members.windows(2) {
+                if pair[0].0 == pair[1].0 {
+                    self.error(
+                        format!(
+                            "segments `{}` and `{}` of the exclusive set `{set}` share priority {}",
+                            self.segments[pair[0].1].name, self.segments[pair[1].1].name, pair[0].0
+                        ),
+                        pair[1].2,
+                    );
+                }
+            }
+            let own: Vec<Condition> = members
+                .iter()
+                .map(|(_, index, _)| self.segments[*index].condition.clone())
+                .collect();
+            for (position, (priority, index, span)) in members.iter().enumerate() {
+                let before: Vec<SegmentId> = members[..position]
+                    .iter()
+                    .map(|(_, i, _)| SegmentId(*i))
+                    .collect();
+                let exclusion = Condition::Not(Box::new(Condition::Any(own[..position].to_vec())));
+                if position > 0 {
+                    let segment = &mut self.segments[*index];
+                    segment.condition =
+                        Condition::All(vec![segment.condition.clone(), exclusion.clone()]);
+                    // Cycles through the exclusion are cycles too.
+                    references[*index].extend(before.iter().map(|b| (*b, *span)));
+                }
+                self.segments[*index].exclusive = Some(crate::ir::Exclusive {
+                    set: set.clone(),
+                    priority: *priority,
+                    before,
+                    exclusion,
+                });
+            }
+        }
     }
 
     fn report_segment_cycles(&mut self, references: &[Vec<(SegmentId, Span)>]) {
