@@ -323,7 +323,12 @@ pub enum Expr {
     Boolean(bool),
     Null,
     Attribute(AttributeId),
+    /// The report's as-of day.
     AsOf,
+    /// The first day of the report's period.
+    PeriodStart,
+    /// The period's length in months: its days / 30.4375 (365.25 / 12).
+    PeriodMonths,
     Negate(Box<Expr>),
     Not(Box<Expr>),
     Binary {
@@ -381,6 +386,8 @@ impl Function {
         "least",
         "greatest",
         "as_of",
+        "period_start",
+        "period_months",
     ];
 
     pub fn parse(name: &str) -> Option<Self> {

@@ -445,7 +445,7 @@ impl<'a, 's> Sql<'a, 's> {
     fn expr_type(&self, expr: &Expr) -> ValueType {
         match expr {
             Expr::Attribute(id) => self.plan.project.attribute(*id).value_type,
-            Expr::AsOf => ValueType::Date,
+            Expr::AsOf | Expr::PeriodStart => ValueType::Date,
             _ => ValueType::Unknown,
         }
     }
@@ -468,6 +468,11 @@ impl<'a, 's> Sql<'a, 's> {
                 }
             }
             Expr::AsOf => self.date(self.plan.time.as_of)?,
+            Expr::PeriodStart => self.date(self.plan.time.period.0)?,
+            Expr::PeriodMonths => {
+                let (first, last) = self.plan.time.period;
+                number(((last - first).num_days() + 1) as f64 / 30.4375)
+            }
             Expr::Negate(inner) => format!("(-({}))", self.expr(inner, alias)?),
             Expr::Not(inner) => format!("(NOT ({}))", self.expr(inner, alias)?),
             Expr::IsNull { expr, negated } => {

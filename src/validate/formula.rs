@@ -227,7 +227,7 @@ impl Validator<'_> {
             other => {
                 return Err(FormulaError {
                     message: format!("`{other}` is not supported in formulas"),
-                    hint: Some("formulas use attributes, numbers, 'strings', arithmetic, comparisons, CASE, and the functions nullif, coalesce, days_between, as_of, abs, round, floor, ceil, least, greatest".into()),
+                    hint: Some("formulas use attributes, numbers, 'strings', arithmetic, comparisons, CASE, and the functions nullif, coalesce, days_between, as_of, period_start, period_months, abs, round, floor, ceil, least, greatest".into()),
                     range: char_range(expr.span(), text),
                 });
             }
@@ -294,11 +294,21 @@ impl Validator<'_> {
                 text,
             ));
         }
-        if name == "as_of" {
+        let constant = match name.as_str() {
+            "as_of" => Some(Expr::AsOf),
+            "period_start" => Some(Expr::PeriodStart),
+            "period_months" => Some(Expr::PeriodMonths),
+            _ => None,
+        };
+        if let Some(constant) = constant {
             if !arguments.is_empty() {
-                return Err(located("`as_of()` takes no arguments", span, text));
+                return Err(located(
+                    format!("`{name}()` takes no arguments"),
+                    span,
+                    text,
+                ));
             }
-            return Ok(Expr::AsOf);
+            return Ok(constant);
         }
         let Some(known) = Function::parse(&name) else {
             return Err(FormulaError {
@@ -429,7 +439,13 @@ pub fn collect_references(expr: &Expr, out: &mut Vec<AttributeId>) {
                 collect_references(e, out);
             }
         }
-        Expr::Number(_) | Expr::String(_) | Expr::Boolean(_) | Expr::Null | Expr::AsOf => {}
+        Expr::Number(_)
+        | Expr::String(_)
+        | Expr::Boolean(_)
+        | Expr::Null
+        | Expr::AsOf
+        | Expr::PeriodStart
+        | Expr::PeriodMonths => {}
     }
 }
 
@@ -441,8 +457,8 @@ fn infer(expr: &Expr, attributes: &[crate::ir::Attribute]) -> ValueType {
         Expr::Boolean(_) | Expr::Not(_) | Expr::IsNull { .. } => ValueType::Boolean,
         Expr::Null => ValueType::Unknown,
         Expr::Attribute(id) => attributes[id.0].value_type,
-        Expr::AsOf => ValueType::Date,
-        Expr::Negate(_) => ValueType::Number,
+        Expr::AsOf | Expr::PeriodStart => ValueType::Date,
+        Expr::Negate(_) | Expr::PeriodMonths => ValueType::Number,
         Expr::Binary { operator, .. } => match operator {
             BinaryOperator::Compare(_) | BinaryOperator::And | BinaryOperator::Or => {
                 ValueType::Boolean
