@@ -432,6 +432,28 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
         .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))
         .collect();
     assert_same_tables(&tables);
+    // A BigQuery dry run prints the bytes the report would process.
+    if engines.iter().any(|e| e.target == "bq") {
+        let output = assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .arg("--project")
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .args(["compile", "--target", "bq", "--estimate"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            text.starts_with("bq: this query will process ") && text.contains(" bytes)"),
+            "{text}"
+        );
+    }
     // Month-by-month and compare runs: one statement each, the same everywhere.
     for extra in [
         &["--grain", "month", "--from", "2026-08", "--to", "2026-10"][..],
