@@ -37,13 +37,7 @@ fn days(from: NaiveDate, to: NaiveDate) -> f64 {
 #[test]
 fn every_catalog_kpi_matches_a_computation_from_the_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let config = segc::demo::DemoConfig {
-        users: 500,
-        ..Default::default()
-    };
-    let demo = segc::demo::generate(&config);
-    let path = dir.path().join("demo.duckdb");
-    segc::demo::write_duckdb(&demo, &path).unwrap();
+    let (demo, path) = common::demo_database(dir.path(), 500);
     let project = segc::validate::load_and_validate(&common::repository_root()).unwrap();
     let options = ReportOptions {
         period: Some((common::date("2026-10-01"), common::date("2026-10-31"))),

@@ -264,20 +264,7 @@ mod run {
 fn no_secret_appears_in_any_output_of_any_command() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
-    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
-    std::fs::copy(
-        common::repository_root().join("segc_project.yml"),
-        project.join("segc_project.yml"),
-    )
-    .unwrap();
-    for entry in std::fs::read_dir(common::repository_root().join("segment-defs")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            project.join("segment-defs").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
+    common::copy_project(&common::repository_root(), &project, None);
     let secrets = [
         "Pg-S3cret-1",
         "Rs-S3cret-2",
@@ -340,11 +327,7 @@ fn no_secret_appears_in_any_output_of_any_command() {
             .timeout(std::time::Duration::from_secs(60))
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = common::output_text(&output);
         for secret in secrets {
             assert!(
                 !text.contains(secret),

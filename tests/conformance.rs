@@ -349,19 +349,6 @@ fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row {segment}"))
 }
 
-fn project_copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.join("segment-defs")).unwrap();
-    std::fs::copy(from.join("segc_project.yml"), to.join("segc_project.yml")).unwrap();
-    for entry in std::fs::read_dir(from.join("segment-defs")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            to.join("segment-defs").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
-}
-
 #[test]
 fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
@@ -413,20 +400,14 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
 #[test]
 fn the_example_project_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("demo.duckdb");
-    let config = segc::demo::DemoConfig {
-        users: 300,
-        ..Default::default()
-    };
-    let demo = segc::demo::generate(&config);
-    segc::demo::write_duckdb(&demo, &data).unwrap();
+    let (demo, data) = common::demo_database(dir.path(), 300);
     let database = "segc_conf_example";
     let (engines, profiles) = engines(&data, database);
     std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
     load(&engines, dir.path(), &data, database);
 
     let project = dir.path().join("project");
-    project_copy(&common::repository_root(), &project);
+    common::copy_project(&common::repository_root(), &project, None);
     let tables: Vec<(&str, Value)> = engines
         .iter()
         .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))

@@ -8,19 +8,20 @@
 
 mod common;
 
-use segc::driver::duckdb::DuckDb;
 use segc::driver::{Cell, Driver};
 use segc::plan::ReportOptions;
 use segc::report::Report;
 
 fn run(options: ReportOptions) -> Report {
-    let project = common::core_project();
-    let plan = common::plan(&project, &options);
+    run_project(&common::core_project(), options)
+}
+
+/// A report of `project` on the core fixture's data.
+fn run_project(project: &segc::ir::Project, options: ReportOptions) -> Report {
+    let plan = common::plan(project, &options);
     let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
     let sql = segc::render::render(&plan, &dialect, None).expect("render");
-    let mut database = DuckDb::in_memory().unwrap();
-    let data = std::fs::read_to_string(common::fixture("core/data.sql")).unwrap();
-    database.execute_batch(&data).unwrap();
+    let mut database = common::core_database();
     let result = database
         .query(&sql)
         .unwrap_or_else(|e| panic!("{e}\n{sql}"));
@@ -276,11 +277,7 @@ fn explain_counts_each_condition_in_order_and_cumulatively() {
         let id = project.segment_by_name(segment).unwrap();
         let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
         let sql = segc::render::render_explain(&plan, &dialect, None, id).unwrap();
-        let mut database = DuckDb::in_memory().unwrap();
-        database
-            .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-            .unwrap();
-        database.query(&sql).unwrap().rows.remove(0)
+        common::core_database().query(&sql).unwrap().rows.remove(0)
     };
     // at_risk: monthly_activity > 0 (users 1, 2, 10), then activity_trend < 0.5 (user 10;
     // user 2's trend is NULL, user 1's is 2.0).
@@ -311,19 +308,11 @@ fn explain_counts_each_condition_in_order_and_cumulatively() {
 fn an_exclusive_set_gives_each_user_the_first_status_they_qualify_for() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::create_dir_all(root.join("segment-defs")).unwrap();
-    std::fs::copy(
-        common::fixture("core/segc_project.yml"),
-        root.join("segc_project.yml"),
-    )
-    .unwrap();
-    for file in ["sources.yml", "attributes.yml", "kpis.yml"] {
-        std::fs::copy(
-            common::fixture("core/segment-defs").join(file),
-            root.join("segment-defs").join(file),
-        )
-        .unwrap();
-    }
+    common::copy_project(
+        &common::fixture("core"),
+        root,
+        Some(&["sources.yml", "attributes.yml", "kpis.yml"]),
+    );
     // Written out of priority order on purpose: the order of checking is `priority`.
     std::fs::write(
         root.join("segment-defs/segments.yml"),
@@ -335,32 +324,8 @@ fn an_exclusive_set_gives_each_user_the_first_status_they_qualify_for() {
     )
     .unwrap();
     let project = segc::validate::load_and_validate(root).unwrap();
-    let plan = common::plan(&project, &ReportOptions::default());
-    let sql = segc::render::render(
-        &plan,
-        &segc::dialect::Dialect::load("duckdb").unwrap(),
-        None,
-    )
-    .unwrap();
-    let mut database = DuckDb::in_memory().unwrap();
-    database
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
-    let report = Report::from_result(&plan, "duck", &database.query(&sql).unwrap()).unwrap();
-    let people = |segment: &str| {
-        let column = report
-            .columns
-            .iter()
-            .position(|c| c.name == "people")
-            .unwrap();
-        report
-            .rows
-            .iter()
-            .find(|r| r.segment == segment)
-            .unwrap()
-            .values[column]
-            .clone()
-    };
+    let report = run_project(&project, ReportOptions::default());
+    let people = |segment: &str| value(&report, segment, "people");
     assert_eq!(people("all_users"), Cell::Integer(9));
     assert_eq!(people("s_staff"), Cell::Integer(3), "1, 3, 9");
     assert_eq!(
@@ -383,19 +348,11 @@ fn an_exclusive_set_gives_each_user_the_first_status_they_qualify_for() {
 fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::create_dir_all(root.join("segment-defs")).unwrap();
-    std::fs::copy(
-        common::fixture("core/segc_project.yml"),
-        root.join("segc_project.yml"),
-    )
-    .unwrap();
-    for file in ["sources.yml", "attributes.yml"] {
-        std::fs::copy(
-            common::fixture("core/segment-defs").join(file),
-            root.join("segment-defs").join(file),
-        )
-        .unwrap();
-    }
+    common::copy_project(
+        &common::fixture("core"),
+        root,
+        Some(&["sources.yml", "attributes.yml"]),
+    );
     std::fs::write(
         root.join("segment-defs/scores.yml"),
         "attributes:\n\
@@ -415,28 +372,8 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
     )
     .unwrap();
     let project = segc::validate::load_and_validate(root).unwrap();
-    let plan = common::plan(&project, &ReportOptions::default());
-    let sql = segc::render::render(
-        &plan,
-        &segc::dialect::Dialect::load("duckdb").unwrap(),
-        None,
-    )
-    .unwrap();
-    let mut database = DuckDb::in_memory().unwrap();
-    database
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
-    let report = Report::from_result(&plan, "duck", &database.query(&sql).unwrap()).unwrap();
-    let value = |segment: &str, kpi: &str| {
-        let column = report.columns.iter().position(|c| c.name == kpi).unwrap();
-        report
-            .rows
-            .iter()
-            .find(|r| r.segment == segment)
-            .unwrap()
-            .values[column]
-            .clone()
-    };
+    let report = run_project(&project, ReportOptions::default());
+    let value = |segment: &str, kpi: &str| value(&report, segment, kpi);
     // Ranks 1, 3, 4, 6, 8 score 1, 2, 2, 3, 4: account 10 → 1; 20, 30 → 2; 40 → 3; 50 → 4.
     assert_eq!(value("q1", "people"), Cell::Integer(2));
     assert_eq!(value("q2", "people"), Cell::Integer(3));

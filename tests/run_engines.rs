@@ -54,11 +54,7 @@ fn targets_check_reports_the_version_and_never_the_password() {
             .arg(dir.path())
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = common::output_text(&output);
         assert!(output.status.success(), "{text}");
         if !password.is_empty() {
             assert!(!text.contains(&password), "the password leaked: {text}");

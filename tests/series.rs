@@ -12,22 +12,9 @@ use segc::plan::{Compare, Plan, ReportOptions};
 use segc::render::{SeriesShape, render, render_series};
 use segc::report::Report;
 
-fn core_database() -> DuckDb {
-    let database = DuckDb::in_memory().unwrap();
-    database
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
-    database
-}
-
 /// The example project on a small demo data set (a year of activity up to 2026-10-31).
 fn example_database(dir: &std::path::Path) -> (Project, DuckDb) {
-    let config = segc::demo::DemoConfig {
-        users: 400,
-        ..Default::default()
-    };
-    let path = dir.join("demo.duckdb");
-    segc::demo::write_duckdb(&segc::demo::generate(&config), &path).unwrap();
+    let (_, path) = common::demo_database(dir, 400);
     let project = segc::validate::load_and_validate(&common::repository_root()).unwrap();
     (project, DuckDb::open_read_only(&path).unwrap())
 }
@@ -88,7 +75,7 @@ fn assert_months_match_plain_reports(
 #[test]
 fn each_month_of_a_dynamics_run_equals_the_plain_report_for_that_month() {
     let project = common::core_project();
-    let mut database = core_database();
+    let mut database = common::core_database();
     assert_months_match_plain_reports(&project, &mut database, "2023-11-01", "2024-04-01");
 
     let dir = tempfile::tempdir().unwrap();

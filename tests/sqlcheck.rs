@@ -216,15 +216,7 @@ fn trap_12_sums_and_counts_leave_as_types_every_driver_decodes() {
 #[test]
 fn trap_13_day_boundaries_follow_the_project_time_zone() {
     let dir = tempfile::tempdir().unwrap();
-    let core = common::fixture("core");
-    std::fs::create_dir_all(dir.path().join("segment-defs")).unwrap();
-    for file in ["sources.yml", "attributes.yml", "segments.yml", "kpis.yml"] {
-        std::fs::copy(
-            core.join("segment-defs").join(file),
-            dir.path().join("segment-defs").join(file),
-        )
-        .unwrap();
-    }
+    common::copy_project(&common::fixture("core"), dir.path(), None);
     std::fs::write(
         dir.path().join("segc_project.yml"),
         "name: ny\ntime_zone: America/New_York\nas_of: 2024-07-01\n",

@@ -28,7 +28,7 @@ use gcp_bigquery_client::model::query_request::QueryRequest;
 use gcp_bigquery_client::model::table_field_schema::TableFieldSchema;
 use gcp_bigquery_client::model::table_row::TableRow;
 
-use super::{Cell, Driver, FIRST_BACKOFF, RETRIES, ResultSet, RunOptions};
+use super::{Attempt, Backoff, Cell, Driver, ResultSet, RunOptions};
 use crate::error::Error;
 use crate::spec::profiles::Profile;
 
@@ -185,13 +185,6 @@ impl Settings {
     }
 }
 
-/// What went wrong with one API call.
-enum Failure {
-    /// Worth another try: 5xx, `rateLimitExceeded`, `backendError`, a dropped connection.
-    Transient(String),
-    Fatal(Error),
-}
-
 /// The reason BigQuery gave for an error, and its HTTP code.
 fn reason_of(error: &BQError) -> Option<(i64, String, String)> {
     match error {
@@ -248,21 +241,21 @@ pub fn explain(target: &str, code: i64, reason: &str, message: &str) -> String {
     format!("target `{target}`: BigQuery error{reason}: {message}{hint}")
 }
 
-fn classify(error: BQError, target: &str) -> Failure {
+/// What went wrong with one API call: transient for 5xx, `rateLimitExceeded`, `backendError`
+/// and a dropped connection.
+fn classify(error: BQError, target: &str) -> Attempt {
     if let Some((code, reason, message)) = reason_of(&error) {
-        let text = explain(target, code, &reason, &message);
-        return if is_transient(code, &reason) {
-            Failure::Transient(text)
-        } else {
-            Failure::Fatal(Error::Query(text))
-        };
+        return Attempt::new(
+            is_transient(code, &reason),
+            explain(target, code, &reason, &message),
+        );
     }
     match &error {
         BQError::RequestError(e) if e.is_connect() || e.is_timeout() || e.is_request() => {
-            Failure::Transient(format!("target `{target}`: cannot reach BigQuery: {e}"))
+            Attempt::Transient(format!("target `{target}`: cannot reach BigQuery: {e}"))
         }
         // An error body that is not BigQuery's JSON (a proxy's 502 page, say).
-        BQError::RequestError(e) if e.is_decode() || e.is_body() => Failure::Transient(format!(
+        BQError::RequestError(e) if e.is_decode() || e.is_body() => Attempt::Transient(format!(
             "target `{target}`: unreadable answer from BigQuery: {e}"
         )),
         BQError::AuthError(_)
@@ -271,11 +264,11 @@ fn classify(error: BQError, target: &str) -> Failure {
         | BQError::InvalidServiceAccountKey(_)
         | BQError::InvalidServiceAccountAuthenticator(_)
         | BQError::InvalidApplicationDefaultCredentialsAuthenticator(_) => {
-            Failure::Fatal(Error::Query(format!(
+            Attempt::Failed(Error::Query(format!(
                 "target `{target}`: cannot authenticate to BigQuery ({error}) — check `keyfile`, `keyfile_json`, `access_token` or application default credentials"
             )))
         }
-        _ => Failure::Fatal(Error::Query(format!("target `{target}`: {error}"))),
+        _ => Attempt::Failed(Error::Query(format!("target `{target}`: {error}"))),
     }
 }
 
@@ -296,27 +289,13 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, BQError>>,
 {
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 0;
+    let mut backoff = Backoff::new();
     loop {
         match call().await {
             Ok(value) => return Ok(value),
             Err(error) => match classify(error, target) {
-                Failure::Fatal(error) => return Err(error),
-                Failure::Transient(message) if attempt < RETRIES => {
-                    attempt += 1;
-                    eprintln!(
-                        "{message}; retrying ({attempt} of {RETRIES}) in {} ms",
-                        backoff.as_millis()
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                }
-                Failure::Transient(message) => {
-                    return Err(Error::Query(format!(
-                        "{message} (gave up after {RETRIES} retries)"
-                    )));
-                }
+                Attempt::Failed(error) => return Err(error),
+                Attempt::Transient(message) => tokio::time::sleep(backoff.next(message)?).await,
             },
         }
     }

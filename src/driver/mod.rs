@@ -56,6 +56,7 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
     pub(crate) fn publish_query_id(&self, id: impl Into<String>) {
         if let Ok(mut slot) = self.query_id.lock() {
             *slot = Some(id.into());
@@ -66,9 +67,67 @@ impl RunOptions {
 /// Attempts after the first for a transient failure, and the first pause between them; the
 /// pause doubles each time.
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
-pub(crate) const RETRIES: u32 = 3;
+const RETRIES: u32 = 3;
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
-pub(crate) const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How one try of a statement or API call failed.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) enum Attempt {
+    /// Worth another try: a dropped connection, a server restarting or throttling.
+    Transient(String),
+    /// Never retried.
+    Failed(Error),
+}
+
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+impl Attempt {
+    /// A failure explained by `message`, retried when `transient`.
+    pub(crate) fn new(transient: bool, message: String) -> Attempt {
+        if transient {
+            Attempt::Transient(message)
+        } else {
+            Attempt::Failed(Error::Query(message))
+        }
+    }
+}
+
+/// The retry policy every driver shares: after a transient failure, up to `RETRIES` more
+/// tries, pausing `FIRST_BACKOFF` and then twice as long each time.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) struct Backoff {
+    retries: u32,
+    pause: std::time::Duration,
+}
+
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+impl Backoff {
+    pub(crate) fn new() -> Backoff {
+        Backoff {
+            retries: 0,
+            pause: FIRST_BACKOFF,
+        }
+    }
+
+    /// After a transient failure: the pause before the next try, announced on stderr; once
+    /// the retries are spent, the error to give up with.
+    pub(crate) fn next(&mut self, message: String) -> Result<std::time::Duration, Error> {
+        if self.retries == RETRIES {
+            return Err(Error::Query(format!(
+                "{message} (gave up after {RETRIES} retries)"
+            )));
+        }
+        self.retries += 1;
+        eprintln!(
+            "{message}; retrying ({} of {RETRIES}) in {} ms",
+            self.retries,
+            self.pause.as_millis()
+        );
+        let pause = self.pause;
+        self.pause *= 2;
+        Ok(pause)
+    }
+}
 
 /// The process-wide TLS crypto provider. The dependency tree carries two (ring and aws-lc-rs),
 /// and rustls refuses to pick one itself, so every driver installs ring before building a TLS
@@ -109,5 +168,27 @@ pub trait Driver {
             Some(Cell::Text(version)) => Ok(version.clone()),
             _ => Ok(self.name().to_string()),
         }
+    }
+}
+
+#[cfg(all(
+    test,
+    any(feature = "postgres", feature = "bigquery", feature = "sqlserver")
+))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_its_pause_and_gives_up_after_three_retries() {
+        let mut backoff = Backoff::new();
+        let pauses: Vec<u128> = (0..3)
+            .map(|_| backoff.next("reset".into()).unwrap().as_millis())
+            .collect();
+        assert_eq!(pauses, [500, 1000, 2000]);
+        let error = backoff.next("connection reset".into()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "connection reset (gave up after 3 retries)"
+        );
     }
 }

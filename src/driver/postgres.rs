@@ -27,7 +27,7 @@ pub struct Postgres {
     label: String,
 }
 
-use super::{FIRST_BACKOFF, RETRIES};
+use super::{Attempt, Backoff};
 
 /// A failure that may pass if the statement is simply run again on a new connection: the
 /// connection was closed or reset, or the server ended the session (restart, failover).
@@ -187,7 +187,7 @@ impl Postgres {
             let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
             let outcome = tokio::select! {
                 result = client.query(sql, &[]) => return result.map_err(|e| {
-                    if is_transient(&e) { Attempt::Transient(explain(&e, &target)) } else { Attempt::Failed(Error::Query(explain(&e, &target))) }
+                    Attempt::new(is_transient(&e), explain(&e, &target))
                 }),
                 _ = tokio::signal::ctrl_c() => Error::Interrupted(format!("the query on target `{target}` was cancelled")),
                 _ = limit => Error::Query(format!(
@@ -206,11 +206,6 @@ impl Postgres {
             Err(Attempt::Failed(outcome))
         })
     }
-}
-
-enum Attempt {
-    Transient(String),
-    Failed(Error),
 }
 
 /// Opens a connection as the profile says, with the TLS connector when one is used.
@@ -318,20 +313,13 @@ impl Driver for Postgres {
 
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
         let target = self.label.clone();
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 0;
+        let mut backoff = Backoff::new();
         let rows = loop {
             match self.query_once(sql) {
                 Ok(rows) => break rows,
                 Err(Attempt::Failed(error)) => return Err(error),
-                Err(Attempt::Transient(message)) if attempt < RETRIES => {
-                    attempt += 1;
-                    eprintln!(
-                        "{message}; retrying ({attempt} of {RETRIES}) in {} ms",
-                        backoff.as_millis()
-                    );
-                    std::thread::sleep(backoff);
-                    backoff *= 2;
+                Err(Attempt::Transient(message)) => {
+                    std::thread::sleep(backoff.next(message)?);
                     // A new connection: the old one is gone or its session was ended.
                     match self.runtime.block_on(open(&self.profile)) {
                         Ok((client, tls)) => {
@@ -341,11 +329,6 @@ impl Driver for Postgres {
                         }
                         Err(error) => eprintln!("reconnecting failed: {error}"),
                     }
-                }
-                Err(Attempt::Transient(message)) => {
-                    return Err(Error::Query(format!(
-                        "{message} (gave up after {RETRIES} retries)"
-                    )));
                 }
             }
         };

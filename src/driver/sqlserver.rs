@@ -18,7 +18,7 @@ use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql,
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use super::{Cell, Driver, FIRST_BACKOFF, RETRIES, ResultSet, RunOptions};
+use super::{Attempt, Backoff, Cell, Driver, ResultSet, RunOptions};
 use crate::error::Error;
 use crate::spec::profiles::Profile;
 
@@ -341,25 +341,14 @@ impl SqlServer {
         let slot = &mut self.client;
         self.runtime.block_on(async move {
             if slot.is_none() {
-                *slot = Some(open(&config, named_instance).await.map_err(|e| {
-                    if is_transient(&e) {
-                        Attempt::Transient(explain(&e, &target))
-                    } else {
-                        Attempt::Failed(Error::Query(explain(&e, &target)))
-                    }
-                })?);
+                *slot = Some(open(&config, named_instance).await.map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)))?);
             }
             let client = slot.as_mut().expect("connected above");
             let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
             let stop = tokio::select! {
                 result = read_all(client, sql) => {
-                    return result.map_err(|e| {
-                        if is_transient(&e) {
-                            Attempt::Transient(explain(&e, &target))
-                        } else {
-                            Attempt::Failed(Error::Query(explain(&e, &target)))
-                        }
-                    });
+                    return result
+                        .map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)));
                 }
                 _ = tokio::signal::ctrl_c() => Stop::Interrupted,
                 _ = limit => Stop::TimedOut,
@@ -388,38 +377,21 @@ impl SqlServer {
     }
 }
 
-enum Attempt {
-    Transient(String),
-    Failed(Error),
-}
-
 impl Driver for SqlServer {
     fn name(&self) -> &str {
         "sqlserver"
     }
 
     fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 0;
+        let mut backoff = Backoff::new();
         loop {
             match self.query_once(sql) {
                 Ok(result) => return Ok(result),
                 Err(Attempt::Failed(error)) => return Err(error),
-                Err(Attempt::Transient(message)) if attempt < RETRIES => {
-                    attempt += 1;
-                    eprintln!(
-                        "{message}; retrying ({attempt} of {RETRIES}) in {} ms",
-                        backoff.as_millis()
-                    );
-                    std::thread::sleep(backoff);
-                    backoff *= 2;
+                Err(Attempt::Transient(message)) => {
+                    std::thread::sleep(backoff.next(message)?);
                     // A new connection on the next attempt.
                     self.client = None;
-                }
-                Err(Attempt::Transient(message)) => {
-                    return Err(Error::Query(format!(
-                        "{message} (gave up after {RETRIES} retries)"
-                    )));
                 }
             }
         }
