@@ -216,22 +216,8 @@ fn copy_statements(source: &mut DuckDb, dialect: &Dialect) -> Vec<String> {
 
 fn connect(profiles: &Path, target: &str) -> Box<dyn Driver> {
     let profile = segc::spec::profiles::load_profile(Some(profiles), profiles, target).unwrap();
-    let options = RunOptions::default();
-    match profile.kind.as_str() {
-        "postgres" | "redshift" => Box::new(
-            segc::driver::postgres::Postgres::connect_with(&profile, options)
-                .unwrap_or_else(|e| panic!("{target}: {e}")),
-        ),
-        "bigquery" => Box::new(
-            segc::driver::bigquery::BigQuery::connect(&profile, options)
-                .unwrap_or_else(|e| panic!("{target}: {e}")),
-        ),
-        "sqlserver" => Box::new(
-            segc::driver::sqlserver::SqlServer::connect(&profile, options)
-                .unwrap_or_else(|e| panic!("{target}: {e}")),
-        ),
-        other => panic!("no loader for {other}"),
-    }
+    segc::cli::run::connect(&profile, RunOptions::default(), profiles)
+        .unwrap_or_else(|e| panic!("{target}: {e}"))
 }
 
 /// Copies the DuckDB database at `data` into every other engine.

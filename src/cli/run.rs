@@ -46,7 +46,7 @@ fn built_drivers() -> Vec<&'static str> {
 }
 
 /// Opens a driver for a profile.
-pub(crate) fn connect(
+pub fn connect(
     profile: &crate::spec::profiles::Profile,
     #[allow(unused_variables)] options: crate::driver::RunOptions,
     #[allow(unused_variables)] root: &Path,
