@@ -84,8 +84,9 @@ fn every_catalog_kpi_matches_a_computation_from_the_rows() {
                 .push((order.ordered_at, order.amount));
         }
     }
+    // Orders at the same instant are numbered by amount, as segc does.
     for list in orders.values_mut() {
-        list.sort_by_key(|order| order.0);
+        list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.partial_cmp(&b.1).unwrap()));
     }
     let in_period = |t: &NaiveDateTime| *t >= period_start && *t < end;
     let period_orders: BTreeMap<i64, usize> = orders
@@ -131,6 +132,23 @@ fn every_catalog_kpi_matches_a_computation_from_the_rows() {
         .map(|l| days(first_day(l), last_day(l)) / (l.len() - 1) as f64)
         .collect();
     let since: Vec<f64> = orders.values().map(|l| days(last_day(l), as_of)).collect();
+    let to_second: Vec<f64> = orders
+        .values()
+        .filter(|l| l.len() >= 2)
+        .map(|l| days(first_day(l), l[1].0.date()))
+        .collect();
+    let first_values: Vec<f64> = orders.values().map(|l| l[0].1).collect();
+    // Each buyer's revenue in [sign-up, sign-up + 90 days), before the end.
+    let first_90d: Vec<f64> = orders
+        .iter()
+        .map(|(user, l)| {
+            let (from, until) = (members[user], members[user] + chrono::Duration::days(90));
+            l.iter()
+                .filter(|(t, _)| *t >= from && *t < until)
+                .map(|(_, a)| a)
+                .sum()
+        })
+        .collect();
     let missed: Vec<f64> = orders
         .values()
         .filter(|l| l.len() >= 2)
@@ -176,6 +194,8 @@ fn every_catalog_kpi_matches_a_computation_from_the_rows() {
         ("orders_per_customer", Some(orders_all / people)),
         ("orders_per_buyer", Some(orders_all / buyers)),
         ("revenue_per_customer", Some(revenue_all / people)),
+        ("revenue_per_buyer_90d", mean(&first_90d)),
+        ("first_order_value", mean(&first_values)),
         ("first_order_conversion", Some(buyers / people)),
         ("repeat_customers", Some(repeat_customers)),
         ("repeat_order_conversion", Some(repeat_customers / people)),
@@ -188,6 +208,7 @@ fn every_catalog_kpi_matches_a_computation_from_the_rows() {
             Some(returning / buyers_last_month),
         ),
         ("days_to_first_order", mean(&to_first)),
+        ("days_to_second_order", mean(&to_second)),
         ("days_between_orders", mean(&between)),
         ("median_days_between_orders", median(&between)),
         ("days_since_last_order", mean(&since)),
@@ -196,6 +217,19 @@ fn every_catalog_kpi_matches_a_computation_from_the_rows() {
         ("minutes_per_active_day", mean(&minutes_per_day)),
     ];
     assert!(orders_period > 0.0 && repeat_customers > 0.0 && returning > 0.0);
+    // The 90-day window must cut something off, or it would not be tested.
+    assert!(first_90d.iter().sum::<f64>() < revenue_all && first_90d.iter().any(|r| *r > 0.0));
+    let catalog: Vec<&str> = project
+        .kpis
+        .iter()
+        .filter(|k| k.origin.file.ends_with("kpis_catalog.yml"))
+        .map(|k| k.name.as_str())
+        .collect();
+    let checked: Vec<&str> = expected.iter().map(|(kpi, _)| *kpi).collect();
+    assert_eq!(
+        catalog, checked,
+        "every catalog KPI is checked, in file order"
+    );
     for (kpi, want) in expected {
         let have = got(kpi);
         match (want, have) {

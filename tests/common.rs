@@ -60,6 +60,17 @@ pub fn copy_project(from: &Path, to: &Path, files: Option<&[&str]>) {
 }
 
 /// A command's stdout and stderr together, for checks that must hold on both.
+/// The ordered-facts fixture in `root`: the core fixture's project and sources with
+/// `ordered/ordered.yml`. Its data is core/data.sql followed by ordered/data.sql.
+pub fn ordered_project(root: &Path) {
+    copy_project(&fixture("core"), root, Some(&["sources.yml"]));
+    std::fs::copy(
+        fixture("ordered/ordered.yml"),
+        root.join("segment-defs/ordered.yml"),
+    )
+    .unwrap();
+}
+
 pub fn output_text(output: &std::process::Output) -> String {
     format!(
         "{}{}",

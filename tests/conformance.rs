@@ -339,10 +339,15 @@ fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
 fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("core.duckdb");
-    duckdb::Connection::open(&data)
-        .unwrap()
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
+    // The core fixture's rows, plus the orders of the ordered-facts fixture (all with 0
+    // points, so the core anchors below hold).
+    let connection = duckdb::Connection::open(&data).unwrap();
+    for file in ["core/data.sql", "ordered/data.sql"] {
+        connection
+            .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
+            .unwrap();
+    }
+    drop(connection);
     let database = "segc_conf_core";
     let (engines, profiles) = engines(&data, database);
     std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
@@ -380,6 +385,31 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
             1,
             "{name}: `it's a \\ test` matched exactly"
         );
+    }
+    // Ordered facts and windows after sign-up (tests/run_duckdb.rs derives the values): ties
+    // at one instant ordered by value with NULL last, which engines do not agree on by
+    // default, and a sign-up window ending exactly on an order.
+    let ordered = dir.path().join("ordered");
+    common::ordered_project(&ordered);
+    let tables: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&ordered, dir.path(), e.target, &[])))
+        .collect();
+    assert_same_tables(&tables);
+    for (name, table) in &tables {
+        let everyone = row(table, "all_users");
+        for (kpi, want) in [
+            ("first_week_revenue", 40.0),
+            ("first_amount", 109.0),
+            ("second_amount", 157.0),
+            ("third_amount", 53.5),
+            ("fourth_amount", 1012.0),
+            ("last_amount", 1092.5),
+            ("second_web_amount", 119.0),
+            ("first_week_first_amount", 17.0),
+        ] {
+            assert_eq!(everyone[kpi].as_f64(), Some(want), "{name}: {kpi}");
+        }
     }
 }
 

@@ -302,3 +302,44 @@ fn a_quintile_names_an_attribute_and_nothing_else() {
         "which is or uses a quintile (`e`)",
     );
 }
+
+#[test]
+fn ordered_facts_and_windows_after_signup_are_checked() {
+    let found = problems(
+        "attributes:\n  a: { source: events, agg: nth, column: time }\n  b: { source: events, agg: nth, n: 0, column: time }\n  c: { source: events, agg: first, n: 2, column: time }\n  d: { source: events, agg: count, n: 2 }\n  e: { source: tags, agg: last, column: tag }\n  f: { source: events, agg: count, window: { after_signup: 3m } }\n  g: { source: events, agg: count, window: { after_signup: 30d, last: 7d } }\n  h: { source: events, agg: first }\n  i: { source: tags, agg: count, window: { after_signup: 30d } }\n",
+    );
+    assert_one(&found, "defs/b_defs.yml:2:29", "`agg: nth` needs `n`");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:37",
+        "`n` must be a whole number from 1 to 10000, found `0`",
+    );
+    assert_one(&found, "defs/b_defs.yml:4:39", "`first` takes no `n`");
+    assert_one(&found, "defs/b_defs.yml:5:39", "`n` goes with `agg: nth`");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:27",
+        "orders each user's facts by time, and source `tags` has no `time` column",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:7:60",
+        "`after_signup` counts whole days, so `3m` is not allowed",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:8:71",
+        "`after_signup` counts from each user's sign-up, so it takes no `last` or `offset`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:9:29",
+        "`first` needs a `column` of source `events`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:10:42",
+        "has a window, but source `tags` has no `time` column",
+    );
+    assert_eq!(found.len(), 9, "{found:#?}");
+}

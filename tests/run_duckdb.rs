@@ -18,10 +18,16 @@ fn run(options: ReportOptions) -> Report {
 
 /// A report of `project` on the core fixture's data.
 fn run_project(project: &segc::ir::Project, options: ReportOptions) -> Report {
+    run_project_with(project, options, "")
+}
+
+/// A report of `project` on the core fixture's data plus the rows `extra` inserts.
+fn run_project_with(project: &segc::ir::Project, options: ReportOptions, extra: &str) -> Report {
     let plan = common::plan(project, &options);
     let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
     let sql = segc::render::render(&plan, &dialect, None).expect("render");
     let mut database = common::core_database();
+    database.execute_batch(extra).unwrap();
     let result = database
         .query(&sql)
         .unwrap_or_else(|e| panic!("{e}\n{sql}"));
@@ -396,4 +402,75 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
         value("all_users", "avg_score_low"),
         (8.0 + 4.0 + 6.0 + 4.0 + 2.0) / 9.0,
     );
+}
+
+/// Windows after sign-up and ordered facts, by hand, on the core fixture plus orders that sit
+/// on every boundary. As of 2024-03-31, orders before the end instant 2024-04-01 00:00:
+///
+/// | user | sign-up          | orders (time, amount, channel), in the order segc numbers them        |
+/// |------|------------------|--------------------------------------------------------------------|
+/// | 1    | 2023-01-10 08:00 | 12-01 20 web; 03-05 100 web; 03-20 50.5 app                          |
+/// | 2    | 2024-03-20 12:00 | 03-21 10 web; 03-22 20 sales                                         |
+/// | 5    | 2023-06-01 09:00 | 05-31 500 web (before sign-up); 06-01 09:00 7 web (at sign-up);     |
+/// |      |                  | 06-08 08:59:59 3 app; 06-08 09:00 1000 web (7 days after: outside)   |
+/// | 6    | 2023-07-01 09:00 | 03-31 23:59:59 10 web                                                |
+/// | 8    | 2023-09-01 09:00 | 01-01 10:00 ×3, same instant: 5 (no channel), 30 web, NULL app       |
+/// |      |                  | (value order, NULL last); 02-01 12 web; 04-02 99 (after the end)     |
+/// | 9    | 2023-10-01 09:00 | 04-01 00:00 999 (at the end instant: outside)                        |
+#[test]
+fn windows_after_signup_and_ordered_facts_match_hand_computed_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    common::ordered_project(root);
+    let project = segc::validate::load_and_validate(root).unwrap();
+    let extra = std::fs::read_to_string(common::fixture("ordered/data.sql")).unwrap();
+    let options = ReportOptions {
+        as_of: Some(common::date("2024-03-31")),
+        ..Default::default()
+    };
+    let report = run_project_with(&project, options, &extra);
+    let all = |kpi: &str| double(&report, "all_users", kpi);
+    // First 7 days: user 2 both orders (10 + 20); user 5 the orders at sign-up and one second
+    // before the 7 days end (7 + 3), not the one before sign-up or at the 7-day mark.
+    assert_close(all("first_week_revenue"), 40.0, "first_week_revenue");
+    assert_close(all("first_week_orders"), 4.0, "first_week_orders (1w = 7d)");
+    // First amounts 20, 10, 500, 10, 5.
+    assert_close(all("first_amount"), 545.0 / 5.0, "first_amount");
+    assert_close(
+        all("second_amount"),
+        100.0 + 20.0 + 7.0 + 30.0,
+        "second_amount",
+    );
+    // User 8's third is the NULL amount at the tied instant.
+    assert_close(all("third_amount"), 50.5 + 3.0, "third_amount");
+    assert_close(all("fourth_amount"), 1000.0 + 12.0, "fourth_amount");
+    // Last before the end: 50.5, 20, 1000, 10, 12 (user 8's order after the end is not read).
+    assert_close(all("last_amount"), 1092.5, "last_amount");
+    let at = |text: &str| {
+        segc::driver::Cell::Timestamp(
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap(),
+        )
+    };
+    assert_eq!(
+        value(&report, "all_users", "latest_second_order"),
+        at("2024-03-22 10:00:00")
+    );
+    assert_eq!(
+        value(&report, "all_users", "earliest_second_order"),
+        at("2023-06-01 09:00:00")
+    );
+    // The second web order: user 1 100, user 5 7 (its first web order is before sign-up),
+    // user 8 12 (the NULL-channel and app orders do not count).
+    assert_close(all("second_web_amount"), 119.0, "second_web_amount");
+    // 1m = [03-01, 04-01): user 1 100, user 2 10, user 6 10.
+    assert_close(all("first_march_amount"), 120.0, "first_march_amount");
+    // Numbered inside the first 7 days only: user 2 10, user 5 7.
+    assert_close(
+        all("first_week_first_amount"),
+        17.0,
+        "first_week_first_amount",
+    );
+    // Days from first to second order: 95, 1, 1, 0.
+    assert_close(all("days_to_second"), 97.0 / 4.0, "days_to_second");
+    assert_eq!(count(&report, "fourth_is_12"), 1, "user 8");
 }

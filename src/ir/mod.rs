@@ -220,6 +220,12 @@ pub enum Aggregation {
     Avg,
     Min,
     Max,
+    /// The value on the user's n-th fact in time order (1 = first); `from_end` counts from
+    /// the latest. Facts at the same instant are ordered by the value, NULLs last.
+    Nth {
+        n: u32,
+        from_end: bool,
+    },
 }
 
 impl Aggregation {
@@ -231,6 +237,9 @@ impl Aggregation {
         "avg",
         "min",
         "max",
+        "first",
+        "last",
+        "nth",
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -242,6 +251,19 @@ impl Aggregation {
             "avg" => Aggregation::Avg,
             "min" => Aggregation::Min,
             "max" => Aggregation::Max,
+            "first" => Aggregation::Nth {
+                n: 1,
+                from_end: false,
+            },
+            "last" => Aggregation::Nth {
+                n: 1,
+                from_end: true,
+            },
+            // `n` comes from its own key; the validator fills it in.
+            "nth" => Aggregation::Nth {
+                n: 0,
+                from_end: false,
+            },
             _ => return None,
         })
     }

@@ -60,6 +60,9 @@ pub enum Window {
     LastOffset { last: Duration, offset: Duration },
     /// The report's period.
     Period,
+    /// Each user's first `days` days after signing up: `[signup, signup + days)`, and
+    /// before the end like every window.
+    AfterSignup { days: u32 },
 }
 
 /// The report's time: as-of day D, end instant B (the start of D + 1 in the project time
@@ -88,7 +91,7 @@ impl ReportTime {
     pub fn range(&self, window: &Window) -> DayRange {
         let end = self.end_day();
         match window {
-            Window::All => DayRange { start: None, end },
+            Window::All | Window::AfterSignup { .. } => DayRange { start: None, end },
             Window::Last(length) => DayRange {
                 start: Some(length.before(end)),
                 end,

@@ -179,6 +179,23 @@ impl<'p> Plan<'p> {
         })
     }
 
+    /// True when an attribute's window counts from each user's sign-up, so the fact passes
+    /// need the sign-up instant.
+    pub fn needs_signup(&self) -> bool {
+        self.fact_passes
+            .iter()
+            .flat_map(|pass| &pass.attributes)
+            .any(|id| {
+                matches!(
+                    self.project.attribute(*id).kind,
+                    AttributeKind::Aggregate {
+                        window: crate::ir::Window::AfterSignup { .. },
+                        ..
+                    }
+                )
+            })
+    }
+
     /// The instant at the start of a local day, in UTC.
     pub fn instant(&self, day: NaiveDate) -> NaiveDateTime {
         self.clock.instant(day)

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::ir::{
     Aggregation, AttributeId, AttributeKind, BinaryOperator, Comparison, Condition, Expr,
     FactColumn, Function, KpiAggregation, KpiId, KpiKind, KpiType, Literal, Operand, Predicate,
-    SourceRole, ValueType,
+    SourceRole, ValueType, Window,
 };
 use crate::plan::Plan;
 
@@ -42,6 +42,15 @@ fn number(value: f64) -> String {
     } else {
         text
     }
+}
+
+fn not_an_aggregate(name: &str) -> Error {
+    Error::Render(format!("attribute `{name}` is not an aggregate over facts"))
+}
+
+/// The column numbering an ordered-fact attribute's facts.
+fn rank_alias(attribute: &str) -> String {
+    format!("segc_rank_{attribute}")
 }
 
 fn next_day(day: NaiveDate) -> NaiveDate {
@@ -148,50 +157,77 @@ impl<'a, 's> Sql<'a, 's> {
         format!("{}.{}", self.q("f"), self.q(&physical))
     }
 
-    /// One attribute's aggregate inside the pass over its fact source.
-    pub(super) fn fact_aggregate(&mut self, id: AttributeId) -> Result<String, Error> {
+    /// Which of its source's facts an aggregate attribute reads (its window and `where`), as
+    /// a condition over the pass's rows (alias `f`); `None` when it reads every fact the pass
+    /// reads. `signup` is the user's sign-up instant, for windows after sign-up.
+    fn fact_condition(&mut self, id: AttributeId, signup: &str) -> Result<Option<String>, Error> {
         let plan = self.plan;
         let attribute = plan.project.attribute(id);
         let AttributeKind::Aggregate {
             source,
-            aggregation,
-            column,
             window,
             filter,
+            ..
         } = &attribute.kind
         else {
-            return Err(Error::Render(format!(
-                "attribute `{}` is not an aggregate",
-                attribute.name
-            )));
-        };
-        let time = match &plan.project.source(*source).role {
-            SourceRole::Facts {
-                time: Some(time), ..
-            } => Some(format!("{}.{}", self.q("f"), self.q(time))),
-            _ => None,
+            return Err(not_an_aggregate(&attribute.name));
         };
         let mut conditions = Vec::new();
-        let range = plan.range(window);
-        if let Some(time) = &time {
+        if let Some(time) = plan.time_column(*source) {
+            let time = format!("{}.{}", self.q("f"), self.q(time));
+            let range = plan.range(window);
             if let Some(start) = range.start {
                 conditions.push(format!("{time} >= {}", self.day_start(start)?));
             }
             if range.end < plan.time.end_day() {
                 conditions.push(format!("{time} < {}", self.day_start(range.end)?));
             }
+            if let Window::AfterSignup { days } = window {
+                let until = self.call("add_days", &[Value::from(signup), Value::from(*days)])?;
+                conditions.push(format!("{time} >= {signup}"));
+                conditions.push(format!("{time} < {until}"));
+            }
         }
         if let Some(filter) = filter {
             conditions.push(self.condition_in(filter, "f", Some(*source))?);
         }
-        let condition = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+        Ok((!conditions.is_empty()).then(|| conditions.join(" AND ")))
+    }
+
+    /// One attribute's aggregate inside the pass over its fact source. `signup` is the user's
+    /// sign-up instant there; ordered facts read the rank column of [`Sql::fact_rank`].
+    pub(super) fn fact_aggregate(
+        &mut self,
+        id: AttributeId,
+        signup: &str,
+    ) -> Result<String, Error> {
+        let plan = self.plan;
+        let attribute = plan.project.attribute(id);
+        let AttributeKind::Aggregate {
+            source,
+            aggregation,
+            column,
+            ..
+        } = &attribute.kind
+        else {
+            return Err(not_an_aggregate(&attribute.name));
+        };
         let value = match (aggregation, column) {
             (Aggregation::CountDistinctDays, _) => {
+                let time = plan
+                    .time_column(*source)
+                    .map(|time| format!("{}.{}", self.q("f"), self.q(time)));
                 self.local_date(time.as_deref().unwrap_or("NULL"))?
             }
             (_, Some(column)) => self.fact_column(*source, column),
             (_, None) => "1".into(),
         };
+        if let Aggregation::Nth { n, .. } = aggregation {
+            // The rank is NULL for facts outside the window or filter.
+            let rank = format!("{}.{}", self.q("f"), self.q(&rank_alias(&attribute.name)));
+            return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
+        }
+        let condition = self.fact_condition(id, signup)?;
         let guarded = |value: &str| match &condition {
             Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
             None => value.to_string(),
@@ -207,8 +243,61 @@ impl<'a, 's> Sql<'a, 's> {
             Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
             Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
             Aggregation::Min => format!("MIN({})", guarded(&value)),
-            Aggregation::Max => format!("MAX({})", guarded(&value)),
+            Aggregation::Max | Aggregation::Nth { .. } => format!("MAX({})", guarded(&value)),
         })
+    }
+
+    /// For an ordered-fact attribute (`first`, `last`, `nth`): the column numbering each
+    /// user's facts that it reads, 1, 2, … in time order (latest first for `last`), NULL for
+    /// the others. Facts at the same instant are ordered by the value, NULLs last, so every
+    /// warehouse picks the same value. Returns the expression and its alias.
+    pub(super) fn fact_rank(
+        &mut self,
+        id: AttributeId,
+        signup: &str,
+    ) -> Result<(String, String), Error> {
+        let plan = self.plan;
+        let attribute = plan.project.attribute(id);
+        let AttributeKind::Aggregate {
+            source,
+            aggregation: Aggregation::Nth { from_end, .. },
+            column,
+            ..
+        } = &attribute.kind
+        else {
+            return Err(not_an_aggregate(&attribute.name));
+        };
+        let direction = if *from_end { "DESC" } else { "ASC" };
+        let SourceRole::Facts { user_key, time } = &plan.project.source(*source).role else {
+            return Err(not_an_aggregate(&attribute.name));
+        };
+        let f = self.q("f");
+        let mut partition = vec![format!("{f}.{}", self.q(user_key))];
+        let mut order = Vec::new();
+        if let Some(time) = time {
+            order.push(format!("{f}.{} {direction}", self.q(time)));
+        }
+        if let Some(column) = column.as_ref().filter(|c| **c != FactColumn::Time) {
+            let value = self.fact_column(*source, column);
+            order.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
+            order.push(format!("{value} {direction}"));
+        }
+        let condition = self.fact_condition(id, signup)?;
+        if let Some(condition) = &condition {
+            partition.push(format!("CASE WHEN {condition} THEN 1 ELSE 0 END"));
+        }
+        let rank = self.call(
+            "row_number",
+            &[
+                Value::from(partition.join(", ")),
+                Value::from(order.join(", ")),
+            ],
+        )?;
+        let rank = match condition {
+            Some(condition) => format!("CASE WHEN {condition} THEN {rank} END"),
+            None => rank,
+        };
+        Ok((rank, self.q(&rank_alias(&attribute.name))))
     }
 
     /// An attribute's value in a row of `alias`: a column, or a formula computed inline.

@@ -95,6 +95,10 @@ struct PassStage {
     table: String,
     user_key: String,
     filter: String,
+    /// Joins the users stage, for windows that count from each user's sign-up.
+    join_users: bool,
+    /// Rank columns of ordered facts: the pass then reads a numbered copy of its rows.
+    ranks: Vec<Item>,
     aggregates: Vec<Item>,
 }
 
@@ -414,6 +418,13 @@ fn render_statement(
                 }
             })
             .collect();
+        if plan.needs_signup() {
+            columns.push(Item {
+                sql: format!("{}.{}", q("u"), q(&signup)),
+                alias: q("segc_signup"),
+                comment: String::new(),
+            });
+        }
         let end = sql.timestamp(plan.end_instant())?;
         let users = UsersStage {
             columns,
@@ -452,6 +463,39 @@ fn render_statement(
                 }
                 filter.push(format!("{column} < {end}"));
             }
+            let join_users = pass.attributes.iter().any(|id| {
+                matches!(
+                    project.attribute(*id).kind,
+                    AttributeKind::Aggregate {
+                        window: crate::ir::Window::AfterSignup { .. },
+                        ..
+                    }
+                )
+            });
+            // Inside the numbered copy the users stage is `u`; outside it, the copy carries
+            // the sign-up instant as a column.
+            let inner_signup = format!("{}.{}", q("u"), q("segc_signup"));
+            let mut ranks = Vec::new();
+            for id in &pass.attributes {
+                let attribute = project.attribute(*id);
+                if let AttributeKind::Aggregate {
+                    aggregation: crate::ir::Aggregation::Nth { .. },
+                    ..
+                } = attribute.kind
+                {
+                    let (rank, alias) = sql.fact_rank(*id, &inner_signup)?;
+                    ranks.push(Item {
+                        sql: rank,
+                        alias,
+                        comment: comment_text(&attribute.name),
+                    });
+                }
+            }
+            let signup_here = if ranks.is_empty() {
+                inner_signup.clone()
+            } else {
+                format!("{}.{}", q("f"), q("segc_signup"))
+            };
             let mut aggregates = Vec::new();
             for id in &pass.attributes {
                 let attribute = project.attribute(*id);
@@ -459,7 +503,7 @@ fn render_statement(
                     continue;
                 };
                 aggregates.push(Item {
-                    sql: sql.fact_aggregate(*id)?,
+                    sql: sql.fact_aggregate(*id, &signup_here)?,
                     alias: q(&attribute.name),
                     comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
                 });
@@ -487,6 +531,8 @@ fn render_statement(
                 } else {
                     filter.join(" AND ")
                 },
+                join_users,
+                ranks,
                 aggregates,
             });
         }

@@ -70,12 +70,16 @@ pub struct SourceSpec {
 pub enum WindowSpec {
     /// `30d`, `4w`, `3m`, `period`, `activity`, `all`
     Text(Spanned<String>),
-    /// `{ last: 30d, offset: 30d }`
-    LastOffset {
-        last: Option<Spanned<String>>,
-        offset: Option<Spanned<String>>,
-        span: Span,
-    },
+    /// `{ last: 30d, offset: 30d }` or `{ after_signup: 90d }`
+    Mapping(Box<WindowMapping>),
+}
+
+#[derive(Debug, Clone)]
+pub struct WindowMapping {
+    pub last: Option<Spanned<String>>,
+    pub offset: Option<Spanned<String>>,
+    pub after_signup: Option<Spanned<String>>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +99,8 @@ pub struct AttributeSpec {
     pub quintile: Option<Spanned<String>>,
     /// With `quintile`: `highest` (the default) or `lowest`, the values that score 5.
     pub best: Option<Spanned<String>>,
+    /// With `agg: nth`: which fact, counting from 1.
+    pub n: Option<Spanned<String>>,
     pub span: Span,
 }
 
@@ -346,6 +352,7 @@ const ATTRIBUTE_KEYS: &[&str] = &[
     "type",
     "quintile",
     "best",
+    "n",
     "description",
 ];
 
@@ -376,6 +383,7 @@ fn read_attribute(
         value_type: map.string("type", diagnostics),
         quintile: map.string("quintile", diagnostics),
         best: map.string("best", diagnostics),
+        n: map.string("n", diagnostics),
         span: name.span,
         name,
         window,
@@ -392,12 +400,14 @@ fn read_window(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<WindowS
         let mut map = MapReader::new(node, "`window`", diagnostics)?;
         let last = map.string("last", diagnostics);
         let offset = map.string("offset", diagnostics);
-        map.finish(&["last", "offset"], diagnostics);
-        return Some(WindowSpec::LastOffset {
+        let after_signup = map.string("after_signup", diagnostics);
+        map.finish(&["last", "offset", "after_signup"], diagnostics);
+        return Some(WindowSpec::Mapping(Box::new(WindowMapping {
             last,
             offset,
+            after_signup,
             span: node.span,
-        });
+        })));
     }
     scalar_string(node, "`window`", diagnostics).map(WindowSpec::Text)
 }

@@ -5,10 +5,13 @@ use crate::ir::{
     Aggregation, Attribute, AttributeId, AttributeKind, Duration, Expr, FactColumn, SourceId,
     SourceRole, ValueType, Window,
 };
-use crate::spec::{AttributeSpec, Spanned, WindowSpec};
+use crate::spec::{AttributeSpec, Spanned, WindowMapping, WindowSpec};
 
 use super::sources::{TYPE_NAMES, parse_type};
 use super::{Validator, check_name};
+
+/// The largest `n` of `agg: nth`.
+const MAX_NTH: u32 = 10_000;
 
 /// What kind of attribute a declaration is, before its details are checked.
 enum Pending {
@@ -120,6 +123,7 @@ impl Validator<'_> {
             (spec.aggregation.as_ref().map(|s| s.span), "agg"),
             (spec.formula.as_ref().map(|s| s.span), "formula"),
             (window_span(spec), "window"),
+            (spec.n.as_ref().map(|s| s.span), "n"),
         ] {
             if let Some(span) = present {
                 self.error(
@@ -229,6 +233,7 @@ impl Validator<'_> {
                 (spec.source.as_ref().map(|s| s.span), "source"),
                 (spec.column.as_ref().map(|s| s.span), "column"),
                 (spec.aggregation.as_ref().map(|s| s.span), "agg"),
+                (spec.n.as_ref().map(|s| s.span), "n"),
             ] {
                 if let Some(span) = present {
                     self.error(
@@ -265,6 +270,7 @@ impl Validator<'_> {
                 for (present, key) in [
                     (spec.aggregation.as_ref().map(|s| s.span), "agg"),
                     (window_span(spec), "window"),
+                    (spec.n.as_ref().map(|s| s.span), "n"),
                 ] {
                     if let Some(span) = present {
                         self.error_with_hint(
@@ -333,6 +339,13 @@ impl Validator<'_> {
                     );
                     return None;
                 };
+                let aggregation = self.ordinal(
+                    spec,
+                    aggregation,
+                    aggregation_text,
+                    time.is_some(),
+                    &source_name.value,
+                );
                 let window = self.resolve_window(spec, time.is_some(), &source_name.value);
                 if aggregation == Aggregation::CountDistinctDays && time.is_none() {
                     self.error(
@@ -398,10 +411,12 @@ impl Validator<'_> {
                     | Aggregation::CountDistinct
                     | Aggregation::CountDistinctDays => ValueType::Integer,
                     Aggregation::Sum | Aggregation::Avg => ValueType::Number,
-                    Aggregation::Min | Aggregation::Max => match column_type {
-                        ValueType::Unknown => declared_type.unwrap_or(ValueType::Unknown),
-                        other => other,
-                    },
+                    Aggregation::Min | Aggregation::Max | Aggregation::Nth { .. } => {
+                        match column_type {
+                            ValueType::Unknown => declared_type.unwrap_or(ValueType::Unknown),
+                            other => other,
+                        }
+                    }
                 };
                 let attribute = &mut self.attributes[id.0];
                 attribute.kind = AttributeKind::Aggregate {
@@ -413,6 +428,79 @@ impl Validator<'_> {
                 };
                 attribute.value_type = value_type;
                 Some(Pending::Resolved)
+            }
+        }
+    }
+
+    /// `agg: first | last | nth` with `n`: the fact's place in time order. Reports `n` where
+    /// it does not belong, and ordered facts of a source without `time`.
+    fn ordinal(
+        &mut self,
+        spec: &AttributeSpec,
+        aggregation: Aggregation,
+        aggregation_text: &Spanned<String>,
+        has_time: bool,
+        source: &str,
+    ) -> Aggregation {
+        let what = format!("attribute `{}`", spec.name.value);
+        let Aggregation::Nth { n, from_end } = aggregation else {
+            if let Some(n) = &spec.n {
+                self.error_with_hint(
+                    format!("{what}: `n` goes with `agg: nth`"),
+                    n.span,
+                    Some("`agg: nth, n: 2` reads each user's second fact".into()),
+                );
+            }
+            return aggregation;
+        };
+        if !has_time {
+            self.error_with_hint(
+                format!(
+                    "{what}: `{}` orders each user's facts by time, and source `{source}` has no `time` column",
+                    aggregation_text.value
+                ),
+                aggregation_text.span,
+                Some(format!("add `time: <timestamp column>` to source `{source}`")),
+            );
+        }
+        if aggregation_text.value != "nth" {
+            if let Some(n) = &spec.n {
+                self.error_with_hint(
+                    format!("{what}: `{}` takes no `n`", aggregation_text.value),
+                    n.span,
+                    Some(format!(
+                        "write `agg: nth, n: {}` for another fact than the {}",
+                        n.value, aggregation_text.value
+                    )),
+                );
+            }
+            return aggregation;
+        }
+        let Some(text) = &spec.n else {
+            self.error_with_hint(
+                format!("{what}: `agg: nth` needs `n`, the fact's place in time order"),
+                aggregation_text.span,
+                Some(
+                    "e.g. `n: 2` for each user's second fact; `first` and `last` need no `n`"
+                        .into(),
+                ),
+            );
+            return Aggregation::Nth { n: 1, from_end };
+        };
+        match text.value.parse::<u32>() {
+            Ok(n) if (1..=MAX_NTH).contains(&n) => Aggregation::Nth { n, from_end },
+            _ => {
+                self.error(
+                    format!(
+                        "{what}: `n` must be a whole number from 1 to {MAX_NTH}, found `{}`",
+                        text.value
+                    ),
+                    text.span,
+                );
+                Aggregation::Nth {
+                    n: n.max(1),
+                    from_end,
+                }
             }
         }
     }
@@ -469,16 +557,59 @@ impl Validator<'_> {
                         self.error_with_hint(
                             format!("invalid window `{other}`"),
                             text.span,
-                            Some("write `30d`, `4w`, `3m`, `period`, `activity`, or `{ last: 30d, offset: 30d }`".into()),
+                            Some("write `30d`, `4w`, `3m`, `period`, `activity`, `{ last: 30d, offset: 30d }` or `{ after_signup: 90d }`".into()),
                         );
                         return Window::All;
                     }
                 },
             },
-            WindowSpec::LastOffset { last, offset, span } => {
+            WindowSpec::Mapping(mapping) if mapping.after_signup.is_some() => {
+                let WindowMapping {
+                    after_signup: Some(length),
+                    last,
+                    offset,
+                    ..
+                } = &**mapping
+                else {
+                    return Window::All;
+                };
+                for extra in [last, offset].into_iter().flatten() {
+                    self.error(
+                        "`after_signup` counts from each user's sign-up, so it takes no `last` or `offset`",
+                        extra.span,
+                    );
+                }
+                match Duration::parse(&length.value) {
+                    Some(Duration::Days(days)) => Window::AfterSignup { days },
+                    Some(Duration::Weeks(weeks)) => Window::AfterSignup { days: weeks * 7 },
+                    Some(Duration::Months(_)) => {
+                        self.error_with_hint(
+                            format!(
+                                "`after_signup` counts whole days, so `{}` is not allowed",
+                                length.value
+                            ),
+                            length.span,
+                            Some("write days or weeks, e.g. `90d` or `13w`".into()),
+                        );
+                        return Window::All;
+                    }
+                    None => {
+                        self.error_with_hint(
+                            format!("invalid length `{}`", length.value),
+                            length.span,
+                            Some("write days or weeks, e.g. `90d` or `13w`".into()),
+                        );
+                        return Window::All;
+                    }
+                }
+            }
+            WindowSpec::Mapping(mapping) => {
+                let WindowMapping {
+                    last, offset, span, ..
+                } = &**mapping;
                 let Some(last) = last else {
                     self.error(
-                        "a window mapping needs `last` (and optionally `offset`)",
+                        "a window mapping needs `last` (and optionally `offset`), or `after_signup`",
                         *span,
                     );
                     return Window::All;
@@ -539,6 +670,6 @@ impl Validator<'_> {
 fn window_span(spec: &AttributeSpec) -> Option<crate::error::Span> {
     spec.window.as_ref().map(|w| match w {
         WindowSpec::Text(text) => text.span,
-        WindowSpec::LastOffset { span, .. } => *span,
+        WindowSpec::Mapping(mapping) => mapping.span,
     })
 }
