@@ -142,6 +142,79 @@ mod run {
         dir
     }
 
+    fn run_json(project: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+        let output = segc()
+            .args(["run", "--output", "json", "--project"])
+            .arg(project)
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&output).unwrap()
+    }
+
+    fn column_names(json: &serde_json::Value) -> Vec<String> {
+        json["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn kpis_picks_the_columns_and_keeps_their_values() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let full = run_json(&project, &[]);
+        // A ratio without the KPIs it divides, and a share of total, named out of file order.
+        let picked = run_json(
+            &project,
+            &["--kpis", "avg_order_value,people", "-k", "revenue_share"],
+        );
+        let names = column_names(&picked);
+        let position = |name: &str| column_names(&full).iter().position(|c| c == name).unwrap();
+        let mut expected = vec!["people", "avg_order_value", "revenue_share"];
+        expected.sort_by_key(|name| position(name));
+        assert_eq!(names, expected, "file order");
+        let (full_rows, picked_rows) = (
+            full["rows"].as_array().unwrap(),
+            picked["rows"].as_array().unwrap(),
+        );
+        assert_eq!(full_rows.len(), picked_rows.len());
+        for (a, b) in full_rows.iter().zip(picked_rows) {
+            assert_eq!(a["segment"], b["segment"]);
+            assert!(
+                b.get("revenue_period").is_none(),
+                "unpicked KPIs are not shown"
+            );
+            for name in &expected {
+                assert_eq!(a[*name], b[*name], "{} {name}", a["segment"]);
+            }
+        }
+        let compared = run_json(&project, &["--kpis", "people", "--compare", "prior_period"]);
+        assert_eq!(
+            column_names(&compared),
+            [
+                "people",
+                "people__prior",
+                "people__change",
+                "people__change_pct"
+            ]
+        );
+        segc()
+            .args(["run", "--kpis", "revenue_shar", "--project"])
+            .arg(&project)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "--kpis names unknown KPIs: `revenue_shar`",
+            ))
+            .stderr(predicate::str::contains("revenue_share"));
+    }
+
     #[test]
     fn table_json_and_csv_print_the_same_numbers() {
         let dir = demo();

@@ -474,3 +474,36 @@ fn windows_after_signup_and_ordered_facts_match_hand_computed_values() {
     assert_close(all("days_to_second"), 97.0 / 4.0, "days_to_second");
     assert_eq!(count(&report, "fourth_is_12"), 1, "user 8");
 }
+
+/// Calendar-month windows as of 2024-03-05 (events of the core fixture): month to date is
+/// [03-01, 03-06), user 1's two events; the previous month [02-01, 03-01), user 10's four on
+/// 02-10 (user 1's event at 03-01 23:59:59 is in March). `1m` would be [02-05, 03-06): six.
+#[test]
+fn calendar_month_windows_cover_the_as_of_month_and_the_one_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    common::copy_project(&common::fixture("core"), root, Some(&["sources.yml"]));
+    std::fs::write(
+        root.join("segment-defs/months.yml"),
+        "attributes:\n\
+         \x20 events_mtd: { source: events, agg: count, window: month_to_date }\n\
+         \x20 events_previous_month: { source: events, agg: count, window: previous_month }\n\
+         \x20 events_1m: { source: events, agg: count, window: 1m }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: mtd, agg: sum, of: events_mtd }\n\
+         \x20 - { name: previous_month, agg: sum, of: events_previous_month }\n\
+         \x20 - { name: trailing_month, agg: sum, of: events_1m }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(root).unwrap();
+    let options = ReportOptions {
+        as_of: Some(common::date("2024-03-05")),
+        ..Default::default()
+    };
+    let report = run_project(&project, options);
+    let all = |kpi: &str| double(&report, "all_users", kpi);
+    assert_close(all("mtd"), 2.0, "month_to_date");
+    assert_close(all("previous_month"), 4.0, "previous_month");
+    assert_close(all("trailing_month"), 6.0, "1m");
+}

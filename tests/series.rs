@@ -129,7 +129,10 @@ fn a_comparison_sets_each_kpi_beside_its_value_a_period_earlier() {
         (Compare::PriorPeriod, ("2026-08-31", "2026-09-30")),
         (Compare::PriorYear, ("2025-10-01", "2025-10-31")),
     ] {
-        let prior = common::plan(&project, &current.prior_options(compare, &[]));
+        let prior = common::plan(
+            &project,
+            &current.prior_options(compare, &ReportOptions::default()),
+        );
         assert_eq!(
             prior.time.period,
             (common::date(prior_period.0), common::date(prior_period.1)),
@@ -212,7 +215,10 @@ fn series_runs_are_one_statement_that_parses_in_every_dialect() {
     ] {
         let months = month_plans(&project, from, to);
         let current = common::plan(&project, &ReportOptions::default());
-        let prior = common::plan(&project, &current.prior_options(Compare::PriorYear, &[]));
+        let prior = common::plan(
+            &project,
+            &current.prior_options(Compare::PriorYear, &ReportOptions::default()),
+        );
         let compare = vec![("now".to_string(), current), ("before".to_string(), prior)];
         for name in segc::dialect::names() {
             let dialect = Dialect::load(name).unwrap();

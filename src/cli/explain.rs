@@ -157,6 +157,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         as_of: args.as_of,
         period: None,
         select: vec![args.segment.clone()],
+        kpis: Vec::new(),
     };
     let plan = Plan::new(&project, &options, super::today(&project.time_zone))?;
     if let Some(dialect) = &args.dialect {

@@ -35,6 +35,10 @@ const DEMO_FILES: &[(&str, &str)] = &[
         "segment-defs/kpis.yml",
         include_str!("../../segment-defs/kpis.yml"),
     ),
+    (
+        "segment-defs/kpis_catalog.yml",
+        include_str!("../../segment-defs/kpis_catalog.yml"),
+    ),
 ];
 
 const STARTER_PROJECT: &str = "name: my_project
@@ -122,4 +126,31 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
         root.display()
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DEMO_FILES;
+
+    #[test]
+    fn the_demo_holds_every_definition_file_of_the_example_project() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("segment-defs");
+        let mut on_disk: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| {
+                format!(
+                    "segment-defs/{}",
+                    entry.unwrap().file_name().to_string_lossy()
+                )
+            })
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = DEMO_FILES
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .filter(|name| name.starts_with("segment-defs/"))
+            .collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
+    }
 }

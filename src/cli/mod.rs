@@ -55,6 +55,10 @@ pub struct ReportArgs {
     /// Report only these segments (and the all_users row). Repeat or separate with commas.
     #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
     pub select: Vec<String>,
+    /// Report only these KPIs, in file order (the KPIs a ratio or share divides are computed
+    /// but not shown). Repeat or separate with commas.
+    #[arg(long, short = 'k', value_name = "KPI", value_delimiter = ',')]
+    pub kpis: Vec<String>,
     /// The report's day, YYYY-MM-DD: data up to the end of that day counts
     /// (default: the project's `as_of`, else today in the project's time zone).
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
@@ -128,6 +132,7 @@ impl ReportArgs {
             as_of: self.as_of,
             period: self.period,
             select: self.select.clone(),
+            kpis: self.kpis.clone(),
         }
     }
 
@@ -142,6 +147,7 @@ impl ReportArgs {
                     as_of: None,
                     period: Some(period),
                     select: self.select.clone(),
+                    kpis: self.kpis.clone(),
                 };
                 periods.push((label, Plan::new(project, &options, today)?));
             }
@@ -158,7 +164,11 @@ impl ReportArgs {
             CompareArg::PriorYear => Compare::PriorYear,
             CompareArg::PriorPeriod => Compare::PriorPeriod,
         };
-        let prior = Plan::new(project, &plan.prior_options(compare, &self.select), today)?;
+        let prior = Plan::new(
+            project,
+            &plan.prior_options(compare, &self.options()),
+            today,
+        )?;
         let label = |plan: &Plan<'_>| format!("{}..{}", plan.time.period.0, plan.time.period.1);
         Ok(Reports::Series(
             vec![(label(&plan), plan.clone()), (label(&prior), prior)],

@@ -1,6 +1,6 @@
 //! Durations, windows and the report's time: the as-of day, its end instant, the period.
 
-use chrono::{Days, Months, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 /// A calendar length: `30d`, `4w`, `3m`.
@@ -60,6 +60,9 @@ pub enum Window {
     LastOffset { last: Duration, offset: Duration },
     /// The report's period.
     Period,
+    /// A calendar month: `months_back` = 0 is the as-of day's month up to the end
+    /// (`month_to_date`), 1 the whole month before it (`previous_month`).
+    CalendarMonth { months_back: u32 },
     /// Each user's first `days` days after signing up: `[signup, signup + days)`, and
     /// before the end like every window.
     AfterSignup { days: u32 },
@@ -101,6 +104,16 @@ impl ReportTime {
                 DayRange {
                     start: Some(last.before(shifted)),
                     end: shifted,
+                }
+            }
+            Window::CalendarMonth { months_back } => {
+                let first = self.as_of.with_day(1).unwrap_or(self.as_of);
+                let start = first
+                    .checked_sub_months(Months::new(*months_back))
+                    .unwrap_or(NaiveDate::MIN);
+                DayRange {
+                    start: Some(start),
+                    end: start.checked_add_months(Months::new(1)).unwrap_or(end),
                 }
             }
             Window::Period => DayRange {
@@ -180,6 +193,41 @@ mod tests {
                 start: Some(date("2024-03-01")),
                 end: date("2024-04-01")
             }
+        );
+    }
+
+    #[test]
+    fn calendar_month_windows_follow_the_as_of_day_month() {
+        let mid_month = |as_of: &str| ReportTime {
+            as_of: date(as_of),
+            period: (date(as_of), date(as_of)),
+        };
+        let range = |as_of: &str, months_back: u32| {
+            let r = mid_month(as_of).range(&Window::CalendarMonth { months_back });
+            (r.start.unwrap().to_string(), r.end.to_string())
+        };
+        // Month to date ends with the as-of day; the previous month is whole.
+        assert_eq!(
+            range("2024-03-15", 0),
+            ("2024-03-01".into(), "2024-03-16".into())
+        );
+        assert_eq!(
+            range("2024-03-15", 1),
+            ("2024-02-01".into(), "2024-03-01".into())
+        );
+        // On a month's last day, month to date is the whole month.
+        assert_eq!(
+            range("2024-02-29", 0),
+            ("2024-02-01".into(), "2024-03-01".into())
+        );
+        // Across a year boundary.
+        assert_eq!(
+            range("2024-01-01", 1),
+            ("2023-12-01".into(), "2024-01-01".into())
+        );
+        assert_eq!(
+            range("2024-01-01", 0),
+            ("2024-01-01".into(), "2024-01-02".into())
         );
     }
 }

@@ -26,6 +26,8 @@ pub struct ReportOptions {
     pub period: Option<(NaiveDate, NaiveDate)>,
     /// Segment names to report (empty: every visible segment).
     pub select: Vec<String>,
+    /// KPI names to report (empty: every KPI). The KPIs they divide are computed too.
+    pub kpis: Vec<String>,
 }
 
 /// One reported row: `all_users` (segment `None`) or a segment.
@@ -63,8 +65,10 @@ pub struct Plan<'p> {
     /// Quintile scores, computed over every user in a stage of their own.
     pub score_columns: Vec<AttributeId>,
     pub rows: Vec<ReportRow>,
-    /// Every KPI, in file order.
+    /// The reported KPIs, in file order.
     pub kpis: Vec<KpiId>,
+    /// The reported KPIs and those they are computed from, in file order.
+    pub computed_kpis: Vec<KpiId>,
 }
 
 impl<'p> Plan<'p> {
@@ -95,7 +99,7 @@ impl<'p> Plan<'p> {
         let clock = Clock::new(&project.time_zone, time.end_day())?;
 
         let rows = plan_rows(project, &options.select)?;
-        let kpis: Vec<KpiId> = (0..project.kpis.len()).map(KpiId).collect();
+        let (kpis, computed_kpis) = plan_kpis(project, &options.kpis)?;
 
         // Every attribute the report needs, following formulas and `in_segment`.
         let mut needed: BTreeSet<AttributeId> = BTreeSet::new();
@@ -111,7 +115,7 @@ impl<'p> Plan<'p> {
                 );
             }
         }
-        for kpi in &project.kpis {
+        for kpi in computed_kpis.iter().map(|id| project.kpi(*id)) {
             if let KpiKind::Aggregate { of, filter, .. } = &kpi.kind {
                 if let Some(of) = of {
                     need_attribute(project, *of, &mut needed);
@@ -176,6 +180,7 @@ impl<'p> Plan<'p> {
             score_columns,
             rows,
             kpis,
+            computed_kpis,
         })
     }
 
@@ -217,6 +222,51 @@ impl<'p> Plan<'p> {
             _ => None,
         }
     }
+}
+
+/// The KPIs `--kpis` names (every KPI when it names none), and those plus the KPIs they are
+/// computed from, both in file order.
+fn plan_kpis(project: &Project, names: &[String]) -> Result<(Vec<KpiId>, Vec<KpiId>), Error> {
+    let every = || (0..project.kpis.len()).map(KpiId);
+    if names.is_empty() {
+        return Ok((every().collect(), every().collect()));
+    }
+    let mut chosen = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for name in names {
+        match project.kpis.iter().position(|k| &k.name == name) {
+            Some(index) => {
+                chosen.insert(KpiId(index));
+            }
+            None => unknown.push(
+                match crate::error::suggest(name, project.kpis.iter().map(|k| k.name.as_str())) {
+                    Some(hint) => format!("`{name}` ({hint})"),
+                    None => format!("`{name}`"),
+                },
+            ),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(Error::Usage(format!(
+            "--kpis names unknown KPIs: {}",
+            unknown.join(", ")
+        )));
+    }
+    let mut computed = chosen.clone();
+    let mut pending: Vec<KpiId> = chosen.iter().copied().collect();
+    while let Some(id) = pending.pop() {
+        let inputs = match project.kpi(id).kind {
+            KpiKind::Aggregate { .. } => vec![],
+            KpiKind::Ratio(a, b) => vec![a, b],
+            KpiKind::ShareOfTotal(total) => vec![total],
+        };
+        for input in inputs {
+            if computed.insert(input) {
+                pending.push(input);
+            }
+        }
+    }
+    Ok((chosen.into_iter().collect(), computed.into_iter().collect()))
 }
 
 fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Error> {
@@ -340,7 +390,8 @@ pub enum Compare {
 impl Plan<'_> {
     /// The options of the comparison period: the report's period moved back, its as-of day
     /// being the moved period's last day.
-    pub fn prior_options(&self, compare: Compare, select: &[String]) -> ReportOptions {
+    /// `options` are the report's own: its segments and KPIs are kept.
+    pub fn prior_options(&self, compare: Compare, options: &ReportOptions) -> ReportOptions {
         let (first, last) = self.time.period;
         let period = match compare {
             Compare::PriorYear => {
@@ -358,7 +409,8 @@ impl Plan<'_> {
         ReportOptions {
             as_of: None,
             period: Some(period),
-            select: select.to_vec(),
+            select: options.select.clone(),
+            kpis: options.kpis.clone(),
         }
     }
 }

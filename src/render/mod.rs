@@ -604,7 +604,7 @@ fn render_statement(
             membership.push_str(" END");
 
             // Stage 4: KPI aggregates per row, then ratios and shares.
-            for id in &plan.kpis {
+            for id in &plan.computed_kpis {
                 for (sql_text, alias) in sql.percentile_columns(*id)? {
                     percentile_columns.push(Item {
                         sql: sql_text,
@@ -613,16 +613,19 @@ fn render_statement(
                     });
                 }
             }
-            for id in &plan.kpis {
+            for id in &plan.computed_kpis {
                 let kpi = project.kpi(*id);
-                let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
                 if let KpiKind::Aggregate { .. } = kpi.kind {
                     kpi_aggregates.push(Item {
                         sql: sql.kpi_aggregate(*id)?,
                         alias: q(&kpi.name),
-                        comment: comment.clone(),
+                        comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
                     });
                 }
+            }
+            for id in &plan.kpis {
+                let kpi = project.kpi(*id);
+                let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
                 let value = sql.kpi_output(*id)?;
                 let type_name = match kpi.value_type {
                     KpiType::Integer => "bigint",

@@ -551,13 +551,15 @@ impl Validator<'_> {
                 "all" => Window::All,
                 "period" => Window::Period,
                 "activity" => self.activity_window,
+                "month_to_date" => Window::CalendarMonth { months_back: 0 },
+                "previous_month" => Window::CalendarMonth { months_back: 1 },
                 other => match Duration::parse(other) {
                     Some(length) => Window::Last(length),
                     None => {
                         self.error_with_hint(
                             format!("invalid window `{other}`"),
                             text.span,
-                            Some("write `30d`, `4w`, `3m`, `period`, `activity`, `{ last: 30d, offset: 30d }` or `{ after_signup: 90d }`".into()),
+                            Some("write `30d`, `4w`, `3m`, `period`, `activity`, `month_to_date`, `previous_month`, `{ last: 30d, offset: 30d }` or `{ after_signup: 90d }`".into()),
                         );
                         return Window::All;
                     }
