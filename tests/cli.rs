@@ -164,6 +164,42 @@ mod run {
             .collect()
     }
 
+    /// A table the warehouse does not have: `run` and `explain` name the YAML source that
+    /// points at it.
+    #[test]
+    fn a_missing_table_is_traced_to_its_source_definition() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let sources = project.join("segment-defs/sources.yml");
+        let text = std::fs::read_to_string(&sources).unwrap();
+        assert!(text.contains("    table: app.events\n"));
+        std::fs::write(
+            &sources,
+            text.replace("    table: app.events\n", "    table: app.event_log\n"),
+        )
+        .unwrap();
+        let where_defined = "source `events` (segment-defs/sources.yml:26, table app.event_log)";
+        segc()
+            .args(["run", "--project"])
+            .arg(&project)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("event_log"))
+            .stderr(predicate::str::contains(format!(
+                "defined as {where_defined}"
+            )));
+        segc()
+            .args(["explain", "at_risk", "--project"])
+            .arg(&project)
+            .assert()
+            .failure()
+            .stdout(predicate::str::contains(
+                "events               cannot be read (source defined at segment-defs/sources.yml:26, table app.event_log)",
+            ))
+            .stdout(predicate::str::is_match(r"orders +\d+").unwrap())
+            .stderr(predicate::str::contains(format!("defined as {where_defined}")));
+    }
+
     #[test]
     fn kpis_picks_the_columns_and_keeps_their_values() {
         let dir = demo();

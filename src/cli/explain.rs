@@ -185,10 +185,26 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
                 };
                 println!("  {source:<20} {rows:>12}{warning}");
             }
-            Err(error) => println!("  {source:<20} cannot be read: {error}"),
+            Err(error) => {
+                let origin = project
+                    .sources
+                    .iter()
+                    .find(|s| s.name == source)
+                    .map(|s| {
+                        format!(
+                            " (source defined at {}, table {})",
+                            s.origin,
+                            s.table.resolve(Some(&target), &dialect.name).join(".")
+                        )
+                    })
+                    .unwrap_or_default();
+                println!("  {source:<20} cannot be read{origin}: {error}");
+            }
         }
     }
-    let result = driver.query(&sql)?;
+    let result = driver
+        .query(&sql)
+        .map_err(|error| super::run::name_the_source(error, &project, &target, &dialect.name))?;
     let row = result
         .rows
         .first()

@@ -140,6 +140,17 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     Ok(0)
 }
 
+/// True when `word` occurs in `text` not as part of a longer identifier.
+fn contains_word(text: &str, word: &str) -> bool {
+    let is_identifier = |c: char| c.is_alphanumeric() || c == '_';
+    !word.is_empty()
+        && text.match_indices(word).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + word.len()..].chars().next();
+            !before.is_some_and(is_identifier) && !after.is_some_and(is_identifier)
+        })
+}
+
 /// When a warehouse says a table is missing, names the source of the YAML that points at it.
 pub(crate) fn name_the_source(
     error: Error,
@@ -155,6 +166,8 @@ pub(crate) fn name_the_source(
     if !missing.iter().any(|m| lower.contains(m)) {
         return Error::Query(message);
     }
+    // Warehouses suggest other tables ("did you mean \"events\"?"): those are not missing.
+    let about = lower.split("did you mean").next().unwrap_or_default();
     let hits: Vec<String> = project
         .sources
         .iter()
@@ -162,9 +175,7 @@ pub(crate) fn name_the_source(
             let parts = source.table.resolve(Some(target), dialect);
             let table = parts.join(".").to_lowercase();
             let last = parts.last().map(|p| p.to_lowercase()).unwrap_or_default();
-            lower.contains(&table)
-                || lower.contains(&format!("\"{last}\""))
-                || lower.contains(&format!("'{last}'"))
+            about.contains(&table) || contains_word(about, &last)
         })
         .map(|source| {
             format!(
@@ -182,4 +193,51 @@ pub(crate) fn name_the_source(
         "{message}\n  defined as source {}",
         hits.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traced(message: &str) -> String {
+        let mut project =
+            crate::validate::load_and_validate(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let events = project
+            .sources
+            .iter()
+            .position(|s| s.name == "events")
+            .unwrap();
+        project.sources[events].table.default = vec!["app".into(), "event_log".into()];
+        name_the_source(Error::Query(message.into()), &project, "t", "duckdb").to_string()
+    }
+
+    #[test]
+    fn a_missing_table_is_named_by_every_warehouse_spelling() {
+        let hint = "defined as source `events` (segment-defs/sources.yml:26, table app.event_log)";
+        for message in [
+            "Catalog Error: Table with name event_log does not exist!\nDid you mean \"events\"?",
+            "relation \"app.event_log\" does not exist",
+            "Invalid object name 'app.event_log'.",
+            "Not found: Table my-proj:app.event_log was not found in location US",
+        ] {
+            let text = traced(message);
+            assert!(text.contains(hint), "{message}: {text}");
+            assert!(!text.contains("source `orders`"), "{text}");
+        }
+        // A suggested table is not the missing one; other errors are left alone.
+        let text = traced("Table with name event_logs does not exist! Did you mean \"event_log\"?");
+        assert!(!text.contains("defined as"), "{text}");
+        let text = traced("division by zero in events");
+        assert!(!text.contains("defined as"), "{text}");
+    }
+
+    #[test]
+    fn words_match_whole_identifiers_only() {
+        assert!(contains_word("table with name events does", "events"));
+        assert!(contains_word("\"events\"", "events"));
+        assert!(!contains_word("event_logs", "event_log"));
+        assert!(!contains_word("my_events", "events"));
+        assert!(!contains_word("anything", ""));
+    }
 }
