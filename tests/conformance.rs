@@ -491,8 +491,15 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
         !active.is_empty() && revenue > 0.0,
         "the demo data have activity"
     );
+    // The whole KPI catalog, by hand: the default period is the 30-day activity window.
+    let catalog = common::catalog_expectations(
+        &demo,
+        common::date("2026-10-02"),
+        common::date("2026-10-31"),
+    );
     for (name, table) in &tables {
         let everyone = row(table, "all_users");
+        common::assert_catalog(&catalog, |kpi| everyone[kpi].as_f64(), name);
         assert_eq!(everyone["people"], members.len() as i64, "{name}: people");
         assert_eq!(
             everyone["active_people"],
