@@ -40,6 +40,46 @@ fn validate_reports_an_invalid_project_with_exit_code_1() {
         );
 }
 
+/// BigQuery takes at most 1,024K characters of SQL: a month-by-month run over ten years of the
+/// example project is longer. `compile` warns; `run` refuses before connecting.
+#[test]
+fn a_statement_longer_than_the_warehouse_accepts_is_refused_before_it_is_sent() {
+    let long = ["--grain", "month", "--from", "2017-01", "--to", "2026-10"];
+    segc()
+        .args(["compile", "--dialect", "bigquery", "--project"])
+        .arg(common::repository_root())
+        .args(long)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning: the report compiles to"))
+        .stderr(predicate::str::contains("bigquery accepts at most 1.0 MiB"));
+    segc()
+        .args(["compile", "--dialect", "bigquery", "--project"])
+        .arg(common::repository_root())
+        .args(["--grain", "month", "--from", "2026-08", "--to", "2026-10"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    let profiles = tempfile::tempdir().unwrap();
+    std::fs::write(
+        profiles.path().join("profiles.yml"),
+        "bq: { type: bigquery, project: p, dataset: d, endpoint: \"http://127.0.0.1:9\" }\n",
+    )
+    .unwrap();
+    segc()
+        .args(["run", "--target", "bq", "--profiles-dir"])
+        .arg(profiles.path())
+        .arg("--project")
+        .arg(common::repository_root())
+        .args(long)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "fewer months (--from/--to), fewer KPIs (--kpis)",
+        ))
+        .stderr(predicate::str::contains("127.0.0.1:9").not());
+}
+
 #[test]
 fn bad_command_lines_exit_with_2() {
     segc().arg("frobnicate").assert().code(2);

@@ -58,6 +58,12 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         }
     };
     let sql = reports.sql(&dialect, target.as_deref())?;
+    if let Err(too_long) = super::check_statement_size(&dialect, &sql) {
+        if args.estimate {
+            return Err(too_long);
+        }
+        eprintln!("warning: {too_long}");
+    }
     if args.estimate {
         let target = target.unwrap_or_default();
         return estimate(root, profiles_dir, &target, &sql);

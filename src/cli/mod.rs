@@ -126,6 +126,21 @@ impl Reports<'_> {
     }
 }
 
+/// Refuses a statement longer than the warehouse accepts, before it is sent, saying what
+/// makes a report shorter.
+pub fn check_statement_size(dialect: &crate::dialect::Dialect, sql: &str) -> Result<(), Error> {
+    match dialect.exceeded_statement_limit(sql) {
+        Some(limit) => Err(Error::Usage(format!(
+            "the report compiles to {} of SQL, and {} accepts at most {}: report fewer months \
+             (--from/--to), fewer KPIs (--kpis) or fewer segments (--select)",
+            compile::human_bytes(sql.len() as u64),
+            dialect.name,
+            compile::human_bytes(limit as u64)
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl ReportArgs {
     pub fn options(&self) -> crate::plan::ReportOptions {
         crate::plan::ReportOptions {

@@ -96,6 +96,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let dialect = Dialect::load(&profile.kind)?;
     let reports = args.report.plan(&project)?;
     let sql = reports.sql(&dialect, Some(&target))?;
+    super::check_statement_size(&dialect, &sql)?;
     // `segc run` only reads: refuse anything but one query, whatever a template produced.
     match crate::sqlcheck::parse_one(&sql, &dialect.sqlparser)? {
         sqlparser::ast::Statement::Query(_) => {}

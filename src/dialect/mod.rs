@@ -104,6 +104,9 @@ pub enum PercentileStyle {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Capabilities {
     pub percentile: PercentileStyle,
+    /// The longest statement the warehouse accepts, in bytes, when it has a limit.
+    #[serde(default)]
+    pub max_statement_bytes: Option<usize>,
 }
 
 /// A dialect's facts.
@@ -125,6 +128,13 @@ pub struct Dialect {
 }
 
 impl Dialect {
+    /// The warehouse's statement length limit in bytes, when `sql` is longer than it.
+    pub fn exceeded_statement_limit(&self, sql: &str) -> Option<usize> {
+        self.capabilities
+            .max_statement_bytes
+            .filter(|limit| sql.len() > *limit)
+    }
+
     /// Loads a dialect by name; unknown names list the known ones.
     pub fn load(name: &str) -> Result<Dialect, Error> {
         let files = DIALECTS.iter().find(|d| d.name == name).ok_or_else(|| {
