@@ -40,42 +40,49 @@ fn validate_reports_an_invalid_project_with_exit_code_1() {
         );
 }
 
-/// BigQuery takes at most 1,024K characters of SQL: a month-by-month run over ten years of the
-/// example project is longer. `compile` warns; `run` refuses before connecting.
+/// BigQuery takes at most 1,024K characters of SQL: a segment listing 80,000 countries is
+/// longer. `compile` warns; `run` refuses before connecting.
 #[test]
 fn a_statement_longer_than_the_warehouse_accepts_is_refused_before_it_is_sent() {
-    let long = ["--grain", "month", "--from", "2017-01", "--to", "2026-10"];
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, Some(&["sources.yml"]));
+    let countries: Vec<String> = (0..80_000).map(|n| format!("\"country {n}\"")).collect();
+    std::fs::write(
+        project.join("segment-defs/long.yml"),
+        format!(
+            "segments:\n  - {{ name: listed, all: [ {{ country: {{ in: [{}] }} }} ] }}\nkpis:\n  - {{ name: people, agg: count }}\n",
+            countries.join(", ")
+        ),
+    )
+    .unwrap();
     segc()
         .args(["compile", "--dialect", "bigquery", "--project"])
-        .arg(common::repository_root())
-        .args(long)
+        .arg(&project)
         .assert()
         .success()
         .stderr(predicate::str::contains("warning: the report compiles to"))
         .stderr(predicate::str::contains("bigquery accepts at most 1.0 MiB"));
     segc()
-        .args(["compile", "--dialect", "bigquery", "--project"])
-        .arg(common::repository_root())
-        .args(["--grain", "month", "--from", "2026-08", "--to", "2026-10"])
+        .args(["compile", "--dialect", "postgres", "--project"])
+        .arg(&project)
         .assert()
         .success()
         .stderr(predicate::str::is_empty());
-    let profiles = tempfile::tempdir().unwrap();
     std::fs::write(
-        profiles.path().join("profiles.yml"),
+        dir.path().join("profiles.yml"),
         "bq: { type: bigquery, project: p, dataset: d, endpoint: \"http://127.0.0.1:9\" }\n",
     )
     .unwrap();
     segc()
         .args(["run", "--target", "bq", "--profiles-dir"])
-        .arg(profiles.path())
+        .arg(dir.path())
         .arg("--project")
-        .arg(common::repository_root())
-        .args(long)
+        .arg(&project)
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "fewer months (--from/--to), fewer KPIs (--kpis)",
+            "fewer KPIs (--kpis) or fewer segments (--select)",
         ))
         .stderr(predicate::str::contains("127.0.0.1:9").not());
 }

@@ -235,7 +235,38 @@ fn series_runs_are_one_statement_that_parses_in_every_dialect() {
                 );
                 // T-SQL and every other dialect: a single top-level WITH.
                 assert_eq!(sql.matches("WITH\n").count(), 1, "{name} {shape:?}");
+                // A month spine: every source table is read once, whatever the periods.
+                for source in &project.sources {
+                    let table = dialect.quote_path(source.table.resolve(None, name));
+                    assert!(
+                        sql.matches(&format!("FROM {table} AS")).count() <= 1,
+                        "{name} {shape:?}: {table} read more than once"
+                    );
+                }
             }
         }
     }
+}
+
+/// The statement grows by one spine row per month, not by a copy of the report.
+#[test]
+fn a_longer_series_adds_only_spine_rows() {
+    let project = segc::validate::load_and_validate(&common::repository_root()).unwrap();
+    let dialect = Dialect::load("bigquery").unwrap();
+    let length = |from: &str| {
+        render_series(
+            &month_plans(&project, from, "2026-10-01"),
+            &dialect,
+            None,
+            SeriesShape::Periods,
+        )
+        .unwrap()
+        .len()
+    };
+    let (two, sixty) = (length("2026-09-01"), length("2021-11-01"));
+    let per_month = (sixty - two) / 58;
+    assert!(
+        per_month < 1_000,
+        "{per_month} bytes per added month ({two} for 2 months, {sixty} for 60)"
+    );
 }

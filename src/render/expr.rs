@@ -17,6 +17,14 @@ pub(super) struct Sql<'a, 's> {
     state: &'a mut State<'s, 's>,
     dialect: &'a Dialect,
     plan: &'a Plan<'a>,
+    /// A series computed in one statement: every period's plan. Values that depend on the
+    /// period are then columns of the `segc_spine` stage (one row per period), not literals.
+    series: Option<&'a [(String, Plan<'a>)]>,
+    /// Where the spine's columns are visible in the SQL being written: the joined spine, or
+    /// a row that carries its columns.
+    pub(super) spine_alias: String,
+    /// The spine's columns: a name, then one literal per period.
+    pub(super) spine_columns: Vec<(String, Vec<String>)>,
 }
 
 fn comparison_operator(comparison: Comparison) -> &'static str {
@@ -62,12 +70,53 @@ impl<'a, 's> Sql<'a, 's> {
         state: &'a mut State<'s, 's>,
         dialect: &'a Dialect,
         plan: &'a Plan<'a>,
+        series: Option<&'a [(String, Plan<'a>)]>,
     ) -> Self {
         Sql {
             state,
             dialect,
             plan,
+            series,
+            spine_alias: "t".into(),
+            spine_columns: Vec::new(),
         }
+    }
+
+    /// A value that depends on the report's time: its literal for a single report; for a
+    /// series, a spine column holding each period's literal (columns with equal values are
+    /// shared).
+    pub(super) fn per_period(
+        &mut self,
+        value: impl Fn(&mut Self, &Plan<'_>) -> Result<String, Error>,
+    ) -> Result<String, Error> {
+        let Some(series) = self.series else {
+            let plan = self.plan;
+            return value(self, plan);
+        };
+        let mut values = Vec::with_capacity(series.len());
+        for (_, plan) in series {
+            values.push(value(self, plan)?);
+        }
+        let name = match self.spine_columns.iter().find(|(_, v)| *v == values) {
+            Some((name, _)) => name.clone(),
+            None => {
+                let name = format!("segc_t{}", self.spine_columns.len() + 1);
+                self.spine_columns.push((name.clone(), values));
+                name
+            }
+        };
+        Ok(format!("{}.{}", self.q(&self.spine_alias), self.q(&name)))
+    }
+
+    /// The number of periods of a series.
+    pub(super) fn series_len(&self) -> Option<usize> {
+        self.series.map(<[_]>::len)
+    }
+
+    /// For a series, the period column of `alias`, to partition and group by.
+    pub(super) fn period_key(&self, alias: &str) -> Option<String> {
+        self.series
+            .map(|_| format!("{}.{}", self.q(alias), self.q("segc_period")))
     }
 
     fn q(&self, name: &str) -> String {
@@ -175,15 +224,27 @@ impl<'a, 's> Sql<'a, 's> {
         let mut conditions = Vec::new();
         if let Some(time) = plan.time_column(*source) {
             let time = format!("{}.{}", self.q("f"), self.q(time));
-            let range = plan.range(window);
-            if let Some(start) = range.start {
-                conditions.push(format!("{time} >= {}", self.day_start(start)?));
+            let window = *window;
+            // The kind of window, and so whether it has a start, is the same in every period.
+            if plan.range(&window).start.is_some() {
+                let start = self.per_period(|sql, plan| {
+                    let day = plan.range(&window).start.unwrap_or(plan.time.end_day());
+                    sql.timestamp(plan.instant(day))
+                })?;
+                conditions.push(format!("{time} >= {start}"));
             }
-            if range.end < plan.time.end_day() {
-                conditions.push(format!("{time} < {}", self.day_start(range.end)?));
+            let ends_early = |plan: &Plan<'_>| plan.range(&window).end < plan.time.end_day();
+            let any_ends_early = match self.series {
+                Some(series) => series.iter().any(|(_, plan)| ends_early(plan)),
+                None => ends_early(plan),
+            };
+            if any_ends_early {
+                let end = self
+                    .per_period(|sql, plan| sql.timestamp(plan.instant(plan.range(&window).end)))?;
+                conditions.push(format!("{time} < {end}"));
             }
             if let Window::AfterSignup { days } = window {
-                let until = self.call("add_days", &[Value::from(signup), Value::from(*days)])?;
+                let until = self.call("add_days", &[Value::from(signup), Value::from(days)])?;
                 conditions.push(format!("{time} >= {signup}"));
                 conditions.push(format!("{time} < {until}"));
             }
@@ -272,7 +333,11 @@ impl<'a, 's> Sql<'a, 's> {
             return Err(not_an_aggregate(&attribute.name));
         };
         let f = self.q("f");
-        let mut partition = vec![format!("{f}.{}", self.q(user_key))];
+        let mut partition: Vec<String> = self
+            .period_key(&self.spine_alias.clone())
+            .into_iter()
+            .collect();
+        partition.push(format!("{f}.{}", self.q(user_key)));
         let mut order = Vec::new();
         if let Some(time) = time {
             order.push(format!("{f}.{} {direction}", self.q(time)));
@@ -421,7 +486,6 @@ impl<'a, 's> Sql<'a, 's> {
         predicate: &Predicate,
     ) -> Result<String, Error> {
         let timestamp = value_type == ValueType::Timestamp;
-        let end_day = self.plan.time.end_day();
         Ok(match predicate {
             // A date compared with a timestamp compares the timestamp's local day.
             Predicate::Compare(comparison, Literal::Date(day)) if timestamp => {
@@ -503,14 +567,18 @@ impl<'a, 's> Sql<'a, 's> {
                 )?
             }
             Predicate::WithinLast(length) => {
-                let first = length.before(end_day);
+                let length = *length;
                 if timestamp {
-                    let start = self.day_start(first)?;
-                    let end = self.day_start(end_day)?;
+                    let start = self.per_period(|sql, plan| {
+                        sql.timestamp(plan.instant(length.before(plan.time.end_day())))
+                    })?;
+                    let end = self
+                        .per_period(|sql, plan| sql.timestamp(plan.instant(plan.time.end_day())))?;
                     format!("{value} >= {start} AND {value} < {end}")
                 } else {
-                    let start = self.date(first)?;
-                    let last = self.date(self.plan.time.as_of)?;
+                    let start =
+                        self.per_period(|sql, plan| sql.date(length.before(plan.time.end_day())))?;
+                    let last = self.per_period(|sql, plan| sql.date(plan.time.as_of))?;
                     format!("{value} >= {start} AND {value} <= {last}")
                 }
             }
@@ -556,12 +624,17 @@ impl<'a, 's> Sql<'a, 's> {
                     _ => format!("{}.{}", self.q(alias), self.q(&attribute.name)),
                 }
             }
-            Expr::AsOf => self.date(self.plan.time.as_of)?,
-            Expr::PeriodStart => self.date(self.plan.time.period.0)?,
-            Expr::PeriodMonths => {
-                let (first, last) = self.plan.time.period;
-                number(((last - first).num_days() + 1) as f64 / 30.4375)
-            }
+            Expr::AsOf => self.per_period(|sql, plan| sql.date(plan.time.as_of))?,
+            Expr::PeriodStart => self.per_period(|sql, plan| sql.date(plan.time.period.0))?,
+            Expr::PeriodMonths => self.per_period(|sql, plan| {
+                let (first, last) = plan.time.period;
+                let months = number(((last - first).num_days() + 1) as f64 / 30.4375);
+                // Spine rows are combined with UNION ALL: give every row the same type.
+                match sql.series {
+                    Some(_) => sql.cast(months, "double"),
+                    None => Ok(months),
+                }
+            })?,
             Expr::Negate(inner) => format!("(-({}))", self.expr(inner, alias)?),
             Expr::Not(inner) => format!("(NOT ({}))", self.expr(inner, alias)?),
             Expr::IsNull { expr, negated } => {
@@ -744,6 +817,10 @@ impl<'a, 's> Sql<'a, 's> {
         };
         let value = self.cast(value, "double")?;
         let row = format!("{}.{}", self.q("s"), self.q("segc_row"));
+        let row = match self.period_key("m") {
+            Some(period) => format!("{period}, {row}"),
+            None => row,
+        };
         let dialect = self.dialect;
         let name = kpi.name.clone();
         let alias = move |part: &str| dialect.quote_identifier(&format!("segc_{part}_{name}"));
@@ -816,8 +893,12 @@ impl<'a, 's> Sql<'a, 's> {
             KpiKind::ShareOfTotal(total) => {
                 let total = *total;
                 let value = self.kpi_output(total)?;
+                let partition = self
+                    .period_key(&self.spine_alias.clone())
+                    .map(|period| format!("PARTITION BY {period}"))
+                    .unwrap_or_default();
                 let all_users = format!(
-                    "MAX(CASE WHEN {}.{} = 0 THEN {value} END) OVER ()",
+                    "MAX(CASE WHEN {}.{} = 0 THEN {value} END) OVER ({partition})",
                     self.q("s"),
                     self.q("segc_row")
                 );

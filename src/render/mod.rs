@@ -46,17 +46,18 @@ fn environment(dialect: &Dialect) -> Result<Environment<'static>, Error> {
 }
 
 /// Runs `build` with a renderer whose macros are `dialect`'s (from `env`).
-fn with_sql<T>(
+fn with_sql<'p, T>(
     env: &Environment<'static>,
-    plan: &Plan<'_>,
+    plan: &'p Plan<'p>,
     dialect: &Dialect,
+    series: Option<&'p [(String, Plan<'p>)]>,
     build: impl FnOnce(&mut Sql<'_, '_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
     let mut captured = macros
         .render_captured(context! {})
         .map_err(template_error)?;
-    captured.with_state_mut(|state| build(&mut Sql::new(state, dialect, plan)))
+    captured.with_state_mut(|state| build(&mut Sql::new(state, dialect, plan, series)))
 }
 
 fn template_error(error: minijinja::Error) -> Error {
@@ -89,6 +90,8 @@ struct UsersStage {
 #[derive(Serialize)]
 struct PassStage {
     name: String,
+    /// For a series: the period column to group by.
+    period: Option<String>,
     alias: String,
     source: String,
     origin: String,
@@ -150,7 +153,7 @@ pub fn render_source_checks(
     dialect: &Dialect,
     target: Option<&str>,
 ) -> Result<Vec<(String, String)>, Error> {
-    with_sql(&environment(dialect)?, plan, dialect, |sql| {
+    with_sql(&environment(dialect)?, plan, dialect, None, |sql| {
         let end = sql.timestamp(plan.end_instant())?;
         let count = sql.call("count_rows", &[])?;
         let count = sql.call("cast", &[Value::from(count), Value::from("bigint")])?;
@@ -224,9 +227,9 @@ pub fn compare_columns(
 }
 
 /// Renders several reports of one project, each at its own as-of day and period, as one
-/// statement: every report's stages under their own names, then one final SELECT.
-/// `periods` pairs a label (for comments) with each plan; every plan must report the same rows
-/// and KPIs.
+/// statement: a spine stage with one row per period holding every value that depends on the
+/// period, every stage computed per period and user, then one final SELECT. `periods` pairs a
+/// label (for comments) with each plan; every plan must report the same rows and KPIs.
 pub fn render_series(
     periods: &[(String, Plan<'_>)],
     dialect: &Dialect,
@@ -239,6 +242,12 @@ pub fn render_series(
     if shape == SeriesShape::Compare && periods.len() != 2 {
         return Err(Error::Render("a comparison has exactly two periods".into()));
     }
+    // The latest period's clock knows the time zone's offsets for every earlier one.
+    let latest = periods
+        .iter()
+        .map(|(_, plan)| plan)
+        .max_by_key(|plan| plan.end_instant())
+        .unwrap_or(first);
     let q = |name: &str| dialect.quote_identifier(name);
     let project = first.project;
     let labels: Vec<&str> = periods.iter().map(|(label, _)| label.as_str()).collect();
@@ -252,45 +261,22 @@ pub fn render_series(
         },
         comment_text(&labels.join(", "))
     );
-    let mut blocks = Vec::new();
-    for (index, (label, plan)) in periods.iter().enumerate() {
-        let suffix = format!("_p{index}");
-        blocks.push(render_statement(
-            plan,
-            dialect,
-            target,
-            None,
-            Some((&suffix, label)),
-        )?);
-    }
-    statement.push_str(blocks.join(",\n").trim_end());
+    statement.push_str(render_statement(latest, dialect, target, None, Some(periods))?.trim_end());
     statement.push('\n');
-    let result = |index: usize| q(&format!("segc_result_p{index}"));
+    let (period, row) = (q("segc_period"), q("segc_row"));
     match shape {
         SeriesShape::Periods => {
-            for index in 0..periods.len() {
-                if index > 0 {
-                    statement.push_str("UNION ALL\n");
-                }
-                statement.push_str(&format!(
-                    "SELECT {index} AS {}, {}.* FROM {} AS {}\n",
-                    q("segc_period"),
-                    q("r"),
-                    result(index),
-                    q("r")
-                ));
-            }
             statement.push_str(&format!(
-                "ORDER BY {}, {}\n",
-                q("segc_period"),
-                q("segc_row")
+                "SELECT {r}.* FROM {} AS {r}\nORDER BY {r}.{period}, {r}.{row}\n",
+                q("segc_result"),
+                r = q("r")
             ));
         }
         SeriesShape::Compare => {
             let env = environment(dialect)?;
             let (c, p) = (q("c"), q("p"));
-            let mut columns = vec![format!("{c}.{}", q("segc_row"))];
-            with_sql(&env, first, dialect, |sql| -> Result<(), Error> {
+            let mut columns = vec![format!("{c}.{row}")];
+            with_sql(&env, first, dialect, None, |sql| -> Result<(), Error> {
                 for CompareColumns {
                     value: name,
                     prior,
@@ -313,11 +299,9 @@ pub fn render_series(
                 Ok(())
             })?;
             statement.push_str(&format!(
-                "SELECT\n  {}\nFROM {} AS {c}\nJOIN {} AS {p} ON {p}.{row} = {c}.{row}\nORDER BY {c}.{row}\n",
+                "SELECT\n  {}\nFROM {result} AS {c}\nJOIN {result} AS {p} ON {p}.{row} = {c}.{row} AND {p}.{period} = 1\nWHERE {c}.{period} = 0\nORDER BY {c}.{row}\n",
                 columns.join(",\n  "),
-                result(0),
-                result(1),
-                row = q("segc_row")
+                result = q("segc_result"),
             ));
         }
     }
@@ -342,19 +326,43 @@ pub fn render_explain(
     render_statement(plan, dialect, target, Some(segment), None)
 }
 
-/// One report statement; with `series` (a stage-name suffix and a period label), only its
-/// stages, ending in a `segc_result<suffix>` stage, for [`render_series`].
-fn render_statement(
-    plan: &Plan<'_>,
+/// The spine stage's rows for a series (none for a single report): the period number, then
+/// each period-dependent value the statement uses.
+fn spine_rows(sql: &Sql<'_, '_>, dialect: &Dialect) -> Vec<String> {
+    let Some(periods) = sql.series_len() else {
+        return Vec::new();
+    };
+    (0..periods)
+        .map(|index| {
+            let mut columns = vec![format!(
+                "{index} AS {}",
+                dialect.quote_identifier("segc_period")
+            )];
+            for (name, values) in &sql.spine_columns {
+                columns.push(format!(
+                    "{} AS {}",
+                    values[index],
+                    dialect.quote_identifier(name)
+                ));
+            }
+            columns.join(", ")
+        })
+        .collect()
+}
+
+/// One report statement; with `series` (every period's plan), only its stages, computed per
+/// period from a `segc_spine` stage and ending in a `segc_result` stage, for [`render_series`].
+fn render_statement<'p>(
+    plan: &'p Plan<'p>,
     dialect: &Dialect,
     target: Option<&str>,
     explain: Option<crate::ir::SegmentId>,
-    series: Option<(&str, &str)>,
+    series: Option<&'p [(String, Plan<'p>)]>,
 ) -> Result<String, Error> {
-    let suffix = series.map(|(suffix, _)| suffix).unwrap_or_default();
     let env = environment(dialect)?;
     let project = plan.project;
-    let ctx = with_sql(&env, plan, dialect, |sql| -> Result<Value, Error> {
+    let spine = series.is_some();
+    let ctx = with_sql(&env, plan, dialect, series, |sql| -> Result<Value, Error> {
         let q = |name: &str| dialect.quote_identifier(name);
         let table = |source: crate::ir::SourceId| {
             dialect.quote_path(project.source(source).table.resolve(target, &dialect.name))
@@ -425,7 +433,15 @@ fn render_statement(
                 comment: String::new(),
             });
         }
-        let end = sql.timestamp(plan.end_instant())?;
+        if spine {
+            columns.push(Item {
+                sql: format!("{}.{}", q("t"), q("segc_period")),
+                alias: q("segc_period"),
+                comment: String::new(),
+            });
+        }
+        sql.spine_alias = "t".into();
+        let end = sql.per_period(|sql, plan| sql.timestamp(plan.end_instant()))?;
         let users = UsersStage {
             columns,
             table: table(plan.users),
@@ -456,10 +472,21 @@ fn render_statement(
             };
             let alias = q(&format!("p{}", index + 1));
             let mut filter = Vec::new();
+            sql.spine_alias = "t".into();
             if let Some(time) = time {
                 let column = format!("{}.{}", q("f"), q(time));
-                if let Some(lower) = pass.lower_bound {
-                    filter.push(format!("{column} >= {}", sql.timestamp(lower)?));
+                // The same pass in every period: bounded below only if it is in each.
+                let lower =
+                    |plan: &Plan<'_>| plan.fact_passes.get(index).and_then(|p| p.lower_bound);
+                let bounded = match series {
+                    Some(series) => series.iter().all(|(_, plan)| lower(plan).is_some()),
+                    None => pass.lower_bound.is_some(),
+                };
+                if bounded {
+                    let start = sql.per_period(|sql, plan| {
+                        sql.timestamp(lower(plan).unwrap_or_else(|| plan.end_instant()))
+                    })?;
+                    filter.push(format!("{column} >= {start}"));
                 }
                 filter.push(format!("{column} < {end}"));
             }
@@ -491,9 +518,11 @@ fn render_statement(
                     });
                 }
             }
+            // Outside the numbered copy, its rows carry the spine's columns.
             let signup_here = if ranks.is_empty() {
                 inner_signup.clone()
             } else {
+                sql.spine_alias = "f".into();
                 format!("{}.{}", q("f"), q("segc_signup"))
             };
             let mut aggregates = Vec::new();
@@ -519,8 +548,14 @@ fn render_statement(
                     comment: String::new(),
                 });
             }
+            let period = match (spine, ranks.is_empty()) {
+                (false, _) => None,
+                (true, true) => Some(format!("{}.{}", q("t"), q("segc_period"))),
+                (true, false) => Some(format!("{}.{}", q("f"), q("segc_period"))),
+            };
             passes.push(PassStage {
-                name: q(&format!("segc_facts_{}{suffix}", source.name)),
+                name: q(&format!("segc_facts_{}", source.name)),
+                period,
                 alias,
                 source: source.name.clone(),
                 origin: comment_text(&source.origin.to_string()),
@@ -540,6 +575,8 @@ fn render_statement(
         // Quintile scores: windows over every user, in a stage of their own so that
         // conditions and KPIs read them as columns.
         let mut scores = Vec::new();
+        sql.spine_alias = "a".into();
+        let by_period = sql.period_key("a").unwrap_or_default();
         for id in &plan.score_columns {
             let attribute = project.attribute(*id);
             let AttributeKind::Quintile { of, best_lowest } = attribute.kind else {
@@ -548,7 +585,14 @@ fn render_statement(
             let value = sql.attribute_value(of, "a")?;
             let direction = if best_lowest { "DESC" } else { "ASC" };
             scores.push(Item {
-                sql: sql.call("quintile", &[Value::from(value), Value::from(direction)])?,
+                sql: sql.call(
+                    "quintile",
+                    &[
+                        Value::from(value),
+                        Value::from(direction),
+                        Value::from(by_period.clone()),
+                    ],
+                )?,
                 alias: q(&attribute.name),
                 comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
             });
@@ -604,6 +648,7 @@ fn render_statement(
             membership.push_str(" END");
 
             // Stage 4: KPI aggregates per row, then ratios and shares.
+            sql.spine_alias = "m".into();
             for id in &plan.computed_kpis {
                 for (sql_text, alias) in sql.percentile_columns(*id)? {
                     percentile_columns.push(Item {
@@ -623,6 +668,7 @@ fn render_statement(
                     });
                 }
             }
+            sql.spine_alias = "t".into();
             for id in &plan.kpis {
                 let kpi = project.kpi(*id);
                 let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
@@ -697,10 +743,8 @@ fn render_statement(
             percentile_columns => Value::from(minijinja::value::Serde(&percentile_columns)),
             kpi_aggregates => Value::from(minijinja::value::Serde(&kpi_aggregates)),
             outputs => Value::from(minijinja::value::Serde(&outputs)),
-            sfx => suffix,
             scores => Value::from(minijinja::value::Serde(&scores)),
-            series_block => series.is_some(),
-            period_label => comment_text(series.map(|(_, label)| label).unwrap_or_default()),
+            spine => spine_rows(sql, dialect),
         })
     })?;
     let report = env.get_template("report.sql.j2").map_err(template_error)?;
