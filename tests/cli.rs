@@ -189,19 +189,6 @@ mod run {
         dir
     }
 
-    fn run_json(project: &std::path::Path, extra: &[&str]) -> serde_json::Value {
-        let output = segc()
-            .args(["run", "--output", "json", "--project"])
-            .arg(project)
-            .args(extra)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice(&output).unwrap()
-    }
-
     fn column_names(json: &serde_json::Value) -> Vec<String> {
         json["columns"]
             .as_array()
@@ -251,9 +238,9 @@ mod run {
     fn kpis_picks_the_columns_and_keeps_their_values() {
         let dir = demo();
         let project = dir.path().join("demo");
-        let full = run_json(&project, &[]);
+        let full = common::run_json::<&str>(&project, &[]);
         // A ratio without the KPIs it divides, and a share of total, named out of file order.
-        let picked = run_json(
+        let picked = common::run_json(
             &project,
             &["--kpis", "avg_order_value,people", "-k", "revenue_share"],
         );
@@ -277,7 +264,8 @@ mod run {
                 assert_eq!(a[*name], b[*name], "{} {name}", a["segment"]);
             }
         }
-        let compared = run_json(&project, &["--kpis", "people", "--compare", "prior_period"]);
+        let compared =
+            common::run_json(&project, &["--kpis", "people", "--compare", "prior_period"]);
         assert_eq!(
             column_names(&compared),
             [

@@ -74,6 +74,24 @@ pub fn ordered_project(root: &Path) {
     .unwrap();
 }
 
+/// `segc run --output json` on `project` with `args`, which must succeed, parsed.
+pub fn run_json<S: AsRef<std::ffi::OsStr>>(project: &Path, args: &[S]) -> serde_json::Value {
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["run", "--output", "json", "--project"])
+        .arg(project)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "segc run {:?} failed:\n{}",
+        args.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 pub fn output_text(output: &std::process::Output) -> String {
     format!(
         "{}{}",

@@ -248,22 +248,14 @@ fn load(engines: &[Engine], profiles: &Path, data: &Path, database: &str) {
 
 /// `segc run --output json` on a target, parsed.
 fn run_json(project: &Path, profiles: &Path, target: &str, extra: &[&str]) -> Value {
-    let output = assert_cmd::Command::cargo_bin("segc")
-        .unwrap()
-        .arg("--project")
-        .arg(project)
-        .arg("--profiles-dir")
-        .arg(profiles)
-        .args(["run", "--target", target, "--output", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "segc run --target {target} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let mut args = vec![
+        std::ffi::OsStr::new("--profiles-dir"),
+        profiles.as_os_str(),
+        "--target".as_ref(),
+        target.as_ref(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    common::run_json(project, &args)
 }
 
 fn same_value(a: &Value, b: &Value) -> bool {

@@ -192,9 +192,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
                     .find(|s| s.name == source)
                     .map(|s| {
                         format!(
-                            " (source defined at {}, table {})",
-                            s.origin,
-                            s.table.resolve(Some(&target), &dialect.name).join(".")
+                            " (source defined at {})",
+                            super::run::source_location(s, &target, &dialect.name)
                         )
                     })
                     .unwrap_or_default();

@@ -152,6 +152,15 @@ fn contains_word(text: &str, word: &str) -> bool {
         })
 }
 
+/// Where a source is defined and the table it names on `target`: `file:line, table a.b`.
+pub(crate) fn source_location(source: &crate::ir::Source, target: &str, dialect: &str) -> String {
+    format!(
+        "{}, table {}",
+        source.origin,
+        source.table.resolve(Some(target), dialect).join(".")
+    )
+}
+
 /// When a warehouse says a table is missing, names the source of the YAML that points at it.
 pub(crate) fn name_the_source(
     error: Error,
@@ -180,10 +189,9 @@ pub(crate) fn name_the_source(
         })
         .map(|source| {
             format!(
-                "`{}` ({}, table {})",
+                "`{}` ({})",
                 source.name,
-                source.origin,
-                source.table.resolve(Some(target), dialect).join(".")
+                source_location(source, target, dialect)
             )
         })
         .collect();

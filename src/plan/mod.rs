@@ -48,6 +48,21 @@ pub struct FactPass {
     pub lower_bound: Option<NaiveDateTime>,
 }
 
+impl FactPass {
+    /// True when one of the pass's attributes has a window after each user's sign-up.
+    pub fn reads_after_signup(&self, project: &Project) -> bool {
+        self.attributes.iter().any(|id| {
+            matches!(
+                project.attribute(*id).kind,
+                AttributeKind::Aggregate {
+                    window: crate::ir::Window::AfterSignup { .. },
+                    ..
+                }
+            )
+        })
+    }
+}
+
 /// The logical plan of one report statement.
 #[derive(Debug, Clone)]
 pub struct Plan<'p> {
@@ -189,16 +204,7 @@ impl<'p> Plan<'p> {
     pub fn needs_signup(&self) -> bool {
         self.fact_passes
             .iter()
-            .flat_map(|pass| &pass.attributes)
-            .any(|id| {
-                matches!(
-                    self.project.attribute(*id).kind,
-                    AttributeKind::Aggregate {
-                        window: crate::ir::Window::AfterSignup { .. },
-                        ..
-                    }
-                )
-            })
+            .any(|pass| pass.reads_after_signup(self.project))
     }
 
     /// The instant at the start of a local day, in UTC.
@@ -238,12 +244,10 @@ fn plan_kpis(project: &Project, names: &[String]) -> Result<(Vec<KpiId>, Vec<Kpi
             Some(index) => {
                 chosen.insert(KpiId(index));
             }
-            None => unknown.push(
-                match crate::error::suggest(name, project.kpis.iter().map(|k| k.name.as_str())) {
-                    Some(hint) => format!("`{name}` ({hint})"),
-                    None => format!("`{name}`"),
-                },
-            ),
+            None => unknown.push(unknown_name(
+                name,
+                project.kpis.iter().map(|k| k.name.as_str()),
+            )),
         }
     }
     if !unknown.is_empty() {
@@ -269,6 +273,14 @@ fn plan_kpis(project: &Project, names: &[String]) -> Result<(Vec<KpiId>, Vec<Kpi
     Ok((chosen.into_iter().collect(), computed.into_iter().collect()))
 }
 
+/// A name `--select` or `--kpis` does not know, with the closest known one if any.
+fn unknown_name<'n>(name: &str, known: impl Iterator<Item = &'n str>) -> String {
+    match crate::error::suggest(name, known) {
+        Some(hint) => format!("`{name}` ({hint})"),
+        None => format!("`{name}`"),
+    }
+}
+
 fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Error> {
     let mut chosen: Vec<SegmentId> = Vec::new();
     if select.is_empty() {
@@ -287,15 +299,10 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
                     }
                 }
                 None if name == "all_users" => {}
-                None => unknown.push(
-                    match crate::error::suggest(
-                        name,
-                        project.segments.iter().map(|s| s.name.as_str()),
-                    ) {
-                        Some(hint) => format!("`{name}` ({hint})"),
-                        None => format!("`{name}`"),
-                    },
-                ),
+                None => unknown.push(unknown_name(
+                    name,
+                    project.segments.iter().map(|s| s.name.as_str()),
+                )),
             }
         }
         if !unknown.is_empty() {

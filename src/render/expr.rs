@@ -333,10 +333,7 @@ impl<'a, 's> Sql<'a, 's> {
             return Err(not_an_aggregate(&attribute.name));
         };
         let f = self.q("f");
-        let mut partition: Vec<String> = self
-            .period_key(&self.spine_alias.clone())
-            .into_iter()
-            .collect();
+        let mut partition: Vec<String> = self.period_key(&self.spine_alias).into_iter().collect();
         partition.push(format!("{f}.{}", self.q(user_key)));
         let mut order = Vec::new();
         if let Some(time) = time {
@@ -894,7 +891,7 @@ impl<'a, 's> Sql<'a, 's> {
                 let total = *total;
                 let value = self.kpi_output(total)?;
                 let partition = self
-                    .period_key(&self.spine_alias.clone())
+                    .period_key(&self.spine_alias)
                     .map(|period| format!("PARTITION BY {period}"))
                     .unwrap_or_default();
                 let all_users = format!(

@@ -490,15 +490,7 @@ fn render_statement<'p>(
                 }
                 filter.push(format!("{column} < {end}"));
             }
-            let join_users = pass.attributes.iter().any(|id| {
-                matches!(
-                    project.attribute(*id).kind,
-                    AttributeKind::Aggregate {
-                        window: crate::ir::Window::AfterSignup { .. },
-                        ..
-                    }
-                )
-            });
+            let join_users = pass.reads_after_signup(project);
             // Inside the numbered copy the users stage is `u`; outside it, the copy carries
             // the sign-up instant as a column.
             let inner_signup = format!("{}.{}", q("u"), q("segc_signup"));
