@@ -309,6 +309,25 @@ pub fn catalog_expectations(
     ]
 }
 
+/// Two doubles equal within `relative` of the larger (or of 1, near zero).
+pub fn nearly_equal(x: f64, y: f64, relative: f64) -> bool {
+    (x - y).abs() <= relative * x.abs().max(y.abs()).max(1.0)
+}
+
+/// Two cells of a JSON report equal: integers exactly, doubles within 1e-9 relative. Engines
+/// round differently, and one engine's parallel sums add in no fixed order, so two runs of the
+/// same query may differ in the last bits.
+pub fn same_json_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => nearly_equal(x.as_f64().unwrap(), y.as_f64().unwrap(), 1e-9),
+        },
+        _ => a == b,
+    }
+}
+
 /// Every expected catalog value equals what `got` reads from a report, within 1e-9 relative.
 pub fn assert_catalog(
     expected: &[(&str, Option<f64>)],
@@ -319,7 +338,7 @@ pub fn assert_catalog(
         let have = got(kpi);
         match (want, have) {
             (Some(w), Some(h)) => assert!(
-                (w - h).abs() <= 1e-9 * w.abs().max(1.0),
+                nearly_equal(*w, h, 1e-9),
                 "{what}: {kpi}: {h} from the warehouse, {w} by hand"
             ),
             (w, h) => assert_eq!(*w, h, "{what}: {kpi}"),

@@ -258,19 +258,6 @@ fn run_json(project: &Path, profiles: &Path, target: &str, extra: &[&str]) -> Va
     common::run_json(project, &args)
 }
 
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x == y,
-            _ => {
-                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
-            }
-        },
-        _ => a == b,
-    }
-}
-
 /// Every engine's table equals DuckDB's, value for value.
 fn assert_same_tables(tables: &[(&str, Value)]) {
     let (reference_name, reference) = &tables[0];
@@ -287,7 +274,7 @@ fn assert_same_tables(tables: &[(&str, Value)]) {
         for (a, b) in want.iter().zip(got) {
             for (key, value) in a.as_object().unwrap() {
                 assert!(
-                    same_value(value, &b[key]),
+                    common::same_json_value(value, &b[key]),
                     "{name}: {} / {key}: {value} on {reference_name}, {} here",
                     a["segment"],
                     b[key]
@@ -314,7 +301,10 @@ fn assert_same_json(want: &Value, got: &Value, path: &str) {
                 assert_same_json(x, y, &format!("{path}[{index}]"));
             }
         }
-        (a, b) => assert!(same_value(a, b), "{path}: {a} on DuckDB, {b} here"),
+        (a, b) => assert!(
+            common::same_json_value(a, b),
+            "{path}: {a} on DuckDB, {b} here"
+        ),
     }
 }
 

@@ -37,9 +37,7 @@ fn month_plans<'p>(project: &'p Project, from: &str, to: &str) -> Vec<(String, P
 /// fixed order.
 fn same_cell(a: &Cell, b: &Cell) -> bool {
     match (a, b) {
-        (Cell::Double(x), Cell::Double(y)) => {
-            (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0)
-        }
+        (Cell::Double(x), Cell::Double(y)) => common::nearly_equal(*x, *y, 1e-12),
         _ => a == b,
     }
 }
