@@ -117,10 +117,12 @@ fn slow_project(database: &str) -> tempfile::TempDir {
 }
 
 /// Active queries in `database` other than our own, waiting briefly for cancels to land.
-fn active_queries(dir: &Path, database: &str) -> i64 {
+/// The number of queries running in `database`, polled every 100 ms until it equals `awaited`
+/// or `tries` polls have passed; the last count read.
+fn active_queries_awaiting(dir: &Path, database: &str, awaited: i64, tries: usize) -> i64 {
     let mut admin = connect(dir, "admin");
     let mut count = -1;
-    for _ in 0..20 {
+    for _ in 0..tries {
         let result = admin
             .query(&format!(
                 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{database}' AND state = 'active' AND pid <> pg_backend_pid()"
@@ -130,12 +132,17 @@ fn active_queries(dir: &Path, database: &str) -> i64 {
             Cell::Integer(n) => n,
             ref other => panic!("{other:?}"),
         };
-        if count == 0 {
+        if count == awaited {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     count
+}
+
+/// Queries still running in `database` once they had 2 s to stop.
+fn active_queries(dir: &Path, database: &str) -> i64 {
+    active_queries_awaiting(dir, database, 0, 20)
 }
 
 fn wait_for(child: &mut std::process::Child) -> std::process::ExitStatus {
@@ -162,9 +169,10 @@ fn ctrl_c_cancels_the_query_in_the_server_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Starting the binary and connecting may take a while on a loaded machine; the query runs
+    // for ~20 s once started.
     assert_eq!(
-        active_queries(dir.path(), "segc_slow_cancel"),
+        active_queries_awaiting(dir.path(), "segc_slow_cancel", 1, 150),
         1,
         "the report query is running"
     );
