@@ -389,8 +389,25 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
             ("last_amount", 1092.5),
             ("second_web_amount", 119.0),
             ("first_week_first_amount", 17.0),
+            ("on_time_share", 0.4),
+            ("verified_share", 0.8),
+            ("verified_sum", 4.0),
+            ("any_on_time", 1.0),
         ] {
             assert_eq!(everyone[kpi].as_f64(), Some(want), "{name}: {kpi}");
+        }
+        // Boolean flags compared with true and false, negated, and combined in a formula.
+        for (segment, people) in [
+            ("punctual", 2),
+            ("ever_late", 3),
+            ("sometimes_on_time", 3),
+            ("first_on_time", 3),
+            ("last_on_time", 2),
+            ("verified_users", 4),
+            ("not_verified", 5),
+            ("verified_punctual", 1),
+        ] {
+            assert_eq!(row(table, segment)["people"], people, "{name}: {segment}");
         }
     }
 }

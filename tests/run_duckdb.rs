@@ -417,6 +417,11 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
 /// | 8    | 2023-09-01 09:00 | 01-01 10:00 ×3, same instant: 5 (no channel), 30 web, NULL app       |
 /// |      |                  | (value order, NULL last); 02-01 12 web; 04-02 99 (after the end)     |
 /// | 9    | 2023-10-01 09:00 | 04-01 00:00 999 (at the end instant: outside)                        |
+///
+/// Boolean columns (ordered/data.sql): `verified` of the account (10 true, 20 false, 30 NULL,
+/// 40 true, 50 no row), so users 1, 2, 7, 8 true, 3 false, 5, 6, 9, 10 NULL; deliveries
+/// `on_time` in time order: user 1 true, false; 2 true, true; 5 false; 8 NULL, false; 10 true
+/// (and a false after the end, not read).
 #[test]
 fn windows_after_signup_and_ordered_facts_match_hand_computed_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -473,6 +478,38 @@ fn windows_after_signup_and_ordered_facts_match_hand_computed_values() {
     // Days from first to second order: 95, 1, 1, 0.
     assert_close(all("days_to_second"), 97.0 / 4.0, "days_to_second");
     assert_eq!(count(&report, "fourth_is_12"), 1, "user 8");
+
+    // Booleans: min is "all", max "any"; first and last read the flag of one fact.
+    assert_eq!(count(&report, "punctual"), 2, "users 2, 10");
+    assert_eq!(
+        count(&report, "ever_late"),
+        3,
+        "users 1, 5, 8 (NULL is not late)"
+    );
+    assert_eq!(count(&report, "sometimes_on_time"), 3, "users 1, 2, 10");
+    assert_eq!(
+        count(&report, "first_on_time"),
+        3,
+        "users 1, 2, 10; 8's first is NULL"
+    );
+    assert_eq!(count(&report, "last_on_time"), 2, "users 2, 10");
+    assert_eq!(count(&report, "verified_users"), 4, "users 1, 2, 7, 8");
+    assert_eq!(count(&report, "not_verified"), 5, "users 3, 5, 6, 9, 10");
+    assert_eq!(count(&report, "verified_punctual"), 1, "user 2");
+    // Booleans count as 1 and 0: all on time for users 1 (0), 2 (1), 5 (0), 8 (0), 10 (1).
+    assert_close(all("on_time_share"), 0.4, "on_time_share");
+    assert_close(
+        all("verified_share"),
+        0.8,
+        "verified_share: 4 of 5 with a value",
+    );
+    assert_close(all("verified_sum"), 4.0, "verified_sum");
+    assert_eq!(value(&report, "all_users", "any_on_time"), Cell::Integer(1));
+    assert_eq!(value(&report, "ever_late", "any_on_time"), Cell::Integer(1));
+    assert_eq!(
+        value(&report, "all_users", "verified_people"),
+        Cell::Integer(4)
+    );
 }
 
 /// Calendar-month windows as of 2024-03-05 (events of the core fixture): month to date is

@@ -391,3 +391,45 @@ fn trap_15_redshift_never_reads_dateadd_as_a_date() {
     );
     assert!(sql.contains("CAST('2024-03-02 00:00:00' AS TIMESTAMP)"));
 }
+
+/// Boolean attributes are held as 1/0 in every stage: PostgreSQL and Redshift have no
+/// MIN/MAX over booleans, T-SQL none over `bit` and no boolean values in SELECT, and BigQuery
+/// cannot cast a BOOL to FLOAT64 for an average. (The ordered fixture's values are checked on
+/// every engine in tests/conformance.rs; SQL Server's only here, by parsing.)
+#[test]
+fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    common::ordered_project(dir.path());
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    for name in ["duckdb", "postgres", "redshift", "bigquery", "sqlserver"] {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = common::compile(&project, &dialect);
+        segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (open, close) = (&dialect.identifier.open, &dialect.identifier.close);
+        let column =
+            |table: &str, column: &str| format!("{open}{table}{close}.{open}{column}{close}");
+        let flag = |value: &str| {
+            format!(
+                "CASE WHEN {value} = {} THEN 1 WHEN {value} = {} THEN 0 END",
+                dialect.boolean_literal(true),
+                dialect.boolean_literal(false)
+            )
+        };
+        let on_time = column("f", "on_time");
+        for aggregate in ["MIN", "MAX"] {
+            assert!(
+                sql.contains(&format!("{aggregate}({})", flag(&on_time))),
+                "{name}: {aggregate} over the flag"
+            );
+            assert!(
+                !sql.contains(&format!("{aggregate}({on_time})")),
+                "{name}: no {aggregate} over the boolean column"
+            );
+        }
+        assert!(
+            sql.contains(&flag(&column("d_account_flags", "verified"))),
+            "{name}: the dimension's boolean is a flag in the users stage"
+        );
+    }
+}

@@ -122,8 +122,9 @@ impl Source {
 pub enum SourceRole {
     /// The user table: one row per user.
     Users { key: String, signup: String },
-    /// A table joined to users: `users.<via>` = `<key>`.
-    Dimension { key: String, via: String },
+    /// A table joined to users: its `key` column equals the user table's column of the same
+    /// name (`accounts.account_id` = `users.account_id`).
+    Dimension { key: String },
     /// Facts about users, optionally timed.
     Facts {
         user_key: String,

@@ -206,6 +206,17 @@ impl<'a, 's> Sql<'a, 's> {
         format!("{}.{}", self.q("f"), self.q(&physical))
     }
 
+    /// A boolean column's value as the 1/0 flag every stage holds for a boolean attribute:
+    /// PostgreSQL has no MIN/MAX over booleans, T-SQL none over `bit` and no boolean values
+    /// in SELECT, and BigQuery cannot cast a BOOL to a double. NULL stays NULL.
+    pub(super) fn boolean_flag(&self, value: &str) -> String {
+        format!(
+            "CASE WHEN {value} = {} THEN 1 WHEN {value} = {} THEN 0 END",
+            self.dialect.boolean_literal(true),
+            self.dialect.boolean_literal(false)
+        )
+    }
+
     /// Which of its source's facts an aggregate attribute reads (its window and `where`), as
     /// a condition over the pass's rows (alias `f`); `None` when it reads every fact the pass
     /// reads. `signup` is the user's sign-up instant, for windows after sign-up.
@@ -280,7 +291,22 @@ impl<'a, 's> Sql<'a, 's> {
                     .map(|time| format!("{}.{}", self.q("f"), self.q(time)));
                 self.local_date(time.as_deref().unwrap_or("NULL"))?
             }
-            (_, Some(column)) => self.fact_column(*source, column),
+            (_, Some(column)) => {
+                let value = self.fact_column(*source, column);
+                let boolean_column = matches!(
+                    column,
+                    FactColumn::Column {
+                        value_type: ValueType::Boolean,
+                        ..
+                    }
+                );
+                if boolean_column || attribute.value_type == ValueType::Boolean {
+                    // Summed, averaged, or kept by min, max and the ordered facts as 1/0.
+                    self.boolean_flag(&value)
+                } else {
+                    value
+                }
+            }
             (_, None) => "1".into(),
         };
         if let Aggregation::Nth { n, .. } = aggregation {
@@ -435,8 +461,8 @@ impl<'a, 's> Sql<'a, 's> {
                 let (value, value_type, int_boolean) = match operand {
                     Operand::Attribute(id) => {
                         let attribute = self.plan.project.attribute(*id);
-                        let int_boolean = matches!(attribute.kind, AttributeKind::Formula(_))
-                            && attribute.value_type == ValueType::Boolean;
+                        // Stages hold boolean attributes as 1/0 (see `boolean_flag`).
+                        let int_boolean = attribute.value_type == ValueType::Boolean;
                         (
                             self.attribute_value(*id, alias)?,
                             attribute.value_type,
@@ -617,6 +643,10 @@ impl<'a, 's> Sql<'a, 's> {
                     AttributeKind::Formula(inner) => {
                         let inner = inner.clone();
                         format!("({})", self.expr(&inner, alias)?)
+                    }
+                    // A 1/0 flag in the stage, a boolean in the formula.
+                    _ if attribute.value_type == ValueType::Boolean => {
+                        format!("({}.{} = 1)", self.q(alias), self.q(&attribute.name))
                     }
                     _ => format!("{}.{}", self.q(alias), self.q(&attribute.name)),
                 }

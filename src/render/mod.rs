@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::dialect::{DEFAULT_MACROS, Dialect, REPORT_TEMPLATE};
 use crate::error::Error;
-use crate::ir::{AttributeKind, KpiKind, KpiType, SourceRole};
+use crate::ir::{AttributeKind, KpiKind, KpiType, SourceRole, ValueType};
 use crate::plan::Plan;
 
 use expr::Sql;
@@ -395,6 +395,8 @@ fn render_statement<'p>(
                 let mut value = format!("{alias}.{}", q(column));
                 if *as_date {
                     value = sql.local_date(&value)?;
+                } else if attribute.value_type == ValueType::Boolean {
+                    value = sql.boolean_flag(&value);
                 }
                 columns.push(Item {
                     sql: value,
@@ -410,12 +412,11 @@ fn render_statement<'p>(
                 let source = project.source(*id);
                 let alias = q(&format!("d_{}", source.name));
                 let on = match &source.role {
-                    SourceRole::Dimension { key, via } => {
-                        let via_physical = users_source
-                            .column(via)
-                            .map(|c| c.physical.clone())
-                            .unwrap_or_else(|| via.clone());
-                        format!("{alias}.{} = {}.{}", q(key), q("u"), q(&via_physical))
+                    SourceRole::Dimension { key } => {
+                        let users_column = users_source
+                            .column(key)
+                            .map_or(key.as_str(), |c| c.physical.as_str());
+                        format!("{alias}.{} = {}.{}", q(key), q("u"), q(users_column))
                     }
                     _ => "1 = 1".into(),
                 };

@@ -410,6 +410,8 @@ impl Validator<'_> {
                             (KpiType::Integer, Format::Integer)
                         }
                         KpiAggregation::Min | KpiAggregation::Max => match of_type {
+                            // Booleans are 1/0 in the warehouse: max is "any", min "all".
+                            ValueType::Boolean => (KpiType::Integer, Format::Integer),
                             ValueType::Date => (KpiType::Date, Format::Number),
                             ValueType::Timestamp => (KpiType::Timestamp, Format::Number),
                             ValueType::String => (KpiType::String, Format::Number),

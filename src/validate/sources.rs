@@ -153,7 +153,6 @@ impl Validator<'_> {
                     keyed.push(SourceId(self.sources.len()));
                     SourceRole::Dimension {
                         key: key.value.clone(),
-                        via: String::new(),
                     }
                 }
                 (None, None) => {
@@ -182,7 +181,7 @@ impl Validator<'_> {
     /// exactly one keyed source must remain: the user table.
     fn assign_user_table(&mut self, keyed: &[SourceId]) {
         let joins_to = |sources: &[Source], dimension: SourceId| -> Option<SourceId> {
-            let SourceRole::Dimension { key, .. } = &sources[dimension.0].role else {
+            let SourceRole::Dimension { key } = &sources[dimension.0].role else {
                 return None;
             };
             keyed
@@ -234,7 +233,7 @@ impl Validator<'_> {
                             Some(format!(
                                 "a source with `key` is joined to the user table when the user table has a column named like its key; give `{}` a column named `{}`, or use `user_key` for facts",
                                 names[0],
-                                match &self.sources[id.0].role { SourceRole::Dimension { key, .. } => key.as_str(), _ => "" }
+                                match &self.sources[id.0].role { SourceRole::Dimension { key } => key.as_str(), _ => "" }
                             )),
                         );
                     }
@@ -247,7 +246,7 @@ impl Validator<'_> {
             .copied()
             .filter(|id| *id != users)
             .filter_map(|id| match &self.sources[id.0].role {
-                SourceRole::Dimension { key, .. } => Some((id, key.clone())),
+                SourceRole::Dimension { key } => Some((id, key.clone())),
                 _ => None,
             })
             .collect();
@@ -260,16 +259,10 @@ impl Validator<'_> {
                         span,
                     );
                 }
-                continue;
             }
-            // The dimension's key and the user table's column share the name.
-            self.sources[id.0].role = SourceRole::Dimension {
-                via: key.clone(),
-                key,
-            };
         }
         let users_source = &mut self.sources[users.0];
-        let SourceRole::Dimension { key, .. } = users_source.role.clone() else {
+        let SourceRole::Dimension { key } = users_source.role.clone() else {
             return;
         };
         match users_source.column(SIGNUP_COLUMN) {
