@@ -53,7 +53,7 @@ fn engines(data: &Path, database: &str) -> (Vec<Engine>, String) {
         profiles.push_str(&format!(
             "pg_admin: {{ type: postgres, {common}, database: postgres, sslmode: disable }}\n\
              pg: {{ type: postgres, {common}, database: {database}, sslmode: disable }}\n\
-             rs: {{ type: redshift, {common}, database: {database}, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n"
+             rs: {{ type: redshift, {common}, database: {database}_rs, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n"
         ));
         engines.push(Engine {
             target: "pg",
@@ -62,8 +62,8 @@ fn engines(data: &Path, database: &str) -> (Vec<Engine>, String) {
         });
         engines.push(Engine {
             target: "rs",
-            loader: "pg",
-            dialect: "postgres",
+            loader: "rs",
+            dialect: "redshift",
         });
     } else {
         eprintln!("skipped PostgreSQL and Redshift: set SEGC_TEST_POSTGRES=1");
@@ -220,6 +220,27 @@ fn connect(profiles: &Path, target: &str) -> Box<dyn Driver> {
         .unwrap_or_else(|e| panic!("{target}: {e}"))
 }
 
+/// For a loader on the PostgreSQL server: its database's name and the statement creating
+/// it. PostgreSQL's gets a linguistic collation (ICU `en-US`: `a` < `B`), as production
+/// databases created with `en_US.UTF-8` have, so string order is tested against it; Redshift's
+/// keeps the server's code-point order, which is Redshift's default (`case_sensitive`).
+fn postgres_database(loader: &str, database: &str) -> Option<(String, String)> {
+    match loader {
+        "pg" => Some((
+            database.to_string(),
+            format!(
+                "CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' \
+                 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            ),
+        )),
+        "rs" => Some((
+            format!("{database}_rs"),
+            format!("CREATE DATABASE {database}_rs"),
+        )),
+        _ => None,
+    }
+}
+
 /// Copies the DuckDB database at `data` into every other engine.
 fn load(engines: &[Engine], profiles: &Path, data: &Path, database: &str) {
     let mut source = DuckDb::open_read_only(data).unwrap();
@@ -229,12 +250,12 @@ fn load(engines: &[Engine], profiles: &Path, data: &Path, database: &str) {
             continue;
         }
         loaded.push(engine.loader);
-        if engine.loader == "pg" {
+        if let Some(create) = postgres_database(engine.loader, database) {
             let mut admin = connect(profiles, "pg_admin");
             admin
-                .query(&format!("DROP DATABASE IF EXISTS {database}"))
+                .query(&format!("DROP DATABASE IF EXISTS {}", create.0))
                 .unwrap();
-            admin.query(&format!("CREATE DATABASE {database}")).unwrap();
+            admin.query(&create.1).unwrap();
         }
         let dialect = Dialect::load(engine.dialect).unwrap();
         let mut driver = connect(profiles, engine.loader);
@@ -406,9 +427,16 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
             ("verified_users", 4),
             ("not_verified", 5),
             ("verified_punctual", 1),
+            // Strings by code point, though PostgreSQL's database orders linguistically.
+            ("lowest_carrier_upper", 4),
+            ("first_carrier_ups", 1),
+            ("country_after_z", 4),
+            ("country_a_to_j", 2),
         ] {
             assert_eq!(row(table, segment)["people"], people, "{name}: {segment}");
         }
+        assert_eq!(everyone["min_country"], "Côte d'Ivoire", "{name}");
+        assert_eq!(everyone["max_highest_carrier"], "ups", "{name}");
     }
 }
 

@@ -422,6 +422,9 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
 /// 40 true, 50 no row), so users 1, 2, 7, 8 true, 3 false, 5, 6, 9, 10 NULL; deliveries
 /// `on_time` in time order: user 1 true, false; 2 true, true; 5 false; 8 NULL, false; 10 true
 /// (and a false after the end, not read).
+///
+/// Strings are ordered by code point (`B` < `a`) on every engine: carriers by user in time
+/// order 1 ups, DHL; 2 Fedex, fedex; 5 NULL; 7 dhl and UPS at one instant; 8 ups, UPS; 10 dhl.
 #[test]
 fn windows_after_signup_and_ordered_facts_match_hand_computed_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -510,6 +513,28 @@ fn windows_after_signup_and_ordered_facts_match_hand_computed_values() {
         value(&report, "all_users", "verified_people"),
         Cell::Integer(4)
     );
+
+    // Lowest carriers DHL, Fedex, UPS, UPS, dhl: upper case sorts first.
+    assert_eq!(
+        count(&report, "lowest_carrier_upper"),
+        4,
+        "users 1, 2, 7, 8"
+    );
+    assert_eq!(
+        count(&report, "first_carrier_ups"),
+        1,
+        "user 7's tie: UPS before dhl"
+    );
+    let text = |kpi: &str| value(&report, "all_users", kpi);
+    assert_eq!(text("max_highest_carrier"), Cell::Text("ups".into()));
+    // Distinct carriers, case-sensitively: 2 + 2 + 2 + 2 + 1.
+    assert_close(all("carriers"), 9.0, "carriers");
+    // Countries: Côte d'Ivoire < DE < FR < US < Zoë < a--b < it's a \ test < line1…
+    assert_eq!(text("min_country"), Cell::Text("Côte d'Ivoire".into()));
+    assert_eq!(text("max_country"), Cell::Text("line1\nline2".into()));
+    assert_eq!(text("distinct_countries"), Cell::Integer(8));
+    assert_eq!(count(&report, "country_after_z"), 4, "users 5, 7, 8, 9");
+    assert_eq!(count(&report, "country_a_to_j"), 2, "users 5 and 8");
 }
 
 /// Calendar-month windows as of 2024-03-05 (events of the core fixture): month to date is

@@ -433,3 +433,28 @@ fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
         );
     }
 }
+
+/// Strings are ordered and counted by code point on SQL Server too, whose columns are
+/// usually case-insensitive (`a` = `A`): lt/gt/between, min/max, the order of ordered facts
+/// and distinct counts use a binary collation. (PostgreSQL's `COLLATE "C"` is checked by
+/// running the ordered fixture on a linguistically collated database in tests/conformance.rs.)
+#[test]
+fn sqlserver_orders_and_counts_strings_by_code_point() {
+    let dir = tempfile::tempdir().unwrap();
+    common::ordered_project(dir.path());
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let sql = common::compile(&project, &Dialect::load("sqlserver").unwrap());
+    let binary = "COLLATE Latin1_General_100_BIN2";
+    for wanted in [
+        format!("MIN([f].[carrier] {binary})"),
+        format!("MAX([f].[carrier] {binary})"),
+        format!("COUNT_BIG(DISTINCT [f].[carrier] {binary})"),
+        format!("[f].[carrier] {binary} ASC"),
+        format!("[a].[country_name] {binary} > N'Z'"),
+        format!("[a].[country_name] {binary} >= N'a' AND [a].[country_name] {binary} <= N'j'"),
+        format!("MIN([m].[country_name] {binary})"),
+        format!("COUNT_BIG(DISTINCT [m].[country_name] {binary})"),
+    ] {
+        assert!(sql.contains(&wanted), "{wanted}");
+    }
+}

@@ -57,6 +57,17 @@ fn not_an_aggregate(name: &str) -> Error {
 }
 
 /// The column numbering an ordered-fact attribute's facts.
+/// Whether a fact column is declared a string.
+fn is_string(column: &Option<FactColumn>) -> bool {
+    matches!(
+        column,
+        Some(FactColumn::Column {
+            value_type: ValueType::String,
+            ..
+        })
+    )
+}
+
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
 }
@@ -324,13 +335,28 @@ impl<'a, 's> Sql<'a, 's> {
                 self.call("count_rows", &[])?
             }
             Aggregation::Count => self.call("count", &[Value::from(guarded(&value))])?,
+            Aggregation::CountDistinct if is_string(column) => {
+                let value = self.call("binary_collation", &[Value::from(value)])?;
+                self.call("count_distinct", &[Value::from(guarded(&value))])?
+            }
             Aggregation::CountDistinct | Aggregation::CountDistinctDays => {
                 self.call("count_distinct", &[Value::from(guarded(&value))])?
             }
             Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
             Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
-            Aggregation::Min => format!("MIN({})", guarded(&value)),
-            Aggregation::Max | Aggregation::Nth { .. } => format!("MAX({})", guarded(&value)),
+            Aggregation::Min | Aggregation::Max => {
+                let value = match attribute.value_type {
+                    ValueType::String => self.call("binary_collation", &[Value::from(value)])?,
+                    _ => value,
+                };
+                let function = if *aggregation == Aggregation::Min {
+                    "MIN"
+                } else {
+                    "MAX"
+                };
+                format!("{function}({})", guarded(&value))
+            }
+            Aggregation::Nth { .. } => format!("MAX({})", guarded(&value)),
         })
     }
 
@@ -368,6 +394,10 @@ impl<'a, 's> Sql<'a, 's> {
         if let Some(column) = column.as_ref().filter(|c| **c != FactColumn::Time) {
             let value = self.fact_column(*source, column);
             order.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
+            let value = match attribute.value_type {
+                ValueType::String => self.call("binary_collation", &[Value::from(value)])?,
+                _ => value,
+            };
             order.push(format!("{value} {direction}"));
         }
         let condition = self.fact_condition(id, signup)?;
@@ -534,6 +564,10 @@ impl<'a, 's> Sql<'a, 's> {
                             self.call("string_equals", &[Value::from(value), Value::from(right)])?;
                         format!("{value} IS NOT NULL AND NOT ({equal})")
                     }
+                    (_, Literal::String(_)) => {
+                        let ordered = self.call("binary_collation", &[Value::from(value)])?;
+                        format!("{ordered} {} {right}", comparison_operator(*comparison))
+                    }
                     _ => format!("{value} {} {right}", comparison_operator(*comparison)),
                 }
             }
@@ -543,8 +577,14 @@ impl<'a, 's> Sql<'a, 's> {
                 format!("{value} >= {start} AND {value} < {end}")
             }
             Predicate::Between(low, high) => {
+                let strings = matches!(low, Literal::String(_));
                 let low = self.literal(low, int_boolean)?;
                 let high = self.literal(high, int_boolean)?;
+                let value = if strings {
+                    self.call("binary_collation", &[Value::from(value)])?
+                } else {
+                    value.to_string()
+                };
                 format!("{value} >= {low} AND {value} <= {high}")
             }
             Predicate::In(items) | Predicate::NotIn(items) => {
@@ -781,18 +821,26 @@ impl<'a, 's> Sql<'a, 's> {
             Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
             None => value.clone(),
         };
+        // Strings are ordered and told apart by code point (see the `binary_collation` macro).
+        let string =
+            of.is_some_and(|id| self.plan.project.attribute(id).value_type == ValueType::String);
+        let compared = if string {
+            self.call("binary_collation", &[Value::from(guarded.clone())])?
+        } else {
+            guarded.clone()
+        };
         Ok(match aggregation {
             KpiAggregation::Count if of.is_none() && condition.is_none() => {
                 self.call("count_rows", &[])?
             }
             KpiAggregation::Count => self.call("count", &[Value::from(guarded)])?,
             KpiAggregation::CountDistinct => {
-                self.call("count_distinct", &[Value::from(guarded)])?
+                self.call("count_distinct", &[Value::from(compared)])?
             }
             KpiAggregation::Sum => format!("SUM({})", self.cast(guarded, "double")?),
             KpiAggregation::Avg => format!("AVG({})", self.cast(guarded, "double")?),
-            KpiAggregation::Min => format!("MIN({guarded})"),
-            KpiAggregation::Max => format!("MAX({guarded})"),
+            KpiAggregation::Min => format!("MIN({compared})"),
+            KpiAggregation::Max => format!("MAX({compared})"),
             KpiAggregation::Median | KpiAggregation::Percentile(_)
                 if self.dialect.capabilities.percentile != PercentileStyle::Aggregate =>
             {
