@@ -415,8 +415,15 @@ impl Validator<'_> {
                             ValueType::Date => (KpiType::Date, Format::Number),
                             ValueType::Timestamp => (KpiType::Timestamp, Format::Number),
                             ValueType::String => (KpiType::String, Format::Number),
+                            ValueType::Integer => (KpiType::Double, Format::Integer),
                             _ => (KpiType::Double, Format::Number),
                         },
+                        // A sum of whole numbers is shown as one (it is taken over doubles).
+                        KpiAggregation::Sum
+                            if matches!(of_type, ValueType::Integer | ValueType::Boolean) =>
+                        {
+                            (KpiType::Double, Format::Integer)
+                        }
                         _ => (KpiType::Double, Format::Number),
                     };
                 }
