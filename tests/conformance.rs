@@ -414,6 +414,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
             ("verified_share", 0.8),
             ("verified_sum", 4.0),
             ("any_on_time", 1.0),
+            ("late_deliveries", 3.0),
         ] {
             assert_eq!(everyone[kpi].as_f64(), Some(want), "{name}: {kpi}");
         }

@@ -507,6 +507,8 @@ fn windows_after_signup_and_ordered_facts_match_hand_computed_values() {
         "verified_share: 4 of 5 with a value",
     );
     assert_close(all("verified_sum"), 4.0, "verified_sum");
+    // Facts filtered on a boolean column: users 1, 5 and 8 (user 10's is after the end).
+    assert_close(all("late_deliveries"), 3.0, "late_deliveries");
     assert_eq!(value(&report, "all_users", "any_on_time"), Cell::Integer(1));
     assert_eq!(value(&report, "ever_late", "any_on_time"), Cell::Integer(1));
     assert_eq!(

@@ -56,7 +56,6 @@ fn not_an_aggregate(name: &str) -> Error {
     Error::Render(format!("attribute `{name}` is not an aggregate over facts"))
 }
 
-/// The column numbering an ordered-fact attribute's facts.
 /// Whether a fact column is declared a string.
 fn is_string(column: &Option<FactColumn>) -> bool {
     matches!(
@@ -68,6 +67,7 @@ fn is_string(column: &Option<FactColumn>) -> bool {
     )
 }
 
+/// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
 }
