@@ -12,7 +12,7 @@ use segc::plan::{Compare, Plan, ReportOptions};
 use segc::render::{SeriesShape, render, render_series};
 use segc::report::Report;
 
-/// The example project on a small demo data set (a year of activity up to 2026-10-31).
+/// The example project on a small demo data set (two years of activity up to 2026-10-31).
 fn example_database(dir: &std::path::Path) -> (Project, DuckDb) {
     let (_, path) = common::demo_database(dir, 400);
     let project = segc::validate::load_and_validate(&common::repository_root()).unwrap();
