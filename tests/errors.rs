@@ -343,3 +343,53 @@ fn ordered_facts_and_windows_after_signup_are_checked() {
     );
     assert_eq!(found.len(), 9, "{found:#?}");
 }
+
+#[test]
+fn formula_operands_of_the_wrong_type_are_located() {
+    let found = problems(
+        "attributes:
+  n: { source: events, agg: count, window: 30d }
+  seen: { source: events, agg: max, column: time }
+  first_seen: { source: events, agg: min, column: time }
+  busy: { formula: \"n > 10\" }
+  a: { formula: \"busy * 10\" }
+  b: { formula: \"n AND busy\" }
+  c: { formula: \"seen - 30\" }
+  d: { formula: \"days_between(n, seen)\" }
+  e: { formula: \"CASE WHEN n THEN 1 END\" }
+  f: { formula: \"-(n > 1)\" }
+  fine: { formula: \"CASE WHEN busy THEN 1 ELSE 0 END * 10 + days_between(first_seen, seen)\" }
+",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:18",
+        "formula of `a`: `busy` is a boolean, and `*` needs numbers",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:7:18",
+        "formula of `b`: `n` is an integer, and `AND` needs a condition",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:8:18",
+        "formula of `c`: `seen` is a timestamp, and `-` needs numbers",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:9:31",
+        "formula of `d`: `n` is an integer, and `days_between` needs dates",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:10:28",
+        "formula of `e`: `n` is an integer, and `CASE WHEN` needs a condition",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:11:17",
+        "formula of `f`: a condition is a boolean, and `-` needs numbers",
+    );
+    assert_eq!(found.len(), 6, "{found:#?}");
+}

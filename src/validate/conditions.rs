@@ -384,7 +384,7 @@ impl Validator<'_> {
     }
 }
 
-fn article(value_type: ValueType) -> String {
+pub(super) fn article(value_type: ValueType) -> String {
     match value_type {
         ValueType::Unknown => "of unknown type".into(),
         ValueType::Integer => "an integer".into(),

@@ -13,6 +13,7 @@ use crate::ir::{
 use crate::spec::AttributeSpec;
 
 use super::Validator;
+use super::conditions::article;
 
 struct FormulaError {
     message: String,
@@ -412,40 +413,238 @@ impl Validator<'_> {
                 }
             }
         }
+        for (id, index) in formulas {
+            self.check_formula_types(*id, *index);
+        }
+    }
+
+    /// Reports the first operand of a formula whose type does not fit (see [`type_problem`]),
+    /// pointing at the attribute it names when the formula names it.
+    fn check_formula_types(&mut self, id: AttributeId, index: usize) {
+        let AttributeKind::Formula(expr) = &self.attributes[id.0].kind else {
+            return;
+        };
+        let Some(problem) = type_problem(expr, &self.attributes) else {
+            return;
+        };
+        let spec = &self.files.definitions.attributes[index];
+        let Some(formula) = spec.formula.as_ref() else {
+            return;
+        };
+        let offset = usize::from(spec.formula_quoted);
+        let span = problem
+            .attribute
+            .and_then(|operand| word_range(&formula.value, &self.attributes[operand.0].name))
+            .map_or(formula.span, |(from, to)| {
+                formula.span.narrow(from + offset, to + offset)
+            });
+        let message = format!(
+            "formula of `{}`: {}",
+            self.attributes[id.0].name, problem.message
+        );
+        self.error_with_hint(message, span, problem.hint.map(String::from));
     }
 }
 
-pub fn collect_references(expr: &Expr, out: &mut Vec<AttributeId>) {
+/// An operand whose type cannot do what the formula asks of it.
+struct TypeProblem {
+    message: String,
+    hint: Option<&'static str>,
+    /// The attribute named by the operand, to point at in the formula.
+    attribute: Option<AttributeId>,
+}
+
+/// The first operand, innermost first and in reading order, whose known type does not fit
+/// its operator: numbers for arithmetic and `abs`/`round`/`floor`/`ceil`, booleans for `AND`,
+/// `OR`, `NOT` and CASE conditions, dates or timestamps for `days_between`. Warehouses disagree on the rest (a
+/// boolean times 10, a date minus a number, a number as a condition), so it is refused here
+/// rather than working on one engine and failing on another. Unknown types pass.
+fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<TypeProblem> {
+    let describe = |operand: &Expr| match operand {
+        Expr::Attribute(id) => format!("`{}`", attributes[id.0].name),
+        Expr::Function { function, .. } => format!("`{}(…)`", function_name(*function)),
+        Expr::AsOf => "`as_of()`".into(),
+        Expr::PeriodStart => "`period_start()`".into(),
+        Expr::Boolean(value) => format!("`{value}`"),
+        Expr::String(_) => "a string".into(),
+        Expr::Case { .. } => "a CASE".into(),
+        Expr::Binary {
+            operator: BinaryOperator::Compare(_) | BinaryOperator::And | BinaryOperator::Or,
+            ..
+        }
+        | Expr::Not(_)
+        | Expr::IsNull { .. } => "a condition".into(),
+        _ => "an operand".into(),
+    };
+    let attribute_of = |operand: &Expr| match operand {
+        Expr::Attribute(id) => Some(*id),
+        _ => None,
+    };
+    let needs_number = |operand: &Expr, what: &str| {
+        let value_type = infer(operand, attributes);
+        let hint = match value_type {
+            ValueType::Boolean => Some("for 1 and 0, write `CASE WHEN flag THEN 1 ELSE 0 END`"),
+            ValueType::Date | ValueType::Timestamp => {
+                Some("`days_between(a, b)` counts the days from one date to another")
+            }
+            _ => None,
+        };
+        matches!(
+            value_type,
+            ValueType::Boolean | ValueType::String | ValueType::Date | ValueType::Timestamp
+        )
+        .then(|| TypeProblem {
+            message: format!(
+                "{} is {}, and {what} needs numbers",
+                describe(operand),
+                article(value_type)
+            ),
+            hint,
+            attribute: attribute_of(operand),
+        })
+    };
+    let needs_boolean = |operand: &Expr, what: &str| {
+        let value_type = infer(operand, attributes);
+        (value_type != ValueType::Boolean && value_type != ValueType::Unknown).then(|| {
+            TypeProblem {
+                message: format!(
+                    "{} is {}, and {what} needs a condition (true or false)",
+                    describe(operand),
+                    article(value_type)
+                ),
+                hint: Some("compare it, e.g. `orders_count > 0`"),
+                attribute: attribute_of(operand),
+            }
+        })
+    };
+    if let Some(inner) = children(expr)
+        .into_iter()
+        .find_map(|child| type_problem(child, attributes))
+    {
+        return Some(inner);
+    }
     match expr {
-        Expr::Attribute(id) => out.push(*id),
-        Expr::Negate(e) | Expr::Not(e) => collect_references(e, out),
-        Expr::IsNull { expr, .. } => collect_references(expr, out),
-        Expr::Binary { left, right, .. } => {
-            collect_references(left, out);
-            collect_references(right, out);
+        Expr::Binary {
+            operator,
+            left,
+            right,
+        } => {
+            let symbol = match operator {
+                BinaryOperator::Add => Some("`+`"),
+                BinaryOperator::Subtract => Some("`-`"),
+                BinaryOperator::Multiply => Some("`*`"),
+                BinaryOperator::Divide => Some("`/`"),
+                _ => None,
+            };
+            match (operator, symbol) {
+                (_, Some(symbol)) => {
+                    needs_number(left, symbol).or_else(|| needs_number(right, symbol))
+                }
+                (BinaryOperator::And, _) => {
+                    needs_boolean(left, "`AND`").or_else(|| needs_boolean(right, "`AND`"))
+                }
+                (BinaryOperator::Or, _) => {
+                    needs_boolean(left, "`OR`").or_else(|| needs_boolean(right, "`OR`"))
+                }
+                _ => None,
+            }
         }
-        Expr::Function { arguments, .. } => {
-            arguments.iter().for_each(|a| collect_references(a, out))
+        Expr::Negate(operand) => needs_number(operand, "`-`"),
+        Expr::Not(operand) => needs_boolean(operand, "`NOT`"),
+        Expr::Function {
+            function:
+                function @ (Function::Abs | Function::Round | Function::Floor | Function::Ceil),
+            arguments,
+        } => {
+            let what = format!("`{}`", function_name(*function));
+            arguments.iter().find_map(|a| needs_number(a, &what))
         }
+        Expr::Function {
+            function: Function::DaysBetween,
+            arguments,
+        } => arguments.iter().find_map(|argument| {
+            let value_type = infer(argument, attributes);
+            (value_type != ValueType::Unknown && !value_type.is_temporal()).then(|| TypeProblem {
+                message: format!(
+                    "{} is {}, and `days_between` needs dates or timestamps",
+                    describe(argument),
+                    article(value_type)
+                ),
+                hint: None,
+                attribute: attribute_of(argument),
+            })
+        }),
+        Expr::Case { branches, .. } => branches
+            .iter()
+            .find_map(|(condition, _)| needs_boolean(condition, "`CASE WHEN`")),
+        _ => None,
+    }
+}
+
+/// The operands of a formula node, in reading order.
+fn children(expr: &Expr) -> Vec<&Expr> {
+    let mut children: Vec<&Expr> = Vec::new();
+    match expr {
+        Expr::Negate(e) | Expr::Not(e) => children.push(e),
+        Expr::IsNull { expr, .. } => children.push(expr),
+        Expr::Binary { left, right, .. } => children.extend([&**left, &**right]),
+        Expr::Function { arguments, .. } => children.extend(arguments),
         Expr::Case {
             branches,
             otherwise,
         } => {
             for (condition, result) in branches {
-                collect_references(condition, out);
-                collect_references(result, out);
+                children.extend([condition, result]);
             }
-            if let Some(e) = otherwise {
-                collect_references(e, out);
-            }
+            children.extend(otherwise.as_deref());
         }
-        Expr::Number(_)
+        Expr::Attribute(_)
+        | Expr::Number(_)
         | Expr::String(_)
         | Expr::Boolean(_)
         | Expr::Null
         | Expr::AsOf
         | Expr::PeriodStart
         | Expr::PeriodMonths => {}
+    }
+    children
+}
+
+/// A function's name as formulas spell it.
+fn function_name(function: Function) -> &'static str {
+    match function {
+        Function::NullIf => "nullif",
+        Function::Coalesce => "coalesce",
+        Function::DaysBetween => "days_between",
+        Function::Abs => "abs",
+        Function::Round => "round",
+        Function::Floor => "floor",
+        Function::Ceil => "ceil",
+        Function::Least => "least",
+        Function::Greatest => "greatest",
+    }
+}
+
+/// Character offsets of the first whole-word `name` in a formula.
+fn word_range(text: &str, name: &str) -> Option<(usize, usize)> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let chars: Vec<char> = text.chars().collect();
+    let wanted: Vec<char> = name.chars().collect();
+    (0..chars.len()).find_map(|start| {
+        let end = start + wanted.len();
+        let matches = chars.get(start..end) == Some(&wanted[..])
+            && (start == 0 || !is_word(chars[start - 1]))
+            && chars.get(end).is_none_or(|c| !is_word(*c));
+        matches.then_some((start, end))
+    })
+}
+
+pub fn collect_references(expr: &Expr, out: &mut Vec<AttributeId>) {
+    match expr {
+        Expr::Attribute(id) => out.push(*id),
+        _ => children(expr)
+            .into_iter()
+            .for_each(|child| collect_references(child, out)),
     }
 }
 
