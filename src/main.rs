@@ -14,7 +14,11 @@ fn main() {
     let code = match segc::cli::execute(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{error}");
+            match error {
+                // Validation prints each problem as `error: …` with its location.
+                segc::error::Error::Invalid(_) => eprintln!("{error}"),
+                _ => eprintln!("error: {error}"),
+            }
             error.exit_code()
         }
     };

@@ -99,6 +99,7 @@ fn bad_command_lines_exit_with_2() {
         .arg(common::repository_root())
         .assert()
         .code(2)
+        .stderr(predicate::str::starts_with("error: "))
         .stderr(predicate::str::contains(
             "known dialects: bigquery, duckdb, postgres, redshift, sqlserver",
         ));
@@ -113,7 +114,25 @@ fn bad_command_lines_exit_with_2() {
         ])
         .arg(common::repository_root())
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::starts_with("error: "));
+    segc()
+        .args([
+            "compile",
+            "--dialect",
+            "duckdb",
+            "--grain",
+            "month",
+            "--from",
+            "2026-05",
+            "--to",
+            "2026-03",
+            "--project",
+        ])
+        .arg(common::repository_root())
+        .assert()
+        .code(2)
+        .stderr("error: --from 2026-05 is after --to 2026-03\n");
 }
 
 #[test]
