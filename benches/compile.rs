@@ -48,20 +48,14 @@ fn main() {
         // time to write it barely grow.
         let each = measure("  120 months", || {
             let project = load();
-            let periods: Vec<(String, Plan<'_>)> = segc::plan::months(
+            let periods = segc::plan::month_plans(
+                &project,
                 chrono::NaiveDate::from_ymd_opt(2016, 11, 1).expect("a date"),
                 chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
+                &ReportOptions::default(),
+                today,
             )
-            .expect("months")
-            .into_iter()
-            .map(|(label, period)| {
-                let options = ReportOptions {
-                    period: Some(period),
-                    ..Default::default()
-                };
-                (label, Plan::new(&project, &options, today).expect("plan"))
-            })
-            .collect();
+            .expect("months");
             segc::render::render_series(
                 &periods,
                 &dialect,

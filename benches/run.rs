@@ -67,20 +67,14 @@ fn main() {
     let sql = render_series(&periods, &dialect, None, SeriesShape::Compare).expect("render");
     let compare = measure("--compare prior_year", || run(&sql));
 
-    let months: Vec<(String, Plan<'_>)> = segc::plan::months(
+    let months = segc::plan::month_plans(
+        &project,
         chrono::NaiveDate::from_ymd_opt(2025, 11, 1).expect("a date"),
         chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
+        &ReportOptions::default(),
+        today,
     )
-    .expect("months")
-    .into_iter()
-    .map(|(label, period)| {
-        let options = ReportOptions {
-            period: Some(period),
-            ..Default::default()
-        };
-        (label, Plan::new(&project, &options, today).expect("plan"))
-    })
-    .collect();
+    .expect("months");
     let sql = render_series(&months, &dialect, None, SeriesShape::Periods).expect("render");
     let grain = measure("--grain month, 12 months", || run(&sql));
 

@@ -20,17 +20,15 @@ fn example_database(dir: &std::path::Path) -> (Project, DuckDb) {
 }
 
 fn month_plans<'p>(project: &'p Project, from: &str, to: &str) -> Vec<(String, Plan<'p>)> {
-    segc::plan::months(common::date(from), common::date(to))
-        .unwrap()
-        .into_iter()
-        .map(|(label, period)| {
-            let options = ReportOptions {
-                period: Some(period),
-                ..Default::default()
-            };
-            (label, common::plan(project, &options))
-        })
-        .collect()
+    // "Today" as in common::plan; months are as of their last day either way.
+    segc::plan::month_plans(
+        project,
+        common::date(from),
+        common::date(to),
+        &ReportOptions::default(),
+        common::date("2030-01-01"),
+    )
+    .unwrap()
 }
 
 /// Equal cells; doubles may differ in the last bits, because a parallel sum adds in no

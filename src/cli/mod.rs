@@ -153,19 +153,10 @@ impl ReportArgs {
 
     /// Plans what was asked for: a report, a report and its comparison, or one per month.
     pub fn plan<'p>(&self, project: &'p crate::ir::Project) -> Result<Reports<'p>, Error> {
-        use crate::plan::{Compare, Plan, ReportOptions};
+        use crate::plan::{Compare, Plan};
         let today = today(&project.time_zone);
         if let (Some(GrainArg::Month), Some(from), Some(to)) = (self.grain, self.from, self.to) {
-            let mut periods = Vec::new();
-            for (label, period) in crate::plan::months(from, to)? {
-                let options = ReportOptions {
-                    as_of: None,
-                    period: Some(period),
-                    select: self.select.clone(),
-                    kpis: self.kpis.clone(),
-                };
-                periods.push((label, Plan::new(project, &options, today)?));
-            }
+            let periods = crate::plan::month_plans(project, from, to, &self.options(), today)?;
             return Ok(Reports::Series(
                 periods,
                 crate::render::SeriesShape::Periods,

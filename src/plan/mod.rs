@@ -428,6 +428,28 @@ pub type LabelledPeriod = (String, (NaiveDate, NaiveDate));
 /// The most months one `--grain month` run may cover.
 pub const MAX_MONTHS: usize = 120;
 
+/// `--grain month --from A --to B`: a plan per month, labelled `YYYY-MM`, whose period is
+/// that month (as of its last day); `options` gives the selection and the KPIs.
+pub fn month_plans<'p>(
+    project: &'p Project,
+    from: NaiveDate,
+    to: NaiveDate,
+    options: &ReportOptions,
+    today: NaiveDate,
+) -> Result<Vec<(String, Plan<'p>)>, Error> {
+    months(from, to)?
+        .into_iter()
+        .map(|(label, period)| {
+            let options = ReportOptions {
+                as_of: None,
+                period: Some(period),
+                ..options.clone()
+            };
+            Ok((label, Plan::new(project, &options, today)?))
+        })
+        .collect()
+}
+
 /// `--grain month --from A --to B`: each month's label (`YYYY-MM`) and first and last day,
 /// stepping from the first of each month.
 pub fn months(from: NaiveDate, to: NaiveDate) -> Result<Vec<LabelledPeriod>, Error> {
