@@ -279,7 +279,17 @@ fn exclusive_sets_need_a_priority_each_and_distinct_numbers() {
 #[test]
 fn a_quintile_names_an_attribute_and_nothing_else() {
     let found = problems(
-        "attributes:\n  n: { source: events, agg: count }\n  a: { quintile: nn }\n  b: { quintile: n, best: most }\n  c: { quintile: n, source: events }\n  d: { quintile: e }\n  e: { quintile: n }\n",
+        "attributes:\n  n: { source: events, agg: count }\n  a: { quintile: nn }\n  b: { quintile: n, best: most }\n  c: { quintile: n, source: events }\n  d: { quintile: e }\n  e: { quintile: n }\n  name: { source: users, column: country, type: string }\n  f: { quintile: name }\n  busy: { formula: \"n > 3\" }\n  g: { quintile: busy }\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:9:18",
+        "the quintile `f` scores `name`, which is a string",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:11:18",
+        "the quintile `g` scores `busy`, which is a boolean",
     );
     assert_one(
         &found,

@@ -169,12 +169,24 @@ impl Validator<'_> {
     }
 
     /// A quintile is computed from the other attributes; its base cannot be a quintile or a
-    /// formula that uses one.
+    /// formula that uses one, and must have an order that means the same on every engine:
+    /// a number, a date or a timestamp (strings sort by collation, booleans only tie).
     pub(super) fn check_quintile_bases(&mut self) {
         for (id, span) in std::mem::take(&mut self.quintile_bases) {
             let AttributeKind::Quintile { of, .. } = self.attributes[id.0].kind else {
                 continue;
             };
+            let base_type = self.attributes[of.0].value_type;
+            if matches!(base_type, ValueType::String | ValueType::Boolean) {
+                let message = format!(
+                    "the quintile `{}` scores `{}`, which is {}; quintiles rank numbers, dates or timestamps",
+                    self.attributes[id.0].name,
+                    self.attributes[of.0].name,
+                    super::conditions::article(base_type)
+                );
+                self.error(message, span);
+                continue;
+            }
             let mut pending = vec![of];
             let mut seen = Vec::new();
             while let Some(current) = pending.pop() {
