@@ -456,9 +456,10 @@ struct TypeProblem {
 
 /// The first operand, innermost first and in reading order, whose known type does not fit
 /// its operator: numbers for arithmetic and `abs`/`round`/`floor`/`ceil`, booleans for `AND`,
-/// `OR`, `NOT` and CASE conditions, dates or timestamps for `days_between`. Warehouses disagree on the rest (a
-/// boolean times 10, a date minus a number, a number as a condition), so it is refused here
-/// rather than working on one engine and failing on another. Unknown types pass.
+/// `OR`, `NOT` and CASE conditions, dates or timestamps for `days_between`. Warehouses
+/// disagree on the rest (a boolean times 10, a date minus a number, a number as a
+/// condition), so it is refused here rather than working on one engine and failing on
+/// another. Unknown types pass.
 fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<TypeProblem> {
     let describe = |operand: &Expr| match operand {
         Expr::Attribute(id) => format!("`{}`", attributes[id.0].name),
