@@ -212,6 +212,16 @@ pub enum FactColumn {
     Time,
 }
 
+impl FactColumn {
+    /// The column's type as declared (the time column is a timestamp).
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            FactColumn::Column { value_type, .. } => *value_type,
+            FactColumn::Time => ValueType::Timestamp,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Aggregation {
     Count,

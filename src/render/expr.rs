@@ -56,17 +56,6 @@ fn not_an_aggregate(name: &str) -> Error {
     Error::Render(format!("attribute `{name}` is not an aggregate over facts"))
 }
 
-/// Whether a fact column is declared a string.
-fn is_string(column: &Option<FactColumn>) -> bool {
-    matches!(
-        column,
-        Some(FactColumn::Column {
-            value_type: ValueType::String,
-            ..
-        })
-    )
-}
-
 /// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
@@ -228,6 +217,16 @@ impl<'a, 's> Sql<'a, 's> {
         )
     }
 
+    /// `value`, compared and ordered by code point when it is a string (the
+    /// `binary_collation` macro: whatever collation the database or column has).
+    fn by_code_point(&mut self, value: String, string: bool) -> Result<String, Error> {
+        if string {
+            self.call("binary_collation", &[Value::from(value)])
+        } else {
+            Ok(value)
+        }
+    }
+
     /// Which of its source's facts an aggregate attribute reads (its window and `where`), as
     /// a condition over the pass's rows (alias `f`); `None` when it reads every fact the pass
     /// reads. `signup` is the user's sign-up instant, for windows after sign-up.
@@ -304,14 +303,9 @@ impl<'a, 's> Sql<'a, 's> {
             }
             (_, Some(column)) => {
                 let value = self.fact_column(*source, column);
-                let boolean_column = matches!(
-                    column,
-                    FactColumn::Column {
-                        value_type: ValueType::Boolean,
-                        ..
-                    }
-                );
-                if boolean_column || attribute.value_type == ValueType::Boolean {
+                if column.value_type() == ValueType::Boolean
+                    || attribute.value_type == ValueType::Boolean
+                {
                     // Summed, averaged, or kept by min, max and the ordered facts as 1/0.
                     self.boolean_flag(&value)
                 } else {
@@ -335,20 +329,16 @@ impl<'a, 's> Sql<'a, 's> {
                 self.call("count_rows", &[])?
             }
             Aggregation::Count => self.call("count", &[Value::from(guarded(&value))])?,
-            Aggregation::CountDistinct if is_string(column) => {
-                let value = self.call("binary_collation", &[Value::from(value)])?;
-                self.call("count_distinct", &[Value::from(guarded(&value))])?
-            }
             Aggregation::CountDistinct | Aggregation::CountDistinctDays => {
+                let string = *aggregation == Aggregation::CountDistinct
+                    && column.as_ref().map(FactColumn::value_type) == Some(ValueType::String);
+                let value = self.by_code_point(value, string)?;
                 self.call("count_distinct", &[Value::from(guarded(&value))])?
             }
             Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
             Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
             Aggregation::Min | Aggregation::Max => {
-                let value = match attribute.value_type {
-                    ValueType::String => self.call("binary_collation", &[Value::from(value)])?,
-                    _ => value,
-                };
+                let value = self.by_code_point(value, attribute.value_type == ValueType::String)?;
                 let function = if *aggregation == Aggregation::Min {
                     "MIN"
                 } else {
@@ -394,10 +384,7 @@ impl<'a, 's> Sql<'a, 's> {
         if let Some(column) = column.as_ref().filter(|c| **c != FactColumn::Time) {
             let value = self.fact_column(*source, column);
             order.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
-            let value = match attribute.value_type {
-                ValueType::String => self.call("binary_collation", &[Value::from(value)])?,
-                _ => value,
-            };
+            let value = self.by_code_point(value, attribute.value_type == ValueType::String)?;
             order.push(format!("{value} {direction}"));
         }
         let condition = self.fact_condition(id, signup)?;
@@ -500,10 +487,7 @@ impl<'a, 's> Sql<'a, 's> {
                         )
                     }
                     Operand::SourceColumn { column } => {
-                        let value_type = match column {
-                            FactColumn::Time => ValueType::Timestamp,
-                            FactColumn::Column { value_type, .. } => *value_type,
-                        };
+                        let value_type = column.value_type();
                         let source = source.ok_or_else(|| {
                             Error::Render("a source column outside a fact pass".into())
                         })?;
@@ -565,7 +549,7 @@ impl<'a, 's> Sql<'a, 's> {
                         format!("{value} IS NOT NULL AND NOT ({equal})")
                     }
                     (_, Literal::String(_)) => {
-                        let ordered = self.call("binary_collation", &[Value::from(value)])?;
+                        let ordered = self.by_code_point(value.to_string(), true)?;
                         format!("{ordered} {} {right}", comparison_operator(*comparison))
                     }
                     _ => format!("{value} {} {right}", comparison_operator(*comparison)),
@@ -580,11 +564,7 @@ impl<'a, 's> Sql<'a, 's> {
                 let strings = matches!(low, Literal::String(_));
                 let low = self.literal(low, int_boolean)?;
                 let high = self.literal(high, int_boolean)?;
-                let value = if strings {
-                    self.call("binary_collation", &[Value::from(value)])?
-                } else {
-                    value.to_string()
-                };
+                let value = self.by_code_point(value.to_string(), strings)?;
                 format!("{value} >= {low} AND {value} <= {high}")
             }
             Predicate::In(items) | Predicate::NotIn(items) => {
@@ -824,11 +804,7 @@ impl<'a, 's> Sql<'a, 's> {
         // Strings are ordered and told apart by code point (see the `binary_collation` macro).
         let string =
             of.is_some_and(|id| self.plan.project.attribute(id).value_type == ValueType::String);
-        let compared = if string {
-            self.call("binary_collation", &[Value::from(guarded.clone())])?
-        } else {
-            guarded.clone()
-        };
+        let compared = self.by_code_point(guarded.clone(), string)?;
         Ok(match aggregation {
             KpiAggregation::Count if of.is_none() && condition.is_none() => {
                 self.call("count_rows", &[])?

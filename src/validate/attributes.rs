@@ -391,11 +391,9 @@ impl Validator<'_> {
                         spec.column.as_ref().map(|c| c.span).unwrap_or(spec.name.span),
                     );
                 }
-                let column_type = match &column {
-                    Some(FactColumn::Time) => ValueType::Timestamp,
-                    Some(FactColumn::Column { value_type, .. }) => *value_type,
-                    None => ValueType::Unknown,
-                };
+                let column_type = column
+                    .as_ref()
+                    .map_or(ValueType::Unknown, FactColumn::value_type);
                 if matches!(aggregation, Aggregation::Sum | Aggregation::Avg)
                     && !matches!(
                         column_type,

@@ -2,8 +2,7 @@
 
 use crate::error::{Span, suggest};
 use crate::ir::{
-    Comparison, Condition, Duration, FactColumn, Literal, Operand, Predicate, SegmentId, SourceId,
-    ValueType,
+    Comparison, Condition, Duration, Literal, Operand, Predicate, SegmentId, SourceId, ValueType,
 };
 use crate::spec::yaml::{Node, ScalarValue};
 use crate::spec::{ConditionSpec, GroupKind, Spanned};
@@ -118,10 +117,7 @@ impl Validator<'_> {
                     Scope::Facts(source) => {
                         match self.fact_column(source, &attribute.value, attribute.span) {
                             Some(column) => {
-                                let value_type = match &column {
-                                    FactColumn::Time => ValueType::Timestamp,
-                                    FactColumn::Column { value_type, .. } => *value_type,
-                                };
+                                let value_type = column.value_type();
                                 (Operand::SourceColumn { column }, value_type)
                             }
                             None => return Condition::True,
