@@ -145,6 +145,18 @@ pub enum DemoError {
         .path.display()
     )]
     AlreadyExists { path: std::path::PathBuf },
+    #[error("could not move the finished demo database into place at {}: {source}", .path.display())]
+    Place {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not lock {} to write the demo data: {source}", .path.display())]
+    Lock {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("could not create the directory {}: {source}", .path.display())]
     CreateDir {
         path: std::path::PathBuf,
@@ -999,7 +1011,11 @@ pub fn create_database(path: &std::path::Path) -> Result<DemoSummary, DemoError>
 
 /// Write `data` into a new DuckDB database at `path`: schema `app` and its five tables, filled
 /// in one transaction. Refuses to touch an existing file; creates missing parent directories.
-/// On failure the partly written file is removed.
+///
+/// Safe when several processes try at once (two first runs of a scheduled job): the writer
+/// holds a lock on `<path>.lock`, fills a temporary file next to `path` and renames it into
+/// place, so `path` is either missing or complete; a process that waited for the lock finds
+/// the file there and gets `AlreadyExists`. On failure the temporary file is removed.
 #[cfg(feature = "duckdb")]
 pub fn write_duckdb(data: &DemoData, path: &std::path::Path) -> Result<DemoSummary, DemoError> {
     if path.exists() {
@@ -1013,20 +1029,62 @@ pub fn write_duckdb(data: &DemoData, path: &std::path::Path) -> Result<DemoSumma
             source,
         })?;
     }
-    let result = fill_duckdb(data, path);
-    if result.is_err() {
-        // Only files this call created: the path did not exist before.
-        let _ = std::fs::remove_file(path);
-        let mut wal = path.as_os_str().to_owned();
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let lock_path = beside(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| DemoError::Lock {
+            path: lock_path.clone(),
+            source,
+        })?;
+    if lock.try_lock().is_err() {
+        eprintln!(
+            "waiting for another segc to finish writing {}…",
+            path.display()
+        );
+        lock.lock().map_err(|source| DemoError::Lock {
+            path: lock_path.clone(),
+            source,
+        })?;
+    }
+    if path.exists() {
+        return Err(DemoError::AlreadyExists {
+            path: path.to_path_buf(),
+        });
+    }
+    let temporary = beside(&format!(".{}.tmp", std::process::id()));
+    let remove_temporary = || {
+        let _ = std::fs::remove_file(&temporary);
+        let mut wal = temporary.as_os_str().to_owned();
         wal.push(".wal");
         let _ = std::fs::remove_file(std::path::PathBuf::from(wal));
-    }
-    result
-        .map(|()| data.summary())
+    };
+    remove_temporary();
+    let result = fill_duckdb(data, &temporary)
         .map_err(|source| DemoError::Duckdb {
             path: path.to_path_buf(),
             source,
         })
+        .and_then(|()| {
+            std::fs::rename(&temporary, path).map_err(|source| DemoError::Place {
+                path: path.to_path_buf(),
+                source,
+            })
+        });
+    if result.is_err() {
+        remove_temporary();
+    }
+    // Whoever waits on the old lock file finds the database in place; a newcomer makes a new one.
+    let _ = std::fs::remove_file(&lock_path);
+    drop(lock);
+    result.map(|()| data.summary())
 }
 
 #[cfg(feature = "duckdb")]
@@ -1106,6 +1164,8 @@ fn fill_duckdb(data: &DemoData, path: &std::path::Path) -> duckdb::Result<()> {
         app.flush()?;
     }
     tx.commit()?;
+    // Everything into the database file itself, so renaming it moves all of it.
+    conn.execute_batch("CHECKPOINT")?;
     drop(conn);
     Ok(())
 }

@@ -197,17 +197,18 @@ pub enum Error {
     Query(String),
     #[error("{0}")]
     Profile(String),
-    /// The user pressed Ctrl-C; the query was cancelled in the warehouse.
+    /// Ctrl-C or SIGTERM; the query was cancelled in the warehouse.
     #[error("interrupted: {0}")]
     Interrupted(String),
 }
 
 impl Error {
-    /// The process exit code: 2 for a bad command line, 130 after Ctrl-C, 1 otherwise.
+    /// The process exit code: 2 for a bad command line, 130 after Ctrl-C (143 after
+    /// SIGTERM), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
-            Error::Interrupted(_) => 130,
+            Error::Interrupted(_) => crate::driver::cancel::exit_code(),
             _ => 1,
         }
     }

@@ -253,15 +253,15 @@ fn load(engines: &[Engine], profiles: &Path, data: &Path, database: &str) {
         if let Some(create) = postgres_database(engine.loader, database) {
             let mut admin = connect(profiles, "pg_admin");
             admin
-                .query(&format!("DROP DATABASE IF EXISTS {}", create.0))
+                .set_up(&format!("DROP DATABASE IF EXISTS {}", create.0))
                 .unwrap();
-            admin.query(&create.1).unwrap();
+            admin.set_up(&create.1).unwrap();
         }
         let dialect = Dialect::load(engine.dialect).unwrap();
         let mut driver = connect(profiles, engine.loader);
         for statement in copy_statements(&mut source, &dialect) {
             driver
-                .query(&statement)
+                .set_up(&statement)
                 .unwrap_or_else(|e| panic!("{}: {e}\n{statement:.300}", engine.target));
         }
     }
@@ -359,7 +359,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     if engines.iter().any(|e| e.target == "rs") {
         // Redshift reads backslash escapes in strings; this session does too.
         let setting = connect(dir.path(), "rs")
-            .query("SHOW standard_conforming_strings")
+            .set_up("SHOW standard_conforming_strings")
             .unwrap();
         assert_eq!(setting.rows[0][0], Cell::Text("off".into()));
     }

@@ -76,9 +76,9 @@ fn slow_project(database: &str) -> tempfile::TempDir {
     write_profiles(dir.path());
     let mut admin = connect(dir.path(), "admin");
     admin
-        .query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .set_up(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
         .unwrap();
-    admin.query(&format!("CREATE DATABASE {database}")).unwrap();
+    admin.set_up(&format!("CREATE DATABASE {database}")).unwrap();
     let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
     let slow = profiles
         .lines()
@@ -100,7 +100,7 @@ fn slow_project(database: &str) -> tempfile::TempDir {
         "CREATE VIEW app.users AS SELECT b.user_id, b.created_at FROM app.base AS b \
          WHERE (pg_sleep(1)::text || b.user_id::text) IS NOT NULL",
     ] {
-        db.query(statement).unwrap();
+        db.set_up(statement).unwrap();
     }
     std::fs::write(
         dir.path().join("segc_project.yml"),
@@ -228,7 +228,7 @@ fn a_connection_killed_mid_query_is_retried_and_succeeds() {
         std::thread::sleep(std::time::Duration::from_secs(1));
         let mut admin = connect(&killer_dir, "admin");
         let killed = admin
-            .query(
+            .set_up(
                 "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
                  WHERE application_name = 'segc' AND state = 'active' AND query LIKE '%segc_retry_probe%' AND pid <> pg_backend_pid()",
             )
@@ -236,7 +236,7 @@ fn a_connection_killed_mid_query_is_retried_and_succeeds() {
         killed.rows[0][0].clone()
     });
     let result = driver
-        .query("SELECT CAST(42 AS BIGINT) AS segc_retry_probe FROM pg_sleep(2)")
+        .set_up("SELECT CAST(42 AS BIGINT) AS segc_retry_probe FROM pg_sleep(2)")
         .unwrap();
     assert_eq!(
         killer.join().unwrap(),
@@ -248,4 +248,389 @@ fn a_connection_killed_mid_query_is_retried_and_succeeds() {
         vec![vec![Cell::Integer(42)]],
         "the retry succeeded"
     );
+}
+
+/// The reproducer of an injection through a backslash: on a database whose
+/// standard_conforming_strings is off, PostgreSQL reads `\'` as an escaped quote, so a literal
+/// written with doubled quotes only would end early and run what follows.
+const PAYLOAD: &str = "\\' OR (SELECT count(*) FROM pg_sleep(3)) + lo_from_bytea(0, $$x$$)::int >= 0 THEN 1 ELSE 0 END AS \"segc_in_pwn\" --";
+
+/// A database whose default is `standard_conforming_strings = off`, with a user table of names
+/// holding backslashes and quotes, and a project matching them exactly.
+fn backslash_project(database: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_profiles(dir.path());
+    let mut admin = connect(dir.path(), "admin");
+    admin
+        .set_up(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .unwrap();
+    admin.set_up(&format!("CREATE DATABASE {database}")).unwrap();
+    admin
+        .set_up(&format!(
+            "ALTER DATABASE {database} SET standard_conforming_strings = off"
+        ))
+        .unwrap();
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    let pg = profiles.lines().find(|l| l.starts_with("pg:")).unwrap();
+    // Both types on the same database, with no `options`: the database's default applies.
+    let extra: Vec<String> = [("plain_pg", "postgres"), ("plain_rs", "redshift")]
+        .iter()
+        .map(|(name, kind)| {
+            pg.replacen("pg:", &format!("{name}:"), 1)
+                .replace("type: postgres", &format!("type: {kind}"))
+                .replace(DATABASE, database)
+                .replace("sslmode: disable", "sslmode: disable")
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{}\n", extra.join("\n")),
+    )
+    .unwrap();
+    let mut db = connect(dir.path(), "plain_pg");
+    let postgres = segc::dialect::Dialect::load("postgres").unwrap();
+    let names = [PAYLOAD, "a\\b", "\\", "x", "admin", "it's"];
+    let values: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            format!(
+                "({}, TIMESTAMP '2024-01-01', {})",
+                i + 1,
+                postgres.string_literal(name)
+            )
+        })
+        .collect();
+    for statement in [
+        "CREATE SCHEMA app".to_string(),
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, uname TEXT)".into(),
+        format!("INSERT INTO app.users VALUES {}", values.join(", ")),
+    ] {
+        db.set_up(&statement).unwrap();
+    }
+    let yaml = |value: &str| serde_json::to_string(value).unwrap();
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: backslash\nas_of: 2024-03-31\ndefault_target: plain_pg\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        format!(
+            "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, uname: {{ column: uname, type: string }} }} }}\n\
+             segments:\n\
+             \x20 - {{ name: pwn, all: [ {{ uname: {{ eq: {} }} }} ] }}\n\
+             \x20 - {{ name: slash, all: [ {{ uname: {{ eq: {} }} }} ] }}\n\
+             \x20 - {{ name: lone, all: [ {{ uname: {{ in: [{}, x] }} }} ] }}\n\
+             \x20 - {{ name: leading, all: [ {{ uname: {{ starts_with: {} }} }} ] }}\n\
+             \x20 - {{ name: quoted, all: [ {{ uname: {{ contains: {} }} }} ] }}\n\
+             kpis:\n  - {{ name: people, agg: count }}\n",
+            yaml(PAYLOAD),
+            yaml("a\\b"),
+            yaml("\\"),
+            yaml("\\"),
+            yaml("'"),
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_backslash_never_ends_a_literal_whatever_the_server_settings() {
+    if !enabled() {
+        return;
+    }
+    let database = "segc_scs_off";
+    let dir = backslash_project(database);
+    // The database's default really is the dangerous one.
+    let default = connect(dir.path(), "plain_rs")
+        .set_up("SHOW standard_conforming_strings")
+        .unwrap();
+    assert_eq!(default.rows[0][0], Cell::Text("off".into()));
+    for target in ["plain_pg", "plain_rs"] {
+        let started = std::time::Instant::now();
+        let json = common::run_json(dir.path(), &["--target", target]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{target}: pg_sleep ran"
+        );
+        let people = |segment: &str| {
+            json["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["segment"] == segment)
+                .unwrap_or_else(|| panic!("{target}: no row {segment}: {json}"))["people"]
+                .clone()
+        };
+        assert_eq!(people("all_users"), 6, "{target}");
+        assert_eq!(people("pwn"), 1, "{target}: only the user named so");
+        assert_eq!(people("slash"), 1, "{target}");
+        assert_eq!(people("lone"), 2, "{target}");
+        assert_eq!(people("leading"), 2, "{target}");
+        assert_eq!(people("quoted"), 2, "{target}");
+    }
+    let objects = connect(dir.path(), "plain_pg")
+        .query("SELECT COUNT(*) AS n FROM pg_largeobject_metadata")
+        .unwrap();
+    assert_eq!(
+        objects.rows[0][0],
+        Cell::Integer(0),
+        "no large object was written"
+    );
+}
+
+#[test]
+fn postgres_sessions_pin_the_settings_literals_depend_on() {
+    if !enabled() {
+        return;
+    }
+    let dir = backslash_project("segc_scs_pinned");
+    let mut driver = connect(dir.path(), "plain_pg");
+    for (setting, pinned) in [
+        ("standard_conforming_strings", "on"),
+        ("client_encoding", "UTF8"),
+    ] {
+        let value = driver.set_up(&format!("SHOW {setting}")).unwrap();
+        assert_eq!(value.rows[0][0], Cell::Text(pinned.into()), "{setting}");
+    }
+    // Even when the profile's `options` asks for the opposite.
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    let opposite = profiles
+        .lines()
+        .find(|l| l.starts_with("plain_pg:"))
+        .unwrap()
+        .replace("plain_pg:", "opposite:")
+        .replace(
+            "sslmode: disable",
+            "sslmode: disable, options: \"-c standard_conforming_strings=off -c client_encoding=LATIN1\"",
+        );
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{opposite}\n"),
+    )
+    .unwrap();
+    let mut driver = connect(dir.path(), "opposite");
+    let value = driver.set_up("SHOW standard_conforming_strings").unwrap();
+    assert_eq!(value.rows[0][0], Cell::Text("on".into()));
+    let value = driver.set_up("SHOW client_encoding").unwrap();
+    assert_eq!(value.rows[0][0], Cell::Text("UTF8".into()));
+}
+
+#[test]
+fn sigterm_cancels_the_query_in_the_server_and_exits_143() {
+    if !enabled() {
+        return;
+    }
+    let dir = slow_project("segc_slow_term");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["run", "--project"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        active_queries_awaiting(dir.path(), "segc_slow_term", 1, 150),
+        1,
+        "the report query is running"
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait_for(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    assert_eq!(
+        active_queries_awaiting(dir.path(), "segc_slow_term", 0, 10),
+        0,
+        "the query left the server within a second"
+    );
+}
+
+/// A stand-in for a PostgreSQL server that is starting up: every connection is answered with
+/// the server's own 57P03 error while `starting` is set, and otherwise relayed to the real
+/// server.
+struct RestartingServer {
+    port: u16,
+    starting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl RestartingServer {
+    fn start(starting: bool) -> RestartingServer {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let flag = std::sync::Arc::new(AtomicBool::new(starting));
+        let refused = std::sync::Arc::new(AtomicUsize::new(0));
+        let (flag_copy, refused_copy) = (flag.clone(), refused.clone());
+        let upstream = format!(
+            "{}:{}",
+            std::env::var("SEGC_TEST_PG_HOST").unwrap_or("127.0.0.1".into()),
+            std::env::var("SEGC_TEST_PG_PORT").unwrap_or("5432".into())
+        );
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                if flag_copy.load(Ordering::SeqCst) {
+                    refused_copy.fetch_add(1, Ordering::SeqCst);
+                    std::thread::spawn(move || answer_starting_up(&mut client));
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                relay(client, server);
+            }
+        });
+        RestartingServer {
+            port,
+            starting: flag,
+            refused,
+        }
+    }
+}
+
+/// Reads the start-up message and answers as a server that is starting up (SQLSTATE 57P03).
+fn answer_starting_up(client: &mut std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut length = [0u8; 4];
+    if client.read_exact(&mut length).is_err() {
+        return;
+    }
+    let mut rest = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
+    if client.read_exact(&mut rest).is_err() {
+        return;
+    }
+    let mut fields = Vec::new();
+    for (code, text) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "57P03"),
+        (b'M', "the database system is starting up"),
+    ] {
+        fields.push(code);
+        fields.extend_from_slice(text.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
+    message.extend_from_slice(&fields);
+    let _ = client.write_all(&message);
+}
+
+/// Copies bytes both ways until either side closes.
+fn relay(client: std::net::TcpStream, server: std::net::TcpStream) {
+    for (mut from, mut to) in [
+        (client.try_clone().unwrap(), server.try_clone().unwrap()),
+        (server, client),
+    ] {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(std::net::Shutdown::Both);
+        });
+    }
+}
+
+/// profiles.yml with a `restarting` target that reaches the server through `proxy`.
+fn write_proxy_profile(dir: &Path, proxy: &RestartingServer) {
+    write_profiles(dir);
+    let profiles = std::fs::read_to_string(dir.join("profiles.yml")).unwrap();
+    let user = std::env::var("SEGC_TEST_PG_USER").unwrap_or("postgres".into());
+    let password = std::env::var("SEGC_TEST_PG_PASSWORD").unwrap_or_default();
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "{profiles}restarting: {{ type: postgres, host: 127.0.0.1, port: {}, user: \"{user}\", password: \"{password}\", database: postgres, sslmode: disable }}\n",
+            proxy.port
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_server_restarting_mid_query_is_retried_within_the_budget() {
+    use std::sync::atomic::Ordering;
+    if !enabled() {
+        return;
+    }
+    let proxy = RestartingServer::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    write_proxy_profile(dir.path(), &proxy);
+    let mut driver = connect(dir.path(), "restarting");
+    let killer_dir = dir.path().to_path_buf();
+    let starting = proxy.starting.clone();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        // The server goes down and takes 10 s to accept sessions again.
+        starting.store(true, Ordering::SeqCst);
+        let mut admin = connect(&killer_dir, "admin");
+        admin
+            .set_up(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE query LIKE '%segc_restart_probe%' AND pid <> pg_backend_pid()",
+            )
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        starting.store(false, Ordering::SeqCst);
+    });
+    let started = std::time::Instant::now();
+    let result = driver
+        .set_up("SELECT CAST(7 AS BIGINT) AS segc_restart_probe FROM pg_sleep(2)")
+        .unwrap();
+    killer.join().unwrap();
+    assert_eq!(result.rows, vec![vec![Cell::Integer(7)]]);
+    assert!(
+        proxy.refused.load(Ordering::SeqCst) >= 2,
+        "reconnecting met the starting-up server"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn ctrl_c_during_a_retry_pause_stops_at_once() {
+    if !enabled() {
+        return;
+    }
+    // A server that never finishes starting: segc keeps retrying until interrupted.
+    let proxy = RestartingServer::start(true);
+    let dir = tempfile::tempdir().unwrap();
+    write_proxy_profile(dir.path(), &proxy);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["targets", "--check", "restarting", "--project"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if proxy.refused.load(std::sync::atomic::Ordering::SeqCst) >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(proxy.refused.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    let sent_at = std::time::Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait_for(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        sent_at.elapsed() < std::time::Duration::from_secs(1),
+        "stopped during the pause, not after it: {stderr}"
+    );
+    assert!(stderr.contains("starting up"), "{stderr}");
 }

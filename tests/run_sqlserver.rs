@@ -35,7 +35,7 @@ fn values_of_every_kind_come_back_typed() {
     let Some(dir) = profiles() else { return };
     let mut driver = connect(dir.path(), RunOptions::default());
     let result = driver
-        .query(
+        .set_up(
             "SELECT CAST(4000000008 AS BIGINT) AS big, CAST(7 AS INT) AS small, \
              CAST(0.25 AS FLOAT) AS ratio, CAST(12.5 AS DECIMAL(10, 3)) AS exact, \
              N'it''s a \\ test' + NCHAR(10) + N'Zoë --' AS text, CAST(NULL AS INT) AS nothing, \
@@ -76,14 +76,14 @@ fn a_timeout_cancels_the_request_in_the_server() {
     let mut driver = connect(dir.path(), options);
     let started = std::time::Instant::now();
     let error = driver
-        .query("WAITFOR DELAY '00:01:00'; SELECT 1 AS x")
+        .set_up("WAITFOR DELAY '00:01:00'; SELECT 1 AS x")
         .unwrap_err();
     assert!(error.to_string().contains("--timeout"), "{error}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     // The server no longer runs a WAITFOR for anyone.
     let mut observer = connect(dir.path(), RunOptions::default());
     let running = observer
-        .query(
+        .set_up(
             "SELECT COUNT(*) FROM sys.dm_exec_requests r CROSS APPLY sys.dm_exec_sql_text(r.sql_handle) t \
              WHERE t.text LIKE 'WAITFOR DELAY ''00:01:00''%' AND r.session_id <> @@SPID",
         )
@@ -104,4 +104,21 @@ fn a_missing_table_is_explained() {
         "{error}"
     );
     assert!(error.contains("208"), "{error}");
+}
+
+/// A database or login may default to the settings that change what segc's SQL means; every
+/// session segc opens has them pinned.
+#[test]
+fn sessions_pin_the_settings_segc_relies_on() {
+    let Some(dir) = profiles() else { return };
+    let mut driver = connect(dir.path(), RunOptions::default());
+    let result = driver
+        .set_up(
+            "SELECT CAST(SESSIONPROPERTY('QUOTED_IDENTIFIER') AS INT) AS qi, \
+             CAST(SESSIONPROPERTY('ANSI_NULLS') AS INT) AS an, \
+             CAST(SESSIONPROPERTY('ANSI_PADDING') AS INT) AS ap, \
+             CAST(SESSIONPROPERTY('CONCAT_NULL_YIELDS_NULL') AS INT) AS cn",
+        )
+        .unwrap();
+    assert_eq!(result.rows[0], vec![Cell::Integer(1); 4]);
 }

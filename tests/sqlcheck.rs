@@ -11,12 +11,12 @@ use sqlparser::parser::Parser;
 
 use segc::dialect::Dialect;
 
-/// Redshift processes backslash escapes inside '…' (sqlparser's Redshift dialect does not
-/// model that); check Redshift literals the way Redshift reads them.
+/// PostgreSQL with `standard_conforming_strings = off`, and Redshift as deployed: backslash
+/// escapes inside '…' (sqlparser's Redshift dialect does not model that).
 #[derive(Debug)]
-struct RedshiftAsDeployed;
+struct BackslashEscapes;
 
-impl ParserDialect for RedshiftAsDeployed {
+impl ParserDialect for BackslashEscapes {
     fn is_identifier_start(&self, ch: char) -> bool {
         RedshiftSqlDialect {}.is_identifier_start(ch)
     }
@@ -28,40 +28,72 @@ impl ParserDialect for RedshiftAsDeployed {
     }
 }
 
-fn parser_for(dialect: &Dialect) -> Box<dyn ParserDialect> {
+/// Every way a server of the dialect may read a string: PostgreSQL and Redshift with and
+/// without backslash escapes (a database, role or session setting decides on PostgreSQL).
+fn readings(dialect: &Dialect) -> Vec<Box<dyn ParserDialect>> {
     match dialect.sqlparser.as_str() {
-        "redshift" => Box::new(RedshiftAsDeployed),
-        other => segc::sqlcheck::parser_dialect(other).unwrap(),
+        "postgres" | "redshift" => vec![
+            Box::new(sqlparser::dialect::PostgreSqlDialect {}),
+            Box::new(BackslashEscapes),
+        ],
+        other => vec![segc::sqlcheck::parser_dialect(other).unwrap()],
     }
 }
 
-/// Parses `SELECT <literal> AS v` and returns the string value the warehouse would see.
+/// The string an expression made of literals, `CHR(n)` and `||` evaluates to.
+fn evaluate(expr: &Expr) -> Result<String, String> {
+    match expr {
+        Expr::Value(value) => match &value.value {
+            Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) => Ok(s.clone()),
+            other => Err(format!("unexpected literal {other:?}")),
+        },
+        Expr::Nested(inner) => evaluate(inner),
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::StringConcat,
+            right,
+        } => Ok(evaluate(left)? + &evaluate(right)?),
+        Expr::Function(function) if function.name.to_string().eq_ignore_ascii_case("chr") => {
+            let argument = function.args.to_string();
+            let code: u32 = argument
+                .trim_matches(|c| c == '(' || c == ')')
+                .parse()
+                .map_err(|_| format!("CHR of {argument}"))?;
+            char::from_u32(code)
+                .map(String::from)
+                .ok_or_else(|| format!("CHR({code})"))
+        }
+        other => Err(format!("not a string expression: {other}")),
+    }
+}
+
+/// Parses `SELECT <literal> AS v` in every reading of the dialect and returns the string value
+/// the warehouse would see, which must be the same in each.
 fn round_trip(dialect: &Dialect, value: &str) -> Result<String, String> {
     let sql = format!("SELECT {} AS v", dialect.string_literal(value));
-    let parser = parser_for(dialect);
-    let statements = Parser::parse_sql(parser.as_ref(), &sql).map_err(|e| format!("{e}: {sql}"))?;
-    if statements.len() != 1 {
-        return Err(format!("{} statements: {sql}", statements.len()));
+    let mut seen: Option<String> = None;
+    for parser in readings(dialect) {
+        let statements =
+            Parser::parse_sql(parser.as_ref(), &sql).map_err(|e| format!("{e}: {sql}"))?;
+        if statements.len() != 1 {
+            return Err(format!("{} statements: {sql}", statements.len()));
+        }
+        let Statement::Query(query) = &statements[0] else {
+            return Err(format!("not a query: {sql}"));
+        };
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return Err(format!("not a select: {sql}"));
+        };
+        let [SelectItem::ExprWithAlias { expr, .. }] = select.projection.as_slice() else {
+            return Err(format!("not one expression: {sql}"));
+        };
+        let back = evaluate(expr).map_err(|e| format!("{e}: {sql}"))?;
+        if seen.as_ref().is_some_and(|first| *first != back) {
+            return Err(format!("read two ways ({seen:?} and {back:?}): {sql}"));
+        }
+        seen = Some(back);
     }
-    let Statement::Query(query) = &statements[0] else {
-        return Err(format!("not a query: {sql}"));
-    };
-    let SetExpr::Select(select) = query.body.as_ref() else {
-        return Err(format!("not a select: {sql}"));
-    };
-    let [
-        SelectItem::ExprWithAlias {
-            expr: Expr::Value(value),
-            ..
-        },
-    ] = select.projection.as_slice()
-    else {
-        return Err(format!("not one literal: {sql}"));
-    };
-    match &value.value {
-        Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) => Ok(s.clone()),
-        other => Err(format!("unexpected literal {other:?}: {sql}")),
-    }
+    seen.ok_or_else(|| "no reading".into())
 }
 
 fn hostile_char() -> impl Strategy<Value = char> {
@@ -114,11 +146,15 @@ fn trap_9_backslash_and_quote_survive_on_every_dialect() {
             assert_eq!(round_trip(&dialect, value).as_deref(), Ok(value), "{name}");
         }
     }
-    // Doubling quotes alone would be injectable on Redshift: the backslash must be doubled too.
-    assert_eq!(
-        Dialect::load("redshift").unwrap().string_literal("x\\'"),
-        "'x\\\\'''"
-    );
+    // Doubling quotes alone is injectable where a backslash escapes (Redshift, PostgreSQL with
+    // standard_conforming_strings off); doubling backslashes too is wrong where it does not.
+    // A backslash is written outside the quotes, where it means one thing.
+    for name in ["postgres", "redshift"] {
+        assert_eq!(
+            Dialect::load(name).unwrap().string_literal("x\\'"),
+            "('x' || CHR(92) || '''')"
+        );
+    }
 }
 
 #[test]
@@ -404,6 +440,8 @@ fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
     for name in ["duckdb", "postgres", "redshift", "bigquery", "sqlserver"] {
         let dialect = Dialect::load(name).unwrap();
         let sql = common::compile(&project, &dialect);
+        segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
+            .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{sql}"));
         segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (open, close) = (&dialect.identifier.open, &dialect.identifier.close);

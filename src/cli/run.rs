@@ -63,11 +63,15 @@ pub fn connect(
             let path = crate::driver::duckdb::resolve_path(root, path_text);
             if !path.exists() && profile.field("demo") == Some("true") {
                 eprintln!("creating the demo database {} (first run)…", path.display());
-                crate::demo::create_database(&path).map_err(|e| Error::Query(e.to_string()))?;
+                match crate::demo::create_database(&path) {
+                    // Another run created it meanwhile: use theirs.
+                    Ok(_) | Err(crate::demo::DemoError::AlreadyExists { .. }) => {}
+                    Err(error) => return Err(Error::Query(error.to_string())),
+                }
             }
-            Ok(Box::new(crate::driver::duckdb::DuckDb::open_read_only(
-                &path,
-            )?))
+            Ok(Box::new(
+                crate::driver::duckdb::DuckDb::open_read_only(&path)?.with_options(options),
+            ))
         }
         #[cfg(feature = "postgres")]
         "postgres" | "redshift" => Ok(Box::new(crate::driver::postgres::Postgres::connect_with(
@@ -97,15 +101,9 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let reports = args.report.plan(&project)?;
     let sql = reports.sql(&dialect, Some(&target))?;
     super::check_statement_size(&dialect, &sql)?;
-    // `segc run` only reads: refuse anything but one query, whatever a template produced.
-    match crate::sqlcheck::parse_one(&sql, &dialect.sqlparser)? {
-        sqlparser::ast::Statement::Query(_) => {}
-        _ => {
-            return Err(Error::Render(
-                "the compiled statement is not a SELECT; refusing to run it".into(),
-            ));
-        }
-    }
+    // `segc run` only reads: the driver's gate refuses anything but one read-only query, and
+    // is asked before connecting so a refused statement opens no session.
+    crate::driver::gate::admit(&sql, &dialect, crate::driver::gate::Shape::Read)?;
     let options = crate::driver::RunOptions {
         timeout: args.timeout.map(std::time::Duration::from_secs),
         ..Default::default()

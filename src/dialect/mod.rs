@@ -58,8 +58,10 @@ pub fn names() -> Vec<&'static str> {
 pub struct IdentifierStyle {
     pub open: String,
     pub close: String,
-    /// What a `close` character inside a name becomes.
-    pub escape_close: String,
+    /// Replacements applied to the name, in order: `[["\"", "\"\""]]`. They must cover
+    /// every character that could end the quoted name early (the closing quote, and on
+    /// BigQuery the backslash that escapes it).
+    pub escapes: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +70,15 @@ pub struct StringStyle {
     pub prefix: String,
     /// Replacements applied to the value, in order: `[["'", "''"]]`.
     pub escapes: Vec<(String, String)>,
+    /// Characters never written inside quotes but as an expression joined to the quoted
+    /// pieces with `concat`: `[["\\", "CHR(92)"]]` on PostgreSQL and Redshift, where a
+    /// backslash inside '…' means one thing or another depending on a server setting
+    /// (`standard_conforming_strings`); outside quotes its meaning is fixed.
+    #[serde(default)]
+    pub spelled_out: Vec<(char, String)>,
+    /// The string concatenation operator, for `spelled_out`.
+    #[serde(default)]
+    pub concat: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -165,15 +176,15 @@ impl Dialect {
         Ok(chain)
     }
 
-    /// A quoted identifier: the name exactly, whatever characters it holds.
+    /// A quoted identifier: the name exactly, whatever characters it holds. (Names with
+    /// control characters cannot be quoted safely everywhere: validation refuses them.)
     pub fn quote_identifier(&self, name: &str) -> String {
         let style = &self.identifier;
-        format!(
-            "{}{}{}",
-            style.open,
-            name.replace(&style.close, &style.escape_close),
-            style.close
-        )
+        let mut escaped = name.to_string();
+        for (from, to) in &style.escapes {
+            escaped = escaped.replace(from.as_str(), to.as_str());
+        }
+        format!("{}{}{}", style.open, escaped, style.close)
     }
 
     /// A multi-part name, each part quoted.
@@ -185,13 +196,41 @@ impl Dialect {
             .join(".")
     }
 
-    /// A string literal that the warehouse reads back as exactly `value`.
+    /// A string literal that the warehouse reads back as exactly `value`, whatever the
+    /// session's settings: characters whose meaning inside quotes depends on a setting are
+    /// spelled out as expressions (`('a' || CHR(92) || 'b')`).
     pub fn string_literal(&self, value: &str) -> String {
-        let mut escaped = value.to_string();
-        for (from, to) in &self.string.escapes {
-            escaped = escaped.replace(from.as_str(), to.as_str());
+        let style = &self.string;
+        let quoted = |piece: &str| {
+            let mut escaped = piece.to_string();
+            for (from, to) in &style.escapes {
+                escaped = escaped.replace(from.as_str(), to.as_str());
+            }
+            format!("{}'{}'", style.prefix, escaped)
+        };
+        let concat = match style.concat.as_deref() {
+            Some(concat) if value.chars().any(|c| style.spelled_out.iter().any(|s| s.0 == c)) => {
+                concat
+            }
+            _ => return quoted(value),
+        };
+        let mut pieces = Vec::new();
+        let mut piece = String::new();
+        for c in value.chars() {
+            match style.spelled_out.iter().find(|s| s.0 == c) {
+                Some((_, expression)) => {
+                    if !piece.is_empty() {
+                        pieces.push(quoted(&std::mem::take(&mut piece)));
+                    }
+                    pieces.push(expression.clone());
+                }
+                None => piece.push(c),
+            }
         }
-        format!("{}'{}'", self.string.prefix, escaped)
+        if !piece.is_empty() {
+            pieces.push(quoted(&piece));
+        }
+        format!("({})", pieces.join(&format!(" {concat} ")))
     }
 
     pub fn boolean_literal(&self, value: bool) -> &str {
@@ -232,8 +271,8 @@ mod tests {
         let value = "it's a \\ test\nZoë";
         let expected = [
             ("bigquery", "'it\\'s a \\\\ test\\nZoë'"),
-            ("postgres", "'it''s a \\ test\nZoë'"),
-            ("redshift", "'it''s a \\\\ test\nZoë'"),
+            ("postgres", "('it''s a ' || CHR(92) || ' test\nZoë')"),
+            ("redshift", "('it''s a ' || CHR(92) || ' test\nZoë')"),
             ("sqlserver", "N'it''s a \\ test\nZoë'"),
         ];
         for (name, literal) in expected {
@@ -260,6 +299,24 @@ mod tests {
             Dialect::load("redshift").unwrap().quote_identifier("a\"b"),
             "\"a\"\"b\""
         );
+        // BigQuery reads backslash escapes inside `…`, so a backslash is doubled too.
+        assert_eq!(
+            Dialect::load("bigquery").unwrap().quote_identifier("a\\`b"),
+            "`a\\\\\\`b`"
+        );
+    }
+
+    #[test]
+    fn postgres_family_literals_hold_no_backslash_inside_quotes() {
+        for name in ["postgres", "redshift"] {
+            let dialect = Dialect::load(name).unwrap();
+            assert_eq!(dialect.string_literal("\\"), "(CHR(92))");
+            assert_eq!(
+                dialect.string_literal("\\' OR 1=1 --"),
+                "(CHR(92) || ''' OR 1=1 --')"
+            );
+            assert_eq!(dialect.string_literal("plain"), "'plain'");
+        }
     }
 
     #[test]

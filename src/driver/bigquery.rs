@@ -28,7 +28,9 @@ use gcp_bigquery_client::model::query_request::QueryRequest;
 use gcp_bigquery_client::model::table_field_schema::TableFieldSchema;
 use gcp_bigquery_client::model::table_row::TableRow;
 
-use super::{Attempt, Backoff, Cell, Driver, ResultSet, RunOptions};
+use super::gate::{self, Admitted, Shape};
+use super::{Attempt, Backoff, Cell, Driver, ResultSet, RunOptions, cancel};
+use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::spec::profiles::Profile;
 
@@ -41,6 +43,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct BigQuery {
     runtime: tokio::runtime::Runtime,
+    dialect: Dialect,
     client: Client,
     settings: Settings,
     options: RunOptions,
@@ -295,7 +298,13 @@ where
             Ok(value) => return Ok(value),
             Err(error) => match classify(error, target) {
                 Attempt::Failed(error) => return Err(error),
-                Attempt::Transient(message) => tokio::time::sleep(backoff.next(message)?).await,
+                Attempt::Transient(message) => {
+                    let pause = backoff.next(message)?;
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = cancel::requested() => return Err(cancel::interrupted(target)),
+                    }
+                }
             },
         }
     }
@@ -384,11 +393,13 @@ enum Stop {
 impl BigQuery {
     pub fn connect(profile: &Profile, options: RunOptions) -> Result<Self, Error> {
         let settings = Settings::from_profile(profile)?;
+        cancel::install();
         super::install_crypto_provider();
         let runtime = super::runtime()?;
         let client = runtime.block_on(build_client(profile, &settings))?;
         Ok(BigQuery {
             runtime,
+            dialect: Dialect::load("bigquery")?,
             client,
             settings,
             options,
@@ -397,9 +408,10 @@ impl BigQuery {
 
     /// A dry run: the bytes BigQuery would process for `sql`, without running it.
     pub fn estimate(&mut self, sql: &str) -> Result<u64, Error> {
+        let statement = gate::admit(sql, &self.dialect, Shape::Read)?;
         let settings = &self.settings;
         let client = &self.client;
-        let request = settings.request(sql, true);
+        let request = settings.request(statement.sql(), true);
         let response = self.runtime.block_on(with_retries(&settings.target, || {
             client.job().query(&settings.project, request.clone())
         }))?;
@@ -425,7 +437,7 @@ impl BigQuery {
             .map(|t| tokio::time::Instant::now() + t);
         let stop = async {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => Stop::Interrupted,
+                _ = cancel::requested() => Stop::Interrupted,
                 _ = super::deadline(deadline) => Stop::TimedOut(self.options.timeout.unwrap_or_default()),
             }
         };
@@ -464,9 +476,12 @@ impl BigQuery {
                 eprintln!("warning: could not cancel BigQuery job {job_id}: {e}");
             }
             match why {
-                Stop::Interrupted => Error::Interrupted(format!(
-                    "BigQuery job {job_id} on target `{target}` was cancelled"
-                )),
+                Stop::Interrupted => match cancel::interrupted(target) {
+                    Error::Interrupted(message) => {
+                        Error::Interrupted(format!("{message}: BigQuery job {job_id}"))
+                    }
+                    other => other,
+                },
                 Stop::TimedOut(limit) => Error::Query(format!(
                     "target `{target}`: the query ran longer than --timeout {} s; BigQuery job {job_id} was cancelled",
                     limit.as_secs()
@@ -606,8 +621,13 @@ impl Driver for BigQuery {
         "bigquery"
     }
 
-    fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
-        self.runtime.block_on(self.run(sql))
+    fn dialect(&self) -> &Dialect {
+        &self.dialect
+    }
+
+    fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
+        cancel::check(&self.settings.target)?;
+        self.runtime.block_on(self.run(statement.sql()))
     }
 
     fn server_version(&mut self) -> Result<String, Error> {

@@ -5,12 +5,20 @@ use std::path::{Path, PathBuf};
 use duckdb::types::{TimeUnit, ValueRef};
 use duckdb::{AccessMode, Config, Connection};
 
-use super::{Cell, Driver, ResultSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use super::gate::{self, Admitted, Shape};
+use super::{Cell, Driver, ResultSet, RunOptions, cancel};
+use crate::dialect::Dialect;
 use crate::error::Error;
 
 pub struct DuckDb {
     connection: Connection,
     label: String,
+    dialect: Dialect,
+    options: RunOptions,
 }
 
 impl DuckDb {
@@ -31,9 +39,13 @@ impl DuckDb {
                 path.display()
             ))
         })?;
+        // Ctrl-C and SIGTERM interrupt the query instead of ending the process mid-read.
+        cancel::install();
         Ok(DuckDb {
             connection,
             label: path.display().to_string(),
+            dialect: Dialect::load("duckdb")?,
+            options: RunOptions::default(),
         })
     }
 
@@ -44,14 +56,23 @@ impl DuckDb {
         Ok(DuckDb {
             connection,
             label: "memory".into(),
+            dialect: Dialect::load("duckdb")?,
+            options: RunOptions::default(),
         })
     }
 
-    /// Runs statements that return nothing (fixture set-up).
+    /// Runs statements that return nothing (test fixtures), through the gate like all others.
     pub fn execute_batch(&self, sql: &str) -> Result<(), Error> {
+        let statement = gate::admit(sql, &self.dialect, Shape::Fixture)?;
         self.connection
-            .execute_batch(sql)
+            .execute_batch(statement.sql())
             .map_err(|e| Error::Query(format!("DuckDB: {e}")))
+    }
+
+    /// The same connection honouring `options` (`--timeout`).
+    pub fn with_options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
     }
 
     pub fn path_label(&self) -> &str {
@@ -109,7 +130,58 @@ impl Driver for DuckDb {
         "duckdb"
     }
 
-    fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
+    fn dialect(&self) -> &Dialect {
+        &self.dialect
+    }
+
+    /// Runs the statement while a watcher interrupts it on Ctrl-C, SIGTERM or `--timeout`:
+    /// DuckDB's own interrupt stops the work inside the engine, not just the wait for it.
+    fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
+        cancel::check(&self.label)?;
+        let handle = self.connection.interrupt_handle();
+        let finished = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::new(AtomicU8::new(RUNNING));
+        let timeout = self.options.timeout;
+        let watcher = {
+            let (finished, stopped) = (finished.clone(), stopped.clone());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                while !finished.load(Ordering::SeqCst) {
+                    let why = if cancel::wait(Duration::from_millis(50)) {
+                        INTERRUPTED
+                    } else if timeout.is_some_and(|t| started.elapsed() >= t) {
+                        TIMED_OUT
+                    } else {
+                        continue;
+                    };
+                    stopped.store(why, Ordering::SeqCst);
+                    handle.interrupt();
+                    return;
+                }
+            })
+        };
+        let result = self.read(statement.sql());
+        finished.store(true, Ordering::SeqCst);
+        let _ = watcher.join();
+        match stopped.load(Ordering::SeqCst) {
+            INTERRUPTED => Err(cancel::interrupted(&self.label)),
+            TIMED_OUT => Err(Error::Query(format!(
+                "DuckDB ({}): the query ran longer than --timeout {} s and was interrupted",
+                self.label,
+                timeout.map(|t| t.as_secs()).unwrap_or_default()
+            ))),
+            _ => result,
+        }
+    }
+}
+
+/// Why the watcher of a DuckDB query stopped it.
+const RUNNING: u8 = 0;
+const INTERRUPTED: u8 = 1;
+const TIMED_OUT: u8 = 2;
+
+impl DuckDb {
+    fn read(&mut self, sql: &str) -> Result<ResultSet, Error> {
         let mut statement = self.connection.prepare(sql).map_err(|e| {
             Error::Query(format!("DuckDB ({}) rejected the query: {e}", self.label))
         })?;

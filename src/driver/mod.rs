@@ -4,6 +4,8 @@
 pub mod bigquery;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
+pub mod cancel;
+pub mod gate;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlserver")]
@@ -11,7 +13,9 @@ pub mod sqlserver;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use crate::dialect::Dialect;
 use crate::error::Error;
+use gate::{Admitted, Shape};
 
 /// One value of a result row.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,12 +68,15 @@ impl RunOptions {
     }
 }
 
-/// Attempts after the first for a transient failure, and the first pause between them; the
-/// pause doubles each time.
+/// How long a driver keeps retrying after a transient failure (a dropped connection, a server
+/// restarting, throttling), counted from the first failure; the pause before each new try
+/// starts at `FIRST_BACKOFF` and doubles up to `LONGEST_BACKOFF`.
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
-const RETRIES: u32 = 3;
+pub const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
 const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+const LONGEST_BACKOFF: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// How one try of a statement or API call failed.
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
@@ -92,10 +99,13 @@ impl Attempt {
     }
 }
 
-/// The retry policy every driver shares: after a transient failure, up to `RETRIES` more
-/// tries, pausing `FIRST_BACKOFF` and then twice as long each time.
+/// The retry policy every driver shares: after a transient failure, more tries until
+/// `RETRY_BUDGET` has passed, pausing `FIRST_BACKOFF` and then twice as long each time (at
+/// most `LONGEST_BACKOFF`). A stop request (Ctrl-C, SIGTERM) ends a pause at once.
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
 pub(crate) struct Backoff {
+    started: std::time::Instant,
+    budget: std::time::Duration,
     retries: u32,
     pause: std::time::Duration,
 }
@@ -103,29 +113,44 @@ pub(crate) struct Backoff {
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
 impl Backoff {
     pub(crate) fn new() -> Backoff {
+        Backoff::with_budget(RETRY_BUDGET)
+    }
+
+    pub(crate) fn with_budget(budget: std::time::Duration) -> Backoff {
         Backoff {
+            started: std::time::Instant::now(),
+            budget,
             retries: 0,
             pause: FIRST_BACKOFF,
         }
     }
 
     /// After a transient failure: the pause before the next try, announced on stderr; once
-    /// the retries are spent, the error to give up with.
+    /// the budget would be exceeded, the error to give up with.
     pub(crate) fn next(&mut self, message: String) -> Result<std::time::Duration, Error> {
-        if self.retries == RETRIES {
+        let spent = self.started.elapsed();
+        if spent + self.pause > self.budget {
             return Err(Error::Query(format!(
-                "{message} (gave up after {RETRIES} retries)"
+                "{message} (gave up after {} retries in {} s)",
+                self.retries,
+                spent.as_secs()
             )));
         }
         self.retries += 1;
         eprintln!(
-            "{message}; retrying ({} of {RETRIES}) in {} ms",
-            self.retries,
+            "{message}; retrying (try {}) in {} ms",
+            self.retries + 1,
             self.pause.as_millis()
         );
         let pause = self.pause;
-        self.pause *= 2;
+        self.pause = (self.pause * 2).min(LONGEST_BACKOFF);
         Ok(pause)
+    }
+
+    /// `next`, then the pause itself, which a stop request ends with an error.
+    pub(crate) fn wait(&mut self, message: String, target: &str) -> Result<(), Error> {
+        let pause = self.next(message)?;
+        cancel::pause(pause, target)
     }
 }
 
@@ -156,11 +181,25 @@ pub(crate) async fn deadline(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// A connection that runs one statement and returns its rows.
+/// A connection that runs one statement and returns its rows. Every statement crosses
+/// [`gate::admit`] first: a driver can only `send` what the gate admitted.
 pub trait Driver {
     /// The engine's name for messages.
     fn name(&self) -> &str;
-    fn query(&mut self, sql: &str) -> Result<ResultSet, Error>;
+    /// The dialect whose rules the gate checks statements against.
+    fn dialect(&self) -> &Dialect;
+    /// Sends a statement the gate admitted and reads its rows.
+    fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error>;
+    /// Runs one read-only query: what every command sends.
+    fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
+        let statement = gate::admit(sql, self.dialect(), Shape::Read)?;
+        self.send(statement)
+    }
+    /// Runs a statement that creates test fixtures. No command calls this (a test checks).
+    fn set_up(&mut self, sql: &str) -> Result<ResultSet, Error> {
+        let statement = gate::admit(sql, self.dialect(), Shape::Fixture)?;
+        self.send(statement)
+    }
     /// The server's version string, for `segc targets --check`.
     fn server_version(&mut self) -> Result<String, Error> {
         let result = self.query("SELECT version()")?;
@@ -179,16 +218,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_its_pause_and_gives_up_after_three_retries() {
+    fn backoff_doubles_its_pause_up_to_eight_seconds_within_the_budget() {
         let mut backoff = Backoff::new();
-        let pauses: Vec<u128> = (0..3)
+        let pauses: Vec<u128> = (0..7)
             .map(|_| backoff.next("reset".into()).unwrap().as_millis())
             .collect();
-        assert_eq!(pauses, [500, 1000, 2000]);
+        assert_eq!(pauses, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    }
+
+    #[test]
+    fn backoff_gives_up_once_the_budget_would_be_exceeded() {
+        let mut backoff = Backoff::with_budget(std::time::Duration::from_millis(1600));
+        assert_eq!(backoff.next("reset".into()).unwrap().as_millis(), 500);
+        assert_eq!(backoff.next("reset".into()).unwrap().as_millis(), 1000);
         let error = backoff.next("connection reset".into()).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "connection reset (gave up after 3 retries)"
+            "connection reset (gave up after 2 retries in 0 s)"
         );
     }
 }

@@ -12,12 +12,15 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls, Row};
 
-use super::{Cell, Driver, ResultSet};
+use super::gate::{self, Admitted, Shape};
+use super::{Cell, Driver, ResultSet, cancel};
+use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::spec::profiles::Profile;
 
 pub struct Postgres {
     runtime: tokio::runtime::Runtime,
+    dialect: Dialect,
     client: Client,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     profile: Profile,
@@ -150,10 +153,13 @@ impl Postgres {
     }
 
     pub fn connect_with(profile: &Profile, options: super::RunOptions) -> Result<Self, Error> {
+        cancel::install();
         let runtime = super::runtime()?;
-        let (client, tls) = runtime.block_on(open(profile))?;
+        let dialect = Dialect::load(&profile.kind)?;
+        let (client, tls) = connect_retrying(&runtime, profile, &dialect)?;
         let mut driver = Postgres {
             runtime,
+            dialect,
             client,
             tls,
             profile: profile.clone(),
@@ -167,9 +173,10 @@ impl Postgres {
     }
 
     fn backend_pid(&self) -> Option<i32> {
+        let statement = gate::admit("SELECT pg_backend_pid()", &self.dialect, Shape::Read).ok()?;
         let row = self
             .runtime
-            .block_on(self.client.query_one("SELECT pg_backend_pid()", &[]))
+            .block_on(self.client.query_one(statement.sql(), &[]))
             .ok()?;
         let pid = row.try_get::<_, i32>(0).ok()?;
         self.options.publish_query_id(format!("backend pid {pid}"));
@@ -189,7 +196,7 @@ impl Postgres {
                 result = client.query(sql, &[]) => return result.map_err(|e| {
                     Attempt::new(is_transient(&e), explain(&e, &target))
                 }),
-                _ = tokio::signal::ctrl_c() => Error::Interrupted(format!("the query on target `{target}` was cancelled")),
+                _ = cancel::requested() => cancel::interrupted(&target),
                 _ = limit => Error::Query(format!(
                     "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
                     timeout.map(|t| t.as_secs()).unwrap_or_default()
@@ -208,20 +215,100 @@ impl Postgres {
     }
 }
 
-/// Opens a connection as the profile says, with the TLS connector when one is used.
-async fn open(
+/// Connects, retrying while the server says it is starting up or shutting down (a restart,
+/// a failover) within the retry budget; a stop request ends the wait.
+fn connect_retrying(
+    runtime: &tokio::runtime::Runtime,
     profile: &Profile,
-) -> Result<(Client, Option<tokio_postgres_rustls::MakeRustlsConnect>), Error> {
+    dialect: &Dialect,
+) -> Result<Connected, Error> {
+    let mut backoff = Backoff::new();
+    loop {
+        cancel::check(&profile.name)?;
+        let attempt = runtime.block_on(async {
+            tokio::select! {
+                opened = open(profile, dialect) => Some(opened),
+                _ = cancel::requested() => None,
+            }
+        });
+        match attempt {
+            None => return Err(cancel::interrupted(&profile.name)),
+            Some(Ok(connected)) => return Ok(connected),
+            Some(Err(Opening::Transient(message))) => backoff.wait(message, &profile.name)?,
+            Some(Err(Opening::Failed(error))) => return Err(error),
+        }
+    }
+}
+
+type Connected = (Client, Option<tokio_postgres_rustls::MakeRustlsConnect>);
+
+/// Why a connection could not be opened.
+enum Opening {
+    /// The server answered that it cannot take sessions right now.
+    Transient(String),
+    Failed(Error),
+}
+
+impl From<Error> for Opening {
+    fn from(error: Error) -> Opening {
+        Opening::Failed(error)
+    }
+}
+
+/// The settings a PostgreSQL session gets before any statement: literals and text must not
+/// change meaning with a database's or role's defaults, or the profile's `options`. (Redshift
+/// fixes them itself; segc's literals for it hold no backslash inside quotes.)
+fn session_settings(dialect: &Dialect) -> &'static [&'static str] {
+    match dialect.name.as_str() {
+        "postgres" => &gate::SESSION_SETTINGS[..2],
+        _ => &[],
+    }
+}
+
+/// Opens a connection as the profile says, with the TLS connector when one is used, and pins
+/// the session's settings.
+async fn open(profile: &Profile, dialect: &Dialect) -> Result<Connected, Opening> {
+    let (client, tls) = open_session(profile).await.map_err(|error| match error {
+        Session::Transient(message) => Opening::Transient(message),
+        Session::Failed(error) => Opening::Failed(error),
+    })?;
+    for setting in session_settings(dialect) {
+        let statement = gate::admit(setting, dialect, Shape::Session)?;
+        client.batch_execute(statement.sql()).await.map_err(|e| {
+            Opening::Failed(Error::Query(format!(
+                "{} (while pinning `{setting}`)",
+                explain(&e, &profile.name)
+            )))
+        })?;
+    }
+    Ok((client, tls))
+}
+
+/// A failed start of a session.
+enum Session {
+    Transient(String),
+    Failed(Error),
+}
+
+/// A server that cannot take sessions for now: starting up (57P03), shutting down (57P01,
+/// 57P02), or too many connections at once (53300).
+fn is_starting(error: &tokio_postgres::Error) -> bool {
+    error
+        .as_db_error()
+        .is_some_and(|db| matches!(db.code().code(), "57P01" | "57P02" | "57P03" | "53300"))
+}
+
+async fn open_session(profile: &Profile) -> Result<Connected, Session> {
     let redshift = profile.kind == "redshift";
     let mut config = tokio_postgres::Config::new();
     config.host(profile.field("host").unwrap_or("localhost"));
     let default_port = if redshift { 5439 } else { 5432 };
     let port = match profile.field("port") {
         Some(text) => text.parse::<u16>().map_err(|_| {
-            Error::Profile(format!(
+            Session::Failed(Error::Profile(format!(
                 "target `{}`: `port` must be a number",
                 profile.name
-            ))
+            )))
         })?,
         None => default_port,
     };
@@ -249,7 +336,14 @@ async fn open(
         .field("sslmode")
         .unwrap_or(if redshift { "require" } else { "prefer" });
     let target = profile.name.clone();
-    let connect_error = |e: tokio_postgres::Error| Error::Query(explain(&e, &target));
+    let connect_error = |e: tokio_postgres::Error| {
+        let message = explain(&e, &target);
+        if is_starting(&e) {
+            Session::Transient(message)
+        } else {
+            Session::Failed(Error::Query(message))
+        }
+    };
     match sslmode {
         "disable" => {
             let (client, connection) = config.connect(NoTls).await.map_err(connect_error)?;
@@ -263,17 +357,16 @@ async fn open(
                 SslMode::Require
             });
             let verify = matches!(sslmode, "verify-full" | "verify-ca");
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(
-                verify,
-                profile.field("sslrootcert"),
-            )?);
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
+                tls_config(verify, profile.field("sslrootcert")).map_err(Session::Failed)?,
+            );
             let (client, connection) = config.connect(tls.clone()).await.map_err(connect_error)?;
             tokio::spawn(connection);
             Ok((client, Some(tls)))
         }
-        other => Err(Error::Profile(format!(
+        other => Err(Session::Failed(Error::Profile(format!(
             "target `{target}`: unknown sslmode `{other}` (use disable, prefer, require or verify-full)"
-        ))),
+        )))),
     }
 }
 
@@ -311,23 +404,42 @@ impl Driver for Postgres {
         &self.kind
     }
 
-    fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
+    fn dialect(&self) -> &Dialect {
+        &self.dialect
+    }
+
+    fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
+        let sql = statement.sql();
         let target = self.label.clone();
         let mut backoff = Backoff::new();
         let rows = loop {
+            cancel::check(&target)?;
             match self.query_once(sql) {
                 Ok(rows) => break rows,
                 Err(Attempt::Failed(error)) => return Err(error),
                 Err(Attempt::Transient(message)) => {
-                    std::thread::sleep(backoff.next(message)?);
-                    // A new connection: the old one is gone or its session was ended.
-                    match self.runtime.block_on(open(&self.profile)) {
-                        Ok((client, tls)) => {
+                    backoff.wait(message, &target)?;
+                    // A new connection: the old one is gone or its session was ended. Until
+                    // one opens, each try fails fast and spends the budget.
+                    let opened = self.runtime.block_on(async {
+                        tokio::select! {
+                            opened = open(&self.profile, &self.dialect) => Some(opened),
+                            _ = cancel::requested() => None,
+                        }
+                    });
+                    match opened {
+                        None => return Err(cancel::interrupted(&target)),
+                        Some(Ok((client, tls))) => {
                             self.client = client;
                             self.tls = tls;
                             self.backend_pid = self.backend_pid();
                         }
-                        Err(error) => eprintln!("reconnecting failed: {error}"),
+                        Some(Err(Opening::Transient(message))) => {
+                            eprintln!("reconnecting failed: {message}")
+                        }
+                        Some(Err(Opening::Failed(error))) => {
+                            eprintln!("reconnecting failed: {error}")
+                        }
                     }
                 }
             }

@@ -18,7 +18,9 @@ use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql,
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use super::{Attempt, Backoff, Cell, Driver, ResultSet, RunOptions};
+use super::gate::{self, Admitted, Shape};
+use super::{Attempt, Backoff, Cell, Driver, ResultSet, RunOptions, cancel};
+use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::spec::profiles::Profile;
 
@@ -26,6 +28,7 @@ type Connection = Client<Compat<TcpStream>>;
 
 pub struct SqlServer {
     runtime: tokio::runtime::Runtime,
+    dialect: Dialect,
     client: Option<Connection>,
     config: Config,
     named_instance: bool,
@@ -244,7 +247,19 @@ pub fn decode(data: &ColumnData<'static>) -> Result<Cell, String> {
     })
 }
 
+/// Opens a session and pins the settings whose server defaults would change what segc's SQL
+/// means (`QUOTED_IDENTIFIER`, `ANSI_NULLS`, `ANSI_PADDING`, `CONCAT_NULL_YIELDS_NULL`): a
+/// database or login can set them otherwise.
 async fn open(config: &Config, named_instance: bool) -> Result<Connection, TdsError> {
+    let mut client = connect(config, named_instance).await?;
+    let dialect = Dialect::load("sqlserver").map_err(|e| TdsError::Protocol(e.to_string().into()))?;
+    let statement = gate::admit(gate::SESSION_SETTINGS[2], &dialect, Shape::Session)
+        .map_err(|e| TdsError::Protocol(e.to_string().into()))?;
+    client.simple_query(statement.sql()).await?.into_results().await?;
+    Ok(client)
+}
+
+async fn connect(config: &Config, named_instance: bool) -> Result<Connection, TdsError> {
     let mut config = config.clone();
     // Azure SQL may redirect the login to another host once.
     for _ in 0..2 {
@@ -300,6 +315,7 @@ async fn read_all(client: &mut Connection, sql: &str) -> Result<ResultSet, TdsEr
 impl SqlServer {
     pub fn connect(profile: &Profile, options: RunOptions) -> Result<Self, Error> {
         let (config, named_instance) = tds_config(profile)?;
+        cancel::install();
         super::install_crypto_provider();
         let runtime = super::runtime()?;
         let target = profile.name.clone();
@@ -308,6 +324,7 @@ impl SqlServer {
             .map_err(|e| Error::Query(explain(&e, &target)))?;
         let mut driver = SqlServer {
             runtime,
+            dialect: Dialect::load("sqlserver")?,
             client: Some(client),
             config,
             named_instance,
@@ -322,8 +339,11 @@ impl SqlServer {
         let Some(client) = self.client.as_mut() else {
             return;
         };
+        let Ok(statement) = gate::admit("SELECT @@SPID", &self.dialect, Shape::Read) else {
+            return;
+        };
         let session = self.runtime.block_on(async {
-            let row = client.simple_query("SELECT @@SPID").await.ok()?;
+            let row = client.simple_query(statement.sql()).await.ok()?;
             let row = row.into_row().await.ok()??;
             row.try_get::<i16, _>(0).ok()?
         });
@@ -350,7 +370,7 @@ impl SqlServer {
                     return result
                         .map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)));
                 }
-                _ = tokio::signal::ctrl_c() => Stop::Interrupted,
+                _ = cancel::requested() => Stop::Interrupted,
                 _ = limit => Stop::TimedOut,
             };
             // The request's future is gone; tell the server to stop, or hang up.
@@ -365,9 +385,7 @@ impl SqlServer {
                 );
             }
             Err(Attempt::Failed(match stop {
-                Stop::Interrupted => {
-                    Error::Interrupted(format!("the query on target `{target}` was cancelled"))
-                }
+                Stop::Interrupted => cancel::interrupted(&target),
                 Stop::TimedOut => Error::Query(format!(
                     "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
                     timeout.map(|t| t.as_secs()).unwrap_or_default()
@@ -382,14 +400,20 @@ impl Driver for SqlServer {
         "sqlserver"
     }
 
-    fn query(&mut self, sql: &str) -> Result<ResultSet, Error> {
+    fn dialect(&self) -> &Dialect {
+        &self.dialect
+    }
+
+    fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
+        let sql = statement.sql();
         let mut backoff = Backoff::new();
         loop {
+            cancel::check(&self.target)?;
             match self.query_once(sql) {
                 Ok(result) => return Ok(result),
                 Err(Attempt::Failed(error)) => return Err(error),
                 Err(Attempt::Transient(message)) => {
-                    std::thread::sleep(backoff.next(message)?);
+                    backoff.wait(message, &self.target)?;
                     // A new connection on the next attempt.
                     self.client = None;
                 }

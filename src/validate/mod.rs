@@ -55,6 +55,41 @@ pub(crate) struct Validator<'a> {
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
 /// with a digit, and not segc's own prefix.
+/// A name of the warehouse (a table, schema or column) as written in a source: quoted for
+/// each dialect when rendered, so most characters are fine. Refused are those that no
+/// warehouse accepts in a name and some cannot quote safely: control characters (NUL,
+/// newline, ESC, …), and the backslash and backtick, which BigQuery reads as an escape and as
+/// the end of a quoted name (a project's names stay valid on every warehouse).
+pub(crate) fn check_physical_name(
+    name: &Spanned<String>,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    let text = &name.value;
+    let problem = if text.trim().is_empty() {
+        Some("is empty".to_string())
+    } else if let Some(c) = text.chars().find(|c| c.is_control()) {
+        Some(format!("holds the control character U+{:04X}", c as u32))
+    } else if let Some(c) = text.chars().find(|c| matches!(c, '\\' | '`')) {
+        Some(format!("holds `{c}`"))
+    } else if text.len() > 1024 {
+        Some(format!("is {} bytes long (at most 1024)", text.len()))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => {
+            diagnostics.push(
+                Diagnostic::new(format!("the {what} name {problem}"), name.span).with_hint(
+                    "warehouse names are quoted exactly as written, but control characters, `\\` and `` ` `` cannot be quoted safely on every warehouse; rename the table or column, or create a view with a plain name",
+                ),
+            );
+            false
+        }
+        None => true,
+    }
+}
+
 pub(crate) fn check_name(
     name: &Spanned<String>,
     what: &str,

@@ -4,7 +4,8 @@ use crate::error::suggest;
 use crate::ir::{Column, Source, SourceId, SourceRole, TableName, ValueType};
 use crate::spec::TableSpec;
 
-use super::{Validator, check_name};
+use super::{Validator, check_name, check_physical_name};
+use crate::spec::Spanned;
 
 /// The user table's column that says when each user signed up.
 pub const SIGNUP_COLUMN: &str = "signup_at";
@@ -52,6 +53,22 @@ impl Validator<'_> {
                 continue;
             }
             let what = format!("source `{}`", spec.name.value);
+            let mut physical: Vec<(&Spanned<String>, &str)> = Vec::new();
+            match &spec.table {
+                Some(TableSpec::Single(text)) => physical.push((text, "table")),
+                Some(TableSpec::PerTarget(entries)) => {
+                    physical.extend(entries.iter().map(|(_, text)| (text, "table")))
+                }
+                None => {}
+            }
+            physical.extend(spec.key.iter().map(|k| (k, "key column")));
+            physical.extend(spec.user_key.iter().map(|k| (k, "user key column")));
+            physical.extend(spec.time.iter().map(|t| (t, "time column")));
+            physical.extend(spec.columns.iter().map(|c| (&c.column, "column")));
+            // A bad name is reported; the source is still read, so its uses resolve.
+            for (name, kind) in physical {
+                check_physical_name(name, kind, &mut self.diagnostics);
+            }
             let table = match &spec.table {
                 Some(TableSpec::Single(text)) => match table_parts(&text.value) {
                     Some(parts) => TableName {

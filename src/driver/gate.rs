@@ -1,0 +1,290 @@
+//! The one gate every statement crosses on its way to a warehouse. A driver sends only an
+//! [`Admitted`] statement, and only [`admit`] makes one, so no command can send SQL around it.
+//!
+//! What it admits depends on the shape asked for:
+//! - [`Shape::Read`] (run, explain, `targets --check`, estimates): exactly one query, parsed in
+//!   the target's dialect, that reads and nothing else: no `SELECT … INTO`, no locking clause,
+//!   no data-changing statement nested in a `WITH`, no table functions, and calls only to the
+//!   functions segc itself writes. A statement that a template or a hostile value bent into
+//!   something else (`pg_sleep`, `lo_from_bytea`, a second statement) is refused.
+//! - [`Shape::Session`]: one of the fixed settings a driver pins when it connects, verbatim.
+//! - [`Shape::Fixture`]: anything; test fixtures only, through [`super::Driver::set_up`], which
+//!   no command calls (a test checks that).
+//!
+//! The check also honours the dialect's string rules: where a backslash inside '…' means one
+//! thing or another depending on a server setting (PostgreSQL's `standard_conforming_strings`,
+//! Redshift), a statement with a backslash inside any string is refused, because the server
+//! might read a different statement from the one checked here.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, ObjectNamePart, Query, SetExpr, Statement, TableFactor, Visit, Visitor};
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+
+/// What a statement is allowed to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One read-only query.
+    Read,
+    /// A session setting from [`SESSION_SETTINGS`], verbatim.
+    Session,
+    /// Test fixtures: tables and rows a test creates. Never used by a command.
+    Fixture,
+}
+
+/// The settings drivers pin on each new session, so that the meaning of what segc writes never
+/// depends on a server's defaults.
+pub const SESSION_SETTINGS: &[&str] = &[
+    // PostgreSQL: '…' strings take no backslash escapes; text travels as UTF-8.
+    "SET standard_conforming_strings = on",
+    "SET client_encoding = 'UTF8'",
+    // SQL Server: "…" is a name, never a string; NULL compares as unknown; trailing blanks are
+    // kept; NULL concatenated with text is NULL.
+    "SET QUOTED_IDENTIFIER ON; SET ANSI_NULLS ON; SET ANSI_PADDING ON; SET CONCAT_NULL_YIELDS_NULL ON",
+];
+
+/// The functions segc's own statements call, in any dialect (compared without case).
+const FUNCTIONS: &[&str] = &[
+    // Aggregates and windows.
+    "avg",
+    "count",
+    "count_big",
+    "max",
+    "min",
+    "sum",
+    "percentile_cont",
+    "quantile_cont",
+    "rank",
+    "row_number",
+    // Scalars.
+    "abs",
+    "ceil",
+    "ceiling",
+    "charindex",
+    "chr",
+    "coalesce",
+    "date_diff",
+    "dateadd",
+    "datediff",
+    "floor",
+    "left",
+    "nullif",
+    "right",
+    "round",
+    "safe_divide",
+    "strpos",
+    "timestamp_add",
+    // `segc targets --check` and the drivers' session ids.
+    "version",
+    "pg_backend_pid",
+];
+
+/// A statement the gate let through, for one shape.
+#[derive(Debug, Clone, Copy)]
+pub struct Admitted<'a> {
+    sql: &'a str,
+    shape: Shape,
+}
+
+impl<'a> Admitted<'a> {
+    pub fn sql(&self) -> &'a str {
+        self.sql
+    }
+
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+}
+
+/// Checks `sql` for `shape` in `dialect`; the refusal says why.
+pub fn admit<'a>(sql: &'a str, dialect: &Dialect, shape: Shape) -> Result<Admitted<'a>, Error> {
+    let refuse = |why: String| {
+        Err(Error::Render(format!(
+            "refusing to send a statement to {}: {why}",
+            dialect.name
+        )))
+    };
+    match shape {
+        Shape::Fixture => {}
+        Shape::Session => {
+            if !SESSION_SETTINGS.contains(&sql) {
+                return refuse("it is not one of the session settings segc pins".into());
+            }
+        }
+        Shape::Read => {
+            if let Err(why) = setting_independent(sql, dialect) {
+                return refuse(why);
+            }
+            let statement = crate::sqlcheck::parse_one(sql, &dialect.sqlparser)?;
+            let mut check = ReadOnly;
+            if let ControlFlow::Break(why) = statement.visit(&mut check) {
+                return refuse(why);
+            }
+        }
+    }
+    Ok(Admitted { sql, shape })
+}
+
+/// Refuses a statement whose strings a server could read two ways: one with a character inside
+/// quotes that the dialect spells out because its meaning there depends on a setting. Strings
+/// are read the standard way (backslash ordinary); when none holds such a character, every
+/// reading splits the text into the same tokens.
+fn setting_independent(sql: &str, dialect: &Dialect) -> Result<(), String> {
+    let spelled: Vec<char> = dialect.string.spelled_out.iter().map(|s| s.0).collect();
+    if spelled.is_empty() {
+        return Ok(());
+    }
+    let standard = sqlparser::dialect::PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&standard, sql)
+        .tokenize()
+        .map_err(|e| format!("it does not tokenize: {e}"))?;
+    for token in tokens {
+        let content = match &token {
+            Token::SingleQuotedString(s)
+            | Token::NationalStringLiteral(s)
+            | Token::UnicodeStringLiteral(s)
+            | Token::SingleQuotedByteStringLiteral(s)
+            | Token::HexStringLiteral(s) => s.as_str(),
+            Token::EscapedStringLiteral(_) => {
+                return Err("it holds an E'…' string, which segc never writes".into());
+            }
+            _ => continue,
+        };
+        if let Some(c) = content.chars().find(|c| spelled.contains(c)) {
+            return Err(format!(
+                "a string literal holds `{}`, whose meaning inside quotes depends on a server setting",
+                c.escape_default()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Finds anything in a query that is not plain reading.
+struct ReadOnly;
+
+impl Visitor for ReadOnly {
+    type Break = String;
+
+    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<String> {
+        match statement {
+            Statement::Query(_) => ControlFlow::Continue(()),
+            other => ControlFlow::Break(format!(
+                "it is not a query but {}",
+                other.to_string().split_whitespace().next().unwrap_or("another statement")
+            )),
+        }
+    }
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
+        if !query.locks.is_empty() {
+            return ControlFlow::Break("it locks rows (FOR UPDATE/SHARE)".into());
+        }
+        match query.body.as_ref() {
+            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
+                ControlFlow::Break("it changes data inside a query".into())
+            }
+            SetExpr::Select(select) if select.into.is_some() => {
+                ControlFlow::Break("it writes a table (SELECT … INTO)".into())
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
+        match factor {
+            TableFactor::Table { args: None, .. } | TableFactor::Derived { .. } => {
+                ControlFlow::Continue(())
+            }
+            TableFactor::NestedJoin { .. } => ControlFlow::Continue(()),
+            other => ControlFlow::Break(format!(
+                "it reads from `{other}`, which is not a table or a subquery"
+            )),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
+        if let Expr::Function(function) = expr {
+            let parts = &function.name.0;
+            let name = match parts.as_slice() {
+                [ObjectNamePart::Identifier(ident)] => ident.value.to_lowercase(),
+                _ => String::new(),
+            };
+            if !FUNCTIONS.contains(&name.as_str()) {
+                return ControlFlow::Break(format!(
+                    "it calls `{}`, which segc never writes",
+                    function.name
+                ));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admitted(sql: &str, dialect: &str) -> Result<(), String> {
+        admit(sql, &Dialect::load(dialect).unwrap(), Shape::Read)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn plain_queries_pass_in_every_dialect() {
+        for dialect in crate::dialect::names() {
+            admitted(
+                "WITH a AS (SELECT 1 AS x) SELECT COUNT(*) AS n, MAX(x) AS m FROM a",
+                dialect,
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn anything_but_reading_is_refused() {
+        for (sql, why) in [
+            ("SELECT 1; SELECT 2", "2 statements"),
+            ("DROP TABLE t", "not a query but DROP"),
+            ("SELECT * INTO t2 FROM t", "SELECT … INTO"),
+            ("SELECT * FROM t FOR UPDATE", "locks rows"),
+            (
+                "SELECT (SELECT count(*) FROM pg_sleep(3)) AS x",
+                "not a table or a subquery",
+            ),
+            ("SELECT lo_from_bytea(0, 'x') AS x", "calls `lo_from_bytea`"),
+            ("SELECT pg_catalog.pg_sleep(1) AS x", "calls `pg_catalog.pg_sleep`"),
+        ] {
+            let error = admitted(sql, "postgres").unwrap_err();
+            assert!(error.contains(why), "{sql}: {error}");
+        }
+    }
+
+    /// The reproducer of a backslash that ends a PostgreSQL literal early when
+    /// standard_conforming_strings is off: read the standard way it is one harmless string.
+    #[test]
+    fn a_backslash_inside_a_postgres_string_is_refused() {
+        let sql = "SELECT CASE WHEN u = '\\' OR (SELECT 1) >= 0 THEN 1 ELSE 0 END AS x FROM t";
+        for dialect in ["postgres", "redshift"] {
+            let error = admitted(sql, dialect).unwrap_err();
+            assert!(error.contains("depends on a server setting"), "{error}");
+        }
+        assert!(admitted("SELECT E'a' AS x", "postgres").is_err());
+        // Where a backslash has one meaning, it is an ordinary character of the value.
+        admitted("SELECT 'a\\b' AS x", "duckdb").unwrap();
+        // segc's own spelling passes.
+        admitted("SELECT ('a' || CHR(92) || 'b') AS x", "postgres").unwrap();
+    }
+
+    #[test]
+    fn session_settings_pass_verbatim_only() {
+        let postgres = Dialect::load("postgres").unwrap();
+        admit(SESSION_SETTINGS[0], &postgres, Shape::Session).unwrap();
+        assert!(admit("SET role = admin", &postgres, Shape::Session).is_err());
+        assert!(admit("SELECT 1", &postgres, Shape::Session).is_err());
+    }
+}

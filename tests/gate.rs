@@ -1,0 +1,91 @@
+//! The statement gate: every command's statement passes it, and only test fixtures and the
+//! drivers' own session settings use its other shapes. (Its rules: `src/driver/gate.rs`; every
+//! compiled statement of every fixture and dialect is admitted in `compile_snapshots.rs`,
+//! `series.rs` and `identifiers.rs`.)
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Commands reach a warehouse only through `Driver::query` (the read-only shape): nothing
+/// outside the driver layer asks for another shape or sends fixtures.
+#[test]
+fn no_command_uses_a_shape_other_than_read() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "found the sources");
+    let mut offenders = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        if relative.starts_with("driver/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let sends_otherwise = ["set_up(", "Shape::Fixture", "Shape::Session", ".send("]
+                .iter()
+                .any(|needle| line.contains(needle));
+            // The demo generator writes its own local DuckDB file, never a warehouse.
+            let writes_demo = relative == "demo.rs";
+            if sends_otherwise && !writes_demo {
+                offenders.push(format!("src/{relative}:{}: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
+
+/// The settings pinned per session are well-formed statements of their dialects.
+#[test]
+fn pinned_session_settings_parse_in_their_dialects() {
+    use segc::driver::gate::SESSION_SETTINGS;
+    for (setting, dialect) in [
+        (SESSION_SETTINGS[0], "postgres"),
+        (SESSION_SETTINGS[1], "postgres"),
+    ] {
+        segc::sqlcheck::parse_one(setting, dialect).unwrap_or_else(|e| panic!("{setting}: {e}"));
+    }
+    let parser = segc::sqlcheck::parser_dialect("mssql").unwrap();
+    let statements =
+        sqlparser::parser::Parser::parse_sql(parser.as_ref(), SESSION_SETTINGS[2]).unwrap();
+    assert_eq!(statements.len(), 4, "{statements:?}");
+    for name in [
+        "QUOTED_IDENTIFIER",
+        "ANSI_NULLS",
+        "ANSI_PADDING",
+        "CONCAT_NULL_YIELDS_NULL",
+    ] {
+        assert!(
+            SESSION_SETTINGS[2].contains(&format!("SET {name} ON")),
+            "{name}"
+        );
+    }
+}
+
+/// A statement a hostile template or value could produce never reaches a driver: the CLI
+/// refuses it before connecting, naming why.
+#[test]
+fn statements_that_write_or_call_unknown_functions_are_refused() {
+    let postgres = segc::dialect::Dialect::load("postgres").unwrap();
+    for sql in [
+        "SELECT 1 AS a; DELETE FROM t",
+        "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x",
+        "SELECT pg_sleep(3) AS a",
+        "SELECT * FROM dblink('x', 'y') AS t(a int)",
+        "SELECT 'a\\' AS a",
+    ] {
+        let refused =
+            segc::driver::gate::admit(sql, &postgres, segc::driver::gate::Shape::Read).is_err();
+        assert!(refused, "admitted: {sql}");
+    }
+}
