@@ -140,9 +140,19 @@ impl Diagnostic {
                 } else {
                     line_chars
                 };
-                let width = end.saturating_sub(start).max(1);
+                // The line is quoted with its control characters escaped, so the underline
+                // is measured in escaped characters too.
+                let escaped_width = |skip: usize, take: usize| {
+                    let part: String = line_text.chars().skip(skip).take(take).collect();
+                    crate::terminal::printable(&part).chars().count()
+                };
+                let width = escaped_width(start, end.saturating_sub(start)).max(1);
+                let start = escaped_width(0, start);
                 out.push_str(&format!("{pad} |\n"));
-                out.push_str(&format!("{number} | {line_text}\n"));
+                out.push_str(&format!(
+                    "{number} | {}\n",
+                    crate::terminal::printable(line_text)
+                ));
                 out.push_str(&format!(
                     "{pad} | {}{}\n",
                     " ".repeat(start),
@@ -185,6 +195,12 @@ pub enum Error {
     Invalid(Box<Diagnostics>),
     #[error("cannot read {path}: {source}")]
     Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write to {path}: {source}")]
+    Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -283,5 +299,43 @@ mod tests {
         let text = Diagnostic::new("unknown attribute `foo`", span).render(&sources);
         assert!(text.contains("--> defs/a.yml:3:14"), "{text}");
         assert!(text.contains("|              ^^^\n"), "{text}");
+    }
+
+    /// A quoted line's control characters are escaped, and the underline still sits under
+    /// the text it marks, which is longer once escaped.
+    #[test]
+    fn quotes_the_line_escaped_and_underlines_the_escaped_text() {
+        let mut sources = SourceMap::default();
+        let file = sources.add("a.yml", "- { name: \"\u{1b}]0;x\u{7}\", all: [ bad\t] }\n");
+        let span = |start: usize, end: usize| Span {
+            file,
+            start: Position {
+                line: 1,
+                column: start,
+                byte: 0,
+            },
+            end: Position {
+                line: 1,
+                column: end,
+                byte: 0,
+            },
+        };
+        // `bad\t` after the escaped name: the underline moves right by the two escapes.
+        let text = Diagnostic::new("unknown attribute", span(28, 32)).render(&sources);
+        assert!(
+            text.contains("1 | - { name: \"\\e]0;x\\a\", all: [ bad\\t] }\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("  | {}^^^^^\n", " ".repeat(29))),
+            "{text}"
+        );
+        // Underlining the name itself covers its escapes.
+        let text = Diagnostic::new("bad name", span(11, 18)).render(&sources);
+        assert!(
+            text.contains(&format!("  | {}^^^^^^^^^\n", " ".repeat(10))),
+            "{text}"
+        );
+        assert!(!text.contains(['\u{1b}', '\u{7}', '\t']), "{text}");
     }
 }

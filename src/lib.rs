@@ -11,4 +11,5 @@ pub mod render;
 pub mod report;
 pub mod spec;
 pub mod sqlcheck;
+pub mod terminal;
 pub mod validate;

@@ -194,6 +194,215 @@ fn compile_needs_no_profile_with_a_dialect() {
     }
 }
 
+/// The bytes that act on a terminal: ESC (window title, clear screen), BEL, CR.
+const RAW_CONTROLS: [char; 3] = ['\u{1b}', '\u{7}', '\r'];
+
+/// Runs `segc` with `args` and checks that `expected` is printed (on stdout or stderr) and
+/// that no raw control character is.
+fn prints_escaped(args: &[&std::ffi::OsStr], code: i32, expected: &[&str]) {
+    let output = segc().args(args).output().unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(code), "{args:?}:\n{text}");
+    assert!(
+        !text.contains(RAW_CONTROLS),
+        "{args:?} printed a raw control character:\n{text:?}"
+    );
+    for expected in expected {
+        assert!(
+            text.contains(expected),
+            "{args:?}: no {expected} in\n{text}"
+        );
+    }
+}
+
+/// Names, labels, YAML lines and arguments holding escape sequences and carriage returns
+/// are printed with those characters escaped, in messages, diagnostics and results.
+#[test]
+fn control_characters_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, Some(&["sources.yml"]));
+    let settings = project.join("segc_project.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    // YAML's double-quoted escapes: `\e` ESC, `\a` BEL, `\r` CR, `\u202e` right-to-left override.
+    std::fs::write(
+        &settings,
+        text.replace("name: core_fixture", r#"name: "core \e]0;pwned\a\r\u202e""#),
+    )
+    .unwrap();
+    let definitions = project.join("segment-defs/hostile.yml");
+    let project = project.as_os_str();
+    let kpis = "kpis:\n  - { name: people, agg: count, label: \"People \\e[2J\" }\n";
+
+    std::fs::write(
+        &definitions,
+        format!("segments:\n  - {{ name: ok }}\n{kpis}"),
+    )
+    .unwrap();
+    prints_escaped(
+        &["validate".as_ref(), "--project".as_ref(), project],
+        0,
+        &[r"core \e]0;pwned\a\r\u{202e}: valid"],
+    );
+
+    // A name decoded from escapes: quoted in the message and in the YAML line.
+    std::fs::write(
+        &definitions,
+        format!("segments:\n  - {{ name: \"x\\e]0;pwned\\a\\ry\" }}\n{kpis}"),
+    )
+    .unwrap();
+    prints_escaped(
+        &["validate".as_ref(), "--project".as_ref(), project],
+        1,
+        &[r"invalid segment name `x\e]0;pwned\a\ry`"],
+    );
+
+    // Raw control characters in the file: the quoted line shows them escaped, and the
+    // underline sits under the character the parser points at.
+    std::fs::write(
+        &definitions,
+        format!("segments:\n  - {{ name: ok, label: \u{7}\r\u{1b}]0;pwned }}\n{kpis}"),
+    )
+    .unwrap();
+    let output = segc()
+        .args(["validate", "--project"])
+        .arg(project)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(!text.contains(RAW_CONTROLS), "{text:?}");
+    let quoted = r"2 |   - { name: ok, label: \a\r\e]0;pwned }";
+    let line = text.lines().position(|line| line == quoted);
+    let line = line.unwrap_or_else(|| panic!("no `{quoted}` in\n{text}"));
+    let caret = text.lines().nth(line + 1).unwrap();
+    assert!(
+        caret.trim_start_matches([' ', '|']).starts_with('^'),
+        "{text}"
+    );
+
+    // Arguments quoted back by the command line parser (with or without a character left
+    // over once an escape sequence is taken out) and by segc.
+    for (argument, expected) in [
+        ("\u{1b}]0;pwned\u{7}\r", r"'\e]0;pwned\a\r'"),
+        ("\u{1b}]0;pwned\u{7}", r"'\e]0;pwned\a'"),
+    ] {
+        prints_escaped(
+            &["compile".as_ref(), "--as-of".as_ref(), argument.as_ref()],
+            2,
+            &[expected],
+        );
+    }
+    std::fs::write(
+        &definitions,
+        format!("segments:\n  - {{ name: ok }}\n{kpis}"),
+    )
+    .unwrap();
+    prints_escaped(
+        &[
+            "compile".as_ref(),
+            "--dialect".as_ref(),
+            "duckdb".as_ref(),
+            "--select".as_ref(),
+            "no\u{1b}]0;pwned\u{7}\r".as_ref(),
+            "--project".as_ref(),
+            project,
+        ],
+        2,
+        &[r"no\e]0;pwned\a\r"],
+    );
+}
+
+/// `compile --output-dir` creates the folder and its missing parents.
+#[test]
+fn compile_output_dir_creates_missing_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("review/sql/today");
+    segc()
+        .args(["compile", "--output-dir"])
+        .arg(&folder)
+        .arg("--project")
+        .arg(common::repository_root())
+        .assert()
+        .success();
+    let mut names = file_names(&folder);
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "bigquery.sql",
+            "duckdb.sql",
+            "postgres.sql",
+            "redshift.sql",
+            "sqlserver.sql"
+        ]
+    );
+}
+
+fn file_names(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `compile --output-dir` writes every file or none: a file it cannot write leaves no other
+/// file (nor a temporary) behind, and the error names the folder and the system's reason.
+#[test]
+fn compile_output_dir_writes_every_file_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder named like the second file (duckdb.sql) is in the way.
+    let blocked = dir.path().join("blocked");
+    std::fs::create_dir_all(blocked.join("duckdb.sql")).unwrap();
+    segc()
+        .args(["compile", "--output-dir"])
+        .arg(&blocked)
+        .arg("--project")
+        .arg(common::repository_root())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "error: cannot write to {}",
+            blocked.join("duckdb.sql").display()
+        )))
+        .stderr(predicate::str::contains("cannot read").not());
+    assert_eq!(file_names(&blocked), ["duckdb.sql"]);
+
+    // A folder without write permission; as root the permission bits do not stop writes,
+    // and only the case above can be checked.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let read_only = dir.path().join("read-only");
+        std::fs::create_dir(&read_only).unwrap();
+        std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let enforced = std::fs::write(read_only.join("probe"), "").is_err();
+        let _ = std::fs::remove_file(read_only.join("probe"));
+        if enforced {
+            for dialect in [None, Some("postgres")] {
+                let mut command = segc();
+                command.arg("compile");
+                if let Some(dialect) = dialect {
+                    command.args(["--dialect", dialect]);
+                }
+                command
+                    .arg("--output-dir")
+                    .arg(&read_only)
+                    .arg("--project")
+                    .arg(common::repository_root())
+                    .assert()
+                    .code(1)
+                    .stderr(predicate::str::contains(format!(
+                        "error: cannot write to {}: Permission denied",
+                        read_only.display()
+                    )));
+                assert!(file_names(&read_only).is_empty());
+            }
+        }
+        std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
 #[cfg(feature = "duckdb")]
 mod run {
     use super::*;
@@ -399,6 +608,46 @@ mod run {
             .assert()
             .code(2)
             .stderr(predicate::str::contains("at_risk"));
+    }
+
+    /// A table's labels come from the definitions: their control characters are printed
+    /// escaped, while the JSON output keeps them exactly.
+    #[test]
+    fn the_table_escapes_control_characters_in_labels() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        std::fs::write(
+            project.join("segment-defs/hostile.yml"),
+            "segments:\n  - { name: hostile, label: \"Evil \\e]0;pwned\\a\\r\\u202e\" }\n",
+        )
+        .unwrap();
+        let kpis = project.join("segment-defs/kpis.yml");
+        let text = std::fs::read_to_string(&kpis).unwrap();
+        assert!(text.contains("label: \"People\""));
+        std::fs::write(
+            &kpis,
+            text.replace("label: \"People\"", "label: \"People \\e[2J\\r\""),
+        )
+        .unwrap();
+        let output = segc()
+            .args([
+                "run",
+                "--select",
+                "hostile",
+                "--kpis",
+                "people",
+                "--project",
+            ])
+            .arg(&project)
+            .output()
+            .unwrap();
+        let table = common::output_text(&output);
+        assert!(output.status.success(), "{table}");
+        assert!(!table.contains(RAW_CONTROLS), "{table:?}");
+        assert!(table.contains(r"Evil \e]0;pwned\a\r\u{202e}"), "{table}");
+        assert!(table.contains(r"People \e[2J\r"), "{table}");
+        let json = common::run_json(&project, &["--select", "hostile", "--kpis", "people"]);
+        assert_eq!(json["columns"][0]["label"], "People \u{1b}[2J\r");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::dialect::Dialect;
 use crate::error::Error;
+use crate::terminal::{printable, printable_lines};
 
 use super::ReportArgs;
 
@@ -33,21 +34,12 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
     let project = crate::validate::load_and_validate(root)?;
     let reports = args.report.plan(&project)?;
     if let (Some(dir), None, None) = (&args.output_dir, &args.dialect, &args.target) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        let mut files = Vec::new();
         for name in crate::dialect::names() {
-            let dialect = Dialect::load(name)?;
-            let sql = reports.sql(&dialect, None)?;
-            let path = dir.join(format!("{name}.sql"));
-            std::fs::write(&path, &sql).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            eprintln!("wrote {}", path.display());
+            let sql = reports.sql(&Dialect::load(name)?, None)?;
+            files.push((format!("{name}.sql"), sql));
         }
-        return Ok(0);
+        return write_files(dir, &files);
     }
     let (dialect, target) = match (&args.dialect, &args.target) {
         (Some(dialect), _) => (Dialect::load(dialect)?, None),
@@ -62,26 +54,79 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         if args.estimate {
             return Err(too_long);
         }
-        eprintln!("warning: {too_long}");
+        eprintln!("warning: {}", printable_lines(&too_long.to_string()));
     }
     if args.estimate {
         let target = target.unwrap_or_default();
         return estimate(root, profiles_dir, &target, &sql);
     }
     match &args.output_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
-            let path = dir.join(format!("{}.sql", dialect.name));
-            std::fs::write(&path, &sql).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            eprintln!("wrote {}", path.display());
+        Some(dir) => write_files(dir, &[(format!("{}.sql", dialect.name), sql)]),
+        None => {
+            print!("{sql}");
+            Ok(0)
         }
-        None => print!("{sql}"),
+    }
+}
+
+/// Writes every file into `dir` (created with its missing parents), or none of them: each
+/// goes to a hidden temporary name first, and only once all are written are they renamed
+/// into place. On a failure the temporaries are removed, and the error names the folder
+/// (or the file in the way) and the system's reason.
+fn write_files(dir: &Path, files: &[(String, String)]) -> Result<i32, Error> {
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Write { path, source }
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(failed(dir)(std::io::Error::other(
+            "it is a file, not a folder",
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(failed(dir))?;
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let remove_temporaries = |staged: &[(PathBuf, PathBuf)]| {
+        for (temporary, _) in staged {
+            let _ = std::fs::remove_file(temporary);
+        }
+    };
+    for (name, text) in files {
+        let path = dir.join(name);
+        // A folder of that name would only fail at the rename, after others were renamed.
+        if path.is_dir() {
+            remove_temporaries(&staged);
+            return Err(failed(&path)(std::io::Error::other(
+                "a folder of that name is in the way",
+            )));
+        }
+        let temporary = dir.join(format!(".{name}.segc-tmp"));
+        if let Err(source) = std::fs::write(&temporary, text) {
+            let _ = std::fs::remove_file(&temporary);
+            remove_temporaries(&staged);
+            return Err(failed(dir)(source));
+        }
+        staged.push((temporary, path));
+    }
+    for (index, (temporary, path)) in staged.iter().enumerate() {
+        if let Err(source) = std::fs::rename(temporary, path) {
+            remove_temporaries(&staged[index..]);
+            let already: Vec<String> = staged[..index]
+                .iter()
+                .map(|(_, path)| path.display().to_string())
+                .collect();
+            let source = if already.is_empty() {
+                source
+            } else {
+                std::io::Error::new(
+                    source.kind(),
+                    format!("{source} ({} already written)", already.join(", ")),
+                )
+            };
+            return Err(failed(path)(source));
+        }
+    }
+    for (_, path) in &staged {
+        eprintln!("wrote {}", printable(&path.display().to_string()));
     }
     Ok(0)
 }

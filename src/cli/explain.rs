@@ -10,6 +10,7 @@ use crate::driver::{Cell, RunOptions};
 use crate::error::Error;
 use crate::ir::{Comparison, Condition, Literal, Operand, Predicate, Project};
 use crate::plan::{Plan, ReportOptions};
+use crate::terminal::{printable, printable_lines};
 
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
@@ -183,7 +184,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
                 } else {
                     ""
                 };
-                println!("  {source:<20} {rows:>12}{warning}");
+                println!("  {:<20} {rows:>12}{warning}", printable(&source));
             }
             Err(error) => {
                 let origin = project
@@ -197,7 +198,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
                         )
                     })
                     .unwrap_or_default();
-                println!("  {source:<20} cannot be read{origin}: {error}");
+                let line = format!("  {source:<20} cannot be read{origin}: {error}");
+                println!("{}", printable_lines(&line));
             }
         }
     }
@@ -211,8 +213,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
     let steps = crate::render::explain_steps(&project, segment);
     let total = count(row.first());
     println!(
-        "segment {} as of {} on {target}: {total} users exist",
-        args.segment, plan.time.as_of
+        "segment {} as of {} on {}: {total} users exist",
+        printable(&args.segment),
+        plan.time.as_of,
+        printable(&target)
     );
     let mut emptied = false;
     for (index, step) in steps.iter().enumerate() {
@@ -227,7 +231,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         println!(
             "{:>3}. {:<50} {:>10} pass {:>10} left{marker}",
             index + 1,
-            describe_step(step, project.segment(segment), &project),
+            printable(&describe_step(step, project.segment(segment), &project)),
             passing,
             left
         );

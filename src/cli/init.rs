@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::error::Error;
+use crate::terminal::printable;
 
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
@@ -77,12 +78,12 @@ kpis:
 fn write(root: &Path, relative: &str, text: &str) -> Result<(), Error> {
     let path = root.join(relative);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
             path: parent.to_path_buf(),
             source,
         })?;
     }
-    std::fs::write(&path, text).map_err(|source| Error::Io { path, source })
+    std::fs::write(&path, text).map_err(|source| Error::Write { path, source })
 }
 
 pub fn execute(args: &InitArgs) -> Result<i32, Error> {
@@ -108,7 +109,7 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
                 crate::demo::create_database(&path).map_err(|e| Error::Query(e.to_string()))?;
             eprintln!(
                 "demo database {}: {} users, {} accounts, {} events, {} orders",
-                path.display(),
+                printable(&path.display().to_string()),
                 summary.users,
                 summary.accounts,
                 summary.events,
@@ -120,11 +121,8 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
         write(root, "profiles.yml", STARTER_PROFILES)?;
         write(root, "segment-defs/definitions.yml", STARTER_DEFINITIONS)?;
     }
-    println!(
-        "created {}; next: segc run --project {}",
-        root.display(),
-        root.display()
-    );
+    let shown = printable(&root.display().to_string()).into_owned();
+    println!("created {shown}; next: segc run --project {shown}");
     Ok(0)
 }
 

@@ -213,6 +213,29 @@ pub fn today(time_zone: &str) -> NaiveDate {
     chrono::Utc::now().with_timezone(&zone).date_naive()
 }
 
+/// Prints the message for a command line clap refused (or `--help`, `--version`) and returns
+/// the exit code: 2 for an error, 0 otherwise. A message quoting an argument that holds
+/// control characters is printed escaped and without colours; clap's uncoloured text would
+/// drop a whole escape sequence, so the message is rendered again with plain styles, which
+/// leave the arguments' own characters as the only ones to escape.
+pub fn print_command_line_error(error: clap::Error) -> i32 {
+    use clap::CommandFactory;
+    let code = if error.use_stderr() { 2 } else { 0 };
+    let plain = Cli::command()
+        .styles(clap::builder::Styles::plain())
+        .try_get_matches()
+        .err()
+        .map(|plain| plain.render().ansi().to_string());
+    match plain.as_deref().map(crate::terminal::printable_lines) {
+        Some(std::borrow::Cow::Owned(escaped)) if error.use_stderr() => eprint!("{escaped}"),
+        Some(std::borrow::Cow::Owned(escaped)) => print!("{escaped}"),
+        _ => {
+            let _ = error.print();
+        }
+    }
+    code
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32, Error> {
     let root = cli.project.as_path();

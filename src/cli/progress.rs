@@ -7,18 +7,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::terminal::printable;
+
 pub struct Progress {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Progress {
-    /// Shows `message`, then the query's id once the driver publishes it in `query_id`.
+    /// Shows `message`, then the query's id once the driver publishes it in `query_id`; both
+    /// with their control characters escaped, since the line is redrawn in place.
     pub fn start(message: String, query_id: crate::driver::QueryIdSlot) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
         if !std::io::stderr().is_terminal() {
             return Progress { stop, handle: None };
         }
+        let message = printable(&message).into_owned();
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
             let started = Instant::now();
@@ -29,7 +33,7 @@ impl Progress {
                     .lock()
                     .ok()
                     .and_then(|slot| slot.clone())
-                    .map(|id| format!(" ({id})"))
+                    .map(|id| format!(" ({})", printable(&id)))
                     .unwrap_or_default();
                 let mut stderr = std::io::stderr().lock();
                 let _ = write!(

@@ -9,7 +9,7 @@ pub fn execute(root: &Path) -> Result<i32, Error> {
     let hidden = project.segments.iter().filter(|s| !s.visible).count();
     println!(
         "{}: valid — {} sources, {} attributes, {} segments ({} hidden), {} KPIs",
-        project.name,
+        crate::terminal::printable(&project.name),
         project.sources.len(),
         project.attributes.iter().filter(|a| !a.implicit).count(),
         project.segments.len(),

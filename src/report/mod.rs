@@ -7,6 +7,7 @@ use crate::driver::{Cell, ResultSet};
 use crate::error::Error;
 use crate::ir::{Format, KpiType, Project};
 use crate::plan::Plan;
+use crate::terminal::printable;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
@@ -232,39 +233,44 @@ impl Report {
         String::from_utf8(bytes).map_err(|e| Error::Query(e.to_string()))
     }
 
-    /// A table for people: children indented under their parent, percents and currency formatted.
+    /// A table for people: children indented under their parent, percents and currency
+    /// formatted, every text with its control characters escaped (one line per cell).
     pub fn to_table(&self) -> String {
         let mut table = Table::new();
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled);
         let mut header = vec![TableCell::new("segment")];
-        header.extend(self.columns.iter().map(|c| TableCell::new(&c.label)));
+        header.extend(
+            self.columns
+                .iter()
+                .map(|c| TableCell::new(printable(&c.label))),
+        );
         table.set_header(header);
         for row in &self.rows {
             let name = format!(
                 "{}{}{}",
                 "  ".repeat(row.depth),
                 if row.depth > 0 { "└ " } else { "" },
-                row.label
+                printable(&row.label)
             );
             let mut cells = vec![TableCell::new(name)];
             for (column, value) in self.columns.iter().zip(&row.values) {
-                cells.push(
-                    TableCell::new(format_value(value, column.format, &self.currency_symbol))
-                        .set_alignment(CellAlignment::Right),
-                );
+                let text = format_value(value, column.format, &self.currency_symbol);
+                cells.push(TableCell::new(printable(&text)).set_alignment(CellAlignment::Right));
             }
             table.add_row(cells);
         }
         let compared = self
             .compared_with
             .as_ref()
-            .map(|prior| format!(", compared with {prior}"))
+            .map(|prior| format!(", compared with {}", printable(prior)))
             .unwrap_or_default();
         format!(
             "{} as of {}{compared} on {}\n{table}\n",
-            self.project, self.as_of, self.target
+            printable(&self.project),
+            printable(&self.as_of),
+            printable(&self.target)
         )
     }
 }
@@ -319,7 +325,7 @@ pub fn series_json(reports: &[(String, Report)]) -> Json {
 pub fn series_table(reports: &[(String, Report)]) -> String {
     reports
         .iter()
-        .map(|(label, report)| format!("{label}: {}", report.to_table()))
+        .map(|(label, report)| format!("{}: {}", printable(label), report.to_table()))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -432,6 +438,64 @@ mod tests {
         assert_eq!(
             format_value(&Cell::Double(2.5), Format::Number, "$"),
             "2.50"
+        );
+    }
+
+    /// Labels, values and names come from definitions and the warehouse: none of their
+    /// control characters reaches the terminal, in a report or in a series of them.
+    #[test]
+    fn tables_escape_control_characters_in_every_text() {
+        let hostile = "\u{1b}]0;pwned\u{7}\r\u{9b}2J\u{202e}";
+        let column = |name: &str, format| Column {
+            name: name.into(),
+            label: format!("KPI {hostile}"),
+            format,
+            value_type: KpiType::Double,
+        };
+        let report = Report {
+            project: format!("project {hostile}"),
+            target: format!("target {hostile}"),
+            as_of: "2026-10-31".into(),
+            compared_with: Some(format!("prior {hostile}")),
+            currency_symbol: format!("{hostile}$"),
+            columns: vec![
+                column("text", Format::Number),
+                column("money", Format::Currency),
+            ],
+            rows: vec![Row {
+                segment: "s".into(),
+                label: format!("Segment {hostile}\nsecond line\tcolumn"),
+                parent: None,
+                depth: 1,
+                values: vec![Cell::Text(format!("value {hostile}")), Cell::Double(1.5)],
+            }],
+        };
+        let table = series_table(&[(format!("2026-10 {hostile}"), report.clone())]);
+        assert!(
+            !table.contains(['\u{1b}', '\u{7}', '\r', '\t', '\u{9b}', '\u{202e}']),
+            "{table}"
+        );
+        let escaped = "\\e]0;pwned\\a\\r\\u{9b}2J\\u{202e}";
+        for expected in [
+            format!("2026-10 {escaped}: project {escaped} as of 2026-10-31"),
+            format!("compared with prior {escaped} on target {escaped}\n"),
+            format!("KPI {escaped}"),
+            format!("└ Segment {escaped}\\nsecond line\\tcolumn"),
+            format!("value {escaped}"),
+            format!("{escaped}$1.50"),
+        ] {
+            assert!(table.contains(&expected), "{expected} in\n{table}");
+        }
+        // The data formats keep the values exactly.
+        assert!(
+            report
+                .to_csv()
+                .unwrap()
+                .contains(&format!("value {hostile}"))
+        );
+        assert_eq!(
+            report.to_json()["rows"][0]["text"],
+            format!("value {hostile}")
         );
     }
 }

@@ -1,0 +1,136 @@
+//! Text made safe to print on a terminal: control characters from definitions, the warehouse
+//! or the operating system are shown as visible escapes instead of acting on the terminal
+//! (setting the window title, clearing the screen, moving the cursor back over a line).
+//!
+//! The spelling is that of bash's `$'…'`: `\0 \a \b \t \n \v \f \r \e` for those C0
+//! characters, and `\u{hex}` (Rust's notation, lowercase) for every other character escaped:
+//! the rest of C0, DEL (`\u{7f}`), C1 (`\u{80}`–`\u{9f}`, e.g. the CSI `\u{9b}`) and the
+//! bidirectional overrides and isolates U+202A–U+202E and U+2066–U+2069 (`\u{202e}`), which
+//! make text display in another order than it is written. Backslashes are left alone: the
+//! result is for reading, not for parsing back, and paths keep their spelling.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// `text` on one line: every control character escaped, line ends included.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    escape(text, false)
+}
+
+/// `text` that may span lines (an error, a diagnostic): like [`printable`], but a line end
+/// stays one; `\r\n` is written `\n`.
+pub fn printable_lines(text: &str) -> Cow<'_, str> {
+    escape(text, true)
+}
+
+/// Whether a character acts on the terminal or disguises the text around it.
+fn is_escaped(character: char) -> bool {
+    character.is_control()
+        || ('\u{202a}'..='\u{202e}').contains(&character)
+        || ('\u{2066}'..='\u{2069}').contains(&character)
+}
+
+fn escape(text: &str, keep_line_ends: bool) -> Cow<'_, str> {
+    let kept = |character: char| keep_line_ends && character == '\n';
+    if !text.chars().any(|c| is_escaped(c) && !kept(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut characters = text.chars().peekable();
+    while let Some(character) = characters.next() {
+        if kept(character)
+            || (keep_line_ends && character == '\r' && characters.peek() == Some(&'\n'))
+        {
+            // The `\r` of a `\r\n` is dropped; its `\n` comes next.
+            if character == '\n' {
+                out.push('\n');
+            }
+            continue;
+        }
+        let named = match character {
+            '\0' => "\\0",
+            '\u{7}' => "\\a",
+            '\u{8}' => "\\b",
+            '\t' => "\\t",
+            '\n' => "\\n",
+            '\u{b}' => "\\v",
+            '\u{c}' => "\\f",
+            '\r' => "\\r",
+            '\u{1b}' => "\\e",
+            other if is_escaped(other) => {
+                let _ = write!(out, "\\u{{{:x}}}", other as u32);
+                continue;
+            }
+            other => {
+                out.push(other);
+                continue;
+            }
+        };
+        out.push_str(named);
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        let text = "Paying customers — Côte d'Ivoire, 東京, C:\\reports\\a.sql";
+        assert!(matches!(printable(text), Cow::Borrowed(t) if t == text));
+        assert!(matches!(printable_lines("a\nb\n"), Cow::Borrowed("a\nb\n")));
+    }
+
+    #[test]
+    fn c0_characters_get_their_c_names() {
+        assert_eq!(
+            printable("\0\u{7}\u{8}\t\n\u{b}\u{c}\r\u{1b}"),
+            "\\0\\a\\b\\t\\n\\v\\f\\r\\e"
+        );
+        assert_eq!(printable("\u{1}\u{1f}"), "\\u{1}\\u{1f}");
+    }
+
+    #[test]
+    fn a_window_title_sequence_becomes_visible_text() {
+        assert_eq!(printable("x\u{1b}]0;pwned\u{7}\ry"), "x\\e]0;pwned\\a\\ry");
+        assert_eq!(printable("\u{1b}[2J\u{1b}[H"), "\\e[2J\\e[H");
+    }
+
+    #[test]
+    fn del_c1_and_bidirectional_controls_are_escaped() {
+        assert_eq!(printable("a\u{7f}b"), "a\\u{7f}b");
+        assert_eq!(
+            printable("\u{80}\u{9b}31m\u{9f}"),
+            "\\u{80}\\u{9b}31m\\u{9f}"
+        );
+        assert_eq!(
+            printable("\u{202a}\u{202b}\u{202c}\u{202d}\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}"),
+            "\\u{202a}\\u{202b}\\u{202c}\\u{202d}\\u{202e}\\u{2066}\\u{2067}\\u{2068}\\u{2069}"
+        );
+        // Neighbours of the escaped ranges are ordinary text.
+        assert_eq!(
+            printable("\u{a0}\u{2029}\u{206a}"),
+            "\u{a0}\u{2029}\u{206a}"
+        );
+    }
+
+    #[test]
+    fn line_ends_stay_in_multi_line_text_only() {
+        let text = "error: bad\r\n  --> a.yml:1:1\n\u{1b}[2Jnext\rline\n";
+        assert_eq!(
+            printable_lines(text),
+            "error: bad\n  --> a.yml:1:1\n\\e[2Jnext\\rline\n"
+        );
+        assert_eq!(printable("a\nb\r\n"), "a\\nb\\r\\n");
+        assert_eq!(printable_lines("\r"), "\\r");
+        assert_eq!(printable_lines("tab\there"), "tab\\there");
+    }
+
+    #[test]
+    fn escaping_twice_changes_nothing() {
+        let once = printable_lines("a\u{1b}]0;t\u{7}\r\u{9b}\u{202e}\n").into_owned();
+        assert!(matches!(printable_lines(&once), Cow::Borrowed(_)));
+        assert!(matches!(printable(&printable("\n\t")), Cow::Borrowed(_)));
+    }
+}
