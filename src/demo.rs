@@ -1046,8 +1046,11 @@ pub fn write_duckdb(data: &DemoData, path: &std::path::Path) -> Result<DemoSumma
         })?;
     if lock.try_lock().is_err() {
         eprintln!(
-            "waiting for another segc to finish writing {}…",
-            path.display()
+            "{}",
+            crate::terminal::printable_lines(&format!(
+                "waiting for another segc to finish writing {}…",
+                path.display()
+            ))
         );
         lock.lock().map_err(|source| DemoError::Lock {
             path: lock_path.clone(),

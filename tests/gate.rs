@@ -26,7 +26,11 @@ fn no_command_uses_a_shape_other_than_read() {
     assert!(files.len() > 20, "found the sources");
     let mut offenders = Vec::new();
     for file in files {
-        let relative = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if relative.starts_with("driver/") {
             continue;
         }

@@ -13,8 +13,8 @@ use sqlparser::ast::{Ident, Visit, Visitor};
 
 /// Characters that end or escape quoted names and strings somewhere, and a few ordinary ones.
 const ALPHABET: &[char] = &[
-    'a', 'Z', '_', '9', ' ', '"', '\'', '`', '\\', '[', ']', ';', '-', '/', '*', '$', '%',
-    '(', ')', 'é', '\n', '\r', '\0', '\t', '\u{1b}',
+    'a', 'Z', '_', '9', ' ', '"', '\'', '`', '\\', '[', ']', ';', '-', '/', '*', '$', '%', '(',
+    ')', 'é', '\n', '\r', '\0', '\t', '\u{1b}',
 ];
 
 /// A project whose physical names are `names` (users schema, users table, user key, sign-up
@@ -28,7 +28,10 @@ fn write_project(dir: &Path, names: &[String; 8]) -> Vec<usize> {
         format!("    key: {}", q(&names[2])),
         "    columns:".into(),
         format!("      signup_at: {}", q(&names[3])),
-        format!("      country: {{ column: {}, type: string }}", q(&names[4])),
+        format!(
+            "      country: {{ column: {}, type: string }}",
+            q(&names[4])
+        ),
         "  events:".into(),
         format!("    table: {}", q(&format!("app.{}", names[5]))),
         format!("    user_key: {}", q(&names[6])),
@@ -53,7 +56,10 @@ fn write_project(dir: &Path, names: &[String; 8]) -> Vec<usize> {
 }
 
 fn refused(name: &str) -> bool {
-    name.trim().is_empty() || name.chars().any(|c| c.is_control() || c == '\\' || c == '`')
+    name.trim().is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c == '`')
 }
 
 /// Every identifier a statement names, as the parser read it.
@@ -148,7 +154,13 @@ fn known_breakouts_are_refused_or_quoted() {
     for breakout in breakouts {
         for position in 0..8 {
             let mut names: [String; 8] = [
-                "app", "users", "user_id", "created_at", "country", "events", "user_id",
+                "app",
+                "users",
+                "user_id",
+                "created_at",
+                "country",
+                "events",
+                "user_id",
                 "occurred_at",
             ]
             .map(String::from);
@@ -163,7 +175,10 @@ fn known_breakouts_are_refused_or_quoted() {
 #[test]
 fn bigquery_statements_are_one_statement_for_sqlglot() {
     let venv = std::env::var("SEGC_BQ_VENV").unwrap_or_else(|_| {
-        format!("{}/.cache/segc-bq-venv", std::env::var("HOME").unwrap_or_default())
+        format!(
+            "{}/.cache/segc-bq-venv",
+            std::env::var("HOME").unwrap_or_default()
+        )
     });
     let python = Path::new(&venv).join("bin/python");
     let probe = std::process::Command::new(&python)
@@ -179,7 +194,9 @@ fn bigquery_statements_are_one_statement_for_sqlglot() {
     while cases.len() < 60 {
         let names = strategy.new_tree(&mut runner).unwrap().current();
         for sql in check(&names) {
-            cases.push(serde_json::json!({ "sql": sql, "tables": [names[1].trim(), names[5].trim()] }));
+            cases.push(
+                serde_json::json!({ "sql": sql, "tables": [names[1].trim(), names[5].trim()] }),
+            );
         }
     }
     let script = r#"

@@ -78,7 +78,9 @@ fn slow_project(database: &str) -> tempfile::TempDir {
     admin
         .set_up(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
         .unwrap();
-    admin.set_up(&format!("CREATE DATABASE {database}")).unwrap();
+    admin
+        .set_up(&format!("CREATE DATABASE {database}"))
+        .unwrap();
     let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
     let slow = profiles
         .lines()
@@ -264,7 +266,9 @@ fn backslash_project(database: &str) -> tempfile::TempDir {
     admin
         .set_up(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
         .unwrap();
-    admin.set_up(&format!("CREATE DATABASE {database}")).unwrap();
+    admin
+        .set_up(&format!("CREATE DATABASE {database}"))
+        .unwrap();
     admin
         .set_up(&format!(
             "ALTER DATABASE {database} SET standard_conforming_strings = off"

@@ -62,7 +62,13 @@ pub fn connect(
             })?;
             let path = crate::driver::duckdb::resolve_path(root, path_text);
             if !path.exists() && profile.field("demo") == Some("true") {
-                eprintln!("creating the demo database {} (first run)…", path.display());
+                eprintln!(
+                    "{}",
+                    crate::terminal::printable_lines(&format!(
+                        "creating the demo database {} (first run)…",
+                        path.display()
+                    ))
+                );
                 match crate::demo::create_database(&path) {
                     // Another run created it meanwhile: use theirs.
                     Ok(_) | Err(crate::demo::DemoError::AlreadyExists { .. }) => {}

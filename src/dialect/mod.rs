@@ -209,7 +209,11 @@ impl Dialect {
             format!("{}'{}'", style.prefix, escaped)
         };
         let concat = match style.concat.as_deref() {
-            Some(concat) if value.chars().any(|c| style.spelled_out.iter().any(|s| s.0 == c)) => {
+            Some(concat)
+                if value
+                    .chars()
+                    .any(|c| style.spelled_out.iter().any(|s| s.0 == c)) =>
+            {
                 concat
             }
             _ => return quoted(value),

@@ -473,7 +473,12 @@ impl BigQuery {
                     .cancel_job(&settings.project, job_id, place)
                     .await
             {
-                eprintln!("warning: could not cancel BigQuery job {job_id}: {e}");
+                eprintln!(
+                    "{}",
+                    crate::terminal::printable_lines(&format!(
+                        "warning: could not cancel BigQuery job {job_id}: {e}"
+                    ))
+                );
             }
             match why {
                 Stop::Interrupted => match cancel::interrupted(target) {

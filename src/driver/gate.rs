@@ -18,7 +18,9 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, ObjectNamePart, Query, SetExpr, Statement, TableFactor, Visit, Visitor};
+use sqlparser::ast::{
+    Expr, ObjectNamePart, Query, SetExpr, Statement, TableFactor, Visit, Visitor,
+};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::dialect::Dialect;
@@ -70,6 +72,8 @@ const FUNCTIONS: &[&str] = &[
     "dateadd",
     "datediff",
     "floor",
+    "greatest",
+    "least",
     "left",
     "nullif",
     "right",
@@ -174,7 +178,11 @@ impl Visitor for ReadOnly {
             Statement::Query(_) => ControlFlow::Continue(()),
             other => ControlFlow::Break(format!(
                 "it is not a query but {}",
-                other.to_string().split_whitespace().next().unwrap_or("another statement")
+                other
+                    .to_string()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("another statement")
             )),
         }
     }
@@ -257,7 +265,10 @@ mod tests {
                 "not a table or a subquery",
             ),
             ("SELECT lo_from_bytea(0, 'x') AS x", "calls `lo_from_bytea`"),
-            ("SELECT pg_catalog.pg_sleep(1) AS x", "calls `pg_catalog.pg_sleep`"),
+            (
+                "SELECT pg_catalog.pg_sleep(1) AS x",
+                "calls `pg_catalog.pg_sleep`",
+            ),
         ] {
             let error = admitted(sql, "postgres").unwrap_err();
             assert!(error.contains(why), "{sql}: {error}");

@@ -2,9 +2,9 @@
 
 #[cfg(feature = "bigquery")]
 pub mod bigquery;
+pub mod cancel;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
-pub mod cancel;
 pub mod gate;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -138,9 +138,12 @@ impl Backoff {
         }
         self.retries += 1;
         eprintln!(
-            "{message}; retrying (try {}) in {} ms",
-            self.retries + 1,
-            self.pause.as_millis()
+            "{}",
+            crate::terminal::printable_lines(&format!(
+                "{message}; retrying (try {}) in {} ms",
+                self.retries + 1,
+                self.pause.as_millis()
+            ))
         );
         let pause = self.pause;
         self.pause = (self.pause * 2).min(LONGEST_BACKOFF);

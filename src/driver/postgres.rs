@@ -208,7 +208,12 @@ impl Postgres {
                 None => cancel.cancel_query(NoTls).await,
             };
             if let Err(e) = cancelled {
-                eprintln!("warning: could not cancel the query on target `{target}`: {e}");
+                eprintln!(
+                    "{}",
+                    crate::terminal::printable_lines(&format!(
+                        "warning: could not cancel the query on target `{target}`: {e}"
+                    ))
+                );
             }
             Err(Attempt::Failed(outcome))
         })
@@ -435,10 +440,20 @@ impl Driver for Postgres {
                             self.backend_pid = self.backend_pid();
                         }
                         Some(Err(Opening::Transient(message))) => {
-                            eprintln!("reconnecting failed: {message}")
+                            eprintln!(
+                                "{}",
+                                crate::terminal::printable_lines(&format!(
+                                    "reconnecting failed: {message}"
+                                ))
+                            )
                         }
                         Some(Err(Opening::Failed(error))) => {
-                            eprintln!("reconnecting failed: {error}")
+                            eprintln!(
+                                "{}",
+                                crate::terminal::printable_lines(&format!(
+                                    "reconnecting failed: {error}"
+                                ))
+                            )
                         }
                     }
                 }

@@ -252,10 +252,15 @@ pub fn decode(data: &ColumnData<'static>) -> Result<Cell, String> {
 /// database or login can set them otherwise.
 async fn open(config: &Config, named_instance: bool) -> Result<Connection, TdsError> {
     let mut client = connect(config, named_instance).await?;
-    let dialect = Dialect::load("sqlserver").map_err(|e| TdsError::Protocol(e.to_string().into()))?;
+    let dialect =
+        Dialect::load("sqlserver").map_err(|e| TdsError::Protocol(e.to_string().into()))?;
     let statement = gate::admit(gate::SESSION_SETTINGS[2], &dialect, Shape::Session)
         .map_err(|e| TdsError::Protocol(e.to_string().into()))?;
-    client.simple_query(statement.sql()).await?.into_results().await?;
+    client
+        .simple_query(statement.sql())
+        .await?
+        .into_results()
+        .await?;
     Ok(client)
 }
 
@@ -380,9 +385,7 @@ impl SqlServer {
                 if let Some(client) = slot.take() {
                     let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
                 }
-                eprintln!(
-                    "warning: the cancel was not acknowledged on target `{target}`; the connection was closed"
-                );
+                eprintln!("{}", crate::terminal::printable_lines(&format!("warning: the cancel was not acknowledged on target `{target}`; the connection was closed")));
             }
             Err(Attempt::Failed(match stop {
                 Stop::Interrupted => cancel::interrupted(&target),
