@@ -43,6 +43,37 @@ pub fn parse_one(sql: &str, sqlparser_dialect: &str) -> Result<Statement, Error>
     Ok(statements.remove(0))
 }
 
+/// The entries of the dialect's `unavailable` list (functions and syntax its oldest supported
+/// server lacks) that `sql` contains, matched on tokens: words without case, outside quotes.
+pub fn unavailable_features(sql: &str, dialect: &crate::dialect::Dialect) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(parser) = parser_dialect(&dialect.sqlparser) else {
+        return Vec::new();
+    };
+    let Ok(tokens) = Tokenizer::new(parser.as_ref(), sql).tokenize() else {
+        return Vec::new();
+    };
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .map(|t| match t {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+            Token::Word(_) => "\u{0}".into(),
+            other => other.to_string(),
+        })
+        .collect();
+    dialect
+        .version
+        .unavailable
+        .iter()
+        .filter(|entry| {
+            let wanted: Vec<String> = entry.split_whitespace().map(str::to_uppercase).collect();
+            words.windows(wanted.len()).any(|w| w == wanted.as_slice())
+        })
+        .cloned()
+        .collect()
+}
+
 /// Every table (relation) the statement names, once per mention, as written.
 pub fn relations(statement: &Statement) -> Vec<String> {
     let mut names = Vec::new();

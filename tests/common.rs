@@ -345,3 +345,17 @@ pub fn assert_catalog(
         }
     }
 }
+
+/// A compiled statement passes the driver's gate, and holds nothing its dialect's oldest
+/// supported server lacks (`unavailable` in dialect.toml: GREATEST on SQL Server 2016, …).
+pub fn assert_sendable(sql: &str, dialect: &segc::dialect::Dialect) {
+    segc::driver::gate::admit(sql, dialect, segc::driver::gate::Shape::Read)
+        .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{sql}"));
+    let found = segc::sqlcheck::unavailable_features(sql, dialect);
+    assert!(
+        found.is_empty(),
+        "{} before {} cannot run {found:?}:\n{sql}",
+        dialect.name,
+        dialect.version.minimum
+    );
+}

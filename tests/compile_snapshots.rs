@@ -22,8 +22,7 @@ fn every_dialect_compiles_parses_and_is_pinned() {
         for dialect_name in segc::dialect::names() {
             let dialect = Dialect::load(dialect_name).unwrap();
             let sql = common::compile(&project, &dialect);
-            segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
-                .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{sql}"));
+            common::assert_sendable(&sql, &dialect);
             segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
                 .unwrap_or_else(|e| panic!("{name}/{dialect_name}: {e}\n{sql}"));
             assert_eq!(
@@ -43,8 +42,7 @@ fn every_source_table_is_read_exactly_once() {
         for dialect_name in segc::dialect::names() {
             let dialect = Dialect::load(dialect_name).unwrap();
             let sql = common::compile(&project, &dialect);
-            segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
-                .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{sql}"));
+            common::assert_sendable(&sql, &dialect);
             let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser).unwrap();
             let relations = segc::sqlcheck::relations(&statement);
             for source in &project.sources {
@@ -79,15 +77,13 @@ fn explain_sql_parses_in_every_dialect() {
         for name in segc::dialect::names() {
             let dialect = Dialect::load(name).unwrap();
             let sql = segc::render::render_explain(&plan, &dialect, None, id).unwrap();
-            segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
-                .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{sql}"));
+            common::assert_sendable(&sql, &dialect);
             segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
                 .unwrap_or_else(|e| panic!("{segment}/{name}: {e}\n{sql}"));
             for (source, check) in
                 segc::render::render_source_checks(&plan, &dialect, None).unwrap()
             {
-                segc::driver::gate::admit(&check, &dialect, segc::driver::gate::Shape::Read)
-                    .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{check}"));
+                common::assert_sendable(&check, &dialect);
                 segc::sqlcheck::parse_one(&check, &dialect.sqlparser)
                     .unwrap_or_else(|e| panic!("{source}/{name}: {e}\n{check}"));
             }

@@ -242,6 +242,25 @@ fn kpis_match_hand_computed_values() {
     );
 }
 
+/// `greatest`/`least` skip NULL arguments on every engine (BigQuery's own functions would
+/// return NULL): avg_order is 56.83 (user 1), 15 (user 2), 10 (user 6) and NULL for the six
+/// other users, whose order (user 9's) or none is not before the as-of instant.
+#[test]
+fn least_and_greatest_skip_nulls() {
+    let report = run(ReportOptions::default());
+    let first = (20.0 + 100.0 + 50.5) / 3.0;
+    assert_close(
+        double(&report, "all_users", "floored_orders"),
+        first + 20.0 + 20.0 + 6.0 * 20.0,
+        "floored_orders",
+    );
+    assert_close(
+        double(&report, "all_users", "capped_orders"),
+        20.0 + 15.0 + 10.0 + 6.0 * 20.0,
+        "capped_orders",
+    );
+}
+
 #[test]
 fn a_window_one_day_later_moves_every_boundary() {
     // As of 04-01, the 30d window is [03-03, 04-02): user 1's 03-02 00:00 event drops out and

@@ -223,8 +223,7 @@ fn series_runs_are_one_statement_that_parses_in_every_dialect() {
                 (&compare, SeriesShape::Compare),
             ] {
                 let sql = render_series(periods, &dialect, None, shape).unwrap();
-                segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
-                    .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{sql}"));
+                common::assert_sendable(&sql, &dialect);
                 let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
                     .unwrap_or_else(|e| panic!("{name} {shape:?}: {e}\n{sql}"));
                 assert!(

@@ -440,8 +440,7 @@ fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
     for name in ["duckdb", "postgres", "redshift", "bigquery", "sqlserver"] {
         let dialect = Dialect::load(name).unwrap();
         let sql = common::compile(&project, &dialect);
-        segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
-            .unwrap_or_else(|e| panic!("the gate refused it: {e}\n{sql}"));
+        common::assert_sendable(&sql, &dialect);
         segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (open, close) = (&dialect.identifier.open, &dialect.identifier.close);
@@ -495,4 +494,33 @@ fn sqlserver_orders_and_counts_strings_by_code_point() {
     ] {
         assert!(sql.contains(&wanted), "{wanted}");
     }
+}
+
+/// The check behind `common::assert_sendable` finds what a dialect's oldest server lacks,
+/// and only outside quotes.
+#[test]
+fn functions_newer_than_a_dialects_minimum_version_are_found() {
+    let sqlserver = Dialect::load("sqlserver").unwrap();
+    assert_eq!(
+        segc::sqlcheck::unavailable_features(
+            "SELECT GREATEST([a], 0) AS [x], [b] IS DISTINCT FROM [c] AS [y] FROM [t]",
+            &sqlserver
+        ),
+        ["GREATEST", "IS DISTINCT FROM"]
+    );
+    assert!(
+        segc::sqlcheck::unavailable_features(
+            "SELECT [greatest], N'GREATEST(1)' AS [least] FROM [t]",
+            &sqlserver
+        )
+        .is_empty()
+    );
+    let redshift = Dialect::load("redshift").unwrap();
+    assert_eq!(
+        segc::sqlcheck::unavailable_features(
+            "SELECT COUNT(*) FILTER (WHERE x > 1) FROM t, generate_series(1, 3)",
+            &redshift
+        ),
+        ["GENERATE_SERIES", "FILTER ( WHERE"]
+    );
 }

@@ -120,6 +120,14 @@ pub struct Capabilities {
     pub max_statement_bytes: Option<usize>,
 }
 
+/// The oldest server a dialect's SQL runs on, and what that server lacks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VersionLimits {
+    pub minimum: String,
+    /// Functions and syntax (space-separated tokens) the generated SQL must never contain.
+    pub unavailable: Vec<String>,
+}
+
 /// A dialect's facts.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Dialect {
@@ -133,6 +141,7 @@ pub struct Dialect {
     pub types: TypeNames,
     pub literals: Literals,
     pub capabilities: Capabilities,
+    pub version: VersionLimits,
     /// This dialect's macro overrides.
     #[serde(skip)]
     pub macros: &'static str,

@@ -740,10 +740,11 @@ impl<'a, 's> Sql<'a, 's> {
                     Function::Round => "ROUND",
                     Function::Floor => "FLOOR",
                     Function::Ceil => "CEILING",
-                    Function::Least => "LEAST",
-                    Function::Greatest => "GREATEST",
-                    Function::DaysBetween => "",
+                    Function::Least | Function::Greatest | Function::DaysBetween => "",
                 };
+                if matches!(function, Function::Least | Function::Greatest) {
+                    return Ok(extreme(&rendered, *function == Function::Greatest));
+                }
                 if *function == Function::Round {
                     let value =
                         self.cast(rendered.first().cloned().unwrap_or_default(), "double")?;
@@ -957,4 +958,31 @@ impl<'a, 's> Sql<'a, 's> {
             }
         })
     }
+}
+
+/// `greatest(…)` (or `least`) of the rendered arguments, skipping NULLs (NULL when all are), as
+/// a CASE: `GREATEST` exists only from SQL Server 2022 on, and BigQuery's returns NULL when any
+/// argument is NULL where the others skip it. The first argument not exceeded by any later
+/// one is the answer: an earlier one that would also qualify equals it.
+fn extreme(arguments: &[String], greatest: bool) -> String {
+    let operator = if greatest { ">=" } else { "<=" };
+    let Some((last, rest)) = arguments.split_last() else {
+        return "NULL".into();
+    };
+    if rest.is_empty() {
+        return last.clone();
+    }
+    let mut case = String::from("CASE");
+    for (index, candidate) in rest.iter().enumerate() {
+        let beats_later: Vec<String> = arguments[index + 1..]
+            .iter()
+            .map(|later| format!("({later} IS NULL OR {candidate} {operator} {later})"))
+            .collect();
+        case.push_str(&format!(
+            " WHEN {candidate} IS NOT NULL AND {} THEN {candidate}",
+            beats_later.join(" AND ")
+        ));
+    }
+    case.push_str(&format!(" ELSE {last} END"));
+    case
 }
