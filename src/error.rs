@@ -179,6 +179,8 @@ impl SourceMap {
             .unwrap_or("<unknown>")
     }
 
+    /// The file's text as stored: for a file added with [`SourceMap::add_masked`], with its
+    /// secrets masked.
     pub fn text(&self, file: FileId) -> &str {
         self.files
             .get(file.0 as usize)
