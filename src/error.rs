@@ -52,6 +52,20 @@ pub struct SourceMap {
 struct SourceFile {
     display: String,
     text: String,
+    /// Secrets replaced by [`MASK`] in `text`, in order; columns refer to the original text.
+    masks: Vec<Mask>,
+}
+
+/// What a secret reads as in a quoted source line.
+pub const MASK: &str = "****";
+
+/// A secret hidden in a line: the characters `from..to` (0-based columns of the original
+/// line `line`) were replaced by [`MASK`].
+#[derive(Debug, Clone, Copy)]
+struct Mask {
+    line: usize,
+    from: usize,
+    to: usize,
 }
 
 impl SourceMap {
@@ -59,8 +73,103 @@ impl SourceMap {
         self.files.push(SourceFile {
             display: display.into(),
             text: text.into(),
+            masks: Vec::new(),
         });
         FileId((self.files.len() - 1) as u32)
+    }
+
+    /// Adds a file whose `secrets` (byte ranges of `text`) must never be quoted: the stored
+    /// text has each secret replaced by [`MASK`], line by line, so line numbers stay the same
+    /// and underlines are moved to match.
+    pub fn add_masked(
+        &mut self,
+        display: impl Into<String>,
+        text: &str,
+        secrets: &[std::ops::Range<usize>],
+    ) -> FileId {
+        let mut secrets: Vec<std::ops::Range<usize>> = secrets.to_vec();
+        secrets.sort_by_key(|range| range.start);
+        // Whether byte `at` is secret; asked in increasing order, so `next` only moves on.
+        let mut next = 0;
+        let mut is_secret = |at: usize| {
+            while next < secrets.len() && secrets[next].end <= at {
+                next += 1;
+            }
+            secrets[next..]
+                .iter()
+                .take_while(|range| range.start <= at)
+                .any(|range| range.contains(&at))
+        };
+        let mut masked = String::with_capacity(text.len());
+        let mut masks = Vec::new();
+        let mut line_start = 0;
+        for (index, line) in text.split_inclusive('\n').enumerate() {
+            let characters: Vec<(usize, char)> = line.char_indices().collect();
+            let flags: Vec<bool> = characters
+                .iter()
+                .map(|&(byte, character)| character != '\n' && is_secret(line_start + byte))
+                .collect();
+            let hidden = |at: usize| flags[at];
+            let mut at = 0;
+            while at < characters.len() {
+                if !hidden(at) {
+                    masked.push(characters[at].1);
+                    at += 1;
+                    continue;
+                }
+                let mut to = at;
+                while to < characters.len() && hidden(to) {
+                    to += 1;
+                }
+                // Whitespace at the edges of a secret stays, so indentation does.
+                let from = (at..to)
+                    .find(|&c| !characters[c].1.is_whitespace())
+                    .unwrap_or(to);
+                let until = (from..to)
+                    .rfind(|&c| !characters[c].1.is_whitespace())
+                    .map_or(from, |c| c + 1);
+                masked.extend(characters[at..from].iter().map(|(_, c)| c));
+                if from < until {
+                    masked.push_str(MASK);
+                    masks.push(Mask {
+                        line: index + 1,
+                        from,
+                        to: until,
+                    });
+                }
+                masked.extend(characters[until..to].iter().map(|(_, c)| c));
+                at = to;
+            }
+            line_start += line.len();
+        }
+        self.files.push(SourceFile {
+            display: display.into(),
+            text: masked,
+            masks,
+        });
+        FileId((self.files.len() - 1) as u32)
+    }
+
+    /// Where column `column` (0-based, of the original line) of `line` is in the text as
+    /// stored: moved by the masks before it; inside a mask, at its start (or its end, for
+    /// the end of an underline).
+    fn stored_column(&self, file: FileId, line: usize, column: usize, end: bool) -> usize {
+        let Some(source) = self.files.get(file.0 as usize) else {
+            return column;
+        };
+        let mut shifted = column;
+        for mask in source.masks.iter().filter(|m| m.line == line) {
+            let width = mask.to - mask.from;
+            if column >= mask.to {
+                shifted = shifted + MASK.len() - width;
+            } else if column > mask.from {
+                let start = shifted - (column - mask.from);
+                return if end { start + MASK.len() } else { start };
+            } else {
+                break;
+            }
+        }
+        shifted
     }
 
     pub fn display(&self, file: FileId) -> &str {
@@ -70,6 +179,8 @@ impl SourceMap {
             .unwrap_or("<unknown>")
     }
 
+    /// The file's text as stored: for a file added with [`SourceMap::add_masked`], with its
+    /// secrets masked.
     pub fn text(&self, file: FileId) -> &str {
         self.files
             .get(file.0 as usize)
@@ -134,9 +245,13 @@ impl Diagnostic {
                 let number = span.start.line.to_string();
                 let pad = " ".repeat(number.len());
                 let line_chars = line_text.chars().count();
-                let start = span.start.column.saturating_sub(1).min(line_chars);
+                let line = span.start.line;
+                let column = |position: &Position, end: bool| {
+                    sources.stored_column(span.file, line, position.column.saturating_sub(1), end)
+                };
+                let start = column(&span.start, false).min(line_chars);
                 let end = if span.end.line == span.start.line {
-                    span.end.column.saturating_sub(1).min(line_chars)
+                    column(&span.end, true).min(line_chars)
                 } else {
                     line_chars
                 };

@@ -41,14 +41,15 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         }
         return write_files(dir, &files);
     }
-    let (dialect, target) = match (&args.dialect, &args.target) {
+    let (dialect, profile) = match (&args.dialect, &args.target) {
         (Some(dialect), _) => (Dialect::load(dialect)?, None),
         (None, flag) => {
             let target = super::target_name(flag.as_deref(), &project)?;
             let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-            (Dialect::load(&profile.kind)?, Some(target))
+            (Dialect::load(&profile.kind)?, Some(profile))
         }
     };
+    let target = profile.as_ref().map(|profile| profile.name.clone());
     let sql = reports.sql(&dialect, target.as_deref())?;
     if let Err(too_long) = super::check_statement_size(&dialect, &sql) {
         if args.estimate {
@@ -56,9 +57,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         }
         eprintln!("warning: {}", printable_lines(&too_long.to_string()));
     }
-    if args.estimate {
-        let target = target.unwrap_or_default();
-        return estimate(root, profiles_dir, &target, &sql);
+    if let (true, Some(profile)) = (args.estimate, &profile) {
+        return estimate(profile, &sql);
     }
     match &args.output_dir {
         Some(dir) => write_files(dir, &[(format!("{}.sql", dialect.name), sql)]),
@@ -132,13 +132,8 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> Result<i32, Error> {
 }
 
 /// `--estimate`: a BigQuery dry run.
-fn estimate(
-    root: &Path,
-    profiles_dir: Option<&Path>,
-    target: &str,
-    sql: &str,
-) -> Result<i32, Error> {
-    let profile = crate::spec::profiles::load_profile(profiles_dir, root, target)?;
+fn estimate(profile: &crate::spec::profiles::Profile, sql: &str) -> Result<i32, Error> {
+    let target = &profile.name;
     if profile.kind != "bigquery" {
         return Err(Error::Usage(format!(
             "--estimate needs a bigquery target; `{target}` is {}",
@@ -148,7 +143,7 @@ fn estimate(
     #[cfg(feature = "bigquery")]
     {
         let mut driver = crate::driver::bigquery::BigQuery::connect(
-            &profile,
+            profile,
             crate::driver::RunOptions::default(),
         )?;
         let bytes = driver.estimate(sql)?;

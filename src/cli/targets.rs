@@ -26,11 +26,18 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
         );
         return Ok(0);
     }
-    let profiles = crate::spec::profiles::load_all(profiles_dir, root)?;
+    let Some(profiles) = crate::spec::profiles::load_all(profiles_dir, root)? else {
+        let folders = crate::spec::profiles::search_path(profiles_dir, root);
+        let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+        println!("no profiles.yml found (looked in: {})", looked.join(", "));
+        return Ok(0);
+    };
     if profiles.is_empty() {
-        println!("no profiles.yml found");
+        println!("profiles.yml has no targets");
         return Ok(0);
     }
+    // Every target is listed or reported; one that cannot be used fails the command.
+    let mut failed = false;
     for profile in profiles {
         match profile {
             Ok(profile) => {
@@ -41,8 +48,15 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
                     .collect();
                 println!("{} ({}): {}", profile.name, profile.kind, fields.join(", "));
             }
-            Err(error) => println!("{error}"),
+            Err(error @ Error::Invalid(_)) => {
+                failed = true;
+                eprintln!("{error}");
+            }
+            Err(error) => {
+                failed = true;
+                eprintln!("error: {error}");
+            }
         }
     }
-    Ok(0)
+    Ok(i32::from(failed))
 }

@@ -165,6 +165,36 @@ pub(crate) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// An error followed by each of its causes, `error: cause: cause`, for a connection failure:
+/// drivers often say only "error connecting to server" and keep the reason as a source.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The kind of the first I/O error among an error and its causes.
+#[cfg(feature = "postgres")]
+pub(crate) fn io_cause(error: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        current = error.source();
+    }
+    None
+}
+
 /// A multi-threaded runtime with one worker: the drivers are synchronous at their surface.
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {

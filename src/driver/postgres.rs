@@ -146,6 +146,50 @@ fn explain(error: &tokio_postgres::Error, target: &str) -> String {
     format!("target `{target}`: {text}")
 }
 
+/// Why a connection could not be opened: the target, the server it tried and the cause, with
+/// what to check; never a secret of the profile.
+fn connect_failure(
+    error: &tokio_postgres::Error,
+    profile: &Profile,
+    host: &str,
+    port: u16,
+    timeout: u64,
+) -> Error {
+    let target = &profile.name;
+    let place = format!("target `{target}` ({} at {host}:{port})", profile.kind);
+    let message = if error.as_db_error().is_some() {
+        // The server answered and refused: the login, the database.
+        let explained = explain(error, target);
+        let prefix = format!("target `{target}`: ");
+        let reason = explained.strip_prefix(&prefix).unwrap_or(&explained);
+        format!("{place}: {reason}")
+    } else {
+        let cause = super::with_causes(error);
+        let lower = cause.to_lowercase();
+        let hint = match super::io_cause(error) {
+            _ if lower.contains("tls") || lower.contains("certificate") => {
+                " — check `sslmode` and `sslrootcert`"
+            }
+            Some(std::io::ErrorKind::ConnectionRefused) => {
+                " — check `host` and `port`, and that the server is running and accepts TCP connections"
+            }
+            Some(std::io::ErrorKind::TimedOut) => " — the server did not answer in time",
+            _ if lower.contains("timeout") || lower.contains("timed out") => {
+                " — the server did not answer in time"
+            }
+            _ if lower.contains("lookup") || lower.contains("resolve") => " — check `host`",
+            _ => "",
+        };
+        let waited = if hint.contains("in time") {
+            format!(" (connect_timeout {timeout} s)")
+        } else {
+            String::new()
+        };
+        format!("{place}: cannot connect: {cause}{hint}{waited}")
+    };
+    Error::Query(profile.redact(&message))
+}
+
 impl Postgres {
     /// Connects to a `postgres` or `redshift` target.
     pub fn connect(profile: &Profile) -> Result<Self, Error> {
@@ -306,7 +350,8 @@ fn is_starting(error: &tokio_postgres::Error) -> bool {
 async fn open_session(profile: &Profile) -> Result<Connected, Session> {
     let redshift = profile.kind == "redshift";
     let mut config = tokio_postgres::Config::new();
-    config.host(profile.field("host").unwrap_or("localhost"));
+    let host = profile.field("host").unwrap_or("localhost");
+    config.host(host);
     let default_port = if redshift { 5439 } else { 5432 };
     let port = match profile.field("port") {
         Some(text) => text.parse::<u16>().map_err(|_| {
@@ -331,22 +376,21 @@ async fn open_session(profile: &Profile) -> Result<Connected, Session> {
         config.options(options);
     }
     config.application_name("segc");
-    config.connect_timeout(Duration::from_secs(
-        profile
-            .field("connect_timeout")
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(15),
-    ));
+    let timeout = profile
+        .field("connect_timeout")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(15);
+    config.connect_timeout(Duration::from_secs(timeout));
     let sslmode = profile
         .field("sslmode")
         .unwrap_or(if redshift { "require" } else { "prefer" });
     let target = profile.name.clone();
     let connect_error = |e: tokio_postgres::Error| {
-        let message = explain(&e, &target);
+        let failure = connect_failure(&e, profile, host, port, timeout);
         if is_starting(&e) {
-            Session::Transient(message)
+            Session::Transient(failure.to_string())
         } else {
-            Session::Failed(Error::Query(message))
+            Session::Failed(failure)
         }
     };
     match sslmode {
@@ -370,7 +414,12 @@ async fn open_session(profile: &Profile) -> Result<Connected, Session> {
             Ok((client, Some(tls)))
         }
         other => Err(Session::Failed(Error::Profile(format!(
-            "target `{target}`: unknown sslmode `{other}` (use disable, prefer, require or verify-full)"
+            "target `{target}`: unknown sslmode{} (use disable, prefer, require or verify-full)",
+            if crate::spec::secrets::plausible_name(other) {
+                format!(" `{other}`")
+            } else {
+                String::new()
+            }
         )))),
     }
 }

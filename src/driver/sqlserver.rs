@@ -200,6 +200,29 @@ pub fn explain(error: &TdsError, target: &str) -> String {
     }
 }
 
+/// Why a connection could not be opened: the target, the server it tried and the cause, with
+/// what to check; never a secret of the profile.
+pub fn connect_failure(error: &TdsError, profile: &Profile, config: &Config) -> Error {
+    let target = &profile.name;
+    let address = match (profile.field("host"), profile.field("instance")) {
+        (host, Some(instance)) if profile.field("connection_string").is_none() => {
+            format!("{}\\{instance}", host.unwrap_or("localhost"))
+        }
+        _ => config.get_addr(),
+    };
+    let explained = explain(error, target);
+    let prefix = format!("target `{target}`: ");
+    let reason = explained.strip_prefix(&prefix).unwrap_or(&explained);
+    let verb = if matches!(error, TdsError::Server(_)) {
+        "the login failed"
+    } else {
+        "cannot connect"
+    };
+    Error::Query(profile.redact(&format!(
+        "target `{target}` (sqlserver at {address}): {verb}: {reason}"
+    )))
+}
+
 /// Decodes one value. Exact numerics arrive as decimals and are returned as doubles; dates
 /// and times without an offset as they are, with one in UTC.
 pub fn decode(data: &ColumnData<'static>) -> Result<Cell, String> {
@@ -326,7 +349,7 @@ impl SqlServer {
         let target = profile.name.clone();
         let client = runtime
             .block_on(open(&config, named_instance))
-            .map_err(|e| Error::Query(explain(&e, &target)))?;
+            .map_err(|e| connect_failure(&e, profile, &config))?;
         let mut driver = SqlServer {
             runtime,
             dialect: Dialect::load("sqlserver")?,

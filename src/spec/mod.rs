@@ -4,6 +4,7 @@
 pub mod load;
 pub mod profiles;
 pub mod reader;
+pub mod secrets;
 pub mod yaml;
 
 use crate::error::{Diagnostic, Span};
