@@ -52,15 +52,40 @@ pub struct SourceMap {
 struct SourceFile {
     display: String,
     text: String,
+    /// The byte offset of each line's start, so that quoting a line does not rescan the
+    /// file (a generated file can have many thousands of diagnostics).
+    line_starts: Vec<usize>,
 }
 
 impl SourceMap {
     pub fn add(&mut self, display: impl Into<String>, text: impl Into<String>) -> FileId {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
         self.files.push(SourceFile {
             display: display.into(),
-            text: text.into(),
+            text,
+            line_starts,
         });
         FileId((self.files.len() - 1) as u32)
+    }
+
+    /// Line `number` (1-based) of a file, without its line break.
+    pub fn line(&self, file: FileId, number: usize) -> Option<&str> {
+        let source = self.files.get(file.0 as usize)?;
+        let start = *source.line_starts.get(number.checked_sub(1)?)?;
+        let end = source
+            .line_starts
+            .get(number)
+            .copied()
+            .unwrap_or(source.text.len());
+        if start >= source.text.len() {
+            return None;
+        }
+        let line = &source.text[start..end];
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        Some(line.strip_suffix('\r').unwrap_or(line))
     }
 
     pub fn display(&self, file: FileId) -> &str {
@@ -129,20 +154,19 @@ impl Diagnostic {
         let mut out = format!("error: {}\n", self.message);
         if let Some(span) = &self.span {
             out.push_str(&format!("  --> {}\n", sources.location(span)));
-            let text = sources.text(span.file);
-            if let Some(line_text) = text.lines().nth(span.start.line.saturating_sub(1)) {
+            if let Some(line_text) = sources.line(span.file, span.start.line) {
                 let number = span.start.line.to_string();
                 let pad = " ".repeat(number.len());
-                let line_chars = line_text.chars().count();
-                let start = span.start.column.saturating_sub(1).min(line_chars);
+                let start = span.start.column.saturating_sub(1);
                 let end = if span.end.line == span.start.line {
-                    span.end.column.saturating_sub(1).min(line_chars)
+                    span.end.column.saturating_sub(1)
                 } else {
-                    line_chars
+                    usize::MAX
                 };
+                let (shown, start, end) = excerpt(line_text, start, end);
                 let width = end.saturating_sub(start).max(1);
                 out.push_str(&format!("{pad} |\n"));
-                out.push_str(&format!("{number} | {line_text}\n"));
+                out.push_str(&format!("{number} | {shown}\n"));
                 out.push_str(&format!(
                     "{pad} | {}{}\n",
                     " ".repeat(start),
@@ -157,6 +181,41 @@ impl Diagnostic {
     }
 }
 
+/// Characters of a quoted line shown before the span starts, and at most in all: a long
+/// line (a generated one-line file) is cut around the span, with `…` where it was cut.
+const EXCERPT_BEFORE: usize = 40;
+const EXCERPT_WIDTH: usize = 120;
+
+/// The part of `line` to quote, and the character range `start..end` to underline within
+/// it (clamped to what is shown).
+fn excerpt(line: &str, start: usize, end: usize) -> (String, usize, usize) {
+    if line.chars().nth(EXCERPT_WIDTH).is_none() {
+        let length = line.chars().count();
+        return (line.to_string(), start.min(length), end.min(length));
+    }
+    let from = start.saturating_sub(EXCERPT_BEFORE);
+    let mut shown: String = line.chars().skip(from).take(EXCERPT_WIDTH).collect();
+    let length = shown.chars().count();
+    let mut start = (start - from).min(length);
+    let mut end = end.saturating_sub(from).min(length);
+    if line.chars().nth(from + EXCERPT_WIDTH).is_some() {
+        shown.push('…');
+        if end == length {
+            end += 1;
+        }
+    }
+    if from > 0 {
+        shown.insert(0, '…');
+        start += 1;
+        end += 1;
+    }
+    (shown, start, end)
+}
+
+/// Diagnostics printed at most: a generated file can have a million problems, and the
+/// first few hundred say what is wrong.
+pub const MAX_SHOWN_DIAGNOSTICS: usize = 200;
+
 /// Every diagnostic of a project that failed to load or validate.
 #[derive(Debug, Clone)]
 pub struct Diagnostics {
@@ -166,10 +225,17 @@ pub struct Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for item in &self.items {
+        for item in self.items.iter().take(MAX_SHOWN_DIAGNOSTICS) {
             writeln!(f, "{}", item.render(&self.sources))?;
         }
         let count = self.items.len();
+        if count > MAX_SHOWN_DIAGNOSTICS {
+            writeln!(
+                f,
+                "… and {} more not shown; fix the first ones and run segc again\n",
+                count - MAX_SHOWN_DIAGNOSTICS
+            )?;
+        }
         write!(
             f,
             "{count} problem{} found",
@@ -257,6 +323,39 @@ mod tests {
             Some("did you mean `monthly_spend`?")
         );
         assert_eq!(suggest("zzz", names), None);
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        let mut sources = SourceMap::default();
+        let line = format!("x: [{}oops{}]", "1, ".repeat(200), ", 2".repeat(200));
+        let file = sources.add("defs/a.yml", format!("# first\r\n{line}\n"));
+        assert_eq!(sources.line(file, 1), Some("# first"));
+        assert_eq!(sources.line(file, 2), Some(line.as_str()));
+        assert_eq!(sources.line(file, 3), None);
+        let column = line.find("oops").unwrap() + 1;
+        let at = |column| Position {
+            line: 2,
+            column,
+            byte: 0,
+        };
+        let span = Span {
+            file,
+            start: at(column),
+            end: at(column + 4),
+        };
+        let text = Diagnostic::new("bad", span).render(&sources);
+        let quoted = text.lines().nth(3).unwrap();
+        let underline = text.lines().nth(4).unwrap();
+        assert!(
+            quoted.starts_with("2 | …") && quoted.ends_with('…'),
+            "{text}"
+        );
+        assert!(quoted.chars().count() < 140, "{text}");
+        let under = underline.find('^').unwrap();
+        let underlined: String = quoted.chars().skip(under).take(4).collect();
+        assert_eq!(underlined, "oops", "{text}");
+        assert_eq!(underline.matches('^').count(), 4, "{text}");
     }
 
     #[test]
