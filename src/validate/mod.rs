@@ -5,6 +5,7 @@ mod attributes;
 mod conditions;
 mod formula;
 pub use formula::collect_references as expr_references;
+mod formula_size;
 mod reports;
 mod sources;
 
