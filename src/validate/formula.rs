@@ -128,11 +128,25 @@ impl Validator<'_> {
                 ));
             }
             E::Value(value) => match &value.value {
-                ast::Value::Number(number, _) => {
-                    Expr::Number(number.parse::<f64>().map_err(|_| {
-                        located(format!("invalid number `{number}`"), expr.span(), text)
-                    })?)
-                }
+                ast::Value::Number(number, _) => match number.parse::<f64>() {
+                    Ok(value) if value.is_finite() => Expr::Number(value),
+                    Ok(_) => {
+                        return Err(located(
+                            format!(
+                                "the number `{number}` is too large (numbers must fit in a double, up to about 1.8e308)"
+                            ),
+                            expr.span(),
+                            text,
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(located(
+                            format!("invalid number `{number}`"),
+                            expr.span(),
+                            text,
+                        ));
+                    }
+                },
                 ast::Value::SingleQuotedString(s) => Expr::String(s.clone()),
                 ast::Value::Boolean(b) => Expr::Boolean(*b),
                 ast::Value::Null => Expr::Null,
