@@ -220,6 +220,46 @@ fn formulas_too_deep_or_too_large_are_located() {
     );
 }
 
+/// Segments naming the previous one twice would double the SQL at each step; a long chain
+/// of `in_segment` would be compiled recursively. Both stop at the first segment too large.
+#[test]
+fn segments_too_large_once_written_out_are_located() {
+    let mut defs = String::from(
+        "attributes:\n  n: { source: events, agg: count }\nsegments:\n  - { name: s0, all: [ { n: { gt: 0 } } ] }\n",
+    );
+    for level in 1..30 {
+        let previous = level - 1;
+        defs.push_str(&format!(
+            "  - {{ name: s{level}, any: [ {{ in_segment: s{previous} }}, {{ in_segment: s{previous} }} ] }}\n"
+        ));
+    }
+    let found = problems(&defs);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // Each level doubles the parts and adds three: s15 (line 19) passes 100,000.
+    assert_one(
+        &found,
+        "defs/b_defs.yml:19:13",
+        "segment `s15` has more than 100000 parts",
+    );
+
+    let mut defs = String::from(
+        "attributes:\n  n: { source: events, agg: count }\nsegments:\n  - { name: s0, all: [ { n: { gt: 0 } } ] }\n",
+    );
+    for level in 1..1000 {
+        let previous = level - 1;
+        defs.push_str(&format!(
+            "  - {{ name: s{level}, parent: s{previous}, all: [ {{ in_segment: s{previous} }} ] }}\n"
+        ));
+    }
+    let found = problems(&defs);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:204:13",
+        "segment `s200` is more than 200 levels deep",
+    );
+}
+
 #[test]
 fn unknown_keys_and_yaml_syntax_errors_are_located() {
     let found = problems("segments:\n  - name: s\n    lable: Paying\n");

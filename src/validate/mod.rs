@@ -7,6 +7,7 @@ mod formula;
 pub use formula::collect_references as expr_references;
 mod formula_size;
 mod reports;
+mod segment_size;
 mod sources;
 
 use std::collections::HashMap;
