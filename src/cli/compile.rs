@@ -54,7 +54,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         (None, flag) => {
             let target = super::target_name(flag.as_deref(), &project)?;
             let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-            (Dialect::load(&profile.kind)?, Some(target))
+            (super::target_dialect(&profile)?, Some(target))
         }
     };
     let sql = reports.sql(&dialect, target.as_deref())?;
