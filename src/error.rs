@@ -151,7 +151,13 @@ impl Diagnostic {
     /// Renders the diagnostic the way a compiler does: message, location, the line of
     /// text with the offending part underlined, and a hint.
     pub fn render(&self, sources: &SourceMap) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        // Messages quote names from the files, which may hold escape characters.
+        let clean = |text: &str| -> String {
+            text.chars()
+                .map(|c| if c == '\n' { c } else { printable(c) })
+                .collect()
+        };
+        let mut out = format!("error: {}\n", clean(&self.message));
         if let Some(span) = &self.span {
             out.push_str(&format!("  --> {}\n", sources.location(span)));
             if let Some(line_text) = sources.line(span.file, span.start.line) {
@@ -175,7 +181,7 @@ impl Diagnostic {
             }
         }
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("  = help: {hint}\n"));
+            out.push_str(&format!("  = help: {}\n", clean(hint)));
         }
         out
     }
@@ -186,15 +192,31 @@ impl Diagnostic {
 const EXCERPT_BEFORE: usize = 40;
 const EXCERPT_WIDTH: usize = 120;
 
+/// A character as quoted: control characters (an escape sequence in a file could drive the
+/// terminal) become `�`, one column wide like the character they replace.
+fn printable(c: char) -> char {
+    if c.is_control() && c != '\t' {
+        '\u{fffd}'
+    } else {
+        c
+    }
+}
+
 /// The part of `line` to quote, and the character range `start..end` to underline within
 /// it (clamped to what is shown).
 fn excerpt(line: &str, start: usize, end: usize) -> (String, usize, usize) {
     if line.chars().nth(EXCERPT_WIDTH).is_none() {
         let length = line.chars().count();
-        return (line.to_string(), start.min(length), end.min(length));
+        let shown = line.chars().map(printable).collect();
+        return (shown, start.min(length), end.min(length));
     }
     let from = start.saturating_sub(EXCERPT_BEFORE);
-    let mut shown: String = line.chars().skip(from).take(EXCERPT_WIDTH).collect();
+    let mut shown: String = line
+        .chars()
+        .skip(from)
+        .take(EXCERPT_WIDTH)
+        .map(printable)
+        .collect();
     let length = shown.chars().count();
     let mut start = (start - from).min(length);
     let mut end = end.saturating_sub(from).min(length);
@@ -356,6 +378,28 @@ mod tests {
         let underlined: String = quoted.chars().skip(under).take(4).collect();
         assert_eq!(underlined, "oops", "{text}");
         assert_eq!(underline.matches('^').count(), 4, "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_not_quoted_raw() {
+        let mut sources = SourceMap::default();
+        let file = sources.add("a.yml", "x: \u{1b}[2J\u{7}\n");
+        let at = |column| Position {
+            line: 1,
+            column,
+            byte: 0,
+        };
+        let span = Span {
+            file,
+            start: at(4),
+            end: at(5),
+        };
+        let text = Diagnostic::new("bad", span).render(&sources);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("1 | x: \u{fffd}[2J\u{fffd}\n"), "{text:?}");
     }
 
     #[test]

@@ -235,11 +235,11 @@ fn segments_too_large_once_written_out_are_located() {
     }
     let found = problems(&defs);
     assert_eq!(found.len(), 1, "{found:#?}");
-    // Each level doubles the parts and adds three: s15 (line 19) passes 100,000.
+    // Each level doubles the parts and adds three: s14 (line 18) passes 50,000.
     assert_one(
         &found,
-        "defs/b_defs.yml:19:13",
-        "segment `s15` has more than 100000 parts",
+        "defs/b_defs.yml:18:13",
+        "segment `s14` has more than 50000 parts",
     );
 
     let mut defs = String::from(

@@ -92,6 +92,23 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
         walk.folder(&definitions_dir, None, &mut ancestors);
         let mut files = walk.files;
         files.sort();
+        // Refuse too much before reading any of it (a file's own size is checked as it is read).
+        let total: u64 = files
+            .iter()
+            .filter_map(|path| std::fs::metadata(path).ok())
+            .filter(|metadata| metadata.is_file())
+            .map(|metadata| metadata.len())
+            .sum();
+        if total > MAX_DEFINITIONS_BYTES {
+            diagnostics.push(
+                Diagnostic::without_location(format!(
+                    "the definitions files hold {total} bytes, more than the {} MiB segc reads in all",
+                    MAX_DEFINITIONS_BYTES >> 20
+                ))
+                .with_hint("point `definitions:` at the folder of definitions only, without generated files or data"),
+            );
+            files.clear();
+        }
         let mut total: u64 = 0;
         for path in files {
             let display = shown(root, &path);
@@ -108,7 +125,7 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
             if total > MAX_DEFINITIONS_BYTES {
                 diagnostics.push(
                     Diagnostic::without_location(format!(
-                        "the definitions files hold more than {} MiB in all; segc stopped reading at {display}",
+                        "the definitions files hold more than {} MiB in all (they grew while read); segc stopped reading at {display}",
                         MAX_DEFINITIONS_BYTES >> 20
                     ))
                     .with_hint("point `definitions:` at the folder of definitions only, without generated files or data"),

@@ -260,7 +260,7 @@ pub fn parse_within(
                 documents += 1;
                 if documents > 1 {
                     return Err(Diagnostic::new(
-                        "a definitions file holds one YAML document; found a second `---`",
+                        "segc reads one YAML document per file; found a second `---`",
                         here,
                     ));
                 }

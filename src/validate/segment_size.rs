@@ -8,11 +8,11 @@ use crate::ir::Condition;
 pub const MAX_CONDITION_DEPTH: usize = 200;
 /// A segment's condition, with the segments it names written in, has at most this many
 /// parts; segments naming the previous one twice would otherwise double the SQL at each step.
-pub const MAX_CONDITION_PARTS: usize = 100_000;
+pub const MAX_CONDITION_PARTS: usize = 50_000;
 /// All segments' conditions, written out, have at most this many parts in all: a bound on
 /// the SQL and on memory (each segment of an exclusive set repeats the conditions of the
 /// segments before it).
-pub const MAX_TOTAL_CONDITION_PARTS: usize = 1_000_000;
+pub const MAX_TOTAL_CONDITION_PARTS: usize = 250_000;
 
 /// The depth and the number of parts of a condition with the segments it names written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
