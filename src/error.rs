@@ -52,6 +52,9 @@ pub struct SourceMap {
 struct SourceFile {
     display: String,
     text: String,
+    /// The byte offset of each line's start, so that quoting a line does not rescan the
+    /// file (a generated file can have many thousands of diagnostics).
+    line_starts: Vec<usize>,
     /// Secrets replaced by [`MASK`] in `text`, in order; columns refer to the original text.
     masks: Vec<Mask>,
 }
@@ -70,9 +73,14 @@ struct Mask {
 
 impl SourceMap {
     pub fn add(&mut self, display: impl Into<String>, text: impl Into<String>) -> FileId {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
         self.files.push(SourceFile {
             display: display.into(),
-            text: text.into(),
+            text,
+            line_starts,
             masks: Vec::new(),
         });
         FileId((self.files.len() - 1) as u32)
@@ -142,9 +150,13 @@ impl SourceMap {
             }
             line_start += line.len();
         }
+        let line_starts = std::iter::once(0)
+            .chain(masked.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
         self.files.push(SourceFile {
             display: display.into(),
             text: masked,
+            line_starts,
             masks,
         });
         FileId((self.files.len() - 1) as u32)
@@ -170,6 +182,23 @@ impl SourceMap {
             }
         }
         shifted
+    }
+
+    /// Line `number` (1-based) of a file, without its line break.
+    pub fn line(&self, file: FileId, number: usize) -> Option<&str> {
+        let source = self.files.get(file.0 as usize)?;
+        let start = *source.line_starts.get(number.checked_sub(1)?)?;
+        let end = source
+            .line_starts
+            .get(number)
+            .copied()
+            .unwrap_or(source.text.len());
+        if start >= source.text.len() {
+            return None;
+        }
+        let line = &source.text[start..end];
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        Some(line.strip_suffix('\r').unwrap_or(line))
     }
 
     pub fn display(&self, file: FileId) -> &str {
@@ -237,28 +266,29 @@ impl Diagnostic {
     /// Renders the diagnostic the way a compiler does: message, location, the line of
     /// text with the offending part underlined, and a hint.
     pub fn render(&self, sources: &SourceMap) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        // Messages quote names from the files, which may hold escape characters.
+        let clean = |text: &str| -> String { crate::terminal::printable_lines(text).into_owned() };
+        let mut out = format!("error: {}\n", clean(&self.message));
         if let Some(span) = &self.span {
             out.push_str(&format!("  --> {}\n", sources.location(span)));
-            let text = sources.text(span.file);
-            if let Some(line_text) = text.lines().nth(span.start.line.saturating_sub(1)) {
+            if let Some(line_text) = sources.line(span.file, span.start.line) {
                 let number = span.start.line.to_string();
                 let pad = " ".repeat(number.len());
-                let line_chars = line_text.chars().count();
                 let line = span.start.line;
                 let column = |position: &Position, end: bool| {
                     sources.stored_column(span.file, line, position.column.saturating_sub(1), end)
                 };
-                let start = column(&span.start, false).min(line_chars);
+                let start = column(&span.start, false);
                 let end = if span.end.line == span.start.line {
-                    column(&span.end, true).min(line_chars)
+                    column(&span.end, true)
                 } else {
-                    line_chars
+                    usize::MAX
                 };
+                let (shown, start, end) = excerpt(line_text, start, end);
                 // The line is quoted with its control characters escaped, so the underline
                 // is measured in escaped characters too.
                 let escaped_width = |skip: usize, take: usize| {
-                    let part: String = line_text.chars().skip(skip).take(take).collect();
+                    let part: String = shown.chars().skip(skip).take(take).collect();
                     crate::terminal::printable(&part).chars().count()
                 };
                 let width = escaped_width(start, end.saturating_sub(start)).max(1);
@@ -266,7 +296,7 @@ impl Diagnostic {
                 out.push_str(&format!("{pad} |\n"));
                 out.push_str(&format!(
                     "{number} | {}\n",
-                    crate::terminal::printable(line_text)
+                    crate::terminal::printable(&shown)
                 ));
                 out.push_str(&format!(
                     "{pad} | {}{}\n",
@@ -276,11 +306,49 @@ impl Diagnostic {
             }
         }
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("  = help: {hint}\n"));
+            out.push_str(&format!("  = help: {}\n", clean(hint)));
         }
         out
     }
 }
+
+/// Characters of a quoted line shown before the span starts, and at most in all: a long
+/// line (a generated one-line file) is cut around the span, with `…` where it was cut.
+const EXCERPT_BEFORE: usize = 40;
+const EXCERPT_WIDTH: usize = 120;
+
+/// A character as quoted: control characters (an escape sequence in a file could drive the
+/// terminal) become `�`, one column wide like the character they replace.
+/// The part of `line` to quote, and the character range `start..end` to underline within
+/// it (clamped to what is shown).
+fn excerpt(line: &str, start: usize, end: usize) -> (String, usize, usize) {
+    if line.chars().nth(EXCERPT_WIDTH).is_none() {
+        let length = line.chars().count();
+        let shown = line.to_string();
+        return (shown, start.min(length), end.min(length));
+    }
+    let from = start.saturating_sub(EXCERPT_BEFORE);
+    let mut shown: String = line.chars().skip(from).take(EXCERPT_WIDTH).collect();
+    let length = shown.chars().count();
+    let mut start = (start - from).min(length);
+    let mut end = end.saturating_sub(from).min(length);
+    if line.chars().nth(from + EXCERPT_WIDTH).is_some() {
+        shown.push('…');
+        if end == length {
+            end += 1;
+        }
+    }
+    if from > 0 {
+        shown.insert(0, '…');
+        start += 1;
+        end += 1;
+    }
+    (shown, start, end)
+}
+
+/// Diagnostics printed at most: a generated file can have a million problems, and the
+/// first few hundred say what is wrong.
+pub const MAX_SHOWN_DIAGNOSTICS: usize = 200;
 
 /// Every diagnostic of a project that failed to load or validate.
 #[derive(Debug, Clone)]
@@ -291,10 +359,17 @@ pub struct Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for item in &self.items {
+        for item in self.items.iter().take(MAX_SHOWN_DIAGNOSTICS) {
             writeln!(f, "{}", item.render(&self.sources))?;
         }
         let count = self.items.len();
+        if count > MAX_SHOWN_DIAGNOSTICS {
+            writeln!(
+                f,
+                "… and {} more not shown; fix the first ones and run segc again\n",
+                count - MAX_SHOWN_DIAGNOSTICS
+            )?;
+        }
         write!(
             f,
             "{count} problem{} found",
@@ -389,6 +464,61 @@ mod tests {
             Some("did you mean `monthly_spend`?")
         );
         assert_eq!(suggest("zzz", names), None);
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        let mut sources = SourceMap::default();
+        let line = format!("x: [{}oops{}]", "1, ".repeat(200), ", 2".repeat(200));
+        let file = sources.add("defs/a.yml", format!("# first\r\n{line}\n"));
+        assert_eq!(sources.line(file, 1), Some("# first"));
+        assert_eq!(sources.line(file, 2), Some(line.as_str()));
+        assert_eq!(sources.line(file, 3), None);
+        let column = line.find("oops").unwrap() + 1;
+        let at = |column| Position {
+            line: 2,
+            column,
+            byte: 0,
+        };
+        let span = Span {
+            file,
+            start: at(column),
+            end: at(column + 4),
+        };
+        let text = Diagnostic::new("bad", span).render(&sources);
+        let quoted = text.lines().nth(3).unwrap();
+        let underline = text.lines().nth(4).unwrap();
+        assert!(
+            quoted.starts_with("2 | …") && quoted.ends_with('…'),
+            "{text}"
+        );
+        assert!(quoted.chars().count() < 140, "{text}");
+        let under = underline.find('^').unwrap();
+        let underlined: String = quoted.chars().skip(under).take(4).collect();
+        assert_eq!(underlined, "oops", "{text}");
+        assert_eq!(underline.matches('^').count(), 4, "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_not_quoted_raw() {
+        let mut sources = SourceMap::default();
+        let file = sources.add("a.yml", "x: \u{1b}[2J\u{7}\n");
+        let at = |column| Position {
+            line: 1,
+            column,
+            byte: 0,
+        };
+        let span = Span {
+            file,
+            start: at(4),
+            end: at(5),
+        };
+        let text = Diagnostic::new("bad", span).render(&sources);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("1 | x: \u{fffd}[2J\u{fffd}\n"), "{text:?}");
     }
 
     #[test]

@@ -182,6 +182,84 @@ fn formulas_that_refer_to_each_other_are_a_cycle() {
     );
 }
 
+/// A cycle reached from a formula outside it is reported too, once, at its first member.
+#[test]
+fn a_cycle_reached_through_another_formula_is_reported() {
+    let found = problems(
+        "attributes:\n  a: { formula: \"b + 1\" }\n  b: { formula: \"c + 1\" }\n  c: { formula: \"b * 2\" }\n",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_one(&found, "defs/b_defs.yml:3:17", "cycle: b → c → b");
+}
+
+/// A long sum is refused at the operator past the limit, before anything walks its tree;
+/// so is a formula that grows too large once the formulas it names are written into it.
+#[test]
+fn formulas_too_deep_or_too_large_are_located() {
+    let terms = vec!["n"; 250].join(" + ");
+    let found = problems(&format!(
+        "attributes:\n  n: {{ source: events, agg: count }}\n  total: {{ formula: \"{terms}\" }}\n"
+    ));
+    // The formula starts at column 22; `n + ` is four characters, so the 200th `+` is
+    // 4 × 199 + 2 characters further.
+    assert_one(&found, "defs/b_defs.yml:3:820", "more than 200 levels deep");
+    let mut defs = String::from("attributes:\n  f0: { source: events, agg: count }\n");
+    for level in 1..20 {
+        let previous = level - 1;
+        defs.push_str(&format!(
+            "  f{level}: {{ formula: \"f{previous} + f{previous}\" }}\n"
+        ));
+    }
+    let found = problems(&defs);
+    // f13 names f12 twice: 2^14 - 1 parts.
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:15:19",
+        "formula of `f13` has more than 10000 parts",
+    );
+}
+
+/// Segments naming the previous one twice would double the SQL at each step; a long chain
+/// of `in_segment` would be compiled recursively. Both stop at the first segment too large.
+#[test]
+fn segments_too_large_once_written_out_are_located() {
+    let mut defs = String::from(
+        "attributes:\n  n: { source: events, agg: count }\nsegments:\n  - { name: s0, all: [ { n: { gt: 0 } } ] }\n",
+    );
+    for level in 1..30 {
+        let previous = level - 1;
+        defs.push_str(&format!(
+            "  - {{ name: s{level}, any: [ {{ in_segment: s{previous} }}, {{ in_segment: s{previous} }} ] }}\n"
+        ));
+    }
+    let found = problems(&defs);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // Each level doubles the parts and adds three: s14 (line 18) passes 50,000.
+    assert_one(
+        &found,
+        "defs/b_defs.yml:18:13",
+        "segment `s14` has more than 50000 parts",
+    );
+
+    let mut defs = String::from(
+        "attributes:\n  n: { source: events, agg: count }\nsegments:\n  - { name: s0, all: [ { n: { gt: 0 } } ] }\n",
+    );
+    for level in 1..1000 {
+        let previous = level - 1;
+        defs.push_str(&format!(
+            "  - {{ name: s{level}, parent: s{previous}, all: [ {{ in_segment: s{previous} }} ] }}\n"
+        ));
+    }
+    let found = problems(&defs);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:204:13",
+        "segment `s200` is more than 200 levels deep",
+    );
+}
+
 #[test]
 fn unknown_keys_and_yaml_syntax_errors_are_located() {
     let found = problems("segments:\n  - name: s\n    lable: Paying\n");

@@ -46,7 +46,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         (None, flag) => {
             let target = super::target_name(flag.as_deref(), &project)?;
             let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-            (Dialect::load(&profile.kind)?, Some(profile))
+            (super::target_dialect(&profile)?, Some(profile))
         }
     };
     let target = profile.as_ref().map(|profile| profile.name.clone());

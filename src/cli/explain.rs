@@ -170,7 +170,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
     }
     let target = super::target_name(args.target.as_deref(), &project)?;
     let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-    let dialect = Dialect::load(&profile.kind)?;
+    let dialect = super::target_dialect(&profile)?;
     let sql = crate::render::render_explain(&plan, &dialect, Some(&target), segment)?;
     let mut driver = super::run::connect(&profile, RunOptions::default(), root)?;
     // First the sources: a missing or empty table explains an empty segment by itself.

@@ -249,6 +249,27 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
     }
 }
 
+/// The dialect a target speaks, named by its `type`. An unknown type is a mistake in
+/// profiles.yml (exit 1), not on the command line.
+pub(crate) fn target_dialect(
+    profile: &crate::spec::profiles::Profile,
+) -> Result<crate::dialect::Dialect, Error> {
+    let known = crate::dialect::names();
+    if !known.contains(&profile.kind.as_str()) {
+        return Err(Error::Profile(format!(
+            "target `{}` in {} has the unknown type `{}`; use one of: {}",
+            profile.name,
+            profile
+                .folder
+                .join(crate::spec::profiles::PROFILES_FILE)
+                .display(),
+            profile.kind,
+            known.join(", ")
+        )));
+    }
+    crate::dialect::Dialect::load(&profile.kind)
+}
+
 /// The target to use: the flag, else the project's default.
 pub(crate) fn target_name(
     flag: Option<&str>,

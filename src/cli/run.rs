@@ -4,7 +4,6 @@ use std::path::Path;
 
 use clap::Args;
 
-use crate::dialect::Dialect;
 use crate::driver::Driver;
 use crate::error::Error;
 use crate::render::SeriesShape;
@@ -103,7 +102,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let project = crate::validate::load_and_validate(root)?;
     let target = super::target_name(args.target.as_deref(), &project)?;
     let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-    let dialect = Dialect::load(&profile.kind)?;
+    let dialect = super::target_dialect(&profile)?;
     let reports = args.report.plan(&project)?;
     let sql = reports.sql(&dialect, Some(&target))?;
     super::check_statement_size(&dialect, &sql)?;

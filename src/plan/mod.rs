@@ -4,7 +4,7 @@
 
 mod clock;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -318,25 +318,31 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
         segment: None,
         depth: 0,
     }];
-    let parent_of = |id: SegmentId| project.segment(id).parent.filter(|p| chosen.contains(p));
-    fn place(
-        id: SegmentId,
-        depth: usize,
-        chosen: &[SegmentId],
-        parent_of: &dyn Fn(SegmentId) -> Option<SegmentId>,
-        rows: &mut Vec<ReportRow>,
-    ) {
+    // Sets and child lists, and a stack instead of recursion: a project may have many
+    // thousands of segments, and long `parent` chains.
+    let chosen_set: BTreeSet<SegmentId> = chosen.iter().copied().collect();
+    let mut children: BTreeMap<SegmentId, Vec<SegmentId>> = BTreeMap::new();
+    let mut roots = Vec::new();
+    for id in chosen.iter().copied() {
+        match project
+            .segment(id)
+            .parent
+            .filter(|p| chosen_set.contains(p))
+        {
+            Some(parent) => children.entry(parent).or_default().push(id),
+            None => roots.push(id),
+        }
+    }
+    let mut stack: Vec<(SegmentId, usize)> = roots.into_iter().rev().map(|id| (id, 0)).collect();
+    while let Some((id, depth)) = stack.pop() {
         rows.push(ReportRow {
             ordinal: rows.len(),
             segment: Some(id),
             depth,
         });
-        for child in chosen.iter().copied().filter(|c| parent_of(*c) == Some(id)) {
-            place(child, depth + 1, chosen, parent_of, rows);
+        if let Some(kids) = children.get(&id) {
+            stack.extend(kids.iter().rev().map(|kid| (*kid, depth + 1)));
         }
-    }
-    for id in chosen.iter().copied().filter(|id| parent_of(*id).is_none()) {
-        place(id, 0, &chosen, &parent_of, &mut rows);
     }
     Ok(rows)
 }

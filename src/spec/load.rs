@@ -1,5 +1,6 @@
 //! Reads a project's files from disk into a [`SourceMap`] and spec values.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, SourceMap};
@@ -22,21 +23,37 @@ pub struct ProjectFiles {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Files larger than this are refused: definitions are text written by people, and a
+/// mistaken path (a log, a dump, a device) must not be read into memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// The definitions files of a project hold at most this much in all.
+pub const MAX_DEFINITIONS_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads `segc_project.yml` and every `*.yml` / `*.yaml` file under the definitions folder
-/// (sorted by path, so the order of declarations is stable).
+/// (sorted by path, so the order of declarations is stable). A definitions file that cannot
+/// be read is a diagnostic, so that every such problem is reported at once.
 pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
     let project_path = root.join(PROJECT_FILE);
-    if !project_path.is_file() {
+    // `symlink_metadata` sees a dangling link, which `read_text_file` then explains.
+    if std::fs::symlink_metadata(&project_path).is_err() {
+        let problem = if root.is_dir() {
+            format!("no {PROJECT_FILE} in {}", root.display())
+        } else {
+            format!("the project folder {} does not exist", root.display())
+        };
         return Err(Error::Usage(format!(
-            "no {PROJECT_FILE} in {}: run segc inside a project folder, pass --project DIR, or create one with `segc init DIR`",
-            root.display()
+            "{problem}: run segc inside a project folder, pass --project DIR, or create one with `segc init DIR`"
         )));
     }
     let mut sources = SourceMap::default();
     let mut diagnostics = Vec::new();
-    let text = read(&project_path)?;
-    let file = sources.add(PROJECT_FILE, text.clone());
-    let project = match yaml::parse(file, &text) {
+    let mut budget = yaml::Budget::default();
+    let text = read_text_file(&project_path).map_err(|source| Error::Io {
+        path: project_path.clone(),
+        source,
+    })?;
+    let file = sources.add(PROJECT_FILE, text);
+    let project = match yaml::parse_within(file, sources.text(file), &mut budget) {
         Ok(Some(node)) => read_project(&node, &mut diagnostics),
         Ok(None) => ProjectSpec::default(),
         Err(diagnostic) => {
@@ -53,25 +70,70 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
     let definitions_dir = root.join(&folder);
     let mut definitions = Definitions::default();
     if !definitions_dir.is_dir() {
-        let message = format!("the definitions folder `{folder}` does not exist");
+        let message = if definitions_dir.exists() {
+            format!("the definitions folder `{folder}` is a file, not a folder")
+        } else {
+            format!("the definitions folder `{folder}` does not exist")
+        };
         diagnostics.push(match &project.definitions {
-            Some(spanned) => Diagnostic::new(message, spanned.span),
+            Some(spanned) => Diagnostic::new(message, spanned.span)
+                .with_hint("name the folder that holds the definitions files"),
             None => Diagnostic::without_location(message)
                 .with_hint("create it, or set `definitions:` in segc_project.yml"),
         });
     } else {
-        let mut files = Vec::new();
-        collect_yaml_files(&definitions_dir, &mut files)?;
+        let mut walk = Walk {
+            root,
+            files: Vec::new(),
+            visited: HashMap::new(),
+            diagnostics: &mut diagnostics,
+        };
+        let mut ancestors = Vec::new();
+        walk.folder(&definitions_dir, None, &mut ancestors);
+        let mut files = walk.files;
         files.sort();
+        // Refuse too much before reading any of it (a file's own size is checked as it is read).
+        let total: u64 = files
+            .iter()
+            .filter_map(|path| std::fs::metadata(path).ok())
+            .filter(|metadata| metadata.is_file())
+            .map(|metadata| metadata.len())
+            .sum();
+        if total > MAX_DEFINITIONS_BYTES {
+            diagnostics.push(
+                Diagnostic::without_location(format!(
+                    "the definitions files hold {total} bytes, more than the {} MiB segc reads in all",
+                    MAX_DEFINITIONS_BYTES >> 20
+                ))
+                .with_hint("point `definitions:` at the folder of definitions only, without generated files or data"),
+            );
+            files.clear();
+        }
+        let mut total: u64 = 0;
         for path in files {
-            let text = read(&path)?;
-            let display = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            let file = sources.add(display, text.clone());
-            match yaml::parse(file, &text) {
+            let display = shown(root, &path);
+            let text = match read_text_file(&path) {
+                Ok(text) => text,
+                Err(error) => {
+                    diagnostics.push(Diagnostic::without_location(format!(
+                        "cannot read {display}: {error}"
+                    )));
+                    continue;
+                }
+            };
+            total += text.len() as u64;
+            if total > MAX_DEFINITIONS_BYTES {
+                diagnostics.push(
+                    Diagnostic::without_location(format!(
+                        "the definitions files hold more than {} MiB in all (they grew while read); segc stopped reading at {display}",
+                        MAX_DEFINITIONS_BYTES >> 20
+                    ))
+                    .with_hint("point `definitions:` at the folder of definitions only, without generated files or data"),
+                );
+                break;
+            }
+            let file = sources.add(display, text);
+            match yaml::parse_within(file, sources.text(file), &mut budget) {
                 Ok(Some(node)) => read_definitions(&node, &mut definitions, &mut diagnostics),
                 Ok(None) => {}
                 Err(diagnostic) => diagnostics.push(diagnostic),
@@ -97,36 +159,194 @@ impl ProjectFiles {
     }
 }
 
-fn read(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    String::from_utf8(bytes).map_err(|_| Error::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "the file is not UTF-8 text",
-        ),
+/// `path` as the user knows it: relative to the project folder, with `/`.
+fn shown(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Reads a project file (definitions, `segc_project.yml`, `profiles.yml`) as UTF-8 text.
+/// Only regular files are read, through symbolic links too: a named pipe would block
+/// forever and a device might never end. Files over [`MAX_FILE_BYTES`] are refused. The
+/// error says what is wrong and what to do; callers add the path.
+pub fn read_text_file(path: impl AsRef<Path>) -> std::io::Result<String> {
+    use std::io::{Error as IoError, ErrorKind, Read};
+    let path = path.as_ref();
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            return Err(match std::fs::read_link(path) {
+                Ok(target) => IoError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "it is a symbolic link to {}, which does not exist; fix or remove the link",
+                        target.display()
+                    ),
+                ),
+                Err(_) => error,
+            });
+        }
+        Err(error) => return Err(explain(error)),
+    };
+    if !metadata.is_file() {
+        return Err(IoError::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "it is {}, not a regular file; remove it, or rename it so that it does not end in .yml",
+                file_kind(&metadata.file_type())
+            ),
+        ));
+    }
+    let too_big = |size: u64| {
+        IoError::new(
+            ErrorKind::InvalidData,
+            format!(
+                "it holds {size} bytes, and segc reads at most {} MiB from one file; split it, or move what is not a definition elsewhere",
+                MAX_FILE_BYTES >> 20
+            ),
+        )
+    };
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(too_big(metadata.len()));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // The file may grow between the check and the read: read one byte past the limit.
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(explain)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        // `valid` is UTF-8 up to the first bad byte: count lines and characters in it.
+        let text = std::str::from_utf8(valid).unwrap_or_default();
+        let line = text.matches('\n').count() + 1;
+        let column = text.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        IoError::new(
+            ErrorKind::InvalidData,
+            format!(
+                "it is not UTF-8 text (the first invalid byte is at line {line}, column {column}); save it as UTF-8"
+            ),
+        )
     })
 }
 
-fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect_yaml_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
+/// An I/O error with what to do about it, where there is something to say.
+fn explain(error: std::io::Error) -> std::io::Error {
+    match error.kind() {
+        std::io::ErrorKind::PermissionDenied => std::io::Error::new(
+            error.kind(),
+            format!("{error}; make it readable by this user, or move it out of the project"),
+        ),
+        _ => error,
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
         }
     }
-    Ok(())
+    if file_type.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+/// The walk of the definitions folder: the YAML files found, and each folder reached
+/// (canonical path → the path it was reached by), so that a symbolic link back to a folder
+/// being walked, or a second way to one already walked, is reported instead of followed.
+struct Walk<'a> {
+    root: &'a Path,
+    files: Vec<PathBuf>,
+    visited: HashMap<PathBuf, PathBuf>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Walk<'_> {
+    /// Walks `dir`; `ancestors` are the canonical paths of the folders it is in, and `link`
+    /// the last symbolic link followed to reach it.
+    fn folder(&mut self, dir: &Path, link: Option<&Path>, ancestors: &mut Vec<PathBuf>) {
+        let canonical = match std::fs::canonicalize(dir) {
+            Ok(canonical) => canonical,
+            Err(error) => return self.cannot_read(dir, explain(error)),
+        };
+        // A link to a folder that holds the one being walked (or is it) would lead back to it.
+        if let Some(held) = ancestors.iter().find(|a| a.starts_with(&canonical)) {
+            let target = match self.visited.get(&canonical) {
+                Some(reached) => shown(self.root, reached),
+                None => canonical.display().to_string(),
+            };
+            let held = shown(self.root, self.visited.get(held).map_or(held, |p| p));
+            let holds = if target == held {
+                "a folder that holds it".to_string()
+            } else {
+                format!("which holds {held}")
+            };
+            self.diagnostics.push(
+                Diagnostic::without_location(format!(
+                    "the symbolic link {} leads back to {target}, {holds}: a loop",
+                    shown(self.root, link.unwrap_or(dir)),
+                ))
+                .with_hint("remove the link, or point it at a folder outside the definitions"),
+            );
+            return;
+        }
+        if let Some(first) = self.visited.get(&canonical) {
+            self.diagnostics.push(
+                Diagnostic::without_location(format!(
+                    "the symbolic link {} leads to the same folder as {}, whose files are read already",
+                    shown(self.root, link.unwrap_or(dir)),
+                    shown(self.root, first)
+                ))
+                .with_hint("remove one of the symbolic links, so that each file is read once"),
+            );
+            return;
+        }
+        self.visited.insert(canonical.clone(), dir.to_path_buf());
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(error) => return self.cannot_read(dir, explain(error)),
+        };
+        let mut paths = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => paths.push(entry.path()),
+                Err(error) => return self.cannot_read(dir, explain(error)),
+            }
+        }
+        paths.sort();
+        ancestors.push(canonical);
+        for path in paths {
+            if path.is_dir() {
+                let is_link = path.symlink_metadata().is_ok_and(|m| m.is_symlink());
+                let link = if is_link { Some(path.as_path()) } else { link };
+                self.folder(&path, link, ancestors);
+            } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                self.files.push(path);
+            }
+        }
+        ancestors.pop();
+    }
+
+    fn cannot_read(&mut self, dir: &Path, error: std::io::Error) {
+        self.diagnostics.push(Diagnostic::without_location(format!(
+            "cannot read the folder {}: {error}",
+            shown(self.root, dir)
+        )));
+    }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, FileId, MASK, SourceMap, Span, suggest};
 
+use super::load::read_text_file;
 use super::secrets;
 use super::yaml::{self, Node, NodeKind};
 
@@ -530,7 +531,7 @@ pub fn load_all(
     let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(folder.join(PROFILES_FILE)).map_err(|source| Error::Io {
+    let text = read_text_file(folder.join(PROFILES_FILE)).map_err(|source| Error::Io {
         path: folder.join(PROFILES_FILE),
         source,
     })?;
@@ -576,7 +577,7 @@ pub fn load_profile(
         )));
     };
     let path = folder.join(PROFILES_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+    let text = read_text_file(&path).map_err(|source| Error::Io {
         path: path.clone(),
         source,
     })?;

@@ -1,5 +1,7 @@
 //! Small helpers that read a mapping node key by key and report unknown keys.
 
+use std::collections::HashSet;
+
 use crate::error::{Diagnostic, Span, suggest};
 
 use super::Spanned;
@@ -18,16 +20,16 @@ impl<'a> MapReader<'a> {
     pub fn new(node: &'a Node, what: &'a str, diagnostics: &mut Vec<Diagnostic>) -> Option<Self> {
         match node.as_mapping() {
             Some(entries) => {
-                let mut seen: Vec<&str> = Vec::new();
+                // A set, not a list: a generated file may hold many thousands of keys.
+                let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
                 for (key, _) in entries {
-                    if let Some(name) = key.as_str() {
-                        if seen.contains(&name) {
-                            diagnostics.push(Diagnostic::new(
-                                format!("duplicate key `{name}` in {what}"),
-                                key.span,
-                            ));
-                        }
-                        seen.push(name);
+                    if let Some(name) = key.as_str()
+                        && !seen.insert(name)
+                    {
+                        diagnostics.push(Diagnostic::new(
+                            format!("duplicate key `{name}` in {what}"),
+                            key.span,
+                        ));
                     }
                 }
                 Some(MapReader {

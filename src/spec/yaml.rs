@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use granit_parser::{Event, Parser, ScalarStyle};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
 
 use crate::error::{Diagnostic, FileId, Position, Span};
 
@@ -132,46 +132,142 @@ fn span(file: FileId, raw: &granit_parser::Span) -> Span {
     }
 }
 
-enum Frame {
-    Sequence(Vec<Node>, Span, usize),
-    Mapping(Vec<(Node, Node)>, Option<Node>, Span, usize),
+/// Limits on what one read may build, so that a hostile or broken file cannot exhaust
+/// memory or the stack: YAML aliases copy the node they name, and a few lines of nested
+/// aliases (a "billion laughs" file) would otherwise expand to gigabytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Values (scalars, lists, mappings) left to build, alias copies and anchored copies
+    /// included.
+    pub nodes: usize,
+    /// Values that aliases may still copy.
+    pub alias_nodes: usize,
 }
 
-/// Parses one YAML document. An empty file gives `Ok(None)`.
+/// Values one project may hold across its files: ample for tens of thousands of
+/// definitions, and a bound on memory (each value takes about a hundred bytes).
+pub const MAX_NODES: usize = 1_000_000;
+/// Values that aliases may copy: real files alias a few shared settings, not thousands.
+pub const MAX_ALIAS_NODES: usize = 50_000;
+/// How deeply lists and mappings may nest, aliased content included. Definitions nest a
+/// handful of levels; the readers walk the tree recursively, so this bounds their stack.
+pub const MAX_NESTING: usize = 100;
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            nodes: MAX_NODES,
+            alias_nodes: MAX_ALIAS_NODES,
+        }
+    }
+}
+
+/// How much a finished node weighs: the values in it (itself included) and its height
+/// (1 for a scalar or an empty collection).
+#[derive(Debug, Clone, Copy, Default)]
+struct Weight {
+    nodes: usize,
+    height: usize,
+}
+
+impl Weight {
+    const LEAF: Weight = Weight {
+        nodes: 1,
+        height: 1,
+    };
+
+    fn add_child(&mut self, child: Weight) {
+        self.nodes = self.nodes.saturating_add(child.nodes);
+        self.height = self.height.max(child.height + 1);
+    }
+}
+
+enum Collection {
+    Sequence(Vec<Node>),
+    Mapping(Vec<(Node, Node)>, Option<Node>),
+}
+
+struct Frame {
+    collection: Collection,
+    start: Span,
+    anchor: usize,
+    weight: Weight,
+}
+
+fn nesting_error(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        format!("YAML lists and mappings nest more than {MAX_NESTING} levels deep here"),
+        span,
+    )
+    .with_hint("definitions need only a few levels; look for unclosed `[` or `{`, or aliases that contain themselves")
+}
+
+/// Parses one YAML document within the default [`Budget`]. An empty file gives `Ok(None)`.
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
+    parse_within(file, text, &mut Budget::default())
+}
+
+/// Parses one YAML document, taking what it builds from `budget` (shared by the files of
+/// a project). An empty file gives `Ok(None)`.
+pub fn parse_within(
+    file: FileId,
+    text: &str,
+    budget: &mut Budget,
+) -> Result<Option<Node>, Diagnostic> {
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // An anchored node, kept to be copied by its aliases, and its weight.
+    let mut anchors: HashMap<usize, (Node, Weight)> = HashMap::new();
     let mut root: Option<Node> = None;
     let mut documents = 0;
+    // The parser's own nesting limits stop it before it buffers deep input; the check on
+    // each collection below also counts aliased content.
+    let options = granit_parser::options! {
+        flow_nesting_limit: MAX_NESTING,
+        block_nesting_limit: MAX_NESTING,
+    };
 
-    for next in Parser::new_from_str(text) {
+    for next in Parser::new_from_str_with_options(text, options) {
         let (event, raw_span) = next.map_err(|error| {
             let at = position(error.marker());
-            Diagnostic::new(
-                format!("invalid YAML: {}", error.info()),
-                Span {
-                    file,
-                    start: at,
-                    end: Position {
-                        column: at.column + 1,
-                        ..at
-                    },
+            let span = Span {
+                file,
+                start: at,
+                end: Position {
+                    column: at.column + 1,
+                    ..at
                 },
-            )
+            };
+            match error.kind() {
+                ErrorKind::RecursionLimitExceeded => nesting_error(span),
+                _ => Diagnostic::new(format!("invalid YAML: {}", error.info()), span),
+            }
         })?;
         let here = span(file, &raw_span);
+        // Each value takes one unit of the budget; an alias takes the size of its copy.
+        let take = |count: usize, budget: &mut Budget| {
+            if count > budget.nodes {
+                return Err(Diagnostic::new(
+                    format!("more than {MAX_NODES} YAML values in all; segc stops here to bound its memory"),
+                    here,
+                )
+                .with_hint("split the definitions into fewer, smaller lists, or remove generated content"));
+            }
+            budget.nodes -= count;
+            Ok(())
+        };
         let completed = match event {
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
                     return Err(Diagnostic::new(
-                        "a definitions file holds one YAML document; found a second `---`",
+                        "segc reads one YAML document per file; found a second `---`",
                         here,
                     ));
                 }
                 None
             }
             Event::Scalar(value, style, anchor, _) => {
+                take(1, budget)?;
                 let node = Node {
                     kind: NodeKind::Scalar {
                         value: value.into_owned(),
@@ -180,60 +276,89 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
                     span: here,
                 };
                 if anchor != 0 {
-                    anchors.insert(anchor, node.clone());
+                    take(1, budget)?;
+                    anchors.insert(anchor, (node.clone(), Weight::LEAF));
                 }
-                Some(node)
+                Some((node, Weight::LEAF))
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => Some(node.clone()),
-                None => return Err(Diagnostic::new("unknown YAML alias", here)),
+                Some((node, weight)) => {
+                    if weight.nodes > budget.alias_nodes {
+                        return Err(Diagnostic::new(
+                            format!(
+                                "YAML aliases copy more than {MAX_ALIAS_NODES} values in all; segc stops at this one, which copies {}",
+                                weight.nodes
+                            ),
+                            here,
+                        )
+                        .with_hint("each `*alias` copies everything under its `&anchor`, and aliases of nested aliases multiply; write the shared part once instead"));
+                    }
+                    if stack.len() + weight.height > MAX_NESTING {
+                        return Err(nesting_error(here));
+                    }
+                    budget.alias_nodes -= weight.nodes;
+                    take(weight.nodes, budget)?;
+                    Some((node.clone(), *weight))
+                }
+                None => {
+                    return Err(Diagnostic::new("unknown YAML alias", here).with_hint(
+                        "an alias refers to a whole value anchored (`&name`) before it, outside itself",
+                    ));
+                }
             },
-            Event::SequenceStart(_, anchor, _) => {
-                stack.push(Frame::Sequence(Vec::new(), here, anchor));
-                None
-            }
-            Event::MappingStart(_, anchor, _) => {
-                stack.push(Frame::Mapping(Vec::new(), None, here, anchor));
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                if stack.len() >= MAX_NESTING {
+                    return Err(nesting_error(here));
+                }
+                take(1, budget)?;
+                let collection = match event {
+                    Event::SequenceStart(..) => Collection::Sequence(Vec::new()),
+                    _ => Collection::Mapping(Vec::new(), None),
+                };
+                stack.push(Frame {
+                    collection,
+                    start: here,
+                    anchor,
+                    weight: Weight::LEAF,
+                });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(Frame::Sequence(items, start, anchor)) => {
+                Some(frame) => {
+                    let kind = match frame.collection {
+                        Collection::Sequence(items) => NodeKind::Sequence(items),
+                        Collection::Mapping(entries, _) => NodeKind::Mapping(entries),
+                    };
                     let node = Node {
-                        kind: NodeKind::Sequence(items),
+                        kind,
                         span: Span {
                             end: here.end,
-                            ..start
+                            ..frame.start
                         },
                     };
-                    if anchor != 0 {
-                        anchors.insert(anchor, node.clone());
+                    if frame.anchor != 0 {
+                        // The kept copy costs as much memory as the node itself.
+                        take(frame.weight.nodes, budget)?;
+                        anchors.insert(frame.anchor, (node.clone(), frame.weight));
                     }
-                    Some(node)
-                }
-                Some(Frame::Mapping(entries, _, start, anchor)) => {
-                    let node = Node {
-                        kind: NodeKind::Mapping(entries),
-                        span: Span {
-                            end: here.end,
-                            ..start
-                        },
-                    };
-                    if anchor != 0 {
-                        anchors.insert(anchor, node.clone());
-                    }
-                    Some(node)
+                    Some((node, frame.weight))
                 }
                 None => None,
             },
             _ => None,
         };
-        if let Some(node) = completed {
+        if let Some((node, weight)) = completed {
             match stack.last_mut() {
-                Some(Frame::Sequence(items, ..)) => items.push(node),
-                Some(Frame::Mapping(entries, pending, ..)) => match pending.take() {
-                    Some(key) => entries.push((key, node)),
-                    None => *pending = Some(node),
-                },
+                Some(frame) => {
+                    frame.weight.add_child(weight);
+                    match &mut frame.collection {
+                        Collection::Sequence(items) => items.push(node),
+                        Collection::Mapping(entries, pending) => match pending.take() {
+                            Some(key) => entries.push((key, node)),
+                            None => *pending = Some(node),
+                        },
+                    }
+                }
                 None => root = Some(node),
             }
         }
@@ -289,6 +414,74 @@ mod tests {
         let error = parse(FileId(0), "a: [1, 2\nb: 3\n").unwrap_err();
         assert!(error.span.is_some());
         assert!(error.message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_alias_that_exceeds_the_budget() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous) in ["b", "c", "d", "e", "f"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e"])
+        {
+            let aliases = vec![format!("*{previous}"); 10].join(", ");
+            text.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+        }
+        let error = parse(FileId(0), &text).unwrap_err();
+        assert!(
+            error.message.contains("aliases copy more than"),
+            "{error:?}"
+        );
+        let span = error.span.unwrap();
+        // `b` to `d` copy 12,330 values; `e` copies `d` (11,111 values) ten times, and the
+        // fourth copy passes 50,000.
+        assert_eq!((span.start.line, span.start.column), (5, 20));
+        // A few aliases of shared settings are fine.
+        let root = parse_text("base: &base { a: 1, b: 2 }\nx: *base\ny: *base\n");
+        assert_eq!(
+            root.as_mapping().unwrap()[2].1,
+            root.as_mapping().unwrap()[0].1
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded_also_through_aliases() {
+        let deep = format!("x: {}{}\n", "[".repeat(150), "]".repeat(150));
+        let error = parse(FileId(0), &deep).unwrap_err();
+        assert!(error.message.contains("nest more than 100"), "{error:?}");
+        let mut chained = String::from("a0: &a0 [1]\n");
+        for level in 1..150 {
+            chained.push_str(&format!("a{level}: &a{level} [*a{}]\n", level - 1));
+        }
+        let error = parse(FileId(0), &chained).unwrap_err();
+        assert!(error.message.contains("nest more than 100"), "{error:?}");
+        // `a98` (line 99) holds 99 lists inside one another, in the root mapping.
+        assert_eq!(error.span.unwrap().start.line, 99);
+        assert!(
+            parse(
+                FileId(0),
+                &format!("x: {}{}\n", "[".repeat(90), "]".repeat(90))
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_node_budget_is_shared_and_counts_anchored_copies() {
+        let mut budget = Budget {
+            nodes: 10,
+            alias_nodes: 100,
+        };
+        assert!(parse_within(FileId(0), "[1, 2, 3]", &mut budget).is_ok());
+        assert_eq!(budget.nodes, 6);
+        // The anchored list (3 values) is kept once more for its aliases.
+        let error = parse_within(FileId(1), "[&a [1, 2], *a]", &mut budget).unwrap_err();
+        assert!(error.message.contains("YAML values in all"), "{error:?}");
+    }
+
+    #[test]
+    fn an_alias_to_an_open_collection_is_unknown() {
+        let error = parse(FileId(0), "a: &a [1, *a]\n").unwrap_err();
+        assert!(error.message.contains("unknown YAML alias"), "{error:?}");
     }
 
     #[test]

@@ -305,6 +305,17 @@ impl Validator<'_> {
             return None;
         };
         let raw = node.as_str().unwrap_or_default();
+        if let ScalarValue::Float(value) = scalar
+            && !value.is_finite()
+            && value_type != ValueType::String
+        {
+            self.error_with_hint(
+                format!("the number `{raw}` is too large to compare `{name}` with"),
+                node.span,
+                Some("numbers must fit in a double (up to about 1.8e308)".into()),
+            );
+            return None;
+        }
         let mismatch = |validator: &mut Self, found: &str| {
             validator.error_with_hint(
                 format!(

@@ -3,8 +3,8 @@
 
 use sqlparser::ast::{self, Spanned as _};
 use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Token;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::Span;
 use crate::ir::{
@@ -14,12 +14,15 @@ use crate::spec::AttributeSpec;
 
 use super::Validator;
 use super::conditions::article;
+use super::formula_size::{
+    MAX_WRITTEN_OUT_DEPTH, MAX_WRITTEN_OUT_NODES, SPLIT_HINT, WrittenOut, check_depth,
+};
 
-struct FormulaError {
-    message: String,
-    hint: Option<String>,
+pub(super) struct FormulaError {
+    pub(super) message: String,
+    pub(super) hint: Option<String>,
     /// Character range inside the formula text, when known.
-    range: Option<(usize, usize)>,
+    pub(super) range: Option<(usize, usize)>,
 }
 
 fn located(
@@ -35,7 +38,7 @@ fn located(
 }
 
 /// Character offsets of a sqlparser span inside a one-line formula.
-fn char_range(span: sqlparser::tokenizer::Span, text: &str) -> Option<(usize, usize)> {
+pub(super) fn char_range(span: sqlparser::tokenizer::Span, text: &str) -> Option<(usize, usize)> {
     if span.start.line != 1 || span.end.line != 1 || text.contains('\n') || span.start.column == 0 {
         return None;
     }
@@ -72,17 +75,26 @@ impl Validator<'_> {
 
     fn convert_formula(&self, text: &str) -> Result<Expr, FormulaError> {
         let dialect = GenericDialect {};
-        let mut parser = Parser::new(&dialect)
-            .try_with_sql(text)
+        let tokens = Tokenizer::new(&dialect, text)
+            .tokenize_with_location()
             .map_err(|e| FormulaError {
-                message: e.to_string(),
+                message: ParserError::from(e).to_string(),
                 hint: None,
                 range: None,
             })?;
-        let expr = parser.parse_expr().map_err(|e| FormulaError {
-            message: format!("not a valid expression ({e})"),
-            hint: None,
-            range: None,
+        check_depth(&tokens, text)?;
+        let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
+        let expr = parser.parse_expr().map_err(|e| match e {
+            ParserError::RecursionLimitExceeded => FormulaError {
+                message: "parentheses, function calls, CASE, signs or NOT nest too deeply".into(),
+                hint: Some(SPLIT_HINT.into()),
+                range: None,
+            },
+            _ => FormulaError {
+                message: format!("not a valid expression ({e})"),
+                hint: None,
+                range: None,
+            },
         })?;
         // sqlparser stops at the first token it cannot use: anything left over means the
         // text was not one expression (`a > 1; DROP TABLE x`).
@@ -116,11 +128,25 @@ impl Validator<'_> {
                 ));
             }
             E::Value(value) => match &value.value {
-                ast::Value::Number(number, _) => {
-                    Expr::Number(number.parse::<f64>().map_err(|_| {
-                        located(format!("invalid number `{number}`"), expr.span(), text)
-                    })?)
-                }
+                ast::Value::Number(number, _) => match number.parse::<f64>() {
+                    Ok(value) if value.is_finite() => Expr::Number(value),
+                    Ok(_) => {
+                        return Err(located(
+                            format!(
+                                "the number `{number}` is too large (numbers must fit in a double, up to about 1.8e308)"
+                            ),
+                            expr.span(),
+                            text,
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(located(
+                            format!("invalid number `{number}`"),
+                            expr.span(),
+                            text,
+                        ));
+                    }
+                },
                 ast::Value::SingleQuotedString(s) => Expr::String(s.clone()),
                 ast::Value::Boolean(b) => Expr::Boolean(*b),
                 ast::Value::Null => Expr::Null,
@@ -346,7 +372,11 @@ impl Validator<'_> {
         })
     }
 
-    /// Gives each formula attribute a type, and reports formulas that refer to themselves.
+    /// Gives each formula attribute a type, and reports formulas that refer to themselves and
+    /// formulas too large once the formulas they name are written into them.
+    ///
+    /// The references are walked depth first with a stack of their own, not by recursion:
+    /// a chain of many thousands of formulas, each naming the next, is valid input.
     pub(super) fn type_formulas(&mut self, formulas: &[(AttributeId, usize)]) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
@@ -354,68 +384,134 @@ impl Validator<'_> {
             Visiting,
             Done,
         }
-        let mut marks = vec![Mark::Unvisited; self.attributes.len()];
-        fn visit(
-            validator: &mut Validator<'_>,
+        type Open = Vec<(AttributeId, Vec<AttributeId>, usize)>;
+        /// Starts on a formula: marks it open and queues the attributes it names.
+        fn open(
+            attributes: &[crate::ir::Attribute],
             id: AttributeId,
-            marks: &mut Vec<Mark>,
-            path: &mut Vec<AttributeId>,
-        ) -> Result<(), Vec<AttributeId>> {
-            match marks[id.0] {
-                Mark::Done => return Ok(()),
-                Mark::Visiting => {
-                    let start = path.iter().position(|p| *p == id).unwrap_or(0);
-                    return Err(path[start..].to_vec());
-                }
-                Mark::Unvisited => {}
-            }
-            let AttributeKind::Formula(expr) = validator.attributes[id.0].kind.clone() else {
+            marks: &mut [Mark],
+            stack: &mut Open,
+        ) {
+            if let AttributeKind::Formula(expr) = &attributes[id.0].kind {
+                let mut references = Vec::new();
+                collect_references(expr, &mut references);
+                marks[id.0] = Mark::Visiting;
+                stack.push((id, references, 0));
+            } else {
                 marks[id.0] = Mark::Done;
-                return Ok(());
-            };
-            marks[id.0] = Mark::Visiting;
-            path.push(id);
-            let mut references = Vec::new();
-            collect_references(&expr, &mut references);
-            for reference in references {
-                visit(validator, reference, marks, path)?;
             }
-            path.pop();
-            marks[id.0] = Mark::Done;
-            let value_type = infer(&expr, &validator.attributes);
-            validator.attributes[id.0].value_type = value_type;
-            Ok(())
+        }
+        let mut marks = vec![Mark::Unvisited; self.attributes.len()];
+        let mut spec_index = vec![None; self.attributes.len()];
+        for (id, index) in formulas {
+            spec_index[id.0] = Some(*index);
+        }
+        // Per formula attribute: its size once written out, known when it is done.
+        let mut written_out: Vec<Option<WrittenOut>> = vec![None; self.attributes.len()];
+        let mut cycles: Vec<Vec<AttributeId>> = Vec::new();
+        for (start, _) in formulas {
+            if marks[start.0] != Mark::Unvisited {
+                continue;
+            }
+            // Each open formula, the attributes it names, and how many were followed.
+            let mut stack: Open = Vec::new();
+            open(&self.attributes, *start, &mut marks, &mut stack);
+            while let Some((id, references, followed)) = stack.last_mut() {
+                if let Some(reference) = references.get(*followed).copied() {
+                    *followed += 1;
+                    match marks[reference.0] {
+                        Mark::Done => {}
+                        Mark::Visiting => {
+                            let from = stack.iter().position(|(open, ..)| *open == reference);
+                            cycles.push(
+                                stack[from.unwrap_or(0)..]
+                                    .iter()
+                                    .map(|(id, ..)| *id)
+                                    .collect(),
+                            );
+                        }
+                        Mark::Unvisited => {
+                            open(&self.attributes, reference, &mut marks, &mut stack)
+                        }
+                    }
+                    continue;
+                }
+                let id = *id;
+                stack.pop();
+                marks[id.0] = Mark::Done;
+                if let AttributeKind::Formula(expr) = &self.attributes[id.0].kind {
+                    let value_type = infer(expr, &self.attributes);
+                    written_out[id.0] = Some(WrittenOut::of(expr, &written_out));
+                    self.attributes[id.0].value_type = value_type;
+                }
+            }
+        }
+        for cycle in cycles {
+            let names: Vec<String> = cycle
+                .iter()
+                .chain(cycle.first())
+                .map(|a| self.attributes[a.0].name.clone())
+                .collect();
+            if let Some(index) = cycle.first().and_then(|first| spec_index[first.0]) {
+                let span = self.formula_span(index);
+                self.error(
+                    format!(
+                        "formulas refer to each other in a cycle: {}",
+                        names.join(" → ")
+                    ),
+                    span,
+                );
+            }
         }
         for (id, index) in formulas {
-            let mut path = Vec::new();
-            if let Err(cycle) = visit(self, *id, &mut marks, &mut path) {
-                if cycle.first() == Some(id) {
-                    let names: Vec<String> = cycle
-                        .iter()
-                        .chain(cycle.first())
-                        .map(|a| self.attributes[a.0].name.clone())
-                        .collect();
-                    let span = self.files.definitions.attributes[*index]
-                        .formula
-                        .as_ref()
-                        .map(|f| f.span)
-                        .unwrap_or(self.files.definitions.attributes[*index].span);
-                    self.error(
-                        format!(
-                            "formulas refer to each other in a cycle: {}",
-                            names.join(" → ")
-                        ),
-                        span,
-                    );
-                }
-                for member in &cycle {
-                    marks[member.0] = Mark::Done;
-                }
-            }
+            self.check_written_out(*id, *index, &written_out);
         }
         for (id, index) in formulas {
             self.check_formula_types(*id, *index);
         }
+    }
+
+    fn formula_span(&self, index: usize) -> Span {
+        let spec = &self.files.definitions.attributes[index];
+        spec.formula.as_ref().map_or(spec.span, |f| f.span)
+    }
+
+    /// Reports a formula too deep or too large once the formulas it names are written into
+    /// it (the SQL repeats a formula wherever it is named), unless a formula it names is
+    /// already too large: that one is reported.
+    fn check_written_out(
+        &mut self,
+        id: AttributeId,
+        index: usize,
+        written_out: &[Option<WrittenOut>],
+    ) {
+        let AttributeKind::Formula(expr) = &self.attributes[id.0].kind else {
+            return;
+        };
+        let too_large = |id: AttributeId| {
+            written_out[id.0]
+                .is_some_and(|w| w.depth > MAX_WRITTEN_OUT_DEPTH || w.nodes > MAX_WRITTEN_OUT_NODES)
+        };
+        let mut references = Vec::new();
+        collect_references(expr, &mut references);
+        if !too_large(id) || references.into_iter().any(too_large) {
+            return;
+        }
+        let name = self.attributes[id.0].name.clone();
+        let span = self.formula_span(index);
+        let size = match written_out[id.0] {
+            Some(w) if w.depth > MAX_WRITTEN_OUT_DEPTH => {
+                format!("is more than {MAX_WRITTEN_OUT_DEPTH} levels deep")
+            }
+            _ => format!("has more than {MAX_WRITTEN_OUT_NODES} parts"),
+        };
+        self.error_with_hint(
+            format!(
+                "the formula of `{name}` {size} once the formulas it names are written into it, as the SQL does"
+            ),
+            span,
+            Some("the SQL repeats a formula wherever another formula names it; name large formulas fewer times, or use fewer layers of formulas".into()),
+        );
     }
 
     /// Reports the first operand of a formula whose type does not fit (see [`type_problem`]),
@@ -583,7 +679,7 @@ fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<Type
 }
 
 /// The operands of a formula node, in reading order.
-fn children(expr: &Expr) -> Vec<&Expr> {
+pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
     let mut children: Vec<&Expr> = Vec::new();
     match expr {
         Expr::Negate(e) | Expr::Not(e) => children.push(e),

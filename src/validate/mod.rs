@@ -5,7 +5,9 @@ mod attributes;
 mod conditions;
 mod formula;
 pub use formula::collect_references as expr_references;
+mod formula_size;
 mod reports;
+mod segment_size;
 mod sources;
 
 use std::collections::HashMap;
@@ -104,8 +106,17 @@ pub(crate) fn check_name(
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
+        // A name pasted by mistake can be megabytes long: quote its start.
+        let message = match text.char_indices().nth(60) {
+            Some((cut, _)) => format!(
+                "invalid {what} name `{}…` ({} characters)",
+                &text[..cut],
+                text.chars().count()
+            ),
+            None => format!("invalid {what} name `{text}`"),
+        };
         diagnostics.push(
-            Diagnostic::new(format!("invalid {what} name `{text}`"), name.span)
+            Diagnostic::new(message, name.span)
                 .with_hint("names use letters, digits and `_`, start with a letter, and have at most 60 characters"),
         );
         return false;

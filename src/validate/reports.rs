@@ -8,6 +8,10 @@ use crate::ir::{
 };
 
 use super::conditions::Scope;
+use super::segment_size::{
+    MAX_CONDITION_DEPTH, MAX_CONDITION_PARTS, MAX_TOTAL_CONDITION_PARTS, Measure, finish_order,
+    strongly_connected_components,
+};
 use super::{Validator, check_name};
 
 /// Names a KPI cannot take: they are keys of every row in JSON output.
@@ -90,43 +94,62 @@ impl Validator<'_> {
                 origin: self.origin(spec.span),
             });
         }
-        // Parent chains must end.
-        for (index, spec) in accepted.iter().enumerate() {
-            let mut seen = vec![SegmentId(index)];
-            let mut current = self.segments[index].parent;
-            while let Some(parent) = current {
-                if seen.contains(&parent) {
-                    if parent == SegmentId(index) {
-                        let span = spec.parent.as_ref().map(|p| p.span).unwrap_or(spec.span);
-                        self.error(
-                            format!(
-                                "segment `{}` is its own ancestor through `parent`",
-                                spec.name.value
-                            ),
-                            span,
-                        );
-                        self.segments[index].parent = None;
-                    }
+        // Parent chains must end. Each segment is walked once: a walk stops at a segment
+        // whose chain is known to end, and a cycle is broken at its first segment in file
+        // order (long chains of thousands of segments are valid).
+        let mut walked_by = vec![usize::MAX; accepted.len()];
+        let mut ends = vec![false; accepted.len()];
+        for index in 0..accepted.len() {
+            let mut walked = Vec::new();
+            let mut current = Some(SegmentId(index));
+            while let Some(segment) = current {
+                if ends[segment.0] {
                     break;
                 }
-                seen.push(parent);
-                current = self.segments[parent.0].parent;
+                if walked_by[segment.0] == index {
+                    let from = walked.iter().position(|s| *s == segment).unwrap_or(0);
+                    let first = walked[from..].iter().min().copied().unwrap_or(segment);
+                    let spec = accepted[first.0];
+                    let span = spec.parent.as_ref().map(|p| p.span).unwrap_or(spec.span);
+                    self.error(
+                        format!(
+                            "segment `{}` is its own ancestor through `parent`",
+                            spec.name.value
+                        ),
+                        span,
+                    );
+                    self.segments[first.0].parent = None;
+                    break;
+                }
+                walked_by[segment.0] = index;
+                walked.push(segment);
+                current = self.segments[segment.0].parent;
+            }
+            for segment in walked {
+                ends[segment.0] = true;
             }
         }
-        self.apply_exclusive_sets(&accepted, &mut references);
-        self.report_segment_cycles(&references);
+        let sets_fit = self.apply_exclusive_sets(&accepted, &mut references);
+        let in_cycle = self.report_segment_cycles(&references);
+        let names: Vec<Span> = accepted.iter().map(|spec| spec.name.span).collect();
+        self.check_condition_sizes(&references, &in_cycle, &names, sets_fit);
     }
 
     /// `exclusive` + `priority`: a segment's members are the users who meet its conditions
     /// and none of the conditions of the segments of its set with a lower priority.
+    /// Returns false when a set repeats too many conditions (reported here), and its
+    /// later segments were left without their exclusions.
     fn apply_exclusive_sets(
         &mut self,
         accepted: &[&crate::spec::SegmentSpec],
         references: &mut [Vec<(SegmentId, Span)>],
-    ) {
+    ) -> bool {
         // Per set: (priority, segment index, span of the priority).
         type Members = Vec<(u32, usize, Span)>;
         let mut sets: Vec<(String, Members)> = Vec::new();
+        let mut set_index: HashMap<String, usize> = HashMap::new();
+        // Each segment of a set repeats the conditions of those before it: count the copies.
+        let mut copied: usize = 0;
         for (index, spec) in accepted.iter().enumerate() {
             match (&spec.exclusive, &spec.priority) {
                 (Some(set), Some(priority)) => {
@@ -140,9 +163,12 @@ impl Validator<'_> {
                         );
                         continue;
                     };
-                    match sets.iter_mut().find(|(name, _)| *name == set.value) {
-                        Some((_, members)) => members.push((number, index, priority.span)),
-                        None => sets.push((set.value.clone(), vec![(number, index, priority.span)])),
+                    match set_index.get(&set.value) {
+                        Some(at) => sets[*at].1.push((number, index, priority.span)),
+                        None => {
+                            set_index.insert(set.value.clone(), sets.len());
+                            sets.push((set.value.clone(), vec![(number, index, priority.span)]));
+                        }
                     }
                 }
                 (Some(set), None) => self.error_with_hint(
@@ -181,7 +207,19 @@ impl Validator<'_> {
                 .iter()
                 .map(|(_, index, _)| self.segments[*index].condition.clone())
                 .collect();
+            let sizes: Vec<usize> = own.iter().map(|c| Measure::of(c, &[]).parts).collect();
             for (position, (priority, index, span)) in members.iter().enumerate() {
+                copied = copied.saturating_add(sizes[..position].iter().sum::<usize>());
+                if copied > MAX_TOTAL_CONDITION_PARTS {
+                    self.error_with_hint(
+                        format!(
+                            "the exclusive set `{set}` repeats more than {MAX_TOTAL_CONDITION_PARTS} conditions: each of its segments excludes the members of all those before it"
+                        ),
+                        *span,
+                        Some("put fewer segments in one exclusive set, or give them simpler conditions".into()),
+                    );
+                    return false;
+                }
                 let before: Vec<SegmentId> = members[..position]
                     .iter()
                     .map(|(_, i, _)| SegmentId(*i))
@@ -202,26 +240,23 @@ impl Validator<'_> {
                 });
             }
         }
+        true
     }
 
-    fn report_segment_cycles(&mut self, references: &[Vec<(SegmentId, Span)>]) {
-        // A segment is in a cycle when it can reach itself through `in_segment`.
+    /// Reports each `in_segment` reference in a cycle; returns the segments whose condition
+    /// was dropped for one.
+    fn report_segment_cycles(&mut self, references: &[Vec<(SegmentId, Span)>]) -> Vec<bool> {
+        // A reference is in a cycle when its target leads back to it: when both segments
+        // are in the same strongly connected component.
+        let targets: Vec<Vec<usize>> = references
+            .iter()
+            .map(|edges| edges.iter().map(|(target, _)| target.0).collect())
+            .collect();
+        let component = strongly_connected_components(&targets);
+        let mut in_cycle = vec![false; references.len()];
         for (start, edges) in references.iter().enumerate() {
             for (target, span) in edges {
-                let mut stack = vec![*target];
-                let mut seen = vec![false; references.len()];
-                let mut path_found = false;
-                while let Some(current) = stack.pop() {
-                    if current.0 == start {
-                        path_found = true;
-                        break;
-                    }
-                    if std::mem::replace(&mut seen[current.0], true) {
-                        continue;
-                    }
-                    stack.extend(references[current.0].iter().map(|(t, _)| *t));
-                }
-                if path_found {
+                if component[start] == component[target.0] {
                     let message = if target.0 == start {
                         format!(
                             "segment `{}` refers to itself with `in_segment`",
@@ -237,7 +272,69 @@ impl Validator<'_> {
                     };
                     self.error(message, *span);
                     self.segments[start].condition = crate::ir::Condition::True;
+                    in_cycle[start] = true;
                 }
+            }
+        }
+        in_cycle
+    }
+
+    /// Reports a segment whose condition is too deep or too large once the segments it
+    /// names are written into it, unless one it names is (that one is reported), and the
+    /// segment where all conditions together pass [`MAX_TOTAL_CONDITION_PARTS`].
+    fn check_condition_sizes(
+        &mut self,
+        references: &[Vec<(SegmentId, Span)>],
+        in_cycle: &[bool],
+        names: &[Span],
+        report_total: bool,
+    ) {
+        let targets: Vec<Vec<usize>> = references
+            .iter()
+            .map(|edges| edges.iter().map(|(target, _)| target.0).collect())
+            .collect();
+        let mut measures: Vec<Option<Measure>> = vec![None; targets.len()];
+        for segment in finish_order(&targets) {
+            if !in_cycle[segment] {
+                measures[segment] = Some(Measure::of(&self.segments[segment].condition, &measures));
+            }
+        }
+        let mut total: usize = 0;
+        for (segment, measure) in measures.iter().enumerate() {
+            let Some(measure) = measure else { continue };
+            let span = names[segment];
+            let name = self.segments[segment].name.clone();
+            let before = total;
+            total = total.saturating_add(measure.parts);
+            if measure.exceeds_one_segment() {
+                let named_too_large = targets[segment]
+                    .iter()
+                    .any(|t| measures[*t].is_some_and(|m| m.exceeds_one_segment()));
+                if !named_too_large {
+                    let size = if measure.depth > MAX_CONDITION_DEPTH {
+                        format!("is more than {MAX_CONDITION_DEPTH} levels deep")
+                    } else {
+                        format!("has more than {MAX_CONDITION_PARTS} parts")
+                    };
+                    self.error_with_hint(
+                        format!(
+                            "the condition of segment `{name}` {size} once the segments it names with `in_segment` are written into it, as the SQL does"
+                        ),
+                        span,
+                        Some("name large segments fewer times, or use shorter chains of `in_segment`".into()),
+                    );
+                }
+            } else if report_total
+                && before <= MAX_TOTAL_CONDITION_PARTS
+                && total > MAX_TOTAL_CONDITION_PARTS
+            {
+                self.error_with_hint(
+                    format!(
+                        "the segments' conditions, with the segments they name written in, have more than {MAX_TOTAL_CONDITION_PARTS} parts in all by segment `{name}`"
+                    ),
+                    span,
+                    Some("report fewer segments, or give them simpler conditions".into()),
+                );
             }
         }
     }
