@@ -518,7 +518,9 @@ mod tests {
             !text.contains('\u{1b}') && !text.contains('\u{7}'),
             "{text:?}"
         );
-        assert!(text.contains("1 | x: \u{fffd}[2J\u{fffd}\n"), "{text:?}");
+        assert!(text.contains("1 | x: \\e[2J\\a\n"), "{text:?}");
+        // The caret is under the escaped ESC, which takes two columns.
+        assert!(text.contains("  |    ^^\n"), "{text:?}");
     }
 
     #[test]

@@ -463,7 +463,7 @@ fn built_definitions_cases() -> Vec<Case> {
             .says("valid"),
         definitions("escape sequence in a key", "\"\\e[2J\\e]0;title\\a\": 1\n")
             .at("segment-defs/case.yml:1:1")
-            .says("unknown key `\u{fffd}[2J\u{fffd}]0;title\u{fffd}`")
+            .says("unknown key `\\e[2J\\e]0;title\\a`")
             .never("\u{1b}"),
         definitions(
             "invalid UTF-8",

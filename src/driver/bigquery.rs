@@ -256,11 +256,15 @@ fn classify(error: BQError, target: &str) -> Attempt {
     match &error {
         BQError::RequestError(e) if e.is_connect() || e.is_timeout() || e.is_request() => {
             // reqwest names the URL (so the endpoint's host and port) and keeps the cause as
-            // a source.
-            Attempt::Transient(format!(
-                "target `{target}`: cannot reach BigQuery: {}",
-                super::with_causes(e)
-            ))
+            // a source. Nothing listening there is a wrong `endpoint`, not a passing failure.
+            let refused = super::io_cause(e) == Some(std::io::ErrorKind::ConnectionRefused);
+            Attempt::new(
+                !refused,
+                format!(
+                    "target `{target}`: cannot reach BigQuery: {}",
+                    super::with_causes(e)
+                ),
+            )
         }
         // An error body that is not BigQuery's JSON (a proxy's 502 page, say).
         BQError::RequestError(e) if e.is_decode() || e.is_body() => Attempt::Transient(format!(
