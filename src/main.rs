@@ -3,7 +3,29 @@
 use clap::Parser;
 use segc::terminal::printable_lines;
 
+/// The exit code of a process whose reader went away (128 + SIGPIPE), as a shell reports it.
+const BROKEN_PIPE: i32 = 141;
+
+/// Output whose reader has gone (`segc run | head -1`, a closed log pipe) ends the process
+/// quietly, as SIGPIPE does for C programs; Rust ignores SIGPIPE, so `print!` would panic.
+fn exit_quietly_on_broken_pipes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(BROKEN_PIPE);
+        }
+        default(info);
+    }));
+}
+
 fn main() {
+    exit_quietly_on_broken_pipes();
     let cli = match segc::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => std::process::exit(segc::cli::print_command_line_error(error)),

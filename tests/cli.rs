@@ -766,3 +766,45 @@ fn no_secret_appears_in_any_output_of_any_command() {
         }
     }
 }
+
+/// A reader that went away (`segc … | head -1`, a closed log) ends segc quietly with 141, as
+/// SIGPIPE ends other programs, instead of a panic.
+#[test]
+fn a_closed_output_pipe_ends_segc_quietly() {
+    use std::process::{Command, Stdio};
+    let root = common::repository_root();
+    // stderr closed before segc writes its error.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["validate", "--project", "/nonexistent/segc-project"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141));
+    // stdout closed while segc prints a long statement (several pipe buffers).
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args([
+            "compile",
+            "--dialect",
+            "sqlserver",
+            "--grain",
+            "month",
+            "--from",
+            "2017-01",
+            "--to",
+            "2026-10",
+            "--project",
+        ])
+        .arg(&root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
