@@ -283,7 +283,6 @@ fn backslash_project(database: &str) -> tempfile::TempDir {
             pg.replacen("pg:", &format!("{name}:"), 1)
                 .replace("type: postgres", &format!("type: {kind}"))
                 .replace(DATABASE, database)
-                .replace("sslmode: disable", "sslmode: disable")
         })
         .collect();
     std::fs::write(
