@@ -373,6 +373,14 @@ async fn open_session(profile: &Profile) -> Result<Connected, Session> {
         config.dbname(database);
     }
     if let Some(options) = profile.field("options") {
+        // Text travels as UTF-8 (tokio-postgres asks for it at start-up); PostgreSQL sessions
+        // also pin it afterwards, Redshift ones cannot, so an override is refused there.
+        if redshift && options.to_lowercase().contains("client_encoding") {
+            return Err(Session::Failed(Error::Profile(format!(
+                "target `{}`: `options` may not set client_encoding; segc reads and writes UTF-8",
+                profile.name
+            ))));
+        }
         config.options(options);
     }
     config.application_name("segc");
@@ -526,5 +534,32 @@ impl Driver for Postgres {
             result.rows.push(values);
         }
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redshift_options_may_not_change_the_client_encoding() {
+        let profile = Profile {
+            name: "rs".into(),
+            kind: "redshift".into(),
+            fields: [
+                ("host", "127.0.0.1"),
+                ("port", "9"),
+                ("options", "-c CLIENT_ENCODING=latin1"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            folder: std::path::PathBuf::from("."),
+        };
+        let error = Postgres::connect(&profile)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains("may not set client_encoding"), "{error}");
     }
 }
