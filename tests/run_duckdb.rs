@@ -261,6 +261,51 @@ fn least_and_greatest_skip_nulls() {
     );
 }
 
+/// Point in time (rule 10): as of 2023-08-03 (end instant 2023-08-04 00:00) users 1, 5, 6, 7
+/// and 10 exist. User 7 (account 40) signed up on 08-01 but activated on 08-05, which was not
+/// known yet: activated accounts are 10 (user 1), 30 (user 5) and 50 (user 10), not also 40.
+/// A `scheduled` column (a renewal date known in advance) is read as it is.
+#[test]
+fn dates_after_the_as_of_instant_are_not_known_yet() {
+    let options = ReportOptions {
+        as_of: Some(common::date("2023-08-03")),
+        ..Default::default()
+    };
+    let report = run(options.clone());
+    assert_eq!(count(&report, "all_users"), 5);
+    assert_eq!(
+        value(&report, "all_users", "activated_accounts"),
+        Cell::Integer(3)
+    );
+    // The same project with a renewal date in the future of every as-of day, declared
+    // scheduled, and one not declared so.
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), None);
+    let sources = dir.path().join("segment-defs/sources.yml");
+    let text = std::fs::read_to_string(&sources).unwrap().replace(
+        "activated_at: { column: activated_at, type: timestamp } }",
+        "activated_at: { column: activated_at, type: timestamp }, renews_at: { column: renews_at, type: timestamp, scheduled: true }, renewed_at: { column: renewed_at, type: date } }",
+    );
+    std::fs::write(&sources, text).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/renewals.yml"),
+        "segments:\n  - { name: renewing, all: [ { renews_at: { is_null: false } } ] }\n  - { name: renewed, all: [ { renewed_at: { is_null: false } } ] }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let report = run_project_with(
+        &project,
+        options,
+        "ALTER TABLE app.users ADD COLUMN renews_at TIMESTAMP;
+         ALTER TABLE app.users ADD COLUMN renewed_at DATE;
+         UPDATE app.users SET renews_at = TIMESTAMP '2025-01-01 00:00:00' WHERE user_id IN (1, 5);
+         UPDATE app.users SET renewed_at = DATE '2023-08-03' WHERE user_id = 1;
+         UPDATE app.users SET renewed_at = DATE '2023-08-04' WHERE user_id IN (5, 6);",
+    );
+    assert_eq!(count(&report, "renewing"), 2, "scheduled: read as it is");
+    assert_eq!(count(&report, "renewed"), 1, "a date after the as-of day is not known");
+}
+
 #[test]
 fn a_window_one_day_later_moves_every_boundary() {
     // As of 04-01, the 30d window is [03-03, 04-02): user 1's 03-02 00:00 event drops out and

@@ -110,6 +110,10 @@ pub struct Column {
     pub name: String,
     pub physical: String,
     pub value_type: ValueType,
+    /// A date or timestamp known in advance (`scheduled: true`): read as it is. Other dates
+    /// and timestamps of user and dimension rows record when something happened, and read
+    /// as NULL from the as-of instant on (point in time).
+    pub scheduled: bool,
 }
 
 impl Source {
@@ -183,6 +187,10 @@ pub enum AttributeKind {
         column: String,
         /// Cast a timestamp to its date in the project time zone.
         as_date: bool,
+        /// The stored type (date or timestamp) when the column records when something
+        /// happened: it reads as NULL from the as-of instant on (point in time). None for
+        /// other types, `scheduled: true` columns and the sign-up column.
+        point_in_time: Option<ValueType>,
     },
     /// An aggregate over a fact source.
     Aggregate {

@@ -140,7 +140,7 @@ impl<'a, 's> Sql<'a, 's> {
         )
     }
 
-    fn date(&mut self, day: NaiveDate) -> Result<String, Error> {
+    pub(super) fn date(&mut self, day: NaiveDate) -> Result<String, Error> {
         self.call(
             "date_literal",
             &[Value::from(day.format("%Y-%m-%d").to_string())],

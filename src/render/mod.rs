@@ -379,12 +379,14 @@ fn render_statement<'p>(
             alias: q("segc_user"),
             comment: String::new(),
         }];
+        sql.spine_alias = "t".into();
         for id in &plan.column_attributes {
             let attribute = project.attribute(*id);
             if let AttributeKind::Column {
                 source,
                 column,
                 as_date,
+                point_in_time,
             } = &attribute.kind
             {
                 let alias = if *source == plan.users {
@@ -393,6 +395,20 @@ fn render_statement<'p>(
                     q(&format!("d_{}", project.source(*source).name))
                 };
                 let mut value = format!("{alias}.{}", q(column));
+                // Point in time: a date or timestamp of a user or dimension row records when
+                // something happened, so one at or after the as-of instant is not known yet.
+                let known_before = match point_in_time {
+                    Some(ValueType::Timestamp) => {
+                        Some(sql.per_period(|sql, plan| sql.timestamp(plan.end_instant()))?)
+                    }
+                    Some(ValueType::Date) => {
+                        Some(sql.per_period(|sql, plan| sql.date(plan.time.end_day()))?)
+                    }
+                    _ => None,
+                };
+                if let Some(end) = known_before {
+                    value = format!("CASE WHEN {value} < {end} THEN {value} END");
+                }
                 if *as_date {
                     value = sql.local_date(&value)?;
                 } else if attribute.value_type == ValueType::Boolean {

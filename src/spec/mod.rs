@@ -54,6 +54,8 @@ pub struct ColumnSpec {
     pub name: Spanned<String>,
     pub column: Spanned<String>,
     pub value_type: Option<Spanned<String>>,
+    /// `scheduled: true`: a date known in advance (a trial's end), read as it is at any as-of.
+    pub scheduled: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -312,12 +314,14 @@ fn read_source(
                 if let Some(mut column_map) = MapReader::new(body, &column_what, diagnostics) {
                     let column = column_map.required_string("column", diagnostics);
                     let value_type = column_map.string("type", diagnostics);
-                    column_map.finish(&["column", "type"], diagnostics);
+                    let scheduled = column_map.boolean("scheduled", diagnostics);
+                    column_map.finish(&["column", "type", "scheduled"], diagnostics);
                     if let Some(column) = column {
                         columns.push(ColumnSpec {
                             name: column_name,
                             column,
                             value_type,
+                            scheduled,
                         });
                     }
                 }
@@ -326,6 +330,7 @@ fn read_source(
                     name: column_name,
                     column,
                     value_type: None,
+                    scheduled: None,
                 });
             }
         }

@@ -21,6 +21,20 @@ enum Pending {
 }
 
 impl Validator<'_> {
+    /// A date or timestamp column of a user or dimension row records when something happened
+    /// (rule 10), unless declared `scheduled` or it is the sign-up column (users exist only
+    /// from it on): its stored type, for reading it as NULL from the as-of instant on.
+    fn point_in_time(&self, source: SourceId, column: &crate::ir::Column) -> Option<ValueType> {
+        let signup = matches!(self.sources[source.0].role, SourceRole::Users { .. })
+            && column.name == super::sources::SIGNUP_COLUMN;
+        (!column.scheduled
+            && !signup
+            && matches!(column.value_type, ValueType::Date | ValueType::Timestamp))
+        .then_some(column.value_type)
+    }
+}
+
+impl Validator<'_> {
     pub(super) fn read_attributes(&mut self) {
         let specs = &self.files.definitions.attributes;
         // Pass 1: reserve every declared name, so formulas may refer forward.
@@ -100,6 +114,7 @@ impl Validator<'_> {
                         source,
                         column: column.physical.clone(),
                         as_date: false,
+                        point_in_time: self.point_in_time(source, &column),
                     },
                     value_type: column.value_type,
                     implicit: true,
@@ -320,11 +335,13 @@ impl Validator<'_> {
                 };
                 let value_type = declared_type.unwrap_or(column.value_type);
                 let as_date = value_type == ValueType::Date && column.value_type != ValueType::Date;
+                let point_in_time = self.point_in_time(source, &column);
                 let attribute = &mut self.attributes[id.0];
                 attribute.kind = AttributeKind::Column {
                     source,
                     column: column.physical,
                     as_date,
+                    point_in_time,
                 };
                 attribute.value_type = value_type;
                 Some(Pending::Resolved)

@@ -141,10 +141,24 @@ impl Validator<'_> {
                     None if column.name.value == SIGNUP_COLUMN => ValueType::Timestamp,
                     None => ValueType::Unknown,
                 };
+                let scheduled = column.scheduled.as_ref().is_some_and(|s| s.value);
+                if let Some(flag) = column.scheduled.as_ref().filter(|s| s.value)
+                    && !matches!(value_type, ValueType::Date | ValueType::Timestamp)
+                {
+                    self.error_with_hint(
+                        format!(
+                            "`scheduled` is for date and timestamp columns; column `{}` is not one",
+                            column.name.value
+                        ),
+                        flag.span,
+                        Some("declare its type: `{ column: …, type: date, scheduled: true }`".into()),
+                    );
+                }
                 columns.push(Column {
                     name: column.name.value.clone(),
                     physical: column.column.value.clone(),
                     value_type,
+                    scheduled,
                 });
             }
             let role = match (&spec.key, &spec.user_key) {
