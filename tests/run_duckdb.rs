@@ -303,7 +303,11 @@ fn dates_after_the_as_of_instant_are_not_known_yet() {
          UPDATE app.users SET renewed_at = DATE '2023-08-04' WHERE user_id IN (5, 6);",
     );
     assert_eq!(count(&report, "renewing"), 2, "scheduled: read as it is");
-    assert_eq!(count(&report, "renewed"), 1, "a date after the as-of day is not known");
+    assert_eq!(
+        count(&report, "renewed"),
+        1,
+        "a date after the as-of day is not known"
+    );
 }
 
 #[test]

@@ -151,7 +151,9 @@ impl Validator<'_> {
                             column.name.value
                         ),
                         flag.span,
-                        Some("declare its type: `{ column: …, type: date, scheduled: true }`".into()),
+                        Some(
+                            "declare its type: `{ column: …, type: date, scheduled: true }`".into(),
+                        ),
                     );
                 }
                 columns.push(Column {
