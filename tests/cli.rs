@@ -194,6 +194,82 @@ fn compile_needs_no_profile_with_a_dialect() {
     }
 }
 
+/// The last complete day in `zone` now: yesterday there.
+fn yesterday_in(zone: &str) -> chrono::NaiveDate {
+    let zone: chrono_tz::Tz = zone.parse().unwrap();
+    chrono::Utc::now()
+        .with_timezone(&zone)
+        .date_naive()
+        .pred_opt()
+        .unwrap()
+}
+
+/// Writes a project in `root` without a default `as_of`: `source`'s definitions, in `zone`.
+fn project_without_as_of(source: &std::path::Path, root: &std::path::Path, zone: &str) {
+    if source != root {
+        common::copy_project(source, root, None);
+    }
+    let settings = root.join("segc_project.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(
+        text.lines().any(|line| line.starts_with("as_of:")),
+        "{text}"
+    );
+    let text: String = text
+        .lines()
+        .filter(|line| !line.starts_with("as_of:"))
+        .map(|line| {
+            if line.starts_with("time_zone:") {
+                format!("time_zone: {zone}\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&settings, text).unwrap();
+}
+
+/// Without `--as-of` and without `as_of` in the project, the report is as of the last complete
+/// day in the project's time zone, never a day still in progress.
+#[test]
+fn the_default_as_of_day_is_yesterday_in_the_project_time_zone() {
+    for zone in ["Pacific/Auckland", "America/Los_Angeles", "UTC"] {
+        let dir = tempfile::tempdir().unwrap();
+        project_without_as_of(&common::fixture("core"), dir.path(), zone);
+        // The day may turn while the command runs.
+        let before = yesterday_in(zone);
+        let output = segc()
+            .args(["compile", "--dialect", "duckdb", "--project"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let after = yesterday_in(zone);
+        let sql = common::output_text(&output);
+        assert!(output.status.success(), "{sql}");
+        let first = sql.lines().next().unwrap_or_default();
+        assert!(
+            [before, after].iter().any(|day| first
+                == format!(
+                    "-- segc: project core_fixture, as of {day} (end of day, {zone}), dialect duckdb"
+                )),
+            "{zone}: {first}"
+        );
+        // `--as-of` still wins.
+        let output = segc()
+            .args(["compile", "--dialect", "duckdb", "--as-of", "2024-03-31"])
+            .arg("--project")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(common::output_text(&output).contains("as of 2024-03-31 (end of day"));
+    }
+    segc()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("yesterday, the last complete day"));
+}
+
 /// The bytes that act on a terminal: ESC (window title, clear screen), BEL, CR.
 const RAW_CONTROLS: [char; 3] = ['\u{1b}', '\u{7}', '\r'];
 
@@ -648,6 +724,104 @@ mod run {
         assert!(table.contains(r"People \e[2J\r"), "{table}");
         let json = common::run_json(&project, &["--select", "hostile", "--kpis", "people"]);
         assert_eq!(json["columns"][0]["label"], "People \u{1b}[2J\r");
+    }
+
+    /// Rule 16: the same data and arguments print the same bytes on every rerun, though the
+    /// warehouse adds double sums in parallel in no fixed order.
+    #[test]
+    fn reruns_print_byte_identical_output() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        for output in ["csv", "json", "table"] {
+            let print = || {
+                segc()
+                    .args(["run", "--output", output, "--project"])
+                    .arg(&project)
+                    .assert()
+                    .success()
+                    .get_output()
+                    .stdout
+                    .clone()
+            };
+            let first = print();
+            let reruns = if output == "csv" { 4 } else { 2 };
+            for _ in 0..reruns {
+                assert!(print() == first, "a rerun printed other {output} bytes");
+            }
+        }
+        let compare = || {
+            segc()
+                .args([
+                    "run",
+                    "--output",
+                    "csv",
+                    "--compare",
+                    "prior_year",
+                    "--project",
+                ])
+                .arg(&project)
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone()
+        };
+        let first = compare();
+        assert!(compare() == first, "a rerun printed other changes");
+    }
+
+    /// A run without an as-of day says which day it chose: the last complete day.
+    #[test]
+    fn a_run_without_as_of_names_the_day_it_reports() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        project_without_as_of(&project, &project, "UTC");
+        let before = yesterday_in("UTC");
+        let table = segc()
+            .args(["run", "--kpis", "people", "--project"])
+            .arg(&project)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let json = common::run_json(&project, &["--kpis", "people"]);
+        let after = yesterday_in("UTC");
+        let table = String::from_utf8(table).unwrap();
+        let first = table.lines().next().unwrap_or_default();
+        assert!(
+            [before, after].iter().any(|day| first
+                == format!(
+                    "saas_demo as of {day} (yesterday, the last complete day in UTC) on local"
+                )),
+            "{first}"
+        );
+        let as_of = json["as_of"].as_str().unwrap().to_string();
+        assert!(
+            [before, after].iter().any(|day| day.to_string() == as_of),
+            "{as_of}"
+        );
+        // A day that was asked for needs no words.
+        let table = segc()
+            .args([
+                "run",
+                "--kpis",
+                "people",
+                "--as-of",
+                "2026-10-31",
+                "--project",
+            ])
+            .arg(&project)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert!(
+            String::from_utf8(table)
+                .unwrap()
+                .starts_with("saas_demo as of 2026-10-31 on local\n")
+        );
     }
 
     #[test]

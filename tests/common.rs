@@ -20,8 +20,8 @@ pub fn date(text: &str) -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a test date")
 }
 
-/// The report plan for `project` with `options`; "today" is fixed so projects without an
-/// `as_of` still compile the same way every day.
+/// The report plan for `project` with `options`; the default as-of day (the last complete
+/// day, for a real run) is fixed so projects without an `as_of` compile the same way every day.
 pub fn plan<'p>(
     project: &'p segc::ir::Project,
     options: &segc::plan::ReportOptions,
@@ -314,9 +314,12 @@ pub fn nearly_equal(x: f64, y: f64, relative: f64) -> bool {
     (x - y).abs() <= relative * x.abs().max(y.abs()).max(1.0)
 }
 
-/// Two cells of a JSON report equal: integers exactly, doubles within 1e-9 relative. Engines
-/// round differently, and one engine's parallel sums add in no fixed order, so two runs of the
-/// same query may differ in the last bits.
+/// Two cells of a JSON report equal: integers exactly, doubles within 1e-9 relative. Reports
+/// print doubles to 12 significant digits, which hides the last-bit differences of sums added
+/// in another order; a value whose noise straddles a rounding boundary still prints one unit of
+/// the 12th digit apart, and engines may compute a function in a different way (percentiles,
+/// averages), so doubles are compared with a tolerance far above both and far below any
+/// business meaning.
 pub fn same_json_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
     match (a, b) {

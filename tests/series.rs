@@ -20,7 +20,7 @@ fn example_database(dir: &std::path::Path) -> (Project, DuckDb) {
 }
 
 fn month_plans<'p>(project: &'p Project, from: &str, to: &str) -> Vec<(String, Plan<'p>)> {
-    // "Today" as in common::plan; months are as of their last day either way.
+    // The default as-of day as in common::plan; months are as of their last day either way.
     segc::plan::month_plans(
         project,
         common::date(from),

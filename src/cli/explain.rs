@@ -22,7 +22,8 @@ pub struct ExplainArgs {
     /// Print the SQL for this dialect instead of running it.
     #[arg(long, short = 'd')]
     pub dialect: Option<String>,
-    /// The report's day, YYYY-MM-DD (default: the project's `as_of`, else today).
+    /// The report's day, YYYY-MM-DD (default: the project's `as_of`, else yesterday, the last
+    /// complete day in the project's time zone).
     #[arg(long, value_name = "DATE", value_parser = super::parse_day)]
     pub as_of: Option<chrono::NaiveDate>,
 }
@@ -160,7 +161,11 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         select: vec![args.segment.clone()],
         kpis: Vec::new(),
     };
-    let plan = Plan::new(&project, &options, super::today(&project.time_zone))?;
+    let plan = Plan::new(
+        &project,
+        &options,
+        super::default_as_of(&project.time_zone)?,
+    )?;
     if let Some(dialect) = &args.dialect {
         print!(
             "{}",
@@ -212,10 +217,15 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         .ok_or_else(|| Error::Query("the explain query returned no row".into()))?;
     let steps = crate::render::explain_steps(&project, segment);
     let total = count(row.first());
+    let note = plan
+        .as_of_note()
+        .map(|note| format!(" ({note})"))
+        .unwrap_or_default();
     println!(
-        "segment {} as of {} on {}: {total} users exist",
+        "segment {} as of {}{} on {}: {total} users exist",
         printable(&args.segment),
         plan.time.as_of,
+        printable(&note),
         printable(&target)
     );
     let mut emptied = false;

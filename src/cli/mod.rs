@@ -59,8 +59,8 @@ pub struct ReportArgs {
     /// but not shown). Repeat or separate with commas.
     #[arg(long, short = 'k', value_name = "KPI", value_delimiter = ',')]
     pub kpis: Vec<String>,
-    /// The report's day, YYYY-MM-DD: data up to the end of that day counts
-    /// (default: the project's `as_of`, else today in the project's time zone).
+    /// The report's day, YYYY-MM-DD: data up to the end of that day counts (default: the
+    /// project's `as_of`, else yesterday, the last complete day in the project's time zone).
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub as_of: Option<NaiveDate>,
     /// The period for `window: period` attributes, A..B (both days included); sets --as-of to B.
@@ -154,15 +154,16 @@ impl ReportArgs {
     /// Plans what was asked for: a report, a report and its comparison, or one per month.
     pub fn plan<'p>(&self, project: &'p crate::ir::Project) -> Result<Reports<'p>, Error> {
         use crate::plan::{Compare, Plan};
-        let today = today(&project.time_zone);
+        let default_as_of = default_as_of(&project.time_zone)?;
         if let (Some(GrainArg::Month), Some(from), Some(to)) = (self.grain, self.from, self.to) {
-            let periods = crate::plan::month_plans(project, from, to, &self.options(), today)?;
+            let periods =
+                crate::plan::month_plans(project, from, to, &self.options(), default_as_of)?;
             return Ok(Reports::Series(
                 periods,
                 crate::render::SeriesShape::Periods,
             ));
         }
-        let plan = Plan::new(project, &self.options(), today)?;
+        let plan = Plan::new(project, &self.options(), default_as_of)?;
         let Some(compare) = self.compare else {
             return Ok(Reports::Single(Box::new(plan)));
         };
@@ -173,7 +174,7 @@ impl ReportArgs {
         let prior = Plan::new(
             project,
             &plan.prior_options(compare, &self.options()),
-            today,
+            default_as_of,
         )?;
         let label = |plan: &Plan<'_>| format!("{}..{}", plan.time.period.0, plan.time.period.1);
         Ok(Reports::Series(
@@ -206,11 +207,10 @@ fn parse_period(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
     Ok((first, last))
 }
 
-/// Today in the project's time zone.
-pub fn today(time_zone: &str) -> NaiveDate {
-    use std::str::FromStr;
-    let zone = chrono_tz::Tz::from_str(time_zone).unwrap_or(chrono_tz::UTC);
-    chrono::Utc::now().with_timezone(&zone).date_naive()
+/// The as-of day when none is asked for: the last complete day in the project's time zone,
+/// by the system clock. The only place a command reads the clock.
+pub fn default_as_of(time_zone: &str) -> Result<NaiveDate, Error> {
+    crate::plan::last_complete_day(time_zone, chrono::Utc::now())
 }
 
 /// Prints the message for a command line clap refused (or `--help`, `--version`) and returns

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::error::Error;
@@ -96,6 +96,15 @@ impl Clock {
     }
 }
 
+/// The as-of day when none is asked for: the last complete day in `zone` at the instant
+/// `now`, which is the day before the local date (that one is still in progress).
+pub fn last_complete_day(zone: &str, now: DateTime<Utc>) -> Result<NaiveDate, Error> {
+    let zone =
+        Tz::from_str(zone).map_err(|_| Error::Usage(format!("unknown time zone `{zone}`")))?;
+    let local = now.with_timezone(&zone).date_naive();
+    Ok(local.pred_opt().unwrap_or(local))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +142,60 @@ mod tests {
         assert_eq!(change.0.to_string(), "2024-03-10 07:00:00");
         assert_eq!(change.1, -4 * 3600);
         assert_eq!(clock.fixed_offset(), None);
+    }
+
+    #[test]
+    fn the_default_day_is_the_last_complete_local_day() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        for (zone, now, local_today, expected) in [
+            // UTC+13: UTC is still on the 30th, Auckland is on December 1st.
+            (
+                "Pacific/Auckland",
+                "2026-11-30T23:30:00Z",
+                "2026-12-01",
+                "2026-11-30",
+            ),
+            // UTC−8: UTC is on the 30th, Los Angeles still on the 29th.
+            (
+                "America/Los_Angeles",
+                "2026-11-30T03:00:00Z",
+                "2026-11-29",
+                "2026-11-28",
+            ),
+            (
+                "UTC",
+                "2026-11-30T23:59:59.999999Z",
+                "2026-11-30",
+                "2026-11-29",
+            ),
+            ("UTC", "2026-12-01T00:00:00Z", "2026-12-01", "2026-11-30"),
+            // Just after local midnight, the day that just ended is complete.
+            (
+                "Europe/Berlin",
+                "2026-03-01T23:00:01Z",
+                "2026-03-02",
+                "2026-03-01",
+            ),
+            (
+                "America/New_York",
+                "2024-03-01T04:59:59Z",
+                "2024-02-29",
+                "2024-02-28",
+            ),
+        ] {
+            let now = at(now);
+            let zone_today = now.with_timezone(&Tz::from_str(zone).unwrap()).date_naive();
+            assert_eq!(zone_today, date(local_today), "{zone} at {now}");
+            assert_eq!(
+                last_complete_day(zone, now).unwrap(),
+                date(expected),
+                "{zone} at {now}"
+            );
+        }
+        assert!(last_complete_day("Mars/Olympus", at("2026-11-30T00:00:00Z")).is_err());
     }
 }

@@ -15,12 +15,13 @@ use crate::ir::{
     SourceRole,
 };
 
-pub use clock::Clock;
+pub use clock::{Clock, last_complete_day};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {
-    /// The as-of day; `None` means the project default, else today in the project time zone.
+    /// The as-of day; `None` means the project's `as_of`, else the default day the caller
+    /// passes to [`Plan::new`] (the last complete day in the project time zone).
     pub as_of: Option<NaiveDate>,
     /// `--period A..B`: first and last day.
     pub period: Option<(NaiveDate, NaiveDate)>,
@@ -28,6 +29,17 @@ pub struct ReportOptions {
     pub select: Vec<String>,
     /// KPI names to report (empty: every KPI). The KPIs they divide are computed too.
     pub kpis: Vec<String>,
+}
+
+/// Where the report's as-of day came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOfSource {
+    /// `--as-of`, or the last day of `--period`.
+    Asked,
+    /// `as_of` in segc_project.yml.
+    Project,
+    /// Nothing asked: the default day, the last complete day in the project time zone.
+    LastCompleteDay,
 }
 
 /// One reported row: `all_users` (segment `None`) or a segment.
@@ -68,6 +80,7 @@ impl FactPass {
 pub struct Plan<'p> {
     pub project: &'p Project,
     pub time: ReportTime,
+    pub as_of_source: AsOfSource,
     pub clock: Clock,
     pub users: SourceId,
     /// Dimensions joined to the user table (only those an attribute needs).
@@ -88,12 +101,19 @@ pub struct Plan<'p> {
 
 impl<'p> Plan<'p> {
     /// Plans a report. Errors name what the user asked for that does not exist.
+    /// `default_as_of` is the as-of day when neither the options nor the project set one: the
+    /// caller reads the clock (see [`last_complete_day`]), so planning stays pure.
     pub fn new(
         project: &'p Project,
         options: &ReportOptions,
-        today: NaiveDate,
+        default_as_of: NaiveDate,
     ) -> Result<Self, Error> {
-        let as_of = options.as_of.or(project.default_as_of).unwrap_or(today);
+        let (as_of, as_of_source) = match (options.period, options.as_of, project.default_as_of) {
+            (Some((_, last)), _, _) => (last, AsOfSource::Asked),
+            (None, Some(day), _) => (day, AsOfSource::Asked),
+            (None, None, Some(day)) => (day, AsOfSource::Project),
+            (None, None, None) => (default_as_of, AsOfSource::LastCompleteDay),
+        };
         if let Some((first, last)) = options.period
             && first > last
         {
@@ -109,7 +129,6 @@ impl<'p> Plan<'p> {
             .range(&project.activity_window);
             (range.start.unwrap_or(as_of), as_of)
         });
-        let as_of = options.period.map(|(_, last)| last).unwrap_or(as_of);
         let time = ReportTime { as_of, period };
         let clock = Clock::new(&project.time_zone, time.end_day())?;
 
@@ -186,6 +205,7 @@ impl<'p> Plan<'p> {
         Ok(Plan {
             project,
             time,
+            as_of_source,
             clock,
             users,
             dimensions,
@@ -205,6 +225,17 @@ impl<'p> Plan<'p> {
         self.fact_passes
             .iter()
             .any(|pass| pass.reads_after_signup(self.project))
+    }
+
+    /// Words for the table's header when the as-of day is the default, so a reader knows
+    /// which day the numbers are for: `yesterday, the last complete day in Europe/Berlin`.
+    pub fn as_of_note(&self) -> Option<String> {
+        (self.as_of_source == AsOfSource::LastCompleteDay).then(|| {
+            format!(
+                "yesterday, the last complete day in {}",
+                self.project.time_zone
+            )
+        })
     }
 
     /// The instant at the start of a local day, in UTC.
@@ -441,7 +472,7 @@ pub fn month_plans<'p>(
     from: NaiveDate,
     to: NaiveDate,
     options: &ReportOptions,
-    today: NaiveDate,
+    default_as_of: NaiveDate,
 ) -> Result<Vec<(String, Plan<'p>)>, Error> {
     months(from, to)?
         .into_iter()
@@ -451,7 +482,7 @@ pub fn month_plans<'p>(
                 period: Some(period),
                 ..options.clone()
             };
-            Ok((label, Plan::new(project, &options, today)?))
+            Ok((label, Plan::new(project, &options, default_as_of)?))
         })
         .collect()
 }
@@ -511,5 +542,52 @@ mod tests {
         }
         assert!(months(day("2024-03-01"), day("2024-01-01")).is_err());
         assert!(months(day("2000-01-01"), day("2024-01-01")).is_err());
+    }
+
+    #[test]
+    fn the_as_of_day_comes_from_the_options_the_project_or_the_default_day() {
+        let mut project =
+            crate::validate::load_and_validate(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let default_day = day("2026-11-29");
+        let planned = |project: &Project, options: ReportOptions| {
+            let plan = Plan::new(project, &options, default_day).unwrap();
+            (plan.time.as_of, plan.as_of_source, plan.as_of_note())
+        };
+        let asked = ReportOptions {
+            as_of: Some(day("2026-06-30")),
+            ..Default::default()
+        };
+        let period = ReportOptions {
+            period: Some((day("2026-01-01"), day("2026-03-31"))),
+            ..Default::default()
+        };
+        project.default_as_of = Some(day("2026-10-31"));
+        assert_eq!(
+            planned(&project, asked.clone()),
+            (day("2026-06-30"), AsOfSource::Asked, None)
+        );
+        assert_eq!(
+            planned(&project, period.clone()),
+            (day("2026-03-31"), AsOfSource::Asked, None)
+        );
+        assert_eq!(
+            planned(&project, ReportOptions::default()),
+            (day("2026-10-31"), AsOfSource::Project, None)
+        );
+        project.default_as_of = None;
+        project.time_zone = "Pacific/Auckland".into();
+        assert_eq!(
+            planned(&project, asked).0,
+            day("2026-06-30"),
+            "--as-of wins"
+        );
+        assert_eq!(planned(&project, period).0, day("2026-03-31"));
+        let (as_of, source, note) = planned(&project, ReportOptions::default());
+        assert_eq!((as_of, source), (default_day, AsOfSource::LastCompleteDay));
+        assert_eq!(
+            note.as_deref(),
+            Some("yesterday, the last complete day in Pacific/Auckland")
+        );
     }
 }

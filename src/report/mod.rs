@@ -1,5 +1,6 @@
 //! Result rows → the segment × KPI table, printed as a table, CSV or JSON.
 
+use chrono::{NaiveDateTime, Timelike};
 use comfy_table::{Cell as TableCell, CellAlignment, ContentArrangement, Table, presets};
 use serde_json::{Map, Value as Json, json};
 
@@ -32,6 +33,8 @@ pub struct Report {
     pub project: String,
     pub target: String,
     pub as_of: String,
+    /// Why this as-of day, when nobody chose it: `yesterday, the last complete day in UTC`.
+    pub as_of_note: Option<String>,
     /// The as-of day of the comparison period, in a compare run.
     pub compared_with: Option<String>,
     pub currency_symbol: String,
@@ -179,6 +182,7 @@ impl Report {
             project: project.name.clone(),
             target: target.to_string(),
             as_of: plan.time.as_of.to_string(),
+            as_of_note: plan.as_of_note(),
             compared_with: None,
             currency_symbol: project.currency_symbol.clone(),
             columns,
@@ -261,13 +265,18 @@ impl Report {
             }
             table.add_row(cells);
         }
+        let note = self
+            .as_of_note
+            .as_ref()
+            .map(|note| format!(" ({})", printable(note)))
+            .unwrap_or_default();
         let compared = self
             .compared_with
             .as_ref()
             .map(|prior| format!(", compared with {}", printable(prior)))
             .unwrap_or_default();
         format!(
-            "{} as of {}{compared} on {}\n{table}\n",
+            "{} as of {}{note}{compared} on {}\n{table}\n",
             printable(&self.project),
             printable(&self.as_of),
             printable(&self.target)
@@ -340,16 +349,72 @@ fn normalize(cell: &Cell, value_type: KpiType) -> Cell {
     }
 }
 
+/// The significant digits a double is printed with: far more than any business figure needs,
+/// far fewer than the ~16 a double holds, whose last bits differ between reruns and engines
+/// (parallel sums add in no fixed order; 78450.49000000006 one time, 78450.49000000004 the next).
+pub const SIGNIFICANT_DIGITS: usize = 12;
+
+/// Whole doubles below this (2^53) are exact: every whole number up to it is a double.
+const EXACT_WHOLE_DOUBLES: f64 = 9_007_199_254_740_992.0;
+
+/// The number every output (CSV, JSON, table) prints for a double, so the same data print the
+/// same bytes on every rerun and engine: rounded to [`SIGNIFICANT_DIGITS`] significant digits,
+/// except whole numbers below 2^53, which are exact and kept as they are (1e15 + 1 stays
+/// 1000000000000001); -0 becomes 0; NaN and infinities are no number (`None`).
+pub fn reported_double(value: f64) -> Option<f64> {
+    if !value.is_finite() {
+        return None;
+    }
+    let reported = if value.fract() == 0.0 && value.abs() < EXACT_WHOLE_DOUBLES {
+        value
+    } else {
+        // Rust prints the correctly rounded decimal; parsing it back gives the double nearest
+        // to that decimal, which prints as the decimal again.
+        format!("{value:.*e}", SIGNIFICANT_DIGITS - 1)
+            .parse::<f64>()
+            .ok()
+            .filter(|rounded| rounded.is_finite())?
+    };
+    // `-0.0 == 0.0`: a negative zero prints as 0.
+    Some(if reported == 0.0 { 0.0 } else { reported })
+}
+
+/// A cell's number as printed: integers as they are, doubles through [`reported_double`].
+fn reported_number(cell: &Cell) -> Option<f64> {
+    match cell {
+        Cell::Double(v) => reported_double(*v),
+        other => other.as_f64(),
+    }
+}
+
+/// A timestamp in UTC, ISO 8601, with every stored digit: the fraction of a second is left out
+/// when it is 0, else printed as microseconds (6 digits; 9 when the value holds nanoseconds).
+fn timestamp_text(timestamp: &NaiveDateTime) -> String {
+    let nanoseconds = timestamp.nanosecond() % 1_000_000_000;
+    let fraction = if nanoseconds == 0 {
+        ""
+    } else if nanoseconds.is_multiple_of(1_000) {
+        "%.6f"
+    } else {
+        "%.9f"
+    };
+    format!(
+        "{}Z",
+        timestamp.format(&format!("%Y-%m-%dT%H:%M:%S{fraction}"))
+    )
+}
+
 fn json_value(cell: &Cell) -> Json {
     match cell {
         Cell::Null => Json::Null,
         Cell::Integer(v) => json!(v),
-        Cell::Double(v) => serde_json::Number::from_f64(*v)
+        Cell::Double(v) => reported_double(*v)
+            .and_then(serde_json::Number::from_f64)
             .map(Json::Number)
             .unwrap_or(Json::Null),
         Cell::Text(s) => json!(s),
         Cell::Date(d) => json!(d.format("%Y-%m-%d").to_string()),
-        Cell::Timestamp(t) => json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        Cell::Timestamp(t) => json!(timestamp_text(t)),
         Cell::Boolean(b) => json!(b),
     }
 }
@@ -358,10 +423,12 @@ fn plain_text(cell: &Cell) -> String {
     match cell {
         Cell::Null => String::new(),
         Cell::Integer(v) => v.to_string(),
-        Cell::Double(v) => v.to_string(),
+        Cell::Double(v) => reported_double(*v)
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
         Cell::Text(s) => s.clone(),
         Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
-        Cell::Timestamp(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Cell::Timestamp(t) => timestamp_text(t),
         Cell::Boolean(b) => b.to_string(),
     }
 }
@@ -392,9 +459,9 @@ fn grouped(value: f64, decimals: usize) -> String {
 }
 
 pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
-    let Some(number) = cell.as_f64() else {
+    let Some(number) = reported_number(cell) else {
         return match cell {
-            Cell::Null => "–".into(),
+            Cell::Null | Cell::Double(_) => "–".into(),
             other => plain_text(other),
         };
     };
@@ -456,6 +523,7 @@ mod tests {
             project: format!("project {hostile}"),
             target: format!("target {hostile}"),
             as_of: "2026-10-31".into(),
+            as_of_note: None,
             compared_with: Some(format!("prior {hostile}")),
             currency_symbol: format!("{hostile}$"),
             columns: vec![
@@ -497,5 +565,194 @@ mod tests {
             report.to_json()["rows"][0]["text"],
             format!("value {hostile}")
         );
+    }
+
+    /// A report of one `all_users` row holding `values`, each in a column `c0`, `c1`, … of
+    /// the given format.
+    fn one_row(values: &[(Cell, Format)]) -> Report {
+        Report {
+            project: "p".into(),
+            target: "t".into(),
+            as_of: "2026-10-31".into(),
+            as_of_note: None,
+            compared_with: None,
+            currency_symbol: "$".into(),
+            columns: values
+                .iter()
+                .enumerate()
+                .map(|(index, (_, format))| Column {
+                    name: format!("c{index}"),
+                    label: format!("c{index}"),
+                    format: *format,
+                    value_type: KpiType::Double,
+                })
+                .collect(),
+            rows: vec![Row {
+                segment: "all_users".into(),
+                label: "All users".into(),
+                parent: None,
+                depth: 0,
+                values: values.iter().map(|(cell, _)| cell.clone()).collect(),
+            }],
+        }
+    }
+
+    /// The CSV values of the one row of `report`, after `segment,parent`.
+    fn csv_values(report: &Report) -> Vec<String> {
+        let csv = report.to_csv().unwrap();
+        let row = csv.lines().nth(1).unwrap();
+        row.split(',').skip(2).map(str::to_string).collect()
+    }
+
+    fn json_texts(report: &Report) -> Vec<String> {
+        let json = report.to_json();
+        (0..report.columns.len())
+            .map(|index| json["rows"][0][format!("c{index}")].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn timestamps_keep_every_stored_digit_in_every_output() {
+        let at = |text: &str| {
+            Cell::Timestamp(NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap())
+        };
+        let cases = [
+            ("2026-10-31 23:59:59.999999", "2026-10-31T23:59:59.999999Z"),
+            ("2026-10-31 23:59:59.000001", "2026-10-31T23:59:59.000001Z"),
+            ("2026-10-31 12:00:00.5", "2026-10-31T12:00:00.500000Z"),
+            ("2026-10-31 23:59:59", "2026-10-31T23:59:59Z"),
+            ("2026-01-01 00:00:00", "2026-01-01T00:00:00Z"),
+            // A driver that delivers nanoseconds keeps them too.
+            (
+                "2026-10-31 23:59:59.123456789",
+                "2026-10-31T23:59:59.123456789Z",
+            ),
+        ];
+        let report = one_row(
+            &cases
+                .iter()
+                .map(|(stored, _)| (at(stored), Format::Number))
+                .collect::<Vec<_>>(),
+        );
+        let expected: Vec<String> = cases.iter().map(|(_, text)| text.to_string()).collect();
+        assert_eq!(csv_values(&report), expected);
+        let quoted: Vec<String> = expected.iter().map(|text| format!("\"{text}\"")).collect();
+        assert_eq!(json_texts(&report), quoted);
+        let table = report.to_table();
+        for text in &expected {
+            assert!(table.contains(text.as_str()), "{text} in\n{table}");
+        }
+    }
+
+    #[test]
+    fn doubles_print_the_same_whatever_their_last_bits() {
+        let double = |v: f64| (Cell::Double(v), Format::Number);
+        // Two reruns of one sum, added in a different order.
+        let first = one_row(&[
+            double(78450.49000000006),
+            (Cell::Double(0.28500000000000003), Format::Percent),
+            (Cell::Double(2.6750000000000003), Format::Currency),
+        ]);
+        let second = one_row(&[
+            double(78450.49000000004),
+            (Cell::Double(0.2849999999999999), Format::Percent),
+            (Cell::Double(2.6749999999999994), Format::Currency),
+        ]);
+        assert_eq!(first.to_csv().unwrap(), second.to_csv().unwrap());
+        assert_eq!(
+            serde_json::to_string(&first.to_json()).unwrap(),
+            serde_json::to_string(&second.to_json()).unwrap()
+        );
+        assert_eq!(first.to_table(), second.to_table());
+        assert_eq!(csv_values(&first)[0], "78450.49");
+        assert_eq!(json_texts(&first)[0], "78450.49");
+        assert!(first.to_table().contains("78,450.49"));
+
+        let report = one_row(&[
+            double(0.1 + 0.2),
+            double(1e15 + 1.0),
+            double(1.23e-9),
+            double(-0.0),
+            double(-1234.5678901234567),
+            double(2.0),
+            double(f64::NAN),
+            double(f64::INFINITY),
+            double(-1e-300 * 1e-300),
+        ]);
+        assert_eq!(
+            csv_values(&report),
+            [
+                "0.3",
+                "1000000000000001",
+                "0.00000000123",
+                "0",
+                "-1234.56789012",
+                "2",
+                "",
+                "",
+                "0"
+            ]
+        );
+        assert_eq!(
+            json_texts(&report),
+            [
+                "0.3",
+                "1000000000000001.0",
+                "1.23e-9",
+                "0.0",
+                "-1234.56789012",
+                "2.0",
+                "null",
+                "null",
+                "0.0"
+            ]
+        );
+        // JSON numbers stay numbers, and read back as the printed values.
+        let json = report.to_json();
+        assert_eq!(json["rows"][0]["c0"].as_f64(), Some(0.3));
+        assert_eq!(json["rows"][0]["c1"].as_f64(), Some(1e15 + 1.0));
+        assert_eq!(json["rows"][0]["c2"].as_f64(), Some(1.23e-9));
+        let table = report.to_table();
+        assert!(!table.contains("-0"), "{table}");
+        assert!(!table.contains("NaN") && !table.contains("inf"), "{table}");
+    }
+
+    #[test]
+    fn reported_doubles_keep_twelve_significant_digits() {
+        for (value, expected) in [
+            (78450.49000000006, 78450.49),
+            (0.1 + 0.2, 0.3),
+            (1.0 / 3.0, 0.333333333333),
+            (2.0 / 3.0 * 1e20, 6.66666666667e19),
+            (1.23e-9 + 1e-25, 1.23e-9),
+            (-0.0, 0.0),
+            (1e15 + 1.0, 1e15 + 1.0),
+            (123456789012345.6, 123456789012000.0),
+            (f64::MAX, 1.79769313486e308),
+        ] {
+            assert_eq!(reported_double(value), Some(expected), "{value:e}");
+        }
+        assert!(reported_double(-0.0).unwrap().is_sign_positive());
+        assert_eq!(reported_double(f64::NAN), None);
+        assert_eq!(reported_double(f64::NEG_INFINITY), None);
+        // Integers are not doubles: they print exactly, however large.
+        let report = one_row(&[(Cell::Integer(i64::MAX), Format::Integer)]);
+        assert_eq!(csv_values(&report), [i64::MAX.to_string()]);
+    }
+
+    #[test]
+    fn the_table_says_when_the_as_of_day_is_the_default() {
+        let mut report = one_row(&[(Cell::Integer(1), Format::Integer)]);
+        assert!(report.to_table().starts_with("p as of 2026-10-31 on t\n"));
+        report.as_of_note = Some("yesterday, the last complete day in Pacific/Auckland".into());
+        report.compared_with = Some("2025-10-31".into());
+        assert!(report.to_table().starts_with(
+            "p as of 2026-10-31 (yesterday, the last complete day in Pacific/Auckland), \
+             compared with 2025-10-31 on t\n"
+        ));
+        // CSV and JSON keep their layout: the day is in JSON's `as_of`.
+        assert_eq!(report.to_json()["as_of"], "2026-10-31");
+        assert!(report.to_json().get("as_of_note").is_none());
+        assert!(report.to_csv().unwrap().starts_with("segment,parent,c0\n"));
     }
 }
