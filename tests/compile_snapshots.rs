@@ -67,7 +67,14 @@ fn every_source_table_is_read_exactly_once() {
 #[test]
 fn explain_sql_parses_in_every_dialect() {
     let project = common::core_project();
-    for segment in ["at_risk", "not_de", "multi", "active_admins"] {
+    for segment in [
+        "at_risk",
+        "not_de",
+        "multi",
+        "active_admins",
+        "active_member_veterans",
+        "other_members_viewers",
+    ] {
         let options = ReportOptions {
             select: vec![segment.into()],
             ..Default::default()

@@ -129,6 +129,65 @@ fn in_segment_cycles_are_located_at_the_reference() {
     );
 }
 
+/// A child's members are drawn from its parent's, so a parent naming its own drill-down with
+/// `in_segment` (directly or through another segment) is a cycle; `parent` loops are too.
+#[test]
+fn a_parent_naming_its_drill_down_is_a_cycle() {
+    let found = problems(
+        "segments:
+  - name: p
+    none: [ { in_segment: grandchild } ]
+  - { name: child, parent: p }
+  - { name: grandchild, parent: child, all: [ { country: { eq: FR } } ] }
+  - { name: q, all: [ { in_segment: r } ] }
+  - { name: r, parent: q }
+",
+    );
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:27",
+        "`in_segment` cycle: `p` refers to `grandchild`, its own drill-down, whose members are drawn from those of `p`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:37",
+        "`in_segment` cycle: `q` refers to `r`, its own drill-down",
+    );
+    let found = problems(
+        "segments:\n  - { name: a, parent: c }\n  - { name: b, parent: a }\n  - { name: c, parent: b }\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:2:24",
+        "segment `a` is its own ancestor through `parent`",
+    );
+}
+
+/// Each `parent` writes the parent's membership into the child's for `in_segment` and
+/// `segc explain`: a chain of 300 parents passes the depth limit where it does (each level
+/// is an `in_segment` of the parent, and an `all` with the child's own condition).
+#[test]
+fn a_parent_chain_counts_towards_the_condition_depth() {
+    let mut defs = String::from(
+        "attributes:\n  n: { source: events, agg: count }\nsegments:\n  - { name: s0, all: [ { n: { gt: 0 } } ] }\n",
+    );
+    for level in 1..300 {
+        let previous = level - 1;
+        defs.push_str(&format!(
+            "  - {{ name: s{level}, parent: s{previous}, all: [ {{ n: {{ gt: {level} }} }} ] }}\n"
+        ));
+    }
+    let found = problems(&defs);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // s0 is 1 level deep, each child 2 more: s100 (line 104) is 201 levels deep.
+    assert_one(
+        &found,
+        "defs/b_defs.yml:104:13",
+        "segment `s100` is more than 200 levels deep once the conditions of its parents",
+    );
+}
+
 #[test]
 fn a_missing_parent_is_located() {
     let found = problems("segments:\n  - name: child\n    parent: payingg\n  - name: paying\n");

@@ -90,16 +90,18 @@ fn every_operator_selects_the_hand_computed_members() {
         ("spend_gte", 2),   // 150.5, 30
         ("spend_lt", 7),    // 10 and six zeros
         ("spend_lte", 8),
-        ("orders_between", 2),  // users 2 (2 orders) and 6 (1)
-        ("signup_recent", 2),   // 03-20 and 03-31 23:59:59 within 03-18..03-31
-        ("signup_before", 3),   // 2022-01-01, 2023-01-10, 2023-06-01
-        ("signup_after", 3),    // 2023-10-01, 2024-03-20, 2024-03-31 (not 2023-09-01)
-        ("seen_on_day", 1),     // user 2 last seen 03-25 10:00
-        ("signup_last_day", 1), // user 3; user 4 does not exist yet
-        ("not_de", 8),          // `none` keeps the NULL country
-        ("multi", 3),           // user 1 (3 accounts), users 3 and 9 (pro admins/owners)
-        ("active", 3),          // users 1, 2, 10
-        ("active_admins", 1),   // user 1
+        ("orders_between", 2),         // users 2 (2 orders) and 6 (1)
+        ("signup_recent", 2),          // 03-20 and 03-31 23:59:59 within 03-18..03-31
+        ("signup_before", 3),          // 2022-01-01, 2023-01-10, 2023-06-01
+        ("signup_after", 3),           // 2023-10-01, 2024-03-20, 2024-03-31 (not 2023-09-01)
+        ("seen_on_day", 1),            // user 2 last seen 03-25 10:00
+        ("signup_last_day", 1),        // user 3; user 4 does not exist yet
+        ("not_de", 8),                 // `none` keeps the NULL country
+        ("multi", 3),                  // user 1 (3 accounts), users 3 and 9 (pro admins/owners)
+        ("active", 3),                 // users 1, 2, 10
+        ("active_admins", 1),          // user 1
+        ("active_members", 2),         // users 2, 10: the members (2, 6, 7, 8, 10) who are active
+        ("active_member_veterans", 1), // user 10 (see the drill-down test)
         ("inactive", 6),
         ("at_risk", 1),       // user 10: 1 event now vs 4 before
         ("recently_seen", 2), // users 1 (0 days) and 2 (6 days)
@@ -110,6 +112,9 @@ fn every_operator_selects_the_hand_computed_members() {
         ("paying_fr", 1),    // hidden `paying` used through in_segment
         ("channel_mix", 2),  // users 1 (avg 56.83) and 2 (avg 15)
         ("early_buyers", 1), // user 1 ordered 2023-12-01
+        ("outside_active_members", 7),
+        ("paying_members", 2), // under the hidden `paying`: users 2, 6
+        ("other_members_viewers", 4),
     ];
     let reported: Vec<&str> = report.rows.iter().map(|r| r.segment.as_str()).collect();
     let names: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
@@ -328,6 +333,93 @@ fn a_window_one_day_later_moves_every_boundary() {
     );
 }
 
+/// Children are drill-downs (rule 11): a child's members are its parent's members that meet
+/// its own conditions, recursively. As of 2024-03-31, by hand:
+/// - `active` (monthly_activity > 0): users 1, 2, 10.
+/// - `active_members` (parent active; own: role member, which alone holds for 2, 6, 7, 8,
+///   10): users 2, 10.
+/// - `active_member_veterans` (parent active_members; own: signed up before 2024-01-01,
+///   which alone holds for 1, 5, 6, 7, 8, 9, 10): user 10. Inheriting only from `active`
+///   would give 1 and 10; only from `active_members`' own condition, 6, 7, 8 and 10.
+/// - `outside_active_members` (none: in_segment active_members): the 9 users but 2 and 10.
+/// - `paying_members` (parent: the hidden `paying`, monthly_spend > 0: users 1 (150.5),
+///   2 (30), 6 (10); own: role member): users 2, 6.
+/// - `other_members_viewers` (exclusive set `drill` after paying_members; own: member or
+///   viewer, users 2, 5, 6, 7, 8, 10): without 2 and 6, users 5, 7, 8, 10. Excluding the
+///   child's own condition alone would leave only user 5.
+#[test]
+fn children_are_drill_downs_of_their_parents() {
+    let report = run(ReportOptions::default());
+    let members = |segment: &str| count(&report, segment);
+    assert_eq!(members("active_members"), 2);
+    assert_eq!(members("active_member_veterans"), 1);
+    assert_eq!(members("outside_active_members"), 7);
+    assert_eq!(members("paying_members"), 2);
+    assert_eq!(members("other_members_viewers"), 4);
+    // Never larger than the parent, row by row.
+    for row in &report.rows {
+        if let Some(parent) = &row.parent
+            && report.rows.iter().any(|r| &r.segment == parent)
+        {
+            assert!(
+                members(&row.segment) <= members(parent),
+                "{} is larger than its parent {parent}",
+                row.segment
+            );
+        }
+    }
+    // The members' KPIs: spends 30 (user 2) and 0 (user 10); user 10's alone; 30 and 10.
+    assert_close(
+        double(&report, "active_members", "revenue"),
+        30.0,
+        "revenue",
+    );
+    assert_close(
+        double(&report, "active_member_veterans", "revenue"),
+        0.0,
+        "revenue",
+    );
+    assert_close(
+        double(&report, "paying_members", "revenue"),
+        40.0,
+        "revenue",
+    );
+    let child = report
+        .rows
+        .iter()
+        .find(|r| r.segment == "active_member_veterans")
+        .unwrap();
+    assert_eq!(
+        (child.parent.as_deref(), child.depth),
+        (Some("active_members"), 2)
+    );
+
+    // Reporting the grandchild alone (its ancestors are not reported) gives the same members,
+    // and so does `--select active+`, which reports the whole drill-down.
+    for select in ["active_member_veterans", "active+"] {
+        let report = run(ReportOptions {
+            select: vec![select.into()],
+            ..Default::default()
+        });
+        assert_eq!(count(&report, "active_member_veterans"), 1, "{select}");
+    }
+    let report = run(ReportOptions {
+        select: vec!["active+".into()],
+        ..Default::default()
+    });
+    let names: Vec<&str> = report.rows.iter().map(|r| r.segment.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "all_users",
+            "active",
+            "active_admins",
+            "active_members",
+            "active_member_veterans"
+        ]
+    );
+}
+
 #[test]
 fn select_limits_rows_but_keeps_all_users_first() {
     let report = run(ReportOptions {
@@ -373,6 +465,21 @@ fn explain_counts_each_condition_in_order_and_cumulatively() {
         .map(|c| c.as_f64().unwrap() as i64)
         .collect();
     assert_eq!(counts, [9, 2, 2, 3, 2]);
+    // active_member_veterans: inherited from active, monthly_activity > 0 (users 1, 2, 10);
+    // inherited from active_members, role member (2, 6, 7, 8, 10; with the step before: 2,
+    // 10); its own signup_date before 2024-01-01 (1, 5, 6, 7, 8, 9, 10; in all: 10).
+    let counts: Vec<i64> = explain("active_member_veterans")
+        .iter()
+        .map(|c| c.as_f64().unwrap() as i64)
+        .collect();
+    assert_eq!(counts, [9, 3, 3, 5, 2, 7, 1]);
+    // paying_members: inherited from the hidden paying, monthly_spend > 0 (1, 2, 6); its
+    // own role member (2, 6, 7, 8, 10; in all: 2, 6). First in its set: no exclusion.
+    let counts: Vec<i64> = explain("paying_members")
+        .iter()
+        .map(|c| c.as_f64().unwrap() as i64)
+        .collect();
+    assert_eq!(counts, [9, 3, 3, 5, 2]);
 }
 
 /// `exclusive` + `priority` on the core fixture: each user gets exactly one status, the first

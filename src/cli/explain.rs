@@ -1,5 +1,6 @@
 //! `segc explain SEGMENT`: how many users pass each of a segment's conditions, in the order
-//! written and cumulatively, in one query — the answer to "why is my segment empty?".
+//! written and cumulatively, in one query — the answer to "why is my segment empty?". A
+//! child's conditions inherited from its ancestors come first.
 
 use std::path::Path;
 
@@ -37,8 +38,24 @@ fn literal(value: &Literal) -> String {
     }
 }
 
-/// A step of `segc explain`; the exclusion of an `exclusive` set is named, not spelled out.
-fn describe_step(step: &Condition, segment: &crate::ir::Segment, project: &Project) -> String {
+/// A step of `segc explain` for `explained`: a condition of `owner`, which is `explained`
+/// or an ancestor it inherits the condition from. The exclusion of an `exclusive` set is
+/// named, not spelled out.
+pub fn describe_step(
+    step: &Condition,
+    owner: crate::ir::SegmentId,
+    explained: crate::ir::SegmentId,
+    project: &Project,
+) -> String {
+    let text = describe_own_step(step, project.segment(owner), project);
+    if owner == explained {
+        text
+    } else {
+        format!("inherited from {}: {text}", project.segment(owner).name)
+    }
+}
+
+fn describe_own_step(step: &Condition, segment: &crate::ir::Segment, project: &Project) -> String {
     match &segment.exclusive {
         Some(exclusive) if !exclusive.before.is_empty() && *step == exclusive.exclusion => {
             let names: Vec<&str> = exclusive
@@ -229,7 +246,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         printable(&target)
     );
     let mut emptied = false;
-    for (index, step) in steps.iter().enumerate() {
+    for (index, (owner, step)) in steps.iter().enumerate() {
         let passing = count(row.get(1 + 2 * index));
         let left = count(row.get(2 + 2 * index));
         let marker = if left == 0 && !emptied {
@@ -241,7 +258,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         println!(
             "{:>3}. {:<50} {:>10} pass {:>10} left{marker}",
             index + 1,
-            printable(&describe_step(step, project.segment(segment), &project)),
+            printable(&describe_step(step, *owner, segment, &project)),
             passing,
             left
         );

@@ -53,6 +53,8 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Report only these segments (and the all_users row). Repeat or separate with commas.
+    /// `SEGMENT+` also reports its drill-downs: its children, their children, and so on
+    /// (`--select paying+`).
     #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
     pub select: Vec<String>,
     /// Report only these KPIs, in file order (the KPIs a ratio or share divides are computed

@@ -76,6 +76,85 @@ impl Project {
             .position(|s| s.name == name)
             .map(SegmentId)
     }
+    /// See [`inherited_parent`].
+    pub fn inherited_parent(&self, id: SegmentId) -> Option<SegmentId> {
+        inherited_parent(&self.segments, id)
+    }
+    /// See [`membership`].
+    pub fn membership(&self, id: SegmentId) -> Condition {
+        membership(&self.segments, id)
+    }
+    /// A segment's ancestors through `parent`, the outermost first.
+    pub fn ancestors(&self, id: SegmentId) -> Vec<SegmentId> {
+        let mut ancestors = Vec::new();
+        let mut current = self.segment(id).parent;
+        // Validation breaks `parent` cycles; the bound only guards against a broken model.
+        while let Some(parent) = current.filter(|_| ancestors.len() < self.segments.len()) {
+            ancestors.push(parent);
+            current = self.segment(parent).parent;
+        }
+        ancestors.reverse();
+        ancestors
+    }
+}
+
+/// Rule 11, a child is a drill-down: its members are its parent's members that meet its own
+/// conditions. Returns the parent whose membership must be added to a segment's own
+/// conditions: its `parent`, unless those conditions already require it, with an `all`
+/// that holds `in_segment` of the parent or of one of the parent's descendants (a child may
+/// say `in_segment: <parent>` itself; writing the parent in twice would double the SQL at
+/// each level of a chain).
+pub fn inherited_parent(segments: &[Segment], id: SegmentId) -> Option<SegmentId> {
+    let segment = &segments[id.0];
+    let parent = segment.parent?;
+    let implied = requires_segment(&segment.condition, &|named| {
+        descends_from(segments, named, parent)
+    });
+    (!implied).then_some(parent)
+}
+
+/// True when `segment` is `ancestor` or one of its descendants through `parent`.
+pub fn descends_from(segments: &[Segment], segment: SegmentId, ancestor: SegmentId) -> bool {
+    let mut current = Some(segment);
+    // Bounded, for the validator's checks that run before `parent` cycles are broken.
+    for _ in 0..=segments.len() {
+        match current {
+            Some(found) if found == ancestor => return true,
+            Some(found) => current = segments[found.0].parent,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// True when `condition` holds only for members of a segment `named` accepts: it is, or is
+/// an `all` holding, `in_segment` of one.
+fn requires_segment(condition: &Condition, named: &impl Fn(SegmentId) -> bool) -> bool {
+    match condition {
+        Condition::InSegment(id) => named(*id),
+        Condition::All(items) => items.iter().any(|item| requires_segment(item, named)),
+        _ => false,
+    }
+}
+
+/// A segment's whole membership condition: its own conditions and, for a child, its parent's
+/// membership (and so every ancestor's), as `in_segment` of the parent.
+pub fn membership(segments: &[Segment], id: SegmentId) -> Condition {
+    let own = &segments[id.0].condition;
+    let Some(parent) = inherited_parent(segments, id) else {
+        return own.clone();
+    };
+    let inherited = Condition::InSegment(parent);
+    match own {
+        Condition::True => inherited,
+        Condition::All(items) => {
+            let mut all = Vec::with_capacity(items.len() + 1);
+            all.push(inherited);
+            all.extend(items.iter().cloned());
+            Condition::All(all)
+        }
+        other => Condition::All(vec![inherited, other.clone()]),
+    }
 }
 
 /// A table name: dot-separated parts, with per-target (or per-dialect) overrides.
@@ -465,7 +544,8 @@ pub struct Exclusive {
     pub priority: u32,
     /// The segments checked before this one, in order.
     pub before: Vec<SegmentId>,
-    /// The condition added to the segment's own: none of `before`'s own conditions holds.
+    /// The condition added to the segment's own: none of `before`'s conditions holds (each
+    /// one's [`membership`], without its own exclusion).
     pub exclusion: Condition,
 }
 
@@ -473,9 +553,12 @@ pub struct Exclusive {
 pub struct Segment {
     pub name: String,
     pub label: String,
+    /// The segment this one drills down from: its members are the parent's members that
+    /// meet `condition` (see [`membership`]).
     pub parent: Option<SegmentId>,
     pub visible: bool,
-    /// The segment's full condition; in an `exclusive` set it ends with the exclusion.
+    /// The segment's own conditions, without its ancestors'; in an `exclusive` set it ends
+    /// with the exclusion.
     pub condition: Condition,
     /// Membership of an `exclusive` set.
     pub exclusive: Option<Exclusive>,

@@ -25,7 +25,8 @@ pub struct ReportOptions {
     pub as_of: Option<NaiveDate>,
     /// `--period A..B`: first and last day.
     pub period: Option<(NaiveDate, NaiveDate)>,
-    /// Segment names to report (empty: every visible segment).
+    /// Segment names to report (empty: every visible segment); `name+` also reports the
+    /// segment's visible descendants.
     pub select: Vec<String>,
     /// KPI names to report (empty: every KPI). The KPIs they divide are computed too.
     pub kpis: Vec<String>,
@@ -93,6 +94,11 @@ pub struct Plan<'p> {
     /// Quintile scores, computed over every user in a stage of their own.
     pub score_columns: Vec<AttributeId>,
     pub rows: Vec<ReportRow>,
+    /// The membership flags the statement computes, stage by stage. A child's flag is its
+    /// parent's flag, from the stage before, and its own conditions (rule 11); stage 0
+    /// holds the segments that inherit nothing. Reported segments, and the ancestors whose
+    /// flags theirs are built on (hidden or not reported ones included).
+    pub member_stages: Vec<Vec<SegmentId>>,
     /// The reported KPIs, in file order.
     pub kpis: Vec<KpiId>,
     /// The reported KPIs and those they are computed from, in file order.
@@ -133,6 +139,7 @@ impl<'p> Plan<'p> {
         let clock = Clock::new(&project.time_zone, time.end_day())?;
 
         let rows = plan_rows(project, &options.select)?;
+        let member_stages = plan_member_stages(project, &rows);
         let (kpis, computed_kpis) = plan_kpis(project, &options.kpis)?;
 
         // Every attribute the report needs, following formulas and `in_segment`.
@@ -143,7 +150,7 @@ impl<'p> Plan<'p> {
             if let Some(segment) = row.segment {
                 need_condition(
                     project,
-                    &project.segment(segment).condition,
+                    &Condition::InSegment(segment),
                     &mut needed,
                     &mut segments_seen,
                 );
@@ -214,6 +221,7 @@ impl<'p> Plan<'p> {
             formula_columns,
             score_columns,
             rows,
+            member_stages,
             kpis,
             computed_kpis,
         })
@@ -322,18 +330,39 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
         );
     } else {
         let mut unknown = Vec::new();
-        for name in select {
+        let mut children: Option<BTreeMap<SegmentId, Vec<SegmentId>>> = None;
+        let mut seen: BTreeSet<SegmentId> = BTreeSet::new();
+        for written in select {
+            // `name+`: the segment and its drill-downs.
+            let (name, descendants) = match written.strip_suffix('+') {
+                Some(name) => (name, true),
+                None => (written.as_str(), false),
+            };
             match project.segment_by_name(name) {
                 Some(id) => {
-                    if !chosen.contains(&id) {
+                    if seen.insert(id) {
                         chosen.push(id);
+                    }
+                    if descendants {
+                        let children = children.get_or_insert_with(|| children_of(project));
+                        for descendant in visible_descendants(project, children, id) {
+                            if seen.insert(descendant) {
+                                chosen.push(descendant);
+                            }
+                        }
                     }
                 }
                 None if name == "all_users" => {}
-                None => unknown.push(unknown_name(
-                    name,
-                    project.segments.iter().map(|s| s.name.as_str()),
-                )),
+                None => {
+                    // `payng+` is answered with `paying+`.
+                    let suffix = if descendants { "+" } else { "" };
+                    let known: Vec<String> = project
+                        .segments
+                        .iter()
+                        .map(|s| format!("{}{suffix}", s.name))
+                        .collect();
+                    unknown.push(unknown_name(written, known.iter().map(String::as_str)));
+                }
             }
         }
         if !unknown.is_empty() {
@@ -378,6 +407,69 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
     Ok(rows)
 }
 
+/// Each segment's children, in file order.
+fn children_of(project: &Project) -> BTreeMap<SegmentId, Vec<SegmentId>> {
+    let mut children: BTreeMap<SegmentId, Vec<SegmentId>> = BTreeMap::new();
+    for (index, segment) in project.segments.iter().enumerate() {
+        if let Some(parent) = segment.parent {
+            children.entry(parent).or_default().push(SegmentId(index));
+        }
+    }
+    children
+}
+
+/// A segment's visible descendants, depth-first in file order (a hidden one's are included:
+/// they drill down from the segment too).
+fn visible_descendants(
+    project: &Project,
+    children: &BTreeMap<SegmentId, Vec<SegmentId>>,
+    id: SegmentId,
+) -> Vec<SegmentId> {
+    let mut found = Vec::new();
+    let mut stack: Vec<SegmentId> = children
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .rev()
+        .copied()
+        .collect();
+    while let Some(segment) = stack.pop() {
+        if project.segment(segment).visible {
+            found.push(segment);
+        }
+        stack.extend(children.get(&segment).into_iter().flatten().rev().copied());
+    }
+    found
+}
+
+/// The stages of membership flags (see [`Plan::member_stages`]): each reported segment, after
+/// the ancestors its flag is built on, in report order within a stage.
+fn plan_member_stages(project: &Project, rows: &[ReportRow]) -> Vec<Vec<SegmentId>> {
+    let mut stage_of: BTreeMap<SegmentId, usize> = BTreeMap::new();
+    let mut stages: Vec<Vec<SegmentId>> = Vec::new();
+    for id in rows.iter().filter_map(|row| row.segment) {
+        // The segment and the ancestors its flag needs that have none yet, nearest first.
+        let mut chain = Vec::new();
+        let mut current = Some(id);
+        while let Some(segment) = current.filter(|s| !stage_of.contains_key(s)) {
+            chain.push(segment);
+            current = project.inherited_parent(segment);
+        }
+        for segment in chain.into_iter().rev() {
+            let stage = project
+                .inherited_parent(segment)
+                .and_then(|parent| stage_of.get(&parent))
+                .map_or(0, |stage| stage + 1);
+            stage_of.insert(segment, stage);
+            if stages.len() <= stage {
+                stages.resize_with(stage + 1, Vec::new);
+            }
+            stages[stage].push(segment);
+        }
+    }
+    stages
+}
+
 fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<AttributeId>) {
     if !needed.insert(id) {
         return;
@@ -411,7 +503,7 @@ fn need_condition(
         Condition::Not(inner) => need_condition(project, inner, needed, segments),
         Condition::InSegment(id) => {
             if segments.insert(*id) {
-                need_condition(project, &project.segment(*id).condition, needed, segments);
+                need_condition(project, &project.membership(*id), needed, segments);
             }
         }
         Condition::Predicate { operand, .. } => {

@@ -471,8 +471,9 @@ impl<'a, 's> Sql<'a, 's> {
                 format!("{} = 0", self.call("flag", &[Value::from(inner)])?)
             }
             Condition::InSegment(id) => {
-                let segment_condition = self.plan.project.segment(*id).condition.clone();
-                self.condition_in(&segment_condition, alias, source)?
+                // A child's members are its parent's that meet its own conditions.
+                let membership = self.plan.project.membership(*id);
+                self.condition_in(&membership, alias, source)?
             }
             Condition::Predicate { operand, predicate } => {
                 let (value, value_type, int_boolean) = match operand {

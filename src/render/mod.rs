@@ -105,6 +105,15 @@ struct PassStage {
     aggregates: Vec<Item>,
 }
 
+/// A stage adding the flags of drill-downs whose parents' flags an earlier stage holds.
+#[derive(Serialize)]
+struct MemberStage {
+    name: String,
+    /// The stage before, whose columns this one carries.
+    source: String,
+    columns: Vec<Item>,
+}
+
 #[derive(Serialize)]
 struct RowItem {
     ordinal: usize,
@@ -127,11 +136,13 @@ struct ExplainStep {
     comment: String,
 }
 
-/// The conditions `segc explain` counts: the segment's top-level conditions, in order.
+/// The conditions `segc explain` counts, each with the segment whose condition it is: its
+/// ancestors' first, the outermost first (a child's members are its parent's that meet its
+/// own conditions), then the segment's own; each segment's top-level conditions in order.
 pub fn explain_steps(
     project: &crate::ir::Project,
     segment: crate::ir::SegmentId,
-) -> Vec<crate::ir::Condition> {
+) -> Vec<(crate::ir::SegmentId, crate::ir::Condition)> {
     // `all:`, `any:` and `none:` of one segment are nested groups: list the conditions of
     // every `all` group in writing order, and other groups as one step each.
     fn flatten(condition: &crate::ir::Condition, out: &mut Vec<crate::ir::Condition>) {
@@ -142,7 +153,11 @@ pub fn explain_steps(
         }
     }
     let mut steps = Vec::new();
-    flatten(&project.segment(segment).condition, &mut steps);
+    for owner in project.ancestors(segment).into_iter().chain([segment]) {
+        let mut own = Vec::new();
+        flatten(&project.segment(owner).condition, &mut own);
+        steps.extend(own.into_iter().map(|step| (owner, step)));
+    }
     steps
 }
 
@@ -609,6 +624,7 @@ fn render_statement<'p>(
 
         // Stages 3 and 4 differ for `segc explain`, which ends after the membership stage.
         let mut members = Vec::new();
+        let mut member_stages: Vec<MemberStage> = Vec::new();
         let (mut rows, mut membership) = (Vec::new(), String::new());
         let (mut percentile_columns, mut kpi_aggregates, mut outputs) =
             (Vec::new(), Vec::new(), Vec::new());
@@ -623,6 +639,53 @@ fn render_statement<'p>(
                     comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
                 });
             }
+            // A drill-down's flag is its parent's flag, from the stage before, and its own
+            // conditions: the parent's conditions are written once, whatever its children.
+            let flag_name =
+                |id: crate::ir::SegmentId| q(&format!("segc_in_{}", project.segment(id).name));
+            for (stage, segments) in plan.member_stages.iter().enumerate() {
+                let mut columns = Vec::new();
+                for id in segments {
+                    let segment = project.segment(*id);
+                    let own = match &segment.condition {
+                        crate::ir::Condition::True => None,
+                        condition => Some(sql.condition(condition, "a")?),
+                    };
+                    let (condition, drills_from) = match project.inherited_parent(*id) {
+                        Some(parent) => {
+                            let inherited = format!("{}.{} = 1", q("a"), flag_name(parent));
+                            let condition = match own {
+                                Some(own) => format!("{inherited} AND ({own})"),
+                                None => inherited,
+                            };
+                            let parent = &project.segment(parent).name;
+                            (condition, format!(", drill-down of {parent}"))
+                        }
+                        None => (own.unwrap_or_else(|| "1 = 1".into()), String::new()),
+                    };
+                    columns.push(Item {
+                        sql: sql.call("flag", &[Value::from(condition)])?,
+                        alias: flag_name(*id),
+                        comment: comment_text(&format!(
+                            "segment {} ({}){drills_from}",
+                            segment.name, segment.origin
+                        )),
+                    });
+                }
+                if stage == 0 {
+                    members.extend(columns);
+                } else {
+                    let source = match member_stages.last() {
+                        Some(before) => before.name.clone(),
+                        None => q("segc_members"),
+                    };
+                    member_stages.push(MemberStage {
+                        name: q(&format!("segc_members_{stage}")),
+                        source,
+                        columns,
+                    });
+                }
+            }
             membership = format!("CASE {}.{} WHEN 0 THEN 1", q("s"), q("segc_row"));
             for row in &plan.rows {
                 match row.segment {
@@ -632,16 +695,7 @@ fn render_statement<'p>(
                     }),
                     Some(id) => {
                         let segment = project.segment(id);
-                        let flag = q(&format!("segc_in_{}", segment.name));
-                        let condition = sql.condition(&segment.condition, "a")?;
-                        members.push(Item {
-                            sql: sql.call("flag", &[Value::from(condition)])?,
-                            alias: flag.clone(),
-                            comment: comment_text(&format!(
-                                "segment {} ({})",
-                                segment.name, segment.origin
-                            )),
-                        });
+                        let flag = flag_name(id);
                         membership.push_str(&format!(
                             " WHEN {} THEN {}.{flag}",
                             row.ordinal,
@@ -702,7 +756,7 @@ fn render_statement<'p>(
         if let Some(segment) = explain {
             let steps = explain_steps(project, segment);
             let mut so_far: Vec<crate::ir::Condition> = Vec::new();
-            for (index, step) in steps.iter().enumerate() {
+            for (index, (_, step)) in steps.iter().enumerate() {
                 so_far.push(step.clone());
                 let number = index + 1;
                 let pass = sql.condition(step, "a")?;
@@ -745,6 +799,8 @@ fn render_statement<'p>(
             fact_passes => Value::from(minijinja::value::Serde(&passes)),
             attributes => Value::from(minijinja::value::Serde(&attributes)),
             members => Value::from(minijinja::value::Serde(&members)),
+            members_source => member_stages.last().map_or_else(|| q("segc_members"), |stage| stage.name.clone()),
+            member_stages => Value::from(minijinja::value::Serde(&member_stages)),
             rows => Value::from(minijinja::value::Serde(&rows)),
             membership => membership,
             explain_steps => Value::from(minijinja::value::Serde(&explain_rows)),

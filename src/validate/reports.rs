@@ -96,7 +96,8 @@ impl Validator<'_> {
         }
         // Parent chains must end. Each segment is walked once: a walk stops at a segment
         // whose chain is known to end, and a cycle is broken at its first segment in file
-        // order (long chains of thousands of segments are valid).
+        // order (linear, so chains of thousands of segments are checked quickly; how deep a
+        // chain may be is checked with the condition sizes).
         let mut walked_by = vec![usize::MAX; accepted.len()];
         let mut ends = vec![false; accepted.len()];
         for index in 0..accepted.len() {
@@ -130,13 +131,23 @@ impl Validator<'_> {
             }
         }
         let sets_fit = self.apply_exclusive_sets(&accepted, &mut references);
-        let in_cycle = self.report_segment_cycles(&references);
+        // A child's membership holds its parent's (rule 11): the parent is named too.
+        let targets: Vec<Vec<usize>> = references
+            .iter()
+            .zip(&self.segments)
+            .map(|(edges, segment)| {
+                let named = edges.iter().map(|(target, _)| target.0);
+                named.chain(segment.parent.map(|p| p.0)).collect()
+            })
+            .collect();
+        let in_cycle = self.report_segment_cycles(&references, &targets);
         let names: Vec<Span> = accepted.iter().map(|spec| spec.name.span).collect();
-        self.check_condition_sizes(&references, &in_cycle, &names, sets_fit);
+        self.check_condition_sizes(&targets, &in_cycle, &names, sets_fit);
     }
 
     /// `exclusive` + `priority`: a segment's members are the users who meet its conditions
-    /// and none of the conditions of the segments of its set with a lower priority.
+    /// and none of the conditions of the segments of its set with a lower priority (a
+    /// child's conditions include its ancestors').
     /// Returns false when a set repeats too many conditions (reported here), and its
     /// later segments were left without their exclusions.
     fn apply_exclusive_sets(
@@ -205,7 +216,7 @@ impl Validator<'_> {
             }
             let own: Vec<Condition> = members
                 .iter()
-                .map(|(_, index, _)| self.segments[*index].condition.clone())
+                .map(|(_, index, _)| crate::ir::membership(&self.segments, SegmentId(*index)))
                 .collect();
             let sizes: Vec<usize> = own.iter().map(|c| Measure::of(c, &[]).parts).collect();
             for (position, (priority, index, span)) in members.iter().enumerate() {
@@ -243,23 +254,34 @@ impl Validator<'_> {
         true
     }
 
-    /// Reports each `in_segment` reference in a cycle; returns the segments whose condition
+    /// Reports each `in_segment` reference in a cycle, through other references or a
+    /// child's `parent` (`targets`: both, per segment); returns the segments whose condition
     /// was dropped for one.
-    fn report_segment_cycles(&mut self, references: &[Vec<(SegmentId, Span)>]) -> Vec<bool> {
+    fn report_segment_cycles(
+        &mut self,
+        references: &[Vec<(SegmentId, Span)>],
+        targets: &[Vec<usize>],
+    ) -> Vec<bool> {
         // A reference is in a cycle when its target leads back to it: when both segments
-        // are in the same strongly connected component.
-        let targets: Vec<Vec<usize>> = references
-            .iter()
-            .map(|edges| edges.iter().map(|(target, _)| target.0).collect())
-            .collect();
-        let component = strongly_connected_components(&targets);
+        // are in the same strongly connected component. `parent` alone makes no cycle (those
+        // were broken before), so every cycle holds a reference and is reported.
+        let component = strongly_connected_components(targets);
         let mut in_cycle = vec![false; references.len()];
         for (start, edges) in references.iter().enumerate() {
             for (target, span) in edges {
                 if component[start] == component[target.0] {
+                    let descendant =
+                        crate::ir::descends_from(&self.segments, *target, SegmentId(start));
                     let message = if target.0 == start {
                         format!(
                             "segment `{}` refers to itself with `in_segment`",
+                            self.segments[start].name
+                        )
+                    } else if descendant {
+                        format!(
+                            "`in_segment` cycle: `{}` refers to `{}`, its own drill-down, whose members are drawn from those of `{}`",
+                            self.segments[start].name,
+                            self.segments[target.0].name,
                             self.segments[start].name
                         )
                     } else {
@@ -279,24 +301,29 @@ impl Validator<'_> {
         in_cycle
     }
 
-    /// Reports a segment whose condition is too deep or too large once the segments it
-    /// names are written into it, unless one it names is (that one is reported), and the
-    /// segment where all conditions together pass [`MAX_TOTAL_CONDITION_PARTS`].
+    /// Reports a segment whose membership condition is too deep or too large once the
+    /// segments it names and its parent are written into it, unless one of those is (that
+    /// one is reported), and the segment where all conditions together pass
+    /// [`MAX_TOTAL_CONDITION_PARTS`]. `targets` are the segments each one names or has as
+    /// its parent.
     fn check_condition_sizes(
         &mut self,
-        references: &[Vec<(SegmentId, Span)>],
+        targets: &[Vec<usize>],
         in_cycle: &[bool],
         names: &[Span],
         report_total: bool,
     ) {
-        let targets: Vec<Vec<usize>> = references
-            .iter()
-            .map(|edges| edges.iter().map(|(target, _)| target.0).collect())
-            .collect();
+        // A membership written out holds its ancestors' (as `in_segment` of a child and
+        // `segc explain` write it); a report's flag for a child reads its parent's flag, so
+        // the statement holds each segment's own condition once.
         let mut measures: Vec<Option<Measure>> = vec![None; targets.len()];
-        for segment in finish_order(&targets) {
+        let mut own_parts: Vec<usize> = vec![0; targets.len()];
+        for segment in finish_order(targets) {
             if !in_cycle[segment] {
-                measures[segment] = Some(Measure::of(&self.segments[segment].condition, &measures));
+                let membership = crate::ir::membership(&self.segments, SegmentId(segment));
+                measures[segment] = Some(Measure::of(&membership, &measures));
+                own_parts[segment] =
+                    Measure::of(&self.segments[segment].condition, &measures).parts;
             }
         }
         let mut total: usize = 0;
@@ -305,7 +332,7 @@ impl Validator<'_> {
             let span = names[segment];
             let name = self.segments[segment].name.clone();
             let before = total;
-            total = total.saturating_add(measure.parts);
+            total = total.saturating_add(own_parts[segment]);
             if measure.exceeds_one_segment() {
                 let named_too_large = targets[segment]
                     .iter()
@@ -318,10 +345,10 @@ impl Validator<'_> {
                     };
                     self.error_with_hint(
                         format!(
-                            "the condition of segment `{name}` {size} once the segments it names with `in_segment` are written into it, as the SQL does"
+                            "the condition of segment `{name}` {size} once the conditions of its parents and of the segments it names with `in_segment` are written into it, as the SQL does"
                         ),
                         span,
-                        Some("name large segments fewer times, or use shorter chains of `in_segment`".into()),
+                        Some("name large segments fewer times, or use shorter chains of `in_segment` and `parent`".into()),
                     );
                 }
             } else if report_total

@@ -1,15 +1,19 @@
 //! How large segment conditions may grow once the segments they name are written into
-//! them, as the SQL does (`in_segment`, and the exclusions of exclusive sets).
+//! them, as the SQL does (`in_segment`, and the exclusions of exclusive sets), and so do
+//! their parents' (a child's members are its parent's that meet its own conditions).
 
 use crate::ir::Condition;
 
-/// A segment's condition, with the segments it names written in, is at most this deep:
-/// conditions are compiled by walking them recursively, so this bounds the stack.
+/// A segment's condition, with its parents' and the segments it names written in, is at
+/// most this deep: conditions are compiled by walking them recursively, so this bounds the
+/// stack, and the drill-down stages of a report (at most one per `parent` level).
 pub const MAX_CONDITION_DEPTH: usize = 200;
-/// A segment's condition, with the segments it names written in, has at most this many
-/// parts; segments naming the previous one twice would otherwise double the SQL at each step.
+/// A segment's condition, with its parents' and the segments it names written in, has at
+/// most this many parts; segments naming the previous one twice would otherwise double the
+/// SQL at each step.
 pub const MAX_CONDITION_PARTS: usize = 50_000;
-/// All segments' conditions, written out, have at most this many parts in all: a bound on
+/// All segments' own conditions, with the segments they name written in, have at most this
+/// many parts in all (a child's flag reads its parent's instead of repeating it): a bound on
 /// the SQL and on memory (each segment of an exclusive set repeats the conditions of the
 /// segments before it).
 pub const MAX_TOTAL_CONDITION_PARTS: usize = 250_000;
