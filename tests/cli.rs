@@ -516,7 +516,7 @@ mod run {
             text.replace("    table: app.events\n", "    table: app.event_log\n"),
         )
         .unwrap();
-        let where_defined = "source `events` (segment-defs/sources.yml:26, table app.event_log)";
+        let where_defined = "source `events` (segment-defs/sources.yml:29, table app.event_log)";
         segc()
             .args(["run", "--project"])
             .arg(&project)
@@ -532,7 +532,7 @@ mod run {
             .assert()
             .failure()
             .stdout(predicate::str::contains(
-                "events               cannot be read (source defined at segment-defs/sources.yml:26, table app.event_log)",
+                "events               cannot be read (source defined at segment-defs/sources.yml:29, table app.event_log)",
             ))
             .stdout(predicate::str::is_match(r"orders +\d+").unwrap())
             .stderr(predicate::str::contains(format!("defined as {where_defined}")));
