@@ -315,6 +315,77 @@ fn dates_after_the_as_of_instant_are_not_known_yet() {
     );
 }
 
+/// Sources keeping history (type-2 rows, as dbt snapshots write them) are read at the as-of
+/// instant. Account 10 was on `free` until 2024-01-01 00:00 and is `enterprise` since; user
+/// 1 lived in FR until then and in DE since. As of 2023-12-31 (end instant 2024-01-01 00:00)
+/// users 1, 5–10 exist: free = users 1 (account 10), 5 and 6 (account 30); enterprise = none;
+/// FR = user 1, DE = none. As of 2024-03-31 users 1, 2, 3, 5–10 exist: enterprise = users 1
+/// and 2 (account 10), free = 5 and 6; FR = user 2, DE = user 1.
+#[test]
+fn sources_keeping_history_are_read_at_the_as_of_instant() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), None);
+    let sources = dir.path().join("segment-defs/sources.yml");
+    let text = std::fs::read_to_string(&sources)
+        .unwrap()
+        .replace(
+            "    table: app.users\n",
+            "    table: app.users_history\n    history: { valid_from: valid_from, valid_to: valid_to }\n",
+        )
+        .replace(
+            "accounts: { table: app.accounts, key: account_id,",
+            "accounts: { table: app.account_history, key: account_id, history: { valid_from: since, valid_to: until },",
+        );
+    std::fs::write(&sources, text).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/history.yml"),
+        "segments:\n\
+         \x20 - { name: on_free, all: [ { plan: { eq: free } } ] }\n\
+         \x20 - { name: on_enterprise, all: [ { plan: { eq: enterprise } } ] }\n\
+         \x20 - { name: in_fr, all: [ { country: { eq: FR } } ] }\n\
+         \x20 - { name: in_de, all: [ { country: { eq: DE } } ] }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let history = "CREATE TABLE app.account_history AS
+           SELECT account_id, plan_name, TIMESTAMP '2020-01-01 00:00:00' AS since,
+                  CAST(NULL AS TIMESTAMP) AS until
+           FROM app.accounts WHERE account_id <> 10;
+         INSERT INTO app.account_history VALUES
+           (10, 'free', TIMESTAMP '2020-01-01 00:00:00', TIMESTAMP '2024-01-01 00:00:00'),
+           (10, 'enterprise', TIMESTAMP '2024-01-01 00:00:00', NULL);
+         CREATE TABLE app.users_history AS
+           SELECT *, created_at AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to
+           FROM app.users WHERE user_id <> 1;
+         INSERT INTO app.users_history VALUES
+           (1, TIMESTAMP '2023-01-10 08:00:00', 10, 'FR', 'admin', TIMESTAMP '2023-01-11 00:00:00',
+            TIMESTAMP '2023-01-10 08:00:00', TIMESTAMP '2024-01-01 00:00:00'),
+           (1, TIMESTAMP '2023-01-10 08:00:00', 10, 'DE', 'admin', TIMESTAMP '2023-01-11 00:00:00',
+            TIMESTAMP '2024-01-01 00:00:00', NULL);";
+    let at = |day: &str| {
+        run_project_with(
+            &project,
+            ReportOptions {
+                as_of: Some(common::date(day)),
+                ..Default::default()
+            },
+            history,
+        )
+    };
+    let before = at("2023-12-31");
+    assert_eq!(count(&before, "all_users"), 7, "one row per user");
+    assert_eq!(count(&before, "on_free"), 3);
+    assert_eq!(count(&before, "on_enterprise"), 0);
+    assert_eq!(count(&before, "in_fr"), 1);
+    assert_eq!(count(&before, "in_de"), 0);
+    let after = at("2024-03-31");
+    assert_eq!(count(&after, "all_users"), 9, "one row per user");
+    assert_eq!(count(&after, "on_free"), 2);
+    assert_eq!(count(&after, "on_enterprise"), 2);
+    assert_eq!(count(&after, "in_fr"), 1);
+    assert_eq!(count(&after, "in_de"), 1);
+}
+
 #[test]
 fn a_window_one_day_later_moves_every_boundary() {
     // As of 04-01, the 30d window is [03-03, 04-02): user 1's 03-02 00:00 event drops out and

@@ -181,7 +181,17 @@ pub struct Source {
     pub role: SourceRole,
     /// Logical column name → physical column, in declaration order.
     pub columns: Vec<Column>,
+    /// A source keeping history (type-2 rows): the row valid at the as-of instant is read.
+    pub history: Option<History>,
     pub origin: Origin,
+}
+
+/// The physical validity columns of a type-2 source: a row is valid from `valid_from`
+/// (inclusive) until `valid_to` (exclusive; NULL while it is the current row).
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    pub valid_from: String,
+    pub valid_to: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

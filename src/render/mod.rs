@@ -436,13 +436,25 @@ fn render_statement<'p>(
                 });
             }
         }
+        let end = sql.per_period(|sql, plan| sql.timestamp(plan.end_instant()))?;
+        // A source keeping history contributes the row valid at the as-of instant: valid
+        // from before it, and not ended before it.
+        let valid_at_end = |alias: &str, source: &crate::ir::Source| {
+            source.history.as_ref().map(|history| {
+                let (from, to) = (
+                    format!("{alias}.{}", q(&history.valid_from)),
+                    format!("{alias}.{}", q(&history.valid_to)),
+                );
+                format!("{from} < {end} AND ({to} IS NULL OR {to} >= {end})")
+            })
+        };
         let joins = plan
             .dimensions
             .iter()
             .map(|id| {
                 let source = project.source(*id);
                 let alias = q(&format!("d_{}", source.name));
-                let on = match &source.role {
+                let mut on = match &source.role {
                     SourceRole::Dimension { key } => {
                         let users_column = users_source
                             .column(key)
@@ -451,6 +463,9 @@ fn render_statement<'p>(
                     }
                     _ => "1 = 1".into(),
                 };
+                if let Some(valid) = valid_at_end(&alias, source) {
+                    on = format!("{on} AND {valid}");
+                }
                 Join {
                     table: table(*id),
                     alias,
@@ -472,13 +487,15 @@ fn render_statement<'p>(
                 comment: String::new(),
             });
         }
-        sql.spine_alias = "t".into();
-        let end = sql.per_period(|sql, plan| sql.timestamp(plan.end_instant()))?;
+        let mut filter = format!("{}.{} < {end}", q("u"), q(&signup));
+        if let Some(valid) = valid_at_end(&q("u"), users_source) {
+            filter = format!("{filter} AND {valid}");
+        }
         let users = UsersStage {
             columns,
             table: table(plan.users),
             joins,
-            filter: format!("{}.{} < {end}", q("u"), q(&signup)),
+            filter,
             origin: comment_text(&users_source.origin.to_string()),
         };
 

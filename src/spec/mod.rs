@@ -66,6 +66,16 @@ pub struct SourceSpec {
     pub user_key: Option<Spanned<String>>,
     pub time: Option<Spanned<String>>,
     pub columns: Vec<ColumnSpec>,
+    /// `history: { valid_from: col, valid_to: col }`: type-2 rows, as dbt snapshots write.
+    pub history: Option<HistorySpec>,
+    pub span: Span,
+}
+
+/// The validity columns of a source that keeps history.
+#[derive(Debug, Clone)]
+pub struct HistorySpec {
+    pub valid_from: Spanned<String>,
+    pub valid_to: Spanned<String>,
     pub span: Span,
 }
 
@@ -273,7 +283,7 @@ fn list_items<'a>(node: &'a Node, what: &str, diagnostics: &mut Vec<Diagnostic>)
     }
 }
 
-const SOURCE_KEYS: &[&str] = &["table", "key", "user_key", "time", "columns"];
+const SOURCE_KEYS: &[&str] = &["table", "key", "user_key", "time", "columns", "history"];
 
 fn read_source(
     name: Spanned<String>,
@@ -335,6 +345,18 @@ fn read_source(
             }
         }
     }
+    let history = map.node("history").and_then(|node| {
+        let what = format!("the history of source `{}`", name.value);
+        let mut history = MapReader::new(node, &what, diagnostics)?;
+        let valid_from = history.required_string("valid_from", diagnostics);
+        let valid_to = history.required_string("valid_to", diagnostics);
+        history.finish(&["valid_from", "valid_to"], diagnostics);
+        Some(HistorySpec {
+            valid_from: valid_from?,
+            valid_to: valid_to?,
+            span: node.span,
+        })
+    });
     let span = name.span;
     map.finish(SOURCE_KEYS, diagnostics);
     Some(SourceSpec {
@@ -344,6 +366,7 @@ fn read_source(
         user_key,
         time,
         columns,
+        history,
         span,
     })
 }

@@ -1,7 +1,7 @@
 //! Sources: names, tables, and which one is the user table.
 
 use crate::error::suggest;
-use crate::ir::{Column, Source, SourceId, SourceRole, TableName, ValueType};
+use crate::ir::{Column, History, Source, SourceId, SourceRole, TableName, ValueType};
 use crate::spec::TableSpec;
 
 use super::{Validator, check_name, check_physical_name};
@@ -65,6 +65,17 @@ impl Validator<'_> {
             physical.extend(spec.user_key.iter().map(|k| (k, "user key column")));
             physical.extend(spec.time.iter().map(|t| (t, "time column")));
             physical.extend(spec.columns.iter().map(|c| (&c.column, "column")));
+            if let Some(history) = &spec.history {
+                physical.push((&history.valid_from, "valid_from column"));
+                physical.push((&history.valid_to, "valid_to column"));
+                if spec.key.is_none() {
+                    self.error_with_hint(
+                        format!("{what} keeps `history` but has no `key`: history is for the user table and its dimensions"),
+                        history.span,
+                        Some("facts are timed by `time`; a type-2 table has `key` and `history: { valid_from: …, valid_to: … }`".into()),
+                    );
+                }
+            }
             // A bad name is reported; the source is still read, so its uses resolve.
             for (name, kind) in physical {
                 check_physical_name(name, kind, &mut self.diagnostics);
@@ -204,6 +215,10 @@ impl Validator<'_> {
                 table,
                 role,
                 columns,
+                history: spec.history.as_ref().map(|h| History {
+                    valid_from: h.valid_from.value.clone(),
+                    valid_to: h.valid_to.value.clone(),
+                }),
                 origin: self.origin(spec.span),
             });
         }
