@@ -77,6 +77,16 @@ pub struct Account {
     pub trial_ends_at: Option<NaiveDateTime>,
 }
 
+/// A row of `app.account_plan_history`: an account's plan over a span of time, as a dbt
+/// snapshot keeps it (type-2): valid from `valid_from` until `valid_to` (NULL: current).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanPeriod {
+    pub account_id: i64,
+    pub plan_name: &'static str,
+    pub valid_from: NaiveDateTime,
+    pub valid_to: Option<NaiveDateTime>,
+}
+
 /// A row of `app.user_accounts`: one membership of a user in an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserAccount {
@@ -114,6 +124,8 @@ pub struct DemoData {
     pub user_accounts: Vec<UserAccount>,
     pub events: Vec<Event>,
     pub orders: Vec<Order>,
+    /// Every account's plan over time; the last period of each is its current plan.
+    pub plan_history: Vec<PlanPeriod>,
 }
 
 impl DemoData {
@@ -195,6 +207,7 @@ enum Stream {
     Events = 4,
     Orders = 5,
     Memberships = 6,
+    PlanHistory = 7,
 }
 
 impl Rng {
@@ -599,6 +612,7 @@ pub fn generate(config: &DemoConfig) -> DemoData {
             activated_at: d.activated_at.map(timestamp),
         })
         .collect();
+    let plan_history = plan_history(config.seed, &accounts, &span);
     let accounts = accounts
         .iter()
         .enumerate()
@@ -618,7 +632,43 @@ pub fn generate(config: &DemoConfig) -> DemoData {
         user_accounts,
         events,
         orders,
+        plan_history,
     }
+}
+
+/// Plan histories: two in five paid accounts started one plan lower and upgraded 20 to 400
+/// days after they were created (when that falls before the end of the data); every other
+/// account has had its plan since it was created.
+fn plan_history(seed: u64, accounts: &[DraftAccount], span: &Span) -> Vec<PlanPeriod> {
+    let mut history = Vec::with_capacity(accounts.len() + accounts.len() / 4);
+    for (index, account) in accounts.iter().enumerate() {
+        let account_id = ACCOUNT_ID_BASE + index as i64 + 1;
+        let mut rng = Rng::new(seed, Stream::PlanHistory, index as u64);
+        let lower = match account.plan {
+            Plan::Free => None,
+            Plan::Starter => Some(Plan::Free),
+            Plan::Pro => Some(Plan::Starter),
+            Plan::Enterprise => Some(Plan::Pro),
+        };
+        let upgrade = account.created_at + rng.int(20, 400) * SECS_PER_DAY;
+        let mut since = account.created_at;
+        if let Some(lower) = lower.filter(|_| rng.chance(0.4) && upgrade < span.end) {
+            history.push(PlanPeriod {
+                account_id,
+                plan_name: lower.name(),
+                valid_from: timestamp(since),
+                valid_to: Some(timestamp(upgrade)),
+            });
+            since = upgrade;
+        }
+        history.push(PlanPeriod {
+            account_id,
+            plan_name: account.plan.name(),
+            valid_from: timestamp(since),
+            valid_to: None,
+        });
+    }
+    history
 }
 
 /// Sign-up instants, ascending: user ids follow sign-up order.
@@ -987,6 +1037,12 @@ CREATE TABLE app.user_accounts (
     user_id    BIGINT NOT NULL,
     account_id BIGINT NOT NULL
 );
+CREATE TABLE app.account_plan_history (
+    account_id BIGINT    NOT NULL,
+    plan_name  VARCHAR   NOT NULL,
+    valid_from TIMESTAMP NOT NULL,
+    valid_to   TIMESTAMP
+);
 CREATE TABLE app.events (
     event_id    BIGINT    NOT NULL,
     user_id     BIGINT    NOT NULL,
@@ -1162,6 +1218,18 @@ fn fill_duckdb(data: &DemoData, path: &std::path::Path) -> duckdb::Result<()> {
                 ts(&o.ordered_at),
                 o.amount,
                 o.channel
+            ])?;
+        }
+        app.flush()?;
+    }
+    {
+        let mut app = tx.appender_to_db("account_plan_history", "app")?;
+        for p in &data.plan_history {
+            app.append_row(params![
+                p.account_id,
+                p.plan_name,
+                ts(&p.valid_from),
+                opt_ts(&p.valid_to)
             ])?;
         }
         app.flush()?;

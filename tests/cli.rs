@@ -516,7 +516,7 @@ mod run {
             text.replace("    table: app.events\n", "    table: app.event_log\n"),
         )
         .unwrap();
-        let where_defined = "source `events` (segment-defs/sources.yml:29, table app.event_log)";
+        let where_defined = "source `events` (segment-defs/sources.yml:38, table app.event_log)";
         segc()
             .args(["run", "--project"])
             .arg(&project)
@@ -532,7 +532,7 @@ mod run {
             .assert()
             .failure()
             .stdout(predicate::str::contains(
-                "events               cannot be read (source defined at segment-defs/sources.yml:29, table app.event_log)",
+                "events               cannot be read (source defined at segment-defs/sources.yml:38, table app.event_log)",
             ))
             .stdout(predicate::str::is_match(r"orders +\d+").unwrap())
             .stderr(predicate::str::contains(format!("defined as {where_defined}")));
@@ -946,39 +946,28 @@ fn no_secret_appears_in_any_output_of_any_command() {
 #[test]
 fn a_closed_output_pipe_ends_segc_quietly() {
     use std::process::{Command, Stdio};
+    // A pipe whose reader is gone before segc starts: every write fails.
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        Stdio::from(writer)
+    };
     let root = common::repository_root();
-    // stderr closed before segc writes its error.
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+    let status = Command::new(assert_cmd::cargo::cargo_bin("segc"))
         .args(["validate", "--project", "/nonexistent/segc-project"])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stderr(closed())
+        .status()
         .unwrap();
-    drop(child.stderr.take());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(141));
-    // stdout closed while segc prints a long statement (several pipe buffers).
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("segc"))
-        .args([
-            "compile",
-            "--dialect",
-            "sqlserver",
-            "--grain",
-            "month",
-            "--from",
-            "2017-01",
-            "--to",
-            "2026-10",
-            "--project",
-        ])
+    assert_eq!(status.code(), Some(141), "stderr closed");
+    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["compile", "--dialect", "sqlserver", "--project"])
         .arg(&root)
-        .stdout(Stdio::piped())
+        .stdout(closed())
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "stdout closed: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -306,7 +306,27 @@ pub fn catalog_expectations(
         ("missed_purchase_cycles", mean(&missed)),
         ("customer_lifetime_days", mean(&lifetime)),
         ("minutes_per_active_day", mean(&minutes_per_day)),
+        ("paid_accounts_then", Some(paid_accounts_then(demo, end))),
     ]
+}
+
+/// Accounts of existing users that were on a paid plan at `end`, by the plan history: the
+/// period valid then started before `end` and had not ended before it.
+fn paid_accounts_then(demo: &segc::demo::DemoData, end: NaiveDateTime) -> f64 {
+    let paid: BTreeSet<i64> = demo
+        .plan_history
+        .iter()
+        .filter(|p| p.valid_from < end && p.valid_to.is_none_or(|to| to >= end))
+        .filter(|p| p.plan_name != "free")
+        .map(|p| p.account_id)
+        .collect();
+    let accounts: BTreeSet<i64> = demo
+        .users
+        .iter()
+        .filter(|u| u.created_at < end && paid.contains(&u.account_id))
+        .map(|u| u.account_id)
+        .collect();
+    accounts.len() as f64
 }
 
 /// Two doubles equal within `relative` of the larger (or of 1, near zero).

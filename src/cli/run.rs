@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_missing_table_is_named_by_every_warehouse_spelling() {
-        let hint = "defined as source `events` (segment-defs/sources.yml:29, table app.event_log)";
+        let hint = "defined as source `events` (segment-defs/sources.yml:38, table app.event_log)";
         for message in [
             "Catalog Error: Table with name event_log does not exist!\nDid you mean \"events\"?",
             "relation \"app.event_log\" does not exist",
