@@ -291,6 +291,22 @@ mod tests {
         admitted("SELECT ('a' || CHR(92) || 'b') AS x", "postgres").unwrap();
     }
 
+    /// What the drivers send of their own: `targets --check` and the ids on the progress line.
+    #[test]
+    fn the_drivers_own_queries_pass() {
+        for (sql, dialect) in [
+            ("SELECT version()", "postgres"),
+            ("SELECT version()", "redshift"),
+            ("SELECT version()", "duckdb"),
+            ("SELECT pg_backend_pid()", "postgres"),
+            ("SELECT 1", "bigquery"),
+            ("SELECT @@VERSION", "sqlserver"),
+            ("SELECT @@SPID", "sqlserver"),
+        ] {
+            admitted(sql, dialect).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
     #[test]
     fn session_settings_pass_verbatim_only() {
         let postgres = Dialect::load("postgres").unwrap();
