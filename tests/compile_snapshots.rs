@@ -6,7 +6,9 @@ mod common;
 use std::path::PathBuf;
 
 use segc::dialect::Dialect;
-use segc::plan::ReportOptions;
+use segc::plan::{Compare, ReportOptions};
+use segc::render::{SeriesShape, render, render_series};
+use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
 
 fn projects() -> Vec<(&'static str, PathBuf)> {
     vec![
@@ -128,4 +130,116 @@ fn user_strings_never_escape_their_literal() {
     );
     assert!(sql.contains("'Côte d''Ivoire'"));
     assert!(sql.contains("'line1\nline2'"));
+}
+
+/// The name a column of a SELECT list gets: its alias, else the column it reads.
+fn output_name(item: &SelectItem) -> String {
+    match item {
+        SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => parts
+            .last()
+            .map(|part| part.value.clone())
+            .unwrap_or_default(),
+        SelectItem::UnnamedExpr(Expr::Identifier(name)) => name.value.clone(),
+        other => panic!("an unnamed column: {other}"),
+    }
+}
+
+/// The column names of a statement's outermost SELECT, as the warehouse returns them.
+fn final_columns(sql: &str, dialect: &Dialect) -> Vec<String> {
+    let statement = segc::sqlcheck::parse_one(sql, &dialect.sqlparser)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{sql}", dialect.name));
+    let Statement::Query(query) = statement else {
+        panic!("{}: not a query", dialect.name);
+    };
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        panic!("{}: the outermost query is not one SELECT", dialect.name);
+    };
+    select.projection.iter().map(output_name).collect()
+}
+
+/// Run by hand, every statement (a report, a comparison, month by month) shows which segment
+/// each row is: `segment` and `parent` first (after the period of a month), the names written
+/// only as the dialect's string literals, a missing parent as a typed NULL.
+#[test]
+fn every_statement_names_each_rows_segment_and_parent_first() {
+    let project = common::core_project();
+    let options = ReportOptions::default();
+    let current = common::plan(&project, &options);
+    let prior = common::plan(
+        &project,
+        &current.prior_options(Compare::PriorYear, &options),
+    );
+    let compare = vec![
+        ("now".to_string(), current.clone()),
+        ("before".to_string(), prior),
+    ];
+    let months = segc::plan::month_plans(
+        &project,
+        common::date("2024-01-01"),
+        common::date("2024-03-01"),
+        &options,
+        common::date("2030-01-01"),
+    )
+    .unwrap();
+    assert!(
+        current
+            .rows
+            .iter()
+            .any(|row| row.parent(&project).is_some()),
+        "the fixture has drill-downs"
+    );
+    for name in segc::dialect::names() {
+        let dialect = Dialect::load(name).unwrap();
+        let literal = |text: &str| dialect.string_literal(text);
+        let no_parent = format!("CAST(NULL AS {})", dialect.types.varchar);
+        let statements = [
+            ("report", render(&current, &dialect, None).unwrap(), None),
+            (
+                "compare",
+                render_series(&compare, &dialect, None, SeriesShape::Compare).unwrap(),
+                None,
+            ),
+            (
+                "months",
+                render_series(&months, &dialect, None, SeriesShape::Periods).unwrap(),
+                Some("segc_period"),
+            ),
+        ];
+        for (what, sql, period) in statements {
+            common::assert_sendable(&sql, &dialect);
+            let expected: Vec<&str> = period
+                .into_iter()
+                .chain(["segment", "parent", "segc_row"])
+                .collect();
+            let columns = final_columns(&sql, &dialect);
+            assert_eq!(
+                columns[..expected.len()],
+                expected,
+                "{name} {what}: {columns:?}"
+            );
+            let first_row = format!(
+                "SELECT 0 AS {}, {} AS {}, {no_parent} AS {}",
+                dialect.quote_identifier("segc_row"),
+                literal("all_users"),
+                dialect.quote_identifier("segment"),
+                dialect.quote_identifier("parent"),
+            );
+            assert!(
+                sql.contains(&first_row),
+                "{name} {what}: {first_row}\n{sql}"
+            );
+            for row in current.rows.iter().skip(1) {
+                let parent = row
+                    .parent(&project)
+                    .map_or_else(|| no_parent.clone(), literal);
+                let listed = format!(
+                    "SELECT {}, {}, {parent}",
+                    row.ordinal,
+                    literal(row.name(&project))
+                );
+                assert!(sql.contains(&listed), "{name} {what}: {listed}");
+            }
+        }
+    }
 }

@@ -267,3 +267,87 @@ fn a_longer_series_adds_only_spine_rows() {
         "{per_month} bytes per added month ({two} for 2 months, {sixty} for 60)"
     );
 }
+
+/// The `segment` and `parent` of each row of a result, found by name.
+fn named_rows(result: &segc::driver::ResultSet) -> Vec<(Cell, Cell)> {
+    let at = |name: &str| {
+        result
+            .columns
+            .iter()
+            .position(|column| column == name)
+            .unwrap_or_else(|| panic!("no column {name} in {:?}", result.columns))
+    };
+    let (segment, parent) = (at("segment"), at("parent"));
+    result
+        .rows
+        .iter()
+        .map(|row| (row[segment].clone(), row[parent].clone()))
+        .collect()
+}
+
+/// The segment and parent of each row `segc run` prints.
+fn printed_rows(report: &Report) -> Vec<(Cell, Cell)> {
+    report
+        .rows
+        .iter()
+        .map(|row| {
+            let parent = row.parent.clone().map_or(Cell::Null, Cell::Text);
+            (Cell::Text(row.segment.clone()), parent)
+        })
+        .collect()
+}
+
+/// Each statement (a report, a comparison, month by month), run as it is, names its rows as
+/// `segc run` prints them: `segment` and `parent` first (after the period of a month), in
+/// the same order.
+#[test]
+fn pasted_statements_name_each_row_as_segc_run_prints_it() {
+    let project = common::core_project();
+    let mut database = common::core_database();
+    let dialect = Dialect::load("duckdb").unwrap();
+    let options = ReportOptions::default();
+
+    let current = common::plan(&project, &options);
+    let result = database
+        .query(&render(&current, &dialect, None).unwrap())
+        .unwrap();
+    assert_eq!(result.columns[..2], ["segment", "parent"]);
+    let report = Report::from_result(&current, "duck", &result).unwrap();
+    let rows = named_rows(&result);
+    assert_eq!(rows, printed_rows(&report));
+    assert_eq!(rows[0], (Cell::Text("all_users".into()), Cell::Null));
+    for (child, parent) in [("active_admins", "active"), ("paying_members", "paying")] {
+        assert!(
+            rows.contains(&(Cell::Text(child.into()), Cell::Text(parent.into()))),
+            "{child} under {parent} (a hidden one too): {rows:?}"
+        );
+    }
+
+    let prior = common::plan(
+        &project,
+        &current.prior_options(Compare::PriorYear, &options),
+    );
+    let compare = vec![
+        ("now".to_string(), current.clone()),
+        ("before".to_string(), prior.clone()),
+    ];
+    let result = database
+        .query(&render_series(&compare, &dialect, None, SeriesShape::Compare).unwrap())
+        .unwrap();
+    assert_eq!(result.columns[..2], ["segment", "parent"]);
+    let report = Report::from_compare(&current, &prior, "duck", &result).unwrap();
+    assert_eq!(named_rows(&result), printed_rows(&report));
+
+    let months = month_plans(&project, "2024-01-01", "2024-03-01");
+    let result = database
+        .query(&render_series(&months, &dialect, None, SeriesShape::Periods).unwrap())
+        .unwrap();
+    assert_eq!(result.columns[..3], ["segc_period", "segment", "parent"]);
+    let reports = Report::series(&months, "duck", &result).unwrap();
+    assert_eq!(reports.len(), 3);
+    let printed: Vec<(Cell, Cell)> = reports
+        .iter()
+        .flat_map(|(_, report)| printed_rows(report))
+        .collect();
+    assert_eq!(named_rows(&result), printed);
+}

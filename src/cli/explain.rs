@@ -233,7 +233,15 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         .first()
         .ok_or_else(|| Error::Query("the explain query returned no row".into()))?;
     let steps = crate::render::explain_steps(&project, segment);
-    let total = count(row.first());
+    // Each count by its column's name.
+    let mut counts = Vec::new();
+    for (planned, name) in crate::render::explain_columns(steps.len())
+        .iter()
+        .enumerate()
+    {
+        counts.push(count(row.get(result.column(name, planned)?)));
+    }
+    let total = counts[0];
     let note = plan
         .as_of_note()
         .map(|note| format!(" ({note})"))
@@ -247,8 +255,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
     );
     let mut emptied = false;
     for (index, (owner, step)) in steps.iter().enumerate() {
-        let passing = count(row.get(1 + 2 * index));
-        let left = count(row.get(2 + 2 * index));
+        let (passing, left) = (counts[1 + 2 * index], counts[2 + 2 * index]);
         let marker = if left == 0 && !emptied {
             emptied = true;
             "  ← no one is left after this condition"

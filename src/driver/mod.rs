@@ -46,6 +46,43 @@ pub struct ResultSet {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN − 1; "Identifiers and
+/// Key Words" in its manual), so a long column name can come back cut.
+const SHORTEST_CUT_NAME: usize = 63;
+
+impl ResultSet {
+    /// The position of the column a statement named `name`, where the statement put it at
+    /// `planned`. Found by name; a name a warehouse changed is accepted only at its planned
+    /// position: Redshift folds names to lower case (unless
+    /// `enable_case_sensitive_identifier` is on), and PostgreSQL cuts them at 63 bytes,
+    /// which can leave two names alike.
+    pub fn column(&self, name: &str, planned: usize) -> Result<usize, Error> {
+        if let Some(position) = self.columns.iter().position(|column| column == name) {
+            return Ok(position);
+        }
+        let changed = |returned: &str| {
+            let cut = returned.len() >= SHORTEST_CUT_NAME && name.len() > returned.len();
+            let kept = if cut {
+                name.get(..returned.len())
+            } else {
+                Some(name)
+            };
+            kept.is_some_and(|kept| kept.eq_ignore_ascii_case(returned))
+        };
+        match self.columns.get(planned) {
+            Some(returned) if changed(returned) => Ok(planned),
+            _ => Err(Error::Query(format!(
+                "the warehouse returned no column `{name}` (it returned {})",
+                if self.columns.is_empty() {
+                    "no column names".to_string()
+                } else {
+                    self.columns.join(", ")
+                }
+            ))),
+        }
+    }
+}
+
 /// Where a driver publishes the warehouse's id of the running query (a BigQuery job id, a
 /// PostgreSQL backend pid, a SQL Server session id), for the progress line.
 pub type QueryIdSlot = std::sync::Arc<std::sync::Mutex<Option<String>>>;
@@ -240,6 +277,39 @@ pub trait Driver {
             Some(Cell::Text(version)) => Ok(version.clone()),
             _ => Ok(self.name().to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod result_tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_found_by_name_or_as_a_warehouse_changed_it_where_planned() {
+        let long = format!("{}__change_pct", "k".repeat(60));
+        let result = ResultSet {
+            columns: vec![
+                "segment".into(),
+                "people".into(),
+                "pct_active".into(),
+                long[..63].to_string(),
+            ],
+            rows: Vec::new(),
+        };
+        // By name, wherever the column is.
+        assert_eq!(result.column("people", 0).unwrap(), 1);
+        // Folded to lower case (Redshift) or cut at 63 bytes (PostgreSQL): only where planned.
+        assert_eq!(result.column("PCT_active", 2).unwrap(), 2);
+        assert!(result.column("PCT_active", 1).is_err());
+        assert_eq!(result.column(&long, 3).unwrap(), 3);
+        assert!(result.column(&long, 2).is_err());
+        // A shorter name is not a cut one.
+        assert!(result.column("segments", 0).is_err());
+        let error = result.column("parent", 0).unwrap_err().to_string();
+        assert!(
+            error.contains("no column `parent` (it returned segment, people"),
+            "{error}"
+        );
     }
 }
 

@@ -52,6 +52,26 @@ pub struct ReportRow {
     pub depth: usize,
 }
 
+/// The name of the row of every existing user, always reported first.
+pub const ALL_USERS: &str = "all_users";
+
+impl ReportRow {
+    /// The row's segment name: `all_users` or the segment's.
+    pub fn name<'a>(&self, project: &'a Project) -> &'a str {
+        match self.segment {
+            None => ALL_USERS,
+            Some(id) => &project.segment(id).name,
+        }
+    }
+
+    /// The name of the segment's parent (reported or not); `None` for `all_users` and
+    /// top-level segments.
+    pub fn parent<'a>(&self, project: &'a Project) -> Option<&'a str> {
+        let parent = project.segment(self.segment?).parent?;
+        Some(&project.segment(parent).name)
+    }
+}
+
 /// One pass over a fact source computing several attributes.
 #[derive(Debug, Clone)]
 pub struct FactPass {
@@ -352,7 +372,7 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
                         }
                     }
                 }
-                None if name == "all_users" => {}
+                None if name == ALL_USERS => {}
                 None => {
                     // `payng+` is answered with `paying+`.
                     let suffix = if descendants { "+" } else { "" };

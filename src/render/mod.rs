@@ -114,11 +114,28 @@ struct MemberStage {
     columns: Vec<Item>,
 }
 
+/// A row of the report's row list: its position, then its segment's name and its parent's
+/// as SQL values (a string literal, or a typed NULL).
 #[derive(Serialize)]
 struct RowItem {
     ordinal: usize,
-    comment: String,
+    segment: String,
+    parent: String,
 }
+
+/// The result column naming each row's segment, as in the CSV and JSON output.
+pub const SEGMENT_COLUMN: &str = "segment";
+/// The result column naming the segment's parent (NULL for `all_users` and top-level rows).
+pub const PARENT_COLUMN: &str = "parent";
+/// The result column holding each row's position, 0 for `all_users`.
+pub const ROW_COLUMN: &str = "segc_row";
+/// The result column of a month-by-month series holding the period's number, 0 for the first.
+pub const PERIOD_COLUMN: &str = "segc_period";
+
+/// The columns of every report statement's rows before its KPIs (after [`PERIOD_COLUMN`] in
+/// a month-by-month series), so that the statement pasted in a console shows which segment
+/// each row is.
+pub const ROW_COLUMNS: [&str; 3] = [SEGMENT_COLUMN, PARENT_COLUMN, ROW_COLUMN];
 
 /// Text safe inside a `--` comment: no line breaks or other control characters.
 fn comment_text(text: &str) -> String {
@@ -208,7 +225,8 @@ pub enum SeriesShape {
     /// Two periods, the report's and an earlier one: one row per segment with, per KPI, the
     /// value, `<kpi>__prior`, and for numbers `<kpi>__change` and `<kpi>__change_pct`.
     Compare,
-    /// One row per period and segment: `segc_period` (0, 1, …), `segc_row`, the KPIs.
+    /// One row per period and segment: `segc_period` (0, 1, …), `segment`, `parent`,
+    /// `segc_row`, the KPIs.
     Periods,
 }
 
@@ -222,7 +240,7 @@ pub struct CompareColumns {
     pub change: Option<(String, String)>,
 }
 
-/// The column names of a compare run after `segc_row`, KPI by KPI.
+/// The column names of a compare run after [`ROW_COLUMNS`], KPI by KPI.
 pub fn compare_columns(
     project: &crate::ir::Project,
     kpis: &[crate::ir::KpiId],
@@ -278,19 +296,30 @@ pub fn render_series(
     );
     statement.push_str(render_statement(latest, dialect, target, None, Some(periods))?.trim_end());
     statement.push('\n');
-    let (period, row) = (q("segc_period"), q("segc_row"));
+    let (period, row) = (q(PERIOD_COLUMN), q(ROW_COLUMN));
     match shape {
         SeriesShape::Periods => {
+            // Every column named, so the statement read or pasted shows what it returns.
+            let r = q("r");
+            let columns: Vec<String> = [PERIOD_COLUMN]
+                .into_iter()
+                .chain(ROW_COLUMNS)
+                .chain(first.kpis.iter().map(|id| project.kpi(*id).name.as_str()))
+                .map(|name| format!("{r}.{name} AS {name}", name = q(name)))
+                .collect();
             statement.push_str(&format!(
-                "SELECT {r}.* FROM {} AS {r}\nORDER BY {r}.{period}, {r}.{row}\n",
+                "SELECT\n  {}\nFROM {} AS {r}\nORDER BY {r}.{period}, {r}.{row}\n",
+                columns.join(",\n  "),
                 q("segc_result"),
-                r = q("r")
             ));
         }
         SeriesShape::Compare => {
             let env = environment(dialect)?;
             let (c, p) = (q("c"), q("p"));
-            let mut columns = vec![format!("{c}.{row}")];
+            let mut columns: Vec<String> = ROW_COLUMNS
+                .iter()
+                .map(|name| format!("{c}.{name} AS {name}", name = q(name)))
+                .collect();
             with_sql(&env, first, dialect, None, |sql| -> Result<(), Error> {
                 for CompareColumns {
                     value: name,
@@ -323,9 +352,23 @@ pub fn render_series(
     Ok(statement)
 }
 
-/// Renders `segc explain` for a segment: one row with the number of existing users
-/// (`segc_users`), then for each condition `segc_pass_N` (users passing it) and
+/// The columns of `segc explain`'s one row for `steps` conditions, in order: the number of
+/// existing users, then for each condition N `segc_pass_N` (users passing it) and
 /// `segc_left_N` (users passing it and every condition before it).
+pub fn explain_columns(steps: usize) -> Vec<String> {
+    let mut columns = vec![EXPLAIN_USERS_COLUMN.to_string()];
+    for number in 1..=steps {
+        columns.push(format!("{EXPLAIN_PASSING_PREFIX}_{number}"));
+        columns.push(format!("{EXPLAIN_LEFT_PREFIX}_{number}"));
+    }
+    columns
+}
+
+const EXPLAIN_USERS_COLUMN: &str = "segc_users";
+const EXPLAIN_PASSING_PREFIX: &str = "segc_pass";
+const EXPLAIN_LEFT_PREFIX: &str = "segc_left";
+
+/// Renders `segc explain` for a segment: one row of [`explain_columns`].
 pub fn render_explain(
     plan: &Plan<'_>,
     dialect: &Dialect,
@@ -704,26 +747,26 @@ fn render_statement<'p>(
                 }
             }
             membership = format!("CASE {}.{} WHEN 0 THEN 1", q("s"), q("segc_row"));
+            // Names are user text: written only as the dialect's string literals. A missing
+            // parent is a typed NULL, so that the row list's UNION ALL is a string column on
+            // every engine (to SQL Server a bare NULL is an int).
+            let no_parent = sql.call("cast", &[Value::from("NULL"), Value::from("varchar")])?;
             for row in &plan.rows {
-                match row.segment {
-                    None => rows.push(RowItem {
-                        ordinal: row.ordinal,
-                        comment: "all_users".into(),
-                    }),
-                    Some(id) => {
-                        let segment = project.segment(id);
-                        let flag = flag_name(id);
-                        membership.push_str(&format!(
-                            " WHEN {} THEN {}.{flag}",
-                            row.ordinal,
-                            q("m")
-                        ));
-                        rows.push(RowItem {
-                            ordinal: row.ordinal,
-                            comment: comment_text(&segment.name),
-                        });
-                    }
+                if let Some(id) = row.segment {
+                    membership.push_str(&format!(
+                        " WHEN {} THEN {}.{}",
+                        row.ordinal,
+                        q("m"),
+                        flag_name(id)
+                    ));
                 }
+                rows.push(RowItem {
+                    ordinal: row.ordinal,
+                    segment: dialect.string_literal(row.name(project)),
+                    parent: row
+                        .parent(project)
+                        .map_or_else(|| no_parent.clone(), |name| dialect.string_literal(name)),
+                });
             }
             membership.push_str(" END");
 
@@ -778,7 +821,9 @@ fn render_statement<'p>(
                 let number = index + 1;
                 let pass = sql.condition(step, "a")?;
                 let left = sql.condition(&crate::ir::Condition::All(so_far.clone()), "a")?;
-                for (prefix, condition) in [("segc_pass", pass), ("segc_left", left)] {
+                for (prefix, condition) in
+                    [(EXPLAIN_PASSING_PREFIX, pass), (EXPLAIN_LEFT_PREFIX, left)]
+                {
                     members.push(Item {
                         sql: sql.call("flag", &[Value::from(condition)])?,
                         alias: q(&format!("{prefix}_{number}")),
@@ -795,10 +840,10 @@ fn render_statement<'p>(
                     sql.call("cast", &[Value::from(counted), Value::from("bigint")])
                 };
                 explain_rows.push(ExplainStep {
-                    passing: count(sql, "segc_pass")?,
-                    passing_alias: q(&format!("segc_pass_{number}")),
-                    remaining: count(sql, "segc_left")?,
-                    remaining_alias: q(&format!("segc_left_{number}")),
+                    passing: count(sql, EXPLAIN_PASSING_PREFIX)?,
+                    passing_alias: q(&format!("{EXPLAIN_PASSING_PREFIX}_{number}")),
+                    remaining: count(sql, EXPLAIN_LEFT_PREFIX)?,
+                    remaining_alias: q(&format!("{EXPLAIN_LEFT_PREFIX}_{number}")),
                     comment: comment_text(&format!("step {number}")),
                 });
             }
@@ -819,6 +864,8 @@ fn render_statement<'p>(
             members_source => member_stages.last().map_or_else(|| q("segc_members"), |stage| stage.name.clone()),
             member_stages => Value::from(minijinja::value::Serde(&member_stages)),
             rows => Value::from(minijinja::value::Serde(&rows)),
+            segment_column => q(SEGMENT_COLUMN),
+            parent_column => q(PARENT_COLUMN),
             membership => membership,
             explain_steps => Value::from(minijinja::value::Serde(&explain_rows)),
             explain_total => explain_total,

@@ -43,7 +43,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// Matches the rows a query returned (`segc_row`, then one column per KPI) to the plan.
+    /// Matches the rows a query returned (`segment`, `parent`, `segc_row`, then one column per
+    /// KPI, each read by its name) to the plan.
     pub fn from_result(plan: &Plan<'_>, target: &str, result: &ResultSet) -> Result<Report, Error> {
         let project: &Project = plan.project;
         let columns: Vec<Column> = plan
@@ -114,16 +115,24 @@ impl Report {
         target: &str,
         result: &ResultSet,
     ) -> Result<Vec<(String, Report)>, Error> {
+        let period = result.column(crate::render::PERIOD_COLUMN, 0)?;
+        // Each period's rows without the period column: the columns of a single report.
+        let mut columns = result.columns.clone();
+        columns.remove(period);
         let mut reports = Vec::new();
         for (index, (label, plan)) in periods.iter().enumerate() {
             let rows: Vec<Vec<Cell>> = result
                 .rows
                 .iter()
-                .filter(|row| row.first().and_then(Cell::as_f64) == Some(index as f64))
-                .map(|row| row[1..].to_vec())
+                .filter(|row| row.get(period).and_then(Cell::as_f64) == Some(index as f64))
+                .map(|row| {
+                    let mut row = row.clone();
+                    row.remove(period);
+                    row
+                })
                 .collect();
             let part = ResultSet {
-                columns: result.columns.iter().skip(1).cloned().collect(),
+                columns: columns.clone(),
                 rows,
             };
             reports.push((label.clone(), Report::from_result(plan, target, &part)?));
@@ -145,35 +154,63 @@ impl Report {
                 plan.rows.len()
             )));
         }
+        // Every column by its name: the row's own columns first, then the KPIs'.
+        let row_columns = crate::render::ROW_COLUMNS;
+        let row_column = |name: &str| {
+            let planned = row_columns.iter().position(|column| *column == name);
+            result.column(name, planned.unwrap_or_default())
+        };
+        let segment_at = row_column(crate::render::SEGMENT_COLUMN)?;
+        let parent_at = row_column(crate::render::PARENT_COLUMN)?;
+        let ordinal_at = row_column(crate::render::ROW_COLUMN)?;
+        let kpi_columns = columns
+            .iter()
+            .enumerate()
+            .map(|(index, column)| result.column(&column.name, row_columns.len() + index))
+            .collect::<Result<Vec<usize>, Error>>()?;
         let mut rows = Vec::new();
         for (planned, values) in plan.rows.iter().zip(&result.rows) {
-            if values.len() != columns.len() + 1
-                || values[0].as_f64() != Some(planned.ordinal as f64)
+            let segment = planned.name(project);
+            let parent = planned.parent(project);
+            if values.len() != result.columns.len()
+                || values[ordinal_at].as_f64() != Some(planned.ordinal as f64)
             {
                 return Err(Error::Query(
                     "the warehouse returned rows in an unexpected shape".into(),
                 ));
             }
-            let (segment, label, parent) = match planned.segment {
-                None => ("all_users".to_string(), "All users".to_string(), None),
-                Some(id) => {
-                    let segment = project.segment(id);
-                    (
-                        segment.name.clone(),
-                        segment.label.clone(),
-                        segment.parent.map(|p| project.segment(p).name.clone()),
-                    )
-                }
+            // The statement names each row's segment: a row other than the one planned at its
+            // place would print one segment's numbers under another's name.
+            let expected_parent = parent.map_or(Cell::Null, |name| Cell::Text(name.to_string()));
+            if values[segment_at] != Cell::Text(segment.to_string())
+                || values[parent_at] != expected_parent
+            {
+                let shown = |cell: &Cell| match cell {
+                    Cell::Null => "NULL".to_string(),
+                    other => format!("`{}`", plain_text(other)),
+                };
+                return Err(Error::Query(format!(
+                    "the warehouse returned row {} as segment {} with parent {}; expected segment {} with parent {}",
+                    planned.ordinal,
+                    shown(&values[segment_at]),
+                    shown(&values[parent_at]),
+                    shown(&Cell::Text(segment.to_string())),
+                    shown(&expected_parent),
+                )));
+            }
+            let label = match planned.segment {
+                None => "All users".to_string(),
+                Some(id) => project.segment(id).label.clone(),
             };
-            let values = values[1..]
+            let values = kpi_columns
                 .iter()
                 .zip(&columns)
-                .map(|(cell, column)| normalize(cell, column.value_type))
+                .map(|(position, column)| normalize(&values[*position], column.value_type))
                 .collect();
             rows.push(Row {
-                segment,
+                segment: segment.to_string(),
                 label,
-                parent,
+                parent: parent.map(str::to_string),
                 depth: planned.depth,
                 values,
             });
@@ -738,6 +775,106 @@ mod tests {
         // Integers are not doubles: they print exactly, however large.
         let report = one_row(&[(Cell::Integer(i64::MAX), Format::Integer)]);
         assert_eq!(csv_values(&report), [i64::MAX.to_string()]);
+    }
+
+    /// The example project, and a result for its default report as the statement returns
+    /// it: `segment`, `parent`, `segc_row`, then each KPI, holding its own name as a value.
+    fn example_result() -> (Project, ResultSet) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let project = crate::validate::load_and_validate(root).unwrap();
+        let plan = example_plan(&project);
+        let kpis: Vec<String> = plan
+            .kpis
+            .iter()
+            .map(|id| project.kpi(*id).name.clone())
+            .collect();
+        let mut columns: Vec<String> = crate::render::ROW_COLUMNS
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
+        columns.extend(kpis.iter().cloned());
+        let rows = plan
+            .rows
+            .iter()
+            .map(|row| {
+                let parent = row
+                    .parent(&project)
+                    .map_or(Cell::Null, |p| Cell::Text(p.into()));
+                let mut cells = vec![
+                    Cell::Text(row.name(&project).into()),
+                    parent,
+                    Cell::Integer(row.ordinal as i64),
+                ];
+                cells.extend(kpis.iter().map(|kpi| Cell::Text(kpi.clone())));
+                cells
+            })
+            .collect();
+        (project, ResultSet { columns, rows })
+    }
+
+    fn example_plan(project: &Project) -> Plan<'_> {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+        Plan::new(project, &crate::plan::ReportOptions::default(), day).unwrap()
+    }
+
+    /// Reorders every row of `result` (and its header) as `order` gives the old positions.
+    fn reordered(result: &ResultSet, order: &[usize]) -> ResultSet {
+        let pick = |cells: &[Cell]| order.iter().map(|at| cells[*at].clone()).collect();
+        ResultSet {
+            columns: order.iter().map(|at| result.columns[*at].clone()).collect(),
+            rows: result.rows.iter().map(|row| pick(row)).collect(),
+        }
+    }
+
+    #[test]
+    fn results_are_read_by_column_name() {
+        let (project, result) = example_result();
+        let plan = example_plan(&project);
+        let report = Report::from_result(&plan, "t", &result).unwrap();
+        assert!(report.rows.iter().any(|row| row.parent.is_some()));
+        for row in &report.rows {
+            for (column, value) in report.columns.iter().zip(&row.values) {
+                assert_eq!(value, &Cell::Text(column.name.clone()), "{}", row.segment);
+            }
+        }
+        // Columns in any order read the same.
+        let backwards: Vec<usize> = (0..result.columns.len()).rev().collect();
+        let shuffled = reordered(&result, &backwards);
+        assert_eq!(Report::from_result(&plan, "t", &shuffled).unwrap(), report);
+        // A name a warehouse folded to another case is accepted where the statement put it.
+        let mut folded = result.clone();
+        folded.columns = folded.columns.iter().map(|c| c.to_uppercase()).collect();
+        assert_eq!(Report::from_result(&plan, "t", &folded).unwrap(), report);
+        // A missing column is named.
+        let mut missing = result.clone();
+        missing.columns[1] = "something_else".into();
+        let error = Report::from_result(&plan, "t", &missing).unwrap_err();
+        assert!(error.to_string().contains("no column `parent`"), "{error}");
+    }
+
+    /// A row that is not the segment planned at its place fails loudly, rather than printing
+    /// one segment's numbers under another's name.
+    #[test]
+    fn a_row_naming_another_segment_is_refused() {
+        let (project, result) = example_result();
+        let plan = example_plan(&project);
+        let mut swapped = result.clone();
+        let (first, second) = (swapped.rows[1][0].clone(), swapped.rows[2][0].clone());
+        swapped.rows[1][0] = second;
+        swapped.rows[2][0] = first;
+        let error = Report::from_result(&plan, "t", &swapped).unwrap_err();
+        let expected = format!("expected segment `{}`", plan.rows[1].name(&project));
+        assert!(error.to_string().contains(&expected), "{error}");
+
+        let child = plan
+            .rows
+            .iter()
+            .position(|row| row.parent(&project).is_some())
+            .unwrap();
+        let mut orphaned = result.clone();
+        orphaned.rows[child][1] = Cell::Null;
+        let error = Report::from_result(&plan, "t", &orphaned).unwrap_err();
+        assert!(error.to_string().contains("with parent NULL"), "{error}");
     }
 
     #[test]

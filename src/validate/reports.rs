@@ -14,7 +14,9 @@ use super::segment_size::{
 };
 use super::{Validator, check_name};
 
-/// Names a KPI cannot take: they are keys of every row in JSON output.
+/// Names a KPI cannot take, in any case: they are keys of every row in JSON output, and
+/// `segment` and `parent` also columns of the compiled statement's result, whose names
+/// DuckDB, BigQuery and SQL Server compare ignoring case.
 const RESERVED_KPI_NAMES: &[&str] = &["segment", "parent", "label", "depth"];
 const KPI_AGGREGATIONS: &[&str] = &[
     "count",
@@ -380,7 +382,10 @@ impl Validator<'_> {
             if !check_name(&spec.name, "KPI", &mut self.diagnostics) {
                 continue;
             }
-            if RESERVED_KPI_NAMES.contains(&spec.name.value.as_str()) {
+            if RESERVED_KPI_NAMES
+                .iter()
+                .any(|reserved| reserved.eq_ignore_ascii_case(&spec.name.value))
+            {
                 self.error(
                     format!(
                         "`{}` is a column of every report row; pick another KPI name",
