@@ -158,12 +158,11 @@ fn wait_for(child: &mut std::process::Child) -> std::process::ExitStatus {
     panic!("segc did not stop within 30 s");
 }
 
-#[test]
-fn ctrl_c_cancels_the_query_in_the_server_and_exits_130() {
-    if !enabled() {
-        return;
-    }
-    let dir = slow_project("segc_slow_cancel");
+/// Sends `signal` to `segc run` once its report query runs on the server: segc exits with
+/// `code`, names the signal in its message, and the query is gone from the server's activity
+/// view within a second.
+fn signal_cancels_the_query(database: &str, signal: &str, code: i32, named: &str) {
+    let dir = slow_project(database);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
         .args(["run", "--project"])
         .arg(dir.path())
@@ -174,22 +173,39 @@ fn ctrl_c_cancels_the_query_in_the_server_and_exits_130() {
     // Starting the binary and connecting may take a while on a loaded machine; the query runs
     // for ~20 s once started.
     assert_eq!(
-        active_queries_awaiting(dir.path(), "segc_slow_cancel", 1, 150),
+        active_queries_awaiting(dir.path(), database, 1, 150),
         1,
         "the report query is running"
     );
     let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
     let status = wait_for(&mut child);
-    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(named), "{stderr}");
     assert_eq!(
-        active_queries(dir.path(), "segc_slow_cancel"),
+        active_queries_awaiting(dir.path(), database, 0, 10),
         0,
-        "no query left running on the server"
+        "the query left the server within a second"
     );
+}
+
+#[test]
+fn ctrl_c_cancels_the_query_in_the_server_and_exits_130() {
+    if enabled() {
+        signal_cancels_the_query("segc_slow_cancel", "-INT", 130, "cancelled (Ctrl-C)");
+    }
+}
+
+#[test]
+fn sigterm_cancels_the_query_in_the_server_and_exits_143() {
+    if enabled() {
+        signal_cancels_the_query("segc_slow_term", "-TERM", 143, "cancelled (SIGTERM)");
+    }
 }
 
 #[test]
@@ -420,41 +436,6 @@ fn postgres_sessions_pin_the_settings_literals_depend_on() {
     assert_eq!(value.rows[0][0], Cell::Text("on".into()));
     let value = driver.set_up("SHOW client_encoding").unwrap();
     assert_eq!(value.rows[0][0], Cell::Text("UTF8".into()));
-}
-
-#[test]
-fn sigterm_cancels_the_query_in_the_server_and_exits_143() {
-    if !enabled() {
-        return;
-    }
-    let dir = slow_project("segc_slow_term");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
-        .args(["run", "--project"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert_eq!(
-        active_queries_awaiting(dir.path(), "segc_slow_term", 1, 150),
-        1,
-        "the report query is running"
-    );
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = wait_for(&mut child);
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("SIGTERM"), "{stderr}");
-    assert_eq!(
-        active_queries_awaiting(dir.path(), "segc_slow_term", 0, 10),
-        0,
-        "the query left the server within a second"
-    );
 }
 
 /// A stand-in for a PostgreSQL server that is starting up: every connection is answered with
