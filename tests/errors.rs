@@ -540,3 +540,32 @@ fn formula_operands_of_the_wrong_type_are_located() {
     );
     assert_eq!(found.len(), 6, "{found:#?}");
 }
+
+/// Names that some warehouse would read as one column: case only (DuckDB, BigQuery and SQL
+/// Server compare column names without case) or the first 50 characters (PostgreSQL and
+/// Redshift keep 63 bytes of a name, and segc adds up to 13 around it).
+#[test]
+fn names_that_would_be_the_same_column_somewhere_are_located() {
+    let long = "a".repeat(50);
+    let found = problems(&format!(
+        "attributes:\n  n: {{ source: events, agg: count, window: 7d }}\n  N: {{ source: events, agg: count, window: 1d }}\n\
+         segments:\n  - {{ name: {long}x }}\n  - {{ name: {long}y }}\n\
+         kpis:\n  - {{ name: people, agg: count }}\n  - {{ name: People, agg: count }}\n"
+    ));
+    assert_one(
+        &found,
+        "defs/b_defs.yml:3:3",
+        "attribute `N` would be the same column as `n`",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:13",
+        &format!("segment `{long}y` would be the same column as `{long}x`"),
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:9:13",
+        "KPI `People` would be the same column as `people`",
+    );
+    assert_eq!(found.len(), 3, "{found:#?}");
+}

@@ -39,6 +39,7 @@ impl Validator<'_> {
         let specs = &self.files.definitions.attributes;
         // Pass 1: reserve every declared name, so formulas may refer forward.
         let mut declared: Vec<(usize, AttributeId)> = Vec::new();
+        let mut columns = super::ColumnNames::new("attribute");
         for (index, spec) in specs.iter().enumerate() {
             if !check_name(&spec.name, "attribute", &mut self.diagnostics) {
                 continue;
@@ -50,6 +51,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
+            columns.check(&spec.name, &mut self.diagnostics);
             let id = AttributeId(self.attributes.len());
             self.attribute_names.insert(spec.name.value.clone(), id);
             self.attributes.push(Attribute {

@@ -57,6 +57,56 @@ pub(crate) struct Validator<'a> {
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
 /// with a digit, and not segc's own prefix.
+/// Characters of a name that count when warehouses compare column names: PostgreSQL and
+/// Redshift keep 63 bytes of a name, and segc adds prefixes and suffixes of up to 13
+/// (`segc_in_`, `__change_pct`).
+const COLUMN_NAME_CHARS: usize = 50;
+
+/// Names that would become the same column somewhere: DuckDB, BigQuery and SQL Server compare
+/// column names without case, PostgreSQL and Redshift cut them at 63 bytes. Names are checked
+/// by `check_name` to be ASCII.
+pub(crate) struct ColumnNames<'a> {
+    what: &'a str,
+    seen: std::collections::HashMap<String, String>,
+}
+
+impl<'a> ColumnNames<'a> {
+    pub(crate) fn new(what: &'a str) -> Self {
+        ColumnNames {
+            what,
+            seen: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Records `name`; a clash with an earlier, different name is reported at `name`.
+    pub(crate) fn check(&mut self, name: &Spanned<String>, diagnostics: &mut Vec<Diagnostic>) {
+        let key: String = name
+            .value
+            .to_ascii_lowercase()
+            .chars()
+            .take(COLUMN_NAME_CHARS)
+            .collect();
+        match self.seen.get(&key) {
+            Some(earlier) if *earlier != name.value => diagnostics.push(
+                Diagnostic::new(
+                    format!(
+                        "{} `{}` would be the same column as `{earlier}` on some warehouses",
+                        self.what, name.value
+                    ),
+                    name.span,
+                )
+                .with_hint(format!(
+                    "DuckDB, BigQuery and SQL Server ignore case in column names, and PostgreSQL and Redshift keep their first 63 bytes: names must differ in their first {COLUMN_NAME_CHARS} characters, ignoring case"
+                )),
+            ),
+            Some(_) => {}
+            None => {
+                self.seen.insert(key, name.value.clone());
+            }
+        }
+    }
+}
+
 /// A name of the warehouse (a table, schema or column) as written in a source: quoted for
 /// each dialect when rendered, so most characters are fine. Refused are those that no
 /// warehouse accepts in a name and some cannot quote safely: control characters (NUL,

@@ -34,6 +34,7 @@ impl Validator<'_> {
     pub(super) fn read_segments(&mut self) {
         let specs = &self.files.definitions.segments;
         let mut names: HashMap<String, SegmentId> = HashMap::new();
+        let mut columns = super::ColumnNames::new("segment");
         let mut accepted = Vec::new();
         for spec in specs {
             if !check_name(&spec.name, "segment", &mut self.diagnostics) {
@@ -53,6 +54,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
+            columns.check(&spec.name, &mut self.diagnostics);
             names.insert(spec.name.value.clone(), SegmentId(accepted.len()));
             accepted.push(spec);
         }
@@ -371,6 +373,7 @@ impl Validator<'_> {
     pub(super) fn read_kpis(&mut self) {
         let specs = &self.files.definitions.kpis;
         let mut names: HashMap<String, KpiId> = HashMap::new();
+        let mut columns = super::ColumnNames::new("KPI");
         let segment_names: HashMap<String, SegmentId> = self
             .segments
             .iter()
@@ -402,6 +405,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
+            columns.check(&spec.name, &mut self.diagnostics);
             names.insert(spec.name.value.clone(), KpiId(accepted.len()));
             accepted.push(spec);
         }
