@@ -120,6 +120,14 @@ pub struct Capabilities {
     pub max_statement_bytes: Option<usize>,
 }
 
+/// What a driver sends on each new session before any statement, so that no server default
+/// changes what the generated SQL means. Redshift has none: it fixes these itself, and its
+/// literals read the same under either string rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Session {
+    pub settings: Vec<String>,
+}
+
 /// The oldest server a dialect's SQL runs on, and what that server lacks.
 #[derive(Debug, Clone, Deserialize)]
 pub struct VersionLimits {
@@ -142,6 +150,8 @@ pub struct Dialect {
     pub literals: Literals,
     pub capabilities: Capabilities,
     pub version: VersionLimits,
+    #[serde(default)]
+    pub session: Session,
     /// This dialect's macro overrides.
     #[serde(skip)]
     pub macros: &'static str,

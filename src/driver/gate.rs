@@ -7,7 +7,8 @@
 //!   no data-changing statement nested in a `WITH`, no table functions, and calls only to the
 //!   functions segc itself writes. A statement that a template or a hostile value bent into
 //!   something else (`pg_sleep`, `lo_from_bytea`, a second statement) is refused.
-//! - [`Shape::Session`]: one of the fixed settings a driver pins when it connects, verbatim.
+//! - [`Shape::Session`]: one of the settings the dialect pins on each session (`[session]` in
+//!   its `dialect.toml`), verbatim.
 //! - [`Shape::Fixture`]: anything; test fixtures only, through [`super::Driver::set_up`], which
 //!   no command calls (a test checks that).
 //!
@@ -31,22 +32,11 @@ use crate::error::Error;
 pub enum Shape {
     /// One read-only query.
     Read,
-    /// A session setting from [`SESSION_SETTINGS`], verbatim.
+    /// One of the dialect's session settings, verbatim.
     Session,
     /// Test fixtures: tables and rows a test creates. Never used by a command.
     Fixture,
 }
-
-/// The settings drivers pin on each new session, so that the meaning of what segc writes never
-/// depends on a server's defaults.
-pub const SESSION_SETTINGS: &[&str] = &[
-    // PostgreSQL: '…' strings take no backslash escapes; text travels as UTF-8.
-    "SET standard_conforming_strings = on",
-    "SET client_encoding = 'UTF8'",
-    // SQL Server: "…" is a name, never a string; NULL compares as unknown; trailing blanks are
-    // kept; NULL concatenated with text is NULL.
-    "SET QUOTED_IDENTIFIER ON; SET ANSI_NULLS ON; SET ANSI_PADDING ON; SET CONCAT_NULL_YIELDS_NULL ON",
-];
 
 /// The functions segc's own statements call, in any dialect (compared without case).
 const FUNCTIONS: &[&str] = &[
@@ -114,7 +104,12 @@ pub fn admit<'a>(sql: &'a str, dialect: &Dialect, shape: Shape) -> Result<Admitt
     match shape {
         Shape::Fixture => {}
         Shape::Session => {
-            if !SESSION_SETTINGS.contains(&sql) {
+            if !dialect
+                .session
+                .settings
+                .iter()
+                .any(|setting| setting == sql)
+            {
                 return refuse("it is not one of the session settings segc pins".into());
             }
         }
@@ -310,7 +305,10 @@ mod tests {
     #[test]
     fn session_settings_pass_verbatim_only() {
         let postgres = Dialect::load("postgres").unwrap();
-        admit(SESSION_SETTINGS[0], &postgres, Shape::Session).unwrap();
+        admit(&postgres.session.settings[0], &postgres, Shape::Session).unwrap();
+        // A setting is admitted for its own dialect only.
+        let sqlserver = Dialect::load("sqlserver").unwrap();
+        assert!(admit(&sqlserver.session.settings[0], &postgres, Shape::Session).is_err());
         assert!(admit("SET role = admin", &postgres, Shape::Session).is_err());
         assert!(admit("SELECT 1", &postgres, Shape::Session).is_err());
     }

@@ -270,20 +270,24 @@ pub fn decode(data: &ColumnData<'static>) -> Result<Cell, String> {
     })
 }
 
-/// Opens a session and pins the settings whose server defaults would change what segc's SQL
-/// means (`QUOTED_IDENTIFIER`, `ANSI_NULLS`, `ANSI_PADDING`, `CONCAT_NULL_YIELDS_NULL`): a
-/// database or login can set them otherwise.
-async fn open(config: &Config, named_instance: bool) -> Result<Connection, TdsError> {
+/// Opens a session and pins the dialect's session settings (`QUOTED_IDENTIFIER`,
+/// `ANSI_NULLS`, `ANSI_PADDING`, `CONCAT_NULL_YIELDS_NULL`): a database or login can set them
+/// otherwise, which would change what segc's SQL means.
+async fn open(
+    config: &Config,
+    named_instance: bool,
+    dialect: &Dialect,
+) -> Result<Connection, TdsError> {
     let mut client = connect(config, named_instance).await?;
-    let dialect =
-        Dialect::load("sqlserver").map_err(|e| TdsError::Protocol(e.to_string().into()))?;
-    let statement = gate::admit(gate::SESSION_SETTINGS[2], &dialect, Shape::Session)
-        .map_err(|e| TdsError::Protocol(e.to_string().into()))?;
-    client
-        .simple_query(statement.sql())
-        .await?
-        .into_results()
-        .await?;
+    for setting in &dialect.session.settings {
+        let statement = gate::admit(setting, dialect, Shape::Session)
+            .map_err(|e| TdsError::Protocol(e.to_string().into()))?;
+        client
+            .simple_query(statement.sql())
+            .await?
+            .into_results()
+            .await?;
+    }
     Ok(client)
 }
 
@@ -347,12 +351,13 @@ impl SqlServer {
         super::install_crypto_provider();
         let runtime = super::runtime()?;
         let target = profile.name.clone();
+        let dialect = Dialect::load("sqlserver")?;
         let client = runtime
-            .block_on(open(&config, named_instance))
+            .block_on(open(&config, named_instance, &dialect))
             .map_err(|e| connect_failure(&e, profile, &config))?;
         let mut driver = SqlServer {
             runtime,
-            dialect: Dialect::load("sqlserver")?,
+            dialect,
             client: Some(client),
             config,
             named_instance,
@@ -386,10 +391,11 @@ impl SqlServer {
         let timeout = self.options.timeout;
         let config = self.config.clone();
         let named_instance = self.named_instance;
+        let dialect = &self.dialect;
         let slot = &mut self.client;
         self.runtime.block_on(async move {
             if slot.is_none() {
-                *slot = Some(open(&config, named_instance).await.map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)))?);
+                *slot = Some(open(&config, named_instance, dialect).await.map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)))?);
             }
             let client = slot.as_mut().expect("connected above");
             let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
