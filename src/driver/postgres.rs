@@ -32,6 +32,10 @@ pub struct Postgres {
 
 use super::{Attempt, Backoff};
 
+/// The server is shutting down (57P01 by an administrator, 57P02 after a crash) or starting
+/// up (57P03): a restart or a failover, which passes.
+const RESTARTING: [&str; 3] = ["57P01", "57P02", "57P03"];
+
 /// A failure that may pass if the statement is simply run again on a new connection: the
 /// connection was closed or reset, or the server ended the session (restart, failover).
 fn is_transient(error: &tokio_postgres::Error) -> bool {
@@ -40,7 +44,7 @@ fn is_transient(error: &tokio_postgres::Error) -> bool {
     }
     if let Some(db) = error.as_db_error() {
         let code = db.code().code();
-        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+        return code.starts_with("08") || RESTARTING.contains(&code);
     }
     std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
 }
@@ -283,48 +287,23 @@ fn connect_retrying(
         match attempt {
             None => return Err(cancel::interrupted(&profile.name)),
             Some(Ok(connected)) => return Ok(connected),
-            Some(Err(Opening::Transient(message))) => backoff.wait(message, &profile.name)?,
-            Some(Err(Opening::Failed(error))) => return Err(error),
+            Some(Err(Attempt::Transient(message))) => backoff.wait(message, &profile.name)?,
+            Some(Err(Attempt::Failed(error))) => return Err(error),
         }
     }
 }
 
 type Connected = (Client, Option<tokio_postgres_rustls::MakeRustlsConnect>);
 
-/// Why a connection could not be opened.
-enum Opening {
-    /// The server answered that it cannot take sessions right now.
-    Transient(String),
-    Failed(Error),
-}
-
-impl From<Error> for Opening {
-    fn from(error: Error) -> Opening {
-        Opening::Failed(error)
-    }
-}
-
-/// The settings a PostgreSQL session gets before any statement: literals and text must not
-/// change meaning with a database's or role's defaults, or the profile's `options`. (Redshift
-/// fixes them itself; segc's literals for it hold no backslash inside quotes.)
-fn session_settings(dialect: &Dialect) -> &'static [&'static str] {
-    match dialect.name.as_str() {
-        "postgres" => &gate::SESSION_SETTINGS[..2],
-        _ => &[],
-    }
-}
-
 /// Opens a connection as the profile says, with the TLS connector when one is used, and pins
-/// the session's settings.
-async fn open(profile: &Profile, dialect: &Dialect) -> Result<Connected, Opening> {
-    let (client, tls) = open_session(profile).await.map_err(|error| match error {
-        Session::Transient(message) => Opening::Transient(message),
-        Session::Failed(error) => Opening::Failed(error),
-    })?;
-    for setting in session_settings(dialect) {
-        let statement = gate::admit(setting, dialect, Shape::Session)?;
+/// the session's settings. A server that cannot take sessions for now is transient.
+async fn open(profile: &Profile, dialect: &Dialect) -> Result<Connected, Attempt> {
+    let (client, tls) = open_session(profile).await?;
+    // The dialect's pinned settings, after the profile's `options` so they win.
+    for setting in &dialect.session.settings {
+        let statement = gate::admit(setting, dialect, Shape::Session).map_err(Attempt::Failed)?;
         client.batch_execute(statement.sql()).await.map_err(|e| {
-            Opening::Failed(Error::Query(format!(
+            Attempt::Failed(Error::Query(format!(
                 "{} (while pinning `{setting}`)",
                 explain(&e, &profile.name)
             )))
@@ -333,21 +312,16 @@ async fn open(profile: &Profile, dialect: &Dialect) -> Result<Connected, Opening
     Ok((client, tls))
 }
 
-/// A failed start of a session.
-enum Session {
-    Transient(String),
-    Failed(Error),
-}
-
-/// A server that cannot take sessions for now: starting up (57P03), shutting down (57P01,
-/// 57P02), or too many connections at once (53300).
+/// A server that cannot take sessions for now: restarting, or too many connections at once
+/// (53300).
 fn is_starting(error: &tokio_postgres::Error) -> bool {
-    error
-        .as_db_error()
-        .is_some_and(|db| matches!(db.code().code(), "57P01" | "57P02" | "57P03" | "53300"))
+    error.as_db_error().is_some_and(|db| {
+        let code = db.code().code();
+        RESTARTING.contains(&code) || code == "53300"
+    })
 }
 
-async fn open_session(profile: &Profile) -> Result<Connected, Session> {
+async fn open_session(profile: &Profile) -> Result<Connected, Attempt> {
     let redshift = profile.kind == "redshift";
     let mut config = tokio_postgres::Config::new();
     let host = profile.field("host").unwrap_or("localhost");
@@ -355,7 +329,7 @@ async fn open_session(profile: &Profile) -> Result<Connected, Session> {
     let default_port = if redshift { 5439 } else { 5432 };
     let port = match profile.field("port") {
         Some(text) => text.parse::<u16>().map_err(|_| {
-            Session::Failed(Error::Profile(format!(
+            Attempt::Failed(Error::Profile(format!(
                 "target `{}`: `port` must be a number",
                 profile.name
             )))
@@ -376,7 +350,7 @@ async fn open_session(profile: &Profile) -> Result<Connected, Session> {
         // Text travels as UTF-8 (tokio-postgres asks for it at start-up); PostgreSQL sessions
         // also pin it afterwards, Redshift ones cannot, so an override is refused there.
         if redshift && options.to_lowercase().contains("client_encoding") {
-            return Err(Session::Failed(Error::Profile(format!(
+            return Err(Attempt::Failed(Error::Profile(format!(
                 "target `{}`: `options` may not set client_encoding; segc reads and writes UTF-8",
                 profile.name
             ))));
@@ -396,9 +370,9 @@ async fn open_session(profile: &Profile) -> Result<Connected, Session> {
     let connect_error = |e: tokio_postgres::Error| {
         let failure = connect_failure(&e, profile, host, port, timeout);
         if is_starting(&e) {
-            Session::Transient(failure.to_string())
+            Attempt::Transient(failure.to_string())
         } else {
-            Session::Failed(failure)
+            Attempt::Failed(failure)
         }
     };
     match sslmode {
@@ -415,13 +389,13 @@ async fn open_session(profile: &Profile) -> Result<Connected, Session> {
             });
             let verify = matches!(sslmode, "verify-full" | "verify-ca");
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
-                tls_config(verify, profile.field("sslrootcert")).map_err(Session::Failed)?,
+                tls_config(verify, profile.field("sslrootcert")).map_err(Attempt::Failed)?,
             );
             let (client, connection) = config.connect(tls.clone()).await.map_err(connect_error)?;
             tokio::spawn(connection);
             Ok((client, Some(tls)))
         }
-        other => Err(Session::Failed(Error::Profile(format!(
+        other => Err(Attempt::Failed(Error::Profile(format!(
             "target `{target}`: unknown sslmode{} (use disable, prefer, require or verify-full)",
             if crate::spec::secrets::plausible_name(other) {
                 format!(" `{other}`")
@@ -496,7 +470,7 @@ impl Driver for Postgres {
                             self.tls = tls;
                             self.backend_pid = self.backend_pid();
                         }
-                        Some(Err(Opening::Transient(message))) => {
+                        Some(Err(Attempt::Transient(message))) => {
                             eprintln!(
                                 "{}",
                                 crate::terminal::printable_lines(&format!(
@@ -504,7 +478,7 @@ impl Driver for Postgres {
                                 ))
                             )
                         }
-                        Some(Err(Opening::Failed(error))) => {
+                        Some(Err(Attempt::Failed(error))) => {
                             eprintln!(
                                 "{}",
                                 crate::terminal::printable_lines(&format!(
