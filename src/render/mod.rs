@@ -438,6 +438,9 @@ fn render_statement<'p>(
             comment: String::new(),
         }];
         sql.spine_alias = "t".into();
+        // The as-of instant (per period in a series): users, point-in-time columns and rows of
+        // sources keeping history are read before it.
+        let end = sql.per_period(|sql, plan| sql.timestamp(plan.end_instant()))?;
         for id in &plan.column_attributes {
             let attribute = project.attribute(*id);
             if let AttributeKind::Column {
@@ -456,9 +459,7 @@ fn render_statement<'p>(
                 // Point in time: a date or timestamp of a user or dimension row records when
                 // something happened, so one at or after the as-of instant is not known yet.
                 let known_before = match point_in_time {
-                    Some(ValueType::Timestamp) => {
-                        Some(sql.per_period(|sql, plan| sql.timestamp(plan.end_instant()))?)
-                    }
+                    Some(ValueType::Timestamp) => Some(end.clone()),
                     Some(ValueType::Date) => {
                         Some(sql.per_period(|sql, plan| sql.date(plan.time.end_day()))?)
                     }
@@ -479,7 +480,6 @@ fn render_statement<'p>(
                 });
             }
         }
-        let end = sql.per_period(|sql, plan| sql.timestamp(plan.end_instant()))?;
         // A source keeping history contributes the row valid at the as-of instant: valid
         // from before it, and not ended before it.
         let valid_at_end = |alias: &str, source: &crate::ir::Source| {
