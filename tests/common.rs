@@ -382,3 +382,38 @@ pub fn assert_sendable(sql: &str, dialect: &segc::dialect::Dialect) {
         dialect.version.minimum
     );
 }
+
+/// The month-by-month statement of `project` from `from` to `to` and its compare statement
+/// (prior year), in every dialect: (dialect, shape, SQL), each already checked by
+/// `assert_sendable`.
+pub fn series_statements(
+    project: &segc::ir::Project,
+    options: &segc::plan::ReportOptions,
+    from: &str,
+    to: &str,
+) -> Vec<(segc::dialect::Dialect, segc::render::SeriesShape, String)> {
+    use segc::render::{SeriesShape, render_series};
+    // The default as-of day as in `plan`; months are as of their last day either way.
+    let months =
+        segc::plan::month_plans(project, date(from), date(to), options, date("2030-01-01"))
+            .unwrap();
+    let current = plan(project, options);
+    let prior = plan(
+        project,
+        &current.prior_options(segc::plan::Compare::PriorYear, options),
+    );
+    let compare = vec![("now".to_string(), current), ("before".to_string(), prior)];
+    let mut statements = Vec::new();
+    for name in segc::dialect::names() {
+        let dialect = segc::dialect::Dialect::load(name).unwrap();
+        for (periods, shape) in [
+            (&months, SeriesShape::Periods),
+            (&compare, SeriesShape::Compare),
+        ] {
+            let sql = render_series(periods, &dialect, None, shape).unwrap();
+            assert_sendable(&sql, &dialect);
+            statements.push((dialect.clone(), shape, sql));
+        }
+    }
+    statements
+}

@@ -270,40 +270,20 @@ fn explain_counts_the_inherited_conditions_first() {
 /// every dialect (tests/series.rs compares their values on DuckDB).
 #[test]
 fn series_runs_with_drill_downs_parse_in_every_dialect() {
-    use segc::render::{SeriesShape, render_series};
     let project = common::core_project();
     let options = select(&["active+", "paying_members"]);
-    let months = segc::plan::month_plans(
-        &project,
-        common::date("2024-02-01"),
-        common::date("2024-03-01"),
-        &options,
-        common::date("2030-01-01"),
-    )
-    .unwrap();
-    let current = common::plan(&project, &options);
-    let prior = common::plan(
-        &project,
-        &current.prior_options(segc::plan::Compare::PriorYear, &options),
-    );
-    let compare = vec![("now".to_string(), current), ("before".to_string(), prior)];
-    for name in segc::dialect::names() {
-        let dialect = Dialect::load(name).unwrap();
-        for (periods, shape) in [
-            (&months, SeriesShape::Periods),
-            (&compare, SeriesShape::Compare),
-        ] {
-            let sql = render_series(periods, &dialect, None, shape).unwrap();
-            common::assert_sendable(&sql, &dialect);
-            segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
-                .unwrap_or_else(|e| panic!("{name} {shape:?}: {e}\n{sql}"));
-            assert!(
-                sql.contains(&format!(
-                    "FROM {} AS",
-                    dialect.quote_identifier("segc_members_2")
-                )),
-                "{name} {shape:?}: the grandchild's stage is read\n{sql}"
-            );
-        }
+    for (dialect, shape, sql) in
+        common::series_statements(&project, &options, "2024-02-01", "2024-03-01")
+    {
+        let name = &dialect.name;
+        segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+            .unwrap_or_else(|e| panic!("{name} {shape:?}: {e}\n{sql}"));
+        assert!(
+            sql.contains(&format!(
+                "FROM {} AS",
+                dialect.quote_identifier("segc_members_2")
+            )),
+            "{name} {shape:?}: the grandchild's stage is read\n{sql}"
+        );
     }
 }

@@ -70,8 +70,10 @@ fn targets_check_reports_the_version_and_never_the_password() {
     }
 }
 
-/// A project whose user table is a view that sleeps a second per row: a query that runs ~20 s.
-fn slow_project(database: &str) -> tempfile::TempDir {
+/// A new, empty `database` (dropped first if it exists), and profiles.yml with the usual
+/// targets plus `targets`, each a (name, type) on that database with the `pg` target's other
+/// settings.
+fn fresh_database(database: &str, targets: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_profiles(dir.path());
     let mut admin = connect(dir.path(), "admin");
@@ -82,17 +84,26 @@ fn slow_project(database: &str) -> tempfile::TempDir {
         .set_up(&format!("CREATE DATABASE {database}"))
         .unwrap();
     let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
-    let slow = profiles
-        .lines()
-        .find(|l| l.starts_with("pg:"))
-        .unwrap()
-        .replace("pg:", "slow:")
-        .replace(DATABASE, database);
+    let pg = profiles.lines().find(|l| l.starts_with("pg:")).unwrap();
+    let extra: Vec<String> = targets
+        .iter()
+        .map(|(name, kind)| {
+            pg.replacen("pg:", &format!("{name}:"), 1)
+                .replace("type: postgres", &format!("type: {kind}"))
+                .replace(DATABASE, database)
+        })
+        .collect();
     std::fs::write(
         dir.path().join("profiles.yml"),
-        format!("{profiles}{slow}\n"),
+        format!("{profiles}{}\n", extra.join("\n")),
     )
     .unwrap();
+    dir
+}
+
+/// A project whose user table is a view that sleeps a second per row: a query that runs ~20 s.
+fn slow_project(database: &str) -> tempfile::TempDir {
+    let dir = fresh_database(database, &[("slow", "postgres")]);
     let mut db = connect(dir.path(), "slow");
     for statement in [
         "CREATE SCHEMA app",
@@ -276,36 +287,16 @@ const PAYLOAD: &str = "\\' OR (SELECT count(*) FROM pg_sleep(3)) + lo_from_bytea
 /// A database whose default is `standard_conforming_strings = off`, with a user table of names
 /// holding backslashes and quotes, and a project matching them exactly.
 fn backslash_project(database: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write_profiles(dir.path());
-    let mut admin = connect(dir.path(), "admin");
-    admin
-        .set_up(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        .unwrap();
-    admin
-        .set_up(&format!("CREATE DATABASE {database}"))
-        .unwrap();
-    admin
+    // Both types on the same database, with no `options`: the database's default applies.
+    let dir = fresh_database(
+        database,
+        &[("plain_pg", "postgres"), ("plain_rs", "redshift")],
+    );
+    connect(dir.path(), "admin")
         .set_up(&format!(
             "ALTER DATABASE {database} SET standard_conforming_strings = off"
         ))
         .unwrap();
-    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
-    let pg = profiles.lines().find(|l| l.starts_with("pg:")).unwrap();
-    // Both types on the same database, with no `options`: the database's default applies.
-    let extra: Vec<String> = [("plain_pg", "postgres"), ("plain_rs", "redshift")]
-        .iter()
-        .map(|(name, kind)| {
-            pg.replacen("pg:", &format!("{name}:"), 1)
-                .replace("type: postgres", &format!("type: {kind}"))
-                .replace(DATABASE, database)
-        })
-        .collect();
-    std::fs::write(
-        dir.path().join("profiles.yml"),
-        format!("{profiles}{}\n", extra.join("\n")),
-    )
-    .unwrap();
     let mut db = connect(dir.path(), "plain_pg");
     let postgres = segc::dialect::Dialect::load("postgres").unwrap();
     let names = [PAYLOAD, "a\\b", "\\", "x", "admin", "it's"];

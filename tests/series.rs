@@ -209,37 +209,25 @@ fn series_runs_are_one_statement_that_parses_in_every_dialect() {
             "2026-10-01",
         ),
     ] {
-        let months = month_plans(&project, from, to);
-        let current = common::plan(&project, &ReportOptions::default());
-        let prior = common::plan(
-            &project,
-            &current.prior_options(Compare::PriorYear, &ReportOptions::default()),
-        );
-        let compare = vec![("now".to_string(), current), ("before".to_string(), prior)];
-        for name in segc::dialect::names() {
-            let dialect = Dialect::load(name).unwrap();
-            for (periods, shape) in [
-                (&months, SeriesShape::Periods),
-                (&compare, SeriesShape::Compare),
-            ] {
-                let sql = render_series(periods, &dialect, None, shape).unwrap();
-                common::assert_sendable(&sql, &dialect);
-                let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
-                    .unwrap_or_else(|e| panic!("{name} {shape:?}: {e}\n{sql}"));
+        for (dialect, shape, sql) in
+            common::series_statements(&project, &ReportOptions::default(), from, to)
+        {
+            let name = dialect.name.as_str();
+            let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+                .unwrap_or_else(|e| panic!("{name} {shape:?}: {e}\n{sql}"));
+            assert!(
+                matches!(statement, sqlparser::ast::Statement::Query(_)),
+                "{name} {shape:?}: one SELECT"
+            );
+            // T-SQL and every other dialect: a single top-level WITH.
+            assert_eq!(sql.matches("WITH\n").count(), 1, "{name} {shape:?}");
+            // A month spine: every source table is read once, whatever the periods.
+            for source in &project.sources {
+                let table = dialect.quote_path(source.table.resolve(None, name));
                 assert!(
-                    matches!(statement, sqlparser::ast::Statement::Query(_)),
-                    "{name} {shape:?}: one SELECT"
+                    sql.matches(&format!("FROM {table} AS")).count() <= 1,
+                    "{name} {shape:?}: {table} read more than once"
                 );
-                // T-SQL and every other dialect: a single top-level WITH.
-                assert_eq!(sql.matches("WITH\n").count(), 1, "{name} {shape:?}");
-                // A month spine: every source table is read once, whatever the periods.
-                for source in &project.sources {
-                    let table = dialect.quote_path(source.table.resolve(None, name));
-                    assert!(
-                        sql.matches(&format!("FROM {table} AS")).count() <= 1,
-                        "{name} {shape:?}: {table} read more than once"
-                    );
-                }
             }
         }
     }
