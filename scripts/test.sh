@@ -4,7 +4,8 @@
 # both servers. SQL Server tests run too when SEGC_TEST_SQLSERVER holds an ADO connection string.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/segc-target}"
+# The same target folder as `cargo run --release` (./target unless CARGO_TARGET_DIR says
+# otherwise), so the bundled DuckDB is compiled once for both README commands.
 
 work="$(mktemp -d /tmp/segc-engines.XXXXXX)"
 # The PostgreSQL cluster inside belongs to the postgres user, who must reach it.
