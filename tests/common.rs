@@ -417,3 +417,42 @@ pub fn series_statements(
     }
     statements
 }
+
+/// The trailing-spaces fixture in `root`: the core fixture's project and sources with
+/// `padding/padding.yml`. Its data is core/data.sql followed by padding/data.sql.
+pub fn padding_project(root: &Path) {
+    copy_project(&fixture("core"), root, Some(&["sources.yml"]));
+    std::fs::copy(
+        fixture("padding/padding.yml"),
+        root.join("segment-defs/padding.yml"),
+    )
+    .unwrap();
+}
+
+/// The trailing-spaces fixture's members per segment, by hand from padding/data.sql (as of
+/// 2024-03-31, users 1, 2, 3, 5–10 exist). Each user's first tag: 1 `admin`, 2 `admin␠`,
+/// 3 `admin␠␠`, 5 `b`, 6 `b␠`, 7 `ad`, 8 `x` (its `x␠` and `x` share an instant: the lower
+/// comes first, `x␠` last), 9 `␠`, 10 `x`. Where SQL Server and Redshift would pad, the
+/// count differs (in brackets).
+pub const PADDING_MEMBERS: &[(&str, i64)] = &[
+    ("all_users", 9),
+    ("tag_eq", 1),             // only `admin` (3: admin, admin␠, admin␠␠)
+    ("tag_ne", 8),             // every tag but `admin` (6)
+    ("tag_in", 2),             // admin, b (5)
+    ("tag_not_in", 7),         // (4)
+    ("tag_starts", 0),         // none starts with `ad␠`; `ad` is shorter (1)
+    ("tag_ends", 1),           // `b␠` only; `b` is shorter (2)
+    ("tag_contains", 2),       // admin␠, admin␠␠
+    ("tag_between", 5),        // admin, admin␠, admin␠␠, b, ad; not `b␠` > `b` (6)
+    ("tag_lt", 6),             // below `b␠`: the admins, ad, ␠ and `b` itself (5)
+    ("tag_gt", 6),             // above `admin`: admin␠, admin␠␠, b, b␠, x, x (4)
+    ("tag_blank", 1),          // a single space is a value, not empty
+    ("two_variants", 1),       // user 8 has `x` and `x␠` (0)
+    ("last_is_x_space", 1),    // user 8's last tag at the tied instant (2)
+    ("highest_is_x_space", 1), // user 8's highest tag (2)
+    ("lowest_is_x", 2),        // users 8 and 10
+];
+
+/// The trailing-spaces fixture's KPIs of all_users: distinct first tags (5 when padded), the
+/// lowest first tag and the highest last tag, trailing spaces kept.
+pub const PADDING_ALL_USERS: (i64, &str, &str) = (8, " ", "x ");

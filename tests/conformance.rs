@@ -343,9 +343,9 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("core.duckdb");
     // The core fixture's rows, plus the orders of the ordered-facts fixture (all with 0
-    // points, so the core anchors below hold).
+    // points, so the core anchors below hold) and the trailing-spaces fixture's tags.
     let connection = duckdb::Connection::open(&data).unwrap();
-    for file in ["core/data.sql", "ordered/data.sql"] {
+    for file in ["core/data.sql", "ordered/data.sql", "padding/data.sql"] {
         connection
             .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
             .unwrap();
@@ -453,6 +453,25 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         }
         assert_eq!(everyone["min_country"], "Côte d'Ivoire", "{name}");
         assert_eq!(everyone["max_highest_carrier"], "ups", "{name}");
+    }
+    // Trailing spaces count (rule 15): the values by hand are in common::PADDING_MEMBERS;
+    // tests/padding.rs runs SQL Server's and Redshift's statements under their padding rules.
+    let padding = dir.path().join("padding");
+    common::padding_project(&padding);
+    let tables: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&padding, dir.path(), e.target, &[])))
+        .collect();
+    assert_same_tables(&tables);
+    for (name, table) in &tables {
+        for (segment, people) in common::PADDING_MEMBERS {
+            assert_eq!(row(table, segment)["people"], *people, "{name}: {segment}");
+        }
+        let everyone = row(table, "all_users");
+        let (distinct, lowest, highest) = common::PADDING_ALL_USERS;
+        assert_eq!(everyone["distinct_tags"], distinct, "{name}");
+        assert_eq!(everyone["min_tag"], lowest, "{name}");
+        assert_eq!(everyone["max_tag"], highest, "{name}");
     }
 }
 

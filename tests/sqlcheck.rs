@@ -298,8 +298,8 @@ fn sqlserver_has_one_top_level_with_and_no_boolean_values() {
         "the only ORDER BY outside percentiles is the final one"
     );
     assert!(
-        sql.contains("COLLATE Latin1_General_100_BIN2 = N'it''s a \\ test'"),
-        "exact, case-sensitive matches"
+        sql.contains("COLLATE Latin1_General_100_BIN2 = (N'it''s a \\ test' + NCHAR(1))"),
+        "exact, case-sensitive matches, trailing spaces counting"
     );
 }
 
@@ -481,16 +481,21 @@ fn sqlserver_orders_and_counts_strings_by_code_point() {
     common::ordered_project(dir.path());
     let project = segc::validate::load_and_validate(dir.path()).unwrap();
     let sql = common::compile(&project, &Dialect::load("sqlserver").unwrap());
-    let binary = "COLLATE Latin1_General_100_BIN2";
+    // Exact form: a sentinel below every printable character, then the binary collation
+    // (trailing spaces count too: tests/padding.rs).
+    let exact = |value: &str| format!("({value} + NCHAR(1)) COLLATE Latin1_General_100_BIN2");
+    let carrier = exact("[f].[carrier]");
+    let country = exact("[a].[country_name]");
+    let member_country = exact("[m].[country_name]");
     for wanted in [
-        format!("MIN([f].[carrier] {binary})"),
-        format!("MAX([f].[carrier] {binary})"),
-        format!("COUNT_BIG(DISTINCT [f].[carrier] {binary})"),
-        format!("[f].[carrier] {binary} ASC"),
-        format!("[a].[country_name] {binary} > N'Z'"),
-        format!("[a].[country_name] {binary} >= N'a' AND [a].[country_name] {binary} <= N'j'"),
-        format!("MIN([m].[country_name] {binary})"),
-        format!("COUNT_BIG(DISTINCT [m].[country_name] {binary})"),
+        format!("MIN({carrier})"),
+        format!("MAX({carrier})"),
+        format!("COUNT_BIG(DISTINCT {carrier})"),
+        format!("{carrier} ASC"),
+        format!("{country} > (N'Z' + NCHAR(1))"),
+        format!("{country} >= (N'a' + NCHAR(1)) AND {country} <= (N'j' + NCHAR(1))"),
+        format!("MIN({member_country})"),
+        format!("COUNT_BIG(DISTINCT {member_country})"),
     ] {
         assert!(sql.contains(&wanted), "{wanted}");
     }

@@ -217,11 +217,28 @@ impl<'a, 's> Sql<'a, 's> {
         )
     }
 
-    /// `value`, compared and ordered by code point when it is a string (the
-    /// `binary_collation` macro: whatever collation the database or column has).
-    fn by_code_point(&mut self, value: String, string: bool) -> Result<String, Error> {
+    /// `value` in the form that compares exactly when it is a string (rule 15: by code point,
+    /// trailing spaces counting, whatever the database's collation and padding rules; the
+    /// `exact` macro). Both sides of a string comparison take this form (`exact_literal` for
+    /// a literal); a minimum or maximum of it is turned back with [`Sql::from_exact`].
+    fn exact(&mut self, value: String, string: bool) -> Result<String, Error> {
         if string {
-            self.call("binary_collation", &[Value::from(value)])
+            self.call("exact", &[Value::from(value)])
+        } else {
+            Ok(value)
+        }
+    }
+
+    /// A string literal in the form of [`Sql::exact`].
+    fn exact_literal(&mut self, literal: &str) -> Result<String, Error> {
+        let literal = self.string(literal);
+        self.call("exact_literal", &[Value::from(literal)])
+    }
+
+    /// The value of a minimum or maximum of [`Sql::exact`] values.
+    fn from_exact(&mut self, value: String, string: bool) -> Result<String, Error> {
+        if string {
+            self.call("from_exact", &[Value::from(value)])
         } else {
             Ok(value)
         }
@@ -332,19 +349,20 @@ impl<'a, 's> Sql<'a, 's> {
             Aggregation::CountDistinct | Aggregation::CountDistinctDays => {
                 let string = *aggregation == Aggregation::CountDistinct
                     && column.as_ref().map(FactColumn::value_type) == Some(ValueType::String);
-                let value = self.by_code_point(value, string)?;
+                let value = self.exact(value, string)?;
                 self.call("count_distinct", &[Value::from(guarded(&value))])?
             }
             Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
             Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
             Aggregation::Min | Aggregation::Max => {
-                let value = self.by_code_point(value, attribute.value_type == ValueType::String)?;
+                let string = attribute.value_type == ValueType::String;
+                let value = self.exact(value, string)?;
                 let function = if *aggregation == Aggregation::Min {
                     "MIN"
                 } else {
                     "MAX"
                 };
-                format!("{function}({})", guarded(&value))
+                self.from_exact(format!("{function}({})", guarded(&value)), string)?
             }
             Aggregation::Nth { .. } => format!("MAX({})", guarded(&value)),
         })
@@ -384,7 +402,7 @@ impl<'a, 's> Sql<'a, 's> {
         if let Some(column) = column.as_ref().filter(|c| **c != FactColumn::Time) {
             let value = self.fact_column(*source, column);
             order.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
-            let value = self.by_code_point(value, attribute.value_type == ValueType::String)?;
+            let value = self.exact(value, attribute.value_type == ValueType::String)?;
             order.push(format!("{value} {direction}"));
         }
         let condition = self.fact_condition(id, signup)?;
@@ -538,58 +556,54 @@ impl<'a, 's> Sql<'a, 's> {
                     Comparison::Lte => format!("{value} < {next}"),
                 }
             }
+            Predicate::Compare(comparison, Literal::String(text)) => {
+                let exact = self.exact(value.to_string(), true)?;
+                let right = self.exact_literal(text)?;
+                match comparison {
+                    Comparison::Ne => format!("{value} IS NOT NULL AND NOT ({exact} = {right})"),
+                    _ => format!("{exact} {} {right}", comparison_operator(*comparison)),
+                }
+            }
             Predicate::Compare(comparison, literal) => {
                 let right = self.literal(literal, int_boolean)?;
-                match (comparison, literal) {
-                    (Comparison::Eq, Literal::String(_)) => {
-                        self.call("string_equals", &[Value::from(value), Value::from(right)])?
-                    }
-                    (Comparison::Ne, Literal::String(_)) => {
-                        let equal =
-                            self.call("string_equals", &[Value::from(value), Value::from(right)])?;
-                        format!("{value} IS NOT NULL AND NOT ({equal})")
-                    }
-                    (_, Literal::String(_)) => {
-                        let ordered = self.by_code_point(value.to_string(), true)?;
-                        format!("{ordered} {} {right}", comparison_operator(*comparison))
-                    }
-                    _ => format!("{value} {} {right}", comparison_operator(*comparison)),
-                }
+                format!("{value} {} {right}", comparison_operator(*comparison))
             }
             Predicate::Between(Literal::Date(low), Literal::Date(high)) if timestamp => {
                 let start = self.day_start(*low)?;
                 let end = self.day_start(next_day(*high))?;
                 format!("{value} >= {start} AND {value} < {end}")
             }
+            Predicate::Between(Literal::String(low), Literal::String(high)) => {
+                let low = self.exact_literal(low)?;
+                let high = self.exact_literal(high)?;
+                let value = self.exact(value.to_string(), true)?;
+                format!("{value} >= {low} AND {value} <= {high}")
+            }
             Predicate::Between(low, high) => {
-                let strings = matches!(low, Literal::String(_));
                 let low = self.literal(low, int_boolean)?;
                 let high = self.literal(high, int_boolean)?;
-                let value = self.by_code_point(value.to_string(), strings)?;
                 format!("{value} >= {low} AND {value} <= {high}")
             }
             Predicate::In(items) | Predicate::NotIn(items) => {
+                let strings = items.iter().any(|i| matches!(i, Literal::String(_)));
                 let subject = if timestamp && items.iter().any(|i| matches!(i, Literal::Date(_))) {
                     self.local_date(value)?
                 } else {
-                    value.to_string()
+                    self.exact(value.to_string(), strings)?
                 };
                 let list = items
                     .iter()
-                    .map(|i| self.literal(i, int_boolean))
+                    .map(|i| match i {
+                        Literal::String(text) => self.exact_literal(text),
+                        _ => self.literal(i, int_boolean),
+                    })
                     .collect::<Result<Vec<_>, _>>()?
                     .join(", ");
-                let strings = items.iter().any(|i| matches!(i, Literal::String(_)));
-                match (matches!(predicate, Predicate::In(_)), strings) {
-                    (true, true) => {
-                        self.call("string_in", &[Value::from(subject), Value::from(list)])?
-                    }
-                    (false, true) => {
-                        self.call("string_not_in", &[Value::from(subject), Value::from(list)])?
-                    }
-                    (true, false) => format!("{subject} IN ({list})"),
-                    (false, false) => format!("{subject} NOT IN ({list})"),
-                }
+                let operator = match predicate {
+                    Predicate::In(_) => "IN",
+                    _ => "NOT IN",
+                };
+                format!("{subject} {operator} ({list})")
             }
             Predicate::IsNull(true) => format!("{value} IS NULL"),
             Predicate::IsNull(false) => format!("{value} IS NOT NULL"),
@@ -598,17 +612,16 @@ impl<'a, 's> Sql<'a, 's> {
                 self.call("contains", &[Value::from(value), Value::from(needle)])?
             }
             Predicate::StartsWith(text) | Predicate::EndsWith(text) => {
-                let needle = self.string(text);
+                // The first (last) characters of the value, compared exactly with the text.
                 let length = text.chars().count();
-                let name = if matches!(predicate, Predicate::StartsWith(_)) {
-                    "starts_with"
+                let function = if matches!(predicate, Predicate::StartsWith(_)) {
+                    "LEFT"
                 } else {
-                    "ends_with"
+                    "RIGHT"
                 };
-                self.call(
-                    name,
-                    &[Value::from(value), Value::from(needle), Value::from(length)],
-                )?
+                let part = self.exact(format!("{function}({value}, {length})"), true)?;
+                let needle = self.exact_literal(text)?;
+                format!("{part} = {needle}")
             }
             Predicate::WithinLast(length) => {
                 let length = *length;
@@ -803,10 +816,10 @@ impl<'a, 's> Sql<'a, 's> {
             Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
             None => value.clone(),
         };
-        // Strings are ordered and told apart by code point (see the `binary_collation` macro).
+        // Strings are ordered and told apart exactly (see the `exact` macro).
         let string =
             of.is_some_and(|id| self.plan.project.attribute(id).value_type == ValueType::String);
-        let compared = self.by_code_point(guarded.clone(), string)?;
+        let compared = self.exact(guarded.clone(), string)?;
         Ok(match aggregation {
             KpiAggregation::Count if of.is_none() && condition.is_none() => {
                 self.call("count_rows", &[])?
@@ -817,8 +830,8 @@ impl<'a, 's> Sql<'a, 's> {
             }
             KpiAggregation::Sum => format!("SUM({})", self.cast(guarded, "double")?),
             KpiAggregation::Avg => format!("AVG({})", self.cast(guarded, "double")?),
-            KpiAggregation::Min => format!("MIN({compared})"),
-            KpiAggregation::Max => format!("MAX({compared})"),
+            KpiAggregation::Min => self.from_exact(format!("MIN({compared})"), string)?,
+            KpiAggregation::Max => self.from_exact(format!("MAX({compared})"), string)?,
             KpiAggregation::Median | KpiAggregation::Percentile(_)
                 if self.dialect.capabilities.percentile != PercentileStyle::Aggregate =>
             {

@@ -1,0 +1,192 @@
+//! Exact strings on SQL Server and Redshift (rule 15): both ignore trailing spaces in `=`,
+//! IN, GROUP BY, DISTINCT, ORDER BY, MIN and MAX (`'admin ' = N'admin'` is true even under a
+//! _BIN2 collation), where the other engines do not. Neither runs here, so their statements
+//! run under those rules on SQLite (`tests/padding_emulator.py`, with the `python3` of the
+//! test machine), over the trailing-spaces fixture, and must give the members and values
+//! computed by hand in `common::PADDING_MEMBERS`. The other engines run the same fixture in
+//! tests/conformance.rs.
+#![cfg(feature = "duckdb")]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use segc::dialect::Dialect;
+use serde_json::{Value, json};
+
+/// The fixture's rows of `tables`, from DuckDB, in the emulator's input form.
+fn tables(names: &[&str]) -> Value {
+    let connection = duckdb::Connection::open_in_memory().unwrap();
+    for file in ["core/data.sql", "padding/data.sql"] {
+        connection
+            .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
+            .unwrap();
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let (schema, table) = name.split_once('.').unwrap();
+        let mut statement = connection
+            .prepare(
+                "SELECT column_name, data_type FROM information_schema.columns \
+                 WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            )
+            .unwrap();
+        let columns: Vec<(String, String)> = statement
+            .query_map([schema, table], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(!columns.is_empty(), "no table {name}");
+        let select = columns
+            .iter()
+            .map(|(column, _)| format!("CAST(\"{column}\" AS VARCHAR)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut statement = connection
+            .prepare(&format!("SELECT {select} FROM {name}"))
+            .unwrap();
+        let width = columns.len();
+        let rows: Vec<Vec<Value>> = statement
+            .query_map([], |row| {
+                (0..width)
+                    .map(|i| row.get::<_, Option<String>>(i))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap()
+            .map(|row| {
+                row.unwrap()
+                    .into_iter()
+                    .zip(&columns)
+                    .map(|(cell, (_, kind))| match (cell, kind.as_str()) {
+                        (None, _) => Value::Null,
+                        (Some(text), "INTEGER" | "BIGINT") => json!(text.parse::<i64>().unwrap()),
+                        (Some(text), "DOUBLE") => json!(text.parse::<f64>().unwrap()),
+                        (Some(text), _) => json!(text),
+                    })
+                    .collect()
+            })
+            .collect();
+        out.push(json!({
+            "name": name,
+            "columns": columns.iter().map(|(c, t)| json!([c, t])).collect::<Vec<_>>(),
+            "rows": rows,
+        }));
+    }
+    Value::Array(out)
+}
+
+/// Runs `statements` under `dialect`'s string rules; one result per statement.
+fn emulate(dialect: &str, statements: &[&str]) -> Vec<Value> {
+    let request = json!({
+        "dialect": dialect,
+        "tables": tables(&["app.users", "app.tags"]),
+        "statements": statements,
+    });
+    let emulator = common::repository_root().join("tests/padding_emulator.py");
+    let mut child = Command::new("python3")
+        .arg(&emulator)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs the padding emulator");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{dialect}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice::<Vec<Value>>(&output.stdout).unwrap()
+}
+
+/// The result's rows as objects keyed by column name.
+fn records(result: &Value) -> Vec<serde_json::Map<String, Value>> {
+    let columns: Vec<&str> = result["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    result["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .zip(row.as_array().unwrap())
+                .map(|(c, v)| (c.to_string(), v.clone()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_emulator_applies_the_padding_rules() {
+    // Without these, the test below would prove nothing: a plain comparison, IN, DISTINCT
+    // and GROUP BY ignore trailing spaces, also under SQL Server's binary collation, and SQL
+    // Server's usual column collation ignores case.
+    let probes = [
+        "SELECT COUNT_BIG(*) FROM [app].[tags] WHERE [tag] = N'admin'",
+        "SELECT COUNT_BIG(*) FROM [app].[tags] WHERE [tag] COLLATE Latin1_General_100_BIN2 IN (N'admin', N'b')",
+        "SELECT COUNT_BIG(DISTINCT [tag] COLLATE Latin1_General_100_BIN2) FROM [app].[tags]",
+        "SELECT COUNT_BIG(*) FROM [app].[tags] WHERE [tag] = N'ADMIN'",
+        "SELECT COUNT_BIG(*) FROM [app].[tags] WHERE [tag] COLLATE Latin1_General_100_BIN2 = N'ADMIN'",
+        "SELECT LEN(N'ab  ')",
+    ];
+    let got: Vec<Value> = emulate("sqlserver", &probes)
+        .iter()
+        .map(|r| r["rows"][0][0].clone())
+        .collect();
+    assert_eq!(
+        got,
+        [json!(3), json!(5), json!(5), json!(3), json!(0), json!(2)]
+    );
+    let probes = [
+        "SELECT COUNT(*) FROM \"app\".\"tags\" WHERE \"tag\" = 'admin'",
+        "SELECT COUNT(DISTINCT \"tag\") FROM \"app\".\"tags\"",
+        "SELECT COUNT(*) FROM (SELECT \"tag\" FROM \"app\".\"tags\" GROUP BY \"tag\") AS \"g\"",
+        "SELECT COUNT(*) FROM \"app\".\"tags\" WHERE \"tag\" = 'ADMIN'",
+    ];
+    let got: Vec<Value> = emulate("redshift", &probes)
+        .iter()
+        .map(|r| r["rows"][0][0].clone())
+        .collect();
+    assert_eq!(got, [json!(3), json!(5), json!(5), json!(0)]);
+}
+
+#[test]
+fn trailing_spaces_count_on_sql_server_and_redshift() {
+    let dir = tempfile::tempdir().unwrap();
+    common::padding_project(dir.path());
+    let project = segc::validate::load_and_validate(dir.path()).expect("a valid fixture");
+    for name in ["sqlserver", "redshift"] {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = common::compile(&project, &dialect);
+        common::assert_sendable(&sql, &dialect);
+        let result = emulate(name, &[&sql]);
+        let rows = records(&result[0]);
+        for (segment, want) in common::PADDING_MEMBERS {
+            let row = rows
+                .iter()
+                .find(|r| r["segment"] == *segment)
+                .unwrap_or_else(|| panic!("{name}: no row {segment}"));
+            assert_eq!(row["people"], json!(want), "{name}: {segment}\n{sql}");
+        }
+        let everyone = rows.iter().find(|r| r["segment"] == "all_users").unwrap();
+        let (distinct, lowest, highest) = common::PADDING_ALL_USERS;
+        assert_eq!(everyone["distinct_tags"], json!(distinct), "{name}");
+        assert_eq!(everyone["min_tag"], json!(lowest), "{name}");
+        assert_eq!(everyone["max_tag"], json!(highest), "{name}");
+        // The segments' own values keep their spaces too: `b␠` is the only tag ending in `b␠`.
+        let ends = rows.iter().find(|r| r["segment"] == "tag_ends").unwrap();
+        assert_eq!(ends["min_tag"], json!("b "), "{name}");
+    }
+}
