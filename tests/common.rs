@@ -451,6 +451,8 @@ pub const PADDING_MEMBERS: &[(&str, i64)] = &[
     ("last_is_x_space", 1),    // user 8's last tag at the tied instant (2)
     ("highest_is_x_space", 1), // user 8's highest tag (2)
     ("lowest_is_x", 2),        // users 8 and 10
+    ("formula_eq", 1),         // `first_tag = 'admin'` in a formula (3)
+    ("formula_gt", 3),         // `first_tag > 'b'`: b␠, x, x (2)
 ];
 
 /// The trailing-spaces fixture's KPIs of all_users: distinct first tags (5 when padded), the

@@ -722,7 +722,14 @@ impl<'a, 's> Sql<'a, 's> {
                     BinaryOperator::Multiply => format!("({l} * {r})"),
                     BinaryOperator::And => format!("({l} AND {r})"),
                     BinaryOperator::Or => format!("({l} OR {r})"),
-                    BinaryOperator::Compare(c) => format!("({l} {} {r})", comparison_operator(*c)),
+                    BinaryOperator::Compare(c) => {
+                        // Strings compare exactly, as in conditions (rule 15).
+                        let string = self.expr_type(left) == ValueType::String
+                            || self.expr_type(right) == ValueType::String;
+                        let l = self.exact(l, string)?;
+                        let r = self.exact(r, string)?;
+                        format!("({l} {} {r})", comparison_operator(*c))
+                    }
                 }
             }
             Expr::Function {
