@@ -36,7 +36,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
     if let (Some(dir), None, None) = (&args.output_dir, &args.dialect, &args.target) {
         let mut files = Vec::new();
         for name in crate::dialect::names() {
-            let sql = reports.sql(&Dialect::load(name)?, None)?;
+            let sql = crate::render::render_reports(&reports, &Dialect::load(name)?, None)?;
             files.push((format!("{name}.sql"), sql));
         }
         return write_files(dir, &files);
@@ -50,7 +50,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         }
     };
     let target = profile.as_ref().map(|profile| profile.name.clone());
-    let sql = reports.sql(&dialect, target.as_deref())?;
+    let sql = crate::render::render_reports(&reports, &dialect, target.as_deref())?;
     if let Err(too_long) = super::check_statement_size(&dialect, &sql) {
         if args.estimate {
             return Err(too_long);

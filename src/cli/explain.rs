@@ -232,10 +232,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         .rows
         .first()
         .ok_or_else(|| Error::Query("the explain query returned no row".into()))?;
-    let steps = crate::render::explain_steps(&project, segment);
+    let steps = crate::plan::output::explain_steps(&project, segment);
     // Each count by its column's name.
     let mut counts = Vec::new();
-    for (planned, name) in crate::render::explain_columns(steps.len())
+    for (planned, name) in crate::plan::output::explain_columns(steps.len())
         .iter()
         .enumerate()
     {

@@ -104,30 +104,6 @@ fn parse_month(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{text}` is not a month; write YYYY-MM"))
 }
 
-/// The reports a command computes: one, or a series combined into one statement.
-pub enum Reports<'p> {
-    Single(Box<crate::plan::Plan<'p>>),
-    Series(
-        Vec<(String, crate::plan::Plan<'p>)>,
-        crate::render::SeriesShape,
-    ),
-}
-
-impl Reports<'_> {
-    pub fn sql(
-        &self,
-        dialect: &crate::dialect::Dialect,
-        target: Option<&str>,
-    ) -> Result<String, Error> {
-        match self {
-            Reports::Single(plan) => crate::render::render(plan, dialect, target),
-            Reports::Series(periods, shape) => {
-                crate::render::render_series(periods, dialect, target, *shape)
-            }
-        }
-    }
-}
-
 /// Refuses a statement longer than the warehouse accepts, before it is sent, saying what
 /// makes a report shorter.
 pub fn check_statement_size(dialect: &crate::dialect::Dialect, sql: &str) -> Result<(), Error> {
@@ -153,36 +129,29 @@ impl ReportArgs {
         }
     }
 
-    /// Plans what was asked for: a report, a report and its comparison, or one per month.
-    pub fn plan<'p>(&self, project: &'p crate::ir::Project) -> Result<Reports<'p>, Error> {
-        use crate::plan::{Compare, Plan};
-        let default_as_of = default_as_of(&project.time_zone)?;
-        if let (Some(GrainArg::Month), Some(from), Some(to)) = (self.grain, self.from, self.to) {
-            let periods =
-                crate::plan::month_plans(project, from, to, &self.options(), default_as_of)?;
-            return Ok(Reports::Series(
-                periods,
-                crate::render::SeriesShape::Periods,
-            ));
+    /// What was asked for: a report, a report and its comparison, or one per month.
+    pub fn request(&self) -> crate::plan::Request {
+        use crate::plan::Compare;
+        crate::plan::Request {
+            options: self.options(),
+            compare: self.compare.map(|compare| match compare {
+                CompareArg::PriorYear => Compare::PriorYear,
+                CompareArg::PriorPeriod => Compare::PriorPeriod,
+            }),
+            months: match (self.grain, self.from, self.to) {
+                (Some(GrainArg::Month), Some(from), Some(to)) => Some((from, to)),
+                _ => None,
+            },
         }
-        let plan = Plan::new(project, &self.options(), default_as_of)?;
-        let Some(compare) = self.compare else {
-            return Ok(Reports::Single(Box::new(plan)));
-        };
-        let compare = match compare {
-            CompareArg::PriorYear => Compare::PriorYear,
-            CompareArg::PriorPeriod => Compare::PriorPeriod,
-        };
-        let prior = Plan::new(
-            project,
-            &plan.prior_options(compare, &self.options()),
-            default_as_of,
-        )?;
-        let label = |plan: &Plan<'_>| format!("{}..{}", plan.time.period.0, plan.time.period.1);
-        Ok(Reports::Series(
-            vec![(label(&plan), plan.clone()), (label(&prior), prior)],
-            crate::render::SeriesShape::Compare,
-        ))
+    }
+
+    /// Plans what was asked for (see [`crate::plan::reports`]).
+    pub fn plan<'p>(
+        &self,
+        project: &'p crate::ir::Project,
+    ) -> Result<crate::plan::Reports<'p>, Error> {
+        let default_as_of = default_as_of(&project.time_zone)?;
+        crate::plan::output::reports(project, &self.request(), default_as_of)
     }
 }
 

@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::driver::Driver;
 use crate::error::Error;
-use crate::render::SeriesShape;
+use crate::plan::SeriesShape;
 use crate::report::Report;
 
 use super::{OutputFormat, ReportArgs};
@@ -104,7 +104,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
     let dialect = super::target_dialect(&profile)?;
     let reports = args.report.plan(&project)?;
-    let sql = reports.sql(&dialect, Some(&target))?;
+    let sql = crate::render::render_reports(&reports, &dialect, Some(&target))?;
     super::check_statement_size(&dialect, &sql)?;
     // `segc run` only reads: the driver's gate refuses anything but one read-only query, and
     // is asked before connecting so a refused statement opens no session.
@@ -122,11 +122,11 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
         result.map_err(|error| name_the_source(error, &project, &target, &dialect.name))?;
     let json = |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default();
     let report = match &reports {
-        super::Reports::Single(plan) => Report::from_result(plan, &target, &result)?,
-        super::Reports::Series(periods, SeriesShape::Compare) => {
+        crate::plan::Reports::Single(plan) => Report::from_result(plan, &target, &result)?,
+        crate::plan::Reports::Series(periods, SeriesShape::Compare) => {
             Report::from_compare(&periods[0].1, &periods[1].1, &target, &result)?
         }
-        super::Reports::Series(periods, SeriesShape::Periods) => {
+        crate::plan::Reports::Series(periods, SeriesShape::Periods) => {
             let reports = Report::series(periods, &target, &result)?;
             match args.output {
                 OutputFormat::Table => print!("{}", crate::report::series_table(&reports)),

@@ -3,6 +3,8 @@
 //! SQL compares against, computed here in the project's time zone.
 
 mod clock;
+pub mod output;
+pub mod statement;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +18,7 @@ use crate::ir::{
 };
 
 pub use clock::{Clock, last_complete_day};
+pub use output::{Reports, Request, SeriesShape};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]

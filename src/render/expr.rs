@@ -97,6 +97,19 @@ impl<'a, 's> Sql<'a, 's> {
         for (_, plan) in series {
             values.push(value(self, plan)?);
         }
+        Ok(self.spine_value(values))
+    }
+
+    /// A value given for every period (one for a single report): the value itself in a
+    /// single report, else the spine's column holding it, added at its first use.
+    pub(super) fn per_period_values(&mut self, mut values: Vec<String>) -> String {
+        if self.series.is_none() {
+            return values.swap_remove(0);
+        }
+        self.spine_value(values)
+    }
+
+    fn spine_value(&mut self, values: Vec<String>) -> String {
         let name = match self.spine_columns.iter().find(|(_, v)| *v == values) {
             Some((name, _)) => name.clone(),
             None => {
@@ -105,7 +118,7 @@ impl<'a, 's> Sql<'a, 's> {
                 name
             }
         };
-        Ok(format!("{}.{}", self.q(&self.spine_alias), self.q(&name)))
+        format!("{}.{}", self.q(&self.spine_alias), self.q(&name))
     }
 
     /// The number of periods of a series.

@@ -74,13 +74,13 @@ impl Report {
         let project = current.project;
         let mut columns = Vec::new();
         for (
-            crate::render::CompareColumns {
+            crate::plan::output::CompareColumns {
                 value: name,
                 prior: prior_name,
                 change,
             },
             id,
-        ) in crate::render::compare_columns(project, &current.kpis)
+        ) in crate::plan::output::compare_columns(project, &current.kpis)
             .into_iter()
             .zip(&current.kpis)
         {
@@ -115,7 +115,7 @@ impl Report {
         target: &str,
         result: &ResultSet,
     ) -> Result<Vec<(String, Report)>, Error> {
-        let period = result.column(crate::render::PERIOD_COLUMN, 0)?;
+        let period = result.column(crate::plan::output::PERIOD_COLUMN, 0)?;
         // Each period's rows without the period column: the columns of a single report.
         let mut columns = result.columns.clone();
         columns.remove(period);
@@ -155,14 +155,14 @@ impl Report {
             )));
         }
         // Every column by its name: the row's own columns first, then the KPIs'.
-        let row_columns = crate::render::ROW_COLUMNS;
+        let row_columns = crate::plan::output::ROW_COLUMNS;
         let row_column = |name: &str| {
             let planned = row_columns.iter().position(|column| *column == name);
             result.column(name, planned.unwrap_or_default())
         };
-        let segment_at = row_column(crate::render::SEGMENT_COLUMN)?;
-        let parent_at = row_column(crate::render::PARENT_COLUMN)?;
-        let ordinal_at = row_column(crate::render::ROW_COLUMN)?;
+        let segment_at = row_column(crate::plan::output::SEGMENT_COLUMN)?;
+        let parent_at = row_column(crate::plan::output::PARENT_COLUMN)?;
+        let ordinal_at = row_column(crate::plan::output::ROW_COLUMN)?;
         let kpi_columns = columns
             .iter()
             .enumerate()
@@ -788,7 +788,7 @@ mod tests {
             .iter()
             .map(|id| project.kpi(*id).name.clone())
             .collect();
-        let mut columns: Vec<String> = crate::render::ROW_COLUMNS
+        let mut columns: Vec<String> = crate::plan::output::ROW_COLUMNS
             .iter()
             .map(|name| name.to_string())
             .collect();

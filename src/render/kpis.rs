@@ -1,0 +1,130 @@
+//! Spells the KPIs of each reported row (per-member percentile columns, aggregates, then the
+//! reported values with the type each leaves as) and the counts of `segc explain`.
+
+use minijinja::Value;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::ir::KpiType;
+use crate::plan::output::{EXPLAIN_LEFT_PREFIX, EXPLAIN_PASSING_PREFIX};
+use crate::plan::statement::{Membership, Statement};
+
+use super::expr::Sql;
+use super::{Item, Names, comment_text};
+
+/// The KPI stage's columns.
+pub(super) struct Kpis {
+    /// Per member: the window columns of percentiles computed by ranking.
+    pub(super) percentiles: Vec<Item>,
+    /// Per row: the aggregates.
+    pub(super) aggregates: Vec<Item>,
+    /// The reported values, cast to the type each leaves as.
+    pub(super) outputs: Vec<Item>,
+}
+
+pub(super) fn kpis(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    membership: &Membership,
+) -> Result<Kpis, Error> {
+    let project = statement.plan.project;
+    sql.spine_alias = "m".into();
+    let mut percentiles = Vec::new();
+    for id in &membership.computed {
+        for (sql_text, alias) in sql.percentile_columns(*id)? {
+            percentiles.push(Item {
+                sql: sql_text,
+                alias,
+                comment: comment_text(&project.kpi(*id).name),
+            });
+        }
+    }
+    let mut aggregates = Vec::new();
+    for id in &membership.aggregates {
+        let kpi = project.kpi(*id);
+        aggregates.push(Item {
+            sql: sql.kpi_aggregate(*id)?,
+            alias: names.q(&kpi.name),
+            comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
+        });
+    }
+    sql.spine_alias = "t".into();
+    let mut outputs = Vec::new();
+    for (id, value_type) in &membership.outputs {
+        let kpi = project.kpi(*id);
+        let value = sql.kpi_output(*id)?;
+        let type_name = match value_type {
+            KpiType::Integer => "bigint",
+            KpiType::Double => "double",
+            KpiType::Date => "date",
+            KpiType::Timestamp => "timestamp",
+            KpiType::String => "varchar",
+        };
+        outputs.push(Item {
+            sql: sql.call("cast", &[Value::from(value), Value::from(type_name)])?,
+            alias: names.q(&kpi.name),
+            comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
+        });
+    }
+    Ok(Kpis {
+        percentiles,
+        aggregates,
+        outputs,
+    })
+}
+
+#[derive(Serialize)]
+pub(super) struct ExplainStep {
+    passing: String,
+    passing_alias: String,
+    remaining: String,
+    remaining_alias: String,
+    comment: String,
+}
+
+/// `segc explain`: a flag per condition and per prefix of conditions (added to the
+/// membership stage's columns), and the counts of its one row.
+pub(super) fn explain(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    flags: &mut Vec<Item>,
+) -> Result<(Vec<ExplainStep>, String), Error> {
+    let q = |name: &str| names.q(name);
+    let mut steps = Vec::new();
+    for step in &statement.explain {
+        let number = step.number;
+        let passing = sql.condition(&step.condition, "a")?;
+        let left = sql.condition(&step.so_far, "a")?;
+        for (prefix, condition) in [
+            (EXPLAIN_PASSING_PREFIX, passing),
+            (EXPLAIN_LEFT_PREFIX, left),
+        ] {
+            flags.push(Item {
+                sql: sql.call("flag", &[Value::from(condition)])?,
+                alias: q(&format!("{prefix}_{number}")),
+                comment: comment_text(&format!("step {number}")),
+            });
+        }
+        let mut count = |prefix: &str| -> Result<String, Error> {
+            let flag = format!(
+                "CASE WHEN {}.{} = 1 THEN 1 END",
+                q("m"),
+                q(&format!("{prefix}_{number}"))
+            );
+            let counted = sql.call("count", &[Value::from(flag)])?;
+            sql.call("cast", &[Value::from(counted), Value::from("bigint")])
+        };
+        steps.push(ExplainStep {
+            passing: count(EXPLAIN_PASSING_PREFIX)?,
+            passing_alias: q(&format!("{EXPLAIN_PASSING_PREFIX}_{number}")),
+            remaining: count(EXPLAIN_LEFT_PREFIX)?,
+            remaining_alias: q(&format!("{EXPLAIN_LEFT_PREFIX}_{number}")),
+            comment: comment_text(&format!("step {number}")),
+        });
+    }
+    let total = sql.call("count_rows", &[])?;
+    let total = sql.call("cast", &[Value::from(total), Value::from("bigint")])?;
+    Ok((steps, total))
+}

@@ -1,0 +1,203 @@
+//! Spells quintile scores, membership flags (a drill-down's built on its parent's) and the
+//! list of reported rows with the condition that puts a member in each.
+
+use minijinja::Value;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::ir::{AttributeKind, Condition, SegmentId};
+use crate::plan::statement::{Flag, Membership, Statement};
+
+use super::expr::Sql;
+use super::{Item, Names, comment_text};
+
+/// A stage adding the flags of drill-downs whose parents' flags an earlier stage holds.
+#[derive(Serialize)]
+pub(super) struct MemberStage {
+    pub(super) name: String,
+    /// The stage before, whose columns this one carries.
+    source: String,
+    columns: Vec<Item>,
+}
+
+/// A row of the report's row list: its position, then its segment's name and its parent's
+/// as SQL values (a string literal, or a typed NULL).
+#[derive(Serialize)]
+pub(super) struct RowItem {
+    ordinal: usize,
+    segment: String,
+    parent: String,
+}
+
+/// The flags and rows of a report.
+pub(super) struct Members {
+    /// Columns of the first membership stage: formula columns, then flags.
+    pub(super) columns: Vec<Item>,
+    pub(super) stages: Vec<MemberStage>,
+    pub(super) rows: Vec<RowItem>,
+    /// Which rows a member belongs to: `CASE segc_row WHEN 0 THEN 1 WHEN n THEN flag … END`.
+    pub(super) membership: String,
+}
+
+/// Quintile scores: windows over every user (of each period), in a stage of their own so
+/// that conditions and KPIs read them as columns.
+pub(super) fn scores(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+) -> Result<Vec<Item>, Error> {
+    let project = statement.plan.project;
+    let mut scores = Vec::new();
+    sql.spine_alias = "a".into();
+    let by_period = sql.period_key("a").unwrap_or_default();
+    for id in &statement.scores {
+        let attribute = project.attribute(*id);
+        let AttributeKind::Quintile { of, best_lowest } = attribute.kind else {
+            continue;
+        };
+        let value = sql.attribute_value(of, "a")?;
+        let direction = if best_lowest { "DESC" } else { "ASC" };
+        scores.push(Item {
+            sql: sql.call(
+                "quintile",
+                &[
+                    Value::from(value),
+                    Value::from(direction),
+                    Value::from(by_period.clone()),
+                ],
+            )?,
+            alias: names.q(&attribute.name),
+            comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
+        });
+    }
+    Ok(scores)
+}
+
+/// Formula columns KPIs aggregate, one membership flag per segment stage by stage, and the
+/// reported rows.
+pub(super) fn members(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    membership: &Membership,
+) -> Result<Members, Error> {
+    let project = statement.plan.project;
+    let mut columns = Vec::new();
+    for id in &membership.formulas {
+        let attribute = project.attribute(*id);
+        columns.push(Item {
+            sql: sql.attribute_value(*id, "a")?,
+            alias: names.q(&attribute.name),
+            comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
+        });
+    }
+    let mut stages: Vec<MemberStage> = Vec::new();
+    for (number, flags) in membership.stages.iter().enumerate() {
+        let items = flags
+            .iter()
+            .map(|flag| flag_column(sql, statement, names, flag))
+            .collect::<Result<Vec<_>, _>>()?;
+        if number == 0 {
+            columns.extend(items);
+        } else {
+            let source = match stages.last() {
+                Some(before) => before.name.clone(),
+                None => names.q("segc_members"),
+            };
+            stages.push(MemberStage {
+                name: names.q(&format!("segc_members_{number}")),
+                source,
+                columns: items,
+            });
+        }
+    }
+    let (rows, membership) = rows(sql, statement, names, membership)?;
+    Ok(Members {
+        columns,
+        stages,
+        rows,
+        membership,
+    })
+}
+
+/// The flag column of a segment's members.
+pub(super) fn flag_name(statement: &Statement<'_>, names: &Names<'_>, id: SegmentId) -> String {
+    let project = statement.plan.project;
+    names.q(&format!("segc_in_{}", project.segment(id).name))
+}
+
+/// A drill-down's flag is its parent's flag, from the stage before, and its own conditions:
+/// the parent's conditions are written once, whatever its children.
+fn flag_column(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    flag: &Flag,
+) -> Result<Item, Error> {
+    let project = statement.plan.project;
+    let segment = project.segment(flag.segment);
+    let own = match &segment.condition {
+        Condition::True => None,
+        condition => Some(sql.condition(condition, "a")?),
+    };
+    let (condition, drills_from) = match flag.parent {
+        Some(parent) => {
+            let inherited = format!(
+                "{}.{} = 1",
+                names.q("a"),
+                flag_name(statement, names, parent)
+            );
+            let condition = match own {
+                Some(own) => format!("{inherited} AND ({own})"),
+                None => inherited,
+            };
+            let parent = &project.segment(parent).name;
+            (condition, format!(", drill-down of {parent}"))
+        }
+        None => (own.unwrap_or_else(|| "1 = 1".into()), String::new()),
+    };
+    Ok(Item {
+        sql: sql.call("flag", &[Value::from(condition)])?,
+        alias: flag_name(statement, names, flag.segment),
+        comment: comment_text(&format!(
+            "segment {} ({}){drills_from}",
+            segment.name, segment.origin
+        )),
+    })
+}
+
+/// The reported rows, and the condition that puts a member in a row.
+fn rows(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    membership: &Membership,
+) -> Result<(Vec<RowItem>, String), Error> {
+    let project = statement.plan.project;
+    let q = |name: &str| names.q(name);
+    let mut condition = format!("CASE {}.{} WHEN 0 THEN 1", q("s"), q("segc_row"));
+    // Names are user text: written only as the dialect's string literals. A missing parent
+    // is a typed NULL, so that the row list's UNION ALL is a string column on every engine
+    // (to SQL Server a bare NULL is an int).
+    let no_parent = sql.call("cast", &[Value::from("NULL"), Value::from("varchar")])?;
+    let mut rows = Vec::new();
+    for row in &membership.rows {
+        if let Some(id) = row.segment {
+            condition.push_str(&format!(
+                " WHEN {} THEN {}.{}",
+                row.ordinal,
+                q("m"),
+                flag_name(statement, names, id)
+            ));
+        }
+        rows.push(RowItem {
+            ordinal: row.ordinal,
+            segment: names.string(row.name(project)),
+            parent: row
+                .parent(project)
+                .map_or_else(|| no_parent.clone(), |name| names.string(name)),
+        });
+    }
+    condition.push_str(" END");
+    Ok((rows, condition))
+}

@@ -1,0 +1,140 @@
+//! Spells the fact passes: one per fact source, each aggregate in one pass over its rows
+//! (after numbering them when ordered facts need it), and the attributes stage reading them.
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::plan::statement::{PassStage, Statement};
+
+use super::expr::Sql;
+use super::{Item, Names, comment_text};
+
+#[derive(Serialize)]
+pub(super) struct Pass {
+    name: String,
+    /// For a series: the period column to group by.
+    period: Option<String>,
+    alias: String,
+    source: String,
+    origin: String,
+    table: String,
+    user_key: String,
+    filter: String,
+    /// Joins the users stage, for windows that count from each user's sign-up.
+    join_users: bool,
+    /// Rank columns of ordered facts: the pass then reads a numbered copy of its rows.
+    ranks: Vec<Item>,
+    aggregates: Vec<Item>,
+}
+
+/// Every pass, and the attributes stage's columns: the user, the user and dimension
+/// columns, then each pass's aggregates (0 for a user without facts where that is the rule).
+pub(super) fn passes(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    end: &str,
+) -> Result<(Vec<Pass>, Vec<Item>), Error> {
+    let project = statement.plan.project;
+    let q = |name: &str| names.q(name);
+    let mut attributes = vec![Item::new(
+        format!("{}.{}", q("u"), q("segc_user")),
+        q("segc_user"),
+    )];
+    for column in &statement.users.columns {
+        let name = &project.attribute(column.attribute).name;
+        attributes.push(Item::new(format!("{}.{}", q("u"), q(name)), q(name)));
+    }
+    let mut passes = Vec::new();
+    for stage in &statement.passes {
+        let pass = pass(sql, statement, names, stage, end)?;
+        for (id, zero_when_empty) in &stage.aggregates {
+            let name = &project.attribute(*id).name;
+            let value = format!("{}.{}", pass.alias, q(name));
+            let value = if *zero_when_empty {
+                format!("COALESCE({value}, 0)")
+            } else {
+                value
+            };
+            attributes.push(Item::new(value, q(name)));
+        }
+        passes.push(pass);
+    }
+    Ok((passes, attributes))
+}
+
+fn pass(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    stage: &PassStage,
+    end: &str,
+) -> Result<Pass, Error> {
+    let project = statement.plan.project;
+    let q = |name: &str| names.q(name);
+    let source = project.source(stage.source);
+    let mut filter = Vec::new();
+    sql.spine_alias = "t".into();
+    if let Some(time) = &stage.time {
+        let column = format!("{}.{}", q("f"), q(time));
+        if let Some(bounds) = &stage.lower_bounds {
+            let starts = bounds
+                .iter()
+                .map(|bound| sql.timestamp(*bound))
+                .collect::<Result<Vec<_>, _>>()?;
+            let start = sql.per_period_values(starts);
+            filter.push(format!("{column} >= {start}"));
+        }
+        filter.push(format!("{column} < {end}"));
+    }
+    // Inside the numbered copy the users stage is `u`; outside it, the copy carries the
+    // sign-up instant as a column.
+    let inner_signup = format!("{}.{}", q("u"), q("segc_signup"));
+    let mut ranks = Vec::new();
+    for id in &stage.ranked {
+        let (rank, alias) = sql.fact_rank(*id, &inner_signup)?;
+        ranks.push(Item {
+            sql: rank,
+            alias,
+            comment: comment_text(&project.attribute(*id).name),
+        });
+    }
+    // Outside the numbered copy, its rows carry the spine's columns.
+    let signup_here = if ranks.is_empty() {
+        inner_signup
+    } else {
+        sql.spine_alias = "f".into();
+        format!("{}.{}", q("f"), q("segc_signup"))
+    };
+    let mut aggregates = Vec::new();
+    for (id, _) in &stage.aggregates {
+        let attribute = project.attribute(*id);
+        aggregates.push(Item {
+            sql: sql.fact_aggregate(*id, &signup_here)?,
+            alias: q(&attribute.name),
+            comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
+        });
+    }
+    let period = match (statement.series.is_some(), ranks.is_empty()) {
+        (false, _) => None,
+        (true, true) => Some(format!("{}.{}", q("t"), q("segc_period"))),
+        (true, false) => Some(format!("{}.{}", q("f"), q("segc_period"))),
+    };
+    Ok(Pass {
+        name: q(&format!("segc_facts_{}", source.name)),
+        period,
+        alias: q(&format!("p{}", stage.number)),
+        source: source.name.clone(),
+        origin: comment_text(&source.origin.to_string()),
+        table: names.table(stage.source),
+        user_key: format!("{}.{}", q("f"), q(&stage.user_key)),
+        filter: if filter.is_empty() {
+            "1 = 1".into()
+        } else {
+            filter.join(" AND ")
+        },
+        join_users: stage.join_users,
+        ranks,
+        aggregates,
+    })
+}

@@ -1,0 +1,151 @@
+//! Spells the users stage: the user table read before the as-of instant, its dimensions
+//! joined, point-in-time columns and rows of sources keeping history.
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::ir::{History, ValueType};
+use crate::plan::statement::{DimensionJoin, Statement, UserColumn};
+
+use super::expr::Sql;
+use super::{Item, Names, comment_text};
+
+#[derive(Serialize)]
+pub(super) struct Join {
+    table: String,
+    alias: String,
+    on: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct UsersStage {
+    columns: Vec<Item>,
+    table: String,
+    joins: Vec<Join>,
+    filter: String,
+    origin: String,
+}
+
+/// The users stage, and the as-of instant as the statement spells it (per period in a
+/// series), which later stages compare with too.
+pub(super) fn users(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+) -> Result<(UsersStage, String), Error> {
+    let stage = &statement.users;
+    let project = statement.plan.project;
+    let q = |name: &str| names.q(name);
+    let mut columns = vec![Item::new(
+        format!("{}.{}", q("u"), q(&stage.key)),
+        q("segc_user"),
+    )];
+    sql.spine_alias = "t".into();
+    // The as-of instant (per period in a series): users, point-in-time columns and rows of
+    // sources keeping history are read before it.
+    let ends = statement.end_instants();
+    let ends = ends
+        .into_iter()
+        .map(|end| sql.timestamp(end))
+        .collect::<Result<Vec<_>, _>>()?;
+    let end = sql.per_period_values(ends);
+    for column in &stage.columns {
+        columns.push(user_column(sql, statement, names, column, &end)?);
+    }
+    let joins = stage
+        .joins
+        .iter()
+        .map(|join| dimension_join(names, join, &end))
+        .collect();
+    if stage.keeps_signup {
+        columns.push(Item::new(
+            format!("{}.{}", q("u"), q(&stage.signup)),
+            q("segc_signup"),
+        ));
+    }
+    if statement.series.is_some() {
+        columns.push(Item::new(
+            format!("{}.{}", q("t"), q("segc_period")),
+            q("segc_period"),
+        ));
+    }
+    let mut filter = format!("{}.{} < {end}", q("u"), q(&stage.signup));
+    if let Some(history) = &stage.history {
+        filter = format!("{filter} AND {}", valid_at(names, &q("u"), history, &end));
+    }
+    let users = UsersStage {
+        columns,
+        table: names.table(stage.source),
+        joins,
+        filter,
+        origin: comment_text(&project.source(stage.source).origin.to_string()),
+    };
+    Ok((users, end))
+}
+
+/// An attribute read from the user table or a dimension.
+fn user_column(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    column: &UserColumn,
+    end: &str,
+) -> Result<Item, Error> {
+    let project = statement.plan.project;
+    let alias = match column.dimension {
+        None => names.q("u"),
+        Some(source) => names.dimension_alias(source),
+    };
+    let mut value = format!("{alias}.{}", names.q(&column.column));
+    // Point in time: a date or timestamp of a user or dimension row records when something
+    // happened, so one at or after the as-of instant is not known yet.
+    let known_before = match column.known_before {
+        Some(ValueType::Timestamp) => Some(end.to_string()),
+        Some(_) => {
+            let days = statement
+                .end_days()
+                .into_iter()
+                .map(|day| sql.date(day))
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(sql.per_period_values(days))
+        }
+        None => None,
+    };
+    if let Some(end) = known_before {
+        value = format!("CASE WHEN {value} < {end} THEN {value} END");
+    }
+    if column.as_date {
+        value = sql.local_date(&value)?;
+    } else if column.flag {
+        value = sql.boolean_flag(&value);
+    }
+    let name = &project.attribute(column.attribute).name;
+    Ok(Item::new(value, names.q(name)))
+}
+
+fn dimension_join(names: &Names<'_>, join: &DimensionJoin, end: &str) -> Join {
+    let q = |name: &str| names.q(name);
+    let alias = names.dimension_alias(join.source);
+    let mut on = match &join.keys {
+        Some((key, users_column)) => {
+            format!("{alias}.{} = {}.{}", q(key), q("u"), q(users_column))
+        }
+        None => "1 = 1".into(),
+    };
+    if let Some(history) = &join.history {
+        on = format!("{on} AND {}", valid_at(names, &alias, history, end));
+    }
+    Join {
+        table: names.table(join.source),
+        alias,
+        on,
+    }
+}
+
+/// A source keeping history contributes the row valid at the as-of instant: valid from
+/// before it, and not ended before it.
+fn valid_at(names: &Names<'_>, alias: &str, history: &History, end: &str) -> String {
+    let from = format!("{alias}.{}", names.q(&history.valid_from));
+    let to = format!("{alias}.{}", names.q(&history.valid_to));
+    format!("{from} < {end} AND ({to} IS NULL OR {to} >= {end})")
+}
