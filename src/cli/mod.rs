@@ -305,13 +305,26 @@ pub(crate) fn validate_live(
     let mut driver = run::connect(&profile, options, root)?;
     let sources: Vec<&crate::ir::Source> = untyped.iter().collect();
     let mut learned = LearnedTypes::new();
+    let mut problems = Vec::new();
     for source in crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)? {
         for (column, value_type) in source.columns {
             learned.insert((source.source.clone(), column), value_type);
         }
+        problems.extend(source.problems);
     }
-    let project = crate::validate::validate_with(files, &learned, true)?;
-    Ok((project, Some(driver)))
+    match crate::validate::validate_with(files, &learned, true) {
+        Ok(project) => Ok((project, Some(driver))),
+        Err(error) => {
+            // Why the catalog could not type a column: a missing table or column.
+            for problem in problems {
+                eprintln!(
+                    "{}",
+                    crate::terminal::printable_lines(&format!("note: {problem}"))
+                );
+            }
+            Err(error)
+        }
+    }
 }
 
 /// The target to use: the flag, else the project's default.

@@ -54,9 +54,13 @@ pub fn validate_with(
 
 /// The sources with a column the project reads whose type is neither declared nor in the
 /// snapshot: the tables whose catalog `run` and `explain` read before validating.
+/// None when the project has other problems: those are reported without connecting.
 pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Vec<Source> {
-    let mut validator = Validator::new(files, learned, true);
+    let mut validator = Validator::new(files, learned, false);
     let project = validator.run();
+    if !files.diagnostics.is_empty() || !validator.diagnostics.is_empty() {
+        return Vec::new();
+    }
     let mut sources: Vec<Source> = Vec::new();
     for id in &validator.untyped {
         if let Some(source) = project.sources.get(id.0)

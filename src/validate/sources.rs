@@ -188,6 +188,7 @@ impl Validator<'_> {
                     Some(text) => match parse_type(&text.value) {
                         Some(t) => {
                             if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
+                                && self.check_types
                                 && string_ness_differs(t, *warehouse)
                             {
                                 let from = match at {
