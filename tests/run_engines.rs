@@ -680,6 +680,27 @@ fn the_postgres_catalog_types_every_column_as_postgres_and_as_redshift() {
     // `run` learns the missing types from the catalog (nothing is written).
     let json = common::run_json(dir.path(), &["--target", "types_pg"]);
     assert_eq!(json["rows"][0]["countries"], 2, "{json}");
+    // So does `explain`; `compile` stays offline and names what is missing.
+    let segc = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args(args)
+            .arg("--project")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let output = segc(&["explain", "us", "--target", "types_pg"]);
+    let text = common::output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("1 pass"), "{text}");
+    let output = segc(&["compile", "--target", "types_pg"]);
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("segc sources --refresh --target types_pg"),
+        "{text}"
+    );
     assert!(
         !dir.path()
             .join("segment-defs/warehouse_schema.yml")
