@@ -1,5 +1,6 @@
 //! segc: compile YAML segment and KPI definitions into warehouse SQL and run it in place.
 
+pub mod catalog;
 pub mod cli;
 pub mod demo;
 pub mod dialect;

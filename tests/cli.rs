@@ -147,6 +147,17 @@ fn help_explains_the_commands() {
         .assert()
         .success()
         .stdout(predicate::str::contains("--as-of"));
+    segc()
+        .args(["sources", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("--refresh")
+                .and(predicate::str::contains(
+                    "segc sources --refresh --target pg",
+                ))
+                .and(predicate::str::contains("warehouse_schema.yml")),
+        );
 }
 
 #[test]
@@ -900,6 +911,12 @@ fn no_secret_appears_in_any_output_of_any_command() {
         commands.push(vec![
             "explain".into(),
             "active".into(),
+            "--target".into(),
+            target.into(),
+        ]);
+        commands.push(vec![
+            "sources".into(),
+            "--refresh".into(),
             "--target".into(),
             target.into(),
         ]);

@@ -5,9 +5,9 @@ use std::path::Path;
 use segc::error::Error;
 
 const SOURCES: &str = "sources:
-  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: country } }
-  events: { table: app.events, user_key: user_id, time: occurred_at, columns: { name: event_name } }
-  tags: { table: app.tags, user_key: user_id, columns: { tag: tag } }
+  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: { column: country, type: string } } }
+  events: { table: app.events, user_key: user_id, time: occurred_at, columns: { name: { column: event_name, type: string } } }
+  tags: { table: app.tags, user_key: user_id, columns: { tag: { column: tag, type: string } } }
 ";
 
 /// Writes a project with `sources.yml` and `defs.yml`, validates it, and returns each

@@ -7,9 +7,9 @@ use segc::error::SourceMap;
 use segc::spec::{Definitions, ProjectFiles, ProjectSpec, read_definitions, yaml};
 
 const SOURCES: &str = "sources:
-  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: country, account_id: account_id } }
-  accounts: { table: app.accounts, key: account_id, columns: { plan: plan } }
-  events: { table: app.events, user_key: user_id, time: occurred_at, columns: { name: event_name } }
+  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: { column: country, type: string }, account_id: { column: account_id, type: integer } } }
+  accounts: { table: app.accounts, key: account_id, columns: { plan: { column: plan, type: string } } }
+  events: { table: app.events, user_key: user_id, time: occurred_at, columns: { name: { column: event_name, type: string } } }
 ";
 
 /// Validates `text` as a definitions file next to a fixed set of sources; returns the

@@ -609,3 +609,156 @@ fn ctrl_c_during_a_retry_pause_stops_at_once() {
     );
     assert!(stderr.contains("starting up"), "{stderr}");
 }
+
+/// Writes a project over `app.users` whose columns have no declared type, with a segment and a
+/// KPI reading `country`.
+fn untyped_project(dir: &Path, target: &str, columns: &str) {
+    std::fs::write(
+        dir.join("segc_project.yml"),
+        format!("name: types\nas_of: 2024-03-31\ndefault_target: {target}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.join("segment-defs/defs.yml"),
+        format!(
+            "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, {columns} }} }}\n\
+             segments:\n  - {{ name: us, all: [ {{ country: {{ eq: US }} }} ] }}\n\
+             kpis:\n  - {{ name: people, agg: count }}\n  - {{ name: countries, agg: count_distinct, of: country }}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// `segc sources --refresh` on `target`: the snapshot's text.
+fn refresh(dir: &Path, target: &str) -> String {
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["sources", "--refresh", "--target", target, "--project"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::output_text(&output));
+    std::fs::read_to_string(dir.join("segment-defs/warehouse_schema.yml")).unwrap()
+}
+
+/// The catalog gives each column its segc type, as PostgreSQL and as Redshift types, with
+/// physical names matched exactly or, when unique, without case; `segc run` without a
+/// snapshot reads the types it misses itself, so `US` and `us` count as two countries.
+#[test]
+fn the_postgres_catalog_types_every_column_as_postgres_and_as_redshift() {
+    if !enabled() {
+        return;
+    }
+    let database = "segc_types";
+    let dir = fresh_database(
+        database,
+        &[("types_pg", "postgres"), ("types_rs", "redshift")],
+    );
+    let mut db = connect(dir.path(), "types_pg");
+    for statement in [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, country VARCHAR(2), \
+         \"Role\" TEXT, score NUMERIC(10, 2), ratio DOUBLE PRECISION, visits BIGINT, born DATE, \
+         seen TIMESTAMPTZ, paying BOOLEAN, uid UUID)",
+        "INSERT INTO app.users VALUES \
+         (1, TIMESTAMP '2024-01-01', 'US', 'admin', 1.5, 0.5, 3, DATE '1990-01-01', TIMESTAMPTZ '2024-01-02 00:00:00+00', TRUE, '00000000-0000-0000-0000-000000000001'), \
+         (2, TIMESTAMP '2024-01-01', 'us', 'member', 2.5, 0.25, 4, DATE '1991-01-01', TIMESTAMPTZ '2024-01-03 00:00:00+00', FALSE, '00000000-0000-0000-0000-000000000002')",
+    ] {
+        db.set_up(statement).unwrap();
+    }
+    untyped_project(
+        dir.path(),
+        "types_pg",
+        "country: country, role: role, score: score, ratio: ratio, visits: visits, born: born, seen: seen, paying: paying, uid: uid",
+    );
+    let expected = |target: &str, dialect: &str| {
+        format!(
+            "warehouse_schema:\n  target: {target}\n  dialect: {dialect}\n  sources:\n    users:\n      signup_at: timestamp\n      country: string\n      role: string\n      score: number\n      ratio: number\n      visits: integer\n      born: date\n      seen: timestamp\n      paying: boolean\n      uid: \"uuid\"\n"
+        )
+    };
+    // `run` learns the missing types from the catalog (nothing is written).
+    let json = common::run_json(dir.path(), &["--target", "types_pg"]);
+    assert_eq!(json["rows"][0]["countries"], 2, "{json}");
+    // So does `explain`; `compile` stays offline and names what is missing.
+    let segc = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args(args)
+            .arg("--project")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let output = segc(&["explain", "us", "--target", "types_pg"]);
+    let text = common::output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("1 pass"), "{text}");
+    let output = segc(&["compile", "--target", "types_pg"]);
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("segc sources --refresh --target types_pg"),
+        "{text}"
+    );
+    assert!(
+        !dir.path()
+            .join("segment-defs/warehouse_schema.yml")
+            .exists()
+    );
+    for (target, dialect) in [("types_pg", "postgres"), ("types_rs", "redshift")] {
+        let text = refresh(dir.path(), target);
+        assert!(text.ends_with(&expected(target, dialect)), "{text}");
+        assert!(
+            text.starts_with("# Written by `segc sources --refresh`"),
+            "{text}"
+        );
+        assert_eq!(refresh(dir.path(), target), text);
+    }
+}
+
+/// The BigQuery emulator's `INFORMATION_SCHEMA.COLUMNS` types every column, and `segc run`
+/// reads the types it misses from it.
+#[cfg(feature = "bigquery")]
+#[test]
+fn the_bigquery_catalog_types_every_column() {
+    let Ok(endpoint) = std::env::var("SEGC_TEST_BQ_ENDPOINT") else {
+        eprintln!("skipped: set SEGC_TEST_BQ_ENDPOINT (scripts/test.sh starts bqemulator)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("bq: {{ type: bigquery, project: segc-types, endpoint: \"{endpoint}\" }}\n"),
+    )
+    .unwrap();
+    let profile = segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), "bq").unwrap();
+    let mut db =
+        segc::cli::run::connect(&profile, segc::driver::RunOptions::default(), dir.path()).unwrap();
+    for statement in [
+        "DROP SCHEMA IF EXISTS app CASCADE",
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users (user_id INT64, created_at TIMESTAMP, country STRING, \
+         score NUMERIC, ratio FLOAT64, born DATE, paying BOOL, tags ARRAY<STRING>)",
+        "INSERT INTO app.users (user_id, created_at, country, score, ratio, born, paying, tags) VALUES \
+         (1, TIMESTAMP '2024-01-01 00:00:00', 'US', 1.5, 0.5, DATE '1990-01-01', TRUE, ['a']), \
+         (2, TIMESTAMP '2024-01-01 00:00:00', 'us', 2.5, 0.25, DATE '1991-01-01', FALSE, ['b'])",
+    ] {
+        db.set_up(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    untyped_project(
+        dir.path(),
+        "bq",
+        "country: country, score: score, ratio: ratio, born: born, paying: paying, tags: tags",
+    );
+    let json = common::run_json(dir.path(), &["--target", "bq"]);
+    assert_eq!(json["rows"][0]["countries"], 2, "{json}");
+    let text = refresh(dir.path(), "bq");
+    assert!(
+        text.ends_with(
+            "warehouse_schema:\n  target: bq\n  dialect: bigquery\n  sources:\n    users:\n      signup_at: timestamp\n      country: string\n      score: number\n      ratio: number\n      born: date\n      paying: boolean\n      tags: \"ARRAY<STRING>\"\n"
+        ),
+        "{text}"
+    );
+}

@@ -358,12 +358,13 @@ fn check_shape(target: &TargetType, shape: &Shape, secret: &str) {
     let project = dir.path().join("project");
     common::copy_project(&common::repository_root(), &project, None);
     std::fs::write(project.join("profiles.yml"), &shape.text).unwrap();
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 6] = [
         &["targets"],
         &["targets", "--check", "t"],
         &["compile", "--target", "t"],
         &["run", "--target", "t"],
         &["explain", "active", "--target", "t"],
+        &["sources", "--refresh", "--target", "t"],
     ];
     for command in commands {
         let output = segc(&project, command);

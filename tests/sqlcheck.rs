@@ -529,3 +529,34 @@ fn functions_newer_than_a_dialects_minimum_version_are_found() {
         ["GENERATE_SERIES", "FILTER ( WHERE"]
     );
 }
+
+/// The catalog query `segc sources --refresh` (and `run`, for types it misses) sends passes the
+/// gate and each dialect's oldest server, for one-, two- and three-part table names with
+/// hostile characters: every name in it is a string literal (SQL Server: N'…' in that
+/// database's INFORMATION_SCHEMA).
+#[test]
+fn catalog_queries_are_sendable_in_every_dialect() {
+    let project = common::core_project();
+    let mut tables: Vec<Vec<String>> = project
+        .sources
+        .iter()
+        .map(|s| s.table.default.clone())
+        .collect();
+    tables.push(vec!["it's".into(), "a]b".into(), "c\"d".into()]);
+    tables.push(vec!["events".into()]);
+    for name in segc::dialect::names() {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = segc::catalog::catalog_query(&dialect, &tables);
+        common::assert_sendable(&sql, &dialect);
+        if name == "sqlserver" {
+            assert!(
+                sql.contains("FROM [it's].INFORMATION_SCHEMA.COLUMNS WHERE (TABLE_SCHEMA = N'a]b' AND TABLE_NAME = N'c\"d')"),
+                "{sql}"
+            );
+            assert!(
+                sql.contains("TABLE_SCHEMA = N'dbo' AND TABLE_NAME = N'events'"),
+                "{sql}"
+            );
+        }
+    }
+}

@@ -73,7 +73,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
 /// goes to a hidden temporary name first, and only once all are written are they renamed
 /// into place. On a failure the temporaries are removed, and the error names the folder
 /// (or the file in the way) and the system's reason.
-fn write_files(dir: &Path, files: &[(String, String)]) -> Result<i32, Error> {
+pub(crate) fn write_files(dir: &Path, files: &[(String, String)]) -> Result<i32, Error> {
     let failed = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Write { path, source }

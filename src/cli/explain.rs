@@ -159,7 +159,16 @@ fn count(cell: Option<&Cell>) -> i64 {
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> Result<i32, Error> {
-    let project = crate::validate::load_and_validate(root)?;
+    // `--dialect` is offline: declared and snapshot types only.
+    let (project, driver) = match &args.dialect {
+        Some(_) => (crate::validate::load_and_validate(root)?, None),
+        None => super::validate_live(
+            root,
+            profiles_dir,
+            args.target.as_deref(),
+            RunOptions::default(),
+        )?,
+    };
     let Some(segment) = project.segment_by_name(&args.segment) else {
         let hint = crate::error::suggest(
             &args.segment,
@@ -194,7 +203,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
     let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
     let dialect = super::target_dialect(&profile)?;
     let sql = crate::render::render_explain(&plan, &dialect, Some(&target), segment)?;
-    let mut driver = super::run::connect(&profile, RunOptions::default(), root)?;
+    let mut driver = match driver {
+        Some(driver) => driver,
+        None => super::run::connect(&profile, RunOptions::default(), root)?,
+    };
     // First the sources: a missing or empty table explains an empty segment by itself.
     println!("sources, rows before the end of {}:", plan.time.as_of);
     for (source, check) in crate::render::render_source_checks(&plan, &dialect, Some(&target))? {

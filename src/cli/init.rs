@@ -40,6 +40,10 @@ const DEMO_FILES: &[(&str, &str)] = &[
         "segment-defs/kpis_catalog.yml",
         include_str!("../../segment-defs/kpis_catalog.yml"),
     ),
+    (
+        "segment-defs/warehouse_schema.yml",
+        include_str!("../../segment-defs/warehouse_schema.yml"),
+    ),
 ];
 
 const STARTER_PROJECT: &str = "name: my_project
@@ -56,9 +60,14 @@ local: { type: duckdb, path: warehouse.duckdb }
 
 const STARTER_DEFINITIONS: &str =
     "# Describe where your data lives, then attributes, segments and KPIs.
+# segc must know the type of every column it compares, counts or orders: declare it
+# (`{ column: country, type: string }`), or read every column's type from the warehouse into
+# segment-defs/warehouse_schema.yml with `segc sources --refresh` (and check that file in).
 sources:
-  users:  { table: app.users, key: user_id, columns: { signup_at: created_at, country: country } }
-  events: { table: app.events, user_key: user_id, time: occurred_at, columns: { name: event_name } }
+  users:  { table: app.users, key: user_id,
+            columns: { signup_at: created_at, country: { column: country, type: string } } }
+  events: { table: app.events, user_key: user_id, time: occurred_at,
+            columns: { name: { column: event_name, type: string } } }
 
 attributes:
   monthly_activity: { source: events, agg: count, window: 30d }

@@ -5,6 +5,7 @@ pub mod explain;
 pub mod init;
 pub mod progress;
 pub mod run;
+pub mod sources;
 pub mod targets;
 pub mod validate;
 
@@ -47,6 +48,9 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// List the targets of profiles.yml (secrets masked), or check one with --check.
     Targets(targets::TargetsArgs),
+    /// Show each source column's declared and snapshot type; --refresh reads the types from
+    /// the target's catalog into warehouse_schema.yml.
+    Sources(sources::SourcesArgs),
 }
 
 /// What to report: shared by `compile` and `run`.
@@ -217,6 +221,7 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Init(args) => init::execute(&args),
         Command::Explain(args) => explain::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Targets(args) => targets::execute(root, cli.profiles_dir.as_deref(), &args),
+        Command::Sources(args) => sources::execute(root, cli.profiles_dir.as_deref(), &args),
     }
 }
 
@@ -239,6 +244,56 @@ pub(crate) fn target_dialect(
         )));
     }
     crate::dialect::Dialect::load(&profile.kind)
+}
+
+/// Loads and validates the project for a command that connects to a target (`run`,
+/// `explain`): the columns it reads whose type is neither declared nor in the snapshot are
+/// looked up in the target's catalog first, through the driver (in memory only; `segc
+/// sources --refresh` writes them down). The driver opened for that is returned for reuse.
+pub(crate) fn validate_live(
+    root: &std::path::Path,
+    profiles_dir: Option<&std::path::Path>,
+    target_flag: Option<&str>,
+    options: crate::driver::RunOptions,
+) -> Result<(crate::ir::Project, Option<Box<dyn crate::driver::Driver>>), Error> {
+    use crate::validate::LearnedTypes;
+    let files = crate::spec::load_project(root)?;
+    let untyped = crate::validate::untyped_sources(&files, &LearnedTypes::new());
+    let target = target_flag.map(str::to_string).or_else(|| {
+        files
+            .project
+            .default_target
+            .as_ref()
+            .map(|t| t.value.clone())
+    });
+    let (Some(target), false) = (target, untyped.is_empty()) else {
+        return Ok((crate::validate::validate(files)?, None));
+    };
+    let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
+    let dialect = target_dialect(&profile)?;
+    let mut driver = run::connect(&profile, options, root)?;
+    let sources: Vec<&crate::ir::Source> = untyped.iter().collect();
+    let mut learned = LearnedTypes::new();
+    let mut problems = Vec::new();
+    for source in crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)? {
+        for (column, value_type) in source.columns {
+            learned.insert((source.source.clone(), column), value_type);
+        }
+        problems.extend(source.problems);
+    }
+    match crate::validate::validate_with(files, &learned, true) {
+        Ok(project) => Ok((project, Some(driver))),
+        Err(error) => {
+            // Why the catalog could not type a column: a missing table or column.
+            for problem in problems {
+                eprintln!(
+                    "{}",
+                    crate::terminal::printable_lines(&format!("note: {problem}"))
+                );
+            }
+            Err(error)
+        }
+    }
 }
 
 /// The target to use: the flag, else the project's default.

@@ -99,7 +99,13 @@ pub fn connect(
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Result<i32, Error> {
-    let project = crate::validate::load_and_validate(root)?;
+    let options = crate::driver::RunOptions {
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+        ..Default::default()
+    };
+    let query_id = options.query_id.clone();
+    let (project, driver) =
+        super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
     let target = super::target_name(args.target.as_deref(), &project)?;
     let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
     let dialect = super::target_dialect(&profile)?;
@@ -109,12 +115,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     // `segc run` only reads: the driver's gate refuses anything but one read-only query, and
     // is asked before connecting so a refused statement opens no session.
     crate::driver::gate::admit(&sql, &dialect, crate::driver::gate::Shape::Read)?;
-    let options = crate::driver::RunOptions {
-        timeout: args.timeout.map(std::time::Duration::from_secs),
-        ..Default::default()
+    let mut driver = match driver {
+        Some(driver) => driver,
+        None => connect(&profile, options, root)?,
     };
-    let query_id = options.query_id.clone();
-    let mut driver = connect(&profile, options, root)?;
     let progress = super::progress::Progress::start(format!("running on {target}"), query_id);
     let result = driver.query(&sql);
     drop(progress);

@@ -136,6 +136,48 @@ pub struct VersionLimits {
     pub unavailable: Vec<String>,
 }
 
+/// Where the placeholder `{scope}` of a catalog query comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogScope {
+    /// One catalog for every table: three-part names match `table_in_catalog`.
+    #[default]
+    None,
+    /// A three-part name's first part (the database) qualifies the catalog view.
+    Database,
+    /// Every part before the table's own name (project and dataset) qualifies it.
+    Dataset,
+}
+
+/// The warehouse's type names read as each segc type.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CatalogTypes {
+    pub string: Vec<String>,
+    pub integer: Vec<String>,
+    pub number: Vec<String>,
+    pub date: Vec<String>,
+    pub timestamp: Vec<String>,
+    pub boolean: Vec<String>,
+}
+
+/// How the warehouse's catalog lists the columns of tables, and what its type names mean.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Catalog {
+    /// The query, with `{scope}` and `{tables}`; it returns schema, table, column, type.
+    pub query: String,
+    /// One table's match, with `{schema}` and `{table}` (string literals).
+    pub table: String,
+    /// With a `{catalog}` too, for three-part names when `scope` is `none`.
+    #[serde(default)]
+    pub table_in_catalog: Option<String>,
+    #[serde(default)]
+    pub scope: CatalogScope,
+    /// The schema of a table named without one (none: the catalog's scope decides).
+    #[serde(default)]
+    pub default_schema: Option<String>,
+    pub types: CatalogTypes,
+}
+
 /// A dialect's facts.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Dialect {
@@ -152,6 +194,7 @@ pub struct Dialect {
     pub version: VersionLimits,
     #[serde(default)]
     pub session: Session,
+    pub catalog: Catalog,
     /// This dialect's macro overrides.
     #[serde(skip)]
     pub macros: &'static str,

@@ -40,7 +40,23 @@ pub struct Definitions {
     pub attributes: Vec<AttributeSpec>,
     pub segments: Vec<SegmentSpec>,
     pub kpis: Vec<KpiSpec>,
+    /// `warehouse_schema:`, the snapshot `segc sources --refresh` writes.
+    pub warehouse_schema: Option<WarehouseSchemaSpec>,
 }
+
+/// The warehouse's type of each column of the sources, as `segc sources --refresh` read it
+/// from a target's catalog: per source, project column name → type (a segc type name, or
+/// the warehouse's own name for a type segc does not support).
+#[derive(Debug, Clone)]
+pub struct WarehouseSchemaSpec {
+    pub target: Option<Spanned<String>>,
+    pub dialect: Option<Spanned<String>>,
+    pub sources: Vec<(Spanned<String>, Vec<SnapshotColumn>)>,
+    pub span: Span,
+}
+
+/// A column's name and type in `warehouse_schema`.
+pub type SnapshotColumn = (Spanned<String>, Spanned<String>);
 
 #[derive(Debug, Clone)]
 pub enum TableSpec {
@@ -195,7 +211,13 @@ pub fn read_project(root: &Node, diagnostics: &mut Vec<Diagnostic>) -> ProjectSp
     spec
 }
 
-const FILE_KEYS: &[&str] = &["sources", "attributes", "segments", "kpis"];
+const FILE_KEYS: &[&str] = &[
+    "sources",
+    "attributes",
+    "segments",
+    "kpis",
+    "warehouse_schema",
+];
 
 /// Adds the declarations of one definitions file to `definitions`.
 pub fn read_definitions(
@@ -234,7 +256,55 @@ pub fn read_definitions(
             }
         }
     }
+    if let Some(node) = map.node("warehouse_schema") {
+        let key_span = map.key_span("warehouse_schema").unwrap_or(node.span);
+        if let Some(schema) = read_warehouse_schema(node, key_span, diagnostics) {
+            match &definitions.warehouse_schema {
+                Some(earlier) => diagnostics.push(
+                    Diagnostic::new(
+                        "`warehouse_schema` is written in two definitions files",
+                        schema.span,
+                    )
+                    .with_hint(format!(
+                        "keep one (the other starts at line {}): `segc sources --refresh` writes it to warehouse_schema.yml",
+                        earlier.span.start.line
+                    )),
+                ),
+                None => definitions.warehouse_schema = Some(schema),
+            }
+        }
+    }
     map.finish(FILE_KEYS, diagnostics);
+}
+
+/// `warehouse_schema: { target, dialect, sources: { users: { country: string } } }`.
+fn read_warehouse_schema(
+    node: &Node,
+    span: Span,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<WarehouseSchemaSpec> {
+    let mut map = MapReader::new(node, "`warehouse_schema`", diagnostics)?;
+    let target = map.string("target", diagnostics);
+    let dialect = map.string("dialect", diagnostics);
+    let mut sources = Vec::new();
+    if let Some(node) = map.node("sources") {
+        for (source, body) in named_entries(node, "sources", diagnostics) {
+            let columns = named_entries(body, "columns", diagnostics)
+                .into_iter()
+                .filter_map(|(column, value)| {
+                    scalar_string(value, "a column type", diagnostics).map(|t| (column, t))
+                })
+                .collect();
+            sources.push((source, columns));
+        }
+    }
+    map.finish(&["target", "dialect", "sources"], diagnostics);
+    Some(WarehouseSchemaSpec {
+        target,
+        dialect,
+        sources,
+        span,
+    })
 }
 
 fn named_entries<'a>(

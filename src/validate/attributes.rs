@@ -75,6 +75,7 @@ impl Validator<'_> {
         }
         for (id, index) in &formulas {
             let spec = &self.files.definitions.attributes[*index];
+            self.user = format!("attribute `{}`", spec.name.value);
             if let Some(expr) = self.parse_formula(spec) {
                 self.attributes[id.0].kind = AttributeKind::Formula(expr);
             }
@@ -163,7 +164,7 @@ impl Validator<'_> {
                 false
             }
         };
-        let Some(&base) = self.attribute_names.get(&of.value) else {
+        let Some(base) = self.attribute_by_name(&of.value) else {
             let hint = suggest(&of.value, self.attribute_names.keys().map(String::as_str));
             self.error_with_hint(
                 format!("unknown attribute `{}` in `quintile` of {what}", of.value),
@@ -250,6 +251,7 @@ impl Validator<'_> {
 
     fn resolve_attribute(&mut self, spec: &AttributeSpec, id: AttributeId) -> Option<Pending> {
         let what = format!("attribute `{}`", spec.name.value);
+        self.user = what.clone();
         let declared_type = self.declared_type(spec);
         if let Some(of) = &spec.quintile {
             return self.resolve_quintile(spec, id, of);
@@ -335,6 +337,7 @@ impl Validator<'_> {
                     );
                     return None;
                 };
+                self.uses_column(source, &column.name);
                 let value_type = declared_type.unwrap_or(column.value_type);
                 let as_date = value_type == ValueType::Date && column.value_type != ValueType::Date;
                 let point_in_time = self.point_in_time(source, &column);
@@ -552,10 +555,14 @@ impl Validator<'_> {
             return None;
         }
         match source_ref.column(name) {
-            Some(column) => Some(FactColumn::Column {
-                physical: column.physical.clone(),
-                value_type: column.value_type,
-            }),
+            Some(column) => {
+                let found = FactColumn::Column {
+                    physical: column.physical.clone(),
+                    value_type: column.value_type,
+                };
+                self.uses_column(source, name);
+                Some(found)
+            }
             None => {
                 let mut names: Vec<&str> =
                     source_ref.columns.iter().map(|c| c.name.as_str()).collect();
@@ -689,8 +696,14 @@ impl Validator<'_> {
         window
     }
 
+    /// An attribute by name; an implicit one (a column of the user table or a dimension) is
+    /// recorded as read by what is being resolved.
     pub(super) fn attribute_by_name(&self, name: &str) -> Option<AttributeId> {
-        self.attribute_names.get(name).copied()
+        let id = self.attribute_names.get(name).copied()?;
+        if self.attributes[id.0].implicit {
+            self.used_by_name.borrow_mut().push((id, self.user.clone()));
+        }
+        Some(id)
     }
 
     pub(super) fn attribute_suggestion(&self, name: &str) -> Option<String> {

@@ -9,21 +9,37 @@ mod formula_size;
 mod reports;
 mod segment_size;
 mod sources;
+pub use sources::SIGNUP_COLUMN;
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
 
+use crate::catalog::WarehouseType;
 use crate::error::{Diagnostic, Error, Span, suggest};
 use crate::ir::{
     Attribute, AttributeId, Duration, Kpi, Origin, Project, Segment, Source, SourceId, Window,
 };
 use crate::spec::{ProjectFiles, Spanned};
 
+/// Column types learned from the warehouse's catalog while running (not written anywhere):
+/// (source, project column name) → type.
+pub type LearnedTypes = HashMap<(String, String), WarehouseType>;
+
 /// Validates a loaded project. On failure the error carries every diagnostic.
 pub fn validate(files: ProjectFiles) -> Result<Project, Error> {
-    let mut validator = Validator::new(&files);
+    validate_with(files, &LearnedTypes::new(), true)
+}
+
+/// Validates a loaded project with types learned from the warehouse; without `check_types`,
+/// columns a project reads may have no known type (for `segc sources`, which reads them).
+pub fn validate_with(
+    files: ProjectFiles,
+    learned: &LearnedTypes,
+    check_types: bool,
+) -> Result<Project, Error> {
+    let mut validator = Validator::new(&files, learned, check_types);
     let project = validator.run();
     let mut diagnostics = files.diagnostics.clone();
     diagnostics.append(&mut validator.diagnostics);
@@ -34,6 +50,26 @@ pub fn validate(files: ProjectFiles) -> Result<Project, Error> {
         diagnostics.dedup();
         Err(files.into_error(diagnostics))
     }
+}
+
+/// The sources with a column the project reads whose type is neither declared nor in the
+/// snapshot: the tables whose catalog `run` and `explain` read before validating.
+/// None when the project has other problems: those are reported without connecting.
+pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Vec<Source> {
+    let mut validator = Validator::new(files, learned, false);
+    let project = validator.run();
+    if !files.diagnostics.is_empty() || !validator.diagnostics.is_empty() {
+        return Vec::new();
+    }
+    let mut sources: Vec<Source> = Vec::new();
+    for id in &validator.untyped {
+        if let Some(source) = project.sources.get(id.0)
+            && !sources.iter().any(|s| s.name == source.name)
+        {
+            sources.push(source.clone());
+        }
+    }
+    sources
 }
 
 /// Reads and validates the project in `root`.
@@ -53,6 +89,20 @@ pub(crate) struct Validator<'a> {
     activity_window: Window,
     /// Quintile attributes and the span of their base, checked once every kind is known.
     quintile_bases: Vec<(AttributeId, Span)>,
+    /// Types learned from the warehouse while running.
+    learned: &'a LearnedTypes,
+    /// Whether a column read as a value must have a known type (rule 15).
+    check_types: bool,
+    /// Where each source column is declared and where its type comes from.
+    column_types: HashMap<(SourceId, String), sources::ColumnTyping>,
+    /// What is being resolved (`attribute `x``, `segment `y``), for the type errors.
+    user: String,
+    /// Implicit attributes (columns of the user table and its dimensions) used by name, and by what.
+    used_by_name: std::cell::RefCell<Vec<(AttributeId, String)>>,
+    /// Source columns read as values: the source, the project column name, and what reads it.
+    column_uses: Vec<(SourceId, String, String)>,
+    /// Sources with a column read as a value whose type is unknown.
+    untyped: Vec<SourceId>,
 }
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
@@ -184,7 +234,7 @@ pub(crate) fn check_name(
 }
 
 impl<'a> Validator<'a> {
-    fn new(files: &'a ProjectFiles) -> Self {
+    fn new(files: &'a ProjectFiles, learned: &'a LearnedTypes, check_types: bool) -> Self {
         Validator {
             files,
             diagnostics: Vec::new(),
@@ -196,6 +246,13 @@ impl<'a> Validator<'a> {
             kpis: Vec::new(),
             activity_window: Window::Last(Duration::Days(30)),
             quintile_bases: Vec::new(),
+            learned,
+            check_types,
+            column_types: HashMap::new(),
+            user: String::new(),
+            used_by_name: std::cell::RefCell::new(Vec::new()),
+            column_uses: Vec::new(),
+            untyped: Vec::new(),
         }
     }
 
@@ -274,6 +331,7 @@ impl<'a> Validator<'a> {
         self.read_attributes();
         self.read_segments();
         self.read_kpis();
+        self.check_column_types();
 
         Project {
             name,

@@ -76,6 +76,7 @@ impl Validator<'_> {
                     }
                 });
             let mut segment_references = Vec::new();
+            self.user = format!("segment `{}`", spec.name.value);
             let condition = self.resolve_condition(
                 &spec.condition,
                 Scope::Members {
@@ -425,6 +426,7 @@ impl Validator<'_> {
         };
         for spec in &accepted {
             let what = format!("KPI `{}`", spec.name.value);
+            self.user = what.clone();
             let kinds = [
                 spec.aggregation.is_some(),
                 spec.ratio.is_some(),

@@ -1,5 +1,6 @@
 //! Sources: names, tables, and which one is the user table.
 
+use crate::catalog::WarehouseType;
 use crate::error::suggest;
 use crate::ir::{Column, History, Source, SourceId, SourceRole, TableName, ValueType};
 use crate::spec::TableSpec;
@@ -30,6 +31,39 @@ pub(crate) const TYPE_NAMES: &[&str] = &[
     "timestamp",
     "boolean",
 ];
+
+/// Where a source column's type comes from (rule 15: declared, else the snapshot, else what
+/// `run` learned from the catalog, else unknown).
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnTyping {
+    /// The column's name in its source, where errors about its type point.
+    pub span: crate::error::Span,
+    pub physical: String,
+    /// Implied (keys, time, sign-up), declared, or read from the warehouse.
+    pub known: bool,
+    /// The warehouse's name of a type segc does not support.
+    pub unsupported: Option<String>,
+}
+
+/// The snapshot's type of a source's column, when `warehouse_schema` holds one.
+fn snapshot_type<'f>(
+    files: &'f crate::spec::ProjectFiles,
+    source: &str,
+    column: &str,
+) -> Option<&'f Spanned<String>> {
+    let schema = files.definitions.warehouse_schema.as_ref()?;
+    let (_, columns) = schema.sources.iter().find(|(s, _)| s.value == source)?;
+    columns
+        .iter()
+        .find(|(c, _)| c.value == column)
+        .map(|(_, t)| t)
+}
+
+/// Whether two types disagree on being a string: where that differs, segc would compare,
+/// count or order the values differently from the warehouse.
+fn string_ness_differs(declared: ValueType, warehouse: ValueType) -> bool {
+    (declared == ValueType::String) != (warehouse == ValueType::String)
+}
 
 fn table_parts(text: &str) -> Option<Vec<String>> {
     let parts: Vec<String> = text.split('.').map(|p| p.trim().to_string()).collect();
@@ -137,9 +171,50 @@ impl Validator<'_> {
                     );
                     continue;
                 }
+                let snapshot = snapshot_type(self.files, &spec.name.value, &column.name.value)
+                    .map(|t| (WarehouseType::from_snapshot(&t.value), Some(t.span)))
+                    .or_else(|| {
+                        self.learned
+                            .get(&(spec.name.value.clone(), column.name.value.clone()))
+                            .map(|t| (t.clone(), None))
+                    });
+                let mut typing = ColumnTyping {
+                    span: column.name.span,
+                    physical: column.column.value.clone(),
+                    known: true,
+                    unsupported: None,
+                };
                 let value_type = match &column.value_type {
                     Some(text) => match parse_type(&text.value) {
-                        Some(t) => t,
+                        Some(t) => {
+                            if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
+                                && self.check_types
+                                && string_ness_differs(t, *warehouse)
+                            {
+                                let from = match at {
+                                    Some(at) => format!(
+                                        "{}:{}",
+                                        self.files.sources.display(at.file),
+                                        at.start.line
+                                    ),
+                                    None => "its catalog".to_string(),
+                                };
+                                self.error_with_hint(
+                                    format!(
+                                        "column `{}` of {what} is declared `{}`, but the warehouse has it as {} ({from})",
+                                        column.name.value,
+                                        text.value,
+                                        warehouse.name(),
+                                    ),
+                                    text.span,
+                                    Some(format!(
+                                        "strings compare, count and sort differently from other values: declare `type: {}`, or change the table and refresh the snapshot",
+                                        warehouse.name()
+                                    )),
+                                );
+                            }
+                            t
+                        }
                         None => {
                             self.error_with_hint(
                                 format!("unknown type `{}`", text.value),
@@ -150,8 +225,23 @@ impl Validator<'_> {
                         }
                     },
                     None if column.name.value == SIGNUP_COLUMN => ValueType::Timestamp,
-                    None => ValueType::Unknown,
+                    None => match snapshot {
+                        Some((WarehouseType::Known(t), _)) => t,
+                        Some((WarehouseType::Unsupported(name), _)) => {
+                            typing.known = false;
+                            typing.unsupported = Some(name);
+                            ValueType::Unknown
+                        }
+                        None => {
+                            typing.known = false;
+                            ValueType::Unknown
+                        }
+                    },
                 };
+                self.column_types.insert(
+                    (SourceId(self.sources.len()), column.name.value.clone()),
+                    typing,
+                );
                 let scheduled = column.scheduled.as_ref().is_some_and(|s| s.value);
                 if let Some(flag) = column.scheduled.as_ref().filter(|s| s.value)
                     && !matches!(value_type, ValueType::Date | ValueType::Timestamp)
@@ -223,6 +313,86 @@ impl Validator<'_> {
             });
         }
         self.assign_user_table(&keyed);
+    }
+
+    /// Rule 15: every source column the project reads as a value has a known type (declared,
+    /// from the snapshot, or learned from the warehouse), so strings compare exactly on every
+    /// warehouse. One error per column, at its definition, naming what reads it.
+    pub(super) fn check_column_types(&mut self) {
+        let mut uses = std::mem::take(&mut self.column_uses);
+        for (id, user) in self.used_by_name.take() {
+            let attribute = &self.attributes[id.0];
+            if let (true, crate::ir::AttributeKind::Column { source, .. }) =
+                (attribute.implicit, &attribute.kind)
+            {
+                uses.push((
+                    *source,
+                    attribute.name.clone(),
+                    format!("{user} reads it (as attribute `{}`)", attribute.name),
+                ));
+            }
+        }
+        let mut reported: Vec<(SourceId, String)> = Vec::new();
+        let target = self
+            .files
+            .definitions
+            .warehouse_schema
+            .as_ref()
+            .and_then(|s| s.target.as_ref().map(|t| t.value.clone()))
+            .or_else(|| {
+                self.files
+                    .project
+                    .default_target
+                    .as_ref()
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_else(|| "TARGET".into());
+        for (source, column, user) in uses {
+            let key = (source, column.clone());
+            let Some(typing) = self.column_types.get(&key).cloned() else {
+                continue;
+            };
+            if typing.known || reported.contains(&key) {
+                continue;
+            }
+            reported.push(key);
+            if typing.unsupported.is_none() {
+                self.untyped.push(source);
+            }
+            if !self.check_types {
+                continue;
+            }
+            let source_name = self.sources[source.0].name.clone();
+            let declare = format!(
+                "declare it: `{column}: {{ column: {}, type: string }}` (or integer, number, date, timestamp, boolean)",
+                typing.physical
+            );
+            let (message, hint) = match &typing.unsupported {
+                Some(warehouse) => (
+                    format!(
+                        "column `{column}` of source `{source_name}` has the warehouse type `{warehouse}`, which segc cannot read as a value, and {user}"
+                    ),
+                    format!(
+                        "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
+                    ),
+                ),
+                None => (
+                    format!(
+                        "the type of column `{column}` of source `{source_name}` is not known, and {user}: segc must know it to compare, count and order values alike on every warehouse"
+                    ),
+                    format!(
+                        "{declare}, or read the types of every source from the warehouse into warehouse_schema.yml: `segc sources --refresh --target {target}`"
+                    ),
+                ),
+            };
+            self.error_with_hint(message, typing.span, Some(hint));
+        }
+    }
+
+    /// Records that `user` reads a column of `source` as a value (rule 15).
+    pub(super) fn uses_column(&mut self, source: SourceId, column: &str) {
+        let user = format!("{} reads it", self.user);
+        self.column_uses.push((source, column.to_string(), user));
     }
 
     /// A keyed source whose key is a column of another keyed source is a dimension of it;

@@ -1,0 +1,172 @@
+//! `segc sources`: each source's columns with their declared and snapshot types;
+//! `--refresh` reads the types from a target's catalog into `warehouse_schema.yml`.
+
+use std::path::Path;
+
+use clap::Args;
+
+use crate::error::Error;
+use crate::terminal::printable;
+
+/// The snapshot's file name in the definitions folder.
+pub const SNAPSHOT_FILE: &str = "warehouse_schema.yml";
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  segc sources                          # each column's declared and snapshot type
+  segc sources --refresh                # read the default target's catalog into
+                                        # <definitions>/warehouse_schema.yml
+  segc sources --refresh --target pg    # the same from target `pg`
+
+segc must know the type of every column it compares, counts or orders (a declared `type:`
+wins over the snapshot). Check the snapshot in; refresh it after a table changes.")]
+pub struct SourcesArgs {
+    /// Read the type of every column of the sources from the target's catalog and write
+    /// them to warehouse_schema.yml in the definitions folder.
+    #[arg(long)]
+    pub refresh: bool,
+    /// A target of profiles.yml (default: the project's `default_target`).
+    #[arg(long, short = 't')]
+    pub target: Option<String>,
+}
+
+pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> Result<i32, Error> {
+    let files = crate::spec::load_project(root)?;
+    // Where the snapshot goes: the file that holds it, else warehouse_schema.yml.
+    let folder = files
+        .project
+        .definitions
+        .as_ref()
+        .map(|d| d.value.clone())
+        .unwrap_or_else(|| crate::spec::load::DEFAULT_DEFINITIONS.to_string());
+    let existing = files
+        .definitions
+        .warehouse_schema
+        .as_ref()
+        .map(|schema| root.join(files.sources.display(schema.span.file)));
+    let listing = listing(&files);
+    let project =
+        crate::validate::validate_with(files, &crate::validate::LearnedTypes::new(), false)?;
+    if !args.refresh {
+        print!("{listing}");
+        return Ok(0);
+    }
+    let target = super::target_name(args.target.as_deref(), &project)?;
+    let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
+    let dialect = super::target_dialect(&profile)?;
+    let mut driver = super::run::connect(&profile, crate::driver::RunOptions::default(), root)?;
+    let sources: Vec<&crate::ir::Source> = project.sources.iter().collect();
+    let types = crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)?;
+    let problems: Vec<String> = types.iter().flat_map(|t| t.problems.clone()).collect();
+    if !problems.is_empty() {
+        return Err(Error::Query(format!(
+            "the catalog of target `{target}` does not hold every column of the sources (nothing was written):\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    let text = crate::catalog::snapshot_file(&target, &dialect.name, &types);
+    let path = existing.unwrap_or_else(|| root.join(&folder).join(SNAPSHOT_FILE));
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => (dir.to_path_buf(), name.to_string_lossy().to_string()),
+        _ => (root.join(&folder), SNAPSHOT_FILE.to_string()),
+    };
+    super::compile::write_files(&dir, &[(name, text)])?;
+    let unsupported: Vec<String> = types
+        .iter()
+        .flat_map(|source| {
+            source.columns.iter().filter_map(|(column, t)| match t {
+                crate::catalog::WarehouseType::Unsupported(name) => {
+                    Some(format!("{}.{column} ({name})", source.source))
+                }
+                crate::catalog::WarehouseType::Known(_) => None,
+            })
+        })
+        .collect();
+    let columns: usize = types.iter().map(|t| t.columns.len()).sum();
+    println!(
+        "{columns} columns of {} sources read from target `{}`",
+        types.len(),
+        printable(&target)
+    );
+    if !unsupported.is_empty() {
+        println!(
+            "of a type segc cannot read as a value (declare a type to use them): {}",
+            printable(&unsupported.join(", "))
+        );
+    }
+    Ok(0)
+}
+
+/// One line per source column: its warehouse column, declared type and snapshot type.
+fn listing(files: &crate::spec::ProjectFiles) -> String {
+    let schema = files.definitions.warehouse_schema.as_ref();
+    let snapshot = |source: &str, column: &str| -> Option<String> {
+        let (_, columns) = schema?.sources.iter().find(|(s, _)| s.value == source)?;
+        columns
+            .iter()
+            .find(|(c, _)| c.value == column)
+            .map(|(_, t)| t.value.clone())
+    };
+    let mut rows: Vec<[String; 5]> = vec![[
+        "source".into(),
+        "column".into(),
+        "warehouse column".into(),
+        "declared".into(),
+        "snapshot".into(),
+    ]];
+    for source in &files.definitions.sources {
+        for column in &source.columns {
+            let declared = match &column.value_type {
+                Some(t) => t.value.clone(),
+                None if column.name.value == crate::validate::SIGNUP_COLUMN => "(timestamp)".into(),
+                None => "–".into(),
+            };
+            rows.push([
+                source.name.value.clone(),
+                column.name.value.clone(),
+                column.column.value.clone(),
+                declared,
+                snapshot(&source.name.value, &column.name.value).unwrap_or_else(|| "–".into()),
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            rows.iter()
+                .map(|r| printable(&r[i]).chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| {
+                let cell = printable(cell);
+                let pad = width - cell.chars().count();
+                format!("{cell}{}", " ".repeat(pad))
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    match schema {
+        Some(schema) => out.push_str(&format!(
+            "snapshot: {} (target `{}`); refresh: segc sources --refresh\n",
+            files.sources.display(schema.span.file),
+            printable(
+                schema
+                    .target
+                    .as_ref()
+                    .map(|t| t.value.as_str())
+                    .unwrap_or("?")
+            )
+        )),
+        None => out.push_str(
+            "no snapshot: `segc sources --refresh --target T` reads the types from the warehouse\n",
+        ),
+    }
+    out
+}

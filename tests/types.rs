@@ -1,0 +1,347 @@
+//! Rule 15: segc knows the type of every column it reads as a value: declared, from the
+//! warehouse schema snapshot (`warehouse_schema.yml`), or refused with both fixes.
+
+use std::path::Path;
+
+use segc::error::Error;
+
+mod common;
+
+const SOURCES: &str = "sources:
+  users:
+    table: app.users
+    key: user_id
+    columns:
+      signup_at: created_at
+      country: country
+      plan: { column: plan, type: string }
+      tags: tags
+  orders:
+    table: app.orders
+    user_key: user_id
+    time: ordered_at
+    columns:
+      amount: amount
+      channel: channel
+";
+
+const DEFINITIONS: &str = "attributes:
+  channels: { source: orders, agg: count_distinct, column: channel }
+  spend: { source: orders, agg: sum, column: amount, where: { channel: { eq: web } } }
+segments:
+  - { name: us, all: [ { country: { eq: US } } ] }
+kpis:
+  - { name: people, agg: count }
+  - { name: channels_total, agg: sum, of: channels }
+";
+
+const SNAPSHOT: &str = "warehouse_schema:
+  target: local
+  dialect: duckdb
+  sources:
+    users: { signup_at: timestamp, country: string, plan: string, tags: \"VARCHAR[]\" }
+    orders: { amount: number, channel: string }
+";
+
+/// A project in a temporary folder: sources, definitions and, when given, a snapshot.
+fn project(sources: &str, definitions: &str, snapshot: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\ndefinitions: defs\ndefault_target: local\nas_of: 2024-03-31\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("defs")).unwrap();
+    std::fs::write(root.join("defs/sources.yml"), sources).unwrap();
+    std::fs::write(root.join("defs/definitions.yml"), definitions).unwrap();
+    if let Some(snapshot) = snapshot {
+        std::fs::write(root.join("defs/warehouse_schema.yml"), snapshot).unwrap();
+    }
+    dir
+}
+
+/// Each diagnostic as `file:line:col message` and its hint.
+fn problems(root: &Path) -> Vec<(String, String)> {
+    match segc::validate::load_and_validate(root) {
+        Ok(_) => Vec::new(),
+        Err(Error::Invalid(diagnostics)) => diagnostics
+            .items
+            .iter()
+            .map(|d| {
+                let at = d
+                    .span
+                    .as_ref()
+                    .map(|s| diagnostics.sources.location(s))
+                    .unwrap_or_default();
+                (
+                    format!("{at} {}", d.message),
+                    d.hint.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
+
+#[test]
+fn an_untyped_column_read_as_a_value_is_an_error_at_its_definition_with_both_fixes() {
+    let dir = project(SOURCES, DEFINITIONS, None);
+    let found = problems(dir.path());
+    // country (a segment's subject), channel (a count_distinct's column and a where's
+    // subject: one error), amount (a sum's column); tags is never read: no error.
+    assert_eq!(found.len(), 3, "{found:#?}");
+    let country = &found[0];
+    assert!(
+        country.0.starts_with("defs/sources.yml:7:7 the type of column `country` of source `users` is not known, and segment `us` reads it (as attribute `country`)"),
+        "{country:#?}"
+    );
+    assert!(
+        country
+            .1
+            .contains("`country: { column: country, type: string }`"),
+        "{country:#?}"
+    );
+    assert!(
+        country
+            .1
+            .contains("`segc sources --refresh --target local`"),
+        "{country:#?}"
+    );
+    assert!(
+        found[1]
+            .0
+            .starts_with("defs/sources.yml:15:7 the type of column `amount` of source `orders`")
+            && found[1].0.contains("attribute `spend` reads it"),
+        "{found:#?}"
+    );
+    assert!(
+        found[2].0.starts_with("defs/sources.yml:16:7")
+            && found[2].0.contains("attribute `channels` reads it"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_snapshot_types_the_columns() {
+    let dir = project(SOURCES, DEFINITIONS, Some(SNAPSHOT));
+    assert_eq!(problems(dir.path()), Vec::new());
+}
+
+#[test]
+fn a_column_of_a_type_segc_does_not_support_is_refused_when_read() {
+    let definitions =
+        format!("{DEFINITIONS}  - {{ name: tagged, agg: count_distinct, of: tags }}\n");
+    let dir = project(SOURCES, &definitions, Some(SNAPSHOT));
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].0.starts_with(
+            "defs/sources.yml:9:7 column `tags` of source `users` has the warehouse type `VARCHAR[]`"
+        ) && found[0].0.contains("KPI `tagged` reads it (as attribute `tags`)"),
+        "{found:#?}"
+    );
+    assert!(found[0].1.contains("type: string"), "{found:#?}");
+    assert!(found[0].1.contains("segc sources --refresh"), "{found:#?}");
+    // A declared type wins over the warehouse's.
+    let declared = SOURCES.replace("tags: tags", "tags: { column: tags, type: string }");
+    let dir = project(&declared, &definitions, Some(SNAPSHOT));
+    assert_eq!(problems(dir.path()), Vec::new());
+}
+
+#[test]
+fn a_declared_type_that_disagrees_with_the_snapshot_on_strings_is_an_error() {
+    for (declared, warehouse, line) in
+        [("string", "integer", "7:41"), ("integer", "string", "7:41")]
+    {
+        let sources = SOURCES.replace(
+            "country: country",
+            &format!("country: {{ column: country, type: {declared} }}"),
+        );
+        let snapshot = SNAPSHOT.replace("country: string", &format!("country: {warehouse}"));
+        let dir = project(&sources, DEFINITIONS, Some(&snapshot));
+        // (Declared an integer, `country` also cannot be compared with `US`.)
+        let found: Vec<_> = problems(dir.path())
+            .into_iter()
+            .filter(|p| p.0.starts_with("defs/sources.yml"))
+            .collect();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].0.starts_with(&format!(
+                "defs/sources.yml:{line} column `country` of source `users` is declared `{declared}`, but the warehouse has it as {warehouse} (defs/warehouse_schema.yml:5)"
+            )),
+            "{found:#?}"
+        );
+    }
+    // Integer and number differ, but not on being a string: the declaration wins.
+    let sources = SOURCES.replace(
+        "amount: amount",
+        "amount: { column: amount, type: integer }",
+    );
+    let dir = project(&sources, DEFINITIONS, Some(SNAPSHOT));
+    assert_eq!(problems(dir.path()), Vec::new());
+}
+
+#[test]
+fn two_snapshots_are_an_error() {
+    let dir = project(SOURCES, DEFINITIONS, Some(SNAPSHOT));
+    std::fs::write(dir.path().join("defs/zz_schema.yml"), SNAPSHOT).unwrap();
+    let found = problems(dir.path());
+    assert!(
+        found.iter().any(|p| p
+            .0
+            .starts_with("defs/zz_schema.yml:1:1 `warehouse_schema` is written in two")),
+        "{found:#?}"
+    );
+}
+
+/// SQL Server compares strings with a case-insensitive collation unless told otherwise: a
+/// `count_distinct` over a column the snapshot types as a string carries the binary one.
+#[test]
+fn sqlserver_counts_a_snapshot_typed_string_with_a_binary_collation() {
+    let dir = project(SOURCES, DEFINITIONS, Some(SNAPSHOT));
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let sqlserver = segc::dialect::Dialect::load("sqlserver").unwrap();
+    let sql = common::compile(&project, &sqlserver);
+    assert!(
+        sql.contains("COUNT_BIG(DISTINCT (f.[channel] COLLATE Latin1_General_100_BIN2))")
+            || sql.contains("[channel] COLLATE Latin1_General_100_BIN2"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("COLLATE Latin1_General_100_BIN2 = N'US'")
+            || sql.contains("COLLATE Latin1_General_100_BIN2) = N'US'"),
+        "{sql}"
+    );
+    common::assert_sendable(&sql, &sqlserver);
+}
+
+#[test]
+fn compile_is_offline_and_names_the_missing_types() {
+    let dir = project(SOURCES, DEFINITIONS, None);
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["compile", "--dialect", "sqlserver", "--project"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("defs/sources.yml:7:7"), "{text}");
+    assert!(
+        text.contains("segc sources --refresh --target local"),
+        "{text}"
+    );
+}
+
+#[test]
+fn sources_lists_declared_and_snapshot_types() {
+    let dir = project(SOURCES, DEFINITIONS, Some(SNAPSHOT));
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["sources", "--project"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert!(output.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        [
+            "source",
+            "column",
+            "warehouse",
+            "column",
+            "declared",
+            "snapshot"
+        ]
+    );
+    let row = |name: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name}: {text}"))
+            .split_whitespace()
+            .collect()
+    };
+    assert_eq!(
+        row("country"),
+        ["users", "country", "country", "–", "string"]
+    );
+    assert_eq!(row("plan"), ["users", "plan", "plan", "string", "string"]);
+    assert_eq!(row("tags"), ["users", "tags", "tags", "–", "VARCHAR[]"]);
+    assert!(
+        text.contains("snapshot: defs/warehouse_schema.yml (target `local`)"),
+        "{text}"
+    );
+}
+
+/// `segc sources --refresh` on the demo database writes the snapshot this repository checks
+/// in, the same on a second run, after which `compile` succeeds offline; `run` without a
+/// snapshot reads the types it misses from the catalog itself.
+#[cfg(feature = "duckdb")]
+#[test]
+fn sources_refresh_writes_the_snapshot_and_compile_then_succeeds_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("demo");
+    let segc = || assert_cmd::Command::cargo_bin("segc").unwrap();
+    let output = segc()
+        .arg("init")
+        .arg("--demo")
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::output_text(&output));
+    let snapshot = root.join("segment-defs/warehouse_schema.yml");
+    std::fs::remove_file(&snapshot).unwrap();
+    let compile = |args: &[&str]| {
+        segc()
+            .arg("compile")
+            .args(args)
+            .arg("--project")
+            .arg(&root)
+            .output()
+            .unwrap()
+    };
+    let output = compile(&["--dialect", "sqlserver"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        common::output_text(&output).contains("segc sources --refresh --target local"),
+        "{}",
+        common::output_text(&output)
+    );
+    // `run` learns the missing types from the catalog, in memory only.
+    let json = common::run_json(&root, &["--as-of", "2026-10-31"]);
+    assert!(
+        json["rows"].as_array().is_some_and(|r| r.len() > 3),
+        "{json}"
+    );
+    assert!(!snapshot.exists());
+
+    let refresh = || {
+        let output = segc()
+            .args(["sources", "--refresh", "--target", "local", "--project"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", common::output_text(&output));
+        std::fs::read_to_string(&snapshot).unwrap()
+    };
+    let first = refresh();
+    let second = refresh();
+    assert_eq!(first, second);
+    let checked_in = std::fs::read_to_string(
+        common::repository_root().join("segment-defs/warehouse_schema.yml"),
+    )
+    .unwrap();
+    assert_eq!(
+        first, checked_in,
+        "segment-defs/warehouse_schema.yml is stale: run `segc sources --refresh`"
+    );
+    assert!(first.contains("      country: string\n"), "{first}");
+    for dialect in ["sqlserver", "postgres"] {
+        let output = compile(&["--dialect", dialect]);
+        assert!(output.status.success(), "{}", common::output_text(&output));
+    }
+}
