@@ -656,10 +656,14 @@ impl<'a, 's> Sql<'a, 's> {
         })
     }
 
-    fn expr_type(&self, expr: &Expr) -> ValueType {
-        match expr {
-            Expr::Attribute(id) => self.plan.project.attribute(*id).value_type,
-            Expr::AsOf | Expr::PeriodStart => ValueType::Date,
+    /// The type a `days_between` argument is read as: an attribute's, `as_of()`'s and
+    /// `period_start()`'s own type (a timestamp becomes its local date, a date stays as it
+    /// is); any other argument goes through `to_date`.
+    fn days_between_type(&self, argument: &Expr) -> ValueType {
+        match argument {
+            Expr::Attribute(_) | Expr::AsOf | Expr::PeriodStart => {
+                argument.value_type(&self.plan.project.attributes)
+            }
             _ => ValueType::Unknown,
         }
     }
@@ -733,7 +737,7 @@ impl<'a, 's> Sql<'a, 's> {
                     let mut dates = Vec::new();
                     for argument in arguments {
                         let sql = self.expr(argument, alias)?;
-                        dates.push(match self.expr_type(argument) {
+                        dates.push(match self.days_between_type(argument) {
                             ValueType::Timestamp => self.local_date(&sql)?,
                             ValueType::Date => sql,
                             _ => self.call("to_date", &[Value::from(sql)])?,
