@@ -220,7 +220,7 @@ impl<'a, 's> Sql<'a, 's> {
     /// `value` in the form that compares exactly when it is a string (rule 15: by code point,
     /// trailing spaces counting, whatever the database's collation and padding rules; the
     /// `exact` macro). Both sides of a string comparison take this form (`exact_literal` for
-    /// a literal); a minimum or maximum of it is turned back with [`Sql::from_exact`].
+    /// a literal); a minimum or maximum of it is turned back with [`Sql::unexact`].
     fn exact(&mut self, value: String, string: bool) -> Result<String, Error> {
         if string {
             self.call("exact", &[Value::from(value)])
@@ -236,7 +236,7 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// The value of a minimum or maximum of [`Sql::exact`] values.
-    fn from_exact(&mut self, value: String, string: bool) -> Result<String, Error> {
+    fn unexact(&mut self, value: String, string: bool) -> Result<String, Error> {
         if string {
             self.call("from_exact", &[Value::from(value)])
         } else {
@@ -362,7 +362,7 @@ impl<'a, 's> Sql<'a, 's> {
                 } else {
                     "MAX"
                 };
-                self.from_exact(format!("{function}({})", guarded(&value)), string)?
+                self.unexact(format!("{function}({})", guarded(&value)), string)?
             }
             Aggregation::Nth { .. } => format!("MAX({})", guarded(&value)),
         })
@@ -834,8 +834,8 @@ impl<'a, 's> Sql<'a, 's> {
             }
             KpiAggregation::Sum => format!("SUM({})", self.cast(guarded, "double")?),
             KpiAggregation::Avg => format!("AVG({})", self.cast(guarded, "double")?),
-            KpiAggregation::Min => self.from_exact(format!("MIN({compared})"), string)?,
-            KpiAggregation::Max => self.from_exact(format!("MAX({compared})"), string)?,
+            KpiAggregation::Min => self.unexact(format!("MIN({compared})"), string)?,
+            KpiAggregation::Max => self.unexact(format!("MAX({compared})"), string)?,
             KpiAggregation::Median | KpiAggregation::Percentile(_)
                 if self.dialect.capabilities.percentile != PercentileStyle::Aggregate =>
             {
