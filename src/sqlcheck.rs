@@ -9,21 +9,10 @@ use sqlparser::parser::Parser;
 
 use crate::error::Error;
 
-/// The sqlparser dialect a dialect file names (`sqlparser = "…"`).
+/// The sqlparser dialect a dialect file names (`sqlparser = "…"`), as sqlparser names it.
 pub fn parser_dialect(name: &str) -> Result<Box<dyn ParserDialect>, Error> {
-    Ok(match name {
-        "duckdb" => Box::new(dialect::DuckDbDialect {}),
-        "postgres" => Box::new(dialect::PostgreSqlDialect {}),
-        "redshift" => Box::new(dialect::RedshiftSqlDialect {}),
-        "bigquery" => Box::new(dialect::BigQueryDialect {}),
-        "mssql" | "sqlserver" => Box::new(dialect::MsSqlDialect {}),
-        "generic" => Box::new(dialect::GenericDialect {}),
-        other => {
-            return Err(Error::Render(format!(
-                "no sqlparser dialect named `{other}`"
-            )));
-        }
-    })
+    dialect::dialect_from_str(name)
+        .ok_or_else(|| Error::Render(format!("no sqlparser dialect named `{name}`")))
 }
 
 /// Parses `sql` with the named sqlparser dialect; it must be exactly one statement.

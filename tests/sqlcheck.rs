@@ -437,7 +437,7 @@ fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
     let dir = tempfile::tempdir().unwrap();
     common::ordered_project(dir.path());
     let project = segc::validate::load_and_validate(dir.path()).unwrap();
-    for name in ["duckdb", "postgres", "redshift", "bigquery", "sqlserver"] {
+    for name in segc::dialect::names() {
         let dialect = Dialect::load(name).unwrap();
         let sql = common::compile(&project, &dialect);
         common::assert_sendable(&sql, &dialect);

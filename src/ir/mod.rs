@@ -1,6 +1,7 @@
 //! The typed, dialect-free model of a project: every name resolved to an id, every value
 //! typed. The planner and the SQL generator work from this alone.
 
+pub mod expr;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub use expr::{BinaryOperator, Expr, Function};
 pub use time::{Duration, Window};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -443,107 +445,6 @@ pub enum Predicate {
     WithinLast(Duration),
     Before(NaiveDate),
     After(NaiveDate),
-}
-
-/// A formula, as a tree. Never user text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Expr {
-    Number(f64),
-    String(String),
-    Boolean(bool),
-    Null,
-    Attribute(AttributeId),
-    /// The report's as-of day.
-    AsOf,
-    /// The first day of the report's period.
-    PeriodStart,
-    /// The period's length in months: its days / 30.4375 (365.25 / 12).
-    PeriodMonths,
-    Negate(Box<Expr>),
-    Not(Box<Expr>),
-    Binary {
-        operator: BinaryOperator,
-        left: Box<Expr>,
-        right: Box<Expr>,
-    },
-    Function {
-        function: Function,
-        arguments: Vec<Expr>,
-    },
-    IsNull {
-        expr: Box<Expr>,
-        negated: bool,
-    },
-    Case {
-        branches: Vec<(Expr, Expr)>,
-        otherwise: Option<Box<Expr>>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum BinaryOperator {
-    Add,
-    Subtract,
-    Multiply,
-    Divide,
-    Compare(Comparison),
-    And,
-    Or,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Function {
-    NullIf,
-    Coalesce,
-    DaysBetween,
-    Abs,
-    Round,
-    Floor,
-    Ceil,
-    Least,
-    Greatest,
-}
-
-impl Function {
-    pub const NAMES: &'static [&'static str] = &[
-        "nullif",
-        "coalesce",
-        "days_between",
-        "abs",
-        "round",
-        "floor",
-        "ceil",
-        "least",
-        "greatest",
-        "as_of",
-        "period_start",
-        "period_months",
-    ];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "nullif" => Function::NullIf,
-            "coalesce" => Function::Coalesce,
-            "days_between" => Function::DaysBetween,
-            "abs" => Function::Abs,
-            "round" => Function::Round,
-            "floor" => Function::Floor,
-            "ceil" | "ceiling" => Function::Ceil,
-            "least" => Function::Least,
-            "greatest" => Function::Greatest,
-            _ => return None,
-        })
-    }
-
-    /// Allowed argument counts (min, max).
-    pub fn arity(self) -> (usize, usize) {
-        match self {
-            Function::NullIf | Function::DaysBetween => (2, 2),
-            Function::Abs | Function::Floor | Function::Ceil => (1, 1),
-            Function::Round => (1, 2),
-            Function::Coalesce | Function::Least | Function::Greatest => (1, usize::MAX),
-        }
-    }
 }
 
 /// A segment's place in an `exclusive` set: users who meet the conditions of a segment

@@ -499,9 +499,7 @@ fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<Attr
     }
     match &project.attribute(id).kind {
         AttributeKind::Formula(expr) => {
-            let mut references = Vec::new();
-            crate::validate::expr_references(expr, &mut references);
-            for reference in references {
+            for reference in expr.references() {
                 need_attribute(project, reference, needed);
             }
         }

@@ -669,14 +669,6 @@ impl<'a, 's> Sql<'a, 's> {
         })
     }
 
-    fn expr_type(&self, expr: &Expr) -> ValueType {
-        match expr {
-            Expr::Attribute(id) => self.plan.project.attribute(*id).value_type,
-            Expr::AsOf | Expr::PeriodStart => ValueType::Date,
-            _ => ValueType::Unknown,
-        }
-    }
-
     /// A formula as SQL. Attribute references are columns of `alias`, or formulas inlined.
     fn expr(&mut self, expr: &Expr, alias: &str) -> Result<String, Error> {
         Ok(match expr {
@@ -737,8 +729,9 @@ impl<'a, 's> Sql<'a, 's> {
                     BinaryOperator::Or => format!("({l} OR {r})"),
                     BinaryOperator::Compare(c) => {
                         // Strings compare exactly, as in conditions (rule 15).
-                        let string = self.expr_type(left) == ValueType::String
-                            || self.expr_type(right) == ValueType::String;
+                        let attributes = &self.plan.project.attributes;
+                        let string = left.value_type(attributes) == ValueType::String
+                            || right.value_type(attributes) == ValueType::String;
                         let l = self.exact(l, string)?;
                         let r = self.exact(r, string)?;
                         format!("({l} {} {r})", comparison_operator(*c))
@@ -753,7 +746,10 @@ impl<'a, 's> Sql<'a, 's> {
                     let mut dates = Vec::new();
                     for argument in arguments {
                         let sql = self.expr(argument, alias)?;
-                        dates.push(match self.expr_type(argument) {
+                        // A timestamp counts by its local date in the project's time zone (rule 14),
+                        // whatever expression gives it.
+                        let value_type = argument.value_type(&self.plan.project.attributes);
+                        dates.push(match value_type {
                             ValueType::Timestamp => self.local_date(&sql)?,
                             ValueType::Date => sql,
                             _ => self.call("to_date", &[Value::from(sql)])?,

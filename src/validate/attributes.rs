@@ -223,11 +223,7 @@ impl Validator<'_> {
                         self.error(message, span);
                         break;
                     }
-                    AttributeKind::Formula(expr) => {
-                        let mut references = Vec::new();
-                        super::expr_references(expr, &mut references);
-                        pending.extend(references);
-                    }
+                    AttributeKind::Formula(expr) => pending.extend(expr.references()),
                     _ => {}
                 }
             }

@@ -393,8 +393,7 @@ impl Validator<'_> {
             stack: &mut Open,
         ) {
             if let AttributeKind::Formula(expr) = &attributes[id.0].kind {
-                let mut references = Vec::new();
-                collect_references(expr, &mut references);
+                let references = expr.references();
                 marks[id.0] = Mark::Visiting;
                 stack.push((id, references, 0));
             } else {
@@ -440,7 +439,7 @@ impl Validator<'_> {
                 stack.pop();
                 marks[id.0] = Mark::Done;
                 if let AttributeKind::Formula(expr) = &self.attributes[id.0].kind {
-                    let value_type = infer(expr, &self.attributes);
+                    let value_type = expr.value_type(&self.attributes);
                     written_out[id.0] = Some(WrittenOut::of(expr, &written_out));
                     self.attributes[id.0].value_type = value_type;
                 }
@@ -492,8 +491,7 @@ impl Validator<'_> {
             written_out[id.0]
                 .is_some_and(|w| w.depth > MAX_WRITTEN_OUT_DEPTH || w.nodes > MAX_WRITTEN_OUT_NODES)
         };
-        let mut references = Vec::new();
-        collect_references(expr, &mut references);
+        let references = expr.references();
         if !too_large(id) || references.into_iter().any(too_large) {
             return;
         }
@@ -578,7 +576,7 @@ fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<Type
         _ => None,
     };
     let needs_number = |operand: &Expr, what: &str| {
-        let value_type = infer(operand, attributes);
+        let value_type = operand.value_type(attributes);
         let hint = match value_type {
             ValueType::Boolean => Some("for 1 and 0, write `CASE WHEN flag THEN 1 ELSE 0 END`"),
             ValueType::Date | ValueType::Timestamp => {
@@ -601,7 +599,7 @@ fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<Type
         })
     };
     let needs_boolean = |operand: &Expr, what: &str| {
-        let value_type = infer(operand, attributes);
+        let value_type = operand.value_type(attributes);
         (value_type != ValueType::Boolean && value_type != ValueType::Unknown).then(|| {
             TypeProblem {
                 message: format!(
@@ -614,7 +612,8 @@ fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<Type
             }
         })
     };
-    if let Some(inner) = children(expr)
+    if let Some(inner) = expr
+        .children()
         .into_iter()
         .find_map(|child| type_problem(child, attributes))
     {
@@ -660,7 +659,7 @@ fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<Type
             function: Function::DaysBetween,
             arguments,
         } => arguments.iter().find_map(|argument| {
-            let value_type = infer(argument, attributes);
+            let value_type = argument.value_type(attributes);
             (value_type != ValueType::Unknown && !value_type.is_temporal()).then(|| TypeProblem {
                 message: format!(
                     "{} is {}, and `days_between` needs dates or timestamps",
@@ -676,35 +675,6 @@ fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<Type
             .find_map(|(condition, _)| needs_boolean(condition, "`CASE WHEN`")),
         _ => None,
     }
-}
-
-/// The operands of a formula node, in reading order.
-pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
-    let mut children: Vec<&Expr> = Vec::new();
-    match expr {
-        Expr::Negate(e) | Expr::Not(e) => children.push(e),
-        Expr::IsNull { expr, .. } => children.push(expr),
-        Expr::Binary { left, right, .. } => children.extend([&**left, &**right]),
-        Expr::Function { arguments, .. } => children.extend(arguments),
-        Expr::Case {
-            branches,
-            otherwise,
-        } => {
-            for (condition, result) in branches {
-                children.extend([condition, result]);
-            }
-            children.extend(otherwise.as_deref());
-        }
-        Expr::Attribute(_)
-        | Expr::Number(_)
-        | Expr::String(_)
-        | Expr::Boolean(_)
-        | Expr::Null
-        | Expr::AsOf
-        | Expr::PeriodStart
-        | Expr::PeriodMonths => {}
-    }
-    children
 }
 
 /// A function's name as formulas spell it.
@@ -734,53 +704,4 @@ fn word_range(text: &str, name: &str) -> Option<(usize, usize)> {
             && chars.get(end).is_none_or(|c| !is_word(*c));
         matches.then_some((start, end))
     })
-}
-
-pub fn collect_references(expr: &Expr, out: &mut Vec<AttributeId>) {
-    match expr {
-        Expr::Attribute(id) => out.push(*id),
-        _ => children(expr)
-            .into_iter()
-            .for_each(|child| collect_references(child, out)),
-    }
-}
-
-/// The type a formula computes.
-fn infer(expr: &Expr, attributes: &[crate::ir::Attribute]) -> ValueType {
-    match expr {
-        Expr::Number(_) => ValueType::Number,
-        Expr::String(_) => ValueType::String,
-        Expr::Boolean(_) | Expr::Not(_) | Expr::IsNull { .. } => ValueType::Boolean,
-        Expr::Null => ValueType::Unknown,
-        Expr::Attribute(id) => attributes[id.0].value_type,
-        Expr::AsOf | Expr::PeriodStart => ValueType::Date,
-        Expr::Negate(_) | Expr::PeriodMonths => ValueType::Number,
-        Expr::Binary { operator, .. } => match operator {
-            BinaryOperator::Compare(_) | BinaryOperator::And | BinaryOperator::Or => {
-                ValueType::Boolean
-            }
-            _ => ValueType::Number,
-        },
-        Expr::Function {
-            function,
-            arguments,
-        } => match function {
-            Function::DaysBetween => ValueType::Integer,
-            Function::NullIf | Function::Coalesce | Function::Least | Function::Greatest => {
-                arguments
-                    .first()
-                    .map(|a| infer(a, attributes))
-                    .unwrap_or(ValueType::Unknown)
-            }
-            _ => ValueType::Number,
-        },
-        Expr::Case {
-            branches,
-            otherwise,
-        } => branches
-            .first()
-            .map(|(_, r)| infer(r, attributes))
-            .or_else(|| otherwise.as_ref().map(|o| infer(o, attributes)))
-            .unwrap_or(ValueType::Unknown),
-    }
 }

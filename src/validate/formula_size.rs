@@ -6,7 +6,7 @@ use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::ir::Expr;
 
-use super::formula::{FormulaError, char_range, children};
+use super::formula::{FormulaError, char_range};
 
 /// Parentheses, function calls and CASE nest at most this deep in a formula.
 pub const MAX_FORMULA_NESTING: usize = 32;
@@ -168,7 +168,7 @@ impl WrittenOut {
                 nodes: inner.nodes,
             };
         }
-        children(expr)
+        expr.children()
             .into_iter()
             .fold(WrittenOut { depth: 1, nodes: 1 }, |total, child| {
                 let child = WrittenOut::of(child, formulas);

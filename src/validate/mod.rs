@@ -4,7 +4,6 @@
 mod attributes;
 mod conditions;
 mod formula;
-pub use formula::collect_references as expr_references;
 mod formula_size;
 mod reports;
 mod segment_size;
