@@ -817,3 +817,35 @@ fn calendar_month_windows_cover_the_as_of_month_and_the_one_before() {
     assert_close(all("previous_month"), 4.0, "previous_month");
     assert_close(all("trailing_month"), 6.0, "1m");
 }
+
+/// `days_between` counts calendar days in the project time zone (rule 14) for a timestamp
+/// whatever expression gives it, not only an attribute. In Auckland (UTC+13 in March 2024)
+/// user 2 signed up on 2024-03-21 (12:00 UTC on the 20th): 10 days before the as-of day
+/// 2024-03-31, where the UTC date would give 11.
+#[test]
+fn days_between_reads_any_timestamp_by_its_local_date() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), Some(&["sources.yml"]));
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: auckland\ndefinitions: segment-defs\ntime_zone: Pacific/Auckland\nas_of: 2024-03-31\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/days.yml"),
+        "attributes:\n\
+         \x20 signup_time: { source: users, column: signup_at }\n\
+         \x20 days_plain: { formula: \"days_between(signup_time, as_of())\" }\n\
+         \x20 days_coalesced: { formula: \"days_between(coalesce(signup_time, signup_time), as_of())\" }\n\
+         segments:\n\
+         \x20 - { name: plain_10, all: [ { days_plain: { eq: 10 } } ] }\n\
+         \x20 - { name: coalesced_10, all: [ { days_coalesced: { eq: 10 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).expect("a valid project");
+    let report = run_project(&project, ReportOptions::default());
+    assert_eq!(count(&report, "plain_10"), 1);
+    assert_eq!(count(&report, "coalesced_10"), 1);
+}
