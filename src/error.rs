@@ -395,8 +395,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A bad command line (the CLI's own checks).
     #[error("{0}")]
     Usage(String),
+    /// What was asked for does not exist or cannot be done.
+    #[error("{0}")]
+    Request(BadRequest),
     #[error("{0}")]
     Render(String),
     #[error("{0}")]
@@ -408,16 +412,33 @@ pub enum Error {
     Interrupted(String),
 }
 
-impl Error {
-    /// The process exit code: 2 for a bad command line, 130 after Ctrl-C (143 after
-    /// SIGTERM), 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) => 2,
-            Error::Interrupted(_) => crate::driver::cancel::exit_code(),
-            _ => 1,
-        }
-    }
+/// What was asked for (a project folder, segments, KPIs, a dialect, a period) does not exist
+/// or cannot be done; the command line maps it to its exit code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadRequest {
+    /// No project where one was expected: the problem and where.
+    #[error(
+        "{0}: run segc inside a project folder, pass --project DIR, or create one with `segc init DIR`"
+    )]
+    NoProject(String),
+    #[error("--select names unknown segments: {}", .0.join(", "))]
+    UnknownSegments(Vec<String>),
+    #[error("--kpis names unknown KPIs: {}", .0.join(", "))]
+    UnknownKpis(Vec<String>),
+    #[error("unknown dialect `{name}`; known dialects: {}", .known.join(", "))]
+    UnknownDialect { name: String, known: Vec<String> },
+    #[error("unknown time zone `{0}`")]
+    UnknownTimeZone(String),
+    #[error("the period {0}..{1} ends before it starts")]
+    PeriodReversed(chrono::NaiveDate, chrono::NaiveDate),
+    #[error("--from {0} is after --to {1}")]
+    MonthsReversed(String, String),
+    #[error("--grain month covers at most {0} months in one run")]
+    TooManyMonths(usize),
+    #[error("a series needs at least one period")]
+    NoPeriods,
+    #[error("segment `{0}` has no conditions: it holds every user")]
+    NothingToExplain(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -39,7 +39,7 @@ fn main() {
                 _ => format!("error: {error}"),
             };
             eprintln!("{}", printable_lines(&text));
-            error.exit_code()
+            segc::cli::exit_code(&error)
         }
     };
     std::process::exit(code);

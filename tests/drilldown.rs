@@ -92,8 +92,8 @@ fn an_unknown_name_with_a_plus_gets_a_did_you_mean() {
     let project = common::core_project();
     let message =
         |names: &[&str]| match Plan::new(&project, &select(names), common::date("2030-01-01")) {
-            Err(Error::Usage(message)) => message,
-            Err(other) => panic!("not a usage error: {other}"),
+            Err(Error::Request(request)) => request.to_string(),
+            Err(other) => panic!("not a request error: {other}"),
             Ok(_) => panic!("{names:?} was accepted"),
         };
     assert_eq!(

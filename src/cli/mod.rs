@@ -212,6 +212,16 @@ pub fn print_command_line_error(error: clap::Error) -> i32 {
 }
 
 /// Runs a parsed command line; returns the process exit code.
+/// The process exit code of an error: 2 for a bad command line or a request that cannot be
+/// done (unknown names, reversed periods), 130 after Ctrl-C (143 after SIGTERM), 1 otherwise.
+pub fn exit_code(error: &Error) -> i32 {
+    match error {
+        Error::Usage(_) | Error::Request(_) => 2,
+        Error::Interrupted(_) => crate::driver::cancel::exit_code(),
+        _ => 1,
+    }
+}
+
 pub fn execute(cli: Cli) -> Result<i32, Error> {
     let root = cli.project.as_path();
     match cli.command {

@@ -211,10 +211,10 @@ impl Dialect {
     /// Loads a dialect by name; unknown names list the known ones.
     pub fn load(name: &str) -> Result<Dialect, Error> {
         let files = DIALECTS.iter().find(|d| d.name == name).ok_or_else(|| {
-            Error::Usage(format!(
-                "unknown dialect `{name}`; known dialects: {}",
-                names().join(", ")
-            ))
+            Error::Request(crate::error::BadRequest::UnknownDialect {
+                name: name.to_string(),
+                known: names().into_iter().map(String::from).collect(),
+            })
         })?;
         let mut dialect: Dialect = toml::from_str(files.facts)
             .map_err(|e| Error::Render(format!("dialects/{name}/dialect.toml is invalid: {e}")))?;

@@ -22,8 +22,9 @@ pub struct Clock {
 impl Clock {
     /// A clock for `zone`, knowing its offsets up to the local day `until`.
     pub fn new(zone: &str, until: NaiveDate) -> Result<Self, Error> {
-        let zone =
-            Tz::from_str(zone).map_err(|_| Error::Usage(format!("unknown time zone `{zone}`")))?;
+        let zone = Tz::from_str(zone).map_err(|_| {
+            Error::Request(crate::error::BadRequest::UnknownTimeZone(zone.to_string()))
+        })?;
         let start = NaiveDate::from_ymd_opt(until.year() - HISTORY_YEARS, 1, 1).unwrap_or(until);
         let offset_at = |instant: NaiveDateTime| {
             zone.offset_from_utc_datetime(&instant)
@@ -99,8 +100,8 @@ impl Clock {
 /// The as-of day when none is asked for: the last complete day in `zone` at the instant
 /// `now`, which is the day before the local date (that one is still in progress).
 pub fn last_complete_day(zone: &str, now: DateTime<Utc>) -> Result<NaiveDate, Error> {
-    let zone =
-        Tz::from_str(zone).map_err(|_| Error::Usage(format!("unknown time zone `{zone}`")))?;
+    let zone = Tz::from_str(zone)
+        .map_err(|_| Error::Request(crate::error::BadRequest::UnknownTimeZone(zone.to_string())))?;
     let local = now.with_timezone(&zone).date_naive();
     Ok(local.pred_opt().unwrap_or(local))
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::error::Error;
+use crate::error::{BadRequest, Error};
 use crate::ir::time::{DayRange, ReportTime};
 use crate::ir::{
     AttributeId, AttributeKind, Condition, KpiId, KpiKind, Operand, Project, SegmentId, SourceId,
@@ -146,9 +146,7 @@ impl<'p> Plan<'p> {
         if let Some((first, last)) = options.period
             && first > last
         {
-            return Err(Error::Usage(format!(
-                "the period {first}..{last} ends before it starts"
-            )));
+            return Err(Error::Request(BadRequest::PeriodReversed(first, last)));
         }
         let period = options.period.unwrap_or_else(|| {
             let range = ReportTime {
@@ -313,10 +311,7 @@ fn plan_kpis(project: &Project, names: &[String]) -> Result<(Vec<KpiId>, Vec<Kpi
         }
     }
     if !unknown.is_empty() {
-        return Err(Error::Usage(format!(
-            "--kpis names unknown KPIs: {}",
-            unknown.join(", ")
-        )));
+        return Err(Error::Request(BadRequest::UnknownKpis(unknown)));
     }
     let mut computed = chosen.clone();
     let mut pending: Vec<KpiId> = chosen.iter().copied().collect();
@@ -389,10 +384,7 @@ fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<ReportRow>, Err
             }
         }
         if !unknown.is_empty() {
-            return Err(Error::Usage(format!(
-                "--select names unknown segments: {}",
-                unknown.join(", ")
-            )));
+            return Err(Error::Request(BadRequest::UnknownSegments(unknown)));
         }
     }
     // Depth-first in file order: children directly after their parent.
@@ -607,10 +599,9 @@ pub fn months(from: NaiveDate, to: NaiveDate) -> Result<Vec<LabelledPeriod>, Err
     let start = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).expect("a month start");
     let end = NaiveDate::from_ymd_opt(to.year(), to.month(), 1).expect("a month start");
     if start > end {
-        return Err(Error::Usage(format!(
-            "--from {} is after --to {}",
-            start.format("%Y-%m"),
-            end.format("%Y-%m")
+        return Err(Error::Request(BadRequest::MonthsReversed(
+            start.format("%Y-%m").to_string(),
+            end.format("%Y-%m").to_string(),
         )));
     }
     let mut periods = Vec::new();
@@ -624,9 +615,7 @@ pub fn months(from: NaiveDate, to: NaiveDate) -> Result<Vec<LabelledPeriod>, Err
             (first, next.pred_opt().expect("a day before")),
         ));
         if periods.len() > MAX_MONTHS {
-            return Err(Error::Usage(format!(
-                "--grain month covers at most {MAX_MONTHS} months in one run"
-            )));
+            return Err(Error::Request(BadRequest::TooManyMonths(MAX_MONTHS)));
         }
         first = next;
     }

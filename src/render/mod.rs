@@ -197,9 +197,9 @@ pub fn render_explain(
     segment: crate::ir::SegmentId,
 ) -> Result<String, Error> {
     if explain_steps(plan.project, segment).is_empty() {
-        return Err(Error::Usage(format!(
-            "segment `{}` has no conditions: it holds every user",
-            plan.project.segment(segment).name
+        let name = plan.project.segment(segment).name.clone();
+        return Err(Error::Request(crate::error::BadRequest::NothingToExplain(
+            name,
         )));
     }
     statement_sql(&Statement::explain(plan, segment)?, dialect, target)

@@ -25,7 +25,7 @@ pub fn render_series(
     shape: SeriesShape,
 ) -> Result<String, Error> {
     let Some((_, first)) = periods.first() else {
-        return Err(Error::Usage("a series needs at least one period".into()));
+        return Err(Error::Request(crate::error::BadRequest::NoPeriods));
     };
     if shape == SeriesShape::Compare && periods.len() != 2 {
         return Err(Error::Render("a comparison has exactly two periods".into()));

@@ -41,9 +41,7 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
         } else {
             format!("the project folder {} does not exist", root.display())
         };
-        return Err(Error::Usage(format!(
-            "{problem}: run segc inside a project folder, pass --project DIR, or create one with `segc init DIR`"
-        )));
+        return Err(Error::Request(crate::error::BadRequest::NoProject(problem)));
     }
     let mut sources = SourceMap::default();
     let mut diagnostics = Vec::new();
