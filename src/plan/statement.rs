@@ -13,6 +13,7 @@ use crate::ir::{
     SourceRole, ValueType,
 };
 
+use super::output::SeriesShape;
 use super::{Plan, ReportRow};
 
 /// What the statement returns.
@@ -20,9 +21,9 @@ use super::{Plan, ReportRow};
 pub enum Kind {
     /// One row per reported segment: segment, parent, row, the KPIs.
     Report,
-    /// The stages of every period of a series, ending in a `segc_result` stage that the
-    /// series' final SELECT reads.
-    Series,
+    /// The stages of every period of a series, computed per period, then the series' final
+    /// SELECT of its shape.
+    Series(SeriesShape),
     /// `segc explain`: one row counting the users passing each condition of the segment.
     Explain(SegmentId),
 }
@@ -148,8 +149,9 @@ impl<'p> Statement<'p> {
     pub fn series(
         plan: &'p Plan<'p>,
         series: &'p [(String, Plan<'p>)],
+        shape: SeriesShape,
     ) -> Result<Statement<'p>, Error> {
-        Statement::new(plan, Some(series), Kind::Series)
+        Statement::new(plan, Some(series), Kind::Series(shape))
     }
 
     /// The statement of `segc explain` for a segment.
@@ -168,7 +170,7 @@ impl<'p> Statement<'p> {
         };
         let (membership, explain) = match kind {
             Kind::Explain(segment) => (None, explain_steps(plan, segment)),
-            Kind::Report | Kind::Series => (Some(membership(plan)), Vec::new()),
+            Kind::Report | Kind::Series(_) => (Some(membership(plan)), Vec::new()),
         };
         Ok(Statement {
             plan,

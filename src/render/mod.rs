@@ -260,8 +260,9 @@ fn statement_sql(
         }
         let (explain_steps, explain_total) = match statement.kind {
             Kind::Explain(_) => kpis::explain(sql, statement, &names, &mut columns)?,
-            Kind::Report | Kind::Series => (Vec::new(), String::new()),
+            Kind::Report | Kind::Series(_) => (Vec::new(), String::new()),
         };
+        let series = series::Final::new(sql, statement, &names)?;
         Ok(context! {
             project => comment_text(&project.name),
             as_of => plan.time.as_of.to_string(),
@@ -284,6 +285,10 @@ fn statement_sql(
             kpi_aggregates => serialized(&aggregates),
             outputs => serialized(&outputs),
             scores => serialized(&scores),
+            series_title => series.title,
+            series_labels => series.labels,
+            series_shape => series.shape,
+            series_columns => series.columns,
             spine => spine_rows(sql, dialect),
         })
     })?;
