@@ -296,12 +296,16 @@ fn job_errors(
 }
 
 /// Runs an API call, retrying transient failures with backoff.
-async fn with_retries<T, F, Fut>(target: &str, mut call: F) -> Result<T, Error>
+async fn with_retries<T, F, Fut>(
+    target: &str,
+    events: &super::EventSink,
+    mut call: F,
+) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, BQError>>,
 {
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new().reporting(events);
     loop {
         match call().await {
             Ok(value) => return Ok(value),
@@ -421,9 +425,11 @@ impl BigQuery {
         let settings = &self.settings;
         let client = &self.client;
         let request = settings.request(statement.sql(), true);
-        let response = self.runtime.block_on(with_retries(&settings.target, || {
-            client.job().query(&settings.project, request.clone())
-        }))?;
+        let response =
+            self.runtime
+                .block_on(with_retries(&settings.target, &self.options.events, || {
+                    client.job().query(&settings.project, request.clone())
+                }))?;
         if let Some(error) = job_errors(response.errors.as_ref(), &settings.target) {
             return Err(error);
         }
@@ -456,7 +462,7 @@ impl BigQuery {
         // for the answer (at most WAIT_MS) and then cancels the job.
         // One request id for every attempt, so BigQuery starts the job once.
         let request = settings.request(sql, false);
-        let first = with_retries(target, || {
+        let first = with_retries(target, &self.options.events, || {
             client.job().query(&settings.project, request.clone())
         });
         tokio::pin!(first);
@@ -482,12 +488,9 @@ impl BigQuery {
                     .cancel_job(&settings.project, job_id, place)
                     .await
             {
-                eprintln!(
-                    "{}",
-                    crate::terminal::printable_lines(&format!(
-                        "warning: could not cancel BigQuery job {job_id}: {e}"
-                    ))
-                );
+                self.options.events.warn(&format!(
+                    "warning: could not cancel BigQuery job {job_id}: {e}"
+                ));
             }
             match why {
                 Stop::Interrupted => match cancel::interrupted(target) {
@@ -531,7 +534,7 @@ impl BigQuery {
                 start_index: None,
                 timeout_ms: Some(WAIT_MS),
             };
-            let next = with_retries(target, || {
+            let next = with_retries(target, &self.options.events, || {
                 client
                     .job()
                     .get_query_results(&settings.project, &job_id, parameters())

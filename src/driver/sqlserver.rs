@@ -392,6 +392,7 @@ impl SqlServer {
         let config = self.config.clone();
         let named_instance = self.named_instance;
         let dialect = &self.dialect;
+        let events = &self.options.events;
         let slot = &mut self.client;
         self.runtime.block_on(async move {
             if slot.is_none() {
@@ -414,7 +415,9 @@ impl SqlServer {
                 if let Some(client) = slot.take() {
                     let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
                 }
-                eprintln!("{}", crate::terminal::printable_lines(&format!("warning: the cancel was not acknowledged on target `{target}`; the connection was closed")));
+                events.warn(&format!(
+                    "warning: the cancel was not acknowledged on target `{target}`; the connection was closed"
+                ));
             }
             Err(Attempt::Failed(match stop {
                 Stop::Interrupted => cancel::interrupted(&target),
@@ -438,7 +441,7 @@ impl Driver for SqlServer {
 
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
         let sql = statement.sql();
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new().reporting(&self.options.events);
         loop {
             cancel::check(&self.target)?;
             match self.query_once(sql) {

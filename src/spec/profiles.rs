@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, FileId, MASK, SourceMap, Span, suggest};
+use crate::events::Events;
 
 use super::load::read_text_file;
 use super::secrets;
@@ -434,7 +435,9 @@ impl ProfilesFile {
 
     /// Warns, as ssh does for keys, when the file holds a secret written out and users
     /// other than its owner may read it.
-    fn warn_if_readable_by_others(&self) {
+    fn warn_if_readable_by_others(&self, events: &dyn Events) {
+        #[cfg(not(unix))]
+        let _ = events;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -446,11 +449,11 @@ impl ProfilesFile {
                 return;
             }
             let path = self.path.display();
-            eprintln!(
+            events.warn(&format!(
                 "warning: {path} holds a password or key written out, and other users can read it \
                  (mode {mode:o}); make it private with `chmod 600 {path}`, or read the secret from \
                  the environment with {{{{ env_var('NAME') }}}}"
-            );
+            ));
         }
     }
 
@@ -527,6 +530,15 @@ pub fn load_all(
     profiles_dir: Option<&Path>,
     project_root: &Path,
 ) -> Result<Option<Vec<Result<Profile, Error>>>, Error> {
+    load_all_with(profiles_dir, project_root, &crate::events::Silent)
+}
+
+/// [`load_all`], warning `events` when the file holds a secret others can read.
+pub fn load_all_with(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+    events: &dyn Events,
+) -> Result<Option<Vec<Result<Profile, Error>>>, Error> {
     let folders = search_path(profiles_dir, project_root);
     let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
         return Ok(None);
@@ -536,7 +548,7 @@ pub fn load_all(
         source,
     })?;
     let file = ProfilesFile::parse(folder, &text)?;
-    file.warn_if_readable_by_others();
+    file.warn_if_readable_by_others(events);
     Ok(Some(
         file.targets()
             .iter()
@@ -568,6 +580,16 @@ pub fn load_profile(
     project_root: &Path,
     name: &str,
 ) -> Result<Profile, Error> {
+    load_profile_with(profiles_dir, project_root, name, &crate::events::Silent)
+}
+
+/// [`load_profile`], warning `events` when the file holds a secret others can read.
+pub fn load_profile_with(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+    name: &str,
+    events: &dyn Events,
+) -> Result<Profile, Error> {
     let folders = search_path(profiles_dir, project_root);
     let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
         let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
@@ -582,7 +604,7 @@ pub fn load_profile(
         source,
     })?;
     let file = ProfilesFile::parse(folder, &text)?;
-    file.warn_if_readable_by_others();
+    file.warn_if_readable_by_others(events);
     file.target(name)
 }
 
