@@ -49,7 +49,12 @@ CREATE TABLE app.orders (
 ";
 
 /// The demo database with the default data, for `segc init --demo` and a `demo: true` profile.
-pub fn create_database(
+pub fn create_database(path: &std::path::Path) -> Result<DemoSummary, DemoError> {
+    create_database_with(path, &crate::events::Silent)
+}
+
+/// [`create_database`], telling `events` when it waits for another process writing the file.
+pub fn create_database_with(
     path: &std::path::Path,
     events: &dyn crate::events::Events,
 ) -> Result<DemoSummary, DemoError> {

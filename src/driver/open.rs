@@ -74,7 +74,7 @@ fn open_duckdb(
             "creating the demo database {} (first run)…",
             path.display()
         ));
-        match crate::demo::create_database(&path, &options.events) {
+        match crate::demo::create_database_with(&path, &options.events) {
             // Another run created it meanwhile: use theirs.
             Ok(_) | Err(crate::demo::DemoError::AlreadyExists { .. }) => {}
             Err(error) => return Err(Error::Query(error.to_string())),
