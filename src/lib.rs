@@ -6,6 +6,7 @@ pub mod demo;
 pub mod dialect;
 pub mod driver;
 pub mod error;
+pub mod events;
 pub mod ir;
 pub mod plan;
 pub mod render;

@@ -216,7 +216,7 @@ fn copy_statements(source: &mut DuckDb, dialect: &Dialect) -> Vec<String> {
 
 fn connect(profiles: &Path, target: &str) -> Box<dyn Driver> {
     let profile = segc::spec::profiles::load_profile(Some(profiles), profiles, target).unwrap();
-    segc::cli::run::connect(&profile, RunOptions::default(), profiles)
+    segc::driver::open(&profile, RunOptions::default(), profiles)
         .unwrap_or_else(|e| panic!("{target}: {e}"))
 }
 

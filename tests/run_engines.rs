@@ -734,7 +734,7 @@ fn the_bigquery_catalog_types_every_column() {
     .unwrap();
     let profile = segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), "bq").unwrap();
     let mut db =
-        segc::cli::run::connect(&profile, segc::driver::RunOptions::default(), dir.path()).unwrap();
+        segc::driver::open(&profile, segc::driver::RunOptions::default(), dir.path()).unwrap();
     for statement in [
         "DROP SCHEMA IF EXISTS app CASCADE",
         "CREATE SCHEMA app",

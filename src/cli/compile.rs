@@ -44,9 +44,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
     let (dialect, profile) = match (&args.dialect, &args.target) {
         (Some(dialect), _) => (Dialect::load(dialect)?, None),
         (None, flag) => {
-            let target = super::target_name(flag.as_deref(), &project)?;
-            let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-            (super::target_dialect(&profile)?, Some(profile))
+            let resolved = super::resolve(root, profiles_dir, flag.as_deref(), &project)?;
+            (resolved.dialect, Some(resolved.profile))
         }
     };
     let target = profile.as_ref().map(|profile| profile.name.clone());
@@ -142,10 +141,7 @@ fn estimate(profile: &crate::spec::profiles::Profile, sql: &str) -> Result<i32, 
     }
     #[cfg(feature = "bigquery")]
     {
-        let mut driver = crate::driver::bigquery::BigQuery::connect(
-            profile,
-            crate::driver::RunOptions::default(),
-        )?;
+        let mut driver = crate::driver::bigquery::BigQuery::connect(profile, super::run_options())?;
         let bytes = driver.estimate(sql)?;
         println!(
             "{target}: this query will process {} ({bytes} bytes)",

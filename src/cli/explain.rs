@@ -7,7 +7,7 @@ use std::path::Path;
 use clap::Args;
 
 use crate::dialect::Dialect;
-use crate::driver::{Cell, RunOptions};
+use crate::driver::Cell;
 use crate::error::Error;
 use crate::ir::{Comparison, Condition, Literal, Operand, Predicate, Project};
 use crate::plan::{Plan, ReportOptions};
@@ -166,7 +166,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
             root,
             profiles_dir,
             args.target.as_deref(),
-            RunOptions::default(),
+            super::run_options(),
         )?,
     };
     let Some(segment) = project.segment_by_name(&args.segment) else {
@@ -199,13 +199,15 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         );
         return Ok(0);
     }
-    let target = super::target_name(args.target.as_deref(), &project)?;
-    let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-    let dialect = super::target_dialect(&profile)?;
+    let super::Resolved {
+        target,
+        profile,
+        dialect,
+    } = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
     let sql = crate::render::render_explain(&plan, &dialect, Some(&target), segment)?;
     let mut driver = match driver {
         Some(driver) => driver,
-        None => super::run::connect(&profile, RunOptions::default(), root)?,
+        None => crate::driver::open(&profile, super::run_options(), root)?,
     };
     // First the sources: a missing or empty table explains an empty segment by itself.
     println!("sources, rows before the end of {}:", plan.time.as_of);
@@ -228,7 +230,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
                     .map(|s| {
                         format!(
                             " (source defined at {})",
-                            super::run::source_location(s, &target, &dialect.name)
+                            crate::driver::source_location(s, &target, &dialect.name)
                         )
                     })
                     .unwrap_or_default();
@@ -239,7 +241,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
     }
     let result = driver
         .query(&sql)
-        .map_err(|error| super::run::name_the_source(error, &project, &target, &dialect.name))?;
+        .map_err(|error| crate::driver::name_the_source(error, &project, &target, &dialect.name))?;
     let row = result
         .rows
         .first()

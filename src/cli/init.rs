@@ -114,8 +114,8 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
         #[cfg(feature = "duckdb")]
         {
             let path = root.join("target/demo.duckdb");
-            let summary =
-                crate::demo::create_database(&path).map_err(|e| Error::Query(e.to_string()))?;
+            let summary = crate::demo::create_database_with(&path, &super::events())
+                .map_err(|e| Error::Query(e.to_string()))?;
             eprintln!(
                 "demo database {}: {} users, {} accounts, {} events, {} orders",
                 printable(&path.display().to_string()),

@@ -224,6 +224,7 @@ pub fn exit_code(error: &Error) -> i32 {
 
 pub fn execute(cli: Cli) -> Result<i32, Error> {
     let root = cli.project.as_path();
+    crate::driver::cancel::report_to(events());
     match cli.command {
         Command::Validate => validate::execute(root),
         Command::Compile(args) => compile::execute(root, cli.profiles_dir.as_deref(), &args),
@@ -235,9 +236,71 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
     }
 }
 
+/// How the command line shows the library's warnings and progress: each message on its own
+/// line of stderr, with its control characters escaped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Terminal;
+
+impl crate::events::Events for Terminal {
+    fn warn(&self, message: &str) {
+        eprintln!("{}", crate::terminal::printable_lines(message));
+    }
+
+    fn progress(&self, message: &str) {
+        eprintln!("{}", crate::terminal::printable_lines(message));
+    }
+}
+
+/// The command line's receiver of the library's warnings and progress.
+pub fn events() -> crate::events::EventSink {
+    crate::events::EventSink::new(Terminal)
+}
+
+/// Driver options that report to the terminal.
+pub fn run_options() -> crate::driver::RunOptions {
+    crate::driver::RunOptions {
+        events: events(),
+        ..Default::default()
+    }
+}
+
+/// A target as a command uses it: its name, its profile and the dialect it speaks.
+pub struct Resolved {
+    pub target: String,
+    pub profile: crate::spec::profiles::Profile,
+    pub dialect: crate::dialect::Dialect,
+}
+
+/// The target named by `flag`, else the project's `default_target`, resolved.
+pub fn resolve(
+    root: &std::path::Path,
+    profiles_dir: Option<&std::path::Path>,
+    flag: Option<&str>,
+    project: &crate::ir::Project,
+) -> Result<Resolved, Error> {
+    let target = target_name(flag, project)?;
+    resolve_target(root, profiles_dir, target)
+}
+
+/// Target `target`: its profile (from the first profiles.yml on the search path) and its
+/// dialect.
+pub fn resolve_target(
+    root: &std::path::Path,
+    profiles_dir: Option<&std::path::Path>,
+    target: String,
+) -> Result<Resolved, Error> {
+    let profile = crate::spec::profiles::load_profile_with(profiles_dir, root, &target, &events())?;
+    let dialect = target_dialect(&profile)?;
+    Ok(Resolved {
+        target,
+        profile,
+        dialect,
+    })
+}
+
 /// The dialect a target speaks, named by its `type`. An unknown type is a mistake in
 /// profiles.yml (exit 1), not on the command line.
-pub(crate) fn target_dialect(
+fn target_dialect(
     profile: &crate::spec::profiles::Profile,
 ) -> Result<crate::dialect::Dialect, Error> {
     let known = crate::dialect::names();
@@ -279,9 +342,12 @@ pub(crate) fn validate_live(
     let (Some(target), false) = (target, untyped.is_empty()) else {
         return Ok((crate::validate::validate(files)?, None));
     };
-    let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-    let dialect = target_dialect(&profile)?;
-    let mut driver = run::connect(&profile, options, root)?;
+    let Resolved {
+        target,
+        profile,
+        dialect,
+    } = resolve_target(root, profiles_dir, target)?;
+    let mut driver = crate::driver::open(&profile, options, root)?;
     let sources: Vec<&crate::ir::Source> = untyped.iter().collect();
     let mut learned = LearnedTypes::new();
     let mut problems = Vec::new();
@@ -307,10 +373,7 @@ pub(crate) fn validate_live(
 }
 
 /// The target to use: the flag, else the project's default.
-pub(crate) fn target_name(
-    flag: Option<&str>,
-    project: &crate::ir::Project,
-) -> Result<String, Error> {
+fn target_name(flag: Option<&str>, project: &crate::ir::Project) -> Result<String, Error> {
     flag.map(str::to_string)
         .or_else(|| project.default_target.clone())
         .ok_or_else(|| {

@@ -51,10 +51,12 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
         print!("{listing}");
         return Ok(0);
     }
-    let target = super::target_name(args.target.as_deref(), &project)?;
-    let profile = crate::spec::profiles::load_profile(profiles_dir, root, &target)?;
-    let dialect = super::target_dialect(&profile)?;
-    let mut driver = super::run::connect(&profile, crate::driver::RunOptions::default(), root)?;
+    let super::Resolved {
+        target,
+        profile,
+        dialect,
+    } = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
+    let mut driver = crate::driver::open(&profile, super::run_options(), root)?;
     let sources: Vec<&crate::ir::Source> = project.sources.iter().collect();
     let types = crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)?;
     let problems: Vec<String> = types.iter().flat_map(|t| t.problems.clone()).collect();

@@ -16,9 +16,9 @@ pub struct TargetsArgs {
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> Result<i32, Error> {
     if let Some(target) = &args.check {
-        let profile = crate::spec::profiles::load_profile(profiles_dir, root, target)?;
+        let profile = super::resolve_target(root, profiles_dir, target.clone())?.profile;
         let started = std::time::Instant::now();
-        let mut driver = super::run::connect(&profile, crate::driver::RunOptions::default(), root)?;
+        let mut driver = crate::driver::open(&profile, super::run_options(), root)?;
         let version = driver.server_version()?;
         println!(
             "{target}: ok — {version} ({} ms)",
@@ -26,7 +26,9 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
         );
         return Ok(0);
     }
-    let Some(profiles) = crate::spec::profiles::load_all(profiles_dir, root)? else {
+    let Some(profiles) =
+        crate::spec::profiles::load_all_with(profiles_dir, root, &super::events())?
+    else {
         let folders = crate::spec::profiles::search_path(profiles_dir, root);
         let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
         println!("no profiles.yml found (looked in: {})", looked.join(", "));

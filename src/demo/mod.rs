@@ -35,7 +35,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 pub use generate::generate;
 #[cfg(feature = "duckdb")]
-pub use write::{create_database, write_duckdb};
+pub use write::{create_database, create_database_with, write_duckdb, write_duckdb_with};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -50,7 +50,15 @@ CREATE TABLE app.orders (
 
 /// The demo database with the default data, for `segc init --demo` and a `demo: true` profile.
 pub fn create_database(path: &std::path::Path) -> Result<DemoSummary, DemoError> {
-    write_duckdb(&generate(&DemoConfig::default()), path)
+    create_database_with(path, &crate::events::Silent)
+}
+
+/// [`create_database`], telling `events` when it waits for another process writing the file.
+pub fn create_database_with(
+    path: &std::path::Path,
+    events: &dyn crate::events::Events,
+) -> Result<DemoSummary, DemoError> {
+    write_duckdb_with(&generate(&DemoConfig::default()), path, events)
 }
 
 /// Write `data` into a new DuckDB database at `path`: schema `app` and its five tables, filled
@@ -61,6 +69,15 @@ pub fn create_database(path: &std::path::Path) -> Result<DemoSummary, DemoError>
 /// place, so `path` is either missing or complete; a process that waited for the lock finds
 /// the file there and gets `AlreadyExists`. On failure the temporary file is removed.
 pub fn write_duckdb(data: &DemoData, path: &std::path::Path) -> Result<DemoSummary, DemoError> {
+    write_duckdb_with(data, path, &crate::events::Silent)
+}
+
+/// [`write_duckdb`], telling `events` when it waits for another process writing the file.
+pub fn write_duckdb_with(
+    data: &DemoData,
+    path: &std::path::Path,
+    events: &dyn crate::events::Events,
+) -> Result<DemoSummary, DemoError> {
     if path.exists() {
         return Err(DemoError::AlreadyExists {
             path: path.to_path_buf(),
@@ -88,13 +105,10 @@ pub fn write_duckdb(data: &DemoData, path: &std::path::Path) -> Result<DemoSumma
             source,
         })?;
     if lock.try_lock().is_err() {
-        eprintln!(
-            "{}",
-            crate::terminal::printable_lines(&format!(
-                "waiting for another segc to finish writing {}…",
-                path.display()
-            ))
-        );
+        events.progress(&format!(
+            "waiting for another segc to finish writing {}…",
+            path.display()
+        ));
         lock.lock().map_err(|source| DemoError::Lock {
             path: lock_path.clone(),
             source,

@@ -29,6 +29,16 @@ struct State {
 
 static STATE: OnceLock<State> = OnceLock::new();
 
+/// Where the message for a second signal goes; nowhere until [`report_to`] is called.
+static EVENTS: Mutex<Option<crate::events::EventSink>> = Mutex::new(None);
+
+/// Sends this module's messages (a second signal ending the process at once) to `events`.
+pub fn report_to(events: crate::events::EventSink) {
+    if let Ok(mut slot) = EVENTS.lock() {
+        *slot = Some(events);
+    }
+}
+
 fn state() -> &'static State {
     STATE.get_or_init(|| State {
         signal: AtomicI32::new(0),
@@ -46,7 +56,9 @@ fn request(signal: i32) {
         .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
     {
-        eprintln!("error: interrupted again; exiting without waiting for the cancel");
+        if let Ok(Some(events)) = EVENTS.lock().as_deref() {
+            events.warn("error: interrupted again; exiting without waiting for the cancel");
+        }
         std::process::exit(128 + signal);
     }
     if let Ok(mut woken) = state.woken.lock() {

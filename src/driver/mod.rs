@@ -6,6 +6,7 @@ pub mod cancel;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod gate;
+mod open;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlserver")]
@@ -15,7 +16,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::dialect::Dialect;
 use crate::error::Error;
+pub use crate::events::{EventSink, Events};
 use gate::{Admitted, Shape};
+pub use open::{name_the_source, open, source_location};
 
 /// One value of a result row.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +97,8 @@ pub struct RunOptions {
     pub timeout: Option<std::time::Duration>,
     /// Filled in by the driver as soon as the warehouse names the query.
     pub query_id: QueryIdSlot,
+    /// Where the driver's warnings and progress messages go (a retry, a failed cancel).
+    pub events: EventSink,
 }
 
 impl RunOptions {
@@ -145,6 +150,7 @@ pub(crate) struct Backoff {
     budget: std::time::Duration,
     retries: u32,
     pause: std::time::Duration,
+    events: EventSink,
 }
 
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
@@ -159,10 +165,17 @@ impl Backoff {
             budget,
             retries: 0,
             pause: FIRST_BACKOFF,
+            events: EventSink::default(),
         }
     }
 
-    /// After a transient failure: the pause before the next try, announced on stderr; once
+    /// The same policy, announcing each retry to `events`.
+    pub(crate) fn reporting(mut self, events: &EventSink) -> Backoff {
+        self.events = events.clone();
+        self
+    }
+
+    /// After a transient failure: the pause before the next try, announced as progress; once
     /// the budget would be exceeded, the error to give up with.
     pub(crate) fn next(&mut self, message: String) -> Result<std::time::Duration, Error> {
         let spent = self.started.elapsed();
@@ -174,14 +187,11 @@ impl Backoff {
             )));
         }
         self.retries += 1;
-        eprintln!(
-            "{}",
-            crate::terminal::printable_lines(&format!(
-                "{message}; retrying (try {}) in {} ms",
-                self.retries + 1,
-                self.pause.as_millis()
-            ))
-        );
+        self.events.progress(&format!(
+            "{message}; retrying (try {}) in {} ms",
+            self.retries + 1,
+            self.pause.as_millis()
+        ));
         let pause = self.pause;
         self.pause = (self.pause * 2).min(LONGEST_BACKOFF);
         Ok(pause)

@@ -204,7 +204,7 @@ impl Postgres {
         cancel::install();
         let runtime = super::runtime()?;
         let dialect = Dialect::load(&profile.kind)?;
-        let (client, tls) = connect_retrying(&runtime, profile, &dialect)?;
+        let (client, tls) = connect_retrying(&runtime, profile, &dialect, &options.events)?;
         let mut driver = Postgres {
             runtime,
             dialect,
@@ -238,6 +238,7 @@ impl Postgres {
         let timeout = self.options.timeout;
         let target = self.label.clone();
         let client = &self.client;
+        let events = &self.options.events;
         self.runtime.block_on(async move {
             let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
             let outcome = tokio::select! {
@@ -256,12 +257,9 @@ impl Postgres {
                 None => cancel.cancel_query(NoTls).await,
             };
             if let Err(e) = cancelled {
-                eprintln!(
-                    "{}",
-                    crate::terminal::printable_lines(&format!(
-                        "warning: could not cancel the query on target `{target}`: {e}"
-                    ))
-                );
+                events.warn(&format!(
+                    "warning: could not cancel the query on target `{target}`: {e}"
+                ));
             }
             Err(Attempt::Failed(outcome))
         })
@@ -274,8 +272,9 @@ fn connect_retrying(
     runtime: &tokio::runtime::Runtime,
     profile: &Profile,
     dialect: &Dialect,
+    events: &super::EventSink,
 ) -> Result<Connected, Error> {
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new().reporting(events);
     loop {
         cancel::check(&profile.name)?;
         let attempt = runtime.block_on(async {
@@ -447,7 +446,7 @@ impl Driver for Postgres {
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
         let sql = statement.sql();
         let target = self.label.clone();
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new().reporting(&self.options.events);
         let rows = loop {
             cancel::check(&target)?;
             match self.query_once(sql) {
@@ -470,22 +469,14 @@ impl Driver for Postgres {
                             self.tls = tls;
                             self.backend_pid = self.backend_pid();
                         }
-                        Some(Err(Attempt::Transient(message))) => {
-                            eprintln!(
-                                "{}",
-                                crate::terminal::printable_lines(&format!(
-                                    "reconnecting failed: {message}"
-                                ))
-                            )
-                        }
-                        Some(Err(Attempt::Failed(error))) => {
-                            eprintln!(
-                                "{}",
-                                crate::terminal::printable_lines(&format!(
-                                    "reconnecting failed: {error}"
-                                ))
-                            )
-                        }
+                        Some(Err(Attempt::Transient(message))) => self
+                            .options
+                            .events
+                            .progress(&format!("reconnecting failed: {message}")),
+                        Some(Err(Attempt::Failed(error))) => self
+                            .options
+                            .events
+                            .progress(&format!("reconnecting failed: {error}")),
                     }
                 }
             }

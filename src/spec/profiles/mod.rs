@@ -5,10 +5,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, FileId, MASK, SourceMap, Span, suggest};
+use crate::events::Events;
 
-use super::load::read_text_file;
 use super::secrets;
 use super::yaml::{self, Node, NodeKind};
+
+mod env;
+mod find;
+
+use env::expand;
+pub use env::interpolate;
+pub use find::{load_all, load_all_with, load_profile, load_profile_with, search_path};
 
 pub const PROFILES_FILE: &str = "profiles.yml";
 
@@ -188,82 +195,6 @@ impl std::fmt::Debug for Profile {
     }
 }
 
-/// Expands `{{ env_var('NAME') }}` and `{{ env_var('NAME', 'default') }}` in a profile value.
-/// A missing variable without a default is an error naming the variable (never its value).
-pub fn interpolate(value: &str, target: &str, field: &str) -> Result<String, Error> {
-    expand(value)
-        .map_err(|problem| Error::Profile(format!("target `{target}`, `{field}`: {problem}")))
-}
-
-/// The one interpolation profiles take, read by hand: a template engine's errors quote the
-/// template, and here the template may be a password. `{%` and `{#` are plain text; `{{`
-/// must start an `env_var` call. Errors never quote the value.
-fn expand(value: &str) -> Result<String, String> {
-    let mut expanded = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(open) = rest.find("{{") {
-        expanded.push_str(&rest[..open]);
-        let (call, length) = env_var_call(&rest[open + 2..]).ok_or_else(|| {
-            "`{{` must start `{{ env_var('NAME') }}` or `{{ env_var('NAME', 'default') }}` \
-             (the value is not shown; a value holding `{{` itself can come from an environment \
-             variable)"
-                .to_string()
-        })?;
-        match (std::env::var(call.name), call.default) {
-            (Ok(found), _) => expanded.push_str(&found),
-            (Err(std::env::VarError::NotUnicode(_)), _) => {
-                return Err(format!(
-                    "the environment variable {} is not valid Unicode",
-                    call.name
-                ));
-            }
-            (Err(std::env::VarError::NotPresent), Some(default)) => expanded.push_str(default),
-            (Err(std::env::VarError::NotPresent), None) => {
-                return Err(format!("the environment variable {} is not set", call.name));
-            }
-        }
-        rest = &rest[open + 2 + length..];
-    }
-    expanded.push_str(rest);
-    Ok(expanded)
-}
-
-/// `env_var('NAME')` or `env_var('NAME', 'default')` and the closing `}}`.
-struct EnvVarCall<'v> {
-    name: &'v str,
-    default: Option<&'v str>,
-}
-
-/// Reads an `env_var` call and its closing `}}` at the start of `text` (just after `{{`);
-/// returns it and the length read.
-fn env_var_call(text: &str) -> Option<(EnvVarCall<'_>, usize)> {
-    fn blank(text: &str) -> &str {
-        text.trim_start_matches([' ', '\t'])
-    }
-    fn quoted(text: &str) -> Option<(&str, &str)> {
-        let quote = text.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
-        let (inside, rest) = text[1..].split_once(quote)?;
-        Some((inside, rest))
-    }
-    let rest = blank(text).strip_prefix("env_var")?;
-    let rest = blank(rest).strip_prefix('(')?;
-    let (name, rest) = quoted(blank(rest))?;
-    // std::env::var panics on these.
-    if name.is_empty() || name.contains(['=', '\0']) {
-        return None;
-    }
-    let rest = blank(rest);
-    let (default, rest) = match rest.strip_prefix(',') {
-        Some(rest) => {
-            let (default, rest) = quoted(blank(rest))?;
-            (Some(default), blank(rest))
-        }
-        None => (None, rest),
-    };
-    let rest = blank(blank(rest).strip_prefix(')')?).strip_prefix("}}")?;
-    Some((EnvVarCall { name, default }, text.len() - rest.len()))
-}
-
 /// A `profiles.yml`, parsed, with its text kept for diagnostics with every secret masked.
 struct ProfilesFile {
     path: PathBuf,
@@ -434,7 +365,9 @@ impl ProfilesFile {
 
     /// Warns, as ssh does for keys, when the file holds a secret written out and users
     /// other than its owner may read it.
-    fn warn_if_readable_by_others(&self) {
+    fn warn_if_readable_by_others(&self, events: &dyn Events) {
+        #[cfg(not(unix))]
+        let _ = events;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -446,11 +379,11 @@ impl ProfilesFile {
                 return;
             }
             let path = self.path.display();
-            eprintln!(
+            events.warn(&format!(
                 "warning: {path} holds a password or key written out, and other users can read it \
                  (mode {mode:o}); make it private with `chmod 600 {path}`, or read the secret from \
                  the environment with {{{{ env_var('NAME') }}}}"
-            );
+            ));
         }
     }
 
@@ -521,107 +454,9 @@ fn unknown_key(
     .with_hint(hint)
 }
 
-/// Every target of the first `profiles.yml` on the search path, values interpolated, or
-/// `None` when there is no such file. A file that cannot be read as YAML is an error.
-pub fn load_all(
-    profiles_dir: Option<&Path>,
-    project_root: &Path,
-) -> Result<Option<Vec<Result<Profile, Error>>>, Error> {
-    let folders = search_path(profiles_dir, project_root);
-    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
-        return Ok(None);
-    };
-    let text = read_text_file(folder.join(PROFILES_FILE)).map_err(|source| Error::Io {
-        path: folder.join(PROFILES_FILE),
-        source,
-    })?;
-    let file = ProfilesFile::parse(folder, &text)?;
-    file.warn_if_readable_by_others();
-    Ok(Some(
-        file.targets()
-            .iter()
-            .filter_map(|(name, _)| name.as_str())
-            .map(|name| file.target(name))
-            .collect(),
-    ))
-}
-
-/// Where to look for `profiles.yml`, in order.
-pub fn search_path(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<PathBuf> {
-    let mut folders = Vec::new();
-    if let Some(dir) = profiles_dir {
-        folders.push(dir.to_path_buf());
-    }
-    if let Some(dir) = std::env::var_os("SEGC_PROFILES_DIR").filter(|d| !d.is_empty()) {
-        folders.push(PathBuf::from(dir));
-    }
-    folders.push(project_root.to_path_buf());
-    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        folders.push(Path::new(&home).join(".segc"));
-    }
-    folders
-}
-
-/// Reads the first `profiles.yml` on the search path and returns target `name`.
-pub fn load_profile(
-    profiles_dir: Option<&Path>,
-    project_root: &Path,
-    name: &str,
-) -> Result<Profile, Error> {
-    let folders = search_path(profiles_dir, project_root);
-    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
-        let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
-        return Err(Error::Profile(format!(
-            "no {PROFILES_FILE} found (looked in: {}); create one, or preview SQL without a profile with `segc compile --dialect duckdb`",
-            looked.join(", ")
-        )));
-    };
-    let path = folder.join(PROFILES_FILE);
-    let text = read_text_file(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let file = ProfilesFile::parse(folder, &text)?;
-    file.warn_if_readable_by_others();
-    file.target(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn env_vars_interpolate_with_defaults_and_missing_ones_are_named() {
-        // SAFETY: no other test reads or writes this variable.
-        unsafe { std::env::set_var("SEGC_TEST_PROFILE_HOST", "db.internal") };
-        assert_eq!(
-            interpolate("{{ env_var('SEGC_TEST_PROFILE_HOST') }}", "t", "host").unwrap(),
-            "db.internal"
-        );
-        assert_eq!(
-            interpolate(
-                "{{ env_var('SEGC_TEST_PROFILE_UNSET_1', 'fallback') }}",
-                "t",
-                "host"
-            )
-            .unwrap(),
-            "fallback"
-        );
-        let error = interpolate(
-            "{{ env_var('SEGC_TEST_PROFILE_UNSET_2') }}",
-            "pg",
-            "password",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            error.contains("SEGC_TEST_PROFILE_UNSET_2")
-                && error.contains("`pg`")
-                && error.contains("`password`"),
-            "{error}"
-        );
-        assert_eq!(interpolate("plain", "t", "host").unwrap(), "plain");
-    }
 
     #[test]
     fn secrets_are_masked_in_debug_output_and_listings() {
@@ -643,40 +478,6 @@ mod tests {
         );
         assert_eq!(profile.masked_fields()["host"], "h");
         assert_eq!(profile.masked_fields()["password"], "****");
-    }
-
-    #[test]
-    fn only_env_var_is_interpolated_and_errors_never_quote_the_value() {
-        // SAFETY: no other test reads or writes these variables.
-        unsafe { std::env::set_var("SEGC_TEST_PROFILE_BRACES", "{{ env_var('HOME') }}") };
-        // An environment variable's value is taken as it is, never read again.
-        assert_eq!(
-            expand("{{env_var(\"SEGC_TEST_PROFILE_BRACES\")}}").unwrap(),
-            "{{ env_var('HOME') }}"
-        );
-        assert_eq!(
-            expand("a-{{ env_var('SEGC_TEST_PROFILE_UNSET_3', \"d\" ) }}-b").unwrap(),
-            "a-d-b"
-        );
-        // `{%`, `{#` and a lone `}}` are text.
-        for literal in ["Hunter{%2", "{# x #}", "a}}b", "{%- if x %}", "{ {"] {
-            assert_eq!(expand(literal).unwrap(), literal);
-        }
-        for broken in [
-            "Hunter{{2",
-            "{{ Hunter2 }}",
-            "{{ env_var(Hunter2) }}",
-            "{{ env_var('X') | upper }}",
-            "{{ env_var('X', 'Hunter2' }}",
-            "{{ env_var('') }}",
-            "{{ env_var('A=B') }}",
-        ] {
-            let error = interpolate(broken, "pg", "password")
-                .unwrap_err()
-                .to_string();
-            assert!(!error.contains("Hunter2"), "{error}");
-            assert!(error.contains("env_var('NAME')"), "{error}");
-        }
     }
 
     #[test]

@@ -1,0 +1,281 @@
+//! BigQuery through its REST API (gcp-bigquery-client).
+//!
+//! A statement runs as `jobs.query` with a short wait, then `jobs.getQueryResults` is polled
+//! until the job is done and every page is read (BigQuery returns the first page only, and
+//! may answer before the job completes). Every value arrives as a string and is decoded by the
+//! schema's type. Ctrl-C and `--timeout` call `jobs.cancel`, so the job stops in BigQuery too.
+//!
+//! Credentials, in order: `access_token` (an OAuth token, e.g. from
+//! `gcloud auth print-access-token`), `keyfile_json` (a service-account key's JSON),
+//! `keyfile` (a path to one), then application default credentials
+//! (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's file, or the metadata server). With `endpoint`
+//! and no credentials, requests go unauthenticated, as emulators expect.
+
+use std::future::Future;
+use std::time::Duration;
+
+use gcp_bigquery_client::Client;
+use gcp_bigquery_client::error::BQError;
+use gcp_bigquery_client::model::get_query_results_parameters::GetQueryResultsParameters;
+
+use super::gate::{self, Admitted, Shape};
+use super::{Attempt, Backoff, Driver, ResultSet, RunOptions, cancel};
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::spec::profiles::Profile;
+
+mod decode;
+mod errors;
+mod settings;
+
+pub use decode::decode;
+use decode::decode_rows;
+use errors::{classify, job_errors};
+pub use errors::{explain, is_transient};
+pub use settings::label_value;
+use settings::{Settings, build_client};
+
+/// How long one `jobs.query` or `getQueryResults` call waits for the job before answering.
+/// Short, so Ctrl-C is acted on promptly.
+const WAIT_MS: i32 = 2_000;
+
+pub struct BigQuery {
+    runtime: tokio::runtime::Runtime,
+    dialect: Dialect,
+    client: Client,
+    settings: Settings,
+    options: RunOptions,
+}
+
+/// Runs an API call, retrying transient failures with backoff.
+async fn with_retries<T, F, Fut>(
+    target: &str,
+    events: &super::EventSink,
+    mut call: F,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, BQError>>,
+{
+    let mut backoff = Backoff::new().reporting(events);
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) => match classify(error, target) {
+                Attempt::Failed(error) => return Err(error),
+                Attempt::Transient(message) => {
+                    let pause = backoff.next(message)?;
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = cancel::requested() => return Err(cancel::interrupted(target)),
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// How a query ended before its rows were all read.
+enum Stop {
+    Interrupted,
+    TimedOut(Duration),
+}
+
+impl BigQuery {
+    pub fn connect(profile: &Profile, options: RunOptions) -> Result<Self, Error> {
+        let settings = Settings::from_profile(profile)?;
+        cancel::install();
+        super::install_crypto_provider();
+        let runtime = super::runtime()?;
+        let client = runtime.block_on(build_client(profile, &settings))?;
+        Ok(BigQuery {
+            runtime,
+            dialect: Dialect::load("bigquery")?,
+            client,
+            settings,
+            options,
+        })
+    }
+
+    /// A dry run: the bytes BigQuery would process for `sql`, without running it.
+    pub fn estimate(&mut self, sql: &str) -> Result<u64, Error> {
+        let statement = gate::admit(sql, &self.dialect, Shape::Read)?;
+        let settings = &self.settings;
+        let client = &self.client;
+        let request = settings.request(statement.sql(), true);
+        let response =
+            self.runtime
+                .block_on(with_retries(&settings.target, &self.options.events, || {
+                    client.job().query(&settings.project, request.clone())
+                }))?;
+        if let Some(error) = job_errors(response.errors.as_ref(), &settings.target) {
+            return Err(error);
+        }
+        let bytes = response.total_bytes_processed.unwrap_or_default();
+        bytes.parse().map_err(|_| {
+            Error::Query(format!(
+                "target `{}`: BigQuery gave no byte estimate (`{bytes}`)",
+                settings.target
+            ))
+        })
+    }
+
+    /// Cancels job `job_id` in BigQuery after a stop request or a time-out (a failure to
+    /// cancel is a warning) and returns the error the query ends with.
+    async fn cancel_job(&self, job_id: &str, place: Option<&str>, why: Stop) -> Error {
+        let target = self.settings.target.as_str();
+        if !job_id.is_empty()
+            && let Err(e) = self
+                .client
+                .job()
+                .cancel_job(&self.settings.project, job_id, place)
+                .await
+        {
+            self.options.events.warn(&format!(
+                "warning: could not cancel BigQuery job {job_id}: {e}"
+            ));
+        }
+        match why {
+            Stop::Interrupted => match cancel::interrupted(target) {
+                Error::Interrupted(message) => {
+                    Error::Interrupted(format!("{message}: BigQuery job {job_id}"))
+                }
+                other => other,
+            },
+            Stop::TimedOut(limit) => Error::Query(format!(
+                "target `{target}`: the query ran longer than --timeout {} s; BigQuery job {job_id} was cancelled",
+                limit.as_secs()
+            )),
+        }
+    }
+
+    async fn run(&self, sql: &str) -> Result<ResultSet, Error> {
+        let settings = &self.settings;
+        let target = settings.target.as_str();
+        let client = &self.client;
+        let deadline = self
+            .options
+            .timeout
+            .map(|t| tokio::time::Instant::now() + t);
+        let stop = async {
+            tokio::select! {
+                _ = cancel::requested() => Stop::Interrupted,
+                _ = super::deadline(deadline) => Stop::TimedOut(self.options.timeout.unwrap_or_default()),
+            }
+        };
+        tokio::pin!(stop);
+
+        // jobs.query: the job is named only once this answers, so a Ctrl-C meanwhile waits
+        // for the answer (at most WAIT_MS) and then cancels the job.
+        // One request id for every attempt, so BigQuery starts the job once.
+        let request = settings.request(sql, false);
+        let first = with_retries(target, &self.options.events, || {
+            client.job().query(&settings.project, request.clone())
+        });
+        tokio::pin!(first);
+        let (response, stopped) = tokio::select! {
+            response = &mut first => (response?, None),
+            why = &mut stop => (first.await?, Some(why)),
+        };
+        if let Some(error) = job_errors(response.errors.as_ref(), target) {
+            return Err(error);
+        }
+        let reference = response.job_reference.clone().unwrap_or_default();
+        let job_id = reference.job_id.clone().unwrap_or_default();
+        let location = reference.location.clone().or(settings.location.clone());
+        if !job_id.is_empty() {
+            self.options.publish_query_id(format!("job {job_id}"));
+        }
+        let (job, place) = (job_id.as_str(), location.as_deref());
+        let cancel = |why: Stop| self.cancel_job(job, place, why);
+        if let Some(why) = stopped {
+            return Err(cancel(why).await);
+        }
+
+        let mut schema = response.schema.and_then(|s| s.fields);
+        let mut rows = Vec::new();
+        if response.job_complete == Some(true)
+            && let Some(fields) = &schema
+        {
+            rows.extend(decode_rows(
+                fields,
+                response.rows.unwrap_or_default(),
+                target,
+            )?);
+        }
+        let mut complete = response.job_complete == Some(true);
+        let mut page_token = response.page_token.filter(|t| !t.is_empty());
+        while !complete || page_token.is_some() {
+            // No `formatOptions` here: the client sends these as URL parameters, where a nested
+            // field cannot be written; later pages may carry float-seconds timestamps, which
+            // `decode` reads too.
+            let parameters = || GetQueryResultsParameters {
+                format_options: None,
+                location: location.clone(),
+                max_results: settings.page_size,
+                page_token: page_token.clone(),
+                start_index: None,
+                timeout_ms: Some(WAIT_MS),
+            };
+            let next = with_retries(target, &self.options.events, || {
+                client
+                    .job()
+                    .get_query_results(&settings.project, &job_id, parameters())
+            });
+            let page = tokio::select! {
+                page = next => page?,
+                why = &mut stop => return Err(cancel(why).await),
+            };
+            if let Some(error) = job_errors(page.errors.as_ref(), target) {
+                return Err(error);
+            }
+            if page.job_complete != Some(true) {
+                continue;
+            }
+            complete = true;
+            if schema.is_none() {
+                schema = page.schema.and_then(|s| s.fields);
+            }
+            if let Some(fields) = &schema {
+                rows.extend(decode_rows(fields, page.rows.unwrap_or_default(), target)?);
+            }
+            page_token = page.page_token.filter(|t| !t.is_empty());
+        }
+        Ok(ResultSet {
+            columns: schema
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| f.name)
+                .collect(),
+            rows,
+        })
+    }
+}
+
+impl Driver for BigQuery {
+    fn name(&self) -> &str {
+        "bigquery"
+    }
+
+    fn dialect(&self) -> &Dialect {
+        &self.dialect
+    }
+
+    fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
+        cancel::check(&self.settings.target)?;
+        self.runtime.block_on(self.run(statement.sql()))
+    }
+
+    fn server_version(&mut self) -> Result<String, Error> {
+        self.query("SELECT 1")?;
+        let place = match (&self.settings.endpoint, &self.settings.location) {
+            (Some(endpoint), _) => format!("API at {endpoint}"),
+            (None, Some(location)) => format!("location {location}"),
+            (None, None) => "default location".to_string(),
+        };
+        Ok(format!(
+            "BigQuery, project {}, {place}",
+            self.settings.project
+        ))
+    }
+}

@@ -1,0 +1,196 @@
+//! The one way from a target's profile to a connection, and what a failed query's message
+//! can say about the source definitions behind it.
+
+use std::path::Path;
+
+use super::{Driver, RunOptions};
+use crate::error::Error;
+use crate::spec::profiles::Profile;
+
+/// The target types this build can run.
+fn built_drivers() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if cfg!(feature = "duckdb") {
+        names.push("duckdb");
+    }
+    if cfg!(feature = "postgres") {
+        names.extend(["postgres", "redshift"]);
+    }
+    if cfg!(feature = "bigquery") {
+        names.push("bigquery");
+    }
+    if cfg!(feature = "sqlserver") {
+        names.push("sqlserver");
+    }
+    names
+}
+
+/// Opens a driver for a profile. `root` is the project folder, which a DuckDB target's
+/// relative `path` is read from; a `demo: true` DuckDB target whose file is missing gets
+/// the demo database first (announced to `options.events`).
+pub fn open(
+    profile: &Profile,
+    #[allow(unused_variables)] options: RunOptions,
+    #[allow(unused_variables)] root: &Path,
+) -> Result<Box<dyn Driver>, Error> {
+    match profile.kind.as_str() {
+        #[cfg(feature = "duckdb")]
+        "duckdb" => open_duckdb(profile, options, root),
+        #[cfg(feature = "postgres")]
+        "postgres" | "redshift" => Ok(Box::new(super::postgres::Postgres::connect_with(
+            profile, options,
+        )?)),
+        #[cfg(feature = "bigquery")]
+        "bigquery" => Ok(Box::new(super::bigquery::BigQuery::connect(
+            profile, options,
+        )?)),
+        #[cfg(feature = "sqlserver")]
+        "sqlserver" => Ok(Box::new(super::sqlserver::SqlServer::connect(
+            profile, options,
+        )?)),
+        other => Err(Error::Profile(format!(
+            "target `{}` has type `{other}`, which this build of segc cannot run (built with: {})",
+            profile.name,
+            built_drivers().join(", ")
+        ))),
+    }
+}
+
+#[cfg(feature = "duckdb")]
+fn open_duckdb(
+    profile: &Profile,
+    options: RunOptions,
+    root: &Path,
+) -> Result<Box<dyn Driver>, Error> {
+    let path_text = profile.field("path").ok_or_else(|| {
+        Error::Profile(format!(
+            "target `{}` (duckdb) needs `path`: the database file",
+            profile.name
+        ))
+    })?;
+    let path = super::duckdb::resolve_path(root, path_text);
+    if !path.exists() && profile.field("demo") == Some("true") {
+        options.events.progress(&format!(
+            "creating the demo database {} (first run)…",
+            path.display()
+        ));
+        match crate::demo::create_database_with(&path, &options.events) {
+            // Another run created it meanwhile: use theirs.
+            Ok(_) | Err(crate::demo::DemoError::AlreadyExists { .. }) => {}
+            Err(error) => return Err(Error::Query(error.to_string())),
+        }
+    }
+    Ok(Box::new(
+        super::duckdb::DuckDb::open_read_only(&path)?.with_options(options),
+    ))
+}
+
+/// True when `word` occurs in `text` not as part of a longer identifier.
+fn contains_word(text: &str, word: &str) -> bool {
+    let is_identifier = |c: char| c.is_alphanumeric() || c == '_';
+    !word.is_empty()
+        && text.match_indices(word).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + word.len()..].chars().next();
+            !before.is_some_and(is_identifier) && !after.is_some_and(is_identifier)
+        })
+}
+
+/// Where a source is defined and the table it names on `target`: `file:line, table a.b`.
+pub fn source_location(source: &crate::ir::Source, target: &str, dialect: &str) -> String {
+    format!(
+        "{}, table {}",
+        source.origin,
+        source.table.resolve(Some(target), dialect).join(".")
+    )
+}
+
+/// When a warehouse says a table is missing, names the source of the YAML that points at it.
+pub fn name_the_source(
+    error: Error,
+    project: &crate::ir::Project,
+    target: &str,
+    dialect: &str,
+) -> Error {
+    let Error::Query(message) = error else {
+        return error;
+    };
+    let lower = message.to_lowercase();
+    let missing = ["not exist", "not found", "invalid object name"];
+    if !missing.iter().any(|m| lower.contains(m)) {
+        return Error::Query(message);
+    }
+    // Warehouses suggest other tables ("did you mean \"events\"?"): those are not missing.
+    let about = lower.split("did you mean").next().unwrap_or_default();
+    let hits: Vec<String> = project
+        .sources
+        .iter()
+        .filter(|source| {
+            let parts = source.table.resolve(Some(target), dialect);
+            let table = parts.join(".").to_lowercase();
+            let last = parts.last().map(|p| p.to_lowercase()).unwrap_or_default();
+            about.contains(&table) || contains_word(about, &last)
+        })
+        .map(|source| {
+            format!(
+                "`{}` ({})",
+                source.name,
+                source_location(source, target, dialect)
+            )
+        })
+        .collect();
+    if hits.is_empty() {
+        return Error::Query(message);
+    }
+    Error::Query(format!(
+        "{message}\n  defined as source {}",
+        hits.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traced(message: &str) -> String {
+        let mut project =
+            crate::validate::load_and_validate(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let events = project
+            .sources
+            .iter()
+            .position(|s| s.name == "events")
+            .unwrap();
+        project.sources[events].table.default = vec!["app".into(), "event_log".into()];
+        name_the_source(Error::Query(message.into()), &project, "t", "duckdb").to_string()
+    }
+
+    #[test]
+    fn a_missing_table_is_named_by_every_warehouse_spelling() {
+        let hint = "defined as source `events` (segment-defs/sources.yml:38, table app.event_log)";
+        for message in [
+            "Catalog Error: Table with name event_log does not exist!\nDid you mean \"events\"?",
+            "relation \"app.event_log\" does not exist",
+            "Invalid object name 'app.event_log'.",
+            "Not found: Table my-proj:app.event_log was not found in location US",
+        ] {
+            let text = traced(message);
+            assert!(text.contains(hint), "{message}: {text}");
+            assert!(!text.contains("source `orders`"), "{text}");
+        }
+        // A suggested table is not the missing one; other errors are left alone.
+        let text = traced("Table with name event_logs does not exist! Did you mean \"event_log\"?");
+        assert!(!text.contains("defined as"), "{text}");
+        let text = traced("division by zero in events");
+        assert!(!text.contains("defined as"), "{text}");
+    }
+
+    #[test]
+    fn words_match_whole_identifiers_only() {
+        assert!(contains_word("table with name events does", "events"));
+        assert!(contains_word("\"events\"", "events"));
+        assert!(!contains_word("event_logs", "event_log"));
+        assert!(!contains_word("my_events", "events"));
+        assert!(!contains_word("anything", ""));
+    }
+}

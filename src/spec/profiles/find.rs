@@ -1,0 +1,92 @@
+//! Finding `profiles.yml` on the search path and reading a target from it.
+
+use std::path::{Path, PathBuf};
+
+use super::{PROFILES_FILE, Profile, ProfilesFile};
+use crate::error::Error;
+use crate::events::Events;
+use crate::spec::load::read_text_file;
+
+/// Every target of the first `profiles.yml` on the search path, values interpolated, or
+/// `None` when there is no such file. A file that cannot be read as YAML is an error.
+pub fn load_all(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+) -> Result<Option<Vec<Result<Profile, Error>>>, Error> {
+    load_all_with(profiles_dir, project_root, &crate::events::Silent)
+}
+
+/// [`load_all`], warning `events` when the file holds a secret others can read.
+pub fn load_all_with(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+    events: &dyn Events,
+) -> Result<Option<Vec<Result<Profile, Error>>>, Error> {
+    let folders = search_path(profiles_dir, project_root);
+    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
+        return Ok(None);
+    };
+    let text = read_text_file(folder.join(PROFILES_FILE)).map_err(|source| Error::Io {
+        path: folder.join(PROFILES_FILE),
+        source,
+    })?;
+    let file = ProfilesFile::parse(folder, &text)?;
+    file.warn_if_readable_by_others(events);
+    Ok(Some(
+        file.targets()
+            .iter()
+            .filter_map(|(name, _)| name.as_str())
+            .map(|name| file.target(name))
+            .collect(),
+    ))
+}
+
+/// Where to look for `profiles.yml`, in order.
+pub fn search_path(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<PathBuf> {
+    let mut folders = Vec::new();
+    if let Some(dir) = profiles_dir {
+        folders.push(dir.to_path_buf());
+    }
+    if let Some(dir) = std::env::var_os("SEGC_PROFILES_DIR").filter(|d| !d.is_empty()) {
+        folders.push(PathBuf::from(dir));
+    }
+    folders.push(project_root.to_path_buf());
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        folders.push(Path::new(&home).join(".segc"));
+    }
+    folders
+}
+
+/// Reads the first `profiles.yml` on the search path and returns target `name`.
+pub fn load_profile(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+    name: &str,
+) -> Result<Profile, Error> {
+    load_profile_with(profiles_dir, project_root, name, &crate::events::Silent)
+}
+
+/// [`load_profile`], warning `events` when the file holds a secret others can read.
+pub fn load_profile_with(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+    name: &str,
+    events: &dyn Events,
+) -> Result<Profile, Error> {
+    let folders = search_path(profiles_dir, project_root);
+    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
+        let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+        return Err(Error::Profile(format!(
+            "no {PROFILES_FILE} found (looked in: {}); create one, or preview SQL without a profile with `segc compile --dialect duckdb`",
+            looked.join(", ")
+        )));
+    };
+    let path = folder.join(PROFILES_FILE);
+    let text = read_text_file(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let file = ProfilesFile::parse(folder, &text)?;
+    file.warn_if_readable_by_others(events);
+    file.target(name)
+}
