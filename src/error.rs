@@ -437,6 +437,8 @@ pub enum BadRequest {
     TooManyMonths(usize),
     #[error("a series needs at least one period")]
     NoPeriods,
+    #[error("no --target given and segc_project.yml sets no `default_target`")]
+    NoTarget,
     #[error("segment `{0}` has no conditions: it holds every user")]
     NothingToExplain(String),
 }

@@ -264,119 +264,35 @@ pub fn run_options() -> crate::driver::RunOptions {
     }
 }
 
-/// A target as a command uses it: its name, its profile and the dialect it speaks.
-pub struct Resolved {
-    pub target: String,
-    pub profile: crate::spec::profiles::Profile,
-    pub dialect: crate::dialect::Dialect,
-}
+pub use crate::session::Target as Resolved;
 
-/// The target named by `flag`, else the project's `default_target`, resolved.
+/// The target named by `flag`, else the project's `default_target`, resolved; warnings
+/// (a profiles file others can read) go to the terminal.
 pub fn resolve(
     root: &std::path::Path,
     profiles_dir: Option<&std::path::Path>,
     flag: Option<&str>,
     project: &crate::ir::Project,
 ) -> Result<Resolved, Error> {
-    let target = target_name(flag, project)?;
-    resolve_target(root, profiles_dir, target)
+    crate::session::resolve(root, profiles_dir, flag, project, &events())
 }
 
-/// Target `target`: its profile (from the first profiles.yml on the search path) and its
-/// dialect.
+/// Target `target`, resolved (see [`crate::session::resolve_target`]).
 pub fn resolve_target(
     root: &std::path::Path,
     profiles_dir: Option<&std::path::Path>,
     target: String,
 ) -> Result<Resolved, Error> {
-    let profile = crate::spec::profiles::load_profile_with(profiles_dir, root, &target, &events())?;
-    let dialect = target_dialect(&profile)?;
-    Ok(Resolved {
-        target,
-        profile,
-        dialect,
-    })
+    crate::session::resolve_target(root, profiles_dir, target, &events())
 }
 
-/// The dialect a target speaks, named by its `type`. An unknown type is a mistake in
-/// profiles.yml (exit 1), not on the command line.
-fn target_dialect(
-    profile: &crate::spec::profiles::Profile,
-) -> Result<crate::dialect::Dialect, Error> {
-    let known = crate::dialect::names();
-    if !known.contains(&profile.kind.as_str()) {
-        return Err(Error::Profile(format!(
-            "target `{}` in {} has the unknown type `{}`; use one of: {}",
-            profile.name,
-            profile
-                .folder
-                .join(crate::spec::profiles::PROFILES_FILE)
-                .display(),
-            profile.kind,
-            known.join(", ")
-        )));
-    }
-    crate::dialect::Dialect::load(&profile.kind)
-}
-
-/// Loads and validates the project for a command that connects to a target (`run`,
-/// `explain`): the columns it reads whose type is neither declared nor in the snapshot are
-/// looked up in the target's catalog first, through the driver (in memory only; `segc
-/// sources --refresh` writes them down). The driver opened for that is returned for reuse.
+/// Loads and validates the project for a command that connects to a target, learning
+/// missing column types from its catalog (see [`crate::session::load_live`]).
 pub(crate) fn validate_live(
     root: &std::path::Path,
     profiles_dir: Option<&std::path::Path>,
     target_flag: Option<&str>,
     options: crate::driver::RunOptions,
 ) -> Result<(crate::ir::Project, Option<Box<dyn crate::driver::Driver>>), Error> {
-    use crate::validate::LearnedTypes;
-    let files = crate::spec::load_project(root)?;
-    let untyped = crate::validate::untyped_sources(&files, &LearnedTypes::new());
-    let target = target_flag.map(str::to_string).or_else(|| {
-        files
-            .project
-            .default_target
-            .as_ref()
-            .map(|t| t.value.clone())
-    });
-    let (Some(target), false) = (target, untyped.is_empty()) else {
-        return Ok((crate::validate::validate(files)?, None));
-    };
-    let Resolved {
-        target,
-        profile,
-        dialect,
-    } = resolve_target(root, profiles_dir, target)?;
-    let mut driver = crate::driver::open(&profile, options, root)?;
-    let sources: Vec<&crate::ir::Source> = untyped.iter().collect();
-    let mut learned = LearnedTypes::new();
-    let mut problems = Vec::new();
-    for source in crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)? {
-        for (column, value_type) in source.columns {
-            learned.insert((source.source.clone(), column), value_type);
-        }
-        problems.extend(source.problems);
-    }
-    match crate::validate::validate_with(files, &learned, true) {
-        Ok(project) => Ok((project, Some(driver))),
-        Err(error) => {
-            // Why the catalog could not type a column: a missing table or column.
-            for problem in problems {
-                eprintln!(
-                    "{}",
-                    crate::terminal::printable_lines(&format!("note: {problem}"))
-                );
-            }
-            Err(error)
-        }
-    }
-}
-
-/// The target to use: the flag, else the project's default.
-fn target_name(flag: Option<&str>, project: &crate::ir::Project) -> Result<String, Error> {
-    flag.map(str::to_string)
-        .or_else(|| project.default_target.clone())
-        .ok_or_else(|| {
-            Error::Usage("no --target given and segc_project.yml sets no `default_target`".into())
-        })
+    crate::session::load_live(root, profiles_dir, target_flag, options)
 }

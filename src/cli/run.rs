@@ -5,8 +5,7 @@ use std::path::Path;
 use clap::Args;
 
 use crate::error::Error;
-use crate::plan::SeriesShape;
-use crate::report::Report;
+use crate::session::Outcome;
 
 use super::{OutputFormat, ReportArgs};
 
@@ -33,46 +32,35 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let query_id = options.query_id.clone();
     let (project, driver) =
         super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
-    let super::Resolved {
-        target,
-        profile,
-        dialect,
-    } = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
+    let target = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
     let reports = args.report.plan(&project)?;
-    let sql = crate::render::render_reports(&reports, &dialect, Some(&target))?;
-    super::check_statement_size(&dialect, &sql)?;
+    let sql = crate::render::render_reports(&reports, &target.dialect, Some(&target.target))?;
+    super::check_statement_size(&target.dialect, &sql)?;
     // `segc run` only reads: the driver's gate refuses anything but one read-only query, and
     // is asked before connecting so a refused statement opens no session.
-    crate::driver::gate::admit(&sql, &dialect, crate::driver::gate::Shape::Read)?;
+    crate::driver::gate::admit(&sql, &target.dialect, crate::driver::gate::Shape::Read)?;
     let mut driver = match driver {
         Some(driver) => driver,
-        None => crate::driver::open(&profile, options, root)?,
+        None => crate::driver::open(&target.profile, options, root)?,
     };
-    let progress = super::progress::Progress::start(format!("running on {target}"), query_id);
-    let result = driver.query(&sql);
+    let progress =
+        super::progress::Progress::start(format!("running on {}", target.target), query_id);
+    let outcome = crate::session::run(driver.as_mut(), &project, &target, &reports);
     drop(progress);
-    let result = result
-        .map_err(|error| crate::driver::name_the_source(error, &project, &target, &dialect.name))?;
     let json = |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default();
-    let report = match &reports {
-        crate::plan::Reports::Single(plan) => Report::from_result(plan, &target, &result)?,
-        crate::plan::Reports::Series(periods, SeriesShape::Compare) => {
-            Report::from_compare(&periods[0].1, &periods[1].1, &target, &result)?
+    match (outcome?, args.output) {
+        (Outcome::Report(report), OutputFormat::Table) => print!("{}", report.to_table()),
+        (Outcome::Report(report), OutputFormat::Csv) => print!("{}", report.to_csv()?),
+        (Outcome::Report(report), OutputFormat::Json) => println!("{}", json(report.to_json())),
+        (Outcome::Periods(reports), OutputFormat::Table) => {
+            print!("{}", crate::report::series_table(&reports))
         }
-        crate::plan::Reports::Series(periods, SeriesShape::Periods) => {
-            let reports = Report::series(periods, &target, &result)?;
-            match args.output {
-                OutputFormat::Table => print!("{}", crate::report::series_table(&reports)),
-                OutputFormat::Csv => print!("{}", crate::report::series_csv(&reports)?),
-                OutputFormat::Json => println!("{}", json(crate::report::series_json(&reports))),
-            }
-            return Ok(0);
+        (Outcome::Periods(reports), OutputFormat::Csv) => {
+            print!("{}", crate::report::series_csv(&reports)?)
         }
-    };
-    match args.output {
-        OutputFormat::Table => print!("{}", report.to_table()),
-        OutputFormat::Csv => print!("{}", report.to_csv()?),
-        OutputFormat::Json => println!("{}", json(report.to_json())),
+        (Outcome::Periods(reports), OutputFormat::Json) => {
+            println!("{}", json(crate::report::series_json(&reports)))
+        }
     }
     Ok(0)
 }

@@ -1,0 +1,162 @@
+//! segc as a library, from a project folder to its reports: resolve a target (its profile
+//! and dialect), load the project with the column types the target's catalog gives, and run
+//! a request's statement there. The command line is a thin layer over this.
+
+use std::path::Path;
+
+use crate::driver::{Driver, RunOptions};
+use crate::error::{BadRequest, Error};
+use crate::events::EventSink;
+use crate::ir::Project;
+use crate::plan::{Reports, SeriesShape};
+use crate::report::Report;
+
+/// A target as a command uses it: its name, its profile and the dialect it speaks.
+pub struct Target {
+    pub target: String,
+    pub profile: crate::spec::profiles::Profile,
+    pub dialect: crate::dialect::Dialect,
+}
+
+/// The target named by `flag`, else the project's `default_target`, resolved.
+pub fn resolve(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    flag: Option<&str>,
+    project: &Project,
+    events: &EventSink,
+) -> Result<Target, Error> {
+    let target = target_name(flag, project)?;
+    resolve_target(root, profiles_dir, target, events)
+}
+
+/// Target `target`: its profile (from the first profiles.yml on the search path) and its
+/// dialect.
+pub fn resolve_target(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    target: String,
+    events: &EventSink,
+) -> Result<Target, Error> {
+    let profile = crate::spec::profiles::load_profile_with(profiles_dir, root, &target, events)?;
+    let dialect = target_dialect(&profile)?;
+    Ok(Target {
+        target,
+        profile,
+        dialect,
+    })
+}
+
+/// The dialect a target speaks, named by its `type`. An unknown type is a mistake in
+/// profiles.yml (exit 1), not on the command line.
+fn target_dialect(
+    profile: &crate::spec::profiles::Profile,
+) -> Result<crate::dialect::Dialect, Error> {
+    let known = crate::dialect::names();
+    if !known.contains(&profile.kind.as_str()) {
+        return Err(Error::Profile(format!(
+            "target `{}` in {} has the unknown type `{}`; use one of: {}",
+            profile.name,
+            profile
+                .folder
+                .join(crate::spec::profiles::PROFILES_FILE)
+                .display(),
+            profile.kind,
+            known.join(", ")
+        )));
+    }
+    crate::dialect::Dialect::load(&profile.kind)
+}
+
+/// Loads and validates the project for a command that connects to a target (`run`,
+/// `explain`): the columns it reads whose type is neither declared nor in the snapshot are
+/// looked up in the target's catalog first, through the driver (in memory only; `segc
+/// sources --refresh` writes them down). The driver opened for that is returned for reuse.
+pub fn load_live(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    target_flag: Option<&str>,
+    options: RunOptions,
+) -> Result<(Project, Option<Box<dyn Driver>>), Error> {
+    use crate::validate::LearnedTypes;
+    let files = crate::spec::load_project(root)?;
+    let untyped = crate::validate::untyped_sources(&files, &LearnedTypes::new());
+    let target = target_flag.map(str::to_string).or_else(|| {
+        files
+            .project
+            .default_target
+            .as_ref()
+            .map(|t| t.value.clone())
+    });
+    let (Some(target), false) = (target, untyped.is_empty()) else {
+        return Ok((crate::validate::validate(files)?, None));
+    };
+    let Target {
+        target,
+        profile,
+        dialect,
+    } = resolve_target(root, profiles_dir, target, &options.events)?;
+    let events = options.events.clone();
+    let mut driver = crate::driver::open(&profile, options, root)?;
+    let sources: Vec<&crate::ir::Source> = untyped.iter().collect();
+    let mut learned = LearnedTypes::new();
+    let mut problems = Vec::new();
+    for source in crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)? {
+        for (column, value_type) in source.columns {
+            learned.insert((source.source.clone(), column), value_type);
+        }
+        problems.extend(source.problems);
+    }
+    match crate::validate::validate_with(files, &learned, true) {
+        Ok(project) => Ok((project, Some(driver))),
+        Err(error) => {
+            // Why the catalog could not type a column: a missing table or column.
+            for problem in problems {
+                events.warn(&format!("note: {problem}"));
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The target to use: the flag, else the project's default.
+fn target_name(flag: Option<&str>, project: &Project) -> Result<String, Error> {
+    flag.map(str::to_string)
+        .or_else(|| project.default_target.clone())
+        .ok_or(Error::Request(BadRequest::NoTarget))
+}
+
+/// What a run returns: one report (a comparison included), or one per period.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Report(Report),
+    Periods(Vec<(String, Report)>),
+}
+
+/// Runs the statement of `reports` on `driver` and reads its rows: the statement crosses the
+/// driver's gate (one read-only query), and a missing table is traced to the source that
+/// names it.
+pub fn run(
+    driver: &mut dyn Driver,
+    project: &Project,
+    target: &Target,
+    reports: &Reports<'_>,
+) -> Result<Outcome, Error> {
+    let sql = crate::render::render_reports(reports, &target.dialect, Some(&target.target))?;
+    let name = target.target.as_str();
+    let result = driver.query(&sql).map_err(|error| {
+        crate::driver::name_the_source(error, project, name, &target.dialect.name)
+    })?;
+    Ok(match reports {
+        Reports::Single(plan) => Outcome::Report(Report::from_result(plan, name, &result)?),
+        Reports::Series(periods, SeriesShape::Compare) => Outcome::Report(Report::from_compare(
+            &periods[0].1,
+            &periods[1].1,
+            name,
+            &result,
+        )?),
+        Reports::Series(periods, SeriesShape::Periods) => {
+            Outcome::Periods(Report::series(periods, name, &result)?)
+        }
+    })
+}
