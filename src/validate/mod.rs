@@ -3,8 +3,10 @@
 
 mod attributes;
 mod conditions;
+mod fact_aggregates;
 mod formula;
 mod formula_size;
+mod quintiles;
 mod reports;
 mod segment_size;
 mod sources;
