@@ -6,6 +6,7 @@ mod conditions;
 mod fact_aggregates;
 mod formula;
 mod formula_size;
+mod formula_types;
 mod quintiles;
 mod reports;
 mod segment_size;
