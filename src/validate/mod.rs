@@ -7,9 +7,10 @@ mod fact_aggregates;
 mod formula;
 mod formula_size;
 mod formula_types;
+mod kpis;
 mod quintiles;
-mod reports;
 mod segment_size;
+mod segments;
 mod sources;
 pub use sources::SIGNUP_COLUMN;
 
