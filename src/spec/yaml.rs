@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError};
 
 use crate::error::{Diagnostic, FileId, Position, Span};
 
@@ -227,34 +227,8 @@ pub fn parse_within(
     };
 
     for next in Parser::new_from_str_with_options(text, options) {
-        let (event, raw_span) = next.map_err(|error| {
-            let at = position(error.marker());
-            let span = Span {
-                file,
-                start: at,
-                end: Position {
-                    column: at.column + 1,
-                    ..at
-                },
-            };
-            match error.kind() {
-                ErrorKind::RecursionLimitExceeded => nesting_error(span),
-                _ => Diagnostic::new(format!("invalid YAML: {}", error.info()), span),
-            }
-        })?;
+        let (event, raw_span) = next.map_err(|error| parse_error(file, &error))?;
         let here = span(file, &raw_span);
-        // Each value takes one unit of the budget; an alias takes the size of its copy.
-        let take = |count: usize, budget: &mut Budget| {
-            if count > budget.nodes {
-                return Err(Diagnostic::new(
-                    format!("more than {MAX_NODES} YAML values in all; segc stops here to bound its memory"),
-                    here,
-                )
-                .with_hint("split the definitions into fewer, smaller lists, or remove generated content"));
-            }
-            budget.nodes -= count;
-            Ok(())
-        };
         let completed = match event {
             Event::DocumentStart(..) => {
                 documents += 1;
@@ -267,7 +241,7 @@ pub fn parse_within(
                 None
             }
             Event::Scalar(value, style, anchor, _) => {
-                take(1, budget)?;
+                take(1, budget, here)?;
                 let node = Node {
                     kind: NodeKind::Scalar {
                         value: value.into_owned(),
@@ -276,41 +250,17 @@ pub fn parse_within(
                     span: here,
                 };
                 if anchor != 0 {
-                    take(1, budget)?;
+                    take(1, budget, here)?;
                     anchors.insert(anchor, (node.clone(), Weight::LEAF));
                 }
                 Some((node, Weight::LEAF))
             }
-            Event::Alias(id) => match anchors.get(&id) {
-                Some((node, weight)) => {
-                    if weight.nodes > budget.alias_nodes {
-                        return Err(Diagnostic::new(
-                            format!(
-                                "YAML aliases copy more than {MAX_ALIAS_NODES} values in all; segc stops at this one, which copies {}",
-                                weight.nodes
-                            ),
-                            here,
-                        )
-                        .with_hint("each `*alias` copies everything under its `&anchor`, and aliases of nested aliases multiply; write the shared part once instead"));
-                    }
-                    if stack.len() + weight.height > MAX_NESTING {
-                        return Err(nesting_error(here));
-                    }
-                    budget.alias_nodes -= weight.nodes;
-                    take(weight.nodes, budget)?;
-                    Some((node.clone(), *weight))
-                }
-                None => {
-                    return Err(Diagnostic::new("unknown YAML alias", here).with_hint(
-                        "an alias refers to a whole value anchored (`&name`) before it, outside itself",
-                    ));
-                }
-            },
+            Event::Alias(id) => Some(alias(&anchors, id, stack.len(), budget, here)?),
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
                 if stack.len() >= MAX_NESTING {
                     return Err(nesting_error(here));
                 }
-                take(1, budget)?;
+                take(1, budget, here)?;
                 let collection = match event {
                     Event::SequenceStart(..) => Collection::Sequence(Vec::new()),
                     _ => Collection::Mapping(Vec::new(), None),
@@ -324,46 +274,128 @@ pub fn parse_within(
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(frame) => {
-                    let kind = match frame.collection {
-                        Collection::Sequence(items) => NodeKind::Sequence(items),
-                        Collection::Mapping(entries, _) => NodeKind::Mapping(entries),
-                    };
-                    let node = Node {
-                        kind,
-                        span: Span {
-                            end: here.end,
-                            ..frame.start
-                        },
-                    };
-                    if frame.anchor != 0 {
-                        // The kept copy costs as much memory as the node itself.
-                        take(frame.weight.nodes, budget)?;
-                        anchors.insert(frame.anchor, (node.clone(), frame.weight));
-                    }
-                    Some((node, frame.weight))
-                }
+                Some(frame) => Some(end_collection(frame, &mut anchors, budget, here)?),
                 None => None,
             },
             _ => None,
         };
         if let Some((node, weight)) = completed {
             match stack.last_mut() {
-                Some(frame) => {
-                    frame.weight.add_child(weight);
-                    match &mut frame.collection {
-                        Collection::Sequence(items) => items.push(node),
-                        Collection::Mapping(entries, pending) => match pending.take() {
-                            Some(key) => entries.push((key, node)),
-                            None => *pending = Some(node),
-                        },
-                    }
-                }
+                Some(frame) => frame.add(node, weight),
                 None => root = Some(node),
             }
         }
     }
     Ok(root)
+}
+
+/// The parser's error as a diagnostic at the character where it stopped.
+fn parse_error(file: FileId, error: &ScanError) -> Diagnostic {
+    let at = position(error.marker());
+    let span = Span {
+        file,
+        start: at,
+        end: Position {
+            column: at.column + 1,
+            ..at
+        },
+    };
+    match error.kind() {
+        ErrorKind::RecursionLimitExceeded => nesting_error(span),
+        _ => Diagnostic::new(format!("invalid YAML: {}", error.info()), span),
+    }
+}
+
+/// Takes `count` values from the budget: each value takes one unit; an alias takes the size
+/// of its copy.
+fn take(count: usize, budget: &mut Budget, here: Span) -> Result<(), Diagnostic> {
+    if count > budget.nodes {
+        return Err(Diagnostic::new(
+            format!(
+                "more than {MAX_NODES} YAML values in all; segc stops here to bound its memory"
+            ),
+            here,
+        )
+        .with_hint(
+            "split the definitions into fewer, smaller lists, or remove generated content",
+        ));
+    }
+    budget.nodes -= count;
+    Ok(())
+}
+
+/// A copy of the node anchored as `id`, within the budget of aliased values and nesting.
+fn alias(
+    anchors: &HashMap<usize, (Node, Weight)>,
+    id: usize,
+    depth: usize,
+    budget: &mut Budget,
+    here: Span,
+) -> Result<(Node, Weight), Diagnostic> {
+    match anchors.get(&id) {
+        Some((node, weight)) => {
+            if weight.nodes > budget.alias_nodes {
+                return Err(Diagnostic::new(
+                    format!(
+                        "YAML aliases copy more than {MAX_ALIAS_NODES} values in all; segc stops at this one, which copies {}",
+                        weight.nodes
+                    ),
+                    here,
+                )
+                .with_hint("each `*alias` copies everything under its `&anchor`, and aliases of nested aliases multiply; write the shared part once instead"));
+            }
+            if depth + weight.height > MAX_NESTING {
+                return Err(nesting_error(here));
+            }
+            budget.alias_nodes -= weight.nodes;
+            take(weight.nodes, budget, here)?;
+            Ok((node.clone(), *weight))
+        }
+        None => Err(Diagnostic::new("unknown YAML alias", here).with_hint(
+            "an alias refers to a whole value anchored (`&name`) before it, outside itself",
+        )),
+    }
+}
+
+/// The node a finished collection makes, kept for its aliases when it is anchored.
+fn end_collection(
+    frame: Frame,
+    anchors: &mut HashMap<usize, (Node, Weight)>,
+    budget: &mut Budget,
+    here: Span,
+) -> Result<(Node, Weight), Diagnostic> {
+    let kind = match frame.collection {
+        Collection::Sequence(items) => NodeKind::Sequence(items),
+        Collection::Mapping(entries, _) => NodeKind::Mapping(entries),
+    };
+    let node = Node {
+        kind,
+        span: Span {
+            end: here.end,
+            ..frame.start
+        },
+    };
+    if frame.anchor != 0 {
+        // The kept copy costs as much memory as the node itself.
+        take(frame.weight.nodes, budget, here)?;
+        anchors.insert(frame.anchor, (node.clone(), frame.weight));
+    }
+    Ok((node, frame.weight))
+}
+
+impl Frame {
+    /// Adds a finished value to this open collection: an item, a mapping's key, or the value
+    /// of the key before it.
+    fn add(&mut self, node: Node, weight: Weight) {
+        self.weight.add_child(weight);
+        match &mut self.collection {
+            Collection::Sequence(items) => items.push(node),
+            Collection::Mapping(entries, pending) => match pending.take() {
+                Some(key) => entries.push((key, node)),
+                None => *pending = Some(node),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -202,90 +202,123 @@ impl Validator<'_> {
                 }
             },
             op @ ("contains" | "starts_with" | "ends_with") => {
-                if !matches!(value_type, ValueType::String | ValueType::Unknown) {
-                    self.error(
-                        format!(
-                            "`{op}` applies to strings, and `{name}` is a {}",
-                            value_type.name()
-                        ),
-                        operator.span,
-                    );
-                    return None;
-                }
-                let text = match (value.as_str(), value.is_null()) {
-                    (Some(text), false) => text.to_string(),
-                    _ => {
-                        self.error(format!("`{op}` takes a string"), value.span);
-                        return None;
-                    }
-                };
-                match op {
-                    "contains" => Predicate::Contains(text),
-                    "starts_with" => Predicate::StartsWith(text),
-                    _ => Predicate::EndsWith(text),
-                }
+                self.text_predicate(op, name, operator, value, value_type)?
             }
-            "within_last" => {
-                if !value_type.is_temporal() {
-                    self.error_with_hint(
-                        format!(
-                            "`within_last` applies to dates and timestamps, and `{name}` is {}",
-                            article(value_type)
-                        ),
-                        operator.span,
-                        (value_type == ValueType::Unknown).then(|| {
-                            "declare the attribute's `type: date` or `type: timestamp`".to_string()
-                        }),
-                    );
-                    return None;
-                }
-                match value.as_str().and_then(Duration::parse) {
-                    Some(length) => Predicate::WithinLast(length),
-                    None => {
-                        self.error_with_hint(
-                            "`within_last` takes a length",
-                            value.span,
-                            Some("write e.g. `within_last: 14d`".into()),
-                        );
-                        return None;
-                    }
-                }
-            }
+            "within_last" => self.within_last(name, operator, value, value_type)?,
             op @ ("before" | "after") => {
-                if !value_type.is_temporal() {
-                    self.error_with_hint(
-                        format!(
-                            "`{op}` applies to dates and timestamps, and `{name}` is {}",
-                            article(value_type)
-                        ),
-                        operator.span,
-                        (value_type == ValueType::Unknown).then(|| {
-                            "declare the attribute's `type: date` or `type: timestamp`".to_string()
-                        }),
-                    );
-                    return None;
-                }
-                match value.as_str().and_then(parse_date) {
-                    Some(date) => {
-                        if op == "before" {
-                            Predicate::Before(date)
-                        } else {
-                            Predicate::After(date)
-                        }
-                    }
-                    None => {
-                        self.error(
-                            format!("`{op}` takes a date YYYY-MM-DD, found {}", value.describe()),
-                            value.span,
-                        );
-                        return None;
-                    }
-                }
+                self.date_predicate(op, name, operator, value, value_type)?
             }
             other => {
                 let hint = suggest(other, OPERATORS.iter().copied())
                     .or_else(|| Some(format!("operators: {}", OPERATORS.join(", "))));
                 self.error_with_hint(format!("unknown operator `{other}`"), operator.span, hint);
+                return None;
+            }
+        })
+    }
+
+    /// `contains`, `starts_with`, `ends_with`: a string operand and a string value.
+    fn text_predicate(
+        &mut self,
+        op: &str,
+        name: &str,
+        operator: &Spanned<String>,
+        value: &Node,
+        value_type: ValueType,
+    ) -> Option<Predicate> {
+        if !matches!(value_type, ValueType::String | ValueType::Unknown) {
+            self.error(
+                format!(
+                    "`{op}` applies to strings, and `{name}` is a {}",
+                    value_type.name()
+                ),
+                operator.span,
+            );
+            return None;
+        }
+        let text = match (value.as_str(), value.is_null()) {
+            (Some(text), false) => text.to_string(),
+            _ => {
+                self.error(format!("`{op}` takes a string"), value.span);
+                return None;
+            }
+        };
+        Some(match op {
+            "contains" => Predicate::Contains(text),
+            "starts_with" => Predicate::StartsWith(text),
+            _ => Predicate::EndsWith(text),
+        })
+    }
+
+    /// `within_last: 14d`: a date or timestamp operand and a length.
+    fn within_last(
+        &mut self,
+        name: &str,
+        operator: &Spanned<String>,
+        value: &Node,
+        value_type: ValueType,
+    ) -> Option<Predicate> {
+        if !value_type.is_temporal() {
+            self.error_with_hint(
+                format!(
+                    "`within_last` applies to dates and timestamps, and `{name}` is {}",
+                    article(value_type)
+                ),
+                operator.span,
+                (value_type == ValueType::Unknown).then(|| {
+                    "declare the attribute's `type: date` or `type: timestamp`".to_string()
+                }),
+            );
+            return None;
+        }
+        Some(match value.as_str().and_then(Duration::parse) {
+            Some(length) => Predicate::WithinLast(length),
+            None => {
+                self.error_with_hint(
+                    "`within_last` takes a length",
+                    value.span,
+                    Some("write e.g. `within_last: 14d`".into()),
+                );
+                return None;
+            }
+        })
+    }
+
+    /// `before`, `after`: a date or timestamp operand and a date.
+    fn date_predicate(
+        &mut self,
+        op: &str,
+        name: &str,
+        operator: &Spanned<String>,
+        value: &Node,
+        value_type: ValueType,
+    ) -> Option<Predicate> {
+        if !value_type.is_temporal() {
+            self.error_with_hint(
+                format!(
+                    "`{op}` applies to dates and timestamps, and `{name}` is {}",
+                    article(value_type)
+                ),
+                operator.span,
+                (value_type == ValueType::Unknown).then(|| {
+                    "declare the attribute's `type: date` or `type: timestamp`".to_string()
+                }),
+            );
+            return None;
+        }
+        Some(match value.as_str().and_then(parse_date) {
+            Some(date) => {
+                if op == "before" {
+                    Predicate::Before(date)
+                } else {
+                    Predicate::After(date)
+                }
+            }
+            None => {
+                self.error(
+                    format!("`{op}` takes a date YYYY-MM-DD, found {}", value.describe()),
+                    value.span,
+                );
                 return None;
             }
         })

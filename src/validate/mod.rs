@@ -3,10 +3,14 @@
 
 mod attributes;
 mod conditions;
+mod fact_aggregates;
 mod formula;
 mod formula_size;
-mod reports;
+mod formula_types;
+mod kpis;
+mod quintiles;
 mod segment_size;
+mod segments;
 mod sources;
 pub use sources::SIGNUP_COLUMN;
 

@@ -3,7 +3,7 @@
 use crate::catalog::WarehouseType;
 use crate::error::suggest;
 use crate::ir::{Column, History, Source, SourceId, SourceRole, TableName, ValueType};
-use crate::spec::TableSpec;
+use crate::spec::{ColumnSpec, SourceSpec, TableSpec};
 
 use super::{Validator, check_name, check_physical_name};
 use crate::spec::Spanned;
@@ -87,216 +87,13 @@ impl Validator<'_> {
                 continue;
             }
             let what = format!("source `{}`", spec.name.value);
-            let mut physical: Vec<(&Spanned<String>, &str)> = Vec::new();
-            match &spec.table {
-                Some(TableSpec::Single(text)) => physical.push((text, "table")),
-                Some(TableSpec::PerTarget(entries)) => {
-                    physical.extend(entries.iter().map(|(_, text)| (text, "table")))
-                }
-                None => {}
-            }
-            physical.extend(spec.key.iter().map(|k| (k, "key column")));
-            physical.extend(spec.user_key.iter().map(|k| (k, "user key column")));
-            physical.extend(spec.time.iter().map(|t| (t, "time column")));
-            physical.extend(spec.columns.iter().map(|c| (&c.column, "column")));
-            if let Some(history) = &spec.history {
-                physical.push((&history.valid_from, "valid_from column"));
-                physical.push((&history.valid_to, "valid_to column"));
-                if spec.key.is_none() {
-                    self.error_with_hint(
-                        format!("{what} keeps `history` but has no `key`: history is for the user table and its dimensions"),
-                        history.span,
-                        Some("facts are timed by `time`; a type-2 table has `key` and `history: { valid_from: …, valid_to: … }`".into()),
-                    );
-                }
-            }
-            // A bad name is reported; the source is still read, so its uses resolve.
-            for (name, kind) in physical {
-                check_physical_name(name, kind, &mut self.diagnostics);
-            }
-            let table = match &spec.table {
-                Some(TableSpec::Single(text)) => match table_parts(&text.value) {
-                    Some(parts) => TableName {
-                        default: parts,
-                        overrides: Default::default(),
-                    },
-                    None => {
-                        self.error(
-                            format!("invalid table name `{}` in {what}", text.value),
-                            text.span,
-                        );
-                        continue;
-                    }
-                },
-                Some(TableSpec::PerTarget(entries)) => {
-                    let mut table = TableName {
-                        default: Vec::new(),
-                        overrides: Default::default(),
-                    };
-                    for (target, text) in entries {
-                        let Some(parts) = table_parts(&text.value) else {
-                            self.error(
-                                format!("invalid table name `{}` in {what}", text.value),
-                                text.span,
-                            );
-                            continue;
-                        };
-                        if target.value == "default" {
-                            table.default = parts;
-                        } else {
-                            table.overrides.insert(target.value.clone(), parts);
-                        }
-                    }
-                    if table.default.is_empty() {
-                        self.error_with_hint(
-                            format!("the table of {what} has no `default` entry"),
-                            spec.span,
-                            Some("write `table: { default: schema.table, bigquery: \"proj.schema.table\" }`".into()),
-                        );
-                        continue;
-                    }
-                    table
-                }
-                None => continue,
+            self.check_source_names(spec, &what);
+            let Some(table) = self.source_table(spec, &what) else {
+                continue;
             };
-            let mut columns: Vec<Column> = Vec::new();
-            for column in &spec.columns {
-                if !check_name(&column.name, "column", &mut self.diagnostics) {
-                    continue;
-                }
-                if columns.iter().any(|c| c.name == column.name.value) {
-                    self.error(
-                        format!("duplicate column `{}` in {what}", column.name.value),
-                        column.name.span,
-                    );
-                    continue;
-                }
-                let snapshot = snapshot_type(self.files, &spec.name.value, &column.name.value)
-                    .map(|t| (WarehouseType::from_snapshot(&t.value), Some(t.span)))
-                    .or_else(|| {
-                        self.learned
-                            .get(&(spec.name.value.clone(), column.name.value.clone()))
-                            .map(|t| (t.clone(), None))
-                    });
-                let mut typing = ColumnTyping {
-                    span: column.name.span,
-                    physical: column.column.value.clone(),
-                    known: true,
-                    unsupported: None,
-                };
-                let value_type = match &column.value_type {
-                    Some(text) => match parse_type(&text.value) {
-                        Some(t) => {
-                            if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
-                                && self.check_types
-                                && string_ness_differs(t, *warehouse)
-                            {
-                                let from = match at {
-                                    Some(at) => format!(
-                                        "{}:{}",
-                                        self.files.sources.display(at.file),
-                                        at.start.line
-                                    ),
-                                    None => "its catalog".to_string(),
-                                };
-                                self.error_with_hint(
-                                    format!(
-                                        "column `{}` of {what} is declared `{}`, but the warehouse has it as {} ({from})",
-                                        column.name.value,
-                                        text.value,
-                                        warehouse.name(),
-                                    ),
-                                    text.span,
-                                    Some(format!(
-                                        "strings compare, count and sort differently from other values: declare `type: {}`, or change the table and refresh the snapshot",
-                                        warehouse.name()
-                                    )),
-                                );
-                            }
-                            t
-                        }
-                        None => {
-                            self.error_with_hint(
-                                format!("unknown type `{}`", text.value),
-                                text.span,
-                                suggest(&text.value, TYPE_NAMES.iter().copied()),
-                            );
-                            ValueType::Unknown
-                        }
-                    },
-                    None if column.name.value == SIGNUP_COLUMN => ValueType::Timestamp,
-                    None => match snapshot {
-                        Some((WarehouseType::Known(t), _)) => t,
-                        Some((WarehouseType::Unsupported(name), _)) => {
-                            typing.known = false;
-                            typing.unsupported = Some(name);
-                            ValueType::Unknown
-                        }
-                        None => {
-                            typing.known = false;
-                            ValueType::Unknown
-                        }
-                    },
-                };
-                self.column_types.insert(
-                    (SourceId(self.sources.len()), column.name.value.clone()),
-                    typing,
-                );
-                let scheduled = column.scheduled.as_ref().is_some_and(|s| s.value);
-                if let Some(flag) = column.scheduled.as_ref().filter(|s| s.value)
-                    && !matches!(value_type, ValueType::Date | ValueType::Timestamp)
-                {
-                    self.error_with_hint(
-                        format!(
-                            "`scheduled` is for date and timestamp columns; column `{}` is not one",
-                            column.name.value
-                        ),
-                        flag.span,
-                        Some(
-                            "declare its type: `{ column: …, type: date, scheduled: true }`".into(),
-                        ),
-                    );
-                }
-                columns.push(Column {
-                    name: column.name.value.clone(),
-                    physical: column.column.value.clone(),
-                    value_type,
-                    scheduled,
-                });
-            }
-            let role = match (&spec.key, &spec.user_key) {
-                (Some(_), Some(user_key)) => {
-                    self.error(
-                        format!("{what} has both `key` and `user_key`: a source is either one row per key or facts about users"),
-                        user_key.span,
-                    );
-                    continue;
-                }
-                (None, Some(user_key)) => SourceRole::Facts {
-                    user_key: user_key.value.clone(),
-                    time: spec.time.as_ref().map(|t| t.value.clone()),
-                },
-                (Some(key), None) => {
-                    if let Some(time) = &spec.time {
-                        self.error_with_hint(
-                            format!("`time` is for fact sources (with `user_key`); {what} has `key`"),
-                            time.span,
-                            Some(format!("the user table says when users signed up with a `{SIGNUP_COLUMN}` column")),
-                        );
-                    }
-                    keyed.push(SourceId(self.sources.len()));
-                    SourceRole::Dimension {
-                        key: key.value.clone(),
-                    }
-                }
-                (None, None) => {
-                    self.error_with_hint(
-                        format!("{what} has neither `key` nor `user_key`"),
-                        spec.name.span,
-                        Some("the user table has `key: <user id column>`; facts about users have `user_key: <user id column>`".into()),
-                    );
-                    continue;
-                }
+            let columns = self.source_columns(spec, &what);
+            let Some(role) = self.source_role(spec, &what, &mut keyed) else {
+                continue;
             };
             self.source_names
                 .insert(spec.name.value.clone(), SourceId(self.sources.len()));
@@ -313,6 +110,249 @@ impl Validator<'_> {
             });
         }
         self.assign_user_table(&keyed);
+    }
+
+    /// Checks every physical name a source declares (its table, keys, time and columns), and
+    /// that `history` goes with a `key`.
+    fn check_source_names(&mut self, spec: &SourceSpec, what: &str) {
+        let mut physical: Vec<(&Spanned<String>, &str)> = Vec::new();
+        match &spec.table {
+            Some(TableSpec::Single(text)) => physical.push((text, "table")),
+            Some(TableSpec::PerTarget(entries)) => {
+                physical.extend(entries.iter().map(|(_, text)| (text, "table")))
+            }
+            None => {}
+        }
+        physical.extend(spec.key.iter().map(|k| (k, "key column")));
+        physical.extend(spec.user_key.iter().map(|k| (k, "user key column")));
+        physical.extend(spec.time.iter().map(|t| (t, "time column")));
+        physical.extend(spec.columns.iter().map(|c| (&c.column, "column")));
+        if let Some(history) = &spec.history {
+            physical.push((&history.valid_from, "valid_from column"));
+            physical.push((&history.valid_to, "valid_to column"));
+            if spec.key.is_none() {
+                self.error_with_hint(
+                    format!("{what} keeps `history` but has no `key`: history is for the user table and its dimensions"),
+                    history.span,
+                    Some("facts are timed by `time`; a type-2 table has `key` and `history: { valid_from: …, valid_to: … }`".into()),
+                );
+            }
+        }
+        // A bad name is reported; the source is still read, so its uses resolve.
+        for (name, kind) in physical {
+            check_physical_name(name, kind, &mut self.diagnostics);
+        }
+    }
+
+    /// A source's table name, a single one or one per target with a `default`.
+    fn source_table(&mut self, spec: &SourceSpec, what: &str) -> Option<TableName> {
+        Some(match &spec.table {
+            Some(TableSpec::Single(text)) => match table_parts(&text.value) {
+                Some(parts) => TableName {
+                    default: parts,
+                    overrides: Default::default(),
+                },
+                None => {
+                    self.error(
+                        format!("invalid table name `{}` in {what}", text.value),
+                        text.span,
+                    );
+                    return None;
+                }
+            },
+            Some(TableSpec::PerTarget(entries)) => {
+                let mut table = TableName {
+                    default: Vec::new(),
+                    overrides: Default::default(),
+                };
+                for (target, text) in entries {
+                    let Some(parts) = table_parts(&text.value) else {
+                        self.error(
+                            format!("invalid table name `{}` in {what}", text.value),
+                            text.span,
+                        );
+                        continue;
+                    };
+                    if target.value == "default" {
+                        table.default = parts;
+                    } else {
+                        table.overrides.insert(target.value.clone(), parts);
+                    }
+                }
+                if table.default.is_empty() {
+                    self.error_with_hint(
+                        format!("the table of {what} has no `default` entry"),
+                        spec.span,
+                        Some("write `table: { default: schema.table, bigquery: \"proj.schema.table\" }`".into()),
+                    );
+                    return None;
+                }
+                table
+            }
+            None => return None,
+        })
+    }
+
+    /// A source's columns, with their types (declared, from the snapshot, or learned).
+    fn source_columns(&mut self, spec: &SourceSpec, what: &str) -> Vec<Column> {
+        let mut columns: Vec<Column> = Vec::new();
+        for column in &spec.columns {
+            if !check_name(&column.name, "column", &mut self.diagnostics) {
+                continue;
+            }
+            if columns.iter().any(|c| c.name == column.name.value) {
+                self.error(
+                    format!("duplicate column `{}` in {what}", column.name.value),
+                    column.name.span,
+                );
+                continue;
+            }
+            let mut typing = ColumnTyping {
+                span: column.name.span,
+                physical: column.column.value.clone(),
+                known: true,
+                unsupported: None,
+            };
+            let value_type = self.column_type(spec, column, what, &mut typing);
+            self.column_types.insert(
+                (SourceId(self.sources.len()), column.name.value.clone()),
+                typing,
+            );
+            let scheduled = column.scheduled.as_ref().is_some_and(|s| s.value);
+            if let Some(flag) = column.scheduled.as_ref().filter(|s| s.value)
+                && !matches!(value_type, ValueType::Date | ValueType::Timestamp)
+            {
+                self.error_with_hint(
+                    format!(
+                        "`scheduled` is for date and timestamp columns; column `{}` is not one",
+                        column.name.value
+                    ),
+                    flag.span,
+                    Some("declare its type: `{ column: …, type: date, scheduled: true }`".into()),
+                );
+            }
+            columns.push(Column {
+                name: column.name.value.clone(),
+                physical: column.column.value.clone(),
+                value_type,
+                scheduled,
+            });
+        }
+        columns
+    }
+
+    /// A column's type: declared (checked against the warehouse's when it is known), else the
+    /// snapshot's or the learned one. `typing` records whether it is known.
+    fn column_type(
+        &mut self,
+        spec: &SourceSpec,
+        column: &ColumnSpec,
+        what: &str,
+        typing: &mut ColumnTyping,
+    ) -> ValueType {
+        let snapshot = snapshot_type(self.files, &spec.name.value, &column.name.value)
+            .map(|t| (WarehouseType::from_snapshot(&t.value), Some(t.span)))
+            .or_else(|| {
+                self.learned
+                    .get(&(spec.name.value.clone(), column.name.value.clone()))
+                    .map(|t| (t.clone(), None))
+            });
+        match &column.value_type {
+            Some(text) => match parse_type(&text.value) {
+                Some(t) => {
+                    if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
+                        && self.check_types
+                        && string_ness_differs(t, *warehouse)
+                    {
+                        let from = match at {
+                            Some(at) => {
+                                format!("{}:{}", self.files.sources.display(at.file), at.start.line)
+                            }
+                            None => "its catalog".to_string(),
+                        };
+                        self.error_with_hint(
+                        format!(
+                            "column `{}` of {what} is declared `{}`, but the warehouse has it as {} ({from})",
+                            column.name.value,
+                            text.value,
+                            warehouse.name(),
+                        ),
+                        text.span,
+                        Some(format!(
+                            "strings compare, count and sort differently from other values: declare `type: {}`, or change the table and refresh the snapshot",
+                            warehouse.name()
+                        )),
+                    );
+                    }
+                    t
+                }
+                None => {
+                    self.error_with_hint(
+                        format!("unknown type `{}`", text.value),
+                        text.span,
+                        suggest(&text.value, TYPE_NAMES.iter().copied()),
+                    );
+                    ValueType::Unknown
+                }
+            },
+            None if column.name.value == SIGNUP_COLUMN => ValueType::Timestamp,
+            None => match snapshot {
+                Some((WarehouseType::Known(t), _)) => t,
+                Some((WarehouseType::Unsupported(name), _)) => {
+                    typing.known = false;
+                    typing.unsupported = Some(name);
+                    ValueType::Unknown
+                }
+                None => {
+                    typing.known = false;
+                    ValueType::Unknown
+                }
+            },
+        }
+    }
+
+    /// A source's role: facts about users (`user_key`), or one row per `key` (the user table or
+    /// a dimension, collected in `keyed`).
+    fn source_role(
+        &mut self,
+        spec: &SourceSpec,
+        what: &str,
+        keyed: &mut Vec<SourceId>,
+    ) -> Option<SourceRole> {
+        Some(match (&spec.key, &spec.user_key) {
+            (Some(_), Some(user_key)) => {
+                self.error(
+                    format!("{what} has both `key` and `user_key`: a source is either one row per key or facts about users"),
+                    user_key.span,
+                );
+                return None;
+            }
+            (None, Some(user_key)) => SourceRole::Facts {
+                user_key: user_key.value.clone(),
+                time: spec.time.as_ref().map(|t| t.value.clone()),
+            },
+            (Some(key), None) => {
+                if let Some(time) = &spec.time {
+                    self.error_with_hint(
+                        format!("`time` is for fact sources (with `user_key`); {what} has `key`"),
+                        time.span,
+                        Some(format!("the user table says when users signed up with a `{SIGNUP_COLUMN}` column")),
+                    );
+                }
+                keyed.push(SourceId(self.sources.len()));
+                SourceRole::Dimension {
+                    key: key.value.clone(),
+                }
+            }
+            (None, None) => {
+                self.error_with_hint(
+                    format!("{what} has neither `key` nor `user_key`"),
+                    spec.name.span,
+                    Some("the user table has `key: <user id column>`; facts about users have `user_key: <user id column>`".into()),
+                );
+                return None;
+            }
+        })
     }
 
     /// Rule 15: every source column the project reads as a value has a known type (declared,

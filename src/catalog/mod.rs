@@ -1,0 +1,150 @@
+//! The warehouse's catalog: the columns of the sources' tables and their types, read with
+//! each dialect's catalog query (`[catalog]` in its `dialect.toml`) and mapped to segc types.
+//! `segc sources --refresh` writes them to `warehouse_schema.yml`; `run` and `explain` read
+//! the ones they miss.
+//!
+//! `types` maps a warehouse's type names to segc types, `query` writes the catalog query and
+//! reads its rows, `snapshot` writes `warehouse_schema.yml`; here the rows are matched to
+//! the sources.
+
+mod query;
+mod snapshot;
+mod types;
+
+use crate::dialect::Dialect;
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::ir::Source;
+
+use query::expected_schema;
+
+pub use query::{CatalogRow, catalog_query, catalog_rows};
+pub use snapshot::snapshot_file;
+pub use types::{WarehouseType, map_type};
+
+/// Finds `wanted` among `names`: exactly, else without case when only one matches.
+fn find_name<'a>(names: impl Iterator<Item = &'a str> + Clone, wanted: &str) -> Option<&'a str> {
+    if let Some(exact) = names.clone().find(|n| *n == wanted) {
+        return Some(exact);
+    }
+    let mut folded = names.filter(|n| n.eq_ignore_ascii_case(wanted));
+    match (folded.next(), folded.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
+/// The types the catalog gave one source's columns, by project column name in declaration
+/// order, and what it could not find.
+#[derive(Debug, Clone, Default)]
+pub struct SourceTypes {
+    pub source: String,
+    pub columns: Vec<(String, WarehouseType)>,
+    pub problems: Vec<String>,
+}
+
+/// Matches the catalog's rows to a source's table and columns: physical names exactly first,
+/// then without case when that is unique.
+pub fn source_types(
+    dialect: &Dialect,
+    source: &Source,
+    target: Option<&str>,
+    rows: &[CatalogRow],
+) -> SourceTypes {
+    let parts = source.table.resolve(target, &dialect.name);
+    let mut result = SourceTypes {
+        source: source.name.clone(),
+        ..Default::default()
+    };
+    let Some(table) = parts.last() else {
+        return result;
+    };
+    let schema = expected_schema(dialect, parts);
+    let mut tables: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.schema.as_str(), r.table.as_str()))
+        .collect();
+    tables.sort();
+    tables.dedup();
+    let in_schema = |s: &str, exact: bool| match schema {
+        None => true,
+        Some(wanted) if exact => s == wanted,
+        Some(wanted) => s.eq_ignore_ascii_case(wanted),
+    };
+    let exact: Vec<_> = tables
+        .iter()
+        .filter(|(s, t)| in_schema(s, true) && t == table)
+        .collect();
+    let folded: Vec<_> = tables
+        .iter()
+        .filter(|(s, t)| in_schema(s, false) && t.eq_ignore_ascii_case(table))
+        .collect();
+    let found = match (exact.as_slice(), folded.as_slice()) {
+        ([one], _) | ([], [one]) => **one,
+        ([], []) => {
+            result.problems.push(format!(
+                "the table {} of source `{}` is not in the catalog of the target",
+                parts.join("."),
+                source.name
+            ));
+            return result;
+        }
+        _ => {
+            result.problems.push(format!(
+                "the table {} of source `{}` matches several tables of the catalog; name its schema",
+                parts.join("."),
+                source.name
+            ));
+            return result;
+        }
+    };
+    let columns: Vec<&CatalogRow> = rows
+        .iter()
+        .filter(|r| (r.schema.as_str(), r.table.as_str()) == found)
+        .collect();
+    for column in &source.columns {
+        match find_name(columns.iter().map(|r| r.column.as_str()), &column.physical) {
+            Some(name) => {
+                let row = columns
+                    .iter()
+                    .find(|r| r.column == name)
+                    .expect("a found name");
+                result
+                    .columns
+                    .push((column.name.clone(), map_type(dialect, &row.data_type)));
+            }
+            None => result.problems.push(format!(
+                "column `{}` of source `{}` ({}) is not a column of table {}.{}",
+                column.name, source.name, column.physical, found.0, found.1
+            )),
+        }
+    }
+    result
+}
+
+/// Reads the catalog for `sources` through `driver` (one read-only query that crosses the
+/// gate like any other).
+pub fn read(
+    driver: &mut dyn Driver,
+    dialect: &Dialect,
+    sources: &[&Source],
+    target: &str,
+) -> Result<Vec<SourceTypes>, Error> {
+    let tables: Vec<Vec<String>> = sources
+        .iter()
+        .map(|s| s.table.resolve(Some(target), &dialect.name).to_vec())
+        .collect();
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = catalog_query(dialect, &tables);
+    let result = driver.query(&sql)?;
+    let rows = catalog_rows(&result)?;
+    Ok(sources
+        .iter()
+        .map(|source| source_types(dialect, source, Some(target), &rows))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

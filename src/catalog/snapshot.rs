@@ -1,0 +1,55 @@
+//! `warehouse_schema.yml`: the types the catalog gave, written for `segc sources --refresh`.
+
+use super::{SourceTypes, WarehouseType};
+
+/// The text of `warehouse_schema.yml` for these types, read from `target`.
+pub fn snapshot_file(target: &str, dialect: &str, sources: &[SourceTypes]) -> String {
+    let quoted = |text: &str| {
+        let plain = !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+            && !matches!(
+                text.to_ascii_lowercase().as_str(),
+                "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+            )
+            && !text.starts_with('-')
+            && text.parse::<f64>().is_err();
+        if plain {
+            text.to_string()
+        } else {
+            serde_json::to_string(text).unwrap_or_default()
+        }
+    };
+    let mut out = String::new();
+    out.push_str("# Written by `segc sources --refresh`: the type of each column of the sources, read from\n");
+    out.push_str(&format!(
+        "# the catalog of target `{}`. segc checks the definitions against it without connecting.\n",
+        target.escape_default()
+    ));
+    out.push_str("# Do not edit it; after a table changes, refresh it:\n");
+    out.push_str(&format!(
+        "#   segc sources --refresh --target {}\n",
+        target.escape_default()
+    ));
+    out.push_str("# A declared `type:` on a source's column wins over this file.\n");
+    out.push_str("warehouse_schema:\n");
+    out.push_str(&format!("  target: {}\n", quoted(target)));
+    out.push_str(&format!("  dialect: {}\n", quoted(dialect)));
+    out.push_str("  sources:\n");
+    for source in sources {
+        if source.columns.is_empty() {
+            out.push_str(&format!("    {}: {{}}\n", source.source));
+            continue;
+        }
+        out.push_str(&format!("    {}:\n", source.source));
+        for (column, value_type) in &source.columns {
+            let text = match value_type {
+                WarehouseType::Known(_) => value_type.snapshot_text(),
+                WarehouseType::Unsupported(name) => serde_json::to_string(name).unwrap_or_default(),
+            };
+            out.push_str(&format!("      {column}: {text}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,264 @@
+use super::types::SNAPSHOT_NAMES;
+use super::*;
+use crate::ir::ValueType;
+
+fn mapped(dialect: &str, name: &str) -> WarehouseType {
+    map_type(&Dialect::load(dialect).unwrap(), name)
+}
+
+fn known(value_type: ValueType) -> WarehouseType {
+    WarehouseType::Known(value_type)
+}
+
+#[test]
+fn duckdb_types_map_to_segc_types() {
+    for (name, expected) in [
+        ("VARCHAR", ValueType::String),
+        ("INTEGER", ValueType::Integer),
+        ("BIGINT", ValueType::Integer),
+        ("HUGEINT", ValueType::Integer),
+        ("DOUBLE", ValueType::Number),
+        ("DECIMAL(18,2)", ValueType::Number),
+        ("DATE", ValueType::Date),
+        ("TIMESTAMP", ValueType::Timestamp),
+        ("TIMESTAMP WITH TIME ZONE", ValueType::Timestamp),
+        ("BOOLEAN", ValueType::Boolean),
+    ] {
+        assert_eq!(mapped("duckdb", name), known(expected), "{name}");
+    }
+    for name in ["VARCHAR[]", "STRUCT(a INTEGER)", "UUID", "BLOB", "TIME"] {
+        assert_eq!(
+            mapped("duckdb", name),
+            WarehouseType::Unsupported(name.into()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn postgres_and_redshift_types_map_to_segc_types() {
+    for dialect in ["postgres", "redshift"] {
+        for (name, expected) in [
+            ("character varying", ValueType::String),
+            ("text", ValueType::String),
+            ("character", ValueType::String),
+            ("integer", ValueType::Integer),
+            ("smallint", ValueType::Integer),
+            ("bigint", ValueType::Integer),
+            ("numeric", ValueType::Number),
+            ("double precision", ValueType::Number),
+            ("real", ValueType::Number),
+            ("date", ValueType::Date),
+            ("timestamp without time zone", ValueType::Timestamp),
+            ("timestamp with time zone", ValueType::Timestamp),
+            ("boolean", ValueType::Boolean),
+        ] {
+            assert_eq!(mapped(dialect, name), known(expected), "{dialect} {name}");
+        }
+    }
+    for name in [
+        "uuid",
+        "jsonb",
+        "ARRAY",
+        "USER-DEFINED",
+        "time without time zone",
+    ] {
+        assert!(matches!(
+            mapped("postgres", name),
+            WarehouseType::Unsupported(_)
+        ));
+    }
+    for name in ["super", "geometry", "varbyte"] {
+        assert!(matches!(
+            mapped("redshift", name),
+            WarehouseType::Unsupported(_)
+        ));
+    }
+}
+
+#[test]
+fn sqlserver_and_bigquery_types_map_to_segc_types() {
+    for (name, expected) in [
+        ("nvarchar", ValueType::String),
+        ("varchar", ValueType::String),
+        ("int", ValueType::Integer),
+        ("bigint", ValueType::Integer),
+        ("decimal", ValueType::Number),
+        ("float", ValueType::Number),
+        ("date", ValueType::Date),
+        ("datetime2", ValueType::Timestamp),
+        ("datetimeoffset", ValueType::Timestamp),
+        ("bit", ValueType::Boolean),
+    ] {
+        assert_eq!(mapped("sqlserver", name), known(expected), "{name}");
+    }
+    assert!(matches!(
+        mapped("sqlserver", "uniqueidentifier"),
+        WarehouseType::Unsupported(_)
+    ));
+    for (name, expected) in [
+        ("STRING", ValueType::String),
+        ("STRING(10)", ValueType::String),
+        ("INT64", ValueType::Integer),
+        ("FLOAT64", ValueType::Number),
+        ("NUMERIC(10, 2)", ValueType::Number),
+        ("BIGNUMERIC", ValueType::Number),
+        ("DATE", ValueType::Date),
+        ("TIMESTAMP", ValueType::Timestamp),
+        ("BOOL", ValueType::Boolean),
+    ] {
+        assert_eq!(mapped("bigquery", name), known(expected), "{name}");
+    }
+    for name in [
+        "ARRAY<STRING>",
+        "STRUCT<a INT64>",
+        "JSON",
+        "BYTES",
+        "DATETIME",
+    ] {
+        assert!(matches!(
+            mapped("bigquery", name),
+            WarehouseType::Unsupported(_)
+        ));
+    }
+}
+
+#[test]
+fn snapshot_texts_read_back() {
+    for (_, value_type) in SNAPSHOT_NAMES {
+        let t = WarehouseType::Known(*value_type);
+        assert_eq!(WarehouseType::from_snapshot(&t.snapshot_text()), t);
+    }
+    // Only segc's own names are segc types: `text` is a warehouse's name.
+    assert_eq!(
+        WarehouseType::from_snapshot("text"),
+        WarehouseType::Unsupported("text".into())
+    );
+}
+
+#[test]
+fn catalog_queries_quote_every_name_as_a_literal() {
+    let tables = vec![
+        vec!["app".to_string(), "users".to_string()],
+        vec!["it's".to_string(), "a\\b".to_string()],
+        vec!["orders".to_string()],
+    ];
+    let duckdb = catalog_query(&Dialect::load("duckdb").unwrap(), &tables);
+    assert_eq!(
+        duckdb,
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns \
+         WHERE (table_schema = 'app' AND table_name = 'users') OR (table_schema = 'it''s' AND table_name = 'a\\b') \
+         OR (table_schema = 'main' AND table_name = 'orders')"
+    );
+    let postgres = catalog_query(&Dialect::load("postgres").unwrap(), &tables);
+    assert!(
+        postgres.contains("table_name = ('a' || CHR(92) || 'b')"),
+        "{postgres}"
+    );
+    assert!(postgres.contains("table_schema = 'public'"), "{postgres}");
+    let three = vec![vec![
+        "sales".to_string(),
+        "app".to_string(),
+        "users".to_string(),
+    ]];
+    let sqlserver = catalog_query(&Dialect::load("sqlserver").unwrap(), &three);
+    assert_eq!(
+        sqlserver,
+        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM [sales].INFORMATION_SCHEMA.COLUMNS \
+         WHERE (TABLE_SCHEMA = N'app' AND TABLE_NAME = N'users')"
+    );
+    let duckdb = catalog_query(&Dialect::load("duckdb").unwrap(), &three);
+    assert!(duckdb.contains("(table_catalog = 'sales' AND table_schema = 'app'"));
+    let bigquery = catalog_query(
+        &Dialect::load("bigquery").unwrap(),
+        &[
+            vec!["proj".into(), "app".into(), "users".into()],
+            vec!["proj".into(), "app".into(), "events".into()],
+            vec!["other".into(), "orders".into()],
+        ],
+    );
+    assert_eq!(
+        bigquery,
+        "SELECT table_schema, table_name, column_name, data_type FROM `proj`.`app`.INFORMATION_SCHEMA.COLUMNS \
+         WHERE (table_name = 'users') OR (table_name = 'events') UNION ALL \
+         SELECT table_schema, table_name, column_name, data_type FROM `other`.INFORMATION_SCHEMA.COLUMNS \
+         WHERE (table_name = 'orders')"
+    );
+    // A value holding a placeholder is not filled again.
+    let odd = catalog_query(
+        &Dialect::load("duckdb").unwrap(),
+        &[vec!["{table}".into(), "t".into()]],
+    );
+    assert!(odd.contains("table_schema = '{table}'"), "{odd}");
+}
+
+#[test]
+fn every_catalog_query_is_admitted_by_the_gate() {
+    let tables = vec![
+        vec!["proj".to_string(), "app".to_string(), "users".to_string()],
+        vec!["app".to_string(), "events".to_string()],
+    ];
+    for name in crate::dialect::names() {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = catalog_query(&dialect, &tables);
+        crate::driver::gate::admit(&sql, &dialect, crate::driver::gate::Shape::Read)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{sql}"));
+    }
+}
+
+fn row(schema: &str, table: &str, column: &str, data_type: &str) -> CatalogRow {
+    CatalogRow {
+        schema: schema.into(),
+        table: table.into(),
+        column: column.into(),
+        data_type: data_type.into(),
+    }
+}
+
+#[test]
+fn columns_match_exactly_first_then_without_case_when_unique() {
+    let source = Source {
+        name: "users".into(),
+        table: crate::ir::TableName {
+            default: vec!["app".into(), "users".into()],
+            overrides: Default::default(),
+        },
+        role: crate::ir::SourceRole::Dimension { key: "id".into() },
+        columns: ["country", "Role", "plan", "gone"]
+            .iter()
+            .map(|name| crate::ir::Column {
+                name: name.to_ascii_lowercase(),
+                physical: name.to_string(),
+                value_type: ValueType::Unknown,
+                scheduled: false,
+            })
+            .collect(),
+        history: None,
+        origin: crate::ir::Origin {
+            file: "s.yml".into(),
+            line: 1,
+        },
+    };
+    let rows = vec![
+        row("app", "users", "country", "VARCHAR"),
+        row("app", "users", "COUNTRY", "INTEGER"),
+        row("app", "users", "role", "VARCHAR"),
+        row("app", "users", "PLAN", "BIGINT"),
+        row("app", "users", "Plan", "DOUBLE"),
+        row("other", "users", "gone", "VARCHAR"),
+    ];
+    let dialect = Dialect::load("duckdb").unwrap();
+    let types = source_types(&dialect, &source, None, &rows);
+    assert_eq!(
+        types.columns,
+        vec![
+            ("country".into(), known(ValueType::String)),
+            ("role".into(), known(ValueType::String)),
+        ]
+    );
+    assert_eq!(types.problems.len(), 2, "{:?}", types.problems);
+    assert!(types.problems[0].contains("`plan`"), "{:?}", types.problems);
+    assert!(types.problems[1].contains("`gone`"), "{:?}", types.problems);
+    let missing = source_types(&dialect, &source, None, &rows[5..]);
+    assert!(missing.problems[0].contains("not in the catalog"));
+}

@@ -1,0 +1,79 @@
+//! Warehouse type names → segc types, by each dialect's `[catalog.types]`, and the names
+//! a snapshot writes.
+
+use crate::dialect::Dialect;
+use crate::ir::ValueType;
+
+/// A column's type as the warehouse has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarehouseType {
+    /// One segc reads: string, integer, number, date, timestamp or boolean.
+    Known(ValueType),
+    /// Any other, by the warehouse's name for it (`uuid`, `VARCHAR[]`, `JSON`).
+    Unsupported(String),
+}
+
+/// The segc type names a snapshot writes.
+pub(super) const SNAPSHOT_NAMES: &[(&str, ValueType)] = &[
+    ("string", ValueType::String),
+    ("integer", ValueType::Integer),
+    ("number", ValueType::Number),
+    ("date", ValueType::Date),
+    ("timestamp", ValueType::Timestamp),
+    ("boolean", ValueType::Boolean),
+];
+
+impl WarehouseType {
+    /// A type as `warehouse_schema.yml` holds it: a segc type name, or the warehouse's name of
+    /// a type segc does not support.
+    pub fn from_snapshot(text: &str) -> WarehouseType {
+        match SNAPSHOT_NAMES.iter().find(|(name, _)| *name == text) {
+            Some((_, value_type)) => WarehouseType::Known(*value_type),
+            None => WarehouseType::Unsupported(text.to_string()),
+        }
+    }
+
+    /// The text `warehouse_schema.yml` holds.
+    pub fn snapshot_text(&self) -> String {
+        match self {
+            WarehouseType::Known(value_type) => value_type.name().to_string(),
+            WarehouseType::Unsupported(name) => name.clone(),
+        }
+    }
+}
+
+/// A warehouse type name without case, sizes or precisions: `DECIMAL(18, 2)` → `decimal`,
+/// `timestamp(6) with time zone` → `timestamp with time zone`.
+fn normalized(name: &str) -> String {
+    let mut text = String::new();
+    let mut depth = 0usize;
+    for c in name.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => text.extend(c.to_lowercase()),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The segc type of a warehouse type name, by the dialect's `[catalog.types]`.
+pub fn map_type(dialect: &Dialect, name: &str) -> WarehouseType {
+    let key = normalized(name);
+    let types = &dialect.catalog.types;
+    let known = [
+        (&types.string, ValueType::String),
+        (&types.integer, ValueType::Integer),
+        (&types.number, ValueType::Number),
+        (&types.date, ValueType::Date),
+        (&types.timestamp, ValueType::Timestamp),
+        (&types.boolean, ValueType::Boolean),
+    ];
+    for (names, value_type) in known {
+        if names.iter().any(|n| n.eq_ignore_ascii_case(&key)) {
+            return WarehouseType::Known(value_type);
+        }
+    }
+    WarehouseType::Unsupported(name.trim().to_string())
+}

@@ -1,0 +1,186 @@
+//! Time: date and timestamp literals, local days, and the windows an attribute reads.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use minijinja::Value;
+
+use crate::error::Error;
+use crate::ir::{Comparison, Duration, Window};
+use crate::plan::Plan;
+
+use super::Sql;
+
+/// The day after `day`.
+fn next_day(day: NaiveDate) -> NaiveDate {
+    day.succ_opt().unwrap_or(day)
+}
+
+impl<'a, 's> Sql<'a, 's> {
+    pub(in crate::render) fn timestamp(&mut self, instant: NaiveDateTime) -> Result<String, Error> {
+        self.call(
+            "timestamp_literal",
+            &[Value::from(instant.format("%Y-%m-%d %H:%M:%S").to_string())],
+        )
+    }
+
+    pub(in crate::render) fn date(&mut self, day: NaiveDate) -> Result<String, Error> {
+        self.call(
+            "date_literal",
+            &[Value::from(day.format("%Y-%m-%d").to_string())],
+        )
+    }
+
+    /// The start of a local day as a UTC timestamp literal.
+    fn day_start(&mut self, day: NaiveDate) -> Result<String, Error> {
+        let instant = self.plan.instant(day);
+        self.timestamp(instant)
+    }
+
+    /// The local calendar date of a UTC timestamp, in the project's time zone. Offsets are
+    /// known to the compiler, so this is the same plain arithmetic on every dialect.
+    pub(in crate::render) fn local_date(&mut self, timestamp: &str) -> Result<String, Error> {
+        let shifted = match self.plan.clock.fixed_offset() {
+            Some(0) => timestamp.to_string(),
+            Some(offset) => self.call(
+                "add_seconds",
+                &[Value::from(timestamp), Value::from(offset)],
+            )?,
+            None => {
+                let offsets = self.plan.clock.offsets().to_vec();
+                let mut case = String::from("CASE");
+                for window in offsets.windows(2) {
+                    let (until, _) = window[1];
+                    let offset = window[0].1;
+                    let until = self.timestamp(until)?;
+                    let value = self.call(
+                        "add_seconds",
+                        &[Value::from(timestamp), Value::from(offset)],
+                    )?;
+                    case.push_str(&format!(" WHEN {timestamp} < {until} THEN {value}"));
+                }
+                let last = offsets.last().map(|o| o.1).unwrap_or(0);
+                let value =
+                    self.call("add_seconds", &[Value::from(timestamp), Value::from(last)])?;
+                case.push_str(&format!(" ELSE {value} END"));
+                case
+            }
+        };
+        self.call("to_date", &[Value::from(shifted)])
+    }
+
+    /// The window of an aggregate over facts, as conditions on the facts' time column `time`
+    /// (from the report's time, or counted from `signup` for windows after sign-up).
+    pub(super) fn window_conditions(
+        &mut self,
+        time: &str,
+        window: Window,
+        signup: &str,
+    ) -> Result<Vec<String>, Error> {
+        let plan = self.plan;
+        let mut conditions = Vec::new();
+        // The kind of window, and so whether it has a start, is the same in every period.
+        if plan.range(&window).start.is_some() {
+            let start = self.per_period(|sql, plan| {
+                let day = plan.range(&window).start.unwrap_or(plan.time.end_day());
+                sql.timestamp(plan.instant(day))
+            })?;
+            conditions.push(format!("{time} >= {start}"));
+        }
+        let ends_early = |plan: &Plan<'_>| plan.range(&window).end < plan.time.end_day();
+        let any_ends_early = match self.series {
+            Some(series) => series.iter().any(|(_, plan)| ends_early(plan)),
+            None => ends_early(plan),
+        };
+        if any_ends_early {
+            let end =
+                self.per_period(|sql, plan| sql.timestamp(plan.instant(plan.range(&window).end)))?;
+            conditions.push(format!("{time} < {end}"));
+        }
+        if let Window::AfterSignup { days } = window {
+            let until = self.call("add_days", &[Value::from(signup), Value::from(days)])?;
+            conditions.push(format!("{time} >= {signup}"));
+            conditions.push(format!("{time} < {until}"));
+        }
+        Ok(conditions)
+    }
+
+    /// A timestamp compared with a date: the comparison of the timestamp's local day.
+    pub(super) fn compare_local_day(
+        &mut self,
+        value: &str,
+        comparison: Comparison,
+        day: NaiveDate,
+    ) -> Result<String, Error> {
+        let start = self.day_start(day)?;
+        let next = self.day_start(next_day(day))?;
+        Ok(match comparison {
+            Comparison::Eq => format!("{value} >= {start} AND {value} < {next}"),
+            Comparison::Ne => format!("({value} < {start} OR {value} >= {next})"),
+            Comparison::Gt => format!("{value} >= {next}"),
+            Comparison::Gte => format!("{value} >= {start}"),
+            Comparison::Lt => format!("{value} < {start}"),
+            Comparison::Lte => format!("{value} < {next}"),
+        })
+    }
+
+    /// A timestamp whose local day is between two dates, both included.
+    pub(super) fn between_local_days(
+        &mut self,
+        value: &str,
+        low: NaiveDate,
+        high: NaiveDate,
+    ) -> Result<String, Error> {
+        let start = self.day_start(low)?;
+        let end = self.day_start(next_day(high))?;
+        Ok(format!("{value} >= {start} AND {value} < {end}"))
+    }
+
+    /// `within_last`: a value in the last `length` of the report's time, up to its end.
+    pub(super) fn within_last(
+        &mut self,
+        value: &str,
+        timestamp: bool,
+        length: Duration,
+    ) -> Result<String, Error> {
+        Ok(if timestamp {
+            let start = self.per_period(|sql, plan| {
+                sql.timestamp(plan.instant(length.before(plan.time.end_day())))
+            })?;
+            let end =
+                self.per_period(|sql, plan| sql.timestamp(plan.instant(plan.time.end_day())))?;
+            format!("{value} >= {start} AND {value} < {end}")
+        } else {
+            let start =
+                self.per_period(|sql, plan| sql.date(length.before(plan.time.end_day())))?;
+            let last = self.per_period(|sql, plan| sql.date(plan.time.as_of))?;
+            format!("{value} >= {start} AND {value} <= {last}")
+        })
+    }
+
+    /// `before`: a value earlier than a day (a timestamp: than the day's local start).
+    pub(super) fn before(
+        &mut self,
+        value: &str,
+        timestamp: bool,
+        day: NaiveDate,
+    ) -> Result<String, Error> {
+        Ok(if timestamp {
+            format!("{value} < {}", self.day_start(day)?)
+        } else {
+            format!("{value} < {}", self.date(day)?)
+        })
+    }
+
+    /// `after`: a value later than a day (a timestamp: from the next day's local start).
+    pub(super) fn after(
+        &mut self,
+        value: &str,
+        timestamp: bool,
+        day: NaiveDate,
+    ) -> Result<String, Error> {
+        Ok(if timestamp {
+            format!("{value} >= {}", self.day_start(next_day(day))?)
+        } else {
+            format!("{value} > {}", self.date(day)?)
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! The report as CSV and JSON: values unformatted, every stored digit kept.
+
+use chrono::{NaiveDateTime, Timelike};
+use serde_json::{Map, Value as Json, json};
+
+use crate::driver::Cell;
+use crate::error::Error;
+
+use super::{Report, reported_double};
+
+impl Report {
+    pub fn to_json(&self) -> Json {
+        let columns: Vec<Json> = self
+            .columns
+            .iter()
+            .map(|c| json!({ "name": c.name, "label": c.label, "format": c.format.name() }))
+            .collect();
+        let rows: Vec<Json> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let mut object = Map::new();
+                object.insert("segment".into(), json!(row.segment));
+                object.insert("parent".into(), json!(row.parent));
+                for (column, value) in self.columns.iter().zip(&row.values) {
+                    object.insert(column.name.clone(), json_value(value));
+                }
+                Json::Object(object)
+            })
+            .collect();
+        let mut document = json!({ "project": self.project, "target": self.target, "as_of": self.as_of, "columns": columns, "rows": rows });
+        if let Some(prior) = &self.compared_with {
+            document["compared_with"] = json!(prior);
+        }
+        document
+    }
+
+    /// One header row of KPI names; values unformatted (fractions, plain numbers).
+    pub fn to_csv(&self) -> Result<String, Error> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["segment".to_string(), "parent".to_string()];
+        header.extend(self.columns.iter().map(|c| c.name.clone()));
+        writer
+            .write_record(&header)
+            .map_err(|e| Error::Query(e.to_string()))?;
+        for row in &self.rows {
+            let mut record = vec![row.segment.clone(), row.parent.clone().unwrap_or_default()];
+            record.extend(row.values.iter().map(plain_text));
+            writer
+                .write_record(&record)
+                .map_err(|e| Error::Query(e.to_string()))?;
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| Error::Query(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| Error::Query(e.to_string()))
+    }
+}
+
+/// A timestamp in UTC, ISO 8601, with every stored digit: the fraction of a second is left out
+/// when it is 0, else printed as microseconds (6 digits; 9 when the value holds nanoseconds).
+fn timestamp_text(timestamp: &NaiveDateTime) -> String {
+    let nanoseconds = timestamp.nanosecond() % 1_000_000_000;
+    let fraction = if nanoseconds == 0 {
+        ""
+    } else if nanoseconds.is_multiple_of(1_000) {
+        "%.6f"
+    } else {
+        "%.9f"
+    };
+    format!(
+        "{}Z",
+        timestamp.format(&format!("%Y-%m-%dT%H:%M:%S{fraction}"))
+    )
+}
+
+fn json_value(cell: &Cell) -> Json {
+    match cell {
+        Cell::Null => Json::Null,
+        Cell::Integer(v) => json!(v),
+        Cell::Double(v) => reported_double(*v)
+            .and_then(serde_json::Number::from_f64)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        Cell::Text(s) => json!(s),
+        Cell::Date(d) => json!(d.format("%Y-%m-%d").to_string()),
+        Cell::Timestamp(t) => json!(timestamp_text(t)),
+        Cell::Boolean(b) => json!(b),
+    }
+}
+
+pub(super) fn plain_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Integer(v) => v.to_string(),
+        Cell::Double(v) => reported_double(*v)
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        Cell::Text(s) => s.clone(),
+        Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Cell::Timestamp(t) => timestamp_text(t),
+        Cell::Boolean(b) => b.to_string(),
+    }
+}

@@ -1,0 +1,132 @@
+//! `sources:`: the tables, their columns and roles.
+
+use crate::error::{Diagnostic, Span};
+
+use super::reader::{MapReader, scalar_string};
+use super::yaml::Node;
+use super::{Spanned, named_entries};
+
+#[derive(Debug, Clone)]
+pub enum TableSpec {
+    Single(Spanned<String>),
+    /// `{ default: app.users, bigquery: "proj.app.users" }`
+    PerTarget(Vec<(Spanned<String>, Spanned<String>)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnSpec {
+    pub name: Spanned<String>,
+    pub column: Spanned<String>,
+    pub value_type: Option<Spanned<String>>,
+    /// `scheduled: true`: a date known in advance (a trial's end), read as it is at any as-of.
+    pub scheduled: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: Spanned<String>,
+    pub table: Option<TableSpec>,
+    pub key: Option<Spanned<String>>,
+    pub user_key: Option<Spanned<String>>,
+    pub time: Option<Spanned<String>>,
+    pub columns: Vec<ColumnSpec>,
+    /// `history: { valid_from: col, valid_to: col }`: type-2 rows, as dbt snapshots write.
+    pub history: Option<HistorySpec>,
+    pub span: Span,
+}
+
+/// The validity columns of a source that keeps history.
+#[derive(Debug, Clone)]
+pub struct HistorySpec {
+    pub valid_from: Spanned<String>,
+    pub valid_to: Spanned<String>,
+    pub span: Span,
+}
+
+const SOURCE_KEYS: &[&str] = &["table", "key", "user_key", "time", "columns", "history"];
+
+pub(super) fn read_source(
+    name: Spanned<String>,
+    node: &Node,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<SourceSpec> {
+    let what = format!("source `{}`", name.value);
+    let mut map = MapReader::new(node, &what, diagnostics)?;
+    let table = match map.node("table") {
+        None => {
+            diagnostics.push(Diagnostic::new(
+                format!("{what} is missing `table`"),
+                name.span,
+            ));
+            None
+        }
+        Some(table) if table.as_mapping().is_some() => {
+            let entries = named_entries(table, "table", diagnostics)
+                .into_iter()
+                .filter_map(|(target, value)| {
+                    scalar_string(value, "a table name", diagnostics).map(|t| (target, t))
+                })
+                .collect();
+            Some(TableSpec::PerTarget(entries))
+        }
+        Some(table) => {
+            scalar_string(table, &format!("`table` of {what}"), diagnostics).map(TableSpec::Single)
+        }
+    };
+    let key = map.string("key", diagnostics);
+    let user_key = map.string("user_key", diagnostics);
+    let time = map.string("time", diagnostics);
+    let mut columns = Vec::new();
+    if let Some(node) = map.node("columns") {
+        for (column_name, body) in named_entries(node, "columns", diagnostics) {
+            if body.as_mapping().is_some() {
+                let column_what = format!("column `{}`", column_name.value);
+                if let Some(mut column_map) = MapReader::new(body, &column_what, diagnostics) {
+                    let column = column_map.required_string("column", diagnostics);
+                    let value_type = column_map.string("type", diagnostics);
+                    let scheduled = column_map.boolean("scheduled", diagnostics);
+                    column_map.finish(&["column", "type", "scheduled"], diagnostics);
+                    if let Some(column) = column {
+                        columns.push(ColumnSpec {
+                            name: column_name,
+                            column,
+                            value_type,
+                            scheduled,
+                        });
+                    }
+                }
+            } else if let Some(column) = scalar_string(body, "a column name", diagnostics) {
+                columns.push(ColumnSpec {
+                    name: column_name,
+                    column,
+                    value_type: None,
+                    scheduled: None,
+                });
+            }
+        }
+    }
+    let history = map.node("history").and_then(|node| {
+        let what = format!("the history of source `{}`", name.value);
+        let mut history = MapReader::new(node, &what, diagnostics)?;
+        let valid_from = history.required_string("valid_from", diagnostics);
+        let valid_to = history.required_string("valid_to", diagnostics);
+        history.finish(&["valid_from", "valid_to"], diagnostics);
+        Some(HistorySpec {
+            valid_from: valid_from?,
+            valid_to: valid_to?,
+            span: node.span,
+        })
+    });
+    let span = name.span;
+    map.finish(SOURCE_KEYS, diagnostics);
+    Some(SourceSpec {
+        name,
+        table,
+        key,
+        user_key,
+        time,
+        columns,
+        history,
+        span,
+    })
+}

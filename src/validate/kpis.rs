@@ -1,0 +1,357 @@
+//! KPIs: their kinds (aggregates, ratios, shares), references, types and formats.
+
+use std::collections::HashMap;
+
+use crate::error::suggest;
+use crate::ir::{Format, Kpi, KpiAggregation, KpiId, KpiKind, KpiType, SegmentId, ValueType};
+use crate::spec::KpiSpec;
+
+use super::conditions::Scope;
+use super::{Validator, check_name};
+
+/// Names a KPI cannot take, in any case: they are keys of every row in JSON output, and
+/// `segment` and `parent` also columns of the compiled statement's result, whose names
+/// DuckDB, BigQuery and SQL Server compare ignoring case.
+const RESERVED_KPI_NAMES: &[&str] = &["segment", "parent", "label", "depth"];
+const KPI_AGGREGATIONS: &[&str] = &[
+    "count",
+    "count_distinct",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "median",
+    "percentile",
+];
+const FORMATS: &[&str] = &["number", "integer", "percent", "currency"];
+
+impl<'a> Validator<'a> {
+    pub(super) fn read_kpis(&mut self) {
+        let (accepted, names) = self.accept_kpis();
+        let segment_names: HashMap<String, SegmentId> = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), SegmentId(i)))
+            .collect();
+        for spec in &accepted {
+            self.read_kpi(spec, &names, &segment_names);
+        }
+        self.check_kpi_cycles(&accepted);
+    }
+
+    /// The KPI declarations whose names are valid and new, and their ids by name.
+    fn accept_kpis(&mut self) -> (Vec<&'a KpiSpec>, HashMap<String, KpiId>) {
+        let specs = &self.files.definitions.kpis;
+        let mut names: HashMap<String, KpiId> = HashMap::new();
+        let mut columns = super::ColumnNames::new("KPI");
+        let mut accepted = Vec::new();
+        for spec in specs {
+            if !check_name(&spec.name, "KPI", &mut self.diagnostics) {
+                continue;
+            }
+            if RESERVED_KPI_NAMES
+                .iter()
+                .any(|reserved| reserved.eq_ignore_ascii_case(&spec.name.value))
+            {
+                self.error(
+                    format!(
+                        "`{}` is a column of every report row; pick another KPI name",
+                        spec.name.value
+                    ),
+                    spec.name.span,
+                );
+                continue;
+            }
+            if names.contains_key(&spec.name.value) {
+                self.error(
+                    format!("duplicate KPI `{}`", spec.name.value),
+                    spec.name.span,
+                );
+                continue;
+            }
+            columns.check(&spec.name, &mut self.diagnostics);
+            names.insert(spec.name.value.clone(), KpiId(accepted.len()));
+            accepted.push(spec);
+        }
+        (accepted, names)
+    }
+
+    /// The KPI a `ratio` or `share_of_total` names.
+    fn kpi_named(
+        &mut self,
+        names: &HashMap<String, KpiId>,
+        name: &crate::spec::Spanned<String>,
+    ) -> Option<KpiId> {
+        match names.get(&name.value) {
+            Some(id) => Some(*id),
+            None => {
+                let hint = suggest(&name.value, names.keys().map(String::as_str));
+                self.error_with_hint(format!("unknown KPI `{}`", name.value), name.span, hint);
+                None
+            }
+        }
+    }
+
+    /// Resolves one KPI declaration and adds it.
+    fn read_kpi(
+        &mut self,
+        spec: &KpiSpec,
+        names: &HashMap<String, KpiId>,
+        segment_names: &HashMap<String, SegmentId>,
+    ) {
+        let what = format!("KPI `{}`", spec.name.value);
+        self.user = what.clone();
+        let kinds = [
+            spec.aggregation.is_some(),
+            spec.ratio.is_some(),
+            spec.share_of_total.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            self.error_with_hint(
+                format!("{what} needs exactly one of `agg`, `ratio` and `share_of_total`"),
+                spec.name.span,
+                Some("e.g. `{ name: people, agg: count }` or `{ name: pct_active, ratio: [active_people, people] }`".into()),
+            );
+        }
+        let (kind, value_type, default_format) = if let Some(aggregation_text) = &spec.aggregation {
+            self.kpi_aggregate(spec, aggregation_text, &what, segment_names)
+        } else {
+            let kind = if let Some((numerator, denominator)) = &spec.ratio {
+                let a = self.kpi_named(names, numerator);
+                let b = self.kpi_named(names, denominator);
+                match (a, b) {
+                    (Some(a), Some(b)) => Some(KpiKind::Ratio(a, b)),
+                    _ => None,
+                }
+            } else if let Some(total) = &spec.share_of_total {
+                self.kpi_named(names, total).map(KpiKind::ShareOfTotal)
+            } else {
+                None
+            };
+            (kind, KpiType::Double, Format::Number)
+        };
+        let format = match &spec.format {
+            Some(text) => match text.value.as_str() {
+                "number" => Format::Number,
+                "integer" => Format::Integer,
+                "percent" => Format::Percent,
+                "currency" => Format::Currency,
+                other => {
+                    let hint = suggest(other, FORMATS.iter().copied())
+                        .or_else(|| Some(format!("one of: {}", FORMATS.join(", "))));
+                    self.error_with_hint(format!("unknown format `{other}`"), text.span, hint);
+                    default_format
+                }
+            },
+            None => default_format,
+        };
+        self.kpis.push(Kpi {
+            name: spec.name.value.clone(),
+            label: spec
+                .label
+                .as_ref()
+                .map(|l| l.value.clone())
+                .unwrap_or_else(|| spec.name.value.clone()),
+            kind: kind.unwrap_or(KpiKind::Aggregate {
+                aggregation: KpiAggregation::Count,
+                of: None,
+                filter: None,
+            }),
+            format,
+            value_type,
+            origin: self.origin(spec.span),
+        });
+    }
+
+    /// `agg:` with `of` and `where`: the KPI, its type and its default format.
+    fn kpi_aggregate(
+        &mut self,
+        spec: &KpiSpec,
+        aggregation_text: &crate::spec::Spanned<String>,
+        what: &str,
+        segment_names: &HashMap<String, SegmentId>,
+    ) -> (Option<KpiKind>, KpiType, Format) {
+        let mut value_type = KpiType::Double;
+        let mut default_format = Format::Number;
+        let aggregation = self.kpi_aggregation(spec, aggregation_text, what);
+        let of = spec
+            .of
+            .as_ref()
+            .and_then(|of| match self.attribute_by_name(&of.value) {
+                Some(id) => Some(id),
+                None => {
+                    let hint = self.attribute_suggestion(&of.value);
+                    self.error_with_hint(
+                        format!("unknown attribute `{}` in `of`", of.value),
+                        of.span,
+                        hint,
+                    );
+                    None
+                }
+            });
+        if spec.of.is_none() && aggregation.is_some_and(|a| a != KpiAggregation::Count) {
+            self.error(
+                format!(
+                    "{what}: `{}` needs `of: <attribute>`",
+                    aggregation_text.value
+                ),
+                aggregation_text.span,
+            );
+        }
+        let of_type = of
+            .map(|id| self.attributes[id.0].value_type)
+            .unwrap_or(ValueType::Unknown);
+        if let Some(aggregation) = aggregation {
+            let numeric_only = matches!(
+                aggregation,
+                KpiAggregation::Sum
+                    | KpiAggregation::Avg
+                    | KpiAggregation::Median
+                    | KpiAggregation::Percentile(_)
+            );
+            if numeric_only
+                && !matches!(
+                    of_type,
+                    ValueType::Unknown
+                        | ValueType::Number
+                        | ValueType::Integer
+                        | ValueType::Boolean
+                )
+            {
+                let span = spec
+                    .of
+                    .as_ref()
+                    .map(|o| o.span)
+                    .unwrap_or(aggregation_text.span);
+                self.error(
+                    format!(
+                        "{what}: `{}` needs a numeric attribute, and `{}` is a {}",
+                        aggregation_text.value,
+                        spec.of.as_ref().map(|o| o.value.as_str()).unwrap_or(""),
+                        of_type.name()
+                    ),
+                    span,
+                );
+            }
+            (value_type, default_format) = kpi_type(aggregation, of_type);
+        }
+        let filter = spec.filter.as_ref().map(|condition| {
+            self.resolve_condition(condition, Scope::Members { segment_names }, &mut Vec::new())
+        });
+        let kind = aggregation.map(|aggregation| KpiKind::Aggregate {
+            aggregation,
+            of,
+            filter,
+        });
+        (kind, value_type, default_format)
+    }
+
+    /// The aggregation `agg:` names (`percentile` with its `p`).
+    fn kpi_aggregation(
+        &mut self,
+        spec: &KpiSpec,
+        aggregation_text: &crate::spec::Spanned<String>,
+        what: &str,
+    ) -> Option<KpiAggregation> {
+        match aggregation_text.value.as_str() {
+            "count" => Some(KpiAggregation::Count),
+            "count_distinct" => Some(KpiAggregation::CountDistinct),
+            "sum" => Some(KpiAggregation::Sum),
+            "avg" => Some(KpiAggregation::Avg),
+            "min" => Some(KpiAggregation::Min),
+            "max" => Some(KpiAggregation::Max),
+            "median" => Some(KpiAggregation::Median),
+            "percentile" => match &spec.p {
+                Some(p) if (0.0..=1.0).contains(&p.value) => {
+                    Some(KpiAggregation::Percentile(p.value))
+                }
+                Some(p) => {
+                    self.error_with_hint(
+                        format!("`p` must be between 0 and 1, found {}", p.value),
+                        p.span,
+                        Some("the 90th percentile is `p: 0.9`".into()),
+                    );
+                    None
+                }
+                None => {
+                    self.error(
+                        format!("{what}: `percentile` needs `p` (e.g. `p: 0.9`)"),
+                        aggregation_text.span,
+                    );
+                    None
+                }
+            },
+            other => {
+                let hint = suggest(other, KPI_AGGREGATIONS.iter().copied())
+                    .or_else(|| Some(format!("one of: {}", KPI_AGGREGATIONS.join(", "))));
+                self.error_with_hint(
+                    format!("unknown KPI aggregation `{other}`"),
+                    aggregation_text.span,
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    /// Ratios and shares must not refer to themselves.
+    fn check_kpi_cycles(&mut self, accepted: &[&KpiSpec]) {
+        for (index, spec) in accepted.iter().enumerate() {
+            let mut stack = kpi_references(&self.kpis[index].kind);
+            let mut seen = vec![false; self.kpis.len()];
+            while let Some(current) = stack.pop() {
+                if current.0 == index {
+                    self.error(
+                        format!(
+                            "KPI `{}` depends on itself through `ratio` or `share_of_total`",
+                            spec.name.value
+                        ),
+                        spec.name.span,
+                    );
+                    self.kpis[index].kind = KpiKind::Aggregate {
+                        aggregation: KpiAggregation::Count,
+                        of: None,
+                        filter: None,
+                    };
+                    break;
+                }
+                if std::mem::replace(&mut seen[current.0], true) {
+                    continue;
+                }
+                stack.extend(kpi_references(&self.kpis[current.0].kind));
+            }
+        }
+    }
+}
+
+/// A KPI aggregation's type and default format, from the type of the attribute it reads.
+fn kpi_type(aggregation: KpiAggregation, of_type: ValueType) -> (KpiType, Format) {
+    match aggregation {
+        KpiAggregation::Count | KpiAggregation::CountDistinct => {
+            (KpiType::Integer, Format::Integer)
+        }
+        KpiAggregation::Min | KpiAggregation::Max => match of_type {
+            // Booleans are 1/0 in the warehouse: max is "any", min "all".
+            ValueType::Boolean => (KpiType::Integer, Format::Integer),
+            ValueType::Date => (KpiType::Date, Format::Number),
+            ValueType::Timestamp => (KpiType::Timestamp, Format::Number),
+            ValueType::String => (KpiType::String, Format::Number),
+            ValueType::Integer => (KpiType::Double, Format::Integer),
+            _ => (KpiType::Double, Format::Number),
+        },
+        // A sum of whole numbers is shown as one (it is taken over doubles).
+        KpiAggregation::Sum if matches!(of_type, ValueType::Integer | ValueType::Boolean) => {
+            (KpiType::Double, Format::Integer)
+        }
+        _ => (KpiType::Double, Format::Number),
+    }
+}
+
+pub(crate) fn kpi_references(kind: &KpiKind) -> Vec<KpiId> {
+    match kind {
+        KpiKind::Aggregate { .. } => Vec::new(),
+        KpiKind::Ratio(a, b) => vec![*a, *b],
+        KpiKind::ShareOfTotal(a) => vec![*a],
+    }
+}
