@@ -210,35 +210,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         None => crate::driver::open(&profile, super::run_options(), root)?,
     };
     // First the sources: a missing or empty table explains an empty segment by itself.
-    println!("sources, rows before the end of {}:", plan.time.as_of);
-    for (source, check) in crate::render::render_source_checks(&plan, &dialect, Some(&target))? {
-        match driver.query(&check) {
-            Ok(rows) => {
-                let rows = count(rows.rows.first().and_then(|r| r.first()));
-                let warning = if rows == 0 {
-                    "  ← empty: nothing can match on it"
-                } else {
-                    ""
-                };
-                println!("  {:<20} {rows:>12}{warning}", printable(&source));
-            }
-            Err(error) => {
-                let origin = project
-                    .sources
-                    .iter()
-                    .find(|s| s.name == source)
-                    .map(|s| {
-                        format!(
-                            " (source defined at {})",
-                            crate::driver::source_location(s, &target, &dialect.name)
-                        )
-                    })
-                    .unwrap_or_default();
-                let line = format!("  {source:<20} cannot be read{origin}: {error}");
-                println!("{}", printable_lines(&line));
-            }
-        }
-    }
+    print_source_counts(driver.as_mut(), &plan, &dialect, &target)?;
     let result = driver
         .query(&sql)
         .map_err(|error| crate::driver::name_the_source(error, &project, &target, &dialect.name))?;
@@ -267,6 +239,64 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         printable(&note),
         printable(&target)
     );
+    print_steps(&steps, &counts, segment, &project);
+    if total == 0 {
+        println!(
+            "no users signed up before the end of {}: check the user table and `signup_at`",
+            plan.time.as_of
+        );
+    }
+    Ok(0)
+}
+
+/// The rows of each source before the end of the as-of day, or why it cannot be read.
+fn print_source_counts(
+    driver: &mut dyn crate::driver::Driver,
+    plan: &Plan<'_>,
+    dialect: &Dialect,
+    target: &str,
+) -> Result<(), Error> {
+    let project = plan.project;
+    println!("sources, rows before the end of {}:", plan.time.as_of);
+    for (source, check) in crate::render::render_source_checks(plan, dialect, Some(target))? {
+        match driver.query(&check) {
+            Ok(rows) => {
+                let rows = count(rows.rows.first().and_then(|r| r.first()));
+                let warning = if rows == 0 {
+                    "  ← empty: nothing can match on it"
+                } else {
+                    ""
+                };
+                println!("  {:<20} {rows:>12}{warning}", printable(&source));
+            }
+            Err(error) => {
+                let origin = project
+                    .sources
+                    .iter()
+                    .find(|s| s.name == source)
+                    .map(|s| {
+                        format!(
+                            " (source defined at {})",
+                            crate::driver::source_location(s, target, &dialect.name)
+                        )
+                    })
+                    .unwrap_or_default();
+                let line = format!("  {source:<20} cannot be read{origin}: {error}");
+                println!("{}", printable_lines(&line));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each condition with the users passing it and the users left after it and every earlier
+/// one; `counts` holds the users, then passing and left per step.
+fn print_steps(
+    steps: &[(crate::ir::SegmentId, crate::ir::Condition)],
+    counts: &[i64],
+    segment: crate::ir::SegmentId,
+    project: &crate::ir::Project,
+) {
     let mut emptied = false;
     for (index, (owner, step)) in steps.iter().enumerate() {
         let (passing, left) = (counts[1 + 2 * index], counts[2 + 2 * index]);
@@ -279,16 +309,9 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         println!(
             "{:>3}. {:<50} {:>10} pass {:>10} left{marker}",
             index + 1,
-            printable(&describe_step(step, *owner, segment, &project)),
+            printable(&describe_step(step, *owner, segment, project)),
             passing,
             left
         );
     }
-    if total == 0 {
-        println!(
-            "no users signed up before the end of {}: check the user table and `signup_at`",
-            plan.time.as_of
-        );
-    }
-    Ok(0)
 }
