@@ -39,14 +39,10 @@ impl Validator<'_> {
             if !check_name(&spec.name, "attribute", &mut self.diagnostics) {
                 continue;
             }
-            if self.attribute_names.contains_key(&spec.name.value) {
-                self.error(
-                    format!("duplicate attribute `{}`", spec.name.value),
-                    spec.name.span,
-                );
+            let taken = self.attribute_names.contains_key(&spec.name.value);
+            if !columns.admit(&spec.name, taken, &mut self.diagnostics) {
                 continue;
             }
-            columns.check(&spec.name, &mut self.diagnostics);
             let id = AttributeId(self.attributes.len());
             self.attribute_names.insert(spec.name.value.clone(), id);
             self.attributes.push(Attribute {

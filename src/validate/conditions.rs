@@ -250,6 +250,30 @@ impl Validator<'_> {
         })
     }
 
+    /// True when `name`, the operand of `op`, is a date or timestamp; else an error at the
+    /// operator.
+    fn temporal_operand(
+        &mut self,
+        op: &str,
+        name: &str,
+        operator: &Spanned<String>,
+        value_type: ValueType,
+    ) -> bool {
+        if value_type.is_temporal() {
+            return true;
+        }
+        self.error_with_hint(
+            format!(
+                "`{op}` applies to dates and timestamps, and `{name}` is {}",
+                article(value_type)
+            ),
+            operator.span,
+            (value_type == ValueType::Unknown)
+                .then(|| "declare the attribute's `type: date` or `type: timestamp`".to_string()),
+        );
+        false
+    }
+
     /// `within_last: 14d`: a date or timestamp operand and a length.
     fn within_last(
         &mut self,
@@ -258,17 +282,7 @@ impl Validator<'_> {
         value: &Node,
         value_type: ValueType,
     ) -> Option<Predicate> {
-        if !value_type.is_temporal() {
-            self.error_with_hint(
-                format!(
-                    "`within_last` applies to dates and timestamps, and `{name}` is {}",
-                    article(value_type)
-                ),
-                operator.span,
-                (value_type == ValueType::Unknown).then(|| {
-                    "declare the attribute's `type: date` or `type: timestamp`".to_string()
-                }),
-            );
+        if !self.temporal_operand("within_last", name, operator, value_type) {
             return None;
         }
         Some(match value.as_str().and_then(Duration::parse) {
@@ -293,17 +307,7 @@ impl Validator<'_> {
         value: &Node,
         value_type: ValueType,
     ) -> Option<Predicate> {
-        if !value_type.is_temporal() {
-            self.error_with_hint(
-                format!(
-                    "`{op}` applies to dates and timestamps, and `{name}` is {}",
-                    article(value_type)
-                ),
-                operator.span,
-                (value_type == ValueType::Unknown).then(|| {
-                    "declare the attribute's `type: date` or `type: timestamp`".to_string()
-                }),
-            );
+        if !self.temporal_operand(op, name, operator, value_type) {
             return None;
         }
         Some(match value.as_str().and_then(parse_date) {

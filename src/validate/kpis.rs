@@ -63,14 +63,10 @@ impl<'a> Validator<'a> {
                 );
                 continue;
             }
-            if names.contains_key(&spec.name.value) {
-                self.error(
-                    format!("duplicate KPI `{}`", spec.name.value),
-                    spec.name.span,
-                );
+            let taken = names.contains_key(&spec.name.value);
+            if !columns.admit(&spec.name, taken, &mut self.diagnostics) {
                 continue;
             }
-            columns.check(&spec.name, &mut self.diagnostics);
             names.insert(spec.name.value.clone(), KpiId(accepted.len()));
             accepted.push(spec);
         }

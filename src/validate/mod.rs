@@ -131,6 +131,25 @@ impl<'a> ColumnNames<'a> {
         }
     }
 
+    /// Admits a new name: one already `taken` is a duplicate, reported at `name`; a new one is
+    /// recorded as by [`ColumnNames::check`]. True when admitted.
+    pub(crate) fn admit(
+        &mut self,
+        name: &Spanned<String>,
+        taken: bool,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> bool {
+        if taken {
+            diagnostics.push(Diagnostic::new(
+                format!("duplicate {} `{}`", self.what, name.value),
+                name.span,
+            ));
+            return false;
+        }
+        self.check(name, diagnostics);
+        true
+    }
+
     /// Records `name`; a clash with an earlier, different name is reported at `name`.
     pub(crate) fn check(&mut self, name: &Spanned<String>, diagnostics: &mut Vec<Diagnostic>) {
         let key: String = name

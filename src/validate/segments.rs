@@ -29,14 +29,10 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            if names.contains_key(&spec.name.value) {
-                self.error(
-                    format!("duplicate segment `{}`", spec.name.value),
-                    spec.name.span,
-                );
+            let taken = names.contains_key(&spec.name.value);
+            if !columns.admit(&spec.name, taken, &mut self.diagnostics) {
                 continue;
             }
-            columns.check(&spec.name, &mut self.diagnostics);
             names.insert(spec.name.value.clone(), SegmentId(accepted.len()));
             accepted.push(spec);
         }
