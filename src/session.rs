@@ -143,8 +143,20 @@ pub fn run(
     reports: &Reports<'_>,
 ) -> Result<Outcome, Error> {
     let sql = crate::render::render_reports(reports, &target.dialect, Some(&target.target))?;
+    run_statement(driver, project, target, reports, &sql)
+}
+
+/// [`run`] with the statement of `reports` already rendered for the target (and checked
+/// by the caller, as the command line does before it connects).
+pub fn run_statement(
+    driver: &mut dyn Driver,
+    project: &Project,
+    target: &Target,
+    reports: &Reports<'_>,
+    sql: &str,
+) -> Result<Outcome, Error> {
     let name = target.target.as_str();
-    let result = driver.query(&sql).map_err(|error| {
+    let result = driver.query(sql).map_err(|error| {
         crate::driver::name_the_source(error, project, name, &target.dialect.name)
     })?;
     Ok(match reports {

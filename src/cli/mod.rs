@@ -154,8 +154,7 @@ impl ReportArgs {
         &self,
         project: &'p crate::ir::Project,
     ) -> Result<crate::plan::Reports<'p>, Error> {
-        let default_as_of = default_as_of(&project.time_zone)?;
-        crate::plan::output::reports(project, &self.request(), default_as_of)
+        crate::plan(project, &self.request())
     }
 }
 

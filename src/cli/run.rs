@@ -45,7 +45,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     };
     let progress =
         super::progress::Progress::start(format!("running on {}", target.target), query_id);
-    let outcome = crate::session::run(driver.as_mut(), &project, &target, &reports);
+    let outcome = crate::session::run_statement(driver.as_mut(), &project, &target, &reports, &sql);
     drop(progress);
     let json = |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default();
     match (outcome?, args.output) {

@@ -164,10 +164,7 @@ impl<'p> Statement<'p> {
         series: Option<&'p [(String, Plan<'p>)]>,
         kind: Kind,
     ) -> Result<Statement<'p>, Error> {
-        let periods: Vec<&Plan<'_>> = match series {
-            Some(series) => series.iter().map(|(_, plan)| plan).collect(),
-            None => vec![plan],
-        };
+        let periods = periods_of(plan, series);
         let (membership, explain) = match kind {
             Kind::Explain(segment) => (None, explain_steps(plan, segment)),
             Kind::Report | Kind::Series(_) => (Some(membership(plan)), Vec::new()),
@@ -186,10 +183,7 @@ impl<'p> Statement<'p> {
 
     /// Every period's plan: the series', or the one report's.
     pub fn periods(&self) -> Vec<&'p Plan<'p>> {
-        match self.series {
-            Some(series) => series.iter().map(|(_, plan)| plan).collect(),
-            None => vec![self.plan],
-        }
+        periods_of(self.plan, self.series)
     }
 
     /// The as-of instant of each period: nothing at or after it is read.
@@ -200,6 +194,17 @@ impl<'p> Statement<'p> {
     /// The first day after each period's as-of day, before which a date is known.
     pub fn end_days(&self) -> Vec<NaiveDate> {
         self.periods().iter().map(|p| p.time.end_day()).collect()
+    }
+}
+
+/// Every period's plan: the series', or the one report's.
+fn periods_of<'p>(
+    plan: &'p Plan<'p>,
+    series: Option<&'p [(String, Plan<'p>)]>,
+) -> Vec<&'p Plan<'p>> {
+    match series {
+        Some(series) => series.iter().map(|(_, plan)| plan).collect(),
+        None => vec![plan],
     }
 }
 

@@ -196,13 +196,14 @@ pub fn render_explain(
     target: Option<&str>,
     segment: crate::ir::SegmentId,
 ) -> Result<String, Error> {
-    if explain_steps(plan.project, segment).is_empty() {
+    let statement = Statement::explain(plan, segment)?;
+    if statement.explain.is_empty() {
         let name = plan.project.segment(segment).name.clone();
         return Err(Error::Request(crate::error::BadRequest::NothingToExplain(
             name,
         )));
     }
-    statement_sql(&Statement::explain(plan, segment)?, dialect, target)
+    statement_sql(&statement, dialect, target)
 }
 
 /// The spine stage's rows for a series (none for a single report): the period number, then
