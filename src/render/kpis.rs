@@ -13,6 +13,7 @@ use super::expr::Sql;
 use super::{Item, Names, comment_text};
 
 /// The KPI stage's columns.
+#[derive(Default)]
 pub(super) struct Kpis {
     /// Per member: the window columns of percentiles computed by ranking.
     pub(super) percentiles: Vec<Item>,

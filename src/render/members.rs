@@ -30,6 +30,7 @@ pub(super) struct RowItem {
 }
 
 /// The flags and rows of a report.
+#[derive(Default)]
 pub(super) struct Members {
     /// Columns of the first membership stage: formula columns, then flags.
     pub(super) columns: Vec<Item>,

@@ -249,18 +249,16 @@ fn statement_sql(
         let (users, end) = users::users(sql, statement, &names)?;
         let (passes, attributes) = passes::passes(sql, statement, &names, &end)?;
         let scores = members::scores(sql, statement, &names)?;
-        let (mut columns, mut stages, mut rows, mut membership) =
-            (Vec::new(), Vec::new(), Vec::new(), String::new());
-        let (mut percentiles, mut aggregates, mut outputs) = (Vec::new(), Vec::new(), Vec::new());
-        if let Some(members) = &statement.membership {
-            let built = members::members(sql, statement, &names, members)?;
-            (columns, stages, rows, membership) =
-                (built.columns, built.stages, built.rows, built.membership);
-            let kpis = kpis::kpis(sql, statement, &names, members)?;
-            (percentiles, aggregates, outputs) = (kpis.percentiles, kpis.aggregates, kpis.outputs);
-        }
+        // Membership and KPIs for a report or series; `segc explain` has neither.
+        let (mut members, kpis) = match &statement.membership {
+            Some(membership) => (
+                members::members(sql, statement, &names, membership)?,
+                kpis::kpis(sql, statement, &names, membership)?,
+            ),
+            None => (members::Members::default(), kpis::Kpis::default()),
+        };
         let (explain_steps, explain_total) = match statement.kind {
-            Kind::Explain(_) => kpis::explain(sql, statement, &names, &mut columns)?,
+            Kind::Explain(_) => kpis::explain(sql, statement, &names, &mut members.columns)?,
             Kind::Report | Kind::Series(_) => (Vec::new(), String::new()),
         };
         let series = series::Final::new(sql, statement, &names)?;
@@ -273,18 +271,18 @@ fn statement_sql(
             users => serialized(&users),
             fact_passes => serialized(&passes),
             attributes => serialized(&attributes),
-            members => serialized(&columns),
-            members_source => stages.last().map_or_else(|| q("segc_members"), |stage: &members::MemberStage| stage.name.clone()),
-            member_stages => serialized(&stages),
-            rows => serialized(&rows),
+            members => serialized(&members.columns),
+            members_source => members.stages.last().map_or_else(|| q("segc_members"), |stage| stage.name.clone()),
+            member_stages => serialized(&members.stages),
+            rows => serialized(&members.rows),
             segment_column => q(SEGMENT_COLUMN),
             parent_column => q(PARENT_COLUMN),
-            membership => membership,
+            membership => members.membership,
             explain_steps => serialized(&explain_steps),
             explain_total => explain_total,
-            percentile_columns => serialized(&percentiles),
-            kpi_aggregates => serialized(&aggregates),
-            outputs => serialized(&outputs),
+            percentile_columns => serialized(&kpis.percentiles),
+            kpi_aggregates => serialized(&kpis.aggregates),
+            outputs => serialized(&kpis.outputs),
             scores => serialized(&scores),
             series_title => series.title,
             series_labels => series.labels,
