@@ -37,6 +37,43 @@ fn every_dialect_compiles_parses_and_is_pinned() {
     }
 }
 
+/// Series statements (a comparison, three months) pinned too: their time values are columns
+/// of the spine, numbered in order of first use.
+#[test]
+fn every_dialect_pins_its_series_statements() {
+    for (name, root) in projects() {
+        let project = segc::validate::load_and_validate(&root).unwrap();
+        let options = ReportOptions::default();
+        let current = common::plan(&project, &options);
+        let prior = common::plan(
+            &project,
+            &current.prior_options(Compare::PriorYear, &options),
+        );
+        let compare = vec![("now".to_string(), current), ("before".to_string(), prior)];
+        let months = segc::plan::month_plans(
+            &project,
+            common::date("2024-01-01"),
+            common::date("2024-03-01"),
+            &options,
+            common::date("2030-01-01"),
+        )
+        .unwrap();
+        for dialect_name in segc::dialect::names() {
+            let dialect = Dialect::load(dialect_name).unwrap();
+            for (shape, periods, label) in [
+                (SeriesShape::Compare, &compare, "compare"),
+                (SeriesShape::Periods, &months, "months"),
+            ] {
+                let sql = render_series(periods, &dialect, None, shape).unwrap();
+                common::assert_sendable(&sql, &dialect);
+                segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+                    .unwrap_or_else(|e| panic!("{name}/{dialect_name}/{label}: {e}\n{sql}"));
+                insta::assert_snapshot!(format!("{name}__{label}__{dialect_name}"), sql);
+            }
+        }
+    }
+}
+
 #[test]
 fn every_source_table_is_read_exactly_once() {
     for (name, root) in projects() {

@@ -8,6 +8,7 @@ pub mod output;
 mod periods;
 mod selection;
 pub mod statement;
+pub mod times;
 
 use chrono::{NaiveDate, NaiveDateTime};
 

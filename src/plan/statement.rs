@@ -5,8 +5,6 @@
 //! scores, membership flags (a drill-down's built on its parent's), then the KPIs of each
 //! reported row; `segc explain` ends after membership with one row of counts.
 
-use chrono::{NaiveDate, NaiveDateTime};
-
 use crate::error::Error;
 use crate::ir::{
     AttributeId, AttributeKind, Condition, History, KpiId, KpiKind, KpiType, SegmentId, SourceId,
@@ -14,6 +12,7 @@ use crate::ir::{
 };
 
 use super::output::SeriesShape;
+use super::times::{PerPeriod, Periods, TimeValue};
 use super::{Plan, ReportRow};
 
 /// What the statement returns.
@@ -34,8 +33,8 @@ pub struct Statement<'p> {
     /// The plan it is built from; for a series, the latest period's (its clock knows the
     /// time zone's offsets for every earlier one).
     pub plan: &'p Plan<'p>,
-    /// Every period's plan, for a series.
-    pub series: Option<&'p [(String, Plan<'p>)]>,
+    /// Every period's plan, and every value of their time the statement compares against.
+    pub periods: Periods<'p>,
     pub kind: Kind,
     pub users: UsersStage,
     pub passes: Vec<PassStage>,
@@ -97,7 +96,7 @@ pub struct PassStage {
     pub time: Option<String>,
     /// The earliest instant the pass reads, per period (one for a single report); none
     /// when some period reads all history.
-    pub lower_bounds: Option<Vec<NaiveDateTime>>,
+    pub lower_bounds: Option<PerPeriod>,
     /// The pass joins the users stage (windows after sign-up).
     pub join_users: bool,
     /// Ordered-fact attributes, whose facts are numbered first.
@@ -164,47 +163,21 @@ impl<'p> Statement<'p> {
         series: Option<&'p [(String, Plan<'p>)]>,
         kind: Kind,
     ) -> Result<Statement<'p>, Error> {
-        let periods = periods_of(plan, series);
+        let periods = Periods::new(plan, series);
         let (membership, explain) = match kind {
             Kind::Explain(segment) => (None, explain_steps(plan, segment)),
             Kind::Report | Kind::Series(_) => (Some(membership(plan)), Vec::new()),
         };
         Ok(Statement {
             plan,
-            series,
+            periods,
             kind,
             users: users_stage(plan)?,
-            passes: pass_stages(plan, &periods),
+            passes: pass_stages(plan, &periods.plans()),
             scores: plan.score_columns.clone(),
             membership,
             explain,
         })
-    }
-
-    /// Every period's plan: the series', or the one report's.
-    pub fn periods(&self) -> Vec<&'p Plan<'p>> {
-        periods_of(self.plan, self.series)
-    }
-
-    /// The as-of instant of each period: nothing at or after it is read.
-    pub fn end_instants(&self) -> Vec<NaiveDateTime> {
-        self.periods().iter().map(|p| p.end_instant()).collect()
-    }
-
-    /// The first day after each period's as-of day, before which a date is known.
-    pub fn end_days(&self) -> Vec<NaiveDate> {
-        self.periods().iter().map(|p| p.time.end_day()).collect()
-    }
-}
-
-/// Every period's plan: the series', or the one report's.
-fn periods_of<'p>(
-    plan: &'p Plan<'p>,
-    series: Option<&'p [(String, Plan<'p>)]>,
-) -> Vec<&'p Plan<'p>> {
-    match series {
-        Some(series) => series.iter().map(|(_, plan)| plan).collect(),
-        None => vec![plan],
     }
 }
 
@@ -283,7 +256,7 @@ fn pass_stages(plan: &Plan<'_>, periods: &[&Plan<'_>]) -> Vec<PassStage> {
         let lower_bounds = bounded.then(|| {
             periods
                 .iter()
-                .map(|plan| lower(plan).unwrap_or_else(|| plan.end_instant()))
+                .map(|plan| TimeValue::Instant(lower(plan).unwrap_or_else(|| plan.end_instant())))
                 .collect()
         });
         let is_ranked = |id: &AttributeId| {

@@ -1,6 +1,7 @@
 //! Spells the KPIs of each reported row (per-member percentile columns, aggregates, then the
 //! reported values with the type each leaves as) and the counts of `segc explain`.
 
+use crate::render::alias::Alias;
 use minijinja::Value;
 use serde::Serialize;
 
@@ -30,27 +31,30 @@ pub(super) fn kpis(
     membership: &Membership,
 ) -> Result<Kpis, Error> {
     let project = statement.plan.project;
-    sql.spine_alias = "m".into();
-    let mut percentiles = Vec::new();
-    for id in &membership.computed {
-        for (sql_text, alias) in sql.percentile_columns(*id)? {
-            percentiles.push(Item {
-                sql: sql_text,
-                alias,
-                comment: comment_text(&project.kpi(*id).name),
+    // Per member row, then per reported row (where the spine is joined again).
+    let (percentiles, aggregates) = {
+        let sql = &mut sql.reading_spine_from(Alias::Members);
+        let mut percentiles = Vec::new();
+        for id in &membership.computed {
+            for (sql_text, alias) in sql.percentile_columns(*id)? {
+                percentiles.push(Item {
+                    sql: sql_text,
+                    alias,
+                    comment: comment_text(&project.kpi(*id).name),
+                });
+            }
+        }
+        let mut aggregates = Vec::new();
+        for id in &membership.aggregates {
+            let kpi = project.kpi(*id);
+            aggregates.push(Item {
+                sql: sql.kpi_aggregate(*id)?,
+                alias: names.q(&kpi.name),
+                comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
             });
         }
-    }
-    let mut aggregates = Vec::new();
-    for id in &membership.aggregates {
-        let kpi = project.kpi(*id);
-        aggregates.push(Item {
-            sql: sql.kpi_aggregate(*id)?,
-            alias: names.q(&kpi.name),
-            comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
-        });
-    }
-    sql.spine_alias = "t".into();
+        (percentiles, aggregates)
+    };
     let mut outputs = Vec::new();
     for (id, value_type) in &membership.outputs {
         let kpi = project.kpi(*id);
@@ -93,11 +97,12 @@ pub(super) fn explain(
     flags: &mut Vec<Item>,
 ) -> Result<(Vec<ExplainStep>, String), Error> {
     let q = |name: &str| names.q(name);
+    let sql = &mut sql.reading_spine_from(Alias::Attributes);
     let mut steps = Vec::new();
     for step in &statement.explain {
         let number = step.number;
-        let passing = sql.condition(&step.condition, "a")?;
-        let left = sql.condition(&step.so_far, "a")?;
+        let passing = sql.condition(&step.condition, Alias::Attributes)?;
+        let left = sql.condition(&step.so_far, Alias::Attributes)?;
         for (prefix, condition) in [
             (EXPLAIN_PASSING_PREFIX, passing),
             (EXPLAIN_LEFT_PREFIX, left),
@@ -111,7 +116,7 @@ pub(super) fn explain(
         let mut count = |prefix: &str| -> Result<String, Error> {
             let flag = format!(
                 "CASE WHEN {}.{} = 1 THEN 1 END",
-                q("m"),
+                names.alias(Alias::Members),
                 q(&format!("{prefix}_{number}"))
             );
             let counted = sql.call("count", &[Value::from(flag)])?;

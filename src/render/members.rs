@@ -1,6 +1,7 @@
 //! Spells quintile scores, membership flags (a drill-down's built on its parent's) and the
 //! list of reported rows with the condition that puts a member in each.
 
+use crate::render::alias::Alias;
 use minijinja::Value;
 use serde::Serialize;
 
@@ -49,14 +50,14 @@ pub(super) fn scores(
 ) -> Result<Vec<Item>, Error> {
     let project = statement.plan.project;
     let mut scores = Vec::new();
-    sql.spine_alias = "a".into();
-    let by_period = sql.period_key("a").unwrap_or_default();
+    let sql = &mut sql.reading_spine_from(Alias::Attributes);
+    let by_period = sql.period_key(Alias::Attributes).unwrap_or_default();
     for id in &statement.scores {
         let attribute = project.attribute(*id);
         let AttributeKind::Quintile { of, best_lowest } = attribute.kind else {
             continue;
         };
-        let value = sql.attribute_value(of, "a")?;
+        let value = sql.attribute_value(of, Alias::Attributes)?;
         let direction = if best_lowest { "DESC" } else { "ASC" };
         scores.push(Item {
             sql: sql.call(
@@ -83,11 +84,12 @@ pub(super) fn members(
     membership: &Membership,
 ) -> Result<Members, Error> {
     let project = statement.plan.project;
+    let sql = &mut sql.reading_spine_from(Alias::Attributes);
     let mut columns = Vec::new();
     for id in &membership.formulas {
         let attribute = project.attribute(*id);
         columns.push(Item {
-            sql: sql.attribute_value(*id, "a")?,
+            sql: sql.attribute_value(*id, Alias::Attributes)?,
             alias: names.q(&attribute.name),
             comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
         });
@@ -139,13 +141,13 @@ fn flag_column(
     let segment = project.segment(flag.segment);
     let own = match &segment.condition {
         Condition::True => None,
-        condition => Some(sql.condition(condition, "a")?),
+        condition => Some(sql.condition(condition, Alias::Attributes)?),
     };
     let (condition, drills_from) = match flag.parent {
         Some(parent) => {
             let inherited = format!(
                 "{}.{} = 1",
-                names.q("a"),
+                names.alias(Alias::Attributes),
                 flag_name(statement, names, parent)
             );
             let condition = match own {
@@ -176,7 +178,11 @@ fn rows(
 ) -> Result<(Vec<RowItem>, String), Error> {
     let project = statement.plan.project;
     let q = |name: &str| names.q(name);
-    let mut condition = format!("CASE {}.{} WHEN 0 THEN 1", q("s"), q("segc_row"));
+    let mut condition = format!(
+        "CASE {}.{} WHEN 0 THEN 1",
+        names.alias(Alias::Segments),
+        q("segc_row")
+    );
     // Names are user text: written only as the dialect's string literals. A missing parent
     // is a typed NULL, so that the row list's UNION ALL is a string column on every engine
     // (to SQL Server a bare NULL is an int).
@@ -187,7 +193,7 @@ fn rows(
             condition.push_str(&format!(
                 " WHEN {} THEN {}.{}",
                 row.ordinal,
-                q("m"),
+                names.alias(Alias::Members),
                 flag_name(statement, names, id)
             ));
         }

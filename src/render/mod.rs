@@ -1,6 +1,7 @@
 //! Plan → SQL for one dialect: a minijinja environment holding the default macros, then the
 //! dialect's ancestors' overrides, then its own; the statement skeleton lays out the stages.
 
+mod alias;
 mod expr;
 mod kpis;
 mod members;
@@ -16,6 +17,7 @@ use crate::error::Error;
 use crate::ir::{SourceId, SourceRole};
 use crate::plan::Plan;
 use crate::plan::statement::{Kind, Statement};
+use crate::plan::times::Periods;
 
 use expr::Sql;
 
@@ -60,16 +62,17 @@ fn environment(dialect: &Dialect) -> Result<Environment<'static>, Error> {
 /// Runs `build` with a renderer whose macros are `dialect`'s (from `env`).
 fn with_sql<'p, T>(
     env: &Environment<'static>,
-    plan: &'p Plan<'p>,
+    periods: Periods<'p>,
     dialect: &Dialect,
-    series: Option<&'p [(String, Plan<'p>)]>,
     build: impl FnOnce(&mut Sql<'_, '_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let macros = env.get_template("macros.sql.j2").map_err(template_error)?;
     let mut captured = macros
         .render_captured(context! {})
         .map_err(template_error)?;
-    captured.with_state_mut(|state| build(&mut Sql::new(state, dialect, plan, series)))
+    let mut spine_columns = Vec::new();
+    captured
+        .with_state_mut(|state| build(&mut Sql::new(state, dialect, periods, &mut spine_columns)))
 }
 
 fn template_error(error: minijinja::Error) -> Error {
@@ -113,8 +116,12 @@ impl Names<'_> {
             .quote_path(table.resolve(self.target, &self.dialect.name))
     }
 
+    fn alias(&self, alias: alias::Alias) -> String {
+        alias.quoted(self.dialect)
+    }
+
     fn dimension_alias(&self, source: SourceId) -> String {
-        self.q(&format!("d_{}", self.project.source(source).name))
+        self.q(&alias::dimension(&self.project.source(source).name))
     }
 
     fn string(&self, value: &str) -> String {
@@ -141,33 +148,38 @@ pub fn render_source_checks(
     dialect: &Dialect,
     target: Option<&str>,
 ) -> Result<Vec<(String, String)>, Error> {
-    with_sql(&environment(dialect)?, plan, dialect, None, |sql| {
-        let end = sql.timestamp(plan.end_instant())?;
-        let count = sql.call("count_rows", &[])?;
-        let count = sql.call("cast", &[Value::from(count), Value::from("bigint")])?;
-        let mut checks = Vec::new();
-        for source in &plan.project.sources {
-            let table = dialect.quote_path(source.table.resolve(target, &dialect.name));
-            let time = match &source.role {
-                SourceRole::Users { signup, .. } => Some(signup.as_str()),
-                SourceRole::Facts {
-                    time: Some(time), ..
-                } => Some(time.as_str()),
-                _ => None,
-            };
-            let filter = time
-                .map(|t| format!(" WHERE {} < {end}", dialect.quote_identifier(t)))
-                .unwrap_or_default();
-            checks.push((
-                source.name.clone(),
-                format!(
-                    "SELECT {count} AS {} FROM {table}{filter}",
-                    dialect.quote_identifier("segc_rows")
-                ),
-            ));
-        }
-        Ok(checks)
-    })
+    with_sql(
+        &environment(dialect)?,
+        Periods::new(plan, None),
+        dialect,
+        |sql| {
+            let end = sql.timestamp(plan.end_instant())?;
+            let count = sql.call("count_rows", &[])?;
+            let count = sql.call("cast", &[Value::from(count), Value::from("bigint")])?;
+            let mut checks = Vec::new();
+            for source in &plan.project.sources {
+                let table = dialect.quote_path(source.table.resolve(target, &dialect.name));
+                let time = match &source.role {
+                    SourceRole::Users { signup, .. } => Some(signup.as_str()),
+                    SourceRole::Facts {
+                        time: Some(time), ..
+                    } => Some(time.as_str()),
+                    _ => None,
+                };
+                let filter = time
+                    .map(|t| format!(" WHERE {} < {end}", dialect.quote_identifier(t)))
+                    .unwrap_or_default();
+                checks.push((
+                    source.name.clone(),
+                    format!(
+                        "SELECT {count} AS {} FROM {table}{filter}",
+                        dialect.quote_identifier("segc_rows")
+                    ),
+                ));
+            }
+            Ok(checks)
+        },
+    )
 }
 
 /// The statement of the reports a request computes (see [`crate::plan::reports`]).
@@ -218,7 +230,7 @@ fn spine_rows(sql: &Sql<'_, '_>, dialect: &Dialect) -> Vec<String> {
                 "{index} AS {}",
                 dialect.quote_identifier("segc_period")
             )];
-            for (name, values) in &sql.spine_columns {
+            for (name, values) in sql.spine_columns() {
                 columns.push(format!(
                     "{} AS {}",
                     values[index],
@@ -244,7 +256,7 @@ fn statement_sql(
         project,
         target,
     };
-    let ctx = with_sql(&env, plan, dialect, statement.series, |sql| {
+    let ctx = with_sql(&env, statement.periods, dialect, |sql| {
         let q = |name: &str| names.q(name);
         let (users, end) = users::users(sql, statement, &names)?;
         let (passes, attributes) = passes::passes(sql, statement, &names, &end)?;
@@ -289,6 +301,7 @@ fn statement_sql(
             series_shape => series.shape,
             series_columns => series.columns,
             spine => spine_rows(sql, dialect),
+            alias => alias::template_value(dialect),
         })
     })?;
     let report = env.get_template("report.sql.j2").map_err(template_error)?;

@@ -1,6 +1,7 @@
 //! Spells the fact passes: one per fact source, each aggregate in one pass over its rows
 //! (after numbering them when ordered facts need it), and the attributes stage reading them.
 
+use crate::render::alias::{self, Alias};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -38,12 +39,15 @@ pub(super) fn passes(
     let project = statement.plan.project;
     let q = |name: &str| names.q(name);
     let mut attributes = vec![Item::new(
-        format!("{}.{}", q("u"), q("segc_user")),
+        format!("{}.{}", names.alias(Alias::Users), q("segc_user")),
         q("segc_user"),
     )];
     for column in &statement.users.columns {
         let name = &project.attribute(column.attribute).name;
-        attributes.push(Item::new(format!("{}.{}", q("u"), q(name)), q(name)));
+        attributes.push(Item::new(
+            format!("{}.{}", names.alias(Alias::Users), q(name)),
+            q(name),
+        ));
     }
     let mut passes = Vec::new();
     for stage in &statement.passes {
@@ -74,22 +78,17 @@ fn pass(
     let q = |name: &str| names.q(name);
     let source = project.source(stage.source);
     let mut filter = Vec::new();
-    sql.spine_alias = "t".into();
     if let Some(time) = &stage.time {
-        let column = format!("{}.{}", q("f"), q(time));
+        let column = format!("{}.{}", names.alias(Alias::Facts), q(time));
         if let Some(bounds) = &stage.lower_bounds {
-            let starts = bounds
-                .iter()
-                .map(|bound| sql.timestamp(*bound))
-                .collect::<Result<Vec<_>, _>>()?;
-            let start = sql.per_period_values(starts);
+            let start = sql.time_value(bounds)?;
             filter.push(format!("{column} >= {start}"));
         }
         filter.push(format!("{column} < {end}"));
     }
     // Inside the numbered copy the users stage is `u`; outside it, the copy carries the
     // sign-up instant as a column.
-    let inner_signup = format!("{}.{}", q("u"), q("segc_signup"));
+    let inner_signup = format!("{}.{}", names.alias(Alias::Users), q("segc_signup"));
     let mut ranks = Vec::new();
     for id in &stage.ranked {
         let (rank, alias) = sql.fact_rank(*id, &inner_signup)?;
@@ -100,12 +99,15 @@ fn pass(
         });
     }
     // Outside the numbered copy, its rows carry the spine's columns.
-    let signup_here = if ranks.is_empty() {
-        inner_signup
+    let (signup_here, spine_here) = if ranks.is_empty() {
+        (inner_signup, Alias::Spine)
     } else {
-        sql.spine_alias = "f".into();
-        format!("{}.{}", q("f"), q("segc_signup"))
+        (
+            format!("{}.{}", names.alias(Alias::Facts), q("segc_signup")),
+            Alias::Facts,
+        )
     };
+    let sql = &mut sql.reading_spine_from(spine_here);
     let mut aggregates = Vec::new();
     for (id, _) in &stage.aggregates {
         let attribute = project.attribute(*id);
@@ -115,19 +117,27 @@ fn pass(
             comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
         });
     }
-    let period = match (statement.series.is_some(), ranks.is_empty()) {
+    let period = match (statement.periods.is_series(), ranks.is_empty()) {
         (false, _) => None,
-        (true, true) => Some(format!("{}.{}", q("t"), q("segc_period"))),
-        (true, false) => Some(format!("{}.{}", q("f"), q("segc_period"))),
+        (true, true) => Some(format!(
+            "{}.{}",
+            names.alias(Alias::Spine),
+            q("segc_period")
+        )),
+        (true, false) => Some(format!(
+            "{}.{}",
+            names.alias(Alias::Facts),
+            q("segc_period")
+        )),
     };
     Ok(Pass {
         name: q(&format!("segc_facts_{}", source.name)),
         period,
-        alias: q(&format!("p{}", stage.number)),
+        alias: q(&alias::pass(stage.number)),
         source: source.name.clone(),
         origin: comment_text(&source.origin.to_string()),
         table: names.table(stage.source),
-        user_key: format!("{}.{}", q("f"), q(&stage.user_key)),
+        user_key: format!("{}.{}", names.alias(Alias::Facts), q(&stage.user_key)),
         filter: if filter.is_empty() {
             "1 = 1".into()
         } else {

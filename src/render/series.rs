@@ -2,6 +2,7 @@
 //! its shape (laid out by the template): a row per period and segment, or a comparison of
 //! two periods side by side.
 
+use crate::render::alias::Alias;
 use minijinja::Value;
 
 use crate::dialect::Dialect;
@@ -63,12 +64,7 @@ impl Final {
                 columns: Vec::new(),
             });
         };
-        let labels: Vec<&str> = statement
-            .series
-            .unwrap_or_default()
-            .iter()
-            .map(|(label, _)| label.as_str())
-            .collect();
+        let labels = statement.periods.labels();
         let (title, shape_name, columns) = match shape {
             SeriesShape::Compare => (
                 "compared with an earlier period",
@@ -94,7 +90,7 @@ impl Final {
 /// what it returns.
 fn periods_select(statement: &Statement<'_>, names: &Names<'_>) -> Vec<String> {
     let project = statement.plan.project;
-    let r = names.q("r");
+    let r = names.alias(Alias::Result);
     [PERIOD_COLUMN]
         .into_iter()
         .chain(ROW_COLUMNS)
@@ -117,7 +113,7 @@ fn compare_select(
     names: &Names<'_>,
 ) -> Result<Vec<String>, Error> {
     let q = |name: &str| names.q(name);
-    let (c, p) = (q("c"), q("p"));
+    let (c, p) = (names.alias(Alias::Current), names.alias(Alias::Prior));
     let mut columns: Vec<String> = ROW_COLUMNS
         .iter()
         .map(|name| format!("{c}.{name} AS {name}", name = q(name)))

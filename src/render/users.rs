@@ -1,6 +1,7 @@
 //! Spells the users stage: the user table read before the as-of instant, its dimensions
 //! joined, point-in-time columns and rows of sources keeping history.
 
+use crate::render::alias::Alias;
 use serde::Serialize;
 
 use crate::error::Error;
@@ -37,18 +38,12 @@ pub(super) fn users(
     let project = statement.plan.project;
     let q = |name: &str| names.q(name);
     let mut columns = vec![Item::new(
-        format!("{}.{}", q("u"), q(&stage.key)),
+        format!("{}.{}", names.alias(Alias::Users), q(&stage.key)),
         q("segc_user"),
     )];
-    sql.spine_alias = "t".into();
     // The as-of instant (per period in a series): users, point-in-time columns and rows of
     // sources keeping history are read before it.
-    let ends = statement.end_instants();
-    let ends = ends
-        .into_iter()
-        .map(|end| sql.timestamp(end))
-        .collect::<Result<Vec<_>, _>>()?;
-    let end = sql.per_period_values(ends);
+    let end = sql.time_value(&statement.periods.ends())?;
     for column in &stage.columns {
         columns.push(user_column(sql, statement, names, column, &end)?);
     }
@@ -59,19 +54,22 @@ pub(super) fn users(
         .collect();
     if stage.keeps_signup {
         columns.push(Item::new(
-            format!("{}.{}", q("u"), q(&stage.signup)),
+            format!("{}.{}", names.alias(Alias::Users), q(&stage.signup)),
             q("segc_signup"),
         ));
     }
-    if statement.series.is_some() {
+    if statement.periods.is_series() {
         columns.push(Item::new(
-            format!("{}.{}", q("t"), q("segc_period")),
+            format!("{}.{}", names.alias(Alias::Spine), q("segc_period")),
             q("segc_period"),
         ));
     }
-    let mut filter = format!("{}.{} < {end}", q("u"), q(&stage.signup));
+    let mut filter = format!("{}.{} < {end}", names.alias(Alias::Users), q(&stage.signup));
     if let Some(history) = &stage.history {
-        filter = format!("{filter} AND {}", valid_at(names, &q("u"), history, &end));
+        filter = format!(
+            "{filter} AND {}",
+            valid_at(names, &names.alias(Alias::Users), history, &end)
+        );
     }
     let users = UsersStage {
         columns,
@@ -93,7 +91,7 @@ fn user_column(
 ) -> Result<Item, Error> {
     let project = statement.plan.project;
     let alias = match column.dimension {
-        None => names.q("u"),
+        None => names.alias(Alias::Users),
         Some(source) => names.dimension_alias(source),
     };
     let mut value = format!("{alias}.{}", names.q(&column.column));
@@ -101,14 +99,7 @@ fn user_column(
     // happened, so one at or after the as-of instant is not known yet.
     let known_before = match column.known_before {
         Some(ValueType::Timestamp) => Some(end.to_string()),
-        Some(_) => {
-            let days = statement
-                .end_days()
-                .into_iter()
-                .map(|day| sql.date(day))
-                .collect::<Result<Vec<_>, _>>()?;
-            Some(sql.per_period_values(days))
-        }
+        Some(_) => Some(sql.time_value(&statement.periods.end_days())?),
         None => None,
     };
     if let Some(end) = known_before {
@@ -128,7 +119,12 @@ fn dimension_join(names: &Names<'_>, join: &DimensionJoin, end: &str) -> Join {
     let alias = names.dimension_alias(join.source);
     let mut on = match &join.keys {
         Some((key, users_column)) => {
-            format!("{alias}.{} = {}.{}", q(key), q("u"), q(users_column))
+            format!(
+                "{alias}.{} = {}.{}",
+                q(key),
+                names.alias(Alias::Users),
+                q(users_column)
+            )
         }
         None => "1 = 1".into(),
     };

@@ -1,6 +1,7 @@
 //! Aggregates: an attribute's aggregate over its facts, the ranks ordered facts read, and
 //! KPI aggregates over a report row's members, with percentiles where they are windows.
 
+use crate::render::alias::Alias;
 use minijinja::Value;
 
 use crate::dialect::PercentileStyle;
@@ -39,11 +40,11 @@ impl<'a, 's> Sql<'a, 's> {
         };
         let mut conditions = Vec::new();
         if let Some(time) = plan.time_column(*source) {
-            let time = format!("{}.{}", self.q("f"), self.q(time));
+            let time = format!("{}.{}", self.alias(Alias::Facts), self.q(time));
             conditions.extend(self.window_conditions(&time, *window, signup)?);
         }
         if let Some(filter) = filter {
-            conditions.push(self.condition_in(filter, "f", Some(*source))?);
+            conditions.push(self.condition_in(filter, Alias::Facts, Some(*source))?);
         }
         Ok((!conditions.is_empty()).then(|| conditions.join(" AND ")))
     }
@@ -70,7 +71,7 @@ impl<'a, 's> Sql<'a, 's> {
             (Aggregation::CountDistinctDays, _) => {
                 let time = plan
                     .time_column(*source)
-                    .map(|time| format!("{}.{}", self.q("f"), self.q(time)));
+                    .map(|time| format!("{}.{}", self.alias(Alias::Facts), self.q(time)));
                 self.local_date(time.as_deref().unwrap_or("NULL"))?
             }
             (_, Some(column)) => {
@@ -88,7 +89,11 @@ impl<'a, 's> Sql<'a, 's> {
         };
         if let Aggregation::Nth { n, .. } = aggregation {
             // The rank is NULL for facts outside the window or filter.
-            let rank = format!("{}.{}", self.q("f"), self.q(&rank_alias(&attribute.name)));
+            let rank = format!(
+                "{}.{}",
+                self.alias(Alias::Facts),
+                self.q(&rank_alias(&attribute.name))
+            );
             return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
         }
         let condition = self.fact_condition(id, signup)?;
@@ -147,8 +152,8 @@ impl<'a, 's> Sql<'a, 's> {
         let SourceRole::Facts { user_key, time } = &plan.project.source(*source).role else {
             return Err(not_an_aggregate(&attribute.name));
         };
-        let f = self.q("f");
-        let mut partition: Vec<String> = self.period_key(&self.spine_alias).into_iter().collect();
+        let f = self.alias(Alias::Facts);
+        let mut partition: Vec<String> = self.period_key(self.spine_alias).into_iter().collect();
         partition.push(format!("{f}.{}", self.q(user_key)));
         let mut order = Vec::new();
         if let Some(time) = time {
@@ -193,13 +198,13 @@ impl<'a, 's> Sql<'a, 's> {
             )));
         };
         let condition = match filter {
-            Some(filter) => Some(self.condition(filter, "m")?),
+            Some(filter) => Some(self.condition(filter, Alias::Members)?),
             None => None,
         };
         let value = match of {
             Some(attribute) => format!(
                 "{}.{}",
-                self.q("m"),
+                self.alias(Alias::Members),
                 self.q(&self.plan.project.attribute(*attribute).name)
             ),
             None => "1".into(),
@@ -266,19 +271,19 @@ impl<'a, 's> Sql<'a, 's> {
         };
         let value = format!(
             "{}.{}",
-            self.q("m"),
+            self.alias(Alias::Members),
             self.q(&self.plan.project.attribute(*of).name)
         );
         let value = match filter {
             Some(filter) => format!(
                 "CASE WHEN {} THEN {value} END",
-                self.condition(filter, "m")?
+                self.condition(filter, Alias::Members)?
             ),
             None => value,
         };
         let value = self.cast(value, "double")?;
-        let row = format!("{}.{}", self.q("s"), self.q("segc_row"));
-        let row = match self.period_key("m") {
+        let row = format!("{}.{}", self.alias(Alias::Segments), self.q("segc_row"));
+        let row = match self.period_key(Alias::Members) {
             Some(period) => format!("{period}, {row}"),
             None => row,
         };
@@ -314,8 +319,13 @@ impl<'a, 's> Sql<'a, 's> {
 
     /// Reduces the window columns of a median or percentile to one value per report row.
     fn reduce_percentile(&mut self, kpi: &str, p: f64) -> String {
-        let column =
-            |part: &str| format!("{}.{}", self.q("m"), self.q(&format!("segc_{part}_{kpi}")));
+        let column = |part: &str| {
+            format!(
+                "{}.{}",
+                self.alias(Alias::Members),
+                self.q(&format!("segc_{part}_{kpi}"))
+            )
+        };
         match self.dialect.capabilities.percentile {
             PercentileStyle::Ranked => {
                 // Continuous percentile: position h = (n - 1) p between ranks floor(h)+1 and
@@ -338,7 +348,7 @@ impl<'a, 's> Sql<'a, 's> {
         let kpi = self.plan.project.kpi(id);
         Ok(match &kpi.kind {
             KpiKind::Aggregate { .. } => {
-                let column = format!("{}.{}", self.q("k"), self.q(&kpi.name));
+                let column = format!("{}.{}", self.alias(Alias::Kpis), self.q(&kpi.name));
                 if kpi.value_type == KpiType::Integer {
                     format!("COALESCE({column}, 0)")
                 } else {
@@ -355,12 +365,12 @@ impl<'a, 's> Sql<'a, 's> {
                 let total = *total;
                 let value = self.kpi_output(total)?;
                 let partition = self
-                    .period_key(&self.spine_alias)
+                    .period_key(self.spine_alias)
                     .map(|period| format!("PARTITION BY {period}"))
                     .unwrap_or_default();
                 let all_users = format!(
                     "MAX(CASE WHEN {}.{} = 0 THEN {value} END) OVER ({partition})",
-                    self.q("s"),
+                    self.alias(Alias::Segments),
                     self.q("segc_row")
                 );
                 self.call("divide", &[Value::from(value), Value::from(all_users)])?

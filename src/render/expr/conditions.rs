@@ -1,5 +1,6 @@
 //! Conditions as SQL booleans, and the predicates they apply to a value.
 
+use crate::render::alias::Alias;
 use minijinja::Value;
 
 use crate::error::Error;
@@ -22,7 +23,7 @@ impl<'a, 's> Sql<'a, 's> {
     pub(in crate::render) fn condition(
         &mut self,
         condition: &Condition,
-        alias: &str,
+        alias: Alias,
     ) -> Result<String, Error> {
         self.condition_in(condition, alias, None)
     }
@@ -32,7 +33,7 @@ impl<'a, 's> Sql<'a, 's> {
     pub(super) fn condition_in(
         &mut self,
         condition: &Condition,
-        alias: &str,
+        alias: Alias,
         source: Option<crate::ir::SourceId>,
     ) -> Result<String, Error> {
         Ok(match condition {

@@ -1,5 +1,6 @@
 //! Formulas as SQL, and an attribute's value in a row.
 
+use crate::render::alias::Alias;
 use minijinja::Value;
 
 use crate::error::Error;
@@ -13,7 +14,7 @@ impl<'a, 's> Sql<'a, 's> {
     pub(in crate::render) fn attribute_value(
         &mut self,
         id: AttributeId,
-        alias: &str,
+        alias: Alias,
     ) -> Result<String, Error> {
         let attribute = self.plan.project.attribute(id);
         match &attribute.kind {
@@ -29,12 +30,12 @@ impl<'a, 's> Sql<'a, 's> {
                     Ok(sql)
                 }
             }
-            _ => Ok(format!("{}.{}", self.q(alias), self.q(&attribute.name))),
+            _ => Ok(format!("{}.{}", self.alias(alias), self.q(&attribute.name))),
         }
     }
 
     /// A formula as SQL. Attribute references are columns of `alias`, or formulas inlined.
-    fn expr(&mut self, expr: &Expr, alias: &str) -> Result<String, Error> {
+    fn expr(&mut self, expr: &Expr, alias: Alias) -> Result<String, Error> {
         Ok(match expr {
             Expr::Number(n) => number(*n),
             Expr::String(s) => self.string(s),
@@ -49,22 +50,14 @@ impl<'a, 's> Sql<'a, 's> {
                     }
                     // A 1/0 flag in the stage, a boolean in the formula.
                     _ if attribute.value_type == ValueType::Boolean => {
-                        format!("({}.{} = 1)", self.q(alias), self.q(&attribute.name))
+                        format!("({}.{} = 1)", self.alias(alias), self.q(&attribute.name))
                     }
-                    _ => format!("{}.{}", self.q(alias), self.q(&attribute.name)),
+                    _ => format!("{}.{}", self.alias(alias), self.q(&attribute.name)),
                 }
             }
-            Expr::AsOf => self.per_period(|sql, plan| sql.date(plan.time.as_of))?,
-            Expr::PeriodStart => self.per_period(|sql, plan| sql.date(plan.time.period.0))?,
-            Expr::PeriodMonths => self.per_period(|sql, plan| {
-                let (first, last) = plan.time.period;
-                let months = number(((last - first).num_days() + 1) as f64 / 30.4375);
-                // Spine rows are combined with UNION ALL: give every row the same type.
-                match sql.series {
-                    Some(_) => sql.cast(months, "double"),
-                    None => Ok(months),
-                }
-            })?,
+            Expr::AsOf => self.time_value(&self.periods.as_of())?,
+            Expr::PeriodStart => self.time_value(&self.periods.period_start())?,
+            Expr::PeriodMonths => self.time_value(&self.periods.period_months())?,
             Expr::Negate(inner) => format!("(-({}))", self.expr(inner, alias)?),
             Expr::Not(inner) => format!("(NOT ({}))", self.expr(inner, alias)?),
             Expr::IsNull { expr, negated } => {
@@ -108,7 +101,7 @@ impl<'a, 's> Sql<'a, 's> {
         operator: BinaryOperator,
         left: &Expr,
         right: &Expr,
-        alias: &str,
+        alias: Alias,
     ) -> Result<String, Error> {
         let l = self.expr(left, alias)?;
         let r = self.expr(right, alias)?;
@@ -139,7 +132,7 @@ impl<'a, 's> Sql<'a, 's> {
         &mut self,
         function: Function,
         arguments: &[Expr],
-        alias: &str,
+        alias: Alias,
     ) -> Result<String, Error> {
         if function == Function::DaysBetween {
             return self.days_between(arguments, alias);
@@ -169,7 +162,7 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// `days_between(start, end)`: whole days between two dates.
-    fn days_between(&mut self, arguments: &[Expr], alias: &str) -> Result<String, Error> {
+    fn days_between(&mut self, arguments: &[Expr], alias: Alias) -> Result<String, Error> {
         let mut dates = Vec::new();
         for argument in arguments {
             let sql = self.expr(argument, alias)?;

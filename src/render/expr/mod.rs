@@ -10,25 +10,27 @@ mod conditions;
 mod formulas;
 mod time;
 
+use crate::render::alias::Alias;
 use minijinja::{State, Value};
 
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::ir::FactColumn;
 use crate::plan::Plan;
+use crate::plan::times::{Periods, TimeValue};
 
 pub(super) struct Sql<'a, 's> {
     state: &'a mut State<'s, 's>,
     dialect: &'a Dialect,
     plan: &'a Plan<'a>,
-    /// A series computed in one statement: every period's plan. Values that depend on the
-    /// period are then columns of the `segc_spine` stage (one row per period), not literals.
-    series: Option<&'a [(String, Plan<'a>)]>,
-    /// Where the spine's columns are visible in the SQL being written: the joined spine, or
-    /// a row that carries its columns.
-    pub(super) spine_alias: String,
-    /// The spine's columns: a name, then one literal per period.
-    pub(super) spine_columns: Vec<(String, Vec<String>)>,
+    /// The statement's periods and the time values each compares against.
+    periods: Periods<'a>,
+    /// Where the spine's columns are visible in the stage being written: the joined spine,
+    /// or a row that carries its columns. Fixed for a renderer; [`Sql::reading_spine_from`]
+    /// makes one for another stage.
+    spine_alias: Alias,
+    /// The spine's columns, shared by every stage: a name, then one literal per period.
+    spine_columns: &'a mut Vec<(String, Vec<String>)>,
 }
 
 /// A number as SQL: integers without a fraction, negatives in parentheses.
@@ -49,67 +51,84 @@ impl<'a, 's> Sql<'a, 's> {
     pub(super) fn new(
         state: &'a mut State<'s, 's>,
         dialect: &'a Dialect,
-        plan: &'a Plan<'a>,
-        series: Option<&'a [(String, Plan<'a>)]>,
+        periods: Periods<'a>,
+        spine_columns: &'a mut Vec<(String, Vec<String>)>,
     ) -> Self {
         Sql {
             state,
             dialect,
-            plan,
-            series,
-            spine_alias: "t".into(),
-            spine_columns: Vec::new(),
+            plan: periods.latest,
+            periods,
+            spine_alias: Alias::Spine,
+            spine_columns,
         }
     }
 
-    /// A value that depends on the report's time: its literal for a single report; for a
-    /// series, a spine column holding each period's literal (columns with equal values are
-    /// shared).
-    pub(super) fn per_period(
-        &mut self,
-        value: impl Fn(&mut Self, &Plan<'_>) -> Result<String, Error>,
-    ) -> Result<String, Error> {
-        let Some(series) = self.series else {
-            let plan = self.plan;
-            return value(self, plan);
-        };
-        let mut values = Vec::with_capacity(series.len());
-        for (_, plan) in series {
-            values.push(value(self, plan)?);
+    /// A renderer for a stage whose rows show the spine's columns under `alias`.
+    pub(super) fn reading_spine_from(&mut self, alias: Alias) -> Sql<'_, 's> {
+        Sql {
+            state: &mut *self.state,
+            dialect: self.dialect,
+            plan: self.plan,
+            periods: self.periods,
+            spine_alias: alias,
+            spine_columns: &mut *self.spine_columns,
         }
-        Ok(self.spine_value(values))
     }
 
-    /// A value given for every period (one for a single report): the value itself in a
-    /// single report, else the spine's column holding it, added at its first use.
-    pub(super) fn per_period_values(&mut self, mut values: Vec<String>) -> String {
-        if self.series.is_none() {
-            return values.swap_remove(0);
+    /// A value of the report's time (see [`crate::plan::times`]): its literal in a single
+    /// report; in a series, the spine's column holding each period's literal (columns with
+    /// equal values are shared, added at their first use).
+    pub(super) fn time_value(&mut self, values: &[TimeValue]) -> Result<String, Error> {
+        let mut spelled = Vec::with_capacity(values.len());
+        for value in values {
+            spelled.push(match *value {
+                TimeValue::Instant(instant) => self.timestamp(instant)?,
+                TimeValue::Date(day) => self.date(day)?,
+                // Spine rows are combined with UNION ALL: give every row the same type.
+                TimeValue::Months(months) if self.periods.is_series() => {
+                    self.cast(number(months), "double")?
+                }
+                TimeValue::Months(months) => number(months),
+            });
         }
-        self.spine_value(values)
-    }
-
-    fn spine_value(&mut self, values: Vec<String>) -> String {
-        let name = match self.spine_columns.iter().find(|(_, v)| *v == values) {
+        if !self.periods.is_series() {
+            return Ok(spelled.swap_remove(0));
+        }
+        let name = match self.spine_columns.iter().find(|(_, v)| *v == spelled) {
             Some((name, _)) => name.clone(),
             None => {
                 let name = format!("segc_t{}", self.spine_columns.len() + 1);
-                self.spine_columns.push((name.clone(), values));
+                self.spine_columns.push((name.clone(), spelled));
                 name
             }
         };
-        format!("{}.{}", self.q(&self.spine_alias), self.q(&name))
+        Ok(format!(
+            "{}.{}",
+            self.alias(self.spine_alias),
+            self.q(&name)
+        ))
     }
 
     /// The number of periods of a series.
     pub(super) fn series_len(&self) -> Option<usize> {
-        self.series.map(<[_]>::len)
+        self.periods.series_len()
+    }
+
+    /// The spine's columns: a name, then one literal per period.
+    pub(super) fn spine_columns(&self) -> &[(String, Vec<String>)] {
+        self.spine_columns
     }
 
     /// For a series, the period column of `alias`, to partition and group by.
-    pub(super) fn period_key(&self, alias: &str) -> Option<String> {
-        self.series
-            .map(|_| format!("{}.{}", self.q(alias), self.q("segc_period")))
+    pub(super) fn period_key(&self, alias: Alias) -> Option<String> {
+        self.periods
+            .is_series()
+            .then(|| format!("{}.{}", self.alias(alias), self.q("segc_period")))
+    }
+
+    fn alias(&self, alias: Alias) -> String {
+        alias.quoted(self.dialect)
     }
 
     fn q(&self, name: &str) -> String {
@@ -144,7 +163,7 @@ impl<'a, 's> Sql<'a, 's> {
                 .unwrap_or_default()
                 .to_string(),
         };
-        format!("{}.{}", self.q("f"), self.q(&physical))
+        format!("{}.{}", self.alias(Alias::Facts), self.q(&physical))
     }
 
     /// A boolean column's value as the 1/0 flag every stage holds for a boolean attribute:

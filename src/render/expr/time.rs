@@ -5,7 +5,6 @@ use minijinja::Value;
 
 use crate::error::Error;
 use crate::ir::{Comparison, Duration, Window};
-use crate::plan::Plan;
 
 use super::Sql;
 
@@ -75,25 +74,13 @@ impl<'a, 's> Sql<'a, 's> {
         window: Window,
         signup: &str,
     ) -> Result<Vec<String>, Error> {
-        let plan = self.plan;
+        let bounds = self.periods.window(window);
         let mut conditions = Vec::new();
-        // The kind of window, and so whether it has a start, is the same in every period.
-        if plan.range(&window).start.is_some() {
-            let start = self.per_period(|sql, plan| {
-                let day = plan.range(&window).start.unwrap_or(plan.time.end_day());
-                sql.timestamp(plan.instant(day))
-            })?;
-            conditions.push(format!("{time} >= {start}"));
+        if let Some(start) = bounds.start {
+            conditions.push(format!("{time} >= {}", self.time_value(&start)?));
         }
-        let ends_early = |plan: &Plan<'_>| plan.range(&window).end < plan.time.end_day();
-        let any_ends_early = match self.series {
-            Some(series) => series.iter().any(|(_, plan)| ends_early(plan)),
-            None => ends_early(plan),
-        };
-        if any_ends_early {
-            let end =
-                self.per_period(|sql, plan| sql.timestamp(plan.instant(plan.range(&window).end)))?;
-            conditions.push(format!("{time} < {end}"));
+        if let Some(end) = bounds.end {
+            conditions.push(format!("{time} < {}", self.time_value(&end)?));
         }
         if let Window::AfterSignup { days } = window {
             let until = self.call("add_days", &[Value::from(signup), Value::from(days)])?;
@@ -141,19 +128,12 @@ impl<'a, 's> Sql<'a, 's> {
         timestamp: bool,
         length: Duration,
     ) -> Result<String, Error> {
-        Ok(if timestamp {
-            let start = self.per_period(|sql, plan| {
-                sql.timestamp(plan.instant(length.before(plan.time.end_day())))
-            })?;
-            let end =
-                self.per_period(|sql, plan| sql.timestamp(plan.instant(plan.time.end_day())))?;
-            format!("{value} >= {start} AND {value} < {end}")
-        } else {
-            let start =
-                self.per_period(|sql, plan| sql.date(length.before(plan.time.end_day())))?;
-            let last = self.per_period(|sql, plan| sql.date(plan.time.as_of))?;
-            format!("{value} >= {start} AND {value} <= {last}")
-        })
+        let bounds = self.periods.within_last(length, timestamp);
+        let start = self.time_value(&bounds.start)?;
+        let end = self.time_value(&bounds.end)?;
+        // A timestamp's end is the first instant after the report; a date's, its as-of day.
+        let before_end = if timestamp { "<" } else { "<=" };
+        Ok(format!("{value} >= {start} AND {value} {before_end} {end}"))
     }
 
     /// `before`: a value earlier than a day (a timestamp: than the day's local start).

@@ -1,0 +1,101 @@
+//! The aliases a statement gives its tables and stages, named once: the stages written in
+//! Rust and the template (as `alias.<name>`, already quoted) both read them from here.
+
+use minijinja::Value;
+
+use crate::dialect::Dialect;
+
+/// A table or stage alias of the statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Alias {
+    /// The user table, and later the users stage.
+    Users,
+    /// A fact table inside its pass, and the numbered copy of its rows.
+    Facts,
+    /// The series' spine: one row per period, carrying the period's time values.
+    Spine,
+    /// A row of the attributes (or scores) stage.
+    Attributes,
+    /// A row of the members stage (flags and the columns KPIs read).
+    Members,
+    /// A reported row (segment, parent, row number).
+    Segments,
+    /// A reported row's KPI aggregates.
+    Kpis,
+    /// A series' result, in its final SELECT.
+    Result,
+    /// The current and the prior period of a comparison, in its final SELECT.
+    Current,
+    Prior,
+}
+
+impl Alias {
+    const ALL: [Alias; 10] = [
+        Alias::Users,
+        Alias::Facts,
+        Alias::Spine,
+        Alias::Attributes,
+        Alias::Members,
+        Alias::Segments,
+        Alias::Kpis,
+        Alias::Result,
+        Alias::Current,
+        Alias::Prior,
+    ];
+
+    /// The alias in the SQL (unquoted).
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Alias::Users => "u",
+            Alias::Facts => "f",
+            Alias::Spine => "t",
+            Alias::Attributes => "a",
+            Alias::Members => "m",
+            Alias::Segments => "s",
+            Alias::Kpis => "k",
+            Alias::Result => "r",
+            Alias::Current => "c",
+            Alias::Prior => "p",
+        }
+    }
+
+    /// Its name in the template: `alias.users`, …
+    fn key(self) -> &'static str {
+        match self {
+            Alias::Users => "users",
+            Alias::Facts => "facts",
+            Alias::Spine => "spine",
+            Alias::Attributes => "attributes",
+            Alias::Members => "members",
+            Alias::Segments => "segments",
+            Alias::Kpis => "kpis",
+            Alias::Result => "result",
+            Alias::Current => "current",
+            Alias::Prior => "prior",
+        }
+    }
+
+    /// The alias quoted for `dialect`.
+    pub(super) fn quoted(self, dialect: &Dialect) -> String {
+        dialect.quote_identifier(self.name())
+    }
+}
+
+/// The alias of the `number`th fact pass's result, joined to the users stage.
+pub(super) fn pass(number: usize) -> String {
+    format!("p{number}")
+}
+
+/// The alias of a dimension joined to the user table.
+pub(super) fn dimension(source: &str) -> String {
+    format!("d_{source}")
+}
+
+/// Every alias, quoted for `dialect`, as the template's `alias` value.
+pub(super) fn template_value(dialect: &Dialect) -> Value {
+    Value::from_pairs(
+        Alias::ALL
+            .into_iter()
+            .map(|alias| (alias.key(), alias.quoted(dialect))),
+    )
+}
