@@ -2,6 +2,7 @@
 //! which sources are read (each once), which rows are reported, and every instant the
 //! SQL compares against, computed here in the project's time zone.
 
+pub mod aggregates;
 mod clock;
 mod needed;
 pub mod output;

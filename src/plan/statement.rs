@@ -7,10 +7,11 @@
 
 use crate::error::Error;
 use crate::ir::{
-    AttributeId, AttributeKind, Condition, History, KpiId, KpiKind, KpiType, SegmentId, SourceId,
+    AttributeId, AttributeKind, Condition, History, KpiId, KpiType, SegmentId, SourceId,
     SourceRole, ValueType,
 };
 
+use super::aggregates::{FactAggregate, FactRank, KpiAggregate};
 use super::output::SeriesShape;
 use super::times::{PerPeriod, Periods, TimeValue};
 use super::{Plan, ReportRow};
@@ -99,10 +100,10 @@ pub struct PassStage {
     pub lower_bounds: Option<PerPeriod>,
     /// The pass joins the users stage (windows after sign-up).
     pub join_users: bool,
-    /// Ordered-fact attributes, whose facts are numbered first.
-    pub ranked: Vec<AttributeId>,
-    /// Every aggregate attribute of the pass, with whether no facts count as 0.
-    pub aggregates: Vec<(AttributeId, bool)>,
+    /// The numberings of ordered-fact attributes, whose facts are numbered first.
+    pub ranked: Vec<FactRank>,
+    /// Every aggregate attribute of the pass.
+    pub aggregates: Vec<FactAggregate>,
 }
 
 /// The membership flags of the reported rows and their KPIs.
@@ -114,10 +115,11 @@ pub struct Membership {
     /// stage before.
     pub stages: Vec<Vec<Flag>>,
     pub rows: Vec<ReportRow>,
-    /// KPIs needing percentile columns per member (dialects without an aggregate form).
-    pub computed: Vec<KpiId>,
+    /// Percentile KPIs over an attribute: dialects without an aggregate form compute them
+    /// with window columns per member.
+    pub percentiles: Vec<KpiAggregate>,
     /// Aggregate KPIs, computed per row.
-    pub aggregates: Vec<KpiId>,
+    pub aggregates: Vec<KpiAggregate>,
     /// The reported KPIs with the type each leaves as.
     pub outputs: Vec<(KpiId, KpiType)>,
 }
@@ -173,7 +175,7 @@ impl<'p> Statement<'p> {
             periods,
             kind,
             users: users_stage(plan)?,
-            passes: pass_stages(plan, &periods.plans()),
+            passes: pass_stages(plan, &periods),
             scores: plan.score_columns.clone(),
             membership,
             explain,
@@ -243,8 +245,9 @@ fn users_stage(plan: &Plan<'_>) -> Result<UsersStage, Error> {
     })
 }
 
-fn pass_stages(plan: &Plan<'_>, periods: &[&Plan<'_>]) -> Vec<PassStage> {
+fn pass_stages(plan: &Plan<'_>, periods: &Periods<'_>) -> Vec<PassStage> {
     let project = plan.project;
+    let plans = periods.plans();
     let mut passes = Vec::new();
     for (index, pass) in plan.fact_passes.iter().enumerate() {
         let SourceRole::Facts { user_key, time } = &project.source(pass.source).role else {
@@ -252,31 +255,22 @@ fn pass_stages(plan: &Plan<'_>, periods: &[&Plan<'_>]) -> Vec<PassStage> {
         };
         // The same pass in every period: bounded below only if it is in each.
         let lower = |plan: &Plan<'_>| plan.fact_passes.get(index).and_then(|p| p.lower_bound);
-        let bounded = periods.iter().all(|plan| lower(plan).is_some());
+        let bounded = plans.iter().all(|plan| lower(plan).is_some());
         let lower_bounds = bounded.then(|| {
-            periods
+            plans
                 .iter()
                 .map(|plan| TimeValue::Instant(lower(plan).unwrap_or_else(|| plan.end_instant())))
                 .collect()
         });
-        let is_ranked = |id: &AttributeId| {
-            matches!(
-                project.attribute(*id).kind,
-                AttributeKind::Aggregate {
-                    aggregation: crate::ir::Aggregation::Nth { .. },
-                    ..
-                }
-            )
-        };
+        let ranked = pass
+            .attributes
+            .iter()
+            .filter_map(|id| FactRank::new(project, periods, *id))
+            .collect();
         let aggregates = pass
             .attributes
             .iter()
-            .filter_map(|id| match &project.attribute(*id).kind {
-                AttributeKind::Aggregate { aggregation, .. } => {
-                    Some((*id, aggregation.zero_when_empty()))
-                }
-                _ => None,
-            })
+            .filter_map(|id| FactAggregate::new(project, periods, *id))
             .collect();
         passes.push(PassStage {
             number: index + 1,
@@ -285,7 +279,7 @@ fn pass_stages(plan: &Plan<'_>, periods: &[&Plan<'_>]) -> Vec<PassStage> {
             time: time.clone(),
             lower_bounds: time.as_ref().and(lower_bounds),
             join_users: pass.reads_after_signup(project),
-            ranked: pass.attributes.iter().copied().filter(is_ranked).collect(),
+            ranked,
             aggregates,
         });
     }
@@ -307,17 +301,20 @@ fn membership(plan: &Plan<'_>) -> Membership {
                 .collect()
         })
         .collect();
-    let aggregates = plan
+    let aggregates: Vec<KpiAggregate> = plan
         .computed_kpis
         .iter()
-        .copied()
-        .filter(|id| matches!(project.kpi(*id).kind, KpiKind::Aggregate { .. }))
+        .filter_map(|id| KpiAggregate::new(project, *id))
         .collect();
     Membership {
         formulas: plan.formula_columns.clone(),
         stages,
         rows: plan.rows.clone(),
-        computed: plan.computed_kpis.clone(),
+        percentiles: aggregates
+            .iter()
+            .filter(|aggregate| aggregate.percentile().is_some())
+            .cloned()
+            .collect(),
         aggregates,
         outputs: plan
             .kpis

@@ -35,20 +35,20 @@ pub(super) fn kpis(
     let (percentiles, aggregates) = {
         let sql = &mut sql.reading_spine_from(Alias::Members);
         let mut percentiles = Vec::new();
-        for id in &membership.computed {
-            for (sql_text, alias) in sql.percentile_columns(*id)? {
+        for aggregate in &membership.percentiles {
+            for (sql_text, alias) in sql.percentile_columns(aggregate)? {
                 percentiles.push(Item {
                     sql: sql_text,
                     alias,
-                    comment: comment_text(&project.kpi(*id).name),
+                    comment: comment_text(&project.kpi(aggregate.kpi).name),
                 });
             }
         }
         let mut aggregates = Vec::new();
-        for id in &membership.aggregates {
-            let kpi = project.kpi(*id);
+        for aggregate in &membership.aggregates {
+            let kpi = project.kpi(aggregate.kpi);
             aggregates.push(Item {
-                sql: sql.kpi_aggregate(*id)?,
+                sql: sql.kpi_aggregate(aggregate)?,
                 alias: names.q(&kpi.name),
                 comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
             });

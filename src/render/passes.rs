@@ -52,10 +52,10 @@ pub(super) fn passes(
     let mut passes = Vec::new();
     for stage in &statement.passes {
         let pass = pass(sql, statement, names, stage, end)?;
-        for (id, zero_when_empty) in &stage.aggregates {
-            let name = &project.attribute(*id).name;
+        for aggregate in &stage.aggregates {
+            let name = &project.attribute(aggregate.attribute).name;
             let value = format!("{}.{}", pass.alias, q(name));
-            let value = if *zero_when_empty {
+            let value = if aggregate.zero_when_empty {
                 format!("COALESCE({value}, 0)")
             } else {
                 value
@@ -90,12 +90,12 @@ fn pass(
     // sign-up instant as a column.
     let inner_signup = format!("{}.{}", names.alias(Alias::Users), q("segc_signup"));
     let mut ranks = Vec::new();
-    for id in &stage.ranked {
-        let (rank, alias) = sql.fact_rank(*id, &inner_signup)?;
+    for ranked in &stage.ranked {
+        let (rank, alias) = sql.fact_rank(ranked, &inner_signup)?;
         ranks.push(Item {
             sql: rank,
             alias,
-            comment: comment_text(&project.attribute(*id).name),
+            comment: comment_text(&project.attribute(ranked.attribute).name),
         });
     }
     // Outside the numbered copy, its rows carry the spine's columns.
@@ -109,10 +109,10 @@ fn pass(
     };
     let sql = &mut sql.reading_spine_from(spine_here);
     let mut aggregates = Vec::new();
-    for (id, _) in &stage.aggregates {
-        let attribute = project.attribute(*id);
+    for aggregate in &stage.aggregates {
+        let attribute = project.attribute(aggregate.attribute);
         aggregates.push(Item {
-            sql: sql.fact_aggregate(*id, &signup_here)?,
+            sql: sql.fact_aggregate(aggregate, &signup_here)?,
             alias: q(&attribute.name),
             comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
         });

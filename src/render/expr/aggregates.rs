@@ -6,16 +6,12 @@ use minijinja::Value;
 
 use crate::dialect::PercentileStyle;
 use crate::error::Error;
-use crate::ir::{
-    Aggregation, AttributeId, AttributeKind, FactColumn, KpiAggregation, KpiId, KpiKind, KpiType,
-    SourceRole, ValueType,
+use crate::ir::{KpiId, KpiKind, KpiType, SourceId};
+use crate::plan::aggregates::{
+    FactAggregate, FactRank, FactRows, FactValue, Function, KpiAggregate,
 };
 
 use super::{Sql, number};
-
-fn not_an_aggregate(name: &str) -> Error {
-    Error::Render(format!("attribute `{name}` is not an aggregate over facts"))
-}
 
 /// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
@@ -23,108 +19,100 @@ fn rank_alias(attribute: &str) -> String {
 }
 
 impl<'a, 's> Sql<'a, 's> {
-    /// Which of its source's facts an aggregate attribute reads (its window and `where`), as
-    /// a condition over the pass's rows (alias `f`); `None` when it reads every fact the pass
-    /// reads. `signup` is the user's sign-up instant, for windows after sign-up.
-    fn fact_condition(&mut self, id: AttributeId, signup: &str) -> Result<Option<String>, Error> {
-        let plan = self.plan;
-        let attribute = plan.project.attribute(id);
-        let AttributeKind::Aggregate {
-            source,
-            window,
-            filter,
-            ..
-        } = &attribute.kind
-        else {
-            return Err(not_an_aggregate(&attribute.name));
-        };
+    /// Which of its pass's facts an aggregate or rank reads, as a condition over the pass's
+    /// rows; `None` when it reads every fact the pass reads. `signup` is the user's sign-up
+    /// instant, for windows after sign-up.
+    fn fact_condition(
+        &mut self,
+        rows: &FactRows,
+        source: SourceId,
+        signup: &str,
+    ) -> Result<Option<String>, Error> {
         let mut conditions = Vec::new();
-        if let Some(time) = plan.time_column(*source) {
-            let time = format!("{}.{}", self.alias(Alias::Facts), self.q(time));
-            conditions.extend(self.window_conditions(&time, *window, signup)?);
+        if let Some(window) = &rows.window {
+            let time = format!("{}.{}", self.alias(Alias::Facts), self.q(&window.time));
+            conditions.extend(self.window_conditions(&time, window, signup)?);
         }
-        if let Some(filter) = filter {
-            conditions.push(self.condition_in(filter, Alias::Facts, Some(*source))?);
+        if let Some(filter) = &rows.filter {
+            conditions.push(self.condition_in(filter, Alias::Facts, Some(source))?);
         }
         Ok((!conditions.is_empty()).then(|| conditions.join(" AND ")))
     }
 
-    /// One attribute's aggregate inside the pass over its fact source. `signup` is the user's
+    /// An aggregate over facts inside the pass over its source. `signup` is the user's
     /// sign-up instant there; ordered facts read the rank column of [`Sql::fact_rank`].
     pub(in crate::render) fn fact_aggregate(
         &mut self,
-        id: AttributeId,
+        aggregate: &FactAggregate,
         signup: &str,
     ) -> Result<String, Error> {
-        let plan = self.plan;
-        let attribute = plan.project.attribute(id);
-        let AttributeKind::Aggregate {
-            source,
-            aggregation,
-            column,
-            ..
-        } = &attribute.kind
-        else {
-            return Err(not_an_aggregate(&attribute.name));
-        };
-        let value = match (aggregation, column) {
-            (Aggregation::CountDistinctDays, _) => {
-                let time = plan
-                    .time_column(*source)
+        let value = match &aggregate.value {
+            FactValue::LocalDay { time } => {
+                let time = time
+                    .as_ref()
                     .map(|time| format!("{}.{}", self.alias(Alias::Facts), self.q(time)));
                 self.local_date(time.as_deref().unwrap_or("NULL"))?
             }
-            (_, Some(column)) => {
-                let value = self.fact_column(*source, column);
-                if column.value_type() == ValueType::Boolean
-                    || attribute.value_type == ValueType::Boolean
-                {
+            FactValue::Column { column, flag } => {
+                let value = self.fact_column(aggregate.source, column);
+                if *flag {
                     // Summed, averaged, or kept by min, max and the ordered facts as 1/0.
                     self.boolean_flag(&value)
                 } else {
                     value
                 }
             }
-            (_, None) => "1".into(),
+            FactValue::One => "1".into(),
         };
-        if let Aggregation::Nth { n, .. } = aggregation {
+        if let Some(n) = aggregate.nth {
             // The rank is NULL for facts outside the window or filter.
-            let rank = format!(
-                "{}.{}",
-                self.alias(Alias::Facts),
-                self.q(&rank_alias(&attribute.name))
-            );
+            let name = &self.plan.project.attribute(aggregate.attribute).name;
+            let rank = format!("{}.{}", self.alias(Alias::Facts), self.q(&rank_alias(name)));
             return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
         }
-        let condition = self.fact_condition(id, signup)?;
-        let guarded = |value: &str| match &condition {
+        let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
+        self.aggregate(aggregate.function, value, aggregate.exact, condition)
+    }
+
+    /// `function` over `value` on the rows where `condition` holds (all when none); `exact`:
+    /// strings told apart and ordered exactly.
+    fn aggregate(
+        &mut self,
+        function: Function,
+        value: String,
+        exact: bool,
+        condition: Option<String>,
+    ) -> Result<String, Error> {
+        let guarded = |value: String| match &condition {
             Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
-            None => value.to_string(),
+            None => value,
         };
-        Ok(match aggregation {
-            Aggregation::Count if column.is_none() && condition.is_none() => {
-                self.call("count_rows", &[])?
+        Ok(match function {
+            Function::CountRows => self.call("count_rows", &[])?,
+            Function::Count => self.call("count", &[Value::from(guarded(value))])?,
+            Function::CountDistinct => {
+                let value = self.exact(value, exact)?;
+                self.call("count_distinct", &[Value::from(guarded(value))])?
             }
-            Aggregation::Count => self.call("count", &[Value::from(guarded(&value))])?,
-            Aggregation::CountDistinct | Aggregation::CountDistinctDays => {
-                let string = *aggregation == Aggregation::CountDistinct
-                    && column.as_ref().map(FactColumn::value_type) == Some(ValueType::String);
-                let value = self.exact(value, string)?;
-                self.call("count_distinct", &[Value::from(guarded(&value))])?
-            }
-            Aggregation::Sum => format!("SUM({})", self.cast(guarded(&value), "double")?),
-            Aggregation::Avg => format!("AVG({})", self.cast(guarded(&value), "double")?),
-            Aggregation::Min | Aggregation::Max => {
-                let string = attribute.value_type == ValueType::String;
-                let value = self.exact(value, string)?;
-                let function = if *aggregation == Aggregation::Min {
+            Function::Sum => format!("SUM({})", self.cast(guarded(value), "double")?),
+            Function::Avg => format!("AVG({})", self.cast(guarded(value), "double")?),
+            Function::Min | Function::Max => {
+                let value = guarded(self.exact(value, exact)?);
+                let name = if function == Function::Min {
                     "MIN"
                 } else {
                     "MAX"
                 };
-                self.exact_value(format!("{function}({})", guarded(&value)), string)?
+                self.exact_value(format!("{name}({value})"), exact)?
             }
-            Aggregation::Nth { .. } => format!("MAX({})", guarded(&value)),
+            Function::Median => {
+                let value = self.cast(guarded(value), "double")?;
+                self.call("median", &[Value::from(value)])?
+            }
+            Function::Percentile(p) => {
+                let value = self.cast(guarded(value), "double")?;
+                self.call("percentile", &[Value::from(value), Value::from(number(p))])?
+            }
         })
     }
 
@@ -134,118 +122,75 @@ impl<'a, 's> Sql<'a, 's> {
     /// warehouse picks the same value. Returns the expression and its alias.
     pub(in crate::render) fn fact_rank(
         &mut self,
-        id: AttributeId,
+        rank: &FactRank,
         signup: &str,
     ) -> Result<(String, String), Error> {
-        let plan = self.plan;
-        let attribute = plan.project.attribute(id);
-        let AttributeKind::Aggregate {
-            source,
-            aggregation: Aggregation::Nth { from_end, .. },
-            column,
-            ..
-        } = &attribute.kind
-        else {
-            return Err(not_an_aggregate(&attribute.name));
-        };
-        let direction = if *from_end { "DESC" } else { "ASC" };
-        let SourceRole::Facts { user_key, time } = &plan.project.source(*source).role else {
-            return Err(not_an_aggregate(&attribute.name));
-        };
+        let direction = if rank.latest_first { "DESC" } else { "ASC" };
         let f = self.alias(Alias::Facts);
         let mut partition: Vec<String> = self.period_key(self.spine_alias).into_iter().collect();
-        partition.push(format!("{f}.{}", self.q(user_key)));
+        partition.push(format!("{f}.{}", self.q(&rank.user_key)));
         let mut order = Vec::new();
-        if let Some(time) = time {
+        if let Some(time) = &rank.time {
             order.push(format!("{f}.{} {direction}", self.q(time)));
         }
-        if let Some(column) = column.as_ref().filter(|c| **c != FactColumn::Time) {
-            let value = self.fact_column(*source, column);
+        if let Some((column, exact)) = &rank.tie {
+            let value = self.fact_column(rank.source, column);
             order.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
-            let value = self.exact(value, attribute.value_type == ValueType::String)?;
+            let value = self.exact(value, *exact)?;
             order.push(format!("{value} {direction}"));
         }
-        let condition = self.fact_condition(id, signup)?;
+        let condition = self.fact_condition(&rank.rows, rank.source, signup)?;
         if let Some(condition) = &condition {
             partition.push(format!("CASE WHEN {condition} THEN 1 ELSE 0 END"));
         }
-        let rank = self.call(
+        let number = self.call(
             "row_number",
             &[
                 Value::from(partition.join(", ")),
                 Value::from(order.join(", ")),
             ],
         )?;
-        let rank = match condition {
-            Some(condition) => format!("CASE WHEN {condition} THEN {rank} END"),
-            None => rank,
+        let number = match condition {
+            Some(condition) => format!("CASE WHEN {condition} THEN {number} END"),
+            None => number,
         };
-        Ok((rank, self.q(&rank_alias(&attribute.name))))
+        let name = &self.plan.project.attribute(rank.attribute).name;
+        Ok((number, self.q(&rank_alias(name))))
     }
 
     /// An aggregate KPI over the members of one report row (alias `m`).
-    pub(in crate::render) fn kpi_aggregate(&mut self, id: KpiId) -> Result<String, Error> {
-        let kpi = self.plan.project.kpi(id);
-        let KpiKind::Aggregate {
-            aggregation,
-            of,
-            filter,
-        } = &kpi.kind
-        else {
-            return Err(Error::Render(format!(
-                "KPI `{}` is not an aggregate",
-                kpi.name
-            )));
-        };
-        let condition = match filter {
-            Some(filter) => Some(self.condition(filter, Alias::Members)?),
-            None => None,
-        };
-        let value = match of {
+    pub(in crate::render) fn kpi_aggregate(
+        &mut self,
+        aggregate: &KpiAggregate,
+    ) -> Result<String, Error> {
+        if let Some(p) = aggregate.percentile()
+            && self.dialect.capabilities.percentile != PercentileStyle::Aggregate
+        {
+            let name = self.plan.project.kpi(aggregate.kpi).name.clone();
+            return Ok(self.reduce_percentile(&name, p));
+        }
+        // The `where` is inside the value here, so strings take the exact form around it.
+        let value = self.member_value(aggregate)?;
+        self.aggregate(aggregate.function, value, aggregate.exact, None)
+    }
+
+    /// The value a KPI aggregates on a member row: its attribute (1 to count members), NULL
+    /// where the KPI's `where` fails.
+    fn member_value(&mut self, aggregate: &KpiAggregate) -> Result<String, Error> {
+        let value = match aggregate.of {
             Some(attribute) => format!(
                 "{}.{}",
                 self.alias(Alias::Members),
-                self.q(&self.plan.project.attribute(*attribute).name)
+                self.q(&self.plan.project.attribute(attribute).name)
             ),
             None => "1".into(),
         };
-        let guarded = match &condition {
-            Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
-            None => value.clone(),
-        };
-        // Strings are ordered and told apart exactly (see the `exact` macro).
-        let string =
-            of.is_some_and(|id| self.plan.project.attribute(id).value_type == ValueType::String);
-        let compared = self.exact(guarded.clone(), string)?;
-        Ok(match aggregation {
-            KpiAggregation::Count if of.is_none() && condition.is_none() => {
-                self.call("count_rows", &[])?
-            }
-            KpiAggregation::Count => self.call("count", &[Value::from(guarded)])?,
-            KpiAggregation::CountDistinct => {
-                self.call("count_distinct", &[Value::from(compared)])?
-            }
-            KpiAggregation::Sum => format!("SUM({})", self.cast(guarded, "double")?),
-            KpiAggregation::Avg => format!("AVG({})", self.cast(guarded, "double")?),
-            KpiAggregation::Min => self.exact_value(format!("MIN({compared})"), string)?,
-            KpiAggregation::Max => self.exact_value(format!("MAX({compared})"), string)?,
-            KpiAggregation::Median | KpiAggregation::Percentile(_)
-                if self.dialect.capabilities.percentile != PercentileStyle::Aggregate =>
-            {
-                let p = match aggregation {
-                    KpiAggregation::Percentile(p) => *p,
-                    _ => 0.5,
-                };
-                self.reduce_percentile(&kpi.name, p)
-            }
-            KpiAggregation::Median => {
-                let value = self.cast(guarded, "double")?;
-                self.call("median", &[Value::from(value)])?
-            }
-            KpiAggregation::Percentile(p) => {
-                let value = self.cast(guarded, "double")?;
-                self.call("percentile", &[Value::from(value), Value::from(number(*p))])?
-            }
+        Ok(match &aggregate.filter {
+            Some(filter) => format!(
+                "CASE WHEN {} THEN {value} END",
+                self.condition(filter, Alias::Members)?
+            ),
+            None => value,
         })
     }
 
@@ -253,34 +198,13 @@ impl<'a, 's> Sql<'a, 's> {
     /// percentile KPI adds to the member rows (alias `m`, partitioned by report row).
     pub(in crate::render) fn percentile_columns(
         &mut self,
-        id: KpiId,
+        aggregate: &KpiAggregate,
     ) -> Result<Vec<(String, String)>, Error> {
-        let kpi = self.plan.project.kpi(id);
-        let KpiKind::Aggregate {
-            aggregation,
-            of: Some(of),
-            filter,
-        } = &kpi.kind
-        else {
+        let Some(p) = aggregate.percentile() else {
             return Ok(Vec::new());
         };
-        let p = match aggregation {
-            KpiAggregation::Median => 0.5,
-            KpiAggregation::Percentile(p) => *p,
-            _ => return Ok(Vec::new()),
-        };
-        let value = format!(
-            "{}.{}",
-            self.alias(Alias::Members),
-            self.q(&self.plan.project.attribute(*of).name)
-        );
-        let value = match filter {
-            Some(filter) => format!(
-                "CASE WHEN {} THEN {value} END",
-                self.condition(filter, Alias::Members)?
-            ),
-            None => value,
-        };
+        let kpi = self.plan.project.kpi(aggregate.kpi);
+        let value = self.member_value(aggregate)?;
         let value = self.cast(value, "double")?;
         let row = format!("{}.{}", self.alias(Alias::Segments), self.q("segc_row"));
         let row = match self.period_key(Alias::Members) {

@@ -4,7 +4,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use minijinja::Value;
 
 use crate::error::Error;
-use crate::ir::{Comparison, Duration, Window};
+use crate::ir::{Comparison, Duration};
+use crate::plan::aggregates::FactWindow;
 
 use super::Sql;
 
@@ -66,23 +67,22 @@ impl<'a, 's> Sql<'a, 's> {
         self.call("to_date", &[Value::from(shifted)])
     }
 
-    /// The window of an aggregate over facts, as conditions on the facts' time column `time`
-    /// (from the report's time, or counted from `signup` for windows after sign-up).
+    /// A window over facts, as conditions on the facts' time column `time` (its bounds from
+    /// the report's time, or counted from `signup` for windows after sign-up).
     pub(super) fn window_conditions(
         &mut self,
         time: &str,
-        window: Window,
+        window: &FactWindow,
         signup: &str,
     ) -> Result<Vec<String>, Error> {
-        let bounds = self.periods.window(window);
         let mut conditions = Vec::new();
-        if let Some(start) = bounds.start {
-            conditions.push(format!("{time} >= {}", self.time_value(&start)?));
+        if let Some(start) = &window.bounds.start {
+            conditions.push(format!("{time} >= {}", self.time_value(start)?));
         }
-        if let Some(end) = bounds.end {
-            conditions.push(format!("{time} < {}", self.time_value(&end)?));
+        if let Some(end) = &window.bounds.end {
+            conditions.push(format!("{time} < {}", self.time_value(end)?));
         }
-        if let Window::AfterSignup { days } = window {
+        if let Some(days) = window.after_signup {
             let until = self.call("add_days", &[Value::from(signup), Value::from(days)])?;
             conditions.push(format!("{time} >= {signup}"));
             conditions.push(format!("{time} < {until}"));
