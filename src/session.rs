@@ -172,3 +172,21 @@ pub fn run_statement(
         }
     })
 }
+
+/// Runs `segc overlap` on `driver`: the members of every pair of `plan`'s reported rows (a
+/// plan of [`crate::plan::Plan::membership`]), counted in the warehouse in one read-only
+/// statement; no user row leaves it.
+pub fn overlap(
+    driver: &mut dyn Driver,
+    project: &Project,
+    target: &Target,
+    plan: &crate::plan::Plan<'_>,
+) -> Result<Report, Error> {
+    let sql = crate::render::render_overlap(plan, &target.dialect, Some(&target.target))?;
+    crate::driver::gate::admit(&sql, &target.dialect, crate::driver::gate::Shape::Read)?;
+    let name = target.target.as_str();
+    let result = driver.query(&sql).map_err(|error| {
+        crate::driver::name_the_source(error, project, name, &target.dialect.name)
+    })?;
+    Report::from_overlap(plan, name, &result)
+}

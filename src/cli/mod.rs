@@ -3,6 +3,7 @@
 pub mod compile;
 pub mod explain;
 pub mod init;
+pub mod overlap;
 pub mod progress;
 pub mod run;
 pub mod sources;
@@ -46,6 +47,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// Count the users passing each condition of a segment, in order and cumulatively.
     Explain(explain::ExplainArgs),
+    /// Count the users each pair of segments shares (computed in the warehouse).
+    Overlap(overlap::OverlapArgs),
     /// List the targets of profiles.yml (secrets masked), or check one with --check.
     Targets(targets::TargetsArgs),
     /// Show each source column's declared and snapshot type; --refresh reads the types from
@@ -230,6 +233,7 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Run(args) => run::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Init(args) => init::execute(&args),
         Command::Explain(args) => explain::execute(root, cli.profiles_dir.as_deref(), &args),
+        Command::Overlap(args) => overlap::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Targets(args) => targets::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Sources(args) => sources::execute(root, cli.profiles_dir.as_deref(), &args),
     }

@@ -141,6 +141,25 @@ impl<'p> Plan<'p> {
         options: &ReportOptions,
         default_as_of: NaiveDate,
     ) -> Result<Self, Error> {
+        Self::build(project, options, default_as_of, true)
+    }
+
+    /// Plans the membership of the reported rows alone, with no KPIs (their `-k` ignored):
+    /// what `segc overlap` counts. The sources are read only for the segments' conditions.
+    pub fn membership(
+        project: &'p Project,
+        options: &ReportOptions,
+        default_as_of: NaiveDate,
+    ) -> Result<Self, Error> {
+        Self::build(project, options, default_as_of, false)
+    }
+
+    fn build(
+        project: &'p Project,
+        options: &ReportOptions,
+        default_as_of: NaiveDate,
+        with_kpis: bool,
+    ) -> Result<Self, Error> {
         let (as_of, as_of_source) = match (options.period, options.as_of, project.default_as_of) {
             (Some((_, last)), _, _) => (last, AsOfSource::Asked),
             (None, Some(day), _) => (day, AsOfSource::Asked),
@@ -165,7 +184,11 @@ impl<'p> Plan<'p> {
 
         let rows = plan_rows(project, &options.select)?;
         let member_stages = plan_member_stages(project, &rows);
-        let (kpis, computed_kpis) = plan_kpis(project, &options.kpis)?;
+        let (kpis, computed_kpis) = if with_kpis {
+            plan_kpis(project, &options.kpis)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
 
         let (needed, formula_columns) = needed_attributes(project, &rows, &computed_kpis);
 

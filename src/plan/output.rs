@@ -18,6 +18,12 @@ pub const ROW_COLUMN: &str = "segc_row";
 /// The result column of a month-by-month series holding the period's number, 0 for the first.
 pub const PERIOD_COLUMN: &str = "segc_period";
 
+/// The column of a `segc overlap` row counting its members who are also members of the
+/// reported row at `ordinal` (0: `all_users`, so the row's size).
+pub fn overlap_column(ordinal: usize) -> String {
+    format!("segc_with_{ordinal}")
+}
+
 /// The columns of every report statement's rows before its KPIs (after [`PERIOD_COLUMN`] in
 /// a month-by-month series), so that the statement pasted in a console shows which segment
 /// each row is.

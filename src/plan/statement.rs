@@ -26,6 +26,10 @@ pub enum Kind {
     Series(SeriesShape),
     /// `segc explain`: one row counting the users passing each condition of the segment.
     Explain(SegmentId),
+    /// `segc overlap`: one row per reported row counting its members who are also in each
+    /// reported row (`all_users`: its size), as the columns of
+    /// [`super::output::overlap_column`]. Built from [`Plan::membership`].
+    Overlap,
 }
 
 /// A typed, dialect-free description of one statement.
@@ -155,6 +159,11 @@ impl<'p> Statement<'p> {
         Statement::new(plan, Some(series), Kind::Series(shape))
     }
 
+    /// The statement of `segc overlap`: the members of each pair of reported rows.
+    pub fn overlap(plan: &'p Plan<'p>) -> Result<Statement<'p>, Error> {
+        Statement::new(plan, None, Kind::Overlap)
+    }
+
     /// The statement of `segc explain` for a segment.
     pub fn explain(plan: &'p Plan<'p>, segment: SegmentId) -> Result<Statement<'p>, Error> {
         Statement::new(plan, None, Kind::Explain(segment))
@@ -168,7 +177,7 @@ impl<'p> Statement<'p> {
         let periods = Periods::new(plan, series);
         let (membership, explain) = match kind {
             Kind::Explain(segment) => (None, explain_steps(plan, segment)),
-            Kind::Report | Kind::Series(_) => (Some(membership(plan)), Vec::new()),
+            Kind::Report | Kind::Series(_) | Kind::Overlap => (Some(membership(plan)), Vec::new()),
         };
         Ok(Statement {
             plan,

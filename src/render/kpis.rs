@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::ir::KpiType;
-use crate::plan::output::{EXPLAIN_LEFT_PREFIX, EXPLAIN_PASSING_PREFIX};
+use crate::plan::output::{EXPLAIN_LEFT_PREFIX, EXPLAIN_PASSING_PREFIX, overlap_column};
 use crate::plan::statement::{Membership, Statement};
 
 use super::expr::Sql;
@@ -74,6 +74,50 @@ pub(super) fn kpis(
     }
     Ok(Kpis {
         percentiles,
+        aggregates,
+        outputs,
+    })
+}
+
+/// `segc overlap`: per reported row, its members who are in each reported row (every member
+/// for `all_users`), 0 where none are.
+pub(super) fn overlap(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    membership: &Membership,
+) -> Result<Kpis, Error> {
+    let project = statement.plan.project;
+    let mut aggregates = Vec::new();
+    let mut outputs = Vec::new();
+    for row in &membership.rows {
+        let column = names.q(&overlap_column(row.ordinal));
+        let count = match row.segment {
+            None => sql.call("count_rows", &[])?,
+            Some(id) => {
+                let flag = format!(
+                    "CASE WHEN {}.{} = 1 THEN 1 END",
+                    names.alias(Alias::Members),
+                    super::members::flag_name(statement, names, id)
+                );
+                sql.call("count", &[Value::from(flag)])?
+            }
+        };
+        let comment = comment_text(&format!("members also in {}", row.name(project)));
+        aggregates.push(Item {
+            sql: count,
+            alias: column.clone(),
+            comment: comment.clone(),
+        });
+        let value = format!("COALESCE({}.{column}, 0)", names.alias(Alias::Kpis));
+        outputs.push(Item {
+            sql: sql.call("cast", &[Value::from(value), Value::from("bigint")])?,
+            alias: column,
+            comment,
+        });
+    }
+    Ok(Kpis {
+        percentiles: Vec::new(),
         aggregates,
         outputs,
     })

@@ -201,6 +201,16 @@ pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Resul
     statement_sql(&Statement::report(plan)?, dialect, target)
 }
 
+/// Renders `segc overlap`: one row per reported row of a membership plan
+/// ([`Plan::membership`]) with the columns of [`crate::plan::output::overlap_column`].
+pub fn render_overlap(
+    plan: &Plan<'_>,
+    dialect: &Dialect,
+    target: Option<&str>,
+) -> Result<String, Error> {
+    statement_sql(&Statement::overlap(plan)?, dialect, target)
+}
+
 /// Renders `segc explain` for a segment: one row of [`explain_columns`].
 pub fn render_explain(
     plan: &Plan<'_>,
@@ -262,16 +272,20 @@ fn statement_sql(
         let (passes, attributes) = passes::passes(sql, statement, &names, &end)?;
         let scores = members::scores(sql, statement, &names)?;
         // Membership and KPIs for a report or series; `segc explain` has neither.
-        let (mut members, kpis) = match &statement.membership {
-            Some(membership) => (
+        let (mut members, kpis) = match (&statement.membership, statement.kind) {
+            (Some(membership), Kind::Overlap) => (
+                members::members(sql, statement, &names, membership)?,
+                kpis::overlap(sql, statement, &names, membership)?,
+            ),
+            (Some(membership), _) => (
                 members::members(sql, statement, &names, membership)?,
                 kpis::kpis(sql, statement, &names, membership)?,
             ),
-            None => (members::Members::default(), kpis::Kpis::default()),
+            (None, _) => (members::Members::default(), kpis::Kpis::default()),
         };
         let (explain_steps, explain_total) = match statement.kind {
             Kind::Explain(_) => kpis::explain(sql, statement, &names, &mut members.columns)?,
-            Kind::Report | Kind::Series(_) => (Vec::new(), String::new()),
+            Kind::Report | Kind::Series(_) | Kind::Overlap => (Vec::new(), String::new()),
         };
         let series = series::Final::new(sql, statement, &names)?;
         Ok(context! {

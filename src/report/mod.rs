@@ -115,6 +115,37 @@ impl Report {
         Ok(report)
     }
 
+    /// A `segc overlap` run (a statement of [`crate::render::render_overlap`]): per reported
+    /// row, one column per reported row, named after its segment, counting the members of
+    /// the row who are also members of the column's segment; the `all_users` column is the
+    /// row's size.
+    pub fn from_overlap(
+        plan: &Plan<'_>,
+        target: &str,
+        result: &ResultSet,
+    ) -> Result<Report, Error> {
+        let project = plan.project;
+        let columns = plan
+            .rows
+            .iter()
+            .map(|row| Column {
+                name: crate::plan::output::overlap_column(row.ordinal),
+                label: match row.segment {
+                    None => "All users".to_string(),
+                    Some(id) => project.segment(id).label.clone(),
+                },
+                format: Format::Integer,
+                value_type: KpiType::Integer,
+            })
+            .collect();
+        let mut report = Report::with_columns(plan, target, result, columns)?;
+        // Read by the statement's names; shown by the segments'.
+        for (column, row) in report.columns.iter_mut().zip(&plan.rows) {
+            column.name = row.name(project).to_string();
+        }
+        Ok(report)
+    }
+
     fn with_columns(
         plan: &Plan<'_>,
         target: &str,

@@ -1,0 +1,77 @@
+//! `segc overlap`: how many users each pair of segments shares, counted in the warehouse.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use clap::Args;
+
+use crate::error::Error;
+
+use super::OutputFormat;
+
+/// Rows are the reported segments (after `all_users`), columns the same segments: a cell
+/// counts the row's members who are also members of the column's segment. The `all_users`
+/// column is each segment's size.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  segc overlap\n  segc overlap -s paying,churned,at_risk\n  \
+    segc overlap --as-of 2026-06-30 --output csv > overlap.csv"
+)]
+pub struct OverlapArgs {
+    /// A target of profiles.yml (default: the project's `default_target`).
+    #[arg(long, short = 't')]
+    pub target: Option<String>,
+    /// Cancel the query in the warehouse if it runs longer than this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// How to print the matrix.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Only these segments (and all_users); `SEGMENT+` adds its drill-downs. Repeat or
+    /// separate with commas.
+    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// The day membership is computed for, YYYY-MM-DD (default: as `segc run`).
+    #[arg(long, value_name = "DATE", value_parser = super::parse_day)]
+    pub as_of: Option<NaiveDate>,
+    /// The period for `window: period` attributes, A..B; sets --as-of to B.
+    #[arg(long, value_name = "A..B", value_parser = super::parse_period, conflicts_with = "as_of")]
+    pub period: Option<(NaiveDate, NaiveDate)>,
+}
+
+pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> Result<i32, Error> {
+    let options = crate::driver::RunOptions {
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+        ..super::run_options()
+    };
+    let query_id = options.query_id.clone();
+    let (project, driver) =
+        super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
+    let target = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
+    let report_options = crate::plan::ReportOptions {
+        as_of: args.as_of,
+        period: args.period,
+        select: args.select.clone(),
+        kpis: Vec::new(),
+    };
+    let default_day = super::default_as_of(&project.time_zone)?;
+    let plan = crate::plan::Plan::membership(&project, &report_options, default_day)?;
+    let mut driver = match driver {
+        Some(driver) => driver,
+        None => crate::driver::open(&target.profile, options, root)?,
+    };
+    let progress =
+        super::progress::Progress::start(format!("counting on {}", target.target), query_id);
+    let outcome = crate::session::overlap(driver.as_mut(), &project, &target, &plan);
+    drop(progress);
+    let report = outcome?;
+    match args.output {
+        OutputFormat::Table => print!("{}", report.to_table()),
+        OutputFormat::Csv => print!("{}", report.to_csv()?),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
+        ),
+    }
+    Ok(0)
+}
