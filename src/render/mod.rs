@@ -2,6 +2,7 @@
 //! dialect's ancestors' overrides, then its own; the statement skeleton lays out the stages.
 
 mod expr;
+mod freshness;
 mod kpis;
 mod members;
 mod passes;
@@ -23,6 +24,7 @@ pub use crate::plan::output::{
     CompareColumns, PARENT_COLUMN, PERIOD_COLUMN, ROW_COLUMN, ROW_COLUMNS, SEGMENT_COLUMN,
     SeriesShape, compare_columns, explain_columns, explain_steps,
 };
+pub use freshness::{NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
 
 /// Builds the template environment for a dialect.
