@@ -1047,11 +1047,7 @@ mod first_steps {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("p");
         segc().arg("init").arg(&project).assert().success();
-        segc()
-            .current_dir(&project)
-            .arg("run")
-            .assert()
-            .success();
+        segc().current_dir(&project).arg("run").assert().success();
         let git = |args: &[&str]| {
             let output = std::process::Command::new("git")
                 .current_dir(&project)
@@ -1124,7 +1120,8 @@ mod first_steps {
         let project = dir.path().join("p");
         segc().arg("init").arg(&project).assert().success();
         // The demo's events end on 2026-10-31.
-        let stale = "warning: events: newest row 2026-10-31, 60 days before the as-of day 2026-12-30";
+        let stale =
+            "warning: events: newest row 2026-10-31, 60 days before the as-of day 2026-12-30";
         segc()
             .current_dir(&project)
             .args(["run", "--as-of", "2026-12-30"])
@@ -1139,7 +1136,9 @@ mod first_steps {
             .stderr(predicate::str::contains(stale));
         segc()
             .current_dir(&project)
-            .args(["run", "--grain", "month", "--from", "2026-10", "--to", "2026-11"])
+            .args([
+                "run", "--grain", "month", "--from", "2026-10", "--to", "2026-11",
+            ])
             .assert()
             .success()
             .stderr(predicate::str::contains(
@@ -1227,7 +1226,10 @@ fn list_finds_definitions_by_name_or_label_and_points_at_them() {
                 .rsplit_once(':')
                 .unwrap();
             let text = std::fs::read_to_string(root.join(file)).unwrap();
-            let line = text.lines().nth(line.parse::<usize>().unwrap() - 1).unwrap();
+            let line = text
+                .lines()
+                .nth(line.parse::<usize>().unwrap() - 1)
+                .unwrap();
             assert!(line.contains(entry["name"].as_str().unwrap()), "{line}");
         }
     }
@@ -1256,7 +1258,15 @@ fn bash_completions_cover_the_commands_and_parse() {
     let output = segc().args(["completions", "bash"]).output().unwrap();
     assert!(output.status.success());
     let script = String::from_utf8(output.stdout).unwrap();
-    for command in ["run", "compile", "explain", "list", "schema", "completions", "--as-of"] {
+    for command in [
+        "run",
+        "compile",
+        "explain",
+        "list",
+        "schema",
+        "completions",
+        "--as-of",
+    ] {
         assert!(script.contains(command), "{command}");
     }
     let dir = tempfile::tempdir().unwrap();

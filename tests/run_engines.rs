@@ -832,7 +832,9 @@ fn stale_sources_are_named_before_the_report() {
                 "{target} {command:?}: {text}"
             );
             assert!(
-                text.contains("warning: refunds: no rows before the end of the as-of day 2024-03-31"),
+                text.contains(
+                    "warning: refunds: no rows before the end of the as-of day 2024-03-31"
+                ),
                 "{target} {command:?}: {text}"
             );
             // A date column read on the as-of day is fresh.

@@ -82,7 +82,11 @@ fn every_valid_project_file_passes_the_schema() {
         files.extend(project_files(&project));
     }
     // Each of them is valid for segc itself too (the fixtures' extra files with their base).
-    for project in [root.clone(), dir.path().join("starter"), dir.path().join("demo")] {
+    for project in [
+        root.clone(),
+        dir.path().join("starter"),
+        dir.path().join("demo"),
+    ] {
         segc()
             .args(["validate", "--project"])
             .arg(&project)
@@ -101,10 +105,25 @@ fn the_schema_rejects_misspelt_keys() {
     let schema = schema_file(dir.path());
     let root = common::repository_root();
     let cases = [
-        ("segment-defs/segments.yml", "\nsegments:", "\nsegmnts:", "segmnts"),
-        ("segment-defs/attributes.yml", "window: 30d", "windw: 30d", "windw"),
+        (
+            "segment-defs/segments.yml",
+            "\nsegments:",
+            "\nsegmnts:",
+            "segmnts",
+        ),
+        (
+            "segment-defs/attributes.yml",
+            "window: 30d",
+            "windw: 30d",
+            "windw",
+        ),
         ("segment-defs/kpis.yml", "agg: count,", "agg: cnt,", "cnt"),
-        ("segment-defs/segments.yml", "{ gte: 20 }", "{ gtee: 20 }", "gtee"),
+        (
+            "segment-defs/segments.yml",
+            "{ gte: 20 }",
+            "{ gtee: 20 }",
+            "gtee",
+        ),
         ("segc_project.yml", "time_zone:", "timezone:", "timezone"),
     ];
     for (index, (file, from, to, named)) in cases.iter().enumerate() {
@@ -115,6 +134,9 @@ fn the_schema_rejects_misspelt_keys() {
         let (valid, output) = check(&python, &schema, &[broken]);
         assert!(!valid, "{file} with {to}: {output}");
         assert!(output.contains(": invalid\n"), "{output}");
-        assert!(output.contains(named), "the problem names `{named}`: {output}");
+        assert!(
+            output.contains(named),
+            "the problem names `{named}`: {output}"
+        );
     }
 }

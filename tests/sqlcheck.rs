@@ -585,7 +585,11 @@ fn the_freshness_check_is_one_read_only_statement_on_every_dialect() {
         let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
             .unwrap_or_else(|e| panic!("{name}: {e}\n{sql}"));
         assert_eq!(sql.matches("SELECT ").count(), timed.len(), "{name}: {sql}");
-        assert_eq!(sql.matches(" UNION ALL ").count(), timed.len() - 1, "{name}");
+        assert_eq!(
+            sql.matches(" UNION ALL ").count(),
+            timed.len() - 1,
+            "{name}"
+        );
         for source in &timed {
             let table = project
                 .sources

@@ -66,7 +66,8 @@ local: { type: duckdb, path: target/demo.duckdb, demo: true }
 ";
 
 /// What segc writes that belongs in no repository: the demo database (under target/).
-const GITIGNORE: &str = "# Written by segc: the sample database of a `demo: true` target, and other local output.
+const GITIGNORE: &str =
+    "# Written by segc: the sample database of a `demo: true` target, and other local output.
 target/
 ";
 

@@ -67,13 +67,9 @@ pub fn matches(pattern: &str, text: &str) -> bool {
 
 /// The project's segments, KPIs and attributes (declared ones, then the columns usable by
 /// name), each kind in file order, that `pattern` matches by name or label.
-pub fn entries(
-    project: &Project,
-    pattern: Option<&str>,
-) -> (Vec<Entry>, Vec<Entry>, Vec<Entry>) {
-    let keep = |entry: &Entry| {
-        pattern.is_none_or(|p| matches(p, &entry.name) || matches(p, &entry.label))
-    };
+pub fn entries(project: &Project, pattern: Option<&str>) -> (Vec<Entry>, Vec<Entry>, Vec<Entry>) {
+    let keep =
+        |entry: &Entry| pattern.is_none_or(|p| matches(p, &entry.name) || matches(p, &entry.label));
     let segments = project.segments.iter().map(|s| Entry {
         name: s.name.clone(),
         label: s.label.clone(),

@@ -21,9 +21,7 @@ use crate::error::Error;
 /// inside your warehouse, and prints a segment × KPI table.
 #[derive(Debug, Parser)]
 #[command(name = "segc", version, about, long_about = None, propagate_version = true)]
-#[command(
-    after_help = "Start with `segc init my-project && cd my-project && segc run`."
-)]
+#[command(after_help = "Start with `segc init my-project && cd my-project && segc run`.")]
 pub struct Cli {
     /// The project folder (holding segc_project.yml).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
@@ -53,13 +51,19 @@ pub enum Command {
     /// the target's catalog into warehouse_schema.yml.
     Sources(sources::SourcesArgs),
     /// List segments, KPIs and attributes with their labels, file:line and descriptions.
-    #[command(after_help = "Examples:\n  segc list                 # everything\n  segc list active          # names or labels containing `active`, any case\n  segc list '*_30d'         # a glob over the whole name or label\n  segc list -o json         # for scripts and editors")]
+    #[command(
+        after_help = "Examples:\n  segc list                 # everything\n  segc list active          # names or labels containing `active`, any case\n  segc list '*_30d'         # a glob over the whole name or label\n  segc list -o json         # for scripts and editors"
+    )]
     List(list::ListArgs),
     /// Print the JSON Schema of segc_project.yml and the definitions files (for editors).
-    #[command(after_help = "Examples:\n  segc schema > segc.schema.json\nthen start a YAML file with\n  # yaml-language-server: $schema=segc.schema.json\n(`segc init` does both for a new project).")]
+    #[command(
+        after_help = "Examples:\n  segc schema > segc.schema.json\nthen start a YAML file with\n  # yaml-language-server: $schema=segc.schema.json\n(`segc init` does both for a new project)."
+    )]
     Schema,
     /// Print shell completions for SHELL (bash, zsh, fish, elvish, powershell).
-    #[command(after_help = "Examples:\n  segc completions bash > ~/.local/share/bash-completion/completions/segc\n  segc completions zsh > ~/.zfunc/_segc      # with fpath+=~/.zfunc before compinit\n  segc completions fish > ~/.config/fish/completions/segc.fish")]
+    #[command(
+        after_help = "Examples:\n  segc completions bash > ~/.local/share/bash-completion/completions/segc\n  segc completions zsh > ~/.zfunc/_segc      # with fpath+=~/.zfunc before compinit\n  segc completions fish > ~/.config/fish/completions/segc.fish"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,

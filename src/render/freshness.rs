@@ -37,7 +37,10 @@ pub fn render_freshness(
             let time = dialect.quote_identifier(plan.time_column(id).unwrap_or_default());
             let newest = sql.call(
                 "cast",
-                &[Value::from(format!("MAX({time})")), Value::from("timestamp")],
+                &[
+                    Value::from(format!("MAX({time})")),
+                    Value::from("timestamp"),
+                ],
             )?;
             let table = dialect.quote_path(source.table.resolve(target, &dialect.name));
             selects.push(format!(
