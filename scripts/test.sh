@@ -19,6 +19,15 @@ trap cleanup EXIT
 scripts/postgres.sh start "$work/pg"
 scripts/bqemulator.sh start "$work/bq"
 
+# The JSON Schema test's independent validator (tests/schema.rs): jsonschema and PyYAML from
+# PyPI, in the emulator's virtual environment.
+venv="${SEGC_BQ_VENV:-$HOME/.cache/segc-bq-venv}"
+if ! "$venv/bin/python" -c "import jsonschema, yaml" >/dev/null 2>&1; then
+  echo "installing jsonschema and PyYAML (PyPI) in $venv…"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "jsonschema==4.23.0" "PyYAML==6.0.2"
+fi
+export SEGC_TEST_SCHEMA_PYTHON="$venv/bin/python"
+
 export SEGC_TEST_POSTGRES=1
 export SEGC_TEST_PG_HOST=127.0.0.1
 export SEGC_TEST_PG_PORT="${SEGC_TEST_PG_PORT:-54329}"

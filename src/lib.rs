@@ -72,6 +72,7 @@ pub mod dialect;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod freshness;
 #[doc(hidden)]
 pub mod ir;
 #[doc(hidden)]

@@ -528,7 +528,8 @@ mod run {
             text.replace("    table: app.events\n", "    table: app.event_log\n"),
         )
         .unwrap();
-        let where_defined = "source `events` (segment-defs/sources.yml:38, table app.event_log)";
+        // Line 38 of the example's sources.yml, one lower in a copy: `init` adds the schema line.
+        let where_defined = "source `events` (segment-defs/sources.yml:39, table app.event_log)";
         segc()
             .args(["run", "--project"])
             .arg(&project)
@@ -544,7 +545,7 @@ mod run {
             .assert()
             .failure()
             .stdout(predicate::str::contains(
-                "events               cannot be read (source defined at segment-defs/sources.yml:38, table app.event_log)",
+                "events               cannot be read (source defined at segment-defs/sources.yml:39, table app.event_log)",
             ))
             .stdout(predicate::str::is_match(r"orders +\d+").unwrap())
             .stderr(predicate::str::contains(format!("defined as {where_defined}")));
@@ -988,4 +989,298 @@ fn a_closed_output_pipe_ends_segc_quietly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(141), "stdout closed: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// First steps: a new project runs as created, and editors and shells get what they need.
+#[cfg(feature = "duckdb")]
+mod first_steps {
+    use super::*;
+
+    /// `segc` as on a machine that never ran it: an empty home, no profiles folder set.
+    fn fresh(home: &std::path::Path) -> Command {
+        let mut command = segc();
+        command
+            .env("HOME", home)
+            .env_remove("SEGC_PROFILES_DIR")
+            .env_remove("CARGO_TARGET_DIR");
+        command
+    }
+
+    #[test]
+    fn init_then_run_works_on_a_fresh_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        fresh(&home)
+            .current_dir(dir.path())
+            .args(["init", "x"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("next: cd x && segc run"));
+        let project = dir.path().join("x");
+        let output = fresh(&home)
+            .current_dir(&project)
+            .arg("run")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.starts_with("my_project as of 2026-10-31 on local\n"));
+        // 10,000 demo users, and the starter's one segment with its members.
+        assert!(stdout.contains("10,000"), "{stdout}");
+        assert!(stdout.contains("Active in the last 30 days"), "{stdout}");
+        // The demo data reaches the starter's as-of day: no freshness warning.
+        assert!(!stderr.contains("newest row"), "{stderr}");
+        assert!(project.join("target/demo.duckdb").is_file());
+    }
+
+    #[test]
+    fn what_segc_writes_is_ignored_by_git() {
+        let Ok(git) = std::process::Command::new("git").arg("--version").output() else {
+            eprintln!("skipped: git is not installed");
+            return;
+        };
+        assert!(git.status.success());
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        segc().arg("init").arg(&project).assert().success();
+        segc().current_dir(&project).arg("run").assert().success();
+        let git = |args: &[&str]| {
+            let output = std::process::Command::new("git")
+                .current_dir(&project)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "git {args:?}");
+            String::from_utf8(output.stdout).unwrap()
+        };
+        git(&["init", "-q"]);
+        let untracked = git(&["status", "--porcelain", "--untracked-files=all"]);
+        let mut files: Vec<&str> = untracked.lines().map(|l| &l[3..]).collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                ".gitignore",
+                "profiles.yml",
+                "segc.schema.json",
+                "segc_project.yml",
+                "segment-defs/definitions.yml"
+            ]
+        );
+    }
+
+    /// Every YAML file `init` writes that the schema covers names the schema file `init`
+    /// wrote, which is what `segc schema` prints.
+    #[test]
+    fn init_wires_the_schema_into_every_definitions_file() {
+        let schema = segc().arg("schema").output().unwrap().stdout;
+        let parsed: serde_json::Value = serde_json::from_slice(&schema).unwrap();
+        assert_eq!(
+            parsed["$schema"].as_str(),
+            Some("http://json-schema.org/draft-07/schema#")
+        );
+        for demo in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let project = dir.path().join("p");
+            let mut init = segc();
+            init.arg("init");
+            if demo {
+                init.arg("--demo");
+            }
+            init.arg(&project).assert().success();
+            let mut files = vec![project.join("segc_project.yml")];
+            for entry in std::fs::read_dir(project.join("segment-defs")).unwrap() {
+                files.push(entry.unwrap().path());
+            }
+            assert!(files.len() >= 2);
+            for file in files {
+                let text = std::fs::read_to_string(&file).unwrap();
+                let first = text.lines().next().unwrap();
+                let path = first
+                    .strip_prefix("# yaml-language-server: $schema=")
+                    .unwrap_or_else(|| panic!("{}: {first}", file.display()));
+                let written = std::fs::read(file.parent().unwrap().join(path)).unwrap();
+                assert_eq!(written, schema, "{}", file.display());
+            }
+            segc()
+                .args(["validate", "--project"])
+                .arg(&project)
+                .assert()
+                .success();
+        }
+    }
+
+    #[test]
+    fn run_and_explain_warn_about_a_source_that_ends_before_the_as_of_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        segc().arg("init").arg(&project).assert().success();
+        // The demo's events end on 2026-10-31.
+        let stale =
+            "warning: events: newest row 2026-10-31, 60 days before the as-of day 2026-12-30";
+        segc()
+            .current_dir(&project)
+            .args(["run", "--as-of", "2026-12-30"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(stale));
+        segc()
+            .current_dir(&project)
+            .args(["explain", "active", "--as-of", "2026-12-30"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(stale));
+        segc()
+            .current_dir(&project)
+            .args([
+                "run", "--grain", "month", "--from", "2026-10", "--to", "2026-11",
+            ])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(
+                "warning: events: newest row 2026-10-31, 30 days before the as-of day 2026-11-30",
+            ));
+        segc()
+            .current_dir(&project)
+            .args(["run", "--as-of", "2026-10-31"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("newest row").not());
+    }
+
+    #[test]
+    fn explain_all_users_counts_the_users_who_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        segc().arg("init").arg(&project).assert().success();
+        segc()
+            .current_dir(&project)
+            .args(["explain", "all_users"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "all_users as of 2026-10-31 on local: 10000 users exist",
+            ));
+        segc()
+            .current_dir(&project)
+            .args(["explain", "all_users", "--dialect", "postgres"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("FROM \"app\".\"users\""));
+    }
+}
+
+#[test]
+fn list_finds_definitions_by_name_or_label_and_points_at_them() {
+    let root = common::repository_root();
+    let output = segc()
+        .args(["list", "FREE-PLAN big", "--project"])
+        .arg(&root)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    // The label matches without case; the description follows on its own line.
+    assert!(
+        text.starts_with(
+            "segments:\n  new_free_whales  New free-plan big spenders  segment-defs/segments.yml:"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "\n      Signed up in the last 7 days on the free plan and already spent 1000 in 30 days.\n"
+    ));
+    let json = segc()
+        .args(["list", "*_30d", "-o", "json", "--project"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let names = |kind: &str| -> Vec<String> {
+        json[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(names("attributes").contains(&"logins_30d".to_string()));
+    assert!(names("kpis").contains(&"revenue_30d".to_string()));
+    // A glob matches the whole name or label: `activity_prev_30d` yes, `active_days_30d_x` no.
+    for kind in ["segments", "kpis", "attributes"] {
+        assert!(names(kind).iter().all(|n| n.ends_with("_30d")), "{kind}");
+    }
+    assert!(!names("attributes").contains(&"monthly_activity".to_string()));
+    // Each entry's file:line is the line that defines it.
+    for kind in ["segments", "kpis", "attributes"] {
+        for entry in json[kind].as_array().unwrap() {
+            let (file, line) = entry["defined_at"]
+                .as_str()
+                .unwrap()
+                .rsplit_once(':')
+                .unwrap();
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let line = text
+                .lines()
+                .nth(line.parse::<usize>().unwrap() - 1)
+                .unwrap();
+            assert!(line.contains(entry["name"].as_str().unwrap()), "{line}");
+        }
+    }
+    let kpis = segc()
+        .args(["list", "revenue_30d", "-o", "json", "--project"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let kpis: serde_json::Value = serde_json::from_slice(&kpis.stdout).unwrap();
+    assert_eq!(
+        kpis["kpis"][0]["description"].as_str(),
+        Some("What the row's members ordered in the 30 days up to the as-of day")
+    );
+    segc()
+        .args(["list", "no_such_thing", "--project"])
+        .arg(&root)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no segment, KPI or attribute matches `no_such_thing`",
+        ));
+}
+
+#[test]
+fn bash_completions_cover_the_commands_and_parse() {
+    let output = segc().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success());
+    let script = String::from_utf8(output.stdout).unwrap();
+    for command in [
+        "run",
+        "compile",
+        "explain",
+        "list",
+        "schema",
+        "completions",
+        "--as-of",
+    ] {
+        assert!(script.contains(command), "{command}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("segc.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    segc().args(["completions", "tcsh"]).assert().code(2);
 }

@@ -762,3 +762,83 @@ fn the_bigquery_catalog_types_every_column() {
         "{text}"
     );
 }
+
+/// `run` and `explain` name the fact sources whose newest row falls before the as-of day, on
+/// PostgreSQL and in Redshift's dialect: a `timestamptz` time column, a `date` one, and a
+/// source with no row before the report's end.
+#[test]
+fn stale_sources_are_named_before_the_report() {
+    if !enabled() {
+        return;
+    }
+    let database = "segc_freshness";
+    let dir = fresh_database(database, &[("fresh", "postgres"), ("fresh_rs", "redshift")]);
+    let mut db = connect(dir.path(), "fresh");
+    for statement in [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP)",
+        "INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01'), (2, TIMESTAMP '2024-01-02')",
+        "CREATE TABLE app.events (user_id INTEGER, occurred_at TIMESTAMPTZ)",
+        "INSERT INTO app.events VALUES (1, TIMESTAMPTZ '2024-03-01 23:30:00+00'), \
+         (2, TIMESTAMPTZ '2024-02-10 08:00:00+00'), (2, TIMESTAMPTZ '2024-05-01 00:00:00+00')",
+        "CREATE TABLE app.visits (user_id INTEGER, visited_on DATE)",
+        "INSERT INTO app.visits VALUES (1, DATE '2024-03-31'), (2, DATE '2024-03-30')",
+        "CREATE TABLE app.refunds (user_id INTEGER, refunded_at TIMESTAMP)",
+        "INSERT INTO app.refunds VALUES (1, TIMESTAMP '2024-06-01')",
+    ] {
+        db.set_up(statement).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: fresh\nas_of: 2024-03-31\ndefault_target: fresh\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        "sources:\n\
+         \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at } }\n\
+         \x20 events: { table: app.events, user_key: user_id, time: occurred_at }\n\
+         \x20 visits: { table: app.visits, user_key: user_id, time: visited_on }\n\
+         \x20 refunds: { table: app.refunds, user_key: user_id, time: refunded_at }\n\
+         attributes:\n\
+         \x20 events_30d: { source: events, agg: count, window: 30d }\n\
+         \x20 visits_30d: { source: visits, agg: count, window: 30d }\n\
+         \x20 refunds_all: { source: refunds, agg: count }\n\
+         segments:\n\
+         \x20 - { name: eventful, all: [ { events_30d: { gt: 0 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: visits, agg: sum, of: visits_30d }\n\
+         \x20 - { name: refunds, agg: sum, of: refunds_all }\n",
+    )
+    .unwrap();
+    for target in ["fresh", "fresh_rs"] {
+        for command in [vec!["run"], vec!["explain", "eventful"]] {
+            let output = assert_cmd::Command::cargo_bin("segc")
+                .unwrap()
+                .args(&command)
+                .args(["--target", target, "--project"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            let text = common::output_text(&output);
+            assert!(output.status.success(), "{target} {command:?}: {text}");
+            // The event of May is after the report's end and does not count.
+            assert!(
+                text.contains(
+                    "warning: events: newest row 2024-03-01, 30 days before the as-of day 2024-03-31"
+                ),
+                "{target} {command:?}: {text}"
+            );
+            assert!(
+                text.contains(
+                    "warning: refunds: no rows before the end of the as-of day 2024-03-31"
+                ),
+                "{target} {command:?}: {text}"
+            );
+            // A date column read on the as-of day is fresh.
+            assert!(!text.contains("visits:"), "{target} {command:?}: {text}");
+        }
+    }
+}

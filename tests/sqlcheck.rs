@@ -560,3 +560,54 @@ fn catalog_queries_are_sendable_in_every_dialect() {
         }
     }
 }
+
+/// The freshness check of `run` and `explain`: one statement per dialect that the gate
+/// admits and the dialect's parser reads, selecting the newest row before the report's end
+/// of each timed fact source the report reads, and nothing else.
+#[test]
+fn the_freshness_check_is_one_read_only_statement_on_every_dialect() {
+    let project = common::core_project();
+    let plan = common::plan(&project, &segc::plan::ReportOptions::default());
+    let mut timed: Vec<String> = plan
+        .fact_passes
+        .iter()
+        .filter(|pass| plan.time_column(pass.source).is_some())
+        .map(|pass| project.source(pass.source).name.clone())
+        .collect();
+    timed.dedup();
+    assert!(timed.len() >= 2, "the core fixture reads two timed sources");
+    for name in segc::dialect::names() {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = segc::render::render_freshness(&plan, &dialect, None)
+            .unwrap()
+            .expect("a check");
+        common::assert_sendable(&sql, &dialect);
+        let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{sql}"));
+        assert_eq!(sql.matches("SELECT ").count(), timed.len(), "{name}: {sql}");
+        assert_eq!(
+            sql.matches(" UNION ALL ").count(),
+            timed.len() - 1,
+            "{name}"
+        );
+        for source in &timed {
+            let table = project
+                .sources
+                .iter()
+                .find(|s| &s.name == source)
+                .unwrap()
+                .table
+                .resolve(None, name)
+                .join(".");
+            assert!(
+                segc::sqlcheck::relations(&statement)
+                    .iter()
+                    .any(|r| r.replace(['"', '`', '[', ']'], "") == table),
+                "{name}: {table} in {sql}"
+            );
+            assert!(sql.contains(&dialect.string_literal(source)), "{name}");
+        }
+        // The core fixture's as-of day is 2024-03-31: nothing from April 1 on is read.
+        assert!(sql.contains("2024-04-01 00:00:00"), "{name}: {sql}");
+    }
+}

@@ -158,6 +158,16 @@ fn count(cell: Option<&Cell>) -> i64 {
     cell.and_then(Cell::as_f64).map(|v| v as i64).unwrap_or(0)
 }
 
+/// The segment named `name`, or an error with the closest name.
+fn find_segment(project: &Project, name: &str) -> Result<crate::ir::SegmentId, Error> {
+    project.segment_by_name(name).ok_or_else(|| {
+        let hint = crate::error::suggest(name, project.segments.iter().map(|s| s.name.as_str()))
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        Error::Usage(format!("unknown segment `{name}`{hint}"))
+    })
+}
+
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> Result<i32, Error> {
     // `--dialect` is offline: declared and snapshot types only.
     let (project, driver) = match &args.dialect {
@@ -169,17 +179,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
             super::run_options(),
         )?,
     };
-    let Some(segment) = project.segment_by_name(&args.segment) else {
-        let hint = crate::error::suggest(
-            &args.segment,
-            project.segments.iter().map(|s| s.name.as_str()),
-        )
-        .map(|h| format!(" ({h})"))
-        .unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "unknown segment `{}`{hint}",
-            args.segment
-        )));
+    // `all_users` has no conditions: its explanation is the sources and the users who exist.
+    let segment = match args.segment.as_str() {
+        crate::plan::ALL_USERS => None,
+        name => Some(find_segment(&project, name)?),
     };
     let options = ReportOptions {
         as_of: args.as_of,
@@ -193,10 +196,18 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         super::default_as_of(&project.time_zone)?,
     )?;
     if let Some(dialect) = &args.dialect {
-        print!(
-            "{}",
-            crate::render::render_explain(&plan, &Dialect::load(dialect)?, None, segment)?
-        );
+        let dialect = Dialect::load(dialect)?;
+        match segment {
+            Some(segment) => print!(
+                "{}",
+                crate::render::render_explain(&plan, &dialect, None, segment)?
+            ),
+            None => {
+                for (_, check) in crate::render::render_source_checks(&plan, &dialect, None)? {
+                    println!("{check};");
+                }
+            }
+        }
         return Ok(0);
     }
     let super::Resolved {
@@ -204,13 +215,42 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         profile,
         dialect,
     } = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
-    let sql = crate::render::render_explain(&plan, &dialect, Some(&target), segment)?;
+    let sql = segment
+        .map(|segment| crate::render::render_explain(&plan, &dialect, Some(&target), segment))
+        .transpose()?;
     let mut driver = match driver {
         Some(driver) => driver,
         None => crate::driver::open(&profile, super::run_options(), root)?,
     };
     // First the sources: a missing or empty table explains an empty segment by itself.
-    print_source_counts(driver.as_mut(), &plan, &dialect, &target)?;
+    let rows = print_source_counts(driver.as_mut(), &plan, &dialect, &target)?;
+    crate::freshness::check(
+        driver.as_mut(),
+        &plan,
+        &dialect,
+        Some(&target),
+        &super::events(),
+    )?;
+    let note = plan
+        .as_of_note()
+        .map(|note| format!(" ({note})"))
+        .unwrap_or_default();
+    let (Some(segment), Some(sql)) = (segment, sql) else {
+        let users = match rows.get(&project.source(plan.users).name) {
+            Some(users) => format!("{users} users exist"),
+            None => "the user table cannot be read".to_string(),
+        };
+        println!(
+            "{} as of {}{} on {}: {users}; it has no conditions: it holds every user who \
+             signed up before the end of {}",
+            crate::plan::ALL_USERS,
+            plan.time.as_of,
+            printable(&note),
+            printable(&target),
+            plan.time.as_of
+        );
+        return Ok(0);
+    };
     let result = driver
         .query(&sql)
         .map_err(|error| crate::driver::name_the_source(error, &project, &target, &dialect.name))?;
@@ -228,10 +268,6 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         counts.push(count(row.get(result.column(name, planned)?)));
     }
     let total = counts[0];
-    let note = plan
-        .as_of_note()
-        .map(|note| format!(" ({note})"))
-        .unwrap_or_default();
     println!(
         "segment {} as of {}{} on {}: {total} users exist",
         printable(&args.segment),
@@ -255,8 +291,9 @@ fn print_source_counts(
     plan: &Plan<'_>,
     dialect: &Dialect,
     target: &str,
-) -> Result<(), Error> {
+) -> Result<std::collections::HashMap<String, i64>, Error> {
     let project = plan.project;
+    let mut counted = std::collections::HashMap::new();
     println!("sources, rows before the end of {}:", plan.time.as_of);
     for (source, check) in crate::render::render_source_checks(plan, dialect, Some(target))? {
         match driver.query(&check) {
@@ -268,6 +305,7 @@ fn print_source_counts(
                     ""
                 };
                 println!("  {:<20} {rows:>12}{warning}", printable(&source));
+                counted.insert(source, rows);
             }
             Err(error) => {
                 let origin = project
@@ -286,7 +324,7 @@ fn print_source_counts(
             }
         }
     }
-    Ok(())
+    Ok(counted)
 }
 
 /// Each condition with the users passing it and the users left after it and every earlier

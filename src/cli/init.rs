@@ -51,12 +51,28 @@ definitions: segment-defs
 default_target: local
 time_zone: UTC
 activity_window: 30d
+# The sample data of the `local` target ends on this day. Remove this line once profiles.yml
+# points at your warehouse: reports are then as of yesterday unless --as-of says otherwise.
+as_of: 2026-10-31
 ";
 
 const STARTER_PROFILES: &str =
     "# One entry per target. See the README for postgres, redshift, bigquery and sqlserver.
-local: { type: duckdb, path: warehouse.duckdb }
+# `local` is an embedded DuckDB file; `demo: true` fills it with sample data (10,000 users,
+# their events and orders) on the first run, so the starter definitions run as they are.
+# Point it at your own data (`path: warehouse.duckdb`, without `demo`) or add a target for
+# your warehouse and make it the `default_target` of segc_project.yml.
+local: { type: duckdb, path: target/demo.duckdb, demo: true }
 ";
+
+/// What segc writes that belongs in no repository: the demo database (under target/).
+const GITIGNORE: &str =
+    "# Written by segc: the sample database of a `demo: true` target, and other local output.
+target/
+";
+
+/// The JSON Schema of the definition language, for editors (see `segc schema`).
+pub const SCHEMA_FILE: &str = "segc.schema.json";
 
 const STARTER_DEFINITIONS: &str =
     "# Describe where your data lives, then attributes, segments and KPIs.
@@ -84,6 +100,16 @@ kpis:
   - { name: pct_active, ratio: [active_people, people], format: percent }
 ";
 
+/// `text` with a first line telling the YAML language server (VS Code, Neovim, Helix…) to
+/// check and complete the file with the project's schema file.
+fn with_modeline(relative: &str, text: &str) -> String {
+    let depth = relative.matches('/').count();
+    format!(
+        "# yaml-language-server: $schema={}{SCHEMA_FILE}\n{text}",
+        "../".repeat(depth)
+    )
+}
+
 fn write(root: &Path, relative: &str, text: &str) -> Result<(), Error> {
     let path = root.join(relative);
     if let Some(parent) = path.parent() {
@@ -107,9 +133,15 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
             root.display()
         )));
     }
+    write(root, ".gitignore", GITIGNORE)?;
+    write(root, SCHEMA_FILE, crate::spec::SCHEMA)?;
     if args.demo {
         for (relative, text) in DEMO_FILES {
-            write(root, relative, text)?;
+            let text = match *relative {
+                "profiles.yml" => text.to_string(),
+                _ => with_modeline(relative, text),
+            };
+            write(root, relative, &text)?;
         }
         #[cfg(feature = "duckdb")]
         {
@@ -126,12 +158,26 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
             );
         }
     } else {
-        write(root, "segc_project.yml", STARTER_PROJECT)?;
+        write(
+            root,
+            "segc_project.yml",
+            &with_modeline("segc_project.yml", STARTER_PROJECT),
+        )?;
         write(root, "profiles.yml", STARTER_PROFILES)?;
-        write(root, "segment-defs/definitions.yml", STARTER_DEFINITIONS)?;
+        let definitions = "segment-defs/definitions.yml";
+        write(
+            root,
+            definitions,
+            &with_modeline(definitions, STARTER_DEFINITIONS),
+        )?;
     }
     let shown = printable(&root.display().to_string()).into_owned();
-    println!("created {shown}; next: segc run --project {shown}");
+    let first_run = if args.demo {
+        ""
+    } else {
+        " (the first run creates sample data in target/demo.duckdb)"
+    };
+    println!("created {shown}; next: cd {shown} && segc run{first_run}");
     Ok(0)
 }
 

@@ -3,6 +3,7 @@
 pub mod compile;
 pub mod explain;
 pub mod init;
+pub mod list;
 pub mod overlap;
 pub mod progress;
 pub mod run;
@@ -21,9 +22,7 @@ use crate::error::Error;
 /// inside your warehouse, and prints a segment × KPI table.
 #[derive(Debug, Parser)]
 #[command(name = "segc", version, about, long_about = None, propagate_version = true)]
-#[command(
-    after_help = "Start with `segc init --demo my-project`, then `segc run --project my-project`."
-)]
+#[command(after_help = "Start with `segc init my-project && cd my-project && segc run`.")]
 pub struct Cli {
     /// The project folder (holding segc_project.yml).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
@@ -54,6 +53,24 @@ pub enum Command {
     /// Show each source column's declared and snapshot type; --refresh reads the types from
     /// the target's catalog into warehouse_schema.yml.
     Sources(sources::SourcesArgs),
+    /// List segments, KPIs and attributes with their labels, file:line and descriptions.
+    #[command(
+        after_help = "Examples:\n  segc list                 # everything\n  segc list active          # names or labels containing `active`, any case\n  segc list '*_30d'         # a glob over the whole name or label\n  segc list -o json         # for scripts and editors"
+    )]
+    List(list::ListArgs),
+    /// Print the JSON Schema of segc_project.yml and the definitions files (for editors).
+    #[command(
+        after_help = "Examples:\n  segc schema > segc.schema.json\nthen start a YAML file with\n  # yaml-language-server: $schema=segc.schema.json\n(`segc init` does both for a new project)."
+    )]
+    Schema,
+    /// Print shell completions for SHELL (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  segc completions bash > ~/.local/share/bash-completion/completions/segc\n  segc completions zsh > ~/.zfunc/_segc      # with fpath+=~/.zfunc before compinit\n  segc completions fish > ~/.config/fish/completions/segc.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What to report: shared by `compile` and `run`.
@@ -236,6 +253,16 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Overlap(args) => overlap::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Targets(args) => targets::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Sources(args) => sources::execute(root, cli.profiles_dir.as_deref(), &args),
+        Command::List(args) => list::execute(root, &args),
+        Command::Schema => {
+            print!("{}", crate::spec::SCHEMA);
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "segc", &mut std::io::stdout());
+            Ok(0)
+        }
     }
 }
 

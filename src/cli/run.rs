@@ -30,6 +30,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
         ..super::run_options()
     };
     let query_id = options.query_id.clone();
+    let events = options.events.clone();
     let (project, driver) =
         super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
     let target = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
@@ -43,6 +44,15 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
         Some(driver) => driver,
         None => crate::driver::open(&target.profile, options, root)?,
     };
+    // A source that stopped before the as-of day makes every window ending there count too
+    // little: say so before the report (one more small read-only statement).
+    crate::freshness::check_reports(
+        driver.as_mut(),
+        &reports,
+        &target.dialect,
+        Some(&target.target),
+        &events,
+    )?;
     let progress =
         super::progress::Progress::start(format!("running on {}", target.target), query_id);
     let outcome = crate::session::run_statement(driver.as_mut(), &project, &target, &reports, &sql);

@@ -224,6 +224,7 @@ mod tests {
             },
             value_type,
             implicit: false,
+            description: None,
             origin: Origin {
                 file: "attributes.yml".into(),
                 line: index + 1,

@@ -267,6 +267,8 @@ pub struct Attribute {
     /// Columns of the user or dimension tables that no declared attribute shadows are
     /// usable by name; they are attributes that were not written down.
     pub implicit: bool,
+    /// The `description:` written with it, if any.
+    pub description: Option<String>,
     pub origin: Origin,
 }
 
@@ -473,6 +475,8 @@ pub struct Segment {
     pub condition: Condition,
     /// Membership of an `exclusive` set.
     pub exclusive: Option<Exclusive>,
+    /// The `description:` written with it, if any.
+    pub description: Option<String>,
     pub origin: Origin,
 }
 
@@ -535,5 +539,7 @@ pub struct Kpi {
     pub kind: KpiKind,
     pub format: Format,
     pub value_type: KpiType,
+    /// The `description:` written with it, if any.
+    pub description: Option<String>,
     pub origin: Origin,
 }

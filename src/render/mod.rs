@@ -3,6 +3,7 @@
 
 mod alias;
 mod expr;
+mod freshness;
 mod kpis;
 mod members;
 mod passes;
@@ -25,6 +26,7 @@ pub use crate::plan::output::{
     CompareColumns, PARENT_COLUMN, PERIOD_COLUMN, ROW_COLUMN, ROW_COLUMNS, SEGMENT_COLUMN,
     SeriesShape, compare_columns, explain_columns, explain_steps,
 };
+pub use freshness::{NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
 
 /// Builds the template environment for a dialect.

@@ -42,6 +42,7 @@ pub struct AttributeSpec {
     pub best: Option<Spanned<String>>,
     /// With `agg: nth`: which fact, counting from 1.
     pub n: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
     pub span: Span,
 }
 
@@ -78,7 +79,6 @@ pub(super) fn read_attribute(
         Some(yaml::NodeKind::Scalar { quoted: true, .. })
     );
     let formula = formula_node.and_then(|node| scalar_string(node, "`formula`", diagnostics));
-    let _ = map.node("description");
     let spec = AttributeSpec {
         source: map.string("source", diagnostics),
         column: map.string("column", diagnostics),
@@ -87,6 +87,7 @@ pub(super) fn read_attribute(
         quintile: map.string("quintile", diagnostics),
         best: map.string("best", diagnostics),
         n: map.string("n", diagnostics),
+        description: map.string("description", diagnostics),
         span: name.span,
         name,
         window,

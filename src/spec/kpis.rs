@@ -18,6 +18,7 @@ pub struct KpiSpec {
     pub ratio: Option<(Spanned<String>, Spanned<String>)>,
     pub share_of_total: Option<Spanned<String>>,
     pub format: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
     pub span: Span,
 }
 
@@ -73,13 +74,13 @@ pub(super) fn read_kpi(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option
     let filter = map
         .node("where")
         .map(|node| read_condition_body(node, diagnostics));
-    let _ = map.node("description");
     let spec = KpiSpec {
         label: map.string("label", diagnostics),
         aggregation: map.string("agg", diagnostics),
         of: map.string("of", diagnostics),
         share_of_total: map.string("share_of_total", diagnostics),
         format: map.string("format", diagnostics),
+        description: map.string("description", diagnostics),
         span: map.span,
         name,
         filter,

@@ -24,6 +24,10 @@ use segments::read_segment;
 use sources::read_source;
 use yaml::Node;
 
+/// A JSON Schema (draft-07) of `segc_project.yml` and of the definitions files, for editors
+/// and other tools: `segc schema` prints it, `segc init` writes it into new projects.
+pub const SCHEMA: &str = include_str!("segc.schema.json");
+
 pub use attributes::{AttributeSpec, WindowMapping, WindowSpec};
 pub use conditions::{ConditionSpec, GroupKind};
 pub use kpis::KpiSpec;

@@ -17,6 +17,7 @@ pub struct SegmentSpec {
     pub exclusive: Option<Spanned<String>>,
     /// The order in which an `exclusive` set is checked: the lowest number wins.
     pub priority: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
     pub condition: ConditionSpec,
     pub span: Span,
 }
@@ -42,7 +43,7 @@ pub(super) fn read_segment(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Op
     let visible = map.boolean("visible", diagnostics);
     let exclusive = map.string("exclusive", diagnostics);
     let priority = map.string("priority", diagnostics);
-    let _ = map.node("description");
+    let description = map.string("description", diagnostics);
     let mut groups = Vec::new();
     for (key, kind) in [
         ("all", GroupKind::All),
@@ -67,6 +68,7 @@ pub(super) fn read_segment(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Op
         visible,
         exclusive,
         priority,
+        description,
         condition,
         span,
     })

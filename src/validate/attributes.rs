@@ -50,6 +50,7 @@ impl Validator<'_> {
                 kind: AttributeKind::Formula(Expr::Null),
                 value_type: ValueType::Unknown,
                 implicit: false,
+                description: spec.description.as_ref().map(|d| d.value.clone()),
                 origin: self.origin(spec.span),
             });
             declared.push((index, id));
@@ -112,6 +113,7 @@ impl Validator<'_> {
                     },
                     value_type: column.value_type,
                     implicit: true,
+                    description: None,
                     origin: origin.clone(),
                 });
             }

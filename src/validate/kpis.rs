@@ -156,6 +156,7 @@ impl<'a> Validator<'a> {
             }),
             format,
             value_type,
+            description: spec.description.as_ref().map(|d| d.value.clone()),
             origin: self.origin(spec.span),
         });
     }

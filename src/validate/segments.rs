@@ -74,6 +74,7 @@ impl Validator<'_> {
                 visible: spec.visible.as_ref().map(|v| v.value).unwrap_or(true),
                 condition,
                 exclusive: None,
+                description: spec.description.as_ref().map(|d| d.value.clone()),
                 origin: self.origin(spec.span),
             });
         }
