@@ -76,16 +76,25 @@ pub fn ordered_project(root: &Path) {
 
 /// `segc run --output json` on `project` with `args`, which must succeed, parsed.
 pub fn run_json<S: AsRef<std::ffi::OsStr>>(project: &Path, args: &[S]) -> serde_json::Value {
+    command_json("run", project, args)
+}
+
+/// `segc <command> --output json` on `project` with `args`, which must succeed, parsed.
+pub fn command_json<S: AsRef<std::ffi::OsStr>>(
+    command: &str,
+    project: &Path,
+    args: &[S],
+) -> serde_json::Value {
     let output = assert_cmd::Command::cargo_bin("segc")
         .unwrap()
-        .args(["run", "--output", "json", "--project"])
+        .args([command, "--output", "json", "--project"])
         .arg(project)
         .args(args)
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "segc run {:?} failed:\n{}",
+        "segc {command} {:?} failed:\n{}",
         args.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
         String::from_utf8_lossy(&output.stderr)
     );

@@ -473,6 +473,44 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         assert_eq!(everyone["min_tag"], lowest, "{name}");
         assert_eq!(everyone["max_tag"], highest, "{name}");
     }
+    // `segc overlap` on the same fixture: the same matrix on every engine, each segment's
+    // size on the diagonal and in the all_users column, symmetric, and the pairs the fixture
+    // makes complements (eq/ne, in/not_in) sharing nobody.
+    let tables: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| {
+            let args = [
+                "--profiles-dir".as_ref(),
+                dir.path().as_os_str(),
+                "--target".as_ref(),
+                e.target.as_ref(),
+            ];
+            (e.target, common::command_json("overlap", &padding, &args))
+        })
+        .collect();
+    assert_same_tables(&tables);
+    for (name, table) in &tables {
+        for (segment, people) in common::PADDING_MEMBERS {
+            assert_eq!(row(table, segment)[*segment], *people, "{name}: {segment}");
+            assert_eq!(row(table, segment)["all_users"], *people, "{name}: {segment}");
+            for (other, _) in common::PADDING_MEMBERS {
+                assert_eq!(
+                    row(table, segment)[*other],
+                    row(table, other)[*segment],
+                    "{name}: {segment} and {other}"
+                );
+            }
+        }
+        for (a, b, both) in [
+            ("tag_eq", "tag_ne", 0),
+            ("tag_in", "tag_not_in", 0),
+            ("tag_eq", "tag_in", 1),
+            ("tag_eq", "tag_between", 1),
+            ("tag_contains", "tag_eq", 0),
+        ] {
+            assert_eq!(row(table, a)[b], both, "{name}: {a} and {b}");
+        }
+    }
 }
 
 #[test]
