@@ -295,3 +295,6 @@ pub fn reported_double(value: f64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod layout_tests;
