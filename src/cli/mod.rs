@@ -74,8 +74,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "A..B", value_parser = parse_period, conflicts_with = "as_of")]
     pub period: Option<(NaiveDate, NaiveDate)>,
     /// Also compute every KPI for an earlier period (as of that period's end), with the
-    /// absolute and relative change: `prior_year` (the same days a year earlier) or
-    /// `prior_period` (the period of the same length just before).
+    /// absolute and relative change (a percent KPI's change in percentage points, `pp`):
+    /// `prior_year` (the same days a year earlier) or `prior_period` (the period of the same
+    /// length just before).
     #[arg(long, value_enum, value_name = "WHAT")]
     pub compare: Option<CompareArg>,
     /// One report per month (each as of the month's last day), from --from to --to, in one

@@ -11,6 +11,11 @@ use crate::session::Outcome;
 use super::{OutputFormat, ReportArgs};
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  segc run                                    every KPI; on a terminal, fitted to its width
+  segc run -k revenue_30d,people -s paying+   two KPIs in that order, for paying and its drill-downs
+  segc run --compare prior_year -o csv        each KPI with its prior value and changes
+  segc run --grain month --from 2026-01 --to 2026-06 -k people --layout wide")]
 pub struct RunArgs {
     /// A target of profiles.yml (default: the project's `default_target`).
     #[arg(long, short = 't')]
