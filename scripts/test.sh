@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: starts a throwaway PostgreSQL and a BigQuery emulator for the engine
-# tests, runs every test in the release profile (so the bundled DuckDB is built once), and stops
+# tests (and tmux for the terminal tests), runs every test in the release profile (so the bundled DuckDB is built once), and stops
 # both servers. SQL Server tests run too when SEGC_TEST_SQLSERVER holds an ADO connection string.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,14 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# tmux runs `segc run` in real terminals of a given width (tests/terminal.rs).
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "installing tmux (apt-get)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq tmux >/dev/null
+fi
+export SEGC_TEST_TMUX=1
 scripts/postgres.sh start "$work/pg"
 scripts/bqemulator.sh start "$work/bq"
 

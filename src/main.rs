@@ -33,12 +33,15 @@ fn main() {
     let code = match segc::cli::execute(cli) {
         Ok(code) => code,
         Err(error) => {
-            let text = match error {
-                // Validation prints each problem as `error: …` with its location.
-                segc::error::Error::Invalid(_) => error.to_string(),
-                _ => format!("error: {error}"),
-            };
-            eprintln!("{}", printable_lines(&text));
+            match error {
+                // Validation prints each problem as `error: …` with its location and the
+                // lines it points at, kept as they are.
+                segc::error::Error::Invalid(_) => {
+                    eprintln!("{}", printable_lines(&error.to_string()))
+                }
+                // Other errors are wrapped to a terminal's width.
+                _ => eprintln!("{}", segc::cli::for_stderr(&format!("error: {error}"))),
+            }
             segc::cli::exit_code(&error)
         }
     };

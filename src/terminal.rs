@@ -8,9 +8,116 @@
 //! bidirectional overrides and isolates U+202A–U+202E and U+2066–U+2069 (`\u{202e}`), which
 //! make text display in another order than it is written. Backslashes are left alone: the
 //! result is for reading, not for parsing back, and paths keep their spelling.
+//!
+//! And text made to fit a terminal: its width ([`stdout_width`], [`stderr_width`]), the
+//! columns a text takes ([`display_width`]), and lines cut ([`truncate`]) or wrapped
+//! ([`wrap`]) to it.
 
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::io::IsTerminal;
+
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// The width assumed for a terminal that reports none and no `COLUMNS`.
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// The width of the terminal standard output is, or `None` when it is not a terminal (a
+/// pipe or a file: output there is never cut to a width).
+pub fn stdout_width() -> Option<usize> {
+    std::io::stdout().is_terminal().then(terminal_width)
+}
+
+/// The width of the terminal standard error is, or `None` when it is not a terminal.
+pub fn stderr_width() -> Option<usize> {
+    std::io::stderr().is_terminal().then(terminal_width)
+}
+
+/// The terminal's width: the size the terminal reports first (it follows a resized window),
+/// then the `COLUMNS` variable (a terminal that reports no size), then [`DEFAULT_WIDTH`].
+fn terminal_width() -> usize {
+    terminal_size::terminal_size()
+        .map(|(width, _)| usize::from(width.0))
+        .filter(|width| *width > 0)
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|text| text.trim().parse::<usize>().ok())
+                .filter(|width| *width > 0)
+        })
+        .unwrap_or(DEFAULT_WIDTH)
+}
+
+/// The columns `text` takes on a terminal (a CJK character takes two, a combining mark none).
+pub fn display_width(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to at most `width` columns, ending in `…` when it was cut.
+pub fn truncate(text: &str, width: usize) -> Cow<'_, str> {
+    if display_width(text) <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for character in text.chars() {
+        let columns = character.width().unwrap_or(0);
+        if used + columns + 1 > width {
+            break;
+        }
+        used += columns;
+        out.push(character);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    Cow::Owned(out)
+}
+
+/// Every line of `text` cut to `width` columns (see [`truncate`]).
+pub fn truncate_lines(text: &str, width: usize) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match line.strip_suffix('\n') {
+            Some(line) => format!("{}\n", truncate(line, width)),
+            None => truncate(line, width).into_owned(),
+        })
+        .collect()
+}
+
+/// `text` with every line longer than `width` columns broken at spaces (a word longer than a
+/// line is broken where the line ends), so that no line is wider than `width`.
+pub fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(1);
+    let mut out = String::with_capacity(text.len());
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        let mut used = 0;
+        for (number, word) in line.split(' ').enumerate() {
+            let columns = display_width(word);
+            if number > 0 {
+                if used > 0 && used + 1 + columns > width {
+                    out.push('\n');
+                    used = 0;
+                } else {
+                    out.push(' ');
+                    used += 1;
+                }
+            }
+            for character in word.chars() {
+                let columns = character.width().unwrap_or(0);
+                if used + columns > width && used > 0 {
+                    out.push('\n');
+                    used = 0;
+                }
+                out.push(character);
+                used += columns;
+            }
+        }
+    }
+    out
+}
 
 /// `text` on one line: every control character escaped, line ends included.
 pub fn printable(text: &str) -> Cow<'_, str> {
@@ -125,6 +232,32 @@ mod tests {
         assert_eq!(printable("a\nb\r\n"), "a\\nb\\r\\n");
         assert_eq!(printable_lines("\r"), "\\r");
         assert_eq!(printable_lines("tab\there"), "tab\\there");
+    }
+
+    #[test]
+    fn truncated_text_fits_and_ends_in_an_ellipsis() {
+        assert!(matches!(truncate("People", 6), Cow::Borrowed("People")));
+        assert_eq!(truncate("Active people", 8), "Active …");
+        assert_eq!(display_width(&truncate("東京東京", 5)), 5);
+        assert_eq!(truncate("東京東京", 5), "東京…");
+        assert_eq!(truncate("abc", 1), "…");
+        assert_eq!(truncate("abc", 0), "");
+        assert_eq!(truncate_lines("abcdef\nab\n", 4), "abc…\nab\n");
+    }
+
+    #[test]
+    fn wrapped_lines_fit_and_keep_every_word() {
+        let text =
+            "warning: the report reads column `country` of source `users`, which has no type";
+        let wrapped = wrap(text, 20);
+        assert!(
+            wrapped.lines().all(|line| display_width(line) <= 20),
+            "{wrapped}"
+        );
+        assert_eq!(wrapped.replace('\n', " "), text);
+        // A word longer than a line is broken, not lost.
+        assert_eq!(wrap("abcdefgh ij", 3), "abc\ndef\ngh\nij");
+        assert_eq!(wrap("short\nlines", 80), "short\nlines");
     }
 
     #[test]

@@ -563,9 +563,12 @@ mod run {
         );
         let names = column_names(&picked);
         let position = |name: &str| column_names(&full).iter().position(|c| c == name).unwrap();
-        let mut expected = vec!["people", "avg_order_value", "revenue_share"];
-        expected.sort_by_key(|name| position(name));
-        assert_eq!(names, expected, "file order");
+        let expected = vec!["avg_order_value", "people", "revenue_share"];
+        assert!(
+            position("avg_order_value") > position("people"),
+            "named out of file order"
+        );
+        assert_eq!(names, expected, "the order given");
         let (full_rows, picked_rows) = (
             full["rows"].as_array().unwrap(),
             picked["rows"].as_array().unwrap(),
@@ -607,6 +610,116 @@ mod run {
                 "--kpis names unknown KPIs: `revenue_shar`",
             ))
             .stderr(predicate::str::contains("revenue_share"));
+    }
+
+    /// `--layout wide`: a row per segment and KPI, a column per month, holding what the JSON
+    /// output reports for that month; only with --grain month, and not for JSON.
+    #[test]
+    fn the_wide_layout_has_a_column_per_month() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let months = ["--grain", "month", "--from", "2026-01", "--to", "2026-03"];
+        let picked = ["-k", "pct_active,people", "-s", "paying+"];
+        let json = common::run_json(&project, &[&months[..], &picked[..]].concat());
+        let csv = segc()
+            .args(["run", "-o", "csv", "--layout", "wide", "--project"])
+            .arg(&project)
+            .args(months)
+            .args(picked)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let csv = String::from_utf8(csv).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next(),
+            Some("segment,parent,kpi,2026-01,2026-02,2026-03")
+        );
+        let periods = json["periods"].as_array().unwrap();
+        let segments = periods[0]["rows"].as_array().unwrap().len();
+        let records: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+        assert_eq!(records.len(), 2 * segments, "{csv}");
+        for (index, record) in records.iter().enumerate() {
+            let (kpi, row) = (["pct_active", "people"][index / segments], index % segments);
+            assert_eq!(record[0], periods[0]["rows"][row]["segment"]);
+            assert_eq!(record[2], kpi);
+            for (month, period) in periods.iter().enumerate() {
+                let reported = &period["rows"][row][kpi];
+                let value: f64 = record[3 + month].parse().unwrap();
+                assert_eq!(Some(value), reported.as_f64(), "{kpi} {record:?}");
+            }
+        }
+        segc()
+            .args(["run", "-o", "json", "--layout", "wide", "--project"])
+            .arg(&project)
+            .args(months)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "--layout wide is for --output table and csv",
+            ));
+        segc()
+            .args(["run", "--layout", "wide", "--project"])
+            .arg(&project)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--grain"));
+    }
+
+    /// `--select` keeps the order given (`all_users` first, a drill-down under its parent).
+    #[test]
+    fn select_keeps_the_order_given() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let full = common::run_json(&project, &["-k", "people"]);
+        let order = |json: &serde_json::Value| -> Vec<String> {
+            json["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["segment"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let file_order = order(&full);
+        let position = |name: &str| file_order.iter().position(|s| s == name).unwrap();
+        assert!(position("repeat_buyers") > position("paying"));
+        let picked = common::run_json(&project, &["-k", "people", "-s", "repeat_buyers,paying+"]);
+        assert_eq!(
+            order(&picked),
+            [
+                "all_users",
+                "repeat_buyers",
+                "paying",
+                "big_spenders",
+                "small_spenders"
+            ]
+        );
+    }
+
+    /// Columns are ordered by definitions file (by path in the definitions folder), then by
+    /// place in the file: a new file adds its KPIs where its name sorts, and the columns
+    /// already there keep their order.
+    #[test]
+    fn a_new_definitions_file_keeps_the_order_of_the_columns_there() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let before = column_names(&common::run_json::<&str>(&project, &[]));
+        std::fs::write(
+            project.join("segment-defs/00_first.yml"),
+            "kpis:\n  - { name: people_again, label: People again, agg: count }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            project.join("segment-defs/zz_last.yml"),
+            "kpis:\n  - { name: people_last, label: People last, agg: count }\n",
+        )
+        .unwrap();
+        let after = column_names(&common::run_json::<&str>(&project, &[]));
+        assert_eq!(after.first().map(String::as_str), Some("people_again"));
+        assert_eq!(after.last().map(String::as_str), Some("people_last"));
+        assert_eq!(after[1..after.len() - 1], before[..]);
     }
 
     #[test]

@@ -492,7 +492,11 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     for (name, table) in &tables {
         for (segment, people) in common::PADDING_MEMBERS {
             assert_eq!(row(table, segment)[*segment], *people, "{name}: {segment}");
-            assert_eq!(row(table, segment)["all_users"], *people, "{name}: {segment}");
+            assert_eq!(
+                row(table, segment)["all_users"],
+                *people,
+                "{name}: {segment}"
+            );
             for (other, _) in common::PADDING_MEMBERS {
                 assert_eq!(
                     row(table, segment)[*other],

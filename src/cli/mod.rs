@@ -76,13 +76,14 @@ pub enum Command {
 /// What to report: shared by `compile` and `run`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Report only these segments (and the all_users row). Repeat or separate with commas.
+    /// Report only these segments (and the all_users row first), in the order given; a
+    /// drill-down selected with its parent stays under it. Repeat or separate with commas.
     /// `SEGMENT+` also reports its drill-downs: its children, their children, and so on
     /// (`--select paying+`).
     #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
     pub select: Vec<String>,
-    /// Report only these KPIs, in file order (the KPIs a ratio or share divides are computed
-    /// but not shown). Repeat or separate with commas.
+    /// Report only these KPIs, in the order given (the KPIs a ratio or share divides are
+    /// computed but not shown). Repeat or separate with commas: `-k revenue,people`.
     #[arg(long, short = 'k', value_name = "KPI", value_delimiter = ',')]
     pub kpis: Vec<String>,
     /// The report's day, YYYY-MM-DD: data up to the end of that day counts (default: the
@@ -93,8 +94,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "A..B", value_parser = parse_period, conflicts_with = "as_of")]
     pub period: Option<(NaiveDate, NaiveDate)>,
     /// Also compute every KPI for an earlier period (as of that period's end), with the
-    /// absolute and relative change: `prior_year` (the same days a year earlier) or
-    /// `prior_period` (the period of the same length just before).
+    /// absolute and relative change (a percent KPI's change in percentage points, `pp`):
+    /// `prior_year` (the same days a year earlier) or `prior_period` (the period of the same
+    /// length just before).
     #[arg(long, value_enum, value_name = "WHAT")]
     pub compare: Option<CompareArg>,
     /// One report per month (each as of the month's last day), from --from to --to, in one
@@ -273,11 +275,20 @@ pub struct Terminal;
 
 impl crate::events::Events for Terminal {
     fn warn(&self, message: &str) {
-        eprintln!("{}", crate::terminal::printable_lines(message));
+        eprintln!("{}", for_stderr(message));
     }
 
     fn progress(&self, message: &str) {
-        eprintln!("{}", crate::terminal::printable_lines(message));
+        eprintln!("{}", for_stderr(message));
+    }
+}
+
+/// A message for stderr: control characters escaped, and on a terminal wrapped to its width.
+pub fn for_stderr(message: &str) -> String {
+    let text = crate::terminal::printable_lines(message);
+    match crate::terminal::stderr_width() {
+        Some(width) => crate::terminal::wrap(&text, width),
+        None => text.into_owned(),
     }
 }
 

@@ -66,7 +66,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> 
     drop(progress);
     let report = outcome?;
     match args.output {
-        OutputFormat::Table => print!("{}", report.to_table()),
+        OutputFormat::Table => print!(
+            "{}",
+            report.to_table_within(crate::terminal::stdout_width())
+        ),
         OutputFormat::Csv => print!("{}", report.to_csv()?),
         OutputFormat::Json => println!(
             "{}",

@@ -35,12 +35,18 @@ impl Progress {
                     .and_then(|slot| slot.clone())
                     .map(|id| format!(" ({})", printable(&id)))
                     .unwrap_or_default();
+                // One line, cut to the terminal's width: a wrapped line would not be erased.
+                let line = format!(
+                    "{} {message}{id} {:.1}s",
+                    frames[index % frames.len()],
+                    started.elapsed().as_secs_f64()
+                );
+                let width = crate::terminal::stderr_width().unwrap_or(usize::MAX);
                 let mut stderr = std::io::stderr().lock();
                 let _ = write!(
                     stderr,
-                    "\r\x1b[2K{} {message}{id} {:.1}s",
-                    frames[index % frames.len()],
-                    started.elapsed().as_secs_f64()
+                    "\r\x1b[2K{}",
+                    crate::terminal::truncate(&line, width.saturating_sub(1))
                 );
                 let _ = stderr.flush();
                 drop(stderr);

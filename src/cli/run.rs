@@ -5,11 +5,17 @@ use std::path::Path;
 use clap::Args;
 
 use crate::error::Error;
+use crate::report::Layout;
 use crate::session::Outcome;
 
 use super::{OutputFormat, ReportArgs};
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  segc run                                    every KPI; on a terminal, fitted to its width
+  segc run -k revenue_30d,people -s paying+   two KPIs in that order, for paying and its drill-downs
+  segc run --compare prior_year -o csv        each KPI with its prior value and changes
+  segc run --grain month --from 2026-01 --to 2026-06 -k people --layout wide")]
 pub struct RunArgs {
     /// A target of profiles.yml (default: the project's `default_target`).
     #[arg(long, short = 't')]
@@ -17,14 +23,39 @@ pub struct RunArgs {
     /// Cancel the query in the warehouse if it runs longer than this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
-    /// How to print the result.
+    /// How to print the result. On a terminal, a table wider than the window is shown with
+    /// KPIs as rows when that fits, else with the first KPIs that fit; pipes and files get
+    /// the whole table.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+    /// With --grain month: `long` prints one table per month (CSV: a row per month and
+    /// segment); `wide` a segment × month table per KPI (CSV: a row per segment and KPI, a
+    /// column per month): `segc run --grain month --from 2026-01 --to 2026-06 -k people
+    /// --layout wide`.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Long, requires = "grain")]
+    pub layout: LayoutArg,
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    Long,
+    Wide,
+}
+
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Result<i32, Error> {
+    let layout = match args.layout {
+        LayoutArg::Long => Layout::Long,
+        LayoutArg::Wide if args.output == OutputFormat::Json => {
+            return Err(Error::Usage(
+                "--layout wide is for --output table and csv; the JSON output lists every \
+                 month with its rows already"
+                    .into(),
+            ));
+        }
+        LayoutArg::Wide => Layout::Wide,
+    };
     let options = crate::driver::RunOptions {
         timeout: args.timeout.map(std::time::Duration::from_secs),
         ..super::run_options()
@@ -58,16 +89,24 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let outcome = crate::session::run_statement(driver.as_mut(), &project, &target, &reports, &sql);
     drop(progress);
     let json = |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default();
+    // A terminal gets a table that fits its width; a pipe or a file the whole table.
+    let width = crate::terminal::stdout_width();
     match (outcome?, args.output) {
-        (Outcome::Report(report), OutputFormat::Table) => print!("{}", report.to_table()),
+        (Outcome::Report(report), OutputFormat::Table) => {
+            print!("{}", report.to_table_within(width))
+        }
         (Outcome::Report(report), OutputFormat::Csv) => print!("{}", report.to_csv()?),
         (Outcome::Report(report), OutputFormat::Json) => println!("{}", json(report.to_json())),
         (Outcome::Periods(reports), OutputFormat::Table) => {
-            print!("{}", crate::report::series_table(&reports))
+            print!(
+                "{}",
+                crate::report::series_table_within(&reports, layout, width)
+            )
         }
-        (Outcome::Periods(reports), OutputFormat::Csv) => {
-            print!("{}", crate::report::series_csv(&reports)?)
-        }
+        (Outcome::Periods(reports), OutputFormat::Csv) => match layout {
+            Layout::Long => print!("{}", crate::report::series_csv(&reports)?),
+            Layout::Wide => print!("{}", crate::report::series_wide_csv(&reports)?),
+        },
         (Outcome::Periods(reports), OutputFormat::Json) => {
             println!("{}", json(crate::report::series_json(&reports)))
         }

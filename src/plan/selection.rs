@@ -7,8 +7,8 @@ use super::{ALL_USERS, ReportRow};
 use crate::error::{BadRequest, Error};
 use crate::ir::{KpiId, KpiKind, Project, SegmentId};
 
-/// The KPIs `--kpis` names (every KPI when it names none), and those plus the KPIs they are
-/// computed from, both in file order.
+/// The KPIs `--kpis` names, in the order named (every KPI, in file order, when it names
+/// none), and those plus the KPIs they are computed from, in file order.
 pub(super) fn plan_kpis(
     project: &Project,
     names: &[String],
@@ -17,12 +17,15 @@ pub(super) fn plan_kpis(
     if names.is_empty() {
         return Ok((every().collect(), every().collect()));
     }
-    let mut chosen = BTreeSet::new();
+    let mut chosen = Vec::new();
+    let mut computed = BTreeSet::new();
     let mut unknown = Vec::new();
     for name in names {
         match project.kpis.iter().position(|k| &k.name == name) {
             Some(index) => {
-                chosen.insert(KpiId(index));
+                if computed.insert(KpiId(index)) {
+                    chosen.push(KpiId(index));
+                }
             }
             None => unknown.push(unknown_name(
                 name,
@@ -33,8 +36,7 @@ pub(super) fn plan_kpis(
     if !unknown.is_empty() {
         return Err(Error::Request(BadRequest::UnknownKpis(unknown)));
     }
-    let mut computed = chosen.clone();
-    let mut pending: Vec<KpiId> = chosen.iter().copied().collect();
+    let mut pending: Vec<KpiId> = chosen.clone();
     while let Some(id) = pending.pop() {
         let inputs = match project.kpi(id).kind {
             KpiKind::Aggregate { .. } => vec![],
@@ -47,7 +49,7 @@ pub(super) fn plan_kpis(
             }
         }
     }
-    Ok((chosen.into_iter().collect(), computed.into_iter().collect()))
+    Ok((chosen, computed.into_iter().collect()))
 }
 
 /// A name `--select` or `--kpis` does not know, with the closest known one if any.

@@ -3,6 +3,7 @@
 //! `table` prints for people, `plain` writes CSV and JSON, `series` splits a series run's
 //! rows into one report per period and prints them together.
 
+mod fit;
 mod plain;
 mod series;
 mod table;
@@ -14,7 +15,9 @@ use crate::plan::Plan;
 
 use plain::plain_text;
 
-pub use series::{series_csv, series_json, series_table};
+pub use series::{
+    Layout, series_csv, series_json, series_table, series_table_within, series_wide_csv,
+};
 pub use table::format_value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +26,38 @@ pub struct Column {
     pub label: String,
     pub format: Format,
     pub value_type: KpiType,
+    /// What the column holds: a KPI's value, or in a compare run its prior value or a change.
+    pub kind: ColumnKind,
+}
+
+/// What a report's column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// The KPI's value.
+    Value,
+    /// The KPI's value in the comparison period (`<kpi>__prior`).
+    Prior,
+    /// Value − prior, in the KPI's own unit (`<kpi>__change`).
+    Change,
+    /// Value − prior of a percent KPI (`<kpi>__change`): a difference of two shares, in
+    /// percentage points, shown `pp` and never `%`.
+    PointChange,
+    /// (value − prior) / prior, a fraction shown in `%` (`<kpi>__change_pct`).
+    RelativeChange,
+}
+
+impl ColumnKind {
+    /// Its name in the JSON output's `columns` (compare runs): `value`, `prior`, `change`,
+    /// `change_points`, `change_relative`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnKind::Value => "value",
+            ColumnKind::Prior => "prior",
+            ColumnKind::Change => "change",
+            ColumnKind::PointChange => "change_points",
+            ColumnKind::RelativeChange => "change_relative",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +99,7 @@ impl Report {
                     label: kpi.label.clone(),
                     format: kpi.format,
                     value_type: kpi.value_type,
+                    kind: ColumnKind::Value,
                 }
             })
             .collect();
@@ -92,21 +128,35 @@ impl Report {
             .zip(&current.kpis)
         {
             let kpi = project.kpi(*id);
-            let column = |name: String, label: String| Column {
+            let column = |name: String, label: String, kind: ColumnKind| Column {
                 name,
                 label,
                 format: kpi.format,
                 value_type: kpi.value_type,
+                kind,
             };
-            columns.push(column(name, kpi.label.clone()));
-            columns.push(column(prior_name, format!("{} (prior)", kpi.label)));
+            columns.push(column(name, kpi.label.clone(), ColumnKind::Value));
+            columns.push(column(
+                prior_name,
+                format!("{} (prior)", kpi.label),
+                ColumnKind::Prior,
+            ));
             if let Some((change, change_pct)) = change {
-                columns.push(column(change, format!("Δ {}", kpi.label)));
+                // A percent KPI's difference is in percentage points, not a percent of it.
+                columns.push(match kpi.format {
+                    Format::Percent => column(
+                        change,
+                        format!("Δ {} (pp)", kpi.label),
+                        ColumnKind::PointChange,
+                    ),
+                    _ => column(change, format!("Δ {}", kpi.label), ColumnKind::Change),
+                });
                 columns.push(Column {
                     name: change_pct,
                     label: format!("Δ% {}", kpi.label),
                     format: Format::Percent,
                     value_type: KpiType::Double,
+                    kind: ColumnKind::RelativeChange,
                 });
             }
         }
@@ -136,6 +186,7 @@ impl Report {
                 },
                 format: Format::Integer,
                 value_type: KpiType::Integer,
+                kind: ColumnKind::Value,
             })
             .collect();
         let mut report = Report::with_columns(plan, target, result, columns)?;
@@ -276,3 +327,6 @@ pub fn reported_double(value: f64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod layout_tests;

@@ -10,10 +10,20 @@ use super::{Report, reported_double};
 
 impl Report {
     pub fn to_json(&self) -> Json {
+        // A compare run says what each column holds: the value, the prior value, a change
+        // in the KPI's unit, in percentage points (of a percent KPI), or relative.
+        let compare = self.compared_with.is_some();
         let columns: Vec<Json> = self
             .columns
             .iter()
-            .map(|c| json!({ "name": c.name, "label": c.label, "format": c.format.name() }))
+            .map(|c| {
+                let mut column =
+                    json!({ "name": c.name, "label": c.label, "format": c.format.name() });
+                if compare {
+                    column["kind"] = json!(c.kind.name());
+                }
+                column
+            })
             .collect();
         let rows: Vec<Json> = self
             .rows

@@ -1,43 +1,37 @@
 //! The report as a table for people: formatted values, children indented.
 
-use comfy_table::{Cell as TableCell, CellAlignment, ContentArrangement, Table, presets};
-
 use crate::driver::Cell;
 use crate::ir::Format;
-use crate::terminal::printable;
+use crate::terminal::{printable, wrap};
 
+use super::fit::{Grid, GridRow, fit};
 use super::plain::plain_text;
-use super::{Report, reported_double};
+use super::{ColumnKind, Report, reported_double};
+
+/// What to do about KPIs left out of a table too wide for the terminal.
+const KPI_HINT: &str = "pick KPIs with -k NAME,NAME or see all with --output html";
 
 impl Report {
     /// A table for people: children indented under their parent, percents and currency
     /// formatted, every text with its control characters escaped (one line per cell).
     pub fn to_table(&self) -> String {
-        let mut table = Table::new();
-        table
-            .load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Disabled);
-        let mut header = vec![TableCell::new("segment")];
-        header.extend(
-            self.columns
-                .iter()
-                .map(|c| TableCell::new(printable(&c.label))),
-        );
-        table.set_header(header);
-        for row in &self.rows {
-            let name = format!(
-                "{}{}{}",
-                "  ".repeat(row.depth),
-                if row.depth > 0 { "└ " } else { "" },
-                printable(&row.label)
-            );
-            let mut cells = vec![TableCell::new(name)];
-            for (column, value) in self.columns.iter().zip(&row.values) {
-                let text = format_value(value, column.format, &self.currency_symbol);
-                cells.push(TableCell::new(printable(&text)).set_alignment(CellAlignment::Right));
-            }
-            table.add_row(cells);
-        }
+        self.to_table_within(None)
+    }
+
+    /// [`Report::to_table`] for a terminal `width` columns wide (in full when `None`): a
+    /// table wider than that is transposed (KPIs as rows) when that fits, else shows the
+    /// first KPIs that fit with a note; no line is wider than `width`.
+    pub fn to_table_within(&self, width: Option<usize>) -> String {
+        let title = format!("{}\n", self.title());
+        let title = match width {
+            Some(width) => wrap(&title, width),
+            None => title,
+        };
+        format!("{title}{}", fit(&self.grid(), width, Some("KPI")))
+    }
+
+    /// `saas_demo as of 2026-10-31 (why that day), compared with 2025-10-31 on local`.
+    pub(super) fn title(&self) -> String {
         let note = self
             .as_of_note
             .as_ref()
@@ -49,11 +43,82 @@ impl Report {
             .map(|prior| format!(", compared with {}", printable(prior)))
             .unwrap_or_default();
         format!(
-            "{} as of {}{note}{compared} on {}\n{table}\n",
+            "{} as of {}{note}{compared} on {}",
             printable(&self.project),
             printable(&self.as_of),
             printable(&self.target)
         )
+    }
+
+    /// Each row's label as printed: indented under its parent.
+    pub(super) fn row_labels(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .map(|row| {
+                format!(
+                    "{}{}{}",
+                    "  ".repeat(row.depth),
+                    if row.depth > 0 { "└ " } else { "" },
+                    printable(&row.label)
+                )
+            })
+            .collect()
+    }
+
+    /// The segment × KPI grid, a KPI's compare columns grouped with it.
+    pub(super) fn grid(&self) -> Grid {
+        let mut groups = Vec::with_capacity(self.columns.len());
+        for column in &self.columns {
+            let last = groups.last().copied();
+            groups.push(match (last, column.kind) {
+                (None, _) => 0,
+                (Some(last), ColumnKind::Value) => last + 1,
+                (Some(last), _) => last,
+            });
+        }
+        let rows = self
+            .row_labels()
+            .into_iter()
+            .zip(&self.rows)
+            .map(|(label, row)| GridRow {
+                label,
+                cells: self
+                    .columns
+                    .iter()
+                    .zip(&row.values)
+                    .map(|(column, value)| {
+                        let text =
+                            column_value(value, column.format, column.kind, &self.currency_symbol);
+                        printable(&text).into_owned()
+                    })
+                    .collect(),
+            })
+            .collect();
+        Grid {
+            corner: "segment".into(),
+            columns: self
+                .columns
+                .iter()
+                .map(|column| printable(&column.label).into_owned())
+                .collect(),
+            groups,
+            rows,
+            noun: "KPIs",
+            hint: KPI_HINT,
+        }
+    }
+}
+
+/// A value as its column prints it: a change of a percent KPI in percentage points.
+pub(super) fn column_value(
+    cell: &Cell,
+    format: Format,
+    kind: ColumnKind,
+    currency: &str,
+) -> String {
+    match (kind, reported_number(cell)) {
+        (ColumnKind::PointChange, Some(number)) => format!("{} pp", grouped(number * 100.0, 1)),
+        _ => format_value(cell, format, currency),
     }
 }
 

@@ -37,6 +37,7 @@ fn tables_escape_control_characters_in_every_text() {
         label: format!("KPI {hostile}"),
         format,
         value_type: KpiType::Double,
+        kind: ColumnKind::Value,
     };
     let report = Report {
         project: format!("project {hostile}"),
@@ -104,6 +105,7 @@ fn one_row(values: &[(Cell, Format)]) -> Report {
                 label: format!("c{index}"),
                 format: *format,
                 value_type: KpiType::Double,
+                kind: ColumnKind::Value,
             })
             .collect(),
         rows: vec![Row {
