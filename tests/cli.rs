@@ -514,6 +514,55 @@ mod run {
             .collect()
     }
 
+    /// `segc overlap` agrees with `segc run`: its diagonal and all_users column are the
+    /// `people` each segment has, a drill-down lies inside its parent, and the matrix is
+    /// symmetric; the counts come from the warehouse, not from user rows.
+    #[test]
+    fn overlap_agrees_with_the_reports_member_counts() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let select = ["--select", "paying+,churned,at_risk"];
+        let people = common::run_json(&project, &[&["-k", "people"][..], &select[..]].concat());
+        let matrix = common::command_json("overlap", &project, &select);
+        let rows = matrix["rows"].as_array().unwrap();
+        let names: Vec<&str> = rows
+            .iter()
+            .map(|r| r["segment"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            people["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["segment"].as_str().unwrap())
+                .collect::<Vec<_>>()
+        );
+        for (row, reported) in rows.iter().zip(people["rows"].as_array().unwrap()) {
+            let name = row["segment"].as_str().unwrap();
+            assert_eq!(
+                row[name], reported["people"],
+                "{name}: size on the diagonal"
+            );
+            assert_eq!(
+                row["all_users"], reported["people"],
+                "{name}: all_users column"
+            );
+            for other in &names {
+                let back = rows.iter().find(|r| r["segment"] == *other).unwrap();
+                assert_eq!(row[*other], back[name], "{name} and {other}");
+                assert!(row[*other].as_i64().unwrap() <= row[name].as_i64().unwrap());
+            }
+            if let Some(parent) = row["parent"].as_str() {
+                assert_eq!(row[parent], row[name], "{name} lies inside {parent}");
+            }
+        }
+        assert!(
+            rows.iter().any(|r| r["parent"].is_string()),
+            "drill-downs covered"
+        );
+    }
+
     /// A table the warehouse does not have: `run` and `explain` name the YAML source that
     /// points at it.
     #[test]
