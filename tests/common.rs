@@ -445,23 +445,26 @@ pub fn padding_project(root: &Path) {
 /// count differs (in brackets).
 pub const PADDING_MEMBERS: &[(&str, i64)] = &[
     ("all_users", 9),
-    ("tag_eq", 1),             // only `admin` (3: admin, admin␠, admin␠␠)
-    ("tag_ne", 8),             // every tag but `admin` (6)
-    ("tag_in", 2),             // admin, b (5)
-    ("tag_not_in", 7),         // (4)
-    ("tag_starts", 0),         // none starts with `ad␠`; `ad` is shorter (1)
-    ("tag_ends", 1),           // `b␠` only; `b` is shorter (2)
-    ("tag_contains", 2),       // admin␠, admin␠␠
-    ("tag_between", 5),        // admin, admin␠, admin␠␠, b, ad; not `b␠` > `b` (6)
-    ("tag_lt", 6),             // below `b␠`: the admins, ad, ␠ and `b` itself (5)
-    ("tag_gt", 6),             // above `admin`: admin␠, admin␠␠, b, b␠, x, x (4)
-    ("tag_blank", 1),          // a single space is a value, not empty
-    ("two_variants", 1),       // user 8 has `x` and `x␠` (0)
-    ("last_is_x_space", 1),    // user 8's last tag at the tied instant (2)
-    ("highest_is_x_space", 1), // user 8's highest tag (2)
-    ("lowest_is_x", 2),        // users 8 and 10
-    ("formula_eq", 1),         // `first_tag = 'admin'` in a formula (3)
-    ("formula_gt", 3),         // `first_tag > 'b'`: b␠, x, x (2)
+    ("tag_eq", 1),              // only `admin` (3: admin, admin␠, admin␠␠)
+    ("tag_ne", 8),              // every tag but `admin` (6)
+    ("tag_in", 2),              // admin, b (5)
+    ("tag_not_in", 7),          // (4)
+    ("tag_starts", 0),          // none starts with `ad␠`; `ad` is shorter (1)
+    ("tag_ends", 1),            // `b␠` only; `b` is shorter (2)
+    ("tag_contains", 2),        // admin␠, admin␠␠
+    ("tag_between", 5),         // admin, admin␠, admin␠␠, b, ad; not `b␠` > `b` (6)
+    ("tag_lt", 6),              // below `b␠`: the admins, ad, ␠ and `b` itself (5)
+    ("tag_gt", 6),              // above `admin`: admin␠, admin␠␠, b, b␠, x, x (4)
+    ("tag_blank", 1),           // a single space is a value, not empty
+    ("two_variants", 1),        // user 8 has `x` and `x␠` (0)
+    ("last_is_x_space", 1),     // user 8's last tag at the tied instant (2)
+    ("highest_is_x_space", 1),  // user 8's highest tag (2)
+    ("lowest_is_x", 2),         // users 8 and 10
+    ("formula_eq", 1),          // `first_tag = 'admin'` in a formula (3)
+    ("formula_gt", 3),          // `first_tag > 'b'`: b␠, x, x (2)
+    ("least_is_b", 4),          // least(first_tag, 'b') is `b` for b, b␠, x, x (3: b␠ kept)
+    ("nullif_kept_b_space", 1), // nullif(first_tag, 'b') keeps `b␠` (0)
+    ("nullif_dropped", 1),      // and drops only `b` (2)
 ];
 
 /// The trailing-spaces fixture's KPIs of all_users: distinct first tags (5 when padded), the

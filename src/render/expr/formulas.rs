@@ -150,8 +150,30 @@ impl<'a, 's> Sql<'a, 's> {
             Function::Ceil => "CEILING",
             Function::Least | Function::Greatest | Function::DaysBetween => "",
         };
+        // Strings are compared exactly, as in conditions (rule 15); the value kept is the
+        // argument itself.
+        let attributes = &self.plan.project.attributes;
+        let string = arguments
+            .iter()
+            .any(|argument| argument.value_type(attributes) == ValueType::String);
         if matches!(function, Function::Least | Function::Greatest) {
-            return Ok(extreme(&rendered, function == Function::Greatest));
+            let compared = rendered
+                .iter()
+                .map(|value| self.exact(value.clone(), string))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(extreme(
+                &rendered,
+                &compared,
+                function == Function::Greatest,
+            ));
+        }
+        if function == Function::NullIf && string {
+            let (value, other) = (&rendered[0], &rendered[1]);
+            let (a, b) = (
+                self.exact(value.clone(), true)?,
+                self.exact(other.clone(), true)?,
+            );
+            return Ok(format!("CASE WHEN {a} = {b} THEN NULL ELSE {value} END"));
         }
         if function == Function::Round {
             let value = self.cast(rendered.first().cloned().unwrap_or_default(), "double")?;
@@ -184,8 +206,9 @@ impl<'a, 's> Sql<'a, 's> {
 /// `greatest(…)` (or `least`) of the rendered arguments, skipping NULLs (NULL when all are), as
 /// a CASE: `GREATEST` exists only from SQL Server 2022 on, and BigQuery's returns NULL when any
 /// argument is NULL where the others skip it. The first argument not exceeded by any later
-/// one is the answer: an earlier one that would also qualify equals it.
-fn extreme(arguments: &[String], greatest: bool) -> String {
+/// one is the answer: an earlier one that would also qualify equals it. `compared` holds the
+/// arguments in the form they are compared in (exact strings).
+fn extreme(arguments: &[String], compared: &[String], greatest: bool) -> String {
     let operator = if greatest { ">=" } else { "<=" };
     let Some((last, rest)) = arguments.split_last() else {
         return "NULL".into();
@@ -197,7 +220,13 @@ fn extreme(arguments: &[String], greatest: bool) -> String {
     for (index, candidate) in rest.iter().enumerate() {
         let beats_later: Vec<String> = arguments[index + 1..]
             .iter()
-            .map(|later| format!("({later} IS NULL OR {candidate} {operator} {later})"))
+            .zip(&compared[index + 1..])
+            .map(|(later, later_compared)| {
+                format!(
+                    "({later} IS NULL OR {} {operator} {later_compared})",
+                    compared[index]
+                )
+            })
             .collect();
         case.push_str(&format!(
             " WHEN {candidate} IS NOT NULL AND {} THEN {candidate}",
