@@ -202,17 +202,23 @@ pub fn nice_ticks(low: f64, high: f64) -> Vec<f64> {
         .map(|m| m * power)
         .find(|step| (high - low) / step <= 6.0)
         .unwrap_or(10.0 * power);
-    let first = (low / step).floor() * step;
-    let mut ticks = vec![first];
-    while let Some(&last) = ticks.last().filter(|last| **last < high - step * 1e-9) {
-        if ticks.len() >= 20 {
-            break;
-        }
-        // `0.30000000000000004` → 0.3.
-        ticks.push(((last + step) / step).round() * step);
+    // Ticks are whole multiples of the step, printed to the step's decimals: 0.15, not
+    // 0.15000000000000002.
+    let decimals = (-step.log10().floor()).max(0.0) as usize + 1;
+    let tick = |multiple: f64| {
+        format!("{:.*}", decimals, multiple * step)
+            .parse::<f64>()
+            .unwrap_or(multiple * step)
+    };
+    let first = (low / step).floor();
+    let mut ticks = vec![tick(first)];
+    let mut multiple = first;
+    while ticks.last().is_some_and(|last| *last < high - step * 1e-9) && ticks.len() < 20 {
+        multiple += 1.0;
+        ticks.push(tick(multiple));
     }
     if ticks.len() < 2 {
-        ticks.push(first + step);
+        ticks.push(tick(first + 1.0));
     }
     ticks
 }
