@@ -29,7 +29,9 @@ fn chromium() -> Option<PathBuf> {
     match found {
         Some(path) => Some(path),
         None if std::env::var_os("SEGC_TEST_BROWSER").is_some() => {
-            panic!("SEGC_TEST_BROWSER is set but no Chromium was found: install it (apt-get install chromium) or set SEGC_TEST_CHROMIUM")
+            panic!(
+                "SEGC_TEST_BROWSER is set but no Chromium was found: install it (apt-get install chromium) or set SEGC_TEST_CHROMIUM"
+            )
         }
         None => {
             eprintln!(
@@ -129,7 +131,10 @@ fn screenshot(browser: &Path, page: &Path, profile: &Path, png: &Path) {
         .unwrap();
     assert!(status.status.success(), "chromium failed: {status:?}");
     let bytes = std::fs::read(png).unwrap();
-    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 20_000, "{png:?}");
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 20_000,
+        "{png:?}"
+    );
     eprintln!("screenshot: {}", png.display());
 }
 
@@ -262,11 +267,22 @@ fn column_names(json: &Json) -> Vec<String> {
 }
 
 /// Runs `args` as JSON and as HTML, loads the page, checks it, and keeps a screenshot.
-fn check_run(browser: &Path, project: &Path, dir: &Path, name: &str, args: &[&str]) -> (Json, Loaded) {
-    let json: Json = serde_json::from_slice(&segc(project, &[&["run", "-o", "json"], args].concat()).stdout).unwrap();
+fn check_run(
+    browser: &Path,
+    project: &Path,
+    dir: &Path,
+    name: &str,
+    args: &[&str],
+) -> (Json, Loaded) {
+    let json: Json =
+        serde_json::from_slice(&segc(project, &[&["run", "-o", "json"], args].concat()).stdout)
+            .unwrap();
     let page = dir.join(format!("{name}.html"));
     let page_text = page.to_str().unwrap();
-    segc(project, &[&["run", "-o", "html", "--out", page_text], args].concat());
+    segc(
+        project,
+        &[&["run", "-o", "html", "--out", page_text], args].concat(),
+    );
     let size = std::fs::metadata(&page).unwrap().len();
     assert!(size < 2_000_000, "{name}: {size} bytes");
     let loaded = load(browser, &page, &dir.join("profile"));
@@ -306,12 +322,21 @@ fn the_html_reports_show_the_json_values_without_errors() {
         assert!(same_value(rect.get("data-v"), people[segment]), "{segment}");
     }
 
-    let (json, loaded) = check_run(&browser, &project, dir.path(), "compare", &["--compare", "prior_year"]);
+    let (json, loaded) = check_run(
+        &browser,
+        &project,
+        dir.path(),
+        "compare",
+        &["--compare", "prior_year"],
+    );
     let tables = page_tables(&loaded.dom);
     assert_eq!(tables.len(), 1);
     assert!(json["compared_with"].is_string());
     assert_table_matches(&tables[0], &json["rows"], &column_names(&json));
-    assert!(loaded.dom.contains(" pp</tspan>"), "percent KPIs change in points");
+    assert!(
+        loaded.dom.contains(" pp</tspan>"),
+        "percent KPIs change in points"
+    );
 
     let months = ["--grain", "month", "--from", "2026-05", "--to", "2026-10"];
     let (json, loaded) = check_run(&browser, &project, dir.path(), "month", &months);
@@ -335,7 +360,18 @@ fn a_script_error_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let project = demo(dir.path());
     let page = dir.path().join("broken.html");
-    segc(&project, &["run", "-o", "html", "--out", page.to_str().unwrap(), "--kpis", "people"]);
+    segc(
+        &project,
+        &[
+            "run",
+            "-o",
+            "html",
+            "--out",
+            page.to_str().unwrap(),
+            "--kpis",
+            "people",
+        ],
+    );
     let html = std::fs::read_to_string(&page).unwrap();
     std::fs::write(
         &page,
@@ -344,9 +380,15 @@ fn a_script_error_is_detected() {
     .unwrap();
     let loaded = load(&browser, &page, &dir.path().join("profile"));
     let (_, root) = tags(&loaded.dom, "html").into_iter().next().unwrap();
-    assert!(root["data-errors"].contains("notDefinedAnywhere"), "{root:?}");
     assert!(
-        loaded.console.iter().any(|line| line.contains("notDefinedAnywhere")),
+        root["data-errors"].contains("notDefinedAnywhere"),
+        "{root:?}"
+    );
+    assert!(
+        loaded
+            .console
+            .iter()
+            .any(|line| line.contains("notDefinedAnywhere")),
         "{:?}",
         loaded.console
     );
@@ -360,7 +402,10 @@ fn sorting_expanding_and_choosing_work() {
     let dir = tempfile::tempdir().unwrap();
     let project = demo(dir.path());
     let page = dir.path().join("interact.html");
-    segc(&project, &["run", "-o", "html", "--out", page.to_str().unwrap()]);
+    segc(
+        &project,
+        &["run", "-o", "html", "--out", page.to_str().unwrap()],
+    );
     let html = std::fs::read_to_string(&page).unwrap();
     let actions = r#"<script>
       document.querySelector('table.report th[data-col="people"]').click();
@@ -410,7 +455,11 @@ fn sorting_expanding_and_choosing_work() {
                 .position(|r| &r.0 == parent)
                 .unwrap_or_else(|| panic!("{} comes before its parent", row.0));
             for between in &table.rows[at + 1..index] {
-                assert!(descends(&between.0, parent), "{} is not under {parent}", row.0);
+                assert!(
+                    descends(&between.0, parent),
+                    "{} is not under {parent}",
+                    row.0
+                );
             }
         }
     }

@@ -10,6 +10,11 @@ use crate::session::Outcome;
 use super::{OutputFormat, ReportArgs};
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  segc run                                   # the segment x KPI table, as of yesterday
+  segc run --compare prior_year -k people    # with the same days a year earlier
+  segc run --output html --out report.html   # one self-contained page: table and charts
+  segc run --grain month --from 2026-01 --to 2026-10 --output html --out months.html")]
 pub struct RunArgs {
     /// A target of profiles.yml (default: the project's `default_target`).
     #[arg(long, short = 't')]
@@ -73,7 +78,10 @@ fn output(
 ) -> Result<String, Error> {
     use crate::report::{html, series_csv, series_json, series_table};
     let json = |value: serde_json::Value| {
-        format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        )
     };
     let grid = crate::report::QuintileGrid::find(project);
     let page = html_page(reports, run, grid.as_ref());

@@ -66,7 +66,10 @@ impl QuintileGrid {
             };
             match pairs.iter_mut().find(|(pair, _)| *pair == key) {
                 Some((_, cells)) => {
-                    if !cells.iter().any(|c| (c.row, c.column) == (cell.row, cell.column)) {
+                    if !cells
+                        .iter()
+                        .any(|c| (c.row, c.column) == (cell.row, cell.column))
+                    {
                         cells.push(cell);
                     }
                 }

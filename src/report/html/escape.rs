@@ -86,6 +86,9 @@ mod tests {
         assert_eq!(data_value(&Cell::Null), "");
         assert_eq!(data_value(&Cell::Integer(42)), " data-v=\"42\"");
         assert_eq!(data_value(&Cell::Double(f64::NAN)), "");
-        assert_eq!(data_value(&Cell::Text("<b>".into())), " data-v=\"&lt;b&gt;\"");
+        assert_eq!(
+            data_value(&Cell::Text("<b>".into())),
+            " data-v=\"&lt;b&gt;\""
+        );
     }
 }

@@ -52,7 +52,14 @@ pub fn section(report: &Report, grid: &QuintileGrid) -> String {
             let found = counts
                 .iter()
                 .find(|(r, col, _)| (*r, *col) == (row_score, column_score));
-            svg.push_str(&cell(report, found.and_then(|found| found.2), column, most, x, y));
+            svg.push_str(&cell(
+                report,
+                found.and_then(|found| found.2),
+                column,
+                most,
+                x,
+                y,
+            ));
         }
     }
     for column_score in 1..=5u8 {

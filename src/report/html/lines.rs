@@ -96,7 +96,11 @@ fn series(periods: &[(String, Report)], segment: &str, column: usize) -> Vec<Cel
         .collect()
 }
 
-fn chart(periods: &[(String, Report)], group: &KpiGroup, segments: &[(&str, &str, usize)]) -> String {
+fn chart(
+    periods: &[(String, Report)],
+    group: &KpiGroup,
+    segments: &[(&str, &str, usize)],
+) -> String {
     let currency = &periods[0].1.currency_symbol;
     let all: Vec<Vec<Cell>> = segments
         .iter()
@@ -194,7 +198,11 @@ fn ticks_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 /// Four to eight round ticks covering `[low, high]`: steps of 1, 2 or 5 times a power of ten.
 pub fn nice_ticks(low: f64, high: f64) -> Vec<f64> {
-    let (low, high) = if high > low { (low, high) } else { (low - 1.0, low + 1.0) };
+    let (low, high) = if high > low {
+        (low, high)
+    } else {
+        (low - 1.0, low + 1.0)
+    };
     let raw = (high - low) / 5.0;
     let power = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]

@@ -72,20 +72,28 @@ pub fn render(content: Content<'_>, page: &Page<'_>) -> String {
     };
     let groups = model::groups(latest);
     let mut body = String::new();
-    body.push_str(&header(latest, page, matches!(content, Content::Periods(_))));
+    body.push_str(&header(
+        latest,
+        page,
+        matches!(content, Content::Periods(_)),
+    ));
     body.push_str(&table::chooser(&groups, SHOWN_KPIS));
     body.push_str(&table::tables(&reports, &groups));
+    if let Some(grid) = page.grid {
+        body.push_str(&heatmap::section(latest, grid));
+    }
     body.push_str("<section id=\"charts\"><h2>Charts</h2>\n");
     match content {
         Content::Single(report) => body.push_str(&bars::charts(report, &groups, page.grid)),
         Content::Periods(periods) => body.push_str(&lines::charts(periods, &groups, page.grid)),
     }
     body.push_str("</section>\n");
-    if let Some(grid) = page.grid {
-        body.push_str(&heatmap::section(latest, grid));
-    }
     body.push_str(&overlap_section(latest, page.overlap));
-    document(&latest.project, &table::hidden_style(&groups, SHOWN_KPIS), &body)
+    document(
+        &latest.project,
+        &table::hidden_style(&groups, SHOWN_KPIS),
+        &body,
+    )
 }
 
 fn empty_page(page: &Page<'_>) -> String {

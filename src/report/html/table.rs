@@ -80,7 +80,11 @@ pub fn tables(reports: &[(Option<&str>, &Report)], groups: &[KpiGroup]) -> Strin
     if reports.len() > 1 || reports.first().is_some_and(|(label, _)| label.is_some()) {
         out.push_str("<p><label>Month <select id=\"period\">");
         for (index, (label, report)) in reports.iter().enumerate() {
-            let selected = if index + 1 == reports.len() { " selected" } else { "" };
+            let selected = if index + 1 == reports.len() {
+                " selected"
+            } else {
+                ""
+            };
             out.push_str(&format!(
                 "<option value=\"{index}\"{selected}>{} (as of {})</option>",
                 esc(label.unwrap_or_default()),
@@ -90,7 +94,11 @@ pub fn tables(reports: &[(Option<&str>, &Report)], groups: &[KpiGroup]) -> Strin
         out.push_str("</select></label></p>\n");
     }
     for (index, (label, report)) in reports.iter().enumerate() {
-        let hidden = if index + 1 == reports.len() { "" } else { " hidden" };
+        let hidden = if index + 1 == reports.len() {
+            ""
+        } else {
+            " hidden"
+        };
         out.push_str(&format!(
             "<div class=\"period\" data-index=\"{index}\" data-period=\"{}\" data-as-of=\"{}\"{hidden}>",
             esc(label.unwrap_or_default()),
@@ -111,7 +119,11 @@ fn table(report: &Report, groups: &[KpiGroup]) -> String {
     for group in groups {
         for (index, header) in headers(group) {
             let name = &report.columns[index].name;
-            let class = if header.is_none() { " class=\"aux\"" } else { "" };
+            let class = if header.is_none() {
+                " class=\"aux\""
+            } else {
+                ""
+            };
             out.push_str(&format!(
                 "<th{class} data-col=\"{}\" data-sort=\"{position}\" title=\"{}\">{}</th>",
                 esc(name),
@@ -183,7 +195,11 @@ fn table_row(report: &Report, groups: &[KpiGroup], index: usize, row: &Row) -> S
             } else {
                 String::new()
             };
-            let class = if header.is_none() { " class=\"aux\"" } else { "" };
+            let class = if header.is_none() {
+                " class=\"aux\""
+            } else {
+                ""
+            };
             out.push_str(&format!("<td{class}{}>{text}</td>", data_value(cell)));
         }
     }

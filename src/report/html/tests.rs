@@ -92,7 +92,12 @@ fn hostile_labels_stay_text() {
 fn the_page_needs_no_network() {
     let report = report(
         vec![column("money", "Money", Format::Currency)],
-        vec![row("all_users", "All users", None, vec![Cell::Double(10.0)])],
+        vec![row(
+            "all_users",
+            "All users",
+            None,
+            vec![Cell::Double(10.0)],
+        )],
     );
     let run = run();
     let html = render(Content::Single(&report), &page(&run));
@@ -117,11 +122,17 @@ fn drill_downs_start_collapsed_under_their_parent() {
     );
     let run = run();
     let html = render(Content::Single(&report), &page(&run));
-    assert!(html.contains("<tr data-segment=\"big\" data-parent=\"paying\" class=\"child\" hidden>"));
+    assert!(
+        html.contains("<tr data-segment=\"big\" data-parent=\"paying\" class=\"child\" hidden>")
+    );
     assert!(html.contains("<tr data-segment=\"orphan\" data-parent=\"hidden\"><th"));
     assert!(html.contains("<tr data-segment=\"all_users\" data-parent=\"\" class=\"baseline\">"));
     // Only a parent has a button; a NULL has no value.
-    assert_eq!(html.matches("<button type=\"button\" class=\"toggle\"").count(), 1);
+    assert_eq!(
+        html.matches("<button type=\"button\" class=\"toggle\"")
+            .count(),
+        1
+    );
     assert!(html.contains("<td>–</td>"));
 }
 
@@ -189,7 +200,9 @@ fn bars_reference_the_all_users_value() {
     // -5 to 20 spans the bars' area, x 260 to 640 (15.2 per dollar): the negative bar starts
     // at its left edge and ends at 0 (x 336), A's runs from 0 to the right edge.
     assert!(html.contains("<rect class=\"current\" data-v=\"-5\" x=\"260\" y=\"67\" width=\"76\""));
-    assert!(html.contains("<rect class=\"current\" data-v=\"20\" x=\"336\" y=\"47\" width=\"304\""));
+    assert!(
+        html.contains("<rect class=\"current\" data-v=\"20\" x=\"336\" y=\"47\" width=\"304\"")
+    );
 }
 
 #[test]
@@ -217,9 +230,18 @@ fn a_month_series_draws_lines_and_a_table_per_month() {
 
 #[test]
 fn round_ticks() {
-    assert_eq!(lines::nice_ticks(0.0, 9.6), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-    assert_eq!(lines::nice_ticks(0.0, 10.9), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]);
-    assert_eq!(lines::nice_ticks(-3.0, 40.0), vec![-10.0, 0.0, 10.0, 20.0, 30.0, 40.0]);
+    assert_eq!(
+        lines::nice_ticks(0.0, 9.6),
+        vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    );
+    assert_eq!(
+        lines::nice_ticks(0.0, 10.9),
+        vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    );
+    assert_eq!(
+        lines::nice_ticks(-3.0, 40.0),
+        vec![-10.0, 0.0, 10.0, 20.0, 30.0, 40.0]
+    );
     assert_eq!(lines::nice_ticks(0.1, 0.3), vec![0.1, 0.15, 0.2, 0.25, 0.3]);
     let flat = lines::nice_ticks(5.0, 5.0);
     assert!(flat.len() >= 2 && flat[0] <= 5.0 && *flat.last().unwrap() >= 5.0);
@@ -227,7 +249,12 @@ fn round_ticks() {
 
 #[test]
 fn the_heat_map_shades_the_grid_cells_by_member_count() {
-    let mut rows = vec![row("all_users", "All users", None, vec![Cell::Integer(100)])];
+    let mut rows = vec![row(
+        "all_users",
+        "All users",
+        None,
+        vec![Cell::Integer(100)],
+    )];
     rows.push(row("r5f5", "Best", None, vec![Cell::Integer(40)]));
     rows.push(row("r1f1", "Worst", None, vec![Cell::Integer(10)]));
     let mut report = report(vec![column("people", "People", Format::Integer)], rows);
@@ -236,13 +263,27 @@ fn the_heat_map_shades_the_grid_cells_by_member_count() {
         rows: "recency_score".into(),
         columns: "frequency_score".into(),
         cells: vec![
-            GridCell { segment: "r5f5".into(), row: 5, column: 5 },
-            GridCell { segment: "r1f1".into(), row: 1, column: 1 },
+            GridCell {
+                segment: "r5f5".into(),
+                row: 5,
+                column: 5,
+            },
+            GridCell {
+                segment: "r1f1".into(),
+                row: 1,
+                column: 1,
+            },
         ],
         count_kpi: Some("people".into()),
     };
     let run = run();
-    let html = render(Content::Single(&report), &Page { grid: Some(&grid), ..page(&run) });
+    let html = render(
+        Content::Single(&report),
+        &Page {
+            grid: Some(&grid),
+            ..page(&run)
+        },
+    );
     assert!(html.contains("recency_score × frequency_score"));
     // The largest cell is the darkest, the others paler; 23 cells have no segment.
     assert!(html.contains("<g class=\"cell\" data-segment=\"r5f5\"><title>Best: 40</title><rect data-v=\"40\" x=\"454\" y=\"10\" width=\"74\" height=\"42\" fill=\"#1f4e8c\"/>"), "{html}");
@@ -251,8 +292,17 @@ fn the_heat_map_shades_the_grid_cells_by_member_count() {
     // Grid cells are not drawn again as bars.
     assert!(!html.contains("<g class=\"segment\" data-segment=\"r5f5\""));
     // Without a counting KPI, the section says why there is no map.
-    let without = QuintileGrid { count_kpi: None, ..grid.clone() };
-    let html = render(Content::Single(&report), &Page { grid: Some(&without), ..page(&run) });
+    let without = QuintileGrid {
+        count_kpi: None,
+        ..grid.clone()
+    };
+    let html = render(
+        Content::Single(&report),
+        &Page {
+            grid: Some(&without),
+            ..page(&run)
+        },
+    );
     assert!(html.contains("Not drawn: the report has no KPI"));
 }
 
@@ -269,14 +319,34 @@ fn the_overlap_matrix_is_drawn_when_given() {
     assert_eq!(overlap_section(&report, None), "");
     let table = OverlapTable {
         pairs: vec![
-            OverlapPair { first: "a".into(), second: "b".into(), users: 2 },
-            OverlapPair { first: "a".into(), second: "a".into(), users: 4 },
-            OverlapPair { first: "all_users".into(), second: "b".into(), users: 3000 },
+            OverlapPair {
+                first: "a".into(),
+                second: "b".into(),
+                users: 2,
+            },
+            OverlapPair {
+                first: "a".into(),
+                second: "a".into(),
+                users: 4,
+            },
+            OverlapPair {
+                first: "all_users".into(),
+                second: "b".into(),
+                users: 3000,
+            },
         ],
     };
     let run = run();
-    let html = render(Content::Single(&report), &Page { overlap: Some(&table), ..page(&run) });
-    let section = &html[html.find("<section id=\"overlap\"").expect("an overlap section")..];
+    let html = render(
+        Content::Single(&report),
+        &Page {
+            overlap: Some(&table),
+            ..page(&run)
+        },
+    );
+    let section = &html[html
+        .find("<section id=\"overlap\"")
+        .expect("an overlap section")..];
     // Both orders of a pair read the same count; a pair without a count is blank.
     assert!(section.contains("<tr data-segment=\"b\"><th scope=\"row\">B</th><td data-with=\"all_users\" data-v=\"3000\">3,000</td><td data-with=\"a\" data-v=\"2\">2</td><td data-with=\"b\"></td></tr>"), "{section}");
     assert!(section.contains("<td data-with=\"b\" data-v=\"2\">2</td>"));
@@ -285,7 +355,10 @@ fn the_overlap_matrix_is_drawn_when_given() {
 #[test]
 fn run_ids_differ_and_start_with_the_time() {
     let started = Utc.with_ymd_and_hms(2026, 11, 1, 8, 30, 0).unwrap();
-    let (a, b) = (crate::report::run_id(started), crate::report::run_id(started));
+    let (a, b) = (
+        crate::report::run_id(started),
+        crate::report::run_id(started),
+    );
     assert!(a.starts_with("20261101T083000Z-"), "{a}");
     assert_eq!(a.len(), "20261101T083000Z-".len() + 8);
     assert_ne!(a, b);
