@@ -161,7 +161,7 @@ fn unescape(text: &str) -> String {
 }
 
 /// Every start tag `<name …>` in `html`, with its attributes.
-fn tags<'h>(html: &'h str, name: &str) -> Vec<(usize, BTreeMap<String, String>)> {
+fn tags(html: &str, name: &str) -> Vec<(usize, BTreeMap<String, String>)> {
     let open = format!("<{name}");
     html.match_indices(&open)
         .filter(|(at, _)| {
@@ -477,4 +477,43 @@ fn sorting_expanding_and_choosing_work() {
     assert!(style.contains("table.report tr>:nth-child(2)"), "{style}");
     assert!(style.contains("figure[data-kpi=\"people\"]"), "{style}");
     assert!(loaded.dom.contains("<span id=\"kpi-count\">5</span>"));
+}
+
+/// The rule for a quintile grid: the demo's grid file forms a 5 × 5 grid of recency (rows)
+/// by frequency; a segment with any other condition is no cell, and the demo alone (whose RFM
+/// segments use ranges) has no grid.
+#[test]
+fn the_quintile_grid_is_read_from_the_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = demo(dir.path());
+    let loaded = segc::load_project(&project).unwrap();
+    let grid = segc::report::QuintileGrid::find(&loaded).expect("a grid");
+    assert_eq!(
+        (grid.rows.as_str(), grid.columns.as_str()),
+        ("recency_score", "frequency_score")
+    );
+    assert_eq!(grid.cells.len(), 25);
+    let cell = grid.cell("rfm_r4_f2").unwrap();
+    assert_eq!((cell.row, cell.column), (4, 2));
+    assert_eq!(grid.count_kpi.as_deref(), Some("people"));
+    assert!(grid.cell("champions").is_none());
+
+    // One more condition makes a segment no cell.
+    let file = project.join("segment-defs/rfm_grid.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let narrowed = text.replace(
+        "{ frequency_score: { eq: 2 } } ] }",
+        "{ frequency_score: { eq: 2 } }, { monetary_score: { gte: 1 } } ] }",
+    );
+    assert_ne!(narrowed, text);
+    std::fs::write(&file, narrowed).unwrap();
+    let grid = segc::report::QuintileGrid::find(&segc::load_project(&project).unwrap()).unwrap();
+    assert_eq!(grid.cells.len(), 20);
+    assert!(grid.cell("rfm_r4_f2").is_none());
+
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(
+        segc::report::QuintileGrid::find(&segc::load_project(&project).unwrap()),
+        None
+    );
 }
