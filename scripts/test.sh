@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: starts a throwaway PostgreSQL and a BigQuery emulator for the engine
-# tests (and tmux for the terminal tests), runs every test in the release profile (so the bundled DuckDB is built once), and stops
+# tests (tmux for the terminal tests, Chromium for the HTML report's browser test, each
+# installed when missing), runs every test in the release profile (so the bundled DuckDB is built once), and stops
 # both servers. SQL Server tests run too when SEGC_TEST_SQLSERVER holds an ADO connection string.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,15 @@ if ! "$venv/bin/python" -c "import jsonschema, yaml" >/dev/null 2>&1; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "jsonschema==4.23.0" "PyYAML==6.0.2"
 fi
 export SEGC_TEST_SCHEMA_PYTHON="$venv/bin/python"
+# Headless Chromium for the HTML report's browser test (tests/html_browser.rs).
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${SEGC_TEST_CHROMIUM:-}" ]; then
+  echo "installing Chromium (apt-get)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+export SEGC_TEST_BROWSER=1
+export SEGC_TEST_CHROMIUM="${SEGC_TEST_CHROMIUM:-$(command -v chromium)}"
 
 export SEGC_TEST_POSTGRES=1
 export SEGC_TEST_PG_HOST=127.0.0.1

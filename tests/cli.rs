@@ -143,11 +143,13 @@ fn help_explains_the_commands() {
             .and(predicate::str::contains("compile"))
             .and(predicate::str::contains("run")),
     );
-    segc()
-        .args(["run", "--help"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("--as-of"));
+    segc().args(["run", "--help"]).assert().success().stdout(
+        predicate::str::contains("--as-of")
+            .and(predicate::str::contains(
+                "segc run --output html --out report.html",
+            ))
+            .and(predicate::str::contains("--out <FILE>")),
+    );
     segc()
         .args(["sources", "--help"])
         .assert()
@@ -561,6 +563,51 @@ mod run {
             rows.iter().any(|r| r["parent"].is_string()),
             "drill-downs covered"
         );
+    }
+
+    /// `--out FILE` writes any output to the file, nothing to stdout; a file that cannot be
+    /// written is a clear error.
+    #[test]
+    fn out_writes_the_output_to_a_file() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let csv = dir.path().join("report.csv");
+        let output = segc()
+            .arg("--project")
+            .arg(&project)
+            .args(["run", "-k", "people", "-o", "csv", "--out"])
+            .arg(&csv)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        assert!(output.stdout.is_empty());
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(
+            text.starts_with("segment,parent,people\nall_users,,10000\n"),
+            "{text}"
+        );
+        let html = dir.path().join("report.html");
+        segc()
+            .arg("--project")
+            .arg(&project)
+            .args(["run", "-k", "people", "-o", "html", "--out"])
+            .arg(&html)
+            .assert()
+            .success()
+            .stdout("");
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>") && page.contains("data-v=\"10000\""));
+        segc()
+            .arg("--project")
+            .arg(&project)
+            .args(["run", "-k", "people", "-o", "html", "--out"])
+            .arg(dir.path().join("missing/report.html"))
+            .assert()
+            .code(1)
+            .stderr(
+                predicate::str::contains("cannot write to")
+                    .and(predicate::str::contains("missing/report.html")),
+            );
     }
 
     /// A table the warehouse does not have: `run` and `explain` name the YAML source that

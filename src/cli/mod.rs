@@ -185,6 +185,7 @@ pub enum OutputFormat {
     Table,
     Csv,
     Json,
+    Html,
 }
 
 pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, String> {

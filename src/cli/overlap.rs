@@ -40,6 +40,13 @@ pub struct OverlapArgs {
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> Result<i32, Error> {
+    if args.output == OutputFormat::Html {
+        return Err(Error::Usage(
+            "segc overlap prints a table, CSV or JSON; `segc run --output html` draws the \
+             matrix on its page"
+                .into(),
+        ));
+    }
     let options = crate::driver::RunOptions {
         timeout: args.timeout.map(std::time::Duration::from_secs),
         ..super::run_options()
@@ -71,7 +78,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> 
             report.to_table_within(crate::terminal::stdout_width())
         ),
         OutputFormat::Csv => print!("{}", report.to_csv()?),
-        OutputFormat::Json => println!(
+        // HTML was refused before running.
+        OutputFormat::Json | OutputFormat::Html => println!(
             "{}",
             serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
         ),

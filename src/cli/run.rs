@@ -15,7 +15,9 @@ use super::{OutputFormat, ReportArgs};
   segc run                                    every KPI; on a terminal, fitted to its width
   segc run -k revenue_30d,people -s paying+   two KPIs in that order, for paying and its drill-downs
   segc run --compare prior_year -o csv        each KPI with its prior value and changes
-  segc run --grain month --from 2026-01 --to 2026-06 -k people --layout wide")]
+  segc run --grain month --from 2026-01 --to 2026-06 -k people --layout wide
+  segc run --output html --out report.html    one self-contained page: tables, charts, overlap
+  segc run --grain month --from 2026-01 --to 2026-10 --output html --out months.html")]
 pub struct RunArgs {
     /// A target of profiles.yml (default: the project's `default_target`).
     #[arg(long, short = 't')]
@@ -25,9 +27,13 @@ pub struct RunArgs {
     pub timeout: Option<u64>,
     /// How to print the result. On a terminal, a table wider than the window is shown with
     /// KPIs as rows when that fits, else with the first KPIs that fit; pipes and files get
-    /// the whole table.
+    /// the whole table. `html` is one self-contained page (tables, charts and the segments'
+    /// overlap, counted by one more statement; no network needed to open it).
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+    /// Write the result to FILE instead of standard output (any --output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
     /// With --grain month: `long` prints one table per month (CSV: a row per month and
     /// segment); `wide` a segment × month table per KPI (CSV: a row per segment and KPI, a
     /// column per month): `segc run --grain month --from 2026-01 --to 2026-06 -k people
@@ -47,15 +53,16 @@ pub enum LayoutArg {
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Result<i32, Error> {
     let layout = match args.layout {
         LayoutArg::Long => Layout::Long,
-        LayoutArg::Wide if args.output == OutputFormat::Json => {
+        LayoutArg::Wide if matches!(args.output, OutputFormat::Json | OutputFormat::Html) => {
             return Err(Error::Usage(
-                "--layout wide is for --output table and csv; the JSON output lists every \
-                 month with its rows already"
+                "--layout wide is for --output table and csv; the JSON and HTML outputs list \
+                 every month with its rows already"
                     .into(),
             ));
         }
         LayoutArg::Wide => Layout::Wide,
     };
+    let run = crate::report::RunInfo::start();
     let options = crate::driver::RunOptions {
         timeout: args.timeout.map(std::time::Duration::from_secs),
         ..super::run_options()
@@ -88,28 +95,135 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
         super::progress::Progress::start(format!("running on {}", target.target), query_id);
     let outcome = crate::session::run_statement(driver.as_mut(), &project, &target, &reports, &sql);
     drop(progress);
-    let json = |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default();
+    let outcome = outcome?;
+    // The HTML page also shows the segments' overlap: one more read-only statement.
+    let overlap = match args.output {
+        OutputFormat::Html => Some(overlap(driver.as_mut(), &project, &target, &reports, args)?),
+        _ => None,
+    };
     // A terminal gets a table that fits its width; a pipe or a file the whole table.
-    let width = crate::terminal::stdout_width();
-    match (outcome?, args.output) {
-        (Outcome::Report(report), OutputFormat::Table) => {
-            print!("{}", report.to_table_within(width))
-        }
-        (Outcome::Report(report), OutputFormat::Csv) => print!("{}", report.to_csv()?),
-        (Outcome::Report(report), OutputFormat::Json) => println!("{}", json(report.to_json())),
-        (Outcome::Periods(reports), OutputFormat::Table) => {
-            print!(
-                "{}",
-                crate::report::series_table_within(&reports, layout, width)
-            )
-        }
-        (Outcome::Periods(reports), OutputFormat::Csv) => match layout {
-            Layout::Long => print!("{}", crate::report::series_csv(&reports)?),
-            Layout::Wide => print!("{}", crate::report::series_wide_csv(&reports)?),
-        },
-        (Outcome::Periods(reports), OutputFormat::Json) => {
-            println!("{}", json(crate::report::series_json(&reports)))
-        }
+    let width = match args.out {
+        Some(_) => None,
+        None => crate::terminal::stdout_width(),
+    };
+    let shown = Shown {
+        format: args.output,
+        layout,
+        width,
+        overlap: overlap.as_ref(),
+    };
+    let text = output(outcome, &shown, &project, &reports, &run)?;
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?,
+        None => print!("{text}"),
     }
     Ok(0)
+}
+
+/// The membership of the latest period's reported rows, counted pair by pair in the warehouse
+/// (see [`crate::session::overlap`]).
+fn overlap(
+    driver: &mut dyn crate::driver::Driver,
+    project: &crate::ir::Project,
+    target: &crate::session::Target,
+    reports: &crate::plan::Reports<'_>,
+    args: &RunArgs,
+) -> Result<crate::report::OverlapTable, Error> {
+    use crate::plan::{Reports, SeriesShape};
+    let latest = match reports {
+        Reports::Single(plan) => plan,
+        Reports::Series(plans, SeriesShape::Compare) => &plans[0].1,
+        Reports::Series(plans, SeriesShape::Periods) => &plans[plans.len() - 1].1,
+    };
+    let options = crate::plan::ReportOptions {
+        as_of: None,
+        period: Some(latest.time.period),
+        select: args.report.select.clone(),
+        kpis: Vec::new(),
+    };
+    let plan = crate::plan::Plan::membership(project, &options, latest.time.as_of)?;
+    let report = crate::session::overlap(driver, project, target, &plan)?;
+    Ok(crate::report::OverlapTable::from_report(&report))
+}
+
+/// How the result is shown.
+struct Shown<'a> {
+    format: OutputFormat,
+    layout: Layout,
+    /// The terminal's width, when the text goes to one.
+    width: Option<usize>,
+    overlap: Option<&'a crate::report::OverlapTable>,
+}
+
+/// The result as `shown` says.
+fn output(
+    outcome: Outcome,
+    shown: &Shown<'_>,
+    project: &crate::ir::Project,
+    reports: &crate::plan::Reports<'_>,
+    run: &crate::report::RunInfo,
+) -> Result<String, Error> {
+    use crate::report::{html, series_csv, series_json, series_table_within, series_wide_csv};
+    let json = |value: serde_json::Value| {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        )
+    };
+    let grid = crate::report::QuintileGrid::find(project);
+    let page = html_page(reports, run, grid.as_ref(), shown.overlap);
+    Ok(match (outcome, shown.format) {
+        (Outcome::Report(report), OutputFormat::Table) => report.to_table_within(shown.width),
+        (Outcome::Report(report), OutputFormat::Csv) => report.to_csv()?,
+        (Outcome::Report(report), OutputFormat::Json) => json(report.to_json()),
+        (Outcome::Report(report), OutputFormat::Html) => {
+            html::render(html::Content::Single(&report), &page)
+        }
+        (Outcome::Periods(reports), OutputFormat::Table) => {
+            series_table_within(&reports, shown.layout, shown.width)
+        }
+        (Outcome::Periods(reports), OutputFormat::Csv) => match shown.layout {
+            Layout::Long => series_csv(&reports)?,
+            Layout::Wide => series_wide_csv(&reports)?,
+        },
+        (Outcome::Periods(reports), OutputFormat::Json) => json(series_json(&reports)),
+        (Outcome::Periods(reports), OutputFormat::Html) => {
+            html::render(html::Content::Periods(&reports), &page)
+        }
+    })
+}
+
+/// What the HTML page says besides the reports: the run, the periods, the quintile grid and
+/// the segments' overlap.
+fn html_page<'a>(
+    reports: &crate::plan::Reports<'_>,
+    run: &'a crate::report::RunInfo,
+    grid: Option<&'a crate::report::QuintileGrid>,
+    overlap: Option<&'a crate::report::OverlapTable>,
+) -> crate::report::html::Page<'a> {
+    use crate::plan::{Reports, SeriesShape};
+    let (period, compared_period) = match reports {
+        Reports::Single(plan) => (Some(plan.time.period), None),
+        Reports::Series(plans, SeriesShape::Compare) => (
+            plans.first().map(|(_, plan)| plan.time.period),
+            plans.get(1).map(|(_, plan)| plan.time.period),
+        ),
+        Reports::Series(plans, SeriesShape::Periods) => (
+            plans
+                .first()
+                .zip(plans.last())
+                .map(|((_, first), (_, last))| (first.time.period.0, last.time.period.1)),
+            None,
+        ),
+    };
+    crate::report::html::Page {
+        run,
+        period,
+        compared_period,
+        grid,
+        overlap,
+    }
 }

@@ -1,10 +1,16 @@
-//! Result rows → the segment × KPI table, printed as a table, CSV or JSON.
+//! Result rows → the segment × KPI table, printed as a table, CSV, JSON or an HTML page.
 //!
 //! `table` prints for people, `plain` writes CSV and JSON, `series` splits a series run's
-//! rows into one report per period and prints them together.
+//! rows into one report per period and prints them together, `html` writes one
+//! self-contained page (with `grid`, the segments a heat map draws, `overlap`, the segment
+//! overlap table it shows, and `run_info`, the run's id and time).
 
 mod fit;
+mod grid;
+pub mod html;
+mod overlap;
 mod plain;
+mod run_info;
 mod series;
 mod table;
 
@@ -15,6 +21,9 @@ use crate::plan::Plan;
 
 use plain::plain_text;
 
+pub use grid::{GridCell, QuintileGrid};
+pub use overlap::{OverlapPair, OverlapTable};
+pub use run_info::{RunInfo, run_id};
 pub use series::{
     Layout, series_csv, series_json, series_table, series_table_within, series_wide_csv,
 };

@@ -1,0 +1,106 @@
+//! The report's columns as the page groups them: one group per KPI, holding in a compare run
+//! its prior value and its change.
+
+use crate::driver::Cell;
+use crate::ir::{Format, KpiType};
+
+use super::super::{Report, Row, grid::QuintileGrid, reported_double};
+
+/// One KPI's columns, by their index in the report.
+#[derive(Debug, Clone)]
+pub struct KpiGroup {
+    pub name: String,
+    pub label: String,
+    pub format: Format,
+    pub value_type: KpiType,
+    pub value: usize,
+    pub prior: Option<usize>,
+    /// `value − prior`.
+    pub change: Option<usize>,
+    /// `(value − prior) / prior`.
+    pub change_pct: Option<usize>,
+}
+
+impl KpiGroup {
+    /// Numbers can be drawn; dates and texts are only listed.
+    pub fn numeric(&self) -> bool {
+        matches!(self.value_type, KpiType::Integer | KpiType::Double)
+    }
+}
+
+/// The KPIs of a report with their columns: in a compare run `<kpi>__prior`,
+/// `<kpi>__change` and `<kpi>__change_pct` join the KPI they follow.
+pub fn groups(report: &Report) -> Vec<KpiGroup> {
+    let mut groups: Vec<KpiGroup> = Vec::new();
+    for (index, column) in report.columns.iter().enumerate() {
+        if report.compared_with.is_some()
+            && let Some(group) = groups.last_mut()
+        {
+            let slot = match column.name.strip_prefix(group.name.as_str()) {
+                Some("__prior") => Some(&mut group.prior),
+                Some("__change") => Some(&mut group.change),
+                Some("__change_pct") => Some(&mut group.change_pct),
+                _ => None,
+            };
+            if let Some(slot) = slot.filter(|slot| slot.is_none()) {
+                *slot = Some(index);
+                continue;
+            }
+        }
+        groups.push(KpiGroup {
+            name: column.name.clone(),
+            label: column.label.clone(),
+            format: column.format,
+            value_type: column.value_type,
+            value: index,
+            prior: None,
+            change: None,
+            change_pct: None,
+        });
+    }
+    groups
+}
+
+/// The rows a chart draws: every row but the cells of the quintile grid, which the heat map
+/// shows.
+pub fn charted_rows<'r>(report: &'r Report, grid: Option<&QuintileGrid>) -> Vec<&'r Row> {
+    report
+        .rows
+        .iter()
+        .filter(|row| grid.is_none_or(|grid| grid.cell(&row.segment).is_none()))
+        .collect()
+}
+
+/// A cell as a number to draw, as every output prints it; `None` for NULL and non-numbers.
+pub fn number(cell: &Cell) -> Option<f64> {
+    match cell {
+        Cell::Double(v) => reported_double(*v),
+        Cell::Integer(v) => Some(*v as f64),
+        _ => None,
+    }
+}
+
+/// The change of a compare run as people read it: for a percent KPI the difference in
+/// percentage points (`+1.2 pp`), for others the relative change (`+3.4%`); `None` when there
+/// is none (a NULL, or a prior of 0).
+pub fn change_text(group: &KpiGroup, row: &Row) -> Option<String> {
+    let signed = |value: f64, decimals: usize, unit: &str| {
+        let text = format!("{:.*}", decimals, value.abs());
+        let zero = text.chars().all(|c| c == '0' || c == '.');
+        let sign = if zero {
+            "±"
+        } else if value < 0.0 {
+            "−"
+        } else {
+            "+"
+        };
+        format!("{sign}{text}{unit}")
+    };
+    if group.format == Format::Percent {
+        let change = number(&row.values[group.change?])?;
+        Some(signed(change * 100.0, 1, " pp"))
+    } else {
+        let relative = number(&row.values[group.change_pct?])?;
+        Some(signed(relative * 100.0, 1, "%"))
+    }
+}
