@@ -891,8 +891,8 @@ fn verify_full_encrypts_with_the_trusted_authority_and_refuses_any_other() {
     let mut plain = connect(dir.path(), "plain");
     assert_eq!(encrypted(&mut plain), Cell::Boolean(false));
     for target in ["other", "system"] {
-        let profile = segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), target)
-            .unwrap();
+        let profile =
+            segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), target).unwrap();
         let error = match segc::driver::postgres::Postgres::connect(&profile) {
             Ok(_) => panic!("{target}: connected to a server signed by an untrusted authority"),
             Err(error) => error.to_string(),
