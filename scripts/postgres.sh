@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the engine tests, on 127.0.0.1:${SEGC_TEST_PG_PORT:-54329}.
-# Usage: scripts/postgres.sh start DIR | stop DIR. Installs PostgreSQL with apt-get when missing.
+# Usage: scripts/postgres.sh start DIR | stop DIR. Installs PostgreSQL with apt-get when missing
+# (and with it the `openssl` command, which makes the server's TLS certificate).
 set -euo pipefail
 
 command="${1:?usage: postgres.sh start|stop DIR}"
@@ -31,8 +32,24 @@ case "$command" in
     mkdir -p "$dir"
     [ "$(id -u)" = "0" ] && chown postgres "$dir"
     "${run_as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    # TLS on (plain connections still work): a certificate for localhost and 127.0.0.1 signed by
+    # a throwaway authority, $dir/tls/ca.crt, which the TLS tests trust as `sslrootcert`.
+    tls="$dir/tls"
+    mkdir -p "$tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+      -subj "/CN=segc test authority" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+      -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf 'basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+      -days 7 -extfile "$tls/server.ext" -out "$tls/server.crt" 2>/dev/null
+    chmod 600 "$tls/server.key"
+    [ "$(id -u)" = "0" ] && chown postgres "$tls/server.key"
     "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key" \
+      start >/dev/null
     echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
     ;;
   stop)

@@ -50,6 +50,7 @@ export SEGC_TEST_POSTGRES=1
 export SEGC_TEST_PG_HOST=127.0.0.1
 export SEGC_TEST_PG_PORT="${SEGC_TEST_PG_PORT:-54329}"
 export SEGC_TEST_PG_USER=postgres
+export SEGC_TEST_PG_CA="$work/pg/tls/ca.crt"
 export SEGC_TEST_BQ_ENDPOINT="http://127.0.0.1:${SEGC_TEST_BQ_PORT:-9050}"
 if [ -z "${SEGC_TEST_SQLSERVER:-}" ]; then
   echo "SQL Server live tests will be skipped: set SEGC_TEST_SQLSERVER to an ADO connection string to run them"

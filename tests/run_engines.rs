@@ -1,7 +1,9 @@
 //! PostgreSQL driver behaviour on a real server: version check, Ctrl-C and --timeout cancel in
 //! the server, retries after a killed connection. (Cross-engine results: tests/conformance.rs.)
 //! Runs when `SEGC_TEST_POSTGRES=1`; `scripts/test.sh` starts a server and sets it.
-//! Connection settings: `SEGC_TEST_PG_HOST`, `_PORT`, `_USER`, `_PASSWORD`.
+//! Connection settings: `SEGC_TEST_PG_HOST`, `_PORT`, `_USER`, `_PASSWORD`; `SEGC_TEST_PG_CA`,
+//! the authority that signed the server's certificate (for a server with `ssl=on`), turns on
+//! the TLS test.
 #![cfg(all(feature = "duckdb", feature = "postgres"))]
 
 mod common;
@@ -840,5 +842,64 @@ fn stale_sources_are_named_before_the_report() {
             // A date column read on the as-of day is fresh.
             assert!(!text.contains("visits:"), "{target} {command:?}: {text}");
         }
+    }
+}
+
+/// Whether this connection is encrypted, as the server sees it.
+fn encrypted(driver: &mut segc::driver::postgres::Postgres) -> Cell {
+    let answer = driver
+        .query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .unwrap();
+    assert_eq!(answer.rows.len(), 1);
+    answer.rows[0][0].clone()
+}
+
+#[test]
+fn verify_full_encrypts_with_the_trusted_authority_and_refuses_any_other() {
+    if !enabled() {
+        return;
+    }
+    let Ok(authority) = std::env::var("SEGC_TEST_PG_CA") else {
+        eprintln!("skipped: set SEGC_TEST_PG_CA to the authority of a server with ssl=on");
+        return;
+    };
+    assert!(Path::new(&authority).is_file(), "{authority}");
+    let dir = tempfile::tempdir().unwrap();
+    // An authority the server's certificate does not come from.
+    let other_key = rcgen::KeyPair::generate().unwrap();
+    let mut other = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    other.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other_pem = other.self_signed(&other_key).unwrap().pem();
+    let other_path = dir.path().join("other.crt");
+    std::fs::write(&other_path, other_pem).unwrap();
+    // `localhost`: the name the certificate was made for, verified by verify-full.
+    let server = "type: postgres, host: localhost, port: \"{{ env_var('SEGC_TEST_PG_PORT', '5432') }}\", user: \"{{ env_var('SEGC_TEST_PG_USER', 'postgres') }}\", password: \"{{ env_var('SEGC_TEST_PG_PASSWORD', '') }}\", database: postgres";
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!(
+            "trusted: {{ {server}, sslmode: verify-full, sslrootcert: \"{{{{ env_var('SEGC_TEST_PG_CA') }}}}\" }}\n\
+             other: {{ {server}, sslmode: verify-full, sslrootcert: \"{}\" }}\n\
+             system: {{ {server}, sslmode: verify-full }}\n\
+             plain: {{ {server}, sslmode: disable }}\n",
+            other_path.display()
+        ),
+    )
+    .unwrap();
+    let mut trusted = connect(dir.path(), "trusted");
+    assert_eq!(encrypted(&mut trusted), Cell::Boolean(true));
+    // The same question tells a plain connection apart.
+    let mut plain = connect(dir.path(), "plain");
+    assert_eq!(encrypted(&mut plain), Cell::Boolean(false));
+    for target in ["other", "system"] {
+        let profile =
+            segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), target).unwrap();
+        let error = match segc::driver::postgres::Postgres::connect(&profile) {
+            Ok(_) => panic!("{target}: connected to a server signed by an untrusted authority"),
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            error.contains("UnknownIssuer") && error.contains("check `sslmode` and `sslrootcert`"),
+            "{target}: {error}"
+        );
     }
 }

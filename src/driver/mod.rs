@@ -204,12 +204,13 @@ impl Backoff {
     }
 }
 
-/// The process-wide TLS crypto provider. The dependency tree carries two (ring and aws-lc-rs),
-/// and rustls refuses to pick one itself, so every driver installs ring before building a TLS
-/// configuration. Installing twice is harmless.
+/// The process-wide TLS crypto provider: aws-lc-rs, the only one in the build. Every driver
+/// installs it before building a TLS configuration, because the HTTP client of BigQuery is
+/// built without a provider of its own and takes the process-wide one. Installing twice is
+/// harmless, and a provider the embedding program installed first is kept.
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
 pub(crate) fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// An error followed by each of its causes, `error: cause: cause`, for a connection failure:

@@ -100,7 +100,7 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
 
 fn tls_config(verify: bool, ca_file: Option<&str>) -> Result<rustls::ClientConfig, Error> {
     super::install_crypto_provider();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Profile(format!("TLS set-up failed: {e}")))?;

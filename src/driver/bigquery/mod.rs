@@ -85,7 +85,6 @@ impl BigQuery {
     pub fn connect(profile: &Profile, options: RunOptions) -> Result<Self, Error> {
         let settings = Settings::from_profile(profile)?;
         cancel::install();
-        super::install_crypto_provider();
         let runtime = super::runtime()?;
         let client = runtime.block_on(build_client(profile, &settings))?;
         Ok(BigQuery {

@@ -160,11 +160,18 @@ impl Settings {
     }
 }
 
-pub(super) async fn build_client(profile: &Profile, settings: &Settings) -> Result<Client, Error> {
-    let target = &settings.target;
-    let http = reqwest::Client::builder()
+/// The HTTP client's settings. Its TLS is rustls with the roots reqwest ships and the
+/// process-wide crypto provider, installed here since reqwest has none of its own.
+fn http_client() -> reqwest::ClientBuilder {
+    crate::driver::install_crypto_provider();
+    reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
+}
+
+pub(super) async fn build_client(profile: &Profile, settings: &Settings) -> Result<Client, Error> {
+    let target = &settings.target;
+    let http = http_client()
         .build()
         .map_err(|e| Error::Query(format!("target `{target}`: cannot set up HTTP: {e}")))?;
     let mut builder = gcp_bigquery_client::client_builder::ClientBuilder::new();
@@ -287,5 +294,110 @@ mod tests {
     fn label_values_follow_bigquery_rules() {
         assert_eq!(label_value("Prod BQ.eu"), "prod_bq_eu");
         assert_eq!(label_value(&"x".repeat(80)).len(), 63);
+    }
+
+    /// A certificate authority and a certificate it signed for `localhost`, with its key.
+    struct Certificates {
+        authority: String,
+        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+    }
+
+    fn certificates() -> Certificates {
+        let authority_key = rcgen::KeyPair::generate().unwrap();
+        let mut authority = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        authority.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let authority_certificate = authority.self_signed(&authority_key).unwrap();
+        let issuer = rcgen::Issuer::from_params(&authority, &authority_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let server = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        Certificates {
+            authority: authority_certificate.pem(),
+            chain: vec![server.der().clone()],
+            key: rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        }
+    }
+
+    /// An HTTPS server on a local port that answers one request with `ok`, whose thread
+    /// returns the request line, or the TLS error that ended the connection.
+    fn serve_once(
+        certificates: &Certificates,
+    ) -> (u16, std::thread::JoinHandle<Result<String, String>>) {
+        use std::io::{Read, Write};
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certificates.chain.clone(), certificates.key.clone_key())
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+            tcp.set_read_timeout(Some(Duration::from_secs(20)))
+                .map_err(|e| e.to_string())?;
+            let mut tls = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let read = stream.read(&mut buffer).map_err(|e| e.to_string())?;
+                if read == 0 {
+                    return Err("closed before a request".into());
+                }
+                request.extend_from_slice(&buffer[..read]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .map_err(|e| e.to_string())?;
+            stream.flush().map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&request).into_owned();
+            Ok(text.lines().next().unwrap_or_default().to_string())
+        });
+        (port, server)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_http_client_speaks_tls_to_a_server_it_trusts() {
+        let certificates = certificates();
+        let (port, server) = serve_once(&certificates);
+        let client = http_client()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(certificates.authority.as_bytes()).unwrap(),
+            )
+            .build()
+            .unwrap();
+        let response = client
+            .get(format!("https://localhost:{port}/bigquery/v2/projects"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "ok");
+        assert_eq!(
+            server.join().unwrap().unwrap(),
+            "GET /bigquery/v2/projects HTTP/1.1"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_http_client_refuses_a_certificate_no_trusted_authority_signed() {
+        let certificates = certificates();
+        let (port, server) = serve_once(&certificates);
+        let error = http_client()
+            .build()
+            .unwrap()
+            .get(format!("https://localhost:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        let said = crate::driver::with_causes(&error);
+        assert!(said.contains("UnknownIssuer"), "{said}");
+        let refused = server.join().unwrap().unwrap_err();
+        assert!(refused.contains("UnknownCA"), "{refused}");
     }
 }
