@@ -1,7 +1,6 @@
 //! The `segc` binary: parse arguments, call the library, map errors to exit codes.
 
 use clap::Parser;
-use segc::terminal::printable_lines;
 
 /// The exit code of a process whose reader went away (128 + SIGPIPE), as a shell reports it.
 const BROKEN_PIPE: i32 = 141;
@@ -33,15 +32,7 @@ fn main() {
     let code = match segc::cli::execute(cli) {
         Ok(code) => code,
         Err(error) => {
-            match error {
-                // Validation prints each problem as `error: …` with its location and the
-                // lines it points at, kept as they are.
-                segc::error::Error::Invalid(_) => {
-                    eprintln!("{}", printable_lines(&error.to_string()))
-                }
-                // Other errors are wrapped to a terminal's width.
-                _ => eprintln!("{}", segc::cli::for_stderr(&format!("error: {error}"))),
-            }
+            segc::cli::print_error(&error);
             segc::cli::exit_code(&error)
         }
     };

@@ -210,6 +210,15 @@ pub fn default_as_of(time_zone: &str) -> Result<NaiveDate, Error> {
     crate::plan::last_complete_day(time_zone, chrono::Utc::now())
 }
 
+/// Prints a command's error on stderr: validation's problems as they are (each `error: …`
+/// with its location and the lines it points at), others wrapped to a terminal's width.
+pub fn print_error(error: &Error) {
+    match error {
+        Error::Invalid(_) => eprintln!("{}", crate::terminal::printable_lines(&error.to_string())),
+        _ => eprintln!("{}", for_stderr(&format!("error: {error}"))),
+    }
+}
+
 /// Prints the message for a command line clap refused (or `--help`, `--version`) and returns
 /// the exit code: 2 for an error, 0 otherwise. A message quoting an argument that holds
 /// control characters is printed escaped and without colours; clap's uncoloured text would
