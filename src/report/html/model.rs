@@ -4,7 +4,7 @@
 use crate::driver::Cell;
 use crate::ir::{Format, KpiType};
 
-use super::super::{Report, Row, grid::QuintileGrid, reported_double};
+use super::super::{ColumnKind, Report, Row, grid::QuintileGrid, reported_double};
 
 /// One KPI's columns, by their index in the report.
 #[derive(Debug, Clone)]
@@ -28,19 +28,17 @@ impl KpiGroup {
     }
 }
 
-/// The KPIs of a report with their columns: in a compare run `<kpi>__prior`,
-/// `<kpi>__change` and `<kpi>__change_pct` join the KPI they follow.
+/// The KPIs of a report with their columns: in a compare run the prior value and the
+/// changes (by their [`ColumnKind`]) join the KPI they follow.
 pub fn groups(report: &Report) -> Vec<KpiGroup> {
     let mut groups: Vec<KpiGroup> = Vec::new();
     for (index, column) in report.columns.iter().enumerate() {
-        if report.compared_with.is_some()
-            && let Some(group) = groups.last_mut()
-        {
-            let slot = match column.name.strip_prefix(group.name.as_str()) {
-                Some("__prior") => Some(&mut group.prior),
-                Some("__change") => Some(&mut group.change),
-                Some("__change_pct") => Some(&mut group.change_pct),
-                _ => None,
+        if let Some(group) = groups.last_mut() {
+            let slot = match column.kind {
+                ColumnKind::Value => None,
+                ColumnKind::Prior => Some(&mut group.prior),
+                ColumnKind::Change | ColumnKind::PointChange => Some(&mut group.change),
+                ColumnKind::RelativeChange => Some(&mut group.change_pct),
             };
             if let Some(slot) = slot.filter(|slot| slot.is_none()) {
                 *slot = Some(index);

@@ -3,7 +3,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use super::*;
 use crate::driver::Cell;
 use crate::ir::{Format, KpiType};
-use crate::report::{Column, GridCell, OverlapPair, Row};
+use crate::report::{Column, ColumnKind, GridCell, OverlapPair, Row};
 
 const HOSTILE: &str = "</script><script>alert(1)</script>\"'&";
 
@@ -15,12 +15,25 @@ fn run() -> RunInfo {
     }
 }
 
+/// A column; in a compare run's names (`<kpi>__prior`, …) the kind its suffix says.
 fn column(name: &str, label: &str, format: Format) -> Column {
+    let kind = if name.ends_with("__prior") {
+        ColumnKind::Prior
+    } else if name.ends_with("__change_pct") {
+        ColumnKind::RelativeChange
+    } else if name.ends_with("__change") && format == Format::Percent {
+        ColumnKind::PointChange
+    } else if name.ends_with("__change") {
+        ColumnKind::Change
+    } else {
+        ColumnKind::Value
+    };
     Column {
         name: name.into(),
         label: label.into(),
         format,
         value_type: KpiType::Double,
+        kind,
     }
 }
 
