@@ -1,7 +1,7 @@
 //! What a report shows: its rows (selected segments with their visible descendants), the
 //! membership stages that compute them, and its KPIs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{ALL_USERS, ReportRow};
 use crate::error::{BadRequest, Error};
@@ -20,11 +20,18 @@ pub(super) fn plan_kpis(
     let mut chosen = Vec::new();
     let mut computed = BTreeSet::new();
     let mut unknown = Vec::new();
+    // By name, so that naming many KPIs stays linear.
+    let by_name: HashMap<&str, KpiId> = project
+        .kpis
+        .iter()
+        .enumerate()
+        .map(|(index, kpi)| (kpi.name.as_str(), KpiId(index)))
+        .collect();
     for name in names {
-        match project.kpis.iter().position(|k| &k.name == name) {
-            Some(index) => {
-                if computed.insert(KpiId(index)) {
-                    chosen.push(KpiId(index));
+        match by_name.get(name.as_str()) {
+            Some(id) => {
+                if computed.insert(*id) {
+                    chosen.push(*id);
                 }
             }
             None => unknown.push(unknown_name(
@@ -72,13 +79,20 @@ pub(super) fn plan_rows(project: &Project, select: &[String]) -> Result<Vec<Repo
         let mut unknown = Vec::new();
         let mut children: Option<BTreeMap<SegmentId, Vec<SegmentId>>> = None;
         let mut seen: BTreeSet<SegmentId> = BTreeSet::new();
+        // By name, so that selecting many segments stays linear.
+        let by_name: HashMap<&str, SegmentId> = project
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(index, segment)| (segment.name.as_str(), SegmentId(index)))
+            .collect();
         for written in select {
             // `name+`: the segment and its drill-downs.
             let (name, descendants) = match written.strip_suffix('+') {
                 Some(name) => (name, true),
                 None => (written.as_str(), false),
             };
-            match project.segment_by_name(name) {
+            match by_name.get(name).copied() {
                 Some(id) => {
                     if seen.insert(id) {
                         chosen.push(id);

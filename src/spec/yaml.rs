@@ -144,9 +144,9 @@ pub struct Budget {
     pub alias_nodes: usize,
 }
 
-/// Values one project may hold across its files: ample for tens of thousands of
-/// definitions, and a bound on memory (each value takes about a hundred bytes).
-pub const MAX_NODES: usize = 1_000_000;
+/// Values one project may hold across its files: ample for a hundred thousand segments of
+/// a few conditions each, and a bound on memory (each value takes about a hundred bytes).
+pub const MAX_NODES: usize = 3_000_000;
 /// Values that aliases may copy: real files alias a few shared settings, not thousands.
 pub const MAX_ALIAS_NODES: usize = 50_000;
 /// How deeply lists and mappings may nest, aliased content included. Definitions nest a

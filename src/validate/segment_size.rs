@@ -16,7 +16,7 @@ pub const MAX_CONDITION_PARTS: usize = 50_000;
 /// many parts in all (a child's flag reads its parent's instead of repeating it): a bound on
 /// the SQL and on memory (each segment of an exclusive set repeats the conditions of the
 /// segments before it).
-pub const MAX_TOTAL_CONDITION_PARTS: usize = 250_000;
+pub const MAX_TOTAL_CONDITION_PARTS: usize = 1_000_000;
 
 /// The depth and the number of parts of a condition with the segments it names written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -203,8 +203,11 @@ impl Validator<'_> {
                 .map(|(_, index, _)| crate::ir::membership(&self.segments, SegmentId(*index)))
                 .collect();
             let sizes: Vec<usize> = own.iter().map(|c| Measure::of(c, &[]).parts).collect();
+            // The parts of the segments before this one, in priority order.
+            let mut before_parts: usize = 0;
             for (position, (priority, index, span)) in members.iter().enumerate() {
-                copied = copied.saturating_add(sizes[..position].iter().sum::<usize>());
+                copied = copied.saturating_add(before_parts);
+                before_parts = before_parts.saturating_add(sizes[position]);
                 if copied > MAX_TOTAL_CONDITION_PARTS {
                     self.error_with_hint(
                         format!(
