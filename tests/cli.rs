@@ -2,6 +2,9 @@
 
 mod common;
 
+#[path = "cli/artifacts.rs"]
+mod artifacts;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -801,10 +804,22 @@ mod run {
         let csv = String::from_utf8(csv).unwrap();
         let mut lines = csv.lines();
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        assert_eq!(&header[..3], ["segment", "parent", "people"]);
+        assert_eq!(
+            &header[..6],
+            [
+                "as_of",
+                "period_start",
+                "period_end",
+                "segment",
+                "parent",
+                "people"
+            ]
+        );
         let first: Vec<&str> = lines.next().unwrap().split(',').collect();
-        assert_eq!(first[0], "all_users");
-        assert_eq!(first[2].parse::<i64>().unwrap(), people);
+        // The demo's activity window is 30 days: the period ends on the as-of day.
+        assert_eq!(first[..3], ["2026-10-31", "2026-10-02", "2026-10-31"]);
+        assert_eq!(first[3], "all_users");
+        assert_eq!(first[5].parse::<i64>().unwrap(), people);
         assert_eq!(csv.lines().count(), rows.len() + 1);
         let table = segc()
             .args(["run", "--project"])

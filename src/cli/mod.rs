@@ -34,7 +34,7 @@ pub struct Cli {
     /// How to log on stderr: `text` for people, or `json`, one JSON object per line for each
     /// step (start, validated, compiled, query sent and finished, finished or error), for
     /// schedulers that collect logs.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
