@@ -263,9 +263,9 @@ pub fn print_command_line_error(error: clap::Error) -> i32 {
     code
 }
 
-/// Runs a parsed command line; returns the process exit code.
 /// The process exit code of an error: 2 for a bad command line or a request that cannot be
 /// done (unknown names, reversed periods), 130 after Ctrl-C (143 after SIGTERM), 1 otherwise.
+/// 3 is reserved for "ran, wrote nothing new" (a future `--materialize`); nothing returns it.
 pub fn exit_code(error: &Error) -> i32 {
     match error {
         Error::Usage(_) | Error::Request(_) => 2,
@@ -274,6 +274,7 @@ pub fn exit_code(error: &Error) -> i32 {
     }
 }
 
+/// Runs a parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32, Error> {
     LOG_JSON.store(
         cli.log_format == LogFormat::Json,
