@@ -42,8 +42,8 @@ impl Report {
             "project": self.project,
             "target": self.target,
             "as_of": self.as_of,
-            "period_start": self.period_start,
-            "period_end": self.period_end,
+            "period_start": self.period_start.to_string(),
+            "period_end": self.period_end.to_string(),
             "columns": columns,
             "rows": rows,
         });
@@ -82,8 +82,8 @@ impl Report {
     pub(super) fn days(&self) -> Vec<String> {
         vec![
             self.as_of.clone(),
-            self.period_start.clone(),
-            self.period_end.clone(),
+            self.period_start.to_string(),
+            self.period_end.to_string(),
         ]
     }
 }

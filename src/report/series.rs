@@ -99,8 +99,8 @@ pub fn series_json(reports: &[(String, Report)]) -> Json {
             json!({
                 "period": label,
                 "as_of": report.as_of,
-                "period_start": report.period_start,
-                "period_end": report.period_end,
+                "period_start": report.period_start.to_string(),
+                "period_end": report.period_end.to_string(),
                 "rows": report.to_json()["rows"],
             })
         })
