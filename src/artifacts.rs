@@ -17,16 +17,24 @@ pub const TARGET_DIR: &str = "target";
 /// The record of the last `segc run`, inside [`TARGET_DIR`].
 pub const RUN_RESULTS: &str = "run_results.json";
 
-/// This process's run id: the UTC time it was first asked for and the process id,
-/// `20261101t020000-4242`. The same for every use in one run (the BigQuery job label
-/// `segc_run`, the artifacts, each JSON log event).
+/// This process's run id: the UTC instant it was first asked for, to the second, and 32 bits
+/// that differ between two runs started in the same second (the standard library's
+/// per-process random hash keys, mixed with the process id and the nanoseconds):
+/// `20261031T142530Z-3f9a1c2b`. The same for every use in one run: the BigQuery job label
+/// `segc_run` (lower-cased), the artifacts, each JSON log event.
 pub fn run_id() -> &'static str {
+    use std::hash::{BuildHasher, Hasher};
     static RUN_ID: OnceLock<String> = OnceLock::new();
     RUN_ID.get_or_init(|| {
+        let started = chrono::Utc::now();
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        hasher.write_i64(started.timestamp_nanos_opt().unwrap_or_default());
+        let random = hasher.finish();
         format!(
-            "{}-{}",
-            chrono::Utc::now().format("%Y%m%dt%H%M%S"),
-            std::process::id()
+            "{}-{:08x}",
+            started.format("%Y%m%dT%H%M%SZ"),
+            (random ^ (random >> 32)) as u32
         )
     })
 }
@@ -221,9 +229,14 @@ mod tests {
     #[test]
     fn a_run_id_is_one_per_process_and_a_valid_bigquery_label() {
         assert_eq!(run_id(), run_id());
-        assert!(run_id().ends_with(&format!("-{}", std::process::id())));
+        let (time, random) = run_id().split_once('-').unwrap();
+        assert!(chrono::NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").is_ok());
+        assert!(random.len() == 8 && random.chars().all(|c| c.is_ascii_hexdigit()));
         #[cfg(feature = "bigquery")]
-        assert_eq!(crate::driver::bigquery::label_value(run_id()), run_id());
+        assert_eq!(
+            crate::driver::bigquery::label_value(run_id()),
+            run_id().to_lowercase()
+        );
     }
 
     #[test]

@@ -1088,6 +1088,13 @@ fn no_secret_appears_in_any_output_of_any_command() {
         commands.push(vec!["compile".into(), "--target".into(), target.into()]);
         commands.push(vec!["run".into(), "--target".into(), target.into()]);
         commands.push(vec![
+            "--log-format".into(),
+            "json".into(),
+            "run".into(),
+            "--target".into(),
+            target.into(),
+        ]);
+        commands.push(vec![
             "explain".into(),
             "active".into(),
             "--target".into(),
@@ -1135,6 +1142,28 @@ fn no_secret_appears_in_any_output_of_any_command() {
             );
         }
     }
+    // Nor in any artifact the runs left: the record of the last run and each statement.
+    let mut artifacts = vec![project.join("target")];
+    let mut read = 0;
+    while let Some(path) = artifacts.pop() {
+        if path.is_dir() {
+            artifacts.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{} holds a secret:\n{text}",
+                path.display()
+            );
+        }
+        read += 1;
+    }
+    assert!(
+        read > targets.len(),
+        "run_results.json and a statement per target"
+    );
 }
 
 /// A reader that went away (`segc … | head -1`, a closed log) ends segc quietly with 141, as
