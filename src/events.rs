@@ -2,8 +2,37 @@
 //! (a query that could not be cancelled, a profiles file others can read) and progress (a
 //! retry, a demo database being created). The library never prints; the command line
 //! implements [`Events`] by printing each message on its own line of stderr.
+//!
+//! Besides messages for people, the library reports the steps of its work as [`Event`]s
+//! (a statement sent, a statement finished with the warehouse's id for it): a command line
+//! asked for `--log-format json` prints them, and `segc run` records them in its artifacts.
 
 use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+/// A step of a command, for a log that machines read: a name (`query_sent`,
+/// `query_finished`, …) and its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: &'static str,
+    pub fields: Map<String, Json>,
+}
+
+impl Event {
+    pub fn new(name: &'static str) -> Event {
+        Event {
+            name,
+            fields: Map::new(),
+        }
+    }
+
+    /// The event with one more field.
+    pub fn with(mut self, key: &str, value: impl Into<Json>) -> Event {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+}
 
 /// Receives the library's warnings and progress messages, one line of text each (a message
 /// may hold line breaks of its own). Messages are complete sentences for a person, with
@@ -13,6 +42,8 @@ pub trait Events: Send + Sync {
     fn warn(&self, message: &str);
     /// What is happening now: a retry, a wait, a file being created.
     fn progress(&self, message: &str);
+    /// A step of the work, for machines; ignored unless a receiver wants it.
+    fn record(&self, _event: &Event) {}
 }
 
 /// Drops every message: what a caller gets unless it asks for them.
@@ -41,6 +72,10 @@ impl EventSink {
     pub fn progress(&self, message: &str) {
         self.0.progress(message);
     }
+
+    pub fn record(&self, event: &Event) {
+        self.0.record(event);
+    }
 }
 
 impl Default for EventSink {
@@ -63,6 +98,10 @@ impl Events for EventSink {
     fn progress(&self, message: &str) {
         self.0.progress(message);
     }
+
+    fn record(&self, event: &Event) {
+        self.0.record(event);
+    }
 }
 
 #[cfg(test)]
@@ -80,6 +119,13 @@ mod tests {
         fn progress(&self, message: &str) {
             self.0.lock().unwrap().push(format!("progress {message}"));
         }
+        fn record(&self, event: &Event) {
+            let fields = serde_json::to_string(&event.fields).unwrap();
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("event {} {fields}", event.name));
+        }
     }
 
     #[test]
@@ -88,7 +134,12 @@ mod tests {
         let sink = EventSink::new(recorder.clone());
         sink.clone().warn("a");
         sink.progress("b");
+        sink.record(&Event::new("query_sent").with("rows", 3));
         EventSink::default().warn("dropped");
-        assert_eq!(*recorder.0.lock().unwrap(), ["warn a", "progress b"]);
+        EventSink::default().record(&Event::new("dropped"));
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            ["warn a", "progress b", r#"event query_sent {"rows":3}"#]
+        );
     }
 }

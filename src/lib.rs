@@ -62,6 +62,7 @@
 
 use std::path::Path;
 
+pub mod artifacts;
 #[doc(hidden)]
 pub mod catalog;
 #[doc(hidden)]
@@ -90,6 +91,7 @@ pub mod terminal;
 #[doc(hidden)]
 pub mod validate;
 
+pub use artifacts::run_id;
 pub use error::Error;
 pub use ir::Project;
 pub use plan::{ReportOptions, Reports, Request};

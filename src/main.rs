@@ -31,6 +31,14 @@ fn main() {
     };
     let code = match segc::cli::execute(cli) {
         Ok(code) => code,
+        Err(error) if segc::cli::log_json() => {
+            let code = segc::cli::exit_code(&error);
+            let event = segc::events::Event::new("error")
+                .with("message", error.to_string())
+                .with("exit_code", code);
+            segc::cli::print_event(&event);
+            code
+        }
         Err(error) => {
             segc::cli::print_error(&error);
             segc::cli::exit_code(&error)

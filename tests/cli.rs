@@ -2,6 +2,9 @@
 
 mod common;
 
+#[path = "cli/artifacts.rs"]
+mod artifacts;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -848,10 +851,22 @@ mod run {
         let csv = String::from_utf8(csv).unwrap();
         let mut lines = csv.lines();
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        assert_eq!(&header[..3], ["segment", "parent", "people"]);
+        assert_eq!(
+            &header[..6],
+            [
+                "as_of",
+                "period_start",
+                "period_end",
+                "segment",
+                "parent",
+                "people"
+            ]
+        );
         let first: Vec<&str> = lines.next().unwrap().split(',').collect();
-        assert_eq!(first[0], "all_users");
-        assert_eq!(first[2].parse::<i64>().unwrap(), people);
+        // The demo's activity window is 30 days: the period ends on the as-of day.
+        assert_eq!(first[..3], ["2026-10-31", "2026-10-02", "2026-10-31"]);
+        assert_eq!(first[3], "all_users");
+        assert_eq!(first[5].parse::<i64>().unwrap(), people);
         assert_eq!(csv.lines().count(), rows.len() + 1);
         let table = segc()
             .args(["run", "--project"])
@@ -1120,6 +1135,13 @@ fn no_secret_appears_in_any_output_of_any_command() {
         commands.push(vec!["compile".into(), "--target".into(), target.into()]);
         commands.push(vec!["run".into(), "--target".into(), target.into()]);
         commands.push(vec![
+            "--log-format".into(),
+            "json".into(),
+            "run".into(),
+            "--target".into(),
+            target.into(),
+        ]);
+        commands.push(vec![
             "explain".into(),
             "active".into(),
             "--target".into(),
@@ -1167,6 +1189,28 @@ fn no_secret_appears_in_any_output_of_any_command() {
             );
         }
     }
+    // Nor in any artifact the runs left: the record of the last run and each statement.
+    let mut artifacts = vec![project.join("target")];
+    let mut read = 0;
+    while let Some(path) = artifacts.pop() {
+        if path.is_dir() {
+            artifacts.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{} holds a secret:\n{text}",
+                path.display()
+            );
+        }
+        read += 1;
+    }
+    assert!(
+        read > targets.len(),
+        "run_results.json and a statement per target"
+    );
 }
 
 /// A reader that went away (`segc … | head -1`, a closed log) ends segc quietly with 141, as

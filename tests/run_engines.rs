@@ -155,6 +155,29 @@ fn active_queries_awaiting(dir: &Path, database: &str, awaited: i64, tries: usiz
     count
 }
 
+/// The backend pid of the one query running in `database`.
+fn running_pid(dir: &Path, database: &str) -> String {
+    let mut admin = connect(dir, "admin");
+    let result = admin
+        .query(&format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{database}' AND state = 'active' AND pid <> pg_backend_pid()"
+        ))
+        .unwrap();
+    match result.rows.as_slice() {
+        [row] => match row[0] {
+            Cell::Integer(pid) => pid.to_string(),
+            ref other => panic!("{other:?}"),
+        },
+        rows => panic!("one running query expected: {rows:?}"),
+    }
+}
+
+/// `target/run_results.json` of the project in `dir`.
+fn run_results(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("target/run_results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Queries still running in `database` once they had 2 s to stop.
 fn active_queries(dir: &Path, database: &str) -> i64 {
     active_queries_awaiting(dir, database, 0, 20)
@@ -190,6 +213,7 @@ fn signal_cancels_the_query(database: &str, signal: &str, code: i32, named: &str
         1,
         "the report query is running"
     );
+    let pid = running_pid(dir.path(), database);
     let sent = std::process::Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
@@ -205,6 +229,17 @@ fn signal_cancels_the_query(database: &str, signal: &str, code: i32, named: &str
         0,
         "the query left the server within a second"
     );
+    // The run is recorded as interrupted, with the backend the query ran on.
+    let results = run_results(dir.path());
+    assert_eq!(results["status"], "error");
+    assert_eq!(results["exit_code"], code);
+    assert!(
+        results["error"].as_str().unwrap().contains(named),
+        "{results}"
+    );
+    assert_eq!(results["query_id_kind"], "backend pid");
+    assert_eq!(results["query_id"], pid.as_str(), "{results}");
+    assert_eq!(results["dialect"], "postgres");
 }
 
 #[test]
@@ -756,6 +791,32 @@ fn the_bigquery_catalog_types_every_column() {
     );
     let json = common::run_json(dir.path(), &["--target", "bq"]);
     assert_eq!(json["rows"][0]["countries"], 2, "{json}");
+    // Each statement (the catalog read, the report) is recorded with its own BigQuery job.
+    let results = run_results(dir.path());
+    assert_eq!(results["query_id_kind"], "job", "{results}");
+    let queries = results["queries"].as_array().unwrap();
+    let jobs: Vec<&str> = queries
+        .iter()
+        .map(|q| q["query_id"].as_str().unwrap())
+        .collect();
+    assert!(jobs.len() >= 2, "{results}");
+    assert_eq!(
+        Some(&results["query_id"]),
+        queries.last().map(|q| &q["query_id"])
+    );
+    let mut distinct = jobs.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        jobs.len(),
+        "one job per statement: {jobs:?}"
+    );
+    for query in queries {
+        for bytes in ["bytes_processed", "bytes_billed"] {
+            assert!(query[bytes].is_null() || query[bytes].is_u64(), "{query}");
+        }
+    }
     let text = refresh(dir.path(), "bq");
     assert!(
         text.ends_with(
@@ -842,6 +903,17 @@ fn stale_sources_are_named_before_the_report() {
             // A date column read on the as-of day is fresh.
             assert!(!text.contains("visits:"), "{target} {command:?}: {text}");
         }
+        // The freshness check and the report ran on one backend, which is recorded.
+        let results = run_results(dir.path());
+        assert_eq!(results["target"], target);
+        assert_eq!(results["query_id_kind"], "backend pid", "{results}");
+        let pid = results["query_id"].as_str().unwrap();
+        assert!(pid.parse::<u32>().is_ok(), "{pid}");
+        let queries = results["queries"].as_array().unwrap();
+        assert_eq!(queries.len(), 2, "{results}");
+        assert!(queries.iter().all(|q| q["query_id"] == pid));
+        assert_eq!(queries[1]["sha256"], results["sha256"]);
+        assert_eq!(results["rows_returned"], 2);
     }
 }
 

@@ -1,5 +1,6 @@
 //! The command line: arguments → a resolved invocation → the library. One file per command.
 
+pub mod artifacts;
 pub mod compile;
 pub mod explain;
 pub mod init;
@@ -30,6 +31,11 @@ pub struct Cli {
     /// Where profiles.yml lives (default: $SEGC_PROFILES_DIR, then the project folder, then ~/.segc).
     #[arg(long, global = true, value_name = "DIR")]
     pub profiles_dir: Option<PathBuf>,
+    /// How to log on stderr: `text` for people, or `json`, one JSON object per line for each
+    /// step (start, validated, compiled, query sent and finished, finished or error), for
+    /// schedulers that collect logs.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -181,6 +187,31 @@ impl ReportArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Whether stderr carries JSON events (`--log-format json`), for the whole process.
+static LOG_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True when the command line was asked for `--log-format json`.
+pub fn log_json() -> bool {
+    LOG_JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints `event` on stderr as one line of JSON: `{"event", "at", "run_id", …its fields}`.
+pub fn print_event(event: &crate::events::Event) {
+    let mut line = serde_json::Map::new();
+    line.insert("event".into(), event.name.into());
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    line.insert("at".into(), at.into());
+    line.insert("run_id".into(), crate::run_id().into());
+    line.extend(event.fields.clone());
+    eprintln!("{}", serde_json::Value::Object(line));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
     Csv,
@@ -242,9 +273,9 @@ pub fn print_command_line_error(error: clap::Error) -> i32 {
     code
 }
 
-/// Runs a parsed command line; returns the process exit code.
 /// The process exit code of an error: 2 for a bad command line or a request that cannot be
 /// done (unknown names, reversed periods), 130 after Ctrl-C (143 after SIGTERM), 1 otherwise.
+/// 3 is reserved for "ran, wrote nothing new" (a future `--materialize`); nothing returns it.
 pub fn exit_code(error: &Error) -> i32 {
     match error {
         Error::Usage(_) | Error::Request(_) => 2,
@@ -253,7 +284,12 @@ pub fn exit_code(error: &Error) -> i32 {
     }
 }
 
+/// Runs a parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32, Error> {
+    LOG_JSON.store(
+        cli.log_format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let root = cli.project.as_path();
     crate::driver::cancel::report_to(events());
     match cli.command {
@@ -279,17 +315,30 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
 }
 
 /// How the command line shows the library's warnings and progress: each message on its own
-/// line of stderr, with its control characters escaped.
+/// line of stderr, with its control characters escaped; with `--log-format json`, each
+/// message and each step as a line of JSON (see [`print_event`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Terminal;
 
 impl crate::events::Events for Terminal {
     fn warn(&self, message: &str) {
-        eprintln!("{}", for_stderr(message));
+        match log_json() {
+            true => print_event(&crate::events::Event::new("warning").with("message", message)),
+            false => eprintln!("{}", for_stderr(message)),
+        }
     }
 
     fn progress(&self, message: &str) {
-        eprintln!("{}", for_stderr(message));
+        match log_json() {
+            true => print_event(&crate::events::Event::new("progress").with("message", message)),
+            false => eprintln!("{}", for_stderr(message)),
+        }
+    }
+
+    fn record(&self, event: &crate::events::Event) {
+        if log_json() {
+            print_event(event);
+        }
     }
 }
 

@@ -19,7 +19,8 @@ impl Progress {
     /// with their control characters escaped, since the line is redrawn in place.
     pub fn start(message: String, query_id: crate::driver::QueryIdSlot) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
+        // A JSON log keeps stderr to one event per line.
+        if !std::io::stderr().is_terminal() || super::log_json() {
             return Progress { stop, handle: None };
         }
         let message = printable(&message).into_owned();
@@ -33,7 +34,7 @@ impl Progress {
                     .lock()
                     .ok()
                     .and_then(|slot| slot.clone())
-                    .map(|id| format!(" ({})", printable(&id)))
+                    .map(|id| format!(" ({})", printable(&id.to_string())))
                     .unwrap_or_default();
                 // One line, cut to the terminal's width: a wrapped line would not be erased.
                 let line = format!(

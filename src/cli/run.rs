@@ -50,7 +50,20 @@ pub enum LayoutArg {
     Wide,
 }
 
+/// Runs the report; every run that has a project folder ends with
+/// `target/run_results.json`, and `target/compiled/<target>.sql` once compiled.
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Result<i32, Error> {
+    let mut record = super::artifacts::RunRecord::start(root);
+    let result = run(root, profiles_dir, args, &mut record);
+    record.finish(result)
+}
+
+fn run(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    args: &RunArgs,
+    record: &mut super::artifacts::RunRecord,
+) -> Result<i32, Error> {
     let layout = match args.layout {
         LayoutArg::Long => Layout::Long,
         LayoutArg::Wide if matches!(args.output, OutputFormat::Json | OutputFormat::Html) => {
@@ -65,15 +78,18 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let run = crate::report::RunInfo::start();
     let options = crate::driver::RunOptions {
         timeout: args.timeout.map(std::time::Duration::from_secs),
+        events: record.events(),
         ..super::run_options()
     };
     let query_id = options.query_id.clone();
     let events = options.events.clone();
     let (project, driver) =
         super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
+    record.validated(&project);
     let target = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
     let reports = args.report.plan(&project)?;
     let sql = crate::render::render_reports(&reports, &target.dialect, Some(&target.target))?;
+    record.compiled(&target, &reports, &sql)?;
     super::check_statement_size(&target.dialect, &sql)?;
     // `segc run` only reads: the driver's gate refuses anything but one read-only query, and
     // is asked before connecting so a refused statement opens no session.

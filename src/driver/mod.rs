@@ -9,6 +9,7 @@ pub mod gate;
 mod open;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod record;
 #[cfg(feature = "sqlserver")]
 pub mod sqlserver;
 
@@ -86,9 +87,36 @@ impl ResultSet {
     }
 }
 
-/// Where a driver publishes the warehouse's id of the running query (a BigQuery job id, a
-/// PostgreSQL backend pid, a SQL Server session id), for the progress line.
-pub type QueryIdSlot = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+/// The warehouse's name for a query: a BigQuery job id (one per query), a PostgreSQL
+/// backend pid or a SQL Server session id (one per connection). Shown as `job abc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryId {
+    /// What the id is: `job`, `backend pid`, `session`.
+    pub kind: &'static str,
+    pub id: String,
+    /// Whether the id names one query (else the connection every query runs on).
+    pub per_query: bool,
+}
+
+impl std::fmt::Display for QueryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.id)
+    }
+}
+
+/// Where a driver publishes the warehouse's id of the running query, for the progress line
+/// and the record of each statement.
+pub type QueryIdSlot = std::sync::Arc<std::sync::Mutex<Option<QueryId>>>;
+
+/// What the warehouse said a query read, when it says (BigQuery): bytes processed and billed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bytes {
+    pub processed: Option<u64>,
+    pub billed: Option<u64>,
+}
+
+/// Where a driver publishes [`Bytes`] once a query is done.
+pub type BytesSlot = std::sync::Arc<std::sync::Mutex<Bytes>>;
 
 /// Options every driver honours.
 #[derive(Debug, Clone, Default)]
@@ -97,15 +125,34 @@ pub struct RunOptions {
     pub timeout: Option<std::time::Duration>,
     /// Filled in by the driver as soon as the warehouse names the query.
     pub query_id: QueryIdSlot,
-    /// Where the driver's warnings and progress messages go (a retry, a failed cancel).
+    /// Filled in by the driver when the warehouse reports what a query read.
+    pub bytes: BytesSlot,
+    /// Where the driver's warnings and progress messages go (a retry, a failed cancel), and
+    /// an [`Event`](crate::events::Event) for each statement sent and finished.
     pub events: EventSink,
 }
 
 impl RunOptions {
     #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
-    pub(crate) fn publish_query_id(&self, id: impl Into<String>) {
+    pub(crate) fn publish_query_id(
+        &self,
+        kind: &'static str,
+        id: impl Into<String>,
+        per_query: bool,
+    ) {
         if let Ok(mut slot) = self.query_id.lock() {
-            *slot = Some(id.into());
+            *slot = Some(QueryId {
+                kind,
+                id: id.into(),
+                per_query,
+            });
+        }
+    }
+
+    #[cfg(feature = "bigquery")]
+    pub(crate) fn publish_bytes(&self, bytes: Bytes) {
+        if let Ok(mut slot) = self.bytes.lock() {
+            *slot = bytes;
         }
     }
 }

@@ -27,8 +27,16 @@ fn built_drivers() -> Vec<&'static str> {
 
 /// Opens a driver for a profile. `root` is the project folder, which a DuckDB target's
 /// relative `path` is read from; a `demo: true` DuckDB target whose file is missing gets
-/// the demo database first (announced to `options.events`).
-pub fn open(
+/// the demo database first (announced to `options.events`). Each statement the driver runs
+/// is reported to `options.events` (see [`super::record`]).
+pub fn open(profile: &Profile, options: RunOptions, root: &Path) -> Result<Box<dyn Driver>, Error> {
+    let driver = open_engine(profile, options.clone(), root)?;
+    Ok(Box::new(super::record::Recorded::new(
+        driver, profile, options,
+    )))
+}
+
+fn open_engine(
     profile: &Profile,
     #[allow(unused_variables)] options: RunOptions,
     #[allow(unused_variables)] root: &Path,

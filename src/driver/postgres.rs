@@ -227,7 +227,8 @@ impl Postgres {
             .block_on(self.client.query_one(statement.sql(), &[]))
             .ok()?;
         let pid = row.try_get::<_, i32>(0).ok()?;
-        self.options.publish_query_id(format!("backend pid {pid}"));
+        self.options
+            .publish_query_id("backend pid", pid.to_string(), false);
         Some(pid)
     }
 

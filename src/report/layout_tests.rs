@@ -11,6 +11,8 @@ fn report(segments: usize, kpis: usize) -> Report {
         project: "demo".into(),
         target: "local".into(),
         as_of: "2026-10-31".into(),
+        period_start: chrono::NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(),
+        period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
         as_of_note: None,
         compared_with: None,
         currency_symbol: "$".into(),
@@ -199,7 +201,10 @@ fn a_percent_kpis_change_is_in_points_and_says_so() {
     // CSV keeps the names, and the difference of the two fractions as it is.
     let csv = compared.to_csv().unwrap();
     assert!(
-        csv.starts_with("segment,parent,active,active__prior,active__change,active__change_pct\n"),
+        csv.starts_with(
+            "as_of,period_start,period_end,segment,parent,\
+             active,active__prior,active__change,active__change_pct\n"
+        ),
         "{csv}"
     );
     assert!(csv.contains(",0.45,0.4,0.05,0.125"), "{csv}");

@@ -84,6 +84,10 @@ pub struct Report {
     pub project: String,
     pub target: String,
     pub as_of: String,
+    /// The first and last day of the period `window: period` reads (`--period`, else the
+    /// activity window ending on the as-of day).
+    pub period_start: chrono::NaiveDate,
+    pub period_end: chrono::NaiveDate,
     /// Why this as-of day, when nobody chose it: `yesterday, the last complete day in UTC`.
     pub as_of_note: Option<String>,
     /// The as-of day of the comparison period, in a compare run.
@@ -285,6 +289,8 @@ impl Report {
             project: project.name.clone(),
             target: target.to_string(),
             as_of: plan.time.as_of.to_string(),
+            period_start: plan.time.period.0,
+            period_end: plan.time.period.1,
             as_of_note: plan.as_of_note(),
             compared_with: None,
             currency_symbol: project.currency_symbol.clone(),

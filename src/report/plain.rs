@@ -38,23 +38,35 @@ impl Report {
                 Json::Object(object)
             })
             .collect();
-        let mut document = json!({ "project": self.project, "target": self.target, "as_of": self.as_of, "columns": columns, "rows": rows });
+        let mut document = json!({
+            "project": self.project,
+            "target": self.target,
+            "as_of": self.as_of,
+            "period_start": self.period_start.to_string(),
+            "period_end": self.period_end.to_string(),
+            "columns": columns,
+            "rows": rows,
+        });
         if let Some(prior) = &self.compared_with {
             document["compared_with"] = json!(prior);
         }
         document
     }
 
-    /// One header row of KPI names; values unformatted (fractions, plain numbers).
+    /// The report's days, then one header row of KPI names; values unformatted (fractions,
+    /// plain numbers): `as_of,period_start,period_end,segment,parent,<kpis>`, so that rows
+    /// of many runs appended together still say which day each one is about.
     pub fn to_csv(&self) -> Result<String, Error> {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["segment".to_string(), "parent".to_string()];
+        let mut header: Vec<String> = DAY_COLUMNS.iter().map(|c| c.to_string()).collect();
+        header.extend(["segment".to_string(), "parent".to_string()]);
         header.extend(self.columns.iter().map(|c| c.name.clone()));
         writer
             .write_record(&header)
             .map_err(|e| Error::Query(e.to_string()))?;
         for row in &self.rows {
-            let mut record = vec![row.segment.clone(), row.parent.clone().unwrap_or_default()];
+            let mut record = self.days();
+            record.extend([row.segment.clone(), row.parent.clone().unwrap_or_default()]);
             record.extend(row.values.iter().map(plain_text));
             writer
                 .write_record(&record)
@@ -65,7 +77,20 @@ impl Report {
             .map_err(|e| Error::Query(e.to_string()))?;
         String::from_utf8(bytes).map_err(|e| Error::Query(e.to_string()))
     }
+
+    /// The values of [`DAY_COLUMNS`] for this report.
+    pub(super) fn days(&self) -> Vec<String> {
+        vec![
+            self.as_of.clone(),
+            self.period_start.to_string(),
+            self.period_end.to_string(),
+        ]
+    }
 }
+
+/// The CSV columns that say which days a row is about: the as-of day and the first and last
+/// day of the report's period.
+pub const DAY_COLUMNS: [&str; 3] = ["as_of", "period_start", "period_end"];
 
 /// A timestamp in UTC, ISO 8601, with every stored digit: the fraction of a second is left out
 /// when it is 0, else printed as microseconds (6 digits; 9 when the value holds nanoseconds).

@@ -14,13 +14,22 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    /// A new run, starting now.
+    /// This process's run: it starts at the first call, and every later call (the HTML page,
+    /// the run's artifacts and log, BigQuery's job label) gets the same id.
+    pub fn current() -> &'static RunInfo {
+        static RUN: std::sync::OnceLock<RunInfo> = std::sync::OnceLock::new();
+        RUN.get_or_init(|| {
+            let started = Utc::now();
+            RunInfo {
+                id: run_id(started),
+                started,
+            }
+        })
+    }
+
+    /// [`RunInfo::current`], as a value.
     pub fn start() -> RunInfo {
-        let started = Utc::now();
-        RunInfo {
-            id: run_id(started),
-            started,
-        }
+        RunInfo::current().clone()
     }
 }
 

@@ -59,26 +59,23 @@ impl Report {
     }
 }
 
-/// The reports of a series run as one CSV: `period,as_of,segment,parent,<kpis>`.
+/// The reports of a series run as one CSV:
+/// `period,as_of,period_start,period_end,segment,parent,<kpis>`.
 pub fn series_csv(reports: &[(String, Report)]) -> Result<String, Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let failed = |e: csv::Error| Error::Query(e.to_string());
     if let Some((_, first)) = reports.first() {
-        let mut header: Vec<String> = ["period", "as_of", "segment", "parent"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut header = vec!["period".to_string()];
+        header.extend(super::plain::DAY_COLUMNS.iter().map(|s| s.to_string()));
+        header.extend(["segment".to_string(), "parent".to_string()]);
         header.extend(first.columns.iter().map(|c| c.name.clone()));
         writer.write_record(&header).map_err(failed)?;
     }
     for (label, report) in reports {
         for row in &report.rows {
-            let mut record = vec![
-                label.clone(),
-                report.as_of.clone(),
-                row.segment.clone(),
-                row.parent.clone().unwrap_or_default(),
-            ];
+            let mut record = vec![label.clone()];
+            record.extend(report.days());
+            record.extend([row.segment.clone(), row.parent.clone().unwrap_or_default()]);
             record.extend(row.values.iter().map(plain_text));
             writer.write_record(&record).map_err(failed)?;
         }
@@ -99,7 +96,13 @@ pub fn series_json(reports: &[(String, Report)]) -> Json {
     let periods: Vec<Json> = reports
         .iter()
         .map(|(label, report)| {
-            json!({ "period": label, "as_of": report.as_of, "rows": report.to_json()["rows"] })
+            json!({
+                "period": label,
+                "as_of": report.as_of,
+                "period_start": report.period_start.to_string(),
+                "period_end": report.period_end.to_string(),
+                "rows": report.to_json()["rows"],
+            })
         })
         .collect();
     json!({ "project": first.project, "target": first.target, "grain": "month", "columns": whole["columns"], "periods": periods })

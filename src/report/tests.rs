@@ -43,6 +43,8 @@ fn tables_escape_control_characters_in_every_text() {
         project: format!("project {hostile}"),
         target: format!("target {hostile}"),
         as_of: "2026-10-31".into(),
+        period_start: chrono::NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(),
+        period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
         as_of_note: None,
         compared_with: Some(format!("prior {hostile}")),
         currency_symbol: format!("{hostile}$"),
@@ -94,6 +96,8 @@ fn one_row(values: &[(Cell, Format)]) -> Report {
         project: "p".into(),
         target: "t".into(),
         as_of: "2026-10-31".into(),
+        period_start: chrono::NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(),
+        period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
         as_of_note: None,
         compared_with: None,
         currency_symbol: "$".into(),
@@ -118,11 +122,11 @@ fn one_row(values: &[(Cell, Format)]) -> Report {
     }
 }
 
-/// The CSV values of the one row of `report`, after `segment,parent`.
+/// The CSV values of the one row of `report`, after `as_of,period_start,period_end,segment,parent`.
 fn csv_values(report: &Report) -> Vec<String> {
     let csv = report.to_csv().unwrap();
     let row = csv.lines().nth(1).unwrap();
-    row.split(',').skip(2).map(str::to_string).collect()
+    row.split(',').skip(5).map(str::to_string).collect()
 }
 
 fn json_texts(report: &Report) -> Vec<String> {
@@ -371,8 +375,14 @@ fn the_table_says_when_the_as_of_day_is_the_default() {
         "p as of 2026-10-31 (yesterday, the last complete day in Pacific/Auckland), \
          compared with 2025-10-31 on t\n"
     ));
-    // CSV and JSON keep their layout: the day is in JSON's `as_of`.
+    // CSV and JSON carry the days, not the note: JSON in `as_of`, `period_start` and
+    // `period_end`, CSV in columns of those names on every row.
     assert_eq!(report.to_json()["as_of"], "2026-10-31");
+    assert_eq!(report.to_json()["period_start"], "2026-10-02");
+    assert_eq!(report.to_json()["period_end"], "2026-10-31");
     assert!(report.to_json().get("as_of_note").is_none());
-    assert!(report.to_csv().unwrap().starts_with("segment,parent,c0\n"));
+    assert_eq!(
+        report.to_csv().unwrap(),
+        "as_of,period_start,period_end,segment,parent,c0\n2026-10-31,2026-10-02,2026-10-31,all_users,,1\n"
+    );
 }

@@ -19,7 +19,7 @@ use gcp_bigquery_client::error::BQError;
 use gcp_bigquery_client::model::get_query_results_parameters::GetQueryResultsParameters;
 
 use super::gate::{self, Admitted, Shape};
-use super::{Attempt, Backoff, Driver, ResultSet, RunOptions, cancel};
+use super::{Attempt, Backoff, Bytes, Driver, ResultSet, RunOptions, cancel};
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::spec::profiles::Profile;
@@ -38,6 +38,9 @@ use settings::{Settings, build_client};
 /// How long one `jobs.query` or `getQueryResults` call waits for the job before answering.
 /// Short, so Ctrl-C is acted on promptly.
 const WAIT_MS: i32 = 2_000;
+
+/// How long the `jobs.get` for a finished job's bytes billed may take.
+const STATISTICS_WAIT: Duration = Duration::from_secs(10);
 
 pub struct BigQuery {
     runtime: tokio::runtime::Runtime,
@@ -148,6 +151,31 @@ impl BigQuery {
         }
     }
 
+    /// Publishes what job `job_id` read: the bytes processed, from its results, and the
+    /// bytes billed, from its statistics (one `jobs.get`, not retried: when it fails, only
+    /// the record of the run lacks them).
+    async fn publish_bytes(&self, job_id: &str, location: Option<&str>, processed: Option<&str>) {
+        let number = |text: Option<&str>| text.and_then(|text| text.parse::<u64>().ok());
+        let mut bytes = Bytes {
+            processed: number(processed),
+            billed: None,
+        };
+        let get = self
+            .client
+            .job()
+            .get_job(&self.settings.project, job_id, location);
+        if !job_id.is_empty()
+            && let Ok(Ok(job)) = tokio::time::timeout(STATISTICS_WAIT, get).await
+            && let Some(query) = job.statistics.and_then(|s| s.query)
+        {
+            bytes.billed = number(query.total_bytes_billed.as_deref());
+            bytes.processed = bytes
+                .processed
+                .or(number(query.total_bytes_processed.as_deref()));
+        }
+        self.options.publish_bytes(bytes);
+    }
+
     async fn run(&self, sql: &str) -> Result<ResultSet, Error> {
         let settings = &self.settings;
         let target = settings.target.as_str();
@@ -183,7 +211,7 @@ impl BigQuery {
         let job_id = reference.job_id.clone().unwrap_or_default();
         let location = reference.location.clone().or(settings.location.clone());
         if !job_id.is_empty() {
-            self.options.publish_query_id(format!("job {job_id}"));
+            self.options.publish_query_id("job", job_id.clone(), true);
         }
         let (job, place) = (job_id.as_str(), location.as_deref());
         let cancel = |why: Stop| self.cancel_job(job, place, why);
@@ -192,6 +220,7 @@ impl BigQuery {
         }
 
         let mut schema = response.schema.and_then(|s| s.fields);
+        let mut processed = response.total_bytes_processed;
         let mut rows = Vec::new();
         if response.job_complete == Some(true)
             && let Some(fields) = &schema
@@ -232,6 +261,7 @@ impl BigQuery {
                 continue;
             }
             complete = true;
+            processed = page.total_bytes_processed.or(processed);
             if schema.is_none() {
                 schema = page.schema.and_then(|s| s.fields);
             }
@@ -240,6 +270,8 @@ impl BigQuery {
             }
             page_token = page.page_token.filter(|t| !t.is_empty());
         }
+        self.publish_bytes(&job_id, location.as_deref(), processed.as_deref())
+            .await;
         Ok(ResultSet {
             columns: schema
                 .unwrap_or_default()

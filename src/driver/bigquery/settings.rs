@@ -68,15 +68,6 @@ pub fn label_value(text: &str) -> String {
     value
 }
 
-/// An id for this run, used as the `segc_run` job label: the UTC time and the process id.
-fn run_id() -> String {
-    format!(
-        "{}-{}",
-        chrono::Utc::now().format("%Y%m%dt%H%M%S"),
-        std::process::id()
-    )
-}
-
 /// A fresh `requestId`, so BigQuery runs a retried `jobs.query` once.
 fn request_id() -> String {
     let nanos = std::time::SystemTime::now()
@@ -112,7 +103,7 @@ impl Settings {
             None => None,
         };
         let mut labels = HashMap::new();
-        labels.insert("segc_run".to_string(), label_value(&run_id()));
+        labels.insert("segc_run".to_string(), label_value(crate::run_id()));
         labels.insert("segc_target".to_string(), label_value(&target));
         Ok(Settings {
             project: project.to_string(),

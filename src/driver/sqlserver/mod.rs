@@ -284,7 +284,8 @@ impl SqlServer {
             row.try_get::<i16, _>(0).ok()?
         });
         if let Some(session) = session {
-            self.options.publish_query_id(format!("session {session}"));
+            self.options
+                .publish_query_id("session", session.to_string(), false);
         }
     }
 

@@ -1,0 +1,361 @@
+//! What `segc run` leaves for a scheduler: `target/run_results.json`, the compiled statement
+//! in `target/compiled/<target>.sql`, and one JSON event per step with `--log-format json`.
+
+use super::*;
+
+use serde_json::Value;
+use sha2::Digest;
+
+fn demo() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    segc()
+        .args(["init", "--demo"])
+        .arg(&project)
+        .assert()
+        .success();
+    (dir, project)
+}
+
+/// Runs `segc --log-format json --project P <args>`: exit code, stdout, and the JSON events
+/// of stderr, each line parsed on its own.
+fn run_logged(project: &std::path::Path, args: &[&str]) -> (i32, String, Vec<Value>) {
+    let output = segc()
+        .args(["--log-format", "json", "--project"])
+        .arg(project)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let events = stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line)
+                .unwrap_or_else(|e| panic!("not a JSON event ({e}): {line}\n{stderr}"))
+        })
+        .collect();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    (output.status.code().unwrap(), stdout, events)
+}
+
+fn run_results(project: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(project.join("target/run_results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn names(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect()
+}
+
+fn is_day(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|day| chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok())
+}
+
+/// The sha256 of a file, computed here, not by segc.
+fn sha256_of(path: &std::path::Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_successful_run_records_what_ran_and_logs_each_step_in_order() {
+    let (_dir, project) = demo();
+    let (code, stdout, events) = run_logged(
+        &project,
+        &["run", "-k", "people", "-s", "paying", "-o", "csv"],
+    );
+    assert_eq!(code, 0, "{events:?}");
+    let results = run_results(&project);
+    let run_id = results["run_id"].as_str().unwrap();
+    assert!(!run_id.is_empty());
+    assert_eq!(results["segc_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(results["command"], "run");
+    let args: Vec<&str> = results["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.ends_with(&["run", "-k", "people", "-s", "paying", "-o", "csv"]),
+        "{args:?}"
+    );
+    assert_eq!(results["project"], "saas_demo");
+    assert_eq!(results["target"], "local");
+    assert_eq!(results["dialect"], "duckdb");
+    assert_eq!(results["profile"]["type"], "duckdb");
+    assert_eq!(results["as_of"], "2026-10-31");
+    assert_eq!(results["period_start"], "2026-10-02");
+    assert_eq!(results["period_end"], "2026-10-31");
+    assert!(results["compared"].is_null() && results["months"].is_null());
+    let at = |key: &str| {
+        chrono::DateTime::parse_from_rfc3339(results[key].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{key}: {e}"))
+    };
+    assert!(at("started_at") <= at("ended_at"));
+    let elapsed = results["elapsed_seconds"].as_f64().unwrap();
+    assert!((0.0..60.0).contains(&elapsed), "{elapsed}");
+    // The statement's sha256 is the compiled file's.
+    assert_eq!(results["compiled_sql"], "target/compiled/local.sql");
+    let sha256 = results["sha256"].as_str().unwrap();
+    assert_eq!(
+        sha256,
+        sha256_of(&project.join("target/compiled/local.sql"))
+    );
+    // DuckDB names no query; the rows are the report's: all_users and paying.
+    assert!(results["query_id"].is_null() && results["bytes_billed"].is_null());
+    assert_eq!(results["rows_returned"], 2);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    let queries = results["queries"].as_array().unwrap();
+    let report = queries.last().unwrap();
+    assert_eq!(report["event"], "query_finished");
+    assert_eq!(report["sha256"], sha256);
+    assert_eq!(report["rows"], 2);
+    assert_eq!(results["status"], "success");
+    assert_eq!(results["exit_code"], 0);
+    assert!(results["error"].is_null());
+
+    // The log: one event per step, in order, each with the run's id and a time.
+    let steps = names(&events);
+    assert_eq!(steps[..3], ["start", "validated", "compiled"], "{steps:?}");
+    assert_eq!(steps.last(), Some(&"finished"));
+    let sent = steps.iter().filter(|s| **s == "query_sent").count();
+    assert_eq!(sent, queries.len(), "{steps:?}");
+    assert_eq!(steps[3..steps.len() - 1].len(), 2 * sent, "{steps:?}");
+    for pair in steps[3..steps.len() - 1].chunks(2) {
+        assert_eq!(pair, ["query_sent", "query_finished"], "{steps:?}");
+    }
+    for event in &events {
+        assert_eq!(event["run_id"], run_id, "{event}");
+        assert!(chrono::DateTime::parse_from_rfc3339(event["at"].as_str().unwrap()).is_ok());
+    }
+    assert_eq!(events[2]["sha256"], sha256);
+    assert_eq!(events[2]["as_of"], "2026-10-31");
+    let finished = events.last().unwrap();
+    assert_eq!(finished["status"], "success");
+    assert_eq!(finished["rows_returned"], 2);
+    assert_eq!(finished["run_results"], "target/run_results.json");
+    // No temporary file is left beside the artifacts.
+    for folder in ["target", "target/compiled"] {
+        for entry in std::fs::read_dir(project.join(folder)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(!name.ends_with(".tmp"), "{folder}/{name}");
+        }
+    }
+}
+
+#[test]
+fn the_text_log_stays_as_it_was() {
+    let (_dir, project) = demo();
+    let output = segc()
+        .args(["run", "-k", "people", "--project"])
+        .arg(&project)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!stderr.contains('{'), "{stderr}");
+    assert_eq!(run_results(&project)["status"], "success");
+}
+
+#[test]
+fn a_failed_query_is_recorded_with_its_error_and_logged_last() {
+    let (_dir, project) = demo();
+    let sources = project.join("segment-defs/sources.yml");
+    let text = std::fs::read_to_string(&sources).unwrap();
+    assert!(text.contains("    table: app.events\n"));
+    std::fs::write(
+        &sources,
+        text.replace("    table: app.events\n", "    table: app.event_log\n"),
+    )
+    .unwrap();
+    let (code, stdout, events) = run_logged(&project, &["run"]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty(), "{stdout}");
+    let results = run_results(&project);
+    assert_eq!(results["status"], "error");
+    assert_eq!(results["exit_code"], 1);
+    let error = results["error"].as_str().unwrap();
+    assert!(error.contains("event_log"), "{error}");
+    assert!(results["rows_returned"].is_null());
+    // The statement that failed is on file, and its record says so.
+    let sha256 = results["sha256"].as_str().unwrap();
+    assert_eq!(
+        sha256,
+        sha256_of(&project.join("target/compiled/local.sql"))
+    );
+    let report = results["queries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(report["event"], "query_failed");
+    assert_eq!(report["sha256"], sha256);
+    assert!(report["error"].as_str().unwrap().contains("event_log"));
+    // The log ends with the failed query, then the error with its exit code.
+    let steps = names(&events);
+    assert_eq!(
+        steps[steps.len() - 2..],
+        ["query_failed", "error"],
+        "{steps:?}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["exit_code"], 1);
+    assert!(last["message"].as_str().unwrap().contains("event_log"));
+    assert_eq!(last["run_id"], results["run_id"]);
+
+    // A request that cannot be done (an unknown segment) is recorded with exit code 2,
+    // before anything is compiled; the compiled statement of the last run stays.
+    let (code, _, events) = run_logged(&project, &["run", "--select", "no_such_segment"]);
+    assert_eq!(code, 2);
+    let results = run_results(&project);
+    assert_eq!(
+        (results["status"].as_str(), results["exit_code"].as_i64()),
+        (Some("error"), Some(2))
+    );
+    assert!(results["sha256"].is_null() && results["target"].is_null());
+    assert!(
+        results["error"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_segment")
+    );
+    assert_eq!(names(&events), ["start", "validated", "error"]);
+}
+
+#[test]
+fn compared_periods_and_months_are_recorded_and_carried_by_csv_and_json() {
+    let (_dir, project) = demo();
+    let (code, stdout, _) = run_logged(
+        &project,
+        &[
+            "run",
+            "-k",
+            "people",
+            "--period",
+            "2026-10-01..2026-10-31",
+            "--compare",
+            "prior_year",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&json["as_of"], &json["period_start"], &json["period_end"]),
+        (
+            &Value::from("2026-10-31"),
+            &Value::from("2026-10-01"),
+            &Value::from("2026-10-31")
+        )
+    );
+    let results = run_results(&project);
+    assert_eq!(results["period_start"], "2026-10-01");
+    assert_eq!(results["compared"]["as_of"], "2025-10-31");
+    assert_eq!(results["compared"]["period_start"], "2025-10-01");
+    assert_eq!(results["compared"]["period_end"], "2025-10-31");
+
+    let (code, stdout, _) = run_logged(
+        &project,
+        &[
+            "run", "-k", "people", "--grain", "month", "--from", "2026-01", "--to", "2026-03",
+            "-o", "csv",
+        ],
+    );
+    assert_eq!(code, 0);
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("period,as_of,period_start,period_end,segment,parent,people")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("2026-01,2026-01-31,2026-01-01,2026-01-31,all_users,,")
+    );
+    let results = run_results(&project);
+    let months = results["months"].as_array().unwrap();
+    assert_eq!(months.len(), 3);
+    assert_eq!(months[2]["period"], "2026-03");
+    assert_eq!(months[2]["as_of"], "2026-03-31");
+    assert!(
+        months
+            .iter()
+            .all(|m| is_day(&m["period_start"]) && is_day(&m["period_end"]))
+    );
+    assert_eq!(
+        (results["as_of"].as_str(), results["period_start"].as_str()),
+        (Some("2026-03-31"), Some("2026-01-01"))
+    );
+    let series = common::run_json(
+        &project,
+        &[
+            "-k", "people", "--grain", "month", "--from", "2026-01", "--to", "2026-02",
+        ],
+    );
+    assert_eq!(
+        series["periods"][1]["period_start"], "2026-02-01",
+        "{series}"
+    );
+    assert_eq!(series["periods"][1]["period_end"], "2026-02-28");
+}
+
+/// A target that cannot be reached, with a password: the run fails, and neither the
+/// artifacts nor the log repeat the password; the profile is recorded masked.
+#[test]
+fn no_password_from_a_profile_appears_in_any_artifact() {
+    let (_dir, project) = demo();
+    let password = "Art1fact-Pa55word";
+    let profiles = std::fs::read_to_string(project.join("profiles.yml")).unwrap();
+    std::fs::write(
+        project.join("profiles.yml"),
+        format!(
+            "{profiles}\nwarehouse: {{ type: postgres, host: 127.0.0.1, port: 9, user: u, password: \"{password}\", \
+             database: \"host=x password={password}\", sslmode: disable, connect_timeout: 2 }}\n"
+        ),
+    )
+    .unwrap();
+    let (code, stdout, events) = run_logged(&project, &["run", "--target", "warehouse"]);
+    assert_eq!(code, 1);
+    let results = run_results(&project);
+    assert_eq!(results["target"], "warehouse");
+    assert_eq!(results["dialect"], "postgres");
+    assert_eq!(results["profile"]["password"], "****");
+    assert_eq!(results["profile"]["host"], "127.0.0.1");
+    assert_eq!(results["status"], "error");
+    assert!(project.join("target/compiled/warehouse.sql").is_file());
+    let mut seen = vec![stdout, serde_json::to_string(&events).unwrap()];
+    for folder in ["target", "target/compiled"] {
+        for entry in std::fs::read_dir(project.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                seen.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned());
+            }
+        }
+    }
+    for text in &seen {
+        assert!(!text.contains(password), "a password in:\n{text}");
+    }
+}
+
+/// Outside a project folder nothing is written: there is no project to put `target/` in.
+#[test]
+fn a_folder_that_is_not_a_project_gets_no_artifacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, events) = run_logged(dir.path(), &["run"]);
+    assert_eq!(code, 2);
+    assert_eq!(names(&events), ["start", "error"]);
+    assert!(!dir.path().join("target").exists());
+}
