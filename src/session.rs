@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::driver::gate::{Admitted, Shape};
 use crate::driver::{Driver, RunOptions};
 use crate::error::{BadRequest, Error};
 use crate::events::EventSink;
@@ -143,20 +144,21 @@ pub fn run(
     reports: &Reports<'_>,
 ) -> Result<Outcome, Error> {
     let sql = crate::render::render_reports(reports, &target.dialect, Some(&target.target))?;
-    run_statement(driver, project, target, reports, &sql)
+    let statement = crate::driver::gate::admit(&sql, &target.dialect, Shape::Read)?;
+    run_statement(driver, project, target, reports, statement)
 }
 
-/// [`run`] with the statement of `reports` already rendered for the target (and checked
-/// by the caller, as the command line does before it connects).
+/// [`run`] with the statement of `reports` already rendered for the target and admitted by
+/// the gate (as the command line does before it connects, so it is checked once).
 pub fn run_statement(
     driver: &mut dyn Driver,
     project: &Project,
     target: &Target,
     reports: &Reports<'_>,
-    sql: &str,
+    statement: Admitted<'_>,
 ) -> Result<Outcome, Error> {
     let name = target.target.as_str();
-    let result = driver.query(sql).map_err(|error| {
+    let result = driver.send(statement).map_err(|error| {
         crate::driver::name_the_source(error, project, name, &target.dialect.name)
     })?;
     Ok(match reports {

@@ -586,7 +586,10 @@ mod run {
         assert!(output.stdout.is_empty());
         let text = std::fs::read_to_string(&csv).unwrap();
         assert!(
-            text.starts_with("segment,parent,people\nall_users,,10000\n"),
+            text.starts_with(
+                "as_of,period_start,period_end,segment,parent,people\n\
+                 2026-10-31,2026-10-02,2026-10-31,all_users,,10000\n"
+            ),
             "{text}"
         );
         let html = dir.path().join("report.html");

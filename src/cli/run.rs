@@ -93,7 +93,8 @@ fn run(
     super::check_statement_size(&target.dialect, &sql)?;
     // `segc run` only reads: the driver's gate refuses anything but one read-only query, and
     // is asked before connecting so a refused statement opens no session.
-    crate::driver::gate::admit(&sql, &target.dialect, crate::driver::gate::Shape::Read)?;
+    let statement =
+        crate::driver::gate::admit(&sql, &target.dialect, crate::driver::gate::Shape::Read)?;
     let mut driver = match driver {
         Some(driver) => driver,
         None => crate::driver::open(&target.profile, options, root)?,
@@ -109,7 +110,8 @@ fn run(
     )?;
     let progress =
         super::progress::Progress::start(format!("running on {}", target.target), query_id);
-    let outcome = crate::session::run_statement(driver.as_mut(), &project, &target, &reports, &sql);
+    let outcome =
+        crate::session::run_statement(driver.as_mut(), &project, &target, &reports, statement);
     drop(progress);
     let outcome = outcome?;
     // The HTML page also shows the segments' overlap: one more read-only statement.
