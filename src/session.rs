@@ -158,7 +158,7 @@ pub fn run_statement(
     statement: Admitted<'_>,
 ) -> Result<Outcome, Error> {
     let name = target.target.as_str();
-    let result = driver.send(statement).map_err(|error| {
+    let result = driver.query_admitted(statement).map_err(|error| {
         crate::driver::name_the_source(error, project, name, &target.dialect.name)
     })?;
     Ok(match reports {

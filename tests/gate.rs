@@ -95,3 +95,22 @@ fn statements_that_write_or_call_unknown_functions_are_refused() {
         assert!(refused, "admitted: {sql}");
     }
 }
+
+/// A statement admitted once (`segc run` checks a large statement before connecting) is sent
+/// only if the gate admitted it as a read-only query.
+#[cfg(feature = "duckdb")]
+#[test]
+fn only_a_read_only_admitted_statement_is_sent_as_a_query() {
+    use segc::driver::Driver;
+    use segc::driver::gate::{Shape, admit};
+    let mut database = segc::driver::duckdb::DuckDb::in_memory().unwrap();
+    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    let read = admit("SELECT 1 AS one", &dialect, Shape::Read).unwrap();
+    let rows = database.query_admitted(read).unwrap();
+    assert_eq!(rows.rows.len(), 1);
+    let write = admit("CREATE TABLE t (x INTEGER)", &dialect, Shape::Fixture).unwrap();
+    let refused = database.query_admitted(write).unwrap_err();
+    assert!(refused.to_string().contains("read-only"), "{refused}");
+    // Nothing was created.
+    assert!(database.query("SELECT * FROM t").is_err());
+}
