@@ -75,7 +75,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> 
     match args.output {
         OutputFormat::Table => print!(
             "{}",
-            report.to_table_within(crate::terminal::stdout_width())
+            report.to_overlap_table_within(crate::terminal::stdout_width())
         ),
         OutputFormat::Csv => print!("{}", report.to_csv()?),
         // HTML was refused before running.

@@ -283,3 +283,21 @@ fn a_wide_layout_too_wide_shows_the_first_months_that_fit() {
     );
     assert!(table.contains("--from/--to"), "{table}");
 }
+
+#[test]
+fn an_overlap_matrix_too_wide_names_segments_not_kpis() {
+    let matrix = report(20, 20);
+    let table = matrix.to_overlap_table_within(Some(80));
+    assert!(widest(&table) <= 80, "{table}");
+    let count = shown(&table).expect("a note");
+    assert!(count < 20, "{table}");
+    assert!(
+        table.contains(&format!("Showing {count} of 20 segments")),
+        "{table}"
+    );
+    // The note may wrap: read it as one line.
+    let text = table.replace('\n', " ");
+    assert!(text.contains("pick segments with -s NAME,NAME"), "{table}");
+    assert!(!text.contains("-k NAME"), "{table}");
+    assert_eq!(matrix.to_overlap_table_within(None), matrix.to_table());
+}

@@ -30,6 +30,23 @@ impl Report {
         format!("{title}{}", fit(&self.grid(), width, Some("KPI")))
     }
 
+    /// [`Report::to_table_within`] for the matrix of `segc overlap` ([`Report::from_overlap`]),
+    /// whose columns are segments: a matrix too wide shows its first segments' columns, with
+    /// a note on choosing segments.
+    pub fn to_overlap_table_within(&self, width: Option<usize>) -> String {
+        let title = format!("{}\n", self.title());
+        let title = match width {
+            Some(width) => wrap(&title, width),
+            None => title,
+        };
+        let grid = Grid {
+            noun: "segments",
+            hint: "pick segments with -s NAME,NAME or see all with --output csv",
+            ..self.grid()
+        };
+        format!("{title}{}", fit(&grid, width, None))
+    }
+
     /// `saas_demo as of 2026-10-31 (why that day), compared with 2025-10-31 on local`.
     pub(super) fn title(&self) -> String {
         let note = self
