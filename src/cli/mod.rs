@@ -79,6 +79,28 @@ pub enum Command {
     },
 }
 
+/// Where a command that queries runs: shared by `run` and `overlap`.
+#[derive(Debug, Clone, Args)]
+pub struct WarehouseArgs {
+    /// A target of profiles.yml (default: the project's `default_target`).
+    #[arg(long, short = 't')]
+    pub target: Option<String>,
+    /// Cancel the query in the warehouse if it runs longer than this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+impl WarehouseArgs {
+    /// The driver options: the timeout, and events reported to `events`.
+    pub fn options(&self, events: crate::events::EventSink) -> crate::driver::RunOptions {
+        crate::driver::RunOptions {
+            timeout: self.timeout.map(std::time::Duration::from_secs),
+            events,
+            ..run_options()
+        }
+    }
+}
+
 /// What to report: shared by `compile` and `run`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {

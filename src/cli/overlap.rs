@@ -18,12 +18,8 @@ use super::OutputFormat;
     segc overlap --as-of 2026-06-30 --output csv > overlap.csv"
 )]
 pub struct OverlapArgs {
-    /// A target of profiles.yml (default: the project's `default_target`).
-    #[arg(long, short = 't')]
-    pub target: Option<String>,
-    /// Cancel the query in the warehouse if it runs longer than this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<u64>,
+    #[command(flatten)]
+    pub warehouse: super::WarehouseArgs,
     /// How to print the matrix.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -47,14 +43,20 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> 
                 .into(),
         ));
     }
-    let options = crate::driver::RunOptions {
-        timeout: args.timeout.map(std::time::Duration::from_secs),
-        ..super::run_options()
-    };
+    let options = args.warehouse.options(super::events());
     let query_id = options.query_id.clone();
-    let (project, driver) =
-        super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
-    let target = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
+    let (project, driver) = super::validate_live(
+        root,
+        profiles_dir,
+        args.warehouse.target.as_deref(),
+        options.clone(),
+    )?;
+    let target = super::resolve(
+        root,
+        profiles_dir,
+        args.warehouse.target.as_deref(),
+        &project,
+    )?;
     let report_options = crate::plan::ReportOptions {
         as_of: args.as_of,
         period: args.period,

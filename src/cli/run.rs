@@ -19,12 +19,8 @@ use super::{OutputFormat, ReportArgs};
   segc run --output html --out report.html    one self-contained page: tables, charts, overlap
   segc run --grain month --from 2026-01 --to 2026-10 --output html --out months.html")]
 pub struct RunArgs {
-    /// A target of profiles.yml (default: the project's `default_target`).
-    #[arg(long, short = 't')]
-    pub target: Option<String>,
-    /// Cancel the query in the warehouse if it runs longer than this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<u64>,
+    #[command(flatten)]
+    pub warehouse: super::WarehouseArgs,
     /// How to print the result. On a terminal, a table wider than the window is shown with
     /// KPIs as rows when that fits, else with the first KPIs that fit; pipes and files get
     /// the whole table. `html` is one self-contained page (tables, charts and the segments'
@@ -76,17 +72,22 @@ fn run(
         LayoutArg::Wide => Layout::Wide,
     };
     let run = crate::report::RunInfo::start();
-    let options = crate::driver::RunOptions {
-        timeout: args.timeout.map(std::time::Duration::from_secs),
-        events: record.events(),
-        ..super::run_options()
-    };
+    let options = args.warehouse.options(record.events());
     let query_id = options.query_id.clone();
     let events = options.events.clone();
-    let (project, driver) =
-        super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
+    let (project, driver) = super::validate_live(
+        root,
+        profiles_dir,
+        args.warehouse.target.as_deref(),
+        options.clone(),
+    )?;
     record.validated(&project);
-    let target = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
+    let target = super::resolve(
+        root,
+        profiles_dir,
+        args.warehouse.target.as_deref(),
+        &project,
+    )?;
     let reports = args.report.plan(&project)?;
     let sql = crate::render::render_reports(&reports, &target.dialect, Some(&target.target))?;
     record.compiled(&target, &reports, &sql)?;
