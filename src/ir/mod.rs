@@ -63,6 +63,13 @@ impl Project {
     pub fn kpi(&self, id: KpiId) -> &Kpi {
         &self.kpis[id.0]
     }
+    /// The time column of a fact source (none for another source, or facts without time).
+    pub fn time_column(&self, source: SourceId) -> Option<&str> {
+        match &self.source(source).role {
+            SourceRole::Facts { time, .. } => time.as_deref(),
+            _ => None,
+        }
+    }
     /// The one source that lists users.
     pub fn users_source(&self) -> SourceId {
         SourceId(

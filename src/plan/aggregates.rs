@@ -128,7 +128,7 @@ impl FactAggregate {
         let rows = fact_rows(project, periods, id)?;
         let value = match (aggregation, column) {
             (Aggregation::CountDistinctDays, _) => FactValue::LocalDay {
-                time: time_column(project, *source).map(str::to_string),
+                time: project.time_column(*source).map(str::to_string),
             },
             (_, Some(column)) => FactValue::Column {
                 column: column.clone(),
@@ -250,13 +250,6 @@ impl KpiAggregate {
     }
 }
 
-fn time_column(project: &Project, source: SourceId) -> Option<&str> {
-    match &project.source(source).role {
-        SourceRole::Facts { time, .. } => time.as_deref(),
-        _ => None,
-    }
-}
-
 /// The facts an aggregate attribute reads: its window over the source's time column (when it
 /// has one) and its `where`.
 fn fact_rows(project: &Project, periods: &Periods<'_>, id: AttributeId) -> Option<FactRows> {
@@ -269,7 +262,7 @@ fn fact_rows(project: &Project, periods: &Periods<'_>, id: AttributeId) -> Optio
     else {
         return None;
     };
-    let window = time_column(project, *source).map(|time| FactWindow {
+    let window = project.time_column(*source).map(|time| FactWindow {
         time: time.to_string(),
         bounds: periods.window(*window),
         after_signup: match window {

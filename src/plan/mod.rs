@@ -15,7 +15,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::error::{BadRequest, Error};
 use crate::ir::time::{DayRange, ReportTime};
-use crate::ir::{AttributeId, AttributeKind, KpiId, Project, SegmentId, SourceId, SourceRole};
+use crate::ir::{AttributeId, AttributeKind, KpiId, Project, SegmentId, SourceId};
 
 use needed::needed_attributes;
 use selection::{plan_kpis, plan_member_stages, plan_rows};
@@ -282,10 +282,7 @@ impl<'p> Plan<'p> {
 
     /// The time column of a fact source.
     pub fn time_column(&self, source: SourceId) -> Option<&str> {
-        match &self.project.source(source).role {
-            SourceRole::Facts { time, .. } => time.as_deref(),
-            _ => None,
-        }
+        self.project.time_column(source)
     }
 }
 

@@ -35,9 +35,6 @@ pub enum Kind {
 /// A typed, dialect-free description of one statement.
 #[derive(Debug, Clone)]
 pub struct Statement<'p> {
-    /// The plan it is built from; for a series, the latest period's (its clock knows the
-    /// time zone's offsets for every earlier one).
-    pub plan: &'p Plan<'p>,
     /// Every period's plan, and every value of their time the statement compares against.
     pub periods: Periods<'p>,
     pub kind: Kind,
@@ -159,6 +156,12 @@ impl<'p> Statement<'p> {
         Statement::new(plan, Some(series), Kind::Series(shape))
     }
 
+    /// The plan it is built from; for a series, the latest period's (its clock knows the
+    /// time zone's offsets for every earlier one).
+    pub fn plan(&self) -> &'p Plan<'p> {
+        self.periods.latest
+    }
+
     /// The statement of `segc overlap`: the members of each pair of reported rows.
     pub fn overlap(plan: &'p Plan<'p>) -> Result<Statement<'p>, Error> {
         Statement::new(plan, None, Kind::Overlap)
@@ -180,7 +183,6 @@ impl<'p> Statement<'p> {
             Kind::Report | Kind::Series(_) | Kind::Overlap => (Some(membership(plan)), Vec::new()),
         };
         Ok(Statement {
-            plan,
             periods,
             kind,
             users: users_stage(plan)?,

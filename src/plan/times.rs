@@ -86,11 +86,6 @@ impl<'p> Periods<'p> {
     }
 
     /// The as-of instant of each period: nothing at or after it is read.
-    pub fn end_instants(&self) -> Vec<NaiveDateTime> {
-        self.plans().iter().map(|p| p.end_instant()).collect()
-    }
-
-    /// [`Periods::end_instants`] as time values.
     pub fn ends(&self) -> PerPeriod {
         self.each(|plan| TimeValue::Instant(plan.end_instant()))
     }

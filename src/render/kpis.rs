@@ -30,7 +30,7 @@ pub(super) fn kpis(
     names: &Names<'_>,
     membership: &Membership,
 ) -> Result<Kpis, Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     // Per member row, then per reported row (where the spine is joined again).
     let (percentiles, aggregates) = {
         let sql = &mut sql.reading_spine_from(Alias::Members);
@@ -87,7 +87,7 @@ pub(super) fn overlap(
     names: &Names<'_>,
     membership: &Membership,
 ) -> Result<Kpis, Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let mut aggregates = Vec::new();
     let mut outputs = Vec::new();
     for row in &membership.rows {

@@ -48,7 +48,7 @@ pub(super) fn scores(
     statement: &Statement<'_>,
     names: &Names<'_>,
 ) -> Result<Vec<Item>, Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let mut scores = Vec::new();
     let sql = &mut sql.reading_spine_from(Alias::Attributes);
     let by_period = sql.period_key(Alias::Attributes).unwrap_or_default();
@@ -83,7 +83,7 @@ pub(super) fn members(
     names: &Names<'_>,
     membership: &Membership,
 ) -> Result<Members, Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let sql = &mut sql.reading_spine_from(Alias::Attributes);
     let mut columns = Vec::new();
     for id in &membership.formulas {
@@ -125,7 +125,7 @@ pub(super) fn members(
 
 /// The flag column of a segment's members.
 pub(super) fn flag_name(statement: &Statement<'_>, names: &Names<'_>, id: SegmentId) -> String {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     names.q(&format!("segc_in_{}", project.segment(id).name))
 }
 
@@ -137,7 +137,7 @@ fn flag_column(
     names: &Names<'_>,
     flag: &Flag,
 ) -> Result<Item, Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let segment = project.segment(flag.segment);
     let own = match &segment.condition {
         Condition::True => None,
@@ -176,7 +176,7 @@ fn rows(
     names: &Names<'_>,
     membership: &Membership,
 ) -> Result<(Vec<RowItem>, String), Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let q = |name: &str| names.q(name);
     let mut condition = format!(
         "CASE {}.{} WHEN 0 THEN 1",

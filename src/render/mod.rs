@@ -261,7 +261,7 @@ fn statement_sql(
     target: Option<&str>,
 ) -> Result<String, Error> {
     let env = environment(dialect)?;
-    let plan = statement.plan;
+    let plan = statement.plan();
     let project = plan.project;
     let names = Names {
         dialect,

@@ -36,7 +36,7 @@ pub(super) fn passes(
     names: &Names<'_>,
     end: &str,
 ) -> Result<(Vec<Pass>, Vec<Item>), Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let q = |name: &str| names.q(name);
     let mut attributes = vec![Item::new(
         format!("{}.{}", names.alias(Alias::Users), q("segc_user")),
@@ -74,7 +74,7 @@ fn pass(
     stage: &PassStage,
     end: &str,
 ) -> Result<Pass, Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let q = |name: &str| names.q(name);
     let source = project.source(stage.source);
     let mut filter = Vec::new();

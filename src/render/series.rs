@@ -89,14 +89,14 @@ impl Final {
 /// A row per period and segment: every column named, so the statement read or pasted shows
 /// what it returns.
 fn periods_select(statement: &Statement<'_>, names: &Names<'_>) -> Vec<String> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let r = names.alias(Alias::Result);
     [PERIOD_COLUMN]
         .into_iter()
         .chain(ROW_COLUMNS)
         .chain(
             statement
-                .plan
+                .plan()
                 .kpis
                 .iter()
                 .map(|id| project.kpi(*id).name.as_str()),
@@ -122,7 +122,7 @@ fn compare_select(
         value: name,
         prior,
         change,
-    } in compare_columns(statement.plan.project, &statement.plan.kpis)
+    } in compare_columns(statement.plan().project, &statement.plan().kpis)
     {
         let (now, before) = (format!("{c}.{}", q(&name)), format!("{p}.{}", q(&name)));
         columns.push(format!("{now} AS {}", q(&name)));

@@ -35,7 +35,7 @@ pub(super) fn users(
     names: &Names<'_>,
 ) -> Result<(UsersStage, String), Error> {
     let stage = &statement.users;
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let q = |name: &str| names.q(name);
     let mut columns = vec![Item::new(
         format!("{}.{}", names.alias(Alias::Users), q(&stage.key)),
@@ -89,7 +89,7 @@ fn user_column(
     column: &UserColumn,
     end: &str,
 ) -> Result<Item, Error> {
-    let project = statement.plan.project;
+    let project = statement.plan().project;
     let alias = match column.dimension {
         None => names.alias(Alias::Users),
         Some(source) => names.dimension_alias(source),

@@ -10,7 +10,7 @@ use super::Report;
 /// A pair is looked up in either order; a segment paired with itself is its member count.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OverlapTable {
-    pub pairs: Vec<OverlapPair>,
+    pairs: Vec<OverlapPair>,
     /// Each pair's position in `pairs`, by its names in order (filled by [`OverlapTable::new`]).
     index: HashMap<(String, String), usize>,
 }

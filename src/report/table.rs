@@ -22,29 +22,29 @@ impl Report {
     /// table wider than that is transposed (KPIs as rows) when that fits, else shows the
     /// first KPIs that fit with a note; no line is wider than `width`.
     pub fn to_table_within(&self, width: Option<usize>) -> String {
-        let title = format!("{}\n", self.title());
-        let title = match width {
-            Some(width) => wrap(&title, width),
-            None => title,
-        };
-        format!("{title}{}", fit(&self.grid(), width, Some("KPI")))
+        self.titled(&self.grid(), width, Some("KPI"))
     }
 
     /// [`Report::to_table_within`] for the matrix of `segc overlap` ([`Report::from_overlap`]),
     /// whose columns are segments: a matrix too wide shows its first segments' columns, with
     /// a note on choosing segments.
     pub fn to_overlap_table_within(&self, width: Option<usize>) -> String {
-        let title = format!("{}\n", self.title());
-        let title = match width {
-            Some(width) => wrap(&title, width),
-            None => title,
-        };
         let grid = Grid {
             noun: "segments",
             hint: "pick segments with -s NAME,NAME or see all with --output csv",
             ..self.grid()
         };
-        format!("{title}{}", fit(&grid, width, None))
+        self.titled(&grid, width, None)
+    }
+
+    /// The title, then `grid` fitted to `width` (see [`fit`]).
+    fn titled(&self, grid: &Grid, width: Option<usize>, transposed_corner: Option<&str>) -> String {
+        let title = format!("{}\n", self.title());
+        let title = match width {
+            Some(width) => wrap(&title, width),
+            None => title,
+        };
+        format!("{title}{}", fit(grid, width, transposed_corner))
     }
 
     /// `saas_demo as of 2026-10-31 (why that day), compared with 2025-10-31 on local`.

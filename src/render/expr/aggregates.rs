@@ -66,7 +66,7 @@ impl<'a, 's> Sql<'a, 's> {
         };
         if let Some(n) = aggregate.nth {
             // The rank is NULL for facts outside the window or filter.
-            let name = &self.plan.project.attribute(aggregate.attribute).name;
+            let name = &self.plan().project.attribute(aggregate.attribute).name;
             let rank = format!("{}.{}", self.alias(Alias::Facts), self.q(&rank_alias(name)));
             return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
         }
@@ -154,7 +154,7 @@ impl<'a, 's> Sql<'a, 's> {
             Some(condition) => format!("CASE WHEN {condition} THEN {number} END"),
             None => number,
         };
-        let name = &self.plan.project.attribute(rank.attribute).name;
+        let name = &self.plan().project.attribute(rank.attribute).name;
         Ok((number, self.q(&rank_alias(name))))
     }
 
@@ -166,7 +166,7 @@ impl<'a, 's> Sql<'a, 's> {
         if let Some(p) = aggregate.percentile()
             && self.dialect.capabilities.percentile != PercentileStyle::Aggregate
         {
-            let name = self.plan.project.kpi(aggregate.kpi).name.clone();
+            let name = self.plan().project.kpi(aggregate.kpi).name.clone();
             return Ok(self.reduce_percentile(&name, p));
         }
         // The `where` is inside the value here, so strings take the exact form around it.
@@ -181,7 +181,7 @@ impl<'a, 's> Sql<'a, 's> {
             Some(attribute) => format!(
                 "{}.{}",
                 self.alias(Alias::Members),
-                self.q(&self.plan.project.attribute(attribute).name)
+                self.q(&self.plan().project.attribute(attribute).name)
             ),
             None => "1".into(),
         };
@@ -203,7 +203,7 @@ impl<'a, 's> Sql<'a, 's> {
         let Some(p) = aggregate.percentile() else {
             return Ok(Vec::new());
         };
-        let kpi = self.plan.project.kpi(aggregate.kpi);
+        let kpi = self.plan().project.kpi(aggregate.kpi);
         let value = self.member_value(aggregate)?;
         let value = self.cast(value, "double")?;
         let row = format!("{}.{}", self.alias(Alias::Segments), self.q("segc_row"));
@@ -269,7 +269,7 @@ impl<'a, 's> Sql<'a, 's> {
     /// A KPI's final value in the outer SELECT (aliases `s` for the row list, `k` for the
     /// aggregates): counts of empty rows are 0, ratios divide, shares divide by `all_users`.
     pub(in crate::render) fn kpi_output(&mut self, id: KpiId) -> Result<String, Error> {
-        let kpi = self.plan.project.kpi(id);
+        let kpi = self.plan().project.kpi(id);
         Ok(match &kpi.kind {
             KpiKind::Aggregate { .. } => {
                 let column = format!("{}.{}", self.alias(Alias::Kpis), self.q(&kpi.name));

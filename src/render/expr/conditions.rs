@@ -63,13 +63,13 @@ impl<'a, 's> Sql<'a, 's> {
             }
             Condition::InSegment(id) => {
                 // A child's members are its parent's that meet its own conditions.
-                let membership = self.plan.project.membership(*id);
+                let membership = self.plan().project.membership(*id);
                 self.condition_in(&membership, alias, source)?
             }
             Condition::Predicate { operand, predicate } => {
                 let (value, value_type, int_boolean) = match operand {
                     Operand::Attribute(id) => {
-                        let attribute = self.plan.project.attribute(*id);
+                        let attribute = self.plan().project.attribute(*id);
                         // Stages hold boolean attributes as 1/0 (see `boolean_flag`).
                         let int_boolean = attribute.value_type == ValueType::Boolean;
                         (

@@ -16,7 +16,7 @@ impl<'a, 's> Sql<'a, 's> {
         id: AttributeId,
         alias: Alias,
     ) -> Result<String, Error> {
-        let attribute = self.plan.project.attribute(id);
+        let attribute = self.plan().project.attribute(id);
         match &attribute.kind {
             AttributeKind::Formula(expr) => {
                 let expr = expr.clone();
@@ -42,7 +42,7 @@ impl<'a, 's> Sql<'a, 's> {
             Expr::Boolean(b) => self.dialect.boolean_literal(*b).to_string(),
             Expr::Null => "NULL".into(),
             Expr::Attribute(id) => {
-                let attribute = self.plan.project.attribute(*id);
+                let attribute = self.plan().project.attribute(*id);
                 match &attribute.kind {
                     AttributeKind::Formula(inner) => {
                         let inner = inner.clone();
@@ -117,7 +117,7 @@ impl<'a, 's> Sql<'a, 's> {
             BinaryOperator::Or => format!("({l} OR {r})"),
             BinaryOperator::Compare(c) => {
                 // Strings compare exactly, as in conditions (rule 15).
-                let attributes = &self.plan.project.attributes;
+                let attributes = &self.plan().project.attributes;
                 let string = left.value_type(attributes) == ValueType::String
                     || right.value_type(attributes) == ValueType::String;
                 let l = self.exact(l, string)?;
@@ -152,7 +152,7 @@ impl<'a, 's> Sql<'a, 's> {
         };
         // Strings are compared exactly, as in conditions (rule 15); the value kept is the
         // argument itself.
-        let attributes = &self.plan.project.attributes;
+        let attributes = &self.plan().project.attributes;
         let string = arguments
             .iter()
             .any(|argument| argument.value_type(attributes) == ValueType::String);
@@ -190,7 +190,7 @@ impl<'a, 's> Sql<'a, 's> {
             let sql = self.expr(argument, alias)?;
             // A timestamp counts by its local date in the project's time zone (rule 14),
             // whatever expression gives it.
-            let value_type = argument.value_type(&self.plan.project.attributes);
+            let value_type = argument.value_type(&self.plan().project.attributes);
             dates.push(match value_type {
                 ValueType::Timestamp => self.local_date(&sql)?,
                 ValueType::Date => sql,

@@ -22,7 +22,6 @@ use crate::plan::times::{Periods, TimeValue};
 pub(super) struct Sql<'a, 's> {
     state: &'a mut State<'s, 's>,
     dialect: &'a Dialect,
-    plan: &'a Plan<'a>,
     /// The statement's periods and the time values each compares against.
     periods: Periods<'a>,
     /// Where the spine's columns are visible in the stage being written: the joined spine,
@@ -57,7 +56,6 @@ impl<'a, 's> Sql<'a, 's> {
         Sql {
             state,
             dialect,
-            plan: periods.latest,
             periods,
             spine_alias: Alias::Spine,
             spine_columns,
@@ -69,7 +67,6 @@ impl<'a, 's> Sql<'a, 's> {
         Sql {
             state: &mut *self.state,
             dialect: self.dialect,
-            plan: self.plan,
             periods: self.periods,
             spine_alias: alias,
             spine_columns: &mut *self.spine_columns,
@@ -108,6 +105,11 @@ impl<'a, 's> Sql<'a, 's> {
             self.alias(self.spine_alias),
             self.q(&name)
         ))
+    }
+
+    /// The plan of the statement being written (a series': its latest period's).
+    fn plan(&self) -> &'a Plan<'a> {
+        self.periods.latest
     }
 
     /// The number of periods of a series.
@@ -158,7 +160,7 @@ impl<'a, 's> Sql<'a, 's> {
         let physical = match column {
             FactColumn::Column { physical, .. } => physical.clone(),
             FactColumn::Time => self
-                .plan
+                .plan()
                 .time_column(source)
                 .unwrap_or_default()
                 .to_string(),

@@ -31,21 +31,21 @@ impl<'a, 's> Sql<'a, 's> {
 
     /// The start of a local day as a UTC timestamp literal.
     fn day_start(&mut self, day: NaiveDate) -> Result<String, Error> {
-        let instant = self.plan.instant(day);
+        let instant = self.plan().instant(day);
         self.timestamp(instant)
     }
 
     /// The local calendar date of a UTC timestamp, in the project's time zone. Offsets are
     /// known to the compiler, so this is the same plain arithmetic on every dialect.
     pub(in crate::render) fn local_date(&mut self, timestamp: &str) -> Result<String, Error> {
-        let shifted = match self.plan.clock.fixed_offset() {
+        let shifted = match self.plan().clock.fixed_offset() {
             Some(0) => timestamp.to_string(),
             Some(offset) => self.call(
                 "add_seconds",
                 &[Value::from(timestamp), Value::from(offset)],
             )?,
             None => {
-                let offsets = self.plan.clock.offsets().to_vec();
+                let offsets = self.plan().clock.offsets().to_vec();
                 let mut case = String::from("CASE");
                 for window in offsets.windows(2) {
                     let (until, _) = window[1];
