@@ -134,6 +134,9 @@ pub struct RunResults {
     pub bytes_processed: Option<u64>,
     pub bytes_billed: Option<u64>,
     pub rows_returned: Option<u64>,
+    /// `--materialize`: the results table, and the run's rows there after the commit.
+    pub results_table: Option<String>,
+    pub rows_written: Option<u64>,
     /// Every statement sent, in order (a catalog read, the freshness check, the report),
     /// each as its `query_finished` or `query_failed` event.
     pub queries: Vec<Map<String, Json>>,

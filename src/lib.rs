@@ -76,6 +76,7 @@ pub mod events;
 pub mod freshness;
 #[doc(hidden)]
 pub mod ir;
+pub mod materialize;
 #[doc(hidden)]
 pub mod plan;
 #[doc(hidden)]

@@ -3,6 +3,8 @@
 //! compiled statement of every fixture and dialect is admitted in `compile_snapshots.rs`,
 //! `series.rs` and `identifiers.rs`.)
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -113,4 +115,155 @@ fn only_a_read_only_admitted_statement_is_sent_as_a_query() {
     assert!(refused.to_string().contains("read-only"), "{refused}");
     // Nothing was created.
     assert!(database.query("SELECT * FROM t").is_err());
+}
+
+/// Writes are asked for in one place, `segc run --materialize` (src/materialize/), and sent
+/// only by the drivers.
+#[test]
+fn only_materialize_asks_for_writes() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut offenders = Vec::new();
+    for file in files {
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if relative.starts_with("driver/") || relative.starts_with("materialize/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            if ["admit_write(", "Shape::Write", "driver.write("]
+                .iter()
+                .any(|w| line.contains(w))
+            {
+                offenders.push(format!("src/{relative}:{}: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+/// Every write `--materialize` sends passes the gate in every dialect (SQL Server's too:
+/// parsed as T-SQL), and the gate refuses any other write, and any write of another table.
+#[test]
+fn the_writes_of_materialize_pass_in_every_dialect_and_no_other_write_does() {
+    use segc::driver::gate::{Shape, Write, WriteTarget, admit, admit_write};
+    use segc::materialize::{Only, ResultsTable, WriteSpec, column_names, create_sql};
+    let project = common::core_project();
+    let plan = common::plan(&project, &segc::plan::ReportOptions::default());
+    let reports = segc::plan::Reports::Single(Box::new(plan));
+    let table = ResultsTable {
+        parts: vec!["app".into(), "segc_kpis".into()],
+        origin: "a test".into(),
+    };
+    let columns = column_names();
+    let target = WriteTarget {
+        table: &table.parts,
+        columns: &columns,
+    };
+    let only = Only {
+        segments: Some(vec!["all_users".into(), "it's".into()]),
+        kpis: Some(vec!["people".into()]),
+    };
+    for name in segc::dialect::names() {
+        let dialect = segc::dialect::Dialect::load(name).unwrap();
+        let spec = WriteSpec {
+            table: &table.parts,
+            run_id: "20261130T000000Z-0badcafe",
+            computed_at: common::date("2026-11-30").and_hms_opt(0, 0, 0).unwrap(),
+        };
+        let insert = segc::render::render_write(&reports, &dialect, None, &spec).unwrap();
+        let delete = segc::render::render_delete(&reports, &dialect, &table.parts, &only).unwrap();
+        let create = create_sql(&dialect, &table);
+        let mut writes = vec![
+            (Write::Insert, insert.clone()),
+            (Write::Delete, delete.clone()),
+            (Write::Create, create.clone()),
+        ];
+        if let Some(lock) = &dialect.write.lock {
+            writes.push((
+                Write::Lock,
+                lock.replace("{table}", &table.quoted(&dialect)),
+            ));
+        }
+        for (kind, sql) in &writes {
+            admit_write(sql, &dialect, *kind, target)
+                .unwrap_or_else(|e| panic!("{name} {kind:?}: {e}\n{sql}"));
+            // Never as a read, and a write only through admit_write.
+            assert!(admit(sql, &dialect, Shape::Read).is_err(), "{name}: {sql}");
+            assert!(admit(sql, &dialect, Shape::Write).is_err(), "{name}: {sql}");
+        }
+        // The insert and the delete of the same table under another name are refused.
+        let other = WriteTarget {
+            table: &["app".to_string(), "users".to_string()],
+            columns: &columns,
+        };
+        assert!(admit_write(&insert, &dialect, Write::Insert, other).is_err());
+        assert!(admit_write(&delete, &dialect, Write::Delete, other).is_err());
+        // A write of one kind is not another kind.
+        assert!(admit_write(&delete, &dialect, Write::Insert, target).is_err());
+        assert!(admit_write(&create, &dialect, Write::Delete, target).is_err());
+    }
+    let postgres = segc::dialect::Dialect::load("postgres").unwrap();
+    let names = columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (kind, sql, why) in [
+        (
+            Write::Delete,
+            "DELETE FROM app.segc_kpis".to_string(),
+            "no WHERE",
+        ),
+        (
+            Write::Delete,
+            "DELETE FROM app.segc_kpis WHERE run_id = (SELECT lo_from_bytea(0, 'x'))".to_string(),
+            "lo_from_bytea",
+        ),
+        (
+            Write::Insert,
+            format!("INSERT INTO app.segc_kpis ({names}) SELECT pg_sleep(1)"),
+            "pg_sleep",
+        ),
+        (
+            Write::Insert,
+            format!("INSERT INTO app.segc_kpis ({names}) SELECT * FROM app.users RETURNING *"),
+            "plain INSERT",
+        ),
+        (
+            Write::Insert,
+            "INSERT INTO app.segc_kpis (run_id) SELECT 'x'".to_string(),
+            "columns",
+        ),
+        (
+            Write::Create,
+            "DROP TABLE app.segc_kpis".to_string(),
+            "not the CREATE TABLE",
+        ),
+        (
+            Write::Create,
+            "CREATE TABLE app.segc_kpis AS SELECT * FROM app.users".to_string(),
+            "from something else",
+        ),
+        (
+            Write::Lock,
+            "LOCK TABLE app.users".to_string(),
+            "not the results table",
+        ),
+        (
+            Write::Delete,
+            "DELETE FROM app.segc_kpis WHERE 1 = 1; DROP TABLE app.users".to_string(),
+            "2 statements",
+        ),
+    ] {
+        let error = admit_write(&sql, &postgres, kind, target)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(why), "{sql}: {error}");
+    }
 }

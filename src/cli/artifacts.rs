@@ -29,6 +29,8 @@ pub struct RunRecord {
     compiled: Option<(String, String)>,
     queries: Arc<Mutex<Vec<Map<String, Json>>>>,
     events: EventSink,
+    /// `--materialize`: the results table and the run's rows found there after the commit.
+    written: Option<(String, u64)>,
 }
 
 /// The run's receiver of the library's messages and events: the terminal's, and each
@@ -95,7 +97,19 @@ impl RunRecord {
             compiled: None,
             queries,
             events,
+            written: None,
         }
+    }
+
+    /// `--materialize` committed: logs `written` (the table, the rows).
+    pub fn wrote(&mut self, written: &crate::materialize::Written) {
+        self.events.record(
+            &Event::new("written")
+                .with("results_table", written.table.as_str())
+                .with("rows_written", written.rows)
+                .with("created", written.created),
+        );
+        self.written = Some((written.table.clone(), written.rows));
     }
 
     /// Where the run's library calls report: the terminal, and this record.
@@ -219,6 +233,8 @@ impl RunRecord {
             bytes_processed: number("bytes_processed"),
             bytes_billed: number("bytes_billed"),
             rows_returned: number("rows"),
+            results_table: self.written.as_ref().map(|(table, _)| table.clone()),
+            rows_written: self.written.as_ref().map(|(_, rows)| *rows),
             queries,
             status: status.to_string(),
             exit_code,
@@ -244,6 +260,7 @@ impl RunRecord {
                         .with("exit_code", code)
                         .with("elapsed_seconds", results.elapsed_seconds)
                         .with("rows_returned", results.rows_returned)
+                        .with("rows_written", results.rows_written)
                         .with(
                             "run_results",
                             format!("target/{}", crate::artifacts::RUN_RESULTS),

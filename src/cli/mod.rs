@@ -5,6 +5,7 @@ pub mod compile;
 pub mod explain;
 pub mod init;
 pub mod list;
+pub mod materialize;
 pub mod overlap;
 pub mod progress;
 pub mod run;

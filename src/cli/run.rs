@@ -17,7 +17,9 @@ use super::{OutputFormat, ReportArgs};
   segc run --compare prior_year -o csv        each KPI with its prior value and changes
   segc run --grain month --from 2026-01 --to 2026-06 -k people --layout wide
   segc run --output html --out report.html    one self-contained page: tables, charts, overlap
-  segc run --grain month --from 2026-01 --to 2026-10 --output html --out months.html")]
+  segc run --grain month --from 2026-01 --to 2026-10 --output html --out months.html
+  segc run --target warehouse --materialize   write yesterday's report into the results table
+  segc run --materialize --grain month --from 2026-01 --to 2026-10   backfill ten months")]
 pub struct RunArgs {
     #[command(flatten)]
     pub warehouse: super::WarehouseArgs,
@@ -36,6 +38,13 @@ pub struct RunArgs {
     /// --layout wide`.
     #[arg(long, value_enum, default_value_t = LayoutArg::Long, requires = "grain")]
     pub layout: LayoutArg,
+    /// Write the report into the warehouse's results table instead of printing it: a row
+    /// per period, segment and KPI, replacing the rows an earlier run wrote for the same
+    /// project, as-of day and period (with -s/-k, only those segments' and KPIs' rows), in
+    /// one transaction. The table (`results_table` of the target or of segc_project.yml,
+    /// default segc_kpis) is created when missing. Prints what it wrote.
+    #[arg(long)]
+    pub materialize: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -60,6 +69,9 @@ fn run(
     args: &RunArgs,
     record: &mut super::artifacts::RunRecord,
 ) -> Result<i32, Error> {
+    if args.materialize {
+        return super::materialize::run(root, profiles_dir, args, record);
+    }
     let layout = match args.layout {
         LayoutArg::Long => Layout::Long,
         LayoutArg::Wide if matches!(args.output, OutputFormat::Json | OutputFormat::Html) => {

@@ -120,6 +120,18 @@ pub struct Capabilities {
     pub max_statement_bytes: Option<usize>,
 }
 
+/// How `segc run --materialize` writes its results table (`[write]` in `dialect.toml`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WriteStyle {
+    /// `INSERT INTO t (…)` comes before the statement's `WITH` (else after it: T-SQL).
+    pub insert_before_with: bool,
+    /// The statement that makes two writers of the table wait for each other inside the
+    /// write's transaction (`{table}`: the quoted name); none where the engine serializes
+    /// writers itself.
+    #[serde(default)]
+    pub lock: Option<String>,
+}
+
 /// What a driver sends on each new session before any statement, so that no server default
 /// changes what the generated SQL means. Redshift has none: it fixes these itself, and its
 /// literals read the same under either string rule.
@@ -195,6 +207,7 @@ pub struct Dialect {
     #[serde(default)]
     pub session: Session,
     pub catalog: Catalog,
+    pub write: WriteStyle,
     /// This dialect's macro overrides.
     #[serde(skip)]
     pub macros: &'static str,

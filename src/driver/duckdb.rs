@@ -49,6 +49,57 @@ impl DuckDb {
         })
     }
 
+    /// Opens an existing database file for reading and writing (`segc run --materialize`).
+    /// A file takes one writing process at a time: while another holds it, this waits
+    /// (announced as progress) up to `wait`, or until a stop request.
+    pub fn open_writable(
+        path: &Path,
+        wait: Duration,
+        events: &super::EventSink,
+    ) -> Result<Self, Error> {
+        if !path.is_file() {
+            return Err(Error::Query(format!(
+                "the DuckDB database {} does not exist",
+                path.display()
+            )));
+        }
+        cancel::install();
+        let started = Instant::now();
+        let mut announced = false;
+        let connection = loop {
+            let config = Config::default()
+                .access_mode(AccessMode::ReadWrite)
+                .map_err(|e| Error::Query(format!("cannot configure DuckDB: {e}")))?;
+            match Connection::open_with_flags(path, config) {
+                Ok(connection) => break connection,
+                Err(e) if e.to_string().contains("lock") && started.elapsed() < wait => {
+                    if !announced {
+                        events.progress(&format!(
+                            "waiting for another process to release {}",
+                            path.display()
+                        ));
+                        announced = true;
+                    }
+                    if cancel::wait(Duration::from_millis(100)) {
+                        return Err(cancel::interrupted(&path.display().to_string()));
+                    }
+                }
+                Err(e) => {
+                    return Err(Error::Query(format!(
+                        "cannot open the DuckDB database {} for writing: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        };
+        Ok(DuckDb {
+            connection,
+            label: path.display().to_string(),
+            dialect: Dialect::load("duckdb")?,
+            options: RunOptions::default(),
+        })
+    }
+
     /// An in-memory database, for tests and fixtures.
     pub fn in_memory() -> Result<Self, Error> {
         let connection = Connection::open_in_memory()
@@ -137,6 +188,31 @@ impl Driver for DuckDb {
     /// Runs the statement while a watcher interrupts it on Ctrl-C, SIGTERM or `--timeout`:
     /// DuckDB's own interrupt stops the work inside the engine, not just the wait for it.
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
+        self.watched(|this| this.read(statement.sql()))
+    }
+
+    /// The statements in one transaction, watched like a query: interrupted, it rolls back.
+    fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
+        super::writes_only(statements)?;
+        self.watched(|this| {
+            let fail = |e: duckdb::Error| Error::Query(format!("DuckDB ({}): {e}", this.label));
+            this.connection
+                .execute_batch("BEGIN TRANSACTION")
+                .map_err(fail)?;
+            for statement in statements {
+                if let Err(e) = this.connection.execute(statement.sql(), []) {
+                    let _ = this.connection.execute_batch("ROLLBACK");
+                    return Err(fail(e));
+                }
+            }
+            this.connection.execute_batch("COMMIT").map_err(fail)
+        })
+    }
+}
+
+impl DuckDb {
+    /// Runs `work` while a watcher interrupts it on Ctrl-C, SIGTERM or `--timeout`.
+    fn watched<T>(&mut self, work: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
         cancel::check(&self.label)?;
         let handle = self.connection.interrupt_handle();
         let finished = Arc::new(AtomicBool::new(false));
@@ -160,7 +236,7 @@ impl Driver for DuckDb {
                 }
             })
         };
-        let result = self.read(statement.sql());
+        let result = work(self);
         finished.store(true, Ordering::SeqCst);
         let _ = watcher.join();
         match stopped.load(Ordering::SeqCst) {

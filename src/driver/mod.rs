@@ -130,6 +130,9 @@ pub struct RunOptions {
     /// Where the driver's warnings and progress messages go (a retry, a failed cancel), and
     /// an [`Event`](crate::events::Event) for each statement sent and finished.
     pub events: EventSink,
+    /// Open a session that may write the results table (`--materialize`): DuckDB opens its
+    /// file for writing; the network drivers need nothing more.
+    pub write: bool,
 }
 
 impl RunOptions {
@@ -309,6 +312,17 @@ pub(crate) async fn deadline(at: Option<tokio::time::Instant>) {
     }
 }
 
+/// Refuses anything but admitted writes where writes are expected.
+pub(crate) fn writes_only(statements: &[Admitted<'_>]) -> Result<(), Error> {
+    if statements.iter().all(|s| s.shape() == Shape::Write) {
+        Ok(())
+    } else {
+        Err(Error::Query(
+            "only the writes of --materialize can be sent this way".into(),
+        ))
+    }
+}
+
 /// A connection that runs one statement and returns its rows. Every statement crosses
 /// [`gate::admit`] first: a driver can only `send` what the gate admitted.
 pub trait Driver {
@@ -332,6 +346,15 @@ pub trait Driver {
             ));
         }
         self.send(statement)
+    }
+    /// Runs writes the gate admitted ([`Shape::Write`], `segc run --materialize`) in one
+    /// transaction: all of them or, on any failure or interruption, none.
+    fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
+        writes_only(statements)?;
+        Err(Error::Query(format!(
+            "the {} driver cannot write",
+            self.name()
+        )))
     }
     /// Runs a statement that creates test fixtures. No command calls this (a test checks).
     fn set_up(&mut self, sql: &str) -> Result<ResultSet, Error> {

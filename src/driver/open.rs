@@ -88,9 +88,16 @@ fn open_duckdb(
             Err(error) => return Err(Error::Query(error.to_string())),
         }
     }
-    Ok(Box::new(
-        super::duckdb::DuckDb::open_read_only(&path)?.with_options(options),
-    ))
+    let driver = if options.write {
+        // Waits for another writer as long as the query itself may run (else a minute).
+        let wait = options
+            .timeout
+            .unwrap_or(std::time::Duration::from_secs(60));
+        super::duckdb::DuckDb::open_writable(&path, wait, &options.events)?
+    } else {
+        super::duckdb::DuckDb::open_read_only(&path)?
+    };
+    Ok(Box::new(driver.with_options(options)))
 }
 
 /// True when `word` occurs in `text` not as part of a longer identifier.

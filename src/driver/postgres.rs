@@ -235,36 +235,77 @@ impl Postgres {
     /// Runs once; on Ctrl-C or time-out, asks the server to cancel the query before returning.
     fn query_once(&mut self, sql: &str) -> Result<Vec<Row>, Attempt> {
         let cancel = self.client.cancel_token();
-        let tls = self.tls.clone();
-        let timeout = self.options.timeout;
-        let target = self.label.clone();
-        let client = &self.client;
-        let events = &self.options.events;
-        self.runtime.block_on(async move {
-            let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
-            let outcome = tokio::select! {
-                result = client.query(sql, &[]) => return result.map_err(|e| {
-                    Attempt::new(is_transient(&e), explain(&e, &target))
-                }),
-                _ = cancel::requested() => cancel::interrupted(&target),
-                _ = limit => Error::Query(format!(
-                    "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
-                    timeout.map(|t| t.as_secs()).unwrap_or_default()
-                )),
-            };
-            // Cancel in the server, not just here: dropping the future leaves it running.
-            let cancelled = match tls {
-                Some(tls) => cancel.cancel_query(tls).await,
-                None => cancel.cancel_query(NoTls).await,
-            };
-            if let Err(e) = cancelled {
-                events.warn(&format!(
-                    "warning: could not cancel the query on target `{target}`: {e}"
-                ));
-            }
-            Err(Attempt::Failed(outcome))
-        })
+        let work = self.client.query(sql, &[]);
+        cancellable(
+            &self.runtime,
+            cancel,
+            self.tls.clone(),
+            &self.label,
+            &self.options,
+            work,
+        )
     }
+
+    /// The statements in one transaction, once: on any failure, Ctrl-C or time-out the
+    /// transaction is rolled back (the server cancels the running statement first).
+    fn write_once(&mut self, statements: &[&str]) -> Result<(), Attempt> {
+        let cancel = self.client.cancel_token();
+        let client = &mut self.client;
+        let work = async move {
+            let transaction = client.transaction().await?;
+            for sql in statements {
+                transaction.execute(*sql, &[]).await?;
+            }
+            transaction.commit().await
+        };
+        cancellable(
+            &self.runtime,
+            cancel,
+            self.tls.clone(),
+            &self.label,
+            &self.options,
+            work,
+        )
+    }
+}
+
+/// Runs `work` on a connection until it ends, Ctrl-C or `--timeout`; a stopped query is
+/// cancelled in the server too (through `cancel`, the connection's token).
+fn cancellable<T>(
+    runtime: &tokio::runtime::Runtime,
+    cancel: tokio_postgres::CancelToken,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    target: &str,
+    options: &super::RunOptions,
+    work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, Attempt> {
+    let timeout = options.timeout;
+    let target = target.to_string();
+    let events = &options.events;
+    runtime.block_on(async move {
+        let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
+        let outcome = tokio::select! {
+            result = work => return result.map_err(|e| {
+                Attempt::new(is_transient(&e), explain(&e, &target))
+            }),
+            _ = cancel::requested() => cancel::interrupted(&target),
+            _ = limit => Error::Query(format!(
+                "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
+                timeout.map(|t| t.as_secs()).unwrap_or_default()
+            )),
+        };
+        // Cancel in the server, not just here: dropping the future leaves it running.
+        let cancelled = match tls {
+            Some(tls) => cancel.cancel_query(tls).await,
+            None => cancel.cancel_query(NoTls).await,
+        };
+        if let Err(e) = cancelled {
+            events.warn(&format!(
+                "warning: could not cancel the query on target `{target}`: {e}"
+            ));
+        }
+        Err(Attempt::Failed(outcome))
+    })
 }
 
 /// Connects, retrying while the server says it is starting up or shutting down (a restart,
@@ -445,13 +486,49 @@ impl Driver for Postgres {
     }
 
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
-        let sql = statement.sql();
+        let target = self.label.clone();
+        let rows = self.retrying(|this| this.query_once(statement.sql()))?;
+        let mut result = ResultSet::default();
+        if let Some(first) = rows.first() {
+            result.columns = first
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
+        }
+        for row in &rows {
+            let mut values = Vec::with_capacity(row.len());
+            for index in 0..row.len() {
+                values.push(cell(row, index).map_err(|e| {
+                    Error::Query(format!("target `{target}`: cannot decode a value: {e}"))
+                })?);
+            }
+            result.rows.push(values);
+        }
+        Ok(result)
+    }
+
+    /// One transaction; a dropped connection rolled it back, so it is tried again whole.
+    fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
+        super::writes_only(statements)?;
+        let sql: Vec<&str> = statements.iter().map(|s| s.sql()).collect();
+        self.retrying(|this| this.write_once(&sql))
+    }
+}
+
+impl Postgres {
+    /// Runs `once` until it succeeds or fails for good: after a transient failure, on a new
+    /// connection, within the retry budget.
+    fn retrying<T>(
+        &mut self,
+        mut once: impl FnMut(&mut Self) -> Result<T, Attempt>,
+    ) -> Result<T, Error> {
         let target = self.label.clone();
         let mut backoff = Backoff::new().reporting(&self.options.events);
-        let rows = loop {
+        loop {
             cancel::check(&target)?;
-            match self.query_once(sql) {
-                Ok(rows) => break rows,
+            match once(self) {
+                Ok(done) => return Ok(done),
                 Err(Attempt::Failed(error)) => return Err(error),
                 Err(Attempt::Transient(message)) => {
                     backoff.wait(message, &target)?;
@@ -481,25 +558,7 @@ impl Driver for Postgres {
                     }
                 }
             }
-        };
-        let mut result = ResultSet::default();
-        if let Some(first) = rows.first() {
-            result.columns = first
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect();
         }
-        for row in &rows {
-            let mut values = Vec::with_capacity(row.len());
-            for index in 0..row.len() {
-                values.push(cell(row, index).map_err(|e| {
-                    Error::Query(format!("target `{target}`: cannot decode a value: {e}"))
-                })?);
-            }
-            result.rows.push(values);
-        }
-        Ok(result)
     }
 }
 

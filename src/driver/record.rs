@@ -93,6 +93,36 @@ impl Driver for Recorded {
         outcome
     }
 
+    /// A transaction is one statement here, named by its last statement's sha256 (the
+    /// report's, for `--materialize`).
+    fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
+        let sha256 = statements
+            .last()
+            .map(|last| crate::artifacts::sha256(last.sql()))
+            .unwrap_or_default();
+        self.forget_last_statement();
+        let events = self.options.events.clone();
+        events.record(
+            &self
+                .describe(Event::new("query_sent"), &sha256)
+                .with("transaction", statements.len()),
+        );
+        let started = Instant::now();
+        let outcome = self.inner.write(statements);
+        let seconds = started.elapsed().as_secs_f64();
+        let event = match &outcome {
+            Ok(()) => Event::new("query_finished").with("committed", true),
+            Err(error) => {
+                Event::new("query_failed").with("error", self.profile.redact(&error.to_string()))
+            }
+        };
+        let event = self
+            .describe(event, &sha256)
+            .with("elapsed_seconds", seconds);
+        events.record(&event);
+        outcome
+    }
+
     fn server_version(&mut self) -> Result<String, Error> {
         self.inner.server_version()
     }

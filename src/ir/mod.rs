@@ -44,6 +44,8 @@ pub struct Project {
     pub default_as_of: Option<NaiveDate>,
     pub default_target: Option<String>,
     pub currency_symbol: String,
+    /// `results_table:`, where `segc run --materialize` writes (a target may name its own).
+    pub results_table: Option<String>,
     pub sources: Vec<Source>,
     pub attributes: Vec<Attribute>,
     pub segments: Vec<Segment>,

@@ -27,10 +27,14 @@ pub(super) enum Alias {
     /// The current and the prior period of a comparison, in its final SELECT.
     Current,
     Prior,
+    /// A period of a written report (`--materialize`): its as-of day, period and side.
+    Written,
+    /// A KPI of a written report, by number and name.
+    KpiNames,
 }
 
 impl Alias {
-    const ALL: [Alias; 10] = [
+    const ALL: [Alias; 12] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -41,6 +45,8 @@ impl Alias {
         Alias::Result,
         Alias::Current,
         Alias::Prior,
+        Alias::Written,
+        Alias::KpiNames,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -56,6 +62,8 @@ impl Alias {
             Alias::Result => "r",
             Alias::Current => "c",
             Alias::Prior => "p",
+            Alias::Written => "w",
+            Alias::KpiNames => "n",
         }
     }
 
@@ -72,6 +80,8 @@ impl Alias {
             Alias::Result => "result",
             Alias::Current => "current",
             Alias::Prior => "prior",
+            Alias::Written => "written",
+            Alias::KpiNames => "kpi_names",
         }
     }
 

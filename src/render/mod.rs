@@ -9,6 +9,7 @@ mod members;
 mod passes;
 mod series;
 mod users;
+mod write;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 use serde::Serialize;
@@ -28,6 +29,7 @@ pub use crate::plan::output::{
 };
 pub use freshness::{NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
+pub use write::render_delete;
 
 /// Builds the template environment for a dialect.
 fn environment(dialect: &Dialect) -> Result<Environment<'static>, Error> {
@@ -200,7 +202,26 @@ pub fn render_reports(
 
 /// Renders the plan as one SQL statement for `dialect`. `target` picks per-target table names.
 pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Result<String, Error> {
-    statement_sql(&Statement::report(plan)?, dialect, target)
+    statement_sql(&Statement::report(plan)?, dialect, target, None)
+}
+
+/// The statement of [`render_reports`] writing its rows into the results table instead of
+/// returning them (`segc run --materialize`): `INSERT INTO <table> (…) WITH … SELECT …`, a
+/// row per period, reported row and KPI (see [`crate::materialize`]).
+pub fn render_write(
+    reports: &crate::plan::Reports<'_>,
+    dialect: &Dialect,
+    target: Option<&str>,
+    spec: &crate::materialize::WriteSpec<'_>,
+) -> Result<String, Error> {
+    match reports {
+        crate::plan::Reports::Single(plan) => {
+            statement_sql(&Statement::report(plan)?, dialect, target, Some(spec))
+        }
+        crate::plan::Reports::Series(periods, shape) => {
+            series::render_series_with(periods, dialect, target, *shape, Some(spec))
+        }
+    }
 }
 
 /// Renders `segc overlap`: one row per reported row of a membership plan
@@ -210,7 +231,7 @@ pub fn render_overlap(
     dialect: &Dialect,
     target: Option<&str>,
 ) -> Result<String, Error> {
-    statement_sql(&Statement::overlap(plan)?, dialect, target)
+    statement_sql(&Statement::overlap(plan)?, dialect, target, None)
 }
 
 /// Renders `segc explain` for a segment: one row of [`explain_columns`].
@@ -227,7 +248,7 @@ pub fn render_explain(
             name,
         )));
     }
-    statement_sql(&statement, dialect, target)
+    statement_sql(&statement, dialect, target, None)
 }
 
 /// The spine stage's rows for a series (none for a single report): the period number, then
@@ -259,6 +280,7 @@ fn statement_sql(
     statement: &Statement<'_>,
     dialect: &Dialect,
     target: Option<&str>,
+    write: Option<&crate::materialize::WriteSpec<'_>>,
 ) -> Result<String, Error> {
     let env = environment(dialect)?;
     let plan = statement.plan();
@@ -290,6 +312,9 @@ fn statement_sql(
             Kind::Report | Kind::Series(_) | Kind::Overlap => (Vec::new(), String::new()),
         };
         let series = series::Final::new(sql, statement, &names)?;
+        let write = write
+            .map(|spec| write::stage(sql, statement, &names, spec))
+            .transpose()?;
         Ok(context! {
             project => comment_text(&project.name),
             as_of => plan.time.as_of.to_string(),
@@ -318,6 +343,7 @@ fn statement_sql(
             series_columns => series.columns,
             spine => spine_rows(sql, dialect),
             alias => alias::template_value(dialect),
+            write => write.as_ref().map(serialized),
         })
     })?;
     let report = env.get_template("report.sql.j2").map_err(template_error)?;

@@ -26,6 +26,17 @@ pub fn render_series(
     target: Option<&str>,
     shape: SeriesShape,
 ) -> Result<String, Error> {
+    render_series_with(periods, dialect, target, shape, None)
+}
+
+/// [`render_series`], writing its rows into the results table with `write`.
+pub(super) fn render_series_with(
+    periods: &[(String, Plan<'_>)],
+    dialect: &Dialect,
+    target: Option<&str>,
+    shape: SeriesShape,
+    write: Option<&crate::materialize::WriteSpec<'_>>,
+) -> Result<String, Error> {
     let Some((_, first)) = periods.first() else {
         return Err(Error::Request(BadRequest::NoPeriods));
     };
@@ -38,7 +49,12 @@ pub fn render_series(
         .map(|(_, plan)| plan)
         .max_by_key(|plan| plan.end_instant())
         .unwrap_or(first);
-    statement_sql(&Statement::series(latest, periods, shape)?, dialect, target)
+    statement_sql(
+        &Statement::series(latest, periods, shape)?,
+        dialect,
+        target,
+        write,
+    )
 }
 
 /// The final SELECT of a series, for the template: its header's words, its shape and its

@@ -52,6 +52,7 @@ pub struct ProjectSpec {
     pub activity_window: Option<Spanned<String>>,
     pub as_of: Option<Spanned<String>>,
     pub currency_symbol: Option<Spanned<String>>,
+    pub results_table: Option<Spanned<String>>,
 }
 
 /// Everything declared across the definitions files, in file order.
@@ -87,6 +88,7 @@ const PROJECT_KEYS: &[&str] = &[
     "activity_window",
     "as_of",
     "currency_symbol",
+    "results_table",
 ];
 
 /// Reads `segc_project.yml`.
@@ -102,6 +104,7 @@ pub fn read_project(root: &Node, diagnostics: &mut Vec<Diagnostic>) -> ProjectSp
         activity_window: map.string("activity_window", diagnostics),
         as_of: map.string("as_of", diagnostics),
         currency_symbol: map.string("currency_symbol", diagnostics),
+        results_table: map.string("results_table", diagnostics),
     };
     map.finish(PROJECT_KEYS, diagnostics);
     spec

@@ -124,6 +124,10 @@ impl<'a> MapReader<'a> {
                 continue;
             }
             let name = key.as_str().unwrap_or("?");
+            // A known key written twice is reported as a duplicate where it is read.
+            if allowed.contains(&name) {
+                continue;
+            }
             diagnostics.push(
                 Diagnostic::new(format!("unknown key `{name}` in {}", self.what), key.span)
                     .with_hint(

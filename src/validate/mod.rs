@@ -366,6 +366,7 @@ impl<'a> Validator<'a> {
                 .as_ref()
                 .map(|c| c.value.clone())
                 .unwrap_or_else(|| "$".into()),
+            results_table: spec.results_table.as_ref().map(|t| t.value.clone()),
             sources: std::mem::take(&mut self.sources),
             attributes: std::mem::take(&mut self.attributes),
             segments: std::mem::take(&mut self.segments),

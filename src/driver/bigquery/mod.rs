@@ -297,6 +297,21 @@ impl Driver for BigQuery {
         self.runtime.block_on(self.run(statement.sql()))
     }
 
+    /// One job running a multi-statement transaction: BigQuery commits all of it or none,
+    /// and aborts one of two transactions that change the table at once. A cancelled job
+    /// (Ctrl-C, `--timeout`) commits nothing.
+    fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
+        super::writes_only(statements)?;
+        cancel::check(&self.settings.target)?;
+        let mut script = String::from("BEGIN TRANSACTION;\n");
+        for statement in statements {
+            script.push_str(statement.sql());
+            script.push_str(";\n");
+        }
+        script.push_str("COMMIT TRANSACTION;");
+        self.runtime.block_on(self.run(&script)).map(|_| ())
+    }
+
     fn server_version(&mut self) -> Result<String, Error> {
         self.query("SELECT 1")?;
         let place = match (&self.settings.endpoint, &self.settings.location) {

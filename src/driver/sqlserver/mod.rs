@@ -344,7 +344,35 @@ impl Driver for SqlServer {
     }
 
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
-        let sql = statement.sql();
+        self.retrying(statement.sql())
+    }
+
+    /// One batch holding the transaction. `XACT_ABORT` makes any error, and a cancel
+    /// (Ctrl-C, `--timeout`), roll the whole transaction back in the server.
+    fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
+        super::writes_only(statements)?;
+        let mut batch = String::from("SET XACT_ABORT ON;\nBEGIN TRANSACTION;\n");
+        for statement in statements {
+            batch.push_str(statement.sql());
+            batch.push_str(";\n");
+        }
+        batch.push_str("COMMIT TRANSACTION;");
+        self.retrying(&batch).map(|_| ())
+    }
+
+    fn server_version(&mut self) -> Result<String, Error> {
+        let result = self.query("SELECT @@VERSION")?;
+        match result.rows.first().and_then(|r| r.first()) {
+            Some(Cell::Text(version)) => Ok(version.lines().next().unwrap_or("").to_string()),
+            _ => Ok("SQL Server".to_string()),
+        }
+    }
+}
+
+impl SqlServer {
+    /// Runs `sql` until it succeeds or fails for good: after a transient failure, on a new
+    /// connection, within the retry budget.
+    fn retrying(&mut self, sql: &str) -> Result<ResultSet, Error> {
         let mut backoff = Backoff::new().reporting(&self.options.events);
         loop {
             cancel::check(&self.target)?;
@@ -357,14 +385,6 @@ impl Driver for SqlServer {
                     self.client = None;
                 }
             }
-        }
-    }
-
-    fn server_version(&mut self) -> Result<String, Error> {
-        let result = self.query("SELECT @@VERSION")?;
-        match result.rows.first().and_then(|r| r.first()) {
-            Some(Cell::Text(version)) => Ok(version.lines().next().unwrap_or("").to_string()),
-            _ => Ok("SQL Server".to_string()),
         }
     }
 }

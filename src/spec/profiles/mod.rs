@@ -58,12 +58,13 @@ const POSTGRES_SETTINGS: &[&str] = &[
     "sslmode",
     "sslrootcert",
     "connect_timeout",
+    "results_table",
 ];
 
 /// The settings each target type reads, besides `type`. Any other key is refused, so that a
 /// misspelled `password` is reported where it was written instead of being ignored.
 pub const TARGET_TYPES: &[(&str, &[&str])] = &[
-    ("duckdb", &["path", "demo"]),
+    ("duckdb", &["path", "demo", "results_table"]),
     ("postgres", POSTGRES_SETTINGS),
     ("redshift", POSTGRES_SETTINGS),
     (
@@ -79,6 +80,7 @@ pub const TARGET_TYPES: &[(&str, &[&str])] = &[
             "access_token",
             "keyfile_json",
             "keyfile",
+            "results_table",
         ],
     ),
     (
@@ -97,6 +99,7 @@ pub const TARGET_TYPES: &[(&str, &[&str])] = &[
             "ca_file",
             "command_timeout",
             "connect_timeout",
+            "results_table",
         ],
     ),
 ];

@@ -9,6 +9,9 @@
 //!   something else (`pg_sleep`, `lo_from_bytea`, a second statement) is refused.
 //! - [`Shape::Session`]: one of the settings the dialect pins on each session (`[session]` in
 //!   its `dialect.toml`), verbatim.
+//! - [`Shape::Write`] (`segc run --materialize` only): one of the four writes of
+//!   [`write::Write`] on the results table and nothing else, through [`admit_write`]: create
+//!   it, lock it, delete the rows a run replaces, insert a run's rows from a read-only query.
 //! - [`Shape::Fixture`]: anything; test fixtures only, through [`super::Driver::set_up`], which
 //!   no command calls (a test checks that).
 //!
@@ -16,6 +19,8 @@
 //! thing or another depending on a server setting (PostgreSQL's `standard_conforming_strings`,
 //! Redshift), a statement with a backslash inside any string is refused, because the server
 //! might read a different statement from the one checked here.
+
+mod write;
 
 use std::ops::ControlFlow;
 
@@ -27,6 +32,8 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 use crate::dialect::Dialect;
 use crate::error::Error;
 
+pub use write::{Write, WriteTarget};
+
 /// What a statement is allowed to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -34,6 +41,8 @@ pub enum Shape {
     Read,
     /// One of the dialect's session settings, verbatim.
     Session,
+    /// A write of the results table (`segc run --materialize`), through [`admit_write`].
+    Write,
     /// Test fixtures: tables and rows a test creates. Never used by a command.
     Fixture,
 }
@@ -105,6 +114,9 @@ pub fn admit<'a>(sql: &'a str, dialect: &Dialect, shape: Shape) -> Result<Admitt
         )))
     };
     match shape {
+        Shape::Write => {
+            return refuse("a write is admitted for its table only (admit_write)".into());
+        }
         Shape::Fixture => {}
         Shape::Session => {
             if !dialect
@@ -128,6 +140,29 @@ pub fn admit<'a>(sql: &'a str, dialect: &Dialect, shape: Shape) -> Result<Admitt
         }
     }
     Ok(Admitted { sql, shape })
+}
+
+/// Checks that `sql` is the `kind` of write on `target`'s table, in `dialect`, and that
+/// whatever it reads it only reads; the refusal says why.
+pub fn admit_write<'a>(
+    sql: &'a str,
+    dialect: &Dialect,
+    kind: Write,
+    target: WriteTarget<'_>,
+) -> Result<Admitted<'a>, Error> {
+    let refused = |why: String| {
+        Error::Render(format!(
+            "refusing to send a statement to {}: {why}",
+            dialect.name
+        ))
+    };
+    setting_independent(sql, dialect).map_err(refused)?;
+    let statement = crate::sqlcheck::parse_one(sql, &dialect.sqlparser)?;
+    write::check(&statement, kind, target).map_err(refused)?;
+    Ok(Admitted {
+        sql,
+        shape: Shape::Write,
+    })
 }
 
 /// Refuses a statement whose strings a server could read two ways: one with a character inside
@@ -202,9 +237,15 @@ impl Visitor for ReadOnly {
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
         match factor {
-            TableFactor::Table { args: None, .. } | TableFactor::Derived { .. } => {
-                ControlFlow::Continue(())
+            TableFactor::Table {
+                args: None,
+                with_hints,
+                ..
+            } if with_hints.is_empty() => ControlFlow::Continue(()),
+            TableFactor::Table { with_hints, .. } if !with_hints.is_empty() => {
+                ControlFlow::Break("it reads a table with hints (a lock)".into())
             }
+            TableFactor::Derived { .. } => ControlFlow::Continue(()),
             TableFactor::NestedJoin { .. } => ControlFlow::Continue(()),
             other => ControlFlow::Break(format!(
                 "it reads from `{other}`, which is not a table or a subquery"

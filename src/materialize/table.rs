@@ -1,0 +1,209 @@
+//! The results table: its name (the target's `results_table`, else the project's, else
+//! `segc_kpis`), the statement creating it, and the check that an existing one fits.
+
+use crate::catalog::{CatalogRow, WarehouseType, map_type};
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::ir::ValueType;
+
+use super::{COLUMNS, DEFAULT_TABLE, KEY};
+
+/// The results table of a target, by its name's parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultsTable {
+    pub parts: Vec<String>,
+    /// Where the name was set, for messages: `target `x` in profiles.yml`, ….
+    pub origin: String,
+}
+
+impl ResultsTable {
+    /// The table named by the target's `results_table`, else by `results_table` in
+    /// `segc_project.yml`, else [`DEFAULT_TABLE`].
+    pub fn resolve(
+        project: &crate::ir::Project,
+        profile: &crate::spec::profiles::Profile,
+    ) -> Result<ResultsTable, Error> {
+        let (name, origin) = match (profile.field("results_table"), &project.results_table) {
+            (Some(name), _) => (
+                name.to_string(),
+                format!(
+                    "`results_table` of target `{}` in profiles.yml",
+                    profile.name
+                ),
+            ),
+            (None, Some(name)) => (
+                name.clone(),
+                "`results_table` in segc_project.yml".to_string(),
+            ),
+            (None, None) => (DEFAULT_TABLE.to_string(), "the default".to_string()),
+        };
+        let parts: Vec<String> = name.split('.').map(str::to_string).collect();
+        let bad = parts.len() > 3
+            || parts
+                .iter()
+                .any(|part| part.trim().is_empty() || part.chars().any(char::is_control));
+        if bad {
+            return Err(Error::Profile(format!(
+                "{origin}: `{}` is not a table name; write `table`, `schema.table` or \
+                 `database.schema.table`",
+                name.escape_default()
+            )));
+        }
+        Ok(ResultsTable { parts, origin })
+    }
+
+    /// The name as the dialect writes it.
+    pub fn quoted(&self, dialect: &Dialect) -> String {
+        dialect.quote_path(&self.parts)
+    }
+
+    /// The name for messages.
+    pub fn display(&self) -> String {
+        self.parts.join(".")
+    }
+}
+
+fn type_name(dialect: &Dialect, value_type: ValueType) -> &str {
+    match value_type {
+        ValueType::Number => &dialect.types.double,
+        ValueType::Date => &dialect.types.date,
+        ValueType::Timestamp => &dialect.types.timestamp,
+        _ => &dialect.types.varchar,
+    }
+}
+
+/// `CREATE TABLE` of the results table: the key columns, the run id, the row's segment and
+/// KPI, and the time it was computed are never NULL.
+pub fn create_sql(dialect: &Dialect, table: &ResultsTable) -> String {
+    let columns: Vec<String> = COLUMNS
+        .iter()
+        .map(|(name, value_type)| {
+            let required =
+                KEY.contains(name) || matches!(*name, "run_id" | "segment" | "kpi" | "computed_at");
+            format!(
+                "  {} {}{}",
+                dialect.quote_identifier(name),
+                type_name(dialect, *value_type),
+                if required { " NOT NULL" } else { "" }
+            )
+        })
+        .collect();
+    format!(
+        "CREATE TABLE {} (\n{}\n)",
+        table.quoted(dialect),
+        columns.join(",\n")
+    )
+}
+
+/// What keeps an existing results table (its catalog rows) from taking segc's rows: each
+/// missing column, and each column whose type is not the one segc writes. Other columns are
+/// left alone (the insert names its columns). Empty when it fits; `None` when the catalog
+/// has no such table.
+pub fn schema_problems(
+    dialect: &Dialect,
+    table: &ResultsTable,
+    rows: &[CatalogRow],
+) -> Option<Vec<String>> {
+    let name = table.parts.last()?;
+    let columns: Vec<&CatalogRow> = rows
+        .iter()
+        .filter(|row| row.table.eq_ignore_ascii_case(name))
+        .collect();
+    if columns.is_empty() {
+        return None;
+    }
+    let mut problems = Vec::new();
+    for (column, wanted) in COLUMNS {
+        let found = columns.iter().find(|row| row.column == column).or_else(|| {
+            columns
+                .iter()
+                .find(|row| row.column.eq_ignore_ascii_case(column))
+        });
+        match found {
+            None => problems.push(format!("column `{column}` is missing")),
+            Some(row) => {
+                let fits = match map_type(dialect, &row.data_type) {
+                    WarehouseType::Known(found) => found == wanted,
+                    WarehouseType::Unsupported(_) => false,
+                };
+                if !fits {
+                    problems.push(format!(
+                        "column `{column}` is {}, segc writes {} ({})",
+                        row.data_type,
+                        type_name(dialect, wanted),
+                        wanted.name()
+                    ));
+                }
+            }
+        }
+    }
+    Some(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(column: &str, data_type: &str) -> CatalogRow {
+        CatalogRow {
+            schema: "public".into(),
+            table: "segc_kpis".into(),
+            column: column.into(),
+            data_type: data_type.into(),
+        }
+    }
+
+    fn table() -> ResultsTable {
+        ResultsTable {
+            parts: vec!["segc_kpis".into()],
+            origin: "the default".into(),
+        }
+    }
+
+    #[test]
+    fn a_table_with_segc_columns_fits_and_extra_columns_are_left_alone() {
+        let dialect = Dialect::load("postgres").unwrap();
+        let mut rows: Vec<CatalogRow> = COLUMNS
+            .iter()
+            .map(|(name, value_type)| {
+                let data_type = match value_type {
+                    ValueType::Number => "double precision",
+                    ValueType::Date => "date",
+                    ValueType::Timestamp => "timestamp without time zone",
+                    _ => "character varying",
+                };
+                row(name, data_type)
+            })
+            .collect();
+        rows.push(row("loaded_by", "text"));
+        assert_eq!(schema_problems(&dialect, &table(), &rows), Some(Vec::new()));
+        assert_eq!(schema_problems(&dialect, &table(), &[]), None);
+    }
+
+    #[test]
+    fn a_missing_column_and_a_narrower_type_are_named() {
+        let dialect = Dialect::load("postgres").unwrap();
+        let rows: Vec<CatalogRow> = COLUMNS
+            .iter()
+            .filter(|(name, _)| *name != "value_time")
+            .map(|(name, value_type)| {
+                let data_type = match (*name, value_type) {
+                    ("value_number", _) => "bigint",
+                    (_, ValueType::Number) => "double precision",
+                    (_, ValueType::Date) => "date",
+                    (_, ValueType::Timestamp) => "timestamp",
+                    _ => "text",
+                };
+                row(name, data_type)
+            })
+            .collect();
+        let problems = schema_problems(&dialect, &table(), &rows).unwrap();
+        assert_eq!(
+            problems,
+            [
+                "column `value_number` is bigint, segc writes DOUBLE PRECISION (number)",
+                "column `value_time` is missing",
+            ]
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Writing a report: the results table checked (created when missing), then one transaction
+//! that takes the table's lock, deletes the rows the run replaces and inserts the new ones
+//! from the statement computing them.
+
+use crate::driver::Driver;
+use crate::driver::gate::{self, Write, WriteTarget};
+use crate::error::Error;
+use crate::events::EventSink;
+use crate::plan::Reports;
+use crate::session::Target;
+
+use super::table::create_sql;
+use super::{ResultsTable, column_names, schema_problems};
+
+/// Which rows of its key a run replaces: all of them, or (with `-s`/`-k`) only those of the
+/// segments and KPIs it reports.
+#[derive(Debug, Clone, Default)]
+pub struct Only {
+    pub segments: Option<Vec<String>>,
+    pub kpis: Option<Vec<String>>,
+}
+
+/// What a written run left in the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub table: String,
+    pub run_id: String,
+    /// The run's rows found in the table after the commit.
+    pub rows: u64,
+    /// The rows the run computed: periods × reported rows × KPIs.
+    pub computed: u64,
+    /// Whether this run created the table.
+    pub created: bool,
+}
+
+/// What to write and where.
+pub struct Request<'a> {
+    pub table: &'a ResultsTable,
+    pub run_id: &'a str,
+    /// The statement computing and inserting the rows ([`crate::render::render_write`]).
+    pub insert: &'a str,
+    pub only: Only,
+}
+
+/// Writes `reports` into the results table through `driver`, in one transaction; a rerun for
+/// the same key replaces the rows it wrote before.
+pub fn materialize(
+    driver: &mut dyn Driver,
+    target: &Target,
+    reports: &Reports<'_>,
+    request: &Request<'_>,
+    events: &EventSink,
+) -> Result<Written, Error> {
+    let dialect = &target.dialect;
+    let table = request.table;
+    let columns = column_names();
+    let write_target = WriteTarget {
+        table: &table.parts,
+        columns: &columns,
+    };
+    let created = ensure_table(driver, target, table, write_target, events)?;
+    let insert = request.insert;
+    let delete = crate::render::render_delete(reports, dialect, &table.parts, &request.only)?;
+    let lock = dialect
+        .write
+        .lock
+        .as_ref()
+        .map(|lock| lock.replace("{table}", &table.quoted(dialect)));
+    let mut statements = Vec::new();
+    if let Some(lock) = &lock {
+        statements.push(gate::admit_write(lock, dialect, Write::Lock, write_target)?);
+    }
+    statements.push(gate::admit_write(
+        &delete,
+        dialect,
+        Write::Delete,
+        write_target,
+    )?);
+    statements.push(gate::admit_write(
+        insert,
+        dialect,
+        Write::Insert,
+        write_target,
+    )?);
+    driver.write(&statements)?;
+    let count = format!(
+        "SELECT COUNT(*) AS {} FROM {} WHERE {} = {}",
+        dialect.quote_identifier("segc_rows"),
+        table.quoted(dialect),
+        dialect.quote_identifier("run_id"),
+        dialect.string_literal(request.run_id)
+    );
+    let rows = match driver.query(&count)?.rows.first().and_then(|r| r.first()) {
+        Some(cell) => cell.as_f64().unwrap_or_default() as u64,
+        None => 0,
+    };
+    Ok(Written {
+        table: table.display(),
+        run_id: request.run_id.to_string(),
+        rows,
+        computed: computed_rows(reports),
+        created,
+    })
+}
+
+/// Periods × reported rows × KPIs.
+fn computed_rows(reports: &Reports<'_>) -> u64 {
+    let (periods, plan) = match reports {
+        Reports::Single(plan) => (1, &**plan),
+        Reports::Series(periods, _) => (periods.len(), &periods[0].1),
+    };
+    (periods * plan.rows.len() * plan.kpis.len()) as u64
+}
+
+/// Creates the results table when the catalog has none; an existing one must fit (it is
+/// never altered). Returns whether it was created here.
+fn ensure_table(
+    driver: &mut dyn Driver,
+    target: &Target,
+    table: &ResultsTable,
+    write_target: WriteTarget<'_>,
+    events: &EventSink,
+) -> Result<bool, Error> {
+    let dialect = &target.dialect;
+    let catalog = crate::catalog::catalog_query(dialect, std::slice::from_ref(&table.parts));
+    let read = |driver: &mut dyn Driver| -> Result<Option<Vec<String>>, Error> {
+        let rows = crate::catalog::catalog_rows(&driver.query(&catalog)?)?;
+        Ok(schema_problems(dialect, table, &rows))
+    };
+    let misfit = |problems: Vec<String>| {
+        Error::Query(format!(
+            "target `{}`: the results table {} ({}) does not fit what segc writes: {}. segc \
+             never alters a table: rename or drop it, or name another one with `results_table`",
+            target.target,
+            table.display(),
+            table.origin,
+            problems.join("; ")
+        ))
+    };
+    match read(driver)? {
+        Some(problems) if problems.is_empty() => Ok(false),
+        Some(problems) => Err(misfit(problems)),
+        None => {
+            let create = create_sql(dialect, table);
+            let admitted = gate::admit_write(&create, dialect, Write::Create, write_target)?;
+            events.progress(&format!("creating the results table {}", table.display()));
+            match driver.write(&[admitted]) {
+                Ok(()) => Ok(true),
+                // Another run may have created it meanwhile: use it if it fits.
+                Err(error) => match read(driver)? {
+                    Some(problems) if problems.is_empty() => Ok(false),
+                    Some(problems) => Err(misfit(problems)),
+                    None => Err(error),
+                },
+            }
+        }
+    }
+}

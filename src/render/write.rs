@@ -1,0 +1,208 @@
+//! The end of a statement that writes its report (`segc run --materialize`): the report's
+//! rows (`segc_result`, one per period and reported row) turned into the results table's long
+//! rows, a row per period, reported row and KPI, and inserted there by the same statement.
+
+use minijinja::Value;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::ir::KpiType;
+use crate::materialize::{WriteSpec, column_names, grain, side};
+use crate::plan::statement::Statement;
+
+use super::alias::Alias;
+use super::expr::Sql;
+use super::{Names, PARENT_COLUMN, PERIOD_COLUMN, SEGMENT_COLUMN};
+
+/// What the template writes after `segc_result`.
+#[derive(Serialize)]
+pub(super) struct WriteStage {
+    /// `INSERT INTO <table> (<columns>)`.
+    insert: String,
+    /// Whether the INSERT comes before the statement's WITH (else after it, as T-SQL wants).
+    insert_first: bool,
+    /// The rows of `segc_written`: per period its number, as-of day, period and side.
+    periods: Vec<String>,
+    /// The rows of `segc_kpi_names`: per KPI its number and name.
+    kpi_names: Vec<String>,
+    /// The values inserted, in the table's column order.
+    columns: Vec<String>,
+}
+
+pub(super) fn stage(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    spec: &WriteSpec<'_>,
+) -> Result<WriteStage, Error> {
+    let dialect = names.dialect;
+    let q = |name: &str| names.q(name);
+    let text = |value: &str| names.string(value);
+    let Some(membership) = &statement.membership else {
+        return Err(Error::Render("only a report can be written".into()));
+    };
+    let date = |sql: &mut Sql<'_, '_>, day: chrono::NaiveDate| {
+        sql.call("date_literal", &[Value::from(day.to_string())])
+    };
+    let mut periods = Vec::new();
+    for (index, plan) in statement.periods.plans().into_iter().enumerate() {
+        let (start, end) = plan.time.period;
+        periods.push(format!(
+            "{index} AS {}, {} AS {}, {} AS {}, {} AS {}, {} AS {}",
+            q(PERIOD_COLUMN),
+            date(sql, plan.time.as_of)?,
+            q("as_of"),
+            date(sql, start)?,
+            q("period_start"),
+            date(sql, end)?,
+            q("period_end"),
+            text(side(statement.kind, index)),
+            q("compare_side"),
+        ));
+    }
+    let kpi_names = membership
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(index, (id, _))| {
+            format!(
+                "{} AS {}, {} AS {}",
+                index + 1,
+                q("segc_kpi"),
+                text(&names.project.kpi(*id).name),
+                q("kpi"),
+            )
+        })
+        .collect();
+    let result = names.alias(Alias::Result);
+    let kpi = format!("{}.{}", names.alias(Alias::KpiNames), q("segc_kpi"));
+    // One CASE per value column: the KPI's value where the row's KPI is one of its type.
+    let mut values = |wanted: &[KpiType], type_name: &str| -> Result<String, Error> {
+        let mut branches = String::new();
+        for (index, (id, value_type)) in membership.outputs.iter().enumerate() {
+            if wanted.contains(value_type) {
+                let value = format!("{result}.{}", q(&names.project.kpi(*id).name));
+                let cast = sql.call("cast", &[Value::from(value), Value::from(type_name)])?;
+                branches.push_str(&format!(" WHEN {} THEN {cast}", index + 1));
+            }
+        }
+        if branches.is_empty() {
+            sql.call("cast", &[Value::from("NULL"), Value::from(type_name)])
+        } else {
+            Ok(format!("CASE {kpi}{branches} END"))
+        }
+    };
+    let number = values(&[KpiType::Integer, KpiType::Double], "double")?;
+    let string = values(&[KpiType::String], "varchar")?;
+    let time = values(&[KpiType::Date, KpiType::Timestamp], "timestamp")?;
+    let computed_at = sql.call(
+        "timestamp_literal",
+        &[Value::from(
+            spec.computed_at.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        )],
+    )?;
+    let written = names.alias(Alias::Written);
+    let from_written = |column: &str| format!("{written}.{}", q(column));
+    let columns = vec![
+        text(spec.run_id),
+        text(&names.project.name),
+        from_written("as_of"),
+        from_written("period_start"),
+        from_written("period_end"),
+        text(grain(statement.kind)),
+        from_written("compare_side"),
+        format!("{result}.{}", q(SEGMENT_COLUMN)),
+        format!("{result}.{}", q(PARENT_COLUMN)),
+        format!("{}.{}", names.alias(Alias::KpiNames), q("kpi")),
+        number,
+        string,
+        time,
+        computed_at,
+    ];
+    let insert = format!(
+        "INSERT INTO {} ({})",
+        dialect.quote_path(spec.table),
+        column_names()
+            .iter()
+            .map(|name| q(name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(WriteStage {
+        insert,
+        insert_first: dialect.write.insert_before_with,
+        periods,
+        kpi_names,
+        columns,
+    })
+}
+
+/// The rows a run replaces: `DELETE FROM <table> WHERE` the project and, per period of
+/// `reports`, its as-of day, period, grain and side; with `only`, just those segments' and
+/// KPIs' rows. Strings compare exactly on every server (no case folding, no padding).
+pub fn render_delete(
+    reports: &crate::plan::Reports<'_>,
+    dialect: &crate::dialect::Dialect,
+    table: &[String],
+    only: &crate::materialize::Only,
+) -> Result<String, Error> {
+    use crate::plan::Reports;
+    use crate::plan::statement::Kind;
+    let (plans, kind): (Vec<&crate::plan::Plan<'_>>, Kind) = match reports {
+        Reports::Single(plan) => (vec![plan], Kind::Report),
+        Reports::Series(periods, shape) => (
+            periods.iter().map(|(_, plan)| plan).collect(),
+            Kind::Series(*shape),
+        ),
+    };
+    let Some(first) = plans.first() else {
+        return Err(Error::Render("nothing to write".into()));
+    };
+    let env = super::environment(dialect)?;
+    let periods = crate::plan::times::Periods::new(first, None);
+    super::with_sql(&env, periods, dialect, |sql| {
+        let q = |name: &str| dialect.quote_identifier(name);
+        let exact = |sql: &mut Sql<'_, '_>, column: &str, value: &str| -> Result<String, Error> {
+            let left = sql.call("exact", &[Value::from(q(column))])?;
+            let right = sql.call(
+                "exact_literal",
+                &[Value::from(dialect.string_literal(value))],
+            )?;
+            Ok(format!("{left} = {right}"))
+        };
+        let mut keys = Vec::new();
+        for (index, plan) in plans.iter().enumerate() {
+            let (start, end) = plan.time.period;
+            let mut parts = Vec::new();
+            for (column, day) in [
+                ("as_of", plan.time.as_of),
+                ("period_start", start),
+                ("period_end", end),
+            ] {
+                let day = sql.call("date_literal", &[Value::from(day.to_string())])?;
+                parts.push(format!("{} = {day}", q(column)));
+            }
+            parts.push(exact(sql, "grain", grain(kind))?);
+            parts.push(exact(sql, "compare_side", side(kind, index))?);
+            keys.push(format!("({})", parts.join(" AND ")));
+        }
+        let mut condition = vec![
+            exact(sql, "project", &first.project.name)?,
+            format!("({})", keys.join(" OR ")),
+        ];
+        for (column, names) in [("segment", &only.segments), ("kpi", &only.kpis)] {
+            if let Some(names) = names {
+                let alternatives = names
+                    .iter()
+                    .map(|name| exact(sql, column, name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                condition.push(format!("({})", alternatives.join(" OR ")));
+            }
+        }
+        Ok(format!(
+            "DELETE FROM {} WHERE {}",
+            dialect.quote_path(table),
+            condition.join("\n  AND ")
+        ))
+    })
+}

@@ -1,0 +1,389 @@
+//! `segc run --materialize` on every engine this run reaches (see tests/engines): the rows
+//! it writes equal the report's values; a rerun leaves one set; `-k` replaces only its KPI's
+//! rows; two runs at once leave one complete set; a table that does not fit is refused and
+//! left alone; a run killed mid-write leaves the previous set.
+#![cfg(all(
+    feature = "duckdb",
+    feature = "postgres",
+    feature = "bigquery",
+    feature = "sqlserver"
+))]
+
+mod common;
+mod engines;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use engines::{Engine, connect, engines, load, run_json};
+use segc::driver::Cell;
+use serde_json::Value;
+
+/// `segc run --materialize --output json` on a target: its exit code and printed summary.
+fn materialize(project: &Path, profiles: &Path, target: &str, extra: &[&str]) -> (i32, Value) {
+    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["run", "--materialize", "--output", "json", "--project"])
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles)
+        .args(["--target", target])
+        .args(extra)
+        .output()
+        .unwrap();
+    let code = output.status.code().unwrap_or(-1);
+    let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    assert!(
+        code == 0 || code == 3 || summary.is_null(),
+        "{target}: {}",
+        common::output_text(&output)
+    );
+    if code != 0 {
+        eprintln!("{target}: {}", common::output_text(&output));
+    }
+    (code, summary)
+}
+
+/// A written row: run id, segment, KPI, number value.
+type Written = (String, String, String, Option<f64>);
+
+/// The rows of `table` on a target, ordered.
+fn written(profiles: &Path, target: &str, table: &str) -> Vec<Written> {
+    let sql = format!(
+        "SELECT run_id, segment, kpi, value_number FROM {table} ORDER BY segment, kpi, run_id"
+    );
+    let result = connect(profiles, target)
+        .query(&sql)
+        .unwrap_or_else(|e| panic!("{target}: {e}"));
+    result
+        .rows
+        .into_iter()
+        .map(|row| {
+            let text = |cell: &Cell| match cell {
+                Cell::Text(text) => text.clone(),
+                other => panic!("{target}: not text: {other:?}"),
+            };
+            (text(&row[0]), text(&row[1]), text(&row[2]), row[3].as_f64())
+        })
+        .collect()
+}
+
+fn run_ids(rows: &[Written]) -> Vec<String> {
+    let mut ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Sets `results_table` in the project's segc_project.yml.
+fn results_table(project: &Path, table: &str) {
+    let file = project.join("segc_project.yml");
+    let text: String = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("results_table:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&file, format!("{text}results_table: {table}\n")).unwrap();
+}
+
+/// The core fixture copied into every engine, and a project folder of its definitions.
+fn core_engines(database: &str) -> (tempfile::TempDir, Vec<Engine>) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("core.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    drop(connection);
+    let (engines, profiles) = engines(&data, database);
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir.path(), &data, database);
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, None);
+    // In the fixture's schema: BigQuery's targets here have no default dataset.
+    results_table(&project, "app.segc_kpis");
+    (dir, engines)
+}
+
+#[test]
+fn materialize_writes_the_report_once_per_key_on_every_engine() {
+    let (dir, engines) = core_engines("segc_mat_core");
+    let (profiles, project) = (dir.path(), dir.path().join("project"));
+    for engine in &engines {
+        let target = engine.target;
+        let (code, first) = materialize(&project, profiles, target, &[]);
+        assert_eq!(code, 0, "{target}: {first}");
+        let computed = first["rows_computed"].as_u64().unwrap();
+        assert!(computed > 0);
+        assert_eq!(first["rows_written"], computed, "{target}");
+        assert_eq!(first["created"], true, "{target}");
+        let rows = written(profiles, target, "app.segc_kpis");
+        assert_eq!(rows.len() as u64, computed, "{target}");
+
+        // The values are the report's, KPI by KPI.
+        let report = run_json(&project, profiles, target, &[]);
+        for row in report["rows"].as_array().unwrap() {
+            let segment = row["segment"].as_str().unwrap();
+            for (kpi, value) in row.as_object().unwrap() {
+                let Some(stored) = rows.iter().find(|r| r.1 == segment && &r.2 == kpi) else {
+                    continue;
+                };
+                match value.as_f64() {
+                    Some(want) => assert!(
+                        stored
+                            .3
+                            .is_some_and(|got| common::nearly_equal(want, got, 1e-9)),
+                        "{target}: {segment}/{kpi}: {want} in the report, {:?} written",
+                        stored.3
+                    ),
+                    None => assert_eq!(stored.3, None, "{target}: {segment}/{kpi}"),
+                }
+            }
+        }
+
+        // A rerun replaces the set: the same rows, one run id, not the first one's.
+        let (code, second) = materialize(&project, profiles, target, &[]);
+        assert_eq!(code, 0, "{target}");
+        assert_eq!(second["created"], false, "{target}");
+        let rows = written(profiles, target, "app.segc_kpis");
+        assert_eq!(rows.len() as u64, computed, "{target}");
+        assert_eq!(
+            run_ids(&rows),
+            [second["run_id"].as_str().unwrap().to_string()],
+            "{target}"
+        );
+
+        // `-k people` replaces the people rows only.
+        let (code, people) = materialize(&project, profiles, target, &["-k", "people"]);
+        assert_eq!(code, 0, "{target}");
+        let rows = written(profiles, target, "app.segc_kpis");
+        assert_eq!(rows.len() as u64, computed, "{target}");
+        for row in &rows {
+            let want = if row.2 == "people" { &people } else { &second };
+            assert_eq!(row.0, want["run_id"].as_str().unwrap(), "{target}: {row:?}");
+        }
+
+        // Two runs at once leave one complete set.
+        let spawn = || {
+            Command::new(assert_cmd::cargo::cargo_bin("segc"))
+                .args(["run", "--materialize", "--project"])
+                .arg(&project)
+                .arg("--profiles-dir")
+                .arg(profiles)
+                .args(["--target", target])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        for child in [a, b] {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.code() == Some(0) || output.status.code() == Some(3),
+                "{target}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let rows = written(profiles, target, "app.segc_kpis");
+        assert_eq!(rows.len() as u64, computed, "{target}: two runs at once");
+        assert_eq!(run_ids(&rows).len(), 1, "{target}: two runs at once");
+    }
+}
+
+#[test]
+fn a_results_table_that_does_not_fit_is_refused_and_left_alone() {
+    let (dir, engines) = core_engines("segc_mat_misfit");
+    let (profiles, project) = (dir.path(), dir.path().join("project"));
+    results_table(&project, "app.segc_misfit");
+    for engine in &engines {
+        let target = engine.target;
+        let number = match engine.dialect {
+            "bigquery" => "INT64",
+            _ => "BIGINT",
+        };
+        let table = "app.segc_misfit";
+        let string = segc::dialect::Dialect::load(engine.dialect)
+            .unwrap()
+            .types
+            .varchar;
+        let create = format!("CREATE TABLE {table} (run_id {string}, value_number {number})");
+        if target == "duck" {
+            // Commands open DuckDB read-only; the fixture is written directly.
+            let data = duckdb::Connection::open(dir.path().join("core.duckdb")).unwrap();
+            data.execute_batch(&create).unwrap();
+        } else {
+            connect(profiles, target)
+                .set_up(&create)
+                .unwrap_or_else(|e| panic!("{target}: {e}"));
+        }
+        let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+            .args(["run", "--materialize", "--project"])
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(profiles)
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{target}: {text}");
+        assert!(
+            text.contains("does not fit")
+                && text.contains("column `value_number` is")
+                && text.contains("column `kpi` is missing")
+                && text.contains("never alters a table"),
+            "{target}: {text}"
+        );
+        let count = connect(profiles, target)
+            .query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .unwrap();
+        assert_eq!(count.rows[0][0].as_f64(), Some(0.0), "{target}");
+    }
+}
+
+/// Starts `segc run --materialize` with JSON events on stderr, waits until its transaction
+/// was sent, lets it run `after`, and kills it (SIGKILL: no chance to clean up).
+fn kill_mid_write(project: &Path, profiles: &Path, target: &str, after: std::time::Duration) {
+    use std::io::BufRead;
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["run", "--materialize", "--log-format", "json", "--project"])
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles)
+        .args(["--target", target])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        // The write's transaction (the lock where the dialect has one, the delete, the
+        // insert); a transaction of one statement creates the table.
+        let sent = line.contains("\"query_sent\"")
+            && line.contains("\"transaction\":")
+            && !line.contains("\"transaction\":1");
+        seen.push(line);
+        if sent {
+            std::thread::sleep(after);
+            child.kill().unwrap();
+            let status = child.wait().unwrap();
+            assert!(
+                status.code().is_none(),
+                "{target}: the run ended before the kill ({status}):\n{}",
+                seen.join("\n")
+            );
+            return;
+        }
+    }
+    let _ = child.wait();
+    panic!("{target}: no transaction was sent:\n{}", seen.join("\n"));
+}
+
+#[test]
+fn a_run_killed_mid_write_leaves_the_previous_set_on_duckdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("big.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    // Enough events that the statement runs for seconds.
+    connection
+        .execute_batch(
+            "INSERT INTO app.events SELECT 1 + i % 10, TIMESTAMP '2024-03-01' + INTERVAL (i % 2500000) SECOND, 'view' FROM range(80000000) AS t(i)",
+        )
+        .unwrap();
+    drop(connection);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
+    )
+    .unwrap();
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, None);
+    results_table(&project, "app.segc_kpis");
+    let (code, first) = materialize(&project, dir.path(), "duck", &[]);
+    assert_eq!(code, 0);
+    kill_mid_write(
+        &project,
+        dir.path(),
+        "duck",
+        std::time::Duration::from_millis(100),
+    );
+    let rows = written(dir.path(), "duck", "app.segc_kpis");
+    assert_eq!(rows.len() as u64, first["rows_computed"].as_u64().unwrap());
+    assert_eq!(
+        run_ids(&rows),
+        [first["run_id"].as_str().unwrap().to_string()]
+    );
+}
+
+#[test]
+fn a_run_killed_mid_write_leaves_the_previous_set_on_postgres_and_redshift() {
+    if std::env::var("SEGC_TEST_POSTGRES").as_deref() != Ok("1") {
+        eprintln!("skipped: set SEGC_TEST_POSTGRES=1");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("none.duckdb");
+    let (_, profiles) = engines(&data, "segc_mat_kill");
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    let mut admin = connect(dir.path(), "pg_admin");
+    for database in ["segc_mat_kill", "segc_mat_kill_rs"] {
+        admin
+            .set_up(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .set_up(&format!("CREATE DATABASE {database}"))
+            .unwrap();
+    }
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    std::fs::write(
+        project.join("segc_project.yml"),
+        "name: slow\nas_of: 2024-03-31\nresults_table: app.segc_kpis\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
+    )
+    .unwrap();
+    for target in ["pg", "rs"] {
+        let mut db = connect(dir.path(), target);
+        for statement in [
+            "CREATE SCHEMA app",
+            "CREATE TABLE app.base (user_id INTEGER, created_at TIMESTAMP)",
+            "INSERT INTO app.base SELECT g, TIMESTAMP '2024-01-01' FROM generate_series(1, 8) AS g",
+            // A quarter of a second per row read: a statement of about two seconds.
+            "CREATE VIEW app.users AS SELECT b.user_id, b.created_at FROM app.base AS b \
+             WHERE (pg_sleep(0.25)::text || b.user_id::text) IS NOT NULL",
+        ] {
+            db.set_up(statement).unwrap();
+        }
+        let (code, first) = materialize(&project, dir.path(), target, &[]);
+        assert_eq!(code, 0, "{target}");
+        kill_mid_write(
+            &project,
+            dir.path(),
+            target,
+            std::time::Duration::from_millis(700),
+        );
+        // The server finishes the statement, finds the connection closed and rolls the
+        // transaction back.
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let rows = written(dir.path(), target, "app.segc_kpis");
+        assert_eq!(
+            rows.len() as u64,
+            first["rows_computed"].as_u64().unwrap(),
+            "{target}"
+        );
+        assert_eq!(
+            run_ids(&rows),
+            [first["run_id"].as_str().unwrap().to_string()],
+            "{target}"
+        );
+    }
+}
