@@ -1,5 +1,5 @@
 //! The statement gate: every command's statement passes it, and only test fixtures and the
-//! drivers' own session settings use its other shapes. (Its rules: `src/driver/gate.rs`; every
+//! drivers' own session settings use its other shapes. (Its rules: `src/driver/gate/`; every
 //! compiled statement of every fixture and dialect is admitted in `compile_snapshots.rs`,
 //! `series.rs` and `identifiers.rs`.)
 
