@@ -74,6 +74,7 @@ pub mod driver;
 pub mod error;
 pub mod events;
 pub mod freshness;
+pub mod history;
 #[doc(hidden)]
 pub mod ir;
 pub mod materialize;

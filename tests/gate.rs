@@ -117,7 +117,8 @@ fn only_a_read_only_admitted_statement_is_sent_as_a_query() {
     assert!(database.query("SELECT * FROM t").is_err());
 }
 
-/// Writes are asked for in one place, `segc run --materialize` (src/materialize/), and sent
+/// Writes are asked for in two places, `segc run --materialize` (src/materialize/) and `segc
+/// snapshot` (src/history/), and sent
 /// only by the drivers.
 #[test]
 fn only_materialize_asks_for_writes() {
@@ -131,7 +132,10 @@ fn only_materialize_asks_for_writes() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        if relative.starts_with("driver/") || relative.starts_with("materialize/") {
+        if ["driver/", "materialize/", "history/"]
+            .iter()
+            .any(|place| relative.starts_with(place))
+        {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
@@ -152,7 +156,9 @@ fn only_materialize_asks_for_writes() {
 #[test]
 fn the_writes_of_materialize_pass_in_every_dialect_and_no_other_write_does() {
     use segc::driver::gate::{Shape, Write, WriteTarget, admit, admit_write};
-    use segc::materialize::{Only, ResultsTable, WriteSpec, column_names, create_sql};
+    use segc::materialize::{
+        Only, ResultsTable, WriteSpec, column_names, create_sql, results_columns,
+    };
     let project = common::core_project();
     let plan = common::plan(&project, &segc::plan::ReportOptions::default());
     let reports = segc::plan::Reports::Single(Box::new(plan));
@@ -178,7 +184,7 @@ fn the_writes_of_materialize_pass_in_every_dialect_and_no_other_write_does() {
         };
         let insert = segc::render::render_write(&reports, &dialect, None, &spec).unwrap();
         let delete = segc::render::render_delete(&reports, &dialect, &table.parts, &only).unwrap();
-        let create = create_sql(&dialect, &table);
+        let create = create_sql(&dialect, &table, &results_columns());
         let mut writes = vec![
             (Write::Insert, insert.clone()),
             (Write::Delete, delete.clone()),
@@ -265,5 +271,71 @@ fn the_writes_of_materialize_pass_in_every_dialect_and_no_other_write_does() {
             .unwrap_err()
             .to_string();
         assert!(error.contains(why), "{sql}: {error}");
+    }
+}
+
+/// The statements of `segc snapshot` pass the gate in every dialect (SQL Server's parsed as
+/// T-SQL), each for its own table only.
+#[test]
+fn the_writes_of_snapshot_pass_in_every_dialect() {
+    use segc::driver::gate::{Write, WriteTarget, admit_write};
+    use segc::history::{DAY_COLUMNS, INTERVAL_COLUMNS, names};
+    let project = common::core_project();
+    let days: Vec<(String, segc::plan::Plan<'_>)> = ["2024-03-30", "2024-03-31"]
+        .iter()
+        .map(|day| {
+            let options = segc::plan::ReportOptions {
+                as_of: Some(common::date(day)),
+                ..Default::default()
+            };
+            let plan = segc::plan::Plan::membership(&project, &options, common::date(day)).unwrap();
+            (day.to_string(), plan)
+        })
+        .collect();
+    let segments: Vec<(String, String)> = days[0]
+        .1
+        .rows
+        .iter()
+        .filter_map(|row| row.segment)
+        .map(|id| {
+            let hash = segc::history::definition_hash(&project, id).unwrap();
+            (project.segment(id).name.clone(), hash)
+        })
+        .collect();
+    let history = vec!["app".to_string(), "segc_membership".to_string()];
+    let day_table = vec!["app".to_string(), "segc_membership_days".to_string()];
+    let spec = segc::render::SnapshotSpec {
+        history: &history,
+        days: &day_table,
+        run_id: "20261130T000000Z-0badcafe",
+        recorded_at: common::date("2026-11-30").and_hms_opt(0, 0, 0).unwrap(),
+        segments: &segments,
+    };
+    let (interval_columns, day_columns) = (names(&INTERVAL_COLUMNS), names(&DAY_COLUMNS));
+    let intervals = WriteTarget {
+        table: &history,
+        columns: &interval_columns,
+    };
+    let recorded = WriteTarget {
+        table: &day_table,
+        columns: &day_columns,
+    };
+    for name in segc::dialect::names() {
+        let dialect = segc::dialect::Dialect::load(name).unwrap();
+        let merge = segc::render::render_snapshot(&days, &dialect, None, &spec).unwrap();
+        let (delete_intervals, delete_days, insert_days) =
+            segc::render::render_snapshot_writes(&days, &dialect, &spec).unwrap();
+        for (sql, kind, target) in [
+            (&merge, Write::Insert, intervals),
+            (&delete_intervals, Write::Delete, intervals),
+            (&delete_days, Write::Delete, recorded),
+            (&insert_days, Write::Insert, recorded),
+        ] {
+            admit_write(sql, &dialect, kind, target)
+                .unwrap_or_else(|e| panic!("{name} {kind:?}: {e}\n{sql}"));
+        }
+        // Not on each other's table.
+        assert!(admit_write(&merge, &dialect, Write::Insert, recorded).is_err());
+        assert!(admit_write(&delete_days, &dialect, Write::Delete, intervals).is_err());
     }
 }

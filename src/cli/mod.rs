@@ -9,6 +9,7 @@ pub mod materialize;
 pub mod overlap;
 pub mod progress;
 pub mod run;
+pub mod snapshot;
 pub mod sources;
 pub mod targets;
 pub mod validate;
@@ -55,6 +56,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Count the users each pair of segments shares (computed in the warehouse).
     Overlap(overlap::OverlapArgs),
+    /// Record who is in each segment, day by day, as intervals in the warehouse.
+    Snapshot(snapshot::SnapshotArgs),
     /// List the targets of profiles.yml (secrets masked), or check one with --check.
     Targets(targets::TargetsArgs),
     /// Show each source column's declared and snapshot type; --refresh reads the types from
@@ -322,6 +325,7 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Init(args) => init::execute(&args),
         Command::Explain(args) => explain::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Overlap(args) => overlap::execute(root, cli.profiles_dir.as_deref(), &args),
+        Command::Snapshot(args) => snapshot::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Targets(args) => targets::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Sources(args) => sources::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::List(args) => list::execute(root, &args),

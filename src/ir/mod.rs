@@ -46,6 +46,8 @@ pub struct Project {
     pub currency_symbol: String,
     /// `results_table:`, where `segc run --materialize` writes (a target may name its own).
     pub results_table: Option<String>,
+    /// `history_table:`, where `segc snapshot` records membership (a target may name its own).
+    pub history_table: Option<String>,
     pub sources: Vec<Source>,
     pub attributes: Vec<Attribute>,
     pub segments: Vec<Segment>,

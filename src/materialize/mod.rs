@@ -13,8 +13,8 @@ use chrono::NaiveDateTime;
 
 use crate::ir::ValueType;
 
-pub use table::{ResultsTable, create_sql, schema_problems};
-pub use write::{Only, Request, Written, materialize};
+pub use table::{ResultsTable, TableColumn, create_sql, results_columns, schema_problems};
+pub use write::{Only, Request, Written, ensure_table, materialize};
 
 /// The results table's name when neither the target nor `segc_project.yml` names one.
 pub const DEFAULT_TABLE: &str = "segc_kpis";

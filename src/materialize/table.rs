@@ -1,5 +1,6 @@
-//! The results table: its name (the target's `results_table`, else the project's, else
-//! `segc_kpis`), the statement creating it, and the check that an existing one fits.
+//! A table segc writes: its name (the target's setting, else the project's, else a default),
+//! the statement creating it, and the check that an existing one fits. The results table of
+//! `--materialize`, and the membership history of `segc snapshot`.
 
 use crate::catalog::{CatalogRow, WarehouseType, map_type};
 use crate::dialect::Dialect;
@@ -8,7 +9,23 @@ use crate::ir::ValueType;
 
 use super::{COLUMNS, DEFAULT_TABLE, KEY};
 
-/// The results table of a target, by its name's parts.
+/// A column of a table segc writes: its name, type, and whether it is never NULL.
+pub type TableColumn = (&'static str, ValueType, bool);
+
+/// The results table's columns, with the key columns, the run id, the row's segment and KPI
+/// and the time it was computed never NULL.
+pub fn results_columns() -> Vec<TableColumn> {
+    COLUMNS
+        .iter()
+        .map(|(name, value_type)| {
+            let required =
+                KEY.contains(name) || matches!(*name, "run_id" | "segment" | "kpi" | "computed_at");
+            (*name, *value_type, required)
+        })
+        .collect()
+}
+
+/// A table segc writes, by its name's parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultsTable {
     pub parts: Vec<String>,
@@ -23,19 +40,29 @@ impl ResultsTable {
         project: &crate::ir::Project,
         profile: &crate::spec::profiles::Profile,
     ) -> Result<ResultsTable, Error> {
-        let (name, origin) = match (profile.field("results_table"), &project.results_table) {
+        Self::named(
+            "results_table",
+            profile,
+            project.results_table.as_deref(),
+            DEFAULT_TABLE,
+        )
+    }
+
+    /// The table named by the target's setting `key`, else the project's `project_value`,
+    /// else `default`.
+    pub fn named(
+        key: &str,
+        profile: &crate::spec::profiles::Profile,
+        project_value: Option<&str>,
+        default: &str,
+    ) -> Result<ResultsTable, Error> {
+        let (name, origin) = match (profile.field(key), project_value) {
             (Some(name), _) => (
                 name.to_string(),
-                format!(
-                    "`results_table` of target `{}` in profiles.yml",
-                    profile.name
-                ),
+                format!("`{key}` of target `{}` in profiles.yml", profile.name),
             ),
-            (None, Some(name)) => (
-                name.clone(),
-                "`results_table` in segc_project.yml".to_string(),
-            ),
-            (None, None) => (DEFAULT_TABLE.to_string(), "the default".to_string()),
+            (None, Some(name)) => (name.to_string(), format!("`{key}` in segc_project.yml")),
+            (None, None) => (default.to_string(), "the default".to_string()),
         };
         let parts: Vec<String> = name.split('.').map(str::to_string).collect();
         let bad = parts.len() > 3
@@ -57,6 +84,18 @@ impl ResultsTable {
         dialect.quote_path(&self.parts)
     }
 
+    /// The same table's sibling, named by `suffix` after its last part (`x` → `x_days`).
+    pub fn sibling(&self, suffix: &str) -> ResultsTable {
+        let mut parts = self.parts.clone();
+        if let Some(last) = parts.last_mut() {
+            last.push_str(suffix);
+        }
+        ResultsTable {
+            parts,
+            origin: self.origin.clone(),
+        }
+    }
+
     /// The name for messages.
     pub fn display(&self) -> String {
         self.parts.join(".")
@@ -72,19 +111,16 @@ fn type_name(dialect: &Dialect, value_type: ValueType) -> &str {
     }
 }
 
-/// `CREATE TABLE` of the results table: the key columns, the run id, the row's segment and
-/// KPI, and the time it was computed are never NULL.
-pub fn create_sql(dialect: &Dialect, table: &ResultsTable) -> String {
-    let columns: Vec<String> = COLUMNS
+/// `CREATE TABLE` of `table` with `columns`.
+pub fn create_sql(dialect: &Dialect, table: &ResultsTable, columns: &[TableColumn]) -> String {
+    let columns: Vec<String> = columns
         .iter()
-        .map(|(name, value_type)| {
-            let required =
-                KEY.contains(name) || matches!(*name, "run_id" | "segment" | "kpi" | "computed_at");
+        .map(|(name, value_type, required)| {
             format!(
                 "  {} {}{}",
                 dialect.quote_identifier(name),
                 type_name(dialect, *value_type),
-                if required { " NOT NULL" } else { "" }
+                if *required { " NOT NULL" } else { "" }
             )
         })
         .collect();
@@ -102,23 +138,28 @@ pub fn create_sql(dialect: &Dialect, table: &ResultsTable) -> String {
 pub fn schema_problems(
     dialect: &Dialect,
     table: &ResultsTable,
+    columns: &[TableColumn],
     rows: &[CatalogRow],
 ) -> Option<Vec<String>> {
     let name = table.parts.last()?;
-    let columns: Vec<&CatalogRow> = rows
+    let found_columns: Vec<&CatalogRow> = rows
         .iter()
         .filter(|row| row.table.eq_ignore_ascii_case(name))
         .collect();
-    if columns.is_empty() {
+    if found_columns.is_empty() {
         return None;
     }
     let mut problems = Vec::new();
-    for (column, wanted) in COLUMNS {
-        let found = columns.iter().find(|row| row.column == column).or_else(|| {
-            columns
-                .iter()
-                .find(|row| row.column.eq_ignore_ascii_case(column))
-        });
+    for (column, wanted, _) in columns {
+        let (column, wanted) = (*column, *wanted);
+        let found = found_columns
+            .iter()
+            .find(|row| row.column == column)
+            .or_else(|| {
+                found_columns
+                    .iter()
+                    .find(|row| row.column.eq_ignore_ascii_case(column))
+            });
         match found {
             None => problems.push(format!("column `{column}` is missing")),
             Some(row) => {
@@ -176,8 +217,14 @@ mod tests {
             })
             .collect();
         rows.push(row("loaded_by", "text"));
-        assert_eq!(schema_problems(&dialect, &table(), &rows), Some(Vec::new()));
-        assert_eq!(schema_problems(&dialect, &table(), &[]), None);
+        assert_eq!(
+            schema_problems(&dialect, &table(), &results_columns(), &rows),
+            Some(Vec::new())
+        );
+        assert_eq!(
+            schema_problems(&dialect, &table(), &results_columns(), &[]),
+            None
+        );
     }
 
     #[test]
@@ -197,7 +244,7 @@ mod tests {
                 row(name, data_type)
             })
             .collect();
-        let problems = schema_problems(&dialect, &table(), &rows).unwrap();
+        let problems = schema_problems(&dialect, &table(), &results_columns(), &rows).unwrap();
         assert_eq!(
             problems,
             [

@@ -9,8 +9,9 @@ use crate::events::EventSink;
 use crate::plan::Reports;
 use crate::session::Target;
 
-use super::table::create_sql;
-use super::{ResultsTable, column_names, schema_problems};
+use super::{
+    ResultsTable, TableColumn, column_names, create_sql, results_columns, schema_problems,
+};
 
 /// Which rows of its key a run replaces: all of them, or (with `-s`/`-k`) only those of the
 /// segments and KPIs it reports.
@@ -58,7 +59,7 @@ pub fn materialize(
         table: &table.parts,
         columns: &columns,
     };
-    let created = ensure_table(driver, target, table, write_target, events)?;
+    let created = ensure_table(driver, target, table, &results_columns(), events)?;
     let insert = request.insert;
     let delete = crate::render::render_delete(reports, dialect, &table.parts, &request.only)?;
     let lock = dialect
@@ -112,25 +113,31 @@ fn computed_rows(reports: &Reports<'_>) -> u64 {
     (periods * plan.rows.len() * plan.kpis.len()) as u64
 }
 
-/// Creates the results table when the catalog has none; an existing one must fit (it is
+/// Creates `table` with `columns` when the catalog has none; an existing one must fit (it is
 /// never altered). Returns whether it was created here.
-fn ensure_table(
+pub fn ensure_table(
     driver: &mut dyn Driver,
     target: &Target,
     table: &ResultsTable,
-    write_target: WriteTarget<'_>,
+    columns: &[TableColumn],
     events: &EventSink,
 ) -> Result<bool, Error> {
     let dialect = &target.dialect;
+    let names: Vec<&str> = columns.iter().map(|(name, _, _)| *name).collect();
+    let write_target = WriteTarget {
+        table: &table.parts,
+        columns: &names,
+    };
     let catalog = crate::catalog::catalog_query(dialect, std::slice::from_ref(&table.parts));
     let read = |driver: &mut dyn Driver| -> Result<Option<Vec<String>>, Error> {
         let rows = crate::catalog::catalog_rows(&driver.query(&catalog)?)?;
-        Ok(schema_problems(dialect, table, &rows))
+        Ok(schema_problems(dialect, table, columns, &rows))
     };
     let misfit = |problems: Vec<String>| {
         Error::Query(format!(
-            "target `{}`: the results table {} ({}) does not fit what segc writes: {}. segc \
-             never alters a table: rename or drop it, or name another one with `results_table`",
+            "target `{}`: the table {} ({}) does not fit what segc writes: {}. segc never \
+             alters a table: rename or drop it, or name another one in profiles.yml or \
+             segc_project.yml",
             target.target,
             table.display(),
             table.origin,
@@ -141,9 +148,9 @@ fn ensure_table(
         Some(problems) if problems.is_empty() => Ok(false),
         Some(problems) => Err(misfit(problems)),
         None => {
-            let create = create_sql(dialect, table);
+            let create = create_sql(dialect, table, columns);
             let admitted = gate::admit_write(&create, dialect, Write::Create, write_target)?;
-            events.progress(&format!("creating the results table {}", table.display()));
+            events.progress(&format!("creating the table {}", table.display()));
             match driver.write(&[admitted]) {
                 Ok(()) => Ok(true),
                 // Another run may have created it meanwhile: use it if it fits.

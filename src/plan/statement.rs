@@ -30,6 +30,9 @@ pub enum Kind {
     /// reported row (`all_users`: its size), as the columns of
     /// [`super::output::overlap_column`]. Built from [`Plan::membership`].
     Overlap,
+    /// `segc snapshot`: the members of every reported segment on each day of a series of
+    /// days (one membership plan per day), merged into the membership history's intervals.
+    Snapshot,
 }
 
 /// A typed, dialect-free description of one statement.
@@ -167,6 +170,15 @@ impl<'p> Statement<'p> {
         Statement::new(plan, None, Kind::Overlap)
     }
 
+    /// The statement of `segc snapshot` over `days`, one membership plan per day; `plan` is
+    /// the latest day's.
+    pub fn snapshot(
+        plan: &'p Plan<'p>,
+        days: &'p [(String, Plan<'p>)],
+    ) -> Result<Statement<'p>, Error> {
+        Statement::new(plan, Some(days), Kind::Snapshot)
+    }
+
     /// The statement of `segc explain` for a segment.
     pub fn explain(plan: &'p Plan<'p>, segment: SegmentId) -> Result<Statement<'p>, Error> {
         Statement::new(plan, None, Kind::Explain(segment))
@@ -180,7 +192,9 @@ impl<'p> Statement<'p> {
         let periods = Periods::new(plan, series);
         let (membership, explain) = match kind {
             Kind::Explain(segment) => (None, explain_steps(plan, segment)),
-            Kind::Report | Kind::Series(_) | Kind::Overlap => (Some(membership(plan)), Vec::new()),
+            Kind::Report | Kind::Series(_) | Kind::Overlap | Kind::Snapshot => {
+                (Some(membership(plan)), Vec::new())
+            }
         };
         Ok(Statement {
             periods,

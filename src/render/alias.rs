@@ -31,10 +31,20 @@ pub(super) enum Alias {
     Written,
     /// A KPI of a written report, by number and name.
     KpiNames,
+    /// `segc snapshot`: an interval of the membership history, …
+    History,
+    /// … a snapshotted segment's recorded days, …
+    Recorded,
+    /// … a piece of an interval being merged, …
+    Piece,
+    /// … a day of the snapshot, …
+    Day,
+    /// … and a snapshotted segment with its definition hash.
+    Snapshotted,
 }
 
 impl Alias {
-    const ALL: [Alias; 12] = [
+    const ALL: [Alias; 17] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -47,6 +57,11 @@ impl Alias {
         Alias::Prior,
         Alias::Written,
         Alias::KpiNames,
+        Alias::History,
+        Alias::Recorded,
+        Alias::Piece,
+        Alias::Day,
+        Alias::Snapshotted,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -64,6 +79,11 @@ impl Alias {
             Alias::Prior => "p",
             Alias::Written => "w",
             Alias::KpiNames => "n",
+            Alias::History => "h",
+            Alias::Recorded => "e",
+            Alias::Piece => "i",
+            Alias::Day => "y",
+            Alias::Snapshotted => "g",
         }
     }
 
@@ -82,6 +102,11 @@ impl Alias {
             Alias::Prior => "prior",
             Alias::Written => "written",
             Alias::KpiNames => "kpi_names",
+            Alias::History => "history",
+            Alias::Recorded => "recorded",
+            Alias::Piece => "piece",
+            Alias::Day => "day",
+            Alias::Snapshotted => "snapshotted",
         }
     }
 

@@ -8,6 +8,7 @@ mod kpis;
 mod members;
 mod passes;
 mod series;
+mod snapshot;
 mod users;
 mod write;
 
@@ -29,6 +30,7 @@ pub use crate::plan::output::{
 };
 pub use freshness::{NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
+pub use snapshot::{SnapshotSpec, render_snapshot, render_snapshot_writes};
 pub use write::render_delete;
 
 /// Builds the template environment for a dialect.
@@ -202,7 +204,7 @@ pub fn render_reports(
 
 /// Renders the plan as one SQL statement for `dialect`. `target` picks per-target table names.
 pub fn render(plan: &Plan<'_>, dialect: &Dialect, target: Option<&str>) -> Result<String, Error> {
-    statement_sql(&Statement::report(plan)?, dialect, target, None)
+    statement_sql(&Statement::report(plan)?, dialect, target, Ending::Rows)
 }
 
 /// The statement of [`render_reports`] writing its rows into the results table instead of
@@ -215,11 +217,14 @@ pub fn render_write(
     spec: &crate::materialize::WriteSpec<'_>,
 ) -> Result<String, Error> {
     match reports {
-        crate::plan::Reports::Single(plan) => {
-            statement_sql(&Statement::report(plan)?, dialect, target, Some(spec))
-        }
+        crate::plan::Reports::Single(plan) => statement_sql(
+            &Statement::report(plan)?,
+            dialect,
+            target,
+            Ending::Write(spec),
+        ),
         crate::plan::Reports::Series(periods, shape) => {
-            series::render_series_with(periods, dialect, target, *shape, Some(spec))
+            series::render_series_with(periods, dialect, target, *shape, Ending::Write(spec))
         }
     }
 }
@@ -231,7 +236,7 @@ pub fn render_overlap(
     dialect: &Dialect,
     target: Option<&str>,
 ) -> Result<String, Error> {
-    statement_sql(&Statement::overlap(plan)?, dialect, target, None)
+    statement_sql(&Statement::overlap(plan)?, dialect, target, Ending::Rows)
 }
 
 /// Renders `segc explain` for a segment: one row of [`explain_columns`].
@@ -248,7 +253,7 @@ pub fn render_explain(
             name,
         )));
     }
-    statement_sql(&statement, dialect, target, None)
+    statement_sql(&statement, dialect, target, Ending::Rows)
 }
 
 /// The spine stage's rows for a series (none for a single report): the period number, then
@@ -275,12 +280,21 @@ fn spine_rows(sql: &Sql<'_, '_>, dialect: &Dialect) -> Vec<String> {
         .collect()
 }
 
+/// How a statement ends: returning its rows, or writing them (`--materialize`, `segc
+/// snapshot`).
+#[derive(Clone, Copy)]
+enum Ending<'a> {
+    Rows,
+    Write(&'a crate::materialize::WriteSpec<'a>),
+    Snapshot(&'a snapshot::SnapshotSpec<'a>),
+}
+
 /// Spells a statement: each stage by its own module, laid out by the report template.
 fn statement_sql(
     statement: &Statement<'_>,
     dialect: &Dialect,
     target: Option<&str>,
-    write: Option<&crate::materialize::WriteSpec<'_>>,
+    ending: Ending<'_>,
 ) -> Result<String, Error> {
     let env = environment(dialect)?;
     let plan = statement.plan();
@@ -297,6 +311,10 @@ fn statement_sql(
         let scores = members::scores(sql, statement, &names)?;
         // Membership and KPIs for a report or series; `segc explain` has neither.
         let (mut members, kpis) = match (&statement.membership, statement.kind) {
+            (Some(membership), Kind::Snapshot) => (
+                members::members(sql, statement, &names, membership)?,
+                kpis::Kpis::default(),
+            ),
             (Some(membership), Kind::Overlap) => (
                 members::members(sql, statement, &names, membership)?,
                 kpis::overlap(sql, statement, &names, membership)?,
@@ -309,12 +327,25 @@ fn statement_sql(
         };
         let (explain_steps, explain_total) = match statement.kind {
             Kind::Explain(_) => kpis::explain(sql, statement, &names, &mut members.columns)?,
-            Kind::Report | Kind::Series(_) | Kind::Overlap => (Vec::new(), String::new()),
+            Kind::Report | Kind::Series(_) | Kind::Overlap | Kind::Snapshot => {
+                (Vec::new(), String::new())
+            }
         };
         let series = series::Final::new(sql, statement, &names)?;
-        let write = write
-            .map(|spec| write::stage(sql, statement, &names, spec))
-            .transpose()?;
+        let (write, snapshot) = match ending {
+            Ending::Rows => (None, None),
+            Ending::Write(spec) => (Some(write::stage(sql, statement, &names, spec)?), None),
+            Ending::Snapshot(spec) => (None, Some(snapshot::stage(sql, statement, &names, spec)?)),
+        };
+        let insert = write
+            .as_ref()
+            .map(|w| w.insert.clone())
+            .or(snapshot.as_ref().map(|s| s.insert.clone()));
+        let (insert_head, insert_tail) = match insert {
+            Some(insert) if dialect.write.insert_before_with => (Some(insert), None),
+            Some(insert) => (None, Some(insert)),
+            None => (None, None),
+        };
         Ok(context! {
             project => comment_text(&project.name),
             as_of => plan.time.as_of.to_string(),
@@ -344,6 +375,9 @@ fn statement_sql(
             spine => spine_rows(sql, dialect),
             alias => alias::template_value(dialect),
             write => write.as_ref().map(serialized),
+            snapshot => snapshot.as_ref().map(serialized),
+            insert_head => insert_head,
+            insert_tail => insert_tail,
         })
     })?;
     let report = env.get_template("report.sql.j2").map_err(template_error)?;

@@ -26,7 +26,7 @@ pub fn render_series(
     target: Option<&str>,
     shape: SeriesShape,
 ) -> Result<String, Error> {
-    render_series_with(periods, dialect, target, shape, None)
+    render_series_with(periods, dialect, target, shape, super::Ending::Rows)
 }
 
 /// [`render_series`], writing its rows into the results table with `write`.
@@ -35,7 +35,7 @@ pub(super) fn render_series_with(
     dialect: &Dialect,
     target: Option<&str>,
     shape: SeriesShape,
-    write: Option<&crate::materialize::WriteSpec<'_>>,
+    ending: super::Ending<'_>,
 ) -> Result<String, Error> {
     let Some((_, first)) = periods.first() else {
         return Err(Error::Request(BadRequest::NoPeriods));
@@ -53,7 +53,7 @@ pub(super) fn render_series_with(
         &Statement::series(latest, periods, shape)?,
         dialect,
         target,
-        write,
+        ending,
     )
 }
 

@@ -17,10 +17,9 @@ use super::{Names, PARENT_COLUMN, PERIOD_COLUMN, SEGMENT_COLUMN};
 /// What the template writes after `segc_result`.
 #[derive(Serialize)]
 pub(super) struct WriteStage {
-    /// `INSERT INTO <table> (<columns>)`.
-    insert: String,
-    /// Whether the INSERT comes before the statement's WITH (else after it, as T-SQL wants).
-    insert_first: bool,
+    /// `INSERT INTO <table> (<columns>)`, laid out by the template before the statement's
+    /// WITH or after it, as the dialect wants.
+    pub(super) insert: String,
     /// The rows of `segc_written`: per period its number, as-of day, period and side.
     periods: Vec<String>,
     /// The rows of `segc_kpi_names`: per KPI its number and name.
@@ -130,7 +129,6 @@ pub(super) fn stage(
     );
     Ok(WriteStage {
         insert,
-        insert_first: dialect.write.insert_before_with,
         periods,
         kpi_names,
         columns,

@@ -53,6 +53,7 @@ pub struct ProjectSpec {
     pub as_of: Option<Spanned<String>>,
     pub currency_symbol: Option<Spanned<String>>,
     pub results_table: Option<Spanned<String>>,
+    pub history_table: Option<Spanned<String>>,
 }
 
 /// Everything declared across the definitions files, in file order.
@@ -89,6 +90,7 @@ const PROJECT_KEYS: &[&str] = &[
     "as_of",
     "currency_symbol",
     "results_table",
+    "history_table",
 ];
 
 /// Reads `segc_project.yml`.
@@ -105,6 +107,7 @@ pub fn read_project(root: &Node, diagnostics: &mut Vec<Diagnostic>) -> ProjectSp
         as_of: map.string("as_of", diagnostics),
         currency_symbol: map.string("currency_symbol", diagnostics),
         results_table: map.string("results_table", diagnostics),
+        history_table: map.string("history_table", diagnostics),
     };
     map.finish(PROJECT_KEYS, diagnostics);
     spec

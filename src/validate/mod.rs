@@ -367,6 +367,7 @@ impl<'a> Validator<'a> {
                 .map(|c| c.value.clone())
                 .unwrap_or_else(|| "$".into()),
             results_table: spec.results_table.as_ref().map(|t| t.value.clone()),
+            history_table: spec.history_table.as_ref().map(|t| t.value.clone()),
             sources: std::mem::take(&mut self.sources),
             attributes: std::mem::take(&mut self.attributes),
             segments: std::mem::take(&mut self.segments),

@@ -56,6 +56,7 @@ const FUNCTIONS: &[&str] = &[
     "max",
     "min",
     "sum",
+    "lag",
     "percentile_cont",
     "quantile_cont",
     "rank",

@@ -59,12 +59,16 @@ const POSTGRES_SETTINGS: &[&str] = &[
     "sslrootcert",
     "connect_timeout",
     "results_table",
+    "history_table",
 ];
 
 /// The settings each target type reads, besides `type`. Any other key is refused, so that a
 /// misspelled `password` is reported where it was written instead of being ignored.
 pub const TARGET_TYPES: &[(&str, &[&str])] = &[
-    ("duckdb", &["path", "demo", "results_table"]),
+    (
+        "duckdb",
+        &["path", "demo", "results_table", "history_table"],
+    ),
     ("postgres", POSTGRES_SETTINGS),
     ("redshift", POSTGRES_SETTINGS),
     (
@@ -81,6 +85,7 @@ pub const TARGET_TYPES: &[(&str, &[&str])] = &[
             "keyfile_json",
             "keyfile",
             "results_table",
+            "history_table",
         ],
     ),
     (
@@ -100,6 +105,7 @@ pub const TARGET_TYPES: &[(&str, &[&str])] = &[
             "command_timeout",
             "connect_timeout",
             "results_table",
+            "history_table",
         ],
     ),
 ];

@@ -1,0 +1,240 @@
+//! `segc snapshot`: record each day's segment members as intervals in the warehouse.
+
+use std::path::Path;
+
+use chrono::{Days, NaiveDate};
+use clap::Args;
+
+use crate::error::Error;
+use crate::history::{CHUNK_DAYS, DAY_COLUMNS, DAYS_SUFFIX, INTERVAL_COLUMNS};
+use crate::materialize::ResultsTable;
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  segc snapshot                               yesterday (or the project's as_of)
+  segc snapshot --as-of 2026-10-31 --target warehouse
+  segc snapshot --from 2026-01-01 --to 2026-10-31   a backfill: one statement per 31 days
+  segc snapshot -s churned,paying+            only these segments (and paying's drill-downs)")]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub warehouse: super::WarehouseArgs,
+    /// The day to record (default: yesterday in the project's time zone, or its `as_of`).
+    #[arg(long, value_name = "DATE", value_parser = super::parse_day, conflicts_with_all = ["from", "to"])]
+    pub as_of: Option<NaiveDate>,
+    /// The first day of a range to record (a backfill), with --to.
+    #[arg(long, value_name = "DATE", value_parser = super::parse_day, requires = "to")]
+    pub from: Option<NaiveDate>,
+    /// The last day of the range, included.
+    #[arg(long, value_name = "DATE", value_parser = super::parse_day, requires = "from")]
+    pub to: Option<NaiveDate>,
+    /// Record only these segments (`SEGMENT+` adds its drill-downs).
+    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// How to print what was recorded.
+    #[arg(long, short = 'o', value_enum, default_value_t = Summary::Table)]
+    pub output: Summary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Summary {
+    Table,
+    Json,
+}
+
+/// The longest range one command records.
+const MAX_DAYS: i64 = 3_660;
+
+pub fn execute(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    args: &SnapshotArgs,
+) -> Result<i32, Error> {
+    let events = super::events();
+    let mut options = args.warehouse.options(events.clone());
+    options.write = true;
+    let (project, driver) = super::validate_live(
+        root,
+        profiles_dir,
+        args.warehouse.target.as_deref(),
+        options.clone(),
+    )?;
+    let target = super::resolve(
+        root,
+        profiles_dir,
+        args.warehouse.target.as_deref(),
+        &project,
+    )?;
+    let days = days(&project, args)?;
+    let history = ResultsTable::named(
+        "history_table",
+        &target.profile,
+        project.history_table.as_deref(),
+        crate::history::DEFAULT_TABLE,
+    )?;
+    let day_table = history.sibling(DAYS_SUFFIX);
+    // Every chunk's plan reports the same rows: the selection, checked once here.
+    let probe = plan(&project, &args.select, days[0])?;
+    let mut segments = Vec::new();
+    for row in &probe.rows {
+        if let Some(id) = row.segment {
+            let hash = crate::history::definition_hash(&project, id)?;
+            segments.push((project.segment(id).name.clone(), hash));
+        }
+    }
+    let mut driver = match driver {
+        Some(driver) => driver,
+        None => crate::driver::open(&target.profile, options, root)?,
+    };
+    for (table, columns) in [
+        (&history, &INTERVAL_COLUMNS[..]),
+        (&day_table, &DAY_COLUMNS[..]),
+    ] {
+        crate::materialize::ensure_table(driver.as_mut(), &target, table, columns, &events)?;
+    }
+    let run = crate::report::RunInfo::current();
+    let chunks: Vec<&[NaiveDate]> = days.chunks(CHUNK_DAYS).collect();
+    for (index, chunk) in chunks.iter().enumerate() {
+        // Each chunk's rows carry their own id: a chunk keeps the intervals it wrote and
+        // replaces every other, an earlier chunk's included.
+        let run_id = match chunks.len() {
+            1 => run.id.clone(),
+            _ => format!("{}.{}", run.id, index + 1),
+        };
+        let spec = crate::render::SnapshotSpec {
+            history: &history.parts,
+            days: &day_table.parts,
+            run_id: &run_id,
+            recorded_at: run.started.naive_utc(),
+            segments: &segments,
+        };
+        let plans = chunk
+            .iter()
+            .map(|day| Ok((day.to_string(), plan(&project, &args.select, *day)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let progress = super::progress::Progress::start(
+            format!(
+                "recording {}..{} on {}",
+                chunk[0],
+                chunk[chunk.len() - 1],
+                target.target
+            ),
+            Default::default(),
+        );
+        let written = crate::history::write_chunk(
+            root,
+            driver.as_mut(),
+            &target,
+            &plans,
+            &spec,
+            [&history, &day_table],
+        );
+        drop(progress);
+        written?;
+    }
+    let summary = summary(driver.as_mut(), &target, &history, &project.name)?;
+    let text = match args.output {
+        Summary::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "history_table": history.display(),
+                "target": target.target,
+                "run_id": run.id,
+                "first_day": days[0].to_string(),
+                "last_day": days[days.len() - 1].to_string(),
+                "segments": segments.len(),
+                "intervals": summary.0,
+                "open_intervals": summary.1,
+            }))
+            .unwrap_or_default()
+        ),
+        Summary::Table => format!(
+            "recorded {} day(s), {}..{}, of {} segment(s) in {} on {}: {} intervals, {} open\n",
+            days.len(),
+            days[0],
+            days[days.len() - 1],
+            segments.len(),
+            history.display(),
+            target.target,
+            summary.0,
+            summary.1
+        ),
+    };
+    print!("{text}");
+    Ok(0)
+}
+
+/// The days asked for, in order.
+fn days(project: &crate::ir::Project, args: &SnapshotArgs) -> Result<Vec<NaiveDate>, Error> {
+    let (first, last) = match (args.from, args.to, args.as_of) {
+        (Some(from), Some(to), _) => (from, to),
+        (_, _, Some(day)) => (day, day),
+        _ => {
+            let day = match project.default_as_of {
+                Some(day) => day,
+                None => crate::plan::last_complete_day(&project.time_zone, chrono::Utc::now())?,
+            };
+            (day, day)
+        }
+    };
+    if first > last {
+        return Err(Error::Usage(format!("--from {first} is after --to {last}")));
+    }
+    if (last - first).num_days() >= MAX_DAYS {
+        return Err(Error::Usage(format!(
+            "{first}..{last} is more than {MAX_DAYS} days: record it in parts"
+        )));
+    }
+    let mut days = Vec::new();
+    let mut day = first;
+    while day <= last {
+        days.push(day);
+        day = day.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
+        if day == NaiveDate::MAX {
+            break;
+        }
+    }
+    Ok(days)
+}
+
+fn plan<'p>(
+    project: &'p crate::ir::Project,
+    select: &[String],
+    day: NaiveDate,
+) -> Result<crate::plan::Plan<'p>, Error> {
+    let options = crate::plan::ReportOptions {
+        as_of: Some(day),
+        select: select.to_vec(),
+        ..Default::default()
+    };
+    crate::plan::Plan::membership(project, &options, day)
+}
+
+/// The project's intervals in the history, and how many are open.
+fn summary(
+    driver: &mut dyn crate::driver::Driver,
+    target: &crate::session::Target,
+    history: &ResultsTable,
+    project: &str,
+) -> Result<(u64, u64), Error> {
+    let dialect = &target.dialect;
+    let q = |name: &str| dialect.quote_identifier(name);
+    let sql = format!(
+        "SELECT COUNT(*) AS {}, SUM(CASE WHEN {} IS NULL THEN 1 ELSE 0 END) AS {} FROM {} WHERE {} = {}",
+        q("segc_intervals"),
+        q("valid_to"),
+        q("segc_open"),
+        history.quoted(dialect),
+        q("project"),
+        dialect.string_literal(project)
+    );
+    let result = driver.query(&sql)?;
+    let number = |index: usize| {
+        result
+            .rows
+            .first()
+            .and_then(|row| row.get(index))
+            .and_then(|cell| cell.as_f64())
+            .unwrap_or_default() as u64
+    };
+    Ok((number(0), number(1)))
+}

@@ -1,0 +1,208 @@
+//! Membership history (`segc snapshot`): who was in each segment on each day, kept in the
+//! warehouse as SCD2 intervals, and the days recorded.
+//!
+//! The history table holds one row per interval: a user was a member of a segment from
+//! `valid_from` (included) to `valid_to` (excluded), `valid_to` NULL while the interval
+//! reaches the last recorded day. The days table (`<history>_days`) holds one row per
+//! segment and recorded day. The intervals are a function of the recorded days' memberships
+//! alone: a day not recorded is a day without members, an interval is a run of consecutive
+//! recorded member days under one definition hash. So a backfill equals the day-by-day runs,
+//! and rerunning any day, late or not, gives the same intervals (when the data are the same).
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::error::Error;
+use crate::ir::{Project, SegmentId, ValueType};
+use crate::materialize::{ResultsTable, TableColumn};
+
+/// The history table's name when neither the target nor `segc_project.yml` names one.
+pub const DEFAULT_TABLE: &str = "segc_membership";
+
+/// The days table is the history table's name with this suffix.
+pub const DAYS_SUFFIX: &str = "_days";
+
+/// The most days one statement records (a backfill is one statement per chunk).
+pub const CHUNK_DAYS: usize = 31;
+
+/// The history table's columns.
+pub const INTERVAL_COLUMNS: [TableColumn; 8] = [
+    ("project", ValueType::String, true),
+    ("segment", ValueType::String, true),
+    ("user_key", ValueType::String, true),
+    ("valid_from", ValueType::Date, true),
+    ("valid_to", ValueType::Date, false),
+    ("definition_hash", ValueType::String, true),
+    ("run_id", ValueType::String, true),
+    ("recorded_at", ValueType::Timestamp, true),
+];
+
+/// The days table's columns: `next_day` is the day after `day`, so that no statement does
+/// date arithmetic.
+pub const DAY_COLUMNS: [TableColumn; 7] = [
+    ("project", ValueType::String, true),
+    ("segment", ValueType::String, true),
+    ("day", ValueType::Date, true),
+    ("next_day", ValueType::Date, true),
+    ("definition_hash", ValueType::String, true),
+    ("run_id", ValueType::String, true),
+    ("recorded_at", ValueType::Timestamp, true),
+];
+
+/// The names of `columns`.
+pub fn names(columns: &[TableColumn]) -> Vec<&'static str> {
+    columns.iter().map(|(name, _, _)| *name).collect()
+}
+
+/// A segment's definition hash: the SHA-256 (first 16 hex digits) of its membership as
+/// compiled for a reference dialect (DuckDB) on a fixed day, comments left out. It changes
+/// when anything its membership depends on changes: its conditions, its parent's, the
+/// attributes and sources they read, the project's time zone, and also how segc compiles
+/// them.
+pub fn definition_hash(
+    project: &Project,
+    segment: SegmentId,
+) -> Result<String, crate::error::Error> {
+    let dialect = crate::dialect::Dialect::load("duckdb")?;
+    let options = crate::plan::ReportOptions {
+        select: vec![project.segment(segment).name.clone()],
+        ..Default::default()
+    };
+    let day = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid day");
+    let mut options = options;
+    options.as_of = Some(day);
+    let plan = crate::plan::Plan::membership(project, &options, day)?;
+    let sql = crate::render::render_overlap(&plan, &dialect, None)?;
+    let text = without_comments(&sql);
+    Ok(crate::artifacts::sha256(&text)[..16].to_string())
+}
+
+/// The statement's tokens without comments and spacing, so that a comment (which names a
+/// file and line) never changes a hash.
+fn without_comments(sql: &str) -> String {
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    let dialect = sqlparser::dialect::DuckDbDialect {};
+    match Tokenizer::new(&dialect, sql).tokenize() {
+        Ok(tokens) => tokens
+            .iter()
+            .filter(|token| {
+                !matches!(
+                    token,
+                    Token::Whitespace(
+                        Whitespace::SingleLineComment { .. }
+                            | Whitespace::MultiLineComment(_)
+                            | Whitespace::Space
+                            | Whitespace::Newline
+                            | Whitespace::Tab
+                    )
+                )
+            })
+            .map(|token| token.to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(_) => sql.to_string(),
+    }
+}
+
+/// One transaction: the locks, the merge, the intervals it replaced deleted, the days
+/// recorded.
+pub fn write_chunk(
+    root: &Path,
+    driver: &mut dyn crate::driver::Driver,
+    target: &crate::session::Target,
+    plans: &[(String, crate::plan::Plan<'_>)],
+    spec: &crate::render::SnapshotSpec<'_>,
+    tables: [&ResultsTable; 2],
+) -> Result<(), Error> {
+    use crate::driver::gate::{Write, WriteTarget, admit_write};
+    let dialect = &target.dialect;
+    let merge = crate::render::render_snapshot(plans, dialect, Some(&target.target), spec)?;
+    // The chunk's merge, for review: `target/compiled/<target>.snapshot.sql`.
+    if root.join("segc_project.yml").is_file() {
+        let mut path = crate::artifacts::compiled_path(&target.target);
+        path.set_extension("snapshot.sql");
+        crate::artifacts::write_atomically(&root.join(path), merge.as_bytes())?;
+    }
+    crate::cli::check_statement_size(dialect, &merge)?;
+    let (delete_intervals, delete_days, insert_days) =
+        crate::render::render_snapshot_writes(plans, dialect, spec)?;
+    let locks: Vec<String> = match &dialect.write.lock {
+        Some(lock) => tables
+            .iter()
+            .map(|table| lock.replace("{table}", &table.quoted(dialect)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let (interval_columns, day_columns) = (
+        crate::history::names(&INTERVAL_COLUMNS),
+        crate::history::names(&DAY_COLUMNS),
+    );
+    let intervals = WriteTarget {
+        table: &tables[0].parts,
+        columns: &interval_columns,
+    };
+    let days = WriteTarget {
+        table: &tables[1].parts,
+        columns: &day_columns,
+    };
+    let mut statements = Vec::new();
+    for (lock, target) in locks.iter().zip([intervals, days]) {
+        statements.push(admit_write(lock, dialect, Write::Lock, target)?);
+    }
+    statements.push(admit_write(&merge, dialect, Write::Insert, intervals)?);
+    statements.push(admit_write(
+        &delete_intervals,
+        dialect,
+        Write::Delete,
+        intervals,
+    )?);
+    statements.push(admit_write(&delete_days, dialect, Write::Delete, days)?);
+    statements.push(admit_write(&insert_days, dialect, Write::Insert, days)?);
+    driver.write(&statements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(yaml: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("segc_project.yml"),
+            "name: p\ndefinitions: defs\nas_of: 2024-03-31\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("defs")).unwrap();
+        std::fs::write(dir.path().join("defs/a.yml"), yaml).unwrap();
+        crate::validate::load_and_validate(dir.path()).unwrap()
+    }
+
+    const SOURCES: &str = "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: { column: country, type: string } } }\nattributes:\n  country: { source: users, column: country, type: string }\n";
+
+    fn hash(yaml: &str, segment: &str) -> String {
+        let project = project(yaml);
+        let id = project
+            .segments
+            .iter()
+            .position(|s| s.name == segment)
+            .unwrap();
+        definition_hash(&project, SegmentId(id)).unwrap()
+    }
+
+    #[test]
+    fn the_hash_follows_the_definition_not_its_place_or_neighbours() {
+        let de = format!(
+            "{SOURCES}segments:\n  - {{ name: de, all: [ {{ country: {{ eq: DE }} }} ] }}\n"
+        );
+        let fr = format!(
+            "{SOURCES}segments:\n  - {{ name: de, all: [ {{ country: {{ eq: FR }} }} ] }}\n"
+        );
+        let moved = format!(
+            "{SOURCES}\n\n# a comment\nsegments:\n  - {{ name: other, all: [ {{ country: {{ eq: US }} }} ] }}\n  - {{ name: de, all: [ {{ country: {{ eq: DE }} }} ] }}\n"
+        );
+        assert_eq!(hash(&de, "de").len(), 16);
+        assert_ne!(hash(&de, "de"), hash(&fr, "de"));
+        assert_eq!(hash(&de, "de"), hash(&moved, "de"));
+    }
+}

@@ -1,0 +1,424 @@
+//! `segc snapshot`: the end of a statement that merges a run of days' memberships into the
+//! history's intervals (see [`crate::history`]), and the smaller statements of its
+//! transaction: deleting the intervals it rewrote, and recording its days.
+//!
+//! The merge reads the recorded intervals of the snapshotted segments that touch the days
+//! (and every open one), cuts them around the days, adds a one-day piece per member and day,
+//! and joins touching pieces under one definition hash into intervals (gaps and islands: a
+//! piece starts a new interval unless the one before ends where it starts with the same
+//! hash). An interval reaching the day after the last recorded day is left open.
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use minijinja::Value;
+use serde::Serialize;
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::plan::statement::Statement;
+
+use super::alias::Alias;
+use super::expr::Sql;
+use super::{Ending, Names, PERIOD_COLUMN, statement_sql};
+
+/// What a snapshot statement needs besides the days' plans.
+#[derive(Debug, Clone)]
+pub struct SnapshotSpec<'a> {
+    /// The history (intervals) table and the days table.
+    pub history: &'a [String],
+    pub days: &'a [String],
+    pub run_id: &'a str,
+    pub recorded_at: NaiveDateTime,
+    /// Each snapshotted segment's name and definition hash.
+    pub segments: &'a [(String, String)],
+}
+
+/// A stage of the merge.
+#[derive(Serialize)]
+pub(super) struct Stage {
+    name: String,
+    comment: &'static str,
+    sql: String,
+}
+
+/// What the template writes after `segc_segment_members`.
+#[derive(Serialize)]
+pub(super) struct SnapshotStage {
+    pub(super) insert: String,
+    stages: Vec<Stage>,
+    select: String,
+}
+
+/// The statement merging `days` (one membership plan per day, in order) into the history.
+pub fn render_snapshot(
+    days: &[(String, Plan<'_>)],
+    dialect: &Dialect,
+    target: Option<&str>,
+    spec: &SnapshotSpec<'_>,
+) -> Result<String, Error> {
+    let Some((_, latest)) = days.last() else {
+        return Err(Error::Render("a snapshot needs at least one day".into()));
+    };
+    statement_sql(
+        &Statement::snapshot(latest, days)?,
+        dialect,
+        target,
+        Ending::Snapshot(spec),
+    )
+}
+
+fn next(day: NaiveDate) -> NaiveDate {
+    day.checked_add_days(Days::new(1)).unwrap_or(day)
+}
+
+/// The first and last day of a snapshot statement.
+fn span(statement: &Statement<'_>) -> Result<(NaiveDate, NaiveDate), Error> {
+    let plans = statement.periods.plans();
+    match (plans.first(), plans.last()) {
+        (Some(first), Some(last)) => Ok((first.time.as_of, last.time.as_of)),
+        _ => Err(Error::Render("a snapshot needs at least one day".into())),
+    }
+}
+
+/// `exact(column) = exact_literal(value)`: equal on every server, without case folding or
+/// padding.
+fn same(sql: &mut Sql<'_, '_>, left: &str, right: &str) -> Result<String, Error> {
+    let left = sql.call("exact", &[Value::from(left)])?;
+    let right = sql.call("exact_literal", &[Value::from(right)])?;
+    Ok(format!("{left} = {right}"))
+}
+
+fn same_columns(sql: &mut Sql<'_, '_>, left: &str, right: &str) -> Result<String, Error> {
+    let left = sql.call("exact", &[Value::from(left)])?;
+    let right = sql.call("exact", &[Value::from(right)])?;
+    Ok(format!("{left} = {right}"))
+}
+
+fn date(sql: &mut Sql<'_, '_>, day: NaiveDate) -> Result<String, Error> {
+    sql.call("date_literal", &[Value::from(day.to_string())])
+}
+
+pub(super) fn stage(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    spec: &SnapshotSpec<'_>,
+) -> Result<SnapshotStage, Error> {
+    let dialect = names.dialect;
+    let q = |name: &str| names.q(name);
+    let col = |alias: Alias, name: &str| format!("{}.{}", names.alias(alias), q(name));
+    let project = names.string(&statement.plan().project.name);
+    let (first, last) = span(statement)?;
+    let (a, b1) = (date(sql, first)?, date(sql, next(last))?);
+    let Some(membership) = &statement.membership else {
+        return Err(Error::Render("a snapshot needs membership".into()));
+    };
+
+    let mut days = Vec::new();
+    for (index, plan) in statement.periods.plans().into_iter().enumerate() {
+        let day = plan.time.as_of;
+        days.push(format!(
+            "SELECT {index} AS {}, {} AS {}, {} AS {}",
+            q(PERIOD_COLUMN),
+            date(sql, day)?,
+            q("segc_day"),
+            date(sql, next(day))?,
+            q("segc_next"),
+        ));
+    }
+    let mut segments = Vec::new();
+    for row in membership.rows.iter().filter(|row| row.segment.is_some()) {
+        let name = row.name(statement.plan().project);
+        let hash = spec
+            .segments
+            .iter()
+            .find(|(segment, _)| segment == name)
+            .map(|(_, hash)| hash.as_str())
+            .ok_or_else(|| Error::Render(format!("no definition hash for `{name}`")))?;
+        segments.push(format!(
+            "SELECT {} AS {}, {} AS {}, {} AS {}",
+            row.ordinal,
+            q("segc_row"),
+            names.string(name),
+            q("segment"),
+            names.string(hash),
+            q("definition_hash"),
+        ));
+    }
+    if segments.is_empty() {
+        return Err(Error::Render(
+            "a snapshot needs at least one segment".into(),
+        ));
+    }
+
+    let (history, day_table) = (
+        dialect.quote_path(spec.history),
+        dialect.quote_path(spec.days),
+    );
+    let (h, e, i, y, g) = (
+        names.alias(Alias::History),
+        names.alias(Alias::Recorded),
+        names.alias(Alias::Piece),
+        names.alias(Alias::Day),
+        names.alias(Alias::Snapshotted),
+    );
+    let recorded_project = same(sql, &col(Alias::Day, "project"), &project)?;
+    let recorded_segment = same_columns(
+        sql,
+        &col(Alias::Day, "segment"),
+        &col(Alias::Snapshotted, "segment"),
+    )?;
+    let next_day = col(Alias::Day, "next_day");
+    let recorded = format!(
+        "SELECT {g}.{seg}, MAX({next_day}) AS {old}, CASE WHEN MAX({next_day}) > {b1} THEN MAX({next_day}) ELSE {b1} END AS {open}\n  \
+         FROM {snapshotted} AS {g}\n  LEFT JOIN {day_table} AS {y} ON {recorded_project} AND {recorded_segment}\n  GROUP BY {g}.{seg}",
+        seg = q("segment"),
+        old = q("segc_old_end"),
+        open = q("segc_open_end"),
+        snapshotted = q("segc_snapshotted"),
+    );
+    let history_project = same(sql, &col(Alias::History, "project"), &project)?;
+    let history_segment = same_columns(
+        sql,
+        &col(Alias::Recorded, "segment"),
+        &col(Alias::History, "segment"),
+    )?;
+    let (from, to) = (
+        col(Alias::History, "valid_from"),
+        col(Alias::History, "valid_to"),
+    );
+    let old = format!(
+        "SELECT {h}.{seg}, {h}.{user}, {from} AS {vf}, COALESCE({to}, {e}.{old_end}) AS {vt}, {h}.{hash}\n  \
+         FROM {history} AS {h}\n  JOIN {recorded} AS {e} ON {history_segment}\n  \
+         WHERE {history_project} AND ({to} IS NULL OR ({from} <= {b1} AND {to} >= {a}))",
+        seg = q("segment"),
+        user = q("user_key"),
+        vf = q("valid_from"),
+        vt = q("valid_to"),
+        hash = q("definition_hash"),
+        old_end = q("segc_old_end"),
+        recorded = q("segc_recorded"),
+    );
+    let user = sql.call(
+        "cast",
+        &[
+            Value::from(col(Alias::Members, "segc_user")),
+            Value::from("varchar"),
+        ],
+    )?;
+    let piece = |column: &str| col(Alias::Piece, column);
+    let pieces = format!(
+        "SELECT {i}.{seg}, {i}.{user_key}, {i}.{vf}, CASE WHEN {pvt} < {a} THEN {pvt} ELSE {a} END AS {vt}, {i}.{hash} FROM {old} AS {i} WHERE {pvf} < {a}\n  \
+         UNION ALL\n  \
+         SELECT {i}.{seg}, {i}.{user_key}, CASE WHEN {pvf} > {b1} THEN {pvf} ELSE {b1} END, {i}.{vt}, {i}.{hash} FROM {old} AS {i} WHERE {pvt} > {b1}\n  \
+         UNION ALL\n  \
+         SELECT {g}.{seg}, {user}, {y}.{day}, {y}.{next}, {g}.{hash}\n  \
+         FROM {members} AS {m}\n  JOIN {days} AS {y} ON {y}.{period} = {m}.{period}\n  JOIN {snapshotted} AS {g} ON {g}.{row} = {m}.{row}",
+        seg = q("segment"),
+        user_key = q("user_key"),
+        vf = q("valid_from"),
+        vt = q("valid_to"),
+        pvf = piece("valid_from"),
+        pvt = piece("valid_to"),
+        hash = q("definition_hash"),
+        old = q("segc_old"),
+        day = q("segc_day"),
+        next = q("segc_next"),
+        members = q("segc_segment_members"),
+        m = names.alias(Alias::Members),
+        days = q("segc_days"),
+        period = q(PERIOD_COLUMN),
+        snapshotted = q("segc_snapshotted"),
+        row = q("segc_row"),
+    );
+    let partition = format!(
+        "PARTITION BY {}, {} ORDER BY {}",
+        sql.call("exact", &[Value::from(piece("segment"))])?,
+        sql.call("exact", &[Value::from(piece("user_key"))])?,
+        piece("valid_from"),
+    );
+    let starts = format!(
+        "SELECT {i}.*, CASE WHEN LAG({pvt}) OVER ({partition}) = {pvf} AND LAG({phash}) OVER ({partition}) = {phash} THEN 0 ELSE 1 END AS {start}\n  FROM {pieces} AS {i}",
+        pvt = piece("valid_to"),
+        pvf = piece("valid_from"),
+        phash = piece("definition_hash"),
+        start = q("segc_start"),
+        pieces = q("segc_pieces"),
+    );
+    let islands = format!(
+        "SELECT {i}.*, SUM({start}) OVER ({partition} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {island}\n  FROM {starts} AS {i}",
+        start = piece("segc_start"),
+        island = q("segc_island"),
+        starts = q("segc_starts"),
+    );
+    let null_date = sql.call("cast", &[Value::from("NULL"), Value::from("date")])?;
+    let recorded_at = sql.call(
+        "timestamp_literal",
+        &[Value::from(
+            spec.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        )],
+    )?;
+    let island_segment = same_columns(sql, &col(Alias::Recorded, "segment"), &piece("segment"))?;
+    let exact_user = sql.call("exact", &[Value::from(piece("user_key"))])?;
+    let open_end = col(Alias::Recorded, "segc_open_end");
+    let select = format!(
+        "SELECT\n  {project},\n  {i}.{seg},\n  MIN({puser}),\n  MIN({pvf}),\n  CASE WHEN MAX({pvt}) >= {open_end} THEN {null_date} ELSE MAX({pvt}) END,\n  MIN({phash}),\n  {run},\n  {recorded_at}\n\
+         FROM {islands} AS {i}\nJOIN {recorded} AS {e} ON {island_segment}\n\
+         GROUP BY {i}.{seg}, {exact_user}, {pisland}, {open_end}",
+        seg = q("segment"),
+        puser = piece("user_key"),
+        pvf = piece("valid_from"),
+        pvt = piece("valid_to"),
+        phash = piece("definition_hash"),
+        run = names.string(spec.run_id),
+        islands = q("segc_islands"),
+        recorded = q("segc_recorded"),
+        pisland = piece("segc_island"),
+    );
+    let stage = |name: &str, comment: &'static str, sql: String| Stage {
+        name: q(name),
+        comment,
+        sql,
+    };
+    let union = |rows: Vec<String>| rows.join(" UNION ALL\n  ");
+    Ok(SnapshotStage {
+        insert: format!(
+            "INSERT INTO {history} ({})",
+            crate::history::names(&crate::history::INTERVAL_COLUMNS)
+                .iter()
+                .map(|name| q(name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        stages: vec![
+            stage(
+                "segc_days",
+                "each day recorded, and the day after it",
+                union(days),
+            ),
+            stage(
+                "segc_snapshotted",
+                "each segment recorded, with its definition hash",
+                union(segments),
+            ),
+            stage(
+                "segc_recorded",
+                "per segment: the day after its last recorded day, before this run and after it",
+                recorded,
+            ),
+            stage(
+                "segc_old",
+                "recorded intervals touching the days, and every open one (its end made explicit)",
+                old,
+            ),
+            stage(
+                "segc_pieces",
+                "the old intervals cut around the days, and a one-day piece per member and day",
+                pieces,
+            ),
+            stage(
+                "segc_starts",
+                "a piece starts an interval unless the one before ends where it starts, under the same hash",
+                starts,
+            ),
+            stage("segc_islands", "each piece's interval, numbered", islands),
+        ],
+        select,
+    })
+}
+
+/// The rest of a snapshot's transaction, after the merge's INSERT: the intervals it replaced
+/// deleted (every touching or open one of the segments, but the run's own), the days'
+/// records replaced.
+pub fn render_snapshot_writes(
+    days: &[(String, Plan<'_>)],
+    dialect: &Dialect,
+    spec: &SnapshotSpec<'_>,
+) -> Result<(String, String, String), Error> {
+    let (Some((_, first)), Some((_, last))) = (days.first(), days.last()) else {
+        return Err(Error::Render("a snapshot needs at least one day".into()));
+    };
+    let env = super::environment(dialect)?;
+    let periods = crate::plan::times::Periods::new(first, None);
+    super::with_sql(&env, periods, dialect, |sql| {
+        let q = |name: &str| dialect.quote_identifier(name);
+        let project = dialect.string_literal(&first.project.name);
+        let (a, b, b1) = (
+            date(sql, first.time.as_of)?,
+            date(sql, last.time.as_of)?,
+            date(sql, next(last.time.as_of))?,
+        );
+        let mut segments = Vec::new();
+        for (name, _) in spec.segments {
+            segments.push(same(sql, &q("segment"), &dialect.string_literal(name))?);
+        }
+        let segments = format!("({})", segments.join(" OR "));
+        let of_project = same(sql, &q("project"), &project)?;
+        let exact_run = sql.call("exact", &[Value::from(q("run_id"))])?;
+        let run = sql.call(
+            "exact_literal",
+            &[Value::from(dialect.string_literal(spec.run_id))],
+        )?;
+        let (from, to) = (q("valid_from"), q("valid_to"));
+        let delete_intervals = format!(
+            "DELETE FROM {} WHERE {of_project}\n  AND {segments}\n  AND ({to} IS NULL OR ({from} <= {b1} AND {to} >= {a}))\n  AND {exact_run} <> {run}",
+            dialect.quote_path(spec.history),
+        );
+        let delete_days = format!(
+            "DELETE FROM {} WHERE {of_project}\n  AND {segments}\n  AND {day} >= {a} AND {day} <= {b}",
+            dialect.quote_path(spec.days),
+            day = q("day"),
+        );
+        let recorded_at = sql.call(
+            "timestamp_literal",
+            &[Value::from(
+                spec.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            )],
+        )?;
+        let mut day_rows = Vec::new();
+        for (_, plan) in days {
+            let day = plan.time.as_of;
+            day_rows.push(format!(
+                "SELECT {} AS {}, {} AS {}",
+                date(sql, day)?,
+                q("day"),
+                date(sql, next(day))?,
+                q("next_day")
+            ));
+        }
+        let segment_rows: Vec<String> = spec
+            .segments
+            .iter()
+            .map(|(name, hash)| {
+                format!(
+                    "SELECT {} AS {}, {} AS {}",
+                    dialect.string_literal(name),
+                    q("segment"),
+                    dialect.string_literal(hash),
+                    q("definition_hash")
+                )
+            })
+            .collect();
+        let (s, d) = (
+            Alias::Snapshotted.quoted(dialect),
+            Alias::Day.quoted(dialect),
+        );
+        let insert_days = format!(
+            "INSERT INTO {} ({})\nSELECT {project}, {s}.{seg}, {d}.{day}, {d}.{next}, {s}.{hash}, {}, {recorded_at}\nFROM ({}) AS {s}\nCROSS JOIN ({}) AS {d}",
+            dialect.quote_path(spec.days),
+            crate::history::names(&crate::history::DAY_COLUMNS)
+                .iter()
+                .map(|name| q(name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            dialect.string_literal(spec.run_id),
+            segment_rows.join(" UNION ALL "),
+            day_rows.join(" UNION ALL "),
+            seg = q("segment"),
+            day = q("day"),
+            next = q("next_day"),
+            hash = q("definition_hash"),
+        );
+        Ok((delete_intervals, delete_days, insert_days))
+    })
+}

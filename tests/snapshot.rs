@@ -1,0 +1,306 @@
+//! `segc snapshot` on every engine this run reaches (see tests/engines): the intervals it
+//! records hold exactly each day's members (counted by `segc run` that day); a backfill gives
+//! the same intervals as day-by-day runs, in any order, and as reruns of any day; a range
+//! longer than a chunk gives the same as its parts; a changed definition closes the old
+//! intervals and opens new ones on the day it is recorded.
+#![cfg(all(
+    feature = "duckdb",
+    feature = "postgres",
+    feature = "bigquery",
+    feature = "sqlserver"
+))]
+
+mod common;
+mod engines;
+
+use std::path::Path;
+use std::process::Command;
+
+use engines::{Engine, connect, engines, load, run_json};
+use segc::driver::Cell;
+
+/// An interval: segment, user, from, to (None while open), definition hash.
+type Interval = (String, String, String, Option<String>, String);
+
+fn snapshot(project: &Path, profiles: &Path, target: &str, days: &[&str]) {
+    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .arg("snapshot")
+        .args(days)
+        .arg("--project")
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles)
+        .args(["--target", target])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{target} {days:?}: {}",
+        common::output_text(&output)
+    );
+}
+
+fn text(cell: &Cell) -> Option<String> {
+    match cell {
+        Cell::Null => None,
+        Cell::Text(text) => Some(text.clone()),
+        Cell::Date(day) => Some(day.to_string()),
+        Cell::Timestamp(at) => Some(at.date().to_string()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// The recorded intervals, in order.
+fn intervals(profiles: &Path, target: &str) -> Vec<Interval> {
+    let result = connect(profiles, target)
+        .query(
+            "SELECT segment, user_key, valid_from, valid_to, definition_hash \
+             FROM app.segc_membership ORDER BY segment, user_key, valid_from",
+        )
+        .unwrap_or_else(|e| panic!("{target}: {e}"));
+    result
+        .rows
+        .iter()
+        .map(|row| {
+            (
+                text(&row[0]).unwrap(),
+                text(&row[1]).unwrap(),
+                text(&row[2]).unwrap(),
+                text(&row[3]),
+                text(&row[4]).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Empties the history, to record it again another way.
+fn forget(dir: &Path, engine: &Engine) {
+    let statements = [
+        "DELETE FROM app.segc_membership WHERE 1 = 1",
+        "DELETE FROM app.segc_membership_days WHERE 1 = 1",
+    ];
+    if engine.target == "duck" {
+        let data = duckdb::Connection::open(dir.join("core.duckdb")).unwrap();
+        for statement in statements {
+            data.execute_batch(statement).unwrap();
+        }
+    } else {
+        let mut driver = connect(dir, engine.target);
+        for statement in statements {
+            driver.set_up(statement).unwrap();
+        }
+    }
+}
+
+fn day(text: &str) -> chrono::NaiveDate {
+    common::date(text)
+}
+
+/// Whether an interval covers `on`.
+fn covers(interval: &Interval, on: &str) -> bool {
+    interval.2.as_str() <= on && interval.3.as_deref().is_none_or(|to| on < to)
+}
+
+#[test]
+fn snapshots_are_each_days_members_however_they_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("core.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    drop(connection);
+    let (engines, profiles) = engines(&data, "segc_snap_core");
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir.path(), &data, "segc_snap_core");
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, None);
+    let file = project.join("segc_project.yml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{yaml}history_table: app.segc_membership\n")).unwrap();
+    let days: Vec<String> = (20..=31).map(|d| format!("2024-03-{d:02}")).collect();
+    for engine in &engines {
+        let target = engine.target;
+        // A backfill in one statement.
+        snapshot(
+            &project,
+            dir.path(),
+            target,
+            &["--from", "2024-03-20", "--to", "2024-03-31"],
+        );
+        let backfill = intervals(dir.path(), target);
+        assert!(!backfill.is_empty(), "{target}");
+        assert!(
+            backfill.iter().any(|i| i.3.is_some()) && backfill.iter().any(|i| i.3.is_none()),
+            "{target}: members leave and stay over these days: {backfill:#?}"
+        );
+
+        // Each day holds exactly that day's members, as `segc run` counts them.
+        for on in &days {
+            let report = run_json(
+                &project,
+                dir.path(),
+                target,
+                &["--as-of", on, "-k", "people"],
+            );
+            for row in report["rows"].as_array().unwrap() {
+                let segment = row["segment"].as_str().unwrap();
+                if segment == "all_users" {
+                    continue;
+                }
+                let recorded = backfill
+                    .iter()
+                    .filter(|i| i.0 == segment && covers(i, on))
+                    .count();
+                assert_eq!(
+                    Some(recorded as u64),
+                    row["people"].as_u64(),
+                    "{target}: {segment} on {on}"
+                );
+            }
+        }
+
+        // Rerunning days, late and out of order, changes nothing.
+        snapshot(&project, dir.path(), target, &["--as-of", "2024-03-25"]);
+        snapshot(
+            &project,
+            dir.path(),
+            target,
+            &["--from", "2024-03-21", "--to", "2024-03-23"],
+        );
+        assert_eq!(intervals(dir.path(), target), backfill, "{target}: reruns");
+
+        // Day by day, in a shuffled order, gives the same intervals.
+        forget(dir.path(), engine);
+        for on in [7, 0, 11, 3, 1, 9, 2, 10, 4, 8, 6, 5] {
+            snapshot(&project, dir.path(), target, &["--as-of", &days[on]]);
+        }
+        assert_eq!(
+            intervals(dir.path(), target),
+            backfill,
+            "{target}: day by day"
+        );
+
+        // A range of several chunks equals its parts recorded apart.
+        forget(dir.path(), engine);
+        snapshot(
+            &project,
+            dir.path(),
+            target,
+            &["--from", "2024-01-15", "--to", "2024-03-31"],
+        );
+        let long = intervals(dir.path(), target);
+        forget(dir.path(), engine);
+        snapshot(
+            &project,
+            dir.path(),
+            target,
+            &["--from", "2024-02-20", "--to", "2024-03-31"],
+        );
+        snapshot(
+            &project,
+            dir.path(),
+            target,
+            &["--from", "2024-01-15", "--to", "2024-02-19"],
+        );
+        assert_eq!(intervals(dir.path(), target), long, "{target}: chunks");
+        let march: Vec<&Interval> = long
+            .iter()
+            .filter(|i| i.3.as_deref().is_none_or(|to| to > "2024-03-20"))
+            .collect();
+        assert!(!march.is_empty() && day("2024-01-15") < day("2024-03-20"));
+        forget(dir.path(), engine);
+    }
+}
+
+#[test]
+fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("core.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    drop(connection);
+    let (engines, profiles) = engines(&data, "segc_snap_change");
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir.path(), &data, "segc_snap_change");
+    for engine in &engines {
+        let target = engine.target;
+        let project = dir.path().join(format!("project_{target}"));
+        std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+        std::fs::write(
+            project.join("segc_project.yml"),
+            "name: change\ntime_zone: UTC\nhistory_table: app.segc_membership\n",
+        )
+        .unwrap();
+        let definitions = |since: &str| {
+            format!(
+                "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at }} }}\n\
+                 attributes:\n  signup_date: {{ source: users, column: signup_at, type: date }}\n\
+                 segments:\n  - {{ name: early, all: [ {{ signup_date: {{ before: {since} }} }} ] }}\n  \
+                 - {{ name: everyone }}\n\
+                 kpis:\n  - {{ name: people, agg: count }}\n"
+            )
+        };
+        let defs = project.join("segment-defs/defs.yml");
+        std::fs::write(&defs, definitions("2023-07-15")).unwrap();
+        snapshot(
+            &project,
+            dir.path(),
+            target,
+            &["--from", "2024-03-01", "--to", "2024-03-10"],
+        );
+        let before = intervals(dir.path(), target);
+        // `early` is redefined from the 11th on; `everyone` is not.
+        std::fs::write(&defs, definitions("2023-08-15")).unwrap();
+        snapshot(
+            &project,
+            dir.path(),
+            target,
+            &["--from", "2024-03-11", "--to", "2024-03-12"],
+        );
+        let after = intervals(dir.path(), target);
+        let hashes = |segment: &str, rows: &[Interval]| {
+            let mut hashes: Vec<String> = rows
+                .iter()
+                .filter(|i| i.0 == segment)
+                .map(|i| i.4.clone())
+                .collect();
+            hashes.sort();
+            hashes.dedup();
+            hashes
+        };
+        let (old, new) = (hashes("early", &before), hashes("early", &after));
+        assert!(new.contains(&old[0]), "{target}");
+        assert_eq!(old.len(), 1, "{target}");
+        assert_eq!(new.len(), 2, "{target}: {after:#?}");
+        for interval in after.iter().filter(|i| i.0 == "early") {
+            if interval.4 == old[0] {
+                assert_eq!(interval.2, "2024-03-01", "{target}: {interval:?}");
+                assert_eq!(interval.3.as_deref(), Some("2024-03-11"), "{target}");
+            } else {
+                assert_eq!(interval.2, "2024-03-11", "{target}: {interval:?}");
+                assert_eq!(interval.3, None, "{target}");
+            }
+        }
+        // Members under the new definition: signed up before 2023-08-15 (users 1, 5, 6, 7, 10).
+        let mut new_members: Vec<&str> = after
+            .iter()
+            .filter(|i| i.0 == "early" && i.4 != old[0])
+            .map(|i| i.1.as_str())
+            .collect();
+        new_members.sort();
+        assert_eq!(new_members, ["1", "10", "5", "6", "7"], "{target}");
+        // `everyone` keeps one open interval per user.
+        assert_eq!(hashes("everyone", &after).len(), 1, "{target}");
+        assert!(
+            after
+                .iter()
+                .filter(|i| i.0 == "everyone")
+                .all(|i| i.2 == "2024-03-01" && i.3.is_none()),
+            "{target}"
+        );
+        forget(dir.path(), engine);
+    }
+}
