@@ -101,6 +101,87 @@ fn covers(interval: &Interval, on: &str) -> bool {
     interval.2.as_str() <= on && interval.3.as_deref().is_none_or(|to| on < to)
 }
 
+const FLOWS: &str = "kpis:\n  - { name: entered, flow: entered }\n  - { name: left, flow: left }\n  - { name: retained, flow: retained }\n  - { name: net_change, flow: net_change }\n";
+
+/// Flow KPIs over 2024-03-22..2024-03-31 equal a count over the recorded intervals; a
+/// period whose days are not all recorded is refused with the command that records them.
+fn flows_match_the_intervals(project: &Path, profiles: &Path, target: &str, recorded: &[Interval]) {
+    let (first, before, last) = ("2024-03-22", "2024-03-21", "2024-03-31");
+    let period = format!("{first}..{last}");
+    let kpis = "people,entered,left,retained,net_change";
+    let report = run_json(
+        project,
+        profiles,
+        target,
+        &["--period", &period, "-k", kpis],
+    );
+    for row in report["rows"].as_array().unwrap() {
+        let segment = row["segment"].as_str().unwrap();
+        if segment == "all_users" {
+            assert!(
+                row["entered"].is_null(),
+                "{target}: all_users has no history"
+            );
+            continue;
+        }
+        let of: Vec<&Interval> = recorded.iter().filter(|i| i.0 == segment).collect();
+        let users = |keep: &dyn Fn(&Interval) -> bool| {
+            let mut users: Vec<&str> = of
+                .iter()
+                .filter(|i| keep(i))
+                .map(|i| i.1.as_str())
+                .collect();
+            users.sort_unstable();
+            users.dedup();
+            users
+        };
+        let entered = users(&|i| first <= i.2.as_str() && i.2.as_str() <= last);
+        let left = users(&|i| i.3.as_deref().is_some_and(|to| first <= to && to <= last));
+        let at_start = users(&|i| covers(i, before));
+        let at_end = users(&|i| covers(i, last));
+        let retained = at_start.iter().filter(|u| at_end.contains(u)).count();
+        let want = [
+            ("entered", entered.len() as i64),
+            ("left", left.len() as i64),
+            ("retained", retained as i64),
+            ("net_change", at_end.len() as i64 - at_start.len() as i64),
+            ("people", at_end.len() as i64),
+        ];
+        for (kpi, value) in want {
+            assert_eq!(
+                row[kpi].as_i64(),
+                Some(value),
+                "{target}: {segment} {kpi}: {row}"
+            );
+        }
+        assert_eq!(row["definition_changed"], false, "{target}: {segment}");
+    }
+    // The day before 2024-03-20 was never recorded.
+    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args([
+            "run",
+            "--period",
+            "2024-03-18..2024-03-31",
+            "-k",
+            kpis,
+            "--project",
+        ])
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles)
+        .args(["--target", target])
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{target}: {text}");
+    assert!(
+        text.contains("days are missing")
+            && text.contains("2024-03-17..2024-03-19")
+            && text.contains("segc snapshot --from 2024-03-17 --to 2024-03-31"),
+        "{target}: {text}"
+    );
+}
+
 #[test]
 fn snapshots_are_each_days_members_however_they_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
@@ -118,6 +199,7 @@ fn snapshots_are_each_days_members_however_they_are_recorded() {
     let file = project.join("segc_project.yml");
     let yaml = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{yaml}history_table: app.segc_membership\n")).unwrap();
+    std::fs::write(project.join("segment-defs/flows.yml"), FLOWS).unwrap();
     let days: Vec<String> = (20..=31).map(|d| format!("2024-03-{d:02}")).collect();
     for engine in &engines {
         let target = engine.target;
@@ -159,6 +241,8 @@ fn snapshots_are_each_days_members_however_they_are_recorded() {
                 );
             }
         }
+
+        flows_match_the_intervals(&project, dir.path(), target, &backfill);
 
         // Rerunning days, late and out of order, changes nothing.
         snapshot(&project, dir.path(), target, &["--as-of", "2024-03-25"]);
@@ -240,7 +324,7 @@ fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
                  attributes:\n  signup_date: {{ source: users, column: signup_at, type: date }}\n\
                  segments:\n  - {{ name: early, all: [ {{ signup_date: {{ before: {since} }} }} ] }}\n  \
                  - {{ name: everyone }}\n\
-                 kpis:\n  - {{ name: people, agg: count }}\n"
+                 kpis:\n  - {{ name: people, agg: count }}\n  - {{ name: entered, flow: entered }}\n"
             )
         };
         let defs = project.join("segment-defs/defs.yml");
@@ -292,6 +376,30 @@ fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
             .collect();
         new_members.sort();
         assert_eq!(new_members, ["1", "10", "5", "6", "7"], "{target}");
+        // The report over a period holding the change flags the row, and says so.
+        let report = run_json(
+            &project,
+            dir.path(),
+            target,
+            &["--period", "2024-03-05..2024-03-12"],
+        );
+        for row in report["rows"].as_array().unwrap() {
+            let changed = row["segment"] == "early";
+            assert_eq!(row["definition_changed"], changed, "{target}: {row}");
+        }
+        let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+            .args(["run", "--period", "2024-03-05..2024-03-12", "--project"])
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert!(
+            text.contains("Definition changed during the period: early."),
+            "{target}: {text}"
+        );
         // `everyone` keeps one open interval per user.
         assert_eq!(hashes("everyone", &after).len(), 1, "{target}");
         assert!(

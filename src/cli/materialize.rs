@@ -26,7 +26,7 @@ pub(super) fn run(
     options.write = true;
     let query_id = options.query_id.clone();
     let events = options.events.clone();
-    let (project, driver) = super::validate_live(
+    let (mut project, driver) = super::validate_live(
         root,
         profiles_dir,
         args.warehouse.target.as_deref(),
@@ -39,6 +39,10 @@ pub(super) fn run(
         args.warehouse.target.as_deref(),
         &project,
     )?;
+    // The target's own history table, for flow KPIs.
+    if let Some(table) = target.profile.field("history_table") {
+        project.history_table = Some(table.to_string());
+    }
     let reports = args.report.plan(&project)?;
     let table = ResultsTable::resolve(&project, &target.profile)?;
     let run = crate::report::RunInfo::current();
@@ -61,6 +65,7 @@ pub(super) fn run(
         Some(&target.target),
         &events,
     )?;
+    crate::history::check_period(driver.as_mut(), &target, &reports)?;
     let only = only(&reports, args);
     let request = Request {
         table: &table,

@@ -87,7 +87,7 @@ fn run(
     let options = args.warehouse.options(record.events());
     let query_id = options.query_id.clone();
     let events = options.events.clone();
-    let (project, driver) = super::validate_live(
+    let (mut project, driver) = super::validate_live(
         root,
         profiles_dir,
         args.warehouse.target.as_deref(),
@@ -100,6 +100,10 @@ fn run(
         args.warehouse.target.as_deref(),
         &project,
     )?;
+    // The target's own history table, for flow KPIs.
+    if let Some(table) = target.profile.field("history_table") {
+        project.history_table = Some(table.to_string());
+    }
     let reports = args.report.plan(&project)?;
     let sql = crate::render::render_reports(&reports, &target.dialect, Some(&target.target))?;
     record.compiled(&target, &reports, &sql)?;
@@ -121,12 +125,20 @@ fn run(
         Some(&target.target),
         &events,
     )?;
+    // Flow KPIs read the membership history: every day of the period must be recorded.
+    let changed = crate::history::check_period(driver.as_mut(), &target, &reports)?;
     let progress =
         super::progress::Progress::start(format!("running on {}", target.target), query_id);
     let outcome =
         crate::session::run_statement(driver.as_mut(), &project, &target, &reports, statement);
     drop(progress);
-    let outcome = outcome?;
+    let outcome = match outcome? {
+        Outcome::Report(mut report) => {
+            report.definition_changed = changed;
+            Outcome::Report(report)
+        }
+        other => other,
+    };
     // The HTML page also shows the segments' overlap: one more read-only statement.
     let overlap = match args.output {
         OutputFormat::Html => Some(overlap(driver.as_mut(), &project, &target, &reports, args)?),

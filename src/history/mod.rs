@@ -162,6 +162,155 @@ pub fn write_chunk(
     driver.write(&statements)
 }
 
+/// The reported segments of `reports` whose definition changed during the period, when the
+/// report reads the history (flow KPIs); `None` when it does not. Every day the flows read
+/// (the day before the period to its last day) must be recorded for every reported segment,
+/// else the error names the missing days and the command that records them.
+pub fn check_period(
+    driver: &mut dyn crate::driver::Driver,
+    target: &crate::session::Target,
+    reports: &crate::plan::Reports<'_>,
+) -> Result<Option<Vec<String>>, Error> {
+    use crate::driver::Cell;
+    let crate::plan::Reports::Single(plan) = reports else {
+        return Ok(None);
+    };
+    let project = plan.project;
+    let flows = plan
+        .computed_kpis
+        .iter()
+        .chain(&plan.kpis)
+        .any(|id| matches!(project.kpi(*id).kind, crate::ir::KpiKind::Flow(_)));
+    if !flows {
+        return Ok(None);
+    }
+    let dialect = &target.dialect;
+    let (first, last) = plan.time.period;
+    let before = first.pred_opt().unwrap_or(first);
+    let days_table = {
+        let mut parts = crate::render::history_table(project);
+        if let Some(last) = parts.last_mut() {
+            last.push_str(DAYS_SUFFIX);
+        }
+        parts
+    };
+    let q = |name: &str| dialect.quote_identifier(name);
+    let sql = format!(
+        "SELECT {}, {}, {} FROM {} WHERE {} = {} AND {} >= {} AND {} <= {}",
+        q("segment"),
+        q("day"),
+        q("definition_hash"),
+        dialect.quote_path(&days_table),
+        q("project"),
+        dialect.string_literal(&project.name),
+        q("day"),
+        day_literal(dialect, before),
+        q("day"),
+        day_literal(dialect, last),
+    );
+    let backfill = format!("segc snapshot --from {before} --to {last}");
+    let result = driver.query(&sql).map_err(|error| {
+        Error::Query(format!(
+            "target `{}`: flow KPIs read the membership history, and {} cannot be read \
+             ({error}); record the period with `{backfill}`",
+            target.target,
+            days_table.join(".")
+        ))
+    })?;
+    let mut recorded: std::collections::HashMap<String, Vec<(NaiveDate, String)>> =
+        std::collections::HashMap::new();
+    for row in &result.rows {
+        let day = match row.get(1) {
+            Some(Cell::Date(day)) => *day,
+            Some(Cell::Timestamp(at)) => at.date(),
+            Some(Cell::Text(text)) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(day) => day,
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        if let (Some(Cell::Text(segment)), Some(Cell::Text(hash))) = (row.first(), row.get(2)) {
+            recorded
+                .entry(segment.clone())
+                .or_default()
+                .push((day, hash.clone()));
+        }
+    }
+    let mut missing: Vec<String> = Vec::new();
+    let mut changed = Vec::new();
+    let mut earliest_missing: Option<NaiveDate> = None;
+    for row in &plan.rows {
+        let Some(id) = row.segment else { continue };
+        let name = &project.segment(id).name;
+        let days = recorded.get(name).map(Vec::as_slice).unwrap_or_default();
+        let mut gaps = Vec::new();
+        let mut day = before;
+        while day <= last {
+            if !days.iter().any(|(d, _)| *d == day) {
+                gaps.push(day);
+                earliest_missing = Some(earliest_missing.map_or(day, |e| e.min(day)));
+            }
+            day = match day.succ_opt() {
+                Some(next) => next,
+                None => break,
+            };
+        }
+        if !gaps.is_empty() {
+            missing.push(format!("{name} ({})", ranges(&gaps)));
+        }
+        let mut hashes: Vec<&str> = days.iter().map(|(_, hash)| hash.as_str()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        if hashes.len() > 1 {
+            changed.push(name.clone());
+        }
+    }
+    if let Some(from) = earliest_missing {
+        let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
+        let more = missing.len().saturating_sub(shown.len());
+        return Err(Error::Query(format!(
+            "target `{}`: flow KPIs need the membership history of every day from {before} to \
+             {last}, and days are missing: {}{}. Record them with `segc snapshot --from {from} \
+             --to {last}`",
+            target.target,
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more segments")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    Ok(Some(changed))
+}
+
+fn day_literal(dialect: &crate::dialect::Dialect, day: NaiveDate) -> String {
+    format!(
+        "CAST({} AS {})",
+        dialect.string_literal(&day.to_string()),
+        dialect.types.date
+    )
+}
+
+/// Days as ranges: `2026-01-01..2026-01-31, 2026-03-04`.
+fn ranges(days: &[NaiveDate]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut start = 0;
+    for index in 1..=days.len() {
+        let ends = index == days.len() || days[index - 1].succ_opt() != Some(days[index]);
+        if ends {
+            let (a, b) = (days[start], days[index - 1]);
+            out.push(if a == b {
+                a.to_string()
+            } else {
+                format!("{a}..{b}")
+            });
+            start = index;
+        }
+    }
+    out.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -531,6 +531,41 @@ pub enum KpiKind {
     },
     Ratio(KpiId, KpiId),
     ShareOfTotal(KpiId),
+    /// Read from the membership history (`segc snapshot`): a row's members who entered or
+    /// left during the period, who stayed, or the change in its size.
+    Flow(Flow),
+}
+
+/// A flow KPI over the report's period [first, last], from the membership history: a user
+/// is a member on a day when one of their intervals covers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Flow {
+    /// Users with an interval starting on a day of the period.
+    Entered,
+    /// Users with an interval ending on a day of the period (members the day before it, not
+    /// on it).
+    Left,
+    /// Members on the day before the period and on its last day.
+    Retained,
+    /// Members on the period's last day minus members on the day before it.
+    NetChange,
+}
+
+impl Flow {
+    pub const ALL: [(&'static str, Flow); 4] = [
+        ("entered", Flow::Entered),
+        ("left", Flow::Left),
+        ("retained", Flow::Retained),
+        ("net_change", Flow::NetChange),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Flow::ALL
+            .iter()
+            .find(|(_, flow)| *flow == self)
+            .map(|(name, _)| *name)
+            .unwrap_or("entered")
+    }
 }
 
 /// What a KPI's values are, for casting and for JSON output.

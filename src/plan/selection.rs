@@ -46,7 +46,7 @@ pub(super) fn plan_kpis(
     let mut pending: Vec<KpiId> = chosen.clone();
     while let Some(id) = pending.pop() {
         let inputs = match project.kpi(id).kind {
-            KpiKind::Aggregate { .. } => vec![],
+            KpiKind::Aggregate { .. } | KpiKind::Flow(_) => vec![],
             KpiKind::Ratio(a, b) => vec![a, b],
             KpiKind::ShareOfTotal(total) => vec![total],
         };

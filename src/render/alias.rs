@@ -41,10 +41,12 @@ pub(super) enum Alias {
     Day,
     /// … and a snapshotted segment with its definition hash.
     Snapshotted,
+    /// A reported row's flow KPIs, from the membership history.
+    Flows,
 }
 
 impl Alias {
-    const ALL: [Alias; 17] = [
+    const ALL: [Alias; 18] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -62,6 +64,7 @@ impl Alias {
         Alias::Piece,
         Alias::Day,
         Alias::Snapshotted,
+        Alias::Flows,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -84,6 +87,7 @@ impl Alias {
             Alias::Piece => "i",
             Alias::Day => "y",
             Alias::Snapshotted => "g",
+            Alias::Flows => "x",
         }
     }
 
@@ -107,6 +111,7 @@ impl Alias {
             Alias::Piece => "piece",
             Alias::Day => "day",
             Alias::Snapshotted => "snapshotted",
+            Alias::Flows => "flows",
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod alias;
 mod expr;
+mod flows;
 mod freshness;
 mod kpis;
 mod members;
@@ -28,6 +29,7 @@ pub use crate::plan::output::{
     CompareColumns, PARENT_COLUMN, PERIOD_COLUMN, ROW_COLUMN, ROW_COLUMNS, SEGMENT_COLUMN,
     SeriesShape, compare_columns, explain_columns, explain_steps,
 };
+pub use flows::history_table;
 pub use freshness::{NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
 pub use snapshot::{SnapshotSpec, render_snapshot, render_snapshot_writes};
@@ -332,6 +334,7 @@ fn statement_sql(
             }
         };
         let series = series::Final::new(sql, statement, &names)?;
+        let flows = flows::stages(sql, statement, &names)?;
         let (write, snapshot) = match ending {
             Ending::Rows => (None, None),
             Ending::Write(spec) => (Some(write::stage(sql, statement, &names, spec)?), None),
@@ -376,6 +379,7 @@ fn statement_sql(
             alias => alias::template_value(dialect),
             write => write.as_ref().map(serialized),
             snapshot => snapshot.as_ref().map(serialized),
+            flows => flows.as_ref().map(serialized),
             insert_head => insert_head,
             insert_tail => insert_tail,
         })

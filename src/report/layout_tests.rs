@@ -15,6 +15,7 @@ fn report(segments: usize, kpis: usize) -> Report {
         period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
         as_of_note: None,
         compared_with: None,
+        definition_changed: None,
         currency_symbol: "$".into(),
         columns: (0..kpis)
             .map(|k| Column {

@@ -92,6 +92,9 @@ pub struct Report {
     pub as_of_note: Option<String>,
     /// The as-of day of the comparison period, in a compare run.
     pub compared_with: Option<String>,
+    /// When the report read the membership history (flow KPIs): the reported segments whose
+    /// definition changed during the period (each row says whether it is one).
+    pub definition_changed: Option<Vec<String>>,
     pub currency_symbol: String,
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
@@ -293,6 +296,7 @@ impl Report {
             period_end: plan.time.period.1,
             as_of_note: plan.as_of_note(),
             compared_with: None,
+            definition_changed: None,
             currency_symbol: project.currency_symbol.clone(),
             columns,
             rows,

@@ -35,6 +35,12 @@ impl Report {
                 for (column, value) in self.columns.iter().zip(&row.values) {
                     object.insert(column.name.clone(), json_value(value));
                 }
+                if let Some(changed) = &self.definition_changed {
+                    object.insert(
+                        "definition_changed".into(),
+                        json!(changed.contains(&row.segment)),
+                    );
+                }
                 Json::Object(object)
             })
             .collect();
@@ -61,6 +67,9 @@ impl Report {
         let mut header: Vec<String> = DAY_COLUMNS.iter().map(|c| c.to_string()).collect();
         header.extend(["segment".to_string(), "parent".to_string()]);
         header.extend(self.columns.iter().map(|c| c.name.clone()));
+        if self.definition_changed.is_some() {
+            header.push("definition_changed".into());
+        }
         writer
             .write_record(&header)
             .map_err(|e| Error::Query(e.to_string()))?;
@@ -68,6 +77,9 @@ impl Report {
             let mut record = self.days();
             record.extend([row.segment.clone(), row.parent.clone().unwrap_or_default()]);
             record.extend(row.values.iter().map(plain_text));
+            if let Some(changed) = &self.definition_changed {
+                record.push(changed.contains(&row.segment).to_string());
+            }
             writer
                 .write_record(&record)
                 .map_err(|e| Error::Query(e.to_string()))?;

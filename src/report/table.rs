@@ -44,7 +44,22 @@ impl Report {
             Some(width) => wrap(&title, width),
             None => title,
         };
-        format!("{title}{}", fit(grid, width, transposed_corner))
+        let mut note = String::new();
+        if let Some(changed) = self.definition_changed.as_ref().filter(|c| !c.is_empty()) {
+            note = format!(
+                "Definition changed during the period: {}. Their flows count members under \
+                 both definitions.\n",
+                changed
+                    .iter()
+                    .map(|s| printable(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(width) = width {
+                note = wrap(&note, width);
+            }
+        }
+        format!("{title}{}{note}", fit(grid, width, transposed_corner))
     }
 
     /// `saas_demo as of 2026-10-31 (why that day), compared with 2025-10-31 on local`.

@@ -47,6 +47,7 @@ fn tables_escape_control_characters_in_every_text() {
         period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
         as_of_note: None,
         compared_with: Some(format!("prior {hostile}")),
+        definition_changed: None,
         currency_symbol: format!("{hostile}$"),
         columns: vec![
             column("text", Format::Number),
@@ -100,6 +101,7 @@ fn one_row(values: &[(Cell, Format)]) -> Report {
         period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
         as_of_note: None,
         compared_with: None,
+        definition_changed: None,
         currency_symbol: "$".into(),
         columns: values
             .iter()

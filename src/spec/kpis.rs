@@ -17,6 +17,7 @@ pub struct KpiSpec {
     pub p: Option<Spanned<f64>>,
     pub ratio: Option<(Spanned<String>, Spanned<String>)>,
     pub share_of_total: Option<Spanned<String>>,
+    pub flow: Option<Spanned<String>>,
     pub format: Option<Spanned<String>>,
     pub description: Option<Spanned<String>>,
     pub span: Span,
@@ -31,6 +32,7 @@ const KPI_KEYS: &[&str] = &[
     "p",
     "ratio",
     "share_of_total",
+    "flow",
     "format",
     "description",
 ];
@@ -79,6 +81,7 @@ pub(super) fn read_kpi(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option
         aggregation: map.string("agg", diagnostics),
         of: map.string("of", diagnostics),
         share_of_total: map.string("share_of_total", diagnostics),
+        flow: map.string("flow", diagnostics),
         format: map.string("format", diagnostics),
         description: map.string("description", diagnostics),
         span: map.span,

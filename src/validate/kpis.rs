@@ -102,16 +102,33 @@ impl<'a> Validator<'a> {
             spec.aggregation.is_some(),
             spec.ratio.is_some(),
             spec.share_of_total.is_some(),
+            spec.flow.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             self.error_with_hint(
-                format!("{what} needs exactly one of `agg`, `ratio` and `share_of_total`"),
+                format!(
+                    "{what} needs exactly one of `agg`, `ratio`, `share_of_total` and `flow`"
+                ),
                 spec.name.span,
                 Some("e.g. `{ name: people, agg: count }` or `{ name: pct_active, ratio: [active_people, people] }`".into()),
             );
         }
         let (kind, value_type, default_format) = if let Some(aggregation_text) = &spec.aggregation {
             self.kpi_aggregate(spec, aggregation_text, &what, segment_names)
+        } else if let Some(flow) = &spec.flow {
+            let known = crate::ir::Flow::ALL;
+            let kind = match known.iter().find(|(name, _)| *name == flow.value) {
+                Some((_, flow)) => Some(KpiKind::Flow(*flow)),
+                None => {
+                    let names = known.iter().map(|(name, _)| *name);
+                    let hint = suggest(&flow.value, names.clone()).or_else(|| {
+                        Some(format!("one of: {}", names.collect::<Vec<_>>().join(", ")))
+                    });
+                    self.error_with_hint(format!("unknown flow `{}`", flow.value), flow.span, hint);
+                    None
+                }
+            };
+            (kind, KpiType::Integer, Format::Integer)
         } else {
             let kind = if let Some((numerator, denominator)) = &spec.ratio {
                 let a = self.kpi_named(names, numerator);
@@ -350,5 +367,6 @@ pub(crate) fn kpi_references(kind: &KpiKind) -> Vec<KpiId> {
         KpiKind::Aggregate { .. } => Vec::new(),
         KpiKind::Ratio(a, b) => vec![*a, *b],
         KpiKind::ShareOfTotal(a) => vec![*a],
+        KpiKind::Flow(_) => Vec::new(),
     }
 }

@@ -285,6 +285,16 @@ impl<'a, 's> Sql<'a, 's> {
                 let b = self.kpi_output(denominator)?;
                 self.call("divide", &[Value::from(a), Value::from(b)])?
             }
+            KpiKind::Flow(flow) => {
+                // `all_users` has no history: no flows.
+                format!(
+                    "CASE WHEN {segments}.{row} = 0 THEN NULL ELSE COALESCE({flows}.{column}, 0) END",
+                    segments = self.alias(Alias::Segments),
+                    row = self.q("segc_row"),
+                    flows = self.alias(Alias::Flows),
+                    column = self.q(flow.name()),
+                )
+            }
             KpiKind::ShareOfTotal(total) => {
                 let total = *total;
                 let value = self.kpi_output(total)?;

@@ -54,6 +54,7 @@ fn report(columns: Vec<Column>, rows: Vec<Row>) -> Report {
         as_of: "2026-10-31".into(),
         as_of_note: None,
         compared_with: None,
+        definition_changed: None,
         period_start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap_or_default(),
         period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
         currency_symbol: "$".into(),
