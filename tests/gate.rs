@@ -339,3 +339,40 @@ fn the_writes_of_snapshot_pass_in_every_dialect() {
         assert!(admit_write(&delete_days, &dialect, Write::Delete, intervals).is_err());
     }
 }
+
+/// A report with flow KPIs (read from the membership history) is one read-only query in every
+/// dialect (SQL Server's parsed as T-SQL), and a flow KPI refuses a series.
+#[test]
+fn reports_with_flow_kpis_pass_in_every_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), None);
+    std::fs::write(
+        dir.path().join("segment-defs/flows.yml"),
+        "kpis:\n  - { name: entered, flow: entered }\n  - { name: left, flow: left }\n  - { name: churn, ratio: [left, people] }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let plan = common::plan(&project, &segc::plan::ReportOptions::default());
+    for name in segc::dialect::names() {
+        let dialect = segc::dialect::Dialect::load(name).unwrap();
+        let sql = segc::render::render(&plan, &dialect, None).unwrap();
+        assert!(sql.contains("segc_flows"), "{name}");
+        segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let request = segc::Request {
+        compare: Some(segc::plan::Compare::PriorYear),
+        ..Default::default()
+    };
+    let reports = segc::plan(&project, &request).unwrap();
+    let error = segc::render::render_reports(
+        &reports,
+        &segc::dialect::Dialect::load("duckdb").unwrap(),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("one period at a time"),
+        "{error}"
+    );
+}
