@@ -348,7 +348,7 @@ fn reports_with_flow_kpis_pass_in_every_dialect() {
     common::copy_project(&common::fixture("core"), dir.path(), None);
     std::fs::write(
         dir.path().join("segment-defs/flows.yml"),
-        "kpis:\n  - { name: entered, flow: entered }\n  - { name: left, flow: left }\n  - { name: churn, ratio: [left, people] }\n",
+        "kpis:\n  - { name: entered, flow: entered }\n  - { name: left, flow: left }\n  - { name: churn, ratio: [left, people] }\n  - { name: spend_timed, agg: avg, of: monthly_spend, membership: timed }\n",
     )
     .unwrap();
     let project = segc::validate::load_and_validate(dir.path()).unwrap();
@@ -356,7 +356,10 @@ fn reports_with_flow_kpis_pass_in_every_dialect() {
     for name in segc::dialect::names() {
         let dialect = segc::dialect::Dialect::load(name).unwrap();
         let sql = segc::render::render(&plan, &dialect, None).unwrap();
-        assert!(sql.contains("segc_flows"), "{name}");
+        assert!(
+            sql.contains("segc_flows") && sql.contains("segc_timed_kpis"),
+            "{name}"
+        );
         segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -373,6 +376,21 @@ fn reports_with_flow_kpis_pass_in_every_dialect() {
     .unwrap_err();
     assert!(
         error.to_string().contains("one period at a time"),
+        "{error}"
+    );
+
+    // `membership: timed` takes a sum, average, minimum or maximum of a fact aggregate.
+    std::fs::write(
+        dir.path().join("segment-defs/flows.yml"),
+        "kpis:\n  - { name: timed_people, agg: count, membership: timed }\n  - { name: odd, agg: sum, of: monthly_spend, membership: sometimes }\n",
+    )
+    .unwrap();
+    let error = segc::validate::load_and_validate(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`membership: timed` needs")
+            && error.contains("unknown membership `sometimes`"),
         "{error}"
     );
 }

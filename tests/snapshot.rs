@@ -101,20 +101,45 @@ fn covers(interval: &Interval, on: &str) -> bool {
     interval.2.as_str() <= on && interval.3.as_deref().is_none_or(|to| on < to)
 }
 
-const FLOWS: &str = "kpis:\n  - { name: entered, flow: entered }\n  - { name: left, flow: left }\n  - { name: retained, flow: retained }\n  - { name: net_change, flow: net_change }\n";
+const FLOWS: &str = "kpis:\n  - { name: entered, flow: entered }\n  - { name: left, flow: left }\n  - { name: retained, flow: retained }\n  - { name: net_change, flow: net_change }\n  - { name: spend_while_member, agg: sum, of: monthly_spend, membership: timed }\n";
+
+/// The core fixture's orders: user, time (`YYYY-MM-DD HH:MM:SS`), amount.
+fn orders(data: &Path) -> Vec<(String, String, f64)> {
+    let connection = duckdb::Connection::open(data).unwrap();
+    let mut statement = connection
+        .prepare("SELECT CAST(user_id AS VARCHAR), strftime(ordered_at, '%Y-%m-%d %H:%M:%S'), amount FROM app.orders")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The day before `day`.
+fn previous(day: &str) -> String {
+    common::date(day).pred_opt().unwrap().to_string()
+}
 
 /// Flow KPIs over 2024-03-22..2024-03-31 equal a count over the recorded intervals; a
 /// period whose days are not all recorded is refused with the command that records them.
-fn flows_match_the_intervals(project: &Path, profiles: &Path, target: &str, recorded: &[Interval]) {
+fn flows_match_the_intervals(
+    project: &Path,
+    profiles: &Path,
+    target: &str,
+    recorded: &[Interval],
+    orders: &[(String, String, f64)],
+) {
     let (first, before, last) = ("2024-03-22", "2024-03-21", "2024-03-31");
     let period = format!("{first}..{last}");
-    let kpis = "people,entered,left,retained,net_change";
+    let kpis = "people,entered,left,retained,net_change,spend_while_member";
     let report = run_json(
         project,
         profiles,
         target,
         &["--period", &period, "-k", kpis],
     );
+    let mut timing_mattered = false;
     for row in report["rows"].as_array().unwrap() {
         let segment = row["segment"].as_str().unwrap();
         if segment == "all_users" {
@@ -154,8 +179,54 @@ fn flows_match_the_intervals(project: &Path, profiles: &Path, target: &str, reco
                 "{target}: {segment} {kpi}: {row}"
             );
         }
+        // Timed: the members' orders of the period placed while a member (entry moved to
+        // 00:00 of the day before), summed; no members, no value.
+        let spend: f64 = at_end
+            .iter()
+            .map(|user| {
+                orders
+                    .iter()
+                    .filter(|(who, at, _)| {
+                        who == user
+                            && at.as_str() >= first
+                            && at[..10] <= *last
+                            && of.iter().any(|i| {
+                                i.1 == *user
+                                    && at.as_str() >= previous(&i.2).as_str()
+                                    && i.3.as_deref().is_none_or(|to| at.as_str() < to)
+                            })
+                    })
+                    .map(|(_, _, amount)| amount)
+                    .sum::<f64>()
+            })
+            .sum();
+        let untimed: f64 = orders
+            .iter()
+            .filter(|(who, at, _)| {
+                at_end.contains(&who.as_str()) && at.as_str() >= first && at[..10] <= *last
+            })
+            .map(|(_, _, amount)| amount)
+            .sum();
+        timing_mattered |= !common::nearly_equal(untimed, spend, 1e-9);
+        if at_end.is_empty() {
+            assert!(
+                row["spend_while_member"].is_null(),
+                "{target}: {segment}: {row}"
+            );
+        } else {
+            assert!(
+                row["spend_while_member"]
+                    .as_f64()
+                    .is_some_and(|got| common::nearly_equal(got, spend, 1e-9)),
+                "{target}: {segment}: spend_while_member {spend} by hand: {row}"
+            );
+        }
         assert_eq!(row["definition_changed"], false, "{target}: {segment}");
     }
+    assert!(
+        timing_mattered,
+        "{target}: no segment where timing changes the spend"
+    );
     // The day before 2024-03-20 was never recorded.
     let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
         .args([
@@ -242,7 +313,7 @@ fn snapshots_are_each_days_members_however_they_are_recorded() {
             }
         }
 
-        flows_match_the_intervals(&project, dir.path(), target, &backfill);
+        flows_match_the_intervals(&project, dir.path(), target, &backfill, &orders(&data));
 
         // Rerunning days, late and out of order, changes nothing.
         snapshot(&project, dir.path(), target, &["--as-of", "2024-03-25"]);

@@ -176,11 +176,10 @@ pub fn check_period(
         return Ok(None);
     };
     let project = plan.project;
-    let flows = plan
-        .computed_kpis
-        .iter()
-        .chain(&plan.kpis)
-        .any(|id| matches!(project.kpi(*id).kind, crate::ir::KpiKind::Flow(_)));
+    let flows = plan.computed_kpis.iter().chain(&plan.kpis).any(|id| {
+        let kpi = project.kpi(*id);
+        kpi.timed || matches!(kpi.kind, crate::ir::KpiKind::Flow(_))
+    });
     if !flows {
         return Ok(None);
     }
@@ -211,7 +210,7 @@ pub fn check_period(
     let backfill = format!("segc snapshot --from {before} --to {last}");
     let result = driver.query(&sql).map_err(|error| {
         Error::Query(format!(
-            "target `{}`: flow KPIs read the membership history, and {} cannot be read \
+            "target `{}`: flow and timed KPIs read the membership history, and {} cannot be read \
              ({error}); record the period with `{backfill}`",
             target.target,
             days_table.join(".")
@@ -269,7 +268,7 @@ pub fn check_period(
         let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
         let more = missing.len().saturating_sub(shown.len());
         return Err(Error::Query(format!(
-            "target `{}`: flow KPIs need the membership history of every day from {before} to \
+            "target `{}`: flow and timed KPIs need the membership history of every day from {before} to \
              {last}, and days are missing: {}{}. Record them with `segc snapshot --from {from} \
              --to {last}`",
             target.target,

@@ -585,6 +585,9 @@ pub struct Kpi {
     pub kind: KpiKind,
     pub format: Format,
     pub value_type: KpiType,
+    /// `membership: timed`: the facts of its attribute count only while the user was a
+    /// member of the row's segment (from the membership history).
+    pub timed: bool,
     /// The `description:` written with it, if any.
     pub description: Option<String>,
     pub origin: Origin,

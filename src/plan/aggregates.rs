@@ -215,6 +215,10 @@ impl KpiAggregate {
         else {
             return None;
         };
+        // Computed per member from the history instead (render/timed.rs).
+        if project.kpi(id).timed {
+            return None;
+        }
         let string = of.is_some_and(|of| project.attribute(of).value_type == ValueType::String);
         let (function, exact) = match aggregation {
             KpiAggregation::Count if of.is_none() && filter.is_none() => {

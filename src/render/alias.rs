@@ -43,10 +43,12 @@ pub(super) enum Alias {
     Snapshotted,
     /// A reported row's flow KPIs, from the membership history.
     Flows,
+    /// A reported row's timed KPIs (`membership: timed`).
+    Timed,
 }
 
 impl Alias {
-    const ALL: [Alias; 18] = [
+    const ALL: [Alias; 19] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -65,6 +67,7 @@ impl Alias {
         Alias::Day,
         Alias::Snapshotted,
         Alias::Flows,
+        Alias::Timed,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -88,6 +91,7 @@ impl Alias {
             Alias::Day => "y",
             Alias::Snapshotted => "g",
             Alias::Flows => "x",
+            Alias::Timed => "z",
         }
     }
 
@@ -112,6 +116,7 @@ impl Alias {
             Alias::Day => "day",
             Alias::Snapshotted => "snapshotted",
             Alias::Flows => "flows",
+            Alias::Timed => "timed",
         }
     }
 

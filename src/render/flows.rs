@@ -15,11 +15,18 @@ use super::Names;
 use super::alias::Alias;
 use super::expr::Sql;
 
+/// A stage the statement adds before its result: flows, timed KPIs.
 #[derive(Serialize)]
 pub(super) struct Stage {
     name: String,
     comment: &'static str,
     sql: String,
+}
+
+impl Stage {
+    pub(super) fn new(name: String, comment: &'static str, sql: String) -> Stage {
+        Stage { name, comment, sql }
+    }
 }
 
 /// Whether the statement computes a flow KPI (reported, or read by a ratio).

@@ -10,6 +10,7 @@ mod members;
 mod passes;
 mod series;
 mod snapshot;
+mod timed;
 mod users;
 mod write;
 
@@ -335,6 +336,27 @@ fn statement_sql(
         };
         let series = series::Final::new(sql, statement, &names)?;
         let flows = flows::stages(sql, statement, &names)?;
+        let timed = timed::stages(sql, statement, &names)?;
+        let mut extra_joins = Vec::new();
+        let segments_row = format!("{}.{}", names.alias(alias::Alias::Segments), q("segc_row"));
+        if flows.is_some() {
+            let x = names.alias(alias::Alias::Flows);
+            extra_joins.push(format!(
+                "LEFT JOIN {} AS {x} ON {x}.{} = {segments_row}",
+                q("segc_flows"),
+                q("segc_row")
+            ));
+        }
+        if !timed.is_empty() {
+            let z = names.alias(alias::Alias::Timed);
+            extra_joins.push(format!(
+                "LEFT JOIN {} AS {z} ON {z}.{} = {segments_row}",
+                q("segc_timed_kpis"),
+                q("segc_row")
+            ));
+        }
+        let mut extra_stages = flows.unwrap_or_default();
+        extra_stages.extend(timed);
         let (write, snapshot) = match ending {
             Ending::Rows => (None, None),
             Ending::Write(spec) => (Some(write::stage(sql, statement, &names, spec)?), None),
@@ -379,7 +401,8 @@ fn statement_sql(
             alias => alias::template_value(dialect),
             write => write.as_ref().map(serialized),
             snapshot => snapshot.as_ref().map(serialized),
-            flows => flows.as_ref().map(serialized),
+            extra_stages => serialized(&extra_stages),
+            extra_joins => extra_joins,
             insert_head => insert_head,
             insert_tail => insert_tail,
         })

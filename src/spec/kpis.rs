@@ -18,6 +18,7 @@ pub struct KpiSpec {
     pub ratio: Option<(Spanned<String>, Spanned<String>)>,
     pub share_of_total: Option<Spanned<String>>,
     pub flow: Option<Spanned<String>>,
+    pub membership: Option<Spanned<String>>,
     pub format: Option<Spanned<String>>,
     pub description: Option<Spanned<String>>,
     pub span: Span,
@@ -33,6 +34,7 @@ const KPI_KEYS: &[&str] = &[
     "ratio",
     "share_of_total",
     "flow",
+    "membership",
     "format",
     "description",
 ];
@@ -82,6 +84,7 @@ pub(super) fn read_kpi(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option
         of: map.string("of", diagnostics),
         share_of_total: map.string("share_of_total", diagnostics),
         flow: map.string("flow", diagnostics),
+        membership: map.string("membership", diagnostics),
         format: map.string("format", diagnostics),
         description: map.string("description", diagnostics),
         span: map.span,

@@ -159,6 +159,7 @@ impl<'a> Validator<'a> {
             },
             None => default_format,
         };
+        let timed = self.membership_timing(spec, kind.as_ref(), &what);
         self.kpis.push(Kpi {
             name: spec.name.value.clone(),
             label: spec
@@ -173,9 +174,65 @@ impl<'a> Validator<'a> {
             }),
             format,
             value_type,
+            timed,
             description: spec.description.as_ref().map(|d| d.value.clone()),
             origin: self.origin(spec.span),
         });
+    }
+
+    /// `membership:`: `timed` for a sum, average, minimum or maximum over an attribute that
+    /// aggregates a timed fact source over a window of the report's time (not one counted
+    /// from sign-up), without a KPI `where`.
+    fn membership_timing(&mut self, spec: &KpiSpec, kind: Option<&KpiKind>, what: &str) -> bool {
+        let Some(membership) = &spec.membership else {
+            return false;
+        };
+        match membership.value.as_str() {
+            "current" => return false,
+            "timed" => {}
+            other => {
+                let hint = suggest(other, ["current", "timed"])
+                    .or_else(|| Some("one of: current, timed".into()));
+                self.error_with_hint(
+                    format!("unknown membership `{other}`"),
+                    membership.span,
+                    hint,
+                );
+                return false;
+            }
+        }
+        let attribute = match kind {
+            Some(KpiKind::Aggregate {
+                aggregation:
+                    KpiAggregation::Sum
+                    | KpiAggregation::Avg
+                    | KpiAggregation::Min
+                    | KpiAggregation::Max,
+                of: Some(of),
+                filter: None,
+            }) => Some(*of),
+            _ => None,
+        };
+        let fits = attribute.is_some_and(|of| match &self.attributes[of.0].kind {
+            crate::ir::AttributeKind::Aggregate { source, window, .. } => {
+                matches!(
+                    self.sources[source.0].role,
+                    crate::ir::SourceRole::Facts { time: Some(_), .. }
+                ) && !matches!(window, crate::ir::Window::AfterSignup { .. })
+            }
+            _ => false,
+        });
+        if !fits {
+            self.error_with_hint(
+                format!(
+                    "{what}: `membership: timed` needs `agg: sum`, `avg`, `min` or `max` of an \
+                     attribute that aggregates a timed fact source, and no `where`"
+                ),
+                membership.span,
+                Some("e.g. `{ name: revenue_while_member, agg: sum, of: period_spend, membership: timed }` with `period_spend: { source: orders, agg: sum, of: amount, window: period }`".into()),
+            );
+        }
+        fits
     }
 
     /// `agg:` with `of` and `where`: the KPI, its type and its default format.

@@ -271,6 +271,13 @@ impl<'a, 's> Sql<'a, 's> {
     pub(in crate::render) fn kpi_output(&mut self, id: KpiId) -> Result<String, Error> {
         let kpi = self.plan().project.kpi(id);
         Ok(match &kpi.kind {
+            KpiKind::Aggregate { .. } if kpi.timed => format!(
+                "CASE WHEN {}.{} = 0 THEN NULL ELSE {}.{} END",
+                self.alias(Alias::Segments),
+                self.q("segc_row"),
+                self.alias(Alias::Timed),
+                self.q(&kpi.name)
+            ),
             KpiKind::Aggregate { .. } => {
                 let column = format!("{}.{}", self.alias(Alias::Kpis), self.q(&kpi.name));
                 if kpi.value_type == KpiType::Integer {

@@ -1,0 +1,241 @@
+//! KPIs with `membership: timed`: the facts of their attribute count only while the user was
+//! a member of the row's segment, read from the membership history; entry is moved to 00:00
+//! of the day before, to absorb the delay of a daily recalculation.
+//!
+//! Per timed KPI, a stage recomputes its attribute per reported row and member over the facts
+//! that fall inside one of the member's intervals for the row's segment (a fact counts once,
+//! whatever intervals hold it); then one stage aggregates them per row as the KPI does.
+//! Interval days become instants through a calendar of the days around the period, each with
+//! the start of the day before it and its own start in the project's time zone.
+
+use chrono::{Days, NaiveDate};
+use minijinja::Value;
+
+use crate::error::Error;
+use crate::ir::{KpiAggregation, KpiKind};
+use crate::plan::statement::{Kind, Statement};
+
+use super::Names;
+use super::alias::Alias;
+use super::expr::Sql;
+use super::flows::{Stage, history_table};
+
+/// The timed KPIs a statement computes, reported or read by a ratio.
+pub fn timed_kpis(statement: &Statement<'_>) -> Vec<crate::ir::KpiId> {
+    let plan = statement.plan();
+    let mut ids: Vec<crate::ir::KpiId> = plan
+        .computed_kpis
+        .iter()
+        .chain(&plan.kpis)
+        .copied()
+        .filter(|id| plan.project.kpi(*id).timed)
+        .collect();
+    ids.sort_by_key(|id| id.0);
+    ids.dedup();
+    ids
+}
+
+/// The column of the timed stage holding a KPI's value.
+pub(super) fn column(names: &Names<'_>, kpi: &crate::ir::Kpi) -> String {
+    names.q(&kpi.name)
+}
+
+pub(super) fn stages(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+) -> Result<Vec<Stage>, Error> {
+    let kpis = timed_kpis(statement);
+    if kpis.is_empty() || statement.membership.is_none() {
+        return Ok(Vec::new());
+    }
+    if statement.kind != Kind::Report {
+        return Err(Error::Usage(
+            "KPIs with `membership: timed` are computed for one period at a time: run them \
+             without --compare and --grain (or leave them out with -k)"
+                .into(),
+        ));
+    }
+    let plan = statement.plan();
+    let project = plan.project;
+    let q = |name: &str| names.q(name);
+    let (first, last) = plan.time.period;
+    let mut calendar = Vec::new();
+    let mut day = first.checked_sub_days(Days::new(1)).unwrap_or(first);
+    let after = last.checked_add_days(Days::new(1)).unwrap_or(last);
+    while day <= after {
+        let before = day.checked_sub_days(Days::new(1)).unwrap_or(day);
+        calendar.push(format!(
+            "SELECT {} AS {}, {} AS {}, {} AS {}",
+            sql.call("date_literal", &[Value::from(day.to_string())])?,
+            q("segc_day"),
+            sql.timestamp(plan.clock.instant(before))?,
+            q("segc_entry"),
+            sql.timestamp(plan.clock.instant(day))?,
+            q("segc_start"),
+        ));
+        day = match day.succ_opt() {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    let mut stages = vec![Stage::new(
+        q("segc_calendar"),
+        "each day around the period: the start of the day before it (entry) and its own start",
+        calendar.join(" UNION ALL\n  "),
+    )];
+    let (start, end) = (
+        sql.timestamp(plan.clock.instant(first))?,
+        sql.timestamp(plan.clock.instant(after))?,
+    );
+    let members = names.alias(Alias::Members);
+    let mut joins = Vec::new();
+    let mut aggregates = Vec::new();
+    for (index, id) in kpis.iter().enumerate() {
+        let kpi = project.kpi(*id);
+        let KpiKind::Aggregate {
+            aggregation,
+            of: Some(of),
+            ..
+        } = &kpi.kind
+        else {
+            continue;
+        };
+        let aggregate = statement
+            .passes
+            .iter()
+            .flat_map(|pass| pass.aggregates.iter().map(move |a| (pass, a)))
+            .find(|(_, aggregate)| aggregate.attribute == *of)
+            .ok_or_else(|| Error::Render(format!("no fact pass computes `{}`", kpi.name)))?;
+        let name = q(&format!("segc_timed_{}", index + 1));
+        let stage_sql = member_values(sql, names, aggregate, (&start, &end), (first, last))?;
+        stages.push(Stage::new(
+            name.clone(),
+            "a timed KPI's attribute per row and member, over the facts while a member",
+            stage_sql,
+        ));
+        let alias = names.dialect.quote_identifier(&format!("t{}", index + 1));
+        joins.push(format!(
+            "LEFT JOIN {name} AS {alias} ON {alias}.{row} = {members}.{row} AND {alias}.{user} = {members}.{user}",
+            row = q("segc_row"),
+            user = q("segc_user"),
+        ));
+        let value = if aggregate.1.zero_when_empty {
+            format!("COALESCE({alias}.{}, 0)", q("segc_value"))
+        } else {
+            format!("{alias}.{}", q("segc_value"))
+        };
+        let function = match aggregation {
+            KpiAggregation::Sum => "SUM",
+            KpiAggregation::Avg => "AVG",
+            KpiAggregation::Min => "MIN",
+            _ => "MAX",
+        };
+        let value = sql.call("cast", &[Value::from(value), Value::from("double")])?;
+        aggregates.push(format!("{function}({value}) AS {}", column(names, kpi)));
+    }
+    stages.push(Stage::new(
+        q("segc_timed_kpis"),
+        "timed KPIs per reported row, over its members",
+        format!(
+            "SELECT {members}.{row},\n    {}\n  FROM {segment_members} AS {members}\n  {}\n  GROUP BY {members}.{row}",
+            aggregates.join(",\n    "),
+            joins.join("\n  "),
+            row = q("segc_row"),
+            segment_members = q("segc_segment_members"),
+        ),
+    ));
+    Ok(stages)
+}
+
+/// One timed KPI's attribute per reported row and member: its aggregate over the member's
+/// facts inside the period's bounds that one of the member's intervals for the row's
+/// segment holds.
+fn member_values(
+    sql: &mut Sql<'_, '_>,
+    names: &Names<'_>,
+    (pass, aggregate): (
+        &crate::plan::statement::PassStage,
+        &crate::plan::aggregates::FactAggregate,
+    ),
+    (start, end): (&str, &str),
+    (first, last): (NaiveDate, NaiveDate),
+) -> Result<String, Error> {
+    let q = |name: &str| names.q(name);
+    let project = names.project;
+    let (m, s, f, h) = (
+        names.alias(Alias::Members),
+        names.alias(Alias::Segments),
+        names.alias(Alias::Facts),
+        names.alias(Alias::History),
+    );
+    if aggregate.nth.is_some() {
+        return Err(Error::Usage(
+            "`membership: timed` does not take an attribute of ordered facts (first, last, nth)"
+                .into(),
+        ));
+    }
+    let Some(time) = &pass.time else {
+        return Err(Error::Render(
+            "a timed KPI needs a timed fact source".into(),
+        ));
+    };
+    let time = format!("{f}.{}", q(time));
+    let value = sql.fact_aggregate(aggregate, "NULL")?;
+    let exact = |sql: &mut Sql<'_, '_>, value: String| sql.call("exact", &[Value::from(value)]);
+    let project_literal = sql.call("exact_literal", &[Value::from(names.string(&project.name))])?;
+    let user_text = sql.call(
+        "cast",
+        &[
+            Value::from(format!("{m}.{}", q("segc_user"))),
+            Value::from("varchar"),
+        ],
+    )?;
+    let same_project = format!(
+        "{} = {project_literal}",
+        exact(sql, format!("{h}.{}", q("project")))?
+    );
+    let same_segment = format!(
+        "{} = {}",
+        exact(sql, format!("{h}.{}", q("segment")))?,
+        exact(sql, format!("{s}.{}", q("segment")))?
+    );
+    let same_user = format!(
+        "{} = {}",
+        exact(sql, format!("{h}.{}", q("user_key")))?,
+        exact(sql, user_text)?
+    );
+    let (p0, p1) = (
+        sql.call("date_literal", &[Value::from(first.to_string())])?,
+        sql.call("date_literal", &[Value::from(last.to_string())])?,
+    );
+    let (from, to) = (
+        format!("{h}.{}", q("valid_from")),
+        format!("{h}.{}", q("valid_to")),
+    );
+    let calendar = q("segc_calendar");
+    let (entry, until) = (q("e_from"), q("e_to"));
+    let held = format!(
+        "EXISTS (SELECT 1 FROM {history} AS {h}\n      LEFT JOIN {calendar} AS {entry} ON {entry}.{day} = {from}\n      LEFT JOIN {calendar} AS {until} ON {until}.{day} = {to}\n      \
+         WHERE {same_project} AND {same_segment} AND {same_user}\n        AND {from} <= {p1} AND ({to} IS NULL OR {to} >= {p0})\n        \
+         AND {time} >= COALESCE({entry}.{entry_start}, {start})\n        AND ({to} IS NULL OR {time} < COALESCE({until}.{day_start}, {end})))",
+        history = names.dialect.quote_path(&history_table(project)),
+        day = q("segc_day"),
+        entry_start = q("segc_entry"),
+        day_start = q("segc_start"),
+    );
+    Ok(format!(
+        "SELECT {m}.{row}, {m}.{user}, {value} AS {out}\n  \
+         FROM {segment_members} AS {m}\n  JOIN {segments} AS {s} ON {s}.{row} = {m}.{row}\n  \
+         JOIN {table} AS {f} ON {f}.{user_key} = {m}.{user}\n  \
+         WHERE {time} >= {start} AND {time} < {end}\n    AND {held}\n  \
+         GROUP BY {m}.{row}, {m}.{user}",
+        row = q("segc_row"),
+        user = q("segc_user"),
+        out = q("segc_value"),
+        segment_members = q("segc_segment_members"),
+        segments = q("segc_segments"),
+        table = names.table(pass.source),
+        user_key = q(&pass.user_key),
+    ))
+}
