@@ -238,7 +238,7 @@ mod tests {
                     ("value_number", _) => "bigint",
                     (_, ValueType::Number) => "double precision",
                     (_, ValueType::Date) => "date",
-                    (_, ValueType::Timestamp) => "timestamp",
+                    (_, ValueType::Timestamp) => "timestamp without time zone",
                     _ => "text",
                 };
                 row(name, data_type)
