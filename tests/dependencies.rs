@@ -4,7 +4,15 @@
 
 fn tree_inverted(package: &str) -> String {
     let output = std::process::Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "--all-features", "-e", "normal,build", "-i", package])
+        .args([
+            "tree",
+            "--offline",
+            "--all-features",
+            "-e",
+            "normal,build",
+            "-i",
+            package,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo tree runs");

@@ -387,3 +387,75 @@ fn a_run_killed_mid_write_leaves_the_previous_set_on_postgres_and_redshift() {
         );
     }
 }
+
+#[test]
+fn a_results_table_name_that_no_warehouse_quotes_safely_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("core.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    drop(connection);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
+    )
+    .unwrap();
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, None);
+    for name in ["app.a`b", "app.a\\\\b", "a..b", "a.b.c.d"] {
+        results_table(&project, &format!("\"{name}\""));
+        let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+            .args(["run", "--materialize", "--project"])
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .args(["--target", "duck"])
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{name}: {text}");
+        assert!(text.contains("is not a table name"), "{name}: {text}");
+    }
+}
+
+/// On BigQuery, a bare results table name is written in the profile's `dataset`.
+#[test]
+fn a_bare_results_table_goes_to_the_bigquery_dataset_of_the_profile() {
+    let (dir, engines) = core_engines("segc_mat_bare");
+    let Some(bq) = engines.iter().find(|e| e.dialect == "bigquery") else {
+        eprintln!("skipped: no BigQuery (set SEGC_TEST_BQ_ENDPOINT)");
+        return;
+    };
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    let line = profiles
+        .lines()
+        .find(|l| l.starts_with(&format!("{}:", bq.target)))
+        .unwrap();
+    let with_dataset = line
+        .replacen(&format!("{}:", bq.target), "bq_app:", 1)
+        .replacen("type: bigquery,", "type: bigquery, dataset: app,", 1);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{with_dataset}\n"),
+    )
+    .unwrap();
+    let project = dir.path().join("project");
+    let file = project.join("segc_project.yml");
+    let text: String = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("results_table:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let (code, summary) = materialize(&project, dir.path(), "bq_app", &["-k", "people"]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(summary["results_table"], "app.segc_kpis");
+    let rows = written(dir.path(), bq.target, "app.segc_kpis");
+    assert_eq!(
+        rows.len() as u64,
+        summary["rows_computed"].as_u64().unwrap()
+    );
+}

@@ -44,7 +44,7 @@ pub(super) fn run(
         project.history_table = Some(table.to_string());
     }
     let reports = args.report.plan(&project)?;
-    let table = ResultsTable::resolve(&project, &target.profile)?;
+    let table = ResultsTable::resolve(&project, &target.profile)?.for_target(&target);
     let run = crate::report::RunInfo::current();
     let spec = WriteSpec {
         table: &table.parts,

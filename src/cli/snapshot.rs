@@ -70,7 +70,8 @@ pub fn execute(
         &target.profile,
         project.history_table.as_deref(),
         crate::history::DEFAULT_TABLE,
-    )?;
+    )?
+    .for_target(&target);
     let day_table = history.sibling(DAYS_SUFFIX);
     // Every chunk's plan reports the same rows: the selection, checked once here.
     let probe = plan(&project, &args.select, days[0])?;

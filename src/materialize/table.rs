@@ -65,14 +65,19 @@ impl ResultsTable {
             (None, None) => (default.to_string(), "the default".to_string()),
         };
         let parts: Vec<String> = name.split('.').map(str::to_string).collect();
+        // As names in the definitions: no control character, backslash or backtick, which
+        // no warehouse's quoting takes safely.
         let bad = parts.len() > 3
-            || parts
-                .iter()
-                .any(|part| part.trim().is_empty() || part.chars().any(char::is_control));
+            || parts.iter().any(|part| {
+                part.trim().is_empty()
+                    || part
+                        .chars()
+                        .any(|c| c.is_control() || c == '\\' || c == '`')
+            });
         if bad {
             return Err(Error::Profile(format!(
                 "{origin}: `{}` is not a table name; write `table`, `schema.table` or \
-                 `database.schema.table`",
+                 `database.schema.table`, without control characters, backslashes or backticks",
                 name.escape_default()
             )));
         }
@@ -82,6 +87,21 @@ impl ResultsTable {
     /// The name as the dialect writes it.
     pub fn quoted(&self, dialect: &Dialect) -> String {
         dialect.quote_path(&self.parts)
+    }
+
+    /// The name as the target reads it: a bare table name on a warehouse whose catalog is per
+    /// dataset (BigQuery) gets the profile's `dataset` before it, so that its catalog can be
+    /// read and its statements need no default dataset.
+    pub fn for_target(mut self, target: &crate::session::Target) -> ResultsTable {
+        let per_dataset = target.dialect.catalog.scope == crate::dialect::CatalogScope::Dataset;
+        if let (true, 1, Some(dataset)) = (
+            per_dataset,
+            self.parts.len(),
+            target.profile.field("dataset"),
+        ) {
+            self.parts.insert(0, dataset.to_string());
+        }
+        self
     }
 
     /// The same table's sibling, named by `suffix` after its last part (`x` → `x_days`).
