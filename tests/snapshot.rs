@@ -283,6 +283,22 @@ fn snapshots_are_each_days_members_however_they_are_recorded() {
         );
         let backfill = intervals(dir.path(), target);
         assert!(!backfill.is_empty(), "{target}");
+        // What ran, for a scheduler: the run's record and the last chunk's merge.
+        let record: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(project.join("target/run_results.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(record["command"], "snapshot", "{target}");
+        assert_eq!(record["status"], "success", "{target}");
+        assert_eq!(record["period_start"], "2024-03-20", "{target}");
+        let merge =
+            std::fs::read_to_string(project.join(format!("target/compiled/{target}.snapshot.sql")))
+                .unwrap();
+        assert_eq!(
+            record["sha256"].as_str().unwrap(),
+            segc::artifacts::sha256(&merge),
+            "{target}"
+        );
         assert!(
             backfill.iter().any(|i| i.3.is_some()) && backfill.iter().any(|i| i.3.is_none()),
             "{target}: members leave and stay over these days: {backfill:#?}"

@@ -31,6 +31,7 @@ pub struct RunRecord {
     events: EventSink,
     /// `--materialize`: the results table and the run's rows found there after the commit.
     written: Option<(String, u64)>,
+    command: &'static str,
 }
 
 /// The run's receiver of the library's messages and events: the terminal's, and each
@@ -77,13 +78,18 @@ fn timestamp(at: DateTime<Utc>) -> String {
 impl RunRecord {
     /// A run starting now in project folder `root`; logs `start`.
     pub fn start(root: &Path) -> RunRecord {
+        Self::start_command(root, "run")
+    }
+
+    /// A run of `command` (`run`, `snapshot`) starting now in `root`; logs `start`.
+    pub fn start_command(root: &Path, command: &'static str) -> RunRecord {
         let queries = Arc::new(Mutex::new(Vec::new()));
         let events = EventSink::new(Collector {
             queries: queries.clone(),
         });
         events.record(
             &Event::new("start")
-                .with("command", "run")
+                .with("command", command)
                 .with("args", arguments())
                 .with("segc_version", env!("CARGO_PKG_VERSION")),
         );
@@ -98,6 +104,7 @@ impl RunRecord {
             queries,
             events,
             written: None,
+            command,
         }
     }
 
@@ -136,14 +143,26 @@ impl RunRecord {
         reports: &crate::plan::Reports<'_>,
         sql: &str,
     ) -> Result<(), Error> {
+        let relative = crate::artifacts::compiled_path(&target.target);
+        self.compiled_as(target, RequestDays::of(reports), relative, sql)
+    }
+
+    /// [`RunRecord::compiled`] for a statement written to `relative` in the project folder,
+    /// about `days`.
+    pub fn compiled_as(
+        &mut self,
+        target: &super::Resolved,
+        days: Option<RequestDays>,
+        relative: PathBuf,
+        sql: &str,
+    ) -> Result<(), Error> {
         let dialect = target.dialect.name.clone();
         self.target = Some((
             target.target.clone(),
             dialect.clone(),
             target.profile.clone(),
         ));
-        self.days = RequestDays::of(reports);
-        let relative = crate::artifacts::compiled_path(&target.target);
+        self.days = days;
         let sha256 = crate::artifacts::sha256(sql);
         let shown = relative.to_string_lossy().replace('\\', "/");
         self.compiled = Some((shown.clone(), sha256.clone()));
@@ -212,7 +231,7 @@ impl RunRecord {
         RunResults {
             run_id: crate::run_id().to_string(),
             segc_version: env!("CARGO_PKG_VERSION").to_string(),
-            command: "run".to_string(),
+            command: self.command.to_string(),
             args,
             project: self.project.clone(),
             target: self.target.as_ref().map(|(name, _, _)| name.clone()),

@@ -44,12 +44,25 @@ pub enum Summary {
 /// The longest range one command records.
 const MAX_DAYS: i64 = 3_660;
 
+/// Records the days; like `segc run`, it ends with `target/run_results.json` (command
+/// `snapshot`) and `target/compiled/<target>.snapshot.sql` (the last chunk's merge).
 pub fn execute(
     root: &Path,
     profiles_dir: Option<&Path>,
     args: &SnapshotArgs,
 ) -> Result<i32, Error> {
-    let events = super::events();
+    let mut record = super::artifacts::RunRecord::start_command(root, "snapshot");
+    let result = snapshot(root, profiles_dir, args, &mut record);
+    record.finish(result)
+}
+
+fn snapshot(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    args: &SnapshotArgs,
+    record: &mut super::artifacts::RunRecord,
+) -> Result<i32, Error> {
+    let events = record.events();
     let mut options = args.warehouse.options(events.clone());
     options.write = true;
     let (project, driver) = super::validate_live(
@@ -58,6 +71,7 @@ pub fn execute(
         args.warehouse.target.as_deref(),
         options.clone(),
     )?;
+    record.validated(&project);
     let target = super::resolve(
         root,
         profiles_dir,
@@ -121,8 +135,22 @@ pub fn execute(
             ),
             Default::default(),
         );
+        let days = crate::artifacts::RequestDays {
+            report: crate::artifacts::ReportDays {
+                period: None,
+                as_of: chunk[chunk.len() - 1].to_string(),
+                period_start: chunk[0].to_string(),
+                period_end: chunk[chunk.len() - 1].to_string(),
+            },
+            compared: None,
+            months: None,
+        };
+        let mut path = crate::artifacts::compiled_path(&target.target);
+        path.set_extension("snapshot.sql");
+        let mut compiled =
+            |sql: &str| record.compiled_as(&target, Some(days.clone()), path.clone(), sql);
         let written = crate::history::write_chunk(
-            root,
+            &mut compiled,
             driver.as_mut(),
             &target,
             &plans,

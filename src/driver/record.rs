@@ -93,12 +93,14 @@ impl Driver for Recorded {
         outcome
     }
 
-    /// A transaction is one statement here, named by its last statement's sha256 (the
-    /// report's, for `--materialize`).
+    /// A transaction is one statement here, named by the sha256 of its longest statement:
+    /// the one computing what it writes (the report of `--materialize`, the merge of `segc
+    /// snapshot`), which is the compiled statement of the run.
     fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
         let sha256 = statements
-            .last()
-            .map(|last| crate::artifacts::sha256(last.sql()))
+            .iter()
+            .max_by_key(|statement| statement.sql().len())
+            .map(|longest| crate::artifacts::sha256(longest.sql()))
             .unwrap_or_default();
         self.forget_last_statement();
         let events = self.options.events.clone();

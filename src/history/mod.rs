@@ -9,8 +9,6 @@
 //! recorded member days under one definition hash. So a backfill equals the day-by-day runs,
 //! and rerunning any day, late or not, gives the same intervals (when the data are the same).
 
-use std::path::Path;
-
 use chrono::NaiveDate;
 
 use crate::error::Error;
@@ -108,7 +106,7 @@ fn without_comments(sql: &str) -> String {
 /// One transaction: the locks, the merge, the intervals it replaced deleted, the days
 /// recorded.
 pub fn write_chunk(
-    root: &Path,
+    compiled: &mut dyn FnMut(&str) -> Result<(), Error>,
     driver: &mut dyn crate::driver::Driver,
     target: &crate::session::Target,
     plans: &[(String, crate::plan::Plan<'_>)],
@@ -118,12 +116,7 @@ pub fn write_chunk(
     use crate::driver::gate::{Write, WriteTarget, admit_write};
     let dialect = &target.dialect;
     let merge = crate::render::render_snapshot(plans, dialect, Some(&target.target), spec)?;
-    // The chunk's merge, for review: `target/compiled/<target>.snapshot.sql`.
-    if root.join("segc_project.yml").is_file() {
-        let mut path = crate::artifacts::compiled_path(&target.target);
-        path.set_extension("snapshot.sql");
-        crate::artifacts::write_atomically(&root.join(path), merge.as_bytes())?;
-    }
+    compiled(&merge)?;
     crate::cli::check_statement_size(dialect, &merge)?;
     let (delete_intervals, delete_days, insert_days) =
         crate::render::render_snapshot_writes(plans, dialect, spec)?;

@@ -97,7 +97,7 @@ pub(super) fn stage(
     let computed_at = sql.call(
         "timestamp_literal",
         &[Value::from(
-            spec.computed_at.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+            spec.computed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         )],
     )?;
     let written = names.alias(Alias::Written);
