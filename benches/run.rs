@@ -3,6 +3,16 @@
 //! Targets on the development machine (2 cores): creating the demo database under 3 s, the
 //! full report under 1 s, `--compare prior_year` under 1.5 s and a 12-month `--grain month`
 //! run under 3 s (measured: about 0.9 s, 0.12 s, 0.19 s and 0.62 s). Run with `cargo bench --bench run`; exits non-zero past a target.
+//!
+//! Then the fan-out of segments (see `fanout/`): generated projects of 30 and 300 segments ×
+//! 20 KPIs over 1,000,000 synthetic users, with the generator's KPIs (distinct counts,
+//! medians, sums of amounts: read per member) and with KPIs that all decompose (grouped by
+//! membership signature); each statement's median time next to its floor's (the per-user
+//! attributes alone, and with the quintile scores), and their ratio. `cargo bench --bench run -- fanout
+//! USERS` runs only this part, at another size.
+
+mod fanout;
+mod generate;
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +43,81 @@ fn measure(label: &str, mut work: impl FnMut() -> usize) -> Duration {
 }
 
 fn main() {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let fan_out_only = arguments.iter().position(|a| a == "fanout");
+    let users = fan_out_only
+        .and_then(|at| arguments.get(at + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    if fan_out_only.is_none() {
+        demo_report();
+    }
+    fan_out(users);
+}
+
+/// The fan-out of segments: each statement against its floor, at 30 and 300 segments.
+fn fan_out(users: usize) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("warehouse.duckdb");
+    // Statements run to their last row: the time of `segc run` without the gate's parse.
+    let started = Instant::now();
+    fanout::create_warehouse(&path, users).expect("the synthetic warehouse");
+    println!(
+        "\nfan-out: {users} users, warehouse written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let dialect = Dialect::load("duckdb").expect("dialect");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
+    // Straight to DuckDB, the floor as the statement: the floor's SELECT is no statement
+    // segc writes, so the gate would refuse it.
+    let config = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .expect("a configuration");
+    let database = duckdb::Connection::open_with_flags(&path, config).expect("the warehouse");
+    let run = |sql: &str| fanout::run(&database, sql).expect("the statement runs");
+    println!(
+        "{:>9} {:>13} {:>9} {:>11} {:>9} {:>8} {:>9}",
+        "segments", "KPIs", "floor ms", "+scores ms", "run ms", "ratio", "/+scores"
+    );
+    for (segments, kpis) in [
+        (30, "mixed"),
+        (300, "mixed"),
+        (30, "decomposable"),
+        (300, "decomposable"),
+    ] {
+        let project_dir = dir.path().join(format!("project_{segments}_{kpis}"));
+        generate::write_project(&project_dir, segments, 20).expect("the generated project");
+        if kpis == "decomposable" {
+            let path = project_dir.join("segment-defs").join("kpis.yml");
+            std::fs::write(path, fanout::decomposable_kpis(20)).expect("the KPIs written");
+        }
+        let project = segc::validate::load_and_validate(&project_dir).expect("a valid project");
+        let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
+        let sql = render(&plan, &dialect, None).expect("render");
+        let floor = fanout::floor(&sql, "segc_attributes").expect("a floor");
+        let scored = fanout::floor(&sql, "segc_scores").expect("a floor with scores");
+        if let Ok(dir) = std::env::var("SEGC_BENCH_EXPLAIN") {
+            let path = std::path::Path::new(&dir).join(format!("explain_{segments}_{kpis}.txt"));
+            let plan = fanout::explain(&database, &sql).expect("EXPLAIN ANALYZE");
+            std::fs::write(path, plan).expect("the plan written");
+        }
+        let floor = fanout::median(3, || run(&floor));
+        let scored = fanout::median(3, || run(&scored));
+        let report = fanout::median(3, || run(&sql));
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{segments:>9} {kpis:>13} {:>9.0} {:>11.0} {:>9.0} {:>7.2}x {:>8.2}x",
+            ms(floor),
+            ms(scored),
+            ms(report),
+            report.as_secs_f64() / floor.as_secs_f64(),
+            report.as_secs_f64() / scored.as_secs_f64()
+        );
+    }
+}
+
+/// The example project over the demo database, against its targets.
+fn demo_report() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("demo.duckdb");

@@ -76,6 +76,58 @@ fn assert_same_json(want: &Value, got: &Value, path: &str) {
     }
 }
 
+/// KPIs that all decompose, so that a report of them alone groups members by signature.
+const DECOMPOSING_KPIS: [&str; 9] = [
+    "people",
+    "active_people",
+    "pct_active",
+    "share",
+    "max_days_since",
+    "min_activity",
+    "nobody",
+    "zero_ratio",
+    "last_signup",
+];
+
+/// A report of [`DECOMPOSING_KPIS`] alone is computed from partial aggregates per
+/// membership signature; each of its values equals the one the full report (`full`, whose
+/// distinct counts and medians make it read each member's row) computed.
+fn assert_signatures_agree(name: &str, full: &Value, run: &dyn Fn(&[&str]) -> Value) {
+    let project = common::core_project();
+    let options = segc::plan::ReportOptions {
+        kpis: DECOMPOSING_KPIS.iter().map(|k| k.to_string()).collect(),
+        ..Default::default()
+    };
+    let plan = common::plan(&project, &options);
+    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    let grouped_sql = segc::render::render(&plan, &dialect, None).unwrap();
+    assert!(
+        grouped_sql.contains("\"segc_signatures\""),
+        "grouped by signature"
+    );
+    assert!(
+        common::compile(&project, &dialect).contains("\"segc_segment_members\""),
+        "the full report reads members' rows"
+    );
+    let grouped = run(&["-k", &DECOMPOSING_KPIS.join(",")]);
+    let (want, got) = (
+        full["rows"].as_array().unwrap(),
+        grouped["rows"].as_array().unwrap(),
+    );
+    assert_eq!(want.len(), got.len(), "{name}: row count");
+    for (a, b) in want.iter().zip(got) {
+        for kpi in DECOMPOSING_KPIS {
+            assert!(
+                common::same_json_value(&a[kpi], &b[kpi]),
+                "{name}: {} / {kpi}: {} per member, {} per signature",
+                a["segment"],
+                a[kpi],
+                b[kpi]
+            );
+        }
+    }
+}
+
 fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
     table["rows"]
         .as_array()
@@ -116,6 +168,11 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))
         .collect();
     assert_same_tables(&tables);
+    for (engine, (name, table)) in engines.iter().zip(&tables) {
+        let path = dir.path();
+        let grouped = |extra: &[&str]| run_json(&project, path, engine.target, extra);
+        assert_signatures_agree(name, table, &grouped);
+    }
 
     // Values computed by hand from data.sql (see tests/run_duckdb.rs for the derivations).
     for (name, table) in &tables {

@@ -110,6 +110,9 @@ pub struct KpiAggregate {
     pub filter: Option<Condition>,
     /// Strings are told apart and ordered exactly (rule 15).
     pub exact: bool,
+    /// The value is a whole number (an integer, or a boolean as 1/0): its sums are exact
+    /// whatever the order of their terms.
+    pub whole: bool,
 }
 
 impl FactAggregate {
@@ -239,7 +242,26 @@ impl KpiAggregate {
             of: *of,
             filter: filter.clone(),
             exact,
+            whole: of.is_none_or(|of| {
+                matches!(
+                    project.attribute(of).value_type,
+                    ValueType::Integer | ValueType::Boolean
+                )
+            }),
         })
+    }
+
+    /// Whether the KPI can be computed from partial aggregates over groups of members (a
+    /// count, a sum, a minimum or a maximum of each group, an average as a sum and a count)
+    /// instead of from each member's row, with the same result to the last bit. Sums and
+    /// averages of fractional numbers do not: adding partial sums rounds differently, and
+    /// in an order that can change from run to run.
+    pub fn decomposes(&self) -> bool {
+        match self.function {
+            Function::CountRows | Function::Count | Function::Min | Function::Max => true,
+            Function::Sum | Function::Avg => self.whole,
+            Function::CountDistinct | Function::Median | Function::Percentile(_) => false,
+        }
     }
 
     /// The percentile of a KPI over an attribute, for dialects that compute it with windows

@@ -110,7 +110,19 @@ pub struct PassStage {
     pub aggregates: Vec<FactAggregate>,
 }
 
+/// Reported rows (with a segment) per word of a membership signature: bits 0 to 62 of a
+/// 64-bit integer, so that every word is positive on every warehouse.
+pub const SIGNATURE_BITS: usize = 63;
+
 /// The membership flags of the reported rows and their KPIs.
+///
+/// Each member has a signature, the set of reported rows it is in (a bit per row with a
+/// segment, [`SIGNATURE_BITS`] to a word); whether it is in a row is one bitwise AND,
+/// however many rows there are. When every KPI decomposes, members are grouped by
+/// signature first, with partial aggregates, then each signature is joined to the rows it
+/// is in and the partials are combined: signatures are far fewer than members. Otherwise
+/// (a distinct count, a median or percentile, a sum or average of fractional numbers) each
+/// member's row is joined to the rows it is in and every KPI is aggregated there.
 #[derive(Debug, Clone)]
 pub struct Membership {
     /// Formula attributes that a KPI aggregates, as columns.
@@ -119,11 +131,16 @@ pub struct Membership {
     /// stage before.
     pub stages: Vec<Vec<Flag>>,
     pub rows: Vec<ReportRow>,
+    /// Each row's bit in the signature (word, bit), none for `all_users` (every member).
+    pub bits: Vec<Option<(usize, u32)>>,
     /// Percentile KPIs over an attribute: dialects without an aggregate form compute them
     /// with window columns per member.
     pub percentiles: Vec<KpiAggregate>,
-    /// Aggregate KPIs, computed per row.
+    /// Aggregate KPIs when every one decomposes: partial aggregates per signature, combined
+    /// per row.
     pub aggregates: Vec<KpiAggregate>,
+    /// Otherwise every aggregate KPI, computed per row over its members' rows.
+    pub per_member: Vec<KpiAggregate>,
     /// The reported KPIs with the type each leaves as.
     pub outputs: Vec<(KpiId, KpiType)>,
 }
@@ -326,21 +343,43 @@ fn membership(plan: &Plan<'_>) -> Membership {
                 .collect()
         })
         .collect();
-    let aggregates: Vec<KpiAggregate> = plan
+    let mut aggregates: Vec<KpiAggregate> = plan
         .computed_kpis
         .iter()
         .filter_map(|id| KpiAggregate::new(project, *id))
+        .collect();
+    // One KPI that needs members' rows takes them all there: the members stage is read once.
+    let per_member = if aggregates.iter().all(KpiAggregate::decomposes) {
+        Vec::new()
+    } else {
+        std::mem::take(&mut aggregates)
+    };
+    let mut next = 0;
+    let bits = plan
+        .rows
+        .iter()
+        .map(|row| {
+            row.segment.map(|_| {
+                next += 1;
+                (
+                    (next - 1) / SIGNATURE_BITS,
+                    ((next - 1) % SIGNATURE_BITS) as u32,
+                )
+            })
+        })
         .collect();
     Membership {
         formulas: plan.formula_columns.clone(),
         stages,
         rows: plan.rows.clone(),
-        percentiles: aggregates
+        bits,
+        percentiles: per_member
             .iter()
             .filter(|aggregate| aggregate.percentile().is_some())
             .cloned()
             .collect(),
         aggregates,
+        per_member,
         outputs: plan
             .kpis
             .iter()

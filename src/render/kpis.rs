@@ -13,12 +13,16 @@ use crate::plan::statement::{Membership, Statement};
 use super::expr::Sql;
 use super::{Item, Names, comment_text};
 
-/// The KPI stage's columns.
+/// The KPI stages' columns.
 #[derive(Default)]
 pub(super) struct Kpis {
-    /// Per member: the window columns of percentiles computed by ranking.
+    /// Per signature: the partial aggregates of the KPIs that decompose.
+    pub(super) partials: Vec<Item>,
+    /// Per member of a row: the window columns of percentiles computed by ranking.
     pub(super) percentiles: Vec<Item>,
-    /// Per row: the aggregates.
+    /// Per row, over its members' rows: the KPIs that do not decompose.
+    pub(super) per_member: Vec<Item>,
+    /// Per row: the KPIs that decompose, combined from its signatures' partial aggregates.
     pub(super) aggregates: Vec<Item>,
     /// The reported values, cast to the type each leaves as.
     pub(super) outputs: Vec<Item>,
@@ -31,31 +35,43 @@ pub(super) fn kpis(
     membership: &Membership,
 ) -> Result<Kpis, Error> {
     let project = statement.plan().project;
-    // Per member row, then per reported row (where the spine is joined again).
-    let (percentiles, aggregates) = {
+    let mut kpis = Kpis::default();
+    {
+        // Per signature and per member row (members carry the spine's columns).
         let sql = &mut sql.reading_spine_from(Alias::Members);
-        let mut percentiles = Vec::new();
+        for aggregate in &membership.aggregates {
+            let kpi = project.kpi(aggregate.kpi);
+            for (sql_text, alias) in sql.kpi_partials(aggregate)? {
+                kpis.partials.push(Item {
+                    sql: sql_text,
+                    alias,
+                    comment: comment_text(&kpi.name),
+                });
+            }
+            kpis.aggregates.push(Item {
+                sql: sql.kpi_combined(aggregate)?,
+                alias: names.q(&kpi.name),
+                comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
+            });
+        }
         for aggregate in &membership.percentiles {
             for (sql_text, alias) in sql.percentile_columns(aggregate)? {
-                percentiles.push(Item {
+                kpis.percentiles.push(Item {
                     sql: sql_text,
                     alias,
                     comment: comment_text(&project.kpi(aggregate.kpi).name),
                 });
             }
         }
-        let mut aggregates = Vec::new();
-        for aggregate in &membership.aggregates {
+        for aggregate in &membership.per_member {
             let kpi = project.kpi(aggregate.kpi);
-            aggregates.push(Item {
+            kpis.per_member.push(Item {
                 sql: sql.kpi_aggregate(aggregate)?,
                 alias: names.q(&kpi.name),
                 comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
             });
         }
-        (percentiles, aggregates)
-    };
-    let mut outputs = Vec::new();
+    }
     for (id, value_type) in &membership.outputs {
         let kpi = project.kpi(*id);
         let value = sql.kpi_output(*id)?;
@@ -66,17 +82,13 @@ pub(super) fn kpis(
             KpiType::Timestamp => "timestamp",
             KpiType::String => "varchar",
         };
-        outputs.push(Item {
+        kpis.outputs.push(Item {
             sql: sql.call("cast", &[Value::from(value), Value::from(type_name)])?,
             alias: names.q(&kpi.name),
             comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
         });
     }
-    Ok(Kpis {
-        percentiles,
-        aggregates,
-        outputs,
-    })
+    Ok(kpis)
 }
 
 /// `segc overlap`: per reported row, its members who are in each reported row (every member
@@ -117,9 +129,9 @@ pub(super) fn overlap(
         });
     }
     Ok(Kpis {
-        percentiles: Vec::new(),
-        aggregates,
+        per_member: aggregates,
         outputs,
+        ..Kpis::default()
     })
 }
 

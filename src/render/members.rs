@@ -22,12 +22,15 @@ pub(super) struct MemberStage {
 }
 
 /// A row of the report's row list: its position, then its segment's name and its parent's
-/// as SQL values (a string literal, or a typed NULL).
+/// as SQL values (a string literal, or a typed NULL), then its bit in a membership
+/// signature: the word's number and the bit as a number (0 for `all_users`: every member).
 #[derive(Serialize)]
 pub(super) struct RowItem {
     ordinal: usize,
     segment: String,
     parent: String,
+    word: usize,
+    bit: String,
 }
 
 /// The flags and rows of a report.
@@ -37,8 +40,6 @@ pub(super) struct Members {
     pub(super) columns: Vec<Item>,
     pub(super) stages: Vec<MemberStage>,
     pub(super) rows: Vec<RowItem>,
-    /// Which rows a member belongs to: `CASE segc_row WHEN 0 THEN 1 WHEN n THEN flag … END`.
-    pub(super) membership: String,
 }
 
 /// Quintile scores: windows over every user (of each period), in a stage of their own so
@@ -114,12 +115,11 @@ pub(super) fn members(
             });
         }
     }
-    let (rows, membership) = rows(sql, statement, names, membership)?;
+    let rows = rows(sql, statement, names, membership)?;
     Ok(Members {
         columns,
         stages,
         rows,
-        membership,
     })
 }
 
@@ -169,42 +169,34 @@ fn flag_column(
     })
 }
 
-/// The reported rows, and the condition that puts a member in a row.
+/// The reported rows.
 fn rows(
     sql: &mut Sql<'_, '_>,
     statement: &Statement<'_>,
     names: &Names<'_>,
     membership: &Membership,
-) -> Result<(Vec<RowItem>, String), Error> {
+) -> Result<Vec<RowItem>, Error> {
     let project = statement.plan().project;
-    let q = |name: &str| names.q(name);
-    let mut condition = format!(
-        "CASE {}.{} WHEN 0 THEN 1",
-        names.alias(Alias::Segments),
-        q("segc_row")
-    );
     // Names are user text: written only as the dialect's string literals. A missing parent
     // is a typed NULL, so that the row list's UNION ALL is a string column on every engine
     // (to SQL Server a bare NULL is an int).
     let no_parent = sql.call("cast", &[Value::from("NULL"), Value::from("varchar")])?;
     let mut rows = Vec::new();
-    for row in &membership.rows {
-        if let Some(id) = row.segment {
-            condition.push_str(&format!(
-                " WHEN {} THEN {}.{}",
-                row.ordinal,
-                names.alias(Alias::Members),
-                flag_name(statement, names, id)
-            ));
-        }
+    for (row, bit) in membership.rows.iter().zip(&membership.bits) {
+        // A bigint column on every engine, whatever its first row.
+        let value: u64 = bit.map_or(0, |(_, bit)| 1 << bit);
         rows.push(RowItem {
             ordinal: row.ordinal,
             segment: names.string(row.name(project)),
             parent: row
                 .parent(project)
                 .map_or_else(|| no_parent.clone(), |name| names.string(name)),
+            word: bit.map_or(0, |(word, _)| word),
+            bit: sql.call(
+                "cast",
+                &[Value::from(value.to_string()), Value::from("bigint")],
+            )?,
         });
     }
-    condition.push_str(" END");
-    Ok((rows, condition))
+    Ok(rows)
 }

@@ -9,6 +9,7 @@ mod kpis;
 mod members;
 mod passes;
 mod series;
+mod signatures;
 mod snapshot;
 mod timed;
 mod users;
@@ -313,21 +314,25 @@ fn statement_sql(
         let (passes, attributes) = passes::passes(sql, statement, &names, &end)?;
         let scores = members::scores(sql, statement, &names)?;
         // Membership and KPIs for a report or series; `segc explain` has neither.
-        let (mut members, kpis) = match (&statement.membership, statement.kind) {
+        let (mut members, signatures, kpis) = match (&statement.membership, statement.kind) {
             (Some(membership), Kind::Snapshot) => (
                 members::members(sql, statement, &names, membership)?,
+                signatures::signatures(sql, statement, &names, membership)?,
                 kpis::Kpis::default(),
             ),
             (Some(membership), Kind::Overlap) => (
                 members::members(sql, statement, &names, membership)?,
+                signatures::signatures(sql, statement, &names, membership)?,
                 kpis::overlap(sql, statement, &names, membership)?,
             ),
             (Some(membership), _) => (
                 members::members(sql, statement, &names, membership)?,
+                signatures::signatures(sql, statement, &names, membership)?,
                 kpis::kpis(sql, statement, &names, membership)?,
             ),
-            (None, _) => (members::Members::default(), kpis::Kpis::default()),
+            (None, _) => Default::default(),
         };
+        let count_rows = sql.call("count_rows", &[])?;
         let (explain_steps, explain_total) = match statement.kind {
             Kind::Explain(_) => kpis::explain(sql, statement, &names, &mut members.columns)?,
             Kind::Report | Kind::Series(_) | Kind::Overlap | Kind::Snapshot => {
@@ -337,6 +342,7 @@ fn statement_sql(
         let series = series::Final::new(sql, statement, &names)?;
         let flows = flows::stages(sql, statement, &names)?;
         let timed = timed::stages(sql, statement, &names)?;
+        let has_timed = !timed.is_empty();
         let mut extra_joins = Vec::new();
         let segments_row = format!("{}.{}", names.alias(alias::Alias::Segments), q("segc_row"));
         if flows.is_some() {
@@ -386,7 +392,14 @@ fn statement_sql(
             rows => serialized(&members.rows),
             segment_column => q(SEGMENT_COLUMN),
             parent_column => q(PARENT_COLUMN),
-            membership => members.membership,
+            signature_words => serialized(&signatures.words),
+            signature_keys => serialized(&signatures.keys),
+            in_row => signatures.in_row,
+            count_rows => count_rows,
+            partials => serialized(&kpis.partials),
+            per_member => serialized(&kpis.per_member),
+            // Each member's rows: KPIs that need them, a snapshot's merge, timed KPIs.
+            member_rows => !kpis.per_member.is_empty() || snapshot.is_some() || has_timed,
             explain_steps => serialized(&explain_steps),
             explain_total => explain_total,
             percentile_columns => serialized(&kpis.percentiles),

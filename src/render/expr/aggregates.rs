@@ -13,6 +13,21 @@ use crate::plan::aggregates::{
 
 use super::{Sql, number};
 
+/// The quoted alias of a KPI's partial aggregate `part` in the signatures stage.
+fn partial_alias(sql: &Sql<'_, '_>, aggregate: &KpiAggregate, part: &str) -> String {
+    let name = &sql.plan().project.kpi(aggregate.kpi).name;
+    sql.q(&format!("segc_{part}_{name}"))
+}
+
+/// The SQL function and partial's name of a minimum or maximum.
+fn extreme(function: Function) -> (&'static str, &'static str) {
+    if function == Function::Min {
+        ("MIN", "min")
+    } else {
+        ("MAX", "max")
+    }
+}
+
 /// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
@@ -172,6 +187,81 @@ impl<'a, 's> Sql<'a, 's> {
         // The `where` is inside the value here, so strings take the exact form around it.
         let value = self.member_value(aggregate)?;
         self.aggregate(aggregate.function, value, aggregate.exact, None)
+    }
+
+    /// The partial aggregates of a KPI that decomposes, over the members of one signature
+    /// (alias `m`): each one's SQL and quoted alias. A count of members reads the
+    /// signature's size (`segc_size`) and needs none.
+    pub(in crate::render) fn kpi_partials(
+        &mut self,
+        aggregate: &KpiAggregate,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let value = self.member_value(aggregate)?;
+        let alias = |sql: &Self, part: &str| partial_alias(sql, aggregate, part);
+        Ok(match aggregate.function {
+            Function::CountRows => Vec::new(),
+            Function::Count => vec![(
+                self.call("count", &[Value::from(value)])?,
+                alias(self, "count"),
+            )],
+            Function::Sum => vec![(
+                format!("SUM({})", self.cast(value, "double")?),
+                alias(self, "sum"),
+            )],
+            Function::Avg => vec![
+                (
+                    format!("SUM({})", self.cast(value.clone(), "double")?),
+                    alias(self, "sum"),
+                ),
+                (
+                    self.call("count", &[Value::from(value)])?,
+                    alias(self, "count"),
+                ),
+            ],
+            Function::Min | Function::Max => {
+                let (name, part) = extreme(aggregate.function);
+                let value = self.exact(value, aggregate.exact)?;
+                vec![(format!("{name}({value})"), alias(self, part))]
+            }
+            _ => Vec::new(),
+        })
+    }
+
+    /// A KPI that decomposes, from the partial aggregates of [`Sql::kpi_partials`] of the
+    /// signatures of one reported row (alias `m`).
+    pub(in crate::render) fn kpi_combined(
+        &mut self,
+        aggregate: &KpiAggregate,
+    ) -> Result<String, Error> {
+        let m = self.alias(Alias::Members);
+        let column =
+            |sql: &Self, part: &str| format!("{m}.{}", partial_alias(sql, aggregate, part));
+        Ok(match aggregate.function {
+            Function::CountRows => {
+                let size = format!("SUM({m}.{})", self.q("segc_size"));
+                self.cast(size, "bigint")?
+            }
+            Function::Count => {
+                let count = format!("SUM({})", column(self, "count"));
+                self.cast(count, "bigint")?
+            }
+            Function::Sum => format!("SUM({})", column(self, "sum")),
+            Function::Avg => {
+                let sum = format!("SUM({})", column(self, "sum"));
+                let count = format!("SUM({})", column(self, "count"));
+                self.call("divide", &[Value::from(sum), Value::from(count)])?
+            }
+            Function::Min | Function::Max => {
+                let (name, part) = extreme(aggregate.function);
+                let value = format!("{name}({})", column(self, part));
+                self.exact_value(value, aggregate.exact)?
+            }
+            _ => {
+                return Err(Error::Render(
+                    "a KPI that does not decompose has no partial aggregates".into(),
+                ));
+            }
+        })
     }
 
     /// The value a KPI aggregates on a member row: its attribute (1 to count members), NULL
