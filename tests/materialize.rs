@@ -15,7 +15,7 @@ mod engines;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use engines::{Engine, connect, engines, load, run_json};
+use engines::{Engine, connect, engines, run_json};
 use segc::driver::Cell;
 use serde_json::Value;
 
@@ -89,15 +89,7 @@ fn results_table(project: &Path, table: &str) {
 /// The core fixture copied into every engine, and a project folder of its definitions.
 fn core_engines(database: &str) -> (tempfile::TempDir, Vec<Engine>) {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("core.duckdb");
-    let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
-    drop(connection);
-    let (engines, profiles) = engines(&data, database);
-    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir.path(), &data, database);
+    let engines = engines::core_on_every_engine(dir.path(), database);
     let project = dir.path().join("project");
     common::copy_project(&common::fixture("core"), &project, None);
     // In the fixture's schema: BigQuery's targets here have no default dataset.
@@ -284,11 +276,8 @@ fn kill_mid_write(project: &Path, profiles: &Path, target: &str, after: std::tim
 #[test]
 fn a_run_killed_mid_write_leaves_the_previous_set_on_duckdb() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("big.duckdb");
+    let data = engines::core_data(dir.path());
     let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
     // Enough events that the statement runs for seconds.
     connection
         .execute_batch(
@@ -391,12 +380,7 @@ fn a_run_killed_mid_write_leaves_the_previous_set_on_postgres_and_redshift() {
 #[test]
 fn a_results_table_name_that_no_warehouse_quotes_safely_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("core.duckdb");
-    let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
-    drop(connection);
+    let data = engines::core_data(dir.path());
     std::fs::write(
         dir.path().join("profiles.yml"),
         format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),

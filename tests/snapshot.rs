@@ -16,7 +16,7 @@ mod engines;
 use std::path::Path;
 use std::process::Command;
 
-use engines::{Engine, connect, engines, load, run_json};
+use engines::{Engine, connect, run_json};
 use segc::driver::Cell;
 
 /// An interval: segment, user, from, to (None while open), definition hash.
@@ -256,15 +256,8 @@ fn flows_match_the_intervals(
 #[test]
 fn snapshots_are_each_days_members_however_they_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
+    let engines = engines::core_on_every_engine(dir.path(), "segc_snap_core");
     let data = dir.path().join("core.duckdb");
-    let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
-    drop(connection);
-    let (engines, profiles) = engines(&data, "segc_snap_core");
-    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir.path(), &data, "segc_snap_core");
     let project = dir.path().join("project");
     common::copy_project(&common::fixture("core"), &project, None);
     let file = project.join("segc_project.yml");
@@ -387,15 +380,7 @@ fn snapshots_are_each_days_members_however_they_are_recorded() {
 #[test]
 fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("core.duckdb");
-    let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
-        .unwrap();
-    drop(connection);
-    let (engines, profiles) = engines(&data, "segc_snap_change");
-    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir.path(), &data, "segc_snap_change");
+    let engines = engines::core_on_every_engine(dir.path(), "segc_snap_change");
     for engine in &engines {
         let target = engine.target;
         let project = dir.path().join(format!("project_{target}"));

@@ -423,3 +423,36 @@ pub(crate) fn validate_live(
 ) -> Result<(crate::ir::Project, Option<Box<dyn crate::driver::Driver>>), Error> {
     crate::session::load_live(root, profiles_dir, target_flag, options)
 }
+
+/// A project connected to its target, for `run` and `snapshot`: the project validated (the
+/// record says so) with the target's own history table, the target, and the driver opened
+/// to read column types, if one was.
+pub(crate) struct Connected {
+    pub project: crate::ir::Project,
+    pub target: Resolved,
+    pub driver: Option<Box<dyn crate::driver::Driver>>,
+}
+
+impl Connected {
+    pub(crate) fn open(
+        root: &std::path::Path,
+        profiles_dir: Option<&std::path::Path>,
+        warehouse: &WarehouseArgs,
+        options: crate::driver::RunOptions,
+        record: &mut artifacts::RunRecord,
+    ) -> Result<Connected, Error> {
+        let flag = warehouse.target.as_deref();
+        let (mut project, driver) = validate_live(root, profiles_dir, flag, options)?;
+        record.validated(&project);
+        let target = resolve(root, profiles_dir, flag, &project)?;
+        // The target's own history table, for flow and timed KPIs.
+        if let Some(table) = target.profile.field("history_table") {
+            project.history_table = Some(table.to_string());
+        }
+        Ok(Connected {
+            project,
+            target,
+            driver,
+        })
+    }
+}

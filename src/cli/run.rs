@@ -87,23 +87,11 @@ fn run(
     let options = args.warehouse.options(record.events());
     let query_id = options.query_id.clone();
     let events = options.events.clone();
-    let (mut project, driver) = super::validate_live(
-        root,
-        profiles_dir,
-        args.warehouse.target.as_deref(),
-        options.clone(),
-    )?;
-    record.validated(&project);
-    let target = super::resolve(
-        root,
-        profiles_dir,
-        args.warehouse.target.as_deref(),
-        &project,
-    )?;
-    // The target's own history table, for flow KPIs.
-    if let Some(table) = target.profile.field("history_table") {
-        project.history_table = Some(table.to_string());
-    }
+    let super::Connected {
+        project,
+        target,
+        driver,
+    } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
     let reports = args.report.plan(&project)?;
     let sql = crate::render::render_reports(&reports, &target.dialect, Some(&target.target))?;
     record.compiled(&target, &reports, &sql)?;

@@ -65,19 +65,11 @@ fn snapshot(
     let events = record.events();
     let mut options = args.warehouse.options(events.clone());
     options.write = true;
-    let (project, driver) = super::validate_live(
-        root,
-        profiles_dir,
-        args.warehouse.target.as_deref(),
-        options.clone(),
-    )?;
-    record.validated(&project);
-    let target = super::resolve(
-        root,
-        profiles_dir,
-        args.warehouse.target.as_deref(),
-        &project,
-    )?;
+    let super::Connected {
+        project,
+        target,
+        driver,
+    } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
     let days = days(&project, args)?;
     let history = ResultsTable::named(
         "history_table",

@@ -263,3 +263,23 @@ pub fn run_json(project: &Path, profiles: &Path, target: &str, extra: &[&str]) -
     args.extend(extra.iter().map(std::ffi::OsStr::new));
     common::run_json(project, &args)
 }
+
+/// The core fixture's data in a DuckDB file `core.duckdb` in `dir`.
+pub fn core_data(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("core.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    data
+}
+
+/// The core fixture's data in `dir/core.duckdb` and copied into every engine this run
+/// reaches (`database` on the servers), with `dir/profiles.yml` naming them.
+pub fn core_on_every_engine(dir: &Path, database: &str) -> Vec<Engine> {
+    let data = core_data(dir);
+    let (engines, profiles) = engines(&data, database);
+    std::fs::write(dir.join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir, &data, database);
+    engines
+}
