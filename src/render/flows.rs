@@ -3,8 +3,7 @@
 //! near the period, whether they entered or left during it and whether they were members
 //! the day before it and on its last day; then per row, the sums.
 
-use chrono::{Days, NaiveDate};
-use minijinja::Value;
+use chrono::Days;
 use serde::Serialize;
 
 use crate::error::Error;
@@ -50,10 +49,6 @@ pub fn history_table(project: &crate::ir::Project) -> Vec<String> {
         .collect()
 }
 
-fn date(sql: &mut Sql<'_, '_>, day: NaiveDate) -> Result<String, Error> {
-    sql.call("date_literal", &[Value::from(day.to_string())])
-}
-
 pub(super) fn stages(
     sql: &mut Sql<'_, '_>,
     statement: &Statement<'_>,
@@ -72,23 +67,14 @@ pub(super) fn stages(
     let plan = statement.plan();
     let (first, last) = plan.time.period;
     let before = first.checked_sub_days(Days::new(1)).unwrap_or(first);
-    let (p0, p1, pb) = (date(sql, first)?, date(sql, last)?, date(sql, before)?);
+    let (p0, p1, pb) = (sql.date(first)?, sql.date(last)?, sql.date(before)?);
     let q = |name: &str| names.q(name);
     let (h, s) = (names.alias(Alias::History), names.alias(Alias::Segments));
     let column = |name: &str| format!("{h}.{}", q(name));
     let (from, to) = (column("valid_from"), column("valid_to"));
-    let exact = |sql: &mut Sql<'_, '_>, value: String| sql.call("exact", &[Value::from(value)]);
-    let project = sql.call(
-        "exact_literal",
-        &[Value::from(names.string(&plan.project.name))],
-    )?;
-    let history_project = format!("{} = {project}", exact(sql, column("project"))?);
-    let history_segment = format!(
-        "{} = {}",
-        exact(sql, column("segment"))?,
-        exact(sql, format!("{s}.{}", q("segment")))?
-    );
-    let user = exact(sql, column("user_key"))?;
+    let history_project = sql.same_string_as(column("project"), &plan.project.name)?;
+    let history_segment = sql.same_strings(column("segment"), format!("{s}.{}", q("segment")))?;
+    let user = sql.exact_string(column("user_key"))?;
     let flag = |condition: String, name: &str| {
         format!(
             "MAX(CASE WHEN {condition} THEN 1 ELSE 0 END) AS {}",

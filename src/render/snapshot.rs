@@ -80,24 +80,6 @@ fn span(statement: &Statement<'_>) -> Result<(NaiveDate, NaiveDate), Error> {
     }
 }
 
-/// `exact(column) = exact_literal(value)`: equal on every server, without case folding or
-/// padding.
-fn same(sql: &mut Sql<'_, '_>, left: &str, right: &str) -> Result<String, Error> {
-    let left = sql.call("exact", &[Value::from(left)])?;
-    let right = sql.call("exact_literal", &[Value::from(right)])?;
-    Ok(format!("{left} = {right}"))
-}
-
-fn same_columns(sql: &mut Sql<'_, '_>, left: &str, right: &str) -> Result<String, Error> {
-    let left = sql.call("exact", &[Value::from(left)])?;
-    let right = sql.call("exact", &[Value::from(right)])?;
-    Ok(format!("{left} = {right}"))
-}
-
-fn date(sql: &mut Sql<'_, '_>, day: NaiveDate) -> Result<String, Error> {
-    sql.call("date_literal", &[Value::from(day.to_string())])
-}
-
 pub(super) fn stage(
     sql: &mut Sql<'_, '_>,
     statement: &Statement<'_>,
@@ -109,7 +91,7 @@ pub(super) fn stage(
     let col = |alias: Alias, name: &str| format!("{}.{}", names.alias(alias), q(name));
     let project = names.string(&statement.plan().project.name);
     let (first, last) = span(statement)?;
-    let (a, b1) = (date(sql, first)?, date(sql, next(last))?);
+    let (a, b1) = (sql.date(first)?, sql.date(next(last))?);
     let Some(membership) = &statement.membership else {
         return Err(Error::Render("a snapshot needs membership".into()));
     };
@@ -120,9 +102,9 @@ pub(super) fn stage(
         days.push(format!(
             "SELECT {index} AS {}, {} AS {}, {} AS {}",
             q(PERIOD_COLUMN),
-            date(sql, day)?,
+            sql.date(day)?,
             q("segc_day"),
-            date(sql, next(day))?,
+            sql.date(next(day))?,
             q("segc_next"),
         ));
     }
@@ -162,11 +144,11 @@ pub(super) fn stage(
         names.alias(Alias::Day),
         names.alias(Alias::Snapshotted),
     );
-    let recorded_project = same(sql, &col(Alias::Day, "project"), &project)?;
-    let recorded_segment = same_columns(
-        sql,
-        &col(Alias::Day, "segment"),
-        &col(Alias::Snapshotted, "segment"),
+    let project_name = &statement.plan().project.name;
+    let recorded_project = sql.same_string_as(col(Alias::Day, "project"), project_name)?;
+    let recorded_segment = sql.same_strings(
+        col(Alias::Day, "segment"),
+        col(Alias::Snapshotted, "segment"),
     )?;
     let next_day = col(Alias::Day, "next_day");
     let recorded = format!(
@@ -177,11 +159,10 @@ pub(super) fn stage(
         open = q("segc_open_end"),
         snapshotted = q("segc_snapshotted"),
     );
-    let history_project = same(sql, &col(Alias::History, "project"), &project)?;
-    let history_segment = same_columns(
-        sql,
-        &col(Alias::Recorded, "segment"),
-        &col(Alias::History, "segment"),
+    let history_project = sql.same_string_as(col(Alias::History, "project"), project_name)?;
+    let history_segment = sql.same_strings(
+        col(Alias::Recorded, "segment"),
+        col(Alias::History, "segment"),
     )?;
     let (from, to) = (
         col(Alias::History, "valid_from"),
@@ -233,8 +214,8 @@ pub(super) fn stage(
     );
     let partition = format!(
         "PARTITION BY {}, {} ORDER BY {}",
-        sql.call("exact", &[Value::from(piece("segment"))])?,
-        sql.call("exact", &[Value::from(piece("user_key"))])?,
+        sql.exact_string(piece("segment"))?,
+        sql.exact_string(piece("user_key"))?,
         piece("valid_from"),
     );
     let starts = format!(
@@ -252,14 +233,9 @@ pub(super) fn stage(
         starts = q("segc_starts"),
     );
     let null_date = sql.call("cast", &[Value::from("NULL"), Value::from("date")])?;
-    let recorded_at = sql.call(
-        "timestamp_literal",
-        &[Value::from(
-            spec.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-        )],
-    )?;
-    let island_segment = same_columns(sql, &col(Alias::Recorded, "segment"), &piece("segment"))?;
-    let exact_user = sql.call("exact", &[Value::from(piece("user_key"))])?;
+    let recorded_at = sql.timestamp(spec.recorded_at)?;
+    let island_segment = sql.same_strings(col(Alias::Recorded, "segment"), piece("segment"))?;
+    let exact_user = sql.exact_string(piece("user_key"))?;
     let open_end = col(Alias::Recorded, "segc_open_end");
     let select = format!(
         "SELECT\n  {project},\n  {i}.{seg},\n  MIN({puser}),\n  MIN({pvf}),\n  CASE WHEN MAX({pvt}) >= {open_end} THEN {null_date} ELSE MAX({pvt}) END,\n  MIN({phash}),\n  {run},\n  {recorded_at}\n\
@@ -344,21 +320,18 @@ pub fn render_snapshot_writes(
         let q = |name: &str| dialect.quote_identifier(name);
         let project = dialect.string_literal(&first.project.name);
         let (a, b, b1) = (
-            date(sql, first.time.as_of)?,
-            date(sql, last.time.as_of)?,
-            date(sql, next(last.time.as_of))?,
+            sql.date(first.time.as_of)?,
+            sql.date(last.time.as_of)?,
+            sql.date(next(last.time.as_of))?,
         );
         let mut segments = Vec::new();
         for (name, _) in spec.segments {
-            segments.push(same(sql, &q("segment"), &dialect.string_literal(name))?);
+            segments.push(sql.same_string_as(q("segment"), name)?);
         }
         let segments = format!("({})", segments.join(" OR "));
-        let of_project = same(sql, &q("project"), &project)?;
-        let exact_run = sql.call("exact", &[Value::from(q("run_id"))])?;
-        let run = sql.call(
-            "exact_literal",
-            &[Value::from(dialect.string_literal(spec.run_id))],
-        )?;
+        let of_project = sql.same_string_as(q("project"), &first.project.name)?;
+        let exact_run = sql.exact_string(q("run_id"))?;
+        let run = sql.exact_literal(spec.run_id)?;
         let (from, to) = (q("valid_from"), q("valid_to"));
         let delete_intervals = format!(
             "DELETE FROM {} WHERE {of_project}\n  AND {segments}\n  AND ({to} IS NULL OR ({from} <= {b1} AND {to} >= {a}))\n  AND {exact_run} <> {run}",
@@ -369,20 +342,15 @@ pub fn render_snapshot_writes(
             dialect.quote_path(spec.days),
             day = q("day"),
         );
-        let recorded_at = sql.call(
-            "timestamp_literal",
-            &[Value::from(
-                spec.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            )],
-        )?;
+        let recorded_at = sql.timestamp(spec.recorded_at)?;
         let mut day_rows = Vec::new();
         for (_, plan) in days {
             let day = plan.time.as_of;
             day_rows.push(format!(
                 "SELECT {} AS {}, {} AS {}",
-                date(sql, day)?,
+                sql.date(day)?,
                 q("day"),
-                date(sql, next(day))?,
+                sql.date(next(day))?,
                 q("next_day")
             ));
         }

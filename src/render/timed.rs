@@ -67,7 +67,7 @@ pub(super) fn stages(
         let before = day.checked_sub_days(Days::new(1)).unwrap_or(day);
         calendar.push(format!(
             "SELECT {} AS {}, {} AS {}, {} AS {}",
-            sql.call("date_literal", &[Value::from(day.to_string())])?,
+            sql.date(day)?,
             q("segc_day"),
             sql.timestamp(plan.clock.instant(before))?,
             q("segc_entry"),
@@ -182,8 +182,6 @@ fn member_values(
     };
     let time = format!("{f}.{}", q(time));
     let value = sql.fact_aggregate(aggregate, "NULL")?;
-    let exact = |sql: &mut Sql<'_, '_>, value: String| sql.call("exact", &[Value::from(value)]);
-    let project_literal = sql.call("exact_literal", &[Value::from(names.string(&project.name))])?;
     let user_text = sql.call(
         "cast",
         &[
@@ -191,24 +189,13 @@ fn member_values(
             Value::from("varchar"),
         ],
     )?;
-    let same_project = format!(
-        "{} = {project_literal}",
-        exact(sql, format!("{h}.{}", q("project")))?
-    );
-    let same_segment = format!(
-        "{} = {}",
-        exact(sql, format!("{h}.{}", q("segment")))?,
-        exact(sql, format!("{s}.{}", q("segment")))?
-    );
-    let same_user = format!(
-        "{} = {}",
-        exact(sql, format!("{h}.{}", q("user_key")))?,
-        exact(sql, user_text)?
-    );
-    let (p0, p1) = (
-        sql.call("date_literal", &[Value::from(first.to_string())])?,
-        sql.call("date_literal", &[Value::from(last.to_string())])?,
-    );
+    let same_project = sql.same_string_as(format!("{h}.{}", q("project")), &project.name)?;
+    let same_segment = sql.same_strings(
+        format!("{h}.{}", q("segment")),
+        format!("{s}.{}", q("segment")),
+    )?;
+    let same_user = sql.same_strings(format!("{h}.{}", q("user_key")), user_text)?;
+    let (p0, p1) = (sql.date(first)?, sql.date(last)?);
     let (from, to) = (
         format!("{h}.{}", q("valid_from")),
         format!("{h}.{}", q("valid_to")),

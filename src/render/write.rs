@@ -40,20 +40,17 @@ pub(super) fn stage(
     let Some(membership) = &statement.membership else {
         return Err(Error::Render("only a report can be written".into()));
     };
-    let date = |sql: &mut Sql<'_, '_>, day: chrono::NaiveDate| {
-        sql.call("date_literal", &[Value::from(day.to_string())])
-    };
     let mut periods = Vec::new();
     for (index, plan) in statement.periods.plans().into_iter().enumerate() {
         let (start, end) = plan.time.period;
         periods.push(format!(
             "{index} AS {}, {} AS {}, {} AS {}, {} AS {}, {} AS {}",
             q(PERIOD_COLUMN),
-            date(sql, plan.time.as_of)?,
+            sql.date(plan.time.as_of)?,
             q("as_of"),
-            date(sql, start)?,
+            sql.date(start)?,
             q("period_start"),
-            date(sql, end)?,
+            sql.date(end)?,
             q("period_end"),
             text(side(statement.kind, index)),
             q("compare_side"),
@@ -94,12 +91,7 @@ pub(super) fn stage(
     let number = values(&[KpiType::Integer, KpiType::Double], "double")?;
     let string = values(&[KpiType::String], "varchar")?;
     let time = values(&[KpiType::Date, KpiType::Timestamp], "timestamp")?;
-    let computed_at = sql.call(
-        "timestamp_literal",
-        &[Value::from(
-            spec.computed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-        )],
-    )?;
+    let computed_at = sql.timestamp(spec.computed_at)?;
     let written = names.alias(Alias::Written);
     let from_written = |column: &str| format!("{written}.{}", q(column));
     let columns = vec![
@@ -160,14 +152,6 @@ pub fn render_delete(
     let periods = crate::plan::times::Periods::new(first, None);
     super::with_sql(&env, periods, dialect, |sql| {
         let q = |name: &str| dialect.quote_identifier(name);
-        let exact = |sql: &mut Sql<'_, '_>, column: &str, value: &str| -> Result<String, Error> {
-            let left = sql.call("exact", &[Value::from(q(column))])?;
-            let right = sql.call(
-                "exact_literal",
-                &[Value::from(dialect.string_literal(value))],
-            )?;
-            Ok(format!("{left} = {right}"))
-        };
         let mut keys = Vec::new();
         for (index, plan) in plans.iter().enumerate() {
             let (start, end) = plan.time.period;
@@ -177,22 +161,22 @@ pub fn render_delete(
                 ("period_start", start),
                 ("period_end", end),
             ] {
-                let day = sql.call("date_literal", &[Value::from(day.to_string())])?;
+                let day = sql.date(day)?;
                 parts.push(format!("{} = {day}", q(column)));
             }
-            parts.push(exact(sql, "grain", grain(kind))?);
-            parts.push(exact(sql, "compare_side", side(kind, index))?);
+            parts.push(sql.same_string_as(q("grain"), grain(kind))?);
+            parts.push(sql.same_string_as(q("compare_side"), side(kind, index))?);
             keys.push(format!("({})", parts.join(" AND ")));
         }
         let mut condition = vec![
-            exact(sql, "project", &first.project.name)?,
+            sql.same_string_as(q("project"), &first.project.name)?,
             format!("({})", keys.join(" OR ")),
         ];
         for (column, names) in [("segment", &only.segments), ("kpi", &only.kpis)] {
             if let Some(names) = names {
                 let alternatives = names
                     .iter()
-                    .map(|name| exact(sql, column, name))
+                    .map(|name| sql.same_string_as(q(column), name))
                     .collect::<Result<Vec<_>, _>>()?;
                 condition.push(format!("({})", alternatives.join(" OR ")));
             }

@@ -192,9 +192,40 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// A string literal in the form of [`Sql::exact`].
-    fn exact_literal(&mut self, literal: &str) -> Result<String, Error> {
+    pub(in crate::render) fn exact_literal(&mut self, literal: &str) -> Result<String, Error> {
         let literal = self.string(literal);
         self.call("exact_literal", &[Value::from(literal)])
+    }
+
+    /// A string column in the form of [`Sql::exact`] (to partition or group by exactly).
+    pub(in crate::render) fn exact_string(&mut self, value: String) -> Result<String, Error> {
+        self.exact(value, true)
+    }
+
+    /// `left = right` for two string values, compared exactly.
+    pub(in crate::render) fn same_strings(
+        &mut self,
+        left: String,
+        right: String,
+    ) -> Result<String, Error> {
+        Ok(format!(
+            "{} = {}",
+            self.exact(left, true)?,
+            self.exact(right, true)?
+        ))
+    }
+
+    /// `value = 'text'` for a string value, compared exactly.
+    pub(in crate::render) fn same_string_as(
+        &mut self,
+        value: String,
+        text: &str,
+    ) -> Result<String, Error> {
+        Ok(format!(
+            "{} = {}",
+            self.exact(value, true)?,
+            self.exact_literal(text)?
+        ))
     }
 
     /// The value of a minimum or maximum of [`Sql::exact`] values.
