@@ -42,18 +42,8 @@ pub(super) fn run(
     let sql = crate::render::render_write(&reports, &target.dialect, Some(&target.target), &spec)?;
     record.compiled(&target, &reports, &sql)?;
     super::check_statement_size(&target.dialect, &sql)?;
-    let mut driver = match driver {
-        Some(driver) => driver,
-        None => crate::driver::open(&target.profile, options, root)?,
-    };
-    crate::freshness::check_reports(
-        driver.as_mut(),
-        &reports,
-        &target.dialect,
-        Some(&target.target),
-        &events,
-    )?;
-    crate::history::check_period(driver.as_mut(), &target, &reports)?;
+    let (mut driver, _) =
+        super::Connected::checked_driver(driver, &target, options, root, &reports)?;
     let only = only(&reports, args);
     let request = Request {
         table: &table,

@@ -424,6 +424,10 @@ pub(crate) fn validate_live(
     crate::session::load_live(root, profiles_dir, target_flag, options)
 }
 
+/// A driver ready for a report, and the reported segments whose definition changed during
+/// its period (when the report reads the membership history).
+pub(crate) type CheckedDriver = (Box<dyn crate::driver::Driver>, Option<Vec<String>>);
+
 /// A project connected to its target, for `run` and `snapshot`: the project validated (the
 /// record says so) with the target's own history table, the target, and the driver opened
 /// to read column types, if one was.
@@ -434,6 +438,34 @@ pub(crate) struct Connected {
 }
 
 impl Connected {
+    /// The driver to run a report on (the one opened to read column types, else a new one),
+    /// once two small read-only statements have checked what the report reads: the sources'
+    /// freshness (a warning) and, for flow and timed KPIs, the membership history (an error
+    /// when a day is missing). Returns the reported segments whose definition changed during
+    /// the period, when the report reads the history.
+    pub(crate) fn checked_driver(
+        driver: Option<Box<dyn crate::driver::Driver>>,
+        target: &Resolved,
+        options: crate::driver::RunOptions,
+        root: &std::path::Path,
+        reports: &crate::plan::Reports<'_>,
+    ) -> Result<CheckedDriver, Error> {
+        let events = options.events.clone();
+        let mut driver = match driver {
+            Some(driver) => driver,
+            None => crate::driver::open(&target.profile, options, root)?,
+        };
+        crate::freshness::check_reports(
+            driver.as_mut(),
+            reports,
+            &target.dialect,
+            Some(&target.target),
+            &events,
+        )?;
+        let changed = crate::history::check_period(driver.as_mut(), target, reports)?;
+        Ok((driver, changed))
+    }
+
     pub(crate) fn open(
         root: &std::path::Path,
         profiles_dir: Option<&std::path::Path>,

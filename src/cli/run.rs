@@ -86,7 +86,6 @@ fn run(
     let run = crate::report::RunInfo::start();
     let options = args.warehouse.options(record.events());
     let query_id = options.query_id.clone();
-    let events = options.events.clone();
     let super::Connected {
         project,
         target,
@@ -100,21 +99,10 @@ fn run(
     // is asked before connecting so a refused statement opens no session.
     let statement =
         crate::driver::gate::admit(&sql, &target.dialect, crate::driver::gate::Shape::Read)?;
-    let mut driver = match driver {
-        Some(driver) => driver,
-        None => crate::driver::open(&target.profile, options, root)?,
-    };
     // A source that stopped before the as-of day makes every window ending there count too
-    // little: say so before the report (one more small read-only statement).
-    crate::freshness::check_reports(
-        driver.as_mut(),
-        &reports,
-        &target.dialect,
-        Some(&target.target),
-        &events,
-    )?;
-    // Flow KPIs read the membership history: every day of the period must be recorded.
-    let changed = crate::history::check_period(driver.as_mut(), &target, &reports)?;
+    // little: said before the report. Flow and timed KPIs need every day of the history.
+    let (mut driver, changed) =
+        super::Connected::checked_driver(driver, &target, options, root, &reports)?;
     let progress =
         super::progress::Progress::start(format!("running on {}", target.target), query_id);
     let outcome =

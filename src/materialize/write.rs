@@ -59,7 +59,6 @@ pub fn materialize(
         table: &table.parts,
         columns: &columns,
     };
-    let created = ensure_table(driver, target, table, &results_columns(), events)?;
     let insert = request.insert;
     let delete = crate::render::render_delete(reports, dialect, &table.parts, &request.only)?;
     let lock = dialect
@@ -83,6 +82,8 @@ pub fn materialize(
         Write::Insert,
         write_target,
     )?);
+    // Checked by the gate first: a refused statement creates no table.
+    let created = ensure_table(driver, target, table, &results_columns(), events)?;
     driver.write(&statements)?;
     let count = format!(
         "SELECT COUNT(*) AS {} FROM {} WHERE {} = {}",
