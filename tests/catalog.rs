@@ -15,6 +15,7 @@ use segc::report::Report;
 fn every_catalog_kpi_matches_a_computation_from_the_rows() {
     let dir = tempfile::tempdir().unwrap();
     let (demo, path) = common::demo_database(dir.path(), 500);
+    common::record_demo_history(&path, &[("2026-09-30", "2026-10-31")]);
     let project = segc::validate::load_and_validate(&common::repository_root()).unwrap();
     let options = ReportOptions {
         period: Some((common::date("2026-10-01"), common::date("2026-10-31"))),

@@ -62,6 +62,43 @@ pub fn copy_project(from: &Path, to: &Path, files: Option<&[&str]>) {
     }
 }
 
+/// Records the membership history of `project` over each range of days (first and last day,
+/// included) with `segc snapshot` on the target `target` of the profiles in `profiles_dir`
+/// (for flow and timed KPIs).
+pub fn record_history(project: &Path, profiles_dir: &Path, target: &str, ranges: &[(&str, &str)]) {
+    for (from, to) in ranges {
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+            .args(["snapshot", "--from", from, "--to", to, "--target", target])
+            .arg("--project")
+            .arg(project)
+            .arg("--profiles-dir")
+            .arg(profiles_dir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{target} {from}..{to}: {}",
+            output_text(&output)
+        );
+    }
+}
+
+/// [`record_history`] of the example project into the DuckDB file `database`.
+pub fn record_demo_history(database: &Path, ranges: &[(&str, &str)]) {
+    let project = tempfile::tempdir().unwrap();
+    copy_project(&repository_root(), project.path(), None);
+    let profiles = tempfile::tempdir().unwrap();
+    std::fs::write(
+        profiles.path().join("profiles.yml"),
+        format!(
+            "history: {{ type: duckdb, path: {} }}\n",
+            serde_json::to_string(&database.display().to_string()).unwrap()
+        ),
+    )
+    .unwrap();
+    record_history(project.path(), profiles.path(), "history", ranges);
+}
+
 /// A command's stdout and stderr together, for checks that must hold on both.
 /// The ordered-facts fixture in `root`: the core fixture's project and sources with
 /// `ordered/ordered.yml`. Its data is core/data.sql followed by ordered/data.sql.

@@ -332,6 +332,20 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
 
     let project = dir.path().join("project");
     common::copy_project(&common::repository_root(), &project, None);
+    // The membership history the example's flow and timed KPIs read (the default period, the
+    // months and the prior year below), in the data's schema: BigQuery's target here has no
+    // default dataset.
+    let file = project.join("segc_project.yml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{yaml}history_table: app.segc_membership\n")).unwrap();
+    for engine in &engines {
+        common::record_history(
+            &project,
+            dir.path(),
+            engine.target,
+            &[("2025-10-01", "2025-10-31"), ("2026-07-31", "2026-10-31")],
+        );
+    }
     let tables: Vec<(&str, Value)> = engines
         .iter()
         .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))

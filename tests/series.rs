@@ -15,6 +15,11 @@ use segc::report::Report;
 /// The example project on a small demo data set (two years of activity up to 2026-10-31).
 fn example_database(dir: &std::path::Path) -> (Project, DuckDb) {
     let (_, path) = common::demo_database(dir, 400);
+    // The days the month and compare runs below read, for the flow and timed KPIs.
+    common::record_demo_history(
+        &path,
+        &[("2025-09-30", "2025-10-31"), ("2026-03-31", "2026-10-31")],
+    );
     let project = segc::validate::load_and_validate(&common::repository_root()).unwrap();
     (project, DuckDb::open_read_only(&path).unwrap())
 }

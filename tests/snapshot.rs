@@ -248,8 +248,82 @@ fn flows_match_the_intervals(
     assert!(
         text.contains("days are missing")
             && text.contains("2024-03-17..2024-03-19")
-            && text.contains("segc snapshot --from 2024-03-17 --to 2024-03-31"),
+            && text.contains("segc snapshot --from 2024-03-17 --to 2024-03-19"),
         "{target}: {text}"
+    );
+}
+
+/// A month series and a comparison give each period's flow and timed KPIs as a report of
+/// that period alone does, and a changed definition is flagged in the month it changed.
+fn series_match_single_periods(project: &Path, profiles: &Path, target: &str) {
+    let kpis = "people,entered,left,retained,net_change,spend_while_member";
+    let single =
+        |period: &str| run_json(project, profiles, target, &["--period", period, "-k", kpis]);
+    let same_rows =
+        |got: &serde_json::Value, want: &serde_json::Value, suffix: &str, what: &str| {
+            let (got, want) = (got.as_array().unwrap(), want["rows"].as_array().unwrap());
+            assert_eq!(got.len(), want.len(), "{target} {what}");
+            for (got, want) in got.iter().zip(want) {
+                assert_eq!(got["segment"], want["segment"], "{target} {what}");
+                for kpi in kpis.split(',') {
+                    let value = &got[format!("{kpi}{suffix}")];
+                    assert!(
+                        common::same_json_value(value, &want[kpi]),
+                        "{target} {what} {} {kpi}: {value} alone {}",
+                        want["segment"],
+                        want[kpi]
+                    );
+                }
+            }
+        };
+    let months = run_json(
+        project,
+        profiles,
+        target,
+        &[
+            "--grain", "month", "--from", "2024-02", "--to", "2024-03", "-k", kpis,
+        ],
+    );
+    let periods = months["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 2, "{target}: {months}");
+    let mut moved = false;
+    for (period, range) in periods
+        .iter()
+        .zip(["2024-02-01..2024-02-29", "2024-03-01..2024-03-31"])
+    {
+        let alone = single(range);
+        same_rows(&period["rows"], &alone, "", range);
+        moved |= alone["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["entered"].as_i64().is_some_and(|n| n > 0));
+    }
+    assert!(moved, "{target}: members entered in some month");
+    let compare = run_json(
+        project,
+        profiles,
+        target,
+        &[
+            "--period",
+            "2024-03-22..2024-03-31",
+            "--compare",
+            "prior_period",
+            "-k",
+            kpis,
+        ],
+    );
+    same_rows(
+        &compare["rows"],
+        &single("2024-03-22..2024-03-31"),
+        "",
+        "current",
+    );
+    same_rows(
+        &compare["rows"],
+        &single("2024-03-12..2024-03-21"),
+        "__prior",
+        "prior",
     );
 }
 
@@ -354,6 +428,7 @@ fn snapshots_are_each_days_members_however_they_are_recorded() {
             &["--from", "2024-01-15", "--to", "2024-03-31"],
         );
         let long = intervals(dir.path(), target);
+        series_match_single_periods(&project, dir.path(), target);
         forget(dir.path(), engine);
         snapshot(
             &project,
@@ -472,6 +547,25 @@ fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
             text.contains("Definition changed during the period: early."),
             "{target}: {text}"
         );
+        // A comparison is flagged when either of its periods holds the change.
+        for (period, flagged) in [
+            ("2024-03-11..2024-03-12", true),
+            ("2024-03-04..2024-03-05", false),
+        ] {
+            let compare = run_json(
+                &project,
+                dir.path(),
+                target,
+                &["--period", period, "--compare", "prior_period"],
+            );
+            for row in compare["rows"].as_array().unwrap() {
+                let changed = flagged && row["segment"] == "early";
+                assert_eq!(
+                    row["definition_changed"], changed,
+                    "{target} {period}: {row}"
+                );
+            }
+        }
         // `everyone` keeps one open interval per user.
         assert_eq!(hashes("everyone", &after).len(), 1, "{target}");
         assert!(

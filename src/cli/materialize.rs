@@ -32,7 +32,7 @@ pub(super) fn run(
         driver,
     } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
     let reports = args.report.plan(&project)?;
-    let table = ResultsTable::resolve(&project, &target.profile)?.for_target(&target);
+    let table = ResultsTable::resolve(&project, &target.profile)?.for_target(&target)?;
     let run = crate::report::RunInfo::current();
     let spec = WriteSpec {
         table: &table.parts,

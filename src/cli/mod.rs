@@ -424,9 +424,9 @@ pub(crate) fn validate_live(
     crate::session::load_live(root, profiles_dir, target_flag, options)
 }
 
-/// A driver ready for a report, and the reported segments whose definition changed during
-/// its period (when the report reads the membership history).
-pub(crate) type CheckedDriver = (Box<dyn crate::driver::Driver>, Option<Vec<String>>);
+/// A driver ready for a report, and per period the reported segments whose definition
+/// changed during it (when the report reads the membership history).
+pub(crate) type CheckedDriver = (Box<dyn crate::driver::Driver>, Option<Vec<Vec<String>>>);
 
 /// A project connected to its target, for `run` and `snapshot`: the project validated (the
 /// record says so) with the target's own history table, the target, and the driver opened
@@ -453,7 +453,7 @@ impl Connected {
         let events = options.events.clone();
         let mut driver = match driver {
             Some(driver) => driver,
-            None => crate::driver::open(&target.profile, options, root)?,
+            None => crate::driver::open(&target.profile, options.clone(), root)?,
         };
         crate::freshness::check_reports(
             driver.as_mut(),
@@ -462,7 +462,44 @@ impl Connected {
             Some(&target.target),
             &events,
         )?;
-        let changed = crate::history::check_period(driver.as_mut(), target, reports)?;
+        use crate::history::HistoryCheck;
+        let mut check = crate::history::check_period(driver.as_mut(), target, reports)?;
+        if let HistoryCheck::Missing { from, to, .. } = &check
+            && target.profile.field("demo") == Some("true")
+        {
+            // segc's own sample database: it records the days the report reads itself, once.
+            let days: Vec<chrono::NaiveDate> =
+                from.iter_days().take_while(|day| day <= to).collect();
+            events.progress(&format!(
+                "the demo's membership history lacks days of {from}..{to}: recording {} day(s) once…",
+                days.len()
+            ));
+            drop(driver);
+            let mut writing = options.clone();
+            writing.write = true;
+            let mut writer = crate::driver::open(&target.profile, writing, root)?;
+            let mut path = crate::artifacts::compiled_path(&target.target);
+            path.set_extension("snapshot.sql");
+            let mut compiled = |_: &[chrono::NaiveDate], sql: &str| {
+                crate::artifacts::write_atomically(&root.join(&path), sql.as_bytes())
+            };
+            snapshot::record_days(
+                reports.project(),
+                target,
+                writer.as_mut(),
+                (&days, &[]),
+                &events,
+                &mut compiled,
+            )?;
+            drop(writer);
+            driver = crate::driver::open(&target.profile, options, root)?;
+            check = crate::history::check_period(driver.as_mut(), target, reports)?;
+        }
+        let changed = match check {
+            HistoryCheck::NotRead => None,
+            HistoryCheck::Recorded(changed) => Some(changed),
+            HistoryCheck::Missing { error, .. } => return Err(error),
+        };
         Ok((driver, changed))
     }
 

@@ -108,12 +108,23 @@ fn run(
     let outcome =
         crate::session::run_statement(driver.as_mut(), &project, &target, &reports, statement);
     drop(progress);
-    let outcome = match outcome? {
-        Outcome::Report(mut report) => {
-            report.definition_changed = changed;
+    // A single report's or a comparison's segments changed in any of its periods; a month
+    // series says it per month.
+    let outcome = match (outcome?, changed) {
+        (Outcome::Report(mut report), Some(changed)) => {
+            let mut all: Vec<String> = changed.into_iter().flatten().collect();
+            all.sort();
+            all.dedup();
+            report.definition_changed = Some(all);
             Outcome::Report(report)
         }
-        other => other,
+        (Outcome::Periods(mut reports), Some(changed)) => {
+            for ((_, report), changed) in reports.iter_mut().zip(changed) {
+                report.definition_changed = Some(changed);
+            }
+            Outcome::Periods(reports)
+        }
+        (outcome, None) => outcome,
     };
     // The HTML page also shows the segments' overlap: one more read-only statement.
     let overlap = match args.output {

@@ -71,62 +71,13 @@ fn snapshot(
         driver,
     } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
     let days = days(&project, args)?;
-    let history = ResultsTable::named(
-        "history_table",
-        &target.profile,
-        project.history_table.as_deref(),
-        crate::history::DEFAULT_TABLE,
-    )?
-    .for_target(&target);
-    let day_table = history.sibling(DAYS_SUFFIX);
-    // Every chunk's plan reports the same rows: the selection, checked once here.
-    let probe = plan(&project, &args.select, days[0])?;
-    let mut segments = Vec::new();
-    for row in &probe.rows {
-        if let Some(id) = row.segment {
-            let hash = crate::history::definition_hash(&project, id)?;
-            segments.push((project.segment(id).name.clone(), hash));
-        }
-    }
     let mut driver = match driver {
         Some(driver) => driver,
         None => crate::driver::open(&target.profile, options, root)?,
     };
-    for (table, columns) in [
-        (&history, &INTERVAL_COLUMNS[..]),
-        (&day_table, &DAY_COLUMNS[..]),
-    ] {
-        crate::materialize::ensure_table(driver.as_mut(), &target, table, columns, &events)?;
-    }
-    let run = crate::report::RunInfo::current();
-    let chunks: Vec<&[NaiveDate]> = days.chunks(CHUNK_DAYS).collect();
-    for (index, chunk) in chunks.iter().enumerate() {
-        // Each chunk's rows carry their own id: a chunk keeps the intervals it wrote and
-        // replaces every other, an earlier chunk's included.
-        let run_id = match chunks.len() {
-            1 => run.id.clone(),
-            _ => format!("{}.{}", run.id, index + 1),
-        };
-        let spec = crate::render::SnapshotSpec {
-            history: &history.parts,
-            days: &day_table.parts,
-            run_id: &run_id,
-            recorded_at: run.started.naive_utc(),
-            segments: &segments,
-        };
-        let plans = chunk
-            .iter()
-            .map(|day| Ok((day.to_string(), plan(&project, &args.select, *day)?)))
-            .collect::<Result<Vec<_>, Error>>()?;
-        let progress = super::progress::Progress::start(
-            format!(
-                "recording {}..{} on {}",
-                chunk[0],
-                chunk[chunk.len() - 1],
-                target.target
-            ),
-            Default::default(),
-        );
+    let mut path = crate::artifacts::compiled_path(&target.target);
+    path.set_extension("snapshot.sql");
+    let mut compiled = |chunk: &[NaiveDate], sql: &str| {
         let days = crate::artifacts::RequestDays {
             report: crate::artifacts::ReportDays {
                 period: None,
@@ -137,21 +88,20 @@ fn snapshot(
             compared: None,
             months: None,
         };
-        let mut path = crate::artifacts::compiled_path(&target.target);
-        path.set_extension("snapshot.sql");
-        let mut compiled =
-            |sql: &str| record.compiled_as(&target, Some(days.clone()), path.clone(), sql);
-        let written = crate::history::write_chunk(
-            &mut compiled,
-            driver.as_mut(),
-            &target,
-            &plans,
-            &spec,
-            [&history, &day_table],
-        );
-        drop(progress);
-        written?;
-    }
+        record.compiled_as(&target, Some(days), path.clone(), sql)
+    };
+    let Recorded {
+        history,
+        segments,
+        run,
+    } = record_days(
+        &project,
+        &target,
+        driver.as_mut(),
+        (&days, &args.select),
+        &events,
+        &mut compiled,
+    )?;
     let summary = summary(driver.as_mut(), &target, &history, &project.name)?;
     let text = match args.output {
         Summary::Json => format!(
@@ -182,6 +132,98 @@ fn snapshot(
     };
     print!("{text}");
     Ok(0)
+}
+
+/// What [`record_days`] recorded: into which table, which segments (name, definition hash),
+/// and the run whose id its rows carry.
+pub(crate) struct Recorded {
+    pub history: ResultsTable,
+    pub segments: Vec<(String, String)>,
+    pub run: &'static crate::report::RunInfo,
+}
+
+/// Records `days` (in order) of the segments `select` picks (all when empty) into the
+/// target's history table, creating it and its days table when missing: one transaction per
+/// chunk of days. `compiled` gets each chunk's days and statement before it runs.
+pub(crate) fn record_days(
+    project: &crate::ir::Project,
+    target: &super::Resolved,
+    driver: &mut dyn crate::driver::Driver,
+    (days, select): (&[NaiveDate], &[String]),
+    events: &crate::events::EventSink,
+    compiled: &mut dyn FnMut(&[NaiveDate], &str) -> Result<(), Error>,
+) -> Result<Recorded, Error> {
+    let Some(&first) = days.first() else {
+        return Err(Error::Usage("no day to record".into()));
+    };
+    let history = ResultsTable::named(
+        "history_table",
+        &target.profile,
+        project.history_table.as_deref(),
+        crate::history::DEFAULT_TABLE,
+    )?
+    .for_target(target)?;
+    let day_table = history.sibling(DAYS_SUFFIX);
+    // Every chunk's plan reports the same rows: the selection, checked once here.
+    let probe = plan(project, select, first)?;
+    let mut segments = Vec::new();
+    for row in &probe.rows {
+        if let Some(id) = row.segment {
+            let hash = crate::history::definition_hash(project, id)?;
+            segments.push((project.segment(id).name.clone(), hash));
+        }
+    }
+    for (table, columns) in [
+        (&history, &INTERVAL_COLUMNS[..]),
+        (&day_table, &DAY_COLUMNS[..]),
+    ] {
+        crate::materialize::ensure_table(driver, target, table, columns, events)?;
+    }
+    let run = crate::report::RunInfo::current();
+    let chunks: Vec<&[NaiveDate]> = days.chunks(CHUNK_DAYS).collect();
+    for (index, chunk) in chunks.iter().enumerate() {
+        // Each chunk's rows carry their own id: a chunk keeps the intervals it wrote and
+        // replaces every other, an earlier chunk's included.
+        let run_id = match chunks.len() {
+            1 => run.id.clone(),
+            _ => format!("{}.{}", run.id, index + 1),
+        };
+        let spec = crate::render::SnapshotSpec {
+            history: &history.parts,
+            days: &day_table.parts,
+            run_id: &run_id,
+            recorded_at: run.started.naive_utc(),
+            segments: &segments,
+        };
+        let plans = chunk
+            .iter()
+            .map(|day| Ok((day.to_string(), plan(project, select, *day)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let progress = super::progress::Progress::start(
+            format!(
+                "recording {}..{} on {}",
+                chunk[0],
+                chunk[chunk.len() - 1],
+                target.target
+            ),
+            Default::default(),
+        );
+        let written = crate::history::write_chunk(
+            &mut |sql: &str| compiled(chunk, sql),
+            driver,
+            target,
+            &plans,
+            &spec,
+            [&history, &day_table],
+        );
+        drop(progress);
+        written?;
+    }
+    Ok(Recorded {
+        history,
+        segments,
+        run,
+    })
 }
 
 /// The days asked for, in order.

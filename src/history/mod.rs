@@ -155,30 +155,61 @@ pub fn write_chunk(
     driver.write(&statements)
 }
 
-/// The reported segments of `reports` whose definition changed during the period, when the
-/// report reads the history (flow KPIs); `None` when it does not. Every day the flows read
-/// (the day before the period to its last day) must be recorded for every reported segment,
-/// else the error names the missing days and the command that records them.
+/// What the membership history holds of the days a report reads.
+pub enum HistoryCheck {
+    /// The report reads no history (no flow or timed KPI).
+    NotRead,
+    /// Every day is recorded: per period (one for a single report), the reported segments
+    /// whose definition changed during it.
+    Recorded(Vec<Vec<String>>),
+    /// Days are missing: the first and the last of them, and the error that names them all
+    /// with the command that records them.
+    Missing {
+        from: NaiveDate,
+        to: NaiveDate,
+        error: Error,
+    },
+}
+
+/// Checks the days a report reads in the history: every day from the day before each
+/// period to its last day must be recorded for every reported segment.
 pub fn check_period(
     driver: &mut dyn crate::driver::Driver,
     target: &crate::session::Target,
     reports: &crate::plan::Reports<'_>,
-) -> Result<Option<Vec<String>>, Error> {
+) -> Result<HistoryCheck, Error> {
     use crate::driver::Cell;
-    let crate::plan::Reports::Single(plan) = reports else {
-        return Ok(None);
+    let plans: Vec<&crate::plan::Plan<'_>> = match reports {
+        crate::plan::Reports::Single(plan) => vec![plan.as_ref()],
+        crate::plan::Reports::Series(periods, _) => periods.iter().map(|(_, plan)| plan).collect(),
+    };
+    let Some(plan) = plans.first() else {
+        return Ok(HistoryCheck::NotRead);
     };
     let project = plan.project;
-    let flows = plan.computed_kpis.iter().chain(&plan.kpis).any(|id| {
+    let reads_history = plan.computed_kpis.iter().chain(&plan.kpis).any(|id| {
         let kpi = project.kpi(*id);
         kpi.timed || matches!(kpi.kind, crate::ir::KpiKind::Flow(_))
     });
-    if !flows {
-        return Ok(None);
+    if !reads_history {
+        return Ok(HistoryCheck::NotRead);
     }
+    // Each period's days: from the day before it to its last day.
+    let spans: Vec<(NaiveDate, NaiveDate)> = plans
+        .iter()
+        .map(|plan| {
+            let (first, last) = plan.time.period;
+            (first.pred_opt().unwrap_or(first), last)
+        })
+        .collect();
+    let mut needed = std::collections::BTreeSet::new();
+    for (from, to) in &spans {
+        needed.extend(from.iter_days().take_while(|day| day <= to));
+    }
+    let (Some(&before), Some(&last)) = (needed.first(), needed.last()) else {
+        return Ok(HistoryCheck::NotRead);
+    };
     let dialect = &target.dialect;
-    let (first, last) = plan.time.period;
-    let before = first.pred_opt().unwrap_or(first);
     let days_table = {
         let mut parts = crate::render::history_table(project);
         if let Some(last) = parts.last_mut() {
@@ -201,14 +232,23 @@ pub fn check_period(
         day_literal(dialect, last),
     );
     let backfill = format!("segc snapshot --from {before} --to {last}");
-    let result = driver.query(&sql).map_err(|error| {
-        Error::Query(format!(
-            "target `{}`: flow and timed KPIs read the membership history, and {} cannot be read \
-             ({error}); record the period with `{backfill}`",
-            target.target,
-            days_table.join(".")
-        ))
-    })?;
+    let result = match driver.query(&sql) {
+        Ok(result) => result,
+        // Most often no day was ever recorded, and the table does not exist yet.
+        Err(error) => {
+            let error = Error::Query(format!(
+                "target `{}`: flow and timed KPIs read the membership history, and {} cannot be \
+                 read ({error}); record the period with `{backfill}`",
+                target.target,
+                days_table.join(".")
+            ));
+            return Ok(HistoryCheck::Missing {
+                from: before,
+                to: last,
+                error,
+            });
+        }
+    };
     let mut recorded: std::collections::HashMap<String, Vec<(NaiveDate, String)>> =
         std::collections::HashMap::new();
     for row in &result.rows {
@@ -229,51 +269,58 @@ pub fn check_period(
         }
     }
     let mut missing: Vec<String> = Vec::new();
-    let mut changed = Vec::new();
-    let mut earliest_missing: Option<NaiveDate> = None;
+    let mut changed = vec![Vec::new(); spans.len()];
+    let mut missing_span: Option<(NaiveDate, NaiveDate)> = None;
     for row in &plan.rows {
         let Some(id) = row.segment else { continue };
         let name = &project.segment(id).name;
         let days = recorded.get(name).map(Vec::as_slice).unwrap_or_default();
-        let mut gaps = Vec::new();
-        let mut day = before;
-        while day <= last {
-            if !days.iter().any(|(d, _)| *d == day) {
-                gaps.push(day);
-                earliest_missing = Some(earliest_missing.map_or(day, |e| e.min(day)));
-            }
-            day = match day.succ_opt() {
-                Some(next) => next,
-                None => break,
-            };
-        }
-        if !gaps.is_empty() {
+        let gaps: Vec<NaiveDate> = needed
+            .iter()
+            .copied()
+            .filter(|day| !days.iter().any(|(d, _)| d == day))
+            .collect();
+        if let (Some(&first), Some(&latest)) = (gaps.first(), gaps.last()) {
+            missing_span =
+                Some(missing_span.map_or((first, latest), |(a, b)| (a.min(first), b.max(latest))));
             missing.push(format!("{name} ({})", ranges(&gaps)));
         }
-        let mut hashes: Vec<&str> = days.iter().map(|(_, hash)| hash.as_str()).collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        if hashes.len() > 1 {
-            changed.push(name.clone());
+        for ((from, to), changed) in spans.iter().zip(&mut changed) {
+            let mut hashes: Vec<&str> = days
+                .iter()
+                .filter(|(day, _)| day >= from && day <= to)
+                .map(|(_, hash)| hash.as_str())
+                .collect();
+            hashes.sort_unstable();
+            hashes.dedup();
+            if hashes.len() > 1 {
+                changed.push(name.clone());
+            }
         }
     }
-    if let Some(from) = earliest_missing {
+    if let Some((from, to)) = missing_span {
         let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
         let more = missing.len().saturating_sub(shown.len());
-        return Err(Error::Query(format!(
+        let error = Error::Query(format!(
             "target `{}`: flow and timed KPIs need the membership history of every day from {before} to \
-             {last}, and days are missing: {}{}. Record them with `segc snapshot --from {from} \
-             --to {last}`",
+             {last}{}, and days are missing: {}{}. Record them with `segc snapshot --from {from} \
+             --to {to}`",
             target.target,
+            if spans.len() > 1 {
+                " that the report's periods read"
+            } else {
+                ""
+            },
             shown.join("; "),
             if more > 0 {
                 format!("; and {more} more segments")
             } else {
                 String::new()
             }
-        )));
+        ));
+        return Ok(HistoryCheck::Missing { from, to, error });
     }
-    Ok(Some(changed))
+    Ok(HistoryCheck::Recorded(changed))
 }
 
 fn day_literal(dialect: &crate::dialect::Dialect, day: NaiveDate) -> String {

@@ -91,17 +91,23 @@ impl ResultsTable {
 
     /// The name as the target reads it: a bare table name on a warehouse whose catalog is per
     /// dataset (BigQuery) gets the profile's `dataset` before it, so that its catalog can be
-    /// read and its statements need no default dataset.
-    pub fn for_target(mut self, target: &crate::session::Target) -> ResultsTable {
+    /// read and its statements need no default dataset; without one it is an error.
+    pub fn for_target(mut self, target: &crate::session::Target) -> Result<ResultsTable, Error> {
         let per_dataset = target.dialect.catalog.scope == crate::dialect::CatalogScope::Dataset;
-        if let (true, 1, Some(dataset)) = (
-            per_dataset,
-            self.parts.len(),
-            target.profile.field("dataset"),
-        ) {
+        if per_dataset && self.parts.len() == 1 {
+            let Some(dataset) = target.profile.field("dataset") else {
+                return Err(Error::Usage(format!(
+                    "target `{}`: the table `{}` ({}) needs a dataset on BigQuery: name it \
+                     `dataset.{}`, or set `dataset` on the target in profiles.yml",
+                    target.target,
+                    self.display(),
+                    self.origin,
+                    self.display()
+                )));
+            };
             self.parts.insert(0, dataset.to_string());
         }
-        self
+        Ok(self)
     }
 
     /// The same table's sibling, named by `suffix` after its last part (`x` → `x_days`).

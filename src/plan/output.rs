@@ -110,6 +110,19 @@ pub enum Reports<'p> {
     Series(Vec<(String, Plan<'p>)>, SeriesShape),
 }
 
+impl<'p> Reports<'p> {
+    /// The project reported on.
+    pub fn project(&self) -> &'p Project {
+        match self {
+            Reports::Single(plan) => plan.project,
+            Reports::Series(periods, _) => periods
+                .first()
+                .map(|(_, plan)| plan.project)
+                .expect("a series has periods"),
+        }
+    }
+}
+
 /// What to report: the options, and an earlier period to compare with or a month range.
 #[derive(Debug, Clone, Default)]
 pub struct Request {

@@ -81,7 +81,8 @@ impl<'p> Periods<'p> {
         }
     }
 
-    fn each(&self, value: impl Fn(&Plan<'_>) -> TimeValue) -> PerPeriod {
+    /// A value computed from each period's plan.
+    pub fn each(&self, value: impl Fn(&Plan<'_>) -> TimeValue) -> PerPeriod {
         self.plans().into_iter().map(value).collect()
     }
 

@@ -3,12 +3,13 @@
 //! near the period, whether they entered or left during it and whether they were members
 //! the day before it and on its last day; then per row, the sums.
 
-use chrono::Days;
+use chrono::{Days, NaiveDate};
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::ir::KpiKind;
-use crate::plan::statement::{Kind, Statement};
+use crate::plan::statement::Statement;
+use crate::plan::times::TimeValue;
 
 use super::Names;
 use super::alias::Alias;
@@ -57,17 +58,28 @@ pub(super) fn stages(
     if statement.membership.is_none() || !has_flows(statement) {
         return Ok(None);
     }
-    if statement.kind != Kind::Report {
-        return Err(Error::Usage(
-            "flow KPIs are computed for one period at a time: run them without --compare and \
-             --grain (or leave them out with -k)"
-                .into(),
-        ));
-    }
+    // Each period's days: the one before it, its first and its last (spine columns in a
+    // series).
+    let periods = &statement.periods;
+    let day = |sql: &mut Sql<'_, '_>, pick: fn(&crate::plan::Plan<'_>) -> NaiveDate| {
+        sql.time_value(&periods.each(|plan| TimeValue::Date(pick(plan))))
+    };
+    let p0 = day(sql, |plan| plan.time.period.0)?;
+    let p1 = day(sql, |plan| plan.time.period.1)?;
+    let pb = day(sql, |plan| {
+        let first = plan.time.period.0;
+        first.checked_sub_days(Days::new(1)).unwrap_or(first)
+    })?;
+    let series = periods.is_series();
+    let spine = names.alias(Alias::Spine);
+    let period = |alias: &str| {
+        if series {
+            format!("{alias}.{}, ", names.q("segc_period"))
+        } else {
+            String::new()
+        }
+    };
     let plan = statement.plan();
-    let (first, last) = plan.time.period;
-    let before = first.checked_sub_days(Days::new(1)).unwrap_or(first);
-    let (p0, p1, pb) = (sql.date(first)?, sql.date(last)?, sql.date(before)?);
     let q = |name: &str| names.q(name);
     let (h, s) = (names.alias(Alias::History), names.alias(Alias::Segments));
     let column = |name: &str| format!("{h}.{}", q(name));
@@ -83,14 +95,20 @@ pub(super) fn stages(
     };
     let member_on = |day: &str| format!("{from} <= {day} AND ({to} IS NULL OR {to} > {day})");
     let users = format!(
-        "SELECT {s}.{row},\n    {},\n    {},\n    {},\n    {}\n  \
-         FROM {segments} AS {s}\n  JOIN {history} AS {h} ON {history_project} AND {history_segment}\n  \
+        "SELECT {by_period}{s}.{row},\n    {},\n    {},\n    {},\n    {}\n  \
+         FROM {segments} AS {s}\n  {spine_join}JOIN {history} AS {h} ON {history_project} AND {history_segment}\n  \
          WHERE {from} <= {p1} AND ({to} IS NULL OR {to} >= {p0})\n  \
-         GROUP BY {s}.{row}, {user}",
+         GROUP BY {by_period}{s}.{row}, {user}",
         flag(format!("{from} >= {p0} AND {from} <= {p1}"), "entered"),
         flag(format!("{to} >= {p0} AND {to} <= {p1}"), "left"),
         flag(member_on(&pb), "segc_at_start"),
         flag(member_on(&p1), "segc_at_end"),
+        by_period = period(&spine),
+        spine_join = if series {
+            format!("CROSS JOIN {} AS {spine}\n  ", q("segc_spine"))
+        } else {
+            String::new()
+        },
         row = q("segc_row"),
         segments = q("segc_segments"),
         history = names.dialect.quote_path(&history_table(plan.project)),
@@ -98,8 +116,8 @@ pub(super) fn stages(
     let x = names.alias(Alias::Flows);
     let sum = |name: &str| format!("SUM({x}.{})", q(name));
     let flows = format!(
-        "SELECT {x}.{row}, {} AS {}, {} AS {}, SUM({x}.{start} * {x}.{end}) AS {}, {} - {} AS {}\n  \
-         FROM {users} AS {x}\n  GROUP BY {x}.{row}",
+        "SELECT {by_period}{x}.{row}, {} AS {}, {} AS {}, SUM({x}.{start} * {x}.{end}) AS {}, {} - {} AS {}\n  \
+         FROM {users} AS {x}\n  GROUP BY {by_period}{x}.{row}",
         sum("entered"),
         q("entered"),
         sum("left"),
@@ -108,6 +126,7 @@ pub(super) fn stages(
         sum("segc_at_end"),
         sum("segc_at_start"),
         q("net_change"),
+        by_period = period(&x),
         row = q("segc_row"),
         start = q("segc_at_start"),
         end = q("segc_at_end"),

@@ -343,23 +343,26 @@ fn statement_sql(
         let flows = flows::stages(sql, statement, &names)?;
         let timed = timed::stages(sql, statement, &names)?;
         let has_timed = !timed.is_empty();
-        let mut extra_joins = Vec::new();
+        // The flow and timed stages' rows, joined to the result by row (and period).
         let segments_row = format!("{}.{}", names.alias(alias::Alias::Segments), q("segc_row"));
-        if flows.is_some() {
-            let x = names.alias(alias::Alias::Flows);
-            extra_joins.push(format!(
-                "LEFT JOIN {} AS {x} ON {x}.{} = {segments_row}",
-                q("segc_flows"),
-                q("segc_row")
-            ));
-        }
-        if !timed.is_empty() {
-            let z = names.alias(alias::Alias::Timed);
-            extra_joins.push(format!(
-                "LEFT JOIN {} AS {z} ON {z}.{} = {segments_row}",
-                q("segc_timed_kpis"),
-                q("segc_row")
-            ));
+        let same_period = |alias: &str| match sql.period_key(alias::Alias::Spine) {
+            Some(period) => format!(" AND {alias}.{} = {period}", q("segc_period")),
+            None => String::new(),
+        };
+        let mut extra_joins = Vec::new();
+        for (present, stage, which) in [
+            (flows.is_some(), "segc_flows", alias::Alias::Flows),
+            (has_timed, "segc_timed_kpis", alias::Alias::Timed),
+        ] {
+            if present {
+                let a = names.alias(which);
+                extra_joins.push(format!(
+                    "LEFT JOIN {} AS {a} ON {a}.{} = {segments_row}{}",
+                    q(stage),
+                    q("segc_row"),
+                    same_period(&a)
+                ));
+            }
         }
         let mut extra_stages = flows.unwrap_or_default();
         extra_stages.extend(timed);

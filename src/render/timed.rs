@@ -5,15 +5,17 @@
 //! Per timed KPI, a stage recomputes its attribute per reported row and member over the facts
 //! that fall inside one of the member's intervals for the row's segment (a fact counts once,
 //! whatever intervals hold it); then one stage aggregates them per row as the KPI does.
-//! Interval days become instants through a calendar of the days around the period, each with
-//! the start of the day before it and its own start in the project's time zone.
+//! A fact is held by an interval when its local day (in the project's time zone) is at most
+//! one day before `valid_from` and before `valid_to`: the same as comparing its time with
+//! 00:00 local of those days.
 
 use chrono::{Days, NaiveDate};
 use minijinja::Value;
 
 use crate::error::Error;
 use crate::ir::{KpiAggregation, KpiKind};
-use crate::plan::statement::{Kind, Statement};
+use crate::plan::statement::Statement;
+use crate::plan::times::TimeValue;
 
 use super::Names;
 use super::alias::Alias;
@@ -49,45 +51,28 @@ pub(super) fn stages(
     if kpis.is_empty() || statement.membership.is_none() {
         return Ok(Vec::new());
     }
-    if statement.kind != Kind::Report {
-        return Err(Error::Usage(
-            "KPIs with `membership: timed` are computed for one period at a time: run them \
-             without --compare and --grain (or leave them out with -k)"
-                .into(),
-        ));
-    }
     let plan = statement.plan();
     let project = plan.project;
     let q = |name: &str| names.q(name);
-    let (first, last) = plan.time.period;
-    let mut calendar = Vec::new();
-    let mut day = first.checked_sub_days(Days::new(1)).unwrap_or(first);
-    let after = last.checked_add_days(Days::new(1)).unwrap_or(last);
-    while day <= after {
-        let before = day.checked_sub_days(Days::new(1)).unwrap_or(day);
-        calendar.push(format!(
-            "SELECT {} AS {}, {} AS {}, {} AS {}",
-            sql.date(day)?,
-            q("segc_day"),
-            sql.timestamp(plan.clock.instant(before))?,
-            q("segc_entry"),
-            sql.timestamp(plan.clock.instant(day))?,
-            q("segc_start"),
-        ));
-        day = match day.succ_opt() {
-            Some(next) => next,
-            None => break,
-        };
-    }
-    let mut stages = vec![Stage::new(
-        q("segc_calendar"),
-        "each day around the period: the start of the day before it (entry) and its own start",
-        calendar.join(" UNION ALL\n  "),
-    )];
-    let (start, end) = (
-        sql.timestamp(plan.clock.instant(first))?,
-        sql.timestamp(plan.clock.instant(after))?,
-    );
+    let periods = &statement.periods;
+    let mut stages = Vec::new();
+    // Each period's bounds, read from the member's row (its spine columns in a series): the
+    // facts from its first day's start to the start of the day after it, and its days.
+    let clock = &plan.clock;
+    let bounds = {
+        let mut read = sql.reading_spine_from(Alias::Members);
+        let instant = |day: NaiveDate| TimeValue::Instant(clock.instant(day));
+        Bounds {
+            start: read.time_value(&periods.each(|each| instant(each.time.period.0)))?,
+            end: read.time_value(&periods.each(|each| {
+                let last = each.time.period.1;
+                instant(last.checked_add_days(Days::new(1)).unwrap_or(last))
+            }))?,
+            first: read.time_value(&periods.each(|each| TimeValue::Date(each.time.period.0)))?,
+            last: read.time_value(&periods.each(|each| TimeValue::Date(each.time.period.1)))?,
+            period: sql.period_key(Alias::Members),
+        }
+    };
     let members = names.alias(Alias::Members);
     let mut joins = Vec::new();
     let mut aggregates = Vec::new();
@@ -108,7 +93,7 @@ pub(super) fn stages(
             .find(|(_, aggregate)| aggregate.attribute == *of)
             .ok_or_else(|| Error::Render(format!("no fact pass computes `{}`", kpi.name)))?;
         let name = q(&format!("segc_timed_{}", index + 1));
-        let stage_sql = member_values(sql, names, aggregate, (&start, &end), (first, last))?;
+        let stage_sql = member_values(sql, names, aggregate, &bounds)?;
         stages.push(Stage::new(
             name.clone(),
             "a timed KPI's attribute per row and member, over the facts while a member",
@@ -116,7 +101,11 @@ pub(super) fn stages(
         ));
         let alias = names.dialect.quote_identifier(&format!("t{}", index + 1));
         joins.push(format!(
-            "LEFT JOIN {name} AS {alias} ON {alias}.{row} = {members}.{row} AND {alias}.{user} = {members}.{user}",
+            "LEFT JOIN {name} AS {alias} ON {alias}.{row} = {members}.{row} AND {alias}.{user} = {members}.{user}{same_period}",
+            same_period = match &bounds.period {
+                Some(_) => format!(" AND {alias}.{p} = {members}.{p}", p = q("segc_period")),
+                None => String::new(),
+            },
             row = q("segc_row"),
             user = q("segc_user"),
         ));
@@ -138,14 +127,37 @@ pub(super) fn stages(
         q("segc_timed_kpis"),
         "timed KPIs per reported row, over its members",
         format!(
-            "SELECT {members}.{row},\n    {}\n  FROM {segment_members} AS {members}\n  {}\n  GROUP BY {members}.{row}",
+            "SELECT {by_period}{members}.{row},\n    {}\n  FROM {segment_members} AS {members}\n  {}\n  GROUP BY {by_period}{members}.{row}",
             aggregates.join(",\n    "),
             joins.join("\n  "),
+            by_period = bounds.by_period(),
             row = q("segc_row"),
             segment_members = q("segc_segment_members"),
         ),
     ));
     Ok(stages)
+}
+
+/// A period's bounds as the timed stages read them from a member's row.
+struct Bounds {
+    /// The first instant of the period, and the start of the day after it.
+    start: String,
+    end: String,
+    /// The period's first and last days.
+    first: String,
+    last: String,
+    /// The member's period column, in a series.
+    period: Option<String>,
+}
+
+impl Bounds {
+    /// The period column and a comma, to lead a SELECT or GROUP BY list of a series.
+    fn by_period(&self) -> String {
+        self.period
+            .as_ref()
+            .map(|period| format!("{period}, "))
+            .unwrap_or_default()
+    }
 }
 
 /// One timed KPI's attribute per reported row and member: its aggregate over the member's
@@ -158,8 +170,7 @@ fn member_values(
         &crate::plan::statement::PassStage,
         &crate::plan::aggregates::FactAggregate,
     ),
-    (start, end): (&str, &str),
-    (first, last): (NaiveDate, NaiveDate),
+    bounds: &Bounds,
 ) -> Result<String, Error> {
     let q = |name: &str| names.q(name);
     let project = names.project;
@@ -181,7 +192,9 @@ fn member_values(
         ));
     };
     let time = format!("{f}.{}", q(time));
-    let value = sql.fact_aggregate(aggregate, "NULL")?;
+    let value = sql
+        .reading_spine_from(Alias::Members)
+        .fact_aggregate(aggregate, "NULL")?;
     let user_text = sql.call(
         "cast",
         &[
@@ -195,28 +208,31 @@ fn member_values(
         format!("{s}.{}", q("segment")),
     )?;
     let same_user = sql.same_strings(format!("{h}.{}", q("user_key")), user_text)?;
-    let (p0, p1) = (sql.date(first)?, sql.date(last)?);
+    let (p0, p1, start, end) = (&bounds.first, &bounds.last, &bounds.start, &bounds.end);
     let (from, to) = (
         format!("{h}.{}", q("valid_from")),
         format!("{h}.{}", q("valid_to")),
     );
-    let calendar = q("segc_calendar");
-    let (entry, until) = (q("e_from"), q("e_to"));
+    // Entry at 00:00 of the day before `valid_from` and exit at 00:00 of `valid_to`, local
+    // time: the fact's local day is at most one day before the first, and before the second.
+    let local_day = sql.local_date(&time)?;
+    let entered = sql.call(
+        "days_between",
+        &[Value::from(local_day.clone()), Value::from(from.clone())],
+    )?;
     let held = format!(
-        "EXISTS (SELECT 1 FROM {history} AS {h}\n      LEFT JOIN {calendar} AS {entry} ON {entry}.{day} = {from}\n      LEFT JOIN {calendar} AS {until} ON {until}.{day} = {to}\n      \
+        "EXISTS (SELECT 1 FROM {history} AS {h}\n      \
          WHERE {same_project} AND {same_segment} AND {same_user}\n        AND {from} <= {p1} AND ({to} IS NULL OR {to} >= {p0})\n        \
-         AND {time} >= COALESCE({entry}.{entry_start}, {start})\n        AND ({to} IS NULL OR {time} < COALESCE({until}.{day_start}, {end})))",
+         AND {entered} <= 1\n        AND ({to} IS NULL OR {local_day} < {to}))",
         history = names.dialect.quote_path(&history_table(project)),
-        day = q("segc_day"),
-        entry_start = q("segc_entry"),
-        day_start = q("segc_start"),
     );
     Ok(format!(
-        "SELECT {m}.{row}, {m}.{user}, {value} AS {out}\n  \
+        "SELECT {by_period}{m}.{row}, {m}.{user}, {value} AS {out}\n  \
          FROM {segment_members} AS {m}\n  JOIN {segments} AS {s} ON {s}.{row} = {m}.{row}\n  \
          JOIN {table} AS {f} ON {f}.{user_key} = {m}.{user}\n  \
          WHERE {time} >= {start} AND {time} < {end}\n    AND {held}\n  \
-         GROUP BY {m}.{row}, {m}.{user}",
+         GROUP BY {by_period}{m}.{row}, {m}.{user}",
+        by_period = bounds.by_period(),
         row = q("segc_row"),
         user = q("segc_user"),
         out = q("segc_value"),

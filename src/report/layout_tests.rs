@@ -302,3 +302,44 @@ fn an_overlap_matrix_too_wide_names_segments_not_kpis() {
     assert!(!text.contains("-k NAME"), "{table}");
     assert_eq!(matrix.to_overlap_table_within(None), matrix.to_table());
 }
+
+#[test]
+fn a_series_flags_the_month_whose_definition_changed() {
+    let mut series = months();
+    for (index, (_, report)) in series.iter_mut().enumerate() {
+        report.definition_changed = Some(if index == 1 {
+            vec!["segment_1".into()]
+        } else {
+            Vec::new()
+        });
+    }
+    let csv = series_csv(&series).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].ends_with(",definition_changed"), "{csv}");
+    let flagged: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|line| line.ends_with(",true"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{csv}");
+    assert!(flagged[0].starts_with("2026-02,") && flagged[0].contains(",segment_1,"));
+    let long = series_table(&series);
+    assert_eq!(
+        long.matches("Definition changed during the period: Segment 1")
+            .count()
+            + long
+                .matches("Definition changed during the period: segment_1")
+                .count(),
+        1,
+        "{long}"
+    );
+    let wide = series_table_within(&series, Layout::Wide, None);
+    assert!(
+        wide.contains("2026-02: Definition changed during the period: segment_1."),
+        "{wide}"
+    );
+    // Nothing changed: no column, no note.
+    let plain = months();
+    assert!(!series_csv(&plain).unwrap().contains("definition_changed"));
+    assert!(!series_table(&plain).contains("Definition changed"));
+}

@@ -69,6 +69,9 @@ pub fn series_csv(reports: &[(String, Report)]) -> Result<String, Error> {
         header.extend(super::plain::DAY_COLUMNS.iter().map(|s| s.to_string()));
         header.extend(["segment".to_string(), "parent".to_string()]);
         header.extend(first.columns.iter().map(|c| c.name.clone()));
+        if first.definition_changed.is_some() {
+            header.push("definition_changed".into());
+        }
         writer.write_record(&header).map_err(failed)?;
     }
     for (label, report) in reports {
@@ -77,6 +80,9 @@ pub fn series_csv(reports: &[(String, Report)]) -> Result<String, Error> {
             record.extend(report.days());
             record.extend([row.segment.clone(), row.parent.clone().unwrap_or_default()]);
             record.extend(row.values.iter().map(plain_text));
+            if let Some(changed) = &report.definition_changed {
+                record.push(changed.contains(&row.segment).to_string());
+            }
             writer.write_record(&record).map_err(failed)?;
         }
     }
@@ -132,7 +138,11 @@ pub fn series_table_within(
                 Some(width) => wrap(&title, width),
                 None => title,
             };
-            format!("{title}{}", fit(&report.grid(), width, Some("KPI")))
+            format!(
+                "{title}{}{}",
+                fit(&report.grid(), width, Some("KPI")),
+                report.definition_note(width)
+            )
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -192,6 +202,16 @@ fn wide_table(reports: &[(String, Report)], width: Option<usize>) -> String {
             None => label,
         });
         out.push_str(&fit(&grid, width, Some("month")));
+    }
+    for (label, report) in reports {
+        let note = report.definition_note(None);
+        if !note.is_empty() {
+            let note = format!("{}: {note}", printable(label));
+            out.push_str(&match width {
+                Some(width) => wrap(&note, width),
+                None => note,
+            });
+        }
     }
     out
 }

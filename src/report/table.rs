@@ -44,22 +44,29 @@ impl Report {
             Some(width) => wrap(&title, width),
             None => title,
         };
-        let mut note = String::new();
-        if let Some(changed) = self.definition_changed.as_ref().filter(|c| !c.is_empty()) {
-            note = format!(
-                "Definition changed during the period: {}. Their flows count members under \
-                 both definitions.\n",
-                changed
-                    .iter()
-                    .map(|s| printable(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            if let Some(width) = width {
-                note = wrap(&note, width);
-            }
-        }
+        let note = self.definition_note(width);
         format!("{title}{}{note}", fit(grid, width, transposed_corner))
+    }
+
+    /// The note under a table whose segments' definitions changed during the period (empty
+    /// when none did), wrapped to `width`.
+    pub(super) fn definition_note(&self, width: Option<usize>) -> String {
+        let Some(changed) = self.definition_changed.as_ref().filter(|c| !c.is_empty()) else {
+            return String::new();
+        };
+        let note = format!(
+            "Definition changed during the period: {}. Their flows count members under \
+             both definitions.\n",
+            changed
+                .iter()
+                .map(|s| printable(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match width {
+            Some(width) => wrap(&note, width),
+            None => note,
+        }
     }
 
     /// `saas_demo as of 2026-10-31 (why that day), compared with 2025-10-31 on local`.
