@@ -341,7 +341,7 @@ fn the_writes_of_snapshot_pass_in_every_dialect() {
 }
 
 /// A report with flow KPIs (read from the membership history) is one read-only query in every
-/// dialect (SQL Server's parsed as T-SQL), and a flow KPI refuses a series.
+/// dialect (SQL Server's parsed as T-SQL), alone, compared and month by month.
 #[test]
 fn reports_with_flow_kpis_pass_in_every_dialect() {
     let dir = tempfile::tempdir().unwrap();
@@ -363,21 +363,29 @@ fn reports_with_flow_kpis_pass_in_every_dialect() {
         segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    let request = segc::Request {
-        compare: Some(segc::plan::Compare::PriorYear),
-        ..Default::default()
-    };
-    let reports = segc::plan(&project, &request).unwrap();
-    let error = segc::render::render_reports(
-        &reports,
-        &segc::dialect::Dialect::load("duckdb").unwrap(),
-        None,
-    )
-    .unwrap_err();
-    assert!(
-        error.to_string().contains("one period at a time"),
-        "{error}"
-    );
+    // A comparison and a month series: each period's flows and timed values, one query.
+    for request in [
+        segc::Request {
+            compare: Some(segc::plan::Compare::PriorYear),
+            ..Default::default()
+        },
+        segc::Request {
+            months: Some((common::date("2024-01-01"), common::date("2024-03-01"))),
+            ..Default::default()
+        },
+    ] {
+        let reports = segc::plan(&project, &request).unwrap();
+        for name in segc::dialect::names() {
+            let dialect = segc::dialect::Dialect::load(name).unwrap();
+            let sql = segc::render::render_reports(&reports, &dialect, None).unwrap();
+            assert!(
+                sql.contains("segc_flows") && sql.contains("segc_timed_kpis"),
+                "{name}"
+            );
+            segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
 
     // `membership: timed` takes a sum, average, minimum or maximum of a fact aggregate.
     std::fs::write(

@@ -18,6 +18,8 @@ use super::{OutputFormat, ReportArgs};
   segc run --grain month --from 2026-01 --to 2026-06 -k people --layout wide
   segc run --output html --out report.html    one self-contained page: tables, charts, overlap
   segc run --grain month --from 2026-01 --to 2026-10 --output html --out months.html
+  segc run --period 2026-10-01..2026-10-31 -k people,entered,left,revenue_while_member
+                                              flows and timed KPIs, from the history segc snapshot records
   segc run --target warehouse --materialize   write yesterday's report into the results table
   segc run --materialize --grain month --from 2026-01 --to 2026-10   backfill ten months")]
 pub struct RunArgs {

@@ -134,6 +134,9 @@ fn snapshot(
     Ok(0)
 }
 
+/// Gets each chunk's days and statement before it runs (to write it to target/compiled/).
+pub(crate) type Compiled<'a> = dyn FnMut(&[NaiveDate], &str) -> Result<(), Error> + 'a;
+
 /// What [`record_days`] recorded: into which table, which segments (name, definition hash),
 /// and the run whose id its rows carry.
 pub(crate) struct Recorded {
@@ -151,7 +154,7 @@ pub(crate) fn record_days(
     driver: &mut dyn crate::driver::Driver,
     (days, select): (&[NaiveDate], &[String]),
     events: &crate::events::EventSink,
-    compiled: &mut dyn FnMut(&[NaiveDate], &str) -> Result<(), Error>,
+    compiled: &mut Compiled<'_>,
 ) -> Result<Recorded, Error> {
     let Some(&first) = days.first() else {
         return Err(Error::Usage("no day to record".into()));
@@ -217,7 +220,10 @@ pub(crate) fn record_days(
             [&history, &day_table],
         );
         drop(progress);
-        written?;
+        // A table the warehouse does not have is named with the source that points at it.
+        written.map_err(|error| {
+            crate::driver::name_the_source(error, project, &target.target, &target.dialect.name)
+        })?;
     }
     Ok(Recorded {
         history,

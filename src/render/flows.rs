@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::ir::KpiKind;
-use crate::plan::statement::Statement;
+use crate::plan::statement::{Kind, Statement};
 use crate::plan::times::TimeValue;
 
 use super::Names;
@@ -56,6 +56,10 @@ pub(super) fn stages(
     names: &Names<'_>,
 ) -> Result<Option<Vec<Stage>>, Error> {
     if statement.membership.is_none() || !has_flows(statement) {
+        return Ok(None);
+    }
+    // Reports and series only: an overlap, an explanation or a snapshot reads no KPI values.
+    if !matches!(statement.kind, Kind::Report | Kind::Series(_)) {
         return Ok(None);
     }
     // Each period's days: the one before it, its first and its last (spine columns in a

@@ -14,7 +14,7 @@ use minijinja::Value;
 
 use crate::error::Error;
 use crate::ir::{KpiAggregation, KpiKind};
-use crate::plan::statement::Statement;
+use crate::plan::statement::{Kind, Statement};
 use crate::plan::times::TimeValue;
 
 use super::Names;
@@ -49,6 +49,10 @@ pub(super) fn stages(
 ) -> Result<Vec<Stage>, Error> {
     let kpis = timed_kpis(statement);
     if kpis.is_empty() || statement.membership.is_none() {
+        return Ok(Vec::new());
+    }
+    // Reports and series only: an overlap, an explanation or a snapshot reads no KPI values.
+    if !matches!(statement.kind, Kind::Report | Kind::Series(_)) {
         return Ok(Vec::new());
     }
     let plan = statement.plan();
