@@ -1,7 +1,7 @@
 //! The cost of the membership history on the embedded DuckDB, process included: `segc
 //! snapshot` per day (one day alone, and a 31-day backfill in one statement), and a report
-//! with a timed KPI and the flow KPIs against the same report without them, on the example
-//! project over the 10,000-user demo. Run with `cargo bench --bench history`; it prints the
+//! with a timed KPI and the flow KPIs against the same report without them (one period, and
+//! three months), on the example project over the 10,000-user demo. Run with `cargo bench --bench history`; it prints the
 //! medians of three runs and the ratios.
 
 use std::path::Path;
@@ -55,11 +55,6 @@ fn main() {
         )
         .expect("copied");
     }
-    std::fs::write(
-        project.join("segment-defs/zz_history.yml"),
-        "kpis:\n  - { name: revenue_while_member, agg: sum, of: period_revenue, membership: timed }\n  - { name: entered, flow: entered }\n  - { name: left, flow: left }\n",
-    )
-    .expect("written");
     // The first run creates the demo database.
     segc(project, &["run", "-k", "people", "-o", "json"]);
 
@@ -100,6 +95,28 @@ fn main() {
             "people,revenue_period,entered,left",
         ],
     );
+    // Three months, each with its own flows and timed values (their days recorded first).
+    segc(
+        project,
+        &["snapshot", "--from", "2026-07-31", "--to", "2026-10-31"],
+    );
+    let months = [
+        "run", "-o", "json", "--grain", "month", "--from", "2026-08", "--to", "2026-10", "-k",
+    ];
+    let plain_months = measure(
+        "3 months: revenue_period",
+        project,
+        &[&months[..], &["people,revenue_period"]].concat(),
+    );
+    let history_months = measure(
+        "3 months: + revenue_while_member, entered, left",
+        project,
+        &[
+            &months[..],
+            &["people,revenue_period,revenue_while_member,entered,left"],
+        ]
+        .concat(),
+    );
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
         "per day: {:.1} ms alone, {:.1} ms in a 31-day backfill",
@@ -111,5 +128,9 @@ fn main() {
         ratio(day, plain),
         ratio(timed, plain),
         ratio(flows, plain)
+    );
+    println!(
+        "three months with timed and flow KPIs against without: {:.2}×",
+        ratio(history_months, plain_months)
     );
 }
