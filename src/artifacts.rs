@@ -160,6 +160,14 @@ impl RunResults {
     }
 }
 
+/// Where `segc snapshot` (and the demo's own recording) writes a target's last merge:
+/// `target/compiled/<target>.snapshot.sql`.
+pub fn compiled_snapshot_path(target: &str) -> PathBuf {
+    let mut path = compiled_path(target);
+    path.set_extension("snapshot.sql");
+    path
+}
+
 /// The compiled statement's path for target `target`, relative to the project folder:
 /// `target/compiled/<target>.sql`, any character of the name but letters, digits, `_`, `-`
 /// written as `_` (a target's name is a key of profiles.yml, not a safe file name).

@@ -478,8 +478,7 @@ impl Connected {
             let mut writing = options.clone();
             writing.write = true;
             let mut writer = crate::driver::open(&target.profile, writing, root)?;
-            let mut path = crate::artifacts::compiled_path(&target.target);
-            path.set_extension("snapshot.sql");
+            let path = crate::artifacts::compiled_snapshot_path(&target.target);
             let mut compiled = |_: &[chrono::NaiveDate], sql: &str| {
                 crate::artifacts::write_atomically(&root.join(&path), sql.as_bytes())
             };

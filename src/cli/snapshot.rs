@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use clap::Args;
 
 use crate::error::Error;
@@ -75,8 +75,7 @@ fn snapshot(
         Some(driver) => driver,
         None => crate::driver::open(&target.profile, options, root)?,
     };
-    let mut path = crate::artifacts::compiled_path(&target.target);
-    path.set_extension("snapshot.sql");
+    let path = crate::artifacts::compiled_snapshot_path(&target.target);
     let mut compiled = |chunk: &[NaiveDate], sql: &str| {
         let days = crate::artifacts::RequestDays {
             report: crate::artifacts::ReportDays {
@@ -253,16 +252,7 @@ fn days(project: &crate::ir::Project, args: &SnapshotArgs) -> Result<Vec<NaiveDa
             "{first}..{last} is more than {MAX_DAYS} days: record it in parts"
         )));
     }
-    let mut days = Vec::new();
-    let mut day = first;
-    while day <= last {
-        days.push(day);
-        day = day.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
-        if day == NaiveDate::MAX {
-            break;
-        }
-    }
-    Ok(days)
+    Ok(first.iter_days().take_while(|day| *day <= last).collect())
 }
 
 fn plan<'p>(

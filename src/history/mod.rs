@@ -179,10 +179,7 @@ pub fn check_period(
     reports: &crate::plan::Reports<'_>,
 ) -> Result<HistoryCheck, Error> {
     use crate::driver::Cell;
-    let plans: Vec<&crate::plan::Plan<'_>> = match reports {
-        crate::plan::Reports::Single(plan) => vec![plan.as_ref()],
-        crate::plan::Reports::Series(periods, _) => periods.iter().map(|(_, plan)| plan).collect(),
-    };
+    let plans = reports.plans();
     let Some(plan) = plans.first() else {
         return Ok(HistoryCheck::NotRead);
     };

@@ -111,6 +111,14 @@ pub enum Reports<'p> {
 }
 
 impl<'p> Reports<'p> {
+    /// Each period's plan, in order (one for a single report).
+    pub fn plans(&self) -> Vec<&Plan<'p>> {
+        match self {
+            Reports::Single(plan) => vec![plan.as_ref()],
+            Reports::Series(periods, _) => periods.iter().map(|(_, plan)| plan).collect(),
+        }
+    }
+
     /// The project reported on.
     pub fn project(&self) -> &'p Project {
         match self {
