@@ -352,8 +352,13 @@ fn generated_cases() -> bool {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
+    // `cargo bench` adds `--bench` to the arguments given after `--`.
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|arg| *arg != "--bench")
+        .collect();
     let within = match args.as_slice() {
         ["case", index] => run_case(&CASES[index.parse::<usize>().expect("an index")], today),
         ["write", segments, kpis, dir] => {

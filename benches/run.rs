@@ -8,11 +8,17 @@
 //! 20 KPIs over 1,000,000 synthetic users, with the generator's KPIs (distinct counts,
 //! medians, sums of amounts: read per member) and with KPIs that all decompose (grouped by
 //! membership signature); each statement's median time next to its floor's (the per-user
-//! attributes alone, and with the quintile scores), and their ratio. `cargo bench --bench run -- fanout
-//! USERS` runs only this part, at another size.
+//! attributes alone, and with the quintile scores), and their ratio. Then month series of 3,
+//! 12 and 24 months of the 30-segment project against its single report. `cargo bench --bench
+//! run -- fanout USERS` runs only this part, at another size.
+//!
+//! `cargo bench --bench run -- postgres [USERS]` (200,000 by default) runs the fan-out on
+//! PostgreSQL instead (see `postgres/`), with `SEGC_BENCH_POSTGRES` naming the server.
 
 mod fanout;
 mod generate;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +50,23 @@ fn measure(label: &str, mut work: impl FnMut() -> usize) -> Duration {
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
+    #[cfg(feature = "postgres")]
+    if let Some(at) = arguments.iter().position(|a| a == "postgres") {
+        let users = arguments
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(200_000);
+        postgres::run(users);
+        return;
+    }
+    if let Some(at) = arguments.iter().position(|a| a == "sql") {
+        let (Some(file), Some(database)) = (arguments.get(at + 1), arguments.get(at + 2)) else {
+            eprintln!("usage: cargo bench --bench run -- sql FILE.sql DATABASE.duckdb");
+            std::process::exit(2);
+        };
+        statement_cpu(file, database);
+        return;
+    }
     let fan_out_only = arguments.iter().position(|a| a == "fanout");
     let users = fan_out_only
         .and_then(|at| arguments.get(at + 1))
@@ -55,13 +78,41 @@ fn main() {
     fan_out(users);
 }
 
+/// One statement of a file on a DuckDB file, five times: the median wall time and the CPU
+/// time of the process per run, to set beside another build of DuckDB running the same file.
+fn statement_cpu(file: &str, database: &str) {
+    let sql = std::fs::read_to_string(file).expect("the SQL file");
+    let config = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .expect("a configuration");
+    let database = duckdb::Connection::open_with_flags(database, config).expect("the database");
+    // utime and stime of /proc/self/stat, in clock ticks of 10 ms.
+    let cpu = || {
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+        let after_name = &stat[stat.rfind(')').expect("a process name") + 2..];
+        let fields: Vec<&str> = after_name.split(' ').collect();
+        let ticks = |at: usize| fields[at].parse::<f64>().expect("a number of ticks");
+        (ticks(11) + ticks(12)) / 100.0
+    };
+    fanout::run(&database, &sql).expect("the statement runs");
+    let before = cpu();
+    let wall = fanout::median(5, || {
+        fanout::run(&database, &sql).expect("the statement runs")
+    });
+    println!(
+        "{file}: median {:.0} ms, CPU {:.0} ms per run",
+        wall.as_secs_f64() * 1000.0,
+        (cpu() - before) * 1000.0 / 5.0
+    );
+}
+
 /// The fan-out of segments: each statement against its floor, at 30 and 300 segments.
 fn fan_out(users: usize) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("warehouse.duckdb");
     // Statements run to their last row: the time of `segc run` without the gate's parse.
     let started = Instant::now();
-    fanout::create_warehouse(&path, users).expect("the synthetic warehouse");
+    segc::demo::create_synthetic(&path, users).expect("the synthetic warehouse");
     println!(
         "\nfan-out: {users} users, warehouse written in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -112,6 +163,82 @@ fn fan_out(users: usize) {
             ms(report),
             report.as_secs_f64() / floor.as_secs_f64(),
             report.as_secs_f64() / scored.as_secs_f64()
+        );
+    }
+    one_query_per_segment(&dir.path().join("project_30_mixed"), &run, &dialect, today);
+    month_series(&dir.path().join("project_30_mixed"), &run, &dialect, today);
+}
+
+/// The naive plan, for scale: one statement per segment (`--select` each visible segment of
+/// the 30-segment project in turn), each reading every source again; median of 3 rounds
+/// against the same project's single statement and its floor.
+fn one_query_per_segment(
+    project_dir: &std::path::Path,
+    run: &dyn Fn(&str) -> usize,
+    dialect: &Dialect,
+    today: chrono::NaiveDate,
+) {
+    let project = segc::validate::load_and_validate(project_dir).expect("a valid project");
+    let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
+    let single = render(&plan, dialect, None).expect("render");
+    let floor = fanout::floor(&single, "segc_attributes").expect("a floor");
+    let statements: Vec<String> = project
+        .segments
+        .iter()
+        .filter(|segment| segment.visible)
+        .map(|segment| {
+            let options = ReportOptions {
+                select: vec![segment.name.clone()],
+                ..ReportOptions::default()
+            };
+            let plan = Plan::new(&project, &options, today).expect("plan");
+            render(&plan, dialect, None).expect("render")
+        })
+        .collect();
+    let floor = fanout::median(3, || run(&floor));
+    let single = fanout::median(3, || run(&single));
+    let naive = fanout::median(3, || statements.iter().map(|sql| run(sql)).sum::<usize>());
+    println!(
+        "\none query per segment, 30 segments × 20 KPIs ({} statements): {:.0} ms, {:.1}x the floor ({:.0} ms); segc's one statement {:.0} ms, {:.2}x",
+        statements.len(),
+        naive.as_secs_f64() * 1000.0,
+        naive.as_secs_f64() / floor.as_secs_f64(),
+        floor.as_secs_f64() * 1000.0,
+        single.as_secs_f64() * 1000.0,
+        single.as_secs_f64() / floor.as_secs_f64(),
+    );
+}
+
+/// A month series against a single report of the same project (30 segments × 20 KPIs):
+/// facts are aggregated once per user and slice of time, so the series grows with users ×
+/// months, not with facts × months.
+fn month_series(
+    project_dir: &std::path::Path,
+    run: &dyn Fn(&str) -> usize,
+    dialect: &Dialect,
+    today: chrono::NaiveDate,
+) {
+    let project = segc::validate::load_and_validate(project_dir).expect("a valid project");
+    let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
+    let single = render(&plan, dialect, None).expect("render");
+    let single = fanout::median(3, || run(&single));
+    println!(
+        "\nmonth series, 30 segments × 20 KPIs: one report {:.0} ms",
+        single.as_secs_f64() * 1000.0
+    );
+    println!("{:>7} {:>9} {:>8}", "months", "ms", "ratio");
+    let last = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date");
+    for months in [3, 12, 24] {
+        let first = last - chrono::Months::new(months - 1);
+        let periods =
+            segc::plan::month_plans(&project, first, last, &ReportOptions::default(), today)
+                .expect("months");
+        let sql = render_series(&periods, dialect, None, SeriesShape::Periods).expect("render");
+        let series = fanout::median(3, || run(&sql));
+        println!(
+            "{months:>7} {:>9.0} {:>7.2}x",
+            series.as_secs_f64() * 1000.0,
+            series.as_secs_f64() / single.as_secs_f64()
         );
     }
 }

@@ -1540,3 +1540,73 @@ fn bash_completions_cover_the_commands_and_parse() {
     );
     segc().args(["completions", "tcsh"]).assert().code(2);
 }
+
+/// `segc bench-data` writes the benchmarks' warehouse at the size asked, with the example
+/// project's tables (the example runs on it), and never overwrites a file.
+#[cfg(feature = "duckdb")]
+#[test]
+fn bench_data_writes_a_warehouse_the_example_project_runs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/bench.duckdb");
+    let output = segc()
+        .args(["bench-data", "--users", "300", "--output"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains(": 300 users, 100 accounts, "), "{stdout}");
+    let events: u64 = stdout
+        .split(" accounts, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("an event count in {stdout}"));
+    assert!(events > 300 * 20, "{stdout}");
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!(
+            "bench: {{ type: duckdb, path: {} }}\n",
+            serde_json::Value::String(path.display().to_string())
+        ),
+    )
+    .unwrap();
+    let output = segc()
+        .args([
+            "run",
+            "--target",
+            "bench",
+            "-k",
+            "people,active_people",
+            "-o",
+            "json",
+        ])
+        .args(["--as-of", "2026-10-31", "--project"])
+        .arg(common::repository_root())
+        .arg("--profiles-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["rows"][0]["segment"], "all_users");
+    assert_eq!(report["rows"][0]["people"], 300, "{report}");
+    let active = report["rows"][0]["active_people"].as_i64().unwrap();
+    assert!(active > 0 && active < 300, "{report}");
+    // The file exists now: refused, and left as it is.
+    let before = std::fs::metadata(&path).unwrap().len();
+    segc()
+        .args(["bench-data", "--users", "10", "--output"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exists"));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), before);
+    segc()
+        .args(["bench-data", "--users", "0", "--output"])
+        .arg(dir.path().join("none.duckdb"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--users must be from 1"));
+    assert!(!dir.path().join("none.duckdb").exists());
+}

@@ -117,6 +117,88 @@ fn each_month_of_a_dynamics_run_equals_the_plain_report_for_that_month() {
     assert_months_match_plain_reports(&project, &mut database, "2026-04-01", "2026-10-01");
 }
 
+/// A month series aggregates a fact source once per user and slice of time, then combines
+/// each month's windows from the slices. Every kind of window, the partials of each aggregate
+/// (counts, sums, an average, a minimum and a maximum, distinct local days, a `where`) and a
+/// time zone whose offset changes inside the months (Paris: the last Sundays of October and
+/// March) give the same numbers as the plain report of each month; a distinct count of a
+/// column keeps the plain plan for its source, which still matches.
+#[test]
+fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = common::demo_database(dir.path(), 400);
+    let root = dir.path().join("project");
+    common::copy_project(
+        &common::repository_root(),
+        &root,
+        Some(&["sources.yml", "warehouse_schema.yml"]),
+    );
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: paris\ndefinitions: segment-defs\ntime_zone: Europe/Paris\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("segment-defs/windows.yml"),
+        "attributes:\n\
+         \x20 week: { source: events, agg: count, window: 7d }\n\
+         \x20 mtd: { source: events, agg: count, window: month_to_date }\n\
+         \x20 previous: { source: events, agg: count, window: previous_month }\n\
+         \x20 trailing: { source: events, agg: count, window: 1m }\n\
+         \x20 offset_days: { source: events, agg: count_distinct_days, window: { last: 14d, offset: 7d } }\n\
+         \x20 in_period: { source: events, agg: count, window: period }\n\
+         \x20 first_seen: { source: events, agg: min, column: time }\n\
+         \x20 last_seen: { source: events, agg: max, column: time }\n\
+         \x20 avg_duration: { source: events, agg: avg, column: duration_s, window: 30d }\n\
+         \x20 longest_login: { source: events, agg: max, column: duration_s, where: { name: { eq: login } } }\n\
+         \x20 days_ever: { source: events, agg: count_distinct_days }\n\
+         \x20 seconds_ever: { source: events, agg: sum, column: duration_s }\n\
+         \x20 spend_30d: { source: orders, agg: sum, column: amount, window: 30d }\n\
+         \x20 avg_order: { source: orders, agg: avg, column: amount }\n\
+         \x20 orders_ever: { source: orders, agg: count }\n\
+         \x20 accounts: { source: user_accounts, agg: count_distinct, column: account_id }\n\
+         segments:\n\
+         \x20 - { name: weekly, all: [ { week: { gte: 3 } } ] }\n\
+         \x20 - { name: steady, all: [ { offset_days: { gte: 2 } }, { days_ever: { gte: 20 } } ] }\n\
+         \x20 - { name: buyers, all: [ { spend_30d: { gt: 0 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: week, agg: sum, of: week }\n\
+         \x20 - { name: mtd, agg: sum, of: mtd }\n\
+         \x20 - { name: previous, agg: sum, of: previous }\n\
+         \x20 - { name: trailing, agg: sum, of: trailing }\n\
+         \x20 - { name: offset_days, agg: sum, of: offset_days }\n\
+         \x20 - { name: in_period, agg: sum, of: in_period }\n\
+         \x20 - { name: first_seen, agg: min, of: first_seen }\n\
+         \x20 - { name: last_seen, agg: max, of: last_seen }\n\
+         \x20 - { name: avg_duration, agg: avg, of: avg_duration }\n\
+         \x20 - { name: longest_login, agg: max, of: longest_login }\n\
+         \x20 - { name: days_ever, agg: sum, of: days_ever }\n\
+         \x20 - { name: seconds_ever, agg: sum, of: seconds_ever }\n\
+         \x20 - { name: spend_30d, agg: sum, of: spend_30d }\n\
+         \x20 - { name: avg_order, agg: avg, of: avg_order }\n\
+         \x20 - { name: orders_ever, agg: sum, of: orders_ever }\n\
+         \x20 - { name: accounts, agg: sum, of: accounts }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(&root).expect("a valid project");
+    let periods = month_plans(&project, "2025-09-01", "2026-04-01");
+    let sql = render_series(
+        &periods,
+        &Dialect::load("duckdb").unwrap(),
+        None,
+        SeriesShape::Periods,
+    )
+    .unwrap();
+    // Events and orders are sliced; the distinct count of accounts keeps the plain plan.
+    for sliced in ["segc_slices_events", "segc_slices_orders"] {
+        assert!(sql.contains(sliced), "{sliced} in\n{sql}");
+    }
+    assert!(!sql.contains("segc_slices_user_accounts"), "{sql}");
+    let mut database = DuckDb::open_read_only(&path).unwrap();
+    assert_months_match_plain_reports(&project, &mut database, "2025-09-01", "2026-04-01");
+}
+
 #[test]
 fn a_comparison_sets_each_kpi_beside_its_value_a_period_earlier() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,8 @@
 //! The command line: arguments → a resolved invocation → the library. One file per command.
 
 pub mod artifacts;
+#[cfg(feature = "duckdb")]
+pub mod bench_data;
 pub mod compile;
 pub mod explain;
 pub mod init;
@@ -68,6 +70,14 @@ pub enum Command {
         after_help = "Examples:\n  segc list                 # everything\n  segc list active          # names or labels containing `active`, any case\n  segc list '*_30d'         # a glob over the whole name or label\n  segc list -o json         # for scripts and editors"
     )]
     List(list::ListArgs),
+    /// Write the benchmarks' synthetic warehouse (the example project's tables) at any size
+    /// into a new DuckDB file.
+    #[cfg(feature = "duckdb")]
+    #[command(
+        name = "bench-data",
+        after_help = "Examples:\n  segc bench-data --users 1000000                  # target/bench-1000000.duckdb\n  segc bench-data --users 200000 -o /data/b.duckdb\nThe same data is what `cargo bench --bench run -- fanout N` measures on."
+    )]
+    BenchData(bench_data::BenchDataArgs),
     /// Print the JSON Schema of segc_project.yml and the definitions files (for editors).
     #[command(
         after_help = "Examples:\n  segc schema > segc.schema.json\nthen start a YAML file with\n  # yaml-language-server: $schema=segc.schema.json\n(`segc init` does both for a new project)."
@@ -329,6 +339,8 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Targets(args) => targets::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Sources(args) => sources::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::List(args) => list::execute(root, &args),
+        #[cfg(feature = "duckdb")]
+        Command::BenchData(args) => bench_data::execute(root, &args),
         Command::Schema => {
             print!("{}", crate::spec::SCHEMA);
             Ok(0)

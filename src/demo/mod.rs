@@ -25,6 +25,8 @@ mod activity;
 mod calendar;
 mod generate;
 mod random;
+#[cfg(feature = "duckdb")]
+mod synthetic;
 #[cfg(test)]
 mod tests;
 mod vocabulary;
@@ -34,6 +36,8 @@ mod write;
 use chrono::{NaiveDate, NaiveDateTime};
 
 pub use generate::generate;
+#[cfg(feature = "duckdb")]
+pub use synthetic::{MAX_USERS, SyntheticCounts, create_synthetic};
 #[cfg(feature = "duckdb")]
 pub use write::{create_database, create_database_with, write_duckdb, write_duckdb_with};
 

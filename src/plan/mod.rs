@@ -3,6 +3,7 @@
 //! SQL compares against, computed here in the project's time zone.
 
 pub mod aggregates;
+pub mod buckets;
 mod clock;
 mod needed;
 pub mod output;

@@ -45,10 +45,14 @@ pub(super) enum Alias {
     Flows,
     /// A reported row's timed KPIs (`membership: timed`).
     Timed,
+    /// A series' facts per user and slice of time, …
+    Slices,
+    /// … and the slices a period reads.
+    Links,
 }
 
 impl Alias {
-    const ALL: [Alias; 19] = [
+    const ALL: [Alias; 21] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -68,6 +72,8 @@ impl Alias {
         Alias::Snapshotted,
         Alias::Flows,
         Alias::Timed,
+        Alias::Slices,
+        Alias::Links,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -92,6 +98,8 @@ impl Alias {
             Alias::Snapshotted => "g",
             Alias::Flows => "x",
             Alias::Timed => "z",
+            Alias::Slices => "b",
+            Alias::Links => "l",
         }
     }
 
@@ -117,6 +125,8 @@ impl Alias {
             Alias::Snapshotted => "snapshotted",
             Alias::Flows => "flows",
             Alias::Timed => "timed",
+            Alias::Slices => "slices",
+            Alias::Links => "links",
         }
     }
 

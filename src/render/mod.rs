@@ -2,6 +2,7 @@
 //! dialect's ancestors' overrides, then its own; the statement skeleton lays out the stages.
 
 mod alias;
+mod buckets;
 mod expr;
 mod flows;
 mod freshness;
@@ -81,8 +82,16 @@ fn with_sql<'p, T>(
         .render_captured(context! {})
         .map_err(template_error)?;
     let mut spine_columns = Vec::new();
-    captured
-        .with_state_mut(|state| build(&mut Sql::new(state, dialect, periods, &mut spine_columns)))
+    let spine_reads = std::cell::Cell::new(0);
+    captured.with_state_mut(|state| {
+        build(&mut Sql::new(
+            state,
+            dialect,
+            periods,
+            &mut spine_columns,
+            &spine_reads,
+        ))
+    })
 }
 
 fn template_error(error: minijinja::Error) -> Error {

@@ -26,6 +26,8 @@ pub(super) struct Pass {
     /// Rank columns of ordered facts: the pass then reads a numbered copy of its rows.
     ranks: Vec<Item>,
     aggregates: Vec<Item>,
+    /// A series' pass by slices of time (render/buckets.rs): its stages, spelled whole.
+    bucketed: Option<String>,
 }
 
 /// Every pass, and the attributes stage's columns: the user, the user and dimension
@@ -77,6 +79,26 @@ fn pass(
     let project = statement.plan().project;
     let q = |name: &str| names.q(name);
     let source = project.source(stage.source);
+    let name = q(&format!("segc_facts_{}", source.name));
+    let user_key = format!("{}.{}", names.alias(Alias::Facts), q(&stage.user_key));
+    let alias = q(&alias::pass(stage.number));
+    if let Some(bucketed) = super::buckets::bucketed(sql, statement, names, stage, &name)? {
+        return Ok(Pass {
+            name,
+            period: Some(q("segc_period")),
+            alias,
+            source: source.name.clone(),
+            origin: comment_text(&source.origin.to_string()),
+            table: names.table(stage.source),
+            user_key,
+            filter: String::new(),
+            join_users: false,
+            ranks: Vec::new(),
+            aggregates: Vec::new(),
+            bucketed: Some(bucketed),
+        });
+    }
+    let reads_before = sql.spine_reads();
     let mut filter = Vec::new();
     if let Some(time) = &stage.time {
         let column = format!("{}.{}", names.alias(Alias::Facts), q(time));
@@ -117,7 +139,14 @@ fn pass(
             comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
         });
     }
-    let period = match (statement.periods.is_series(), ranks.is_empty()) {
+    // A series' pass over a source without time reads the spine only when a `where` or an
+    // ordering depends on the period; otherwise it is computed once for every period.
+    let by_period = statement.periods.is_series()
+        && (stage.time.is_some()
+            || !ranks.is_empty()
+            || stage.join_users
+            || sql.spine_reads() != reads_before);
+    let period = match (by_period, ranks.is_empty()) {
         (false, _) => None,
         (true, true) => Some(format!(
             "{}.{}",
@@ -131,13 +160,13 @@ fn pass(
         )),
     };
     Ok(Pass {
-        name: q(&format!("segc_facts_{}", source.name)),
+        name,
         period,
-        alias: q(&alias::pass(stage.number)),
+        alias,
         source: source.name.clone(),
         origin: comment_text(&source.origin.to_string()),
         table: names.table(stage.source),
-        user_key: format!("{}.{}", names.alias(Alias::Facts), q(&stage.user_key)),
+        user_key,
         filter: if filter.is_empty() {
             "1 = 1".into()
         } else {
@@ -146,5 +175,6 @@ fn pass(
         join_users: stage.join_users,
         ranks,
         aggregates,
+        bucketed: None,
     })
 }

@@ -61,7 +61,42 @@ impl<'a, 's> Sql<'a, 's> {
         aggregate: &FactAggregate,
         signup: &str,
     ) -> Result<String, Error> {
-        let value = match &aggregate.value {
+        let value = self.fact_value(aggregate)?;
+        if let Some(n) = aggregate.nth {
+            // The rank is NULL for facts outside the window or filter.
+            let name = &self.plan().project.attribute(aggregate.attribute).name;
+            let rank = format!("{}.{}", self.alias(Alias::Facts), self.q(&rank_alias(name)));
+            return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
+        }
+        let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
+        self.aggregate(aggregate.function, value, aggregate.exact, condition)
+    }
+
+    /// `function` over the value an aggregate reads from its facts, on the facts its `where`
+    /// keeps and `since` (a condition on their time, when given): a partial aggregate of a
+    /// slice of time (render/buckets.rs).
+    pub(in crate::render) fn fact_partial(
+        &mut self,
+        aggregate: &FactAggregate,
+        function: Function,
+        since: Option<String>,
+    ) -> Result<String, Error> {
+        let value = self.fact_value(aggregate)?;
+        let rows = FactRows {
+            window: None,
+            filter: aggregate.rows.filter.clone(),
+        };
+        let condition = self.fact_condition(&rows, aggregate.source, "NULL")?;
+        let condition = match (since, condition) {
+            (Some(since), Some(condition)) => Some(format!("{since} AND {condition}")),
+            (since, condition) => since.or(condition),
+        };
+        self.aggregate(function, value, aggregate.exact, condition)
+    }
+
+    /// The value an aggregate reads from each fact.
+    fn fact_value(&mut self, aggregate: &FactAggregate) -> Result<String, Error> {
+        Ok(match &aggregate.value {
             FactValue::LocalDay { time } => {
                 let time = time
                     .as_ref()
@@ -78,15 +113,7 @@ impl<'a, 's> Sql<'a, 's> {
                 }
             }
             FactValue::One => "1".into(),
-        };
-        if let Some(n) = aggregate.nth {
-            // The rank is NULL for facts outside the window or filter.
-            let name = &self.plan().project.attribute(aggregate.attribute).name;
-            let rank = format!("{}.{}", self.alias(Alias::Facts), self.q(&rank_alias(name)));
-            return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
-        }
-        let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
-        self.aggregate(aggregate.function, value, aggregate.exact, condition)
+        })
     }
 
     /// `function` over `value` on the rows where `condition` holds (all when none); `exact`:

@@ -11,6 +11,8 @@ mod formulas;
 mod time;
 
 use crate::render::alias::Alias;
+use std::cell::Cell;
+
 use minijinja::{State, Value};
 
 use crate::dialect::Dialect;
@@ -30,6 +32,9 @@ pub(super) struct Sql<'a, 's> {
     spine_alias: Alias,
     /// The spine's columns, shared by every stage: a name, then one literal per period.
     spine_columns: &'a mut Vec<(String, Vec<String>)>,
+    /// How many period-dependent values have been spelled: a stage whose count does not
+    /// move reads nothing from the spine.
+    spine_reads: &'a Cell<usize>,
 }
 
 /// A number as SQL: integers without a fraction, negatives in parentheses.
@@ -52,6 +57,7 @@ impl<'a, 's> Sql<'a, 's> {
         dialect: &'a Dialect,
         periods: Periods<'a>,
         spine_columns: &'a mut Vec<(String, Vec<String>)>,
+        spine_reads: &'a Cell<usize>,
     ) -> Self {
         Sql {
             state,
@@ -59,6 +65,7 @@ impl<'a, 's> Sql<'a, 's> {
             periods,
             spine_alias: Alias::Spine,
             spine_columns,
+            spine_reads,
         }
     }
 
@@ -70,7 +77,13 @@ impl<'a, 's> Sql<'a, 's> {
             periods: self.periods,
             spine_alias: alias,
             spine_columns: &mut *self.spine_columns,
+            spine_reads: self.spine_reads,
         }
+    }
+
+    /// How many period-dependent values have been spelled so far (see [`Sql::time_value`]).
+    pub(super) fn spine_reads(&self) -> usize {
+        self.spine_reads.get()
     }
 
     /// A value of the report's time (see [`crate::plan::times`]): its literal in a single
@@ -92,6 +105,7 @@ impl<'a, 's> Sql<'a, 's> {
         if !self.periods.is_series() {
             return Ok(spelled.swap_remove(0));
         }
+        self.spine_reads.set(self.spine_reads.get() + 1);
         let name = match self.spine_columns.iter().find(|(_, v)| *v == spelled) {
             Some((name, _)) => name.clone(),
             None => {
@@ -147,7 +161,11 @@ impl<'a, 's> Sql<'a, 's> {
         })
     }
 
-    fn cast(&mut self, value: String, type_name: &str) -> Result<String, Error> {
+    pub(in crate::render) fn cast(
+        &mut self,
+        value: String,
+        type_name: &str,
+    ) -> Result<String, Error> {
         self.call("cast", &[Value::from(value), Value::from(type_name)])
     }
 

@@ -1,0 +1,191 @@
+//! The fan-out on PostgreSQL: the synthetic warehouse of `segc bench-data` written by SQL into
+//! a new database `segc_bench` (the same shape, with PostgreSQL's hash functions for values),
+//! the generated projects of 30 and 300 segments × 20 KPIs, each statement's median of 3 runs
+//! next to its floor, and a review of `EXPLAIN (ANALYZE)`: how often each source table is
+//! scanned, and whether any nested loop joins the member rows to the reported rows.
+//!
+//! `SEGC_BENCH_POSTGRES` holds a libpq connection string of a server where the benchmark may
+//! drop and create database `segc_bench` (`host=127.0.0.1 port=5432 user=postgres`);
+//! `SEGC_BENCH_EXPLAIN=DIR` keeps each plan there.
+
+use std::time::Instant;
+
+use segc::dialect::Dialect;
+use segc::plan::{Plan, ReportOptions};
+use segc::render::render;
+
+use crate::{fanout, generate};
+
+/// The synthetic warehouse in PostgreSQL's SQL: `hashint8extended(n, seed)` plays DuckDB's
+/// `hash()`.
+fn warehouse_sql(users: usize) -> String {
+    let accounts = (users / 3).max(1);
+    format!(
+        "
+CREATE SCHEMA app;
+CREATE TABLE app.accounts AS
+SELECT i AS account_id,
+  CASE WHEN abs(hashint8extended(i, 1)) % 10 < 5 THEN 'free' WHEN abs(hashint8extended(i, 1)) % 10 < 8 THEN 'starter'
+       WHEN abs(hashint8extended(i, 1)) % 10 < 9 THEN 'pro' ELSE 'enterprise' END AS plan_name,
+  CAST(abs(hashint8extended(i, 2)) % 1500 AS DOUBLE PRECISION) AS mrr_usd,
+  (ARRAY['retail', 'software', 'finance', 'health', 'media'])[1 + abs(hashint8extended(i, 3)) % 5] AS industry,
+  TIMESTAMP '2023-01-01' + (abs(hashint8extended(i, 4)) % 1000) * INTERVAL '1 day' AS created_at,
+  CASE WHEN abs(hashint8extended(i, 5)) % 4 = 0 THEN TIMESTAMP '2026-01-01' + (abs(hashint8extended(i, 5)) % 600) * INTERVAL '1 day' END AS trial_ends_at
+FROM generate_series(1, {accounts}) AS t(i);
+CREATE TABLE app.account_plan_history AS
+SELECT account_id, plan_name, created_at AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to
+FROM app.accounts;
+CREATE TABLE app.users AS
+SELECT i AS user_id,
+  TIMESTAMP '2024-01-01' + (abs(hashint8extended(i, 11)) % 1000) * INTERVAL '1 day'
+    + (abs(hashint8extended(i, 12)) % 86400) * INTERVAL '1 second' AS created_at,
+  1 + abs(hashint8extended(i, 13)) % {accounts} AS account_id,
+  (ARRAY['owner', 'admin', 'member', 'viewer'])[1 + abs(hashint8extended(i, 14)) % 4] AS role,
+  (ARRAY['US', 'FR', 'DE', 'GB', 'BR', 'IN', 'JP', 'SN', NULL])[1 + abs(hashint8extended(i, 15)) % 9] AS country,
+  CASE WHEN abs(hashint8extended(i, 16)) % 10 < 6 THEN TIMESTAMP '2024-01-03' + (abs(hashint8extended(i, 11)) % 1000) * INTERVAL '1 day' END AS activated_at
+FROM generate_series(1, {users}) AS t(i);
+CREATE TABLE app.user_accounts AS
+SELECT user_id, account_id FROM app.users
+UNION ALL
+SELECT user_id, 1 + abs(hashint8extended(user_id, 21)) % {accounts} FROM app.users WHERE abs(hashint8extended(user_id, 22)) % 5 = 0;
+CREATE TABLE app.events AS
+SELECT row_number() OVER () AS event_id, user_id,
+  TIMESTAMP '2025-11-01' + (abs(hashint8extended(user_id * 64 + n, 31)) % (365 * 86400)) * INTERVAL '1 second' AS occurred_at,
+  (ARRAY['login', 'view', 'click', 'export'])[1 + abs(hashint8extended(user_id * 64 + n, 32)) % 4] AS event_name,
+  CAST(abs(hashint8extended(user_id * 64 + n, 33)) % 600 AS INTEGER) AS duration_s
+FROM app.users CROSS JOIN LATERAL generate_series(0, abs(hashint8extended(user_id, 30)) % 60 - 1) AS s(n);
+CREATE TABLE app.orders AS
+SELECT row_number() OVER () AS order_id, user_id,
+  TIMESTAMP '2025-01-01' + (abs(hashint8extended(user_id * 64 + n, 41)) % (669 * 86400)) * INTERVAL '1 second' AS ordered_at,
+  CAST(5 + abs(hashint8extended(user_id * 64 + n, 42)) % 49500 / 100.0 AS DOUBLE PRECISION) AS amount,
+  (ARRAY['web', 'app', 'sales'])[1 + abs(hashint8extended(user_id * 64 + n, 43)) % 3] AS channel
+FROM app.users CROSS JOIN LATERAL generate_series(0, abs(hashint8extended(user_id, 40)) % 4 - 1) AS s(n);
+ANALYZE;
+"
+    )
+}
+
+/// Rows of a statement's result (read over the simple query protocol, every row).
+async fn rows(client: &tokio_postgres::Client, sql: &str) -> usize {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("the statement runs: {e}"))
+        .iter()
+        .filter(|message| matches!(message, tokio_postgres::SimpleQueryMessage::Row(_)))
+        .count()
+}
+
+/// What the plan of a report shows: scans per source table, nested loops, spills.
+fn review(plan: &str) -> String {
+    let scans = ["users", "events", "orders", "user_accounts", "accounts"]
+        .iter()
+        .map(|table| {
+            let scans = plan
+                .lines()
+                .filter(|line| {
+                    line.contains(&format!(" on {table} "))
+                        && (line.contains("Seq Scan") || line.contains("Index"))
+                })
+                .count();
+            format!("{table} {scans}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let loops = plan.matches("Nested Loop").count();
+    let spilled = plan.matches("external").count();
+    format!("scans: {scans}; nested loops: {loops}; sorts on disk: {spilled}")
+}
+
+pub fn run(users: usize) {
+    let Ok(server) = std::env::var("SEGC_BENCH_POSTGRES") else {
+        eprintln!(
+            "set SEGC_BENCH_POSTGRES to a libpq connection string (host=… port=… user=…) of a server where database segc_bench may be dropped and created"
+        );
+        std::process::exit(2);
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let connect = |database: &str| {
+            let text = format!("{server} dbname={database}");
+            async move {
+                let (client, connection) = tokio_postgres::connect(&text, tokio_postgres::NoTls)
+                    .await
+                    .unwrap_or_else(|e| panic!("connecting to PostgreSQL: {e}"));
+                tokio::spawn(connection);
+                client
+            }
+        };
+        let admin = connect("postgres").await;
+        admin
+            .batch_execute("DROP DATABASE IF EXISTS segc_bench; CREATE DATABASE segc_bench")
+            .await
+            .expect("database segc_bench created");
+        let client = connect("segc_bench").await;
+        let started = Instant::now();
+        client
+            .batch_execute(&warehouse_sql(users))
+            .await
+            .expect("the synthetic warehouse");
+        println!(
+            "\nPostgreSQL fan-out: {users} users, warehouse written in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let dialect = Dialect::load("postgres").expect("dialect");
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        println!(
+            "{:>9} {:>9} {:>11} {:>9} {:>8} {:>9}",
+            "segments", "floor ms", "+scores ms", "run ms", "ratio", "/+scores"
+        );
+        for segments in [30, 300] {
+            let project_dir = dir.path().join(format!("project_{segments}"));
+            generate::write_project(&project_dir, segments, 20).expect("the generated project");
+            let project = segc::validate::load_and_validate(&project_dir).expect("a valid project");
+            let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
+            let sql = render(&plan, &dialect, None).expect("render");
+            let floor_of = |through: &str| {
+                fanout::floor_reading(&sql, through, &format!("SELECT COUNT({through}.*) FROM"))
+                    .expect("a floor")
+            };
+            let (floor, scored) = (floor_of("segc_attributes"), floor_of("segc_scores"));
+            let mut times = Vec::new();
+            for statement in [&floor, &scored, &sql] {
+                let mut runs = Vec::new();
+                for _ in 0..3 {
+                    let started = Instant::now();
+                    rows(&client, statement).await;
+                    runs.push(started.elapsed());
+                }
+                runs.sort();
+                times.push(runs[1]);
+            }
+            let ms = |at: usize| times[at].as_secs_f64() * 1000.0;
+            println!(
+                "{segments:>9} {:>9.0} {:>11.0} {:>9.0} {:>7.2}x {:>8.2}x",
+                ms(0),
+                ms(1),
+                ms(2),
+                ms(2) / ms(0),
+                ms(2) / ms(1)
+            );
+            let explained = client
+                .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"))
+                .await
+                .expect("EXPLAIN ANALYZE");
+            let plan: String = explained
+                .iter()
+                .filter_map(|message| match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            println!("{:>9} {}", "", review(&plan));
+            if let Ok(dir) = std::env::var("SEGC_BENCH_EXPLAIN") {
+                let path = std::path::Path::new(&dir).join(format!("postgres_{segments}.txt"));
+                std::fs::write(path, &plan).expect("the plan written");
+            }
+        }
+    });
+}

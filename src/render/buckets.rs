@@ -1,0 +1,335 @@
+//! Spells a series' fact pass by slices of time (see [`crate::plan::buckets`]): the facts
+//! once per user and slice, the slices each period reads, then per user and period the
+//! values the plain pass would give. A pass that cannot be combined from slices (a distinct
+//! count of a column, ordered facts, windows after sign-up, a minimum or maximum of strings,
+//! a `where` that depends on the period) keeps the plain plan: facts joined to every period.
+
+use chrono::NaiveDateTime;
+
+use crate::error::Error;
+use crate::plan::aggregates::{FactAggregate, FactValue, Function};
+use crate::plan::buckets::{PeriodWindows, Slicing};
+use crate::plan::statement::{PassStage, Statement};
+use crate::plan::times::{PerPeriod, TimeValue};
+use crate::render::alias::Alias;
+
+use super::expr::Sql;
+use super::{Names, comment_text};
+
+/// Where an aggregate's value comes from.
+#[derive(Clone, Copy)]
+enum Reads {
+    /// A window with a start: its slices in the period (the window's number).
+    Window(usize),
+    /// All history up to the period's end: the running total over the periods so far.
+    Running,
+}
+
+/// How an aggregate's partials combine: added, or kept by MIN or MAX.
+fn combiner(function: Function) -> &'static str {
+    match function {
+        Function::Min => "MIN",
+        Function::Max => "MAX",
+        _ => "SUM",
+    }
+}
+
+/// The partials an aggregate keeps per slice: its own function, or a sum and a count for an
+/// average. None when it does not combine from slices.
+fn partials(aggregate: &FactAggregate) -> Option<Vec<Function>> {
+    if aggregate.nth.is_some() || aggregate.exact {
+        return None;
+    }
+    Some(match aggregate.function {
+        Function::CountRows | Function::Count | Function::Sum | Function::Min | Function::Max => {
+            vec![aggregate.function]
+        }
+        Function::Avg => vec![Function::Sum, Function::Count],
+        // Distinct local days: a day lies in one slice, as every boundary starts a day.
+        Function::CountDistinct if matches!(aggregate.value, FactValue::LocalDay { .. }) => {
+            vec![Function::CountDistinct]
+        }
+        _ => return None,
+    })
+}
+
+fn instants(values: &PerPeriod) -> Option<Vec<NaiveDateTime>> {
+    values
+        .iter()
+        .map(|value| match value {
+            TimeValue::Instant(instant) => Some(*instant),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The bucketed stages of a series' pass, ending with the stage named `name` that has the
+/// plain pass's columns; none when the pass keeps the plain plan.
+pub(super) fn bucketed(
+    sql: &mut Sql<'_, '_>,
+    statement: &Statement<'_>,
+    names: &Names<'_>,
+    stage: &PassStage,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    let periods = &statement.periods;
+    let (Some(time), true, true, false) = (
+        &stage.time,
+        periods.is_series(),
+        stage.ranked.is_empty(),
+        stage.join_users,
+    ) else {
+        return Ok(None);
+    };
+    let Some(ends) = instants(&periods.ends()) else {
+        return Ok(None);
+    };
+    // Each aggregate's partials and where it reads them; the distinct bounded windows.
+    let mut windows: Vec<PeriodWindows> = Vec::new();
+    let mut plan = Vec::new();
+    for aggregate in &stage.aggregates {
+        let Some(parts) = partials(aggregate) else {
+            return Ok(None);
+        };
+        let Some(window) = &aggregate.rows.window else {
+            return Ok(None);
+        };
+        if window.after_signup.is_some() {
+            return Ok(None);
+        }
+        let reads = match (&window.bounds.start, &window.bounds.end) {
+            (None, None) => Reads::Running,
+            (Some(start), end) => {
+                let start = instants(start);
+                let end = match end {
+                    Some(end) => instants(end),
+                    None => Some(ends.clone()),
+                };
+                let (Some(start), Some(end)) = (start, end) else {
+                    return Ok(None);
+                };
+                let bounds: PeriodWindows = start.into_iter().zip(end).collect();
+                let number = match windows.iter().position(|known| *known == bounds) {
+                    Some(number) => number,
+                    None => {
+                        windows.push(bounds);
+                        windows.len() - 1
+                    }
+                };
+                Reads::Window(number)
+            }
+            (None, Some(_)) => return Ok(None),
+        };
+        plan.push((aggregate, parts, reads));
+    }
+    let Some(slicing) = Slicing::new(&ends, &windows) else {
+        return Ok(None);
+    };
+    let q = |name: &str| names.q(name);
+    let (f, b, l, t) = (
+        names.alias(Alias::Facts),
+        names.alias(Alias::Slices),
+        names.alias(Alias::Links),
+        names.alias(Alias::Spine),
+    );
+    let project = statement.plan().project;
+    let source = project.source(stage.source);
+    let part = |index: usize, piece: usize| q(&format!("segc_p{index}_{piece}"));
+
+    // The slices: each aggregate's partials over the facts its `where` keeps, each distinct
+    // partial once (`sources[index][piece]` names its column).
+    let reads_before = sql.spine_reads();
+    let column = format!("{f}.{}", q(time));
+    let mut columns: Vec<String> = Vec::new();
+    let mut sources = Vec::new();
+    for (aggregate, parts, reads) in &plan {
+        // A window's partials skip the facts before its earliest start: the slices before
+        // it are read by no period (and a distinct count is cheaper over fewer facts).
+        let since = match reads {
+            Reads::Window(number) => match windows[*number].iter().map(|(start, _)| *start).min() {
+                Some(start) => Some(format!("{column} >= {}", sql.timestamp(start)?)),
+                None => None,
+            },
+            Reads::Running => None,
+        };
+        let mut named = Vec::new();
+        for function in parts {
+            let partial = sql.fact_partial(aggregate, *function, since.clone())?;
+            let number = match columns.iter().position(|known| *known == partial) {
+                Some(number) => number,
+                None => {
+                    columns.push(partial);
+                    columns.len() - 1
+                }
+            };
+            named.push(q(&format!("segc_s{number}")));
+        }
+        sources.push(named);
+    }
+    let columns: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(number, partial)| format!("{partial} AS {}", q(&format!("segc_s{number}"))))
+        .collect();
+    if sql.spine_reads() != reads_before {
+        // A `where` that depends on the period.
+        return Ok(None);
+    }
+    let slice = slice_of(sql, &column, &slicing.cuts, 0, slicing.cuts.len() - 1)?;
+    let user_key = format!("{f}.{}", q(&stage.user_key));
+    let last = slicing.cuts.last().copied().unwrap_or_default();
+    let mut filter = vec![format!("{column} < {}", sql.timestamp(last)?)];
+    if let Some(first) = stage.lower_bounds.as_ref().and_then(instants)
+        && let Some(first) = first.into_iter().min()
+    {
+        filter.push(format!("{column} >= {}", sql.timestamp(first)?));
+    }
+    let slices_name = q(&format!("segc_slices_{}", source.name));
+    let links_name = q(&format!("segc_links_{}", source.name));
+    let periods_name = q(&format!("segc_periods_{}", source.name));
+    let (user, period, slice_column) = (q("segc_user"), q("segc_period"), q("segc_slice"));
+    let mut out = format!(
+        "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries ({origin})\n  SELECT\n    {user_key} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM (\n    SELECT {f}.*, {slice} AS {slice_column}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}\n  GROUP BY {user_key}, {f}.{slice_column}\n),\n",
+        source_name = source.name,
+        origin = comment_text(&source.origin.to_string()),
+        columns = columns.join(",\n    "),
+        table = names.table(stage.source),
+        filter = filter.join(" AND "),
+    );
+
+    // The slices each period reads.
+    let running_column = q("segc_running");
+    let window_column = |number: usize| q(&format!("segc_w{}", number + 1));
+    let mut rows = Vec::new();
+    for (at, link) in slicing.links.iter().enumerate() {
+        let mut values = vec![
+            (link.slice.to_string(), slice_column.clone()),
+            (link.period.to_string(), period.clone()),
+            (u8::from(link.running).to_string(), running_column.clone()),
+        ];
+        for (number, inside) in link.windows.iter().enumerate() {
+            values.push((u8::from(*inside).to_string(), window_column(number)));
+        }
+        let spelled: Vec<String> = values
+            .into_iter()
+            .map(|(value, name)| {
+                if at == 0 {
+                    format!("{value} AS {name}")
+                } else {
+                    value
+                }
+            })
+            .collect();
+        rows.push(format!("SELECT {}", spelled.join(", ")));
+    }
+    out.push_str(&format!(
+        "{links_name} AS (\n  -- the slices each period reads: those that end in it (for totals over all history), and each window's\n  {}\n),\n",
+        rows.join(" UNION ALL\n  ")
+    ));
+
+    // Per user and period: each window's slices, and the slices that end in the period.
+    let mut combined = Vec::new();
+    for (index, (_, parts, reads)) in plan.iter().enumerate() {
+        let flag = match reads {
+            Reads::Window(number) => window_column(*number),
+            Reads::Running => running_column.clone(),
+        };
+        for (piece, function) in parts.iter().enumerate() {
+            combined.push(format!(
+                "{}(CASE WHEN {l}.{flag} = 1 THEN {b}.{} END) AS {}",
+                combiner(*function),
+                sources[index][piece],
+                part(index, piece)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end in the period\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
+        combined.join(",\n    ")
+    ));
+
+    // Per user and period, the plain pass's columns: a window's value as it is, a value over
+    // all history as the running total over the periods so far.
+    let has_running = plan
+        .iter()
+        .any(|(_, _, reads)| matches!(reads, Reads::Running));
+    let order = {
+        let mut spine = sql.reading_spine_from(Alias::Spine);
+        spine.time_value(&periods.ends())?
+    };
+    let over = format!(
+        "OVER (PARTITION BY {b}.{user} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    );
+    let mut finals = Vec::new();
+    for (index, (aggregate, parts, reads)) in plan.iter().enumerate() {
+        let value = |piece: usize, function: Function| match reads {
+            Reads::Window(_) => format!("{f}.{}", part(index, piece)),
+            Reads::Running => format!("{}({f}.{}) {over}", combiner(function), part(index, piece)),
+        };
+        let attribute = project.attribute(aggregate.attribute);
+        let spelled = match aggregate.function {
+            Function::Avg => sql.call(
+                "divide",
+                &[
+                    minijinja::Value::from(value(0, parts[0])),
+                    minijinja::Value::from(value(1, parts[1])),
+                ],
+            )?,
+            Function::Sum | Function::Min | Function::Max => value(0, parts[0]),
+            // Counts stay whole numbers (a sum of counts is wider on some warehouses).
+            _ => sql.cast(value(0, parts[0]), "bigint")?,
+        };
+        finals.push(format!(
+            "{spelled} AS {} -- {}",
+            q(&attribute.name),
+            comment_text(&format!("{} ({})", attribute.name, attribute.origin))
+        ));
+    }
+    let finals = finals
+        .iter()
+        .enumerate()
+        .map(|(at, line)| {
+            // The comma goes before each line's comment.
+            match line.split_once(" -- ") {
+                Some((value, comment)) if at + 1 < finals.len() => {
+                    format!("{value}, -- {comment}")
+                }
+                _ => line.clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n    ");
+    if has_running {
+        out.push_str(&format!(
+            "{name} AS (\n  -- per period and user: each window's value, and the totals over all history up to the period's end\n  SELECT\n    {t}.{period} AS {period},\n    {b}.{user} AS {user},\n    {finals}\n  FROM (SELECT DISTINCT {user} FROM {slices_name}) AS {b}\n  CROSS JOIN {spine} AS {t}\n  LEFT JOIN {periods_name} AS {f} ON {f}.{user} = {b}.{user} AND {f}.{period} = {t}.{period}\n),\n",
+            spine = q("segc_spine"),
+        ));
+    } else {
+        out.push_str(&format!(
+            "{name} AS (\n  -- per period and user: each window's value\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}\n),\n",
+        ));
+    }
+    Ok(Some(out))
+}
+
+/// The number of the slice `column` lies in, for cuts `lo..=hi`: a balanced CASE (facts
+/// before `cuts[0]` are in slice 0, from `cuts[j - 1]` in slice `j`).
+fn slice_of(
+    sql: &mut Sql<'_, '_>,
+    column: &str,
+    cuts: &[NaiveDateTime],
+    lo: usize,
+    hi: usize,
+) -> Result<String, Error> {
+    if lo == hi {
+        return Ok(lo.to_string());
+    }
+    // Slices lo..=mid - 1 are before cuts[mid - 1]; mid..=hi from it.
+    let mid = (lo + hi).div_ceil(2);
+    let below = slice_of(sql, column, cuts, lo, mid - 1)?;
+    let above = slice_of(sql, column, cuts, mid, hi)?;
+    Ok(format!(
+        "CASE WHEN {column} < {} THEN {below} ELSE {above} END",
+        sql.timestamp(cuts[mid - 1])?
+    ))
+}
