@@ -117,11 +117,25 @@ pub fn run(users: usize) {
             }
         };
         let admin = connect("postgres").await;
-        admin
-            .batch_execute("DROP DATABASE IF EXISTS segc_bench; CREATE DATABASE segc_bench")
-            .await
-            .expect("database segc_bench created");
+        // One statement each: a batch is one transaction, where neither may run.
+        for statement in [
+            "DROP DATABASE IF EXISTS segc_bench",
+            "CREATE DATABASE segc_bench",
+        ] {
+            admin
+                .batch_execute(statement)
+                .await
+                .expect("database segc_bench created");
+        }
         let client = connect("segc_bench").await;
+        // What the driver pins on each session, as `segc run` does.
+        let dialect = Dialect::load("postgres").expect("dialect");
+        for setting in &dialect.session.settings {
+            client
+                .batch_execute(setting)
+                .await
+                .expect("a session setting");
+        }
         let started = Instant::now();
         client
             .batch_execute(&warehouse_sql(users))
@@ -131,7 +145,6 @@ pub fn run(users: usize) {
             "\nPostgreSQL fan-out: {users} users, warehouse written in {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        let dialect = Dialect::load("postgres").expect("dialect");
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
         let dir = tempfile::tempdir().expect("a temporary directory");
         println!(

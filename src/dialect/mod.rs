@@ -118,6 +118,10 @@ pub struct Capabilities {
     /// The longest statement the warehouse accepts, in bytes, when it has a limit.
     #[serde(default)]
     pub max_statement_bytes: Option<usize>,
+    /// `WITH name AS MATERIALIZED (…)` computes a stage once, where the planner would
+    /// otherwise copy it into each place that reads it (PostgreSQL 12+).
+    #[serde(default)]
+    pub materialized_stages: bool,
 }
 
 /// How `segc run --materialize` writes its results table (`[write]` in `dialect.toml`).

@@ -399,6 +399,7 @@ fn statement_sql(
             fact_passes => serialized(&passes),
             attributes => serialized(&attributes),
             members => serialized(&members.columns),
+            materialized => if dialect.capabilities.materialized_stages { "MATERIALIZED " } else { "" },
             members_source => members.stages.last().map_or_else(|| q("segc_members"), |stage| stage.name.clone()),
             member_stages => serialized(&members.stages),
             rows => serialized(&members.rows),
