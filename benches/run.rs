@@ -171,14 +171,14 @@ fn fan_out(users: usize) {
             report.as_secs_f64() / scored.as_secs_f64()
         );
     }
-    one_query_per_segment(&dir.path().join("project_30_mixed"), &run, &dialect, today);
-    month_series(&dir.path().join("project_30_mixed"), &run, &dialect, today);
+    against_one_report(&dir.path().join("project_30_mixed"), &run, &dialect, today);
 }
 
-/// The naive plan, for scale: one statement per segment (`--select` each visible segment of
-/// the 30-segment project in turn), each reading every source again; median of 3 rounds
-/// against the same project's single statement and its floor.
-fn one_query_per_segment(
+/// The 30-segment project against its own single statement: the naive plan, one statement
+/// per segment (`--select` each visible segment in turn, every source read again each
+/// time), then month series of 3, 12 and 24 months, where facts are aggregated once per
+/// user and slice of time. Medians of 3.
+fn against_one_report(
     project_dir: &std::path::Path,
     run: &dyn Fn(&str) -> usize,
     dialect: &Dialect,
@@ -204,35 +204,20 @@ fn one_query_per_segment(
     let floor = fanout::median(3, || run(&floor));
     let single = fanout::median(3, || run(&single));
     let naive = fanout::median(3, || statements.iter().map(|sql| run(sql)).sum::<usize>());
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "\none query per segment, 30 segments × 20 KPIs ({} statements): {:.0} ms, {:.1}x the floor ({:.0} ms); segc's one statement {:.0} ms, {:.2}x",
         statements.len(),
-        naive.as_secs_f64() * 1000.0,
+        ms(naive),
         naive.as_secs_f64() / floor.as_secs_f64(),
-        floor.as_secs_f64() * 1000.0,
-        single.as_secs_f64() * 1000.0,
+        ms(floor),
+        ms(single),
         single.as_secs_f64() / floor.as_secs_f64(),
     );
-}
-
-/// A month series against a single report of the same project (30 segments × 20 KPIs):
-/// facts are aggregated once per user and slice of time, so the series grows with users ×
-/// months, not with facts × months.
-fn month_series(
-    project_dir: &std::path::Path,
-    run: &dyn Fn(&str) -> usize,
-    dialect: &Dialect,
-    today: chrono::NaiveDate,
-) {
-    let project = segc::validate::load_and_validate(project_dir).expect("a valid project");
-    let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
-    let single = render(&plan, dialect, None).expect("render");
-    let single = fanout::median(3, || run(&single));
     println!(
-        "\nmonth series, 30 segments × 20 KPIs: one report {:.0} ms",
-        single.as_secs_f64() * 1000.0
+        "\nmonth series against the one report\n{:>7} {:>9} {:>8}",
+        "months", "ms", "ratio"
     );
-    println!("{:>7} {:>9} {:>8}", "months", "ms", "ratio");
     let last = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date");
     for months in [3, 12, 24] {
         let first = last - chrono::Months::new(months - 1);
@@ -243,7 +228,7 @@ fn month_series(
         let series = fanout::median(3, || run(&sql));
         println!(
             "{months:>7} {:>9.0} {:>7.2}x",
-            series.as_secs_f64() * 1000.0,
+            ms(series),
             series.as_secs_f64() / single.as_secs_f64()
         );
     }

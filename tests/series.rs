@@ -72,6 +72,17 @@ fn plain(database: &mut DuckDb, plan: &Plan<'_>) -> Report {
     Report::from_result(plan, "duck", &database.query(&sql).unwrap()).unwrap()
 }
 
+/// The DuckDB statement of a month series.
+fn months_sql(periods: &[(String, Plan<'_>)]) -> String {
+    render_series(
+        periods,
+        &Dialect::load("duckdb").unwrap(),
+        None,
+        SeriesShape::Periods,
+    )
+    .unwrap()
+}
+
 fn assert_months_match_plain_reports(
     project: &Project,
     database: &mut DuckDb,
@@ -79,13 +90,7 @@ fn assert_months_match_plain_reports(
     to: &str,
 ) {
     let periods = month_plans(project, from, to);
-    let sql = render_series(
-        &periods,
-        &Dialect::load("duckdb").unwrap(),
-        None,
-        SeriesShape::Periods,
-    )
-    .unwrap();
+    let sql = months_sql(&periods);
     let result = database.query(&sql).unwrap();
     assert_eq!(result.columns[0], "segc_period");
     let reports = Report::series(&periods, "duck", &result).unwrap();
@@ -182,14 +187,7 @@ fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
     )
     .unwrap();
     let project = segc::validate::load_and_validate(&root).expect("a valid project");
-    let periods = month_plans(&project, "2025-09-01", "2026-04-01");
-    let sql = render_series(
-        &periods,
-        &Dialect::load("duckdb").unwrap(),
-        None,
-        SeriesShape::Periods,
-    )
-    .unwrap();
+    let sql = months_sql(&month_plans(&project, "2025-09-01", "2026-04-01"));
     // Events and orders are sliced; the distinct count of accounts keeps the plain plan.
     for sliced in ["segc_slices_events", "segc_slices_orders"] {
         assert!(sql.contains(sliced), "{sliced} in\n{sql}");
