@@ -65,15 +65,21 @@ ANALYZE;
     )
 }
 
-/// Rows of a statement's result (read over the simple query protocol, every row).
-async fn rows(client: &tokio_postgres::Client, sql: &str) -> usize {
+/// The first column of each row of a statement's result (over the simple query protocol,
+/// every row read).
+async fn first_column(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
     client
         .simple_query(sql)
         .await
         .unwrap_or_else(|e| panic!("the statement runs: {e}"))
         .iter()
-        .filter(|message| matches!(message, tokio_postgres::SimpleQueryMessage::Row(_)))
-        .count()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                Some(row.get(0).unwrap_or_default().to_string())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// What the plan of a report shows: scans per source table, nested loops, spills.
@@ -105,100 +111,67 @@ pub fn run(users: usize) {
         std::process::exit(2);
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(async {
-        let connect = |database: &str| {
-            let text = format!("{server} dbname={database}");
-            async move {
-                let (client, connection) = tokio_postgres::connect(&text, tokio_postgres::NoTls)
-                    .await
-                    .unwrap_or_else(|e| panic!("connecting to PostgreSQL: {e}"));
-                tokio::spawn(connection);
-                client
-            }
-        };
-        let admin = connect("postgres").await;
-        // One statement each: a batch is one transaction, where neither may run.
-        for statement in [
-            "DROP DATABASE IF EXISTS segc_bench",
-            "CREATE DATABASE segc_bench",
-        ] {
-            admin
-                .batch_execute(statement)
+    let connect = |database: &str| {
+        let text = format!("{server} dbname={database}");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&text, tokio_postgres::NoTls)
                 .await
-                .expect("database segc_bench created");
-        }
-        let client = connect("segc_bench").await;
-        // What the driver pins on each session, as `segc run` does.
-        let dialect = Dialect::load("postgres").expect("dialect");
-        for setting in &dialect.session.settings {
+                .unwrap_or_else(|e| panic!("connecting to PostgreSQL: {e}"));
+            tokio::spawn(connection);
             client
-                .batch_execute(setting)
-                .await
-                .expect("a session setting");
-        }
-        let started = Instant::now();
-        client
-            .batch_execute(&warehouse_sql(users))
-            .await
-            .expect("the synthetic warehouse");
+        })
+    };
+    let execute = |client: &tokio_postgres::Client, sql: &str| {
+        runtime
+            .block_on(client.batch_execute(sql))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    let admin = connect("postgres");
+    // One statement each: a batch is one transaction, where neither may run.
+    execute(&admin, "DROP DATABASE IF EXISTS segc_bench");
+    execute(&admin, "CREATE DATABASE segc_bench");
+    let client = connect("segc_bench");
+    // What the driver pins on each session, as `segc run` does.
+    let dialect = Dialect::load("postgres").expect("dialect");
+    for setting in &dialect.session.settings {
+        execute(&client, setting);
+    }
+    let started = Instant::now();
+    execute(&client, &warehouse_sql(users));
+    println!(
+        "\nPostgreSQL fan-out: {users} users, warehouse written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    println!(
+        "{:>9} {:>9} {:>11} {:>9} {:>8} {:>9}",
+        "segments", "floor ms", "+scores ms", "run ms", "ratio", "/+scores"
+    );
+    let read = |sql: &str| runtime.block_on(first_column(&client, sql));
+    for segments in [30, 300] {
+        let project_dir = dir.path().join(format!("project_{segments}"));
+        generate::write_project(&project_dir, segments, 20).expect("the generated project");
+        let project = segc::validate::load_and_validate(&project_dir).expect("a valid project");
+        let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
+        let sql = render(&plan, &dialect, None).expect("render");
+        let floor_of = |through: &str| {
+            fanout::floor_reading(&sql, through, &format!("SELECT COUNT({through}.*) FROM"))
+                .expect("a floor")
+        };
+        let (floor, scored) = (floor_of("segc_attributes"), floor_of("segc_scores"));
+        let ms = |statement: &str| fanout::median(3, || read(statement)).as_secs_f64() * 1000.0;
+        let (floor, scored, report) = (ms(&floor), ms(&scored), ms(&sql));
         println!(
-            "\nPostgreSQL fan-out: {users} users, warehouse written in {:.1} s",
-            started.elapsed().as_secs_f64()
+            "{segments:>9} {floor:>9.0} {scored:>11.0} {report:>9.0} {:>7.2}x {:>8.2}x",
+            report / floor,
+            report / scored
         );
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        println!(
-            "{:>9} {:>9} {:>11} {:>9} {:>8} {:>9}",
-            "segments", "floor ms", "+scores ms", "run ms", "ratio", "/+scores"
-        );
-        for segments in [30, 300] {
-            let project_dir = dir.path().join(format!("project_{segments}"));
-            generate::write_project(&project_dir, segments, 20).expect("the generated project");
-            let project = segc::validate::load_and_validate(&project_dir).expect("a valid project");
-            let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
-            let sql = render(&plan, &dialect, None).expect("render");
-            let floor_of = |through: &str| {
-                fanout::floor_reading(&sql, through, &format!("SELECT COUNT({through}.*) FROM"))
-                    .expect("a floor")
-            };
-            let (floor, scored) = (floor_of("segc_attributes"), floor_of("segc_scores"));
-            let mut times = Vec::new();
-            for statement in [&floor, &scored, &sql] {
-                let mut runs = Vec::new();
-                for _ in 0..3 {
-                    let started = Instant::now();
-                    rows(&client, statement).await;
-                    runs.push(started.elapsed());
-                }
-                runs.sort();
-                times.push(runs[1]);
-            }
-            let ms = |at: usize| times[at].as_secs_f64() * 1000.0;
-            println!(
-                "{segments:>9} {:>9.0} {:>11.0} {:>9.0} {:>7.2}x {:>8.2}x",
-                ms(0),
-                ms(1),
-                ms(2),
-                ms(2) / ms(0),
-                ms(2) / ms(1)
-            );
-            let explained = client
-                .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"))
-                .await
-                .expect("EXPLAIN ANALYZE");
-            let plan: String = explained
-                .iter()
-                .filter_map(|message| match message {
-                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            println!("{:>9} {}", "", review(&plan));
-            if let Ok(dir) = std::env::var("SEGC_BENCH_EXPLAIN") {
-                let path = std::path::Path::new(&dir).join(format!("postgres_{segments}.txt"));
-                std::fs::write(path, &plan).expect("the plan written");
-            }
+        let plan = read(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}")).join("\n");
+        println!("{:>9} {}", "", review(&plan));
+        if let Ok(dir) = std::env::var("SEGC_BENCH_EXPLAIN") {
+            let path = std::path::Path::new(&dir).join(format!("postgres_{segments}.txt"));
+            std::fs::write(path, &plan).expect("the plan written");
         }
-    });
+    }
 }

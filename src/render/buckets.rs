@@ -108,15 +108,10 @@ pub(super) fn bucketed(
                 let (Some(start), Some(end)) = (start, end) else {
                     return Ok(None);
                 };
-                let bounds: PeriodWindows = start.into_iter().zip(end).collect();
-                let number = match windows.iter().position(|known| *known == bounds) {
-                    Some(number) => number,
-                    None => {
-                        windows.push(bounds);
-                        windows.len() - 1
-                    }
-                };
-                Reads::Window(number)
+                Reads::Window(number_of(
+                    &mut windows,
+                    start.into_iter().zip(end).collect(),
+                ))
             }
             (None, Some(_)) => return Ok(None),
         };
@@ -145,24 +140,17 @@ pub(super) fn bucketed(
     for (aggregate, parts, reads) in &plan {
         // A window's partials skip the facts before its earliest start: the slices before
         // it are read by no period (and a distinct count is cheaper over fewer facts).
-        let since = match reads {
-            Reads::Window(number) => match windows[*number].iter().map(|(start, _)| *start).min() {
-                Some(start) => Some(format!("{column} >= {}", sql.timestamp(start)?)),
-                None => None,
-            },
+        let earliest = match reads {
+            Reads::Window(number) => windows[*number].iter().map(|(start, _)| *start).min(),
             Reads::Running => None,
         };
+        let since = earliest
+            .map(|start| Ok::<_, Error>(format!("{column} >= {}", sql.timestamp(start)?)))
+            .transpose()?;
         let mut named = Vec::new();
         for function in parts {
             let partial = sql.fact_partial(aggregate, *function, since.clone())?;
-            let number = match columns.iter().position(|known| *known == partial) {
-                Some(number) => number,
-                None => {
-                    columns.push(partial);
-                    columns.len() - 1
-                }
-            };
-            named.push(q(&format!("segc_s{number}")));
+            named.push(q(&format!("segc_s{}", number_of(&mut columns, partial))));
         }
         sources.push(named);
     }
@@ -267,6 +255,8 @@ pub(super) fn bucketed(
             Reads::Running => format!("{}({f}.{}) {over}", combiner(function), part(index, piece)),
         };
         let attribute = project.attribute(aggregate.attribute);
+        // The comma goes before the line's comment.
+        let comma = if index + 1 < plan.len() { "," } else { "" };
         let spelled = match aggregate.function {
             Function::Avg => sql.call(
                 "divide",
@@ -280,25 +270,12 @@ pub(super) fn bucketed(
             _ => sql.cast(value(0, parts[0]), "bigint")?,
         };
         finals.push(format!(
-            "{spelled} AS {} -- {}",
+            "{spelled} AS {}{comma} -- {}",
             q(&attribute.name),
             comment_text(&format!("{} ({})", attribute.name, attribute.origin))
         ));
     }
-    let finals = finals
-        .iter()
-        .enumerate()
-        .map(|(at, line)| {
-            // The comma goes before each line's comment.
-            match line.split_once(" -- ") {
-                Some((value, comment)) if at + 1 < finals.len() => {
-                    format!("{value}, -- {comment}")
-                }
-                _ => line.clone(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n    ");
+    let finals = finals.join("\n    ");
     if has_running {
         out.push_str(&format!(
             "{name} AS (\n  -- per period and user: each window's value, and the totals over all history up to the period's end\n  SELECT\n    {t}.{period} AS {period},\n    {b}.{user} AS {user},\n    {finals}\n  FROM (SELECT DISTINCT {user} FROM {slices_name}) AS {b}\n  CROSS JOIN {spine} AS {t}\n  LEFT JOIN {periods_name} AS {f} ON {f}.{user} = {b}.{user} AND {f}.{period} = {t}.{period}\n),\n",
@@ -310,6 +287,17 @@ pub(super) fn bucketed(
         ));
     }
     Ok(Some(out))
+}
+
+/// The position of `item` in `list`, added at the end when it is not there yet.
+fn number_of<T: PartialEq>(list: &mut Vec<T>, item: T) -> usize {
+    match list.iter().position(|known| *known == item) {
+        Some(number) => number,
+        None => {
+            list.push(item);
+            list.len() - 1
+        }
+    }
 }
 
 /// The number of the slice `column` lies in, for cuts `lo..=hi`: a balanced CASE (facts
