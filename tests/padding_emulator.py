@@ -162,6 +162,20 @@ def character(code):
     return None if code is None else chr(int(code))
 
 
+class BitOr:
+    """Redshift's BIT_OR aggregate (SQL Server's statement spells it with MAX and &)."""
+
+    def __init__(self):
+        self.value = None
+
+    def step(self, value):
+        if value is not None:
+            self.value = value if self.value is None else self.value | value
+
+    def finalize(self):
+        return self.value
+
+
 def connect(dialect):
     connection = sqlite3.connect(":memory:")
     default = padded_case_insensitive if dialect == "sqlserver" else padded
@@ -176,6 +190,7 @@ def connect(dialect):
     connection.create_function("segc_charindex", 2, charindex, deterministic=True)
     connection.create_function("segc_nchar", 1, character, deterministic=True)
     connection.create_function("segc_chr", 1, character, deterministic=True)
+    connection.create_aggregate("BIT_OR", 1, BitOr)
     return connection
 
 

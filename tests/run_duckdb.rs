@@ -849,3 +849,165 @@ fn days_between_reads_any_timestamp_by_its_local_date() {
     assert_eq!(count(&report, "plain_10"), 1);
     assert_eq!(count(&report, "coalesced_10"), 1);
 }
+
+/// KPIs that group members by value or combine partials — distinct counts (of a number, of a
+/// string, with a `where`), medians and percentiles, sums and averages of doubles, the
+/// minimum of strings — equal the same aggregates taken over each member's own row, on the
+/// demo data with 70 more segments and the example's drill-downs. With every segment (over
+/// 63 rows) the report reads members' rows itself; with 40 of them it groups members by
+/// signature and by value. The oracle reads the statement's own membership flags and
+/// aggregates each row's members directly.
+#[test]
+fn grouped_kpis_equal_aggregates_over_each_members_own_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, database) = common::demo_database(dir.path(), 1500);
+    let root = dir.path().join("project");
+    common::copy_project(&common::repository_root(), &root, None);
+    let mut segments = String::from("segments:\n");
+    for index in 0..70 {
+        let condition = match index % 3 {
+            0 => format!("monthly_activity: {{ gt: {} }}", index / 3),
+            1 => format!("monthly_spend: {{ gte: {} }}", 10 * (index / 3)),
+            _ => format!("active_days_30d: {{ lte: {} }}", index / 3),
+        };
+        segments.push_str(&format!(
+            "  - {{ name: extra_{index:02}, all: {{ {condition} }} }}\n"
+        ));
+    }
+    let definitions = root.join("segment-defs");
+    std::fs::write(definitions.join("extra_segments.yml"), segments).unwrap();
+    let mut text = String::from("kpis:\n");
+    for (name, body, _) in ORACLE_KPIS {
+        text.push_str(&format!("  - {{ name: {name}, {body} }}\n"));
+    }
+    std::fs::write(definitions.join("oracle_kpis.yml"), text).unwrap();
+    let project = segc::validate::load_and_validate(&root).unwrap();
+    let mut duckdb = segc::driver::duckdb::DuckDb::open_read_only(&database).unwrap();
+    // Every row: more than a signature's word, so members' rows.
+    assert_kpis_match_oracle(
+        &project,
+        &mut duckdb,
+        Vec::new(),
+        "\"segc_segment_members\"",
+    );
+    // The example's segments (with their drill-downs) and ten more: one word, grouped.
+    let mut select: Vec<String> = project
+        .segments
+        .iter()
+        .filter(|segment| segment.visible && !segment.name.starts_with("extra_"))
+        .map(|segment| segment.name.clone())
+        .collect();
+    select.extend((0..10).map(|index| format!("extra_{:02}", index * 7)));
+    assert_kpis_match_oracle(&project, &mut duckdb, select, "\"segc_grouped\"");
+}
+
+/// The KPIs of [`grouped_kpis_equal_aggregates_over_each_members_own_row`]: name, definition,
+/// and the aggregate over each member's row (alias `m`) on DuckDB.
+const ORACLE_KPIS: [(&str, &str, &str); 9] = [
+    (
+        "o_accounts",
+        "agg: count_distinct, of: account_id",
+        "COUNT(DISTINCT m.account_id)",
+    ),
+    (
+        "o_active_accounts",
+        "agg: count_distinct, of: account_id, where: { monthly_activity: { gt: 0 } }",
+        "COUNT(DISTINCT CASE WHEN m.monthly_activity > 0 THEN m.account_id END)",
+    ),
+    (
+        "o_countries",
+        "agg: count_distinct, of: country",
+        "COUNT(DISTINCT m.country)",
+    ),
+    (
+        "o_median_spend",
+        "agg: median, of: monthly_spend",
+        "quantile_cont(m.monthly_spend, 0.5)",
+    ),
+    (
+        "o_p90_activity",
+        "agg: percentile, p: 0.9, of: monthly_activity",
+        "quantile_cont(m.monthly_activity, 0.9)",
+    ),
+    (
+        "o_p25_active_spend",
+        "agg: percentile, p: 0.25, of: monthly_spend, where: { monthly_activity: { gt: 0 } }",
+        "quantile_cont(CASE WHEN m.monthly_activity > 0 THEN m.monthly_spend END, 0.25)",
+    ),
+    (
+        "o_spend",
+        "agg: sum, of: monthly_spend",
+        "SUM(m.monthly_spend)",
+    ),
+    (
+        "o_avg_spend",
+        "agg: avg, of: monthly_spend",
+        "AVG(m.monthly_spend)",
+    ),
+    ("o_first_country", "agg: min, of: country", "MIN(m.country)"),
+];
+
+/// Runs the report of [`ORACLE_KPIS`] for `select` and compares each value with the
+/// oracle's; `stage` is the stage that follows the members' signatures in its plan.
+fn assert_kpis_match_oracle(
+    project: &segc::ir::Project,
+    duckdb: &mut segc::driver::duckdb::DuckDb,
+    select: Vec<String>,
+    stage: &str,
+) {
+    let options = ReportOptions {
+        kpis: ORACLE_KPIS
+            .iter()
+            .map(|(name, _, _)| name.to_string())
+            .collect(),
+        select,
+        ..Default::default()
+    };
+    let plan = common::plan(project, &options);
+    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    let sql = segc::render::render(&plan, &dialect, None).unwrap();
+    let report = Report::from_result(&plan, "test", &duckdb.query(&sql).unwrap()).unwrap();
+    assert!(report.rows.len() > 30, "{} rows", report.rows.len());
+
+    // The oracle: the statement up to the members' signatures, then each row's members by
+    // their flags (row 0 is every member), aggregated directly.
+    let cut = sql.find(&format!("{stage} AS (")).expect(stage);
+    let mut membership = String::from("s.segc_row = 0");
+    for row in report.rows.iter().filter(|row| row.segment != "all_users") {
+        membership.push_str(&format!(
+            " OR (s.segment = '{0}' AND m.\"segc_in_{0}\" = 1)",
+            row.segment
+        ));
+    }
+    let aggregates: Vec<&str> = ORACLE_KPIS.iter().map(|(_, _, oracle)| *oracle).collect();
+    let oracle = format!(
+        "{}segc_oracle AS (SELECT 1 AS one)\nSELECT s.segc_row, {}\nFROM segc_segments s\n\
+         LEFT JOIN segc_signed m ON {membership}\nGROUP BY s.segc_row ORDER BY s.segc_row",
+        &sql[..cut],
+        aggregates.join(", ")
+    );
+    let want = duckdb.query(&oracle).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(want.rows.len(), report.rows.len());
+    let mut compared = 0;
+    for (row, expected) in report.rows.iter().zip(&want.rows) {
+        for (index, (name, _, _)) in ORACLE_KPIS.iter().enumerate() {
+            let column = report
+                .columns
+                .iter()
+                .position(|column| column.name == *name)
+                .unwrap();
+            let (got, wanted) = (&row.values[column], &expected[index + 1]);
+            let same = match (got.as_f64(), wanted.as_f64()) {
+                (Some(x), Some(y)) => common::nearly_equal(x, y, 1e-12),
+                _ => got == wanted,
+            };
+            assert!(
+                same,
+                "{stage} {} / {name}: {got:?}, each member's row: {wanted:?}",
+                row.segment
+            );
+            compared += usize::from(*got != Cell::Null);
+        }
+    }
+    assert!(compared > 200, "{compared} values compared");
+}

@@ -163,6 +163,9 @@ fn trap_10_sqlserver_strings_are_national() {
     assert_eq!(sqlserver.string_literal("Zoë"), "N'Zoë'");
 }
 
+/// The frame of a percentile's running count, in the ORDER BY of its window.
+const RANKED_FRAME: &str = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
+
 fn compile_core(dialect: &Dialect) -> String {
     common::compile(&common::core_project(), dialect)
 }
@@ -190,9 +193,24 @@ fn trap_2_averages_are_taken_over_doubles() {
     for name in segc::dialect::names() {
         let dialect = Dialect::load(name).unwrap();
         let sql = compile_core(&dialect);
-        let line = sql.lines().find(|l| l.contains("-- avg_spend")).unwrap();
+        let double = &dialect.types.double;
+        // Members' values are summed as doubles per signature, and the sums and counts are
+        // divided as doubles per row.
+        let partial = sql
+            .lines()
+            .find(|l| l.contains("-- avg_spend") && l.contains("segc_sum_avg_spend"))
+            .unwrap();
         assert!(
-            line.contains("AVG(CAST(") && line.contains(&format!("AS {}))", dialect.types.double)),
+            partial.contains("SUM(CAST(") && partial.contains(&format!("AS {double}))")),
+            "{name}: {partial}"
+        );
+        let line = sql
+            .lines()
+            .find(|l| l.contains("-- avg_spend (") && l.contains("AS "))
+            .unwrap();
+        assert!(
+            line.contains(&format!("AS {double})"))
+                && (line.contains("SAFE_DIVIDE(") || line.contains("NULLIF(")),
             "{name}: {line}"
         );
     }
@@ -204,25 +222,20 @@ fn trap_11_medians_are_exact_and_never_approximate() {
         let dialect = Dialect::load(name).unwrap();
         let sql = compile_core(&dialect);
         assert!(!sql.to_uppercase().contains("APPROX"), "{name}");
-        use segc::dialect::PercentileStyle;
-        match dialect.capabilities.percentile {
-            PercentileStyle::Aggregate => {
-                assert!(
-                    sql.contains("PERCENTILE_CONT") || sql.contains("quantile_cont"),
-                    "{name}"
-                )
-            }
-            PercentileStyle::Window => {
-                assert!(
-                    sql.contains("PERCENTILE_CONT") && sql.contains("OVER (PARTITION BY"),
-                    "{name}"
-                )
-            }
-            PercentileStyle::Ranked => assert!(
-                sql.contains("ROW_NUMBER() OVER (PARTITION BY") && !sql.contains("PERCENTILE_CONT"),
-                "{name}"
-            ),
-        }
+        // Every dialect ranks the values with their counts and interpolates between the two
+        // around the position (n - 1) p: no warehouse's own percentile function.
+        let line = sql
+            .lines()
+            .find(|l| l.contains("-- median_spend (") && l.contains("segc_position"))
+            .unwrap_or_else(|| panic!("{name}: no ranked median"));
+        assert!(
+            line.contains("FLOOR(") && line.contains("CEILING(") && line.contains("* 0.5"),
+            "{name}: {line}"
+        );
+        assert!(
+            !sql.contains("PERCENTILE_CONT") && !sql.contains("quantile_cont"),
+            "{name}"
+        );
     }
 }
 
@@ -292,10 +305,11 @@ fn sqlserver_has_one_top_level_with_and_no_boolean_values() {
     );
     let order_by = sql.matches("ORDER BY").count();
     let in_percentiles = sql.matches("WITHIN GROUP (ORDER BY").count();
+    let in_ranks = sql.matches(RANKED_FRAME).count();
     assert_eq!(
-        order_by - in_percentiles,
+        order_by - in_percentiles - in_ranks,
         1,
-        "the only ORDER BY outside percentiles is the final one"
+        "the only ORDER BY outside percentiles and ranks is the final one"
     );
     assert!(
         sql.contains("COLLATE Latin1_General_100_BIN2 = (N'it''s a \\ test' + NCHAR(1))"),
@@ -405,16 +419,20 @@ fn trap_7_and_8_orderings_are_explicit_and_never_null() {
             sql.trim_end().ends_with(&final_order),
             "{name}: rows are ordered by their non-null ordinal"
         );
-        // Ranks order values inside ROW_NUMBER (ties are equal values, so any order gives the
-        // same percentile); no ordered aggregate window, so no frame to get wrong.
+        // Ranks order values inside ROW_NUMBER, and a percentile's running count orders a
+        // row's values with an explicit frame of the rows up to the current one (ties are
+        // equal values, so any order gives the same percentile); no other frame.
         let orderings = sql.matches("ORDER BY").count()
             - sql.matches("WITHIN GROUP (ORDER BY").count()
-            - sql.matches("ROW_NUMBER() OVER (PARTITION BY").count();
+            - sql.matches("ROW_NUMBER() OVER (PARTITION BY").count()
+            - sql.matches(RANKED_FRAME).count();
         assert_eq!(orderings, 1, "{name}: no other ORDER BY");
-        assert!(
-            !sql.contains(" ROWS ") && !sql.contains(" RANGE "),
-            "{name}"
+        assert_eq!(
+            sql.matches(" ROWS ").count(),
+            sql.matches(RANKED_FRAME).count(),
+            "{name}: the one frame"
         );
+        assert!(!sql.contains(" RANGE "), "{name}");
     }
 }
 
@@ -495,7 +513,7 @@ fn sqlserver_orders_and_counts_strings_by_code_point() {
         format!("{country} > (N'Z' + NCHAR(1))"),
         format!("{country} >= (N'a' + NCHAR(1)) AND {country} <= (N'j' + NCHAR(1))"),
         format!("MIN({member_country})"),
-        format!("COUNT_BIG(DISTINCT {member_country})"),
+        format!("THEN {member_country} END AS [segc_key_"),
     ] {
         assert!(sql.contains(&wanted), "{wanted}");
     }

@@ -110,9 +110,23 @@ pub struct KpiAggregate {
     pub filter: Option<Condition>,
     /// Strings are told apart and ordered exactly (rule 15).
     pub exact: bool,
-    /// The value is a whole number (an integer, or a boolean as 1/0): its sums are exact
-    /// whatever the order of their terms.
-    pub whole: bool,
+}
+
+/// How an aggregate KPI is computed from members grouped by their signature (see
+/// [`crate::plan::statement::Membership`]), never from a row per member and reported row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KpiGrouping {
+    /// From partial aggregates per signature: a count, a sum, a minimum or a maximum, an
+    /// average as a sum and a count.
+    Partial,
+    /// A distinct count: each distinct value with the union of its members' signatures (the
+    /// rows any member with that value is in); values with the same union are counted
+    /// together, and a row's count is the sum of the counts of the unions it is in.
+    DistinctValues,
+    /// A continuous percentile (a median is 0.5): members counted per signature and value;
+    /// a row's values, in order, with their counts give the two values the percentile lies
+    /// between.
+    Values(f64),
 }
 
 impl FactAggregate {
@@ -242,35 +256,32 @@ impl KpiAggregate {
             of: *of,
             filter: filter.clone(),
             exact,
-            whole: of.is_none_or(|of| {
-                matches!(
-                    project.attribute(of).value_type,
-                    ValueType::Integer | ValueType::Boolean
-                )
-            }),
         })
     }
 
-    /// Whether the KPI can be computed from partial aggregates over groups of members (a
-    /// count, a sum, a minimum or a maximum of each group, an average as a sum and a count)
-    /// instead of from each member's row, with the same result to the last bit. Sums and
-    /// averages of fractional numbers do not: adding partial sums rounds differently, and
-    /// in an order that can change from run to run.
-    pub fn decomposes(&self) -> bool {
+    /// How the KPI is computed from grouped members. Sums and averages of fractional
+    /// numbers take partial sums too: a warehouse adds a row's members in an order of its
+    /// own (in parallel), so a sum of doubles is exact only to its last bits however it is
+    /// grouped, and reports keep 12 significant digits (rule 16).
+    pub fn grouping(&self) -> KpiGrouping {
         match self.function {
-            Function::CountRows | Function::Count | Function::Min | Function::Max => true,
-            Function::Sum | Function::Avg => self.whole,
-            Function::CountDistinct | Function::Median | Function::Percentile(_) => false,
+            Function::CountRows
+            | Function::Count
+            | Function::Min
+            | Function::Max
+            | Function::Sum
+            | Function::Avg => KpiGrouping::Partial,
+            Function::CountDistinct => KpiGrouping::DistinctValues,
+            Function::Median => KpiGrouping::Values(0.5),
+            Function::Percentile(p) => KpiGrouping::Values(p),
         }
     }
 
     /// The percentile of a KPI over an attribute, for dialects that compute it with windows
     /// over the member rows.
     pub fn percentile(&self) -> Option<f64> {
-        match self.function {
-            _ if self.of.is_none() => None,
-            Function::Median => Some(0.5),
-            Function::Percentile(p) => Some(p),
+        match self.grouping() {
+            KpiGrouping::Values(p) if self.of.is_some() => Some(p),
             _ => None,
         }
     }

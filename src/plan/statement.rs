@@ -11,7 +11,7 @@ use crate::ir::{
     SourceRole, ValueType,
 };
 
-use super::aggregates::{FactAggregate, FactRank, KpiAggregate};
+use super::aggregates::{FactAggregate, FactRank, KpiAggregate, KpiGrouping};
 use super::output::SeriesShape;
 use super::times::{PerPeriod, Periods, TimeValue};
 use super::{Plan, ReportRow};
@@ -118,11 +118,18 @@ pub const SIGNATURE_BITS: usize = 63;
 ///
 /// Each member has a signature, the set of reported rows it is in (a bit per row with a
 /// segment, [`SIGNATURE_BITS`] to a word); whether it is in a row is one bitwise AND,
-/// however many rows there are. When every KPI decomposes, members are grouped by
-/// signature first, with partial aggregates, then each signature is joined to the rows it
-/// is in and the partials are combined: signatures are far fewer than members. Otherwise
-/// (a distinct count, a median or percentile, a sum or average of fractional numbers) each
-/// member's row is joined to the rows it is in and every KPI is aggregated there.
+/// however many rows there are. KPIs are computed from members grouped by signature (see
+/// [`KpiGrouping`]): partial aggregates per signature, combined over the signatures of each
+/// row; distinct values grouped by the union of their members' signatures; and, for
+/// percentiles, members counted per signature and value. Signatures are far fewer than
+/// members while they fit in one word. With more rows than that most members have a
+/// signature, and a distinct value a union, of their own, so a report with a distinct count
+/// or a percentile reads each member's row in each row it is in instead (`per_member`):
+/// measured on 1,000,000 users, grouping wins at 30 segments (2.5 s against 2.9 s) and loses
+/// at 300 (13.9 s against 9.7 s). KPIs that all combine from partials are grouped by
+/// signature at any size.
+///
+/// [`KpiGrouping`]: crate::plan::aggregates::KpiGrouping
 #[derive(Debug, Clone)]
 pub struct Membership {
     /// Formula attributes that a KPI aggregates, as columns.
@@ -133,14 +140,13 @@ pub struct Membership {
     pub rows: Vec<ReportRow>,
     /// Each row's bit in the signature (word, bit), none for `all_users` (every member).
     pub bits: Vec<Option<(usize, u32)>>,
-    /// Percentile KPIs over an attribute: dialects without an aggregate form compute them
-    /// with window columns per member.
-    pub percentiles: Vec<KpiAggregate>,
-    /// Aggregate KPIs when every one decomposes: partial aggregates per signature, combined
-    /// per row.
+    /// Aggregate KPIs computed from grouped members.
     pub aggregates: Vec<KpiAggregate>,
     /// Otherwise every aggregate KPI, computed per row over its members' rows.
     pub per_member: Vec<KpiAggregate>,
+    /// Of those, the percentiles: dialects without an aggregate form compute them with
+    /// window columns per member.
+    pub percentiles: Vec<KpiAggregate>,
     /// The reported KPIs with the type each leaves as.
     pub outputs: Vec<(KpiId, KpiType)>,
 }
@@ -348,11 +354,15 @@ fn membership(plan: &Plan<'_>) -> Membership {
         .iter()
         .filter_map(|id| KpiAggregate::new(project, *id))
         .collect();
+    let segment_rows = plan.rows.iter().filter(|row| row.segment.is_some()).count();
+    let by_value = aggregates
+        .iter()
+        .any(|aggregate| aggregate.grouping() != KpiGrouping::Partial);
     // One KPI that needs members' rows takes them all there: the members stage is read once.
-    let per_member = if aggregates.iter().all(KpiAggregate::decomposes) {
-        Vec::new()
-    } else {
+    let per_member = if by_value && segment_rows > SIGNATURE_BITS {
         std::mem::take(&mut aggregates)
+    } else {
+        Vec::new()
     };
     let mut next = 0;
     let bits = plan

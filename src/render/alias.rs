@@ -49,10 +49,12 @@ pub(super) enum Alias {
     Slices,
     /// … and the slices a period reads.
     Links,
+    /// A grouping of members: by signature, or by a value a KPI reads.
+    Groupings,
 }
 
 impl Alias {
-    const ALL: [Alias; 21] = [
+    const ALL: [Alias; 22] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -74,6 +76,7 @@ impl Alias {
         Alias::Timed,
         Alias::Slices,
         Alias::Links,
+        Alias::Groupings,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -100,6 +103,7 @@ impl Alias {
             Alias::Timed => "z",
             Alias::Slices => "b",
             Alias::Links => "l",
+            Alias::Groupings => "o",
         }
     }
 
@@ -127,6 +131,7 @@ impl Alias {
             Alias::Timed => "timed",
             Alias::Slices => "slices",
             Alias::Links => "links",
+            Alias::Groupings => "groupings",
         }
     }
 

@@ -1,5 +1,6 @@
-//! Spells the KPIs of each reported row (per-member percentile columns, aggregates, then the
-//! reported values with the type each leaves as) and the counts of `segc explain`.
+//! Spells the KPIs of each reported row (members grouped by signature and by the values
+//! distinct counts and percentiles read, the aggregates per row, then the reported values
+//! with the type each leaves as) and the counts of `segc explain`.
 
 use crate::render::alias::Alias;
 use minijinja::Value;
@@ -7,25 +8,93 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::ir::KpiType;
+use crate::plan::aggregates::KpiGrouping;
 use crate::plan::output::{EXPLAIN_LEFT_PREFIX, EXPLAIN_PASSING_PREFIX, overlap_column};
 use crate::plan::statement::{Membership, Statement};
 
 use super::expr::Sql;
+use super::signatures::Signatures;
 use super::{Item, Names, comment_text};
 
 /// The KPI stages' columns.
 #[derive(Default)]
 pub(super) struct Kpis {
-    /// Per signature: the partial aggregates of the KPIs that decompose.
+    /// Per signature: the partial aggregates of the KPIs computed from partials.
     pub(super) partials: Vec<Item>,
     /// Per member of a row: the window columns of percentiles computed by ranking.
     pub(super) percentiles: Vec<Item>,
-    /// Per row, over its members' rows: the KPIs that do not decompose.
+    /// Per row, over its members' rows: every KPI when some need members' rows (and
+    /// `segc overlap`'s counts).
     pub(super) per_member: Vec<Item>,
-    /// Per row: the KPIs that decompose, combined from its signatures' partial aggregates.
+    /// Per row: each KPI from its grouped members.
     pub(super) aggregates: Vec<Item>,
     /// The reported values, cast to the type each leaves as.
     pub(super) outputs: Vec<Item>,
+    /// How members are grouped before they meet the reported rows.
+    pub(super) grouping: Grouping,
+}
+
+/// The stages that group members (`segc_signatures`) and join the groups to the rows they
+/// are in (`segc_signature_rows`). With distinct counts or percentiles each member is
+/// grouped once per grouping (`segc_grouped`): 0 by its signature, then by each value those
+/// KPIs read.
+#[derive(Default, Serialize)]
+pub(super) struct Grouping {
+    /// One row per grouping (`segc_set`), when there is more than one.
+    sets: Option<String>,
+    /// The value a member's copy is grouped by in each grouping, NULL in the others.
+    keys: Vec<Item>,
+    /// Drops a member's copy for a grouping where its value is NULL.
+    filter: String,
+    /// The columns of `segc_signatures` before its size and partials, and its keys.
+    columns: Vec<Item>,
+    group_by: Vec<String>,
+    size: String,
+    /// Distinct values whose members are in the same rows, counted together.
+    values: Option<Stage>,
+    /// With percentiles: each row's groups combined per grouping and value, …
+    row_values: Option<Stage>,
+    /// … and per percentile value in a row, the running count of its grouping's values and
+    /// their total.
+    ranks: Vec<Item>,
+}
+
+#[derive(Default, Serialize)]
+struct Stage {
+    columns: Vec<Item>,
+    group_by: Vec<String>,
+}
+
+/// The groupings after signatures: distinct counts' values, then percentiles' values; each
+/// value (by its SQL) is grouped once however many KPIs read it.
+struct Sets {
+    distinct: Vec<(String, String)>,
+    values: Vec<(String, String)>,
+}
+
+impl Sets {
+    /// The grouping of a value, added when new: 1, 2, … distinct values first.
+    fn number(&self, values: bool, key: &str) -> Option<usize> {
+        let distinct = self.distinct.iter().position(|(sql, _)| sql == key);
+        let ranked = self.values.iter().position(|(sql, _)| sql == key);
+        if values {
+            ranked.map(|index| 1 + self.distinct.len() + index)
+        } else {
+            distinct.map(|index| 1 + index)
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = (usize, &(String, String))> {
+        self.distinct
+            .iter()
+            .chain(&self.values)
+            .enumerate()
+            .map(|(index, set)| (index + 1, set))
+    }
+}
+
+fn key_alias(names: &Names<'_>, set: usize) -> String {
+    names.q(&format!("segc_key_{set}"))
 }
 
 pub(super) fn kpis(
@@ -33,45 +102,98 @@ pub(super) fn kpis(
     statement: &Statement<'_>,
     names: &Names<'_>,
     membership: &Membership,
+    signatures: &Signatures,
 ) -> Result<Kpis, Error> {
     let project = statement.plan().project;
     let mut kpis = Kpis::default();
-    {
-        // Per signature and per member row (members carry the spine's columns).
-        let sql = &mut sql.reading_spine_from(Alias::Members);
-        for aggregate in &membership.aggregates {
-            let kpi = project.kpi(aggregate.kpi);
-            for (sql_text, alias) in sql.kpi_partials(aggregate)? {
-                kpis.partials.push(Item {
-                    sql: sql_text,
-                    alias,
-                    comment: comment_text(&kpi.name),
-                });
-            }
-            kpis.aggregates.push(Item {
-                sql: sql.kpi_combined(aggregate)?,
-                alias: names.q(&kpi.name),
-                comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
-            });
+    // Members and their groups carry the spine's columns.
+    let outer = sql;
+    let sql = &mut outer.reading_spine_from(Alias::Members);
+    let mut sets = Sets {
+        distinct: Vec::new(),
+        values: Vec::new(),
+    };
+    for aggregate in &membership.aggregates {
+        let values = match aggregate.grouping() {
+            KpiGrouping::Partial => continue,
+            KpiGrouping::DistinctValues => false,
+            KpiGrouping::Values(_) => true,
+        };
+        let (key, value) = sql.kpi_grouping_value(aggregate)?;
+        if sets.number(values, &key).is_none() {
+            let list = if values {
+                &mut sets.values
+            } else {
+                &mut sets.distinct
+            };
+            list.push((key, value));
         }
-        for aggregate in &membership.percentiles {
-            for (sql_text, alias) in sql.percentile_columns(aggregate)? {
-                kpis.percentiles.push(Item {
-                    sql: sql_text,
-                    alias,
-                    comment: comment_text(&project.kpi(aggregate.kpi).name),
-                });
-            }
-        }
-        for aggregate in &membership.per_member {
-            let kpi = project.kpi(aggregate.kpi);
-            kpis.per_member.push(Item {
-                sql: sql.kpi_aggregate(aggregate)?,
-                alias: names.q(&kpi.name),
-                comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
+    }
+    for aggregate in &membership.percentiles {
+        for (sql_text, alias) in sql.percentile_columns(aggregate)? {
+            kpis.percentiles.push(Item {
+                sql: sql_text,
+                alias,
+                comment: comment_text(&project.kpi(aggregate.kpi).name),
             });
         }
     }
+    for aggregate in &membership.per_member {
+        let kpi = project.kpi(aggregate.kpi);
+        kpis.per_member.push(Item {
+            sql: sql.kpi_aggregate(aggregate)?,
+            alias: names.q(&kpi.name),
+            comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
+        });
+    }
+    let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
+    let mut recombined = Vec::new();
+    for aggregate in &membership.aggregates {
+        let kpi = project.kpi(aggregate.kpi);
+        let value = match aggregate.grouping() {
+            KpiGrouping::Partial => {
+                for (sql_text, alias, combine) in sql.kpi_partials(aggregate)? {
+                    recombined.push(Item::new(
+                        format!("{combine}({}.{alias})", names.alias(Alias::Members)),
+                        alias.clone(),
+                    ));
+                    kpis.partials.push(Item {
+                        sql: sql_text,
+                        alias,
+                        comment: comment_text(&kpi.name),
+                    });
+                }
+                sql.kpi_combined(aggregate, grouped)?
+            }
+            grouping => {
+                let (key, _) = sql.kpi_grouping_value(aggregate)?;
+                let values = matches!(grouping, KpiGrouping::Values(_));
+                let set = sets.number(values, &key).ok_or_else(|| {
+                    Error::Render("a distinct count or percentile without its grouping".into())
+                })?;
+                match grouping {
+                    KpiGrouping::Values(p) => sql.kpi_percentile(set, p, &key_alias(names, set)),
+                    _ => sql.kpi_distinct(set)?,
+                }
+            }
+        };
+        kpis.aggregates.push(Item {
+            sql: value,
+            alias: names.q(&kpi.name),
+            comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
+        });
+    }
+    kpis.grouping = if grouped {
+        grouping(sql, names, signatures, &sets, recombined)?
+    } else {
+        Grouping {
+            columns: signatures.keys.clone(),
+            group_by: signatures.keys.iter().map(|key| key.sql.clone()).collect(),
+            size: sql.call("count_rows", &[])?,
+            ..Grouping::default()
+        }
+    };
+    let sql = outer;
     for (id, value_type) in &membership.outputs {
         let kpi = project.kpi(*id);
         let value = sql.kpi_output(*id)?;
@@ -89,6 +211,161 @@ pub(super) fn kpis(
         });
     }
     Ok(kpis)
+}
+
+/// The grouping stages when distinct counts or percentiles group members by value too.
+fn grouping(
+    sql: &mut Sql<'_, '_>,
+    names: &Names<'_>,
+    signatures: &Signatures,
+    sets: &Sets,
+    recombined: Vec<Item>,
+) -> Result<Grouping, Error> {
+    let m = names.alias(Alias::Members);
+    let o = names.alias(Alias::Groupings);
+    let set = names.q("segc_set");
+    let m_set = format!("{m}.{set}");
+    let distinct = sets.distinct.len();
+    let mut grouping = Grouping {
+        sets: Some(
+            (0..=sets.distinct.len() + sets.values.len())
+                .map(|number| match number {
+                    0 => format!("SELECT 0 AS {set}"),
+                    number => format!("SELECT {number}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL "),
+        ),
+        ..Grouping::default()
+    };
+    let mut filter = Vec::new();
+    for (number, (key, value)) in sets.all() {
+        grouping.keys.push(Item {
+            sql: format!("CASE WHEN {o}.{set} = {number} THEN {key} END"),
+            alias: key_alias(names, number),
+            comment: if number <= distinct {
+                format!("grouping {number}: a distinct count's values")
+            } else {
+                format!("grouping {number}: a percentile's values")
+            },
+        });
+        filter.push(format!("({o}.{set} <> {number} OR {value} IS NOT NULL)"));
+    }
+    grouping.filter = filter.join(" AND ");
+    // Grouping 0 and the percentiles' groupings keep signatures apart; distinct values take
+    // the union of their members' signatures.
+    let in_distinct = (distinct > 0).then(|| format!("{m_set} BETWEEN 1 AND {distinct}"));
+    let period = sql.period_key(Alias::Members);
+    let mut keys = vec![m_set.clone()];
+    keys.extend(period.clone());
+    grouping.columns.push(Item::new(m_set.clone(), set.clone()));
+    let mut again = Stage::default();
+    again.columns.push(Item::new(m_set.clone(), set.clone()));
+    if let Some(period) = &period {
+        grouping
+            .columns
+            .push(Item::new(period.clone(), names.q("segc_period")));
+        again
+            .columns
+            .push(Item::new(period.clone(), names.q("segc_period")));
+    }
+    for (word, bits) in &signatures.word_bits {
+        let column = format!("{m}.{word}");
+        let union = sql.call(
+            "bit_or",
+            &[Value::from(column.clone()), Value::from(bits.clone())],
+        )?;
+        grouping.columns.push(Item::new(union, word.clone()));
+        keys.push(match &in_distinct {
+            Some(in_distinct) => format!("CASE WHEN {in_distinct} THEN 0 ELSE {column} END"),
+            None => column.clone(),
+        });
+        again.columns.push(Item::new(column, word.clone()));
+    }
+    for (number, _) in sets.all() {
+        let column = format!("{m}.{}", key_alias(names, number));
+        keys.push(column.clone());
+        if number > distinct {
+            grouping.columns.push(Item::new(
+                format!("MAX({column})"),
+                key_alias(names, number),
+            ));
+            again
+                .columns
+                .push(Item::new(column, key_alias(names, number)));
+        }
+    }
+    let count = sql.call("count_rows", &[])?;
+    grouping.size = match &in_distinct {
+        Some(in_distinct) => format!("CASE WHEN {in_distinct} THEN 1 ELSE {count} END"),
+        None => count,
+    };
+    grouping.group_by = keys;
+    let size = Item::new(
+        format!("SUM({m}.{})", names.q("segc_size")),
+        names.q("segc_size"),
+    );
+    if distinct > 0 {
+        again.group_by = again
+            .columns
+            .iter()
+            .map(|column| column.sql.clone())
+            .collect();
+        again.columns.push(size.clone());
+        again.columns.extend(recombined.iter().cloned());
+        grouping.values = Some(again);
+    }
+    if !sets.values.is_empty() {
+        // A row's groups of one grouping and value are added up first: the ranks below
+        // then number a row's values, not its groups.
+        let mut keys = Vec::new();
+        keys.extend(
+            period
+                .as_ref()
+                .map(|period| Item::new(period.clone(), names.q("segc_period"))),
+        );
+        keys.push(Item::new(
+            format!("{m}.{}", names.q("segc_row")),
+            names.q("segc_row"),
+        ));
+        keys.push(Item::new(m_set.clone(), set.clone()));
+        for number in distinct + 1..=distinct + sets.values.len() {
+            let alias = key_alias(names, number);
+            keys.push(Item::new(format!("{m}.{alias}"), alias));
+        }
+        let mut row_values = Stage {
+            group_by: keys.iter().map(|key| key.sql.clone()).collect(),
+            columns: keys,
+        };
+        row_values.columns.push(size);
+        row_values.columns.extend(recombined);
+        grouping.row_values = Some(row_values);
+        let mut partition = Vec::new();
+        partition.extend(period);
+        partition.push(format!("{m}.{}", names.q("segc_row")));
+        partition.push(m_set);
+        let partition = partition.join(", ");
+        let order = (distinct + 1..=distinct + sets.values.len())
+            .map(|number| format!("{m}.{}", key_alias(names, number)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let size = format!("SUM({m}.{})", names.q("segc_size"));
+        let running = format!(
+            "{size} OVER (PARTITION BY {partition} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        );
+        let total = format!("{size} OVER (PARTITION BY {partition})");
+        grouping.ranks.push(Item {
+            sql: sql.cast(running, "bigint")?,
+            alias: names.q("segc_position"),
+            comment: "members with a percentile's values up to this one".into(),
+        });
+        grouping.ranks.push(Item {
+            sql: sql.cast(total, "bigint")?,
+            alias: names.q("segc_values"),
+            comment: "members with a percentile's values".into(),
+        });
+    }
+    Ok(grouping)
 }
 
 /// `segc overlap`: per reported row, its members who are in each reported row (every member

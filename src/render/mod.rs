@@ -99,7 +99,7 @@ fn template_error(error: minijinja::Error) -> Error {
 }
 
 /// A column of a stage: its SQL, its quoted alias, and a comment.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct Item {
     sql: String,
     alias: String,
@@ -334,14 +334,14 @@ fn statement_sql(
                 signatures::signatures(sql, statement, &names, membership)?,
                 kpis::overlap(sql, statement, &names, membership)?,
             ),
-            (Some(membership), _) => (
-                members::members(sql, statement, &names, membership)?,
-                signatures::signatures(sql, statement, &names, membership)?,
-                kpis::kpis(sql, statement, &names, membership)?,
-            ),
+            (Some(membership), _) => {
+                let members = members::members(sql, statement, &names, membership)?;
+                let signatures = signatures::signatures(sql, statement, &names, membership)?;
+                let kpis = kpis::kpis(sql, statement, &names, membership, &signatures)?;
+                (members, signatures, kpis)
+            }
             (None, _) => Default::default(),
         };
-        let count_rows = sql.call("count_rows", &[])?;
         let (explain_steps, explain_total) = match statement.kind {
             Kind::Explain(_) => kpis::explain(sql, statement, &names, &mut members.columns)?,
             Kind::Report | Kind::Series(_) | Kind::Overlap | Kind::Snapshot => {
@@ -406,9 +406,8 @@ fn statement_sql(
             segment_column => q(SEGMENT_COLUMN),
             parent_column => q(PARENT_COLUMN),
             signature_words => serialized(&signatures.words),
-            signature_keys => serialized(&signatures.keys),
             in_row => signatures.in_row,
-            count_rows => count_rows,
+            grouping => serialized(&kpis.grouping),
             partials => serialized(&kpis.partials),
             per_member => serialized(&kpis.per_member),
             // Each member's rows: KPIs that need them, a snapshot's merge, timed KPIs.

@@ -21,6 +21,8 @@ pub(super) struct Signatures {
     /// Whether a signature or a member (alias `m`) is in a reported row (alias `s`, with its
     /// word's number and its bit): one bitwise AND, whatever the number of rows.
     pub(super) in_row: String,
+    /// Each word's column (quoted) and the bits of its rows, as literals.
+    pub(super) word_bits: Vec<(String, Vec<String>)>,
 }
 
 /// The name of word `word` of a signature.
@@ -50,19 +52,23 @@ pub(super) fn signatures(
     let m = names.alias(Alias::Members);
     let s = names.alias(Alias::Segments);
     let mut terms: Vec<Vec<String>> = Vec::new();
+    let mut bits: Vec<Vec<String>> = Vec::new();
     for (row, bit) in membership.rows.iter().zip(&membership.bits) {
         let (Some(segment), Some((word, bit))) = (row.segment, bit) else {
             continue;
         };
         if terms.len() <= *word {
             terms.resize(word + 1, Vec::new());
+            bits.resize(word + 1, Vec::new());
         }
         let flag = super::members::flag_name(statement, names, segment);
-        let term = match bit_literal(sql, Some(*bit))?.as_str() {
+        let literal = bit_literal(sql, Some(*bit))?;
+        let term = match literal.as_str() {
             "1" => format!("{m}.{flag}"),
             value => format!("{m}.{flag} * {value}"),
         };
         terms[*word].push(term);
+        bits[*word].push(literal);
     }
     let mut signatures = Signatures::default();
     if let Some(period) = sql.period_key(Alias::Members) {
@@ -90,6 +96,9 @@ pub(super) fn signatures(
             .keys
             .push(Item::new(format!("{m}.{name}"), name.clone()));
         words.push(format!("{m}.{name}"));
+        signatures
+            .word_bits
+            .push((name, std::mem::take(&mut bits[word])));
     }
     let bit = format!("{s}.{}", names.q("segc_bit"));
     signatures.in_row = match words.as_slice() {

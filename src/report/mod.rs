@@ -178,7 +178,47 @@ impl Report {
         }
         let mut report = Report::with_columns(current, target, result, columns)?;
         report.compared_with = Some(prior.time.as_of.to_string());
+        report.changes_from_reported_values();
         Ok(report)
+    }
+
+    /// Sets each change and relative change from the value and prior value as they are
+    /// printed ([`reported_double`]): computed from the warehouse's doubles, the difference of
+    /// two nearly equal values would print their last bits, which change from rerun to rerun
+    /// (rule 16). The columns of a KPI follow each other: value, prior, change, relative.
+    fn changes_from_reported_values(&mut self) {
+        let reported = |cell: &Cell| match cell {
+            Cell::Integer(v) => Some(*v as f64),
+            Cell::Double(v) => reported_double(*v),
+            _ => None,
+        };
+        for at in 2..self.columns.len() {
+            if !matches!(
+                self.columns[at].kind,
+                ColumnKind::Change | ColumnKind::PointChange
+            ) || self.columns.get(at + 1).map(|c| c.kind) != Some(ColumnKind::RelativeChange)
+            {
+                continue;
+            }
+            for row in &mut self.rows {
+                let (value, prior) = (&row.values[at - 2], &row.values[at - 1]);
+                let change = match (value, prior) {
+                    (Cell::Integer(a), Cell::Integer(b)) => {
+                        a.checked_sub(*b).map_or(Cell::Null, Cell::Integer)
+                    }
+                    _ => match (reported(value), reported(prior)) {
+                        (Some(a), Some(b)) => Cell::Double(a - b),
+                        _ => Cell::Null,
+                    },
+                };
+                let relative = match (change.as_f64(), reported(prior)) {
+                    (Some(change), Some(prior)) if prior != 0.0 => Cell::Double(change / prior),
+                    _ => Cell::Null,
+                };
+                row.values[at] = change;
+                row.values[at + 1] = relative;
+            }
+        }
     }
 
     /// A `segc overlap` run (a statement of [`crate::render::render_overlap`]): per reported

@@ -388,3 +388,46 @@ fn the_table_says_when_the_as_of_day_is_the_default() {
         "as_of,period_start,period_end,segment,parent,c0\n2026-10-31,2026-10-02,2026-10-31,all_users,,1\n"
     );
 }
+
+/// A comparison's change is the difference of the values as printed: two sums that differ
+/// only in their last bits print a change of 0, not 2.2e-16, and the relative change
+/// divides by the printed prior value; integers subtract exactly; a zero prior has no
+/// relative change.
+#[test]
+fn changes_are_computed_from_the_printed_values() {
+    let mut report = one_row(&[
+        (Cell::Double(0.1 + 0.2), Format::Number),
+        (Cell::Double(0.3), Format::Number),
+        (Cell::Double(5.551115123125783e-17), Format::Number),
+        (Cell::Double(1.850371707708594e-16), Format::Percent),
+        (Cell::Integer(7), Format::Integer),
+        (Cell::Integer(0), Format::Integer),
+        (Cell::Integer(7), Format::Integer),
+        (Cell::Null, Format::Percent),
+        (Cell::Double(2.5000000000000004), Format::Number),
+        (Cell::Double(2.0), Format::Number),
+        (Cell::Double(0.5000000000000004), Format::Number),
+        (Cell::Double(0.2500000000000002), Format::Percent),
+    ]);
+    for (index, kind) in [
+        ColumnKind::Value,
+        ColumnKind::Prior,
+        ColumnKind::Change,
+        ColumnKind::RelativeChange,
+    ]
+    .iter()
+    .cycle()
+    .take(12)
+    .enumerate()
+    {
+        report.columns[index].kind = *kind;
+    }
+    report.changes_from_reported_values();
+    let values = &report.rows[0].values;
+    assert_eq!(values[2], Cell::Double(0.0));
+    assert_eq!(values[3], Cell::Double(0.0));
+    assert_eq!(values[6], Cell::Integer(7));
+    assert_eq!(values[7], Cell::Null);
+    assert_eq!(values[10], Cell::Double(0.5));
+    assert_eq!(values[11], Cell::Double(0.25));
+}

@@ -51,6 +51,7 @@ pub enum Shape {
 const FUNCTIONS: &[&str] = &[
     // Aggregates and windows.
     "avg",
+    "bit_or",
     "count",
     "count_big",
     "max",

@@ -1,5 +1,6 @@
 //! Aggregates: an attribute's aggregate over its facts, the ranks ordered facts read, and
-//! KPI aggregates over a report row's members, with percentiles where they are windows.
+//! KPIs from a report row's grouped members (partials, distinct values, ranked values) or
+//! over its members' rows, with percentiles where they are windows.
 
 use crate::render::alias::Alias;
 use minijinja::Value;
@@ -8,7 +9,7 @@ use crate::dialect::PercentileStyle;
 use crate::error::Error;
 use crate::ir::{KpiId, KpiKind, KpiType, SourceId};
 use crate::plan::aggregates::{
-    FactAggregate, FactRank, FactRows, FactValue, Function, KpiAggregate,
+    FactAggregate, FactRank, FactRows, FactValue, Function, KpiAggregate, KpiGrouping,
 };
 
 use super::{Sql, number};
@@ -216,79 +217,137 @@ impl<'a, 's> Sql<'a, 's> {
         self.aggregate(aggregate.function, value, aggregate.exact, None)
     }
 
-    /// The partial aggregates of a KPI that decomposes, over the members of one signature
-    /// (alias `m`): each one's SQL and quoted alias. A count of members reads the
-    /// signature's size (`segc_size`) and needs none.
+    /// The partial aggregates of a KPI computed from partials, over the members of one
+    /// signature (alias `m`): each one's SQL, quoted alias, and the aggregate that combines
+    /// partials again (`SUM`, `MIN` or `MAX`). A count of members reads the signature's size
+    /// (`segc_size`) and needs none.
     pub(in crate::render) fn kpi_partials(
         &mut self,
         aggregate: &KpiAggregate,
-    ) -> Result<Vec<(String, String)>, Error> {
+    ) -> Result<Vec<(String, String, &'static str)>, Error> {
         let value = self.member_value(aggregate)?;
         let alias = |sql: &Self, part: &str| partial_alias(sql, aggregate, part);
         Ok(match aggregate.function {
-            Function::CountRows => Vec::new(),
             Function::Count => vec![(
                 self.call("count", &[Value::from(value)])?,
                 alias(self, "count"),
+                "SUM",
             )],
             Function::Sum => vec![(
                 format!("SUM({})", self.cast(value, "double")?),
                 alias(self, "sum"),
+                "SUM",
             )],
             Function::Avg => vec![
                 (
                     format!("SUM({})", self.cast(value.clone(), "double")?),
                     alias(self, "sum"),
+                    "SUM",
                 ),
                 (
                     self.call("count", &[Value::from(value)])?,
                     alias(self, "count"),
+                    "SUM",
                 ),
             ],
             Function::Min | Function::Max => {
                 let (name, part) = extreme(aggregate.function);
                 let value = self.exact(value, aggregate.exact)?;
-                vec![(format!("{name}({value})"), alias(self, part))]
+                vec![(format!("{name}({value})"), alias(self, part), name)]
             }
             _ => Vec::new(),
         })
     }
 
-    /// A KPI that decomposes, from the partial aggregates of [`Sql::kpi_partials`] of the
-    /// signatures of one reported row (alias `m`).
+    /// A KPI computed from partials, combining those of [`Sql::kpi_partials`] over the
+    /// signatures of one reported row (alias `m`). With `grouped`, the rows also hold other
+    /// groupings than signatures (`segc_set` > 0), whose partials are not read.
     pub(in crate::render) fn kpi_combined(
         &mut self,
         aggregate: &KpiAggregate,
+        grouped: bool,
     ) -> Result<String, Error> {
         let m = self.alias(Alias::Members);
-        let column =
-            |sql: &Self, part: &str| format!("{m}.{}", partial_alias(sql, aggregate, part));
+        let set = self.q("segc_set");
+        let guard = |column: String| {
+            if grouped {
+                format!("CASE WHEN {m}.{set} = 0 THEN {column} END")
+            } else {
+                column
+            }
+        };
+        let partial =
+            |sql: &Self, part: &str| guard(format!("{m}.{}", partial_alias(sql, aggregate, part)));
         Ok(match aggregate.function {
             Function::CountRows => {
-                let size = format!("SUM({m}.{})", self.q("segc_size"));
+                let size = format!("SUM({})", guard(format!("{m}.{}", self.q("segc_size"))));
                 self.cast(size, "bigint")?
             }
             Function::Count => {
-                let count = format!("SUM({})", column(self, "count"));
+                let count = format!("SUM({})", partial(self, "count"));
                 self.cast(count, "bigint")?
             }
-            Function::Sum => format!("SUM({})", column(self, "sum")),
+            Function::Sum => format!("SUM({})", partial(self, "sum")),
             Function::Avg => {
-                let sum = format!("SUM({})", column(self, "sum"));
-                let count = format!("SUM({})", column(self, "count"));
+                let sum = format!("SUM({})", partial(self, "sum"));
+                let count = format!("SUM({})", partial(self, "count"));
                 self.call("divide", &[Value::from(sum), Value::from(count)])?
             }
             Function::Min | Function::Max => {
                 let (name, part) = extreme(aggregate.function);
-                let value = format!("{name}({})", column(self, part));
+                let value = format!("{name}({})", partial(self, part));
                 self.exact_value(value, aggregate.exact)?
             }
             _ => {
                 return Err(Error::Render(
-                    "a KPI that does not decompose has no partial aggregates".into(),
+                    "a distinct count or a percentile has no partial aggregates".into(),
                 ));
             }
         })
+    }
+
+    /// The value a distinct count or a percentile groups members by (alias `m`): the exact
+    /// form of a string, a number as a double; NULL where the KPI's `where` fails.
+    pub(in crate::render) fn kpi_grouping_value(
+        &mut self,
+        aggregate: &KpiAggregate,
+    ) -> Result<(String, String), Error> {
+        let value = self.member_value(aggregate)?;
+        let key = match aggregate.grouping() {
+            KpiGrouping::Values(_) => self.cast(value.clone(), "double")?,
+            _ => self.exact(value.clone(), aggregate.exact)?,
+        };
+        Ok((key, value))
+    }
+
+    /// A distinct count over the value unions of grouping `set` in one reported row (alias
+    /// `m`): the sum of their counts of values.
+    pub(in crate::render) fn kpi_distinct(&mut self, set: usize) -> Result<String, Error> {
+        let m = self.alias(Alias::Members);
+        let count = format!(
+            "SUM(CASE WHEN {m}.{} = {set} THEN {m}.{} END)",
+            self.q("segc_set"),
+            self.q("segc_size")
+        );
+        self.cast(count, "bigint")
+    }
+
+    /// A continuous percentile `p` over grouping `set`'s values (column `key`) in one
+    /// reported row (alias `m`), each with its count ranked by value: `segc_position` is the
+    /// count of the values up to it, `segc_values` of all. The percentile lies at the
+    /// 0-based position h = (n - 1) p, between the values at positions floor(h) and ceil(h)
+    /// (the first whose running count passes each), interpolated by the fraction of h.
+    pub(in crate::render) fn kpi_percentile(&mut self, set: usize, p: f64, key: &str) -> String {
+        let m = self.alias(Alias::Members);
+        let in_set = format!("{m}.{} = {set}", self.q("segc_set"));
+        let position = format!("{m}.{}", self.q("segc_position"));
+        let h = format!("(({m}.{} - 1) * {})", self.q("segc_values"), number(p));
+        let value = format!("{m}.{key}");
+        let low = format!("MIN(CASE WHEN {in_set} AND {position} > FLOOR({h}) THEN {value} END)");
+        let high =
+            format!("MIN(CASE WHEN {in_set} AND {position} > CEILING({h}) THEN {value} END)");
+        let fraction = format!("MAX(CASE WHEN {in_set} THEN {h} - FLOOR({h}) END)");
+        format!("{low} + {fraction} * ({high} - {low})")
     }
 
     /// The value a KPI aggregates on a member row: its attribute (1 to count members), NULL
