@@ -851,7 +851,7 @@ fn days_between_reads_any_timestamp_by_its_local_date() {
 }
 
 /// KPIs that group members by value or combine partials — distinct counts (of a number, of a
-/// string, with a `where`), medians and percentiles, sums and averages of doubles, the
+/// string, with a `where`), medians and percentiles, sums and averages of whole numbers, the
 /// minimum of strings — equal the same aggregates taken over each member's own row, on the
 /// demo data with 70 more segments and the example's drill-downs. With every segment (over
 /// 63 rows) the report reads members' rows itself; with 40 of them it groups members by
@@ -935,14 +935,14 @@ const ORACLE_KPIS: [(&str, &str, &str); 9] = [
         "quantile_cont(CASE WHEN m.monthly_activity > 0 THEN m.monthly_spend END, 0.25)",
     ),
     (
-        "o_spend",
-        "agg: sum, of: monthly_spend",
-        "SUM(m.monthly_spend)",
+        "o_activity",
+        "agg: sum, of: monthly_activity",
+        "SUM(m.monthly_activity)",
     ),
     (
-        "o_avg_spend",
-        "agg: avg, of: monthly_spend",
-        "AVG(m.monthly_spend)",
+        "o_avg_days",
+        "agg: avg, of: active_days_30d",
+        "AVG(m.active_days_30d)",
     ),
     ("o_first_country", "agg: min, of: country", "MIN(m.country)"),
 ];

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-/// `kpis:` with `count` KPIs that all decompose (counts, sums and averages of whole numbers,
-/// minimums and maximums), so that the report is grouped by membership signature.
+/// `kpis:` with `count` KPIs that all combine from partial aggregates (counts, sums, averages,
+/// minimums and maximums), so that the report is grouped by membership signature alone.
 pub fn decomposable_kpis(count: usize) -> String {
     let mut text = String::from("kpis:\n");
     for index in 0..count {

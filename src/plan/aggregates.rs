@@ -110,6 +110,9 @@ pub struct KpiAggregate {
     pub filter: Option<Condition>,
     /// Strings are told apart and ordered exactly (rule 15).
     pub exact: bool,
+    /// The value is a whole number (an integer, or a boolean as 1/0): its sums are exact
+    /// whatever the order of their terms.
+    pub whole: bool,
 }
 
 /// How an aggregate KPI is computed from members grouped by their signature (see
@@ -127,6 +130,11 @@ pub enum KpiGrouping {
     /// a row's values, in order, with their counts give the two values the percentile lies
     /// between.
     Values(f64),
+    /// A sum or average of fractional numbers: over each member's row. Partial sums of
+    /// doubles would add in an order that changes from run to run, and a value that falls
+    /// on a rounding tie at the 12 digits reports keep (an average of cents over 256
+    /// members) would print differently on a rerun (rule 16).
+    Members,
 }
 
 impl FactAggregate {
@@ -256,21 +264,23 @@ impl KpiAggregate {
             of: *of,
             filter: filter.clone(),
             exact,
+            whole: of.is_none_or(|of| {
+                matches!(
+                    project.attribute(of).value_type,
+                    ValueType::Integer | ValueType::Boolean
+                )
+            }),
         })
     }
 
-    /// How the KPI is computed from grouped members. Sums and averages of fractional
-    /// numbers take partial sums too: a warehouse adds a row's members in an order of its
-    /// own (in parallel), so a sum of doubles is exact only to its last bits however it is
-    /// grouped, and reports keep 12 significant digits (rule 16).
+    /// How the KPI is computed from grouped members.
     pub fn grouping(&self) -> KpiGrouping {
         match self.function {
-            Function::CountRows
-            | Function::Count
-            | Function::Min
-            | Function::Max
-            | Function::Sum
-            | Function::Avg => KpiGrouping::Partial,
+            Function::CountRows | Function::Count | Function::Min | Function::Max => {
+                KpiGrouping::Partial
+            }
+            Function::Sum | Function::Avg if self.whole => KpiGrouping::Partial,
+            Function::Sum | Function::Avg => KpiGrouping::Members,
             Function::CountDistinct => KpiGrouping::DistinctValues,
             Function::Median => KpiGrouping::Values(0.5),
             Function::Percentile(p) => KpiGrouping::Values(p),

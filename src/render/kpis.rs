@@ -73,7 +73,7 @@ struct Sets {
 }
 
 impl Sets {
-    /// The grouping of a value, added when new: 1, 2, … distinct values first.
+    /// The grouping of a value (by its SQL), once added: 1, 2, … distinct values first.
     fn number(&self, values: bool, key: &str) -> Option<usize> {
         let distinct = self.distinct.iter().position(|(sql, _)| sql == key);
         let ranked = self.values.iter().position(|(sql, _)| sql == key);
@@ -115,7 +115,7 @@ pub(super) fn kpis(
     };
     for aggregate in &membership.aggregates {
         let values = match aggregate.grouping() {
-            KpiGrouping::Partial => continue,
+            KpiGrouping::Partial | KpiGrouping::Members => continue,
             KpiGrouping::DistinctValues => false,
             KpiGrouping::Values(_) => true,
         };
@@ -164,6 +164,11 @@ pub(super) fn kpis(
                     });
                 }
                 sql.kpi_combined(aggregate, grouped)?
+            }
+            KpiGrouping::Members => {
+                return Err(Error::Render(
+                    "a sum of fractional numbers is computed over members' rows".into(),
+                ));
             }
             grouping => {
                 let (key, _) = sql.kpi_grouping_value(aggregate)?;
