@@ -113,9 +113,14 @@ pub(super) fn kpis(
         distinct: Vec::new(),
         values: Vec::new(),
     };
+    // Each aggregate's grouping value (by its SQL), numbered once every one is known.
+    let mut grouped_by = Vec::with_capacity(membership.aggregates.len());
     for aggregate in &membership.aggregates {
         let values = match aggregate.grouping() {
-            KpiGrouping::Partial | KpiGrouping::Members => continue,
+            KpiGrouping::Partial | KpiGrouping::Members => {
+                grouped_by.push(None);
+                continue;
+            }
             KpiGrouping::DistinctValues => false,
             KpiGrouping::Values(_) => true,
         };
@@ -126,8 +131,9 @@ pub(super) fn kpis(
             } else {
                 &mut sets.distinct
             };
-            list.push((key, value));
+            list.push((key.clone(), value));
         }
+        grouped_by.push(Some((values, key)));
     }
     for aggregate in &membership.percentiles {
         for (sql_text, alias) in sql.percentile_columns(aggregate)? {
@@ -148,7 +154,7 @@ pub(super) fn kpis(
     }
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
     let mut recombined = Vec::new();
-    for aggregate in &membership.aggregates {
+    for (aggregate, grouped_by) in membership.aggregates.iter().zip(grouped_by) {
         let kpi = project.kpi(aggregate.kpi);
         let value = match aggregate.grouping() {
             KpiGrouping::Partial => {
@@ -171,11 +177,11 @@ pub(super) fn kpis(
                 ));
             }
             grouping => {
-                let (key, _) = sql.kpi_grouping_value(aggregate)?;
-                let values = matches!(grouping, KpiGrouping::Values(_));
-                let set = sets.number(values, &key).ok_or_else(|| {
-                    Error::Render("a distinct count or percentile without its grouping".into())
-                })?;
+                let set = grouped_by
+                    .and_then(|(values, key)| sets.number(values, &key))
+                    .ok_or_else(|| {
+                        Error::Render("a distinct count or percentile without its grouping".into())
+                    })?;
                 match grouping {
                     KpiGrouping::Values(p) => sql.kpi_percentile(set, p, &key_alias(names, set)),
                     _ => sql.kpi_distinct(set)?,
