@@ -650,6 +650,62 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
     );
 }
 
+/// On DuckDB each quintile score ranks the distinct values of its attribute and the scores
+/// stage looks each user's up, so the attributes stage is read by three stages here; the
+/// bundled engine must compute it once: DuckDB's plan scans each source table once.
+#[test]
+fn quintile_scores_read_the_attributes_that_duckdb_computes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    common::copy_project(
+        &common::fixture("core"),
+        root,
+        Some(&["sources.yml", "attributes.yml"]),
+    );
+    std::fs::write(
+        root.join("segment-defs/scores.yml"),
+        "attributes:\n\
+         \x20 account_score: { quintile: account_id }\n\
+         \x20 activity_score: { quintile: monthly_activity, best: lowest }\n\
+         segments:\n\
+         \x20 - { name: top, all: [ { account_score: { eq: 5 } }, { activity_score: { gte: 4 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(root).unwrap();
+    let sql = common::compile(&project, &segc::dialect::Dialect::load("duckdb").unwrap());
+    assert!(sql.contains("\"segc_score_2\" AS ("), "{sql}");
+    // EXPLAIN goes through DuckDB itself: segc's driver sends nothing but queries.
+    let connection = duckdb::Connection::open_in_memory().unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("core/data.sql")).unwrap())
+        .unwrap();
+    // The scans of `app.<table>` in DuckDB's plan of `sql`: each scan's box says
+    // `Table: <catalog>.app.<table>`, and boxes stand side by side.
+    let scans = |sql: &str, table: &str| {
+        let mut explain = connection.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let mut rows = explain.query([]).unwrap();
+        let mut text = String::new();
+        while let Some(row) = rows.next().unwrap() {
+            text.push_str(&row.get::<_, String>(1).unwrap());
+        }
+        let count = text
+            .split("Table: ")
+            .skip(1)
+            .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '│').next())
+            .filter(|name| name.ends_with(&format!(".app.{table}")))
+            .count();
+        (count, text)
+    };
+    let twice = "SELECT user_id FROM app.users UNION ALL SELECT account_id FROM app.users";
+    assert_eq!(scans(twice, "users").0, 2, "the count sees every scan");
+    for table in ["users", "events"] {
+        let (count, text) = scans(&sql, table);
+        assert_eq!(count, 1, "{table} is scanned once:\n{text}");
+    }
+}
+
 /// Windows after sign-up and ordered facts, by hand, on the core fixture plus orders that sit
 /// on every boundary. As of 2024-03-31, orders before the end instant 2024-04-01 00:00:
 ///

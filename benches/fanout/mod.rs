@@ -28,8 +28,8 @@ pub fn decomposable_kpis(count: usize) -> String {
 }
 
 /// The floor of a report's statement: its stages up to the per-user attributes (`through`:
-/// `segc_attributes`, or `segc_scores` to include the quintile scores), then a SELECT
-/// reading every column of that stage.
+/// `segc_attributes`, or `segc_scores` to include the quintile scores and their stages),
+/// then a SELECT reading every column of that stage.
 pub fn floor(statement: &str, through: &str) -> Option<String> {
     floor_reading(statement, through, "SELECT MAX(COLUMNS(*)) FROM")
 }
@@ -37,14 +37,13 @@ pub fn floor(statement: &str, through: &str) -> Option<String> {
 /// [`floor`], ending in `select` followed by the stage's name (DuckDB's `MAX(COLUMNS(*))`
 /// has no portable spelling).
 pub fn floor_reading(statement: &str, through: &str, select: &str) -> Option<String> {
-    let next = if through == "segc_scores" {
-        "\"segc_members\" AS ("
+    // The attributes end where the scores' stages, or else the members, begin.
+    let next: &[&str] = if through == "segc_scores" {
+        &["\"segc_members\" AS ("]
     } else {
-        statement
-            .find("\"segc_scores\" AS (")
-            .map_or("\"segc_members\" AS (", |_| "\"segc_scores\" AS (")
+        &["\"segc_score_1\" AS (", "\"segc_members\" AS ("]
     };
-    let cut = statement.find(next)?;
+    let cut = next.iter().find_map(|stage| statement.find(stage))?;
     let head = statement[..cut].trim_end().trim_end_matches(',');
     Some(format!("{head}\n{select} \"{through}\""))
 }

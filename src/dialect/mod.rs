@@ -122,6 +122,13 @@ pub struct Capabilities {
     /// otherwise copy it into each place that reads it (PostgreSQL 12+).
     #[serde(default)]
     pub materialized_stages: bool,
+    /// The engine computes a stage that several stages read once, and keeps it for them
+    /// (DuckDB 2.0, bundled, materializes such a stage), so the quintile scores may read the
+    /// attributes again: each score ranks the distinct values (a GROUP BY and a window over
+    /// them) instead of sorting every user's row. Elsewhere a score is a window over the
+    /// users (BigQuery computes a stage again for each stage that reads it).
+    #[serde(default)]
+    pub shared_stages: bool,
 }
 
 /// How `segc run --materialize` writes its results table (`[write]` in `dialect.toml`).

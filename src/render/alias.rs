@@ -51,10 +51,12 @@ pub(super) enum Alias {
     Links,
     /// A grouping of members: by signature, or by a value a KPI reads.
     Groupings,
+    /// A score's distinct values, with how many users hold each.
+    ScoreValues,
 }
 
 impl Alias {
-    const ALL: [Alias; 22] = [
+    const ALL: [Alias; 23] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -77,6 +79,7 @@ impl Alias {
         Alias::Slices,
         Alias::Links,
         Alias::Groupings,
+        Alias::ScoreValues,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -104,6 +107,7 @@ impl Alias {
             Alias::Slices => "b",
             Alias::Links => "l",
             Alias::Groupings => "o",
+            Alias::ScoreValues => "v",
         }
     }
 
@@ -132,6 +136,7 @@ impl Alias {
             Alias::Slices => "slices",
             Alias::Links => "links",
             Alias::Groupings => "groupings",
+            Alias::ScoreValues => "score_values",
         }
     }
 
@@ -144,6 +149,11 @@ impl Alias {
 /// The alias of the `number`th fact pass's result, joined to the users stage.
 pub(super) fn pass(number: usize) -> String {
     format!("p{number}")
+}
+
+/// The alias of the `number`th quintile score's values, joined to the attributes.
+pub(super) fn score(number: usize) -> String {
+    format!("q{number}")
 }
 
 /// The alias of a dimension joined to the user table.

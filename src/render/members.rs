@@ -1,7 +1,7 @@
 //! Spells quintile scores, membership flags (a drill-down's built on its parent's) and the
 //! list of reported rows with the condition that puts a member in each.
 
-use crate::render::alias::Alias;
+use crate::render::alias::{self, Alias};
 use minijinja::Value;
 use serde::Serialize;
 
@@ -42,17 +42,43 @@ pub(super) struct Members {
     pub(super) rows: Vec<RowItem>,
 }
 
-/// Quintile scores: windows over every user (of each period), in a stage of their own so
-/// that conditions and KPIs read them as columns.
+/// A quintile score's stage: each distinct value of the scored attribute (per period in a
+/// series), how many users hold it, and its score. A value's rank is the number of users
+/// before it, so one GROUP BY and a window over the distinct values replace a sort of every
+/// user's row.
+#[derive(Serialize)]
+pub(super) struct ScoreStage {
+    /// The stage's name, quoted.
+    name: String,
+    /// Its alias where the scores stage joins it, quoted.
+    alias: String,
+    comment: String,
+    /// The scored value, over the attributes stage.
+    value: String,
+    /// The period of an attributes row, in a series.
+    period: Option<String>,
+    /// The score, over the values stage's `segc_value` and `segc_count`.
+    score: String,
+    /// How the scores stage finds a user's row: its value (and period).
+    on: String,
+}
+
+/// Quintile scores, in a stage of their own so that conditions and KPIs read them as
+/// columns: where the attributes stage can be read twice (`shared_stages`), a stage per
+/// score ranks its distinct values and the scores stage looks each user's up; elsewhere a
+/// score is a window over every user (of each period).
 pub(super) fn scores(
     sql: &mut Sql<'_, '_>,
     statement: &Statement<'_>,
     names: &Names<'_>,
-) -> Result<Vec<Item>, Error> {
+) -> Result<(Vec<Item>, Vec<ScoreStage>), Error> {
     let project = statement.plan().project;
-    let mut scores = Vec::new();
+    let mut columns = Vec::new();
+    let mut stages = Vec::new();
     let sql = &mut sql.reading_spine_from(Alias::Attributes);
-    let by_period = sql.period_key(Alias::Attributes).unwrap_or_default();
+    let period = sql.period_key(Alias::Attributes);
+    let values = names.alias(Alias::ScoreValues);
+    let q = |name: &str| names.q(name);
     for id in &statement.scores {
         let attribute = project.attribute(*id);
         let AttributeKind::Quintile { of, best_lowest } = attribute.kind else {
@@ -60,20 +86,53 @@ pub(super) fn scores(
         };
         let value = sql.attribute_value(of, Alias::Attributes)?;
         let direction = if best_lowest { "DESC" } else { "ASC" };
-        scores.push(Item {
-            sql: sql.call(
-                "quintile",
-                &[
-                    Value::from(value),
-                    Value::from(direction),
-                    Value::from(by_period.clone()),
-                ],
-            )?,
+        let comment = comment_text(&format!("{} ({})", attribute.name, attribute.origin));
+        if !names.dialect.capabilities.shared_stages {
+            let by = period.clone().unwrap_or_default();
+            columns.push(Item {
+                sql: sql.call(
+                    "quintile",
+                    &[Value::from(value), Value::from(direction), Value::from(by)],
+                )?,
+                alias: names.q(&attribute.name),
+                comment,
+            });
+            continue;
+        }
+        let by = period
+            .as_ref()
+            .map(|_| format!("{values}.{}", q("segc_period")))
+            .unwrap_or_default();
+        let score = sql.call(
+            "quintile_of_values",
+            &[
+                Value::from(format!("{values}.{}", q("segc_count"))),
+                Value::from(format!("{values}.{}", q("segc_value"))),
+                Value::from(direction),
+                Value::from(by),
+            ],
+        )?;
+        let alias = names.q(&alias::score(stages.len() + 1));
+        let mut on = format!("{alias}.{} = {value}", q("segc_value"));
+        if let Some(period) = &period {
+            on.push_str(&format!(" AND {alias}.{} = {period}", q("segc_period")));
+        }
+        columns.push(Item {
+            sql: format!("{alias}.{}", q("segc_score")),
             alias: names.q(&attribute.name),
-            comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
+            comment: comment.clone(),
+        });
+        stages.push(ScoreStage {
+            name: names.q(&format!("segc_score_{}", stages.len() + 1)),
+            alias,
+            comment,
+            value,
+            period: period.clone(),
+            score,
+            on,
         });
     }
-    Ok(scores)
+    Ok((columns, stages))
 }
 
 /// Formula columns KPIs aggregate, one membership flag per segment stage by stage, and the

@@ -321,7 +321,7 @@ fn statement_sql(
         let q = |name: &str| names.q(name);
         let (users, end) = users::users(sql, statement, &names)?;
         let (passes, attributes) = passes::passes(sql, statement, &names, &end)?;
-        let scores = members::scores(sql, statement, &names)?;
+        let (scores, score_stages) = members::scores(sql, statement, &names)?;
         // Membership and KPIs for a report or series; `segc explain` has neither.
         let (mut members, signatures, kpis) = match (&statement.membership, statement.kind) {
             (Some(membership), Kind::Snapshot) => (
@@ -418,6 +418,7 @@ fn statement_sql(
             kpi_aggregates => serialized(&kpis.aggregates),
             outputs => serialized(&kpis.outputs),
             scores => serialized(&scores),
+            score_stages => serialized(&score_stages),
             series_title => series.title,
             series_labels => series.labels,
             series_shape => series.shape,
