@@ -40,6 +40,18 @@ pub fn core_project() -> segc::ir::Project {
     segc::validate::load_and_validate(&fixture("core")).expect("the core fixture is valid")
 }
 
+/// The core fixture's sources and attributes in `root`, with one more definitions file,
+/// `name`, holding `text`; validated.
+pub fn core_project_with(root: &Path, name: &str, text: &str) -> segc::ir::Project {
+    copy_project(
+        &fixture("core"),
+        root,
+        Some(&["sources.yml", "attributes.yml"]),
+    );
+    std::fs::write(root.join("segment-defs").join(name), text).unwrap();
+    segc::validate::load_and_validate(root).unwrap()
+}
+
 /// Copies a project's `segc_project.yml` and its `segment-defs` files to `to`: every file,
 /// or only `files`.
 pub fn copy_project(from: &Path, to: &Path, files: Option<&[&str]>) {

@@ -115,14 +115,9 @@ fn an_unknown_name_with_a_plus_gets_a_did_you_mean() {
 #[test]
 fn a_childs_flag_reads_its_parents_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    common::copy_project(
-        &common::fixture("core"),
-        root,
-        Some(&["sources.yml", "attributes.yml"]),
-    );
-    std::fs::write(
-        root.join("segment-defs/segments.yml"),
+    let project = common::core_project_with(
+        dir.path(),
+        "segments.yml",
         "segments:\n\
          \x20 - { name: base, all: [ { country: { eq: only in the parent } } ] }\n\
          \x20 - { name: admins, parent: base, all: [ { role: { eq: admin } } ] }\n\
@@ -131,9 +126,7 @@ fn a_childs_flag_reads_its_parents_flag() {
          \x20 - { name: everyone_under, parent: paying_admins }\n\
          kpis:\n\
          \x20 - { name: people, agg: count }\n",
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(root).unwrap();
+    );
     let plan = common::plan(&project, &ReportOptions::default());
     let stages: Vec<Vec<String>> = plan
         .member_stages

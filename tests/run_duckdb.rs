@@ -599,14 +599,9 @@ fn an_exclusive_set_gives_each_user_the_first_status_they_qualify_for() {
 #[test]
 fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    common::copy_project(
-        &common::fixture("core"),
-        root,
-        Some(&["sources.yml", "attributes.yml"]),
-    );
-    std::fs::write(
-        root.join("segment-defs/scores.yml"),
+    let project = common::core_project_with(
+        dir.path(),
+        "scores.yml",
         "attributes:\n\
          \x20 account_score: { quintile: account_id }\n\
          \x20 account_score_low: { quintile: account_id, best: lowest }\n\
@@ -621,9 +616,7 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
          \x20 - { name: people, agg: count }\n\
          \x20 - { name: avg_score, agg: avg, of: account_score }\n\
          \x20 - { name: avg_score_low, agg: avg, of: account_score_low }\n",
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(root).unwrap();
+    );
     let report = run_project(&project, ReportOptions::default());
     let value = |segment: &str, kpi: &str| value(&report, segment, kpi);
     // Ranks 1, 3, 4, 6, 8 score 1, 2, 2, 3, 4: account 10 → 1; 20, 30 → 2; 40 → 3; 50 → 4.
@@ -656,14 +649,9 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
 #[test]
 fn quintile_scores_read_the_attributes_that_duckdb_computes_once() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    common::copy_project(
-        &common::fixture("core"),
-        root,
-        Some(&["sources.yml", "attributes.yml"]),
-    );
-    std::fs::write(
-        root.join("segment-defs/scores.yml"),
+    let project = common::core_project_with(
+        dir.path(),
+        "scores.yml",
         "attributes:\n\
          \x20 account_score: { quintile: account_id }\n\
          \x20 activity_score: { quintile: monthly_activity, best: lowest }\n\
@@ -671,9 +659,7 @@ fn quintile_scores_read_the_attributes_that_duckdb_computes_once() {
          \x20 - { name: top, all: [ { account_score: { eq: 5 } }, { activity_score: { gte: 4 } } ] }\n\
          kpis:\n\
          \x20 - { name: people, agg: count }\n",
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(root).unwrap();
+    );
     let sql = common::compile(&project, &segc::dialect::Dialect::load("duckdb").unwrap());
     assert!(sql.contains("\"segc_score_2\" AS ("), "{sql}");
     // EXPLAIN goes through DuckDB itself: segc's driver sends nothing but queries.
