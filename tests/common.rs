@@ -476,6 +476,36 @@ pub fn series_statements(
     statements
 }
 
+/// The exact-sums fixture in `root`: the core fixture's project and sources with
+/// `sums/sums.yml`. Its data is core/data.sql followed by sums/data.sql.
+pub fn sums_project(root: &Path) {
+    copy_project(&fixture("core"), root, Some(&["sources.yml"]));
+    std::fs::copy(fixture("sums/sums.yml"), root.join("segment-defs/sums.yml")).unwrap();
+}
+
+/// The exact-sums fixture's `all_users` row, by hand from sums/data.sql: ledger totals 1
+/// (user 1), 0.1 + 0.2 + 0.3 (user 2), 1e16 and -1e16 (users 3 and 5), 2.5 (user 6) and 0
+/// for the other four users who exist; the averages per user are 1/3, 0.2, 1e16, -1e16
+/// and 2.5. Each value as printed (12 significant digits).
+pub const SUMS_ALL_USERS: &[(&str, f64)] = &[
+    ("people", 9.0),
+    ("ledger_sum", 4.1),
+    ("ledger_avg", 0.455555555556),
+    ("ledger_mean_sum", 3.03333333333),
+];
+
+/// A definitions file of `count` more segments, so that a report of the core fixture's
+/// KPIs has more rows than a signature word holds and reads each member's row.
+pub fn wide_segments(count: usize) -> String {
+    let mut text = String::from("segments:\n");
+    for index in 0..count {
+        text.push_str(&format!(
+            "  - {{ name: wide_{index:03}, all: [ {{ country: {{ ne: \"wide {index}\" }} }} ] }}\n"
+        ));
+    }
+    text
+}
+
 /// The trailing-spaces fixture in `root`: the core fixture's project and sources with
 /// `padding/padding.yml`. Its data is core/data.sql followed by padding/data.sql.
 pub fn padding_project(root: &Path) {

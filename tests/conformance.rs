@@ -76,57 +76,20 @@ fn assert_same_json(want: &Value, got: &Value, path: &str) {
     }
 }
 
-/// KPIs computed from grouped members: partial aggregates per signature, a distinct count
-/// and percentiles grouped by value, so that a report of them alone groups members.
-const GROUPED_KPIS: [&str; 12] = [
-    "people",
-    "active_people",
-    "pct_active",
-    "share",
-    "max_days_since",
-    "min_activity",
-    "nobody",
-    "zero_ratio",
-    "last_signup",
-    "activated_accounts",
-    "median_spend",
-    "p90_spend",
-];
-
-/// A report of [`GROUPED_KPIS`] alone is computed from grouped members; each of its values
-/// equals the one the full report (`full`, whose averages of fractional numbers make it read
-/// each member's row) computed.
-fn assert_signatures_agree(name: &str, full: &Value, run: &dyn Fn(&[&str]) -> Value) {
-    let project = common::core_project();
-    let options = segc::plan::ReportOptions {
-        kpis: GROUPED_KPIS.iter().map(|k| k.to_string()).collect(),
-        ..Default::default()
-    };
-    let plan = common::plan(&project, &options);
-    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
-    let grouped_sql = segc::render::render(&plan, &dialect, None).unwrap();
-    assert!(
-        grouped_sql.contains("\"segc_grouped\""),
-        "grouped by signature and by value"
-    );
-    assert!(
-        common::compile(&project, &dialect).contains("\"segc_segment_members\""),
-        "the full report reads members' rows"
-    );
-    let grouped = run(&["-k", &GROUPED_KPIS.join(",")]);
-    let (want, got) = (
-        full["rows"].as_array().unwrap(),
-        grouped["rows"].as_array().unwrap(),
-    );
-    assert_eq!(want.len(), got.len(), "{name}: row count");
-    for (a, b) in want.iter().zip(got) {
-        for kpi in GROUPED_KPIS {
+/// The trap fixture's report is computed from members grouped by signature and by value;
+/// the same report with 64 more segments, more rows than a signature word holds, reads each
+/// member's row instead. Every KPI of every row equals on the two plans.
+fn assert_signatures_agree(name: &str, grouped: &Value, wide: &Value) {
+    let rows = grouped["rows"].as_array().unwrap();
+    assert!(rows.len() > 10, "{name}: {} rows", rows.len());
+    for want in rows {
+        let segment = want["segment"].as_str().unwrap();
+        let got = row(wide, segment);
+        for (kpi, value) in want.as_object().unwrap() {
             assert!(
-                common::same_json_value(&a[kpi], &b[kpi]),
-                "{name}: {} / {kpi}: {} per member, {} per signature",
-                a["segment"],
-                a[kpi],
-                b[kpi]
+                common::same_json_value(value, &got[kpi]),
+                "{name}: {segment} / {kpi}: {value} per signature, {} per member",
+                got[kpi]
             );
         }
     }
@@ -148,7 +111,12 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     // The core fixture's rows, plus the orders of the ordered-facts fixture (all with 0
     // points, so the core anchors below hold) and the trailing-spaces fixture's tags.
     let connection = duckdb::Connection::open(&data).unwrap();
-    for file in ["core/data.sql", "ordered/data.sql", "padding/data.sql"] {
+    for file in [
+        "core/data.sql",
+        "ordered/data.sql",
+        "padding/data.sql",
+        "sums/data.sql",
+    ] {
         connection
             .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
             .unwrap();
@@ -172,10 +140,26 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))
         .collect();
     assert_same_tables(&tables);
+    let wide = dir.path().join("wide");
+    common::copy_project(&project, &wide, None);
+    std::fs::write(
+        wide.join("segment-defs/wide.yml"),
+        common::wide_segments(64),
+    )
+    .unwrap();
+    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    assert!(
+        common::compile(&common::core_project(), &dialect).contains("\"segc_grouped\""),
+        "the report is grouped by signature and by value"
+    );
+    let wide_project = segc::validate::load_and_validate(&wide).unwrap();
+    assert!(
+        common::compile(&wide_project, &dialect).contains("\"segc_segment_members\""),
+        "the wide report reads members' rows"
+    );
     for (engine, (name, table)) in engines.iter().zip(&tables) {
-        let path = dir.path();
-        let grouped = |extra: &[&str]| run_json(&project, path, engine.target, extra);
-        assert_signatures_agree(name, table, &grouped);
+        let per_member = run_json(&wide, dir.path(), engine.target, &[]);
+        assert_signatures_agree(name, table, &per_member);
     }
 
     // Values computed by hand from data.sql (see tests/run_duckdb.rs for the derivations).
@@ -280,6 +264,30 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         assert_eq!(everyone["distinct_tags"], distinct, "{name}");
         assert_eq!(everyone["min_tag"], lowest, "{name}");
         assert_eq!(everyone["max_tag"], highest, "{name}");
+    }
+    // Sums of fractional numbers are exact (rule 16): a naive double sum of the fixture's
+    // terms depends on their order (1e16 + 1 - 1e16 is 0 in this order), on any engine.
+    let sums = dir.path().join("sums");
+    common::sums_project(&sums);
+    let tables: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&sums, dir.path(), e.target, &[])))
+        .collect();
+    assert_same_tables(&tables);
+    for (name, table) in &tables {
+        let everyone = row(table, "all_users");
+        for (kpi, want) in common::SUMS_ALL_USERS {
+            assert_eq!(everyone[kpi].as_f64(), Some(*want), "{name}: {kpi}");
+        }
+        // A total that is exactly 1 is in [1, 1]; a naive sum would give 0.
+        let one = row(table, "ledger_exactly_one");
+        assert_eq!(one["people"], 1, "{name}");
+        assert_eq!(one["ledger_sum"].as_f64(), Some(1.0), "{name}");
+        assert_eq!(
+            row(table, "ledger_large")["ledger_sum"].as_f64(),
+            Some(1e16),
+            "{name}"
+        );
     }
     // `segc overlap` on the same fixture: the same matrix on every engine, each segment's
     // size on the diagonal and in the all_users column, symmetric, and the pairs the fixture

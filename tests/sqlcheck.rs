@@ -170,6 +170,21 @@ fn compile_core(dialect: &Dialect) -> String {
     common::compile(&common::core_project(), dialect)
 }
 
+/// The core fixture's report with 64 more segments, which reads each member's row.
+fn compile_wide(dialect: &Dialect) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), None);
+    std::fs::write(
+        dir.path().join("segment-defs/wide.yml"),
+        common::wide_segments(64),
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let sql = common::compile(&project, dialect);
+    assert!(sql.contains("segc_segment_members"), "read per member");
+    sql
+}
+
 #[test]
 fn trap_1_and_3_ratios_divide_as_doubles_with_a_null_for_zero() {
     for name in segc::dialect::names() {
@@ -192,12 +207,23 @@ fn trap_1_and_3_ratios_divide_as_doubles_with_a_null_for_zero() {
 fn trap_2_averages_are_taken_over_doubles() {
     for name in segc::dialect::names() {
         let dialect = Dialect::load(name).unwrap();
+        let double = &dialect.types.double;
+        // A sum of whole numbers: its partial sums are doubles.
         let sql = compile_core(&dialect);
-        let line = sql.lines().find(|l| l.contains("-- avg_spend")).unwrap();
+        let line = sql.lines().find(|l| l.contains("segc_sum_points")).unwrap();
         assert!(
-            line.contains("AVG(CAST(") && line.contains(&format!("AS {}))", dialect.types.double)),
+            line.contains("SUM(CAST(") && line.contains(&format!("AS {double}))")),
             "{name}: {line}"
         );
+        // Of fractional numbers, grouped or per member: an exact sum of whole-number pieces,
+        // read as a double and divided by the count.
+        for sql in [sql.clone(), compile_wide(&dialect)] {
+            let line = sql.lines().find(|l| l.contains("-- avg_spend (")).unwrap();
+            assert!(
+                line.contains(&format!("AS {double}) * CAST(4294967296 AS {double})")),
+                "{name}: {line}"
+            );
+        }
     }
 }
 
@@ -205,7 +231,7 @@ fn trap_2_averages_are_taken_over_doubles() {
 fn trap_11_medians_are_exact_and_never_approximate() {
     for name in segc::dialect::names() {
         let dialect = Dialect::load(name).unwrap();
-        let sql = compile_core(&dialect);
+        let sql = compile_wide(&dialect);
         assert!(!sql.to_uppercase().contains("APPROX"), "{name}");
         use segc::dialect::PercentileStyle;
         match dialect.capabilities.percentile {
@@ -524,6 +550,12 @@ fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
 fn sqlserver_orders_and_counts_strings_by_code_point() {
     let dir = tempfile::tempdir().unwrap();
     common::ordered_project(dir.path());
+    // Distinct counts read each member's row.
+    std::fs::write(
+        dir.path().join("segment-defs/wide.yml"),
+        common::wide_segments(64),
+    )
+    .unwrap();
     let project = segc::validate::load_and_validate(dir.path()).unwrap();
     let sql = common::compile(&project, &Dialect::load("sqlserver").unwrap());
     // Exact form: a sentinel below every printable character, then the binary collation

@@ -17,9 +17,15 @@ pub enum Function {
     /// Rows whose value is not NULL.
     Count,
     CountDistinct,
-    /// Over the value read as a double.
+    /// Over the value read as a double; a sum of fractional numbers is exact (see
+    /// [`Function::Limb`]).
     Sum,
     Avg,
+    /// A partial of an exact sum of fractional numbers: the sum, as a whole number, of one of
+    /// the four 32-bit pieces (0 the lowest) each value is cut into at fixed binary points
+    /// (2^-64, 2^-32, 1, 2^32). Whole numbers add exactly in any order, so the total is the
+    /// same on every run and warehouse (rule 16); bits below 2^-64 are dropped.
+    Limb(u8),
     Min,
     Max,
     /// Continuous percentiles over the value read as a double.
@@ -83,6 +89,9 @@ pub struct FactAggregate {
     pub nth: Option<u32>,
     /// A user without facts gets 0 rather than NULL.
     pub zero_when_empty: bool,
+    /// The value is a whole number (a count, an integer, a boolean as 1/0): its sums are
+    /// exact in a double; others are summed in pieces ([`Function::Limb`]).
+    pub whole: bool,
 }
 
 /// For an ordered-fact attribute: the numbering of each user's facts in time order (latest
@@ -111,7 +120,8 @@ pub struct KpiAggregate {
     /// Strings are told apart and ordered exactly (rule 15).
     pub exact: bool,
     /// The value is a whole number (an integer, or a boolean as 1/0): its sums are exact
-    /// whatever the order of their terms.
+    /// in a double whatever the order of their terms; others are summed in pieces
+    /// ([`Function::Limb`]).
     pub whole: bool,
 }
 
@@ -130,11 +140,6 @@ pub enum KpiGrouping {
     /// a row's values, in order, with their counts give the two values the percentile lies
     /// between.
     Values(f64),
-    /// A sum or average of fractional numbers: over each member's row. Partial sums of
-    /// doubles would add in an order that changes from run to run, and a value that falls
-    /// on a rounding tie at the 12 digits reports keep (an average of cents over 256
-    /// members) would print differently on a rerun (rule 16).
-    Members,
 }
 
 impl FactAggregate {
@@ -188,11 +193,17 @@ impl FactAggregate {
             attribute: id,
             source: *source,
             function,
-            value,
             rows,
             exact,
             nth,
             zero_when_empty: aggregation.zero_when_empty(),
+            whole: match &value {
+                FactValue::Column { column, flag } => {
+                    *flag || column.value_type() == ValueType::Integer
+                }
+                _ => true,
+            },
+            value,
         })
     }
 }
@@ -264,23 +275,20 @@ impl KpiAggregate {
             of: *of,
             filter: filter.clone(),
             exact,
-            whole: of.is_none_or(|of| {
-                matches!(
-                    project.attribute(of).value_type,
-                    ValueType::Integer | ValueType::Boolean
-                )
-            }),
+            whole: of.is_none_or(|of| whole_attribute(project, of)),
         })
     }
 
     /// How the KPI is computed from grouped members.
     pub fn grouping(&self) -> KpiGrouping {
         match self.function {
-            Function::CountRows | Function::Count | Function::Min | Function::Max => {
-                KpiGrouping::Partial
-            }
-            Function::Sum | Function::Avg if self.whole => KpiGrouping::Partial,
-            Function::Sum | Function::Avg => KpiGrouping::Members,
+            Function::CountRows
+            | Function::Count
+            | Function::Min
+            | Function::Max
+            | Function::Sum
+            | Function::Avg
+            | Function::Limb(_) => KpiGrouping::Partial,
             Function::CountDistinct => KpiGrouping::DistinctValues,
             Function::Median => KpiGrouping::Values(0.5),
             Function::Percentile(p) => KpiGrouping::Values(p),
@@ -294,6 +302,23 @@ impl KpiAggregate {
             KpiGrouping::Values(p) if self.of.is_some() => Some(p),
             _ => None,
         }
+    }
+}
+
+/// Whether an attribute's values are whole numbers: an integer or a boolean, or a sum of an
+/// integer or boolean column (a double that holds a whole number).
+fn whole_attribute(project: &Project, id: AttributeId) -> bool {
+    let attribute = project.attribute(id);
+    match &attribute.kind {
+        AttributeKind::Aggregate {
+            aggregation: Aggregation::Sum,
+            column: Some(column),
+            ..
+        } => matches!(column.value_type(), ValueType::Integer | ValueType::Boolean),
+        _ => matches!(
+            attribute.value_type,
+            ValueType::Integer | ValueType::Boolean
+        ),
     }
 }
 

@@ -35,12 +35,21 @@ fn combiner(function: Function) -> &'static str {
 }
 
 /// The partials an aggregate keeps per slice: its own function, or a sum and a count for an
-/// average. None when it does not combine from slices.
+/// average, a sum of fractional numbers as the sums of its four pieces. None when it does
+/// not combine from slices.
 fn partials(aggregate: &FactAggregate) -> Option<Vec<Function>> {
     if aggregate.nth.is_some() || aggregate.exact {
         return None;
     }
+    let pieces = (0..4).map(Function::Limb);
     Some(match aggregate.function {
+        Function::Sum | Function::Avg if !aggregate.whole => {
+            let mut parts: Vec<Function> = pieces.collect();
+            if aggregate.function == Function::Avg {
+                parts.push(Function::Count);
+            }
+            parts
+        }
         Function::CountRows | Function::Count | Function::Sum | Function::Min | Function::Max => {
             vec![aggregate.function]
         }
@@ -258,6 +267,21 @@ pub(super) fn bucketed(
         // The comma goes before the line's comment.
         let comma = if index + 1 < plan.len() { "," } else { "" };
         let spelled = match aggregate.function {
+            Function::Sum | Function::Avg if !aggregate.whole => {
+                let sums: Vec<String> = (0..4).map(|piece| value(piece, parts[piece])).collect();
+                let total = sql.exact_total(&sums)?;
+                if aggregate.function == Function::Sum {
+                    total
+                } else {
+                    sql.call(
+                        "divide",
+                        &[
+                            minijinja::Value::from(total),
+                            minijinja::Value::from(value(4, parts[4])),
+                        ],
+                    )?
+                }
+            }
             Function::Avg => sql.call(
                 "divide",
                 &[

@@ -117,7 +117,7 @@ pub(super) fn kpis(
     let mut grouped_by = Vec::with_capacity(membership.aggregates.len());
     for aggregate in &membership.aggregates {
         let values = match aggregate.grouping() {
-            KpiGrouping::Partial | KpiGrouping::Members => {
+            KpiGrouping::Partial => {
                 grouped_by.push(None);
                 continue;
             }
@@ -170,11 +170,6 @@ pub(super) fn kpis(
                     });
                 }
                 sql.kpi_combined(aggregate, grouped)?
-            }
-            KpiGrouping::Members => {
-                return Err(Error::Render(
-                    "a sum of fractional numbers is computed over members' rows".into(),
-                ));
             }
             grouping => {
                 let set = grouped_by

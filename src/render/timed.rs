@@ -118,14 +118,34 @@ pub(super) fn stages(
         } else {
             format!("{alias}.{}", q("segc_value"))
         };
-        let function = match aggregation {
-            KpiAggregation::Sum => "SUM",
-            KpiAggregation::Avg => "AVG",
-            KpiAggregation::Min => "MIN",
-            _ => "MAX",
+        let whole = aggregate.1.whole;
+        let spelled = match aggregation {
+            // Fractional numbers add exactly, in pieces (see `Function::Limb`).
+            KpiAggregation::Sum | KpiAggregation::Avg if !whole => {
+                let mut sums = Vec::new();
+                for limb in sql.exact_limbs(&value)? {
+                    sums.push(format!("SUM({limb})"));
+                }
+                let total = sql.exact_total(&sums)?;
+                if matches!(aggregation, KpiAggregation::Sum) {
+                    total
+                } else {
+                    let count = sql.call("count", &[Value::from(value)])?;
+                    sql.call("divide", &[Value::from(total), Value::from(count)])?
+                }
+            }
+            _ => {
+                let function = match aggregation {
+                    KpiAggregation::Sum => "SUM",
+                    KpiAggregation::Avg => "AVG",
+                    KpiAggregation::Min => "MIN",
+                    _ => "MAX",
+                };
+                let value = sql.call("cast", &[Value::from(value), Value::from("double")])?;
+                format!("{function}({value})")
+            }
         };
-        let value = sql.call("cast", &[Value::from(value), Value::from("double")])?;
-        aggregates.push(format!("{function}({value}) AS {}", column(names, kpi)));
+        aggregates.push(format!("{spelled} AS {}", column(names, kpi)));
     }
     stages.push(Stage::new(
         q("segc_timed_kpis"),

@@ -83,6 +83,7 @@ const FUNCTIONS: &[&str] = &[
     "right",
     "round",
     "safe_divide",
+    "sign",
     "strpos",
     "timestamp_add",
     // `segc targets --check` and the drivers' session ids.

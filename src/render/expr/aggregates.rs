@@ -29,12 +29,58 @@ fn extreme(function: Function) -> (&'static str, &'static str) {
     }
 }
 
+/// 2^32, the width of each piece of an exact sum ([`Function::Limb`]).
+const PIECE: &str = "4294967296";
+
+/// The pieces an exact sum cuts each value into ([`Function::Limb`]).
+const PIECES: u8 = 4;
+
 /// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
 }
 
 impl<'a, 's> Sql<'a, 's> {
+    /// The pieces of a fractional value that an exact sum adds ([`Function::Limb`]), lowest
+    /// first: whole numbers with the value's sign holding its bits from 2^-64 to 2^-32, from
+    /// 2^-32 to 1, from 1 to 2^32, and above 2^32. Scaling by a power of two, FLOOR, and
+    /// taking a number's own high bits off it are exact in IEEE doubles, so every warehouse
+    /// cuts a value into the same pieces; a value of 2^95 or more does not fit and fails.
+    pub(in crate::render) fn exact_limbs(&mut self, value: &str) -> Result<Vec<String>, Error> {
+        let x = self.cast(value.to_string(), "double")?;
+        let k = self.cast(PIECE.into(), "double")?;
+        let floor = |scale: String| format!("FLOOR(ABS({x}){scale})");
+        let (up2, up1) = (floor(format!(" * {k} * {k}")), floor(format!(" * {k}")));
+        let (units, high) = (floor(String::new()), floor(format!(" / {k}")));
+        let pieces = [
+            format!("{up2} - {k} * {up1}"),
+            format!("{up1} - {k} * {units}"),
+            format!("{units} - {k} * {high}"),
+            high,
+        ];
+        pieces
+            .into_iter()
+            .map(|piece| self.cast(format!("SIGN({x}) * ({piece})"), "bigint"))
+            .collect()
+    }
+
+    /// An exact sum from the sums of its pieces ([`Sql::exact_limbs`], lowest first), as a
+    /// double: added from the lowest piece up, in one fixed order.
+    pub(in crate::render) fn exact_total(&mut self, sums: &[String]) -> Result<String, Error> {
+        let k = self.cast(PIECE.into(), "double")?;
+        let mut doubles = Vec::new();
+        for sum in sums {
+            doubles.push(self.cast(sum.clone(), "double")?);
+        }
+        let [s0, s1, s2, s3] = doubles.as_slice() else {
+            return Err(Error::Render(format!(
+                "an exact sum has {PIECES} pieces, not {}",
+                sums.len()
+            )));
+        };
+        Ok(format!("((({s0} / {k} + {s1}) / {k} + {s2}) + {s3} * {k})"))
+    }
+
     /// Which of its pass's facts an aggregate or rank reads, as a condition over the pass's
     /// rows; `None` when it reads every fact the pass reads. `signup` is the user's sign-up
     /// instant, for windows after sign-up.
@@ -70,7 +116,13 @@ impl<'a, 's> Sql<'a, 's> {
             return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
         }
         let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
-        self.aggregate(aggregate.function, value, aggregate.exact, condition)
+        self.aggregate(
+            aggregate.function,
+            value,
+            aggregate.exact,
+            aggregate.whole,
+            condition,
+        )
     }
 
     /// `function` over the value an aggregate reads from its facts, on the facts its `where`
@@ -92,7 +144,7 @@ impl<'a, 's> Sql<'a, 's> {
             (Some(since), Some(condition)) => Some(format!("{since} AND {condition}")),
             (since, condition) => since.or(condition),
         };
-        self.aggregate(function, value, aggregate.exact, condition)
+        self.aggregate(function, value, aggregate.exact, aggregate.whole, condition)
     }
 
     /// The value an aggregate reads from each fact.
@@ -124,12 +176,25 @@ impl<'a, 's> Sql<'a, 's> {
         function: Function,
         value: String,
         exact: bool,
+        whole: bool,
         condition: Option<String>,
     ) -> Result<String, Error> {
         let guarded = |value: String| match &condition {
             Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
             None => value,
         };
+        if !whole && matches!(function, Function::Sum | Function::Avg) {
+            let mut sums = Vec::new();
+            for limb in self.exact_limbs(&value)? {
+                sums.push(format!("SUM({})", guarded(limb)));
+            }
+            let total = self.exact_total(&sums)?;
+            if function == Function::Sum {
+                return Ok(total);
+            }
+            let count = self.call("count", &[Value::from(guarded(value))])?;
+            return self.call("divide", &[Value::from(total), Value::from(count)]);
+        }
         Ok(match function {
             Function::CountRows => self.call("count_rows", &[])?,
             Function::Count => self.call("count", &[Value::from(guarded(value))])?,
@@ -139,6 +204,10 @@ impl<'a, 's> Sql<'a, 's> {
             }
             Function::Sum => format!("SUM({})", self.cast(guarded(value), "double")?),
             Function::Avg => format!("AVG({})", self.cast(guarded(value), "double")?),
+            Function::Limb(piece) => {
+                let limb = self.exact_limbs(&value)?.swap_remove(usize::from(piece));
+                format!("SUM({})", guarded(limb))
+            }
             Function::Min | Function::Max => {
                 let value = guarded(self.exact(value, exact)?);
                 let name = if function == Function::Min {
@@ -214,7 +283,13 @@ impl<'a, 's> Sql<'a, 's> {
         }
         // The `where` is inside the value here, so strings take the exact form around it.
         let value = self.member_value(aggregate)?;
-        self.aggregate(aggregate.function, value, aggregate.exact, None)
+        self.aggregate(
+            aggregate.function,
+            value,
+            aggregate.exact,
+            aggregate.whole,
+            None,
+        )
     }
 
     /// The partial aggregates of a KPI computed from partials, over the members of one
@@ -233,23 +308,32 @@ impl<'a, 's> Sql<'a, 's> {
                 alias(self, "count"),
                 "SUM",
             )],
-            Function::Sum => vec![(
-                format!("SUM({})", self.cast(value, "double")?),
-                alias(self, "sum"),
-                "SUM",
-            )],
-            Function::Avg => vec![
-                (
-                    format!("SUM({})", self.cast(value.clone(), "double")?),
-                    alias(self, "sum"),
-                    "SUM",
-                ),
-                (
-                    self.call("count", &[Value::from(value)])?,
-                    alias(self, "count"),
-                    "SUM",
-                ),
-            ],
+            Function::Sum | Function::Avg => {
+                let mut partials = Vec::new();
+                if aggregate.whole {
+                    partials.push((
+                        format!("SUM({})", self.cast(value.clone(), "double")?),
+                        alias(self, "sum"),
+                        "SUM",
+                    ));
+                } else {
+                    for (piece, limb) in self.exact_limbs(&value)?.into_iter().enumerate() {
+                        partials.push((
+                            format!("SUM({limb})"),
+                            alias(self, &format!("sum{piece}")),
+                            "SUM",
+                        ));
+                    }
+                }
+                if aggregate.function == Function::Avg {
+                    partials.push((
+                        self.call("count", &[Value::from(value)])?,
+                        alias(self, "count"),
+                        "SUM",
+                    ));
+                }
+                partials
+            }
             Function::Min | Function::Max => {
                 let (name, part) = extreme(aggregate.function);
                 let value = self.exact(value, aggregate.exact)?;
@@ -287,9 +371,18 @@ impl<'a, 's> Sql<'a, 's> {
                 let count = format!("SUM({})", partial(self, "count"));
                 self.cast(count, "bigint")?
             }
-            Function::Sum => format!("SUM({})", partial(self, "sum")),
-            Function::Avg => {
-                let sum = format!("SUM({})", partial(self, "sum"));
+            Function::Sum | Function::Avg => {
+                let sum = if aggregate.whole {
+                    format!("SUM({})", partial(self, "sum"))
+                } else {
+                    let sums: Vec<String> = (0..PIECES)
+                        .map(|piece| format!("SUM({})", partial(self, &format!("sum{piece}"))))
+                        .collect();
+                    self.exact_total(&sums)?
+                };
+                if aggregate.function == Function::Sum {
+                    return Ok(sum);
+                }
                 let count = format!("SUM({})", partial(self, "count"));
                 self.call("divide", &[Value::from(sum), Value::from(count)])?
             }
