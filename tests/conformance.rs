@@ -26,6 +26,22 @@ use engines::{connect, engines, load, run_json};
 use segc::driver::Cell;
 use serde_json::Value;
 
+/// `segc run --output json` of `project` with `extra` on every engine, each table checked
+/// equal to DuckDB's.
+fn same_tables(
+    engines: &[engines::Engine],
+    project: &std::path::Path,
+    profiles: &std::path::Path,
+    extra: &[&str],
+) -> Vec<(&'static str, Value)> {
+    let tables: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(project, profiles, e.target, extra)))
+        .collect();
+    assert_same_tables(&tables);
+    tables
+}
+
 /// Every engine's table equals DuckDB's, value for value.
 fn assert_same_tables(tables: &[(&str, Value)]) {
     let (reference_name, reference) = &tables[0];
@@ -135,11 +151,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         assert_eq!(setting.rows[0][0], Cell::Text("off".into()));
     }
     let project = common::fixture("core");
-    let tables: Vec<(&str, Value)> = engines
-        .iter()
-        .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))
-        .collect();
-    assert_same_tables(&tables);
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
     let wide = dir.path().join("wide");
     common::copy_project(&project, &wide, None);
     std::fs::write(
@@ -183,14 +195,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     }
     // Point in time (tests/run_duckdb.rs derives the values): as of 2023-08-03 user 7 exists
     // but activated on 08-05, not known yet, so its account 40 is not an activated one.
-    let tables: Vec<(&str, Value)> = engines
-        .iter()
-        .map(|e| {
-            let past = run_json(&project, dir.path(), e.target, &["--as-of", "2023-08-03"]);
-            (e.target, past)
-        })
-        .collect();
-    assert_same_tables(&tables);
+    let tables = same_tables(&engines, &project, dir.path(), &["--as-of", "2023-08-03"]);
     for (name, table) in &tables {
         let everyone = row(table, "all_users");
         assert_eq!(everyone["people"], 5, "{name}");
@@ -201,11 +206,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     // default, and a sign-up window ending exactly on an order.
     let ordered = dir.path().join("ordered");
     common::ordered_project(&ordered);
-    let tables: Vec<(&str, Value)> = engines
-        .iter()
-        .map(|e| (e.target, run_json(&ordered, dir.path(), e.target, &[])))
-        .collect();
-    assert_same_tables(&tables);
+    let tables = same_tables(&engines, &ordered, dir.path(), &[]);
     for (name, table) in &tables {
         let everyone = row(table, "all_users");
         for (kpi, want) in [
@@ -250,11 +251,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     // tests/padding.rs runs SQL Server's and Redshift's statements under their padding rules.
     let padding = dir.path().join("padding");
     common::padding_project(&padding);
-    let tables: Vec<(&str, Value)> = engines
-        .iter()
-        .map(|e| (e.target, run_json(&padding, dir.path(), e.target, &[])))
-        .collect();
-    assert_same_tables(&tables);
+    let tables = same_tables(&engines, &padding, dir.path(), &[]);
     for (name, table) in &tables {
         for (segment, people) in common::PADDING_MEMBERS {
             assert_eq!(row(table, segment)["people"], *people, "{name}: {segment}");
@@ -269,11 +266,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     // terms depends on their order (1e16 + 1 - 1e16 is 0 in this order), on any engine.
     let sums = dir.path().join("sums");
     common::sums_project(&sums);
-    let tables: Vec<(&str, Value)> = engines
-        .iter()
-        .map(|e| (e.target, run_json(&sums, dir.path(), e.target, &[])))
-        .collect();
-    assert_same_tables(&tables);
+    let tables = same_tables(&engines, &sums, dir.path(), &[]);
     for (name, table) in &tables {
         let everyone = row(table, "all_users");
         for (kpi, want) in common::SUMS_ALL_USERS {
@@ -358,11 +351,7 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
             &[("2025-10-01", "2025-10-31"), ("2026-07-31", "2026-10-31")],
         );
     }
-    let tables: Vec<(&str, Value)> = engines
-        .iter()
-        .map(|e| (e.target, run_json(&project, dir.path(), e.target, &[])))
-        .collect();
-    assert_same_tables(&tables);
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
     // A BigQuery dry run prints the bytes the report would process.
     if engines.iter().any(|e| e.target == "bq") {
         let output = assert_cmd::Command::cargo_bin("segc")
