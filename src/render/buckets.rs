@@ -13,7 +13,7 @@ use crate::plan::statement::{PassStage, Statement};
 use crate::plan::times::{PerPeriod, TimeValue};
 use crate::render::alias::Alias;
 
-use super::expr::Sql;
+use super::expr::{PIECES, Sql};
 use super::{Names, comment_text};
 
 /// Where an aggregate's value comes from.
@@ -41,7 +41,7 @@ fn partials(aggregate: &FactAggregate) -> Option<Vec<Function>> {
     if aggregate.nth.is_some() || aggregate.exact {
         return None;
     }
-    let pieces = (0..4).map(Function::Limb);
+    let pieces = (0..PIECES).map(Function::Limb);
     Some(match aggregate.function {
         Function::Sum | Function::Avg if !aggregate.whole => {
             let mut parts: Vec<Function> = pieces.collect();
@@ -268,7 +268,10 @@ pub(super) fn bucketed(
         let comma = if index + 1 < plan.len() { "," } else { "" };
         let spelled = match aggregate.function {
             Function::Sum | Function::Avg if !aggregate.whole => {
-                let sums: Vec<String> = (0..4).map(|piece| value(piece, parts[piece])).collect();
+                let pieces = usize::from(PIECES);
+                let sums: Vec<String> = (0..pieces)
+                    .map(|piece| value(piece, parts[piece]))
+                    .collect();
                 let total = sql.exact_total(&sums)?;
                 if aggregate.function == Function::Sum {
                     total
@@ -277,7 +280,7 @@ pub(super) fn bucketed(
                         "divide",
                         &[
                             minijinja::Value::from(total),
-                            minijinja::Value::from(value(4, parts[4])),
+                            minijinja::Value::from(value(pieces, parts[pieces])),
                         ],
                     )?
                 }

@@ -14,6 +14,7 @@ use minijinja::Value;
 
 use crate::error::Error;
 use crate::ir::{KpiAggregation, KpiKind};
+use crate::plan::aggregates::Function;
 use crate::plan::statement::{Kind, Statement};
 use crate::plan::times::TimeValue;
 
@@ -118,7 +119,8 @@ pub(super) fn stages(
         } else {
             format!("{alias}.{}", q("segc_value"))
         };
-        let whole = aggregate.1.whole;
+        // An average is fractional whatever it averages.
+        let whole = aggregate.1.whole && aggregate.1.function != Function::Avg;
         let spelled = match aggregation {
             // Fractional numbers add exactly, in pieces (see `Function::Limb`).
             KpiAggregation::Sum | KpiAggregation::Avg if !whole => {

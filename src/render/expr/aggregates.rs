@@ -33,7 +33,7 @@ fn extreme(function: Function) -> (&'static str, &'static str) {
 const PIECE: &str = "4294967296";
 
 /// The pieces an exact sum cuts each value into ([`Function::Limb`]).
-const PIECES: u8 = 4;
+pub(in crate::render) const PIECES: u8 = 4;
 
 /// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
