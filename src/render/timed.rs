@@ -122,24 +122,11 @@ pub(super) fn stages(
         // An average is fractional whatever it averages.
         let whole = aggregate.1.whole && aggregate.1.function != Function::Avg;
         let spelled = match aggregation {
-            // Fractional numbers add exactly, in pieces (see `Function::Limb`).
-            KpiAggregation::Sum | KpiAggregation::Avg if !whole => {
-                let mut sums = Vec::new();
-                for limb in sql.exact_limbs(&value)? {
-                    sums.push(format!("SUM({limb})"));
-                }
-                let total = sql.exact_total(&sums)?;
-                if matches!(aggregation, KpiAggregation::Sum) {
-                    total
-                } else {
-                    let count = sql.call("count", &[Value::from(value)])?;
-                    sql.call("divide", &[Value::from(total), Value::from(count)])?
-                }
-            }
+            // Fractional numbers add exactly, in pieces, as every sum does.
+            KpiAggregation::Sum => sql.aggregate(Function::Sum, value, false, whole, None)?,
+            KpiAggregation::Avg => sql.aggregate(Function::Avg, value, false, whole, None)?,
             _ => {
                 let function = match aggregation {
-                    KpiAggregation::Sum => "SUM",
-                    KpiAggregation::Avg => "AVG",
                     KpiAggregation::Min => "MIN",
                     _ => "MAX",
                 };

@@ -170,8 +170,9 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// `function` over `value` on the rows where `condition` holds (all when none); `exact`:
-    /// strings told apart and ordered exactly.
-    fn aggregate(
+    /// strings told apart and ordered exactly; `whole`: the value is a whole number, whose
+    /// sums are exact in a double (others add in pieces, [`Sql::exact_limbs`]).
+    pub(in crate::render) fn aggregate(
         &mut self,
         function: Function,
         value: String,
