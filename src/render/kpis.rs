@@ -26,8 +26,11 @@ pub(super) struct Kpis {
     /// Per row, over its members' rows: every KPI when some need members' rows (and
     /// `segc overlap`'s counts).
     pub(super) per_member: Vec<Item>,
-    /// Per row: each KPI from its grouped members.
+    /// Per row: each KPI from its grouped members (with the groups by value kept apart, the
+    /// KPIs from partials).
     pub(super) aggregates: Vec<Item>,
+    /// Per row, with the groups by value kept apart: the distinct counts and percentiles.
+    pub(super) value_aggregates: Vec<Item>,
     /// The reported values, cast to the type each leaves as.
     pub(super) outputs: Vec<Item>,
     /// How members are grouped before they meet the reported rows.
@@ -37,7 +40,10 @@ pub(super) struct Kpis {
 /// The stages that group members (`segc_signatures`) and join the groups to the rows they
 /// are in (`segc_signature_rows`). With distinct counts or percentiles each member is
 /// grouped once per grouping (`segc_grouped`): 0 by its signature, then by each value those
-/// KPIs read.
+/// KPIs read. Where the warehouse computes a stage read twice only once, the groupings by
+/// value are a stage of their own (`segc_groups`, with no partial aggregates), so the
+/// partials are added up over signatures alone and never carried through the many groups of
+/// values.
 #[derive(Default, Serialize)]
 pub(super) struct Grouping {
     /// One row per grouping (`segc_set`), when there is more than one.
@@ -50,6 +56,9 @@ pub(super) struct Grouping {
     columns: Vec<Item>,
     group_by: Vec<String>,
     size: String,
+    /// The groupings by value apart from the signatures' (`segc_groups`): its columns, the
+    /// last its size, and its keys.
+    groups: Option<Stage>,
     /// Distinct values whose members are in the same rows, counted together.
     values: Option<Stage>,
     /// With percentiles: each row's groups combined per grouping and value, …
@@ -153,6 +162,8 @@ pub(super) fn kpis(
         });
     }
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
+    let capabilities = &names.dialect.capabilities;
+    let apart = grouped && (capabilities.shared_stages || capabilities.materialized_stages);
     let mut recombined = Vec::new();
     for (aggregate, grouped_by) in membership.aggregates.iter().zip(grouped_by) {
         let kpi = project.kpi(aggregate.kpi);
@@ -169,7 +180,7 @@ pub(super) fn kpis(
                         comment: comment_text(&kpi.name),
                     });
                 }
-                sql.kpi_combined(aggregate, grouped)?
+                sql.kpi_combined(aggregate, grouped && !apart)?
             }
             grouping => {
                 let set = grouped_by
@@ -183,20 +194,38 @@ pub(super) fn kpis(
                 }
             }
         };
-        kpis.aggregates.push(Item {
+        let list = match aggregate.grouping() {
+            KpiGrouping::Partial => &mut kpis.aggregates,
+            _ if apart => &mut kpis.value_aggregates,
+            _ => &mut kpis.aggregates,
+        };
+        list.push(Item {
             sql: value,
             alias: names.q(&kpi.name),
             comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
         });
     }
-    kpis.grouping = if grouped {
-        grouping(sql, names, signatures, &sets, recombined)?
-    } else {
-        Grouping {
-            columns: signatures.keys.clone(),
-            group_by: signatures.keys.iter().map(|key| key.sql.clone()).collect(),
-            size: sql.call("count_rows", &[])?,
-            ..Grouping::default()
+    let by_signature = Grouping {
+        columns: signatures.keys.clone(),
+        group_by: signatures.keys.iter().map(|key| key.sql.clone()).collect(),
+        size: sql.call("count_rows", &[])?,
+        ..Grouping::default()
+    };
+    kpis.grouping = match (grouped, apart) {
+        (false, _) => by_signature,
+        (true, false) => grouping(sql, names, signatures, &sets, recombined, false)?,
+        (true, true) => {
+            // Grouping 0 by signature alone, with the partials; the groupings by value in
+            // a stage of their own.
+            let mut apart = grouping(sql, names, signatures, &sets, Vec::new(), true)?;
+            let mut groups = Stage {
+                columns: std::mem::replace(&mut apart.columns, by_signature.columns),
+                group_by: std::mem::replace(&mut apart.group_by, by_signature.group_by),
+            };
+            let size = std::mem::replace(&mut apart.size, by_signature.size);
+            groups.columns.push(Item::new(size, names.q("segc_size")));
+            apart.groups = Some(groups);
+            apart
         }
     };
     let sql = outer;
@@ -219,13 +248,16 @@ pub(super) fn kpis(
     Ok(kpis)
 }
 
-/// The grouping stages when distinct counts or percentiles group members by value too.
+/// The grouping stages when distinct counts or percentiles group members by value too:
+/// grouping 0 (by signature) among them, or with `apart` the groupings by value alone (the
+/// partials, `recombined`, are then added up over signatures elsewhere).
 fn grouping(
     sql: &mut Sql<'_, '_>,
     names: &Names<'_>,
     signatures: &Signatures,
     sets: &Sets,
     recombined: Vec<Item>,
+    apart: bool,
 ) -> Result<Grouping, Error> {
     let m = names.alias(Alias::Members);
     let o = names.alias(Alias::Groupings);
@@ -234,10 +266,11 @@ fn grouping(
     let distinct = sets.distinct.len();
     let mut grouping = Grouping {
         sets: Some(
-            (0..=sets.distinct.len() + sets.values.len())
-                .map(|number| match number {
-                    0 => format!("SELECT 0 AS {set}"),
-                    number => format!("SELECT {number}"),
+            (usize::from(apart)..=sets.distinct.len() + sets.values.len())
+                .enumerate()
+                .map(|(index, number)| match index {
+                    0 => format!("SELECT {number} AS {set}"),
+                    _ => format!("SELECT {number}"),
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL "),

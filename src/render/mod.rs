@@ -416,6 +416,7 @@ fn statement_sql(
             explain_total => explain_total,
             percentile_columns => serialized(&kpis.percentiles),
             kpi_aggregates => serialized(&kpis.aggregates),
+            value_kpis => serialized(&kpis.value_aggregates),
             outputs => serialized(&kpis.outputs),
             scores => serialized(&scores),
             score_stages => serialized(&score_stages),
