@@ -197,6 +197,158 @@ fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
     assert_months_match_plain_reports(&project, &mut database, "2025-09-01", "2026-04-01");
 }
 
+/// A pass that counts distinct days in windows groups each user's facts per day first and
+/// adds the days up, with no distinct count. Each user's values (several windows, one with
+/// an offset, a `where`, and a count, a sum and a maximum in the same pass) equal distinct
+/// counts written by hand over the facts, in the plain report and in every month of a
+/// series, where the slices are grouped per day the same way.
+#[test]
+fn days_counted_per_day_equal_distinct_counts_written_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = common::demo_database(dir.path(), 400);
+    let root = dir.path().join("project");
+    common::copy_project(
+        &common::repository_root(),
+        &root,
+        Some(&["sources.yml", "warehouse_schema.yml"]),
+    );
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: days\ndefinitions: segment-defs\ntime_zone: UTC\nas_of: 2026-03-31\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("segment-defs/days.yml"),
+        "attributes:\n\
+         \x20 days_7d: { source: events, agg: count_distinct_days, window: 7d }\n\
+         \x20 days_30d: { source: events, agg: count_distinct_days, window: 30d }\n\
+         \x20 login_days: { source: events, agg: count_distinct_days, where: { name: { eq: login } }, window: 30d }\n\
+         \x20 offset_days: { source: events, agg: count_distinct_days, window: { last: 14d, offset: 7d } }\n\
+         \x20 events_30d: { source: events, agg: count, window: 30d }\n\
+         \x20 seconds_30d: { source: events, agg: sum, column: duration_s, window: 30d }\n\
+         \x20 last_seen: { source: events, agg: max, column: time }\n\
+         segments:\n\
+         \x20 - { name: active, all: [ { days_30d: { gte: 1 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: days_7d, agg: sum, of: days_7d }\n\
+         \x20 - { name: days_30d, agg: sum, of: days_30d }\n\
+         \x20 - { name: login_days, agg: sum, of: login_days }\n\
+         \x20 - { name: offset_days, agg: sum, of: offset_days }\n\
+         \x20 - { name: events_30d, agg: sum, of: events_30d }\n\
+         \x20 - { name: seconds_30d, agg: sum, of: seconds_30d }\n\
+         \x20 - { name: last_seen, agg: max, of: last_seen }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(&root).expect("a valid project");
+    let mut database = DuckDb::open_read_only(&path).unwrap();
+    let columns = [
+        "days_7d",
+        "days_30d",
+        "login_days",
+        "offset_days",
+        "events_30d",
+        "seconds_30d",
+        "last_seen",
+    ];
+    // By hand: [end - 7d, end), [end - 30d, end), and [end - 21d, end - 7d).
+    let by_hand = |end: &str| {
+        let day = "CAST(occurred_at AS DATE)";
+        let since = |days: u32| format!("occurred_at >= TIMESTAMP '{end}' - INTERVAL {days} DAY");
+        format!(
+            "SELECT user_id, \
+             COUNT(DISTINCT CASE WHEN {w7} THEN {day} END), \
+             COUNT(DISTINCT CASE WHEN {w30} THEN {day} END), \
+             COUNT(DISTINCT CASE WHEN {w30} AND event_name = 'login' THEN {day} END), \
+             COUNT(DISTINCT CASE WHEN {w21} AND NOT {w7} THEN {day} END), \
+             COUNT(CASE WHEN {w30} THEN 1 END), \
+             SUM(CASE WHEN {w30} THEN CAST(duration_s AS DOUBLE) END), \
+             MAX(occurred_at) \
+             FROM app.events WHERE occurred_at < TIMESTAMP '{end}' GROUP BY user_id",
+            w7 = since(7),
+            w30 = since(30),
+            w21 = since(21),
+        )
+    };
+    let check = |database: &mut DuckDb, attributes: &str, end: &str, what: &str| {
+        let expected: std::collections::HashMap<String, Vec<Cell>> = database
+            .query(&by_hand(end))
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|mut row| {
+                let values = row.split_off(1);
+                (format!("{:?}", row[0]), values)
+            })
+            .collect();
+        let got = database.query(attributes).unwrap();
+        let mut counted = 0;
+        for row in &got.rows {
+            let Some(want) = expected.get(&format!("{:?}", row[0])) else {
+                // No facts before the end: 0 days and no last time.
+                assert!(matches!(row[1], Cell::Integer(0)), "{what}: {row:?}");
+                continue;
+            };
+            for ((value, wanted), name) in row[1..].iter().zip(want).zip(columns) {
+                let wanted = match wanted {
+                    Cell::Null if name != "last_seen" => &Cell::Integer(0),
+                    other => other,
+                };
+                let same = match (value, wanted) {
+                    (Cell::Double(_) | Cell::Integer(_), Cell::Integer(_) | Cell::Double(_)) => {
+                        value.as_f64() == wanted.as_f64()
+                    }
+                    _ => value == wanted,
+                };
+                assert!(
+                    same,
+                    "{what}: user {:?} {name}: {value:?}, by hand {wanted:?}",
+                    row[0]
+                );
+            }
+            counted += usize::from(!matches!(row[2], Cell::Integer(0)));
+        }
+        assert!(counted > 10, "{what}: users with active days: {counted}");
+    };
+    // The attributes stage of a statement, each user's row.
+    let attributes = |sql: &str, period: Option<usize>| {
+        let cut = sql.find("\"segc_members\" AS (").expect("a members stage");
+        let head = sql[..cut].trim_end().trim_end_matches(',');
+        let filter = period.map_or(String::new(), |period| {
+            format!(" WHERE segc_period = {period}")
+        });
+        format!(
+            "{head}\nSELECT segc_user, {} FROM \"segc_attributes\"{filter} ORDER BY segc_user",
+            columns.join(", ")
+        )
+    };
+    let plan = common::plan(&project, &ReportOptions::default());
+    let sql = render(&plan, &Dialect::load("duckdb").unwrap(), None).unwrap();
+    assert!(sql.contains("each user's days first"), "{sql}");
+    assert!(!sql.contains("COUNT(DISTINCT"), "{sql}");
+    check(
+        &mut database,
+        &attributes(&sql, None),
+        "2026-04-01",
+        "report",
+    );
+    let periods = month_plans(&project, "2026-01-01", "2026-03-01");
+    let sql = months_sql(&periods);
+    assert!(sql.contains("segc_slices_events"), "{sql}");
+    assert!(sql.contains("each user's days first"), "{sql}");
+    for (period, end) in ["2026-02-01", "2026-03-01", "2026-04-01"]
+        .iter()
+        .enumerate()
+    {
+        check(
+            &mut database,
+            &attributes(&sql, Some(period)),
+            end,
+            &format!("month {period}"),
+        );
+    }
+}
+
 #[test]
 fn a_comparison_sets_each_kpi_beside_its_value_a_period_earlier() {
     let dir = tempfile::tempdir().unwrap();

@@ -145,6 +145,12 @@ pub(super) fn bucketed(
     let reads_before = sql.spine_reads();
     let column = format!("{f}.{}", q(time));
     let mut columns: Vec<String> = Vec::new();
+    // Per column: its value over a user's day in a slice, and how the days combine it;
+    // with distinct counts of days in windows, each user's days are grouped first.
+    let mut per_day: Vec<(String, &str)> = Vec::new();
+    let mut day: Option<String> = None;
+    let mut day_windows: Vec<String> = Vec::new();
+    let mut by_day = true;
     let mut sources = Vec::new();
     for (aggregate, parts, reads) in &plan {
         // A window's partials skip the facts before its earliest start: the slices before
@@ -159,15 +165,50 @@ pub(super) fn bucketed(
         let mut named = Vec::new();
         for function in parts {
             let partial = sql.fact_partial(aggregate, *function, since.clone())?;
-            named.push(q(&format!("segc_s{}", number_of(&mut columns, partial))));
+            let number = number_of(&mut columns, partial.clone());
+            if number == per_day.len() {
+                per_day.push(if *function == Function::CountDistinct {
+                    let (value, condition) = sql.fact_partial_day(aggregate, since.clone())?;
+                    by_day &= since.is_some()
+                        && condition.is_some()
+                        && day.as_ref().is_none_or(|day| *day == value);
+                    let flag = Sql::day_flag(&value, condition.as_deref());
+                    day_windows.extend(condition);
+                    day = Some(value);
+                    (flag, "SUM")
+                } else {
+                    (partial, combiner(*function))
+                });
+            }
+            named.push(q(&format!("segc_s{number}")));
         }
         sources.push(named);
     }
-    let columns: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(number, partial)| format!("{partial} AS {}", q(&format!("segc_s{number}"))))
-        .collect();
+    let by_day = match (&day, by_day) {
+        (Some(day), true) => Some(format!(
+            "CASE WHEN {} THEN {day} END",
+            day_windows.join(" OR ")
+        )),
+        _ => None,
+    };
+    let column_name = |number: usize| q(&format!("segc_s{number}"));
+    let columns: Vec<String> = match &by_day {
+        None => columns
+            .iter()
+            .enumerate()
+            .map(|(number, partial)| format!("{partial} AS {}", column_name(number)))
+            .collect(),
+        Some(_) => per_day
+            .iter()
+            .enumerate()
+            .map(|(number, (_, combine))| {
+                format!(
+                    "{combine}({f}.{name}) AS {name}",
+                    name = column_name(number)
+                )
+            })
+            .collect(),
+    };
     if sql.spine_reads() != reads_before {
         // A `where` that depends on the period.
         return Ok(None);
@@ -185,14 +226,31 @@ pub(super) fn bucketed(
     let links_name = q(&format!("segc_links_{}", source.name));
     let periods_name = q(&format!("segc_periods_{}", source.name));
     let (user, period, slice_column) = (q("segc_user"), q("segc_period"), q("segc_slice"));
-    let mut out = format!(
-        "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries ({origin})\n  SELECT\n    {user_key} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM (\n    SELECT {f}.*, {slice} AS {slice_column}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}\n  GROUP BY {user_key}, {f}.{slice_column}\n),\n",
-        source_name = source.name,
-        origin = comment_text(&source.origin.to_string()),
-        columns = columns.join(",\n    "),
+    let facts = format!(
+        "(\n    SELECT {f}.*, {slice} AS {slice_column}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}",
         table = names.table(stage.source),
         filter = filter.join(" AND "),
     );
+    let (origin, source_name) = (comment_text(&source.origin.to_string()), &source.name);
+    let mut out = match &by_day {
+        None => format!(
+            "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries ({origin})\n  SELECT\n    {user_key} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM {facts}\n  GROUP BY {user_key}, {f}.{slice_column}\n),\n",
+            columns = columns.join(",\n    "),
+        ),
+        Some(key) => {
+            let days: Vec<String> = per_day
+                .iter()
+                .enumerate()
+                .map(|(number, (value, _))| format!("{value} AS {}", column_name(number)))
+                .collect();
+            let facts = facts.replace('\n', "\n  ");
+            format!(
+                "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries, each user's days first ({origin})\n  SELECT\n    {f}.{user} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM (\n    -- each user's facts per day where a distinct count of days reads them, in one group per slice for the others\n    SELECT\n      {user_key} AS {user},\n      {f}.{slice_column} AS {slice_column},\n      {days}\n    FROM {facts}\n    GROUP BY {user_key}, {f}.{slice_column}, {key}\n  ) AS {f}\n  GROUP BY {f}.{user}, {f}.{slice_column}\n),\n",
+                columns = columns.join(",\n    "),
+                days = days.join(",\n      "),
+            )
+        }
+    };
 
     // The slices each period reads.
     let running_column = q("segc_running");

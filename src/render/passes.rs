@@ -10,6 +10,15 @@ use crate::plan::statement::{PassStage, Statement};
 use super::expr::Sql;
 use super::{Item, Names, comment_text};
 
+/// A pass's group per user and day ([`Sql::fact_days`]).
+#[derive(Serialize)]
+struct Days {
+    /// The day a fact is grouped by.
+    key: String,
+    /// Each aggregate over a day's facts.
+    aggregates: Vec<Item>,
+}
+
 #[derive(Serialize)]
 pub(super) struct Pass {
     name: String,
@@ -26,6 +35,9 @@ pub(super) struct Pass {
     /// Rank columns of ordered facts: the pass then reads a numbered copy of its rows.
     ranks: Vec<Item>,
     aggregates: Vec<Item>,
+    /// With a distinct count of days in a window: the facts grouped per user and day first
+    /// (then `aggregates` combine a user's days).
+    days: Option<Days>,
     /// A series' pass by slices of time (render/buckets.rs): its stages, spelled whole.
     bucketed: Option<String>,
 }
@@ -95,6 +107,7 @@ fn pass(
             join_users: false,
             ranks: Vec::new(),
             aggregates: Vec::new(),
+            days: None,
             bucketed: Some(bucketed),
         });
     }
@@ -130,13 +143,38 @@ fn pass(
         )
     };
     let sql = &mut sql.reading_spine_from(spine_here);
+    let day_alias = |index: usize| q(&format!("segc_daily_{index}"));
+    let facts = names.alias(Alias::Facts);
+    let by_day = match ranks.is_empty() {
+        true => sql.fact_days(&stage.aggregates, &signup_here, &|index| {
+            format!("{facts}.{}", day_alias(index))
+        })?,
+        false => None,
+    };
     let mut aggregates = Vec::new();
-    for aggregate in &stage.aggregates {
+    let mut days = by_day.as_ref().map(|by_day| Days {
+        key: by_day.key.clone(),
+        aggregates: Vec::new(),
+    });
+    for (index, aggregate) in stage.aggregates.iter().enumerate() {
         let attribute = project.attribute(aggregate.attribute);
+        let comment = comment_text(&format!("{} ({})", attribute.name, attribute.origin));
+        let value = match (&by_day, &mut days) {
+            (Some(by_day), Some(days)) => {
+                let (inner, outer) = &by_day.parts[index];
+                days.aggregates.push(Item {
+                    sql: inner.clone(),
+                    alias: day_alias(index),
+                    comment: comment.clone(),
+                });
+                outer.clone()
+            }
+            _ => sql.fact_aggregate(aggregate, &signup_here)?,
+        };
         aggregates.push(Item {
-            sql: sql.fact_aggregate(aggregate, &signup_here)?,
+            sql: value,
             alias: q(&attribute.name),
-            comment: comment_text(&format!("{} ({})", attribute.name, attribute.origin)),
+            comment,
         });
     }
     // A series' pass over a source without time reads the spine only when a `where` or an
@@ -175,6 +213,7 @@ fn pass(
         join_users: stage.join_users,
         ranks,
         aggregates,
+        days,
         bucketed: None,
     })
 }

@@ -35,6 +35,14 @@ const PIECE: &str = "4294967296";
 /// The pieces an exact sum cuts each value into ([`Function::Limb`]).
 pub(in crate::render) const PIECES: u8 = 4;
 
+/// A pass's aggregates over each user's days first ([`Sql::fact_days`]).
+pub(in crate::render) struct FactDays {
+    /// A fact's day, where some distinct count of days reads it; NULL for the others.
+    pub(in crate::render) key: String,
+    /// Per aggregate: its value over a user's day, and the combination of those values.
+    pub(in crate::render) parts: Vec<(String, String)>,
+}
+
 /// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
@@ -125,6 +133,83 @@ impl<'a, 's> Sql<'a, 's> {
         )
     }
 
+    /// A pass's aggregates over each user's days first, when the pass counts distinct days
+    /// in a window: the key of a user's day (the local day of a fact in any of those
+    /// windows, NULL for every other fact), and per aggregate its value over a day's facts
+    /// and how a user's days combine it. A day then counts once, with no distinct count,
+    /// and the facts outside the windows fall into one group per user. `None` when an
+    /// aggregate does not combine over days (an average, a sum of fractional numbers, a
+    /// percentile, a distinct count of another value, ordered facts), or when a distinct
+    /// count of days reads all of history, where a group per day would be every fact's.
+    pub(in crate::render) fn fact_days(
+        &mut self,
+        aggregates: &[FactAggregate],
+        signup: &str,
+        day_of: &dyn Fn(usize) -> String,
+    ) -> Result<Option<FactDays>, Error> {
+        let mut day = None;
+        let mut windows = Vec::new();
+        for aggregate in aggregates {
+            let combines = match aggregate.function {
+                Function::CountRows | Function::Count | Function::Min | Function::Max => true,
+                Function::Sum => aggregate.whole,
+                Function::CountDistinct => {
+                    matches!(aggregate.value, FactValue::LocalDay { .. })
+                        && aggregate.rows.window.as_ref().is_some_and(|window| {
+                            window.bounds.start.is_some() || window.after_signup.is_some()
+                        })
+                }
+                _ => false,
+            };
+            if !combines || aggregate.nth.is_some() {
+                return Ok(None);
+            }
+            if aggregate.function == Function::CountDistinct {
+                let value = self.fact_value(aggregate)?;
+                if day.as_ref().is_some_and(|day| *day != value) {
+                    return Ok(None);
+                }
+                let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
+                windows.extend(condition);
+                day = Some(value);
+            }
+        }
+        let Some(day) = day else {
+            return Ok(None);
+        };
+        let key = format!("CASE WHEN {} THEN {day} END", windows.join(" OR "));
+        let mut parts = Vec::new();
+        for (index, aggregate) in aggregates.iter().enumerate() {
+            let of_day = day_of(index);
+            let (inner, outer) = match aggregate.function {
+                Function::CountDistinct => {
+                    let condition =
+                        self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
+                    let flag = Self::day_flag(&day, condition.as_deref());
+                    (flag, self.cast(format!("SUM({of_day})"), "bigint")?)
+                }
+                Function::CountRows | Function::Count => (
+                    self.fact_aggregate(aggregate, signup)?,
+                    self.cast(format!("SUM({of_day})"), "bigint")?,
+                ),
+                Function::Min => (
+                    self.fact_aggregate(aggregate, signup)?,
+                    format!("MIN({of_day})"),
+                ),
+                Function::Max => (
+                    self.fact_aggregate(aggregate, signup)?,
+                    format!("MAX({of_day})"),
+                ),
+                _ => (
+                    self.fact_aggregate(aggregate, signup)?,
+                    format!("SUM({of_day})"),
+                ),
+            };
+            parts.push((inner, outer));
+        }
+        Ok(Some(FactDays { key, parts }))
+    }
+
     /// `function` over the value an aggregate reads from its facts, on the facts its `where`
     /// keeps and `since` (a condition on their time, when given): a partial aggregate of a
     /// slice of time (render/buckets.rs).
@@ -145,6 +230,39 @@ impl<'a, 's> Sql<'a, 's> {
             (since, condition) => since.or(condition),
         };
         self.aggregate(function, value, aggregate.exact, aggregate.whole, condition)
+    }
+
+    /// A distinct count of local days as a slice's partial ([`Sql::fact_partial`]) counts
+    /// them per day instead: the day of a fact, and the condition on the facts it reads
+    /// (its `where`, and `since`).
+    pub(in crate::render) fn fact_partial_day(
+        &mut self,
+        aggregate: &FactAggregate,
+        since: Option<String>,
+    ) -> Result<(String, Option<String>), Error> {
+        let day = self.fact_value(aggregate)?;
+        let rows = FactRows {
+            window: None,
+            filter: aggregate.rows.filter.clone(),
+        };
+        let condition = self.fact_condition(&rows, aggregate.source, "NULL")?;
+        let condition = match (since, condition) {
+            (Some(since), Some(condition)) => Some(format!("{since} AND {condition}")),
+            (since, condition) => since.or(condition),
+        };
+        Ok((day, condition))
+    }
+
+    /// Whether a fact counts toward a user's day: 1 when it is in a distinct count's
+    /// `condition` (its window and `where`) and has a day, else 0 (the largest over a day
+    /// says whether that day counts).
+    pub(in crate::render) fn day_flag(day: &str, condition: Option<&str>) -> String {
+        match condition {
+            Some(condition) => {
+                format!("MAX(CASE WHEN ({condition}) AND {day} IS NOT NULL THEN 1 ELSE 0 END)")
+            }
+            None => format!("MAX(CASE WHEN {day} IS NOT NULL THEN 1 ELSE 0 END)"),
+        }
     }
 
     /// The value an aggregate reads from each fact.
