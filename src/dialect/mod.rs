@@ -129,6 +129,13 @@ pub struct Capabilities {
     /// users (BigQuery computes a stage again for each stage that reads it).
     #[serde(default)]
     pub shared_stages: bool,
+    /// A pass that counts distinct days in a window groups each user's facts per day first
+    /// and adds the days up (render/passes.rs), where that was measured faster than the
+    /// engine's COUNT(DISTINCT): on DuckDB. PostgreSQL took longer (a second hash
+    /// aggregate spilling to disk at its default `work_mem`), so it and the warehouses not
+    /// measured keep COUNT(DISTINCT).
+    #[serde(default)]
+    pub days_first: bool,
 }
 
 /// How `segc run --materialize` writes its results table (`[write]` in `dialect.toml`).

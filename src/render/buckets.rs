@@ -150,7 +150,7 @@ pub(super) fn bucketed(
     let mut per_day: Vec<(String, &str)> = Vec::new();
     let mut day: Option<String> = None;
     let mut day_windows: Vec<String> = Vec::new();
-    let mut by_day = true;
+    let mut by_day = names.dialect.capabilities.days_first;
     let mut sources = Vec::new();
     for (aggregate, parts, reads) in &plan {
         // A window's partials skip the facts before its earliest start: the slices before

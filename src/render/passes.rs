@@ -145,7 +145,7 @@ fn pass(
     let sql = &mut sql.reading_spine_from(spine_here);
     let day_alias = |index: usize| q(&format!("segc_daily_{index}"));
     let facts = names.alias(Alias::Facts);
-    let by_day = match ranks.is_empty() {
+    let by_day = match ranks.is_empty() && names.dialect.capabilities.days_first {
         true => sql.fact_days(&stage.aggregates, &signup_here, &|index| {
             format!("{facts}.{}", day_alias(index))
         })?,
