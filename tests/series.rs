@@ -24,6 +24,26 @@ fn example_database(dir: &std::path::Path) -> (Project, DuckDb) {
     (project, DuckDb::open_read_only(&path).unwrap())
 }
 
+/// The demo warehouse (400 users) with a project of its sources, `project` as its
+/// `segc_project.yml`, and `definitions` as its one definitions file.
+fn demo_project(
+    dir: &std::path::Path,
+    project: &str,
+    definitions: &str,
+) -> (Project, std::path::PathBuf) {
+    let (_, path) = common::demo_database(dir, 400);
+    let root = dir.join("project");
+    common::copy_project(
+        &common::repository_root(),
+        &root,
+        Some(&["sources.yml", "warehouse_schema.yml"]),
+    );
+    std::fs::write(root.join("segc_project.yml"), project).unwrap();
+    std::fs::write(root.join("segment-defs/definitions.yml"), definitions).unwrap();
+    let project = segc::validate::load_and_validate(&root).expect("a valid project");
+    (project, path)
+}
+
 fn month_plans<'p>(project: &'p Project, from: &str, to: &str) -> Vec<(String, Plan<'p>)> {
     // The default as-of day as in common::plan; months are as of their last day either way.
     segc::plan::month_plans(
@@ -131,20 +151,9 @@ fn each_month_of_a_dynamics_run_equals_the_plain_report_for_that_month() {
 #[test]
 fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, path) = common::demo_database(dir.path(), 400);
-    let root = dir.path().join("project");
-    common::copy_project(
-        &common::repository_root(),
-        &root,
-        Some(&["sources.yml", "warehouse_schema.yml"]),
-    );
-    std::fs::write(
-        root.join("segc_project.yml"),
+    let (project, path) = demo_project(
+        dir.path(),
         "name: paris\ndefinitions: segment-defs\ntime_zone: Europe/Paris\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("segment-defs/windows.yml"),
         "attributes:\n\
          \x20 week: { source: events, agg: count, window: 7d }\n\
          \x20 mtd: { source: events, agg: count, window: month_to_date }\n\
@@ -184,9 +193,7 @@ fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
          \x20 - { name: avg_order, agg: avg, of: avg_order }\n\
          \x20 - { name: orders_ever, agg: sum, of: orders_ever }\n\
          \x20 - { name: accounts, agg: sum, of: accounts }\n",
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(&root).expect("a valid project");
+    );
     let sql = months_sql(&month_plans(&project, "2025-09-01", "2026-04-01"));
     // Events and orders are sliced; the distinct count of accounts keeps the plain plan.
     for sliced in ["segc_slices_events", "segc_slices_orders"] {
@@ -205,20 +212,9 @@ fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
 #[test]
 fn days_counted_per_day_equal_distinct_counts_written_by_hand() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, path) = common::demo_database(dir.path(), 400);
-    let root = dir.path().join("project");
-    common::copy_project(
-        &common::repository_root(),
-        &root,
-        Some(&["sources.yml", "warehouse_schema.yml"]),
-    );
-    std::fs::write(
-        root.join("segc_project.yml"),
+    let (project, path) = demo_project(
+        dir.path(),
         "name: days\ndefinitions: segment-defs\ntime_zone: UTC\nas_of: 2026-03-31\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("segment-defs/days.yml"),
         "attributes:\n\
          \x20 days_7d: { source: events, agg: count_distinct_days, window: 7d }\n\
          \x20 days_30d: { source: events, agg: count_distinct_days, window: 30d }\n\
@@ -238,9 +234,7 @@ fn days_counted_per_day_equal_distinct_counts_written_by_hand() {
          \x20 - { name: events_30d, agg: sum, of: events_30d }\n\
          \x20 - { name: seconds_30d, agg: sum, of: seconds_30d }\n\
          \x20 - { name: last_seen, agg: max, of: last_seen }\n",
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(&root).expect("a valid project");
+    );
     let mut database = DuckDb::open_read_only(&path).unwrap();
     let columns = [
         "days_7d",

@@ -220,16 +220,25 @@ impl<'a, 's> Sql<'a, 's> {
         since: Option<String>,
     ) -> Result<String, Error> {
         let value = self.fact_value(aggregate)?;
+        let condition = self.slice_condition(aggregate, since)?;
+        self.aggregate(function, value, aggregate.exact, aggregate.whole, condition)
+    }
+
+    /// The facts a slice's partial reads: those its aggregate's `where` keeps, and `since`.
+    fn slice_condition(
+        &mut self,
+        aggregate: &FactAggregate,
+        since: Option<String>,
+    ) -> Result<Option<String>, Error> {
         let rows = FactRows {
             window: None,
             filter: aggregate.rows.filter.clone(),
         };
         let condition = self.fact_condition(&rows, aggregate.source, "NULL")?;
-        let condition = match (since, condition) {
+        Ok(match (since, condition) {
             (Some(since), Some(condition)) => Some(format!("{since} AND {condition}")),
             (since, condition) => since.or(condition),
-        };
-        self.aggregate(function, value, aggregate.exact, aggregate.whole, condition)
+        })
     }
 
     /// A distinct count of local days as a slice's partial ([`Sql::fact_partial`]) counts
@@ -241,16 +250,7 @@ impl<'a, 's> Sql<'a, 's> {
         since: Option<String>,
     ) -> Result<(String, Option<String>), Error> {
         let day = self.fact_value(aggregate)?;
-        let rows = FactRows {
-            window: None,
-            filter: aggregate.rows.filter.clone(),
-        };
-        let condition = self.fact_condition(&rows, aggregate.source, "NULL")?;
-        let condition = match (since, condition) {
-            (Some(since), Some(condition)) => Some(format!("{since} AND {condition}")),
-            (since, condition) => since.or(condition),
-        };
-        Ok((day, condition))
+        Ok((day, self.slice_condition(aggregate, since)?))
     }
 
     /// Whether a fact counts toward a user's day: 1 when it is in a distinct count's
