@@ -13,7 +13,7 @@ use crate::plan::statement::{PassStage, Statement};
 use crate::plan::times::{PerPeriod, TimeValue};
 use crate::render::alias::Alias;
 
-use super::expr::{PIECES, Sql};
+use super::expr::{PIECES, Sql, combiner};
 use super::{Names, comment_text};
 
 /// Where an aggregate's value comes from.
@@ -23,15 +23,6 @@ enum Reads {
     Window(usize),
     /// All history up to the period's end: the running total over the periods so far.
     Running,
-}
-
-/// How an aggregate's partials combine: added, or kept by MIN or MAX.
-fn combiner(function: Function) -> &'static str {
-    match function {
-        Function::Min => "MIN",
-        Function::Max => "MAX",
-        _ => "SUM",
-    }
 }
 
 /// The partials an aggregate keeps per slice: its own function, or a sum and a count for an
@@ -185,10 +176,7 @@ pub(super) fn bucketed(
         sources.push(named);
     }
     let by_day = match (&day, by_day) {
-        (Some(day), true) => Some(format!(
-            "CASE WHEN {} THEN {day} END",
-            day_windows.join(" OR ")
-        )),
+        (Some(day), true) => Some(Sql::day_key(day, &day_windows)),
         _ => None,
     };
     let column_name = |number: usize| q(&format!("segc_s{number}"));

@@ -152,24 +152,21 @@ fn pass(
         false => None,
     };
     let mut aggregates = Vec::new();
-    let mut days = by_day.as_ref().map(|by_day| Days {
-        key: by_day.key.clone(),
-        aggregates: Vec::new(),
-    });
+    let mut daily = Vec::new();
+    let mut parts = by_day.as_ref().map(|by_day| by_day.parts.iter());
     for (index, aggregate) in stage.aggregates.iter().enumerate() {
         let attribute = project.attribute(aggregate.attribute);
         let comment = comment_text(&format!("{} ({})", attribute.name, attribute.origin));
-        let value = match (&by_day, &mut days) {
-            (Some(by_day), Some(days)) => {
-                let (inner, outer) = &by_day.parts[index];
-                days.aggregates.push(Item {
+        let value = match parts.as_mut().and_then(Iterator::next) {
+            Some((inner, outer)) => {
+                daily.push(Item {
                     sql: inner.clone(),
                     alias: day_alias(index),
                     comment: comment.clone(),
                 });
                 outer.clone()
             }
-            _ => sql.fact_aggregate(aggregate, &signup_here)?,
+            None => sql.fact_aggregate(aggregate, &signup_here)?,
         };
         aggregates.push(Item {
             sql: value,
@@ -177,6 +174,10 @@ fn pass(
             comment,
         });
     }
+    let days = by_day.map(|by_day| Days {
+        key: by_day.key,
+        aggregates: daily,
+    });
     // A series' pass over a source without time reads the spine only when a `where` or an
     // ordering depends on the period; otherwise it is computed once for every period.
     let by_period = statement.periods.is_series()

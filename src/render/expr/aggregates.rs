@@ -44,6 +44,15 @@ pub(in crate::render) struct FactDays {
 }
 
 /// The column numbering an ordered-fact attribute's facts.
+/// How partial aggregates combine: added, or kept by MIN or MAX.
+pub(in crate::render) fn combiner(function: Function) -> &'static str {
+    match function {
+        Function::Min => "MIN",
+        Function::Max => "MAX",
+        _ => "SUM",
+    }
+}
+
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
 }
@@ -148,8 +157,9 @@ impl<'a, 's> Sql<'a, 's> {
         day_of: &dyn Fn(usize) -> String,
     ) -> Result<Option<FactDays>, Error> {
         let mut day = None;
-        let mut windows = Vec::new();
-        for aggregate in aggregates {
+        // Each distinct count's condition (its window and `where`), by aggregate.
+        let mut conditions = vec![None; aggregates.len()];
+        for (index, aggregate) in aggregates.iter().enumerate() {
             let combines = match aggregate.function {
                 Function::CountRows | Function::Count | Function::Min | Function::Max => true,
                 Function::Sum => aggregate.whole,
@@ -169,45 +179,43 @@ impl<'a, 's> Sql<'a, 's> {
                 if day.as_ref().is_some_and(|day| *day != value) {
                     return Ok(None);
                 }
-                let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
-                windows.extend(condition);
+                conditions[index] =
+                    self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
                 day = Some(value);
             }
         }
         let Some(day) = day else {
             return Ok(None);
         };
-        let key = format!("CASE WHEN {} THEN {day} END", windows.join(" OR "));
+        let key = Self::day_key(&day, conditions.iter().flatten());
         let mut parts = Vec::new();
         for (index, aggregate) in aggregates.iter().enumerate() {
-            let of_day = day_of(index);
-            let (inner, outer) = match aggregate.function {
-                Function::CountDistinct => {
-                    let condition =
-                        self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
-                    let flag = Self::day_flag(&day, condition.as_deref());
-                    (flag, self.cast(format!("SUM({of_day})"), "bigint")?)
-                }
+            let combined = format!("{}({})", combiner(aggregate.function), day_of(index));
+            let part = match aggregate.function {
+                Function::CountDistinct => (
+                    Self::day_flag(&day, conditions[index].as_deref()),
+                    self.cast(combined, "bigint")?,
+                ),
                 Function::CountRows | Function::Count => (
                     self.fact_aggregate(aggregate, signup)?,
-                    self.cast(format!("SUM({of_day})"), "bigint")?,
+                    self.cast(combined, "bigint")?,
                 ),
-                Function::Min => (
-                    self.fact_aggregate(aggregate, signup)?,
-                    format!("MIN({of_day})"),
-                ),
-                Function::Max => (
-                    self.fact_aggregate(aggregate, signup)?,
-                    format!("MAX({of_day})"),
-                ),
-                _ => (
-                    self.fact_aggregate(aggregate, signup)?,
-                    format!("SUM({of_day})"),
-                ),
+                _ => (self.fact_aggregate(aggregate, signup)?, combined),
             };
-            parts.push((inner, outer));
+            parts.push(part);
         }
         Ok(Some(FactDays { key, parts }))
+    }
+
+    /// The key of a user's day when distinct days are counted first: the fact's local `day`
+    /// when the fact is in any of the distinct counts' `windows`, else NULL (every other
+    /// fact of the user falls into one group).
+    pub(in crate::render) fn day_key<'w>(
+        day: &str,
+        windows: impl IntoIterator<Item = &'w String>,
+    ) -> String {
+        let windows: Vec<&str> = windows.into_iter().map(String::as_str).collect();
+        format!("CASE WHEN {} THEN {day} END", windows.join(" OR "))
     }
 
     /// `function` over the value an aggregate reads from its facts, on the facts its `where`

@@ -6,7 +6,7 @@
 //! `formulas`, and `time` (local dates, time literals and windows).
 
 mod aggregates;
-pub(in crate::render) use aggregates::PIECES;
+pub(in crate::render) use aggregates::{PIECES, combiner};
 mod conditions;
 mod formulas;
 mod time;
