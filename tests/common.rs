@@ -494,6 +494,18 @@ pub const SUMS_ALL_USERS: &[(&str, f64)] = &[
     ("ledger_mean_sum", 3.03333333333),
 ];
 
+/// The exact-sums fixture's quintile scores of each user's lowest amount, by hand: seven
+/// users have one, ranked -1e16 (users 1 and 5, rank 1), -0 and 0 (users 7 and 8, one value,
+/// rank 3), 0.1 (rank 5), 2.5 (rank 6), 1e16 (rank 7); a score is 5 × (rank - 1) / 7 rounded
+/// down, plus 1. Were -0 and 0 two values, user 8 would have rank 4 and score 3.
+pub const SUMS_LOW_SCORES: &[(&str, i64)] = &[
+    ("low_score_1", 2),
+    ("low_score_2", 2),
+    ("low_score_3", 1),
+    ("low_score_4", 1),
+    ("low_score_5", 1),
+];
+
 /// A definitions file of `count` more segments, so that a report of the core fixture's
 /// KPIs has more rows than a signature word holds and reads each member's row.
 pub fn wide_segments(count: usize) -> String {

@@ -281,6 +281,11 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
             Some(1e16),
             "{name}"
         );
+        // -0 and 0 are one value to a score, and no user is counted twice.
+        assert_eq!(everyone["people"], 9, "{name}");
+        for (segment, people) in common::SUMS_LOW_SCORES {
+            assert_eq!(row(table, segment)["people"], *people, "{name}: {segment}");
+        }
     }
     // `segc overlap` on the same fixture: the same matrix on every engine, each segment's
     // size on the diagonal and in the all_users column, symmetric, and the pairs the fixture

@@ -123,10 +123,11 @@ pub struct Capabilities {
     #[serde(default)]
     pub materialized_stages: bool,
     /// The engine computes a stage that several stages read once, and keeps it for them
-    /// (DuckDB 2.0, bundled, materializes such a stage), so the quintile scores may read the
-    /// attributes again: each score ranks the distinct values (a GROUP BY and a window over
-    /// them) instead of sorting every user's row. Elsewhere a score is a window over the
-    /// users (BigQuery computes a stage again for each stage that reads it).
+    /// (DuckDB 2.0, bundled, materializes such a stage). With this or
+    /// `materialized_stages` ([`Capabilities::stages_computed_once`]) the quintile scores
+    /// read the attributes again: each score ranks the distinct values (a GROUP BY and a
+    /// window over them) instead of sorting every user's row. Elsewhere a score is a window
+    /// over the users (BigQuery computes a stage again for each stage that reads it).
     #[serde(default)]
     pub shared_stages: bool,
     /// A pass that counts distinct days in a window groups each user's facts per day first
@@ -136,6 +137,15 @@ pub struct Capabilities {
     /// measured keep COUNT(DISTINCT).
     #[serde(default)]
     pub days_first: bool,
+}
+
+impl Capabilities {
+    /// A stage that several stages read is computed once: kept by the engine
+    /// (`shared_stages`) or written `AS MATERIALIZED` (`materialized_stages`). BigQuery
+    /// computes such a stage again for each reader.
+    pub fn stages_computed_once(&self) -> bool {
+        self.shared_stages || self.materialized_stages
+    }
 }
 
 /// How `segc run --materialize` writes its results table (`[write]` in `dialect.toml`).

@@ -163,7 +163,7 @@ pub(super) fn kpis(
     }
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
     let capabilities = &names.dialect.capabilities;
-    let apart = grouped && (capabilities.shared_stages || capabilities.materialized_stages);
+    let apart = grouped && capabilities.stages_computed_once();
     let mut recombined = Vec::new();
     for (aggregate, grouped_by) in membership.aggregates.iter().zip(grouped_by) {
         let kpi = project.kpi(aggregate.kpi);

@@ -64,7 +64,7 @@ pub(super) struct ScoreStage {
 }
 
 /// Quintile scores, in a stage of their own so that conditions and KPIs read them as
-/// columns: where the attributes stage can be read twice (`shared_stages`), a stage per
+/// columns: where the attributes stage can be read twice (`stages_computed_once`), a stage per
 /// score ranks its distinct values and the scores stage looks each user's up; elsewhere a
 /// score is a window over every user (of each period).
 pub(super) fn scores(
@@ -87,7 +87,7 @@ pub(super) fn scores(
         let value = sql.attribute_value(of, Alias::Attributes)?;
         let direction = if best_lowest { "DESC" } else { "ASC" };
         let comment = comment_text(&format!("{} ({})", attribute.name, attribute.origin));
-        if !names.dialect.capabilities.shared_stages {
+        if !names.dialect.capabilities.stages_computed_once() {
             let by = period.clone().unwrap_or_default();
             columns.push(Item {
                 sql: sql.call(

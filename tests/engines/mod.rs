@@ -111,6 +111,11 @@ pub fn literal(cell: &Cell, dialect: &Dialect) -> String {
     match cell {
         Cell::Null => "NULL".into(),
         Cell::Integer(v) => v.to_string(),
+        // A negative zero as a number literal would lose its sign (-0.0 is a NUMERIC on
+        // PostgreSQL, which has no negative zero).
+        Cell::Double(v) if *v == 0.0 && v.is_sign_negative() => {
+            format!("CAST('-0' AS {})", dialect.types.double)
+        }
         Cell::Double(v) => format!("{v:?}"),
         Cell::Text(text) => dialect.string_literal(text),
         Cell::Boolean(b) => match dialect.name.as_str() {
