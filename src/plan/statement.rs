@@ -128,7 +128,9 @@ pub const SIGNATURE_BITS: usize = 63;
 /// own, so a report with a distinct count or a percentile reads each member's row in each row
 /// it is in instead (`per_member`): measured on 1,000,000 users, grouping wins at 30 segments
 /// (2.5 s against 2.9 s) and loses at 300 (13.9 s against 9.7 s). KPIs that all combine from
-/// partials are grouped by signature at any size.
+/// partials are grouped by signature at any size. Where the warehouse computes a stage read
+/// twice once, the distinct counts among `per_member` still group their values
+/// (render/kpis.rs).
 ///
 /// [`KpiGrouping`]: crate::plan::aggregates::KpiGrouping
 /// [`Function::Limb`]: crate::plan::aggregates::Function::Limb

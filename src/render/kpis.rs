@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::ir::KpiType;
-use crate::plan::aggregates::KpiGrouping;
+use crate::plan::aggregates::{KpiAggregate, KpiGrouping};
 use crate::plan::output::{EXPLAIN_LEFT_PREFIX, EXPLAIN_PASSING_PREFIX, overlap_column};
 use crate::plan::statement::{Membership, Statement};
 
@@ -23,8 +23,9 @@ pub(super) struct Kpis {
     pub(super) partials: Vec<Item>,
     /// Per member of a row: the window columns of percentiles computed by ranking.
     pub(super) percentiles: Vec<Item>,
-    /// Per row, over its members' rows: every KPI when some need members' rows (and
-    /// `segc overlap`'s counts).
+    /// Per row, over its members' rows: every KPI when some need members' rows (but the
+    /// distinct counts, grouped by value apart where a stage read twice is computed once),
+    /// and `segc overlap`'s counts.
     pub(super) per_member: Vec<Item>,
     /// Per row: each KPI from its grouped members (with the groups by value kept apart, the
     /// KPIs from partials).
@@ -122,9 +123,24 @@ pub(super) fn kpis(
         distinct: Vec::new(),
         values: Vec::new(),
     };
+    // With members' rows, a distinct count still groups its values (each with the union of
+    // its members' signatures) where the warehouse computes the signed members once however
+    // many stages read them: counting distinct values per row and value over every member's
+    // row was the largest step of a wide report.
+    let capabilities = &names.dialect.capabilities;
+    let distinct_apart = capabilities.stages_computed_once()
+        && membership
+            .per_member
+            .iter()
+            .any(|aggregate| aggregate.grouping() == KpiGrouping::DistinctValues);
+    let (by_value, per_member): (Vec<&KpiAggregate>, Vec<&KpiAggregate>) =
+        membership.per_member.iter().partition(|aggregate| {
+            distinct_apart && aggregate.grouping() == KpiGrouping::DistinctValues
+        });
+    let aggregates: Vec<&KpiAggregate> = membership.aggregates.iter().chain(by_value).collect();
     // Each aggregate's grouping value (by its SQL), numbered once every one is known.
-    let mut grouped_by = Vec::with_capacity(membership.aggregates.len());
-    for aggregate in &membership.aggregates {
+    let mut grouped_by = Vec::with_capacity(aggregates.len());
+    for aggregate in &aggregates {
         let values = match aggregate.grouping() {
             KpiGrouping::Partial => {
                 grouped_by.push(None);
@@ -153,7 +169,7 @@ pub(super) fn kpis(
             });
         }
     }
-    for aggregate in &membership.per_member {
+    for aggregate in per_member {
         let kpi = project.kpi(aggregate.kpi);
         kpis.per_member.push(Item {
             sql: sql.kpi_aggregate(aggregate)?,
@@ -162,10 +178,9 @@ pub(super) fn kpis(
         });
     }
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
-    let capabilities = &names.dialect.capabilities;
     let apart = grouped && capabilities.stages_computed_once();
     let mut recombined = Vec::new();
-    for (aggregate, grouped_by) in membership.aggregates.iter().zip(grouped_by) {
+    for (aggregate, grouped_by) in aggregates.iter().zip(grouped_by) {
         let kpi = project.kpi(aggregate.kpi);
         let value = match aggregate.grouping() {
             KpiGrouping::Partial => {
