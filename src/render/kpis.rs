@@ -128,14 +128,10 @@ pub(super) fn kpis(
     // many stages read them: counting distinct values per row and value over every member's
     // row was the largest step of a wide report.
     let capabilities = &names.dialect.capabilities;
-    let distinct_apart = capabilities.stages_computed_once()
-        && membership
-            .per_member
-            .iter()
-            .any(|aggregate| aggregate.grouping() == KpiGrouping::DistinctValues);
     let (by_value, per_member): (Vec<&KpiAggregate>, Vec<&KpiAggregate>) =
         membership.per_member.iter().partition(|aggregate| {
-            distinct_apart && aggregate.grouping() == KpiGrouping::DistinctValues
+            capabilities.stages_computed_once()
+                && aggregate.grouping() == KpiGrouping::DistinctValues
         });
     let aggregates: Vec<&KpiAggregate> = membership.aggregates.iter().chain(by_value).collect();
     // Each aggregate's grouping value (by its SQL), numbered once every one is known.

@@ -43,7 +43,6 @@ pub(in crate::render) struct FactDays {
     pub(in crate::render) parts: Vec<(String, String)>,
 }
 
-/// The column numbering an ordered-fact attribute's facts.
 /// How partial aggregates combine: added, or kept by MIN or MAX.
 pub(in crate::render) fn combiner(function: Function) -> &'static str {
     match function {
@@ -53,6 +52,7 @@ pub(in crate::render) fn combiner(function: Function) -> &'static str {
     }
 }
 
+/// The column numbering an ordered-fact attribute's facts.
 fn rank_alias(attribute: &str) -> String {
     format!("segc_rank_{attribute}")
 }
