@@ -9,9 +9,9 @@
 //!
 //! Then the fan-out of segments (see `fanout/`): generated projects of 30 and 300 segments ×
 //! 20 KPIs over 1,000,000 synthetic users, with the generator's KPIs (distinct counts,
-//! medians, sums of amounts: grouped by signature and by value at 30 segments, read per
-//! member at 300) and with KPIs that all combine from partial aggregates (grouped by
-//! membership signature); each statement's median time next to its floor's (the per-user
+//! medians, sums of amounts: grouped by signature and by value, and at 300 segments grouped
+//! again per word of the signature) and with KPIs that all combine from partial aggregates;
+//! each statement's median time next to its floor's (the per-user
 //! attributes alone, and with the quintile scores), and their ratio. Then month series of 3,
 //! 12 and 24 months of the 30-segment project against its single report. `cargo bench --bench
 //! run -- fanout USERS` runs only this part, at another size.

@@ -93,8 +93,9 @@ fn assert_same_json(want: &Value, got: &Value, path: &str) {
 }
 
 /// The trap fixture's report is computed from members grouped by signature and by value;
-/// the same report with 64 more segments, more rows than a signature word holds, reads each
-/// member's row instead. Every KPI of every row equals on the two plans.
+/// the same report with 64 more segments, more rows than a signature word holds, groups
+/// them again per word, and each group meets only its word's rows. Every KPI of every row
+/// equals on the two plans.
 fn assert_signatures_agree(name: &str, grouped: &Value, wide: &Value) {
     let rows = grouped["rows"].as_array().unwrap();
     assert!(rows.len() > 10, "{name}: {} rows", rows.len());
@@ -104,7 +105,7 @@ fn assert_signatures_agree(name: &str, grouped: &Value, wide: &Value) {
         for (kpi, value) in want.as_object().unwrap() {
             assert!(
                 common::same_json_value(value, &got[kpi]),
-                "{name}: {segment} / {kpi}: {value} per signature, {} per member",
+                "{name}: {segment} / {kpi}: {value} per signature, {} per word",
                 got[kpi]
             );
         }
@@ -166,12 +167,12 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     );
     let wide_project = segc::validate::load_and_validate(&wide).unwrap();
     assert!(
-        common::compile(&wide_project, &dialect).contains("\"segc_segment_members\""),
-        "the wide report reads members' rows"
+        common::compile(&wide_project, &dialect).contains("\"segc_signature_words\""),
+        "the wide report groups per word"
     );
     for (engine, (name, table)) in engines.iter().zip(&tables) {
-        let per_member = run_json(&wide, dir.path(), engine.target, &[]);
-        assert_signatures_agree(name, table, &per_member);
+        let per_word = run_json(&wide, dir.path(), engine.target, &[]);
+        assert_signatures_agree(name, table, &per_word);
     }
 
     // Values computed by hand from data.sql (see tests/run_duckdb.rs for the derivations).

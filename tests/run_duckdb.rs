@@ -925,12 +925,12 @@ fn grouped_kpis_equal_aggregates_over_each_members_own_row() {
     std::fs::write(definitions.join("oracle_kpis.yml"), text).unwrap();
     let project = segc::validate::load_and_validate(&root).unwrap();
     let mut duckdb = segc::driver::duckdb::DuckDb::open_read_only(&database).unwrap();
-    // Every row: more than a signature's word, so members' rows.
+    // Every row: more than a signature's word, so grouped again per word.
     assert_kpis_match_oracle(
         &project,
         &mut duckdb,
         Vec::new(),
-        "\"segc_segment_members\"",
+        "\"segc_signature_words\"",
     );
     // The example's segments (with their drill-downs) and ten more: one word, grouped.
     let mut select: Vec<String> = project

@@ -98,23 +98,9 @@ pub struct Literals {
     pub false_value: String,
 }
 
-/// How exact medians and percentiles are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PercentileStyle {
-    /// An aggregate: `PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)` or `quantile_cont(x, p)`.
-    Aggregate,
-    /// A window over each report row's members, reduced with `MAX`.
-    Window,
-    /// Ranks and counts as windows, then interpolation between the two middle values:
-    /// plain SQL for warehouses that allow one sorted aggregate per statement.
-    Ranked,
-}
-
 /// What a dialect can do, where that changes the shape of the SQL.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Capabilities {
-    pub percentile: PercentileStyle,
     /// The longest statement the warehouse accepts, in bytes, when it has a limit.
     #[serde(default)]
     pub max_statement_bytes: Option<usize>,
@@ -137,6 +123,13 @@ pub struct Capabilities {
     /// measured keep COUNT(DISTINCT).
     #[serde(default)]
     pub days_first: bool,
+    /// A percentile's running count of a report row's values is one running sum over every
+    /// row's values in order, less the count before the row, instead of a running sum per
+    /// row: DuckDB took 4.9 s for the window per row over 2.9M values (300 segments, 1M
+    /// users) and 1.5 s this way. A window without PARTITION BY runs on one worker on
+    /// BigQuery, so the others keep the window per row.
+    #[serde(default)]
+    pub one_running_sum: bool,
 }
 
 impl Capabilities {

@@ -53,10 +53,12 @@ pub(super) enum Alias {
     Groupings,
     /// A score's distinct values, with how many users hold each.
     ScoreValues,
+    /// A word of a wide report's signatures, by number.
+    Words,
 }
 
 impl Alias {
-    const ALL: [Alias; 23] = [
+    const ALL: [Alias; 24] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -80,6 +82,7 @@ impl Alias {
         Alias::Links,
         Alias::Groupings,
         Alias::ScoreValues,
+        Alias::Words,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -108,6 +111,7 @@ impl Alias {
             Alias::Links => "l",
             Alias::Groupings => "o",
             Alias::ScoreValues => "v",
+            Alias::Words => "j",
         }
     }
 
@@ -137,6 +141,7 @@ impl Alias {
             Alias::Links => "links",
             Alias::Groupings => "groupings",
             Alias::ScoreValues => "score_values",
+            Alias::Words => "words",
         }
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::ir::KpiType;
-use crate::plan::aggregates::{KpiAggregate, KpiGrouping};
+use crate::plan::aggregates::KpiGrouping;
 use crate::plan::output::{EXPLAIN_LEFT_PREFIX, EXPLAIN_PASSING_PREFIX, overlap_column};
 use crate::plan::statement::{Membership, Statement};
 
@@ -21,11 +21,7 @@ use super::{Item, Names, comment_text};
 pub(super) struct Kpis {
     /// Per signature: the partial aggregates of the KPIs computed from partials.
     pub(super) partials: Vec<Item>,
-    /// Per member of a row: the window columns of percentiles computed by ranking.
-    pub(super) percentiles: Vec<Item>,
-    /// Per row, over its members' rows: every KPI when some need members' rows (but the
-    /// distinct counts, grouped by value apart where a stage read twice is computed once),
-    /// and `segc overlap`'s counts.
+    /// Per row, over its members' rows: `segc overlap`'s counts.
     pub(super) per_member: Vec<Item>,
     /// Per row: each KPI from its grouped members (with the groups by value kept apart, the
     /// KPIs from partials).
@@ -44,7 +40,8 @@ pub(super) struct Kpis {
 /// KPIs read. Where the warehouse computes a stage read twice only once, the groupings by
 /// value are a stage of their own (`segc_groups`, with no partial aggregates), so the
 /// partials are added up over signatures alone and never carried through the many groups of
-/// values.
+/// values. With more than one word to a signature, the groups are grouped again per word
+/// (`segc_signature_words`, `segc_group_words`) before they meet the rows.
 #[derive(Default, Serialize)]
 pub(super) struct Grouping {
     /// One row per grouping (`segc_set`), when there is more than one.
@@ -65,8 +62,31 @@ pub(super) struct Grouping {
     /// With percentiles: each row's groups combined per grouping and value, …
     row_values: Option<Stage>,
     /// … and per percentile value in a row, the running count of its grouping's values and
-    /// their total.
+    /// their total, …
     ranks: Vec<Item>,
+    /// … from one running count over every row's values in order (`segc_running`), where
+    /// the dialect counts so (`one_running_sum`).
+    running: Option<String>,
+    /// With more than one word: the word numbers, …
+    word_list: Option<String>,
+    /// … the groups of `segc_signatures` (or `segc_value_sets`) per word, …
+    signature_words: Option<WordStage>,
+    /// … and those of `segc_groups` (or `segc_value_sets`).
+    group_words: Option<WordStage>,
+    /// The SELECTs putting each group in each reported row it is in: signatures (or value
+    /// sets), …
+    signature_rows: String,
+    /// … and groups by value, kept apart.
+    group_rows: String,
+}
+
+/// A stage grouping the groups of `source` again per word (`segc_word`) and the word's value
+/// (`segc_signature`), with their sizes and partials combined.
+#[derive(Serialize)]
+struct WordStage {
+    source: String,
+    columns: Vec<Item>,
+    group_by: Vec<String>,
 }
 
 #[derive(Default, Serialize)]
@@ -123,20 +143,11 @@ pub(super) fn kpis(
         distinct: Vec::new(),
         values: Vec::new(),
     };
-    // With members' rows, a distinct count still groups its values (each with the union of
-    // its members' signatures) where the warehouse computes the signed members once however
-    // many stages read them: counting distinct values per row and value over every member's
-    // row was the largest step of a wide report.
     let capabilities = &names.dialect.capabilities;
-    let (by_value, per_member): (Vec<&KpiAggregate>, Vec<&KpiAggregate>) =
-        membership.per_member.iter().partition(|aggregate| {
-            capabilities.stages_computed_once()
-                && aggregate.grouping() == KpiGrouping::DistinctValues
-        });
-    let aggregates: Vec<&KpiAggregate> = membership.aggregates.iter().chain(by_value).collect();
+    let aggregates = &membership.aggregates;
     // Each aggregate's grouping value (by its SQL), numbered once every one is known.
     let mut grouped_by = Vec::with_capacity(aggregates.len());
-    for aggregate in &aggregates {
+    for aggregate in aggregates {
         let values = match aggregate.grouping() {
             KpiGrouping::Partial => {
                 grouped_by.push(None);
@@ -155,23 +166,6 @@ pub(super) fn kpis(
             list.push((key.clone(), value));
         }
         grouped_by.push(Some((values, key)));
-    }
-    for aggregate in &membership.percentiles {
-        for (sql_text, alias) in sql.percentile_columns(aggregate)? {
-            kpis.percentiles.push(Item {
-                sql: sql_text,
-                alias,
-                comment: comment_text(&project.kpi(aggregate.kpi).name),
-            });
-        }
-    }
-    for aggregate in per_member {
-        let kpi = project.kpi(aggregate.kpi);
-        kpis.per_member.push(Item {
-            sql: sql.kpi_aggregate(aggregate)?,
-            alias: names.q(&kpi.name),
-            comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
-        });
     }
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
     let apart = grouped && capabilities.stages_computed_once();
@@ -224,7 +218,7 @@ pub(super) fn kpis(
     };
     kpis.grouping = match (grouped, apart) {
         (false, _) => by_signature,
-        (true, false) => grouping(sql, names, signatures, &sets, recombined, false)?,
+        (true, false) => grouping(sql, names, signatures, &sets, recombined.clone(), false)?,
         (true, true) => {
             // Grouping 0 by signature alone, with the partials; the groupings by value in
             // a stage of their own.
@@ -239,6 +233,7 @@ pub(super) fn kpis(
             apart
         }
     };
+    fan_out(names, signatures, &mut kpis, &recombined);
     let sql = outer;
     for (id, value_type) in &membership.outputs {
         let kpi = project.kpi(*id);
@@ -257,6 +252,110 @@ pub(super) fn kpis(
         });
     }
     Ok(kpis)
+}
+
+/// The stages putting groups in the reported rows: signatures (or the value sets of every
+/// grouping), and the groups by value kept apart; with more than one word, each grouped
+/// again per word first.
+fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombined: &[Item]) {
+    let grouping = &mut kpis.grouping;
+    let size = names.q("segc_size");
+    let alias = |item: &Item| item.alias.clone();
+    let (signature_source, signature_aliases): (_, Vec<String>) =
+        match (&grouping.values, &grouping.groups) {
+            (Some(values), None) => (
+                "segc_value_sets",
+                values.columns.iter().map(alias).collect(),
+            ),
+            _ => (
+                "segc_signatures",
+                grouping
+                    .columns
+                    .iter()
+                    .map(alias)
+                    .chain([size.clone()])
+                    .chain(kpis.partials.iter().map(alias))
+                    .collect(),
+            ),
+        };
+    let group_source = grouping
+        .groups
+        .as_ref()
+        .map(|groups| match &grouping.values {
+            Some(values) => (
+                "segc_value_sets",
+                values.columns.iter().map(alias).collect(),
+            ),
+            None => (
+                "segc_groups",
+                groups.columns.iter().map(alias).collect::<Vec<_>>(),
+            ),
+        });
+    if signatures.per_word() {
+        grouping.word_list = signatures.word_list.clone();
+        grouping.signature_words = Some(per_word(
+            names,
+            signatures,
+            signature_source,
+            &signature_aliases,
+            recombined,
+        ));
+        grouping.signature_rows = signatures.rows_of(names, &names.q("segc_signature_words"));
+        if let Some((source, aliases)) = group_source {
+            grouping.group_words = Some(per_word(names, signatures, source, &aliases, &[]));
+            grouping.group_rows = signatures.rows_of(names, &names.q("segc_group_words"));
+        }
+    } else {
+        grouping.signature_rows = signatures.rows_of(names, &names.q(signature_source));
+        if let Some((source, _)) = group_source {
+            grouping.group_rows = signatures.rows_of(names, &names.q(source));
+        }
+    }
+}
+
+/// The groups of `source` (whose columns are `aliases`) per word and word's value: the
+/// signature words give way to the word's number and value, the size and the partials
+/// (`recombined`) are added up, and every other column is a key.
+fn per_word(
+    names: &Names<'_>,
+    signatures: &Signatures,
+    source: &str,
+    aliases: &[String],
+    recombined: &[Item],
+) -> WordStage {
+    let m = names.alias(Alias::Members);
+    let size = names.q("segc_size");
+    let mut columns = Vec::new();
+    let mut group_by = Vec::new();
+    let mut added = Vec::new();
+    for alias in aliases {
+        if signatures.word_bits.iter().any(|(word, _)| word == alias) {
+            continue;
+        }
+        if *alias == size {
+            added.push(Item::new(format!("SUM({m}.{size})"), size.clone()));
+        } else if let Some(partial) = recombined.iter().find(|item| item.alias == *alias) {
+            added.push(partial.clone());
+        } else {
+            let column = format!("{m}.{alias}");
+            group_by.push(column.clone());
+            columns.push(Item::new(column, alias.clone()));
+        }
+    }
+    let word = format!("{}.{}", names.alias(Alias::Words), names.q("segc_word"));
+    columns.push(Item::new(word.clone(), names.q("segc_word")));
+    columns.push(Item::new(
+        signatures.word_value.clone(),
+        names.q("segc_signature"),
+    ));
+    group_by.push(word);
+    group_by.push(signatures.word_value.clone());
+    columns.extend(added);
+    WordStage {
+        source: names.q(source),
+        columns,
+        group_by,
+    }
 }
 
 /// The grouping stages when distinct counts or percentiles group members by value too:
@@ -400,10 +499,31 @@ fn grouping(
             .collect::<Vec<_>>()
             .join(", ");
         let size = format!("SUM({m}.{})", names.q("segc_size"));
-        let running = format!(
-            "{size} OVER (PARTITION BY {partition} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-        );
-        let total = format!("{size} OVER (PARTITION BY {partition})");
+        let (running, total) = if names.dialect.capabilities.one_running_sum {
+            // One running count over every row's values, in order: a row's values follow
+            // one another, so each row's count starts after the last row's. The values of
+            // a row and grouping are distinct (segc_row_values), so the order is total.
+            let over_all = format!(
+                "{size} OVER (ORDER BY {partition}, {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            );
+            grouping.running = Some(sql.cast(over_all, "bigint")?);
+            let running = format!("{m}.{}", names.q("segc_running"));
+            let before = format!(
+                "MIN({running} - {m}.{}) OVER (PARTITION BY {partition})",
+                names.q("segc_size")
+            );
+            (
+                format!("{running} - {before}"),
+                format!("MAX({running}) OVER (PARTITION BY {partition}) - {before}"),
+            )
+        } else {
+            (
+                format!(
+                    "{size} OVER (PARTITION BY {partition} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+                ),
+                format!("{size} OVER (PARTITION BY {partition})"),
+            )
+        };
         grouping.ranks.push(Item {
             sql: sql.cast(running, "bigint")?,
             alias: names.q("segc_position"),

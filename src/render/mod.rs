@@ -414,7 +414,6 @@ fn statement_sql(
             member_rows => !kpis.per_member.is_empty() || snapshot.is_some() || has_timed,
             explain_steps => serialized(&explain_steps),
             explain_total => explain_total,
-            percentile_columns => serialized(&kpis.percentiles),
             kpi_aggregates => serialized(&kpis.aggregates),
             value_kpis => serialized(&kpis.value_aggregates),
             outputs => serialized(&kpis.outputs),

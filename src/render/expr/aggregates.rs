@@ -5,7 +5,6 @@
 use crate::render::alias::Alias;
 use minijinja::Value;
 
-use crate::dialect::PercentileStyle;
 use crate::error::Error;
 use crate::ir::{KpiId, KpiKind, KpiType, SourceId};
 use crate::plan::aggregates::{
@@ -344,13 +343,12 @@ impl<'a, 's> Sql<'a, 's> {
                 };
                 self.exact_value(format!("{name}({value})"), exact)?
             }
-            Function::Median => {
-                let value = self.cast(guarded(value), "double")?;
-                self.call("median", &[Value::from(value)])?
-            }
-            Function::Percentile(p) => {
-                let value = self.cast(guarded(value), "double")?;
-                self.call("percentile", &[Value::from(value), Value::from(number(p))])?
+            // Ranked over a row's values with their counts (`Sql::kpi_percentile`), the same
+            // SQL on every warehouse: never an aggregate over a row's members.
+            Function::Median | Function::Percentile(_) => {
+                return Err(Error::Render(
+                    "a median or percentile is ranked over grouped values, not aggregated".into(),
+                ));
             }
         })
     }
@@ -395,28 +393,6 @@ impl<'a, 's> Sql<'a, 's> {
         };
         let name = &self.plan().project.attribute(rank.attribute).name;
         Ok((number, self.q(&rank_alias(name))))
-    }
-
-    /// An aggregate KPI over the members of one report row (alias `m`).
-    pub(in crate::render) fn kpi_aggregate(
-        &mut self,
-        aggregate: &KpiAggregate,
-    ) -> Result<String, Error> {
-        if let Some(p) = aggregate.percentile()
-            && self.dialect.capabilities.percentile != PercentileStyle::Aggregate
-        {
-            let name = self.plan().project.kpi(aggregate.kpi).name.clone();
-            return Ok(self.reduce_percentile(&name, p));
-        }
-        // The `where` is inside the value here, so strings take the exact form around it.
-        let value = self.member_value(aggregate)?;
-        self.aggregate(
-            aggregate.function,
-            value,
-            aggregate.exact,
-            aggregate.whole,
-            None,
-        )
     }
 
     /// The partial aggregates of a KPI computed from partials, over the members of one
@@ -588,78 +564,6 @@ impl<'a, 's> Sql<'a, 's> {
             ),
             None => value,
         })
-    }
-
-    /// For dialects whose percentiles are not aggregates: the window columns a median or
-    /// percentile KPI adds to the member rows (alias `m`, partitioned by report row).
-    pub(in crate::render) fn percentile_columns(
-        &mut self,
-        aggregate: &KpiAggregate,
-    ) -> Result<Vec<(String, String)>, Error> {
-        let Some(p) = aggregate.percentile() else {
-            return Ok(Vec::new());
-        };
-        let kpi = self.plan().project.kpi(aggregate.kpi);
-        let value = self.member_value(aggregate)?;
-        let value = self.cast(value, "double")?;
-        let row = format!("{}.{}", self.alias(Alias::Segments), self.q("segc_row"));
-        let row = match self.period_key(Alias::Members) {
-            Some(period) => format!("{period}, {row}"),
-            None => row,
-        };
-        let dialect = self.dialect;
-        let name = kpi.name.clone();
-        let alias = move |part: &str| dialect.quote_identifier(&format!("segc_{part}_{name}"));
-        Ok(match self.dialect.capabilities.percentile {
-            PercentileStyle::Aggregate => Vec::new(),
-            PercentileStyle::Window => {
-                let sql = self.call(
-                    "percentile_window",
-                    &[Value::from(value), Value::from(number(p)), Value::from(row)],
-                )?;
-                vec![(sql, alias("pct"))]
-            }
-            PercentileStyle::Ranked => {
-                // NULLs rank in their own partition, so ranks 1..n are the non-NULL values.
-                let rank = format!(
-                    "ROW_NUMBER() OVER (PARTITION BY {row}, CASE WHEN {value} IS NULL THEN 1 ELSE 0 END ORDER BY {value})"
-                );
-                let count = format!(
-                    "{} OVER (PARTITION BY {row})",
-                    self.call("count", &[Value::from(value.clone())])?
-                );
-                vec![
-                    (value, alias("value")),
-                    (rank, alias("rank")),
-                    (count, alias("count")),
-                ]
-            }
-        })
-    }
-
-    /// Reduces the window columns of a median or percentile to one value per report row.
-    fn reduce_percentile(&mut self, kpi: &str, p: f64) -> String {
-        let column = |part: &str| {
-            format!(
-                "{}.{}",
-                self.alias(Alias::Members),
-                self.q(&format!("segc_{part}_{kpi}"))
-            )
-        };
-        match self.dialect.capabilities.percentile {
-            PercentileStyle::Ranked => {
-                // Continuous percentile: position h = (n - 1) p between ranks floor(h)+1 and
-                // ceil(h)+1, interpolated by the fraction of h.
-                let (value, rank, count) = (column("value"), column("rank"), column("count"));
-                let position = format!("(({count} - 1) * {})", number(p));
-                let low = format!("MAX(CASE WHEN {rank} = FLOOR({position}) + 1 THEN {value} END)");
-                let high =
-                    format!("MAX(CASE WHEN {rank} = CEILING({position}) + 1 THEN {value} END)");
-                let fraction = format!("(MAX({position}) - FLOOR(MAX({position})))");
-                format!("{low} + {fraction} * ({high} - {low})")
-            }
-            _ => format!("MAX({})", column("pct")),
-        }
     }
 
     /// A KPI's final value in the outer SELECT (aliases `s` for the row list, `k` for the
