@@ -507,7 +507,7 @@ pub const SUMS_LOW_SCORES: &[(&str, i64)] = &[
 ];
 
 /// A definitions file of `count` more segments, so that a report of the core fixture's
-/// KPIs has more rows than a signature word holds and reads each member's row.
+/// KPIs has more rows than a signature word holds and groups its users again per word.
 pub fn wide_segments(count: usize) -> String {
     let mut text = String::from("segments:\n");
     for index in 0..count {

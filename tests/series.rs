@@ -142,6 +142,25 @@ fn each_month_of_a_dynamics_run_equals_the_plain_report_for_that_month() {
     assert_months_match_plain_reports(&project, &mut database, "2026-04-01", "2026-10-01");
 }
 
+/// A report with more rows than a signature word holds groups its users again per word and
+/// period (with the core fixture's distinct count, median and percentile): each month still
+/// equals its plain report.
+#[test]
+fn months_of_a_wide_report_equal_the_plain_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), None);
+    std::fs::write(
+        dir.path().join("segment-defs/wide.yml"),
+        common::wide_segments(64),
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let sql = months_sql(&month_plans(&project, "2023-11-01", "2024-04-01"));
+    assert!(sql.contains("\"segc_group_words\""), "grouped per word");
+    let mut database = common::core_database();
+    assert_months_match_plain_reports(&project, &mut database, "2023-11-01", "2024-04-01");
+}
+
 /// A month series aggregates a fact source once per user and slice of time, then combines
 /// each month's windows from the slices. Every kind of window, the partials of each aggregate
 /// (counts, sums, an average, a minimum and a maximum, distinct local days, a `where`) and a

@@ -39,10 +39,8 @@ impl Signatures {
     /// The SELECT of a stage holding each group of `source` (alias `m`) in each reported row
     /// it is in (alias `s`). With one word, each group is tested against every row. With
     /// more, `source` holds a group per word and word's value (`segc_word`,
-    /// `segc_signature`), tested only against its word's rows: one SELECT per word where a
-    /// stage read several times is computed once, else a join on the word's number (on
-    /// DuckDB that join walked every group of the word for each row: 7 s for 116,442 groups
-    /// at 300 segments, against well under one for the SELECTs per word).
+    /// `segc_signature`), tested only against its word's rows: in one join on the word's
+    /// number, or in one SELECT per word where the dialect says so (`selects_per_word`).
     pub(super) fn rows_of(&self, names: &Names<'_>, source: &str) -> String {
         let m = names.alias(Alias::Members);
         let s = names.alias(Alias::Segments);
@@ -60,7 +58,7 @@ impl Signatures {
         let word = names.q("segc_word");
         let bit = format!("{s}.{}", names.q("segc_bit"));
         let test = format!("({m}.{} & {bit}) = {bit}", names.q("segc_signature"));
-        if names.dialect.capabilities.stages_computed_once() {
+        if names.dialect.capabilities.selects_per_word {
             (0..self.word_bits.len())
                 .map(|number| {
                     format!(
