@@ -518,6 +518,13 @@ pub fn wide_segments(count: usize) -> String {
     text
 }
 
+/// The core fixture's project in `root` with [`wide_segments`]`(64)`, validated.
+pub fn wide_core_project(root: &Path) -> segc::ir::Project {
+    copy_project(&fixture("core"), root, None);
+    std::fs::write(root.join("segment-defs/wide.yml"), wide_segments(64)).unwrap();
+    segc::validate::load_and_validate(root).unwrap()
+}
+
 /// The trailing-spaces fixture in `root`: the core fixture's project and sources with
 /// `padding/padding.yml`. Its data is core/data.sql followed by padding/data.sql.
 pub fn padding_project(root: &Path) {

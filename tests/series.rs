@@ -148,13 +148,7 @@ fn each_month_of_a_dynamics_run_equals_the_plain_report_for_that_month() {
 #[test]
 fn months_of_a_wide_report_equal_the_plain_reports() {
     let dir = tempfile::tempdir().unwrap();
-    common::copy_project(&common::fixture("core"), dir.path(), None);
-    std::fs::write(
-        dir.path().join("segment-defs/wide.yml"),
-        common::wide_segments(64),
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let project = common::wide_core_project(dir.path());
     let sql = months_sql(&month_plans(&project, "2023-11-01", "2024-04-01"));
     assert!(sql.contains("\"segc_group_words\""), "grouped per word");
     let mut database = common::core_database();

@@ -170,16 +170,10 @@ fn compile_core(dialect: &Dialect) -> String {
     common::compile(&common::core_project(), dialect)
 }
 
-/// The core fixture's report with 64 more segments, which reads each member's row.
+/// The core fixture's report with 64 more segments, which groups its users again per word.
 fn compile_wide(dialect: &Dialect) -> String {
     let dir = tempfile::tempdir().unwrap();
-    common::copy_project(&common::fixture("core"), dir.path(), None);
-    std::fs::write(
-        dir.path().join("segment-defs/wide.yml"),
-        common::wide_segments(64),
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let project = common::wide_core_project(dir.path());
     let sql = common::compile(&project, dialect);
     assert!(sql.contains("segc_signature_words"), "grouped per word");
     sql

@@ -410,7 +410,7 @@ fn statement_sql(
             grouping => serialized(&kpis.grouping),
             partials => serialized(&kpis.partials),
             per_member => serialized(&kpis.per_member),
-            // Each member's rows: KPIs that need them, a snapshot's merge, timed KPIs.
+            // Each member's rows: `segc overlap`'s counts, a snapshot's merge, timed KPIs.
             member_rows => !kpis.per_member.is_empty() || snapshot.is_some() || has_timed,
             explain_steps => serialized(&explain_steps),
             explain_total => explain_total,

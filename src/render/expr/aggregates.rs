@@ -1,6 +1,5 @@
 //! Aggregates: an attribute's aggregate over its facts, the ranks ordered facts read, and
-//! KPIs from a report row's grouped members (partials, distinct values, ranked values) or
-//! over its members' rows, with percentiles where they are windows.
+//! KPIs from a report row's grouped members (partials, distinct values, ranked values).
 
 use crate::render::alias::Alias;
 use minijinja::Value;
