@@ -73,6 +73,16 @@ impl Signatures {
     }
 }
 
+/// `CASE number WHEN 0 THEN words[0] … END`: the word whose number `number` holds.
+fn word_of(number: &str, words: &[String]) -> String {
+    let mut case = format!("CASE {number}");
+    for (index, word) in words.iter().enumerate() {
+        case.push_str(&format!(" WHEN {index} THEN {word}"));
+    }
+    case.push_str(" END");
+    case
+}
+
 /// The name of word `word` of a signature.
 fn word_name(names: &Names<'_>, word: usize) -> String {
     names.q(&format!("segc_signature_{word}"))
@@ -160,23 +170,15 @@ pub(super) fn signatures(
                 .collect::<Vec<_>>()
                 .join(" UNION ALL "),
         );
-        let mut case = format!("CASE {j}.{word}");
-        for (number, column) in words.iter().enumerate() {
-            case.push_str(&format!(" WHEN {number} THEN {column}"));
-        }
-        case.push_str(" END");
-        signatures.word_value = case;
+        signatures.word_value = word_of(&format!("{j}.{word}"), &words);
     }
     let bit = format!("{s}.{}", names.q("segc_bit"));
     signatures.in_row = match words.as_slice() {
         [] => "1 = 1".into(),
         [word] => format!("({word} & {bit}) = {bit}"),
         words => {
-            let mut case = format!("CASE {s}.{}", names.q("segc_word"));
-            for (number, word) in words.iter().enumerate() {
-                case.push_str(&format!(" WHEN {number} THEN {word}"));
-            }
-            format!("({case} END & {bit}) = {bit}")
+            let case = word_of(&format!("{s}.{}", names.q("segc_word")), words);
+            format!("({case} & {bit}) = {bit}")
         }
     };
     Ok(signatures)
