@@ -294,15 +294,6 @@ impl KpiAggregate {
             Function::Percentile(p) => KpiGrouping::Values(p),
         }
     }
-
-    /// The percentile of a KPI over an attribute, for dialects that compute it with windows
-    /// over the member rows.
-    pub fn percentile(&self) -> Option<f64> {
-        match self.grouping() {
-            KpiGrouping::Values(p) if self.of.is_some() => Some(p),
-            _ => None,
-        }
-    }
 }
 
 /// Whether an attribute's values are whole numbers: an integer or a boolean, or a sum of an
