@@ -5,7 +5,9 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Statement, visit_relations};
 use sqlparser::dialect::{self, Dialect as ParserDialect};
-use sqlparser::parser::Parser;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::error::Error;
 
@@ -16,13 +18,29 @@ pub fn parser_dialect(name: &str) -> Result<Box<dyn ParserDialect>, Error> {
 }
 
 /// Parses `sql` with the named sqlparser dialect; it must be exactly one statement.
+///
+/// DuckDB reads `WITH name AS MATERIALIZED (…)` (its parser is PostgreSQL's), which
+/// sqlparser accepts in its PostgreSQL dialect alone: in DuckDB's, a `MATERIALIZED` between
+/// `AS` and `(` is left out of the tokens parsed. The keyword only asks the engine to compute
+/// the stage once; everything else is parsed as sent.
 pub fn parse_one(sql: &str, sqlparser_dialect: &str) -> Result<Statement, Error> {
     let dialect = parser_dialect(sqlparser_dialect)?;
-    let mut statements = Parser::parse_sql(dialect.as_ref(), sql).map_err(|e| {
+    let refused = |e: ParserError| {
         Error::Render(format!(
             "the generated SQL does not parse as {sqlparser_dialect}: {e}"
         ))
-    })?;
+    };
+    let mut tokens = Tokenizer::new(dialect.as_ref(), sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+        .map_err(|e| refused(e.into()))?;
+    if sqlparser_dialect == "duckdb" {
+        tokens = without_materialized(tokens);
+    }
+    let mut statements = Parser::new(dialect.as_ref())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(refused)?;
     if statements.len() != 1 {
         return Err(Error::Render(format!(
             "the generated SQL holds {} statements; expected exactly one",
@@ -32,10 +50,33 @@ pub fn parse_one(sql: &str, sqlparser_dialect: &str) -> Result<Statement, Error>
     Ok(statements.remove(0))
 }
 
+/// `tokens` without each unquoted `MATERIALIZED` whose neighbours, whitespace aside, are `AS`
+/// before it and `(` after it.
+fn without_materialized(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let solid: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let keyword = |i: usize, keyword: Keyword| matches!(&tokens[i].token, Token::Word(w) if w.keyword == keyword && w.quote_style.is_none());
+    let dropped: Vec<usize> = solid
+        .windows(3)
+        .filter(|w| {
+            keyword(w[0], Keyword::AS)
+                && keyword(w[1], Keyword::MATERIALIZED)
+                && tokens[w[2]].token == Token::LParen
+        })
+        .map(|w| w[1])
+        .collect();
+    tokens
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !dropped.contains(i))
+        .map(|(_, token)| token)
+        .collect()
+}
+
 /// The entries of the dialect's `unavailable` list (functions and syntax its oldest supported
 /// server lacks) that `sql` contains, matched on tokens: words without case, outside quotes.
 pub fn unavailable_features(sql: &str, dialect: &crate::dialect::Dialect) -> Vec<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
     let Ok(parser) = parser_dialect(&dialect.sqlparser) else {
         return Vec::new();
     };
@@ -81,6 +122,29 @@ mod tests {
     fn rejects_two_statements() {
         assert!(parse_one("SELECT 1; SELECT 2", "duckdb").is_err());
         assert!(parse_one("SELECT 1", "duckdb").is_ok());
+    }
+
+    #[test]
+    fn reads_materialized_stages_as_duckdb_does() {
+        let sql = "WITH x AS MATERIALIZED (SELECT 1 AS a) SELECT a FROM x";
+        assert!(parse_one(sql, "duckdb").is_ok());
+        assert!(parse_one(sql, "postgres").is_ok());
+        // Only between AS and (: elsewhere the word is parsed as sent.
+        assert!(parse_one("SELECT 1 AS MATERIALIZED", "duckdb").is_ok());
+        assert!(parse_one("WITH x MATERIALIZED (SELECT 1) SELECT 2", "duckdb").is_err());
+        assert!(parse_one("WITH x AS NOT MATERIALIZED (SELECT 1) SELECT 2", "duckdb").is_err());
+        assert!(
+            parse_one(
+                "WITH x AS MATERIALIZED (SELECT 1) SELECT 2; SELECT 3",
+                "duckdb"
+            )
+            .is_err()
+        );
+        // Quoted, it is a name, never a keyword.
+        assert!(parse_one("WITH x AS \"MATERIALIZED\" (SELECT 1) SELECT 2", "duckdb").is_err());
+        // The other dialects are parsed as sqlparser reads them.
+        assert!(parse_one(sql, "bigquery").is_err());
+        assert!(parse_one(sql, "mssql").is_err());
     }
 
     #[test]

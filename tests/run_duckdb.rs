@@ -1012,8 +1012,12 @@ fn assert_kpis_match_oracle(
     assert!(report.rows.len() > 30, "{} rows", report.rows.len());
 
     // The oracle: the statement up to the members' signatures, then each row's members by
-    // their flags (row 0 is every member), aggregated directly.
+    // their flags (row 0 is every member), aggregated directly. The flags are read from the
+    // stage the signatures are computed from: `segc_signed` keeps only the words.
     let cut = sql.find(&format!("{stage} AS (")).expect(stage);
+    let signed = sql.find("\"segc_signed\" AS").expect("segc_signed");
+    let from = signed + sql[signed..].find("\n  FROM ").expect("its FROM") + "\n  FROM ".len();
+    let source = sql[from..].split(' ').next().expect("the members' stage");
     let mut membership = String::from("s.segc_row = 0");
     for row in report.rows.iter().filter(|row| row.segment != "all_users") {
         membership.push_str(&format!(
@@ -1024,7 +1028,7 @@ fn assert_kpis_match_oracle(
     let aggregates: Vec<&str> = ORACLE_KPIS.iter().map(|(_, _, oracle)| *oracle).collect();
     let oracle = format!(
         "{}segc_oracle AS (SELECT 1 AS one)\nSELECT s.segc_row, {}\nFROM segc_segments s\n\
-         LEFT JOIN segc_signed m ON {membership}\nGROUP BY s.segc_row ORDER BY s.segc_row",
+         LEFT JOIN {source} m ON {membership}\nGROUP BY s.segc_row ORDER BY s.segc_row",
         &sql[..cut],
         aggregates.join(", ")
     );

@@ -105,7 +105,8 @@ pub struct Capabilities {
     #[serde(default)]
     pub max_statement_bytes: Option<usize>,
     /// `WITH name AS MATERIALIZED (…)` computes a stage once, where the planner would
-    /// otherwise copy it into each place that reads it (PostgreSQL 12+).
+    /// otherwise copy it into each place that reads it (PostgreSQL 12+, DuckDB): members'
+    /// signatures (`segc_signed`) are written so when two stages read them.
     #[serde(default)]
     pub materialized_stages: bool,
     /// The engine computes a stage that several stages read once, and keeps it for them

@@ -80,6 +80,14 @@ pub(super) struct Grouping {
     group_rows: String,
 }
 
+impl Grouping {
+    /// How many stages read `segc_signed` for the KPIs: `segc_signatures` (or
+    /// `segc_grouped`), and `segc_grouped` too where the groupings by value are apart.
+    pub(super) fn signed_readers(&self) -> usize {
+        1 + usize::from(self.groups.is_some())
+    }
+}
+
 /// A stage grouping the groups of `source` again per word (`segc_word`) and the word's value
 /// (`segc_signature`), with their sizes and partials combined.
 #[derive(Serialize)]

@@ -380,6 +380,43 @@ fn statement_sql(
             Ending::Write(spec) => (Some(write::stage(sql, statement, &names, spec)?), None),
             Ending::Snapshot(spec) => (None, Some(snapshot::stage(sql, statement, &names, spec)?)),
         };
+        // Each member's row as `segc_signed` keeps it: the columns the stages after it read
+        // (the period's, the attributes, scores and formula columns), not the flags, which
+        // its words already hold (only `segc overlap` reads them there). A stage the warehouse
+        // keeps holds only these: PostgreSQL wrote 300 flags per user for a 300-segment report.
+        let signed_columns = if kpis.per_member.is_empty() {
+            let members_alias = names.alias(alias::Alias::Members);
+            let mut columns = Vec::new();
+            if sql.series_len().is_some() {
+                columns.push(q("segc_period"));
+                columns.extend(sql.spine_columns().iter().map(|(name, _)| q(name)));
+            }
+            let formulas = statement
+                .membership
+                .as_ref()
+                .map_or(0, |m| m.formulas.len());
+            columns.extend(
+                attributes
+                    .iter()
+                    .chain(&scores)
+                    .chain(members.columns.iter().take(formulas))
+                    .map(|item| item.alias.clone()),
+            );
+            columns
+                .into_iter()
+                .map(|column| format!("{members_alias}.{column}"))
+                .collect()
+        } else {
+            vec![format!("{}.*", names.alias(alias::Alias::Members))]
+        };
+        // Written `AS MATERIALIZED` where the dialect can and two stages read it.
+        let member_rows = !kpis.per_member.is_empty() || snapshot.is_some() || has_timed;
+        let signed_readers = usize::from(member_rows)
+            + if snapshot.is_some() || !kpis.per_member.is_empty() {
+                0
+            } else {
+                kpis.grouping.signed_readers()
+            };
         let insert = write
             .as_ref()
             .map(|w| w.insert.clone())
@@ -399,7 +436,8 @@ fn statement_sql(
             fact_passes => serialized(&passes),
             attributes => serialized(&attributes),
             members => serialized(&members.columns),
-            materialized => if dialect.capabilities.materialized_stages { "MATERIALIZED " } else { "" },
+            materialized => if dialect.capabilities.materialized_stages && signed_readers > 1 { "MATERIALIZED " } else { "" },
+            signed_columns => signed_columns,
             members_source => members.stages.last().map_or_else(|| q("segc_members"), |stage| stage.name.clone()),
             member_stages => serialized(&members.stages),
             rows => serialized(&members.rows),
@@ -411,7 +449,7 @@ fn statement_sql(
             partials => serialized(&kpis.partials),
             per_member => serialized(&kpis.per_member),
             // Each member's rows: `segc overlap`'s counts, a snapshot's merge, timed KPIs.
-            member_rows => !kpis.per_member.is_empty() || snapshot.is_some() || has_timed,
+            member_rows => member_rows,
             explain_steps => serialized(&explain_steps),
             explain_total => explain_total,
             kpi_aggregates => serialized(&kpis.aggregates),
