@@ -178,22 +178,48 @@ pub(super) fn kpis(
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
     let apart = grouped && capabilities.stages_computed_once();
     let mut recombined = Vec::new();
-    for (aggregate, grouped_by) in aggregates.iter().zip(grouped_by) {
+    // Each KPI's partials as SQL, to compute a KPI's once when another's are the same.
+    let mut computed: Vec<(Vec<(String, &'static str)>, usize)> = Vec::new();
+    for (index, (aggregate, grouped_by)) in aggregates.iter().zip(grouped_by).enumerate() {
         let kpi = project.kpi(aggregate.kpi);
         let value = match aggregate.grouping() {
             KpiGrouping::Partial => {
-                for (sql_text, alias, combine) in sql.kpi_partials(aggregate)? {
-                    recombined.push(Item::new(
-                        format!("{combine}({}.{alias})", names.alias(Alias::Members)),
-                        alias.clone(),
-                    ));
-                    kpis.partials.push(Item {
-                        sql: sql_text,
-                        alias,
-                        comment: comment_text(&kpi.name),
-                    });
-                }
-                sql.kpi_combined(aggregate, grouped && !apart)?
+                let partials = sql.kpi_partials(aggregate)?;
+                let texts: Vec<(String, &'static str)> = partials
+                    .iter()
+                    .map(|(text, _, combine)| (text.clone(), *combine))
+                    .collect();
+                // The same partials (`sum: monthly_spend` in two KPIs, say), combined the
+                // same way: this KPI reads the first one's columns.
+                let same = computed
+                    .iter()
+                    .find(|(earlier, first)| {
+                        let first = &aggregates[*first];
+                        *earlier == texts
+                            && first.function == aggregate.function
+                            && first.whole == aggregate.whole
+                            && first.exact == aggregate.exact
+                    })
+                    .map(|(_, first)| *first);
+                let reads = match same {
+                    Some(first) => &aggregates[first],
+                    None => {
+                        computed.push((texts, index));
+                        for (sql_text, alias, combine) in partials {
+                            recombined.push(Item::new(
+                                format!("{combine}({}.{alias})", names.alias(Alias::Members)),
+                                alias.clone(),
+                            ));
+                            kpis.partials.push(Item {
+                                sql: sql_text,
+                                alias,
+                                comment: comment_text(&kpi.name),
+                            });
+                        }
+                        aggregate
+                    }
+                };
+                sql.kpi_combined(reads, grouped && !apart)?
             }
             grouping => {
                 let set = grouped_by
