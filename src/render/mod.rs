@@ -384,7 +384,9 @@ fn statement_sql(
         // (the period's, the attributes, scores and formula columns), not the flags, which
         // its words already hold (only `segc overlap` reads them there). A stage the warehouse
         // keeps holds only these: PostgreSQL wrote 300 flags per user for a 300-segment report.
-        let signed_columns = if kpis.per_member.is_empty() {
+        // `segc overlap` counts each member's rows by flag; a snapshot merges those rows.
+        let overlap = !kpis.per_member.is_empty();
+        let signed_columns = if !overlap {
             let members_alias = names.alias(alias::Alias::Members);
             let mut columns = Vec::new();
             if sql.series_len().is_some() {
@@ -410,9 +412,9 @@ fn statement_sql(
             vec![format!("{}.*", names.alias(alias::Alias::Members))]
         };
         // Written `AS MATERIALIZED` where the dialect can and two stages read it.
-        let member_rows = !kpis.per_member.is_empty() || snapshot.is_some() || has_timed;
+        let member_rows = overlap || snapshot.is_some() || has_timed;
         let signed_readers = usize::from(member_rows)
-            + if snapshot.is_some() || !kpis.per_member.is_empty() {
+            + if overlap || snapshot.is_some() {
                 0
             } else {
                 kpis.grouping.signed_readers()
