@@ -155,19 +155,10 @@ fn months_of_a_wide_report_equal_the_plain_reports() {
     assert_months_match_plain_reports(&project, &mut database, "2023-11-01", "2024-04-01");
 }
 
-/// A month series aggregates a fact source once per user and slice of time, then combines
-/// each month's windows from the slices. Every kind of window, the partials of each aggregate
-/// (counts, sums, an average, a minimum and a maximum, distinct local days, a `where`) and a
-/// time zone whose offset changes inside the months (Paris: the last Sundays of October and
-/// March) give the same numbers as the plain report of each month; a distinct count of a
-/// column keeps the plain plan for its source, which still matches.
-#[test]
-fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (project, path) = demo_project(
-        dir.path(),
-        "name: paris\ndefinitions: segment-defs\ntime_zone: Europe/Paris\n",
-        "attributes:\n\
+/// The Paris project of the sliced-series tests: every kind of window, the partials of each
+/// aggregate (counts, sums, an average, a minimum and a maximum, distinct local days, a
+/// `where`), totals over all history, and a distinct count of a column.
+const PARIS_DEFINITIONS: &str = "attributes:\n\
          \x20 week: { source: events, agg: count, window: 7d }\n\
          \x20 mtd: { source: events, agg: count, window: month_to_date }\n\
          \x20 previous: { source: events, agg: count, window: previous_month }\n\
@@ -205,16 +196,56 @@ fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
          \x20 - { name: spend_30d, agg: sum, of: spend_30d }\n\
          \x20 - { name: avg_order, agg: avg, of: avg_order }\n\
          \x20 - { name: orders_ever, agg: sum, of: orders_ever }\n\
-         \x20 - { name: accounts, agg: sum, of: accounts }\n",
+         \x20 - { name: accounts, agg: sum, of: accounts }\n";
+
+/// The statement of the Paris project's months `from`..=`to`, checked to slice events and
+/// orders (a distinct count of accounts keeps the plain plan); the project and warehouse.
+fn paris_series(dir: &std::path::Path, from: &str, to: &str) -> (Project, DuckDb, String) {
+    let (project, path) = demo_project(
+        dir,
+        "name: paris\ndefinitions: segment-defs\ntime_zone: Europe/Paris\n",
+        PARIS_DEFINITIONS,
     );
-    let sql = months_sql(&month_plans(&project, "2025-09-01", "2026-04-01"));
-    // Events and orders are sliced; the distinct count of accounts keeps the plain plan.
+    let sql = months_sql(&month_plans(&project, from, to));
     for sliced in ["segc_slices_events", "segc_slices_orders"] {
         assert!(sql.contains(sliced), "{sliced} in\n{sql}");
     }
     assert!(!sql.contains("segc_slices_user_accounts"), "{sql}");
-    let mut database = DuckDb::open_read_only(&path).unwrap();
+    (project, DuckDb::open_read_only(&path).unwrap(), sql)
+}
+
+/// Totals over all history added up over the periods by a window function per user.
+const RUNNING_WINDOW: &str = "OVER (PARTITION BY \"b\".\"segc_user\"";
+
+/// A month series aggregates a fact source once per user and slice of time, then combines
+/// each month's windows from the slices, and each month's totals over all history from every
+/// slice that ends by the month's end. Every kind of window, the partials of each aggregate
+/// and a time zone whose offset changes inside the months (Paris: the last Sundays of October
+/// and March) give the same numbers as the plain report of each month; a distinct count of a
+/// column keeps the plain plan for its source, which still matches.
+#[test]
+fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, mut database, sql) = paris_series(dir.path(), "2025-09-01", "2026-04-01");
+    assert!(!sql.contains(RUNNING_WINDOW), "no running window in\n{sql}");
     assert_months_match_plain_reports(&project, &mut database, "2025-09-01", "2026-04-01");
+}
+
+/// A series longer than the plan that reads every earlier slice again in each month adds up
+/// each month's own slices with a window function instead: its months, across three years
+/// and six daylight-saving changes, equal the plain reports too.
+#[test]
+fn a_long_sliced_series_adds_the_months_up_and_equals_the_plain_reports() {
+    let months = segc::plan::buckets::MAX_CUMULATIVE_PERIODS + 1;
+    let last = common::date("2026-04-01");
+    let first = last
+        .checked_sub_months(chrono::Months::new(u32::try_from(months - 1).unwrap()))
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (project, mut database, sql) = paris_series(dir.path(), &first, "2026-04-01");
+    assert!(sql.contains(RUNNING_WINDOW), "a running window in\n{sql}");
+    assert_months_match_plain_reports(&project, &mut database, &first, "2026-04-01");
 }
 
 /// A pass that counts distinct days in windows groups each user's facts per day first and

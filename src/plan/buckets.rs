@@ -2,11 +2,14 @@
 //! one of the series' boundaries, so cutting time at all of them gives slices that each lie
 //! wholly inside or wholly outside any window. A pass then aggregates its facts once per user
 //! and slice, and each period's value is combined from the slices: a window's slices for a
-//! window with a start, and for a window over all history the slices that end in each period,
-//! added up over the periods so far.
+//! window with a start, and for a window over all history every slice that ends by the
+//! period's end (in a series of at most [`MAX_CUMULATIVE_PERIODS`] periods), or else the
+//! slices that end in each period, added up over the periods so far by a window function.
 //!
 //! The facts are read once whatever the number of periods; what grows with the periods is the
-//! per-user slices and the per-user periods, not the facts. The plan is exact for aggregates
+//! per-user slices and the per-user periods, not the facts. Reading every earlier slice
+//! again in each period grows with slices × periods, but in short series it is far cheaper
+//! than a window function per user over the periods (a sort of every user's periods). The plan is exact for aggregates
 //! that combine from parts: counts and sums (added), minimums and maximums, averages (a sum
 //! and a count), and distinct local days (every boundary is the start of a local day, so a day
 //! lies in one slice only).
@@ -16,6 +19,10 @@ use chrono::NaiveDateTime;
 /// At most this many boundaries: the slice of a fact is found by a balanced CASE nested
 /// log2 of it deep, and SQL Server nests CASE expressions 10 deep at most.
 pub const MAX_CUTS: usize = 1 << 9;
+
+/// The longest series whose totals over all history read every earlier slice again in each
+/// period, instead of adding up each period's own slices with a window function.
+pub const MAX_CUMULATIVE_PERIODS: usize = 36;
 
 /// A window of an aggregate over facts, in every period: `[start, end)`.
 pub type PeriodWindows = Vec<(NaiveDateTime, NaiveDateTime)>;
@@ -28,6 +35,10 @@ pub struct Slicing {
     pub cuts: Vec<NaiveDateTime>,
     /// For each slice and period that reads it: which of its sums it is in.
     pub links: Vec<SliceLink>,
+    /// A period's totals over all history read every slice that ends by the period's end
+    /// (`running` links); when false, only the slices that end in it, to be added up over
+    /// the periods so far.
+    pub cumulative: bool,
 }
 
 /// A slice read by a period.
@@ -35,8 +46,9 @@ pub struct Slicing {
 pub struct SliceLink {
     pub slice: usize,
     pub period: usize,
-    /// The slice ends in this period (after the previous period's end, at or before its
-    /// own): added to the running totals of windows over all history.
+    /// The slice counts in this period's totals over all history: it ends at or before the
+    /// period's end ([`Slicing::cumulative`]), or it ends in this period (after the previous
+    /// period's end, at or before its own) and is added up over the periods so far.
     pub running: bool,
     /// Per window with a start (in the order given): the slice lies inside it.
     pub windows: Vec<bool>,
@@ -65,12 +77,14 @@ impl Slicing {
         if cuts.len() > MAX_CUTS {
             return None;
         }
+        let cumulative = ends.len() <= MAX_CUMULATIVE_PERIODS;
         let mut links = Vec::new();
         for (slice, hi) in cuts.iter().enumerate() {
             let lo = slice.checked_sub(1).map(|before| cuts[before]);
             for (period, end) in ends.iter().enumerate() {
                 let previous = ends.iter().filter(|other| *other < end).max();
-                let running = hi <= end && previous.is_none_or(|previous| hi > previous);
+                let running =
+                    hi <= end && (cumulative || previous.is_none_or(|previous| hi > previous));
                 let inside: Vec<bool> = windows
                     .iter()
                     .map(|window| {
@@ -88,7 +102,11 @@ impl Slicing {
                 }
             }
         }
-        Some(Slicing { cuts, links })
+        Some(Slicing {
+            cuts,
+            links,
+            cumulative,
+        })
     }
 }
 
@@ -103,23 +121,29 @@ mod tests {
             .expect("a date")
     }
 
+    /// The periods whose totals over all history `slice` counts in.
+    fn running_periods(slicing: &Slicing, slice: usize) -> Vec<usize> {
+        slicing
+            .links
+            .iter()
+            .filter(|link| link.slice == slice && link.running)
+            .map(|link| link.period)
+            .collect()
+    }
+
     #[test]
-    fn every_slice_runs_into_one_period_and_windows_hold_whole_slices() {
+    fn every_slice_counts_in_the_periods_it_ends_by_and_windows_hold_whole_slices() {
         // Two months ending 2026-02-01 and 2026-03-01, with a 30-day window.
         let ends = [at(2, 1), at(3, 1)];
         let windows = vec![vec![(at(1, 2), at(2, 1)), (at(1, 30), at(3, 1))]];
         let slicing = Slicing::new(&ends, &windows).expect("few cuts");
         assert_eq!(slicing.cuts, vec![at(1, 2), at(1, 30), at(2, 1), at(3, 1)]);
-        // Each slice adds to exactly one period's running totals: the first period takes
-        // everything up to its end, the second what follows.
+        assert!(slicing.cumulative);
+        // The first period's totals read everything up to its end, the second's everything
+        // up to its own.
         for slice in 0..slicing.cuts.len() {
-            let running: Vec<usize> = slicing
-                .links
-                .iter()
-                .filter(|link| link.slice == slice && link.running)
-                .map(|link| link.period)
-                .collect();
-            assert_eq!(running, vec![usize::from(slice == 3)], "slice {slice}");
+            let expected = if slice == 3 { vec![1] } else { vec![0, 1] };
+            assert_eq!(running_periods(&slicing, slice), expected, "slice {slice}");
         }
         let inside = |slice: usize, period: usize| {
             slicing
@@ -131,6 +155,27 @@ mod tests {
         // slices 2 and 3. Slice 0 (before 01-02) is in no window.
         assert!(inside(1, 0) && inside(2, 0) && !inside(3, 0) && !inside(0, 0));
         assert!(!inside(1, 1) && inside(2, 1) && inside(3, 1));
+    }
+
+    #[test]
+    fn long_series_count_each_slice_in_the_period_it_ends_in() {
+        // One period more than the cumulative plan takes, a day each: slice j ends with
+        // period j, and only that period's totals read it (a window adds the periods up).
+        let ends: Vec<NaiveDateTime> = (0..=MAX_CUMULATIVE_PERIODS as i64)
+            .map(|n| at(1, 1) + chrono::Duration::days(n))
+            .collect();
+        let slicing = Slicing::new(&ends, &[]).expect("few cuts");
+        assert!(!slicing.cumulative);
+        for slice in 0..slicing.cuts.len() {
+            assert_eq!(
+                running_periods(&slicing, slice),
+                vec![slice],
+                "slice {slice}"
+            );
+        }
+        let shorter = Slicing::new(&ends[..MAX_CUMULATIVE_PERIODS], &[]).expect("few cuts");
+        assert!(shorter.cumulative);
+        assert_eq!(running_periods(&shorter, 0).len(), MAX_CUMULATIVE_PERIODS);
     }
 
     #[test]

@@ -21,7 +21,8 @@ use super::{Names, comment_text};
 enum Reads {
     /// A window with a start: its slices in the period (the window's number).
     Window(usize),
-    /// All history up to the period's end: the running total over the periods so far.
+    /// All history up to the period's end: every slice that ends by it, or the running
+    /// total over the periods so far of the slices that end in each.
     Running,
 }
 
@@ -266,11 +267,13 @@ pub(super) fn bucketed(
         rows.push(format!("SELECT {}", spelled.join(", ")));
     }
     out.push_str(&format!(
-        "{links_name} AS (\n  -- the slices each period reads: those that end in it (for totals over all history), and each window's\n  {}\n),\n",
+        "{links_name} AS (\n  -- the slices each period reads: those that end {} (for totals over all history), and each window's\n  {}\n),\n",
+        if slicing.cumulative { "by its end" } else { "in it" },
         rows.join(" UNION ALL\n  ")
     ));
 
-    // Per user and period: each window's slices, and the slices that end in the period.
+    // Per user and period: each window's slices, and the slices that end by (or in) the
+    // period.
     let mut combined = Vec::new();
     for (index, (_, parts, reads)) in plan.iter().enumerate() {
         let flag = match reads {
@@ -287,15 +290,18 @@ pub(super) fn bucketed(
         }
     }
     out.push_str(&format!(
-        "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end in the period\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
+        "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end {}\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
+        if slicing.cumulative { "by the period's end" } else { "in the period" },
         combined.join(",\n    ")
     ));
 
-    // Per user and period, the plain pass's columns: a window's value as it is, a value over
-    // all history as the running total over the periods so far.
-    let has_running = plan
-        .iter()
-        .any(|(_, _, reads)| matches!(reads, Reads::Running));
+    // Per user and period, the plain pass's columns: a window's value as it is, and a value
+    // over all history as it is too when the period read every slice that ends by its end,
+    // or else as the running total over the periods so far.
+    let has_running = !slicing.cumulative
+        && plan
+            .iter()
+            .any(|(_, _, reads)| matches!(reads, Reads::Running));
     let order = {
         let mut spine = sql.reading_spine_from(Alias::Spine);
         spine.time_value(&periods.ends())?
@@ -306,8 +312,10 @@ pub(super) fn bucketed(
     let mut finals = Vec::new();
     for (index, (aggregate, parts, reads)) in plan.iter().enumerate() {
         let value = |piece: usize, function: Function| match reads {
-            Reads::Window(_) => format!("{f}.{}", part(index, piece)),
-            Reads::Running => format!("{}({f}.{}) {over}", combiner(function), part(index, piece)),
+            Reads::Running if has_running => {
+                format!("{}({f}.{}) {over}", combiner(function), part(index, piece))
+            }
+            _ => format!("{f}.{}", part(index, piece)),
         };
         let attribute = project.attribute(aggregate.attribute);
         // The comma goes before the line's comment.
@@ -356,7 +364,15 @@ pub(super) fn bucketed(
         ));
     } else {
         out.push_str(&format!(
-            "{name} AS (\n  -- per period and user: each window's value\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}\n),\n",
+            "{name} AS (\n  -- per period and user: each window's value{}\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}\n),\n",
+            if plan
+                .iter()
+                .any(|(_, _, reads)| matches!(reads, Reads::Running))
+            {
+                ", and the totals over all history up to the period's end"
+            } else {
+                ""
+            },
         ));
     }
     Ok(Some(out))
