@@ -185,6 +185,7 @@ pub fn overlap(
     plan: &crate::plan::Plan<'_>,
 ) -> Result<Report, Error> {
     let sql = crate::render::render_overlap(plan, &target.dialect, Some(&target.target))?;
+    crate::cli::check_statement_size(&target.dialect, &sql)?;
     crate::driver::gate::admit(&sql, &target.dialect, crate::driver::gate::Shape::Read)?;
     let name = target.target.as_str();
     let result = driver.query(&sql).map_err(|error| {

@@ -44,7 +44,7 @@ fn validate_reports_an_invalid_project_with_exit_code_1() {
 }
 
 /// BigQuery takes at most 1,024K characters of SQL: a segment listing 80,000 countries is
-/// longer. `compile` warns; `run` refuses before connecting.
+/// longer. `compile` warns; `run` refuses before connecting, and `overlap` before sending.
 #[test]
 fn a_statement_longer_than_the_warehouse_accepts_is_refused_before_it_is_sent() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,6 +87,16 @@ fn a_statement_longer_than_the_warehouse_accepts_is_refused_before_it_is_sent() 
         .stderr(predicate::str::contains(
             "fewer KPIs (--kpis) or fewer segments (--select)",
         ))
+        .stderr(predicate::str::contains("127.0.0.1:9").not());
+    // `segc overlap` counts the same segment against itself: the same long condition.
+    segc()
+        .args(["overlap", "--target", "bq", "--profiles-dir"])
+        .arg(dir.path())
+        .arg("--project")
+        .arg(&project)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bigquery accepts at most 1.0 MiB"))
         .stderr(predicate::str::contains("127.0.0.1:9").not());
 }
 
