@@ -1,7 +1,10 @@
 //! Is the data recent enough for the report? Before `run` and `explain` ask the warehouse for
 //! a report, one more small read-only statement asks every timed fact source the report reads
 //! for its newest row before the report's end (`render::render_freshness`: `MAX` of its time
-//! column, the sources joined with `UNION ALL`). A source whose newest row falls before the
+//! column, the sources joined with `UNION ALL`). It reads the as-of day's rows only, which a
+//! warehouse that prunes by time finds without reading the table; only the sources with no
+//! row that day are asked again over all time, for the day of their newest row. A source
+//! whose newest row falls before the
 //! as-of day — a load that stopped, a report asked for a day not loaded yet — is named in a
 //! warning, since every window ending on that day then counts too little:
 //! `events: newest row 2026-09-02, 59 days before the as-of day 2026-10-31`.
@@ -97,14 +100,35 @@ pub fn check(
     target: Option<&str>,
     events: &EventSink,
 ) -> Result<(), Error> {
-    let Some(sql) = crate::render::render_freshness(plan, dialect, target)? else {
+    use crate::render::Freshness;
+    let mut ask = |rows: Freshness<'_>| -> Result<Option<Vec<Newest>>, Error> {
+        let Some(sql) = crate::render::render_freshness(plan, dialect, target, rows)? else {
+            return Ok(None);
+        };
+        match driver.query(&sql).and_then(|result| read(&result)) {
+            Ok(newest) => Ok(Some(newest)),
+            Err(error @ Error::Interrupted(_)) => Err(error),
+            Err(_) => Ok(None),
+        }
+    };
+    let Some(mut newest) = ask(Freshness::AsOfDay)? else {
         return Ok(());
     };
-    let newest = match driver.query(&sql).and_then(|result| read(&result)) {
-        Ok(newest) => newest,
-        Err(error @ Error::Interrupted(_)) => return Err(error),
-        Err(_) => return Ok(()),
-    };
+    let older: Vec<String> = newest
+        .iter()
+        .filter(|source| source.newest.is_none())
+        .map(|source| source.source.clone())
+        .collect();
+    if !older.is_empty() {
+        let Some(before) = ask(Freshness::Before(&older))? else {
+            return Ok(());
+        };
+        for source in &mut newest {
+            if let Some(found) = before.iter().find(|found| found.source == source.source) {
+                source.newest = found.newest;
+            }
+        }
+    }
     for warning in warnings(&newest, plan.time.as_of, &plan.project.time_zone) {
         events.warn(&format!("warning: {warning}"));
     }

@@ -903,16 +903,21 @@ fn stale_sources_are_named_before_the_report() {
             // A date column read on the as-of day is fresh.
             assert!(!text.contains("visits:"), "{target} {command:?}: {text}");
         }
-        // The freshness check and the report ran on one backend, which is recorded.
+        // The freshness check ran on one backend with the report, which is recorded: the
+        // as-of day of all three sources, then the two with no row that day over all time.
         let results = run_results(dir.path());
         assert_eq!(results["target"], target);
         assert_eq!(results["query_id_kind"], "backend pid", "{results}");
         let pid = results["query_id"].as_str().unwrap();
         assert!(pid.parse::<u32>().is_ok(), "{pid}");
         let queries = results["queries"].as_array().unwrap();
-        assert_eq!(queries.len(), 2, "{results}");
+        assert_eq!(queries.len(), 3, "{results}");
         assert!(queries.iter().all(|q| q["query_id"] == pid));
-        assert_eq!(queries[1]["sha256"], results["sha256"]);
+        assert_eq!(
+            (&queries[0]["rows"], &queries[1]["rows"]),
+            (&3.into(), &2.into())
+        );
+        assert_eq!(queries[2]["sha256"], results["sha256"]);
         assert_eq!(results["rows_returned"], 2);
     }
 }

@@ -10,6 +10,7 @@ use sqlparser::dialect::{Dialect as ParserDialect, RedshiftSqlDialect};
 use sqlparser::parser::Parser;
 
 use segc::dialect::Dialect;
+use segc::render::Freshness;
 
 /// PostgreSQL with `standard_conforming_strings = off`, and Redshift as deployed: backslash
 /// escapes inside '…' (sqlparser's Redshift dialect does not model that).
@@ -637,7 +638,7 @@ fn the_freshness_check_is_one_read_only_statement_on_every_dialect() {
     assert!(timed.len() >= 2, "the core fixture reads two timed sources");
     for name in segc::dialect::names() {
         let dialect = Dialect::load(name).unwrap();
-        let sql = segc::render::render_freshness(&plan, &dialect, None)
+        let sql = segc::render::render_freshness(&plan, &dialect, None, Freshness::AsOfDay)
             .unwrap()
             .expect("a check");
         common::assert_sendable(&sql, &dialect);
@@ -666,7 +667,32 @@ fn the_freshness_check_is_one_read_only_statement_on_every_dialect() {
             );
             assert!(sql.contains(&dialect.string_literal(source)), "{name}");
         }
-        // The core fixture's as-of day is 2024-03-31: nothing from April 1 on is read.
+        // The core fixture's as-of day is 2024-03-31: nothing from April 1 on is read, and
+        // nothing before March 31 (UTC) in the first statement.
         assert!(sql.contains("2024-04-01 00:00:00"), "{name}: {sql}");
+        assert_eq!(
+            sql.matches(" >= ").count(),
+            timed.len(),
+            "{name}: each source from the as-of day: {sql}"
+        );
+        assert!(sql.contains("2024-03-31 00:00:00"), "{name}: {sql}");
+        // The second statement: the named sources over all time before the end.
+        let older = [timed[0].clone()];
+        let again =
+            segc::render::render_freshness(&plan, &dialect, None, Freshness::Before(&older))
+                .unwrap()
+                .expect("a check");
+        common::assert_sendable(&again, &dialect);
+        segc::sqlcheck::parse_one(&again, &dialect.sqlparser)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{again}"));
+        assert_eq!(again.matches("SELECT ").count(), 1, "{name}: {again}");
+        assert!(
+            again.contains(&dialect.string_literal(&timed[0])),
+            "{again}"
+        );
+        assert!(
+            !again.contains(" >= ") && again.contains("2024-04-01 00:00:00"),
+            "{again}"
+        );
     }
 }

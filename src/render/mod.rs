@@ -33,7 +33,7 @@ pub use crate::plan::output::{
     SeriesShape, compare_columns, explain_columns, explain_steps,
 };
 pub use flows::history_table;
-pub use freshness::{NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
+pub use freshness::{Freshness, NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
 pub use snapshot::{SnapshotSpec, render_snapshot, render_snapshot_writes};
 pub use write::render_delete;
