@@ -4,9 +4,9 @@
 //! column, the sources joined with `UNION ALL`). It reads the as-of day's rows only, which a
 //! warehouse that prunes by time finds without reading the table; only the sources with no
 //! row that day are asked again over all time, for the day of their newest row. A source
-//! whose newest row falls before the
-//! as-of day — a load that stopped, a report asked for a day not loaded yet — is named in a
-//! warning, since every window ending on that day then counts too little:
+//! whose newest row falls before the as-of day — a load that stopped, a report asked for a
+//! day not loaded yet — is named in a warning, since every window ending on that day then
+//! counts too little:
 //! `events: newest row 2026-09-02, 59 days before the as-of day 2026-10-31`.
 
 use std::str::FromStr;

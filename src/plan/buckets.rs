@@ -7,12 +7,12 @@
 //! slices that end in each period, added up over the periods so far by a window function.
 //!
 //! The facts are read once whatever the number of periods; what grows with the periods is the
-//! per-user slices and the per-user periods, not the facts. Reading every earlier slice
-//! again in each period grows with slices × periods, but in short series it is far cheaper
-//! than a window function per user over the periods (a sort of every user's periods). The plan is exact for aggregates
-//! that combine from parts: counts and sums (added), minimums and maximums, averages (a sum
-//! and a count), and distinct local days (every boundary is the start of a local day, so a day
-//! lies in one slice only).
+//! per-user slices and the per-user periods, not the facts. Reading every earlier slice again
+//! in each period grows with slices × periods, but in short series it is far cheaper than a
+//! window function per user over the periods (a sort of every user's periods). The plan is
+//! exact for aggregates that combine from parts: counts and sums (added), minimums and
+//! maximums, averages (a sum and a count), and distinct local days (every boundary is the
+//! start of a local day, so a day lies in one slice only).
 
 use chrono::NaiveDateTime;
 
@@ -23,6 +23,12 @@ pub const MAX_CUTS: usize = 1 << 9;
 /// The longest series whose totals over all history read every earlier slice again in each
 /// period, instead of adding up each period's own slices with a window function.
 pub const MAX_CUMULATIVE_PERIODS: usize = 36;
+
+/// At most this many links per source when every period reads every earlier slice: the
+/// links are a literal table in the statement (about 40 bytes a row), and BigQuery takes
+/// 1 MiB of SQL. A series with more (many windows cut time finely) adds up the periods with
+/// a window function.
+pub const MAX_CUMULATIVE_LINKS: usize = 4_096;
 
 /// A window of an aggregate over facts, in every period: `[start, end)`.
 pub type PeriodWindows = Vec<(NaiveDateTime, NaiveDateTime)>;
@@ -77,30 +83,11 @@ impl Slicing {
         if cuts.len() > MAX_CUTS {
             return None;
         }
-        let cumulative = ends.len() <= MAX_CUMULATIVE_PERIODS;
-        let mut links = Vec::new();
-        for (slice, hi) in cuts.iter().enumerate() {
-            let lo = slice.checked_sub(1).map(|before| cuts[before]);
-            for (period, end) in ends.iter().enumerate() {
-                let previous = ends.iter().filter(|other| *other < end).max();
-                let running =
-                    hi <= end && (cumulative || previous.is_none_or(|previous| hi > previous));
-                let inside: Vec<bool> = windows
-                    .iter()
-                    .map(|window| {
-                        let (start, end) = window[period];
-                        lo.is_some_and(|lo| lo >= start) && *hi <= end
-                    })
-                    .collect();
-                if running || inside.contains(&true) {
-                    links.push(SliceLink {
-                        slice,
-                        period,
-                        running,
-                        windows: inside,
-                    });
-                }
-            }
+        let mut cumulative = ends.len() <= MAX_CUMULATIVE_PERIODS;
+        let mut links = slice_links(&cuts, ends, windows, cumulative);
+        if cumulative && links.len() > MAX_CUMULATIVE_LINKS {
+            cumulative = false;
+            links = slice_links(&cuts, ends, windows, cumulative);
         }
         Some(Slicing {
             cuts,
@@ -108,6 +95,40 @@ impl Slicing {
             cumulative,
         })
     }
+}
+
+/// Which slices each period reads (see [`Slicing::links`] and [`Slicing::cumulative`]).
+fn slice_links(
+    cuts: &[NaiveDateTime],
+    ends: &[NaiveDateTime],
+    windows: &[PeriodWindows],
+    cumulative: bool,
+) -> Vec<SliceLink> {
+    let mut links = Vec::new();
+    for (slice, hi) in cuts.iter().enumerate() {
+        let lo = slice.checked_sub(1).map(|before| cuts[before]);
+        for (period, end) in ends.iter().enumerate() {
+            let previous = ends.iter().filter(|other| *other < end).max();
+            let running =
+                hi <= end && (cumulative || previous.is_none_or(|previous| hi > previous));
+            let inside: Vec<bool> = windows
+                .iter()
+                .map(|window| {
+                    let (start, end) = window[period];
+                    lo.is_some_and(|lo| lo >= start) && *hi <= end
+                })
+                .collect();
+            if running || inside.contains(&true) {
+                links.push(SliceLink {
+                    slice,
+                    period,
+                    running,
+                    windows: inside,
+                });
+            }
+        }
+    }
+    links
 }
 
 #[cfg(test)]
@@ -176,6 +197,37 @@ mod tests {
         let shorter = Slicing::new(&ends[..MAX_CUMULATIVE_PERIODS], &[]).expect("few cuts");
         assert!(shorter.cumulative);
         assert_eq!(running_periods(&shorter, 0).len(), MAX_CUMULATIVE_PERIODS);
+    }
+
+    #[test]
+    fn finely_cut_series_keep_the_links_few() {
+        // 36 daily periods, each with windows starting on each of the 200 days before it:
+        // every period reading every earlier slice would take about 36 × 218 links.
+        let ends: Vec<NaiveDateTime> = (0..MAX_CUMULATIVE_PERIODS as i64)
+            .map(|n| at(6, 1) + chrono::Duration::days(n))
+            .collect();
+        let windows: Vec<PeriodWindows> = (1..=200)
+            .map(|days| {
+                ends.iter()
+                    .map(|end| (*end - chrono::Duration::days(days), *end))
+                    .collect()
+            })
+            .collect();
+        let slicing = Slicing::new(&ends, &windows).expect("few cuts");
+        assert!(!slicing.cumulative);
+        assert!(
+            slicing.links.len() > MAX_CUMULATIVE_LINKS / 2,
+            "windows link many slices"
+        );
+        for slice in 0..slicing.cuts.len() {
+            assert!(running_periods(&slicing, slice).len() <= 1, "slice {slice}");
+        }
+        // With one window the same periods read every earlier slice.
+        assert!(
+            Slicing::new(&ends, &windows[..1])
+                .expect("few cuts")
+                .cumulative
+        );
     }
 
     #[test]

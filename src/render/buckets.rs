@@ -298,10 +298,10 @@ pub(super) fn bucketed(
     // Per user and period, the plain pass's columns: a window's value as it is, and a value
     // over all history as it is too when the period read every slice that ends by its end,
     // or else as the running total over the periods so far.
-    let has_running = !slicing.cumulative
-        && plan
-            .iter()
-            .any(|(_, _, reads)| matches!(reads, Reads::Running));
+    let all_history = plan
+        .iter()
+        .any(|(_, _, reads)| matches!(reads, Reads::Running));
+    let running_window = all_history && !slicing.cumulative;
     let order = {
         let mut spine = sql.reading_spine_from(Alias::Spine);
         spine.time_value(&periods.ends())?
@@ -312,7 +312,7 @@ pub(super) fn bucketed(
     let mut finals = Vec::new();
     for (index, (aggregate, parts, reads)) in plan.iter().enumerate() {
         let value = |piece: usize, function: Function| match reads {
-            Reads::Running if has_running => {
+            Reads::Running if running_window => {
                 format!("{}({f}.{}) {over}", combiner(function), part(index, piece))
             }
             _ => format!("{f}.{}", part(index, piece)),
@@ -357,7 +357,7 @@ pub(super) fn bucketed(
         ));
     }
     let finals = finals.join("\n    ");
-    if has_running {
+    if running_window {
         out.push_str(&format!(
             "{name} AS (\n  -- per period and user: each window's value, and the totals over all history up to the period's end\n  SELECT\n    {t}.{period} AS {period},\n    {b}.{user} AS {user},\n    {finals}\n  FROM (SELECT DISTINCT {user} FROM {slices_name}) AS {b}\n  CROSS JOIN {spine} AS {t}\n  LEFT JOIN {periods_name} AS {f} ON {f}.{user} = {b}.{user} AND {f}.{period} = {t}.{period}\n),\n",
             spine = q("segc_spine"),
@@ -365,10 +365,7 @@ pub(super) fn bucketed(
     } else {
         out.push_str(&format!(
             "{name} AS (\n  -- per period and user: each window's value{}\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}\n),\n",
-            if plan
-                .iter()
-                .any(|(_, _, reads)| matches!(reads, Reads::Running))
-            {
+            if all_history {
                 ", and the totals over all history up to the period's end"
             } else {
                 ""
