@@ -77,27 +77,21 @@ fn a_statement_longer_than_the_warehouse_accepts_is_refused_before_it_is_sent() 
         "bq: { type: bigquery, project: p, dataset: d, endpoint: \"http://127.0.0.1:9\" }\n",
     )
     .unwrap();
-    segc()
-        .args(["run", "--target", "bq", "--profiles-dir"])
-        .arg(dir.path())
-        .arg("--project")
-        .arg(&project)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "fewer KPIs (--kpis) or fewer segments (--select)",
-        ))
-        .stderr(predicate::str::contains("127.0.0.1:9").not());
     // `segc overlap` counts the same segment against itself: the same long condition.
-    segc()
-        .args(["overlap", "--target", "bq", "--profiles-dir"])
-        .arg(dir.path())
-        .arg("--project")
-        .arg(&project)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("bigquery accepts at most 1.0 MiB"))
-        .stderr(predicate::str::contains("127.0.0.1:9").not());
+    for command in ["run", "overlap"] {
+        segc()
+            .args([command, "--target", "bq", "--profiles-dir"])
+            .arg(dir.path())
+            .arg("--project")
+            .arg(&project)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("bigquery accepts at most 1.0 MiB"))
+            .stderr(predicate::str::contains(
+                "fewer KPIs (--kpis) or fewer segments (--select)",
+            ))
+            .stderr(predicate::str::contains("127.0.0.1:9").not());
+    }
 }
 
 #[test]
