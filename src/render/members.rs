@@ -42,10 +42,13 @@ pub(super) struct Members {
     pub(super) rows: Vec<RowItem>,
 }
 
-/// A quintile score's stage: each distinct value of the scored attribute (per period in a
-/// series), how many users hold it, and its score. A value's rank is the number of users
-/// before it, so one GROUP BY and a window over the distinct values replace a sort of every
-/// user's row.
+/// A quintile score's stage: the least value that scores 2, 3, 4 and 5 (the greatest, where
+/// the lowest values score best), per period in a series. It ranks the distinct values of
+/// the scored attribute, with how many users hold each: a value's rank is the number of
+/// users before it, so one GROUP BY and a window over the distinct values replace a sort of
+/// every user's row. A score never falls as the value rises (or, lowest best, as it falls),
+/// so four bounds give each user's score: one row to cross-join (one per period), where a
+/// join on the value misled PostgreSQL's row estimates of every later stage.
 #[derive(Serialize)]
 pub(super) struct ScoreStage {
     /// The stage's name, quoted.
@@ -59,14 +62,17 @@ pub(super) struct ScoreStage {
     period: Option<String>,
     /// The score, over the values stage's `segc_value` and `segc_count`.
     score: String,
-    /// How the scores stage finds a user's row: its value (and period).
-    on: String,
+    /// The bounds of the scores 2 to 5, over the scored values (`segc_value`, `segc_score`).
+    bounds: Vec<Item>,
+    /// How the scores stage finds a user's period's row, in a series (else it is the only
+    /// row).
+    on: Option<String>,
 }
 
 /// Quintile scores, in a stage of their own so that conditions and KPIs read them as
 /// columns: where the attributes stage can be read twice (`stages_computed_once`), a stage per
-/// score ranks its distinct values and the scores stage looks each user's up; elsewhere a
-/// score is a window over every user (of each period).
+/// score ranks its distinct values into four bounds the scores stage compares each user's
+/// value with; elsewhere a score is a window over every user (of each period).
 pub(super) fn scores(
     sql: &mut Sql<'_, '_>,
     statement: &Statement<'_>,
@@ -113,12 +119,36 @@ pub(super) fn scores(
             ],
         )?;
         let alias = names.q(&alias::score(stages.len() + 1));
-        let mut on = format!("{alias}.{} = {value}", q("segc_value"));
-        if let Some(period) = &period {
-            on.push_str(&format!(" AND {alias}.{} = {period}", q("segc_period")));
+        let (pick, reaches) = if best_lowest {
+            ("MAX", "<=")
+        } else {
+            ("MIN", ">=")
+        };
+        let bound = |score: u32| q(&format!("segc_from_{score}"));
+        let bounds = (2..=5)
+            .map(|score| Item {
+                sql: format!(
+                    "{pick}(CASE WHEN {values}.{} >= {score} THEN {values}.{} END)",
+                    q("segc_score"),
+                    q("segc_value")
+                ),
+                alias: bound(score),
+                comment: String::new(),
+            })
+            .collect();
+        let mut case = String::from("CASE");
+        for score in (2..=5).rev() {
+            case.push_str(&format!(
+                " WHEN {value} {reaches} {alias}.{} THEN {score}",
+                bound(score)
+            ));
         }
+        case.push_str(&format!(" WHEN {value} IS NOT NULL THEN 1 END"));
+        let on = period
+            .as_ref()
+            .map(|period| format!("{alias}.{} = {period}", q("segc_period")));
         columns.push(Item {
-            sql: format!("{alias}.{}", q("segc_score")),
+            sql: sql.call("cast", &[Value::from(case), Value::from("bigint")])?,
             alias: names.q(&attribute.name),
             comment: comment.clone(),
         });
@@ -129,6 +159,7 @@ pub(super) fn scores(
             value,
             period: period.clone(),
             score,
+            bounds,
             on,
         });
     }
