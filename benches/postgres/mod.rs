@@ -2,7 +2,7 @@
 //! a new database `segc_bench` (the same shape, with PostgreSQL's hash functions for values),
 //! the generated projects of 30 and 300 segments × 20 KPIs, each statement's median of 3 runs
 //! next to its floor, and a review of `EXPLAIN (ANALYZE)`: how often each source table is
-//! scanned, and whether any nested loop joins the member rows to the reported rows.
+//! scanned, and each nested loop by what it joins (the reported rows, one row, or other).
 //!
 //! `SEGC_BENCH_POSTGRES` holds a libpq connection string of a server where the benchmark may
 //! drop and create database `segc_bench` (`host=127.0.0.1 port=5432 user=postgres`);
@@ -98,9 +98,61 @@ fn review(plan: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let loops = plan.matches("Nested Loop").count();
+    let loops = nested_loops(plan);
     let spilled = plan.matches("external").count();
-    format!("scans: {scans}; nested loops: {loops}; sorts on disk: {spilled}")
+    format!(
+        "scans: {scans}; nested loops: {} ({} with the reported rows, {} with one row); sorts on disk: {spilled}",
+        loops.all, loops.with_rows, loops.with_one_row
+    )
+}
+
+/// The nested loops of a plan in `EXPLAIN (ANALYZE)`'s text, by what they join.
+#[derive(Debug, Default, PartialEq)]
+struct NestedLoops {
+    all: usize,
+    /// One of its two inputs is the reported rows (`segc_segments`): the bit test of members,
+    /// signatures or groups against each row.
+    with_rows: usize,
+    /// One of its inputs gave one row (a quintile score's bounds, a list of groupings).
+    with_one_row: usize,
+}
+
+/// Sorts each nested loop of `plan` by its two inputs: the nodes (`->`) indented one step
+/// further than it, up to the next node at its own depth or shallower.
+fn nested_loops(plan: &str) -> NestedLoops {
+    let lines: Vec<&str> = plan.lines().collect();
+    let depth = |line: &str| line.find("->");
+    let mut loops = NestedLoops::default();
+    for (at, line) in lines.iter().enumerate() {
+        if !line.contains("Nested Loop") {
+            continue;
+        }
+        loops.all += 1;
+        let own = depth(line).unwrap_or(0);
+        let inputs: Vec<&str> = lines[at + 1..]
+            .iter()
+            .copied()
+            .take_while(|next| depth(next).is_none_or(|d| d > own))
+            .filter(|next| depth(next).is_some_and(|d| d > own))
+            .collect();
+        let nearest = inputs.iter().filter_map(|next| depth(next)).min();
+        let inputs: Vec<&str> = inputs
+            .into_iter()
+            .filter(|next| depth(next) == nearest)
+            .collect();
+        if inputs
+            .iter()
+            .any(|input| input.contains("CTE Scan on segc_segments"))
+        {
+            loops.with_rows += 1;
+        } else if inputs
+            .iter()
+            .any(|input| input.contains(" rows=1 loops=1)"))
+        {
+            loops.with_one_row += 1;
+        }
+    }
+    loops
 }
 
 pub fn run(users: usize) {
