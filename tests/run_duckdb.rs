@@ -645,8 +645,8 @@ fn quintile_scores_are_computed_in_the_warehouse_with_shared_scores_for_ties() {
 
 /// On DuckDB each quintile score ranks the distinct values of its attribute into bounds the
 /// scores stage compares each user's value with, so the attributes stage is read by three
-/// stages here; the
-/// bundled engine must compute it once: DuckDB's plan scans each source table once.
+/// stages here; the bundled engine must compute it once: DuckDB's plan scans each source
+/// table once.
 #[test]
 fn quintile_scores_read_the_attributes_that_duckdb_computes_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -107,13 +107,15 @@ fn review(plan: &str) -> String {
 }
 
 /// The nested loops of a plan in `EXPLAIN (ANALYZE)`'s text, by what they join.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Default)]
 struct NestedLoops {
+    /// Every nested loop.
     all: usize,
     /// One of its two inputs is the reported rows (`segc_segments`): the bit test of members,
     /// signatures or groups against each row.
     with_rows: usize,
-    /// One of its inputs gave one row (a quintile score's bounds, a list of groupings).
+    /// One of its inputs gave one row: a quintile score's bounds (or two scores' bounds
+    /// joined).
     with_one_row: usize,
 }
 
