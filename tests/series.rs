@@ -248,64 +248,104 @@ fn a_long_sliced_series_adds_the_months_up_and_equals_the_plain_reports() {
     assert_months_match_plain_reports(&project, &mut database, &first, "2026-04-01");
 }
 
-/// A pass that counts distinct days in windows groups each user's facts per day first and
-/// adds the days up, with no distinct count. Each user's values (several windows, one with
-/// an offset, a `where`, and a count, a sum and a maximum in the same pass) equal distinct
-/// counts written by hand over the facts, in the plain report and in every month of a
-/// series, where the slices are grouped per day the same way.
+/// Paris time of `occurred_at` (UTC), written out for the data's years: CEST, UTC+2, from
+/// the last Sunday of March to the last Sunday of October at 01:00 UTC, else CET, UTC+1.
+const PARIS_LOCAL_TIME: &str = "occurred_at + INTERVAL (CASE WHEN \
+     (occurred_at >= TIMESTAMP '2024-03-31 01:00:00' AND occurred_at < TIMESTAMP '2024-10-27 01:00:00') \
+     OR (occurred_at >= TIMESTAMP '2025-03-30 01:00:00' AND occurred_at < TIMESTAMP '2025-10-26 01:00:00') \
+     OR (occurred_at >= TIMESTAMP '2026-03-29 01:00:00' AND occurred_at < TIMESTAMP '2026-10-25 01:00:00') \
+     THEN 2 ELSE 1 END) HOUR";
+
+/// A distinct count of days in a window is, on DuckDB, the number of bits set in the OR of
+/// one bit per fact at its day's offset from the window's first day (from its slice's in a
+/// series); a window of more than six words of 63 days, or a dialect without `day_bits`,
+/// groups each user's facts per day first. Each user's values (windows of 7 days to over a
+/// year, one with an offset, a `where`, and a count, a sum and a maximum in the same pass)
+/// equal distinct counts of local days written by hand over the facts, in UTC and in Paris
+/// (the clocks change inside the March windows), in the plain report and in every month of
+/// a series.
 #[test]
-fn days_counted_per_day_equal_distinct_counts_written_by_hand() {
+fn distinct_days_equal_distinct_counts_written_by_hand() {
+    // (time zone, the long window's days, the dialect counts days as bits)
+    for (zone, long, bits) in [
+        ("UTC", 365, true),
+        ("Europe/Paris", 365, true),
+        ("Europe/Paris", 400, true),
+        ("Europe/Paris", 90, false),
+    ] {
+        distinct_days_by_hand(zone, long, bits);
+    }
+}
+
+fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
+    let what = format!("{zone}, {long} days, bits {bits}");
     let dir = tempfile::tempdir().unwrap();
     let (project, path) = demo_project(
         dir.path(),
-        "name: days\ndefinitions: segment-defs\ntime_zone: UTC\nas_of: 2026-03-31\n",
-        "attributes:\n\
-         \x20 days_7d: { source: events, agg: count_distinct_days, window: 7d }\n\
-         \x20 days_30d: { source: events, agg: count_distinct_days, window: 30d }\n\
-         \x20 login_days: { source: events, agg: count_distinct_days, where: { name: { eq: login } }, window: 30d }\n\
-         \x20 offset_days: { source: events, agg: count_distinct_days, window: { last: 14d, offset: 7d } }\n\
-         \x20 events_30d: { source: events, agg: count, window: 30d }\n\
-         \x20 seconds_30d: { source: events, agg: sum, column: duration_s, window: 30d }\n\
-         \x20 last_seen: { source: events, agg: max, column: time }\n\
-         segments:\n\
-         \x20 - { name: active, all: [ { days_30d: { gte: 1 } } ] }\n\
-         kpis:\n\
-         \x20 - { name: people, agg: count }\n\
-         \x20 - { name: days_7d, agg: sum, of: days_7d }\n\
-         \x20 - { name: days_30d, agg: sum, of: days_30d }\n\
-         \x20 - { name: login_days, agg: sum, of: login_days }\n\
-         \x20 - { name: offset_days, agg: sum, of: offset_days }\n\
-         \x20 - { name: events_30d, agg: sum, of: events_30d }\n\
-         \x20 - { name: seconds_30d, agg: sum, of: seconds_30d }\n\
-         \x20 - { name: last_seen, agg: max, of: last_seen }\n",
+        &format!("name: days\ndefinitions: segment-defs\ntime_zone: {zone}\nas_of: 2026-03-31\n"),
+        &format!(
+            "attributes:\n\
+             \x20 days_7d: {{ source: events, agg: count_distinct_days, window: 7d }}\n\
+             \x20 days_30d: {{ source: events, agg: count_distinct_days, window: 30d }}\n\
+             \x20 login_days: {{ source: events, agg: count_distinct_days, where: {{ name: {{ eq: login }} }}, window: 30d }}\n\
+             \x20 offset_days: {{ source: events, agg: count_distinct_days, window: {{ last: 14d, offset: 7d }} }}\n\
+             \x20 long_days: {{ source: events, agg: count_distinct_days, window: {long}d }}\n\
+             \x20 events_30d: {{ source: events, agg: count, window: 30d }}\n\
+             \x20 seconds_30d: {{ source: events, agg: sum, column: duration_s, window: 30d }}\n\
+             \x20 last_seen: {{ source: events, agg: max, column: time }}\n\
+             segments:\n\
+             \x20 - {{ name: active, all: [ {{ days_30d: {{ gte: 1 }} }} ] }}\n\
+             kpis:\n\
+             \x20 - {{ name: people, agg: count }}\n\
+             \x20 - {{ name: days_7d, agg: sum, of: days_7d }}\n\
+             \x20 - {{ name: days_30d, agg: sum, of: days_30d }}\n\
+             \x20 - {{ name: login_days, agg: sum, of: login_days }}\n\
+             \x20 - {{ name: offset_days, agg: sum, of: offset_days }}\n\
+             \x20 - {{ name: long_days, agg: sum, of: long_days }}\n\
+             \x20 - {{ name: events_30d, agg: sum, of: events_30d }}\n\
+             \x20 - {{ name: seconds_30d, agg: sum, of: seconds_30d }}\n\
+             \x20 - {{ name: last_seen, agg: max, of: last_seen }}\n"
+        ),
     );
+    let mut dialect = Dialect::load("duckdb").unwrap();
+    assert!(dialect.capabilities.day_bits && dialect.capabilities.days_first);
+    dialect.capabilities.day_bits = bits;
     let mut database = DuckDb::open_read_only(&path).unwrap();
     let columns = [
         "days_7d",
         "days_30d",
         "login_days",
         "offset_days",
+        "long_days",
         "events_30d",
         "seconds_30d",
         "last_seen",
     ];
-    // By hand: [end - 7d, end), [end - 30d, end), and [end - 21d, end - 7d).
+    // By hand, over local days: before the end day, from so many days before it.
+    let local = if zone == "UTC" {
+        "occurred_at"
+    } else {
+        PARIS_LOCAL_TIME
+    };
     let by_hand = |end: &str| {
-        let day = "CAST(occurred_at AS DATE)";
-        let since = |days: u32| format!("occurred_at >= TIMESTAMP '{end}' - INTERVAL {days} DAY");
+        let day = format!("CAST({local} AS DATE)");
+        let since =
+            |days: u32| format!("{day} >= CAST(DATE '{end}' - INTERVAL {days} DAY AS DATE)");
         format!(
             "SELECT user_id, \
              COUNT(DISTINCT CASE WHEN {w7} THEN {day} END), \
              COUNT(DISTINCT CASE WHEN {w30} THEN {day} END), \
              COUNT(DISTINCT CASE WHEN {w30} AND event_name = 'login' THEN {day} END), \
              COUNT(DISTINCT CASE WHEN {w21} AND NOT {w7} THEN {day} END), \
+             COUNT(DISTINCT CASE WHEN {wl} THEN {day} END), \
              COUNT(CASE WHEN {w30} THEN 1 END), \
              SUM(CASE WHEN {w30} THEN CAST(duration_s AS DOUBLE) END), \
              MAX(occurred_at) \
-             FROM app.events WHERE occurred_at < TIMESTAMP '{end}' GROUP BY user_id",
+             FROM app.events WHERE {day} < DATE '{end}' GROUP BY user_id",
             w7 = since(7),
             w30 = since(30),
             w21 = since(21),
+            wl = since(long),
         )
     };
     let check = |database: &mut DuckDb, attributes: &str, end: &str, what: &str| {
@@ -360,20 +400,32 @@ fn days_counted_per_day_equal_distinct_counts_written_by_hand() {
             columns.join(", ")
         )
     };
+    // Six words of 63 days hold a window of up to 376 days.
+    let plain_bits = bits && long <= 376;
     let plan = common::plan(&project, &ReportOptions::default());
-    let sql = render(&plan, &Dialect::load("duckdb").unwrap(), None).unwrap();
-    assert!(sql.contains("each user's days first"), "{sql}");
-    assert!(!sql.contains("COUNT(DISTINCT"), "{sql}");
+    let sql = render(&plan, &dialect, None).unwrap();
+    assert_eq!(
+        sql.contains("each user's days first"),
+        !plain_bits,
+        "{what}: {sql}"
+    );
+    assert_eq!(sql.contains("BIT_OR("), plain_bits, "{what}: {sql}");
+    assert!(!sql.contains("COUNT(DISTINCT"), "{what}: {sql}");
     check(
         &mut database,
         &attributes(&sql, None),
         "2026-04-01",
-        "report",
+        &format!("{what}: report"),
     );
     let periods = month_plans(&project, "2026-01-01", "2026-03-01");
-    let sql = months_sql(&periods);
+    let sql = render_series(&periods, &dialect, None, SeriesShape::Periods).unwrap();
     assert!(sql.contains("segc_slices_events"), "{sql}");
-    assert!(sql.contains("each user's days first"), "{sql}");
+    assert_eq!(
+        sql.contains("each user's days first"),
+        !bits,
+        "{what}: {sql}"
+    );
+    assert_eq!(sql.contains("BIT_OR("), bits, "{what}: {sql}");
     for (period, end) in ["2026-02-01", "2026-03-01", "2026-04-01"]
         .iter()
         .enumerate()
@@ -382,7 +434,7 @@ fn days_counted_per_day_equal_distinct_counts_written_by_hand() {
             &mut database,
             &attributes(&sql, Some(period)),
             end,
-            &format!("month {period}"),
+            &format!("{what}: month {period}"),
         );
     }
 }

@@ -30,6 +30,25 @@ pub const MAX_CUMULATIVE_PERIODS: usize = 36;
 /// a window function.
 pub const MAX_CUMULATIVE_LINKS: usize = 4_096;
 
+/// The most 63-bit words a distinct count of days keeps per user (render's `day_bits`):
+/// 378 days, a year's window.
+pub const MAX_DAY_WORDS: usize = 6;
+
+/// Days per word of a distinct count of days: a bit per day, the sign bit unused.
+pub const DAYS_PER_WORD: usize = 63;
+
+/// The words of 63 bits that hold a bit for each local day a fact in `[start, end)` can
+/// fall on, counted from the local day of `start`; none past [`MAX_DAY_WORDS`]. Two days
+/// more than the instants span cover a start or an end inside a day and an hour gained by
+/// a change of clocks.
+pub fn day_words(start: NaiveDateTime, end: NaiveDateTime) -> Option<usize> {
+    let days = usize::try_from((end - start).num_days())
+        .ok()?
+        .checked_add(2)?;
+    let words = days.div_ceil(DAYS_PER_WORD);
+    (words <= MAX_DAY_WORDS).then_some(words)
+}
+
 /// A window of an aggregate over facts, in every period: `[start, end)`.
 pub type PeriodWindows = Vec<(NaiveDateTime, NaiveDateTime)>;
 

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::error::Error;
 use crate::plan::aggregates::{FactAggregate, FactValue, Function};
-use crate::plan::buckets::{PeriodWindows, Slicing};
+use crate::plan::buckets::{PeriodWindows, Slicing, day_words};
 use crate::plan::statement::{PassStage, Statement};
 use crate::plan::times::{PerPeriod, TimeValue};
 use crate::render::alias::Alias;
@@ -54,7 +54,8 @@ fn partials(aggregate: &FactAggregate) -> Option<Vec<Function>> {
     })
 }
 
-fn instants(values: &PerPeriod) -> Option<Vec<NaiveDateTime>> {
+/// Each period's instant, when every value is one.
+pub(in crate::render) fn instants(values: &PerPeriod) -> Option<Vec<NaiveDateTime>> {
     values
         .iter()
         .map(|value| match value {
@@ -144,6 +145,10 @@ pub(super) fn bucketed(
     let mut day_windows: Vec<String> = Vec::new();
     let mut by_day = names.dialect.capabilities.days_first;
     let mut sources = Vec::new();
+    // Each fact's slice's first local day, for distinct counts of days as bits.
+    let first_day_column = q("segc_first_day");
+    let first_day = format!("{f}.{first_day_column}");
+    let mut first_days = false;
     for (aggregate, parts, reads) in &plan {
         // A window's partials skip the facts before its earliest start: the slices before
         // it are read by no period (and a distinct count is cheaper over fewer facts).
@@ -154,12 +159,35 @@ pub(super) fn bucketed(
         let since = earliest
             .map(|start| Ok::<_, Error>(format!("{column} >= {}", sql.timestamp(start)?)))
             .transpose()?;
+        // A distinct count of days as bits from each slice's first day, where every slice
+        // it reads fits the dialect's words.
+        let bit_words = match (names.dialect.capabilities.day_bits, earliest) {
+            (true, Some(earliest)) => slicing
+                .cuts
+                .windows(2)
+                .filter(|pair| pair[0] >= earliest)
+                .map(|pair| day_words(pair[0], pair[1]))
+                .collect::<Option<Vec<usize>>>()
+                .and_then(|words| words.into_iter().max()),
+            _ => None,
+        };
         let mut named = Vec::new();
         for function in parts {
-            let partial = sql.fact_partial(aggregate, *function, since.clone())?;
+            let bits = match (*function, bit_words) {
+                (Function::CountDistinct, Some(words)) => {
+                    let (day, condition) = sql.fact_partial_day(aggregate, since.clone())?;
+                    first_days = true;
+                    Some(sql.day_bits(&day, &first_day, condition.as_deref(), words)?)
+                }
+                _ => None,
+            };
+            let partial = match &bits {
+                Some(bits) => bits.clone(),
+                None => sql.fact_partial(aggregate, *function, since.clone())?,
+            };
             let number = number_of(&mut columns, partial.clone());
             if number == per_day.len() {
-                per_day.push(if *function == Function::CountDistinct {
+                per_day.push(if *function == Function::CountDistinct && bits.is_none() {
                     let (value, condition) = sql.fact_partial_day(aggregate, since.clone())?;
                     by_day &= since.is_some()
                         && condition.is_some()
@@ -202,7 +230,27 @@ pub(super) fn bucketed(
         // A `where` that depends on the period.
         return Ok(None);
     }
-    let slice = slice_of(sql, &column, &slicing.cuts, 0, slicing.cuts.len() - 1)?;
+    let (user, period, slice_column) = (q("segc_user"), q("segc_period"), q("segc_slice"));
+    let top = slicing.cuts.len() - 1;
+    let slice = slice_of(sql, &column, &slicing.cuts, 0, top, &mut |_, slice| {
+        Ok(slice.to_string())
+    })?;
+    let cuts = &slicing.cuts;
+    let first_day_of = &mut |sql: &mut Sql<'_, '_>, slice: usize| match slice.checked_sub(1) {
+        Some(before) => {
+            let start = sql.timestamp(cuts[before])?;
+            sql.local_date(&start)
+        }
+        None => Ok("NULL".to_string()),
+    };
+    let slice = if first_days {
+        format!(
+            "{slice} AS {slice_column},\n      {} AS {first_day_column}",
+            slice_of(sql, &column, cuts, 0, top, first_day_of)?
+        )
+    } else {
+        format!("{slice} AS {slice_column}")
+    };
     let user_key = format!("{f}.{}", q(&stage.user_key));
     let last = slicing.cuts.last().copied().unwrap_or_default();
     let mut filter = vec![format!("{column} < {}", sql.timestamp(last)?)];
@@ -214,9 +262,8 @@ pub(super) fn bucketed(
     let slices_name = q(&format!("segc_slices_{}", source.name));
     let links_name = q(&format!("segc_links_{}", source.name));
     let periods_name = q(&format!("segc_periods_{}", source.name));
-    let (user, period, slice_column) = (q("segc_user"), q("segc_period"), q("segc_slice"));
     let facts = format!(
-        "(\n    SELECT {f}.*, {slice} AS {slice_column}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}",
+        "(\n    SELECT {f}.*, {slice}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}",
         table = names.table(stage.source),
         filter = filter.join(" AND "),
     );
@@ -386,7 +433,7 @@ fn number_of<T: PartialEq>(list: &mut Vec<T>, item: T) -> usize {
     }
 }
 
-/// The number of the slice `column` lies in, for cuts `lo..=hi`: a balanced CASE (facts
+/// `leaf` of the slice `column` lies in, for cuts `lo..=hi`: a balanced CASE (facts
 /// before `cuts[0]` are in slice 0, from `cuts[j - 1]` in slice `j`).
 fn slice_of(
     sql: &mut Sql<'_, '_>,
@@ -394,14 +441,15 @@ fn slice_of(
     cuts: &[NaiveDateTime],
     lo: usize,
     hi: usize,
+    leaf: &mut dyn FnMut(&mut Sql<'_, '_>, usize) -> Result<String, Error>,
 ) -> Result<String, Error> {
     if lo == hi {
-        return Ok(lo.to_string());
+        return leaf(sql, lo);
     }
     // Slices lo..=mid - 1 are before cuts[mid - 1]; mid..=hi from it.
     let mid = (lo + hi).div_ceil(2);
-    let below = slice_of(sql, column, cuts, lo, mid - 1)?;
-    let above = slice_of(sql, column, cuts, mid, hi)?;
+    let below = slice_of(sql, column, cuts, lo, mid - 1, leaf)?;
+    let above = slice_of(sql, column, cuts, mid, hi, leaf)?;
     Ok(format!(
         "CASE WHEN {column} < {} THEN {below} ELSE {above} END",
         sql.timestamp(cuts[mid - 1])?

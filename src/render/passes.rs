@@ -5,6 +5,7 @@ use crate::render::alias::{self, Alias};
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::plan::aggregates::{FactValue, Function};
 use crate::plan::statement::{PassStage, Statement};
 
 use super::expr::Sql;
@@ -145,7 +146,19 @@ fn pass(
     let sql = &mut sql.reading_spine_from(spine_here);
     let day_alias = |index: usize| q(&format!("segc_daily_{index}"));
     let facts = names.alias(Alias::Facts);
-    let by_day = match ranks.is_empty() && names.dialect.capabilities.days_first {
+    // Distinct counts of days as bits where the dialect can (no group per user and day);
+    // the days are grouped first only when some distinct count of days cannot.
+    let ends = statement.periods.ends();
+    let mut bits = Vec::new();
+    for aggregate in &stage.aggregates {
+        bits.push(sql.fact_day_bits(aggregate, &signup_here, &ends)?);
+    }
+    let days_left = stage.aggregates.iter().zip(&bits).any(|(aggregate, bits)| {
+        bits.is_none()
+            && aggregate.function == Function::CountDistinct
+            && matches!(aggregate.value, FactValue::LocalDay { .. })
+    });
+    let by_day = match ranks.is_empty() && names.dialect.capabilities.days_first && days_left {
         true => sql.fact_days(&stage.aggregates, &signup_here, &|index| {
             format!("{facts}.{}", day_alias(index))
         })?,
@@ -166,7 +179,10 @@ fn pass(
                 });
                 outer.clone()
             }
-            None => sql.fact_aggregate(aggregate, &signup_here)?,
+            None => match bits[index].take() {
+                Some(bits) => bits,
+                None => sql.fact_aggregate(aggregate, &signup_here)?,
+            },
         };
         aggregates.push(Item {
             sql: value,

@@ -64,6 +64,7 @@ const FUNCTIONS: &[&str] = &[
     "row_number",
     // Scalars.
     "abs",
+    "bit_count",
     "ceil",
     "ceiling",
     "charindex",

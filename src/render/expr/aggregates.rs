@@ -10,6 +10,10 @@ use crate::plan::aggregates::{
     FactAggregate, FactRank, FactRows, FactValue, Function, KpiAggregate, KpiGrouping,
 };
 
+use crate::plan::buckets::{DAYS_PER_WORD, day_words};
+use crate::plan::times::PerPeriod;
+use crate::render::buckets::instants;
+
 use super::{Sql, number};
 
 /// The quoted alias of a KPI's partial aggregate `part` in the signatures stage.
@@ -269,6 +273,97 @@ impl<'a, 's> Sql<'a, 's> {
             }
             None => format!("MAX(CASE WHEN {day} IS NOT NULL THEN 1 ELSE 0 END)"),
         }
+    }
+
+    /// The number of distinct local `day`s among the facts `condition` keeps, as the bits
+    /// set in the OR of one bit per fact at its day's offset from `first` (a local date on
+    /// or before each such day), in `words` words of 63 days: the dialect's `day_bits`.
+    /// An offset outside the words fails the statement (the shift is checked), so a wrong
+    /// bound cannot miscount.
+    pub(in crate::render) fn day_bits(
+        &mut self,
+        day: &str,
+        first: &str,
+        condition: Option<&str>,
+        words: usize,
+    ) -> Result<String, Error> {
+        let offset = self.call("days_between", &[Value::from(first), Value::from(day)])?;
+        let mut counts = Vec::new();
+        for word in 0..words {
+            let low = word * DAYS_PER_WORD;
+            let mut tests: Vec<String> = condition.iter().map(|c| format!("({c})")).collect();
+            // The first word takes every offset below its end, the last every one from its
+            // start: out of range, the shift fails.
+            if word > 0 {
+                tests.push(format!("{offset} >= {low}"));
+            }
+            if word + 1 < words {
+                tests.push(format!("{offset} < {}", low + DAYS_PER_WORD));
+            }
+            let shift = if low == 0 {
+                offset.clone()
+            } else {
+                format!("{offset} - {low}")
+            };
+            let bit = self.call("day_bit", &[Value::from(shift)])?;
+            let bits = if tests.is_empty() {
+                bit
+            } else {
+                format!("CASE WHEN {} THEN {bit} END", tests.join(" AND "))
+            };
+            counts.push(self.call("count_day_bits", &[Value::from(bits)])?);
+        }
+        Ok(match counts.as_slice() {
+            [one] => one.clone(),
+            _ => format!("({})", counts.join(" + ")),
+        })
+    }
+
+    /// A distinct count of local days in a window with a start, as [`Sql::day_bits`] from
+    /// the window's first day, where the dialect has `day_bits` and every period's window
+    /// spans at most [`MAX_DAY_WORDS`](crate::plan::buckets::MAX_DAY_WORDS) words; `ends` holds each period's end (a window
+    /// without an end of its own stops there). None otherwise.
+    pub(in crate::render) fn fact_day_bits(
+        &mut self,
+        aggregate: &FactAggregate,
+        signup: &str,
+        ends: &PerPeriod,
+    ) -> Result<Option<String>, Error> {
+        let (true, Function::CountDistinct, None, FactValue::LocalDay { .. }, Some(window)) = (
+            self.dialect.capabilities.day_bits,
+            aggregate.function,
+            aggregate.nth,
+            &aggregate.value,
+            &aggregate.rows.window,
+        ) else {
+            return Ok(None);
+        };
+        let (None, Some(start)) = (window.after_signup, &window.bounds.start) else {
+            return Ok(None);
+        };
+        let end = window.bounds.end.as_ref().unwrap_or(ends);
+        let (Some(starts), Some(ends)) = (instants(start), instants(end)) else {
+            return Ok(None);
+        };
+        let words = starts
+            .iter()
+            .zip(&ends)
+            .map(|(start, end)| day_words(*start, *end))
+            .collect::<Option<Vec<usize>>>()
+            .and_then(|words| words.into_iter().max());
+        let Some(words) = words else {
+            return Ok(None);
+        };
+        let first = self.time_value(start)?;
+        let first = self.local_date(&first)?;
+        let day = self.fact_value(aggregate)?;
+        let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
+        Ok(Some(self.day_bits(
+            &day,
+            &first,
+            condition.as_deref(),
+            words,
+        )?))
     }
 
     /// The value an aggregate reads from each fact.
