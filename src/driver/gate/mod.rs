@@ -81,6 +81,7 @@ const FUNCTIONS: &[&str] = &[
     "length",
     "nchar",
     "nullif",
+    "replace",
     "right",
     "round",
     "safe_divide",
