@@ -262,8 +262,8 @@ const PARIS_LOCAL_TIME: &str = "occurred_at + INTERVAL (CASE WHEN \
 /// groups each user's facts per day first. Each user's values (windows of 7 days to over a
 /// year, one with an offset, a `where`, and a count, a sum and a maximum in the same pass)
 /// equal distinct counts of local days written by hand over the facts, in UTC and in Paris
-/// (the clocks change inside the March windows), in the plain report and in every month of
-/// a series.
+/// (the clocks change inside the March windows), in the plain report, in every month of a
+/// series and in both periods of a comparison with the prior year.
 #[test]
 fn distinct_days_equal_distinct_counts_written_by_hand() {
     // (time zone, the long window's days, the dialect counts days as bits)
@@ -435,6 +435,23 @@ fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
             &attributes(&sql, Some(period)),
             end,
             &format!("{what}: month {period}"),
+        );
+    }
+    // Beside the same days a year earlier: the slices between the two periods are read by
+    // no window, so their facts set no bit.
+    let prior = common::plan(
+        &project,
+        &plan.prior_options(Compare::PriorYear, &ReportOptions::default()),
+    );
+    let periods = vec![("now".to_string(), plan), ("before".to_string(), prior)];
+    let sql = render_series(&periods, &dialect, None, SeriesShape::Compare).unwrap();
+    assert_eq!(sql.contains("BIT_OR("), bits, "{what}: {sql}");
+    for (period, end) in [(0, "2026-04-01"), (1, "2025-04-01")] {
+        check(
+            &mut database,
+            &attributes(&sql, Some(period)),
+            end,
+            &format!("{what}: compare, period {period}"),
         );
     }
 }

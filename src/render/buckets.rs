@@ -122,6 +122,41 @@ pub(super) fn bucketed(
     let Some(slicing) = Slicing::new(&ends, &windows) else {
         return Ok(None);
     };
+    // The slices a window of a distinct count of days reads: only there do its days count,
+    // as bits from the slice's first local day, in words enough for the longest of them
+    // (a fact in any other slice has no first day, so no bit).
+    let day_slices: Vec<usize> = {
+        let mut read: Vec<usize> = plan
+            .iter()
+            .filter(|(aggregate, _, _)| aggregate.function == Function::CountDistinct)
+            .filter_map(|(_, _, reads)| match reads {
+                Reads::Window(number) => Some(*number),
+                Reads::Running => None,
+            })
+            .flat_map(|number| {
+                slicing
+                    .links
+                    .iter()
+                    .filter(move |link| link.windows[number])
+                    .map(|link| link.slice)
+            })
+            .collect();
+        read.sort_unstable();
+        read.dedup();
+        read
+    };
+    let bit_words = if names.dialect.capabilities.day_bits && !day_slices.is_empty() {
+        day_slices
+            .iter()
+            .map(|slice| {
+                let before = slice.checked_sub(1)?;
+                day_words(slicing.cuts[before], slicing.cuts[*slice])
+            })
+            .collect::<Option<Vec<usize>>>()
+            .and_then(|words| words.into_iter().max())
+    } else {
+        None
+    };
     let q = |name: &str| names.q(name);
     let (f, b, l, t) = (
         names.alias(Alias::Facts),
@@ -159,22 +194,10 @@ pub(super) fn bucketed(
         let since = earliest
             .map(|start| Ok::<_, Error>(format!("{column} >= {}", sql.timestamp(start)?)))
             .transpose()?;
-        // A distinct count of days as bits from each slice's first day, where every slice
-        // it reads fits the dialect's words.
-        let bit_words = match (names.dialect.capabilities.day_bits, earliest) {
-            (true, Some(earliest)) => slicing
-                .cuts
-                .windows(2)
-                .filter(|pair| pair[0] >= earliest)
-                .map(|pair| day_words(pair[0], pair[1]))
-                .collect::<Option<Vec<usize>>>()
-                .and_then(|words| words.into_iter().max()),
-            _ => None,
-        };
         let mut named = Vec::new();
         for function in parts {
-            let bits = match (*function, bit_words) {
-                (Function::CountDistinct, Some(words)) => {
+            let bits = match (*function, bit_words, reads) {
+                (Function::CountDistinct, Some(words), Reads::Window(_)) => {
                     let (day, condition) = sql.fact_partial_day(aggregate, since.clone())?;
                     first_days = true;
                     Some(sql.day_bits(&day, &first_day, condition.as_deref(), words)?)
@@ -237,11 +260,11 @@ pub(super) fn bucketed(
     })?;
     let cuts = &slicing.cuts;
     let first_day_of = &mut |sql: &mut Sql<'_, '_>, slice: usize| match slice.checked_sub(1) {
-        Some(before) => {
+        Some(before) if day_slices.binary_search(&slice).is_ok() => {
             let start = sql.timestamp(cuts[before])?;
             sql.local_date(&start)
         }
-        None => Ok("NULL".to_string()),
+        _ => Ok("NULL".to_string()),
     };
     let slice = if first_days {
         format!(
