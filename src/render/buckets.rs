@@ -264,7 +264,8 @@ pub(super) fn bucketed(
             let start = sql.timestamp(cuts[before])?;
             sql.local_date(&start)
         }
-        _ => Ok("NULL".to_string()),
+        // Typed: a CASE whose branches are all NULL is text on PostgreSQL.
+        _ => sql.cast("NULL".to_string(), "date"),
     };
     let slice = if first_days {
         format!(
