@@ -49,6 +49,19 @@ pub fn day_words(start: NaiveDateTime, end: NaiveDateTime) -> Option<usize> {
     (words <= MAX_DAY_WORDS).then_some(words)
 }
 
+/// The most words any of `spans` takes ([`day_words`]); none when one takes too many or
+/// there are none.
+pub fn most_day_words(
+    spans: impl IntoIterator<Item = (NaiveDateTime, NaiveDateTime)>,
+) -> Option<usize> {
+    spans
+        .into_iter()
+        .map(|(start, end)| day_words(start, end))
+        .collect::<Option<Vec<usize>>>()?
+        .into_iter()
+        .max()
+}
+
 /// A window of an aggregate over facts, in every period: `[start, end)`.
 pub type PeriodWindows = Vec<(NaiveDateTime, NaiveDateTime)>;
 

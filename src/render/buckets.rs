@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::error::Error;
 use crate::plan::aggregates::{FactAggregate, FactValue, Function};
-use crate::plan::buckets::{PeriodWindows, Slicing, day_words};
+use crate::plan::buckets::{PeriodWindows, Slicing, most_day_words};
 use crate::plan::statement::{PassStage, Statement};
 use crate::plan::times::{PerPeriod, TimeValue};
 use crate::render::alias::Alias;
@@ -145,15 +145,12 @@ pub(super) fn bucketed(
         read.dedup();
         read
     };
-    let bit_words = if names.dialect.capabilities.day_bits && !day_slices.is_empty() {
+    let bit_words = if names.dialect.capabilities.day_bits {
         day_slices
             .iter()
-            .map(|slice| {
-                let before = slice.checked_sub(1)?;
-                day_words(slicing.cuts[before], slicing.cuts[*slice])
-            })
-            .collect::<Option<Vec<usize>>>()
-            .and_then(|words| words.into_iter().max())
+            .map(|slice| Some((slicing.cuts[slice.checked_sub(1)?], slicing.cuts[*slice])))
+            .collect::<Option<Vec<_>>>()
+            .and_then(most_day_words)
     } else {
         None
     };

@@ -10,7 +10,7 @@ use crate::plan::aggregates::{
     FactAggregate, FactRank, FactRows, FactValue, Function, KpiAggregate, KpiGrouping,
 };
 
-use crate::plan::buckets::{DAYS_PER_WORD, day_words};
+use crate::plan::buckets::{DAYS_PER_WORD, most_day_words};
 use crate::plan::times::PerPeriod;
 use crate::render::buckets::instants;
 
@@ -321,8 +321,9 @@ impl<'a, 's> Sql<'a, 's> {
 
     /// A distinct count of local days in a window with a start, as [`Sql::day_bits`] from
     /// the window's first day, where the dialect has `day_bits` and every period's window
-    /// spans at most [`MAX_DAY_WORDS`](crate::plan::buckets::MAX_DAY_WORDS) words; `ends` holds each period's end (a window
-    /// without an end of its own stops there). None otherwise.
+    /// spans at most [`MAX_DAY_WORDS`](crate::plan::buckets::MAX_DAY_WORDS) words; `ends`
+    /// holds each period's end (a window without an end of its own stops there). None
+    /// otherwise.
     pub(in crate::render) fn fact_day_bits(
         &mut self,
         aggregate: &FactAggregate,
@@ -345,13 +346,7 @@ impl<'a, 's> Sql<'a, 's> {
         let (Some(starts), Some(ends)) = (instants(start), instants(end)) else {
             return Ok(None);
         };
-        let words = starts
-            .iter()
-            .zip(&ends)
-            .map(|(start, end)| day_words(*start, *end))
-            .collect::<Option<Vec<usize>>>()
-            .and_then(|words| words.into_iter().max());
-        let Some(words) = words else {
+        let Some(words) = most_day_words(starts.into_iter().zip(ends)) else {
             return Ok(None);
         };
         let first = self.time_value(start)?;
