@@ -3,6 +3,7 @@
 #![cfg(feature = "duckdb")]
 
 mod common;
+mod engines;
 
 use segc::dialect::Dialect;
 use segc::driver::duckdb::DuckDb;
@@ -32,16 +33,23 @@ fn demo_project(
     definitions: &str,
 ) -> (Project, std::path::PathBuf) {
     let (_, path) = common::demo_database(dir, 400);
-    let root = dir.join("project");
+    (
+        demo_sources_project(&dir.join("project"), project, definitions),
+        path,
+    )
+}
+
+/// A project at `root` over the demo warehouse's sources, with `project` as its
+/// `segc_project.yml` and `definitions` as its one definitions file.
+fn demo_sources_project(root: &std::path::Path, project: &str, definitions: &str) -> Project {
     common::copy_project(
         &common::repository_root(),
-        &root,
+        root,
         Some(&["sources.yml", "warehouse_schema.yml"]),
     );
     std::fs::write(root.join("segc_project.yml"), project).unwrap();
     std::fs::write(root.join("segment-defs/definitions.yml"), definitions).unwrap();
-    let project = segc::validate::load_and_validate(&root).expect("a valid project");
-    (project, path)
+    segc::validate::load_and_validate(root).expect("a valid project")
 }
 
 fn month_plans<'p>(project: &'p Project, from: &str, to: &str) -> Vec<(String, Plan<'p>)> {
@@ -256,32 +264,67 @@ const PARIS_LOCAL_TIME: &str = "occurred_at + INTERVAL (CASE WHEN \
      OR (occurred_at >= TIMESTAMP '2026-03-29 01:00:00' AND occurred_at < TIMESTAMP '2026-10-25 01:00:00') \
      THEN 2 ELSE 1 END) HOUR";
 
-/// A distinct count of days in a window is, on DuckDB, the number of bits set in the OR of
-/// one bit per fact at its day's offset from the window's first day (from its slice's in a
-/// series); a window of more than six words of 63 days, or a dialect without `day_bits`,
-/// groups each user's facts per day first. Each user's values (windows of 7 days to over a
-/// year, one with an offset, a `where`, and a count, a sum and a maximum in the same pass)
-/// equal distinct counts of local days written by hand over the facts, in UTC and in Paris
-/// (the clocks change inside the March windows), in the plain report, in every month of a
-/// series and in both periods of a comparison with the prior year.
+/// A distinct count of days in a window is, on DuckDB and PostgreSQL, the number of bits set
+/// in the OR of one bit per fact at its day's offset from the window's first day (from its
+/// slice's in a series); a window of more than six words of 63 days, or a dialect without
+/// `day_bits`, groups each user's facts per day first on DuckDB and counts distinct days on
+/// PostgreSQL. Each user's values (windows of 7 days to over a year, one with an offset, a
+/// `where`, and a count, a sum and a maximum in the same pass) equal distinct counts of local
+/// days written by hand over the facts, in UTC and in Paris (the clocks change inside the
+/// March windows), in the plain report, in every month of a series and in both periods of a
+/// comparison with the prior year.
 #[test]
 fn distinct_days_equal_distinct_counts_written_by_hand() {
-    // (time zone, the long window's days, the dialect counts days as bits)
-    for (zone, long, bits) in [
-        ("UTC", 365, true),
-        ("Europe/Paris", 365, true),
-        ("Europe/Paris", 400, true),
-        ("Europe/Paris", 90, false),
-    ] {
-        distinct_days_by_hand(zone, long, bits);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = common::demo_database(dir.path(), 400);
+    let mut database = DuckDb::open_read_only(&path).unwrap();
+    for (n, (zone, long, bits)) in DAYS_CASES.into_iter().enumerate() {
+        let project = days_project(&dir.path().join(format!("project_{n}")), zone, long);
+        distinct_days_by_hand(&project, "duckdb", (zone, long, bits), &mut database, None);
     }
 }
 
-fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
-    let what = format!("{zone}, {long} days, bits {bits}");
+/// The same on PostgreSQL (behind `SEGC_TEST_POSTGRES=1`), whose days are bits too but whose
+/// local days come from its own time zone data, and whose shift of a bit wraps around
+/// instead of failing: the statements under test run there, on a copy of the demo data, and
+/// the distinct counts by hand on DuckDB.
+#[test]
+fn distinct_days_on_postgres_equal_distinct_counts_written_by_hand() {
+    if engines::var("SEGC_TEST_POSTGRES").as_deref() != Some("1") {
+        eprintln!("skipped PostgreSQL: set SEGC_TEST_POSTGRES=1");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let (project, path) = demo_project(
-        dir.path(),
+    let (_, path) = common::demo_database(dir.path(), 400);
+    let (all, profiles) = engines::engines(&path, "segc_series_days");
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    let postgres: Vec<_> = all.into_iter().filter(|e| e.target == "pg").collect();
+    engines::load(&postgres, dir.path(), &path, "segc_series_days");
+    let mut server = engines::connect(dir.path(), "pg");
+    let mut database = DuckDb::open_read_only(&path).unwrap();
+    for (n, (zone, long, bits)) in DAYS_CASES.into_iter().enumerate() {
+        let project = days_project(&dir.path().join(format!("project_{n}")), zone, long);
+        distinct_days_by_hand(
+            &project,
+            "postgres",
+            (zone, long, bits),
+            &mut database,
+            Some(server.as_mut()),
+        );
+    }
+}
+
+/// (time zone, the long window's days, the dialect counts days as bits)
+const DAYS_CASES: [(&str, u32, bool); 4] = [
+    ("UTC", 365, true),
+    ("Europe/Paris", 365, true),
+    ("Europe/Paris", 400, true),
+    ("Europe/Paris", 90, false),
+];
+
+fn days_project(root: &std::path::Path, zone: &str, long: u32) -> Project {
+    demo_sources_project(
+        root,
         &format!("name: days\ndefinitions: segment-defs\ntime_zone: {zone}\nas_of: 2026-03-31\n"),
         &format!(
             "attributes:\n\
@@ -306,11 +349,26 @@ fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
              \x20 - {{ name: seconds_30d, agg: sum, of: seconds_30d }}\n\
              \x20 - {{ name: last_seen, agg: max, of: last_seen }}\n"
         ),
-    );
-    let mut dialect = Dialect::load("duckdb").unwrap();
-    assert!(dialect.capabilities.day_bits && dialect.capabilities.days_first);
+    )
+}
+
+/// Checks each user's days in the statements `dialect` writes for `project`: run on
+/// `server`, or on `database` when there is none; the counts by hand run on `database`.
+fn distinct_days_by_hand(
+    project: &Project,
+    dialect_name: &str,
+    (zone, long, bits): (&str, u32, bool),
+    database: &mut DuckDb,
+    mut server: Option<&mut dyn Driver>,
+) {
+    let what = format!("{dialect_name}, {zone}, {long} days, bits {bits}");
+    let mut dialect = Dialect::load(dialect_name).unwrap();
+    assert!(dialect.capabilities.day_bits, "{what}");
+    // Without bits, DuckDB groups each user's facts per day first, PostgreSQL counts
+    // distinct days.
+    let days_first = dialect.capabilities.days_first;
+    assert_eq!(days_first, dialect_name == "duckdb", "{what}");
     dialect.capabilities.day_bits = bits;
-    let mut database = DuckDb::open_read_only(&path).unwrap();
     let columns = [
         "days_7d",
         "days_30d",
@@ -348,7 +406,7 @@ fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
             wl = since(long),
         )
     };
-    let check = |database: &mut DuckDb, attributes: &str, end: &str, what: &str| {
+    let mut check = |attributes: &str, end: &str, what: &str| {
         let expected: std::collections::HashMap<String, Vec<Cell>> = database
             .query(&by_hand(end))
             .unwrap()
@@ -359,7 +417,11 @@ fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
                 (format!("{:?}", row[0]), values)
             })
             .collect();
-        let got = database.query(attributes).unwrap();
+        let got = match server.as_mut() {
+            Some(server) => server.query(attributes),
+            None => database.query(attributes),
+        }
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
         let mut counted = 0;
         for row in &got.rows {
             let Some(want) = expected.get(&format!("{:?}", row[0])) else {
@@ -400,38 +462,30 @@ fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
             columns.join(", ")
         )
     };
-    // Six words of 63 days hold a window of up to 376 days.
-    let plain_bits = bits && long <= 376;
-    let plan = common::plan(&project, &ReportOptions::default());
+    let plan = common::plan(project, &ReportOptions::default());
     let sql = render(&plan, &dialect, None).unwrap();
-    assert_eq!(
-        sql.contains("each user's days first"),
-        !plain_bits,
-        "{what}: {sql}"
+    // Six words of 63 days hold a window of up to 376 days.
+    assert_forms(
+        &sql,
+        bits,
+        long <= 376,
+        days_first,
+        &format!("{what}: report"),
     );
-    assert_eq!(sql.contains("BIT_OR("), plain_bits, "{what}: {sql}");
-    assert!(!sql.contains("COUNT(DISTINCT"), "{what}: {sql}");
     check(
-        &mut database,
         &attributes(&sql, None),
         "2026-04-01",
         &format!("{what}: report"),
     );
-    let periods = month_plans(&project, "2026-01-01", "2026-03-01");
+    let periods = month_plans(project, "2026-01-01", "2026-03-01");
     let sql = render_series(&periods, &dialect, None, SeriesShape::Periods).unwrap();
     assert!(sql.contains("segc_slices_events"), "{sql}");
-    assert_eq!(
-        sql.contains("each user's days first"),
-        !bits,
-        "{what}: {sql}"
-    );
-    assert_eq!(sql.contains("BIT_OR("), bits, "{what}: {sql}");
+    assert_forms(&sql, bits, true, days_first, &format!("{what}: months"));
     for (period, end) in ["2026-02-01", "2026-03-01", "2026-04-01"]
         .iter()
         .enumerate()
     {
         check(
-            &mut database,
             &attributes(&sql, Some(period)),
             end,
             &format!("{what}: month {period}"),
@@ -440,7 +494,7 @@ fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
     // Beside the same days a year earlier: the slices between the two periods are read by
     // no window, so their facts set no bit.
     let prior = common::plan(
-        &project,
+        project,
         &plan.prior_options(Compare::PriorYear, &ReportOptions::default()),
     );
     let periods = vec![("now".to_string(), plan), ("before".to_string(), prior)];
@@ -448,12 +502,33 @@ fn distinct_days_by_hand(zone: &str, long: u32, bits: bool) {
     assert_eq!(sql.contains("BIT_OR("), bits, "{what}: {sql}");
     for (period, end) in [(0, "2026-04-01"), (1, "2025-04-01")] {
         check(
-            &mut database,
             &attributes(&sql, Some(period)),
             end,
             &format!("{what}: compare, period {period}"),
         );
     }
+}
+
+/// The forms a statement counts distinct days in: bits (where `bits`, the dialect's
+/// capability, and on DuckDB only where every window `fits` in them), each user's days first
+/// (on DuckDB, `days_first`), or distinct counts (elsewhere, for a window too long for bits).
+fn assert_forms(sql: &str, bits: bool, fits: bool, days_first: bool, what: &str) {
+    let all_bits = bits && fits;
+    assert_eq!(
+        sql.contains("BIT_OR("),
+        if days_first { all_bits } else { bits },
+        "{what}: {sql}"
+    );
+    assert_eq!(
+        sql.contains("each user's days first"),
+        !all_bits && days_first,
+        "{what}: {sql}"
+    );
+    assert_eq!(
+        sql.contains("COUNT(DISTINCT"),
+        !all_bits && !days_first,
+        "{what}: {sql}"
+    );
 }
 
 #[test]
