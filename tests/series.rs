@@ -282,6 +282,10 @@ fn distinct_days_equal_distinct_counts_written_by_hand() {
         let project = days_project(&dir.path().join(format!("project_{n}")), zone, long);
         distinct_days_by_hand(&project, "duckdb", (zone, long, bits), &mut database, None);
     }
+    for (n, (zone, long)) in SIGNUP_CASES.into_iter().enumerate() {
+        let project = signup_days_project(&dir.path().join(format!("signup_{n}")), zone, long);
+        days_after_signup_by_hand(&project, "duckdb", (zone, long), &mut database, None);
+    }
 }
 
 /// The same on PostgreSQL (behind `SEGC_TEST_POSTGRES=1`), whose days are bits too but whose
@@ -308,6 +312,16 @@ fn distinct_days_on_postgres_equal_distinct_counts_written_by_hand() {
             &project,
             "postgres",
             (zone, long, bits),
+            &mut database,
+            Some(server.as_mut()),
+        );
+    }
+    for (n, (zone, long)) in SIGNUP_CASES.into_iter().enumerate() {
+        let project = signup_days_project(&dir.path().join(format!("signup_{n}")), zone, long);
+        days_after_signup_by_hand(
+            &project,
+            "postgres",
+            (zone, long),
             &mut database,
             Some(server.as_mut()),
         );
@@ -407,61 +421,10 @@ fn distinct_days_by_hand(
         )
     };
     let mut check = |attributes: &str, end: &str, what: &str| {
-        let expected: std::collections::HashMap<String, Vec<Cell>> = database
-            .query(&by_hand(end))
-            .unwrap()
-            .rows
-            .into_iter()
-            .map(|mut row| {
-                let values = row.split_off(1);
-                (format!("{:?}", row[0]), values)
-            })
-            .collect();
-        let got = match server.as_mut() {
-            Some(server) => server.query(attributes),
-            None => database.query(attributes),
-        }
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-        let mut counted = 0;
-        for row in &got.rows {
-            let Some(want) = expected.get(&format!("{:?}", row[0])) else {
-                // No facts before the end: 0 days and no last time.
-                assert!(matches!(row[1], Cell::Integer(0)), "{what}: {row:?}");
-                continue;
-            };
-            for ((value, wanted), name) in row[1..].iter().zip(want).zip(columns) {
-                let wanted = match wanted {
-                    Cell::Null if name != "last_seen" => &Cell::Integer(0),
-                    other => other,
-                };
-                let same = match (value, wanted) {
-                    (Cell::Double(_) | Cell::Integer(_), Cell::Integer(_) | Cell::Double(_)) => {
-                        value.as_f64() == wanted.as_f64()
-                    }
-                    _ => value == wanted,
-                };
-                assert!(
-                    same,
-                    "{what}: user {:?} {name}: {value:?}, by hand {wanted:?}",
-                    row[0]
-                );
-            }
-            counted += usize::from(!matches!(row[2], Cell::Integer(0)));
-        }
-        assert!(counted > 10, "{what}: users with active days: {counted}");
+        let server = server.as_deref_mut();
+        assert_each_user(database, server, &by_hand(end), attributes, &columns, what);
     };
-    // The attributes stage of a statement, each user's row.
-    let attributes = |sql: &str, period: Option<usize>| {
-        let cut = sql.find("\"segc_members\" AS (").expect("a members stage");
-        let head = sql[..cut].trim_end().trim_end_matches(',');
-        let filter = period.map_or(String::new(), |period| {
-            format!(" WHERE segc_period = {period}")
-        });
-        format!(
-            "{head}\nSELECT segc_user, {} FROM \"segc_attributes\"{filter} ORDER BY segc_user",
-            columns.join(", ")
-        )
-    };
+    let attributes = |sql: &str, period: Option<usize>| attributes_stage(sql, &columns, period);
     let plan = common::plan(project, &ReportOptions::default());
     let sql = render(&plan, &dialect, None).unwrap();
     // Six words of 63 days hold a window of up to 376 days.
@@ -507,6 +470,159 @@ fn distinct_days_by_hand(
             &format!("{what}: compare, period {period}"),
         );
     }
+}
+
+/// (time zone, the long window's days after sign-up): six words hold 376 days.
+const SIGNUP_CASES: [(&str, u32); 3] = [("UTC", 370), ("Europe/Paris", 370), ("Europe/Paris", 400)];
+
+fn signup_days_project(root: &std::path::Path, zone: &str, long: u32) -> Project {
+    demo_sources_project(
+        root,
+        &format!("name: days\ndefinitions: segment-defs\ntime_zone: {zone}\nas_of: 2026-03-31\n"),
+        &format!(
+            "attributes:\n\
+             \x20 week_days: {{ source: events, agg: count_distinct_days, window: {{ after_signup: 7d }} }}\n\
+             \x20 long_days: {{ source: events, agg: count_distinct_days, window: {{ after_signup: {long}d }} }}\n\
+             \x20 week_logins: {{ source: events, agg: count_distinct_days, where: {{ name: {{ eq: login }} }}, window: {{ after_signup: 7d }} }}\n\
+             \x20 week_events: {{ source: events, agg: count, window: {{ after_signup: 7d }} }}\n\
+             segments:\n\
+             \x20 - {{ name: active, all: [ {{ week_days: {{ gte: 1 }} }} ] }}\n\
+             kpis:\n\
+             \x20 - {{ name: people, agg: count }}\n\
+             \x20 - {{ name: week_days, agg: sum, of: week_days }}\n\
+             \x20 - {{ name: long_days, agg: sum, of: long_days }}\n\
+             \x20 - {{ name: week_logins, agg: sum, of: week_logins }}\n\
+             \x20 - {{ name: week_events, agg: sum, of: week_events }}\n"
+        ),
+    )
+}
+
+/// Distinct days in windows after each user's sign-up: bits from the local day of the
+/// sign-up (which falls at any time of day, so a window of 7 days spans 8 local days), in
+/// the plain report and in each month of a series (where such a window joins each fact to
+/// each period), against distinct counts of local days written by hand.
+fn days_after_signup_by_hand(
+    project: &Project,
+    dialect_name: &str,
+    (zone, long): (&str, u32),
+    database: &mut DuckDb,
+    mut server: Option<&mut dyn Driver>,
+) {
+    let what = format!("{dialect_name}, {zone}, {long} days after sign-up");
+    let dialect = Dialect::load(dialect_name).unwrap();
+    let days_first = dialect.capabilities.days_first;
+    let columns = ["week_days", "long_days", "week_logins", "week_events"];
+    let local = if zone == "UTC" {
+        "occurred_at"
+    } else {
+        PARIS_LOCAL_TIME
+    };
+    let by_hand = |end: &str| {
+        let day = format!("CAST({local} AS DATE)");
+        let after = |days: u32| {
+            format!(
+                "e.occurred_at >= u.created_at AND e.occurred_at < u.created_at + INTERVAL {days} DAY"
+            )
+        };
+        format!(
+            "SELECT e.user_id, \
+             COUNT(DISTINCT CASE WHEN {w7} THEN {day} END), \
+             COUNT(DISTINCT CASE WHEN {wl} THEN {day} END), \
+             COUNT(DISTINCT CASE WHEN {w7} AND event_name = 'login' THEN {day} END), \
+             COUNT(CASE WHEN {w7} THEN 1 END) \
+             FROM app.events AS e JOIN app.users AS u ON u.user_id = e.user_id \
+             WHERE {day} < DATE '{end}' GROUP BY e.user_id",
+            w7 = after(7),
+            wl = after(long),
+        )
+    };
+    let mut check = |sql: &str, period: Option<usize>, end: &str, what: &str| {
+        let attributes = attributes_stage(sql, &columns, period);
+        let server = server.as_deref_mut();
+        assert_each_user(database, server, &by_hand(end), &attributes, &columns, what);
+    };
+    let plan = common::plan(project, &ReportOptions::default());
+    let sql = render(&plan, &dialect, None).unwrap();
+    let report = format!("{what}: report");
+    assert_forms(&sql, true, long <= 376, days_first, &report);
+    check(&sql, None, "2026-04-01", &report);
+    let periods = month_plans(project, "2026-02-01", "2026-03-01");
+    let sql = render_series(&periods, &dialect, None, SeriesShape::Periods).unwrap();
+    assert!(!sql.contains("segc_slices_events"), "{what}: {sql}");
+    let months = format!("{what}: months");
+    assert_forms(&sql, true, long <= 376, days_first, &months);
+    for (period, end) in ["2026-03-01", "2026-04-01"].iter().enumerate() {
+        check(&sql, Some(period), end, &format!("{months} {period}"));
+    }
+}
+
+/// Each user's values from `attributes` (run on `server`, or on `database` when there is
+/// none) equal those `by_hand` gives on `database`: a row per user, the user first, then
+/// `columns` in order (a NULL by hand is 0, but in `last_seen`). At least ten users have
+/// something in the first column.
+fn assert_each_user<'d>(
+    database: &mut DuckDb,
+    server: Option<&mut (dyn Driver + 'd)>,
+    by_hand: &str,
+    attributes: &str,
+    columns: &[&str],
+    what: &str,
+) {
+    let expected: std::collections::HashMap<String, Vec<Cell>> = database
+        .query(by_hand)
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|mut row| {
+            let values = row.split_off(1);
+            (format!("{:?}", row[0]), values)
+        })
+        .collect();
+    let got = match server {
+        Some(server) => server.query(attributes),
+        None => database.query(attributes),
+    }
+    .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut counted = 0;
+    for row in &got.rows {
+        let Some(want) = expected.get(&format!("{:?}", row[0])) else {
+            // No facts before the end: 0 days and no last time.
+            assert!(matches!(row[1], Cell::Integer(0)), "{what}: {row:?}");
+            continue;
+        };
+        for ((value, wanted), name) in row[1..].iter().zip(want).zip(columns) {
+            let wanted = match wanted {
+                Cell::Null if *name != "last_seen" => &Cell::Integer(0),
+                other => other,
+            };
+            let same = match (value, wanted) {
+                (Cell::Double(_) | Cell::Integer(_), Cell::Integer(_) | Cell::Double(_)) => {
+                    value.as_f64() == wanted.as_f64()
+                }
+                _ => value == wanted,
+            };
+            assert!(
+                same,
+                "{what}: user {:?} {name}: {value:?}, by hand {wanted:?}",
+                row[0]
+            );
+        }
+        counted += usize::from(!matches!(row[1], Cell::Integer(0)));
+    }
+    assert!(counted > 10, "{what}: users with days: {counted}");
+}
+
+/// The attributes stage of a statement, each user's `columns` (in `period` of a series).
+fn attributes_stage(sql: &str, columns: &[&str], period: Option<usize>) -> String {
+    let cut = sql.find("\"segc_members\" AS (").expect("a members stage");
+    let head = sql[..cut].trim_end().trim_end_matches(',');
+    let filter = period.map_or(String::new(), |period| {
+        format!(" WHERE segc_period = {period}")
+    });
+    format!(
+        "{head}\nSELECT segc_user, {} FROM \"segc_attributes\"{filter} ORDER BY segc_user",
+        columns.join(", ")
+    )
 }
 
 /// The forms a statement counts distinct days in: bits (where `bits`, the dialect's

@@ -118,7 +118,7 @@ pub struct Capabilities {
     #[serde(default)]
     pub shared_stages: bool,
     /// A pass that counts distinct days in a window (one that `day_bits` does not count:
-    /// longer than its words, or after sign-up) groups each user's facts per day first
+    /// longer than its words) groups each user's facts per day first
     /// and adds the days up (render/passes.rs), where that was measured faster than the
     /// engine's COUNT(DISTINCT): on DuckDB. PostgreSQL took longer (a second hash
     /// aggregate spilling to disk at its default `work_mem`), so it and the warehouses not
@@ -127,7 +127,8 @@ pub struct Capabilities {
     pub days_first: bool,
     /// A distinct count of local days in a window of at most [`MAX_DAY_WORDS`] × 63 days
     /// is the number of bits set in the OR of one bit per fact, at its day's offset from
-    /// the window's (or a series' slice's) first day: no group per user and day. The macros
+    /// the window's (or a series' slice's, or the user's sign-up's) first day: no group per
+    /// user and day. The macros
     /// `day_bit(offset)` and `count_day_bits(bits)` spell it, and an offset outside its
     /// word fails the statement rather than miscounting (DuckDB's shift is checked; on
     /// PostgreSQL, whose shift wraps around, the macro fails it). On DuckDB the events of a

@@ -49,6 +49,16 @@ pub fn day_words(start: NaiveDateTime, end: NaiveDateTime) -> Option<usize> {
     (words <= MAX_DAY_WORDS).then_some(words)
 }
 
+/// The words of a window of `days` days after each user's sign-up ([`day_words`] of a span
+/// that long).
+pub fn after_signup_day_words(days: u32) -> Option<usize> {
+    let start = NaiveDateTime::default();
+    day_words(
+        start,
+        start.checked_add_signed(chrono::Duration::days(days.into()))?,
+    )
+}
+
 /// The most words any of `spans` takes ([`day_words`]); none when one takes too many or
 /// there are none.
 pub fn most_day_words(

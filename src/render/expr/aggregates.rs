@@ -10,7 +10,7 @@ use crate::plan::aggregates::{
     FactAggregate, FactRank, FactRows, FactValue, Function, KpiAggregate, KpiGrouping,
 };
 
-use crate::plan::buckets::{DAYS_PER_WORD, most_day_words};
+use crate::plan::buckets::{DAYS_PER_WORD, after_signup_day_words, most_day_words};
 use crate::plan::times::PerPeriod;
 use crate::render::buckets::instants;
 
@@ -322,8 +322,9 @@ impl<'a, 's> Sql<'a, 's> {
     /// A distinct count of local days in a window with a start, as [`Sql::day_bits`] from
     /// the window's first day, where the dialect has `day_bits` and every period's window
     /// spans at most [`MAX_DAY_WORDS`](crate::plan::buckets::MAX_DAY_WORDS) words; `ends`
-    /// holds each period's end (a window without an end of its own stops there). None
-    /// otherwise.
+    /// holds each period's end (a window without an end of its own stops there). A window
+    /// after sign-up counts from the local day of each user's sign-up (`signup`), the same
+    /// in every period. None otherwise.
     pub(in crate::render) fn fact_day_bits(
         &mut self,
         aggregate: &FactAggregate,
@@ -339,18 +340,27 @@ impl<'a, 's> Sql<'a, 's> {
         ) else {
             return Ok(None);
         };
-        let (None, Some(start)) = (window.after_signup, &window.bounds.start) else {
-            return Ok(None);
+        let (words, first) = match (window.after_signup, &window.bounds.start) {
+            // Its facts lie in [sign-up, sign-up + days), wherever the sign-up falls.
+            (Some(days), None) => {
+                let Some(words) = after_signup_day_words(days) else {
+                    return Ok(None);
+                };
+                (words, self.local_date(signup)?)
+            }
+            (None, Some(start)) => {
+                let end = window.bounds.end.as_ref().unwrap_or(ends);
+                let (Some(starts), Some(ends)) = (instants(start), instants(end)) else {
+                    return Ok(None);
+                };
+                let Some(words) = most_day_words(starts.into_iter().zip(ends)) else {
+                    return Ok(None);
+                };
+                let first = self.time_value(start)?;
+                (words, self.local_date(&first)?)
+            }
+            _ => return Ok(None),
         };
-        let end = window.bounds.end.as_ref().unwrap_or(ends);
-        let (Some(starts), Some(ends)) = (instants(start), instants(end)) else {
-            return Ok(None);
-        };
-        let Some(words) = most_day_words(starts.into_iter().zip(ends)) else {
-            return Ok(None);
-        };
-        let first = self.time_value(start)?;
-        let first = self.local_date(&first)?;
         let day = self.fact_value(aggregate)?;
         let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
         Ok(Some(self.day_bits(
