@@ -127,14 +127,13 @@ pub struct Capabilities {
     pub days_first: bool,
     /// A distinct count of local days in a window of at most [`MAX_DAY_WORDS`] × 63 days
     /// is the number of bits set in the OR of one bit per fact, at its day's offset from
-    /// the window's (or a series' slice's, or the user's sign-up's) first day: no group per
-    /// user and day. The macros
-    /// `day_bit(offset)` and `count_day_bits(bits)` spell it, and an offset outside its
-    /// word fails the statement rather than miscounting (DuckDB's shift is checked; on
-    /// PostgreSQL, whose shift wraps around, the macro fails it). On DuckDB the events of a
-    /// 12-month series per user and slice took 2.1–2.7 s so, 6.9–8.7 s grouped per day
-    /// first; on PostgreSQL the 30-segment report at 200,000 users 4.8–5.3 s, 6.3–6.8 s
-    /// with COUNT(DISTINCT).
+    /// the window's first day (a series' slice's, or the user's sign-up's): no group per
+    /// user and day. The macros `day_bit(offset)` and `count_day_bits(bits)` spell it, and
+    /// an offset outside its word fails the statement rather than miscounting (DuckDB's
+    /// shift is checked; on PostgreSQL, whose shift wraps around, the macro fails it). On
+    /// DuckDB the events of a 12-month series per user and slice took 2.1–2.7 s so,
+    /// 6.9–8.7 s grouped per day first; on PostgreSQL the 30-segment report at 200,000
+    /// users 4.8–5.3 s, 6.3–6.8 s with COUNT(DISTINCT).
     ///
     /// [`MAX_DAY_WORDS`]: crate::plan::buckets::MAX_DAY_WORDS
     #[serde(default)]

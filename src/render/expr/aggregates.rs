@@ -319,12 +319,13 @@ impl<'a, 's> Sql<'a, 's> {
         })
     }
 
-    /// A distinct count of local days in a window with a start, as [`Sql::day_bits`] from
-    /// the window's first day, where the dialect has `day_bits` and every period's window
-    /// spans at most [`MAX_DAY_WORDS`](crate::plan::buckets::MAX_DAY_WORDS) words; `ends`
-    /// holds each period's end (a window without an end of its own stops there). A window
-    /// after sign-up counts from the local day of each user's sign-up (`signup`), the same
-    /// in every period. None otherwise.
+    /// A distinct count of local days in a window with a start or after sign-up, as
+    /// [`Sql::day_bits`] from the window's first day, where the dialect has `day_bits` and
+    /// every period's window spans at most
+    /// [`MAX_DAY_WORDS`](crate::plan::buckets::MAX_DAY_WORDS) words; `ends` holds each
+    /// period's end (a window without an end of its own stops there). A window after
+    /// sign-up counts from the local day of each user's sign-up (`signup`), the same in
+    /// every period. None otherwise.
     pub(in crate::render) fn fact_day_bits(
         &mut self,
         aggregate: &FactAggregate,
