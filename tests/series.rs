@@ -337,33 +337,68 @@ const DAYS_CASES: [(&str, u32, bool); 4] = [
 ];
 
 fn days_project(root: &std::path::Path, zone: &str, long: u32) -> Project {
+    let long = format!("{long}d");
+    days_definitions(
+        root,
+        zone,
+        &[
+            ("days_7d", "count_distinct_days, window: 7d"),
+            ("days_30d", "count_distinct_days, window: 30d"),
+            (
+                "login_days",
+                "count_distinct_days, where: { name: { eq: login } }, window: 30d",
+            ),
+            (
+                "offset_days",
+                "count_distinct_days, window: { last: 14d, offset: 7d }",
+            ),
+            ("long_days", &format!("count_distinct_days, window: {long}")),
+            ("events_30d", "count, window: 30d"),
+            ("seconds_30d", "sum, column: duration_s, window: 30d"),
+            ("last_seen", "max, column: time"),
+        ],
+    )
+}
+
+/// A project over the demo's sources at `root`, as of 2026-03-31 in `zone`, with
+/// `attributes` over events (name, then the aggregate and its options), a segment of the
+/// users with something in the first, and a KPI adding up each (the greatest of a time).
+fn days_definitions(root: &std::path::Path, zone: &str, attributes: &[(&str, &str)]) -> Project {
+    let mut definitions = String::from("attributes:\n");
+    for (name, aggregate) in attributes {
+        definitions.push_str(&format!(
+            "  {name}: {{ source: events, agg: {aggregate} }}\n"
+        ));
+    }
+    let first = attributes[0].0;
+    definitions.push_str(&format!(
+        "segments:\n  - {{ name: active, all: [ {{ {first}: {{ gte: 1 }} }} ] }}\nkpis:\n  - {{ name: people, agg: count }}\n"
+    ));
+    for (name, aggregate) in attributes {
+        let combine = if aggregate.contains("column: time") {
+            "max"
+        } else {
+            "sum"
+        };
+        definitions.push_str(&format!(
+            "  - {{ name: {name}, agg: {combine}, of: {name} }}\n"
+        ));
+    }
     demo_sources_project(
         root,
         &format!("name: days\ndefinitions: segment-defs\ntime_zone: {zone}\nas_of: 2026-03-31\n"),
-        &format!(
-            "attributes:\n\
-             \x20 days_7d: {{ source: events, agg: count_distinct_days, window: 7d }}\n\
-             \x20 days_30d: {{ source: events, agg: count_distinct_days, window: 30d }}\n\
-             \x20 login_days: {{ source: events, agg: count_distinct_days, where: {{ name: {{ eq: login }} }}, window: 30d }}\n\
-             \x20 offset_days: {{ source: events, agg: count_distinct_days, window: {{ last: 14d, offset: 7d }} }}\n\
-             \x20 long_days: {{ source: events, agg: count_distinct_days, window: {long}d }}\n\
-             \x20 events_30d: {{ source: events, agg: count, window: 30d }}\n\
-             \x20 seconds_30d: {{ source: events, agg: sum, column: duration_s, window: 30d }}\n\
-             \x20 last_seen: {{ source: events, agg: max, column: time }}\n\
-             segments:\n\
-             \x20 - {{ name: active, all: [ {{ days_30d: {{ gte: 1 }} }} ] }}\n\
-             kpis:\n\
-             \x20 - {{ name: people, agg: count }}\n\
-             \x20 - {{ name: days_7d, agg: sum, of: days_7d }}\n\
-             \x20 - {{ name: days_30d, agg: sum, of: days_30d }}\n\
-             \x20 - {{ name: login_days, agg: sum, of: login_days }}\n\
-             \x20 - {{ name: offset_days, agg: sum, of: offset_days }}\n\
-             \x20 - {{ name: long_days, agg: sum, of: long_days }}\n\
-             \x20 - {{ name: events_30d, agg: sum, of: events_30d }}\n\
-             \x20 - {{ name: seconds_30d, agg: sum, of: seconds_30d }}\n\
-             \x20 - {{ name: last_seen, agg: max, of: last_seen }}\n"
-        ),
+        &definitions,
     )
+}
+
+/// A fact's local time, written by hand: the UTC time itself, or in Paris one hour later in
+/// winter and two in summer.
+fn local_time_by_hand(zone: &str) -> &'static str {
+    match zone {
+        "UTC" => "occurred_at",
+        "Europe/Paris" => PARIS_LOCAL_TIME,
+        other => panic!("no local time by hand for {other}"),
+    }
 }
 
 /// Checks each user's days in the statements `dialect` writes for `project`: run on
@@ -394,11 +429,7 @@ fn distinct_days_by_hand(
         "last_seen",
     ];
     // By hand, over local days: before the end day, from so many days before it.
-    let local = if zone == "UTC" {
-        "occurred_at"
-    } else {
-        PARIS_LOCAL_TIME
-    };
+    let local = local_time_by_hand(zone);
     let by_hand = |end: &str| {
         let day = format!("CAST({local} AS DATE)");
         let since =
@@ -476,24 +507,24 @@ fn distinct_days_by_hand(
 const SIGNUP_CASES: [(&str, u32); 3] = [("UTC", 370), ("Europe/Paris", 370), ("Europe/Paris", 400)];
 
 fn signup_days_project(root: &std::path::Path, zone: &str, long: u32) -> Project {
-    demo_sources_project(
+    days_definitions(
         root,
-        &format!("name: days\ndefinitions: segment-defs\ntime_zone: {zone}\nas_of: 2026-03-31\n"),
-        &format!(
-            "attributes:\n\
-             \x20 week_days: {{ source: events, agg: count_distinct_days, window: {{ after_signup: 7d }} }}\n\
-             \x20 long_days: {{ source: events, agg: count_distinct_days, window: {{ after_signup: {long}d }} }}\n\
-             \x20 week_logins: {{ source: events, agg: count_distinct_days, where: {{ name: {{ eq: login }} }}, window: {{ after_signup: 7d }} }}\n\
-             \x20 week_events: {{ source: events, agg: count, window: {{ after_signup: 7d }} }}\n\
-             segments:\n\
-             \x20 - {{ name: active, all: [ {{ week_days: {{ gte: 1 }} }} ] }}\n\
-             kpis:\n\
-             \x20 - {{ name: people, agg: count }}\n\
-             \x20 - {{ name: week_days, agg: sum, of: week_days }}\n\
-             \x20 - {{ name: long_days, agg: sum, of: long_days }}\n\
-             \x20 - {{ name: week_logins, agg: sum, of: week_logins }}\n\
-             \x20 - {{ name: week_events, agg: sum, of: week_events }}\n"
-        ),
+        zone,
+        &[
+            (
+                "week_days",
+                "count_distinct_days, window: { after_signup: 7d }",
+            ),
+            (
+                "long_days",
+                &format!("count_distinct_days, window: {{ after_signup: {long}d }}"),
+            ),
+            (
+                "week_logins",
+                "count_distinct_days, where: { name: { eq: login } }, window: { after_signup: 7d }",
+            ),
+            ("week_events", "count, window: { after_signup: 7d }"),
+        ],
     )
 }
 
@@ -512,11 +543,7 @@ fn days_after_signup_by_hand(
     let dialect = Dialect::load(dialect_name).unwrap();
     let days_first = dialect.capabilities.days_first;
     let columns = ["week_days", "long_days", "week_logins", "week_events"];
-    let local = if zone == "UTC" {
-        "occurred_at"
-    } else {
-        PARIS_LOCAL_TIME
-    };
+    let local = local_time_by_hand(zone);
     let by_hand = |end: &str| {
         let day = format!("CAST({local} AS DATE)");
         let after = |days: u32| {
