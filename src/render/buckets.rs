@@ -180,7 +180,6 @@ pub(super) fn bucketed(
     // Each fact's slice's first local day, for distinct counts of days as bits.
     let first_day_column = q("segc_first_day");
     let first_day = format!("{f}.{first_day_column}");
-    let mut first_days = false;
     for (aggregate, parts, reads) in &plan {
         // A window's partials skip the facts before its earliest start: the slices before
         // it are read by no period (and a distinct count is cheaper over fewer facts).
@@ -196,7 +195,6 @@ pub(super) fn bucketed(
             let bits = match (*function, bit_words, reads) {
                 (Function::CountDistinct, Some(words), Reads::Window(_)) => {
                     let (day, condition) = sql.fact_partial_day(aggregate, since.clone())?;
-                    first_days = true;
                     Some(sql.day_bits(&day, &first_day, condition.as_deref(), words)?)
                 }
                 _ => None,
@@ -264,7 +262,9 @@ pub(super) fn bucketed(
         // Typed: a CASE whose branches are all NULL is text on PostgreSQL.
         _ => sql.cast("NULL".to_string(), "date"),
     };
-    let slice = if first_days {
+    // With words, some distinct count of days reads a slice (its one partial is the
+    // distinct count), so its facts carry their slice's first day.
+    let slice = if bit_words.is_some() {
         format!(
             "{slice} AS {slice_column},\n      {} AS {first_day_column}",
             slice_of(sql, &column, cuts, 0, top, first_day_of)?
