@@ -38,25 +38,23 @@ pub const MAX_DAY_WORDS: usize = 6;
 pub const DAYS_PER_WORD: usize = 63;
 
 /// The words of 63 bits that hold a bit for each local day a fact in `[start, end)` can
-/// fall on, counted from the local day of `start`; none past [`MAX_DAY_WORDS`]. Two days
-/// more than the instants span cover a start or an end inside a day and an hour gained by
-/// a change of clocks.
+/// fall on, counted from the local day of `start`; none past [`MAX_DAY_WORDS`].
 pub fn day_words(start: NaiveDateTime, end: NaiveDateTime) -> Option<usize> {
-    let days = usize::try_from((end - start).num_days())
-        .ok()?
-        .checked_add(2)?;
-    let words = days.div_ceil(DAYS_PER_WORD);
-    (words <= MAX_DAY_WORDS).then_some(words)
+    words_of_days(u64::try_from((end - start).num_days()).ok()?)
 }
 
-/// The words of a window of `days` days after each user's sign-up ([`day_words`] of a span
-/// that long).
+/// The words of a window of `days` days after each user's sign-up, counted from the
+/// local day of the sign-up ([`day_words`] of a span that long).
 pub fn after_signup_day_words(days: u32) -> Option<usize> {
-    let start = NaiveDateTime::default();
-    day_words(
-        start,
-        start.checked_add_signed(chrono::Duration::days(days.into()))?,
-    )
+    words_of_days(days.into())
+}
+
+/// The words for facts in a span of `days` days: two days more cover a start or an end
+/// inside a day and an hour gained by a change of clocks; none past [`MAX_DAY_WORDS`].
+fn words_of_days(days: u64) -> Option<usize> {
+    let days = usize::try_from(days).ok()?.checked_add(2)?;
+    let words = days.div_ceil(DAYS_PER_WORD);
+    (words <= MAX_DAY_WORDS).then_some(words)
 }
 
 /// The most words any of `spans` takes ([`day_words`]); none when one takes too many or
