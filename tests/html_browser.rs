@@ -394,6 +394,53 @@ fn a_script_error_is_detected() {
     );
 }
 
+/// Sorting by the segment column orders the labels alone: a parent's drill-down arrow does
+/// not put it before or after the others.
+#[test]
+fn sorting_by_segment_reads_the_labels() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let project = demo(dir.path());
+    let page = dir.path().join("by_label.html");
+    segc(
+        &project,
+        &["run", "-o", "html", "--out", page.to_str().unwrap()],
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Sorted once (descending), then the top-level rows' labels, in order, into the DOM.
+    let actions = r#"<script>
+      document.querySelector('table.report th[data-sort="label"]').click();
+      var rows = document.querySelectorAll('div.period:not([hidden]) table.report tbody tr');
+      var order = [];
+      rows.forEach(function (row) {
+        var parent = row.getAttribute("data-parent");
+        var reported = parent && document.querySelector('tr[data-segment="' + parent + '"]');
+        if (!reported) { order.push(row.querySelector(".label").textContent); }
+      });
+      document.body.setAttribute("data-order", order.join("|"));
+    </script></body>"#;
+    std::fs::write(&page, html.replace("</body>", actions)).unwrap();
+    let loaded = load(&browser, &page, &dir.path().join("profile"));
+    assert_no_errors(&loaded);
+    let body = tags(&loaded.dom, "body");
+    let order: Vec<String> = body[0].1["data-order"]
+        .split('|')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(order[0], "All users", "the baseline stays first: {order:?}");
+    let keys: Vec<String> = order[1..].iter().map(|l| l.to_lowercase()).collect();
+    assert!(keys.len() > 3, "{order:?}");
+    assert!(
+        keys.windows(2).all(|pair| pair[0] >= pair[1]),
+        "not in descending order of label: {order:?}"
+    );
+    // The demo has parents among the top-level rows, so the arrow could have mattered.
+    assert!(
+        loaded.dom.contains("class=\"toggle\" aria-expanded"),
+        "no parent on the page"
+    );
+}
+
 /// The page's script works: sorting keeps children under their parent and `all_users`
 /// first, a parent's button shows its children, and the KPI chooser hides a KPI.
 #[test]

@@ -547,6 +547,36 @@ fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
             text.contains("Definition changed during the period: early."),
             "{target}: {text}"
         );
+        // The HTML page marks the row and says so under the table.
+        let page = dir.path().join(format!("change_{target}.html"));
+        let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+            .args(["run", "--period", "2024-03-05..2024-03-12", "-o", "html"])
+            .arg("--out")
+            .arg(&page)
+            .arg("--project")
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{target}: {}",
+            common::output_text(&output)
+        );
+        let html = std::fs::read_to_string(&page).unwrap();
+        let marked: Vec<&str> = html
+            .split("<tr data-segment=\"")
+            .skip(1)
+            .filter(|tr| tr.contains("data-definition-changed=\"true\""))
+            .map(|tr| &tr[..tr.find('"').unwrap()])
+            .collect();
+        assert_eq!(marked, ["early"], "{target}");
+        assert!(
+            html.contains("Definition changed during the period: early."),
+            "{target}"
+        );
         // A comparison is flagged when either of its periods holds the change.
         for (period, flagged) in [
             ("2024-03-11..2024-03-12", true),

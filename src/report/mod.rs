@@ -101,6 +101,13 @@ pub struct Report {
 }
 
 impl Report {
+    /// The reported segments whose definition changed during the period, when any did.
+    pub fn changed_segments(&self) -> Option<&[String]> {
+        self.definition_changed
+            .as_deref()
+            .filter(|changed| !changed.is_empty())
+    }
+
     /// Matches the rows a query returned (`segment`, `parent`, `segc_row`, then one column per
     /// KPI, each read by its name) to the plan.
     pub fn from_result(plan: &Plan<'_>, target: &str, result: &ResultSet) -> Result<Report, Error> {
@@ -342,6 +349,17 @@ impl Report {
             rows,
         })
     }
+}
+
+/// What a report whose segments' definitions changed during the period says under its
+/// table (terminal and HTML alike), naming the segments as given (already made printable or
+/// escaped by the caller).
+pub(crate) fn definition_note_text(segments: &[String]) -> String {
+    format!(
+        "Definition changed during the period: {}. Their flows count members under both \
+         definitions.",
+        segments.join(", ")
+    )
 }
 
 /// Values as the KPI's type says: integers for counts, doubles otherwise.

@@ -6,7 +6,7 @@ use crate::terminal::{printable, wrap};
 
 use super::fit::{Grid, GridRow, fit};
 use super::plain::plain_text;
-use super::{ColumnKind, Report, reported_double};
+use super::{ColumnKind, Report, definition_note_text, reported_double};
 
 /// What to do about KPIs left out of a table too wide for the terminal.
 const KPI_HINT: &str = "pick KPIs with -k NAME,NAME or see all with --output html";
@@ -51,18 +51,11 @@ impl Report {
     /// The note under a table whose segments' definitions changed during the period (empty
     /// when none did), wrapped to `width`.
     pub(super) fn definition_note(&self, width: Option<usize>) -> String {
-        let Some(changed) = self.definition_changed.as_ref().filter(|c| !c.is_empty()) else {
+        let Some(changed) = self.changed_segments() else {
             return String::new();
         };
-        let note = format!(
-            "Definition changed during the period: {}. Their flows count members under \
-             both definitions.\n",
-            changed
-                .iter()
-                .map(|s| printable(s))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let names: Vec<String> = changed.iter().map(|s| printable(s).into_owned()).collect();
+        let note = format!("{}\n", definition_note_text(&names));
         match width {
             Some(width) => wrap(&note, width),
             None => note,

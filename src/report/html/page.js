@@ -57,7 +57,8 @@
   // Sorting: siblings are ordered among themselves, children stay under their parent, and
   // the all-users baseline stays first. Empty values go last either way.
   function sortKey(row, position) {
-    if (position === "label") { return row.cells[0].textContent.trim().toLowerCase(); }
+    // The label alone: not the drill-down button's arrow nor the mark of a changed definition.
+    if (position === "label") { return row.cells[0].querySelector(".label").textContent.trim().toLowerCase(); }
     var value = row.cells[Number(position)].getAttribute("data-v");
     if (value === null || value === "") { return null; }
     var number = Number(value);

@@ -3,7 +3,7 @@
 //! plain value in `data-v`; headers sort (children stay under their parent, in the
 //! script). The KPI chooser shows and hides a KPI's columns and chart together.
 
-use super::super::{Report, Row};
+use super::super::{Report, Row, definition_note_text};
 use super::escape::{data_value, esc, formatted};
 use super::model::{KpiGroup, change_text};
 
@@ -138,8 +138,21 @@ fn table(report: &Report, groups: &[KpiGroup]) -> String {
         out.push_str(&table_row(report, groups, index, row));
     }
     out.push_str("</tbody></table></div>");
+    if let Some(changed) = report.changed_segments() {
+        let names: Vec<String> = changed.iter().map(|segment| esc(segment)).collect();
+        out.push_str(&format!(
+            "<p class=\"note definition-changed\" data-definition-changed=\"{}\">{CHANGED_MARK} {}</p>",
+            names.join(" "),
+            definition_note_text(&names)
+        ));
+    }
     out
 }
+
+/// Beside a row whose segment's definition changed during the period, and before the note
+/// under the table that says so.
+const CHANGED_MARK: &str =
+    "<abbr class=\"changed\" title=\"Definition changed during the period\">†</abbr>";
 
 /// A group's columns with their header text; `None` for a column kept for its value only
 /// (the change a compare run does not show for this KPI).
@@ -177,8 +190,19 @@ fn table_row(report: &Report, groups: &[KpiGroup], index: usize, row: &Row) -> S
     } else {
         "<span class=\"toggle\"></span>"
     };
+    let changed = report
+        .changed_segments()
+        .is_some_and(|changed| changed.contains(&row.segment));
+    let (changed_attribute, mark) = if changed {
+        (
+            " data-definition-changed=\"true\"",
+            format!(" {CHANGED_MARK}"),
+        )
+    } else {
+        ("", String::new())
+    };
     let mut out = format!(
-        "<tr data-segment=\"{}\" data-parent=\"{}\"{class}><th scope=\"row\" style=\"padding-left:{}em\" title=\"{}\">{toggle}<span class=\"label\">{}</span></th>",
+        "<tr data-segment=\"{}\" data-parent=\"{}\"{changed_attribute}{class}><th scope=\"row\" style=\"padding-left:{}em\" title=\"{}\">{toggle}<span class=\"label\">{}</span>{mark}</th>",
         esc(&row.segment),
         esc(row.parent.as_deref().unwrap_or_default()),
         0.3 + 1.2 * row.depth as f64,

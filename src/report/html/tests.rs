@@ -152,6 +152,72 @@ fn drill_downs_start_collapsed_under_their_parent() {
     assert!(html.contains("<td>–</td>"));
 }
 
+/// A segment whose definition changed during the period is marked in its row, and named in
+/// a note under its table (escaped), in each month of a series that holds the change; a
+/// report read without the history (no flags) and a month without a change say nothing.
+#[test]
+fn changed_definitions_are_marked_and_noted() {
+    let rows = || {
+        vec![
+            row("all_users", "All users", None, vec![Cell::Integer(10)]),
+            row("early", "Early", None, vec![Cell::Integer(4)]),
+            row(HOSTILE, "Hostile", None, vec![Cell::Integer(2)]),
+            row("late", "Late", None, vec![Cell::Integer(1)]),
+        ]
+    };
+    let columns = || vec![column("n", "N", Format::Integer)];
+    let run = run();
+    let marked = |html: &str| -> Vec<String> {
+        html.split("<tr ")
+            .skip(1)
+            .filter(|tr| tr.contains("data-definition-changed=\"true\""))
+            .map(|tr| {
+                let at = tr.find("data-segment=\"").unwrap() + "data-segment=\"".len();
+                tr[at..at + tr[at..].find('"').unwrap()].to_string()
+            })
+            .collect()
+    };
+
+    let mut changed = report(columns(), rows());
+    changed.definition_changed = Some(vec!["early".into(), HOSTILE.into()]);
+    let html = render(Content::Single(&changed), &page(&run));
+    assert_eq!(marked(&html), ["early", &esc(HOSTILE)]);
+    assert_eq!(
+        html.matches("<abbr class=\"changed\"").count(),
+        3,
+        "two rows and the note"
+    );
+    assert!(html.contains(&format!(
+        "Definition changed during the period: early, {}. Their flows count members under both definitions.",
+        esc(HOSTILE)
+    )));
+    assert!(!html.contains(HOSTILE), "the segment's name is escaped");
+
+    let mut none = report(columns(), rows());
+    none.definition_changed = Some(Vec::new());
+    for quiet in [report(columns(), rows()), none] {
+        let html = render(Content::Single(&quiet), &page(&run));
+        assert!(marked(&html).is_empty());
+        assert!(!html.contains("Definition changed"));
+    }
+
+    // A series: only the month that holds the change is noted.
+    let mut october = report(columns(), rows());
+    october.definition_changed = Some(vec!["late".into()]);
+    let mut september = report(columns(), rows());
+    september.definition_changed = Some(Vec::new());
+    let periods = vec![
+        ("2026-09".to_string(), september),
+        ("2026-10".to_string(), october),
+    ];
+    let html = render(Content::Periods(&periods), &page(&run));
+    let months: Vec<&str> = html.split("<div class=\"period\"").skip(1).collect();
+    assert_eq!(months.len(), 2);
+    assert!(marked(months[0]).is_empty() && !months[0].contains("Definition changed"));
+    assert_eq!(marked(months[1]), ["late"]);
+    assert!(months[1].contains("Definition changed during the period: late."));
+}
+
 /// A compare run labels a percent KPI's change in percentage points, other KPIs' as a
 /// relative change.
 #[test]
