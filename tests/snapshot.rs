@@ -2,7 +2,8 @@
 //! records hold exactly each day's members (counted by `segc run` that day); a backfill gives
 //! the same intervals as day-by-day runs, in any order, and as reruns of any day; a range
 //! longer than a chunk gives the same as its parts; a changed definition closes the old
-//! intervals and opens new ones on the day it is recorded.
+//! intervals and opens new ones on the day it is recorded; a segment not recorded keeps its
+//! intervals until it is recorded again.
 #![cfg(all(
     feature = "duckdb",
     feature = "postgres",
@@ -605,6 +606,96 @@ fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
                 .all(|i| i.2 == "2024-03-01" && i.3.is_none()),
             "{target}"
         );
+        forget(dir.path(), engine);
+    }
+}
+
+/// A segment that is not recorded (left out with `-s`, or removed from the definitions)
+/// keeps its intervals as they were: the open ones reach its last recorded day, not the
+/// others'. Recorded again after the gap, its old intervals end on the first day it was not
+/// recorded, and new ones open: a day never recorded is a day without members.
+#[test]
+fn a_segment_not_recorded_keeps_its_intervals_until_recorded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let engines = engines::core_on_every_engine(dir.path(), "segc_snap_gap");
+    for engine in &engines {
+        let target = engine.target;
+        let project = dir.path().join(format!("project_{target}"));
+        std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+        std::fs::write(
+            project.join("segc_project.yml"),
+            "name: gap\ntime_zone: UTC\nhistory_table: app.segc_membership\n",
+        )
+        .unwrap();
+        let definitions = |with_early: bool| {
+            let early = if with_early {
+                "  - { name: early, all: [ { signup_date: { before: 2023-08-15 } } ] }\n"
+            } else {
+                ""
+            };
+            format!(
+                "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at }} }}\n\
+                 attributes:\n  signup_date: {{ source: users, column: signup_at, type: date }}\n\
+                 segments:\n{early}  - {{ name: everyone }}\n\
+                 kpis:\n  - {{ name: people, agg: count }}\n"
+            )
+        };
+        let defs = project.join("segment-defs/defs.yml");
+        std::fs::write(&defs, definitions(true)).unwrap();
+        let run = |args: &[&str]| snapshot(&project, dir.path(), target, args);
+        run(&["--from", "2024-03-01", "--to", "2024-03-05"]);
+        let early = |rows: &[Interval]| -> Vec<Interval> {
+            rows.iter().filter(|i| i.0 == "early").cloned().collect()
+        };
+        let recorded = intervals(dir.path(), target);
+        let first = early(&recorded);
+        // Members under this definition: signed up before 2023-08-15 (users 1, 5, 6, 7, 10).
+        assert_eq!(first.len(), 5, "{target}: {recorded:#?}");
+        assert!(first.iter().all(|i| i.2 == "2024-03-01" && i.3.is_none()));
+
+        // Left out, then removed: `everyone` goes on, `early` is untouched.
+        run(&[
+            "--from",
+            "2024-03-06",
+            "--to",
+            "2024-03-07",
+            "-s",
+            "everyone",
+        ]);
+        std::fs::write(&defs, definitions(false)).unwrap();
+        run(&["--as-of", "2024-03-08"]);
+        let recorded = intervals(dir.path(), target);
+        assert_eq!(early(&recorded), first, "{target}");
+        assert!(
+            recorded
+                .iter()
+                .filter(|i| i.0 == "everyone")
+                .all(|i| i.2 == "2024-03-01" && i.3.is_none()),
+            "{target}: {recorded:#?}"
+        );
+        let last_day = connect(dir.path(), target)
+            .query("SELECT MAX(day) FROM app.segc_membership_days WHERE segment = 'early'")
+            .unwrap();
+        assert_eq!(
+            text(&last_day.rows[0][0]).as_deref(),
+            Some("2024-03-05"),
+            "{target}"
+        );
+
+        // Back, and recorded again: the old intervals end where its recording stopped.
+        std::fs::write(&defs, definitions(true)).unwrap();
+        run(&["--as-of", "2024-03-10"]);
+        let again = early(&intervals(dir.path(), target));
+        assert_eq!(again.len(), 10, "{target}: {again:#?}");
+        for interval in &again {
+            let expected = if interval.2 == "2024-03-01" {
+                Some("2024-03-06")
+            } else {
+                assert_eq!(interval.2, "2024-03-10", "{target}: {interval:?}");
+                None
+            };
+            assert_eq!(interval.3.as_deref(), expected, "{target}: {interval:?}");
+        }
         forget(dir.path(), engine);
     }
 }
