@@ -453,29 +453,50 @@ fn snapshots_are_each_days_members_however_they_are_recorded() {
     }
 }
 
+/// A project `project_<target>` in `dir` over the core users, recording its history in
+/// `app.segc_membership`; returns its directory and its definitions file, to be written with
+/// [`signup_definitions`].
+fn signup_project(
+    dir: &Path,
+    name: &str,
+    target: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let project = dir.join(format!("project_{target}"));
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    std::fs::write(
+        project.join("segc_project.yml"),
+        format!("name: {name}\ntime_zone: UTC\nhistory_table: app.segc_membership\n"),
+    )
+    .unwrap();
+    let defs = project.join("segment-defs/defs.yml");
+    (project, defs)
+}
+
+/// Definitions with a sign-up date: `early` (signed up before `early_before`, left out when
+/// `None`), then `everyone`, and `people` with the KPI lines `kpis`.
+fn signup_definitions(early_before: Option<&str>, kpis: &str) -> String {
+    let early = early_before
+        .map(|day| {
+            format!("  - {{ name: early, all: [ {{ signup_date: {{ before: {day} }} }} ] }}\n")
+        })
+        .unwrap_or_default();
+    format!(
+        "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at }} }}\n\
+         attributes:\n  signup_date: {{ source: users, column: signup_at, type: date }}\n\
+         segments:\n{early}  - {{ name: everyone }}\n\
+         kpis:\n  - {{ name: people, agg: count }}\n{kpis}"
+    )
+}
+
 #[test]
 fn a_changed_definition_closes_the_old_intervals_and_opens_new_ones() {
     let dir = tempfile::tempdir().unwrap();
     let engines = engines::core_on_every_engine(dir.path(), "segc_snap_change");
     for engine in &engines {
         let target = engine.target;
-        let project = dir.path().join(format!("project_{target}"));
-        std::fs::create_dir_all(project.join("segment-defs")).unwrap();
-        std::fs::write(
-            project.join("segc_project.yml"),
-            "name: change\ntime_zone: UTC\nhistory_table: app.segc_membership\n",
-        )
-        .unwrap();
-        let definitions = |since: &str| {
-            format!(
-                "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at }} }}\n\
-                 attributes:\n  signup_date: {{ source: users, column: signup_at, type: date }}\n\
-                 segments:\n  - {{ name: early, all: [ {{ signup_date: {{ before: {since} }} }} ] }}\n  \
-                 - {{ name: everyone }}\n\
-                 kpis:\n  - {{ name: people, agg: count }}\n  - {{ name: entered, flow: entered }}\n"
-            )
-        };
-        let defs = project.join("segment-defs/defs.yml");
+        let (project, defs) = signup_project(dir.path(), "change", target);
+        let definitions =
+            |since: &str| signup_definitions(Some(since), "  - { name: entered, flow: entered }\n");
         std::fs::write(&defs, definitions("2023-07-15")).unwrap();
         snapshot(
             &project,
@@ -620,27 +641,9 @@ fn a_segment_not_recorded_keeps_its_intervals_until_recorded_again() {
     let engines = engines::core_on_every_engine(dir.path(), "segc_snap_gap");
     for engine in &engines {
         let target = engine.target;
-        let project = dir.path().join(format!("project_{target}"));
-        std::fs::create_dir_all(project.join("segment-defs")).unwrap();
-        std::fs::write(
-            project.join("segc_project.yml"),
-            "name: gap\ntime_zone: UTC\nhistory_table: app.segc_membership\n",
-        )
-        .unwrap();
-        let definitions = |with_early: bool| {
-            let early = if with_early {
-                "  - { name: early, all: [ { signup_date: { before: 2023-08-15 } } ] }\n"
-            } else {
-                ""
-            };
-            format!(
-                "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at }} }}\n\
-                 attributes:\n  signup_date: {{ source: users, column: signup_at, type: date }}\n\
-                 segments:\n{early}  - {{ name: everyone }}\n\
-                 kpis:\n  - {{ name: people, agg: count }}\n"
-            )
-        };
-        let defs = project.join("segment-defs/defs.yml");
+        let (project, defs) = signup_project(dir.path(), "gap", target);
+        let definitions =
+            |with_early: bool| signup_definitions(with_early.then_some("2023-08-15"), "");
         std::fs::write(&defs, definitions(true)).unwrap();
         let run = |args: &[&str]| snapshot(&project, dir.path(), target, args);
         run(&["--from", "2024-03-01", "--to", "2024-03-05"]);
