@@ -394,21 +394,31 @@ fn a_script_error_is_detected() {
     );
 }
 
+/// The demo project's HTML page loaded in the browser after `actions` (a script run at the
+/// end of the page) ran, with no script error.
+fn demo_page_after(browser: &Path, dir: &Path, actions: &str) -> Loaded {
+    let project = demo(dir);
+    let page = dir.join("interact.html");
+    segc(
+        &project,
+        &["run", "-o", "html", "--out", page.to_str().unwrap()],
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let acted = html.replace("</body>", &format!("<script>{actions}</script></body>"));
+    std::fs::write(&page, acted).unwrap();
+    let loaded = load(browser, &page, &dir.join("profile"));
+    assert_no_errors(&loaded);
+    loaded
+}
+
 /// Sorting by the segment column orders the labels alone: a parent's drill-down arrow does
 /// not put it before or after the others.
 #[test]
 fn sorting_by_segment_reads_the_labels() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let project = demo(dir.path());
-    let page = dir.path().join("by_label.html");
-    segc(
-        &project,
-        &["run", "-o", "html", "--out", page.to_str().unwrap()],
-    );
-    let html = std::fs::read_to_string(&page).unwrap();
     // Sorted once (descending), then the top-level rows' labels, in order, into the DOM.
-    let actions = r#"<script>
+    let actions = r#"
       document.querySelector('table.report th[data-sort="label"]').click();
       var rows = document.querySelectorAll('div.period:not([hidden]) table.report tbody tr');
       var order = [];
@@ -418,10 +428,8 @@ fn sorting_by_segment_reads_the_labels() {
         if (!reported) { order.push(row.querySelector(".label").textContent); }
       });
       document.body.setAttribute("data-order", order.join("|"));
-    </script></body>"#;
-    std::fs::write(&page, html.replace("</body>", actions)).unwrap();
-    let loaded = load(&browser, &page, &dir.path().join("profile"));
-    assert_no_errors(&loaded);
+    "#;
+    let loaded = demo_page_after(&browser, dir.path(), actions);
     let body = tags(&loaded.dom, "body");
     let order: Vec<String> = body[0].1["data-order"]
         .split('|')
@@ -447,23 +455,14 @@ fn sorting_by_segment_reads_the_labels() {
 fn sorting_expanding_and_choosing_work() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let project = demo(dir.path());
-    let page = dir.path().join("interact.html");
-    segc(
-        &project,
-        &["run", "-o", "html", "--out", page.to_str().unwrap()],
-    );
-    let html = std::fs::read_to_string(&page).unwrap();
-    let actions = r#"<script>
+    let actions = r#"
       document.querySelector('table.report th[data-col="people"]').click();
       document.querySelector('tr[data-segment="paying"] button.toggle').click();
       var box = document.querySelector('#kpis input[data-kpi="people"]');
       box.checked = false;
       box.dispatchEvent(new Event("change"));
-    </script></body>"#;
-    std::fs::write(&page, html.replace("</body>", actions)).unwrap();
-    let loaded = load(&browser, &page, &dir.path().join("profile"));
-    assert_no_errors(&loaded);
+    "#;
+    let loaded = demo_page_after(&browser, dir.path(), actions);
     let table = &page_tables(&loaded.dom)[0];
     let people = |row: &(String, Option<String>, Vec<Option<String>>)| -> f64 {
         row.2[0].as_ref().unwrap().parse().unwrap()
