@@ -32,12 +32,17 @@ fn tmux_missing() -> bool {
 /// A tmux server of its own (its own socket), killed when dropped.
 struct Tmux {
     socket: String,
+    /// Runs so far: each run gets a session of its own. Killing the last session to reuse
+    /// its name would end the server, and a `new-session` right after could reach the
+    /// server while it exits ("server exited unexpectedly").
+    runs: std::cell::Cell<usize>,
 }
 
 impl Tmux {
     fn new(name: &str) -> Tmux {
         Tmux {
             socket: format!("segc-test-{}-{name}", std::process::id()),
+            runs: std::cell::Cell::new(0),
         }
     }
 
@@ -65,11 +70,8 @@ impl Tmux {
             ),
         )
         .unwrap();
-        let session = format!("w{width}");
-        let _ = self
-            .command()
-            .args(["kill-session", "-t", &session])
-            .output();
+        self.runs.set(self.runs.get() + 1);
+        let session = format!("run{}-w{width}", self.runs.get());
         let started = self
             .command()
             .args([
