@@ -133,9 +133,19 @@ fn fan_out(users: usize) {
         .expect("a configuration");
     let database = duckdb::Connection::open_with_flags(&path, config).expect("the warehouse");
     let run = |sql: &str| fanout::run(&database, sql).expect("the statement runs");
+    // Beside the floor: the statement cut after the scores, and after the members' signature
+    // words (`segc_signed`: every user's conditions, before any KPI).
     println!(
-        "{:>9} {:>13} {:>9} {:>11} {:>9} {:>8} {:>9}",
-        "segments", "KPIs", "floor ms", "+scores ms", "run ms", "ratio", "/+scores"
+        "{:>9} {:>13} {:>9} {:>11} {:>12} {:>9} {:>8} {:>9} {:>10}",
+        "segments",
+        "KPIs",
+        "floor ms",
+        "+scores ms",
+        "+members ms",
+        "run ms",
+        "ratio",
+        "/+scores",
+        "members/fl"
     );
     for (segments, kpis) in [
         (30, "mixed"),
@@ -154,6 +164,7 @@ fn fan_out(users: usize) {
         let sql = render(&plan, &dialect, None).expect("render");
         let floor = fanout::floor(&sql, "segc_attributes").expect("a floor");
         let scored = fanout::floor(&sql, "segc_scores").expect("a floor with scores");
+        let signed = fanout::floor(&sql, "segc_signed").expect("a cut after the members");
         if let Ok(dir) = std::env::var("SEGC_BENCH_EXPLAIN") {
             let path = std::path::Path::new(&dir).join(format!("explain_{segments}_{kpis}.txt"));
             let plan = fanout::explain(&database, &sql).expect("EXPLAIN ANALYZE");
@@ -161,15 +172,18 @@ fn fan_out(users: usize) {
         }
         let floor = fanout::median(3, || run(&floor));
         let scored = fanout::median(3, || run(&scored));
+        let signed = fanout::median(3, || run(&signed));
         let report = fanout::median(3, || run(&sql));
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{segments:>9} {kpis:>13} {:>9.0} {:>11.0} {:>9.0} {:>7.2}x {:>8.2}x",
+            "{segments:>9} {kpis:>13} {:>9.0} {:>11.0} {:>12.0} {:>9.0} {:>7.2}x {:>8.2}x {:>9.2}x",
             ms(floor),
             ms(scored),
+            ms(signed),
             ms(report),
             report.as_secs_f64() / floor.as_secs_f64(),
-            report.as_secs_f64() / scored.as_secs_f64()
+            report.as_secs_f64() / scored.as_secs_f64(),
+            signed.as_secs_f64() / floor.as_secs_f64()
         );
     }
     against_one_report(&dir.path().join("project_30_mixed"), &run, &dialect, today);

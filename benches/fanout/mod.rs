@@ -29,7 +29,9 @@ pub fn decomposable_kpis(count: usize) -> String {
 
 /// The floor of a report's statement: its stages up to the per-user attributes (`through`:
 /// `segc_attributes`, or `segc_scores` to include the quintile scores and their stages),
-/// then a SELECT reading every column of that stage.
+/// then a SELECT reading every column of that stage. `through` may name any stage: with
+/// `segc_signed` it measures everything before the KPIs (attributes, scores, each user's
+/// conditions and signature words).
 pub fn floor(statement: &str, through: &str) -> Option<String> {
     floor_reading(statement, through, "SELECT MAX(COLUMNS(*)) FROM")
 }
@@ -37,13 +39,11 @@ pub fn floor(statement: &str, through: &str) -> Option<String> {
 /// [`floor`], ending in `select` followed by the stage's name (DuckDB's `MAX(COLUMNS(*))`
 /// has no portable spelling).
 pub fn floor_reading(statement: &str, through: &str, select: &str) -> Option<String> {
-    // The attributes end where the scores' stages, or else the members, begin.
-    let next: &[&str] = if through == "segc_scores" {
-        &["\"segc_members\" AS ("]
-    } else {
-        &["\"segc_score_1\" AS (", "\"segc_members\" AS ("]
-    };
-    let cut = next.iter().find_map(|stage| statement.find(stage))?;
+    // A stage begins on a line of its own with its quoted name; the cut falls before the
+    // stage after `through`.
+    let header = format!("\n\"{through}\" AS ");
+    let after = statement.find(&header)? + header.len();
+    let cut = after + statement[after..].find("\n\"segc_")?;
     let head = statement[..cut].trim_end().trim_end_matches(',');
     Some(format!("{head}\n{select} \"{through}\""))
 }

@@ -199,8 +199,15 @@ pub fn run(users: usize) {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
     let dir = tempfile::tempdir().expect("a temporary directory");
     println!(
-        "{:>9} {:>9} {:>11} {:>9} {:>8} {:>9}",
-        "segments", "floor ms", "+scores ms", "run ms", "ratio", "/+scores"
+        "{:>9} {:>9} {:>11} {:>12} {:>9} {:>8} {:>9} {:>10}",
+        "segments",
+        "floor ms",
+        "+scores ms",
+        "+members ms",
+        "run ms",
+        "ratio",
+        "/+scores",
+        "members/fl"
     );
     let read = |sql: &str| runtime.block_on(first_column(&client, sql));
     for segments in [30, 300] {
@@ -214,12 +221,14 @@ pub fn run(users: usize) {
                 .expect("a floor")
         };
         let (floor, scored) = (floor_of("segc_attributes"), floor_of("segc_scores"));
+        let signed = floor_of("segc_signed");
         let ms = |statement: &str| fanout::median(3, || read(statement)).as_secs_f64() * 1000.0;
-        let (floor, scored, report) = (ms(&floor), ms(&scored), ms(&sql));
+        let (floor, scored, signed, report) = (ms(&floor), ms(&scored), ms(&signed), ms(&sql));
         println!(
-            "{segments:>9} {floor:>9.0} {scored:>11.0} {report:>9.0} {:>7.2}x {:>8.2}x",
+            "{segments:>9} {floor:>9.0} {scored:>11.0} {signed:>12.0} {report:>9.0} {:>7.2}x {:>8.2}x {:>9.2}x",
             report / floor,
-            report / scored
+            report / scored,
+            signed / floor
         );
         let plan = read(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}")).join("\n");
         println!("{:>9} {}", "", review(&plan));
