@@ -459,6 +459,7 @@ fn statement_sql(
             outputs => serialized(&kpis.outputs),
             scores => serialized(&scores),
             score_stages => serialized(&score_stages),
+            fenced_scores => dialect.capabilities.fenced_scores,
             series_title => series.title,
             series_labels => series.labels,
             series_shape => series.shape,
