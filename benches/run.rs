@@ -133,19 +133,11 @@ fn fan_out(users: usize) {
         .expect("a configuration");
     let database = duckdb::Connection::open_with_flags(&path, config).expect("the warehouse");
     let run = |sql: &str| fanout::run(&database, sql).expect("the statement runs");
-    // Beside the floor: the statement cut after the scores, and after the members' signature
-    // words (`segc_signed`: every user's conditions, before any KPI).
     println!(
-        "{:>9} {:>13} {:>9} {:>11} {:>12} {:>9} {:>8} {:>9} {:>10}",
+        "{:>9} {:>13} {}",
         "segments",
         "KPIs",
-        "floor ms",
-        "+scores ms",
-        "+members ms",
-        "run ms",
-        "ratio",
-        "/+scores",
-        "members/fl"
+        fanout::timing_header()
     );
     for (segments, kpis) in [
         (30, "mixed"),
@@ -176,14 +168,8 @@ fn fan_out(users: usize) {
         let report = fanout::median(3, || run(&sql));
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{segments:>9} {kpis:>13} {:>9.0} {:>11.0} {:>12.0} {:>9.0} {:>7.2}x {:>8.2}x {:>9.2}x",
-            ms(floor),
-            ms(scored),
-            ms(signed),
-            ms(report),
-            report.as_secs_f64() / floor.as_secs_f64(),
-            report.as_secs_f64() / scored.as_secs_f64(),
-            signed.as_secs_f64() / floor.as_secs_f64()
+            "{segments:>9} {kpis:>13} {}",
+            fanout::timing_row(ms(floor), ms(scored), ms(signed), ms(report))
         );
     }
     against_one_report(&dir.path().join("project_30_mixed"), &run, &dialect, today);

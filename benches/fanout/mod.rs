@@ -48,6 +48,26 @@ pub fn floor_reading(statement: &str, through: &str, select: &str) -> Option<Str
     Some(format!("{head}\n{select} \"{through}\""))
 }
 
+/// The headers of the timing columns both fan-out benches print after their own: the floor,
+/// the cuts after the scores and after the members' signature words (`segc_signed`: every
+/// user's conditions, before any KPI), the whole statement, and the ratios.
+pub fn timing_header() -> String {
+    format!(
+        "{:>9} {:>11} {:>12} {:>9} {:>8} {:>9} {:>10}",
+        "floor ms", "+scores ms", "+members ms", "run ms", "ratio", "/+scores", "members/fl"
+    )
+}
+
+/// The timing columns of one statement, in milliseconds (see [`timing_header`]).
+pub fn timing_row(floor: f64, scored: f64, signed: f64, report: f64) -> String {
+    format!(
+        "{floor:>9.0} {scored:>11.0} {signed:>12.0} {report:>9.0} {:>7.2}x {:>8.2}x {:>9.2}x",
+        report / floor,
+        report / scored,
+        signed / floor
+    )
+}
+
 /// Runs `sql` and reads every row; the number of rows.
 pub fn run(connection: &duckdb::Connection, sql: &str) -> duckdb::Result<usize> {
     let mut statement = connection.prepare(sql)?;

@@ -198,17 +198,7 @@ pub fn run(users: usize) {
     );
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    println!(
-        "{:>9} {:>9} {:>11} {:>12} {:>9} {:>8} {:>9} {:>10}",
-        "segments",
-        "floor ms",
-        "+scores ms",
-        "+members ms",
-        "run ms",
-        "ratio",
-        "/+scores",
-        "members/fl"
-    );
+    println!("{:>9} {}", "segments", fanout::timing_header());
     let read = |sql: &str| runtime.block_on(first_column(&client, sql));
     for segments in [30, 300] {
         let project_dir = dir.path().join(format!("project_{segments}"));
@@ -225,10 +215,8 @@ pub fn run(users: usize) {
         let ms = |statement: &str| fanout::median(3, || read(statement)).as_secs_f64() * 1000.0;
         let (floor, scored, signed, report) = (ms(&floor), ms(&scored), ms(&signed), ms(&sql));
         println!(
-            "{segments:>9} {floor:>9.0} {scored:>11.0} {signed:>12.0} {report:>9.0} {:>7.2}x {:>8.2}x {:>9.2}x",
-            report / floor,
-            report / scored,
-            signed / floor
+            "{segments:>9} {}",
+            fanout::timing_row(floor, scored, signed, report)
         );
         let plan = read(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}")).join("\n");
         println!("{:>9} {}", "", review(&plan));
