@@ -982,27 +982,23 @@ fn verify_full_encrypts_with_the_trusted_authority_and_refuses_any_other() {
     }
 }
 
-/// `EXPLAIN (VERBOSE)` of `sql` in `database` on the test server, the plan's lines joined.
-/// Over tokio-postgres itself: segc's driver sends nothing but queries, and EXPLAIN is none.
-fn explained(database: &str, sql: &str) -> String {
+/// `EXPLAIN (VERBOSE)` of `sql` on the server and database of the `pg` target in `profiles`
+/// (the profiles.yml the engines were loaded with), the plan's lines joined. Over
+/// tokio-postgres itself: segc's driver sends nothing but queries, and EXPLAIN is none.
+fn explained(profiles: &Path, sql: &str) -> String {
+    let profile = segc::spec::profiles::load_profile(Some(profiles), profiles, "pg").unwrap();
+    let field = |name: &str| {
+        profile
+            .field(name)
+            .unwrap_or_else(|| panic!("pg: no {name}"))
+    };
     let mut config = tokio_postgres::Config::new();
     config
-        .host(
-            engines::var("SEGC_TEST_PG_HOST")
-                .as_deref()
-                .unwrap_or("127.0.0.1"),
-        )
-        .port(
-            engines::var("SEGC_TEST_PG_PORT")
-                .map_or(5432, |port| port.parse().expect("a port number")),
-        )
-        .user(
-            engines::var("SEGC_TEST_PG_USER")
-                .as_deref()
-                .unwrap_or("postgres"),
-        )
-        .dbname(database);
-    if let Some(password) = engines::var("SEGC_TEST_PG_PASSWORD") {
+        .host(field("host"))
+        .port(field("port").parse().expect("a port number"))
+        .user(field("user"))
+        .dbname(field("database"));
+    if let Some(password) = profile.field("password").filter(|p| !p.is_empty()) {
         config.password(password);
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -1075,7 +1071,7 @@ fn each_quintile_score_is_computed_once_in_the_plan() {
         "{} scores read {reads} times",
         scores.len()
     );
-    let plan = explained(database, &sql);
+    let plan = explained(dir.path(), &sql);
     assert_eq!(
         plan.matches("THEN 5 WHEN").count(),
         scores.len(),

@@ -5,10 +5,11 @@
 //! `valid_from` (included) to `valid_to` (excluded), `valid_to` NULL while the interval
 //! reaches the segment's last recorded day (a segment left out with `-s`, or removed, keeps
 //! its intervals as they were until it is recorded again). The days table
-//! (`<history>_days`) holds one row per segment and recorded day. The intervals are a function of the recorded days' memberships
-//! alone: a day not recorded is a day without members, an interval is a run of consecutive
-//! recorded member days under one definition hash. So a backfill equals the day-by-day runs,
-//! and rerunning any day, late or not, gives the same intervals (when the data are the same).
+//! (`<history>_days`) holds one row per segment and recorded day. The intervals are a
+//! function of the recorded days' memberships alone: a day not recorded is a day without
+//! members, an interval is a run of consecutive recorded member days under one definition
+//! hash. So a backfill equals the day-by-day runs, and rerunning any day, late or not, gives
+//! the same intervals (when the data are the same).
 
 use chrono::NaiveDate;
 
