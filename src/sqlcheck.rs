@@ -24,23 +24,32 @@ pub fn parser_dialect(name: &str) -> Result<Box<dyn ParserDialect>, Error> {
 /// `AS` and `(` is left out of the tokens parsed. The keyword only asks the engine to compute
 /// the stage once; everything else is parsed as sent.
 pub fn parse_one(sql: &str, sqlparser_dialect: &str) -> Result<Statement, Error> {
+    parse_tokens(tokenize(sql, sqlparser_dialect)?, sqlparser_dialect)
+}
+
+/// The tokens of `sql` in the named sqlparser dialect, with their places, as [`parse_tokens`]
+/// reads them.
+pub fn tokenize(sql: &str, sqlparser_dialect: &str) -> Result<Vec<TokenWithSpan>, Error> {
     let dialect = parser_dialect(sqlparser_dialect)?;
-    let refused = |e: ParserError| {
-        Error::Render(format!(
-            "the generated SQL does not parse as {sqlparser_dialect}: {e}"
-        ))
-    };
-    let mut tokens = Tokenizer::new(dialect.as_ref(), sql)
+    Tokenizer::new(dialect.as_ref(), sql)
         .with_unescape(true)
         .tokenize_with_location()
-        .map_err(|e| refused(e.into()))?;
+        .map_err(|e| not_parsed(sqlparser_dialect, e.into()))
+}
+
+/// [`parse_one`] of the tokens [`tokenize`] gave in the same dialect.
+pub fn parse_tokens(
+    mut tokens: Vec<TokenWithSpan>,
+    sqlparser_dialect: &str,
+) -> Result<Statement, Error> {
+    let dialect = parser_dialect(sqlparser_dialect)?;
     if sqlparser_dialect == "duckdb" {
         tokens = without_materialized(tokens);
     }
     let mut statements = Parser::new(dialect.as_ref())
         .with_tokens_with_locations(tokens)
         .parse_statements()
-        .map_err(refused)?;
+        .map_err(|e| not_parsed(sqlparser_dialect, e))?;
     if statements.len() != 1 {
         return Err(Error::Render(format!(
             "the generated SQL holds {} statements; expected exactly one",
@@ -48,6 +57,12 @@ pub fn parse_one(sql: &str, sqlparser_dialect: &str) -> Result<Statement, Error>
         )));
     }
     Ok(statements.remove(0))
+}
+
+fn not_parsed(sqlparser_dialect: &str, e: ParserError) -> Error {
+    Error::Render(format!(
+        "the generated SQL does not parse as {sqlparser_dialect}: {e}"
+    ))
 }
 
 /// `tokens` without each unquoted `MATERIALIZED` whose neighbours, whitespace aside, are `AS`

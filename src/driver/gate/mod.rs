@@ -27,7 +27,7 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{
     Expr, ObjectNamePart, Query, SetExpr, Statement, TableFactor, Visit, Visitor,
 };
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::dialect::Dialect;
 use crate::error::Error;
@@ -134,10 +134,12 @@ pub fn admit<'a>(sql: &'a str, dialect: &Dialect, shape: Shape) -> Result<Admitt
             }
         }
         Shape::Read => {
-            if let Err(why) = setting_independent(sql, dialect) {
-                return refuse(why);
-            }
-            let statement = crate::sqlcheck::parse_one(sql, &dialect.sqlparser)?;
+            let tokens = match checked_tokens(sql, dialect) {
+                Ok(tokens) => tokens,
+                Err(Unread::Refused(why)) => return refuse(why),
+                Err(Unread::Unparsed(error)) => return Err(error),
+            };
+            let statement = crate::sqlcheck::parse_tokens(tokens, &dialect.sqlparser)?;
             let mut check = ReadOnly;
             if let ControlFlow::Break(why) = statement.visit(&mut check) {
                 return refuse(why);
@@ -161,8 +163,11 @@ pub fn admit_write<'a>(
             dialect.name
         ))
     };
-    setting_independent(sql, dialect).map_err(refused)?;
-    let statement = crate::sqlcheck::parse_one(sql, &dialect.sqlparser)?;
+    let tokens = checked_tokens(sql, dialect).map_err(|unread| match unread {
+        Unread::Refused(why) => refused(why),
+        Unread::Unparsed(error) => error,
+    })?;
+    let statement = crate::sqlcheck::parse_tokens(tokens, &dialect.sqlparser)?;
     write::check(&statement, kind, target).map_err(refused)?;
     Ok(Admitted {
         sql,
@@ -170,21 +175,45 @@ pub fn admit_write<'a>(
     })
 }
 
-/// Refuses a statement whose strings a server could read two ways: one with a character inside
-/// quotes that the dialect spells out because its meaning there depends on a setting. Strings
-/// are read the standard way (backslash ordinary); when none holds such a character, every
-/// reading splits the text into the same tokens.
-fn setting_independent(sql: &str, dialect: &Dialect) -> Result<(), String> {
+/// Why [`checked_tokens`] gave no tokens.
+enum Unread {
+    /// What the statement says is refused.
+    Refused(String),
+    /// It does not tokenize in the target's dialect.
+    Unparsed(Error),
+}
+
+/// The tokens of `sql` in the target's dialect, to parse, once its strings are found to read
+/// the same under any server setting ([`setting_independent`]). Strings are read the
+/// standard way, with PostgreSQL's tokenizer; where the target's dialect is PostgreSQL's,
+/// those tokens are the ones parsed, so a large statement is tokenized once.
+fn checked_tokens(sql: &str, dialect: &Dialect) -> Result<Vec<TokenWithSpan>, Unread> {
+    const STANDARD: &str = "postgres";
     let spelled: Vec<char> = dialect.string.spelled_out.iter().map(|s| s.0).collect();
     if spelled.is_empty() {
-        return Ok(());
+        return crate::sqlcheck::tokenize(sql, &dialect.sqlparser).map_err(Unread::Unparsed);
     }
-    let standard = sqlparser::dialect::PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&standard, sql)
-        .tokenize()
-        .map_err(|e| format!("it does not tokenize: {e}"))?;
+    let standard = Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| Unread::Refused(format!("it does not tokenize: {e}")))?;
+    setting_independent(standard.iter().map(|t| &t.token), &spelled).map_err(Unread::Refused)?;
+    if dialect.sqlparser == STANDARD {
+        Ok(standard)
+    } else {
+        crate::sqlcheck::tokenize(sql, &dialect.sqlparser).map_err(Unread::Unparsed)
+    }
+}
+
+/// Refuses a statement whose strings a server could read two ways: one with a character inside
+/// quotes that the dialect spells out (`spelled`) because its meaning there depends on a
+/// setting. `tokens` are the statement's, read the standard way (backslash ordinary); when no
+/// string holds such a character, every reading splits the text into the same tokens.
+fn setting_independent<'t>(
+    tokens: impl Iterator<Item = &'t Token>,
+    spelled: &[char],
+) -> Result<(), String> {
     for token in tokens {
-        let content = match &token {
+        let content = match token {
             Token::SingleQuotedString(s)
             | Token::NationalStringLiteral(s)
             | Token::UnicodeStringLiteral(s)
