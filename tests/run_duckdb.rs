@@ -898,8 +898,8 @@ fn days_between_reads_any_timestamp_by_its_local_date() {
 /// minimum of strings — equal the same aggregates taken over each member's own row, on the
 /// demo data with 70 more segments and the example's drill-downs. With every segment (over
 /// 63 rows) the report reads members' rows itself; with 40 of them it groups members by
-/// signature and by value. The oracle reads the statement's own membership flags and
-/// aggregates each row's members directly.
+/// signature and by value. The oracle reads the membership flags of the statement written
+/// without condition masks and aggregates each row's members directly.
 #[test]
 fn grouped_kpis_equal_aggregates_over_each_members_own_row() {
     let dir = tempfile::tempdir().unwrap();
@@ -1027,6 +1027,28 @@ fn assert_kpis_match_oracle(
     assert!(sql.contains("\"segc_count_o_avg_days\""), "{sql}");
     assert!(!sql.contains("_o_activity_again\""), "{sql}");
     assert!(!sql.contains("_o_avg_days_again\""), "{sql}");
+
+    // From 64 rows on, DuckDB evaluates the conditions once per distinct value they read
+    // (condition masks) and writes no flag: the oracle reads the flags of the same report
+    // written without masks.
+    assert_eq!(
+        sql.contains("\"segc_mask_1\" AS ("),
+        report.rows.len() >= 64,
+        "masks with {} rows",
+        report.rows.len()
+    );
+    if report.rows.len() >= 64 {
+        // `last_seen_at: { is_null: true }` beside `days_since_seen` is read as whether it
+        // is NULL: a mask of two values, not of every user's timestamp.
+        assert!(
+            sql.contains("((\"a\".\"last_seen_at\") IS NULL) AS \"segc_key_"),
+            "{sql}"
+        );
+    }
+    let mut flagged = dialect.clone();
+    flagged.capabilities.masks_from_rows = None;
+    let sql = segc::render::render(&plan, &flagged, None).unwrap();
+    assert!(!sql.contains("\"segc_mask_1\""));
 
     // The oracle: the statement up to the members' signatures, then each row's members by
     // their flags (row 0 is every member), aggregated directly. The flags are read from the

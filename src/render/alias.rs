@@ -55,10 +55,12 @@ pub(super) enum Alias {
     ScoreValues,
     /// A word of a wide report's signatures, by number.
     Words,
+    /// A distinct tuple of the values segment conditions read (render/masks.rs).
+    Masks,
 }
 
 impl Alias {
-    const ALL: [Alias; 24] = [
+    const ALL: [Alias; 25] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -83,6 +85,7 @@ impl Alias {
         Alias::Groupings,
         Alias::ScoreValues,
         Alias::Words,
+        Alias::Masks,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -112,6 +115,7 @@ impl Alias {
             Alias::Groupings => "o",
             Alias::ScoreValues => "v",
             Alias::Words => "j",
+            Alias::Masks => "d",
         }
     }
 
@@ -142,6 +146,7 @@ impl Alias {
             Alias::Groupings => "groupings",
             Alias::ScoreValues => "score_values",
             Alias::Words => "words",
+            Alias::Masks => "masks",
         }
     }
 

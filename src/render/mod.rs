@@ -7,6 +7,7 @@ mod expr;
 mod flows;
 mod freshness;
 mod kpis;
+mod masks;
 mod members;
 mod passes;
 mod series;
@@ -323,7 +324,7 @@ fn statement_sql(
         let (passes, attributes) = passes::passes(sql, statement, &names, &end)?;
         let (scores, score_stages) = members::scores(sql, statement, &names)?;
         // Membership and KPIs for a report or series; `segc explain` has neither.
-        let (mut members, signatures, kpis) = match (&statement.membership, statement.kind) {
+        let (mut members, mut signatures, kpis) = match (&statement.membership, statement.kind) {
             (Some(membership), Kind::Snapshot) => (
                 members::members(sql, statement, &names, membership)?,
                 signatures::signatures(sql, statement, &names, membership)?,
@@ -419,6 +420,28 @@ fn statement_sql(
             } else {
                 kpis.grouping.signed_readers()
             };
+        // A wide report's conditions, once per distinct value they read (render/masks.rs):
+        // the members' flags are then never written, and the signature's words are ANDs of
+        // the masks' words.
+        let masks = match (
+            &statement.membership,
+            statement.kind,
+            dialect.capabilities.masks_from_rows,
+        ) {
+            (Some(membership), Kind::Report, Some(from))
+                if !member_rows && membership.rows.len() >= from =>
+            {
+                masks::masks(sql, project, &names, membership)?
+            }
+            _ => None,
+        };
+        if let (Some(masks), Some(membership)) = (&masks, &statement.membership) {
+            members.columns.truncate(membership.formulas.len());
+            members.stages.clear();
+            for (item, word) in signatures.words.iter_mut().zip(&masks.words) {
+                item.sql = word.clone();
+            }
+        }
         let insert = write
             .as_ref()
             .map(|w| w.insert.clone())
@@ -446,6 +469,8 @@ fn statement_sql(
             segment_column => q(SEGMENT_COLUMN),
             parent_column => q(PARENT_COLUMN),
             signature_words => serialized(&signatures.words),
+            mask_stages => masks.as_ref().map(|m| serialized(&m.stages)),
+            mask_joins => masks.as_ref().map(|m| m.joins.clone()),
             in_row => signatures.in_row,
             grouping => serialized(&kpis.grouping),
             partials => serialized(&kpis.partials),

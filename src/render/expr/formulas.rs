@@ -16,6 +16,9 @@ impl<'a, 's> Sql<'a, 's> {
         id: AttributeId,
         alias: Alias,
     ) -> Result<String, Error> {
+        if let Some((_, value)) = self.values.iter().find(|(read, _)| *read == id) {
+            return Ok(value.clone());
+        }
         let attribute = self.plan().project.attribute(id);
         match &attribute.kind {
             AttributeKind::Formula(expr) => {

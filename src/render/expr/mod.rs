@@ -36,6 +36,9 @@ pub(super) struct Sql<'a, 's> {
     /// How many period-dependent values have been spelled: a stage whose count does not
     /// move reads nothing from the spine.
     spine_reads: &'a Cell<usize>,
+    /// Attributes whose value a condition reads from a given column instead (the distinct
+    /// values of a condition mask, see render/masks.rs).
+    values: Vec<(crate::ir::AttributeId, String)>,
 }
 
 /// A number as SQL: integers without a fraction, negatives in parentheses.
@@ -67,6 +70,7 @@ impl<'a, 's> Sql<'a, 's> {
             spine_alias: Alias::Spine,
             spine_columns,
             spine_reads,
+            values: Vec::new(),
         }
     }
 
@@ -79,6 +83,24 @@ impl<'a, 's> Sql<'a, 's> {
             spine_alias: alias,
             spine_columns: &mut *self.spine_columns,
             spine_reads: self.spine_reads,
+            values: self.values.clone(),
+        }
+    }
+
+    /// A renderer that reads each of `values`' attributes from its column (an expression)
+    /// instead of its stage's column or formula.
+    pub(super) fn reading_values(
+        &mut self,
+        values: Vec<(crate::ir::AttributeId, String)>,
+    ) -> Sql<'_, 's> {
+        Sql {
+            state: &mut *self.state,
+            dialect: self.dialect,
+            periods: self.periods,
+            spine_alias: self.spine_alias,
+            spine_columns: &mut *self.spine_columns,
+            spine_reads: self.spine_reads,
+            values,
         }
     }
 
