@@ -168,10 +168,10 @@ pub struct Capabilities {
     /// conjunct of a segment's membership reads a few attributes; per distinct tuple of
     /// those (a stage of its own, `segc_mask_<n>`) every segment's conjuncts on them give
     /// its bits, and a user's signature is the AND of the words of the tuples it has. On
-    /// DuckDB at 300 segments and 1,000,000 users (Python's DuckDB 2.0.1, in turn,
-    /// identical results) the stages up to the signatures took 0.97 s instead of 1.52 s,
-    /// the whole report 2.44 s instead of 3.10 s; at 30 segments it was slower (1.22 s
-    /// against 1.09 s), hence the threshold. None: never.
+    /// DuckDB at 300 segments and 1,000,000 users (Python's DuckDB 2.0.1, in turn, medians
+    /// of 5, identical results) the stages up to the signatures took 0.93 s instead of
+    /// 1.41 s, the whole report 2.26 s instead of 2.90 s; at 30 segments it was slower
+    /// (1.22 s against 1.09 s), hence the threshold. None: never.
     #[serde(default)]
     pub masks_from_rows: Option<usize>,
 }
