@@ -22,6 +22,7 @@ use crate::plan::statement::{Membership, SIGNATURE_BITS};
 
 use super::alias::Alias;
 use super::expr::Sql;
+use super::signatures::word_literal;
 use super::{Item, Names};
 
 /// How many conjuncts a mask stage must replace, at least, to be written: a stage is a
@@ -90,17 +91,6 @@ fn reads(project: &Project, condition: &Condition, into: &mut BTreeMap<Attribute
         }
         Condition::Predicate { .. } => false,
     }
-}
-
-/// A bit mask as a 64-bit integer literal.
-fn literal(sql: &mut Sql<'_, '_>, value: u64) -> Result<String, Error> {
-    if value <= i32::MAX as u64 {
-        return Ok(value.to_string());
-    }
-    sql.call(
-        "cast",
-        &[Value::from(value.to_string()), Value::from("bigint")],
-    )
 }
 
 /// The masks of a report whose every reported segment's conjuncts read attributes alone, or
@@ -197,7 +187,7 @@ pub(super) fn masks(
                 let (word, bit) = bits[*index];
                 let condition = sql.condition(&Condition::All(conditions.clone()), a)?;
                 let flag = sql.call("flag", &[Value::from(condition)])?;
-                let term = match literal(sql, 1 << bit)?.as_str() {
+                let term = match word_literal(sql, 1 << bit)?.as_str() {
                     "1" => flag,
                     value => format!("{flag} * {value}"),
                 };
@@ -212,7 +202,7 @@ pub(super) fn masks(
         let mut words = Vec::new();
         for (word, mut terms) in terms.into_iter().enumerate() {
             if always[word] != 0 || terms.is_empty() {
-                terms.insert(0, literal(sql, always[word])?);
+                terms.insert(0, word_literal(sql, always[word])?);
             }
             let alias = names.q(&format!("segc_signature_{word}"));
             let first = word * SIGNATURE_BITS + 1;

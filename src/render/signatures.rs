@@ -91,7 +91,11 @@ fn word_name(names: &Names<'_>, word: usize) -> String {
 /// A bit as a 64-bit integer literal (some warehouses read a literal past 32 bits as a
 /// decimal).
 pub(super) fn bit_literal(sql: &mut Sql<'_, '_>, bit: Option<u32>) -> Result<String, Error> {
-    let value: u64 = bit.map_or(0, |bit| 1 << bit);
+    word_literal(sql, bit.map_or(0, |bit| 1 << bit))
+}
+
+/// Bits (a word of a signature) as a 64-bit integer literal, as [`bit_literal`].
+pub(super) fn word_literal(sql: &mut Sql<'_, '_>, value: u64) -> Result<String, Error> {
     if value <= i32::MAX as u64 {
         return Ok(value.to_string());
     }
