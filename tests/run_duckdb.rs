@@ -897,9 +897,10 @@ fn days_between_reads_any_timestamp_by_its_local_date() {
 /// string, with a `where`), medians and percentiles, sums and averages of whole numbers, the
 /// minimum of strings — equal the same aggregates taken over each member's own row, on the
 /// demo data with 70 more segments and the example's drill-downs. With every segment (over
-/// 63 rows) the report reads members' rows itself; with 40 of them it groups members by
-/// signature and by value. The oracle reads the membership flags of the statement written
-/// without condition masks and aggregates each row's members directly.
+/// 63 rows) the report evaluates its conditions per distinct value (condition masks) and
+/// groups again per word of the signature; with 40 of them it groups members by signature
+/// and by value. The oracle reads the membership flags of the statement written without
+/// condition masks and aggregates each row's members directly.
 #[test]
 fn grouped_kpis_equal_aggregates_over_each_members_own_row() {
     let dir = tempfile::tempdir().unwrap();
