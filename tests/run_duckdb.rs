@@ -34,6 +34,40 @@ fn run_project_with(project: &segc::ir::Project, options: ReportOptions, extra: 
     Report::from_result(&plan, "test", &result).unwrap()
 }
 
+/// Condition masks read every trap of the core fixture (NULLs, strings that differ in case
+/// or trailing spaces, days in the project's time zone, drill-downs, exclusive sets) as the
+/// flags do: its report with 64 more segments, written with masks (forced from one row) and
+/// without, gives the same table on DuckDB.
+#[test]
+fn condition_masks_give_the_flags_table_on_the_trap_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = common::wide_core_project(dir.path());
+    let plan = common::plan(&project, &ReportOptions::default());
+    let mut database = common::core_database();
+    let mut tables = Vec::new();
+    for from in [Some(1), None] {
+        let mut dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+        dialect.capabilities.masks_from_rows = from;
+        let sql = segc::render::render(&plan, &dialect, None).expect("render");
+        assert_eq!(
+            sql.contains("\"segc_mask_1\" AS ("),
+            from.is_some(),
+            "{sql}"
+        );
+        let result = database
+            .query(&sql)
+            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        tables.push(Report::from_result(&plan, "test", &result).unwrap());
+    }
+    let (masked, flagged) = (&tables[0], &tables[1]);
+    assert!(masked.rows.len() > 64, "{} rows", masked.rows.len());
+    assert_eq!(masked.rows.len(), flagged.rows.len());
+    for (a, b) in masked.rows.iter().zip(&flagged.rows) {
+        assert_eq!(a.segment, b.segment);
+        assert_eq!(a.values, b.values, "row {}", a.segment);
+    }
+}
+
 fn value(report: &Report, segment: &str, kpi: &str) -> Cell {
     let column = report
         .columns
@@ -1019,7 +1053,10 @@ fn assert_kpis_match_oracle(
         ..Default::default()
     };
     let plan = common::plan(project, &options);
-    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    let mut dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    // DuckDB writes condition masks from 200 rows; from 64 here, so that the wide case has
+    // them.
+    dialect.capabilities.masks_from_rows = Some(64);
     let sql = segc::render::render(&plan, &dialect, None).unwrap();
     let report = Report::from_result(&plan, "test", &duckdb.query(&sql).unwrap()).unwrap();
     assert!(report.rows.len() > 30, "{} rows", report.rows.len());
@@ -1029,9 +1066,9 @@ fn assert_kpis_match_oracle(
     assert!(!sql.contains("_o_activity_again\""), "{sql}");
     assert!(!sql.contains("_o_avg_days_again\""), "{sql}");
 
-    // From 64 rows on, DuckDB evaluates the conditions once per distinct value they read
-    // (condition masks) and writes no flag: the oracle reads the flags of the same report
-    // written without masks.
+    // From 64 rows on, the conditions are evaluated once per distinct value they read
+    // (condition masks) and no flag is written: the oracle reads the flags of the same
+    // report written without masks.
     assert_eq!(
         sql.contains("\"segc_mask_1\" AS ("),
         report.rows.len() >= 64,

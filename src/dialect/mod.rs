@@ -170,8 +170,9 @@ pub struct Capabilities {
     /// its bits, and a user's signature is the AND of the words of the tuples it has. On
     /// DuckDB at 300 segments and 1,000,000 users (Python's DuckDB 2.0.1, in turn, medians
     /// of 5, identical results) the stages up to the signatures took 0.93 s instead of
-    /// 1.41 s, the whole report 2.26 s instead of 2.90 s; at 30 segments it was slower
-    /// (1.22 s against 1.09 s), hence the threshold. None: never.
+    /// 1.41 s, the whole report 2.26 s instead of 2.90 s; at 100 segments the two were
+    /// even (0.99 s against 1.01 s up to the signatures, the report 1.57 s against
+    /// 1.45 s), and at 30 slower (1.22 s against 1.09 s), hence the threshold. None: never.
     #[serde(default)]
     pub masks_from_rows: Option<usize>,
 }
