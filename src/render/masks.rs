@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::ir::{AttributeId, Condition, Operand, Predicate, Project};
-use crate::plan::statement::{Membership, SIGNATURE_BITS};
+use crate::plan::statement::Membership;
 
 use super::alias::Alias;
 use super::expr::Sql;
@@ -95,12 +95,14 @@ fn reads(project: &Project, condition: &Condition, into: &mut BTreeMap<Attribute
 
 /// The masks of a report whose every reported segment's conjuncts read attributes alone, or
 /// none where one does not, where no segment has a condition, or where the stages would
-/// be many against the conjuncts ([`STAGE_COST`]).
+/// be many against the conjuncts ([`STAGE_COST`]). `signature` is the signature's words as
+/// the flags give them: the masks' words take their names and comments.
 pub(super) fn masks(
     sql: &mut Sql<'_, '_>,
     project: &Project,
     names: &Names<'_>,
     membership: &Membership,
+    signature: &[Item],
 ) -> Result<Option<Masks>, Error> {
     // The reported segments' bits, and per set of reads, each segment's conjuncts.
     let mut bits = Vec::new();
@@ -144,7 +146,7 @@ pub(super) fn masks(
     if groups.is_empty() || groups.len() * STAGE_COST > conjunct_count {
         return Ok(None);
     }
-    let word_count = bits.iter().map(|(word, _)| word + 1).max().unwrap_or(0);
+    let word_count = signature.len();
     let d = names.alias(Alias::Masks);
     let a = Alias::Attributes;
     let mut masks = Masks {
@@ -204,20 +206,16 @@ pub(super) fn masks(
             if always[word] != 0 || terms.is_empty() {
                 terms.insert(0, word_literal(sql, always[word])?);
             }
-            let alias = names.q(&format!("segc_signature_{word}"));
-            let first = word * SIGNATURE_BITS + 1;
+            let flags = &signature[word];
             words.push(Item {
                 sql: sql.call(
                     "cast",
                     &[Value::from(terms.join(" + ")), Value::from("bigint")],
                 )?,
-                alias: alias.clone(),
-                comment: format!(
-                    "bits of reported rows {first} to {}",
-                    first + SIGNATURE_BITS - 1
-                ),
+                alias: flags.alias.clone(),
+                comment: flags.comment.clone(),
             });
-            let column = format!("{name}.{alias}");
+            let column = format!("{name}.{}", flags.alias);
             let combined = &mut masks.words[word];
             if combined.is_empty() {
                 *combined = column;

@@ -431,7 +431,7 @@ fn statement_sql(
             (Some(membership), Kind::Report, Some(from))
                 if !member_rows && membership.rows.len() >= from =>
             {
-                masks::masks(sql, project, &names, membership)?
+                masks::masks(sql, project, &names, membership, &signatures.words)?
             }
             _ => None,
         };
