@@ -50,7 +50,7 @@ fn condition_masks_give_the_flags_table_on_the_trap_fixture() {
         dialect.capabilities.masks_from_rows = from;
         let sql = segc::render::render(&plan, &dialect, None).expect("render");
         assert_eq!(
-            sql.contains("\"segc_mask_1\" AS ("),
+            sql.contains("\"segc_mask_1\" AS MATERIALIZED ("),
             from.is_some(),
             "{sql}"
         );
@@ -1070,7 +1070,7 @@ fn assert_kpis_match_oracle(
     // (condition masks) and no flag is written: the oracle reads the flags of the same
     // report written without masks.
     assert_eq!(
-        sql.contains("\"segc_mask_1\" AS ("),
+        sql.contains("\"segc_mask_1\" AS MATERIALIZED ("),
         report.rows.len() >= 64,
         "masks with {} rows",
         report.rows.len()

@@ -1078,3 +1078,69 @@ fn each_quintile_score_is_computed_once_in_the_plan() {
         "each score's CASE once in the plan ({scores:?}, read {reads} times):\n{plan}"
     );
 }
+
+/// Condition masks on PostgreSQL read every trap of the core fixture as the flags do, and
+/// tell strings apart exactly where the user table's columns fold case. Its report with 64
+/// more segments, written with masks (forced from one row) and without, gives the same
+/// table, on data with a second user whose country and role differ from another's in case
+/// alone (`de`, `Member`) and a case-insensitive collation on both columns: a mask keyed
+/// by the column as it is would make `DE` and `de` one tuple, and `by_ne` (not `DE`)
+/// count both users or neither.
+#[test]
+fn condition_masks_give_the_flags_table_where_a_collation_folds_case() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = engines::core_data(dir.path());
+    let database = "segc_masks";
+    let (all, profiles) = engines::engines(&data, database);
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    let postgres: Vec<_> = all.into_iter().filter(|e| e.target == "pg").collect();
+    engines::load(&postgres, dir.path(), &data, database);
+    let mut driver = engines::connect(dir.path(), "pg");
+    for statement in [
+        "CREATE COLLATION segc_folded (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+        "ALTER TABLE app.users ALTER COLUMN country TYPE VARCHAR COLLATE segc_folded, ALTER COLUMN role TYPE VARCHAR COLLATE segc_folded",
+        "INSERT INTO app.users VALUES (11, '2023-02-01 00:00:00', 10, 'de', 'Member', NULL)",
+    ] {
+        driver.set_up(statement).unwrap();
+    }
+    // The collation folds case: the server itself finds `DE` and `de` equal.
+    let folded = driver
+        .query("SELECT COUNT(*) FROM app.users WHERE country = 'DE'")
+        .unwrap();
+    assert_eq!(folded.rows[0][0], Cell::Integer(2));
+
+    let project = common::wide_core_project(&dir.path().join("project"));
+    let plan = common::plan(&project, &segc::plan::ReportOptions::default());
+    let mut tables = Vec::new();
+    for from in [Some(1), None] {
+        let mut dialect = segc::dialect::Dialect::load("postgres").unwrap();
+        dialect.capabilities.masks_from_rows = from;
+        let sql = segc::render::render(&plan, &dialect, None).expect("render");
+        assert_eq!(
+            sql.contains("\"segc_mask_1\" AS MATERIALIZED ("),
+            from.is_some(),
+            "{sql}"
+        );
+        assert!(!sql.contains("IS NOT DISTINCT FROM"), "{sql}");
+        let result = driver.query(&sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        tables.push(segc::report::Report::from_result(&plan, "test", &result).unwrap());
+    }
+    let (masked, flagged) = (&tables[0], &tables[1]);
+    assert!(masked.rows.len() > 64, "{} rows", masked.rows.len());
+    assert_eq!(masked.rows.len(), flagged.rows.len());
+    for (a, b) in masked.rows.iter().zip(&flagged.rows) {
+        assert_eq!(a.segment, b.segment);
+        assert_eq!(a.values, b.values, "row {}", a.segment);
+    }
+    // Not `DE`: FR, the five other countries of users 5–10, and `de` (user 3 has none).
+    let people = masked
+        .columns
+        .iter()
+        .position(|c| c.name == "people")
+        .unwrap();
+    let by_ne = masked.rows.iter().find(|r| r.segment == "by_ne").unwrap();
+    assert_eq!(by_ne.values[people], Cell::Integer(8));
+}

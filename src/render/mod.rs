@@ -431,7 +431,14 @@ fn statement_sql(
             (Some(membership), Kind::Report, Some(from))
                 if !member_rows && membership.rows.len() >= from =>
             {
-                masks::masks(sql, project, &names, membership, &signatures.words)?
+                masks::masks(
+                    sql,
+                    project,
+                    &names,
+                    membership,
+                    &signatures.words,
+                    dialect.capabilities.hashed_not_distinct,
+                )?
             }
             _ => None,
         };
@@ -462,6 +469,9 @@ fn statement_sql(
             attributes => serialized(&attributes),
             members => serialized(&members.columns),
             materialized => if dialect.capabilities.materialized_stages && signed_readers > 1 { "MATERIALIZED " } else { "" },
+            // A mask's words are computed once per tuple, not copied into the join and
+            // computed again per user (PostgreSQL pulls a stage read once up into its reader).
+            masks_materialized => if dialect.capabilities.materialized_stages { "MATERIALIZED " } else { "" },
             signed_columns => signed_columns,
             members_source => members.stages.last().map_or_else(|| q("segc_members"), |stage| stage.name.clone()),
             member_stages => serialized(&members.stages),
