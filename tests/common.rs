@@ -518,6 +518,39 @@ pub fn wide_segments(count: usize) -> String {
     text
 }
 
+/// `plan`'s report run on `driver` twice, written in `dialect` with condition masks
+/// (forced from one row) and without: asserts that only the first writes masks, that it
+/// has more than 64 rows, and that both give the same table row by row. Returns the
+/// masked table.
+pub fn masks_give_the_flags_table(
+    plan: &segc::plan::Plan<'_>,
+    dialect: &str,
+    driver: &mut dyn segc::driver::Driver,
+) -> segc::report::Report {
+    let mut tables = Vec::new();
+    for from in [Some(1), None] {
+        let mut dialect = segc::dialect::Dialect::load(dialect).unwrap();
+        dialect.capabilities.masks_from_rows = from;
+        let sql = segc::render::render(plan, &dialect, None).expect("render");
+        assert_eq!(
+            sql.contains("\"segc_mask_1\" AS MATERIALIZED ("),
+            from.is_some(),
+            "{sql}"
+        );
+        let result = driver.query(&sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        tables.push(segc::report::Report::from_result(plan, "test", &result).unwrap());
+    }
+    let flagged = tables.pop().unwrap();
+    let masked = tables.pop().unwrap();
+    assert!(masked.rows.len() > 64, "{} rows", masked.rows.len());
+    assert_eq!(masked.rows.len(), flagged.rows.len());
+    for (a, b) in masked.rows.iter().zip(&flagged.rows) {
+        assert_eq!(a.segment, b.segment);
+        assert_eq!(a.values, b.values, "row {}", a.segment);
+    }
+    masked
+}
+
 /// The core fixture's project in `root` with [`wide_segments`]`(64)`, validated.
 pub fn wide_core_project(root: &Path) -> segc::ir::Project {
     copy_project(&fixture("core"), root, None);

@@ -43,29 +43,7 @@ fn condition_masks_give_the_flags_table_on_the_trap_fixture() {
     let dir = tempfile::tempdir().unwrap();
     let project = common::wide_core_project(dir.path());
     let plan = common::plan(&project, &ReportOptions::default());
-    let mut database = common::core_database();
-    let mut tables = Vec::new();
-    for from in [Some(1), None] {
-        let mut dialect = segc::dialect::Dialect::load("duckdb").unwrap();
-        dialect.capabilities.masks_from_rows = from;
-        let sql = segc::render::render(&plan, &dialect, None).expect("render");
-        assert_eq!(
-            sql.contains("\"segc_mask_1\" AS MATERIALIZED ("),
-            from.is_some(),
-            "{sql}"
-        );
-        let result = database
-            .query(&sql)
-            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
-        tables.push(Report::from_result(&plan, "test", &result).unwrap());
-    }
-    let (masked, flagged) = (&tables[0], &tables[1]);
-    assert!(masked.rows.len() > 64, "{} rows", masked.rows.len());
-    assert_eq!(masked.rows.len(), flagged.rows.len());
-    for (a, b) in masked.rows.iter().zip(&flagged.rows) {
-        assert_eq!(a.segment, b.segment);
-        assert_eq!(a.values, b.values, "row {}", a.segment);
-    }
+    common::masks_give_the_flags_table(&plan, "duckdb", &mut common::core_database());
 }
 
 fn value(report: &Report, segment: &str, kpi: &str) -> Cell {
