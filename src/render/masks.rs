@@ -203,15 +203,9 @@ pub(super) fn masks(
                     let value_type = project.attribute(id).value_type;
                     let string = value_type == ValueType::String;
                     let over_users = sql.attribute_value(id, a)?;
+                    let over_users = sql.exact(over_users, string)?;
                     let over_members = sql.attribute_value(id, Alias::Members)?;
-                    let (over_users, over_members) = if string {
-                        (
-                            sql.exact_string(over_users)?,
-                            sql.exact_string(over_members)?,
-                        )
-                    } else {
-                        (over_users, over_members)
-                    };
+                    let over_members = sql.exact(over_members, string)?;
                     let Some(join) = same_value(
                         sql,
                         hashed_not_distinct,

@@ -224,7 +224,11 @@ impl<'a, 's> Sql<'a, 's> {
     /// trailing spaces counting, whatever the database's collation and padding rules; the
     /// `exact` macro). Both sides of a string comparison take this form (`exact_literal` for
     /// a literal); a minimum or maximum of it is turned back with [`Sql::exact_value`].
-    fn exact(&mut self, value: String, string: bool) -> Result<String, Error> {
+    pub(in crate::render) fn exact(
+        &mut self,
+        value: String,
+        string: bool,
+    ) -> Result<String, Error> {
         if string {
             self.call("exact", &[Value::from(value)])
         } else {
