@@ -296,3 +296,24 @@ fn every_statement_names_each_rows_segment_and_parent_first() {
         }
     }
 }
+
+/// Condition masks key strings by the dialect's `exact` form and their conditions read the
+/// key as it is, so a dialect whose `exact` changes the value (Redshift and SQL Server
+/// append a character) keeps the flags even where masks are asked for: a mask keyed by
+/// `'DE' || CHR(1)` would fail `country = 'DE'`. PostgreSQL's (a collation) writes them.
+#[test]
+fn masks_are_written_only_where_exact_strings_keep_their_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = common::wide_core_project(dir.path());
+    let plan = common::plan(&project, &ReportOptions::default());
+    for (name, masked) in [
+        ("postgres", true),
+        ("redshift", false),
+        ("sqlserver", false),
+    ] {
+        let mut dialect = Dialect::load(name).unwrap();
+        dialect.capabilities.masks_from_rows = Some(1);
+        let sql = render(&plan, &dialect, None).unwrap();
+        assert_eq!(sql.contains("segc_mask_1"), masked, "{name}:\n{sql}");
+    }
+}

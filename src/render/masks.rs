@@ -197,11 +197,14 @@ pub(super) fn masks(
                 Read::Value(id) => {
                     // Strings are told apart exactly (a collation that folds case would
                     // otherwise merge two values into one tuple). The conditions then read
-                    // the key as it is: the masks suit a dialect whose `exact` changes how
-                    // a string compares, not its value (not Redshift's or SQL Server's,
-                    // which append a character).
+                    // the key as it is: a dialect whose `exact` changes a string's value,
+                    // not only how it compares (Redshift's and SQL Server's append a
+                    // character, which `from_exact` takes off again), keeps the flags.
                     let value_type = project.attribute(id).value_type;
                     let string = value_type == ValueType::String;
+                    if string && sql.call("from_exact", &[Value::from("v")])? != "v" {
+                        return Ok(None);
+                    }
                     let over_users = sql.attribute_value(id, a)?;
                     let over_users = sql.exact(over_users, string)?;
                     let over_members = sql.attribute_value(id, Alias::Members)?;
