@@ -90,7 +90,8 @@ fn without_materialized(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 }
 
 /// The entries of the dialect's `unavailable` list (functions and syntax its oldest supported
-/// server lacks) that `sql` contains, matched on tokens: words without case, outside quotes.
+/// server lacks) that `sql` contains, matched on tokens: words without case, outside quotes;
+/// a quoted name is its quote mark (`"`, `[`, `` ` ``).
 pub fn unavailable_features(sql: &str, dialect: &crate::dialect::Dialect) -> Vec<String> {
     let Ok(parser) = parser_dialect(&dialect.sqlparser) else {
         return Vec::new();
@@ -103,7 +104,8 @@ pub fn unavailable_features(sql: &str, dialect: &crate::dialect::Dialect) -> Vec
         .filter(|t| !matches!(t, Token::Whitespace(_)))
         .map(|t| match t {
             Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
-            Token::Word(_) => "\u{0}".into(),
+            // A quoted name reads as its quote mark, so an entry can name `COLLATE "`.
+            Token::Word(w) => w.quote_style.map_or_else(String::new, String::from),
             other => other.to_string(),
         })
         .collect();

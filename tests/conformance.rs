@@ -332,6 +332,86 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     }
 }
 
+/// Rule 15 on a Redshift database or column created `COLLATE CASE_INSENSITIVE`: Redshift's
+/// SQL runs on PostgreSQL with the strings' columns in a collation that folds case (ICU,
+/// nondeterministic), where the server itself finds `DE` = `de`, and must give DuckDB's
+/// table, which compares by code point. The fixtures gain values that differ from theirs in
+/// case alone: users 11 (`de`, `Member`) and 12 (`ZOË`, `ADMIN`, tagged `Admin`), and tags
+/// `ADMIN`, `B`, `AD` and `X` after the first tags of users 1, 5, 7 and 10.
+#[test]
+fn redshift_strings_keep_their_case_where_a_collation_folds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("case.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    for file in ["core/data.sql", "padding/data.sql"] {
+        connection
+            .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
+            .unwrap();
+    }
+    connection
+        .execute_batch(
+            "INSERT INTO app.users VALUES (11, '2023-02-01 00:00:00', 10, 'de', 'Member', NULL), \
+               (12, '2023-02-02 00:00:00', 20, 'ZOË', 'ADMIN', '2023-02-03 00:00:00');
+             INSERT INTO app.tags VALUES (1, '2024-03-02 10:00:00', 'ADMIN'), \
+               (5, '2024-03-02 10:00:00', 'B'), (7, '2024-03-02 10:00:00', 'AD'), \
+               (10, '2024-03-02 10:00:00', 'X'), (12, '2024-03-02 10:00:00', 'Admin');",
+        )
+        .unwrap();
+    drop(connection);
+    let database = "segc_conf_case";
+    let (all, profiles) = engines(&data, database);
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    let engines: Vec<_> = all
+        .into_iter()
+        .filter(|e| matches!(e.target, "duck" | "rs"))
+        .collect();
+    if engines.len() < 2 {
+        eprintln!("skipped: Redshift's SQL runs on the PostgreSQL server (SEGC_TEST_POSTGRES=1)");
+        return;
+    }
+    load(&engines, dir.path(), &data, database);
+    let mut server = connect(dir.path(), "rs");
+    for statement in [
+        "CREATE COLLATION segc_folded (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+        "ALTER TABLE app.users ALTER COLUMN country TYPE VARCHAR COLLATE segc_folded, ALTER COLUMN role TYPE VARCHAR COLLATE segc_folded",
+        "ALTER TABLE app.tags ALTER COLUMN tag TYPE VARCHAR COLLATE segc_folded",
+    ] {
+        server.set_up(statement).unwrap();
+    }
+    // Without this the test would prove nothing: the columns fold case on this server.
+    for (query, want) in [
+        ("SELECT COUNT(*) FROM app.users WHERE country = 'DE'", 2),
+        (
+            "SELECT COUNT(*) FROM app.users WHERE role IN ('admin', 'owner')",
+            5,
+        ),
+        ("SELECT COUNT(DISTINCT tag) FROM app.tags", 9),
+    ] {
+        let got = server.query(query).unwrap();
+        assert_eq!(got.rows[0][0], Cell::Integer(want), "{query}");
+    }
+    let project = common::fixture("core");
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    // By hand (as of 2024-03-31 users 1–3 and 5–12 exist): not `DE` are FR, the countries of
+    // users 5–10, `de` and `ZOË` (folded: 8); in [DE, Côte d'Ivoire, Zoë] are users 1, 6 and
+    // 9 (folded: 5); ending in `ë` is `Zoë` alone (folded: 2).
+    for (name, table) in &tables {
+        assert_eq!(row(table, "by_ne")["people"], 9, "{name}");
+        assert_eq!(row(table, "by_in")["people"], 3, "{name}");
+        assert_eq!(row(table, "by_ends")["people"], 1, "{name}");
+    }
+    let padding = dir.path().join("padding");
+    common::padding_project(&padding);
+    let tables = same_tables(&engines, &padding, dir.path(), &[]);
+    for (name, table) in &tables {
+        // The first tags: admin, admin␠, admin␠␠, b, b␠, ad, x, ␠ and user 12's `Admin`
+        // (folded: 8).
+        assert_eq!(row(table, "all_users")["distinct_tags"], 9, "{name}");
+        // User 1's first tag is `admin`; user 12's is `Admin` (folded: 2).
+        assert_eq!(row(table, "tag_eq")["people"], 1, "{name}");
+    }
+}
+
 #[test]
 fn the_example_project_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,8 +9,8 @@ both engines do). SQL Server's default column collation is also case-insensitive
 usual SQL_Latin1_General_CP1_CI_AS; `COLLATE Latin1_General_100_BIN2` is case-sensitive and
 still pads. The few spellings that SQLite lacks are translated token by token: T-SQL's
 `[name]`, `N'…'`, `+` before NCHAR, COUNT_BIG, LEFT/RIGHT/LEN/CHARINDEX/NCHAR, and the
-PostgreSQL-style `POSITION(a IN b)` and CHR of Redshift. Date and timestamp values are
-ISO text, which orders as the values do.
+PostgreSQL-style `POSITION(a IN b)`, CHR and `COLLATE(value, 'case_sensitive')` of Redshift.
+Date and timestamp values are ISO text, which orders as the values do.
 
 Input on stdin (JSON): {"dialect": "sqlserver" | "redshift",
   "tables": [{"name": "app.users", "columns": [["user_id", "INTEGER"], …], "rows": [[…], …]}],
@@ -123,6 +123,23 @@ def translate(sql, dialect):
             haystack = translate_tokens(inner[split + 1:], dialect)
             out.append(f"instr({haystack}, {needle})")
             index = end
+        elif kind == "word" and upper == "COLLATE" and following == "(":
+            # Redshift's COLLATE(value, 'case_sensitive'): the value compared with case, and
+            # still by the padding rule.
+            end = closing(toks, index + 1)
+            inner = toks[index + 2:end]
+            depth = 0
+            split = None
+            for position, (_, part) in enumerate(inner):
+                depth += part == "("
+                depth -= part == ")"
+                if depth == 0 and part == ",":
+                    split = position
+            collation = [text for _, text in inner[split + 1:]]
+            if collation not in (["'case_sensitive'"], ["'cs'"]):
+                raise ValueError(f"an unexpected collation: {collation}")
+            out.append(f"({translate_tokens(inner[:split], dialect)} COLLATE segc_case_sensitive)")
+            index = end
         elif kind == "word" and upper in ("DATETIME2", "TIMESTAMP", "DATE") and out and out[-1].upper() == "AS":
             out.append("TEXT")
         else:
@@ -181,6 +198,7 @@ def connect(dialect):
     default = padded_case_insensitive if dialect == "sqlserver" else padded
     connection.create_collation("segc_default", default)
     connection.create_collation(BIN2, padded)
+    connection.create_collation("segc_case_sensitive", padded)
     connection.create_function("segc_left", 2, left, deterministic=True)
     connection.create_function("segc_right", 2, right, deterministic=True)
     # LEN ignores trailing spaces on SQL Server; Redshift's LENGTH is treated the same way,

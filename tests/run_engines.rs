@@ -30,7 +30,8 @@ fn write_profiles(dir: &Path) {
         "admin: {{ type: postgres, {common}, database: postgres, sslmode: disable }}\n\
          pg: {{ type: postgres, {common}, database: {DATABASE}, sslmode: disable }}\n\
          # Redshift processes backslash escapes; PostgreSQL does too with this setting.\n\
-         rs: {{ type: redshift, {common}, database: {DATABASE}, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n"
+         rs: {{ type: redshift, {relay}, database: {DATABASE}, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n",
+        relay = engines::redshift::common_settings(common),
     );
     std::fs::write(dir.join("profiles.yml"), text).unwrap();
 }
@@ -91,9 +92,15 @@ fn fresh_database(database: &str, targets: &[(&str, &str)]) -> tempfile::TempDir
     let extra: Vec<String> = targets
         .iter()
         .map(|(name, kind)| {
-            pg.replacen("pg:", &format!("{name}:"), 1)
+            let line = pg
+                .replacen("pg:", &format!("{name}:"), 1)
                 .replace("type: postgres", &format!("type: {kind}"))
-                .replace(DATABASE, database)
+                .replace(DATABASE, database);
+            match *kind {
+                // Redshift's SQL reaches the server through the relay (tests/engines/redshift.rs).
+                "redshift" => engines::redshift::common_settings(&line),
+                _ => line,
+            }
         })
         .collect();
     std::fs::write(

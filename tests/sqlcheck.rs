@@ -588,6 +588,18 @@ fn functions_newer_than_a_dialects_minimum_version_are_found() {
         ),
         ["GENERATE_SERIES", "FILTER ( WHERE"]
     );
+    // PostgreSQL's COLLATE clause is not Redshift's; Redshift's COLLATE function is.
+    assert_eq!(
+        segc::sqlcheck::unavailable_features("SELECT x COLLATE \"C\" FROM t", &redshift),
+        ["COLLATE \""]
+    );
+    assert!(
+        segc::sqlcheck::unavailable_features(
+            "SELECT COLLATE(x, 'case_sensitive') AS \"collate\" FROM t",
+            &redshift
+        )
+        .is_empty()
+    );
 }
 
 /// The catalog query `segc sources --refresh` (and `run`, for types it misses) sends passes the

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use super::common;
 
+pub mod redshift;
+
 /// One engine under test: a target of the generated profiles.yml.
 pub struct Engine {
     pub target: &'static str,
@@ -38,7 +40,8 @@ pub fn engines(data: &Path, database: &str) -> (Vec<Engine>, String) {
         profiles.push_str(&format!(
             "pg_admin: {{ type: postgres, {common}, database: postgres, sslmode: disable }}\n\
              pg: {{ type: postgres, {common}, database: {database}, sslmode: disable }}\n\
-             rs: {{ type: redshift, {common}, database: {database}_rs, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n"
+             rs: {{ type: redshift, {relay}, database: {database}_rs, sslmode: prefer, options: \"-c standard_conforming_strings=off\" }}\n",
+            relay = redshift::common_settings(common),
         ));
         engines.push(Engine {
             target: "pg",

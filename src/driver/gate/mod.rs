@@ -70,6 +70,8 @@ const FUNCTIONS: &[&str] = &[
     "charindex",
     "chr",
     "coalesce",
+    // Redshift's COLLATE(value, 'case_sensitive'): exact strings on a case-insensitive database.
+    "collate",
     "date_diff",
     "dateadd",
     "datediff",
