@@ -76,6 +76,17 @@ def closing(toks, open_index):
     raise ValueError("unbalanced parentheses")
 
 
+def outermost(toks, wanted):
+    """The index of the first token `wanted` (without case) outside parentheses."""
+    depth = 0
+    for position, (_, part) in enumerate(toks):
+        depth += part == "("
+        depth -= part == ")"
+        if depth == 0 and part.upper() == wanted:
+            return position
+    raise ValueError(f"no {wanted} in {' '.join(text for _, text in toks)}")
+
+
 def translate(sql, dialect):
     toks = tokens(sql)
     out = []
@@ -111,14 +122,7 @@ def translate(sql, dialect):
         elif kind == "word" and upper == "POSITION" and following == "(":
             end = closing(toks, index + 1)
             inner = toks[index + 2:end]
-            depth = 0
-            split = None
-            for position, (_, part) in enumerate(inner):
-                depth += part == "("
-                depth -= part == ")"
-                if depth == 0 and part.upper() == "IN":
-                    split = position
-                    break
+            split = outermost(inner, "IN")
             needle = translate_tokens(inner[:split], dialect)
             haystack = translate_tokens(inner[split + 1:], dialect)
             out.append(f"instr({haystack}, {needle})")
@@ -128,13 +132,7 @@ def translate(sql, dialect):
             # still by the padding rule.
             end = closing(toks, index + 1)
             inner = toks[index + 2:end]
-            depth = 0
-            split = None
-            for position, (_, part) in enumerate(inner):
-                depth += part == "("
-                depth -= part == ")"
-                if depth == 0 and part == ",":
-                    split = position
+            split = outermost(inner, ",")
             collation = [text for _, text in inner[split + 1:]]
             if collation not in (["'case_sensitive'"], ["'cs'"]):
                 raise ValueError(f"an unexpected collation: {collation}")
