@@ -410,6 +410,19 @@ fn redshift_strings_keep_their_case_where_a_collation_folds_it() {
         // User 1's first tag is `admin`; user 12's is `Admin` (folded: 2).
         assert_eq!(row(table, "tag_eq")["people"], 1, "{name}");
     }
+    // Month-by-month and compare statements compare strings in stages of their own.
+    for project in [&project, &padding] {
+        for extra in [
+            &["--grain", "month", "--from", "2024-01", "--to", "2024-03"][..],
+            &["--compare", "prior_year"][..],
+        ] {
+            let runs: Vec<(&str, Value)> = engines
+                .iter()
+                .map(|e| (e.target, run_json(project, dir.path(), e.target, extra)))
+                .collect();
+            assert_same_json(&runs[0].1, &runs[1].1, &format!("rs {}", extra.join(" ")));
+        }
+    }
 }
 
 #[test]

@@ -525,6 +525,17 @@ fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
     }
 }
 
+/// The ordered-facts fixture with 64 more segments (distinct counts group the exact values in
+/// a wide report too) and `extra` definition files, validated.
+fn ordered_wide_project(dir: &std::path::Path, extra: &[(&str, &str)]) -> segc::ir::Project {
+    common::ordered_project(dir);
+    std::fs::write(dir.join("segment-defs/wide.yml"), common::wide_segments(64)).unwrap();
+    for (file, text) in extra {
+        std::fs::write(dir.join("segment-defs").join(file), text).unwrap();
+    }
+    segc::validate::load_and_validate(dir).unwrap()
+}
+
 /// Strings are ordered and counted by code point on SQL Server too, whose columns are
 /// usually case-insensitive (`a` = `A`): lt/gt/between, min/max, the order of ordered facts
 /// and distinct counts use a binary collation. (PostgreSQL's `COLLATE "C"` is checked by
@@ -532,14 +543,7 @@ fn boolean_columns_are_aggregated_as_flags_on_every_dialect() {
 #[test]
 fn sqlserver_orders_and_counts_strings_by_code_point() {
     let dir = tempfile::tempdir().unwrap();
-    common::ordered_project(dir.path());
-    // Distinct counts group the exact values, in a wide report too.
-    std::fs::write(
-        dir.path().join("segment-defs/wide.yml"),
-        common::wide_segments(64),
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let project = ordered_wide_project(dir.path(), &[]);
     let sql = common::compile(&project, &Dialect::load("sqlserver").unwrap());
     // Exact form: a sentinel below every printable character, then the binary collation
     // (trailing spaces count too: tests/padding.rs).
@@ -706,5 +710,55 @@ fn the_freshness_check_is_one_read_only_statement_on_every_dialect() {
             !again.contains(" >= ") && again.contains("2024-04-01 00:00:00"),
             "{again}"
         );
+    }
+}
+
+/// BigQuery and Redshift compare by code point whatever collation a dataset, table or column
+/// has (BigQuery's default collation `und:ci`, a Redshift database or column created
+/// `COLLATE CASE_INSENSITIVE`): both sides of each comparison, distinct counts, minimums,
+/// maximums, the order of ordered facts and substring searches go through the collation
+/// function. (Redshift's is run on a case-folding column in tests/conformance.rs; the BigQuery
+/// emulator folds case by lowering the values, so BigQuery's rests on its documentation:
+/// "If collate_specification is empty, returns a value with collation removed".)
+#[test]
+fn bigquery_and_redshift_compare_strings_without_the_columns_collation() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = ordered_wide_project(
+        dir.path(),
+        &[(
+            "contains.yml",
+            "segments:\n  - { name: country_has_a, all: [ { country_name: { contains: a } } ] }\n",
+        )],
+    );
+    type Exact = fn(&str) -> String;
+    let cases: [(&str, Exact, Exact, &str); 2] = [
+        (
+            "bigquery",
+            |v| format!("COLLATE({v}, '')"),
+            |v| format!("`{}`.`{}`", &v[..1], &v[2..]),
+            "(STRPOS(COLLATE(`a`.`country_name`, ''), COLLATE('a', '')) > 0)",
+        ),
+        (
+            "redshift",
+            |v| format!("COLLATE(({v} || CHR(1)), 'case_sensitive')"),
+            |v| format!("\"{}\".\"{}\"", &v[..1], &v[2..]),
+            "(POSITION(COLLATE('a', 'case_sensitive') IN COLLATE(\"a\".\"country_name\", 'case_sensitive')) > 0)",
+        ),
+    ];
+    for (name, exact, column, contains) in cases {
+        let sql = common::compile(&project, &Dialect::load(name).unwrap());
+        let carrier = exact(&column("f.carrier"));
+        let country = exact(&column("a.country_name"));
+        for wanted in [
+            format!("MIN({carrier})"),
+            format!("MAX({carrier})"),
+            format!("COUNT(DISTINCT {carrier})"),
+            format!("{carrier} ASC"),
+            format!("{country} > {}", exact("'Z'")),
+            format!("{country} >= {}", exact("'a'")),
+            contains.to_string(),
+        ] {
+            assert!(sql.contains(&wanted), "{name}: {wanted}");
+        }
     }
 }

@@ -70,7 +70,8 @@ const FUNCTIONS: &[&str] = &[
     "charindex",
     "chr",
     "coalesce",
-    // Redshift's COLLATE(value, 'case_sensitive'): exact strings on a case-insensitive database.
+    // Redshift's COLLATE(value, 'case_sensitive') and BigQuery's COLLATE(value, ''): exact
+    // strings whatever collation the database, dataset, table or column has.
     "collate",
     "date_diff",
     "dateadd",
