@@ -177,6 +177,11 @@ pub(super) fn masks(
     if groups.is_empty() || groups.len() * STAGE_COST > conjunct_count {
         return Ok(None);
     }
+    // Strings are keyed exactly (a collation that folds case would otherwise merge two values
+    // into one tuple), and the conditions then read the key as it is: a dialect whose `exact`
+    // changes a string's value, not only how it compares (Redshift's and SQL Server's append
+    // a character, which `from_exact` takes off again), keeps the flags where a key is a string.
+    let exact_keeps_value = sql.call("from_exact", &[Value::from("v")])? == "v";
     let word_count = signature.len();
     let d = names.alias(Alias::Masks);
     let a = Alias::Attributes;
@@ -195,14 +200,9 @@ pub(super) fn masks(
             let key_column = format!("{name}.{column}");
             let (over_users, join, value) = match *read {
                 Read::Value(id) => {
-                    // Strings are told apart exactly (a collation that folds case would
-                    // otherwise merge two values into one tuple). The conditions then read
-                    // the key as it is: a dialect whose `exact` changes a string's value,
-                    // not only how it compares (Redshift's and SQL Server's append a
-                    // character, which `from_exact` takes off again), keeps the flags.
                     let value_type = project.attribute(id).value_type;
                     let string = value_type == ValueType::String;
-                    if string && sql.call("from_exact", &[Value::from("v")])? != "v" {
+                    if string && !exact_keeps_value {
                         return Ok(None);
                     }
                     let over_users = sql.attribute_value(id, a)?;
