@@ -521,13 +521,14 @@ pub fn wide_segments(count: usize) -> String {
 /// `plan`'s report run on `driver` twice, written in `dialect` with condition masks
 /// (forced from one row) and without: asserts that only the first writes masks, that it
 /// has more than 64 rows, and that both give the same table row by row. Returns the
-/// masked table.
+/// masked table and its SQL.
 pub fn masks_give_the_flags_table(
     plan: &segc::plan::Plan<'_>,
     dialect: &str,
     driver: &mut dyn segc::driver::Driver,
-) -> segc::report::Report {
+) -> (segc::report::Report, String) {
     let mut tables = Vec::new();
+    let mut masked_sql = String::new();
     for from in [Some(1), None] {
         let mut dialect = segc::dialect::Dialect::load(dialect).unwrap();
         dialect.capabilities.masks_from_rows = from;
@@ -539,6 +540,9 @@ pub fn masks_give_the_flags_table(
         );
         let result = driver.query(&sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
         tables.push(segc::report::Report::from_result(plan, "test", &result).unwrap());
+        if from.is_some() {
+            masked_sql = sql;
+        }
     }
     let flagged = tables.pop().unwrap();
     let masked = tables.pop().unwrap();
@@ -548,7 +552,7 @@ pub fn masks_give_the_flags_table(
         assert_eq!(a.segment, b.segment);
         assert_eq!(a.values, b.values, "row {}", a.segment);
     }
-    masked
+    (masked, masked_sql)
 }
 
 /// The core fixture's project in `root` with [`wide_segments`]`(64)`, validated.

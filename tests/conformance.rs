@@ -371,13 +371,14 @@ fn redshift_strings_keep_their_case_where_a_collation_folds_it() {
     }
     load(&engines, dir.path(), &data, database);
     let mut server = connect(dir.path(), "rs");
-    for statement in [
-        "CREATE COLLATION segc_folded (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
-        "ALTER TABLE app.users ALTER COLUMN country TYPE VARCHAR COLLATE segc_folded, ALTER COLUMN role TYPE VARCHAR COLLATE segc_folded",
-        "ALTER TABLE app.tags ALTER COLUMN tag TYPE VARCHAR COLLATE segc_folded",
-    ] {
-        server.set_up(statement).unwrap();
-    }
+    engines::fold_case(
+        &mut *server,
+        &[
+            ("app.users", "country"),
+            ("app.users", "role"),
+            ("app.tags", "tag"),
+        ],
+    );
     // Without this the test would prove nothing: the columns fold case on this server.
     for (query, want) in [
         ("SELECT COUNT(*) FROM app.users WHERE country = 'DE'", 2),

@@ -1106,13 +1106,15 @@ fn condition_masks_give_the_flags_table_where_a_collation_folds_case() {
     let postgres: Vec<_> = all.into_iter().filter(|e| e.target == "pg").collect();
     engines::load(&postgres, dir.path(), &data, database);
     let mut driver = engines::connect(dir.path(), "pg");
-    for statement in [
-        "CREATE COLLATION segc_folded (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
-        "ALTER TABLE app.users ALTER COLUMN country TYPE VARCHAR COLLATE segc_folded, ALTER COLUMN role TYPE VARCHAR COLLATE segc_folded",
-        "INSERT INTO app.users VALUES (11, '2023-02-01 00:00:00', 10, 'de', 'Member', NULL)",
-    ] {
-        driver.set_up(statement).unwrap();
-    }
+    engines::fold_case(
+        &mut *driver,
+        &[("app.users", "country"), ("app.users", "role")],
+    );
+    driver
+        .set_up(
+            "INSERT INTO app.users VALUES (11, '2023-02-01 00:00:00', 10, 'de', 'Member', NULL)",
+        )
+        .unwrap();
     // The collation folds case: the server itself finds `DE` and `de` equal.
     let folded = driver
         .query("SELECT COUNT(*) FROM app.users WHERE country = 'DE'")
@@ -1121,12 +1123,9 @@ fn condition_masks_give_the_flags_table_where_a_collation_folds_case() {
 
     let project = common::wide_core_project(&dir.path().join("project"));
     let plan = common::plan(&project, &segc::plan::ReportOptions::default());
-    let masked = common::masks_give_the_flags_table(&plan, "postgres", &mut *driver);
+    let (masked, sql) = common::masks_give_the_flags_table(&plan, "postgres", &mut *driver);
     // PostgreSQL joins `IS NOT DISTINCT FROM` by a nested loop: the masks' joins are
     // equalities it hashes.
-    let mut dialect = segc::dialect::Dialect::load("postgres").unwrap();
-    dialect.capabilities.masks_from_rows = Some(1);
-    let sql = segc::render::render(&plan, &dialect, None).unwrap();
     assert!(
         sql.contains("LEFT JOIN \"segc_mask_1\" ON") && !sql.contains("IS NOT DISTINCT FROM"),
         "{sql}"

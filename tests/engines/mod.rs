@@ -207,6 +207,22 @@ pub fn copy_statements(source: &mut DuckDb, dialect: &Dialect) -> Vec<String> {
     statements
 }
 
+/// Puts `columns` (table, column) of the PostgreSQL database `driver` is connected to in a
+/// collation that folds case (ICU, nondeterministic: `DE` = `de`), as a case-insensitive
+/// database or column of another warehouse would.
+pub fn fold_case(driver: &mut dyn Driver, columns: &[(&str, &str)]) {
+    driver
+        .set_up("CREATE COLLATION segc_folded (provider = icu, locale = 'und-u-ks-level2', deterministic = false)")
+        .unwrap();
+    for (table, column) in columns {
+        driver
+            .set_up(&format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR COLLATE segc_folded"
+            ))
+            .unwrap();
+    }
+}
+
 pub fn connect(profiles: &Path, target: &str) -> Box<dyn Driver> {
     let profile = segc::spec::profiles::load_profile(Some(profiles), profiles, target).unwrap();
     segc::driver::open(&profile, RunOptions::default(), profiles)
