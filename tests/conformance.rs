@@ -474,9 +474,39 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
             "{text}"
         );
     }
-    // Month-by-month and compare runs: one statement each, the same everywhere.
+    // Month-by-month and compare runs: one statement each, the same everywhere. The
+    // 37-month run is longer than the plan that reads every earlier slice again in each
+    // month: it adds each month's own slices up with a window, per user from the first month
+    // its facts count in (the demo's users sign up inside it). Its KPIs read no membership
+    // history (recorded above for a few months only) and totals over all history of both
+    // sources.
+    let long = [
+        "--grain",
+        "month",
+        "--from",
+        "2023-10",
+        "--to",
+        "2026-10",
+        "-k",
+        "people,active_people,revenue_30d,avg_active_days,median_spend,revenue_all_time,\
+         orders_all_time,buyers,repeat_customers,days_since_last_order",
+    ];
+    let sql = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .arg("--project")
+        .arg(&project)
+        .args(["compile", "--dialect", "duckdb"])
+        .args(long)
+        .output()
+        .unwrap();
+    let sql = String::from_utf8_lossy(&sql.stdout);
+    assert!(
+        sql.contains("ROWS BETWEEN UNBOUNDED PRECEDING") && sql.contains("\"segc_first_end\""),
+        "the long series adds its months up:\n{sql}"
+    );
     for extra in [
         &["--grain", "month", "--from", "2026-08", "--to", "2026-10"][..],
+        &long[..],
         &["--compare", "prior_year"][..],
     ] {
         let runs: Vec<(&str, Value)> = engines

@@ -240,8 +240,9 @@ fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
 }
 
 /// A series longer than the plan that reads every earlier slice again in each month adds up
-/// each month's own slices with a window function instead: its months, across three years
-/// and six daylight-saving changes, equal the plain reports too.
+/// each month's own slices with a window function instead, per user from the first month its
+/// facts count in: its months, across three years and six daylight-saving changes, equal the
+/// plain reports too.
 #[test]
 fn a_long_sliced_series_adds_the_months_up_and_equals_the_plain_reports() {
     let months = segc::plan::buckets::MAX_CUMULATIVE_PERIODS + 1;
@@ -253,6 +254,9 @@ fn a_long_sliced_series_adds_the_months_up_and_equals_the_plain_reports() {
     let dir = tempfile::tempdir().unwrap();
     let (project, mut database, sql) = paris_series(dir.path(), &first, "2026-04-01");
     assert!(sql.contains(RUNNING_WINDOW), "a running window in\n{sql}");
+    // Each user's rows start at the first month its facts count in (the demo's activity
+    // starts inside the series).
+    assert!(sql.contains("\"segc_first_end\""), "{sql}");
     assert_months_match_plain_reports(&project, &mut database, &first, "2026-04-01");
 }
 

@@ -426,9 +426,13 @@ pub(super) fn bucketed(
     }
     let finals = finals.join("\n    ");
     if running_window {
+        // Each user from the first period its facts count in, not from the series' first:
+        // before it every window and running total is empty (NULL), as for a user without
+        // a row, and every later row's running totals add up the same slices.
         out.push_str(&format!(
-            "{name} AS (\n  -- per period and user: each window's value, and the totals over all history up to the period's end\n  SELECT\n    {t}.{period} AS {period},\n    {b}.{user} AS {user},\n    {finals}\n  FROM (SELECT DISTINCT {user} FROM {slices_name}) AS {b}\n  CROSS JOIN {spine} AS {t}\n  LEFT JOIN {periods_name} AS {f} ON {f}.{user} = {b}.{user} AND {f}.{period} = {t}.{period}\n),\n",
+            "{name} AS (\n  -- per period and user: each window's value, and the totals over all history up to the period's end\n  SELECT\n    {t}.{period} AS {period},\n    {b}.{user} AS {user},\n    {finals}\n  FROM (\n    -- each user with facts, and the end of the first period they count in\n    SELECT {f}.{user} AS {user}, MIN({order}) AS {first}\n    FROM {periods_name} AS {f}\n    JOIN {spine} AS {t} ON {t}.{period} = {f}.{period}\n    GROUP BY {f}.{user}\n  ) AS {b}\n  JOIN {spine} AS {t} ON {order} >= {b}.{first}\n  LEFT JOIN {periods_name} AS {f} ON {f}.{user} = {b}.{user} AND {f}.{period} = {t}.{period}\n),\n",
             spine = q("segc_spine"),
+            first = q("segc_first_end"),
         ));
     } else {
         out.push_str(&format!(
