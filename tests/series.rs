@@ -778,6 +778,12 @@ fn series_runs_are_one_statement_that_parses_in_every_dialect() {
             "2026-08-01",
             "2026-10-01",
         ),
+        // Past 36 months: the running window, each user from its first month with facts.
+        (
+            segc::validate::load_and_validate(&common::repository_root()).unwrap(),
+            "2023-10-01",
+            "2026-10-01",
+        ),
     ] {
         for (dialect, shape, sql) in
             common::series_statements(&project, &ReportOptions::default(), from, to)
