@@ -491,15 +491,15 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
         "people,active_people,revenue_30d,avg_active_days,median_spend,revenue_all_time,\
          orders_all_time,buyers,repeat_customers,days_since_last_order",
     ];
-    let sql = assert_cmd::Command::cargo_bin("segc")
+    let compiled = assert_cmd::Command::cargo_bin("segc")
         .unwrap()
         .arg("--project")
         .arg(&project)
         .args(["compile", "--dialect", "duckdb"])
         .args(long)
-        .output()
-        .unwrap();
-    let sql = String::from_utf8_lossy(&sql.stdout);
+        .assert()
+        .success();
+    let sql = String::from_utf8_lossy(&compiled.get_output().stdout);
     assert!(
         sql.contains("ROWS BETWEEN UNBOUNDED PRECEDING") && sql.contains("\"segc_first_end\""),
         "the long series adds its months up:\n{sql}"
