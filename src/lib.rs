@@ -28,7 +28,7 @@
 //!     dir.path().join("defs/project.yml"),
 //!     r#"
 //! sources:
-//!   users: { table: app.users, key: user_id,
+//!   users: { table: app.users, key: { column: user_id, type: integer },
 //!            columns: { signup_at: created_at, country: { column: country, type: string } } }
 //! attributes:
 //!   country: { source: users, column: country }

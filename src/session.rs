@@ -89,7 +89,10 @@ pub fn load_live(
             .as_ref()
             .map(|t| t.value.clone())
     });
-    let (Some(target), false) = (target, untyped.is_empty()) else {
+    let (Some(target), false) = (
+        target,
+        untyped.columns.is_empty() && untyped.keys.is_empty(),
+    ) else {
         return Ok((crate::validate::validate(files)?, None));
     };
     let Target {
@@ -97,14 +100,29 @@ pub fn load_live(
         profile,
         dialect,
     } = resolve_target(root, profiles_dir, target, &options.events)?;
+    // Key types matter only where `=` may fold case or pad.
+    let mut sources: Vec<&crate::ir::Source> = untyped.columns.iter().collect();
+    if !dialect.compares_strings_exactly() {
+        for source in &untyped.keys {
+            if !sources.iter().any(|s| s.name == source.name) {
+                sources.push(source);
+            }
+        }
+    }
+    if sources.is_empty() {
+        return Ok((crate::validate::validate(files)?, None));
+    }
     let events = options.events.clone();
     let mut driver = crate::driver::open(&profile, options, root)?;
-    let sources: Vec<&crate::ir::Source> = untyped.iter().collect();
     let mut learned = LearnedTypes::new();
     let mut problems = Vec::new();
     for source in crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)? {
         for (column, value_type) in source.columns {
             learned.insert((source.source.clone(), column), value_type);
+        }
+        if let Some(key) = source.key {
+            let column = crate::validate::KEY_COLUMN.to_string();
+            learned.insert((source.source.clone(), column), key);
         }
         problems.extend(source.problems);
     }

@@ -605,3 +605,61 @@ pub const PADDING_MEMBERS: &[(&str, i64)] = &[
 /// The trailing-spaces fixture's KPIs of all_users: distinct first tags (5 when padded), the
 /// lowest first tag and the highest last tag, trailing spaces kept.
 pub const PADDING_ALL_USERS: (i64, &str, &str) = (8, " ", "x ");
+
+/// The string-keys fixture's members and summed events per segment, by hand from
+/// keys/data.sql (as of 2024-03-31): users `u1` (account `a1`, plan free, 1 event, first
+/// `a`), `U1` (`A1`, pro, 2 events, one in the last 30 days, first `b`), `u1␠` (`a1␠`, team,
+/// 4 events on 4 days, first `c`) and `u2` (`a1`, free, none). Where keys that differ only in
+/// case or trailing spaces were joined as one, a user would meet several accounts and share
+/// the others' events, and every row below would grow.
+pub const KEY_MEMBERS: &[(&str, i64, i64)] = &[
+    ("all_users", 4, 7),
+    ("free", 2, 1),
+    ("pro", 1, 2),
+    ("team", 1, 4),
+    ("no_plan", 0, 0),
+    ("busy", 1, 4),
+    ("quiet", 1, 0),
+    ("first_b", 1, 2),
+];
+
+/// The string-keys fixture's whole population: events in the last 30 days, their distinct
+/// days, and distinct first events (`a`, `b`, `c`).
+pub const KEY_ALL_USERS: (i64, i64, i64) = (6, 6, 3);
+
+/// Checks a report of the string-keys fixture (`--output json`, or rows keyed by column)
+/// against [`KEY_MEMBERS`] and [`KEY_ALL_USERS`].
+pub fn assert_key_members(name: &str, rows: &[serde_json::Map<String, serde_json::Value>]) {
+    let row = |segment: &str| {
+        rows.iter()
+            .find(|r| r["segment"] == segment)
+            .unwrap_or_else(|| panic!("{name}: no row {segment}"))
+    };
+    for (segment, people, events) in KEY_MEMBERS {
+        let got = row(segment);
+        assert_eq!(
+            got["people"].as_f64(),
+            Some(*people as f64),
+            "{name}: {segment} people"
+        );
+        let want_events = (*people > 0).then_some(*events as f64);
+        assert_eq!(
+            got["events"].as_f64(),
+            want_events,
+            "{name}: {segment} events"
+        );
+    }
+    let everyone = row("all_users");
+    let (recent, days, firsts) = KEY_ALL_USERS;
+    assert_eq!(
+        everyone["recent"].as_f64(),
+        Some(recent as f64),
+        "{name}: recent"
+    );
+    assert_eq!(everyone["days"].as_f64(), Some(days as f64), "{name}: days");
+    assert_eq!(
+        everyone["first_events"].as_f64(),
+        Some(firsts as f64),
+        "{name}: first events"
+    );
+}

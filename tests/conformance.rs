@@ -426,6 +426,115 @@ fn redshift_strings_keep_their_case_where_a_collation_folds_it() {
     }
 }
 
+/// String keys that differ only in case or trailing spaces are different users and accounts
+/// on every engine (rule 15), also where the key columns fold case: on the PostgreSQL
+/// server, the PostgreSQL and Redshift databases put them in a collation that does, as a
+/// case-insensitive Redshift or BigQuery column would. SQL Server's and Redshift's padding
+/// is checked in tests/padding.rs; the BigQuery emulator does not fold by collation, so
+/// there the form is checked.
+#[test]
+fn string_keys_stay_apart_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("keys.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&std::fs::read_to_string(common::fixture("keys/data.sql")).unwrap())
+        .unwrap();
+    drop(connection);
+    let database = "segc_conf_keys";
+    let (engines, profiles) = engines(&data, database);
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir.path(), &data, database);
+    for target in ["pg", "rs"] {
+        if !engines.iter().any(|e| e.target == target) {
+            continue;
+        }
+        let mut server = connect(dir.path(), target);
+        engines::fold_case(
+            &mut *server,
+            &[
+                ("app.key_users", "user_id"),
+                ("app.key_users", "account_id"),
+                ("app.key_accounts", "account_id"),
+                ("app.key_events", "user_id"),
+            ],
+        );
+        // Without this the test would prove nothing: the keys join folded on this server
+        // (u1 and U1 meet both accounts a1 and A1, and each other's events).
+        for (query, want) in [
+            (
+                "SELECT COUNT(*) FROM app.key_users u JOIN app.key_accounts a ON a.account_id = u.account_id",
+                7,
+            ),
+            (
+                "SELECT COUNT(*) FROM app.key_users u JOIN app.key_events e ON e.user_id = u.user_id",
+                10,
+            ),
+        ] {
+            let got = server.query(query).unwrap();
+            assert_eq!(got.rows[0][0], Cell::Integer(want), "{target}: {query}");
+        }
+    }
+    let project = common::fixture("keys");
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (name, table) in &tables {
+        let rows: Vec<_> = table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_object().unwrap().clone())
+            .collect();
+        common::assert_key_members(name, &rows);
+    }
+    // A month series groups the keys in stages of its own.
+    let months = ["--grain", "month", "--from", "2024-02", "--to", "2024-03"];
+    let runs: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&project, dir.path(), e.target, &months)))
+        .collect();
+    for (name, run) in &runs[1..] {
+        assert_same_json(&runs[0].1, run, &format!("{name} months"));
+    }
+    // The membership history stores each key as it is (without what exact comparison adds
+    // on Redshift), and reads it back exactly.
+    let history = dir.path().join("history");
+    common::copy_project(&project, &history, None);
+    let file = history.join("segc_project.yml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{yaml}history_table: app.segc_membership\n")).unwrap();
+    for engine in &engines {
+        common::record_history(
+            &history,
+            dir.path(),
+            engine.target,
+            &[("2024-03-30", "2024-03-31")],
+        );
+        let mut driver = connect(dir.path(), engine.target);
+        let got = driver
+            .query("SELECT DISTINCT user_key FROM app.segc_membership WHERE segment = 'busy' OR segment = 'pro'")
+            .unwrap();
+        let mut keys: Vec<String> = got
+            .rows
+            .iter()
+            .map(|row| match &row[0] {
+                Cell::Text(text) => text.clone(),
+                other => panic!("{}: {other:?}", engine.target),
+            })
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["U1", "u1 "], "{}", engine.target);
+    }
+    // BigQuery compares the keys without their collation.
+    let sql = common::compile(
+        &segc::validate::load_and_validate(&project).unwrap(),
+        &segc::dialect::Dialect::load("bigquery").unwrap(),
+    );
+    assert!(
+        sql.contains("COLLATE(`u`.`user_id`, '')"),
+        "BigQuery's users stage keys users by code point:\n{sql}"
+    );
+}
+
 #[test]
 fn the_example_project_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();

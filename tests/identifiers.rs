@@ -25,7 +25,8 @@ fn write_project(dir: &Path, names: &[String; 8]) -> Vec<usize> {
         "sources:".to_string(),
         "  users:".into(),
         format!("    table: {}", q(&format!("{}.{}", names[0], names[1]))),
-        format!("    key: {}", q(&names[2])),
+        // A string key: every stage joins it in its exact form.
+        format!("    key: {{ column: {}, type: string }}", q(&names[2])),
         "    columns:".into(),
         format!("      signup_at: {}", q(&names[3])),
         format!(

@@ -15,10 +15,11 @@ use std::process::{Command, Stdio};
 use segc::dialect::Dialect;
 use serde_json::{Value, json};
 
-/// The fixture's rows of `tables`, from DuckDB, in the emulator's input form.
-fn tables(names: &[&str]) -> Value {
+/// The rows of `tables` after the fixture files `data`, from DuckDB, in the emulator's
+/// input form.
+fn tables(data: &[&str], names: &[&str]) -> Value {
     let connection = duckdb::Connection::open_in_memory().unwrap();
-    for file in ["core/data.sql", "padding/data.sql"] {
+    for file in data {
         connection
             .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
             .unwrap();
@@ -76,11 +77,20 @@ fn tables(names: &[&str]) -> Value {
     Value::Array(out)
 }
 
-/// Runs `statements` under `dialect`'s string rules; one result per statement.
+/// Runs `statements` under `dialect`'s string rules over the trailing-spaces fixture; one
+/// result per statement.
 fn emulate(dialect: &str, statements: &[&str]) -> Vec<Value> {
+    let tables = tables(
+        &["core/data.sql", "padding/data.sql"],
+        &["app.users", "app.tags"],
+    );
+    emulate_on(dialect, tables, statements)
+}
+
+fn emulate_on(dialect: &str, tables: Value, statements: &[&str]) -> Vec<Value> {
     let request = json!({
         "dialect": dialect,
-        "tables": tables(&["app.users", "app.tags"]),
+        "tables": tables,
         "statements": statements,
     });
     let emulator = common::repository_root().join("tests/padding_emulator.py");
@@ -188,5 +198,45 @@ fn trailing_spaces_count_on_sql_server_and_redshift() {
         // The segments' own values keep their spaces too: `b␠` is the only tag ending in `b␠`.
         let ends = rows.iter().find(|r| r["segment"] == "tag_ends").unwrap();
         assert_eq!(ends["min_tag"], json!("b "), "{name}");
+    }
+}
+
+/// String keys: `u1`, `U1` and `u1␠` are three users, and `a1`, `A1` and `a1␠` three
+/// accounts. SQL Server's usual collation joins the first two of each, and both servers the
+/// last two; segc joins and groups string keys exactly (rule 15), so each user keeps its own
+/// account and events.
+#[test]
+fn string_keys_stay_apart_on_sql_server_and_redshift() {
+    let data = ["keys/data.sql"];
+    let names = ["app.key_users", "app.key_accounts", "app.key_events"];
+    // Without this the test would prove nothing: both servers' `=` joins the keys.
+    let probes = [
+        "SELECT COUNT_BIG(*) FROM [app].[key_users] AS [u] JOIN [app].[key_accounts] AS [a] ON [a].[account_id] = [u].[account_id]",
+        "SELECT COUNT_BIG(*) FROM [app].[key_users] AS [u] JOIN [app].[key_events] AS [e] ON [e].[user_id] = [u].[user_id]",
+    ];
+    let got: Vec<Value> = emulate_on("sqlserver", tables(&data, &names), &probes)
+        .iter()
+        .map(|r| r["rows"][0][0].clone())
+        .collect();
+    // Exactly: 4 and 7. Folded and padded: u1, U1 and u1␠ meet all 3 accounts and all 7
+    // events, u2 the 3 accounts.
+    assert_eq!(got, [json!(12), json!(21)]);
+    let probes = [
+        "SELECT COUNT(*) FROM \"app\".\"key_users\" AS \"u\" JOIN \"app\".\"key_events\" AS \"e\" ON \"e\".\"user_id\" = \"u\".\"user_id\"",
+    ];
+    let got: Vec<Value> = emulate_on("redshift", tables(&data, &names), &probes)
+        .iter()
+        .map(|r| r["rows"][0][0].clone())
+        .collect();
+    // Padded: u1 and u1␠ share their 5 events.
+    assert_eq!(got, [json!(12)]);
+
+    let project = segc::validate::load_and_validate(&common::fixture("keys")).unwrap();
+    for name in ["sqlserver", "redshift"] {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = common::compile(&project, &dialect);
+        common::assert_sendable(&sql, &dialect);
+        let result = emulate_on(name, tables(&data, &names), &[&sql]);
+        common::assert_key_members(name, &records(&result[0]));
     }
 }

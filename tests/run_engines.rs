@@ -133,7 +133,8 @@ fn slow_project(database: &str) -> tempfile::TempDir {
     std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
     std::fs::write(
         dir.path().join("segment-defs/defs.yml"),
-        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
+        // The key's type declared: the report is the one query (no catalog read first).
+        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
     )
     .unwrap();
     dir
@@ -719,7 +720,7 @@ fn the_postgres_catalog_types_every_column_as_postgres_and_as_redshift() {
     );
     let expected = |target: &str, dialect: &str| {
         format!(
-            "warehouse_schema:\n  target: {target}\n  dialect: {dialect}\n  sources:\n    users:\n      signup_at: timestamp\n      country: string\n      role: string\n      score: number\n      ratio: number\n      visits: integer\n      born: date\n      seen: timestamp\n      paying: boolean\n      uid: \"uuid\"\n"
+            "warehouse_schema:\n  target: {target}\n  dialect: {dialect}\n  sources:\n    users:\n      signup_at: timestamp\n      country: string\n      role: string\n      score: number\n      ratio: number\n      visits: integer\n      born: date\n      seen: timestamp\n      paying: boolean\n      uid: \"uuid\"\n  # the type of each source's `key` or `user_key` column\n  keys:\n    users: integer\n"
         )
     };
     // `run` learns the missing types from the catalog (nothing is written).
@@ -828,7 +829,7 @@ fn the_bigquery_catalog_types_every_column() {
     let text = refresh(dir.path(), "bq");
     assert!(
         text.ends_with(
-            "warehouse_schema:\n  target: bq\n  dialect: bigquery\n  sources:\n    users:\n      signup_at: timestamp\n      country: string\n      score: number\n      ratio: number\n      born: date\n      paying: boolean\n      tags: \"ARRAY<STRING>\"\n"
+            "warehouse_schema:\n  target: bq\n  dialect: bigquery\n  sources:\n    users:\n      signup_at: timestamp\n      country: string\n      score: number\n      ratio: number\n      born: date\n      paying: boolean\n      tags: \"ARRAY<STRING>\"\n  # the type of each source's `key` or `user_key` column\n  keys:\n    users: integer\n"
         ),
         "{text}"
     );
@@ -912,20 +913,22 @@ fn stale_sources_are_named_before_the_report() {
             assert!(!text.contains("visits:"), "{target} {command:?}: {text}");
         }
         // The freshness check ran on one backend with the report, which is recorded: the
-        // as-of day of all three sources, then the two with no row that day over all time.
+        // catalog's key types first (no key is typed here: 4 sources' columns), the as-of
+        // day of all three sources, then the two with no row that day over all time.
         let results = run_results(dir.path());
         assert_eq!(results["target"], target);
         assert_eq!(results["query_id_kind"], "backend pid", "{results}");
         let pid = results["query_id"].as_str().unwrap();
         assert!(pid.parse::<u32>().is_ok(), "{pid}");
         let queries = results["queries"].as_array().unwrap();
-        assert_eq!(queries.len(), 3, "{results}");
+        assert_eq!(queries.len(), 4, "{results}");
         assert!(queries.iter().all(|q| q["query_id"] == pid));
+        assert_eq!(queries[0]["rows"], 8, "{results}");
         assert_eq!(
-            (&queries[0]["rows"], &queries[1]["rows"]),
+            (&queries[1]["rows"], &queries[2]["rows"]),
             (&3.into(), &2.into())
         );
-        assert_eq!(queries[2]["sha256"], results["sha256"]);
+        assert_eq!(queries[3]["sha256"], results["sha256"]);
         assert_eq!(results["rows_returned"], 2);
     }
 }

@@ -41,6 +41,7 @@ const SNAPSHOT: &str = "warehouse_schema:
   sources:
     users: { signup_at: timestamp, country: string, plan: string, tags: \"VARCHAR[]\" }
     orders: { amount: number, channel: string }
+  keys: { users: integer, orders: integer }
 ";
 
 /// A project in a temporary folder: sources, definitions and, when given, a snapshot.
@@ -271,6 +272,11 @@ fn sources_lists_declared_and_snapshot_types() {
     );
     assert_eq!(row("plan"), ["users", "plan", "plan", "string", "string"]);
     assert_eq!(row("tags"), ["users", "tags", "tags", "–", "VARCHAR[]"]);
+    assert_eq!(row("(key)"), ["users", "(key)", "user_id", "–", "integer"]);
+    assert_eq!(
+        row("(user_key)"),
+        ["orders", "(user_key)", "user_id", "–", "integer"]
+    );
     assert!(
         text.contains("snapshot: defs/warehouse_schema.yml (target `local`)"),
         "{text}"
@@ -344,4 +350,104 @@ fn sources_refresh_writes_the_snapshot_and_compile_then_succeeds_offline() {
         let output = compile(&["--dialect", dialect]);
         assert!(output.status.success(), "{}", common::output_text(&output));
     }
+}
+
+/// The snapshot without its `keys:` (as written before keys were recorded).
+fn snapshot_without_keys() -> String {
+    SNAPSHOT.replace("  keys: { users: integer, orders: integer }\n", "")
+}
+
+fn compile_text(root: &Path, dialect: &str) -> (Option<i32>, String) {
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["compile", "--dialect", dialect, "--project"])
+        .arg(root)
+        .output()
+        .unwrap();
+    (output.status.code(), common::output_text(&output))
+}
+
+/// Rule 15 for keys: a string key is joined and grouped exactly where `=` may fold case or
+/// pad, any other as it is; where its type is unknown, such a dialect refuses to write the
+/// SQL, naming the key and both fixes, and DuckDB (whose `=` is exact) needs none.
+#[test]
+fn keys_are_typed_before_a_dialect_whose_equality_folds_joins_them() {
+    let dir = project(SOURCES, DEFINITIONS, Some(&snapshot_without_keys()));
+    let (code, text) = compile_text(dir.path(), "duckdb");
+    assert_eq!(code, Some(0), "{text}");
+    for dialect in ["sqlserver", "redshift", "bigquery", "postgres"] {
+        let (code, text) = compile_text(dir.path(), dialect);
+        assert_eq!(code, Some(1), "{dialect}: {text}");
+        assert!(
+            text.contains("the type of `key` (column `user_id`) of source `users` is not known (defs/sources.yml:4)"),
+            "{dialect}: {text}"
+        );
+        assert!(
+            text.contains("`key: { column: user_id, type: string }`")
+                && text.contains("segc sources --refresh --target local"),
+            "{dialect}: {text}"
+        );
+    }
+    let sqlserver = segc::dialect::Dialect::load("sqlserver").unwrap();
+    // Declared a string on the user table: the orders' key takes its type.
+    let declared = SOURCES.replace(
+        "    key: user_id",
+        "    key: { column: user_id, type: string }",
+    );
+    let dir = project(&declared, DEFINITIONS, Some(&snapshot_without_keys()));
+    let validated = segc::validate::load_and_validate(dir.path()).unwrap();
+    let sql = common::compile(&validated, &sqlserver);
+    for want in [
+        "([u].[user_id] + NCHAR(1)) COLLATE Latin1_General_100_BIN2 AS [segc_user]",
+        "([f].[user_id] + NCHAR(1)) COLLATE Latin1_General_100_BIN2 AS [segc_user]",
+        "GROUP BY ([f].[user_id] + NCHAR(1)) COLLATE Latin1_General_100_BIN2",
+    ] {
+        assert!(sql.contains(want), "{want}\n{sql}");
+    }
+    common::assert_sendable(&sql, &sqlserver);
+    // Integers (here from the snapshot) are joined as they are.
+    let dir = project(SOURCES, DEFINITIONS, Some(SNAPSHOT));
+    let validated = segc::validate::load_and_validate(dir.path()).unwrap();
+    let sql = common::compile(&validated, &sqlserver);
+    assert!(sql.contains("[u].[user_id] AS [segc_user]"), "{sql}");
+    assert!(!sql.contains("[user_id] + NCHAR(1)"), "{sql}");
+}
+
+#[test]
+fn a_declared_key_type_must_agree_with_the_snapshot_and_with_the_key_it_joins() {
+    let declared = SOURCES.replace(
+        "    key: user_id",
+        "    key: { column: user_id, type: string }",
+    );
+    let dir = project(&declared, DEFINITIONS, Some(SNAPSHOT));
+    let found = problems(dir.path());
+    // The declaration disagrees with the snapshot, and so with the orders' key.
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].0.starts_with("defs/sources.yml:4:35 the `key` of source `users` is declared `string`, but the warehouse has it as integer (defs/warehouse_schema.yml:7)"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1]
+            .0
+            .starts_with("defs/sources.yml:12:15 the key of source `orders` is not a string"),
+        "{found:#?}"
+    );
+    let joined = declared.replace(
+        "user_key: user_id",
+        "user_key: { column: user_id, type: integer }",
+    );
+    let dir = project(&joined, DEFINITIONS, Some(&snapshot_without_keys()));
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].0.starts_with("defs/sources.yml:12:25 the key of source `orders` is not a string, but the user table's key, which it joins, is a string"),
+        "{found:#?}"
+    );
+    let unknown = SOURCES.replace(
+        "    key: user_id",
+        "    key: { column: user_id, type: text_id }",
+    );
+    let found = problems(project(&unknown, DEFINITIONS, Some(SNAPSHOT)).path());
+    assert!(found[0].0.contains("unknown type `text_id`"), "{found:#?}");
 }

@@ -40,6 +40,8 @@ fn find_name<'a>(names: impl Iterator<Item = &'a str> + Clone, wanted: &str) -> 
 pub struct SourceTypes {
     pub source: String,
     pub columns: Vec<(String, WarehouseType)>,
+    /// The type of its `key` or `user_key` column.
+    pub key: Option<WarehouseType>,
     pub problems: Vec<String>,
 }
 
@@ -102,6 +104,20 @@ pub fn source_types(
         .iter()
         .filter(|r| (r.schema.as_str(), r.table.as_str()) == found)
         .collect();
+    let key = source.key_column();
+    match find_name(columns.iter().map(|r| r.column.as_str()), key) {
+        Some(name) => {
+            let row = columns
+                .iter()
+                .find(|r| r.column == name)
+                .expect("a found name");
+            result.key = Some(map_type(dialect, &row.data_type));
+        }
+        None => result.problems.push(format!(
+            "the key column {key} of source `{}` is not a column of table {}.{}",
+            source.name, found.0, found.1
+        )),
+    }
     for column in &source.columns {
         match find_name(columns.iter().map(|r| r.column.as_str()), &column.physical) {
             Some(name) => {

@@ -44,12 +44,27 @@ pub fn snapshot_file(target: &str, dialect: &str, sources: &[SourceTypes]) -> St
         }
         out.push_str(&format!("    {}:\n", source.source));
         for (column, value_type) in &source.columns {
-            let text = match value_type {
-                WarehouseType::Known(_) => value_type.snapshot_text(),
-                WarehouseType::Unsupported(name) => serde_json::to_string(name).unwrap_or_default(),
-            };
-            out.push_str(&format!("      {column}: {text}\n"));
+            out.push_str(&format!("      {column}: {}\n", type_text(value_type)));
+        }
+    }
+    let keys: Vec<_> = sources
+        .iter()
+        .filter_map(|source| source.key.as_ref().map(|t| (&source.source, t)))
+        .collect();
+    if !keys.is_empty() {
+        out.push_str("  # the type of each source's `key` or `user_key` column\n");
+        out.push_str("  keys:\n");
+        for (source, value_type) in keys {
+            out.push_str(&format!("    {source}: {}\n", type_text(value_type)));
         }
     }
     out
+}
+
+/// A type as the snapshot writes it: a segc type name, or the warehouse's own name quoted.
+fn type_text(value_type: &WarehouseType) -> String {
+    match value_type {
+        WarehouseType::Known(_) => value_type.snapshot_text(),
+        WarehouseType::Unsupported(name) => serde_json::to_string(name).unwrap_or_default(),
+    }
 }

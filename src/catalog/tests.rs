@@ -234,12 +234,18 @@ fn columns_match_exactly_first_then_without_case_when_unique() {
             })
             .collect(),
         history: None,
+        key_type: crate::ir::KeyType::Unknown,
+        key_origin: crate::ir::Origin {
+            file: "s.yml".into(),
+            line: 1,
+        },
         origin: crate::ir::Origin {
             file: "s.yml".into(),
             line: 1,
         },
     };
     let rows = vec![
+        row("app", "users", "ID", "VARCHAR"),
         row("app", "users", "country", "VARCHAR"),
         row("app", "users", "COUNTRY", "INTEGER"),
         row("app", "users", "role", "VARCHAR"),
@@ -256,9 +262,11 @@ fn columns_match_exactly_first_then_without_case_when_unique() {
             ("role".into(), known(ValueType::String)),
         ]
     );
+    // The key `id` matches `ID` without case, as columns do.
+    assert_eq!(types.key, Some(known(ValueType::String)));
     assert_eq!(types.problems.len(), 2, "{:?}", types.problems);
     assert!(types.problems[0].contains("`plan`"), "{:?}", types.problems);
     assert!(types.problems[1].contains("`gone`"), "{:?}", types.problems);
-    let missing = source_types(&dialect, &source, None, &rows[5..]);
+    let missing = source_types(&dialect, &source, None, &rows[6..]);
     assert!(missing.problems[0].contains("not in the catalog"));
 }

@@ -76,8 +76,9 @@ pub const SCHEMA_FILE: &str = "segc.schema.json";
 
 const STARTER_DEFINITIONS: &str =
     "# Describe where your data lives, then attributes, segments and KPIs.
-# segc must know the type of every column it compares, counts or orders: declare it
-# (`{ column: country, type: string }`), or read every column's type from the warehouse into
+# segc must know the type of every column it compares, counts or orders, and whether each
+# key is a string: declare it (`{ column: country, type: string }`, `key: { column: user_id,
+# type: string }`), or read every type from the warehouse into
 # segment-defs/warehouse_schema.yml with `segc sources --refresh` (and check that file in).
 sources:
   users:  { table: app.users, key: user_id,

@@ -1,4 +1,4 @@
-//! `segc sources`: each source's columns with their declared and snapshot types;
+//! `segc sources`: each source's key and columns with their declared and snapshot types;
 //! `--refresh` reads the types from a target's catalog into `warehouse_schema.yml`.
 
 use std::path::Path;
@@ -13,16 +13,17 @@ pub const SNAPSHOT_FILE: &str = "warehouse_schema.yml";
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "Examples:
-  segc sources                          # each column's declared and snapshot type
+  segc sources                          # each key's and column's declared and snapshot type
   segc sources --refresh                # read the default target's catalog into
                                         # <definitions>/warehouse_schema.yml
   segc sources --refresh --target pg    # the same from target `pg`
 
 segc must know the type of every column it compares, counts or orders (a declared `type:`
-wins over the snapshot). Check the snapshot in; refresh it after a table changes.")]
+wins over the snapshot), and whether each key is a string: string keys are joined exactly.
+Check the snapshot in; refresh it after a table changes.")]
 pub struct SourcesArgs {
-    /// Read the type of every column of the sources from the target's catalog and write
-    /// them to warehouse_schema.yml in the definitions folder.
+    /// Read the type of every key and column of the sources from the target's catalog and
+    /// write them to warehouse_schema.yml in the definitions folder.
     #[arg(long)]
     pub refresh: bool,
     /// A target of profiles.yml (default: the project's `default_target`).
@@ -117,6 +118,30 @@ fn listing(files: &crate::spec::ProjectFiles) -> String {
         "snapshot".into(),
     ]];
     for source in &files.definitions.sources {
+        // The key first, named by its field (`key` or `user_key`).
+        if let Some((field, column)) = [("(key)", &source.key), ("(user_key)", &source.user_key)]
+            .into_iter()
+            .find_map(|(field, column)| column.as_ref().map(|c| (field, c)))
+        {
+            let key_snapshot = schema
+                .and_then(|schema| {
+                    schema
+                        .keys
+                        .iter()
+                        .find(|(s, _)| s.value == source.name.value)
+                })
+                .map(|(_, t)| t.value.clone());
+            rows.push([
+                source.name.value.clone(),
+                field.into(),
+                column.value.clone(),
+                source
+                    .key_type
+                    .as_ref()
+                    .map_or_else(|| "–".into(), |t| t.value.clone()),
+                key_snapshot.unwrap_or_else(|| "–".into()),
+            ]);
+        }
         for column in &source.columns {
             let declared = match &column.value_type {
                 Some(t) => t.value.clone(),

@@ -326,6 +326,16 @@ impl Dialect {
         Ok(chain)
     }
 
+    /// Whether the dialect's `=` already compares strings exactly (no `exact` macro of its
+    /// own or its ancestors'): its keys are joined as they are whatever their type.
+    pub fn compares_strings_exactly(&self) -> bool {
+        self.macro_chain().is_ok_and(|chain| {
+            !chain
+                .iter()
+                .any(|(_, macros)| macros.contains("{% macro exact("))
+        })
+    }
+
     /// A quoted identifier: the name exactly, whatever characters it holds. (Names with
     /// control characters cannot be quoted safely everywhere: validation refuses them.)
     pub fn quote_identifier(&self, name: &str) -> String {

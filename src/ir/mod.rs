@@ -196,7 +196,51 @@ pub struct Source {
     pub columns: Vec<Column>,
     /// A source keeping history (type-2 rows): the row valid at the as-of instant is read.
     pub history: Option<History>,
+    /// The type of `key` or `user_key` (declared, from the snapshot, learned from the
+    /// catalog, or that of the key it joins): a string key is joined and grouped exactly
+    /// (rule 15), which a dialect whose `=` folds case or pads cannot do without it.
+    pub key_type: KeyType,
+    /// Where `key` or `user_key` is written.
+    pub key_origin: Origin,
     pub origin: Origin,
+}
+
+impl Source {
+    /// The physical column of `key` or `user_key`.
+    pub fn key_column(&self) -> &str {
+        match &self.role {
+            SourceRole::Users { key, .. } | SourceRole::Dimension { key } => key,
+            SourceRole::Facts { user_key, .. } => user_key,
+        }
+    }
+}
+
+/// What segc knows of a key column's type: only whether it is a string matters, since a
+/// string key is joined and grouped exactly and any other (an integer, a UUID) as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum KeyType {
+    Unknown,
+    String,
+    Other,
+}
+
+impl KeyType {
+    pub fn of(value_type: ValueType) -> KeyType {
+        match value_type {
+            ValueType::Unknown => KeyType::Unknown,
+            ValueType::String => KeyType::String,
+            _ => KeyType::Other,
+        }
+    }
+
+    /// As a message says it.
+    pub fn described(self) -> &'static str {
+        match self {
+            KeyType::Unknown => "of an unknown type",
+            KeyType::String => "a string",
+            KeyType::Other => "not a string",
+        }
+    }
 }
 
 /// The physical validity columns of a type-2 source: a row is valid from `valid_from`

@@ -272,7 +272,10 @@ pub(super) fn bucketed(
     } else {
         format!("{slice} AS {slice_column}")
     };
-    let user_key = format!("{f}.{}", q(&stage.user_key));
+    let user_key = sql.key(
+        statement.plan().project.source(stage.source),
+        format!("{f}.{}", q(&stage.user_key)),
+    )?;
     let last = slicing.cuts.last().copied().unwrap_or_default();
     let mut filter = vec![format!("{column} < {}", sql.timestamp(last)?)];
     if let Some(first) = stage.lower_bounds.as_ref().and_then(instants)

@@ -93,7 +93,10 @@ fn pass(
     let q = |name: &str| names.q(name);
     let source = project.source(stage.source);
     let name = q(&format!("segc_facts_{}", source.name));
-    let user_key = format!("{}.{}", names.alias(Alias::Facts), q(&stage.user_key));
+    let user_key = sql.key(
+        source,
+        format!("{}.{}", names.alias(Alias::Facts), q(&stage.user_key)),
+    )?;
     let alias = q(&alias::pass(stage.number));
     if let Some(bucketed) = super::buckets::bucketed(sql, statement, names, stage, &name)? {
         return Ok(Pass {

@@ -180,12 +180,9 @@ pub(super) fn stage(
         old_end = q("segc_old_end"),
         recorded = q("segc_recorded"),
     );
-    let user = sql.call(
-        "cast",
-        &[
-            Value::from(col(Alias::Members, "segc_user")),
-            Value::from("varchar"),
-        ],
+    let user = sql.key_text(
+        names.project.source(names.project.users_source()),
+        col(Alias::Members, "segc_user"),
     )?;
     let piece = |column: &str| col(Alias::Piece, column);
     let pieces = format!(

@@ -208,12 +208,9 @@ fn member_values(
     let value = sql
         .reading_spine_from(Alias::Members)
         .fact_aggregate(aggregate, "NULL")?;
-    let user_text = sql.call(
-        "cast",
-        &[
-            Value::from(format!("{m}.{}", q("segc_user"))),
-            Value::from("varchar"),
-        ],
+    let user_text = sql.key_text(
+        project.source(project.users_source()),
+        format!("{m}.{}", q("segc_user")),
     )?;
     let same_project = sql.same_string_as(format!("{h}.{}", q("project")), &project.name)?;
     let same_segment = sql.same_strings(
@@ -221,6 +218,10 @@ fn member_values(
         format!("{s}.{}", q("segment")),
     )?;
     let same_user = sql.same_strings(format!("{h}.{}", q("user_key")), user_text)?;
+    let fact_user = sql.key(
+        project.source(pass.source),
+        format!("{f}.{}", q(&pass.user_key)),
+    )?;
     let (p0, p1, start, end) = (&bounds.first, &bounds.last, &bounds.start, &bounds.end);
     let (from, to) = (
         format!("{h}.{}", q("valid_from")),
@@ -242,7 +243,7 @@ fn member_values(
     Ok(format!(
         "SELECT {by_period}{m}.{row}, {m}.{user}, {value} AS {out}\n  \
          FROM {segment_members} AS {m}\n  JOIN {segments} AS {s} ON {s}.{row} = {m}.{row}\n  \
-         JOIN {table} AS {f} ON {f}.{user_key} = {m}.{user}\n  \
+         JOIN {table} AS {f} ON {fact_user} = {m}.{user}\n  \
          WHERE {time} >= {start} AND {time} < {end}\n    AND {held}\n  \
          GROUP BY {by_period}{m}.{row}, {m}.{user}",
         by_period = bounds.by_period(),
@@ -252,6 +253,5 @@ fn member_values(
         segment_members = q("segc_segment_members"),
         segments = q("segc_segments"),
         table = names.table(pass.source),
-        user_key = q(&pass.user_key),
     ))
 }

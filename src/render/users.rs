@@ -37,10 +37,11 @@ pub(super) fn users(
     let stage = &statement.users;
     let project = statement.plan().project;
     let q = |name: &str| names.q(name);
-    let mut columns = vec![Item::new(
+    let user_key = sql.key(
+        project.source(stage.source),
         format!("{}.{}", names.alias(Alias::Users), q(&stage.key)),
-        q("segc_user"),
-    )];
+    )?;
+    let mut columns = vec![Item::new(user_key, q("segc_user"))];
     // The as-of instant (per period in a series): users, point-in-time columns and rows of
     // sources keeping history are read before it.
     let end = sql.time_value(&statement.periods.ends())?;
@@ -50,8 +51,8 @@ pub(super) fn users(
     let joins = stage
         .joins
         .iter()
-        .map(|join| dimension_join(names, join, &end))
-        .collect();
+        .map(|join| dimension_join(sql, project, names, join, &end))
+        .collect::<Result<_, _>>()?;
     if stage.keeps_signup {
         columns.push(Item::new(
             format!("{}.{}", names.alias(Alias::Users), q(&stage.signup)),
@@ -114,28 +115,37 @@ fn user_column(
     Ok(Item::new(value, names.q(name)))
 }
 
-fn dimension_join(names: &Names<'_>, join: &DimensionJoin, end: &str) -> Join {
+/// A dimension's join: its key equals the user table's column, both compared as the
+/// dimension's key type says (exactly for strings).
+fn dimension_join(
+    sql: &mut Sql<'_, '_>,
+    project: &crate::ir::Project,
+    names: &Names<'_>,
+    join: &DimensionJoin,
+    end: &str,
+) -> Result<Join, Error> {
     let q = |name: &str| names.q(name);
     let alias = names.dimension_alias(join.source);
+    let source = project.source(join.source);
     let mut on = match &join.keys {
         Some((key, users_column)) => {
-            format!(
-                "{alias}.{} = {}.{}",
-                q(key),
-                names.alias(Alias::Users),
-                q(users_column)
-            )
+            let key = sql.key(source, format!("{alias}.{}", q(key)))?;
+            let users_column = sql.key(
+                source,
+                format!("{}.{}", names.alias(Alias::Users), q(users_column)),
+            )?;
+            format!("{key} = {users_column}")
         }
         None => "1 = 1".into(),
     };
     if let Some(history) = &join.history {
         on = format!("{on} AND {}", valid_at(names, &alias, history, end));
     }
-    Join {
+    Ok(Join {
         table: names.table(join.source),
         alias,
         on,
-    }
+    })
 }
 
 /// A source keeping history contributes the row valid at the as-of instant: valid from

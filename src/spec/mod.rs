@@ -75,6 +75,8 @@ pub struct WarehouseSchemaSpec {
     pub target: Option<Spanned<String>>,
     pub dialect: Option<Spanned<String>>,
     pub sources: Vec<(Spanned<String>, Vec<SnapshotColumn>)>,
+    /// Per source, the type of its `key` or `user_key` column.
+    pub keys: Vec<SnapshotColumn>,
     pub span: Span,
 }
 
@@ -179,7 +181,7 @@ pub fn read_definitions(
     map.finish(FILE_KEYS, diagnostics);
 }
 
-/// `warehouse_schema: { target, dialect, sources: { users: { country: string } } }`.
+/// `warehouse_schema: { target, dialect, sources: { users: { country: string } }, keys: { users: integer } }`.
 fn read_warehouse_schema(
     node: &Node,
     span: Span,
@@ -200,11 +202,23 @@ fn read_warehouse_schema(
             sources.push((source, columns));
         }
     }
-    map.finish(&["target", "dialect", "sources"], diagnostics);
+    let keys = map
+        .node("keys")
+        .map(|node| {
+            named_entries(node, "keys", diagnostics)
+                .into_iter()
+                .filter_map(|(source, value)| {
+                    scalar_string(value, "a key type", diagnostics).map(|t| (source, t))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    map.finish(&["target", "dialect", "sources", "keys"], diagnostics);
     Some(WarehouseSchemaSpec {
         target,
         dialect,
         sources,
+        keys,
         span,
     })
 }

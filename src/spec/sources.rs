@@ -28,6 +28,8 @@ pub struct SourceSpec {
     pub table: Option<TableSpec>,
     pub key: Option<Spanned<String>>,
     pub user_key: Option<Spanned<String>>,
+    /// The declared type of `key` or `user_key` (`key: { column: user_id, type: string }`).
+    pub key_type: Option<Spanned<String>>,
     pub time: Option<Spanned<String>>,
     pub columns: Vec<ColumnSpec>,
     /// `history: { valid_from: col, valid_to: col }`: type-2 rows, as dbt snapshots write.
@@ -73,8 +75,9 @@ pub(super) fn read_source(
             scalar_string(table, &format!("`table` of {what}"), diagnostics).map(TableSpec::Single)
         }
     };
-    let key = map.string("key", diagnostics);
-    let user_key = map.string("user_key", diagnostics);
+    let (key, key_type) = read_key(&mut map, "key", &what, diagnostics);
+    let (user_key, user_key_type) = read_key(&mut map, "user_key", &what, diagnostics);
+    let key_type = key_type.or(user_key_type);
     let time = map.string("time", diagnostics);
     let mut columns = Vec::new();
     if let Some(node) = map.node("columns") {
@@ -124,9 +127,36 @@ pub(super) fn read_source(
         table,
         key,
         user_key,
+        key_type,
         time,
         columns,
         history,
         span,
     })
+}
+
+/// `key` or `user_key`: a column name, or `{ column: user_id, type: string }` with its type.
+fn read_key(
+    map: &mut MapReader<'_>,
+    name: &str,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Option<Spanned<String>>, Option<Spanned<String>>) {
+    match map.node(name) {
+        Some(node) if node.as_mapping().is_some() => {
+            let key_what = format!("`{name}` of {what}");
+            let Some(mut key) = MapReader::new(node, &key_what, diagnostics) else {
+                return (None, None);
+            };
+            let column = key.required_string("column", diagnostics);
+            let value_type = key.string("type", diagnostics);
+            key.finish(&["column", "type"], diagnostics);
+            (column, value_type)
+        }
+        Some(node) => (
+            scalar_string(node, &format!("`{name}` of {what}"), diagnostics),
+            None,
+        ),
+        None => (None, None),
+    }
 }

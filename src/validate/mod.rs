@@ -12,7 +12,7 @@ mod quintiles;
 mod segment_size;
 mod segments;
 mod sources;
-pub use sources::SIGNUP_COLUMN;
+pub use sources::{KEY_COLUMN, SIGNUP_COLUMN};
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -55,24 +55,37 @@ pub fn validate_with(
     }
 }
 
-/// The sources with a column the project reads whose type is neither declared nor in the
-/// snapshot: the tables whose catalog `run` and `explain` read before validating.
+/// The sources whose catalog `run` and `explain` read before validating: those with a
+/// column the project reads whose type is neither declared nor in the snapshot, and those
+/// whose key's type is neither (wanted by a dialect whose `=` may fold case or pad).
 /// None when the project has other problems: those are reported without connecting.
-pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Vec<Source> {
+#[derive(Debug, Default)]
+pub struct Untyped {
+    pub columns: Vec<Source>,
+    pub keys: Vec<Source>,
+}
+
+pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Untyped {
     let mut validator = Validator::new(files, learned, false);
     let project = validator.run();
     if !files.diagnostics.is_empty() || !validator.diagnostics.is_empty() {
-        return Vec::new();
+        return Untyped::default();
     }
-    let mut sources: Vec<Source> = Vec::new();
-    for id in &validator.untyped {
-        if let Some(source) = project.sources.get(id.0)
-            && !sources.iter().any(|s| s.name == source.name)
-        {
-            sources.push(source.clone());
+    let pick = |ids: &[SourceId]| {
+        let mut sources: Vec<Source> = Vec::new();
+        for id in ids {
+            if let Some(source) = project.sources.get(id.0)
+                && !sources.iter().any(|s| s.name == source.name)
+            {
+                sources.push(source.clone());
+            }
         }
+        sources
+    };
+    Untyped {
+        columns: pick(&validator.untyped),
+        keys: pick(&validator.untyped_keys),
     }
-    sources
 }
 
 /// Reads and validates the project in `root`.
@@ -106,6 +119,8 @@ pub(crate) struct Validator<'a> {
     column_uses: Vec<(SourceId, String, String)>,
     /// Sources with a column read as a value whose type is unknown.
     untyped: Vec<SourceId>,
+    /// Sources whose key type is neither declared nor in the snapshot nor learned.
+    untyped_keys: Vec<SourceId>,
 }
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
@@ -275,6 +290,7 @@ impl<'a> Validator<'a> {
             used_by_name: std::cell::RefCell::new(Vec::new()),
             column_uses: Vec::new(),
             untyped: Vec::new(),
+            untyped_keys: Vec::new(),
         }
     }
 

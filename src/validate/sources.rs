@@ -2,7 +2,7 @@
 
 use crate::catalog::WarehouseType;
 use crate::error::suggest;
-use crate::ir::{Column, History, Source, SourceId, SourceRole, TableName, ValueType};
+use crate::ir::{Column, History, KeyType, Source, SourceId, SourceRole, TableName, ValueType};
 use crate::spec::{ColumnSpec, SourceSpec, TableSpec};
 
 use super::{Validator, check_name, check_physical_name};
@@ -43,6 +43,23 @@ pub(crate) struct ColumnTyping {
     pub known: bool,
     /// The warehouse's name of a type segc does not support.
     pub unsupported: Option<String>,
+}
+
+/// The name under which a source's `key` or `user_key` type is learned from the catalog
+/// (no project column can have it).
+pub const KEY_COLUMN: &str = "(key)";
+
+/// The snapshot's type of a source's `key` or `user_key`, when `warehouse_schema` holds one.
+fn snapshot_key_type<'f>(
+    files: &'f crate::spec::ProjectFiles,
+    source: &str,
+) -> Option<&'f Spanned<String>> {
+    let schema = files.definitions.warehouse_schema.as_ref()?;
+    schema
+        .keys
+        .iter()
+        .find(|(s, _)| s.value == source)
+        .map(|(_, t)| t)
 }
 
 /// The snapshot's type of a source's column, when `warehouse_schema` holds one.
@@ -95,6 +112,12 @@ impl Validator<'_> {
             let Some(role) = self.source_role(spec, &what, &mut keyed) else {
                 continue;
             };
+            let key_type = self.key_type(spec, &what);
+            let key_span = spec
+                .key
+                .as_ref()
+                .or(spec.user_key.as_ref())
+                .map_or(spec.span, |k| k.span);
             self.source_names
                 .insert(spec.name.value.clone(), SourceId(self.sources.len()));
             self.sources.push(Source {
@@ -106,10 +129,146 @@ impl Validator<'_> {
                     valid_from: h.valid_from.value.clone(),
                     valid_to: h.valid_to.value.clone(),
                 }),
+                key_type,
+                key_origin: self.origin(key_span),
                 origin: self.origin(spec.span),
             });
         }
         self.assign_user_table(&keyed);
+        self.join_key_types();
+    }
+
+    /// A source's key type: declared (checked against the warehouse's when it is known),
+    /// else the snapshot's or the learned one, else unknown.
+    fn key_type(&mut self, spec: &SourceSpec, what: &str) -> KeyType {
+        let name = &spec.name.value;
+        let warehouse = snapshot_key_type(self.files, name)
+            .map(|t| (WarehouseType::from_snapshot(&t.value), Some(t.span)))
+            .or_else(|| {
+                self.learned
+                    .get(&(name.clone(), KEY_COLUMN.to_string()))
+                    .map(|t| (t.clone(), None))
+            });
+        let key_name = if spec.key.is_some() {
+            "key"
+        } else {
+            "user_key"
+        };
+        let Some(declared) = &spec.key_type else {
+            return match warehouse {
+                Some((WarehouseType::Known(t), _)) => KeyType::of(t),
+                // A UUID, bytes…: compared as they are.
+                Some((WarehouseType::Unsupported(_), _)) => KeyType::Other,
+                None => KeyType::Unknown,
+            };
+        };
+        let Some(t) = parse_type(&declared.value) else {
+            self.error_with_hint(
+                format!("unknown type `{}`", declared.value),
+                declared.span,
+                suggest(&declared.value, TYPE_NAMES.iter().copied()),
+            );
+            return KeyType::Unknown;
+        };
+        let found = match &warehouse {
+            Some((WarehouseType::Known(found), at)) => Some((found.name(), *at)),
+            Some((WarehouseType::Unsupported(name), at)) => Some((name.as_str(), *at)),
+            None => None,
+        };
+        let found_string = matches!(
+            warehouse,
+            Some((WarehouseType::Known(ValueType::String), _))
+        );
+        if let Some((found, at)) = found
+            && self.check_types
+            && (t == ValueType::String) != found_string
+        {
+            let from = match at {
+                Some(at) => format!("{}:{}", self.files.sources.display(at.file), at.start.line),
+                None => "its catalog".to_string(),
+            };
+            self.error_with_hint(
+                format!(
+                    "the `{key_name}` of {what} is declared `{}`, but the warehouse has it as {found} ({from})",
+                    declared.value,
+                ),
+                declared.span,
+                Some("string keys are joined exactly and other keys as they are: declare the warehouse's type, or change the table and refresh the snapshot".into()),
+            );
+        }
+        KeyType::of(t)
+    }
+
+    /// A fact source's key whose type is unknown has the type of the user table's key, and a
+    /// dimension's that of the user table's column it equals. Keys joined to each other must
+    /// agree on being strings: a string key is compared exactly, any other as it is.
+    /// Keys whose type stays unknown are recorded in `untyped_keys`.
+    fn join_key_types(&mut self) {
+        let Some(users) = self
+            .sources
+            .iter()
+            .position(|s| matches!(s.role, SourceRole::Users { .. }))
+        else {
+            return;
+        };
+        self.inherit_key_types(users);
+        for (index, source) in self.sources.iter().enumerate() {
+            if source.key_type == KeyType::Unknown {
+                self.untyped_keys.push(SourceId(index));
+            }
+        }
+    }
+
+    fn inherit_key_types(&mut self, users: usize) {
+        let users_key = self.sources[users].key_type;
+        for index in 0..self.sources.len() {
+            let source = &self.sources[index];
+            let (partner, partner_type) = match &source.role {
+                SourceRole::Facts { .. } => ("the user table's key".to_string(), users_key),
+                SourceRole::Dimension { key } => match self.sources[users].column(key) {
+                    Some(column) => (
+                        format!("column `{}` of the user table", column.name),
+                        KeyType::of(column.value_type),
+                    ),
+                    None => continue,
+                },
+                SourceRole::Users { .. } => continue,
+            };
+            if source.key_type == KeyType::Unknown {
+                self.sources[index].key_type = partner_type;
+                continue;
+            }
+            if partner_type != KeyType::Unknown
+                && self.check_types
+                && source.key_type != partner_type
+            {
+                let span = self
+                    .files
+                    .definitions
+                    .sources
+                    .iter()
+                    .find(|s| s.name.value == source.name)
+                    .map(|s| {
+                        s.key
+                            .as_ref()
+                            .or(s.user_key.as_ref())
+                            .map_or(s.span, |k| k.span)
+                    });
+                let message = format!(
+                    "the key of source `{}` is {}, but {partner}, which it joins, is {}",
+                    source.name,
+                    source.key_type.described(),
+                    partner_type.described()
+                );
+                if let Some(span) = span {
+                    self.error_with_hint(
+                        message,
+                        span,
+                        Some("a string key is compared exactly and any other as it is, so both must be strings or neither: declare the right `type:`, or refresh the snapshot".into()),
+                    );
+                }
+            }
+        }
     }
 
     /// Checks every physical name a source declares (its table, keys, time and columns), and

@@ -465,7 +465,9 @@ impl<'a, 's> Sql<'a, 's> {
         let direction = if rank.latest_first { "DESC" } else { "ASC" };
         let f = self.alias(Alias::Facts);
         let mut partition: Vec<String> = self.period_key(self.spine_alias).into_iter().collect();
-        partition.push(format!("{f}.{}", self.q(&rank.user_key)));
+        let source = self.plan().project.source(rank.source);
+        let user_key = self.key(source, format!("{f}.{}", self.q(&rank.user_key)))?;
+        partition.push(user_key);
         let mut order = Vec::new();
         if let Some(time) = &rank.time {
             order.push(format!("{f}.{} {direction}", self.q(time)));

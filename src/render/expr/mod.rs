@@ -18,7 +18,7 @@ use minijinja::{State, Value};
 
 use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::ir::FactColumn;
+use crate::ir::{FactColumn, KeyType};
 use crate::plan::Plan;
 use crate::plan::times::{Periods, TimeValue};
 
@@ -234,6 +234,58 @@ impl<'a, 's> Sql<'a, 's> {
         } else {
             Ok(value)
         }
+    }
+
+    /// A source's `key` or `user_key` column as every stage joins and groups it: a string
+    /// key in the form of [`Sql::exact`] where the dialect's `=` may fold case or ignore
+    /// trailing spaces (rule 15), any other as it is. A key whose type is unknown cannot be
+    /// written for such a dialect.
+    pub(in crate::render) fn key(
+        &mut self,
+        source: &crate::ir::Source,
+        value: String,
+    ) -> Result<String, Error> {
+        if self.dialect.compares_strings_exactly() {
+            return Ok(value);
+        }
+        match source.key_type {
+            KeyType::String => self.exact_string(value),
+            KeyType::Other => Ok(value),
+            KeyType::Unknown => {
+                let field = match source.role {
+                    crate::ir::SourceRole::Facts { .. } => "user_key",
+                    _ => "key",
+                };
+                let column = source.key_column();
+                Err(Error::Render(format!(
+                    "the type of `{field}` (column `{column}`) of source `{}` is not known ({}): on {} segc joins and groups string keys exactly, so that keys differing only in case or trailing spaces stay two users, and must know whether it is a string\n  = help: declare it: `{field}: {{ column: {column}, type: string }}` (or integer), or read the types of every source from the warehouse into warehouse_schema.yml: `segc sources --refresh --target {}`",
+                    source.name,
+                    source.key_origin,
+                    self.dialect.name,
+                    self.plan()
+                        .project
+                        .default_target
+                        .as_deref()
+                        .unwrap_or("TARGET"),
+                )))
+            }
+        }
+    }
+
+    /// A user key as the users stage holds it (see [`Sql::key`]) as text, as the
+    /// membership history stores it: without what the exact form adds.
+    pub(in crate::render) fn key_text(
+        &mut self,
+        source: &crate::ir::Source,
+        value: String,
+    ) -> Result<String, Error> {
+        let plain =
+            if !self.dialect.compares_strings_exactly() && source.key_type == KeyType::String {
+                self.call("from_exact", &[Value::from(value)])?
+            } else {
+                value
+            };
+        self.cast(plain, "varchar")
     }
 
     /// A string literal in the form of [`Sql::exact`].
