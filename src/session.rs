@@ -127,7 +127,20 @@ pub fn load_live(
         problems.extend(source.problems);
     }
     match crate::validate::validate_with(files, &learned, true) {
-        Ok(project) => Ok((project, Some(driver))),
+        Ok(project) => {
+            // A key the catalog could not type stops the SQL from being written: say why.
+            let untyped_key = !dialect.compares_strings_exactly()
+                && project
+                    .sources
+                    .iter()
+                    .any(|s| s.key_type == crate::ir::KeyType::Unknown);
+            if untyped_key {
+                for problem in problems {
+                    events.warn(&format!("note: {problem}"));
+                }
+            }
+            Ok((project, Some(driver)))
+        }
         Err(error) => {
             // Why the catalog could not type a column: a missing table or column.
             for problem in problems {

@@ -1142,3 +1142,44 @@ fn condition_masks_give_the_flags_table_where_a_collation_folds_case() {
     let by_ne = masked.rows.iter().find(|r| r.segment == "by_ne").unwrap();
     assert_eq!(by_ne.values[people], Cell::Integer(8));
 }
+
+/// A key whose type the catalog cannot give (its table is missing) stops the SQL from being
+/// written on PostgreSQL; the run says which key and why the catalog had no type for it.
+#[test]
+fn a_key_the_catalog_cannot_type_is_named_with_the_reason() {
+    if !enabled() {
+        return;
+    }
+    let dir = fresh_database("segc_untyped_key", &[("keys", "postgres")]);
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: keys\nas_of: 2024-03-31\ndefault_target: keys\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.nowhere, key: user_id, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
+    )
+    .unwrap();
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["run", "--project"])
+        .arg(dir.path())
+        .arg("--profiles-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "note: the table app.nowhere of source `users` is not in the catalog of the target"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("the type of `key` (column `user_id`) of source `users` is not known (segment-defs/defs.yml:2)"),
+        "{text}"
+    );
+}
