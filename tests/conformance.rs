@@ -42,6 +42,36 @@ fn same_tables(
     tables
 }
 
+/// The fixture files `files` run in a DuckDB file `dir/<name>.duckdb` and copied into every
+/// engine this run reaches (`database` on the servers), with `dir/profiles.yml` naming them.
+fn fixtures_on_every_engine(
+    dir: &std::path::Path,
+    name: &str,
+    files: &[&str],
+    database: &str,
+) -> Vec<engines::Engine> {
+    let data = dir.join(format!("{name}.duckdb"));
+    let connection = duckdb::Connection::open(&data).unwrap();
+    for file in files {
+        connection
+            .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
+            .unwrap();
+    }
+    drop(connection);
+    let (engines, profiles) = engines(&data, database);
+    std::fs::write(dir.join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir, &data, database);
+    engines
+}
+
+/// Points the membership history of the project in `root` at `app.segc_membership`, in the
+/// data's schema (BigQuery's target here has no default dataset).
+fn keep_history_in_app(root: &std::path::Path) {
+    let file = root.join("segc_project.yml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{yaml}history_table: app.segc_membership\n")).unwrap();
+}
+
 /// Every engine's table equals DuckDB's, value for value.
 fn assert_same_tables(tables: &[(&str, Value)]) {
     let (reference_name, reference) = &tables[0];
@@ -124,25 +154,19 @@ fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
 #[test]
 fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("core.duckdb");
     // The core fixture's rows, plus the orders of the ordered-facts fixture (all with 0
     // points, so the core anchors below hold) and the trailing-spaces fixture's tags.
-    let connection = duckdb::Connection::open(&data).unwrap();
-    for file in [
-        "core/data.sql",
-        "ordered/data.sql",
-        "padding/data.sql",
-        "sums/data.sql",
-    ] {
-        connection
-            .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
-            .unwrap();
-    }
-    drop(connection);
-    let database = "segc_conf_core";
-    let (engines, profiles) = engines(&data, database);
-    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir.path(), &data, database);
+    let engines = fixtures_on_every_engine(
+        dir.path(),
+        "core",
+        &[
+            "core/data.sql",
+            "ordered/data.sql",
+            "padding/data.sql",
+            "sums/data.sql",
+        ],
+        "segc_conf_core",
+    );
 
     if engines.iter().any(|e| e.target == "rs") {
         // Redshift reads backslash escapes in strings; this session does too.
@@ -435,16 +459,8 @@ fn redshift_strings_keep_their_case_where_a_collation_folds_it() {
 #[test]
 fn string_keys_stay_apart_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("keys.duckdb");
-    let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(&std::fs::read_to_string(common::fixture("keys/data.sql")).unwrap())
-        .unwrap();
-    drop(connection);
-    let database = "segc_conf_keys";
-    let (engines, profiles) = engines(&data, database);
-    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir.path(), &data, database);
+    let engines =
+        fixtures_on_every_engine(dir.path(), "keys", &["keys/data.sql"], "segc_conf_keys");
     for target in ["pg", "rs"] {
         if !engines.iter().any(|e| e.target == target) {
             continue;
@@ -499,9 +515,7 @@ fn string_keys_stay_apart_on_every_engine() {
     // on Redshift), and reads it back exactly.
     let history = dir.path().join("history");
     common::copy_project(&project, &history, None);
-    let file = history.join("segc_project.yml");
-    let yaml = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, format!("{yaml}history_table: app.segc_membership\n")).unwrap();
+    keep_history_in_app(&history);
     for engine in &engines {
         common::record_history(
             &history,
@@ -549,9 +563,7 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
     // The membership history the example's flow and timed KPIs read (the default period, the
     // months and the prior year below), in the data's schema: BigQuery's target here has no
     // default dataset.
-    let file = project.join("segc_project.yml");
-    let yaml = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, format!("{yaml}history_table: app.segc_membership\n")).unwrap();
+    keep_history_in_app(&project);
     for engine in &engines {
         common::record_history(
             &project,

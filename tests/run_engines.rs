@@ -36,6 +36,18 @@ fn write_profiles(dir: &Path) {
     std::fs::write(dir.join("profiles.yml"), text).unwrap();
 }
 
+/// A one-file project in `dir`: `segc_project.yml` named `name`, as of 2024-03-31, reading
+/// `target` by default, and `definitions` in segment-defs/defs.yml.
+fn write_project(dir: &Path, name: &str, target: &str, definitions: &str) {
+    std::fs::write(
+        dir.join("segc_project.yml"),
+        format!("name: {name}\nas_of: 2024-03-31\ndefault_target: {target}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("segment-defs")).unwrap();
+    std::fs::write(dir.join("segment-defs/defs.yml"), definitions).unwrap();
+}
+
 fn connect(dir: &Path, target: &str) -> segc::driver::postgres::Postgres {
     let profile = segc::spec::profiles::load_profile(Some(dir), dir, target).unwrap();
     segc::driver::postgres::Postgres::connect(&profile).unwrap_or_else(|e| panic!("{target}: {e}"))
@@ -125,18 +137,13 @@ fn slow_project(database: &str) -> tempfile::TempDir {
     ] {
         db.set_up(statement).unwrap();
     }
-    std::fs::write(
-        dir.path().join("segc_project.yml"),
-        "name: slow\nas_of: 2024-03-31\ndefault_target: slow\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
-    std::fs::write(
-        dir.path().join("segment-defs/defs.yml"),
+    write_project(
+        dir.path(),
+        "slow",
+        "slow",
         // The key's type declared: the report is the one query (no catalog read first).
         "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
-    )
-    .unwrap();
+    );
     dir
 }
 
@@ -365,15 +372,11 @@ fn backslash_project(database: &str) -> tempfile::TempDir {
         db.set_up(&statement).unwrap();
     }
     let yaml = |value: &str| serde_json::to_string(value).unwrap();
-    std::fs::write(
-        dir.path().join("segc_project.yml"),
-        "name: backslash\nas_of: 2024-03-31\ndefault_target: plain_pg\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
-    std::fs::write(
-        dir.path().join("segment-defs/defs.yml"),
-        format!(
+    write_project(
+        dir.path(),
+        "backslash",
+        "plain_pg",
+        &format!(
             "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, uname: {{ column: uname, type: string }} }} }}\n\
              segments:\n\
              \x20 - {{ name: pwn, all: [ {{ uname: {{ eq: {} }} }} ] }}\n\
@@ -388,8 +391,7 @@ fn backslash_project(database: &str) -> tempfile::TempDir {
             yaml("\\"),
             yaml("'"),
         ),
-    )
-    .unwrap();
+    );
     dir
 }
 
@@ -659,21 +661,16 @@ fn ctrl_c_during_a_retry_pause_stops_at_once() {
 /// Writes a project over `app.users` whose columns have no declared type, with a segment and a
 /// KPI reading `country`.
 fn untyped_project(dir: &Path, target: &str, columns: &str) {
-    std::fs::write(
-        dir.join("segc_project.yml"),
-        format!("name: types\nas_of: 2024-03-31\ndefault_target: {target}\n"),
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.join("segment-defs")).unwrap();
-    std::fs::write(
-        dir.join("segment-defs/defs.yml"),
-        format!(
+    write_project(
+        dir,
+        "types",
+        target,
+        &format!(
             "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, {columns} }} }}\n\
              segments:\n  - {{ name: us, all: [ {{ country: {{ eq: US }} }} ] }}\n\
              kpis:\n  - {{ name: people, agg: count }}\n  - {{ name: countries, agg: count_distinct, of: country }}\n"
         ),
-    )
-    .unwrap();
+    );
 }
 
 /// `segc sources --refresh` on `target`: the snapshot's text.
@@ -860,14 +857,10 @@ fn stale_sources_are_named_before_the_report() {
     ] {
         db.set_up(statement).unwrap();
     }
-    std::fs::write(
-        dir.path().join("segc_project.yml"),
-        "name: fresh\nas_of: 2024-03-31\ndefault_target: fresh\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
-    std::fs::write(
-        dir.path().join("segment-defs/defs.yml"),
+    write_project(
+        dir.path(),
+        "fresh",
+        "fresh",
         "sources:\n\
          \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at } }\n\
          \x20 events: { table: app.events, user_key: user_id, time: occurred_at }\n\
@@ -883,8 +876,7 @@ fn stale_sources_are_named_before_the_report() {
          \x20 - { name: people, agg: count }\n\
          \x20 - { name: visits, agg: sum, of: visits_30d }\n\
          \x20 - { name: refunds, agg: sum, of: refunds_all }\n",
-    )
-    .unwrap();
+    );
     for target in ["fresh", "fresh_rs"] {
         for command in [vec!["run"], vec!["explain", "eventful"]] {
             let output = assert_cmd::Command::cargo_bin("segc")
@@ -1151,17 +1143,12 @@ fn a_key_the_catalog_cannot_type_is_named_with_the_reason() {
         return;
     }
     let dir = fresh_database("segc_untyped_key", &[("keys", "postgres")]);
-    std::fs::write(
-        dir.path().join("segc_project.yml"),
-        "name: keys\nas_of: 2024-03-31\ndefault_target: keys\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
-    std::fs::write(
-        dir.path().join("segment-defs/defs.yml"),
+    write_project(
+        dir.path(),
+        "keys",
+        "keys",
         "sources:\n  users: { table: app.nowhere, key: user_id, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
-    )
-    .unwrap();
+    );
     let output = assert_cmd::Command::cargo_bin("segc")
         .unwrap()
         .args(["run", "--project"])
