@@ -104,31 +104,23 @@ pub fn source_types(
         .iter()
         .filter(|r| (r.schema.as_str(), r.table.as_str()) == found)
         .collect();
+    // A physical column's type, matched as `find_name` does.
+    let type_of = |physical: &str| {
+        let name = find_name(columns.iter().map(|r| r.column.as_str()), physical)?;
+        let row = columns.iter().find(|r| r.column == name)?;
+        Some(map_type(dialect, &row.data_type))
+    };
     let key = source.key_column();
-    match find_name(columns.iter().map(|r| r.column.as_str()), key) {
-        Some(name) => {
-            let row = columns
-                .iter()
-                .find(|r| r.column == name)
-                .expect("a found name");
-            result.key = Some(map_type(dialect, &row.data_type));
-        }
-        None => result.problems.push(format!(
+    result.key = type_of(key);
+    if result.key.is_none() {
+        result.problems.push(format!(
             "the key column {key} of source `{}` is not a column of table {}.{}",
             source.name, found.0, found.1
-        )),
+        ));
     }
     for column in &source.columns {
-        match find_name(columns.iter().map(|r| r.column.as_str()), &column.physical) {
-            Some(name) => {
-                let row = columns
-                    .iter()
-                    .find(|r| r.column == name)
-                    .expect("a found name");
-                result
-                    .columns
-                    .push((column.name.clone(), map_type(dialect, &row.data_type)));
-            }
+        match type_of(&column.physical) {
+            Some(value_type) => result.columns.push((column.name.clone(), value_type)),
             None => result.problems.push(format!(
                 "column `{}` of source `{}` ({}) is not a column of table {}.{}",
                 column.name, source.name, column.physical, found.0, found.1

@@ -124,13 +124,8 @@ fn listing(files: &crate::spec::ProjectFiles) -> String {
             .find_map(|(field, column)| column.as_ref().map(|c| (field, c)))
         {
             let key_snapshot = schema
-                .and_then(|schema| {
-                    schema
-                        .keys
-                        .iter()
-                        .find(|(s, _)| s.value == source.name.value)
-                })
-                .map(|(_, t)| t.value.clone());
+                .and_then(|schema| schema.key_type(&source.name.value))
+                .map(|t| t.value.clone());
             rows.push([
                 source.name.value.clone(),
                 field.into(),

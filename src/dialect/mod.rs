@@ -286,6 +286,10 @@ pub struct Dialect {
     /// This dialect's macro overrides.
     #[serde(skip)]
     pub macros: &'static str,
+    /// Whether `=` already compares strings exactly: neither this dialect nor an ancestor
+    /// has an `exact` macro of its own (see [`Dialect::compares_strings_exactly`]).
+    #[serde(skip)]
+    exact_equality: bool,
 }
 
 impl Dialect {
@@ -307,6 +311,10 @@ impl Dialect {
         let mut dialect: Dialect = toml::from_str(files.facts)
             .map_err(|e| Error::Render(format!("dialects/{name}/dialect.toml is invalid: {e}")))?;
         dialect.macros = files.macros;
+        dialect.exact_equality = !dialect
+            .macro_chain()?
+            .iter()
+            .any(|(_, macros)| macros.contains("macro exact("));
         Ok(dialect)
     }
 
@@ -329,11 +337,7 @@ impl Dialect {
     /// Whether the dialect's `=` already compares strings exactly (no `exact` macro of its
     /// own or its ancestors'): its keys are joined as they are whatever their type.
     pub fn compares_strings_exactly(&self) -> bool {
-        self.macro_chain().is_ok_and(|chain| {
-            !chain
-                .iter()
-                .any(|(_, macros)| macros.contains("{% macro exact("))
-        })
+        self.exact_equality
     }
 
     /// A quoted identifier: the name exactly, whatever characters it holds. (Names with

@@ -83,6 +83,16 @@ pub struct WarehouseSchemaSpec {
 /// A column's name and type in `warehouse_schema`.
 pub type SnapshotColumn = (Spanned<String>, Spanned<String>);
 
+impl WarehouseSchemaSpec {
+    /// The type recorded for `source`'s `key` or `user_key`.
+    pub fn key_type(&self, source: &str) -> Option<&Spanned<String>> {
+        self.keys
+            .iter()
+            .find(|(s, _)| s.value == source)
+            .map(|(_, t)| t)
+    }
+}
+
 const PROJECT_KEYS: &[&str] = &[
     "name",
     "definitions",

@@ -71,21 +71,21 @@ pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Untyped 
     if !files.diagnostics.is_empty() || !validator.diagnostics.is_empty() {
         return Untyped::default();
     }
-    let pick = |ids: &[SourceId]| {
-        let mut sources: Vec<Source> = Vec::new();
-        for id in ids {
-            if let Some(source) = project.sources.get(id.0)
-                && !sources.iter().any(|s| s.name == source.name)
-            {
-                sources.push(source.clone());
-            }
+    let mut columns: Vec<Source> = Vec::new();
+    for id in &validator.untyped {
+        if let Some(source) = project.sources.get(id.0)
+            && !columns.iter().any(|s| s.name == source.name)
+        {
+            columns.push(source.clone());
         }
-        sources
-    };
-    Untyped {
-        columns: pick(&validator.untyped),
-        keys: pick(&validator.untyped_keys),
     }
+    let keys = project
+        .sources
+        .iter()
+        .filter(|s| s.key_type == crate::ir::KeyType::Unknown)
+        .cloned()
+        .collect();
+    Untyped { columns, keys }
 }
 
 /// Reads and validates the project in `root`.
@@ -119,8 +119,6 @@ pub(crate) struct Validator<'a> {
     column_uses: Vec<(SourceId, String, String)>,
     /// Sources with a column read as a value whose type is unknown.
     untyped: Vec<SourceId>,
-    /// Sources whose key type is neither declared nor in the snapshot nor learned.
-    untyped_keys: Vec<SourceId>,
 }
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
@@ -290,7 +288,6 @@ impl<'a> Validator<'a> {
             used_by_name: std::cell::RefCell::new(Vec::new()),
             column_uses: Vec::new(),
             untyped: Vec::new(),
-            untyped_keys: Vec::new(),
         }
     }
 

@@ -49,17 +49,12 @@ pub(crate) struct ColumnTyping {
 /// (no project column can have it).
 pub const KEY_COLUMN: &str = "(key)";
 
-/// The snapshot's type of a source's `key` or `user_key`, when `warehouse_schema` holds one.
-fn snapshot_key_type<'f>(
-    files: &'f crate::spec::ProjectFiles,
-    source: &str,
-) -> Option<&'f Spanned<String>> {
-    let schema = files.definitions.warehouse_schema.as_ref()?;
-    schema
-        .keys
-        .iter()
-        .find(|(s, _)| s.value == source)
-        .map(|(_, t)| t)
+/// Where a source's `key` or `user_key` is written (its column), else the source's name.
+fn key_span(spec: &SourceSpec) -> crate::error::Span {
+    spec.key
+        .as_ref()
+        .or(spec.user_key.as_ref())
+        .map_or(spec.span, |k| k.span)
 }
 
 /// The snapshot's type of a source's column, when `warehouse_schema` holds one.
@@ -113,11 +108,6 @@ impl Validator<'_> {
                 continue;
             };
             let key_type = self.key_type(spec, &what);
-            let key_span = spec
-                .key
-                .as_ref()
-                .or(spec.user_key.as_ref())
-                .map_or(spec.span, |k| k.span);
             self.source_names
                 .insert(spec.name.value.clone(), SourceId(self.sources.len()));
             self.sources.push(Source {
@@ -130,7 +120,7 @@ impl Validator<'_> {
                     valid_to: h.valid_to.value.clone(),
                 }),
                 key_type,
-                key_origin: self.origin(key_span),
+                key_origin: self.origin(key_span(spec)),
                 origin: self.origin(spec.span),
             });
         }
@@ -142,7 +132,12 @@ impl Validator<'_> {
     /// else the snapshot's or the learned one, else unknown.
     fn key_type(&mut self, spec: &SourceSpec, what: &str) -> KeyType {
         let name = &spec.name.value;
-        let warehouse = snapshot_key_type(self.files, name)
+        let warehouse = self
+            .files
+            .definitions
+            .warehouse_schema
+            .as_ref()
+            .and_then(|schema| schema.key_type(name))
             .map(|t| (WarehouseType::from_snapshot(&t.value), Some(t.span)))
             .or_else(|| {
                 self.learned
@@ -202,7 +197,6 @@ impl Validator<'_> {
     /// A fact source's key whose type is unknown has the type of the user table's key, and a
     /// dimension's that of the user table's column it equals. Keys joined to each other must
     /// agree on being strings: a string key is compared exactly, any other as it is.
-    /// Keys whose type stays unknown are recorded in `untyped_keys`.
     fn join_key_types(&mut self) {
         let Some(users) = self
             .sources
@@ -211,15 +205,6 @@ impl Validator<'_> {
         else {
             return;
         };
-        self.inherit_key_types(users);
-        for (index, source) in self.sources.iter().enumerate() {
-            if source.key_type == KeyType::Unknown {
-                self.untyped_keys.push(SourceId(index));
-            }
-        }
-    }
-
-    fn inherit_key_types(&mut self, users: usize) {
         let users_key = self.sources[users].key_type;
         for index in 0..self.sources.len() {
             let source = &self.sources[index];
@@ -248,12 +233,7 @@ impl Validator<'_> {
                     .sources
                     .iter()
                     .find(|s| s.name.value == source.name)
-                    .map(|s| {
-                        s.key
-                            .as_ref()
-                            .or(s.user_key.as_ref())
-                            .map_or(s.span, |k| k.span)
-                    });
+                    .map(key_span);
                 let message = format!(
                     "the key of source `{}` is {}, but {partner}, which it joins, is {}",
                     source.name,
