@@ -663,3 +663,72 @@ pub fn assert_key_members(name: &str, rows: &[serde_json::Map<String, serde_json
         "{name}: first events"
     );
 }
+
+/// The core and trailing-spaces fixtures' data (core/data.sql, padding/data.sql) in a DuckDB
+/// file at `path`, with rows that differ from theirs in case alone: users 11 (`de`,
+/// `Member`) and 12 (`ZOË`, `ADMIN`, tagged `Admin`), and tags `ADMIN`, `B`, `AD` and `X`
+/// after the first tags of users 1, 5, 7 and 10. Expected values: [`assert_case_members`].
+#[cfg(feature = "duckdb")]
+pub fn case_database(path: &Path) {
+    let connection = duckdb::Connection::open(path).unwrap();
+    for file in ["core/data.sql", "padding/data.sql"] {
+        connection
+            .execute_batch(&std::fs::read_to_string(fixture(file)).unwrap())
+            .unwrap();
+    }
+    connection
+        .execute_batch(
+            "INSERT INTO app.users VALUES (11, '2023-02-01 00:00:00', 10, 'de', 'Member', NULL), \
+               (12, '2023-02-02 00:00:00', 20, 'ZOË', 'ADMIN', '2023-02-03 00:00:00');
+             INSERT INTO app.tags VALUES (1, '2024-03-02 10:00:00', 'ADMIN'), \
+               (5, '2024-03-02 10:00:00', 'B'), (7, '2024-03-02 10:00:00', 'AD'), \
+               (10, '2024-03-02 10:00:00', 'X'), (12, '2024-03-02 10:00:00', 'Admin');",
+        )
+        .unwrap();
+}
+
+/// Asserts that the strings of [`case_database`]'s data fold case where `driver` reads
+/// them (`country`, `role` and `tag` in a collation that ignores case): without it a test
+/// of rule 15 on such columns proves nothing.
+pub fn assert_case_folds(driver: &mut dyn segc::driver::Driver) {
+    for (query, want) in [
+        ("SELECT COUNT(*) FROM app.users WHERE country = 'DE'", 2),
+        (
+            "SELECT COUNT(*) FROM app.users WHERE role IN ('admin', 'owner')",
+            5,
+        ),
+        ("SELECT COUNT(DISTINCT tag) FROM app.tags", 9),
+    ] {
+        let got = driver.query(query).unwrap();
+        assert_eq!(got.rows[0][0], segc::driver::Cell::Integer(want), "{query}");
+    }
+}
+
+/// Checks a report (`--output json`) of [`case_database`]'s data, of the core fixture's
+/// project (`project` = "core") or the trailing-spaces one ("padding"), against values by
+/// hand, which folded strings would change.
+pub fn assert_case_members(name: &str, table: &serde_json::Value, project: &str) {
+    let row = |segment: &str| {
+        table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["segment"] == segment)
+            .unwrap_or_else(|| panic!("{name}: no row {segment}"))
+            .clone()
+    };
+    if project == "core" {
+        // As of 2024-03-31 users 1–3 and 5–12 exist: not `DE` are FR, the countries of users
+        // 5–10, `de` and `ZOË` (folded: 8); in [DE, Côte d'Ivoire, Zoë] are users 1, 6 and 9
+        // (folded: 5); ending in `ë` is `Zoë` alone (folded: 2).
+        assert_eq!(row("by_ne")["people"], 9, "{name}");
+        assert_eq!(row("by_in")["people"], 3, "{name}");
+        assert_eq!(row("by_ends")["people"], 1, "{name}");
+    } else {
+        // The first tags: admin, admin␠, admin␠␠, b, b␠, ad, x, ␠ and user 12's `Admin`
+        // (folded: 8).
+        assert_eq!(row("all_users")["distinct_tags"], 9, "{name}");
+        // User 1's first tag is `admin`; user 12's is `Admin` (folded: 2).
+        assert_eq!(row("tag_eq")["people"], 1, "{name}");
+    }
+}

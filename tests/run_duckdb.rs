@@ -46,6 +46,122 @@ fn condition_masks_give_the_flags_table_on_the_trap_fixture() {
     common::masks_give_the_flags_table(&plan, "duckdb", &mut common::core_database());
 }
 
+/// Rule 15 on DuckDB tables whose strings were created `COLLATE NOCASE`, where DuckDB's own
+/// `=`, `IN`, GROUP BY, DISTINCT, MIN, MAX and substring searches ignore case (the probes
+/// check it): the trap fixtures' strings that differ in case alone (`common::case_database`)
+/// and the string-keys fixture's keys give the tables of the same data without the collation,
+/// and the values by hand, in single reports, condition masks, month series and comparisons.
+#[test]
+fn strings_and_keys_keep_their_case_in_duckdb_columns_that_fold_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut profiles = String::new();
+    for name in ["plain", "folded"] {
+        let path = dir.path().join(format!("{name}.duckdb"));
+        common::case_database(&path);
+        let connection = duckdb::Connection::open(&path).unwrap();
+        let keys = std::fs::read_to_string(common::fixture("keys/data.sql")).unwrap();
+        connection.execute_batch(&keys).unwrap();
+        if name == "folded" {
+            for (table, column) in [
+                ("app.users", "country"),
+                ("app.users", "role"),
+                ("app.tags", "tag"),
+                ("app.key_users", "user_id"),
+                ("app.key_users", "account_id"),
+                ("app.key_accounts", "account_id"),
+                ("app.key_events", "user_id"),
+            ] {
+                connection
+                    .execute_batch(&format!(
+                        "ALTER TABLE {table} ALTER COLUMN {column} SET DATA TYPE VARCHAR COLLATE NOCASE"
+                    ))
+                    .unwrap();
+            }
+        }
+        profiles.push_str(&format!(
+            "{name}: {{ type: duckdb, path: \"{}\" }}\n",
+            path.display()
+        ));
+    }
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+
+    // The masks group users by the distinct values their conditions read: compared with the
+    // flags on the folded data, and with the table of the plain data.
+    let wide = common::wide_core_project(&dir.path().join("wide"));
+    let plan = common::plan(&wide, &ReportOptions::default());
+    let open = |name: &str| {
+        segc::driver::duckdb::DuckDb::open_read_only(&dir.path().join(format!("{name}.duckdb")))
+            .unwrap()
+    };
+    let mut folded = open("folded");
+    // Without this the test would prove nothing: the columns fold case (and the keys join
+    // folded: u1 and U1 meet both accounts a1 and A1, and each other's events).
+    common::assert_case_folds(&mut folded);
+    for (query, want) in [
+        (
+            "SELECT COUNT(*) FROM app.key_users u JOIN app.key_accounts a ON a.account_id = u.account_id",
+            7,
+        ),
+        (
+            "SELECT COUNT(*) FROM app.key_users u JOIN app.key_events e ON e.user_id = u.user_id",
+            10,
+        ),
+    ] {
+        assert_eq!(
+            folded.query(query).unwrap().rows[0][0],
+            Cell::Integer(want),
+            "{query}"
+        );
+    }
+    let (masked, _) = common::masks_give_the_flags_table(&plan, "duckdb", &mut folded);
+    drop(folded);
+    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    let sql = segc::render::render(&plan, &dialect, None).unwrap();
+    let plain = Report::from_result(&plan, "test", &open("plain").query(&sql).unwrap()).unwrap();
+    for (a, b) in masked.rows.iter().zip(&plain.rows) {
+        assert_eq!(a.values, b.values, "row {}", a.segment);
+    }
+
+    let padding = dir.path().join("padding");
+    common::padding_project(&padding);
+    let profiles_dir = dir.path().to_str().unwrap();
+    for (project, kind) in [
+        (common::fixture("core"), "core"),
+        (padding, "padding"),
+        (common::fixture("keys"), "keys"),
+    ] {
+        for extra in [
+            &[][..],
+            &["--grain", "month", "--from", "2024-01", "--to", "2024-03"][..],
+            &["--compare", "prior_year"][..],
+        ] {
+            let run = |target: &str| {
+                let mut args = vec!["--target", target, "--profiles-dir", profiles_dir];
+                args.extend_from_slice(extra);
+                let mut json = common::run_json(&project, &args);
+                json.as_object_mut().unwrap().remove("target");
+                json
+            };
+            let (plain, folded) = (run("plain"), run("folded"));
+            assert_eq!(plain, folded, "{kind} {extra:?}");
+            if extra.is_empty() {
+                let name = format!("folded {kind}");
+                if kind == "keys" {
+                    let rows: Vec<_> = folded["rows"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.as_object().unwrap().clone())
+                        .collect();
+                    common::assert_key_members(&name, &rows);
+                } else {
+                    common::assert_case_members(&name, &folded, kind);
+                }
+            }
+        }
+    }
+}
+
 fn value(report: &Report, segment: &str, kpi: &str) -> Cell {
     let column = report
         .columns

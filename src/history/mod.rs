@@ -59,12 +59,22 @@ pub fn names(columns: &[TableColumn]) -> Vec<&'static str> {
 /// compiled for a reference dialect (DuckDB) on a fixed day, comments left out. It changes
 /// when anything its membership depends on changes: its conditions, its parent's, the
 /// attributes and sources they read, the project's time zone, and also how segc compiles
-/// them.
+/// them. The reference dialect's spelling of exact string comparison (`(value COLLATE
+/// "binary")`, which changes no membership where columns have no collation of their own) is
+/// left out, so that histories recorded before DuckDB spelled it keep their hashes.
 pub fn definition_hash(
     project: &Project,
     segment: SegmentId,
 ) -> Result<String, crate::error::Error> {
-    let dialect = crate::dialect::Dialect::load("duckdb")?;
+    hash_as_compiled(project, segment, &crate::dialect::Dialect::load("duckdb")?)
+}
+
+/// [`definition_hash`] as compiled for `dialect`.
+fn hash_as_compiled(
+    project: &Project,
+    segment: SegmentId,
+    dialect: &crate::dialect::Dialect,
+) -> Result<String, crate::error::Error> {
     let options = crate::plan::ReportOptions {
         select: vec![project.segment(segment).name.clone()],
         ..Default::default()
@@ -73,7 +83,7 @@ pub fn definition_hash(
     let mut options = options;
     options.as_of = Some(day);
     let plan = crate::plan::Plan::membership(project, &options, day)?;
-    let sql = crate::render::render_overlap(&plan, &dialect, None)?;
+    let sql = crate::render::render_overlap(&plan, dialect, None)?;
     let text = without_comments(&sql);
     Ok(crate::artifacts::sha256(&text)[..16].to_string())
 }
@@ -84,7 +94,7 @@ fn without_comments(sql: &str) -> String {
     use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
     let dialect = sqlparser::dialect::DuckDbDialect {};
     match Tokenizer::new(&dialect, sql).tokenize() {
-        Ok(tokens) => tokens
+        Ok(tokens) => without_exact_forms(tokens)
             .iter()
             .filter(|token| {
                 !matches!(
@@ -103,6 +113,60 @@ fn without_comments(sql: &str) -> String {
             .join(" "),
         Err(_) => sql.to_string(),
     }
+}
+
+/// `tokens` with each `( value COLLATE "binary" )` (DuckDB's exact form of a string, see
+/// `dialects/duckdb/macros.sql.j2`) written back as `value`.
+fn without_exact_forms(
+    tokens: Vec<sqlparser::tokenizer::Token>,
+) -> Vec<sqlparser::tokenizer::Token> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Whitespace};
+    let significant = |token: &Token| !matches!(token, Token::Whitespace(_));
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut index = 0;
+    while index < tokens.len() {
+        let is_collate = matches!(&tokens[index], Token::Word(word) if word.keyword == Keyword::COLLATE && word.quote_style.is_none());
+        if is_collate {
+            let mut rest = tokens[index + 1..]
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| significant(t));
+            let name = rest.next();
+            let close = rest.next();
+            let binary = matches!(name, Some((_, Token::Word(word))) if word.value == "binary" && word.quote_style == Some('"'));
+            if let (true, Some((offset, Token::RParen))) = (binary, close) {
+                // The matching `(` of the `)` that closes the form.
+                let mut depth = 0usize;
+                let open = out.iter().rposition(|token| match token {
+                    Token::RParen => {
+                        depth += 1;
+                        false
+                    }
+                    Token::LParen if depth == 0 => true,
+                    Token::LParen => {
+                        depth -= 1;
+                        false
+                    }
+                    _ => false,
+                });
+                if let Some(open) = open {
+                    out.remove(open);
+                    while out
+                        .last()
+                        .is_some_and(|t| matches!(t, Token::Whitespace(Whitespace::Space)))
+                    {
+                        out.pop();
+                    }
+                    index += 1 + offset + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(tokens[index].clone());
+        index += 1;
+    }
+    out
 }
 
 /// One transaction: the locks, the merge, the intervals it replaced deleted, the days
@@ -365,7 +429,7 @@ mod tests {
         crate::validate::load_and_validate(dir.path()).unwrap()
     }
 
-    const SOURCES: &str = "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: { column: country, type: string } } }\nattributes:\n  country: { source: users, column: country, type: string }\n";
+    const SOURCES: &str = "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: created_at, country: { column: country, type: string } } }\nattributes:\n  country: { source: users, column: country, type: string }\n";
 
     fn hash(yaml: &str, segment: &str) -> String {
         let project = project(yaml);
@@ -375,6 +439,43 @@ mod tests {
             .position(|s| s.name == segment)
             .unwrap();
         definition_hash(&project, SegmentId(id)).unwrap()
+    }
+
+    /// DuckDB's exact form of strings (`COLLATE "binary"`) changes no hash: a segment's hash
+    /// is the one of the statement spelled as before it (every macro of DuckDB's but `exact`
+    /// and `code_points`, and `contains` without them), with string conditions of each kind
+    /// and a string key.
+    #[test]
+    fn the_hash_leaves_out_the_exact_form_of_strings() {
+        const BEFORE: &str = "{% macro days_between(start, end) %}date_diff('day', {{ start }}, {{ end }}){% endmacro %}\n\
+            {% macro contains(haystack, needle) %}(strpos({{ haystack }}, {{ needle }}) > 0){% endmacro %}\n\
+            {% macro day_bit(offset) %}(CAST(1 AS BIGINT) << ({{ offset }})){% endmacro %}\n\
+            {% macro count_day_bits(bits) %}CAST(COALESCE(BIT_COUNT(BIT_OR({{ bits }})), 0) AS BIGINT){% endmacro %}\n";
+        let yaml = format!(
+            "{}segments:\n  - {{ name: s, all: [ {{ country: {{ in: [DE, FR] }} }}, {{ country: {{ contains: E }} }}, {{ country: {{ starts_with: D }} }}, {{ country: {{ ne: \"(x)\" }} }} ] }}\n",
+            SOURCES.replace("type: integer }", "type: string }")
+        );
+        let project = project(&yaml);
+        let mut before = crate::dialect::Dialect::load("duckdb").unwrap();
+        let now = crate::dialect::Dialect::load("duckdb").unwrap();
+        before.macros = BEFORE;
+        let plan = crate::plan::Plan::membership(
+            &project,
+            &crate::plan::ReportOptions {
+                select: vec!["s".into()],
+                as_of: NaiveDate::from_ymd_opt(2000, 1, 1),
+                ..Default::default()
+            },
+            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        )
+        .unwrap();
+        let sql = crate::render::render_overlap(&plan, &now, None).unwrap();
+        // The key, `in`, `starts_with`, `ne`, and both sides of `contains`.
+        assert_eq!(sql.matches(" COLLATE \"binary\")").count(), 6, "{sql}");
+        assert_eq!(
+            definition_hash(&project, SegmentId(0)).unwrap(),
+            hash_as_compiled(&project, SegmentId(0), &before).unwrap()
+        );
     }
 
     #[test]
