@@ -1091,6 +1091,14 @@ mod run {
             .arg(dir.path().join("p"))
             .assert()
             .success();
+        // Its types are all declared, so it compiles with no warehouse for every dialect.
+        for dialect in ["duckdb", "postgres", "redshift", "bigquery", "sqlserver"] {
+            segc()
+                .args(["compile", "--dialect", dialect, "--project"])
+                .arg(dir.path().join("p"))
+                .assert()
+                .success();
+        }
     }
 }
 

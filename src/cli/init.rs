@@ -78,10 +78,10 @@ const STARTER_DEFINITIONS: &str =
     "# Describe where your data lives, then attributes, segments and KPIs.
 # segc must know the type of every column it compares, counts or orders, and whether each
 # key is a string: declare it (`{ column: country, type: string }`, `key: { column: user_id,
-# type: string }`), or read every type from the warehouse into
+# type: integer }`), or read every type from the warehouse into
 # segment-defs/warehouse_schema.yml with `segc sources --refresh` (and check that file in).
 sources:
-  users:  { table: app.users, key: user_id,
+  users:  { table: app.users, key: { column: user_id, type: integer },
             columns: { signup_at: created_at, country: { column: country, type: string } } }
   events: { table: app.events, user_key: user_id, time: occurred_at,
             columns: { name: { column: event_name, type: string } } }
