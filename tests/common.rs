@@ -709,13 +709,7 @@ pub fn assert_case_folds(driver: &mut dyn segc::driver::Driver) {
 /// hand, which folded strings would change.
 pub fn assert_case_members(name: &str, table: &serde_json::Value, project: &str) {
     let row = |segment: &str| {
-        table["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["segment"] == segment)
-            .unwrap_or_else(|| panic!("{name}: no row {segment}"))
-            .clone()
+        json_row(table, segment).unwrap_or_else(|| panic!("{name}: no row {segment}"))
     };
     if project == "core" {
         // As of 2024-03-31 users 1–3 and 5–12 exist: not `DE` are FR, the countries of users
@@ -731,4 +725,23 @@ pub fn assert_case_members(name: &str, table: &serde_json::Value, project: &str)
         // User 1's first tag is `admin`; user 12's is `Admin` (folded: 2).
         assert_eq!(row("tag_eq")["people"], 1, "{name}");
     }
+}
+
+/// The row of `segment` in a report printed with `--output json`.
+pub fn json_row<'a>(table: &'a serde_json::Value, segment: &str) -> Option<&'a serde_json::Value> {
+    table["rows"]
+        .as_array()?
+        .iter()
+        .find(|row| row["segment"] == segment)
+}
+
+/// The rows of a report printed with `--output json`, each keyed by column (as
+/// [`assert_key_members`] reads them).
+pub fn json_rows(table: &serde_json::Value) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row.as_object().unwrap().clone())
+        .collect()
 }

@@ -143,12 +143,7 @@ fn assert_signatures_agree(name: &str, grouped: &Value, wide: &Value) {
 }
 
 fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
-    table["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["segment"] == segment)
-        .unwrap_or_else(|| panic!("no row {segment}"))
+    common::json_row(table, segment).unwrap_or_else(|| panic!("no row {segment}"))
 }
 
 #[test]
@@ -460,13 +455,7 @@ fn string_keys_stay_apart_on_every_engine() {
     let project = common::fixture("keys");
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     for (name, table) in &tables {
-        let rows: Vec<_> = table["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_object().unwrap().clone())
-            .collect();
-        common::assert_key_members(name, &rows);
+        common::assert_key_members(name, &common::json_rows(table));
     }
     // A month series groups the keys in stages of its own.
     let months = ["--grain", "month", "--from", "2024-02", "--to", "2024-03"];

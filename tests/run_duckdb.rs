@@ -147,13 +147,7 @@ fn strings_and_keys_keep_their_case_in_duckdb_columns_that_fold_it() {
             if extra.is_empty() {
                 let name = format!("folded {kind}");
                 if kind == "keys" {
-                    let rows: Vec<_> = folded["rows"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|r| r.as_object().unwrap().clone())
-                        .collect();
-                    common::assert_key_members(&name, &rows);
+                    common::assert_key_members(&name, &common::json_rows(&folded));
                 } else {
                     common::assert_case_members(&name, &folded, kind);
                 }

@@ -415,11 +415,7 @@ fn a_backslash_never_ends_a_literal_whatever_the_server_settings() {
             "{target}: pg_sleep ran"
         );
         let people = |segment: &str| {
-            json["rows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|row| row["segment"] == segment)
+            common::json_row(&json, segment)
                 .unwrap_or_else(|| panic!("{target}: no row {segment}: {json}"))["people"]
                 .clone()
         };
