@@ -121,7 +121,7 @@ fn without_exact_forms(
     tokens: Vec<sqlparser::tokenizer::Token>,
 ) -> Vec<sqlparser::tokenizer::Token> {
     use sqlparser::keywords::Keyword;
-    use sqlparser::tokenizer::{Token, Whitespace};
+    use sqlparser::tokenizer::Token;
     let significant = |token: &Token| !matches!(token, Token::Whitespace(_));
     let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
     let mut index = 0;
@@ -152,12 +152,6 @@ fn without_exact_forms(
                 });
                 if let Some(open) = open {
                     out.remove(open);
-                    while out
-                        .last()
-                        .is_some_and(|t| matches!(t, Token::Whitespace(Whitespace::Space)))
-                    {
-                        out.pop();
-                    }
                     index += 1 + offset + 1;
                     continue;
                 }
