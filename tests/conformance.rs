@@ -184,6 +184,18 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         common::compile(&common::core_project(), &dialect).contains("\"segc_grouped\""),
         "the report is grouped by signature and by value"
     );
+    // PostgreSQL groups each value's grouping in a SELECT of its own (groups_per_grouping):
+    // the engines below must agree with DuckDB's one grouping stage.
+    let postgres = common::compile(
+        &common::core_project(),
+        &segc::dialect::Dialect::load("postgres").unwrap(),
+    );
+    assert!(
+        !postgres.contains("\"segc_grouped\"")
+            && postgres.contains("\"segc_groups\" AS (")
+            && postgres.contains("  UNION ALL\n  SELECT\n    2 AS \"segc_set\""),
+        "PostgreSQL groups by each value apart"
+    );
     let wide_project = segc::validate::load_and_validate(&wide).unwrap();
     assert!(
         common::compile(&wide_project, &dialect).contains("\"segc_signature_words\""),

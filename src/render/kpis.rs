@@ -78,13 +78,20 @@ pub(super) struct Grouping {
     signature_rows: String,
     /// … and groups by value, kept apart.
     group_rows: String,
+    /// Where the dialect says so (`groups_per_grouping`), `segc_groups` as one SELECT per
+    /// grouping over the members, each grouped by its own keys: no `segc_grouped`.
+    per_grouping: Vec<String>,
 }
 
 impl Grouping {
     /// How many stages read `segc_signed` for the KPIs: `segc_signatures` (or
-    /// `segc_grouped`), and `segc_grouped` too where the groupings by value are apart.
+    /// `segc_grouped`), and `segc_grouped` too where the groupings by value are apart (or
+    /// each grouping's SELECT, where they are one SELECT each).
     pub(super) fn signed_readers(&self) -> usize {
-        1 + usize::from(self.groups.is_some())
+        1 + match self.per_grouping.len() {
+            0 => usize::from(self.groups.is_some()),
+            selects => selects,
+        }
     }
 }
 
@@ -264,6 +271,9 @@ pub(super) fn kpis(
             let size = std::mem::replace(&mut apart.size, by_signature.size);
             groups.columns.push(Item::new(size, names.q("segc_size")));
             apart.groups = Some(groups);
+            if capabilities.groups_per_grouping {
+                apart.per_grouping = per_grouping(sql, names, signatures, &sets)?;
+            }
             apart
         }
     };
@@ -570,6 +580,69 @@ fn grouping(
         });
     }
     Ok(grouping)
+}
+
+/// `segc_groups` as one SELECT per grouping over the members (alias `m`), with the columns
+/// of [`grouping`]'s groups stage in its order: the grouping's number, the period, the
+/// words (a distinct value's the union of its members' signatures, a percentile value's its
+/// members' signature), each percentile's value (NULL in the other groupings), the size.
+/// Each is grouped by its own keys, and leaves out the members without its value.
+fn per_grouping(
+    sql: &mut Sql<'_, '_>,
+    names: &Names<'_>,
+    signatures: &Signatures,
+    sets: &Sets,
+) -> Result<Vec<String>, Error> {
+    let m = names.alias(Alias::Members);
+    let distinct = sets.distinct.len();
+    let period = sql.period_key(Alias::Members);
+    let no_value = sql.cast("NULL".into(), "double")?;
+    let mut selects = Vec::new();
+    for (number, (key, value)) in sets.all() {
+        let is_distinct = number <= distinct;
+        let mut columns = vec![Item::new(number.to_string(), names.q("segc_set"))];
+        let mut group_by = Vec::new();
+        if let Some(period) = &period {
+            columns.push(Item::new(period.clone(), names.q("segc_period")));
+            group_by.push(period.clone());
+        }
+        for (word, bits) in &signatures.word_bits {
+            let column = format!("{m}.{word}");
+            if is_distinct {
+                let union =
+                    sql.call("bit_or", &[Value::from(column), Value::from(bits.clone())])?;
+                columns.push(Item::new(union, word.clone()));
+            } else {
+                columns.push(Item::new(column.clone(), word.clone()));
+                group_by.push(column);
+            }
+        }
+        for (other, _) in sets.all().filter(|(other, _)| *other > distinct) {
+            let column = if other == number {
+                key.clone()
+            } else {
+                no_value.clone()
+            };
+            columns.push(Item::new(column, key_alias(names, other)));
+        }
+        group_by.push(key.clone());
+        let size = match is_distinct {
+            true => sql.cast("1".into(), "bigint")?,
+            false => sql.call("count_rows", &[])?,
+        };
+        columns.push(Item::new(size, names.q("segc_size")));
+        let columns = columns
+            .iter()
+            .map(|column| format!("    {} AS {}", column.sql, column.alias))
+            .collect::<Vec<_>>()
+            .join(",\n");
+        selects.push(format!(
+            "  SELECT\n{columns}\n  FROM {} AS {m}\n  WHERE {value} IS NOT NULL\n  GROUP BY {}",
+            names.q("segc_signed"),
+            group_by.join(", ")
+        ));
+    }
+    Ok(selects)
 }
 
 /// `segc overlap`: per reported row, its members who are in each reported row (every member
