@@ -196,6 +196,25 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
             && postgres.contains("  UNION ALL\n  SELECT\n    2 AS \"segc_set\""),
         "PostgreSQL groups by each value apart"
     );
+    // DuckDB and PostgreSQL rank a percentile's values in two passes over buckets of values
+    // (percentile_buckets); Redshift and BigQuery rank every value of a row in one.
+    for (dialect_name, buckets) in [
+        ("duckdb", true),
+        ("postgres", true),
+        ("redshift", false),
+        ("bigquery", false),
+    ] {
+        let sql = common::compile(
+            &common::core_project(),
+            &segc::dialect::Dialect::load(dialect_name).unwrap(),
+        );
+        assert_eq!(
+            sql.contains("\"segc_targets\" AS MATERIALIZED (")
+                && sql.contains("\"segc_target_values\""),
+            buckets,
+            "{dialect_name}: percentiles ranked by bucket"
+        );
+    }
     let wide_project = segc::validate::load_and_validate(&wide).unwrap();
     assert!(
         common::compile(&wide_project, &dialect).contains("\"segc_signature_words\""),

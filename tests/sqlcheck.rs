@@ -455,12 +455,15 @@ fn trap_7_and_8_orderings_are_explicit_and_never_null() {
             sql.trim_end().ends_with(&final_order),
             "{name}: rows are ordered by their non-null ordinal"
         );
-        // Ranks order values inside ROW_NUMBER, and a percentile's running count orders a
-        // row's values with an explicit frame of the rows up to the current one (ties are
-        // equal values, so any order gives the same percentile); no other frame.
+        // Ranks order values inside ROW_NUMBER, a percentile's buckets number its distinct
+        // values inside DENSE_RANK (equal values share a number), and a percentile's
+        // running count orders a row's values with an explicit frame of the rows up to the
+        // current one (ties are equal values, so any order gives the same percentile); no
+        // other frame.
         let orderings = sql.matches("ORDER BY").count()
             - sql.matches("WITHIN GROUP (ORDER BY").count()
             - sql.matches("ROW_NUMBER() OVER (PARTITION BY").count()
+            - sql.matches("DENSE_RANK() OVER (PARTITION BY").count()
             - sql.matches(RANKED_FRAME).count();
         assert_eq!(orderings, 1, "{name}: no other ORDER BY");
         assert_eq!(

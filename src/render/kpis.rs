@@ -81,6 +81,37 @@ pub(super) struct Grouping {
     /// Where the dialect says so (`groups_per_grouping`), `segc_groups` as one SELECT per
     /// grouping over the members, each grouped by its own keys: no `segc_grouped`.
     per_grouping: Vec<String>,
+    /// With percentiles where the groupings by value are apart: their values ranked in two
+    /// passes over buckets of values, in place of `segc_group_rows`, `segc_row_values` and
+    /// the ranks above.
+    buckets: Option<Buckets>,
+}
+
+/// A percentile's values ranked in two passes. The first counts each reported row's members
+/// per grouping and bucket of values (consecutive values; with n distinct values in the
+/// grouping, ⌈√n⌉ to a bucket, so that about as many buckets as values in one), and finds the buckets that hold the positions a percentile reads; the second puts only
+/// the groups of those buckets in the rows, and ranks their values from the count of the
+/// buckets before. A row then ranks a bucket or two of values, not all of them. The
+/// distinct counts add up their buckets' sizes (one bucket each). Every stage's text is
+/// whole, for the template to place.
+#[derive(Serialize)]
+struct Buckets {
+    /// The stage whose groups are bucketed (`segc_value_sets` or `segc_groups`) and its
+    /// columns, then the bucket's.
+    #[serde(skip)]
+    aliases: Vec<String>,
+    /// Each group by value with its bucket (`segc_bucketed`), …
+    bucketed: String,
+    /// … the groups per bucket, without the values (`segc_bucket_groups`), …
+    groups: String,
+    /// … their members per reported row and bucket (`segc_bucket_rows`), …
+    rows: String,
+    /// … the buckets each row's percentiles read (`segc_targets`), …
+    targets: String,
+    /// … those buckets' values per row (`segc_target_values`), …
+    values: String,
+    /// … ranked, beside the distinct counts' buckets (`segc_ranked`).
+    ranked: String,
 }
 
 impl Grouping {
@@ -185,6 +216,8 @@ pub(super) fn kpis(
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
     let apart = grouped && capabilities.stages_computed_once();
     let mut recombined = Vec::new();
+    // Each percentile's grouping and fraction.
+    let mut percentiles = Vec::new();
     // Each KPI's partials as SQL, to compute a KPI's once when another's are the same.
     let mut computed: Vec<(Vec<(String, &'static str)>, usize)> = Vec::new();
     for (index, (aggregate, grouped_by)) in aggregates.iter().zip(grouped_by).enumerate() {
@@ -235,7 +268,10 @@ pub(super) fn kpis(
                         Error::Render("a distinct count or percentile without its grouping".into())
                     })?;
                 match grouping {
-                    KpiGrouping::Values(p) => sql.kpi_percentile(set, p, &key_alias(names, set)),
+                    KpiGrouping::Values(p) => {
+                        percentiles.push((set, p));
+                        sql.kpi_percentile(set, p, &key_alias(names, set))
+                    }
                     _ => sql.kpi_distinct(set)?,
                 }
             }
@@ -273,6 +309,19 @@ pub(super) fn kpis(
             apart.groups = Some(groups);
             if capabilities.groups_per_grouping {
                 apart.per_grouping = per_grouping(sql, names, signatures, &sets)?;
+            }
+            if capabilities.percentile_buckets && !percentiles.is_empty() {
+                apart.buckets = Some(buckets(
+                    sql,
+                    names,
+                    signatures,
+                    &apart,
+                    &sets,
+                    &percentiles,
+                )?);
+                apart.row_values = None;
+                apart.ranks.clear();
+                apart.running = None;
             }
             apart
         }
@@ -322,19 +371,23 @@ fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombin
                     .collect(),
             ),
         };
-    let group_source = grouping
-        .groups
-        .as_ref()
-        .map(|groups| match &grouping.values {
-            Some(values) => (
-                "segc_value_sets",
-                values.columns.iter().map(alias).collect(),
-            ),
-            None => (
-                "segc_groups",
-                groups.columns.iter().map(alias).collect::<Vec<_>>(),
-            ),
-        });
+    let group_source = match &grouping.buckets {
+        Some(buckets) => Some(("segc_bucketed", buckets.aliases.clone())),
+        None => grouping
+            .groups
+            .as_ref()
+            .map(|groups| match &grouping.values {
+                Some(values) => (
+                    "segc_value_sets",
+                    values.columns.iter().map(alias).collect(),
+                ),
+                None => (
+                    "segc_groups",
+                    groups.columns.iter().map(alias).collect::<Vec<_>>(),
+                ),
+            }),
+    };
+    let bucketed = grouping.buckets.is_some();
     if signatures.per_word() {
         grouping.word_list = signatures.word_list.clone();
         grouping.signature_words = Some(per_word(
@@ -347,11 +400,13 @@ fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombin
         grouping.signature_rows = signatures.rows_of(names, &names.q("segc_signature_words"));
         if let Some((source, aliases)) = group_source {
             grouping.group_words = Some(per_word(names, signatures, source, &aliases, &[]));
-            grouping.group_rows = signatures.rows_of(names, &names.q("segc_group_words"));
+            if !bucketed {
+                grouping.group_rows = signatures.rows_of(names, &names.q("segc_group_words"));
+            }
         }
     } else {
         grouping.signature_rows = signatures.rows_of(names, &names.q(signature_source));
-        if let Some((source, _)) = group_source {
+        if let Some((source, _)) = group_source.filter(|_| !bucketed) {
             grouping.group_rows = signatures.rows_of(names, &names.q(source));
         }
     }
@@ -580,6 +635,247 @@ fn grouping(
         });
     }
     Ok(grouping)
+}
+
+/// The stages of [`Buckets`] over the groups by value of `grouping` (its groupings by value
+/// apart), for the percentiles `percentiles` (grouping, fraction).
+fn buckets(
+    sql: &mut Sql<'_, '_>,
+    names: &Names<'_>,
+    signatures: &Signatures,
+    grouping: &Grouping,
+    sets: &Sets,
+    percentiles: &[(usize, f64)],
+) -> Result<Buckets, Error> {
+    let q = |name: &str| names.q(name);
+    let m = &names.alias(Alias::Members);
+    let s = &names.alias(Alias::Segments);
+    let alias = |item: &Item| item.alias.clone();
+    let (source, mut aliases): (&str, Vec<String>) = match (&grouping.values, &grouping.groups) {
+        (Some(values), _) => (
+            "segc_value_sets",
+            values.columns.iter().map(alias).collect(),
+        ),
+        (None, Some(groups)) => ("segc_groups", groups.columns.iter().map(alias).collect()),
+        (None, None) => {
+            return Err(Error::Render(
+                "percentiles ranked by bucket without their groups".into(),
+            ));
+        }
+    };
+    let distinct = sets.distinct.len();
+    let keys: Vec<String> = (distinct + 1..=distinct + sets.values.len())
+        .map(|number| key_alias(names, number))
+        .collect();
+    let column = |alias: &str, name: &str| format!("{alias}.{}", q(name));
+    let of = |alias: &str, columns: &[String]| {
+        columns
+            .iter()
+            .map(|column| format!("{alias}.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let period = sql.period_key(Alias::Members).map(|_| q("segc_period"));
+    let with_period = |alias: &str, rest: &[&str]| {
+        period
+            .iter()
+            .map(|period| format!("{alias}.{period}"))
+            .chain(rest.iter().map(|name| column(alias, name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let window = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW";
+    let size = column(m, "segc_size");
+
+    // A group's bucket: its value's rank among its grouping's distinct values, counted
+    // from 0, over the bucket's width, the square root of their number rounded up. A
+    // distinct count's groups have no value: one rank, bucket 0.
+    let rank = column(m, "segc_rank");
+    let from_zero = sql.cast(format!("{rank} - 1"), "double")?;
+    let ranks = sql.cast(
+        format!("MAX({rank}) OVER (PARTITION BY {})", column(m, "segc_set")),
+        "double",
+    )?;
+    let bucket = sql.cast(
+        format!("FLOOR({from_zero} / CEILING(SQRT({ranks})))"),
+        "bigint",
+    )?;
+    let bucketed = format!(
+        "  SELECT\n    {},\n    {bucket} AS {}\n  FROM (\n    SELECT\n      {m}.*,\n      DENSE_RANK() OVER (PARTITION BY {} ORDER BY {}) AS {}\n    FROM {} AS {m}\n  ) AS {m}",
+        of(m, &aliases),
+        q("segc_bucket"),
+        column(m, "segc_set"),
+        of(m, &keys),
+        q("segc_rank"),
+        q(source)
+    );
+    aliases.push(q("segc_bucket"));
+
+    // The groups per bucket: per word where the rows meet groups word by word.
+    let per_word = signatures.per_word();
+    let (groups_source, words): (&str, Vec<String>) = if per_word {
+        (
+            "segc_group_words",
+            vec![q("segc_word"), q("segc_signature")],
+        )
+    } else {
+        (
+            "segc_bucketed",
+            signatures
+                .word_bits
+                .iter()
+                .map(|(word, _)| word.clone())
+                .collect(),
+        )
+    };
+    let mut group_keys = vec![column(m, "segc_set")];
+    group_keys.extend(period.iter().map(|period| format!("{m}.{period}")));
+    group_keys.push(column(m, "segc_bucket"));
+    group_keys.extend(words.iter().map(|word| format!("{m}.{word}")));
+    let groups = format!(
+        "  SELECT\n    {},\n    SUM({size}) AS {}\n  FROM {} AS {m}\n  GROUP BY {}",
+        group_keys.join(",\n    "),
+        q("segc_size"),
+        q(groups_source),
+        group_keys.join(", ")
+    );
+
+    // Each row's members per grouping and bucket.
+    let row_keys = with_period(m, &["segc_row", "segc_set", "segc_bucket"]);
+    let in_rows = signatures
+        .rows_of(names, &q("segc_bucket_groups"))
+        .lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let summed = sql.cast(format!("SUM({size})"), "bigint")?;
+    let rows = format!(
+        "  SELECT\n    {row_keys},\n    {summed} AS {}\n  FROM (\n{in_rows}\n  ) AS {m}\n  GROUP BY {row_keys}",
+        q("segc_size")
+    );
+
+    // The buckets a row's percentiles read, with the row's values before each and in all.
+    let partition = with_period(m, &["segc_row", "segc_set"]);
+    let through = sql.cast(
+        format!(
+            "SUM({size}) OVER (PARTITION BY {partition} ORDER BY {} {window})",
+            column(m, "segc_bucket")
+        ),
+        "bigint",
+    )?;
+    let total = sql.cast(
+        format!("SUM({size}) OVER (PARTITION BY {partition})"),
+        "bigint",
+    )?;
+    let through_column = column(m, "segc_through");
+    let before = format!("{through_column} - {size}");
+    // Each percentile's test once, however many KPIs read the same one.
+    let mut read: Vec<String> = Vec::new();
+    for (set, p) in percentiles {
+        let test = sql.percentile_bucket(*set, *p, &before, &through_column);
+        if !read.contains(&test) {
+            read.push(test);
+        }
+    }
+    let read = read.join("\n    OR ");
+    let targets = format!(
+        "  SELECT\n    {},\n    {s}.{word},\n    {s}.{bit},\n    {before} AS {},\n    {m}.{values}\n  FROM (\n    SELECT\n      {m}.*,\n      {through} AS {},\n      {total} AS {values}\n    FROM {} AS {m}\n    WHERE {} > {distinct}\n  ) AS {m}\n  JOIN {} AS {s} ON {s}.{row} = {m}.{row}\n  WHERE {read}",
+        with_period(m, &["segc_row", "segc_set", "segc_bucket"]),
+        q("segc_before"),
+        q("segc_through"),
+        q("segc_bucket_rows"),
+        column(m, "segc_set"),
+        q("segc_segments"),
+        word = q("segc_word"),
+        bit = q("segc_bit"),
+        values = q("segc_values"),
+        row = q("segc_row"),
+    );
+
+    // The groups of those buckets in each row that reads them, per value.
+    let mut on = vec![
+        format!("{} = {}", column(m, "segc_set"), column(s, "segc_set")),
+        format!(
+            "{} = {}",
+            column(m, "segc_bucket"),
+            column(s, "segc_bucket")
+        ),
+    ];
+    on.extend(
+        period
+            .iter()
+            .map(|period| format!("{m}.{period} = {s}.{period}")),
+    );
+    let test = if per_word {
+        on.push(format!(
+            "{} = {}",
+            column(m, "segc_word"),
+            column(s, "segc_word")
+        ));
+        let bit = column(s, "segc_bit");
+        format!("({} & {bit}) = {bit}", column(m, "segc_signature"))
+    } else {
+        signatures.in_row.clone()
+    };
+    let value_keys = format!(
+        "{}, {}",
+        with_period(s, &["segc_row", "segc_set", "segc_bucket"]),
+        of(m, &keys)
+    );
+    let values = format!(
+        "  SELECT\n    {value_keys},\n    {summed} AS {},\n    MAX({}) AS {},\n    MAX({}) AS {}\n  FROM {} AS {s}\n  JOIN {} AS {m} ON {}\n  WHERE {test}\n  GROUP BY {value_keys}",
+        q("segc_size"),
+        column(s, "segc_before"),
+        q("segc_before"),
+        column(s, "segc_values"),
+        q("segc_values"),
+        q("segc_targets"),
+        q(groups_source),
+        on.join(" AND ")
+    );
+
+    // Each value's position: the row's values before its bucket, then its bucket's up to
+    // it. The distinct counts' buckets come alongside, with no value and no position.
+    let position = sql.cast(
+        format!(
+            "{} + SUM({size}) OVER (PARTITION BY {} ORDER BY {} {window})",
+            column(m, "segc_before"),
+            with_period(m, &["segc_row", "segc_set", "segc_bucket"]),
+            of(m, &keys)
+        ),
+        "bigint",
+    )?;
+    let common = with_period(m, &["segc_row", "segc_set"]);
+    let mut ranked = format!(
+        "  SELECT\n    {common},\n    {},\n    {size},\n    {},\n    {position} AS {}\n  FROM {} AS {m}",
+        of(m, &keys),
+        column(m, "segc_values"),
+        q("segc_position"),
+        q("segc_target_values")
+    );
+    if distinct > 0 {
+        let no_value = sql.cast("NULL".into(), "double")?;
+        let no_count = sql.cast("NULL".into(), "bigint")?;
+        let no_values = keys
+            .iter()
+            .map(|key| format!("{no_value} AS {key}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ranked.push_str(&format!(
+            "\n  UNION ALL\n  SELECT\n    {common},\n    {no_values},\n    {size},\n    {no_count},\n    {no_count}\n  FROM {} AS {m}\n  WHERE {} <= {distinct}",
+            q("segc_bucket_rows"),
+            column(m, "segc_set")
+        ));
+    }
+    Ok(Buckets {
+        aliases,
+        bucketed,
+        groups,
+        rows,
+        targets,
+        values,
+        ranked,
+    })
 }
 
 /// `segc_groups` as one SELECT per grouping over the members (alias `m`), with the columns

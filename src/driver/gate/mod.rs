@@ -54,6 +54,7 @@ const FUNCTIONS: &[&str] = &[
     "bit_or",
     "count",
     "count_big",
+    "dense_rank",
     "max",
     "min",
     "sum",
@@ -89,6 +90,7 @@ const FUNCTIONS: &[&str] = &[
     "round",
     "safe_divide",
     "sign",
+    "sqrt",
     "strpos",
     "timestamp_add",
     // `segc targets --check` and the drivers' session ids.

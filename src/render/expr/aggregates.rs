@@ -639,13 +639,36 @@ impl<'a, 's> Sql<'a, 's> {
         let m = self.alias(Alias::Members);
         let in_set = format!("{m}.{} = {set}", self.q("segc_set"));
         let position = format!("{m}.{}", self.q("segc_position"));
-        let h = format!("(({m}.{} - 1) * {})", self.q("segc_values"), number(p));
+        let h = percentile_index(&format!("{m}.{}", self.q("segc_values")), p);
         let value = format!("{m}.{key}");
         let low = format!("MIN(CASE WHEN {in_set} AND {position} > FLOOR({h}) THEN {value} END)");
         let high =
             format!("MIN(CASE WHEN {in_set} AND {position} > CEILING({h}) THEN {value} END)");
         let fraction = format!("MAX(CASE WHEN {in_set} THEN {h} - FLOOR({h}) END)");
         format!("{low} + {fraction} * ({high} - {low})")
+    }
+
+    /// Whether a bucket of grouping `set`'s values (alias `m`, with the row's count of
+    /// values in `segc_values`) holds a value a continuous percentile `p` reads: the
+    /// positions `FLOOR` and `CEILING` of its index lie between `before` (the row's values
+    /// in earlier buckets) and `through` (those up to this bucket's last), as
+    /// [`kpi_percentile`](Self::kpi_percentile) reads them.
+    pub(in crate::render) fn percentile_bucket(
+        &mut self,
+        set: usize,
+        p: f64,
+        before: &str,
+        through: &str,
+    ) -> String {
+        let m = self.alias(Alias::Members);
+        let h = percentile_index(&format!("{m}.{}", self.q("segc_values")), p);
+        let holds = |index: String| format!("({before} <= {index} AND {through} > {index})");
+        format!(
+            "({m}.{} = {set} AND ({} OR {}))",
+            self.q("segc_set"),
+            holds(format!("FLOOR({h})")),
+            holds(format!("CEILING({h})"))
+        )
     }
 
     /// The value a KPI aggregates on a member row: its attribute (1 to count members), NULL
@@ -720,4 +743,10 @@ impl<'a, 's> Sql<'a, 's> {
             }
         })
     }
+}
+
+/// The index (from 0) of a continuous percentile `p` among `values` values, fractional
+/// between two of them.
+fn percentile_index(values: &str, p: f64) -> String {
+    format!("(({values} - 1) * {})", number(p))
 }
