@@ -181,10 +181,15 @@ pub struct Capabilities {
     /// (render/kpis.rs, `Buckets`): each reported row counts its members per bucket, then
     /// ranks only the values of the buckets its percentiles read, not all of its values.
     /// DuckDB at 1,000,000 users (Python's DuckDB 2.0.0, whole reports in turn, medians of
-    /// 3, identical results): 300 segments 2.53 s against 4.06 s (CPU 4.53 s against
-    /// 7.33 s), 30 segments 1.20 s against 1.68 s. PostgreSQL at 200,000 users (`cargo
-    /// bench --bench run -- postgres`, identical results): 300 segments 8.8 s against
-    /// 12.7 s, 30 segments 3.31 s against 3.33 s.
+    /// 5, identical results): 300 segments 2.19 s against 3.44 s (CPU 3.90 s against
+    /// 6.20 s), 30 segments 1.05 s against 1.21 s (CPU 1.99 s against 2.24 s). PostgreSQL at
+    /// 200,000 users gains less (whole reports in turn with psql, CPU of the server's
+    /// process, parallel workers off, identical results): 300 segments 10.2–11.4 s against
+    /// 11.2–13.7 s in one sitting (every pair won), medians 12.2 s against 12.9 s in
+    /// another (3 pairs of 5); 30 segments even. Its first pass still puts about as many
+    /// groups in the rows as the one pass did (1.9 million pairs against 2.0 million), but
+    /// adds them up into 17,003 (row, bucket) counts instead of ranking 794,161 (row,
+    /// value) pairs.
     #[serde(default)]
     pub percentile_buckets: bool,
     /// From this many reported rows on, a report's segment conditions are evaluated once
