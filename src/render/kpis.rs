@@ -89,15 +89,16 @@ pub(super) struct Grouping {
 
 /// A percentile's values ranked in two passes. The first counts each reported row's members
 /// per grouping and bucket of values (consecutive values; with n distinct values in the
-/// grouping, ⌈√n⌉ to a bucket, so that about as many buckets as values in one), and finds the buckets that hold the positions a percentile reads; the second puts only
+/// grouping, ⌈√n⌉ to a bucket, so that there are about as many buckets as values in one),
+/// and finds the buckets that hold the positions a percentile reads; the second puts only
 /// the groups of those buckets in the rows, and ranks their values from the count of the
 /// buckets before. A row then ranks a bucket or two of values, not all of them. The
 /// distinct counts add up their buckets' sizes (one bucket each). Every stage's text is
 /// whole, for the template to place.
 #[derive(Serialize)]
 struct Buckets {
-    /// The stage whose groups are bucketed (`segc_value_sets` or `segc_groups`) and its
-    /// columns, then the bucket's.
+    /// The columns of `segc_bucketed`: those of the stage it buckets (`segc_value_sets`, or
+    /// `segc_groups` without distinct counts), then the bucket.
     #[serde(skip)]
     aliases: Vec<String>,
     /// Each group by value with its bucket (`segc_bucketed`), …
