@@ -116,6 +116,19 @@ struct Buckets {
 }
 
 impl Grouping {
+    /// The stage holding the groups by value kept apart, and its columns: the value sets
+    /// (with distinct counts) or the groups themselves; none where they are not apart.
+    fn groups_by_value(&self) -> Option<(&'static str, Vec<String>)> {
+        let alias = |item: &Item| item.alias.clone();
+        self.groups.as_ref().map(|groups| match &self.values {
+            Some(values) => (
+                "segc_value_sets",
+                values.columns.iter().map(alias).collect(),
+            ),
+            None => ("segc_groups", groups.columns.iter().map(alias).collect()),
+        })
+    }
+
     /// How many stages read `segc_signed` for the KPIs: `segc_signatures` (or
     /// `segc_grouped`), and `segc_grouped` too where the groupings by value are apart (or
     /// each grouping's SELECT, where they are one SELECT each).
@@ -216,6 +229,9 @@ pub(super) fn kpis(
     }
     let grouped = !sets.distinct.is_empty() || !sets.values.is_empty();
     let apart = grouped && capabilities.stages_computed_once();
+    // Percentiles ranked in two passes over buckets of values (apart only), not by the
+    // ranks `grouping` writes.
+    let bucketed = apart && capabilities.percentile_buckets && !sets.values.is_empty();
     let mut recombined = Vec::new();
     // Each percentile's grouping and fraction.
     let mut percentiles = Vec::new();
@@ -296,11 +312,19 @@ pub(super) fn kpis(
     };
     kpis.grouping = match (grouped, apart) {
         (false, _) => by_signature,
-        (true, false) => grouping(sql, names, signatures, &sets, recombined.clone(), false)?,
+        (true, false) => grouping(
+            sql,
+            names,
+            signatures,
+            &sets,
+            recombined.clone(),
+            false,
+            true,
+        )?,
         (true, true) => {
             // Grouping 0 by signature alone, with the partials; the groupings by value in
             // a stage of their own.
-            let mut apart = grouping(sql, names, signatures, &sets, Vec::new(), true)?;
+            let mut apart = grouping(sql, names, signatures, &sets, Vec::new(), true, !bucketed)?;
             let mut groups = Stage {
                 columns: std::mem::replace(&mut apart.columns, by_signature.columns),
                 group_by: std::mem::replace(&mut apart.group_by, by_signature.group_by),
@@ -311,7 +335,7 @@ pub(super) fn kpis(
             if capabilities.groups_per_grouping {
                 apart.per_grouping = per_grouping(sql, names, signatures, &sets)?;
             }
-            if capabilities.percentile_buckets && !percentiles.is_empty() {
+            if bucketed {
                 apart.buckets = Some(buckets(
                     sql,
                     names,
@@ -320,9 +344,6 @@ pub(super) fn kpis(
                     &sets,
                     &percentiles,
                 )?);
-                apart.row_values = None;
-                apart.ranks.clear();
-                apart.running = None;
             }
             apart
         }
@@ -374,19 +395,7 @@ fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombin
         };
     let group_source = match &grouping.buckets {
         Some(buckets) => Some(("segc_bucketed", buckets.aliases.clone())),
-        None => grouping
-            .groups
-            .as_ref()
-            .map(|groups| match &grouping.values {
-                Some(values) => (
-                    "segc_value_sets",
-                    values.columns.iter().map(alias).collect(),
-                ),
-                None => (
-                    "segc_groups",
-                    groups.columns.iter().map(alias).collect::<Vec<_>>(),
-                ),
-            }),
+        None => grouping.groups_by_value(),
     };
     let bucketed = grouping.buckets.is_some();
     if signatures.per_word() {
@@ -460,7 +469,8 @@ fn per_word(
 
 /// The grouping stages when distinct counts or percentiles group members by value too:
 /// grouping 0 (by signature) among them, or with `apart` the groupings by value alone (the
-/// partials, `recombined`, are then added up over signatures elsewhere).
+/// partials, `recombined`, are then added up over signatures elsewhere). With
+/// `rank_values`, the stages ranking every percentile value of a row in one pass.
 fn grouping(
     sql: &mut Sql<'_, '_>,
     names: &Names<'_>,
@@ -468,6 +478,7 @@ fn grouping(
     sets: &Sets,
     recombined: Vec<Item>,
     apart: bool,
+    rank_values: bool,
 ) -> Result<Grouping, Error> {
     let m = names.alias(Alias::Members);
     let o = names.alias(Alias::Groupings);
@@ -564,7 +575,7 @@ fn grouping(
         again.columns.extend(recombined.iter().cloned());
         grouping.values = Some(again);
     }
-    if !sets.values.is_empty() {
+    if rank_values && !sets.values.is_empty() {
         // A row's groups of one grouping and value are added up first: the ranks below
         // then number a row's values, not its groups.
         let mut keys = Vec::new();
@@ -651,19 +662,9 @@ fn buckets(
     let q = |name: &str| names.q(name);
     let m = &names.alias(Alias::Members);
     let s = &names.alias(Alias::Segments);
-    let alias = |item: &Item| item.alias.clone();
-    let (source, mut aliases): (&str, Vec<String>) = match (&grouping.values, &grouping.groups) {
-        (Some(values), _) => (
-            "segc_value_sets",
-            values.columns.iter().map(alias).collect(),
-        ),
-        (None, Some(groups)) => ("segc_groups", groups.columns.iter().map(alias).collect()),
-        (None, None) => {
-            return Err(Error::Render(
-                "percentiles ranked by bucket without their groups".into(),
-            ));
-        }
-    };
+    let (source, mut aliases) = grouping
+        .groups_by_value()
+        .ok_or_else(|| Error::Render("percentiles ranked by bucket without their groups".into()))?;
     let distinct = sets.distinct.len();
     let keys: Vec<String> = (distinct + 1..=distinct + sets.values.len())
         .map(|number| key_alias(names, number))
