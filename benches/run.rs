@@ -13,7 +13,7 @@
 //! again per word of the signature) and with KPIs that all combine from partial aggregates;
 //! each statement's median time next to its floor's (the per-user
 //! attributes alone, and with the quintile scores), and their ratio. Then month series of 3,
-//! 12 and 24 months of the 30-segment project against its single report. `cargo bench --bench
+//! 12, 24 and 48 months of the 30-segment project against its single report. `cargo bench --bench
 //! run -- fanout USERS` runs only this part, at another size.
 //!
 //! `cargo bench --bench run -- postgres [USERS]` (200,000 by default) runs the fan-out on
@@ -177,8 +177,8 @@ fn fan_out(users: usize) {
 
 /// The 30-segment project against its own single statement: the naive plan, one statement
 /// per segment (`--select` each visible segment in turn, every source read again each
-/// time), then month series of 3, 12, 24 and 48 months (past 36, the months' own slices are
-/// added up with a window), where facts are aggregated once per user and slice of time.
+/// time), then month series of 3, 12, 24 and 48 months, where facts are aggregated once per
+/// user and slice of time and each user's months with facts are added up with a window.
 /// Medians of 3.
 fn against_one_report(
     project_dir: &std::path::Path,

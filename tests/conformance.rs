@@ -581,12 +581,12 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
             "{text}"
         );
     }
-    // Month-by-month and compare runs: one statement each, the same everywhere. The
-    // 37-month run is longer than the plan that reads every earlier slice again in each
-    // month: it adds each month's own slices up with a window, per user from the first month
-    // its facts count in (the demo's users sign up inside it). Its KPIs read no membership
-    // history (recorded above for a few months only) and totals over all history of both
-    // sources.
+    // Month-by-month and compare runs: one statement each, the same everywhere. Each adds
+    // the months' own slices up with a window over each user's months with facts, and finds
+    // each month's totals on the range of months they hold for; the comparison numbers the
+    // later period first. The 37-month run starts before most of the demo's users sign up.
+    // Its KPIs read no membership history (recorded above for a few months only) and totals
+    // over all history of both sources.
     let long = [
         "--grain",
         "month",
@@ -608,7 +608,7 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
         .success();
     let sql = String::from_utf8_lossy(&compiled.get_output().stdout);
     assert!(
-        sql.contains("ROWS BETWEEN UNBOUNDED PRECEDING") && sql.contains("\"segc_first_end\""),
+        sql.contains("ROWS BETWEEN UNBOUNDED PRECEDING") && sql.contains("\"segc_until\""),
         "the long series adds its months up:\n{sql}"
     );
     for extra in [

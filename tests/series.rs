@@ -222,41 +222,50 @@ fn paris_series(dir: &std::path::Path, from: &str, to: &str) -> (Project, DuckDb
     (project, DuckDb::open_read_only(&path).unwrap(), sql)
 }
 
-/// Totals over all history added up over the periods by a window function per user.
-const RUNNING_WINDOW: &str = "OVER (PARTITION BY \"b\".\"segc_user\"";
+/// Totals over all history added up over each user's periods with facts by a window
+/// function, and the attributes stage finding each month's row on the range of months its
+/// totals hold for.
+const RUNNING_WINDOW: &str = "OVER (PARTITION BY \"f\".\"segc_user\" ORDER BY";
+const RANGE_JOIN: &str = "\"segc_from\" <= \"t\".";
 
 /// A month series aggregates a fact source once per user and slice of time, then combines
-/// each month's windows from the slices, and each month's totals over all history from every
-/// slice that ends by the month's end. Every kind of window, the partials of each aggregate
-/// and a time zone whose offset changes inside the months (Paris: the last Sundays of October
-/// and March) give the same numbers as the plain report of each month; a distinct count of a
+/// each month's windows from the slices, and each month's totals over all history from the
+/// slices that end in each month, added up over the user's months with facts so far; a
+/// month without facts of the user takes the totals of the user's last month with facts,
+/// and no window's value. Every kind of window, the partials of each aggregate and a time
+/// zone whose offset changes inside the months (Paris: the last Sundays of October and
+/// March) give the same numbers as the plain report of each month; a distinct count of a
 /// column keeps the plain plan for its source, which still matches.
 #[test]
 fn sliced_months_equal_the_plain_reports_across_daylight_saving_changes() {
     let dir = tempfile::tempdir().unwrap();
     let (project, mut database, sql) = paris_series(dir.path(), "2025-09-01", "2026-04-01");
-    assert!(!sql.contains(RUNNING_WINDOW), "no running window in\n{sql}");
+    assert!(sql.contains(RUNNING_WINDOW), "a running window in\n{sql}");
+    assert!(
+        sql.contains(RANGE_JOIN),
+        "a join on the months' range in\n{sql}"
+    );
+    // Each slice is linked to the month it ends in, not to every later month.
+    assert!(!sql.contains("that end by its end"), "{sql}");
     assert_months_match_plain_reports(&project, &mut database, "2025-09-01", "2026-04-01");
 }
 
-/// A series longer than the plan that reads every earlier slice again in each month adds up
-/// each month's own slices with a window function instead, per user from the first month its
-/// facts count in: its months, across three years and six daylight-saving changes, equal the
-/// plain reports too.
+/// A series of three years, across six daylight-saving changes, whose early months come
+/// before most users' first facts: its months equal the plain reports too.
 #[test]
 fn a_long_sliced_series_adds_the_months_up_and_equals_the_plain_reports() {
-    let months = segc::plan::buckets::MAX_CUMULATIVE_PERIODS + 1;
     let last = common::date("2026-04-01");
     let first = last
-        .checked_sub_months(chrono::Months::new(u32::try_from(months - 1).unwrap()))
+        .checked_sub_months(chrono::Months::new(36))
         .unwrap()
         .to_string();
     let dir = tempfile::tempdir().unwrap();
     let (project, mut database, sql) = paris_series(dir.path(), &first, "2026-04-01");
     assert!(sql.contains(RUNNING_WINDOW), "a running window in\n{sql}");
-    // Each user's rows start at the first month its facts count in (the demo's activity
-    // starts inside the series).
-    assert!(sql.contains("\"segc_first_end\""), "{sql}");
+    assert!(
+        sql.contains(RANGE_JOIN),
+        "a join on the months' range in\n{sql}"
+    );
     assert_months_match_plain_reports(&project, &mut database, &first, "2026-04-01");
 }
 

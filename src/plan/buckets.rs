@@ -2,33 +2,21 @@
 //! one of the series' boundaries, so cutting time at all of them gives slices that each lie
 //! wholly inside or wholly outside any window. A pass then aggregates its facts once per user
 //! and slice, and each period's value is combined from the slices: a window's slices for a
-//! window with a start, and for a window over all history every slice that ends by the
-//! period's end (in a series of at most [`MAX_CUMULATIVE_PERIODS`] periods), or else the
-//! slices that end in each period, added up over the periods so far by a window function.
+//! window with a start, and for a window over all history the slices that end in each period,
+//! added up over the user's periods so far by a window function over the periods the user has
+//! facts in (render/buckets.rs).
 //!
 //! The facts are read once whatever the number of periods; what grows with the periods is the
-//! per-user slices and the per-user periods, not the facts. Reading every earlier slice again
-//! in each period grows with slices × periods, but in short series it is far cheaper than a
-//! window function per user over the periods (a sort of every user's periods). The plan is
-//! exact for aggregates that combine from parts: counts and sums (added), minimums and
-//! maximums, averages (a sum and a count), and distinct local days (every boundary is the
-//! start of a local day, so a day lies in one slice only).
+//! per-user slices and the per-user periods with facts, not the facts. The plan is exact for
+//! aggregates that combine from parts: counts and sums (added), minimums and maximums,
+//! averages (a sum and a count), and distinct local days (every boundary is the start of a
+//! local day, so a day lies in one slice only).
 
 use chrono::NaiveDateTime;
 
 /// At most this many boundaries: the slice of a fact is found by a balanced CASE nested
 /// log2 of it deep, and SQL Server nests CASE expressions 10 deep at most.
 pub const MAX_CUTS: usize = 1 << 9;
-
-/// The longest series whose totals over all history read every earlier slice again in each
-/// period, instead of adding up each period's own slices with a window function.
-pub const MAX_CUMULATIVE_PERIODS: usize = 36;
-
-/// At most this many links per source when every period reads every earlier slice: the
-/// links are a literal table in the statement (about 40 bytes a row), and BigQuery takes
-/// 1 MiB of SQL. A series with more (many windows cut time finely) adds up the periods with
-/// a window function.
-pub const MAX_CUMULATIVE_LINKS: usize = 4_096;
 
 /// The most 63-bit words a distinct count of days keeps per user (render's `day_bits`):
 /// 378 days, a year's window.
@@ -81,10 +69,6 @@ pub struct Slicing {
     pub cuts: Vec<NaiveDateTime>,
     /// For each slice and period that reads it: which of its sums it is in.
     pub links: Vec<SliceLink>,
-    /// A period's totals over all history read every slice that ends by the period's end
-    /// (`running` links); when false, only the slices that end in it, to be added up over
-    /// the periods so far.
-    pub cumulative: bool,
 }
 
 /// A slice read by a period.
@@ -92,9 +76,9 @@ pub struct Slicing {
 pub struct SliceLink {
     pub slice: usize,
     pub period: usize,
-    /// The slice counts in this period's totals over all history: it ends at or before the
-    /// period's end ([`Slicing::cumulative`]), or it ends in this period (after the previous
-    /// period's end, at or before its own) and is added up over the periods so far.
+    /// The slice counts first in this period's totals over all history: it ends in this
+    /// period (after the previous period's end in time, at or before its own). Later
+    /// periods' totals add it up with their own.
     pub running: bool,
     /// Per window with a start (in the order given): the slice lies inside it.
     pub windows: Vec<bool>,
@@ -123,34 +107,23 @@ impl Slicing {
         if cuts.len() > MAX_CUTS {
             return None;
         }
-        let mut cumulative = ends.len() <= MAX_CUMULATIVE_PERIODS;
-        let mut links = slice_links(&cuts, ends, windows, cumulative);
-        if cumulative && links.len() > MAX_CUMULATIVE_LINKS {
-            cumulative = false;
-            links = slice_links(&cuts, ends, windows, cumulative);
-        }
-        Some(Slicing {
-            cuts,
-            links,
-            cumulative,
-        })
+        let links = slice_links(&cuts, ends, windows);
+        Some(Slicing { cuts, links })
     }
 }
 
-/// Which slices each period reads (see [`Slicing::links`] and [`Slicing::cumulative`]).
+/// Which slices each period reads (see [`Slicing::links`]).
 fn slice_links(
     cuts: &[NaiveDateTime],
     ends: &[NaiveDateTime],
     windows: &[PeriodWindows],
-    cumulative: bool,
 ) -> Vec<SliceLink> {
     let mut links = Vec::new();
     for (slice, hi) in cuts.iter().enumerate() {
         let lo = slice.checked_sub(1).map(|before| cuts[before]);
         for (period, end) in ends.iter().enumerate() {
             let previous = ends.iter().filter(|other| *other < end).max();
-            let running =
-                hi <= end && (cumulative || previous.is_none_or(|previous| hi > previous));
+            let running = hi <= end && previous.is_none_or(|previous| hi > previous);
             let inside: Vec<bool> = windows
                 .iter()
                 .map(|window| {
@@ -193,17 +166,16 @@ mod tests {
     }
 
     #[test]
-    fn every_slice_counts_in_the_periods_it_ends_by_and_windows_hold_whole_slices() {
+    fn every_slice_counts_in_the_period_it_ends_in_and_windows_hold_whole_slices() {
         // Two months ending 2026-02-01 and 2026-03-01, with a 30-day window.
         let ends = [at(2, 1), at(3, 1)];
         let windows = vec![vec![(at(1, 2), at(2, 1)), (at(1, 30), at(3, 1))]];
         let slicing = Slicing::new(&ends, &windows).expect("few cuts");
         assert_eq!(slicing.cuts, vec![at(1, 2), at(1, 30), at(2, 1), at(3, 1)]);
-        assert!(slicing.cumulative);
-        // The first period's totals read everything up to its end, the second's everything
-        // up to its own.
+        // Everything up to the first period's end counts first in it; the last slice in the
+        // second. The second's totals add both up (render/buckets.rs).
         for slice in 0..slicing.cuts.len() {
-            let expected = if slice == 3 { vec![1] } else { vec![0, 1] };
+            let expected = if slice == 3 { vec![1] } else { vec![0] };
             assert_eq!(running_periods(&slicing, slice), expected, "slice {slice}");
         }
         let inside = |slice: usize, period: usize| {
@@ -219,34 +191,22 @@ mod tests {
     }
 
     #[test]
-    fn long_series_count_each_slice_in_the_period_it_ends_in() {
-        // One period more than the cumulative plan takes, a day each: slice j ends with
-        // period j, and only that period's totals read it (a window adds the periods up).
-        let ends: Vec<NaiveDateTime> = (0..=MAX_CUMULATIVE_PERIODS as i64)
-            .map(|n| at(1, 1) + chrono::Duration::days(n))
-            .collect();
+    fn periods_out_of_time_order_count_each_slice_in_the_period_it_ends_in() {
+        // A comparison numbers the later period 0.
+        let ends = [at(3, 1), at(2, 1)];
         let slicing = Slicing::new(&ends, &[]).expect("few cuts");
-        assert!(!slicing.cumulative);
-        for slice in 0..slicing.cuts.len() {
-            assert_eq!(
-                running_periods(&slicing, slice),
-                vec![slice],
-                "slice {slice}"
-            );
-        }
-        let shorter = Slicing::new(&ends[..MAX_CUMULATIVE_PERIODS], &[]).expect("few cuts");
-        assert!(shorter.cumulative);
-        assert_eq!(running_periods(&shorter, 0).len(), MAX_CUMULATIVE_PERIODS);
+        assert_eq!(slicing.cuts, vec![at(2, 1), at(3, 1)]);
+        assert_eq!(running_periods(&slicing, 0), vec![1]);
+        assert_eq!(running_periods(&slicing, 1), vec![0]);
     }
 
     #[test]
-    fn finely_cut_series_keep_the_links_few() {
-        // 36 daily periods, each with windows starting on each of the 200 days before it:
-        // every period reading every earlier slice would take about 36 × 218 links.
-        let ends: Vec<NaiveDateTime> = (0..MAX_CUMULATIVE_PERIODS as i64)
+    fn links_grow_with_the_slices_not_with_slices_times_periods() {
+        // 120 daily periods, each with windows starting on each of the 30 days before it.
+        let ends: Vec<NaiveDateTime> = (0..120)
             .map(|n| at(6, 1) + chrono::Duration::days(n))
             .collect();
-        let windows: Vec<PeriodWindows> = (1..=200)
+        let windows: Vec<PeriodWindows> = (1..=30)
             .map(|days| {
                 ends.iter()
                     .map(|end| (*end - chrono::Duration::days(days), *end))
@@ -254,19 +214,16 @@ mod tests {
             })
             .collect();
         let slicing = Slicing::new(&ends, &windows).expect("few cuts");
-        assert!(!slicing.cumulative);
-        assert!(
-            slicing.links.len() > MAX_CUMULATIVE_LINKS / 2,
-            "windows link many slices"
-        );
         for slice in 0..slicing.cuts.len() {
-            assert!(running_periods(&slicing, slice).len() <= 1, "slice {slice}");
+            assert_eq!(running_periods(&slicing, slice).len(), 1, "slice {slice}");
         }
-        // With one window the same periods read every earlier slice.
+        // Each slice is in the windows of at most the 30 periods after it, and counts first
+        // in one period: never every later period.
+        let slices = slicing.cuts.len();
         assert!(
-            Slicing::new(&ends, &windows[..1])
-                .expect("few cuts")
-                .cumulative
+            slicing.links.len() <= slices * 31,
+            "{} links",
+            slicing.links.len()
         );
     }
 

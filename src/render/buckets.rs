@@ -21,8 +21,8 @@ use super::{Names, comment_text};
 enum Reads {
     /// A window with a start: its slices in the period (the window's number).
     Window(usize),
-    /// All history up to the period's end: every slice that ends by it, or the running
-    /// total over the periods so far of the slices that end in each.
+    /// All history up to the period's end: the running total over the user's periods so
+    /// far of the slices that end in each.
     Running,
 }
 
@@ -65,6 +65,18 @@ pub(in crate::render) fn instants(values: &PerPeriod) -> Option<Vec<NaiveDateTim
         .collect()
 }
 
+/// A series' pass by slices of time.
+pub(super) struct Bucketed {
+    /// Its stages, spelled whole, ending with the stage that has the plain pass's columns.
+    pub(super) sql: String,
+    /// With totals over all history, that stage has a row per user and period the user has
+    /// facts in (in a window, or counted first there), and its totals hold from that period's
+    /// end (`segc_from`) until the end of the user's next such period (`segc_until`): the
+    /// attributes stage joins it on that range. Per aggregate, in order: whether it is such
+    /// a total; a window's value holds in its own period only.
+    pub(super) totals: Option<Vec<bool>>,
+}
+
 /// The bucketed stages of a series' pass, ending with the stage named `name` that has the
 /// plain pass's columns; none when the pass keeps the plain plan.
 pub(super) fn bucketed(
@@ -73,7 +85,7 @@ pub(super) fn bucketed(
     names: &Names<'_>,
     stage: &PassStage,
     name: &str,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<Bucketed>, Error> {
     let periods = &statement.periods;
     let (Some(time), true, true, false) = (
         &stage.time,
@@ -86,6 +98,13 @@ pub(super) fn bucketed(
     let Some(ends) = instants(&periods.ends()) else {
         return Ok(None);
     };
+    // A period's totals hold until the next period's end: every end must be its own.
+    let mut distinct = ends.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != ends.len() {
+        return Ok(None);
+    }
     // Each aggregate's partials and where it reads them; the distinct bounded windows.
     let mut windows: Vec<PeriodWindows> = Vec::new();
     let mut plan = Vec::new();
@@ -338,13 +357,11 @@ pub(super) fn bucketed(
         rows.push(format!("SELECT {}", spelled.join(", ")));
     }
     out.push_str(&format!(
-        "{links_name} AS (\n  -- the slices each period reads: those that end {} (for totals over all history), and each window's\n  {}\n),\n",
-        if slicing.cumulative { "by its end" } else { "in it" },
+        "{links_name} AS (\n  -- the slices each period reads: those that end in it (for totals over all history), and each window's\n  {}\n),\n",
         rows.join(" UNION ALL\n  ")
     ));
 
-    // Per user and period: each window's slices, and the slices that end by (or in) the
-    // period.
+    // Per user and period: each window's slices, and the slices that end in the period.
     let mut combined = Vec::new();
     for (index, (_, parts, reads)) in plan.iter().enumerate() {
         let flag = match reads {
@@ -361,32 +378,29 @@ pub(super) fn bucketed(
         }
     }
     out.push_str(&format!(
-        "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end {}\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
-        if slicing.cumulative { "by the period's end" } else { "in the period" },
+        "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end in the period\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
         combined.join(",\n    ")
     ));
 
     // Per user and period, the plain pass's columns: a window's value as it is, and a value
-    // over all history as it is too when the period read every slice that ends by its end,
-    // or else as the running total over the periods so far.
+    // over all history as the running total over the user's periods so far.
     let all_history = plan
         .iter()
         .any(|(_, _, reads)| matches!(reads, Reads::Running));
-    let running_window = all_history && !slicing.cumulative;
     let order = {
         let mut spine = sql.reading_spine_from(Alias::Spine);
         spine.time_value(&periods.ends())?
     };
     let over = format!(
-        "OVER (PARTITION BY {b}.{user} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        "OVER (PARTITION BY {f}.{user} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
     );
     let mut finals = Vec::new();
     for (index, (aggregate, parts, reads)) in plan.iter().enumerate() {
         let value = |piece: usize, function: Function| match reads {
-            Reads::Running if running_window => {
+            Reads::Running => {
                 format!("{}({f}.{}) {over}", combiner(function), part(index, piece))
             }
-            _ => format!("{f}.{}", part(index, piece)),
+            Reads::Window(_) => format!("{f}.{}", part(index, piece)),
         };
         let attribute = project.attribute(aggregate.attribute);
         // The comma goes before the line's comment.
@@ -428,26 +442,35 @@ pub(super) fn bucketed(
         ));
     }
     let finals = finals.join("\n    ");
-    if running_window {
-        // Each user from the first period its facts count in, not from the series' first:
-        // before it every window and running total is empty (NULL), as for a user without
-        // a row, and every later row's running totals add up the same slices.
+    if !all_history {
         out.push_str(&format!(
-            "{name} AS (\n  -- per period and user: each window's value, and the totals over all history up to the period's end\n  SELECT\n    {t}.{period} AS {period},\n    {b}.{user} AS {user},\n    {finals}\n  FROM (\n    -- each user with facts, and the end of the first period they count in\n    SELECT {f}.{user} AS {user}, MIN({order}) AS {first}\n    FROM {periods_name} AS {f}\n    JOIN {spine} AS {t} ON {t}.{period} = {f}.{period}\n    GROUP BY {f}.{user}\n  ) AS {b}\n  JOIN {spine} AS {t} ON {order} >= {b}.{first}\n  LEFT JOIN {periods_name} AS {f} ON {f}.{user} = {b}.{user} AND {f}.{period} = {t}.{period}\n),\n",
-            spine = q("segc_spine"),
-            first = q("segc_first_end"),
+            "{name} AS (\n  -- per period and user: each window's value\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}\n),\n",
         ));
-    } else {
-        out.push_str(&format!(
-            "{name} AS (\n  -- per period and user: each window's value{}\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}\n),\n",
-            if all_history {
-                ", and the totals over all history up to the period's end"
-            } else {
-                ""
-            },
-        ));
+        return Ok(Some(Bucketed {
+            sql: out,
+            totals: None,
+        }));
     }
-    Ok(Some(out))
+    // A row per user and period with facts: the totals up to its end hold until the end of
+    // the user's next such row (after the last, past every period's end), and the attributes
+    // stage finds each period's row on that range. The window of the running totals sorts
+    // each user's rows with facts, not every user's every period.
+    let last_end = ends.iter().max().copied().unwrap_or_default();
+    let past_every_end = sql.timestamp(last_end + chrono::Duration::days(1))?;
+    out.push_str(&format!(
+        "{name} AS (\n  -- per user and period with facts in a window or facts that end in it: each window's value, the totals over all history up to the period's end, and until when they hold (the user's next such period's end)\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {order} AS {from},\n    COALESCE(LEAD({order}) OVER (PARTITION BY {f}.{user} ORDER BY {order}), {past_every_end}) AS {until},\n    {finals}\n  FROM {periods_name} AS {f}\n  JOIN {spine} AS {t} ON {t}.{period} = {f}.{period}\n),\n",
+        from = q("segc_from"),
+        until = q("segc_until"),
+        spine = q("segc_spine"),
+    ));
+    Ok(Some(Bucketed {
+        sql: out,
+        totals: Some(
+            plan.iter()
+                .map(|(_, _, reads)| matches!(reads, Reads::Running))
+                .collect(),
+        ),
+    }))
 }
 
 /// The position of `item` in `list`, added at the end when it is not there yet.

@@ -26,6 +26,8 @@ pub(super) struct Pass {
     /// For a series: the period column to group by.
     period: Option<String>,
     alias: String,
+    /// How the attributes stage joins the pass to each user (and period).
+    on: String,
     source: String,
     origin: String,
     table: String,
@@ -65,11 +67,24 @@ pub(super) fn passes(
         ));
     }
     let mut passes = Vec::new();
+    let users = names.alias(Alias::Users);
     for stage in &statement.passes {
-        let pass = pass(sql, statement, names, stage, end)?;
-        for aggregate in &stage.aggregates {
+        let (pass, totals) = pass(sql, statement, names, stage, end)?;
+        for (index, aggregate) in stage.aggregates.iter().enumerate() {
             let name = &project.attribute(aggregate.attribute).name;
             let value = format!("{}.{}", pass.alias, q(name));
+            // A pass joined on a range of periods holds a window's value in its own period
+            // only.
+            let value = match &totals {
+                Some(totals) if !totals[index] => {
+                    let period = q("segc_period");
+                    format!(
+                        "CASE WHEN {}.{period} = {users}.{period} THEN {value} END",
+                        pass.alias
+                    )
+                }
+                _ => value,
+            };
             let value = if aggregate.zero_when_empty {
                 format!("COALESCE({value}, 0)")
             } else {
@@ -82,15 +97,18 @@ pub(super) fn passes(
     Ok((passes, attributes))
 }
 
+/// The pass of `stage`, and with [`super::buckets::Bucketed::totals`], which of its
+/// aggregates are totals over all history.
 fn pass(
     sql: &mut Sql<'_, '_>,
     statement: &Statement<'_>,
     names: &Names<'_>,
     stage: &PassStage,
     end: &str,
-) -> Result<Pass, Error> {
+) -> Result<(Pass, Option<Vec<bool>>), Error> {
     let project = statement.plan().project;
     let q = |name: &str| names.q(name);
+    let users = names.alias(Alias::Users);
     let source = project.source(stage.source);
     let name = q(&format!("segc_facts_{}", source.name));
     let user_key = sql.key(
@@ -98,10 +116,30 @@ fn pass(
         format!("{}.{}", names.alias(Alias::Facts), q(&stage.user_key)),
     )?;
     let alias = q(&alias::pass(stage.number));
+    let same_user = format!("{alias}.{user} = {users}.{user}", user = q("segc_user"));
+    let same_period = format!(
+        "{same_user} AND {alias}.{period} = {users}.{period}",
+        period = q("segc_period")
+    );
     if let Some(bucketed) = super::buckets::bucketed(sql, statement, names, stage, &name)? {
-        return Ok(Pass {
+        let on = match bucketed.totals {
+            // The row whose totals hold at the period's end.
+            Some(_) => {
+                let end = sql
+                    .reading_spine_from(Alias::Spine)
+                    .time_value(&statement.periods.ends())?;
+                format!(
+                    "{same_user} AND {alias}.{} <= {end} AND {end} < {alias}.{}",
+                    q("segc_from"),
+                    q("segc_until")
+                )
+            }
+            None => same_period,
+        };
+        let pass = Pass {
             name,
             period: Some(q("segc_period")),
+            on,
             alias,
             source: source.name.clone(),
             origin: comment_text(&source.origin.to_string()),
@@ -112,8 +150,9 @@ fn pass(
             ranks: Vec::new(),
             aggregates: Vec::new(),
             days: None,
-            bucketed: Some(bucketed),
-        });
+            bucketed: Some(bucketed.sql),
+        };
+        return Ok((pass, bucketed.totals));
     }
     let reads_before = sql.spine_reads();
     let mut filter = Vec::new();
@@ -217,9 +256,15 @@ fn pass(
             q("segc_period")
         )),
     };
-    Ok(Pass {
+    let on = if period.is_some() {
+        same_period
+    } else {
+        same_user
+    };
+    let pass = Pass {
         name,
         period,
+        on,
         alias,
         source: source.name.clone(),
         origin: comment_text(&source.origin.to_string()),
@@ -235,5 +280,6 @@ fn pass(
         aggregates,
         days,
         bucketed: None,
-    })
+    };
+    Ok((pass, None))
 }

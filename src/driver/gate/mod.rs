@@ -59,6 +59,7 @@ const FUNCTIONS: &[&str] = &[
     "min",
     "sum",
     "lag",
+    "lead",
     "percentile_cont",
     "quantile_cont",
     "rank",
