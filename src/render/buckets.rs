@@ -69,12 +69,21 @@ pub(in crate::render) fn instants(values: &PerPeriod) -> Option<Vec<NaiveDateTim
 pub(super) struct Bucketed {
     /// Its stages, spelled whole, ending with the stage that has the plain pass's columns.
     pub(super) sql: String,
-    /// With totals over all history, that stage has a row per user and period the user has
-    /// facts in (in a window, or counted first there), and its totals hold from that period's
-    /// end (`segc_from`) until the end of the user's next such period (`segc_until`): the
-    /// attributes stage joins it on that range. Per aggregate, in order: whether it is such
-    /// a total; a window's value holds in its own period only.
-    pub(super) totals: Option<Vec<bool>>,
+    /// With totals over all history: how the attributes stage finds each period's row.
+    pub(super) totals: Option<Totals>,
+}
+
+/// A bucketed pass with totals over all history has a row per user and period the user has
+/// facts in (in a window, or counted first there), whose totals hold from that period's end
+/// (`segc_from`) until the end of the user's next such period (`segc_until`): the attributes
+/// stage joins it on that range.
+pub(super) struct Totals {
+    /// Each period's end, as the spine's column: what the rows are ordered by, and what the
+    /// range is compared with.
+    pub(super) end: String,
+    /// Per aggregate, in order: whether it is such a total; a window's value holds in its
+    /// own period only.
+    pub(super) running: Vec<bool>,
 }
 
 /// The bucketed stages of a series' pass, ending with the stage named `name` that has the
@@ -465,11 +474,13 @@ pub(super) fn bucketed(
     ));
     Ok(Some(Bucketed {
         sql: out,
-        totals: Some(
-            plan.iter()
+        totals: Some(Totals {
+            end: order,
+            running: plan
+                .iter()
                 .map(|(_, _, reads)| matches!(reads, Reads::Running))
                 .collect(),
-        ),
+        }),
     }))
 }
 

@@ -69,14 +69,14 @@ pub(super) fn passes(
     let mut passes = Vec::new();
     let users = names.alias(Alias::Users);
     for stage in &statement.passes {
-        let (pass, totals) = pass(sql, statement, names, stage, end)?;
+        let (pass, running) = pass(sql, statement, names, stage, end)?;
         for (index, aggregate) in stage.aggregates.iter().enumerate() {
             let name = &project.attribute(aggregate.attribute).name;
             let value = format!("{}.{}", pass.alias, q(name));
             // A pass joined on a range of periods holds a window's value in its own period
             // only.
-            let value = match &totals {
-                Some(totals) if !totals[index] => {
+            let value = match &running {
+                Some(running) if !running[index] => {
                     let period = q("segc_period");
                     format!(
                         "CASE WHEN {}.{period} = {users}.{period} THEN {value} END",
@@ -97,8 +97,8 @@ pub(super) fn passes(
     Ok((passes, attributes))
 }
 
-/// The pass of `stage`, and with [`super::buckets::Bucketed::totals`], which of its
-/// aggregates are totals over all history.
+/// The pass of `stage`, and with [`super::buckets::Totals`], which of its aggregates are
+/// totals over all history.
 fn pass(
     sql: &mut Sql<'_, '_>,
     statement: &Statement<'_>,
@@ -122,23 +122,23 @@ fn pass(
         period = q("segc_period")
     );
     if let Some(bucketed) = super::buckets::bucketed(sql, statement, names, stage, &name)? {
-        let on = match bucketed.totals {
+        let (on, running) = match bucketed.totals {
             // The row whose totals hold at the period's end.
-            Some(_) => {
-                let end = sql
-                    .reading_spine_from(Alias::Spine)
-                    .time_value(&statement.periods.ends())?;
+            Some(totals) => (
                 format!(
                     "{same_user} AND {alias}.{} <= {end} AND {end} < {alias}.{}",
                     q("segc_from"),
-                    q("segc_until")
-                )
-            }
-            None => same_period,
+                    q("segc_until"),
+                    end = totals.end
+                ),
+                Some(totals.running),
+            ),
+            None => (same_period, None),
         };
+        // Its stages are spelled whole (`bucketed`); the period is in the join.
         let pass = Pass {
             name,
-            period: Some(q("segc_period")),
+            period: None,
             on,
             alias,
             source: source.name.clone(),
@@ -152,7 +152,7 @@ fn pass(
             days: None,
             bucketed: Some(bucketed.sql),
         };
-        return Ok((pass, bucketed.totals));
+        return Ok((pass, running));
     }
     let reads_before = sql.spine_reads();
     let mut filter = Vec::new();
