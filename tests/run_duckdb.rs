@@ -1021,8 +1021,11 @@ fn days_between_reads_any_timestamp_by_its_local_date() {
 /// demo data with 70 more segments and the example's drill-downs. With every segment (over
 /// 63 rows) the report evaluates its conditions per distinct value (condition masks) and
 /// groups again per word of the signature; with 40 of them it groups members by signature
-/// and by value. The oracle reads the membership flags of the statement written without
-/// condition masks and aggregates each row's members directly.
+/// and by value. Three forms of each report meet the oracle: DuckDB's own (each grouping by
+/// value a SELECT of its own, percentiles ranked by bucket), the groupings in one stage over
+/// members copied per grouping, and the percentiles ranked in one pass. The oracle reads the
+/// membership flags of the statement written without condition masks and aggregates each
+/// row's members directly.
 #[test]
 fn grouped_kpis_equal_aggregates_over_each_members_own_row() {
     let dir = tempfile::tempdir().unwrap();
@@ -1064,7 +1067,7 @@ fn grouped_kpis_equal_aggregates_over_each_members_own_row() {
         .map(|segment| segment.name.clone())
         .collect();
     select.extend((0..10).map(|index| format!("extra_{:02}", index * 7)));
-    assert_kpis_match_oracle(&project, &mut duckdb, select, "\"segc_grouped\"");
+    assert_kpis_match_oracle(&project, &mut duckdb, select, "\"segc_groups\"");
 }
 
 /// The KPIs of [`grouped_kpis_equal_aggregates_over_each_members_own_row`]: name, definition,
@@ -1157,6 +1160,20 @@ fn assert_kpis_match_oracle(
     assert!(!one_pass_sql.contains("\"segc_targets\""), "{one_pass_sql}");
     let one_pass =
         Report::from_result(&plan, "test", &duckdb.query(&one_pass_sql).unwrap()).unwrap();
+    // Each grouping by value is a SELECT of its own over the signed members; the one GROUP
+    // BY over every member copied per grouping (`segc_grouped`) is compared with the oracle
+    // too.
+    assert!(!sql.contains("\"segc_grouped\""), "{sql}");
+    assert!(
+        sql.contains("\"segc_groups\" AS (") && sql.contains("  UNION ALL\n  SELECT\n    "),
+        "{sql}"
+    );
+    let mut one_stage = dialect.clone();
+    one_stage.capabilities.groups_per_grouping = false;
+    let one_stage_sql = segc::render::render(&plan, &one_stage, None).unwrap();
+    assert!(one_stage_sql.contains("\"segc_grouped\" AS ("), "{one_stage_sql}");
+    let one_stage =
+        Report::from_result(&plan, "test", &duckdb.query(&one_stage_sql).unwrap()).unwrap();
     // KPIs with the same partials share them: the copies have no columns of their own.
     assert!(sql.contains("\"segc_sum_o_activity\""), "{sql}");
     assert!(sql.contains("\"segc_count_o_avg_days\""), "{sql}");
@@ -1209,6 +1226,7 @@ fn assert_kpis_match_oracle(
     let want = duckdb.query(&oracle).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(want.rows.len(), report.rows.len());
     assert_eq!(want.rows.len(), one_pass.rows.len());
+    assert_eq!(want.rows.len(), one_stage.rows.len());
     let mut compared = 0;
     let rows = report
         .rows
@@ -1221,6 +1239,13 @@ fn assert_kpis_match_oracle(
                 .iter()
                 .zip(&want.rows)
                 .map(|pair| ("one pass", pair)),
+        )
+        .chain(
+            one_stage
+                .rows
+                .iter()
+                .zip(&want.rows)
+                .map(|pair| ("one grouping stage", pair)),
         );
     for (form, (row, expected)) in rows {
         for (index, (name, _, _)) in ORACLE_KPIS.iter().enumerate() {
