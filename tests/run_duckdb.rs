@@ -1171,7 +1171,10 @@ fn assert_kpis_match_oracle(
     let mut one_stage = dialect.clone();
     one_stage.capabilities.groups_per_grouping = false;
     let one_stage_sql = segc::render::render(&plan, &one_stage, None).unwrap();
-    assert!(one_stage_sql.contains("\"segc_grouped\" AS ("), "{one_stage_sql}");
+    assert!(
+        one_stage_sql.contains("\"segc_grouped\" AS ("),
+        "{one_stage_sql}"
+    );
     let one_stage =
         Report::from_result(&plan, "test", &duckdb.query(&one_stage_sql).unwrap()).unwrap();
     // KPIs with the same partials share them: the copies have no columns of their own.
