@@ -1231,25 +1231,17 @@ fn assert_kpis_match_oracle(
     assert_eq!(want.rows.len(), one_pass.rows.len());
     assert_eq!(want.rows.len(), one_stage.rows.len());
     let mut compared = 0;
-    let rows = report
-        .rows
-        .iter()
-        .zip(&want.rows)
-        .map(|pair| ("buckets", pair))
-        .chain(
-            one_pass
-                .rows
-                .iter()
-                .zip(&want.rows)
-                .map(|pair| ("one pass", pair)),
-        )
-        .chain(
-            one_stage
-                .rows
-                .iter()
-                .zip(&want.rows)
-                .map(|pair| ("one grouping stage", pair)),
-        );
+    let forms = [
+        ("buckets", &report),
+        ("one pass", &one_pass),
+        ("one grouping stage", &one_stage),
+    ];
+    let rows = forms.into_iter().flat_map(|(form, got)| {
+        got.rows
+            .iter()
+            .zip(&want.rows)
+            .map(move |pair| (form, pair))
+    });
     for (form, (row, expected)) in rows {
         for (index, (name, _, _)) in ORACLE_KPIS.iter().enumerate() {
             let column = report
