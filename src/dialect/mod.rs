@@ -171,7 +171,7 @@ pub struct Capabilities {
     /// a table, CPU of the server's process, parallel workers off, in turn, five runs each,
     /// identical results): 300 segments 6.19–6.64 s against 6.65–7.36 s, 30 segments
     /// 0.61–0.66 s against 0.66–0.71 s. On DuckDB at 1,000,000 users (Python's DuckDB
-    /// 2.0.0, whole reports in turn, identical results, medians of three sittings), once the
+    /// 2.0.0, whole reports in turn, identical results, in three sittings), once the
     /// percentiles were ranked by bucket: 300 segments 2.22–2.39 s against 2.45–2.57 s (CPU
     /// 1–9% less), 30 segments even (1.13 s against 1.14 s), a 12-month series 14.7–15.5 s
     /// against 15.4–17.2 s. Before the buckets it had measured even there.
