@@ -1148,18 +1148,23 @@ fn assert_kpis_match_oracle(
     // DuckDB writes condition masks from 200 rows; from 64 here, so that the wide case has
     // them.
     dialect.capabilities.masks_from_rows = Some(64);
-    let sql = segc::render::render(&plan, &dialect, None).unwrap();
-    let report = Report::from_result(&plan, "test", &duckdb.query(&sql).unwrap()).unwrap();
+    // The report written with the capabilities `change` makes, and the rows it prints.
+    let render_with = |change: fn(&mut segc::dialect::Capabilities)| {
+        let mut changed = dialect.clone();
+        change(&mut changed.capabilities);
+        segc::render::render(&plan, &changed, None).unwrap()
+    };
+    let mut run =
+        |sql: &str| Report::from_result(&plan, "test", &duckdb.query(sql).unwrap()).unwrap();
+    let sql = render_with(|_| ());
+    let report = run(&sql);
     assert!(report.rows.len() > 30, "{} rows", report.rows.len());
     // Percentiles are ranked in two passes over buckets of values; the one pass over every
     // value of a row is compared with the oracle too.
     assert!(sql.contains("\"segc_targets\" AS MATERIALIZED ("), "{sql}");
-    let mut one_pass = dialect.clone();
-    one_pass.capabilities.percentile_buckets = false;
-    let one_pass_sql = segc::render::render(&plan, &one_pass, None).unwrap();
+    let one_pass_sql = render_with(|capabilities| capabilities.percentile_buckets = false);
     assert!(!one_pass_sql.contains("\"segc_targets\""), "{one_pass_sql}");
-    let one_pass =
-        Report::from_result(&plan, "test", &duckdb.query(&one_pass_sql).unwrap()).unwrap();
+    let one_pass = run(&one_pass_sql);
     // Each grouping by value is a SELECT of its own over the signed members; the one GROUP
     // BY over every member copied per grouping (`segc_grouped`) is compared with the oracle
     // too.
@@ -1168,15 +1173,12 @@ fn assert_kpis_match_oracle(
         sql.contains("\"segc_groups\" AS (") && sql.contains("  UNION ALL\n  SELECT\n    "),
         "{sql}"
     );
-    let mut one_stage = dialect.clone();
-    one_stage.capabilities.groups_per_grouping = false;
-    let one_stage_sql = segc::render::render(&plan, &one_stage, None).unwrap();
+    let one_stage_sql = render_with(|capabilities| capabilities.groups_per_grouping = false);
     assert!(
         one_stage_sql.contains("\"segc_grouped\" AS ("),
         "{one_stage_sql}"
     );
-    let one_stage =
-        Report::from_result(&plan, "test", &duckdb.query(&one_stage_sql).unwrap()).unwrap();
+    let one_stage = run(&one_stage_sql);
     // KPIs with the same partials share them: the copies have no columns of their own.
     assert!(sql.contains("\"segc_sum_o_activity\""), "{sql}");
     assert!(sql.contains("\"segc_count_o_avg_days\""), "{sql}");
@@ -1200,9 +1202,7 @@ fn assert_kpis_match_oracle(
             "{sql}"
         );
     }
-    let mut flagged = dialect.clone();
-    flagged.capabilities.masks_from_rows = None;
-    let sql = segc::render::render(&plan, &flagged, None).unwrap();
+    let sql = render_with(|capabilities| capabilities.masks_from_rows = None);
     assert!(!sql.contains("\"segc_mask_1\""));
 
     // The oracle: the statement up to the members' signatures, then each row's members by
