@@ -774,13 +774,40 @@ fn command_line_cases() -> Vec<Case> {
             "explain no_such_segment --dialect postgres",
             "unknown segment `no_such_segment`",
         ),
-        command_line("compile --dialect postgres --as-of 0001-01-01")
+        // The years every warehouse holds: a day outside them is refused as it is read, and
+        // a day whose SQL would need a time outside them (its end, a window's start) when
+        // the SQL is written. The core fixture's windows reach 60 days back from the end.
+        usage(
+            "compile --dialect postgres --as-of 0000-12-31",
+            "`0000-12-31` is outside 0001-01-01 to 9999-12-31",
+        ),
+        usage(
+            "compile --dialect postgres --period 0001-01-01..+10000-01-01",
+            "`+10000-01-01` is outside 0001-01-01 to 9999-12-31",
+        ),
+        usage(
+            "compile --dialect postgres --grain month --from 0000-12 --to 0001-03",
+            "`0000-12` is outside 0001-01-01 to 9999-12-31",
+        ),
+        usage(
+            "compile --dialect postgres --as-of 9999-12-31",
+            "the report needs the time +10000-01-01 00:00:00, outside 0001-01-01 to 9999-12-31",
+        ),
+        usage(
+            "compile --dialect postgres --as-of 0001-02-28",
+            "the report needs the time 0000-12-31 00:00:00, outside 0001-01-01 to 9999-12-31",
+        ),
+        usage(
+            "compile --dialect postgres --period 0001-01-01..9999-12-31",
+            "the report needs the time +10000-01-01 00:00:00",
+        ),
+        command_line("compile --dialect postgres --as-of 0001-03-01")
             .exit(0)
             .says("SELECT"),
-        command_line("compile --dialect postgres --as-of 9999-12-31")
+        command_line("compile --dialect postgres --as-of 9999-12-30")
             .exit(0)
             .says("SELECT"),
-        command_line("compile --dialect postgres --period 0001-01-01..9999-12-31")
+        command_line("compile --dialect postgres --period 0001-01-01..9999-12-30")
             .exit(0)
             .says("SELECT"),
         command_line("compile --target nope").says("no profiles.yml found"),

@@ -676,3 +676,112 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
         );
     }
 }
+
+/// Every warehouse holds the times of years 0001 to 9999 (BigQuery and SQL Server no
+/// others; DuckDB reads no literal past 9999). The last as-of day whose end is in them
+/// (9999-12-30: its end is the first instant of 9999-12-31), the first the fixture's windows
+/// allow (0001-03-01: its 30 days before the 30 days before its end start on 0001-01-01) and
+/// a month series ending with 9999-11 print the same table on every engine. One day beyond any of them is refused with
+/// the time it would need, before any warehouse is asked: the target here is a server that
+/// does not listen.
+#[test]
+fn the_edges_of_the_years_every_warehouse_holds_run_alike_and_beyond_them_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let engines = engines::core_on_every_engine(dir.path(), "segc_conf_years");
+    let project = common::fixture("core");
+    let last = same_tables(&engines, &project, dir.path(), &["--as-of", "9999-12-30"]);
+    // All history counts by then: every user, and the lifetime KPIs of their facts.
+    let everyone = &row(&last[0].1, "all_users")["people"];
+    assert!(everyone.as_u64().is_some_and(|n| n > 5), "{everyone}");
+    same_tables(&engines, &project, dir.path(), &["--as-of", "0001-03-01"]);
+    let months = ["--grain", "month", "--from", "9999-10", "--to", "9999-11"];
+    let series: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&project, dir.path(), e.target, &months)))
+        .collect();
+    for month in 0..2 {
+        let tables: Vec<(&str, Value)> = series
+            .iter()
+            .map(|(target, json)| {
+                let mut table = json["periods"][month].clone();
+                table["columns"] = json["columns"].clone();
+                (*target, table)
+            })
+            .collect();
+        assert_eq!(tables[0].1["as_of"], ["9999-10-31", "9999-11-30"][month]);
+        assert_same_tables(&tables);
+    }
+
+    let profiles = dir.path().join("profiles.yml");
+    let listed = std::fs::read_to_string(&profiles).unwrap();
+    std::fs::write(
+        &profiles,
+        format!(
+            "{listed}nowhere: {{ type: postgres, host: 127.0.0.1, port: 1, user: segc, \
+             database: segc, sslmode: disable }}\n"
+        ),
+    )
+    .unwrap();
+    for (args, time) in [
+        (&["--as-of", "9999-12-31"][..], "+10000-01-01 00:00:00"),
+        (&["--as-of", "0001-02-28"], "0000-12-31 00:00:00"),
+        (
+            &["--grain", "month", "--from", "9999-11", "--to", "9999-12"],
+            "+10000-01-01 00:00:00",
+        ),
+    ] {
+        for command in ["run", "compile"] {
+            let output = assert_cmd::Command::cargo_bin("segc")
+                .unwrap()
+                .args([command, "--project"])
+                .arg(&project)
+                .arg("--profiles-dir")
+                .arg(dir.path())
+                .args(["--target", "nowhere"])
+                .args(args)
+                .output()
+                .unwrap();
+            let text = common::output_text(&output);
+            assert_eq!(output.status.code(), Some(2), "{command} {args:?}: {text}");
+            assert!(
+                text.contains(&format!(
+                    "the report needs the time {time}, outside 0001-01-01 to 9999-12-31"
+                )),
+                "{command} {args:?}: {text}"
+            );
+            assert!(output.stdout.is_empty(), "{command} {args:?}: {text}");
+        }
+    }
+    // Recording a day needs the first instant of the day after its end, here
+    // 10000-01-01: refused before the history tables are created.
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args([
+            "snapshot",
+            "--as-of",
+            "9999-12-30",
+            "--target",
+            "duck",
+            "--project",
+        ])
+        .arg(&project)
+        .arg("--profiles-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("the report needs the time +10000-01-01 00:00:00"),
+        "{text}"
+    );
+    let data = duckdb::Connection::open(dir.path().join("core.duckdb")).unwrap();
+    let tables: i64 = data
+        .query_row(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name LIKE 'segc%'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "{text}");
+}

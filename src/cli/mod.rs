@@ -18,7 +18,7 @@ pub mod validate;
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
@@ -170,6 +170,7 @@ pub enum GrainArg {
 fn parse_month(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a month; write YYYY-MM"))
+        .and_then(|month| within_years(text, month))
 }
 
 /// Refuses a statement longer than the warehouse accepts, before it is sent, saying what
@@ -258,6 +259,18 @@ pub enum OutputFormat {
 pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a date YYYY-MM-DD"))
+        .and_then(|day| within_years(text, day))
+}
+
+/// A day of the years every warehouse holds, 0001 to 9999 (the report's SQL refuses any
+/// other time it would need too, a window's start or a day's end).
+fn within_years(text: &str, day: NaiveDate) -> Result<NaiveDate, String> {
+    match (1..=9999).contains(&day.year()) {
+        true => Ok(day),
+        false => Err(format!(
+            "`{text}` is outside 0001-01-01 to 9999-12-31, the only days every warehouse holds"
+        )),
+    }
 }
 
 fn parse_period(text: &str) -> Result<(NaiveDate, NaiveDate), String> {

@@ -175,32 +175,50 @@ pub(crate) fn record_days(
             segments.push((project.segment(id).name.clone(), hash));
         }
     }
+    let run = crate::report::RunInfo::current();
+    let chunks: Vec<&[NaiveDate]> = days.chunks(CHUNK_DAYS).collect();
+    // Each chunk's rows carry their own id: a chunk keeps the intervals it wrote and
+    // replaces every other, an earlier chunk's included.
+    let run_ids: Vec<String> = (0..chunks.len())
+        .map(|index| match chunks.len() {
+            1 => run.id.clone(),
+            _ => format!("{}.{}", run.id, index + 1),
+        })
+        .collect();
+    let spec = |run_id| crate::render::SnapshotSpec {
+        history: &history.parts,
+        days: &day_table.parts,
+        run_id,
+        recorded_at: run.started.naive_utc(),
+        segments: &segments,
+    };
+    let plans = |chunk: &[NaiveDate]| {
+        chunk
+            .iter()
+            .map(|day| Ok((day.to_string(), plan(project, select, *day)?)))
+            .collect::<Result<Vec<_>, Error>>()
+    };
+    // The first and the last chunk's statements are written before any table is created:
+    // they hold the earliest and the latest times of all, so a day whose statement cannot be
+    // written (a time outside the years every warehouse holds) leaves the warehouse as it was.
+    let last = chunks.len() - 1;
+    for index in std::iter::once(0).chain((last > 0).then_some(last)) {
+        crate::render::render_snapshot(
+            &plans(chunks[index])?,
+            &target.dialect,
+            Some(&target.target),
+            &spec(&run_ids[index]),
+        )?;
+    }
     for (table, columns) in [
         (&history, &INTERVAL_COLUMNS[..]),
         (&day_table, &DAY_COLUMNS[..]),
     ] {
         crate::materialize::ensure_table(driver, target, table, columns, events)?;
     }
-    let run = crate::report::RunInfo::current();
-    let chunks: Vec<&[NaiveDate]> = days.chunks(CHUNK_DAYS).collect();
     for (index, chunk) in chunks.iter().enumerate() {
-        // Each chunk's rows carry their own id: a chunk keeps the intervals it wrote and
-        // replaces every other, an earlier chunk's included.
-        let run_id = match chunks.len() {
-            1 => run.id.clone(),
-            _ => format!("{}.{}", run.id, index + 1),
-        };
-        let spec = crate::render::SnapshotSpec {
-            history: &history.parts,
-            days: &day_table.parts,
-            run_id: &run_id,
-            recorded_at: run.started.naive_utc(),
-            segments: &segments,
-        };
-        let plans = chunk
-            .iter()
-            .map(|day| Ok((day.to_string(), plan(project, select, *day)?)))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let spec = spec(&run_ids[index]);
+        let plans = plans(chunk)?;
         let progress = super::progress::Progress::start(
             format!(
                 "recording {}..{} on {}",

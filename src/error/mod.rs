@@ -437,6 +437,14 @@ pub enum BadRequest {
     TooManyMonths(usize),
     #[error("a series needs at least one period")]
     NoPeriods,
+    /// A time the report would write in its SQL (the as-of day's end, a window's start, a
+    /// month's end) outside the years every warehouse holds.
+    #[error(
+        "the report needs the time {0}, outside 0001-01-01 to 9999-12-31, the only times \
+         every warehouse holds (BigQuery and SQL Server hold no others): choose an as-of day, a \
+         period or months whose windows stay within those years"
+    )]
+    TimeOutOfRange(String),
     #[error("no --target given and segc_project.yml sets no `default_target`")]
     NoTarget,
     #[error("segment `{0}` has no conditions: it holds every user")]

@@ -361,9 +361,9 @@ impl Validator<'_> {
                 ),
                 node.span,
                 match value_type {
-                    ValueType::Date | ValueType::Timestamp => {
-                        Some("write a date as YYYY-MM-DD".to_string())
-                    }
+                    ValueType::Date | ValueType::Timestamp => Some(
+                        "write a date as YYYY-MM-DD, from 0001-01-01 to 9999-12-31".to_string(),
+                    ),
                     _ => None,
                 },
             );

@@ -355,7 +355,11 @@ impl<'a> Validator<'a> {
                 Some(date) => Some(date),
                 None => {
                     self.error(
-                        format!("`as_of` must be a date YYYY-MM-DD, found `{}`", as_of.value),
+                        format!(
+                            "`as_of` must be a date YYYY-MM-DD from 0001-01-01 to 9999-12-31, \
+                             found `{}`",
+                            as_of.value
+                        ),
                         as_of.span,
                     );
                     None
@@ -389,7 +393,9 @@ impl<'a> Validator<'a> {
     }
 }
 
-/// `YYYY-MM-DD`.
+/// `YYYY-MM-DD`, of the years every warehouse holds (0001 to 9999).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|date| (1..=9999).contains(&chrono::Datelike::year(date)))
 }
