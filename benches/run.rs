@@ -11,9 +11,10 @@
 //! 20 KPIs over 1,000,000 synthetic users, with the generator's KPIs (distinct counts,
 //! medians, sums of amounts: grouped by signature and by value, and at 300 segments grouped
 //! again per word of the signature) and with KPIs that all combine from partial aggregates;
-//! each statement's median time next to its floor's (the per-user
-//! attributes alone, and with the quintile scores), and their ratio. Then month series of 3,
-//! 12, 24 and 48 months of the 30-segment project against its single report. `cargo bench --bench
+//! each statement's time next to its floor's (the per-user attributes alone, and with the
+//! quintile scores), and their ratio. Then month series of 3, 12, 24 and 48 months of the
+//! 30-segment project against its single report. Statements compared run in turn, five
+//! rounds: times are medians of the rounds, ratios medians of each round's own ratio. `cargo bench --bench
 //! run -- fanout USERS` runs only this part, at another size.
 //!
 //! `cargo bench --bench run -- postgres [USERS]` (200,000 by default) runs the fan-out on
@@ -33,6 +34,10 @@ use segc::plan::{Compare, Plan, ReportOptions};
 use segc::render::{SeriesShape, render, render_series};
 
 const RUNS: usize = 3;
+
+/// The rounds of a comparison: each round runs the statements compared once each, in turn,
+/// and each ratio is the median of the rounds' own (`fanout::in_turn`).
+const ROUNDS: usize = 5;
 
 /// Runs `work` `RUNS` times and prints and returns the median time.
 fn measure(label: &str, mut work: impl FnMut() -> usize) -> Duration {
@@ -162,14 +167,13 @@ fn fan_out(users: usize) {
             let plan = fanout::explain(&database, &sql).expect("EXPLAIN ANALYZE");
             std::fs::write(path, plan).expect("the plan written");
         }
-        let floor = fanout::median(3, || run(&floor));
-        let scored = fanout::median(3, || run(&scored));
-        let signed = fanout::median(3, || run(&signed));
-        let report = fanout::median(3, || run(&sql));
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let statements = [&floor, &scored, &signed, &sql];
+        let times = fanout::in_turn(ROUNDS, statements.len(), |index| {
+            run(statements[index]);
+        });
         println!(
             "{segments:>9} {kpis:>13} {}",
-            fanout::timing_row(ms(floor), ms(scored), ms(signed), ms(report))
+            fanout::timing_row(&times[0], &times[1], &times[2], &times[3])
         );
     }
     against_one_report(&dir.path().join("project_30_mixed"), &run, &dialect, today);
@@ -179,7 +183,7 @@ fn fan_out(users: usize) {
 /// per segment (`--select` each visible segment in turn, every source read again each
 /// time), then month series of 3, 12, 24 and 48 months, where facts are aggregated once per
 /// user and slice of time and each user's months with facts are added up with a window.
-/// Medians of 3.
+/// In turn, five rounds (each series paired with the single report).
 fn against_one_report(
     project_dir: &std::path::Path,
     run: &dyn Fn(&str) -> usize,
@@ -188,8 +192,8 @@ fn against_one_report(
 ) {
     let project = segc::validate::load_and_validate(project_dir).expect("a valid project");
     let plan = Plan::new(&project, &ReportOptions::default(), today).expect("plan");
-    let single = render(&plan, dialect, None).expect("render");
-    let floor = fanout::floor(&single, "segc_attributes").expect("a floor");
+    let single_sql = render(&plan, dialect, None).expect("render");
+    let floor = fanout::floor(&single_sql, "segc_attributes").expect("a floor");
     let statements: Vec<String> = project
         .segments
         .iter()
@@ -203,18 +207,23 @@ fn against_one_report(
             render(&plan, dialect, None).expect("render")
         })
         .collect();
-    let floor = fanout::median(3, || run(&floor));
-    let single = fanout::median(3, || run(&single));
-    let naive = fanout::median(3, || statements.iter().map(|sql| run(sql)).sum::<usize>());
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let times = fanout::in_turn(ROUNDS, 3, |index| {
+        match index {
+            0 => run(&floor),
+            1 => run(&single_sql),
+            _ => statements.iter().map(|sql| run(sql)).sum::<usize>(),
+        };
+    });
+    let (floor, single, naive) = (&times[0], &times[1], &times[2]);
+    let ms = |times: &[Duration]| fanout::middle(times).as_secs_f64() * 1000.0;
     println!(
         "\none query per segment, 30 segments × 20 KPIs ({} statements): {:.0} ms, {:.1}x the floor ({:.0} ms); segc's one statement {:.0} ms, {:.2}x",
         statements.len(),
         ms(naive),
-        naive.as_secs_f64() / floor.as_secs_f64(),
+        fanout::ratio(naive, floor),
         ms(floor),
         ms(single),
-        single.as_secs_f64() / floor.as_secs_f64(),
+        fanout::ratio(single, floor),
     );
     println!(
         "\nmonth series against the one report\n{:>7} {:>9} {:>8}",
@@ -227,11 +236,15 @@ fn against_one_report(
             segc::plan::month_plans(&project, first, last, &ReportOptions::default(), today)
                 .expect("months");
         let sql = render_series(&periods, dialect, None, SeriesShape::Periods).expect("render");
-        let series = fanout::median(3, || run(&sql));
+        // Each series in turn with the single report, and against that round's run of it.
+        let pair = [&sql, &single_sql];
+        let times = fanout::in_turn(ROUNDS, 2, |index| {
+            run(pair[index]);
+        });
         println!(
             "{months:>7} {:>9.0} {:>7.2}x",
-            ms(series),
-            series.as_secs_f64() / single.as_secs_f64()
+            ms(&times[0]),
+            fanout::ratio(&times[0], &times[1])
         );
     }
 }

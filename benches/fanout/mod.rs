@@ -58,13 +58,25 @@ pub fn timing_header() -> String {
     )
 }
 
-/// The timing columns of one statement, in milliseconds (see [`timing_header`]).
-pub fn timing_row(floor: f64, scored: f64, signed: f64, report: f64) -> String {
+/// The timing columns of one statement (see [`timing_header`]) from its rounds in turn
+/// ([`in_turn`]): the floor's, the cuts' and the whole statement's times, each the median of
+/// its rounds in milliseconds, and each ratio the median of the rounds' own ratios.
+pub fn timing_row(
+    floor: &[Duration],
+    scored: &[Duration],
+    signed: &[Duration],
+    report: &[Duration],
+) -> String {
+    let ms = |times: &[Duration]| middle(times).as_secs_f64() * 1000.0;
     format!(
-        "{floor:>9.0} {scored:>11.0} {signed:>12.0} {report:>9.0} {:>7.2}x {:>8.2}x {:>9.2}x",
-        report / floor,
-        report / scored,
-        signed / floor
+        "{:>9.0} {:>11.0} {:>12.0} {:>9.0} {:>7.2}x {:>8.2}x {:>9.2}x",
+        ms(floor),
+        ms(scored),
+        ms(signed),
+        ms(report),
+        ratio(report, floor),
+        ratio(report, scored),
+        ratio(signed, floor)
     )
 }
 
@@ -89,6 +101,39 @@ pub fn explain(connection: &duckdb::Connection, sql: &str) -> duckdb::Result<Str
         text.push('\n');
     }
     Ok(text)
+}
+
+/// Runs `count` statements in turn, `rounds` times over (a round runs each once, in order,
+/// through `run`), so that the machine's drift between sittings falls on every statement of
+/// a round alike; each statement's times, a round each.
+pub fn in_turn(rounds: usize, count: usize, mut run: impl FnMut(usize)) -> Vec<Vec<Duration>> {
+    let mut times = vec![Vec::with_capacity(rounds); count];
+    for _ in 0..rounds {
+        for (statement, times) in times.iter_mut().enumerate() {
+            let started = Instant::now();
+            run(statement);
+            times.push(started.elapsed());
+        }
+    }
+    times
+}
+
+/// The median of `times`.
+pub fn middle(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+/// The median over the rounds of `a`'s time divided by `b`'s in the same round.
+pub fn ratio(a: &[Duration], b: &[Duration]) -> f64 {
+    let mut ratios: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
 
 /// Runs `work` `runs` times; the median time.

@@ -1,8 +1,9 @@
 //! The fan-out on PostgreSQL: the synthetic warehouse of `segc bench-data` written by SQL into
 //! a new database `segc_bench` (the same shape, with PostgreSQL's hash functions for values),
-//! the generated projects of 30 and 300 segments × 20 KPIs, each statement's median of 3 runs
-//! next to its floor, and a review of `EXPLAIN (ANALYZE)`: how often each source table is
-//! scanned, and each nested loop by what it joins (the reported rows, one row, or other).
+//! the generated projects of 30 and 300 segments × 20 KPIs, each statement next to its floor
+//! (in turn, five rounds: medians of the rounds and of their ratios), and a review of
+//! `EXPLAIN (ANALYZE)`: how often each source table is scanned, and each nested loop by what
+//! it joins (the reported rows, one row, or other).
 //!
 //! `SEGC_BENCH_POSTGRES` holds a libpq connection string of a server where the benchmark may
 //! drop and create database `segc_bench` (`host=127.0.0.1 port=5432 user=postgres`);
@@ -212,11 +213,13 @@ pub fn run(users: usize) {
         };
         let (floor, scored) = (floor_of("segc_attributes"), floor_of("segc_scores"));
         let signed = floor_of("segc_signed");
-        let ms = |statement: &str| fanout::median(3, || read(statement)).as_secs_f64() * 1000.0;
-        let (floor, scored, signed, report) = (ms(&floor), ms(&scored), ms(&signed), ms(&sql));
+        let statements = [&floor, &scored, &signed, &sql];
+        let times = fanout::in_turn(5, statements.len(), |index| {
+            read(statements[index]);
+        });
         println!(
             "{segments:>9} {}",
-            fanout::timing_row(floor, scored, signed, report)
+            fanout::timing_row(&times[0], &times[1], &times[2], &times[3])
         );
         let plan = read(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}")).join("\n");
         println!("{:>9} {}", "", review(&plan));
