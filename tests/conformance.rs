@@ -722,6 +722,25 @@ fn the_edges_of_the_years_every_warehouse_holds_run_alike_and_beyond_them_are_re
         ),
     )
     .unwrap();
+    // `segc COMMAND ARGS` on the fixture: refused (exit 2), saying which time it would need,
+    // printing nothing on stdout; its output.
+    let refused = |command: &str, args: &[&str], time: &str| {
+        let output = assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args([command, "--project"])
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(2), "{command} {args:?}: {text}");
+        let says = format!("the report needs the time {time}, outside 0001-01-01 to 9999-12-31");
+        assert!(text.contains(&says), "{command} {args:?}: {text}");
+        assert!(output.stdout.is_empty(), "{command} {args:?}: {text}");
+        text
+    };
     for (args, time) in [
         (&["--as-of", "9999-12-31"][..], "+10000-01-01 00:00:00"),
         (&["--as-of", "0001-02-28"], "0000-12-31 00:00:00"),
@@ -731,50 +750,17 @@ fn the_edges_of_the_years_every_warehouse_holds_run_alike_and_beyond_them_are_re
         ),
     ] {
         for command in ["run", "compile"] {
-            let output = assert_cmd::Command::cargo_bin("segc")
-                .unwrap()
-                .args([command, "--project"])
-                .arg(&project)
-                .arg("--profiles-dir")
-                .arg(dir.path())
-                .args(["--target", "nowhere"])
-                .args(args)
-                .output()
-                .unwrap();
-            let text = common::output_text(&output);
-            assert_eq!(output.status.code(), Some(2), "{command} {args:?}: {text}");
-            assert!(
-                text.contains(&format!(
-                    "the report needs the time {time}, outside 0001-01-01 to 9999-12-31"
-                )),
-                "{command} {args:?}: {text}"
+            refused(
+                command,
+                &[&["--target", "nowhere"][..], args].concat(),
+                time,
             );
-            assert!(output.stdout.is_empty(), "{command} {args:?}: {text}");
         }
     }
     // Recording a day needs the first instant of the day after its end, here
     // 10000-01-01: refused before the history tables are created.
-    let output = assert_cmd::Command::cargo_bin("segc")
-        .unwrap()
-        .args([
-            "snapshot",
-            "--as-of",
-            "9999-12-30",
-            "--target",
-            "duck",
-            "--project",
-        ])
-        .arg(&project)
-        .arg("--profiles-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(
-        text.contains("the report needs the time +10000-01-01 00:00:00"),
-        "{text}"
-    );
+    let args = ["--as-of", "9999-12-30", "--target", "duck"];
+    let text = refused("snapshot", &args, "+10000-01-01 00:00:00");
     let data = duckdb::Connection::open(dir.path().join("core.duckdb")).unwrap();
     let tables: i64 = data
         .query_row(
