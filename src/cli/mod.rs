@@ -18,7 +18,7 @@ pub mod validate;
 
 use std::path::PathBuf;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
@@ -265,7 +265,7 @@ pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, String> {
 /// A day of the years every warehouse holds, 0001 to 9999 (the report's SQL refuses any
 /// other time it would need too, a window's start or a day's end).
 fn within_years(text: &str, day: NaiveDate) -> Result<NaiveDate, String> {
-    match (1..=9999).contains(&day.year()) {
+    match crate::ir::time::within_years(day) {
         true => Ok(day),
         false => Err(format!(
             "`{text}` is outside 0001-01-01 to 9999-12-31, the only days every warehouse holds"

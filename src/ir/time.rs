@@ -134,6 +134,16 @@ impl DayRange {
     }
 }
 
+/// The years every warehouse holds in its dates and timestamps: BigQuery's and SQL Server's
+/// (`DATE`, `datetime2`), within DuckDB's, PostgreSQL's and Redshift's. DuckDB reads no
+/// literal past year 9999, and a time outside these would read on some warehouses alone.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// Whether `day` is of [`YEARS`].
+pub fn within_years(day: NaiveDate) -> bool {
+    YEARS.contains(&day.year())
+}
+
 /// Midnight at the start of a local day, as a naive local date-time.
 pub fn midnight(day: NaiveDate) -> NaiveDateTime {
     day.and_hms_opt(0, 0, 0).unwrap_or_default()

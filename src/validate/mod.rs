@@ -397,5 +397,5 @@ impl<'a> Validator<'a> {
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .ok()
-        .filter(|date| (1..=9999).contains(&chrono::Datelike::year(date)))
+        .filter(|date| crate::ir::time::within_years(*date))
 }

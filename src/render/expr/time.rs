@@ -1,6 +1,6 @@
 //! Time: date and timestamp literals, local days, and the windows an attribute reads.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use minijinja::Value;
 
 use crate::error::{BadRequest, Error};
@@ -14,15 +14,10 @@ fn next_day(day: NaiveDate) -> NaiveDate {
     day.succ_opt().unwrap_or(day)
 }
 
-/// The years every warehouse holds in its dates and timestamps: BigQuery's and SQL Server's
-/// (`DATE`, `datetime2`), within DuckDB's, PostgreSQL's and Redshift's. DuckDB reads no
-/// literal past year 9999, and a time outside these would read on some warehouses alone.
-const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
-
-/// Refuses a time outside [`YEARS`]: every date and timestamp literal segc writes goes
-/// through here, so no statement holds one.
-fn within_years(text: String, year: i32) -> Result<String, Error> {
-    match YEARS.contains(&year) {
+/// Refuses a time outside the years every warehouse holds ([`crate::ir::time::YEARS`]):
+/// every date and timestamp literal segc writes goes through here, so no statement holds one.
+fn within_years(text: String, day: NaiveDate) -> Result<String, Error> {
+    match crate::ir::time::within_years(day) {
         true => Ok(text),
         false => Err(Error::Request(BadRequest::TimeOutOfRange(text))),
     }
@@ -32,13 +27,13 @@ impl<'a, 's> Sql<'a, 's> {
     pub(in crate::render) fn timestamp(&mut self, instant: NaiveDateTime) -> Result<String, Error> {
         let text = within_years(
             instant.format("%Y-%m-%d %H:%M:%S").to_string(),
-            instant.year(),
+            instant.date(),
         )?;
         self.call("timestamp_literal", &[Value::from(text)])
     }
 
     pub(in crate::render) fn date(&mut self, day: NaiveDate) -> Result<String, Error> {
-        let text = within_years(day.format("%Y-%m-%d").to_string(), day.year())?;
+        let text = within_years(day.format("%Y-%m-%d").to_string(), day)?;
         self.call("date_literal", &[Value::from(text)])
     }
 
