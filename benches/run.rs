@@ -14,8 +14,8 @@
 //! each statement's time next to its floor's (the per-user attributes alone, and with the
 //! quintile scores), and their ratio. Then month series of 3, 12, 24 and 48 months of the
 //! 30-segment project against its single report. Statements compared run in turn, five
-//! rounds: times are medians of the rounds, ratios medians of each round's own ratio. `cargo bench --bench
-//! run -- fanout USERS` runs only this part, at another size.
+//! rounds: times are medians of the rounds, ratios medians of each round's own ratio.
+//! `cargo bench --bench run -- fanout USERS` runs only this part, at another size.
 //!
 //! `cargo bench --bench run -- postgres [USERS]` (200,000 by default) runs the fan-out on
 //! PostgreSQL instead (see `postgres/`), with `SEGC_BENCH_POSTGRES` naming the server.

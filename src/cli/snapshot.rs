@@ -198,16 +198,17 @@ pub(crate) fn record_days(
             .map(|day| Ok((day.to_string(), plan(project, select, *day)?)))
             .collect::<Result<Vec<_>, Error>>()
     };
-    // The first and the last chunk's statements are written before any table is created:
-    // they hold the earliest and the latest times of all, so a day whose statement cannot be
-    // written (a time outside the years every warehouse holds) leaves the warehouse as it was.
-    let last = chunks.len() - 1;
-    for index in std::iter::once(0).chain((last > 0).then_some(last)) {
+    // The statements of the first and the last day alone are written before any table is
+    // created: they hold the earliest and the latest times of all (the first day's windows,
+    // the last day's end), so a day whose statement cannot be written (a time outside the
+    // years every warehouse holds) leaves the warehouse as it was.
+    let last = days.last().copied().filter(|last| *last != first);
+    for day in std::iter::once(first).chain(last) {
         crate::render::render_snapshot(
-            &plans(chunks[index])?,
+            &plans(&[day])?,
             &target.dialect,
             Some(&target.target),
-            &spec(&run_ids[index]),
+            &spec(&run_ids[0]),
         )?;
     }
     for (table, columns) in [
