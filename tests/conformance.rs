@@ -771,3 +771,48 @@ fn the_edges_of_the_years_every_warehouse_holds_run_alike_and_beyond_them_are_re
         .unwrap();
     assert_eq!(tables, 0, "{text}");
 }
+
+#[test]
+fn a_summed_value_that_cannot_be_added_exactly_is_refused_on_every_engine_naming_its_column() {
+    // A NaN, an infinity, or a value of 2^95 or more cannot be cut into the whole-number
+    // pieces of an exact sum: every engine refuses the statement, and segc names the
+    // columns that are summed, where such a value may be.
+    for (name, amount) in [("nan", "'NaN'"), ("inf", "'-inf'"), ("huge", "'1e30'")] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = engines::core_data(dir.path());
+        duckdb::Connection::open(&data)
+            .unwrap()
+            .execute_batch(&format!(
+                "INSERT INTO app.orders VALUES \
+                 (9, 3, '2024-03-10 10:00:00', CAST({amount} AS DOUBLE), 1, 'web')"
+            ))
+            .unwrap();
+        let database = format!("segc_conf_sum_{name}");
+        let (engines, profiles) = engines(&data, &database);
+        std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+        load(&engines, dir.path(), &data, &database);
+        for engine in &engines {
+            let output = assert_cmd::Command::cargo_bin("segc")
+                .unwrap()
+                .args(["run", "--project"])
+                .arg(common::fixture("core"))
+                .arg("--profiles-dir")
+                .arg(dir.path())
+                .args(["--target", engine.target])
+                .output()
+                .unwrap();
+            let text = common::output_text(&output);
+            let target = engine.target;
+            assert_eq!(output.status.code(), Some(1), "{name} on {target}: {text}");
+            assert!(output.stdout.is_empty(), "{name} on {target}: {text}");
+            for says in [
+                "which a NaN, an infinity or a value of 2^95 (about 4e28) or more does not fit",
+                "column amount of source `orders` (segment-defs/sources.yml:8, table app.orders), \
+                 added by attribute `monthly_spend` (segment-defs/attributes.yml:13), attribute \
+                 `avg_order` (segment-defs/attributes.yml:16)",
+            ] {
+                assert!(text.contains(says), "{name} on {target}: {text}");
+            }
+        }
+    }
+}

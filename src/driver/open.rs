@@ -120,7 +120,8 @@ pub fn source_location(source: &crate::ir::Source, target: &str, dialect: &str) 
     )
 }
 
-/// When a warehouse says a table is missing, names the source of the YAML that points at it.
+/// When a warehouse says a table is missing, names the source of the YAML that points at it;
+/// when it says a number did not fit a whole number, names the exact sums ([`name_the_sums`]).
 pub fn name_the_source(
     error: Error,
     project: &crate::ir::Project,
@@ -133,7 +134,7 @@ pub fn name_the_source(
     let lower = message.to_lowercase();
     let missing = ["not exist", "not found", "invalid object name"];
     if !missing.iter().any(|m| lower.contains(m)) {
-        return Error::Query(message);
+        return Error::Query(name_the_sums(message, project, target, dialect));
     }
     // Warehouses suggest other tables ("did you mean \"events\"?"): those are not missing.
     let about = lower.split("did you mean").next().unwrap_or_default();
@@ -161,6 +162,100 @@ pub fn name_the_source(
         "{message}\n  defined as source {}",
         hits.join(", ")
     ))
+}
+
+/// The warehouses' words for a number that does not fit a whole number: DuckDB's and
+/// PostgreSQL's "out of range", SQL Server's "arithmetic overflow", BigQuery's "non-finite"
+/// (a NaN or an infinity cast to an integer) and "overflow".
+const NOT_WHOLE: [&str; 3] = ["out of range", "overflow", "non-finite"];
+
+/// When a warehouse says a number did not fit a whole number and the project adds
+/// fractional numbers (which segc adds exactly, as whole-number pieces), names the values
+/// that are added so, where a NaN, an infinity, or a value of 2^95 or more (which cannot be
+/// cut so) may be: the number columns that attributes sum or average, the user or
+/// dimension columns that KPIs do, and the formulas whose values KPIs do.
+fn name_the_sums(
+    message: String,
+    project: &crate::ir::Project,
+    target: &str,
+    dialect: &str,
+) -> String {
+    use crate::ir::{Aggregation, AttributeKind, FactColumn, KpiAggregation, KpiKind, ValueType};
+    let lower = message.to_lowercase();
+    if !NOT_WHOLE.iter().any(|words| lower.contains(words)) {
+        return message;
+    }
+    // Each place a value is read from, with the definitions that add it, in project order.
+    let mut places: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |place: String, by: String| match places.iter_mut().find(|(p, _)| *p == place) {
+        Some((_, adders)) => adders.push(by),
+        None => places.push((place, vec![by])),
+    };
+    let column = |source: &crate::ir::SourceId, column: &str| {
+        let source = &project.sources[source.0];
+        format!(
+            "column {column} of source `{}` ({})",
+            source.name,
+            source_location(source, target, dialect)
+        )
+    };
+    for attribute in &project.attributes {
+        if let AttributeKind::Aggregate {
+            source,
+            aggregation: Aggregation::Sum | Aggregation::Avg,
+            column:
+                Some(FactColumn::Column {
+                    physical,
+                    value_type: ValueType::Number,
+                }),
+            ..
+        } = &attribute.kind
+        {
+            let by = format!("attribute `{}` ({})", attribute.name, attribute.origin);
+            add(column(source, physical), by);
+        }
+    }
+    for kpi in &project.kpis {
+        let KpiKind::Aggregate {
+            aggregation: KpiAggregation::Sum | KpiAggregation::Avg,
+            of: Some(of),
+            ..
+        } = &kpi.kind
+        else {
+            continue;
+        };
+        if crate::plan::aggregates::whole_attribute(project, *of) {
+            continue;
+        }
+        let attribute = project.attribute(*of);
+        let by = format!("KPI `{}` ({})", kpi.name, kpi.origin);
+        match &attribute.kind {
+            AttributeKind::Column {
+                source, column: c, ..
+            } => add(column(source, c), by),
+            AttributeKind::Formula(_) => add(
+                format!(
+                    "the formula of attribute `{}` ({})",
+                    attribute.name, attribute.origin
+                ),
+                by,
+            ),
+            // An aggregate's column is named above, when it can hold such a value.
+            _ => {}
+        }
+    }
+    if places.is_empty() {
+        return message;
+    }
+    let mut text = format!(
+        "{message}\n  a sum or average of fractional numbers adds each value exactly, in \
+         whole-number pieces, which a NaN, an infinity or a value of 2^95 (about 4e28) or more \
+         does not fit; look for one in"
+    );
+    for (place, adders) in &places {
+        text.push_str(&format!("\n    {place}, added by {}", adders.join(", ")));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -198,6 +293,29 @@ mod tests {
         assert!(!text.contains("defined as"), "{text}");
         let text = traced("division by zero in events");
         assert!(!text.contains("defined as"), "{text}");
+    }
+
+    #[test]
+    fn a_number_that_does_not_fit_a_whole_number_names_the_exact_sums() {
+        let place = "\n    column amount of source `orders` (segment-defs/sources.yml:46, \
+                     table app.orders), added by attribute `monthly_spend` \
+                     (segment-defs/attributes.yml:15), attribute `lifetime_spend` \
+                     (segment-defs/attributes.yml:30)";
+        for message in [
+            "Conversion Error: Type DOUBLE with value nan can't be cast because the value is \
+             out of range for the destination type INT64",
+            "target `pg`: bigint out of range",
+            "Arithmetic overflow error converting float to data type bigint.",
+            "Illegal conversion of non-finite floating point number to an integer: nan",
+        ] {
+            let text = traced(message);
+            assert!(text.starts_with(message), "{text}");
+            assert!(text.contains(place), "{message}: {text}");
+            // A KPI over a count (`avg_active_days`) adds whole numbers, exact as they are.
+            assert!(!text.contains("avg_active_days"), "{text}");
+        }
+        let text = traced("division by zero");
+        assert_eq!(text, "division by zero");
     }
 
     #[test]

@@ -298,7 +298,7 @@ impl KpiAggregate {
 
 /// Whether an attribute's values are whole numbers: an integer or a boolean, or a sum of an
 /// integer or boolean column (a double that holds a whole number).
-fn whole_attribute(project: &Project, id: AttributeId) -> bool {
+pub(crate) fn whole_attribute(project: &Project, id: AttributeId) -> bool {
     let attribute = project.attribute(id);
     match &attribute.kind {
         AttributeKind::Aggregate {

@@ -119,6 +119,13 @@ pub fn literal(cell: &Cell, dialect: &Dialect) -> String {
         Cell::Double(v) if *v == 0.0 && v.is_sign_negative() => {
             format!("CAST('-0' AS {})", dialect.types.double)
         }
+        // Every engine that holds them reads these spellings (SQL Server holds neither).
+        Cell::Double(v) if v.is_nan() => format!("CAST('NaN' AS {})", dialect.types.double),
+        Cell::Double(v) if v.is_infinite() => format!(
+            "CAST('{}inf' AS {})",
+            if *v < 0.0 { "-" } else { "" },
+            dialect.types.double
+        ),
         Cell::Double(v) => format!("{v:?}"),
         Cell::Text(text) => dialect.string_literal(text),
         Cell::Boolean(b) => match dialect.name.as_str() {
