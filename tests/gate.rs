@@ -52,11 +52,12 @@ fn no_command_uses_a_shape_other_than_read() {
 }
 
 /// The settings pinned per session are well-formed statements of their dialects, PostgreSQL's
-/// turn JIT off, and SQL Server's pin every setting the generated SQL relies on.
+/// turn JIT off, PostgreSQL's and Redshift's pin the time zone, and SQL Server's pin every
+/// setting the generated SQL relies on.
 #[test]
 fn pinned_session_settings_parse_in_their_dialects() {
     let postgres = segc::dialect::Dialect::load("postgres").unwrap();
-    assert_eq!(postgres.session.settings.len(), 3);
+    assert_eq!(postgres.session.settings.len(), 4);
     // JIT compiling segc's wide statements cost more than running them (README, Benchmarks).
     assert!(
         postgres
@@ -66,6 +67,15 @@ fn pinned_session_settings_parse_in_their_dialects() {
     );
     for setting in &postgres.session.settings {
         segc::sqlcheck::parse_one(setting, "postgres").unwrap_or_else(|e| panic!("{setting}: {e}"));
+    }
+    // A `timestamp with time zone` reads as its UTC time whatever the database's zone.
+    let redshift = segc::dialect::Dialect::load("redshift").unwrap();
+    for dialect in [&postgres, &redshift] {
+        let zone = "SET timezone = 'UTC'".to_string();
+        assert!(dialect.session.settings.contains(&zone), "{}", dialect.name);
+    }
+    for setting in &redshift.session.settings {
+        segc::sqlcheck::parse_one(setting, "redshift").unwrap_or_else(|e| panic!("{setting}: {e}"));
     }
     let sqlserver = segc::dialect::Dialect::load("sqlserver").unwrap();
     let [batch] = sqlserver.session.settings.as_slice() else {
@@ -82,9 +92,8 @@ fn pinned_session_settings_parse_in_their_dialects() {
     ] {
         assert!(batch.contains(&format!("SET {name} ON")), "{name}");
     }
-    // Redshift sets nothing: it fixes these itself.
-    let redshift = segc::dialect::Dialect::load("redshift").unwrap();
-    assert!(redshift.session.settings.is_empty());
+    // Redshift sets only its time zone: it fixes the others itself.
+    assert_eq!(redshift.session.settings.len(), 1);
 }
 
 /// A statement a hostile template or value could produce never reaches a driver: the CLI

@@ -446,6 +446,7 @@ fn postgres_sessions_pin_the_settings_literals_depend_on() {
     for (setting, pinned) in [
         ("standard_conforming_strings", "on"),
         ("client_encoding", "UTF8"),
+        ("timezone", "UTC"),
     ] {
         let value = driver.set_up(&format!("SHOW {setting}")).unwrap();
         assert_eq!(value.rows[0][0], Cell::Text(pinned.into()), "{setting}");
@@ -459,7 +460,7 @@ fn postgres_sessions_pin_the_settings_literals_depend_on() {
         .replace("plain_pg:", "opposite:")
         .replace(
             "sslmode: disable",
-            "sslmode: disable, options: \"-c standard_conforming_strings=off -c client_encoding=LATIN1\"",
+            "sslmode: disable, options: \"-c standard_conforming_strings=off -c client_encoding=LATIN1 -c timezone=America/Los_Angeles\"",
         );
     std::fs::write(
         dir.path().join("profiles.yml"),
@@ -471,6 +472,8 @@ fn postgres_sessions_pin_the_settings_literals_depend_on() {
     assert_eq!(value.rows[0][0], Cell::Text("on".into()));
     let value = driver.set_up("SHOW client_encoding").unwrap();
     assert_eq!(value.rows[0][0], Cell::Text("UTF8".into()));
+    let value = driver.set_up("SHOW timezone").unwrap();
+    assert_eq!(value.rows[0][0], Cell::Text("UTC".into()));
 }
 
 /// A stand-in for a PostgreSQL server that is starting up: every connection is answered with
@@ -1165,4 +1168,99 @@ fn a_key_the_catalog_cannot_type_is_named_with_the_reason() {
         text.contains("the type of `key` (column `user_id`) of source `users` is not known (segment-defs/defs.yml:2)"),
         "{text}"
     );
+}
+
+#[test]
+fn timestamps_with_a_time_zone_read_as_utc_whatever_the_server_zone() {
+    if !enabled() {
+        return;
+    }
+    // The same instants as `timestamp with time zone` on a database whose default zone is
+    // Los Angeles (PostgreSQL, and Redshift's SQL), and as TIMESTAMPTZ in DuckDB. The
+    // project's zone is New York, as of 2024-03-30: the report ends at 2024-03-31 04:00 UTC.
+    let database = "segc_tz_zone";
+    let dir = fresh_database(database, &[("zpg", "postgres"), ("zrs", "redshift")]);
+    connect(dir.path(), "admin")
+        .set_up(&format!(
+            "ALTER DATABASE {database} SET timezone TO 'America/Los_Angeles'"
+        ))
+        .unwrap();
+    let statements = [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMPTZ, seen_at TIMESTAMPTZ)",
+        // Users 1 and 2 signed up before the report's end (2 at 23:30 in New York), user 3
+        // after it (00:30 on the 31st there; before it in Los Angeles).
+        "INSERT INTO app.users VALUES \
+         (1, '2024-03-30 23:30:00+00', '2024-03-30 23:30:00+00'), \
+         (2, '2024-03-31 03:30:00+00', '2024-03-31 03:30:00+00'), \
+         (3, '2024-03-31 04:30:00+00', '2024-03-31 04:30:00+00')",
+        "CREATE TABLE app.events (user_id INTEGER, occurred_at TIMESTAMPTZ)",
+        // Two days in New York (the 9th at 22:30, the 10th at 00:30), one in Los Angeles.
+        "INSERT INTO app.events VALUES (1, '2024-03-10 03:30:00+00'), (1, '2024-03-10 05:30:00+00')",
+    ];
+    let mut db = connect(dir.path(), "zpg");
+    for statement in statements {
+        db.set_up(statement).unwrap();
+    }
+    let duck = dir.path().join("zone.duckdb");
+    let connection = duckdb::Connection::open(&duck).unwrap();
+    for statement in statements {
+        connection.execute_batch(statement).unwrap();
+    }
+    drop(connection);
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!(
+            "{profiles}zduck: {{ type: duckdb, path: \"{}\" }}\n",
+            duck.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: zones\nas_of: 2024-03-30\ntime_zone: America/New_York\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        "sources:\n\
+         \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at, seen_at: { column: seen_at, type: timestamp } } }\n\
+         \x20 events: { table: app.events, user_key: user_id, time: occurred_at }\n\
+         attributes:\n\
+         \x20 days: { source: events, agg: count_distinct_days }\n\
+         \x20 signup_day: { formula: \"days_between(seen_at, as_of())\" }\n\
+         segments:\n\
+         \x20 - { name: signed_up_on_the_30th, all: [ { seen_at: { within_last: 1d } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: days, agg: sum, of: days }\n\
+         \x20 - { name: last_seen, agg: max, of: seen_at }\n\
+         \x20 - { name: since, agg: sum, of: signup_day }\n",
+    )
+    .unwrap();
+    let tables: Vec<serde_json::Value> = ["zduck", "zpg", "zrs"]
+        .iter()
+        .map(|target| {
+            let mut table = engines::run_json(dir.path(), dir.path(), target, &[]);
+            table["target"] = serde_json::Value::Null;
+            table
+        })
+        .collect();
+    for (target, table) in ["zduck", "zpg", "zrs"].iter().zip(&tables) {
+        let everyone = common::json_row(table, "all_users").unwrap();
+        assert_eq!(everyone["people"], 2, "{target}: {table}");
+        assert_eq!(everyone["days"], 2.0, "{target}: {table}");
+        assert_eq!(
+            everyone["last_seen"], "2024-03-31T03:30:00Z",
+            "{target}: {table}"
+        );
+        // Both signed up on the 30th in New York: 0 days before the as-of day.
+        assert_eq!(everyone["since"], 0.0, "{target}: {table}");
+        let on_the_30th = common::json_row(table, "signed_up_on_the_30th").unwrap();
+        assert_eq!(on_the_30th["people"], 2, "{target}: {table}");
+    }
+    assert_eq!(tables[0], tables[1]);
+    assert_eq!(tables[0], tables[2]);
 }

@@ -238,8 +238,7 @@ pub struct WriteStyle {
 }
 
 /// What a driver sends on each new session before any statement, so that no server default
-/// changes what the generated SQL means. Redshift has none: it fixes these itself, and its
-/// literals read the same under either string rule.
+/// changes what the generated SQL means.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Session {
     pub settings: Vec<String>,

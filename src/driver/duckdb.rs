@@ -21,6 +21,16 @@ pub struct DuckDb {
     options: RunOptions,
 }
 
+/// A connection's configuration. Extensions are never loaded on demand: a TIMESTAMP WITH
+/// TIME ZONE then reads as its UTC time, where the ICU extension (if a machine has it
+/// installed) would read it in the machine's time zone.
+fn configured(mode: AccessMode) -> Result<Config, Error> {
+    Config::default()
+        .access_mode(mode)
+        .and_then(|config| config.enable_autoload_extension(false))
+        .map_err(|e| Error::Query(format!("cannot configure DuckDB: {e}")))
+}
+
 impl DuckDb {
     /// Opens an existing database file read-only: `segc run` only reads.
     pub fn open_read_only(path: &Path) -> Result<Self, Error> {
@@ -30,9 +40,7 @@ impl DuckDb {
                 path.display()
             )));
         }
-        let config = Config::default()
-            .access_mode(AccessMode::ReadOnly)
-            .map_err(|e| Error::Query(format!("cannot configure DuckDB: {e}")))?;
+        let config = configured(AccessMode::ReadOnly)?;
         let connection = Connection::open_with_flags(path, config).map_err(|e| {
             Error::Query(format!(
                 "cannot open the DuckDB database {}: {e}",
@@ -67,9 +75,7 @@ impl DuckDb {
         let started = Instant::now();
         let mut announced = false;
         let connection = loop {
-            let config = Config::default()
-                .access_mode(AccessMode::ReadWrite)
-                .map_err(|e| Error::Query(format!("cannot configure DuckDB: {e}")))?;
+            let config = configured(AccessMode::ReadWrite)?;
             match Connection::open_with_flags(path, config) {
                 Ok(connection) => break connection,
                 Err(e) if e.to_string().contains("lock") && started.elapsed() < wait => {
