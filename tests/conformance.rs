@@ -816,3 +816,72 @@ fn a_summed_value_that_cannot_be_added_exactly_is_refused_on_every_engine_naming
         }
     }
 }
+
+#[test]
+fn whole_numbers_in_conditions_compare_exactly_on_every_engine() {
+    // Past 2^53 a double no longer holds every integer: written as doubles, `eq:
+    // 1234567890123456788` matched both keys below on DuckDB and neither on PostgreSQL.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("wide.duckdb");
+    duckdb::Connection::open(&data)
+        .unwrap()
+        .execute_batch(
+            "CREATE SCHEMA app;
+             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, acct BIGINT);
+             INSERT INTO app.users VALUES
+               (1, '2024-01-01', 1234567890123456789),
+               (2, '2024-01-01', 1234567890123456788),
+               (3, '2024-01-01', 3),
+               (4, '2024-01-01', -9007199254740993),
+               (5, '2024-01-01', 9223372036854775807);",
+        )
+        .unwrap();
+    let (engines, profiles) = engines(&data, "segc_conf_wide_integers");
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir.path(), &data, "segc_conf_wide_integers");
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    std::fs::write(
+        project.join("segc_project.yml"),
+        "name: wide\nas_of: 2024-03-31\n",
+    )
+    .unwrap();
+    let segments = [
+        ("equal", "{ eq: 1234567890123456788 }", 1),
+        ("listed", "{ in: [1234567890123456788, 3] }", 2),
+        ("above", "{ gt: 1234567890123456788 }", 2),
+        ("negative", "{ eq: -9007199254740993 }", 1),
+        ("largest", "{ gte: 9223372036854775807 }", 1),
+        (
+            "between",
+            "{ between: [1234567890123456788, 1234567890123456789] }",
+            2,
+        ),
+        ("not_equal", "{ ne: 1234567890123456789 }", 4),
+    ];
+    let written: Vec<String> = segments
+        .iter()
+        .map(|(name, condition, _)| {
+            format!("  - {{ name: {name}, all: [ {{ acct: {condition} }} ] }}")
+        })
+        .collect();
+    std::fs::write(
+        project.join("segment-defs/defs.yml"),
+        format!(
+            "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, acct: {{ column: acct, type: integer }} }} }}\n\
+             segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n",
+            written.join("\n")
+        ),
+    )
+    .unwrap();
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        for (name, _, people) in segments {
+            assert_eq!(
+                row(table, name)["people"],
+                people,
+                "{name} on {target}: {table}"
+            );
+        }
+    }
+}

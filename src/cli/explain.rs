@@ -32,6 +32,7 @@ pub struct ExplainArgs {
 fn literal(value: &Literal) -> String {
     match value {
         Literal::Number(n) => n.to_string(),
+        Literal::Integer(n) => n.to_string(),
         Literal::String(s) => format!("{s:?}"),
         Literal::Date(d) => d.to_string(),
         Literal::Boolean(b) => b.to_string(),

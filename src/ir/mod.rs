@@ -473,7 +473,12 @@ pub enum Operand {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Literal {
+    /// A number written with a fraction or an exponent, or too large for 64 bits.
     Number(f64),
+    /// A whole number written without a fraction: written into the SQL as it is, so that it
+    /// compares exactly with an integer column (a double holds every integer only up to
+    /// 2^53: `eq: 9007199254740993` would compare with 9007199254740992).
+    Integer(i64),
     String(String),
     Date(NaiveDate),
     Boolean(bool),

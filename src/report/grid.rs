@@ -121,10 +121,10 @@ fn collect_equalities(
             .all(|part| collect_equalities(project, part, found)),
         Condition::Predicate {
             operand: Operand::Attribute(id),
-            predicate: Predicate::Compare(Comparison::Eq, Literal::Number(value)),
+            predicate: Predicate::Compare(Comparison::Eq, Literal::Integer(value)),
         } => {
             let attribute = project.attribute(*id);
-            let score = value.fract() == 0.0 && (1.0..=5.0).contains(value);
+            let score = (1..=5).contains(value);
             if matches!(attribute.kind, AttributeKind::Quintile { .. }) && score {
                 found.push((attribute.name.clone(), *value as u8));
                 true

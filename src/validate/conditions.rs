@@ -398,7 +398,7 @@ impl Validator<'_> {
                 None
             }
             (ValueType::Number | ValueType::Integer, ScalarValue::Integer(v)) => {
-                Some(Literal::Number(v as f64))
+                Some(Literal::Integer(v))
             }
             (ValueType::Number | ValueType::Integer, ScalarValue::Float(v)) => {
                 Some(Literal::Number(v))
@@ -421,7 +421,7 @@ impl Validator<'_> {
                 None
             }
             (_, ScalarValue::String(text)) => Some(Literal::String(text.to_string())),
-            (ValueType::Unknown, ScalarValue::Integer(v)) => Some(Literal::Number(v as f64)),
+            (ValueType::Unknown, ScalarValue::Integer(v)) => Some(Literal::Integer(v)),
             (ValueType::Unknown, ScalarValue::Float(v)) => Some(Literal::Number(v)),
             (ValueType::Unknown, ScalarValue::Bool(b)) => Some(Literal::Boolean(b)),
         }

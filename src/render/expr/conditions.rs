@@ -94,6 +94,8 @@ impl<'a, 's> Sql<'a, 's> {
     fn literal(&mut self, literal: &Literal, int_boolean: bool) -> Result<String, Error> {
         Ok(match literal {
             Literal::Number(n) => number(*n),
+            Literal::Integer(n) if *n < 0 => format!("({n})"),
+            Literal::Integer(n) => n.to_string(),
             Literal::String(s) => self.string(s),
             Literal::Date(d) => self.date(*d)?,
             Literal::Boolean(b) if int_boolean => {
