@@ -818,7 +818,7 @@ fn a_summed_value_that_cannot_be_added_exactly_is_refused_on_every_engine_naming
 }
 
 #[test]
-fn whole_numbers_in_conditions_compare_exactly_on_every_engine() {
+fn whole_numbers_in_conditions_and_the_extremes_of_integers_are_exact_on_every_engine() {
     // Past 2^53 a double no longer holds every integer: written as doubles, `eq:
     // 1234567890123456788` matched both keys below on DuckDB and neither on PostgreSQL.
     let dir = tempfile::tempdir().unwrap();
@@ -869,13 +869,21 @@ fn whole_numbers_in_conditions_compare_exactly_on_every_engine() {
         project.join("segment-defs/defs.yml"),
         format!(
             "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, acct: {{ column: acct, type: integer }} }} }}\n\
-             segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n",
+             segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n\
+             \x20 - {{ name: top, agg: max, of: acct }}\n  - {{ name: bottom, agg: min, of: acct }}\n",
             written.join("\n")
         ),
     )
     .unwrap();
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     for (target, table) in &tables {
+        // The least and greatest of an integer column are printed as stored.
+        let everyone = row(table, "all_users");
+        assert_eq!(everyone["top"], i64::MAX, "{target}: {table}");
+        assert_eq!(
+            everyone["bottom"], -9007199254740993_i64,
+            "{target}: {table}"
+        );
         for (name, _, people) in segments {
             assert_eq!(
                 row(table, name)["people"],

@@ -408,7 +408,8 @@ fn kpi_type(aggregation: KpiAggregation, of_type: ValueType) -> (KpiType, Format
             ValueType::Date => (KpiType::Date, Format::Number),
             ValueType::Timestamp => (KpiType::Timestamp, Format::Number),
             ValueType::String => (KpiType::String, Format::Number),
-            ValueType::Integer => (KpiType::Double, Format::Integer),
+            // One of the values, exact as its column holds it (a double rounds past 2^53).
+            ValueType::Integer => (KpiType::Integer, Format::Integer),
             _ => (KpiType::Double, Format::Number),
         },
         // A sum of whole numbers is shown as one (it is taken over doubles).

@@ -5,7 +5,7 @@ use crate::render::alias::Alias;
 use minijinja::Value;
 
 use crate::error::Error;
-use crate::ir::{KpiId, KpiKind, KpiType, SourceId};
+use crate::ir::{KpiAggregation, KpiId, KpiKind, SourceId};
 use crate::plan::aggregates::{
     FactAggregate, FactRank, FactRows, FactValue, Function, KpiAggregate, KpiGrouping,
 };
@@ -703,9 +703,13 @@ impl<'a, 's> Sql<'a, 's> {
                 self.alias(Alias::Timed),
                 self.q(&kpi.name)
             ),
-            KpiKind::Aggregate { .. } => {
+            KpiKind::Aggregate { aggregation, .. } => {
                 let column = format!("{}.{}", self.alias(Alias::Kpis), self.q(&kpi.name));
-                if kpi.value_type == KpiType::Integer {
+                let count = matches!(
+                    aggregation,
+                    KpiAggregation::Count | KpiAggregation::CountDistinct
+                );
+                if count {
                     format!("COALESCE({column}, 0)")
                 } else {
                     column
