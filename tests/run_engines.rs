@@ -1264,3 +1264,23 @@ fn timestamps_with_a_time_zone_read_as_utc_whatever_the_server_zone() {
     assert_eq!(tables[0], tables[1]);
     assert_eq!(tables[0], tables[2]);
 }
+
+#[test]
+fn text_no_message_can_carry_fails_at_once_without_retries() {
+    if !enabled() {
+        return;
+    }
+    // PostgreSQL's protocol cannot carry NUL inside text: the client cannot encode the
+    // message, the same on every try, so it is not retried as a broken connection is.
+    let dir = tempfile::tempdir().unwrap();
+    write_profiles(dir.path());
+    let mut driver = connect(dir.path(), "admin");
+    let started = std::time::Instant::now();
+    let error = driver.set_up("SELECT 'a\u{0}b'").unwrap_err().to_string();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{error}"
+    );
+    assert!(error.contains("encoding"), "{error}");
+    assert!(!error.contains("retries"), "{error}");
+}

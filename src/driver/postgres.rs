@@ -46,7 +46,16 @@ fn is_transient(error: &tokio_postgres::Error) -> bool {
         let code = db.code().code();
         return code.starts_with("08") || RESTARTING.contains(&code);
     }
-    std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+    // A broken connection is an I/O error; a message that cannot be encoded (text holding
+    // NUL) is one too, of kind InvalidInput, and fails the same way on every try.
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            !matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+            )
+        })
 }
 
 /// Accepts any certificate: libpq's `prefer` and `require` encrypt without verifying.

@@ -242,6 +242,14 @@ pub fn parse_within(
             }
             Event::Scalar(value, style, anchor, _) => {
                 take(1, budget, here)?;
+                if value.contains('\0') {
+                    return Err(Diagnostic::new(
+                        "this value holds the NUL character (U+0000), which no warehouse's \
+                         text can hold: PostgreSQL cannot be sent it and DuckDB rejects it",
+                        here,
+                    )
+                    .with_hint("remove the `\\0` (or `\\x00`, `\\u0000`) from the value"));
+                }
                 let node = Node {
                     kind: NodeKind::Scalar {
                         value: value.into_owned(),

@@ -608,7 +608,9 @@ impl Validator<'_> {
                         *span,
                         Some(format!("e.g. `users: {{ table: app.users, key: user_id, columns: {{ {SIGNUP_COLUMN}: created_at }} }}`")),
                     );
-                } else {
+                } else if self.files.diagnostics.is_empty() {
+                    // A file that could not be read may hold the sources: its own error says
+                    // what to mend, and this one would mislead.
                     self.diagnostics.push(crate::error::Diagnostic::without_location(
                         "the project declares no sources: add a `sources:` section with the user table",
                     ));
