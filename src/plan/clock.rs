@@ -1,15 +1,85 @@
 //! Local days ↔ UTC instants in the project's time zone, computed by the compiler so the
 //! SQL compares plain UTC timestamps on every dialect.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::error::Error;
 
-/// How far back the compiler tracks offset changes for local dates of timestamps.
-const HISTORY_YEARS: i32 = 25;
+/// The first year whose offset changes the compiler tracks for local dates of timestamps:
+/// an earlier instant takes the offset in force on its first day (before standard time,
+/// most zones kept their local mean time, seconds or minutes away from it).
+const FIRST_YEAR: i32 = 1900;
+
+/// How many years after the as-of day the tracked changes reach, for timestamps known in
+/// advance (`scheduled: true`): a later instant takes the offset of the last change.
+const YEARS_AHEAD: i32 = 10;
+
+/// The last year whose changes are computed once per zone (and then cut at the as-of day's
+/// year plus [`YEARS_AHEAD`]).
+const LAST_YEAR: i32 = 2200;
+
+/// A zone's offset changes from [`FIRST_YEAR`] to [`LAST_YEAR`], computed once per process:
+/// a month series plans each of its months with a clock of its own.
+fn zone_changes(zone: Tz) -> Arc<Vec<(NaiveDateTime, i32)>> {
+    static CHANGES: OnceLock<Mutex<HashMap<String, Arc<Vec<(NaiveDateTime, i32)>>>>> =
+        OnceLock::new();
+    let cache = CHANGES.get_or_init(Default::default);
+    let name = zone.name().to_string();
+    if let Some(known) = cache.lock().ok().and_then(|map| map.get(&name).cloned()) {
+        return known;
+    }
+    let offset_at = |instant: NaiveDateTime| {
+        zone.offset_from_utc_datetime(&instant)
+            .fix()
+            .local_minus_utc()
+    };
+    let first = NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1).unwrap_or_default();
+    let end = NaiveDate::from_ymd_opt(LAST_YEAR, 1, 1).unwrap_or_default();
+    let mut changes = vec![(
+        crate::ir::time::midnight(first),
+        offset_at(crate::ir::time::midnight(first)),
+    )];
+    let mut day = first;
+    let mut offset_a = changes[0].1;
+    while day < end {
+        let next = day.succ_opt().unwrap_or(end);
+        let (a, b) = (
+            crate::ir::time::midnight(day),
+            crate::ir::time::midnight(next),
+        );
+        let offset_b = offset_at(b);
+        if offset_a != offset_b {
+            // Find the exact second the offset changes.
+            let (mut low, mut high) = (a.and_utc().timestamp(), b.and_utc().timestamp());
+            let at = |seconds: i64| {
+                chrono::DateTime::from_timestamp(seconds, 0)
+                    .map(|t| t.naive_utc())
+                    .unwrap_or(a)
+            };
+            while high - low > 1 {
+                let middle = low + (high - low) / 2;
+                if offset_at(at(middle)) == offset_a {
+                    low = middle
+                } else {
+                    high = middle
+                }
+            }
+            changes.push((at(high), offset_b));
+        }
+        offset_a = offset_b;
+        day = next;
+    }
+    let changes = Arc::new(changes);
+    if let Ok(mut map) = cache.lock() {
+        map.insert(name, changes.clone());
+    }
+    changes
+}
 
 #[derive(Debug, Clone)]
 pub struct Clock {
@@ -20,50 +90,20 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// A clock for `zone`, knowing its offsets up to the local day `until`.
+    /// A clock for `zone`, knowing its offsets from [`FIRST_YEAR`] to [`YEARS_AHEAD`] years
+    /// after the local day `until`.
     pub fn new(zone: &str, until: NaiveDate) -> Result<Self, Error> {
         let zone = Tz::from_str(zone).map_err(|_| {
             Error::Request(crate::error::BadRequest::UnknownTimeZone(zone.to_string()))
         })?;
-        let start = NaiveDate::from_ymd_opt(until.year() - HISTORY_YEARS, 1, 1).unwrap_or(until);
-        let offset_at = |instant: NaiveDateTime| {
-            zone.offset_from_utc_datetime(&instant)
-                .fix()
-                .local_minus_utc()
-        };
-        let mut offsets = vec![(
-            crate::ir::time::midnight(start),
-            offset_at(crate::ir::time::midnight(start)),
-        )];
-        let mut day = start;
-        let end = until.succ_opt().unwrap_or(until);
-        while day < end {
-            let next = day.succ_opt().unwrap_or(end);
-            let (a, b) = (
-                crate::ir::time::midnight(day),
-                crate::ir::time::midnight(next),
-            );
-            let (offset_a, offset_b) = (offset_at(a), offset_at(b));
-            if offset_a != offset_b {
-                // Find the exact second the offset changes.
-                let (mut low, mut high) = (a.and_utc().timestamp(), b.and_utc().timestamp());
-                let at = |seconds: i64| {
-                    chrono::DateTime::from_timestamp(seconds, 0)
-                        .map(|t| t.naive_utc())
-                        .unwrap_or(a)
-                };
-                while high - low > 1 {
-                    let middle = low + (high - low) / 2;
-                    if offset_at(at(middle)) == offset_a {
-                        low = middle
-                    } else {
-                        high = middle
-                    }
-                }
-                offsets.push((at(high), offset_b));
-            }
-            day = next;
-        }
+        let horizon = NaiveDate::from_ymd_opt(until.year().saturating_add(YEARS_AHEAD), 1, 1)
+            .map(crate::ir::time::midnight);
+        let offsets = zone_changes(zone)
+            .iter()
+            .enumerate()
+            .take_while(|(index, (from, _))| *index == 0 || horizon.is_none_or(|h| *from < h))
+            .map(|(_, change)| *change)
+            .collect();
         Ok(Clock { zone, offsets })
     }
 
@@ -76,6 +116,14 @@ impl Clock {
     /// all earlier instants.
     pub fn offsets(&self) -> &[(NaiveDateTime, i32)] {
         &self.offsets
+    }
+
+    /// The local date of the UTC instant `at`, by the offsets the SQL uses
+    /// ([`Clock::offsets`]): the date a local date of that instant's literal gives.
+    pub fn local_day(&self, at: NaiveDateTime) -> NaiveDate {
+        let index = self.offsets.partition_point(|(from, _)| *from <= at);
+        let offset = self.offsets[index.saturating_sub(1)].1;
+        (at + chrono::Duration::seconds(offset.into())).date()
     }
 
     /// The UTC instant at which the local day begins.

@@ -37,6 +37,14 @@ impl<'a, 's> Sql<'a, 's> {
         self.call("date_literal", &[Value::from(text)])
     }
 
+    /// The instant of `text` when it is exactly a timestamp literal of [`Sql::timestamp`].
+    fn instant_of(&mut self, text: &str) -> Option<NaiveDateTime> {
+        let start = text.find('\'')? + 1;
+        let written = text.get(start..start + "YYYY-MM-DD HH:MM:SS".len())?;
+        let instant = NaiveDateTime::parse_from_str(written, "%Y-%m-%d %H:%M:%S").ok()?;
+        (self.timestamp(instant).ok()? == text).then_some(instant)
+    }
+
     /// The start of a local day as a UTC timestamp literal.
     fn day_start(&mut self, day: NaiveDate) -> Result<String, Error> {
         let instant = self.plan().instant(day);
@@ -46,6 +54,11 @@ impl<'a, 's> Sql<'a, 's> {
     /// The local calendar date of a UTC timestamp, in the project's time zone. Offsets are
     /// known to the compiler, so this is the same plain arithmetic on every dialect.
     pub(in crate::render) fn local_date(&mut self, timestamp: &str) -> Result<String, Error> {
+        // The local date of an instant segc wrote is known here: a date literal.
+        if let Some(instant) = self.instant_of(timestamp) {
+            let day = self.plan().clock.local_day(instant);
+            return self.date(day);
+        }
         let shifted = match self.plan().clock.fixed_offset() {
             Some(0) => timestamp.to_string(),
             Some(offset) => self.call(
@@ -54,25 +67,34 @@ impl<'a, 's> Sql<'a, 's> {
             )?,
             None => {
                 let offsets = self.plan().clock.offsets().to_vec();
-                let mut case = String::from("CASE");
-                for window in offsets.windows(2) {
-                    let (until, _) = window[1];
-                    let offset = window[0].1;
-                    let until = self.timestamp(until)?;
-                    let value = self.call(
-                        "add_seconds",
-                        &[Value::from(timestamp), Value::from(offset)],
-                    )?;
-                    case.push_str(&format!(" WHEN {timestamp} < {until} THEN {value}"));
-                }
-                let last = offsets.last().map(|o| o.1).unwrap_or(0);
-                let value =
-                    self.call("add_seconds", &[Value::from(timestamp), Value::from(last)])?;
-                case.push_str(&format!(" ELSE {value} END"));
-                case
+                self.shifted(timestamp, &offsets)?
             }
         };
         self.call("to_date", &[Value::from(shifted)])
+    }
+
+    /// `timestamp` plus the offset in force at it, of `offsets` (each from its instant on,
+    /// the first also before): a CASE that halves the changes at each step, so a value meets
+    /// about log2(changes) comparisons, not one per change.
+    fn shifted(
+        &mut self,
+        timestamp: &str,
+        offsets: &[(NaiveDateTime, i32)],
+    ) -> Result<String, Error> {
+        if let [(_, offset)] = offsets {
+            return self.call(
+                "add_seconds",
+                &[Value::from(timestamp), Value::from(*offset)],
+            );
+        }
+        let middle = offsets.len() / 2;
+        let (earlier, later) = offsets.split_at(middle);
+        let from = self.timestamp(later[0].0)?;
+        let earlier = self.shifted(timestamp, earlier)?;
+        let later = self.shifted(timestamp, later)?;
+        Ok(format!(
+            "CASE WHEN {timestamp} < {from} THEN {earlier} ELSE {later} END"
+        ))
     }
 
     /// A window over facts, as conditions on the facts' time column `time` (its bounds from
