@@ -23,11 +23,13 @@ const YEARS_AHEAD: i32 = 10;
 /// year plus [`YEARS_AHEAD`]).
 const LAST_YEAR: i32 = 2200;
 
+/// Offset changes: the UTC instant each starts, and the offset in seconds from it on.
+type Changes = Arc<Vec<(NaiveDateTime, i32)>>;
+
 /// A zone's offset changes from [`FIRST_YEAR`] to [`LAST_YEAR`], computed once per process:
 /// a month series plans each of its months with a clock of its own.
-fn zone_changes(zone: Tz) -> Arc<Vec<(NaiveDateTime, i32)>> {
-    static CHANGES: OnceLock<Mutex<HashMap<String, Arc<Vec<(NaiveDateTime, i32)>>>>> =
-        OnceLock::new();
+fn zone_changes(zone: Tz) -> Changes {
+    static CHANGES: OnceLock<Mutex<HashMap<String, Changes>>> = OnceLock::new();
     let cache = CHANGES.get_or_init(Default::default);
     let name = zone.name().to_string();
     if let Some(known) = cache.lock().ok().and_then(|map| map.get(&name).cloned()) {
