@@ -817,35 +817,35 @@ fn a_summed_value_that_cannot_be_added_exactly_is_refused_on_every_engine_naming
     }
 }
 
+/// `data` (SQL) run in a DuckDB file in `dir` and copied into every engine this run reaches
+/// (`database` on the servers), with `dir/profiles.yml` naming them, and a project in
+/// `dir/project` of `settings` (segc_project.yml) and `definitions`.
+fn data_and_project(
+    dir: &std::path::Path,
+    database: &str,
+    data: &str,
+    settings: &str,
+    definitions: &str,
+) -> (Vec<engines::Engine>, std::path::PathBuf) {
+    let file = dir.join(format!("{database}.duckdb"));
+    duckdb::Connection::open(&file)
+        .unwrap()
+        .execute_batch(data)
+        .unwrap();
+    let (engines, profiles) = engines(&file, database);
+    std::fs::write(dir.join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir, &file, database);
+    let project = dir.join("project");
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    std::fs::write(project.join("segc_project.yml"), settings).unwrap();
+    std::fs::write(project.join("segment-defs/defs.yml"), definitions).unwrap();
+    (engines, project)
+}
+
 #[test]
 fn whole_numbers_in_conditions_and_the_extremes_of_integers_are_exact_on_every_engine() {
     // Past 2^53 a double no longer holds every integer: written as doubles, `eq:
     // 1234567890123456788` matched both keys below on DuckDB and neither on PostgreSQL.
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("wide.duckdb");
-    duckdb::Connection::open(&data)
-        .unwrap()
-        .execute_batch(
-            "CREATE SCHEMA app;
-             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, acct BIGINT);
-             INSERT INTO app.users VALUES
-               (1, '2024-01-01', 1234567890123456789),
-               (2, '2024-01-01', 1234567890123456788),
-               (3, '2024-01-01', 3),
-               (4, '2024-01-01', -9007199254740993),
-               (5, '2024-01-01', 9223372036854775807);",
-        )
-        .unwrap();
-    let (engines, profiles) = engines(&data, "segc_conf_wide_integers");
-    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir.path(), &data, "segc_conf_wide_integers");
-    let project = dir.path().join("project");
-    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
-    std::fs::write(
-        project.join("segc_project.yml"),
-        "name: wide\nas_of: 2024-03-31\n",
-    )
-    .unwrap();
     let segments = [
         ("equal", "{ eq: 1234567890123456788 }", 1),
         ("listed", "{ in: [1234567890123456788, 3] }", 2),
@@ -865,16 +865,26 @@ fn whole_numbers_in_conditions_and_the_extremes_of_integers_are_exact_on_every_e
             format!("  - {{ name: {name}, all: [ {{ acct: {condition} }} ] }}")
         })
         .collect();
-    std::fs::write(
-        project.join("segment-defs/defs.yml"),
-        format!(
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_wide_integers",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, acct BIGINT);
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', 1234567890123456789),
+           (2, '2024-01-01', 1234567890123456788),
+           (3, '2024-01-01', 3),
+           (4, '2024-01-01', -9007199254740993),
+           (5, '2024-01-01', 9223372036854775807);",
+        "name: wide\nas_of: 2024-03-31\n",
+        &format!(
             "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, acct: {{ column: acct, type: integer }} }} }}\n\
              segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n\
              \x20 - {{ name: top, agg: max, of: acct }}\n  - {{ name: bottom, agg: min, of: acct }}\n",
             written.join("\n")
         ),
-    )
-    .unwrap();
+    );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     for (target, table) in &tables {
         // The least and greatest of an integer column are printed as stored.
@@ -899,30 +909,16 @@ fn local_dates_follow_the_zone_decades_back_and_years_ahead_on_every_engine() {
     // New York kept daylight saving in 1950 and 1998 and will in 2031: each instant below
     // is 00:30 local, a day later than standard time (23:30) would make it.
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("zone.duckdb");
-    duckdb::Connection::open(&data)
-        .unwrap()
-        .execute_batch(
-            "CREATE SCHEMA app;
-             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, trial_ends_at TIMESTAMP);
-             INSERT INTO app.users VALUES (1, '1950-01-01', '2031-07-01 04:30:00');
-             CREATE TABLE app.events (user_id INTEGER, occurred_at TIMESTAMP);
-             INSERT INTO app.events VALUES
-               (1, '1950-07-01 04:30:00'), (1, '1998-07-01 04:30:00'), (1, '1998-07-01 15:00:00');",
-        )
-        .unwrap();
-    let (engines, profiles) = engines(&data, "segc_conf_zone_years");
-    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir.path(), &data, "segc_conf_zone_years");
-    let project = dir.path().join("project");
-    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
-    std::fs::write(
-        project.join("segc_project.yml"),
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_zone_years",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, trial_ends_at TIMESTAMP);
+         INSERT INTO app.users VALUES (1, '1950-01-01', '2031-07-01 04:30:00');
+         CREATE TABLE app.events (user_id INTEGER, occurred_at TIMESTAMP);
+         INSERT INTO app.events VALUES
+           (1, '1950-07-01 04:30:00'), (1, '1998-07-01 04:30:00'), (1, '1998-07-01 15:00:00');",
         "name: zone_years\nas_of: 2024-03-30\ntime_zone: America/New_York\n",
-    )
-    .unwrap();
-    std::fs::write(
-        project.join("segment-defs/defs.yml"),
         "sources:\n\
          \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at, trial_ends_at: { column: trial_ends_at, type: timestamp, scheduled: true } } }\n\
          \x20 events: { table: app.events, user_key: user_id, time: occurred_at }\n\
@@ -938,8 +934,7 @@ fn local_dates_follow_the_zone_decades_back_and_years_ahead_on_every_engine() {
          \x20 - { name: since_first, agg: max, of: since_first }\n\
          \x20 - { name: since_last, agg: max, of: since_last }\n\
          \x20 - { name: until_trial_end, agg: max, of: until_trial_end }\n",
-    )
-    .unwrap();
+    );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     for (target, table) in &tables {
         let everyone = row(table, "all_users");
