@@ -79,7 +79,11 @@ fn check(names: &[String; 8]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let lines = write_project(dir.path(), names);
     let project = segc::validate::load_and_validate(dir.path());
-    let bad: Vec<usize> = (0..names.len()).filter(|&i| refused(&names[i])).collect();
+    let mut bad: Vec<usize> = (0..names.len()).filter(|&i| refused(&names[i])).collect();
+    // A NUL is refused as the file is read, like a syntax error: at the first one, alone.
+    if let Some(first) = names.iter().position(|name| name.contains('\0')) {
+        bad = vec![first];
+    }
     if !bad.is_empty() {
         let error = match project {
             Ok(_) => panic!("{names:?} was accepted"),
