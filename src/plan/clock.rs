@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::error::Error;
@@ -17,10 +17,10 @@ const FIRST_YEAR: i32 = 1900;
 
 /// How many years after the as-of day the tracked changes reach, for timestamps known in
 /// advance (`scheduled: true`): a later instant takes the offset of the last change.
-const YEARS_AHEAD: i32 = 10;
+const YEARS_AHEAD: u32 = 10;
 
-/// The last year whose changes are computed once per zone (and then cut at the as-of day's
-/// year plus [`YEARS_AHEAD`]).
+/// The last year whose changes are computed once per zone (and then cut [`YEARS_AHEAD`]
+/// years after the as-of day).
 const LAST_YEAR: i32 = 2200;
 
 /// Offset changes: the UTC instant each starts, and the offset in seconds from it on.
@@ -98,7 +98,8 @@ impl Clock {
         let zone = Tz::from_str(zone).map_err(|_| {
             Error::Request(crate::error::BadRequest::UnknownTimeZone(zone.to_string()))
         })?;
-        let horizon = NaiveDate::from_ymd_opt(until.year().saturating_add(YEARS_AHEAD), 1, 1)
+        let horizon = until
+            .checked_add_months(chrono::Months::new(12 * YEARS_AHEAD))
             .map(crate::ir::time::midnight);
         let offsets = zone_changes(zone)
             .iter()
