@@ -19,20 +19,20 @@ const FIRST_YEAR: i32 = 1900;
 /// advance (`scheduled: true`): a later instant takes the offset of the last change.
 const YEARS_AHEAD: u32 = 10;
 
-/// The last year whose changes are computed once per zone (and then cut [`YEARS_AHEAD`]
-/// years after the as-of day).
-const LAST_YEAR: i32 = 2200;
-
 /// Offset changes: the UTC instant each starts, and the offset in seconds from it on.
 type Changes = Arc<Vec<(NaiveDateTime, i32)>>;
 
-/// A zone's offset changes from [`FIRST_YEAR`] to [`LAST_YEAR`], computed once per process:
-/// a month series plans each of its months with a clock of its own.
-fn zone_changes(zone: Tz) -> Changes {
-    static CHANGES: OnceLock<Mutex<HashMap<String, Changes>>> = OnceLock::new();
+/// A zone's offset changes from [`FIRST_YEAR`] up to the day `end` at least, kept per
+/// process and computed again only for a later `end`: a month series plans each of its
+/// months with a clock of its own.
+fn zone_changes(zone: Tz, end: NaiveDate) -> Changes {
+    static CHANGES: OnceLock<Mutex<HashMap<String, (NaiveDate, Changes)>>> = OnceLock::new();
     let cache = CHANGES.get_or_init(Default::default);
     let name = zone.name().to_string();
-    if let Some(known) = cache.lock().ok().and_then(|map| map.get(&name).cloned()) {
+    let cached = cache.lock().ok().and_then(|map| map.get(&name).cloned());
+    if let Some((known_end, known)) = cached
+        && known_end >= end
+    {
         return known;
     }
     let offset_at = |instant: NaiveDateTime| {
@@ -41,7 +41,6 @@ fn zone_changes(zone: Tz) -> Changes {
             .local_minus_utc()
     };
     let first = NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1).unwrap_or_default();
-    let end = NaiveDate::from_ymd_opt(LAST_YEAR, 1, 1).unwrap_or_default();
     let mut changes = vec![(
         crate::ir::time::midnight(first),
         offset_at(crate::ir::time::midnight(first)),
@@ -78,7 +77,7 @@ fn zone_changes(zone: Tz) -> Changes {
     }
     let changes = Arc::new(changes);
     if let Ok(mut map) = cache.lock() {
-        map.insert(name, changes.clone());
+        map.insert(name, (end, changes.clone()));
     }
     changes
 }
@@ -98,13 +97,15 @@ impl Clock {
         let zone = Tz::from_str(zone).map_err(|_| {
             Error::Request(crate::error::BadRequest::UnknownTimeZone(zone.to_string()))
         })?;
-        let horizon = until
+        let last = until
             .checked_add_months(chrono::Months::new(12 * YEARS_AHEAD))
-            .map(crate::ir::time::midnight);
-        let offsets = zone_changes(zone)
+            .unwrap_or(until);
+        let horizon = crate::ir::time::midnight(last);
+        // The cached changes may reach further, for a later as-of day.
+        let offsets = zone_changes(zone, last)
             .iter()
             .enumerate()
-            .take_while(|(index, (from, _))| *index == 0 || horizon.is_none_or(|h| *from < h))
+            .take_while(|(index, (from, _))| *index == 0 || *from < horizon)
             .map(|(_, change)| *change)
             .collect();
         Ok(Clock { zone, offsets })
