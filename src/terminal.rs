@@ -5,8 +5,9 @@
 //! The spelling is that of bash's `$'…'`: `\0 \a \b \t \n \v \f \r \e` for those C0
 //! characters, and `\u{hex}` (Rust's notation, lowercase) for every other character escaped:
 //! the rest of C0, DEL (`\u{7f}`), C1 (`\u{80}`–`\u{9f}`, e.g. the CSI `\u{9b}`) and the
-//! bidirectional overrides and isolates U+202A–U+202E and U+2066–U+2069 (`\u{202e}`), which
-//! make text display in another order than it is written. Backslashes are left alone: the
+//! line and paragraph separators U+2028 and U+2029, which some terminals and viewers break
+//! a line at, and the bidirectional overrides and isolates U+202A–U+202E and U+2066–U+2069
+//! (`\u{202e}`), which make text display in another order than it is written. Backslashes are left alone: the
 //! result is for reading, not for parsing back, and paths keep their spelling.
 //!
 //! And text made to fit a terminal: its width ([`stdout_width`], [`stderr_width`]), the
@@ -133,7 +134,7 @@ pub fn printable_lines(text: &str) -> Cow<'_, str> {
 /// Whether a character acts on the terminal or disguises the text around it.
 fn is_escaped(character: char) -> bool {
     character.is_control()
-        || ('\u{202a}'..='\u{202e}').contains(&character)
+        || ('\u{2028}'..='\u{202e}').contains(&character)
         || ('\u{2066}'..='\u{2069}').contains(&character)
 }
 
@@ -215,10 +216,12 @@ mod tests {
             printable("\u{202a}\u{202b}\u{202c}\u{202d}\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}"),
             "\\u{202a}\\u{202b}\\u{202c}\\u{202d}\\u{202e}\\u{2066}\\u{2067}\\u{2068}\\u{2069}"
         );
+        // Line and paragraph separators: a line each for some viewers.
+        assert_eq!(printable("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
         // Neighbours of the escaped ranges are ordinary text.
         assert_eq!(
-            printable("\u{a0}\u{2029}\u{206a}"),
-            "\u{a0}\u{2029}\u{206a}"
+            printable("\u{a0}\u{2027}\u{202f}\u{206a}"),
+            "\u{a0}\u{2027}\u{202f}\u{206a}"
         );
     }
 

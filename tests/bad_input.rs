@@ -801,6 +801,11 @@ fn command_line_cases() -> Vec<Case> {
             "compile --dialect postgres --period 0001-01-01..9999-12-31",
             "the report needs the time +10000-01-01 00:00:00",
         ),
+        // The period's first day heads the report even where no literal needs it.
+        usage(
+            "compile --dialect postgres --as-of 0001-01-15 -k people",
+            "the report needs the time 0000-12-17, outside 0001-01-01 to 9999-12-31",
+        ),
         command_line("compile --dialect postgres --as-of 0001-03-01")
             .exit(0)
             .says("SELECT"),

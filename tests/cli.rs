@@ -1622,3 +1622,67 @@ fn bench_data_writes_a_warehouse_the_example_project_runs_on() {
         .stderr(predicate::str::contains("--users must be from 1"));
     assert!(!dir.path().join("none.duckdb").exists());
 }
+
+#[test]
+fn the_out_file_is_checked_before_any_query_and_a_failed_run_leaves_it_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, None);
+    // A target that cannot be opened: its error comes after `--out`'s.
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!(
+            "broken: {{ type: duckdb, path: \"{}\" }}\n",
+            dir.path().join("no/such/folder/data.duckdb").display()
+        ),
+    )
+    .unwrap();
+    let run = |out: &std::path::Path| {
+        segc()
+            .args(["run", "--target", "broken", "-o", "csv", "--profiles-dir"])
+            .arg(dir.path())
+            .arg("--project")
+            .arg(&project)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .failure()
+    };
+    let missing = dir.path().join("missing/report.csv");
+    run(&missing)
+        .stderr(predicate::str::contains("cannot write to"))
+        .stderr(predicate::str::contains("report.csv"))
+        .stderr(predicate::str::contains("no/such/folder").not());
+    run(dir.path())
+        .stderr(predicate::str::contains("it is a folder"))
+        .stderr(predicate::str::contains("no/such/folder").not());
+    // Writable: the target's error, and no empty file left behind.
+    let new = dir.path().join("report.csv");
+    run(&new).stderr(predicate::str::contains("no/such/folder"));
+    assert!(!new.exists());
+    // An existing file keeps what it held.
+    std::fs::write(&new, "kept\n").unwrap();
+    run(&new).stderr(predicate::str::contains("no/such/folder"));
+    assert_eq!(std::fs::read_to_string(&new).unwrap(), "kept\n");
+}
+
+#[test]
+fn a_results_table_without_a_dataset_on_bigquery_is_a_profile_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    common::copy_project(&common::fixture("core"), &project, None);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        "bq: { type: bigquery, project: p, endpoint: \"http://127.0.0.1:9\" }\n",
+    )
+    .unwrap();
+    // Mended in profiles.yml or segc_project.yml, not on the command line: exit 1, not 2.
+    segc()
+        .args(["run", "--materialize", "--target", "bq", "--profiles-dir"])
+        .arg(dir.path())
+        .arg("--project")
+        .arg(&project)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("needs a dataset on BigQuery"));
+}

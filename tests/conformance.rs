@@ -945,3 +945,121 @@ fn local_dates_follow_the_zone_decades_back_and_years_ahead_on_every_engine() {
         assert_eq!(everyone["until_trial_end"], 2649, "{target}: {table}");
     }
 }
+
+#[test]
+fn formulas_compute_alike_on_every_engine() {
+    // Los Angeles keeps daylight saving from 2024-03-10: user 1 was last seen at 22:00 on
+    // 03-30 local time (05:00 UTC on 03-31), user 2 at 20:00 on 03-31 (03:00 UTC on 04-01).
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_formulas",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, seats INTEGER,
+           birth DATE, score DOUBLE, country VARCHAR, vip BOOLEAN, w DOUBLE, price DOUBLE);
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', 50000, '1950-01-01', 2.5, 'DE', true, -1e6, 2.675),
+           (2, '2024-01-01', 1, '2000-01-01', -2.5, 'de', false, 0, -1234.5),
+           (3, '2024-01-01', 2, '2000-01-01', 1.234, 'FR', NULL, 0, 5e15 + 1),
+           (4, '2024-01-01', 3, '2000-01-01', NULL, NULL, true, 0, NULL);
+         CREATE TABLE app.events (user_id INTEGER, occurred_at TIMESTAMP, paid BOOLEAN);
+         INSERT INTO app.events VALUES
+           (1, '2024-03-31 05:00:00', true), (2, '2024-04-01 03:00:00', true),
+           (2, '2024-03-20 03:00:00', false);",
+        "name: formulas\nas_of: 2024-03-31\ntime_zone: America/Los_Angeles\n",
+        "sources:\n\
+         \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at, seats: { column: seats, type: integer }, birth: { column: birth, type: date }, score: { column: score, type: number }, country: { column: country, type: string }, vip: { column: vip, type: boolean }, w: { column: w, type: number }, price: { column: price, type: number } } }\n\
+         \x20 events: { table: app.events, user_key: user_id, time: occurred_at, columns: { paid: { column: paid, type: boolean } } }\n\
+         attributes:\n\
+         \x20 last_seen: { source: events, agg: max, column: time }\n\
+         \x20 paid_events: { source: events, agg: sum, column: paid }\n\
+         \x20 last_seen2: { formula: \"coalesce(NULL, last_seen)\" }\n\
+         \x20 days_seen2: { formula: \"days_between(last_seen2, as_of())\" }\n\
+         \x20 seen_on_the_day: { formula: \"last_seen >= as_of()\" }\n\
+         \x20 rounded: { formula: \"round(score)\" }\n\
+         \x20 rounded2: { formula: \"round(score, 2)\" }\n\
+         \x20 price_cents: { formula: \"round(price, 2)\" }\n\
+         \x20 price_hundreds: { formula: \"round(price, -2)\" }\n\
+         \x20 price_by_seats: { formula: \"round(price, CASE WHEN seats < 10 THEN seats - 2 END)\" }\n\
+         \x20 seats2: { formula: \"seats * seats\" }\n\
+         \x20 age_seconds: { formula: \"days_between(birth, as_of()) * 86400\" }\n\
+         \x20 country2: { formula: \"CASE WHEN seats > 100000 THEN NULL ELSE country END\" }\n\
+         \x20 vip_or_not: { formula: \"coalesce(vip, false)\" }\n\
+         \x20 vip_unknown: { formula: \"vip IS NULL\" }\n\
+         \x20 vip_matches: { formula: \"(score > 1) = vip\" }\n\
+         segments:\n\
+         \x20 - { name: any_country, all: [ { country: { contains: \"\" } } ] }\n\
+         \x20 - { name: seen_today, all: [ { seen_on_the_day: { eq: true } } ] }\n\
+         \x20 - { name: many_seats, all: [ { seats: { gt: 100 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: days_seen2, agg: sum, of: days_seen2 }\n\
+         \x20 - { name: rounded, agg: sum, of: rounded }\n\
+         \x20 - { name: rounded2, agg: sum, of: rounded2 }\n\
+         \x20 - { name: price_cents, agg: max, of: price_cents }\n\
+         \x20 - { name: price_cents_low, agg: min, of: price_cents }\n\
+         \x20 - { name: price_hundreds, agg: min, of: price_hundreds }\n\
+         \x20 - { name: price_hundreds_top, agg: max, of: price_hundreds }\n\
+         \x20 - { name: price_by_seats, agg: min, of: price_by_seats }\n\
+         \x20 - { name: seats2, agg: sum, of: seats2 }\n\
+         \x20 - { name: age_seconds, agg: max, of: age_seconds }\n\
+         \x20 - { name: countries, agg: count_distinct, of: country2 }\n\
+         \x20 - { name: first_country, agg: min, of: country2 }\n\
+         \x20 - { name: last_country, agg: max, of: country2 }\n\
+         \x20 - { name: paid_events, agg: sum, of: paid_events }\n\
+         \x20 - { name: vips, agg: sum, of: vip_or_not }\n\
+         \x20 - { name: vip_unknown, agg: sum, of: vip_unknown }\n\
+         \x20 - { name: vip_matches, agg: sum, of: vip_matches }\n\
+         \x20 - { name: third, agg: percentile, p: 0.333333333333, of: w }\n",
+    );
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    // The percentile's position (n - 1) p in double precision, then its interpolation.
+    let position = 3.0 * 0.333333333333_f64;
+    let third = -1e6 + (position - position.floor()) * (0.0 - -1e6);
+    for (target, table) in &tables {
+        let everyone = row(table, "all_users");
+        // Local days: 1 + 0 (the UTC dates gave 0 + -1).
+        assert_eq!(everyone["days_seen2"], 1.0, "{target}: {table}");
+        assert_eq!(row(table, "seen_today")["people"], 1, "{target}: {table}");
+        // Halves away from zero: 3 - 3 + 1, and 2.5 - 2.5 + 1.23.
+        assert_eq!(everyone["rounded"], 1.0, "{target}: {table}");
+        assert!(
+            (everyone["rounded2"].as_f64().unwrap() - 1.23).abs() < 1e-9,
+            "{target}: {table}"
+        );
+        // 2.675 is held as 2.67499999999999982236431605997495353221893310546875, but times
+        // 100 it is 267.5 in doubles: 2.68 on every warehouse, as the same arithmetic gives.
+        // -1234.5 rounds to -1200 at -2 digits and to -1230 at -1 (user 2's seats - 2);
+        // 5e15 + 1 is whole and stays at 0 digits.
+        assert_eq!(
+            row(table, "many_seats")["price_cents"],
+            ((2.675_f64 * 100.0 + 0.5).floor() / 100.0),
+            "{target}: {table}"
+        );
+        assert_eq!(everyone["price_cents_low"], -1234.5, "{target}: {table}");
+        assert_eq!(everyone["price_hundreds"], -1200.0, "{target}: {table}");
+        assert_eq!(everyone["price_hundreds_top"], 5e15, "{target}: {table}");
+        assert_eq!(everyone["price_by_seats"], -1230.0, "{target}: {table}");
+        assert_eq!(everyone["seats2"], 2_500_000_014.0, "{target}: {table}");
+        assert_eq!(
+            everyone["age_seconds"],
+            27118.0 * 86400.0,
+            "{target}: {table}"
+        );
+        // A string formula whose first branch is NULL: exact strings, by code point.
+        assert_eq!(everyone["countries"], 3, "{target}: {table}");
+        assert_eq!(everyone["first_country"], "DE", "{target}: {table}");
+        assert_eq!(everyone["last_country"], "de", "{target}: {table}");
+        assert_eq!(row(table, "any_country")["people"], 3, "{target}: {table}");
+        assert_eq!(everyone["paid_events"], 2.0, "{target}: {table}");
+        assert_eq!(everyone["vips"], 2.0, "{target}: {table}");
+        assert_eq!(everyone["vip_unknown"], 1.0, "{target}: {table}");
+        // (score > 1) = vip: user 1 (true, true) and user 2 (false, false).
+        assert_eq!(everyone["vip_matches"], 2.0, "{target}: {table}");
+        let got = everyone["third"].as_f64().unwrap();
+        assert!(
+            ((got - third) / third).abs() < 1e-11,
+            "{target}: {got} against {third}"
+        );
+    }
+}

@@ -752,11 +752,13 @@ fn a_comparison_sets_each_kpi_beside_its_value_a_period_earlier() {
                     .as_f64()
                     .unwrap();
                 // The change is the difference of the values as printed (12 significant
-                // digits), so that last bits never print.
+                // digits), itself as printed, so that last bits never print.
                 let printed = |x: f64| segc::report::reported_double(x).unwrap();
+                let computed_b = b;
                 let (a, b) = (printed(a), printed(b));
-                assert!(
-                    (change - (a - b)).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0),
+                assert_eq!(
+                    change,
+                    printed(a - b),
                     "{} {} change: {change} for {a} - {b}",
                     row.segment,
                     kpi.name
@@ -765,10 +767,12 @@ fn a_comparison_sets_each_kpi_beside_its_value_a_period_earlier() {
                 if b == 0.0 {
                     assert_eq!(relative, &Cell::Null, "a change from 0 has no ratio");
                 } else {
+                    // The printed change over the prior as computed.
                     let relative = relative.as_f64().unwrap();
+                    let want = printed(a - b) / computed_b;
                     assert!(
-                        ((a - b) / b - relative).abs() <= 1e-12 * ((a - b) / b).abs().max(1.0),
-                        "{} {} change %",
+                        (want - relative).abs() <= 1e-12 * want.abs().max(1.0),
+                        "{} {} change %: {relative} for {want}",
                         row.segment,
                         kpi.name
                     );

@@ -259,7 +259,9 @@ fn grouped_medians_are_ranked_on_every_dialect_and_never_approximate() {
             .find(|l| l.contains("-- median_spend (") && l.contains("segc_position"))
             .unwrap_or_else(|| panic!("{name}: no ranked median"));
         assert!(
-            line.contains("FLOOR(") && line.contains("CEILING(") && line.contains("* 0.5"),
+            line.contains("FLOOR(")
+                && line.contains("CEILING(")
+                && line.contains(&format!("* CAST(0.5 AS {}))", dialect.types.double)),
             "{name}: {line}"
         );
         assert!(
@@ -319,6 +321,15 @@ fn trap_13_day_boundaries_follow_the_project_time_zone() {
         sql.contains("INTERVAL '-14400 seconds'") && sql.contains("INTERVAL '-18000 seconds'"),
         "{sql}"
     );
+    // The local date of a stored timestamp is converted once per user, in the attributes
+    // stage, however many formulas, KPIs and conditions read it: each comparison of its CASE
+    // appears once.
+    let root = sql
+        .find("\"last_seen_at\" < CAST('")
+        .map(|start| &sql[start..start + sql[start..].find(')').unwrap() + 1])
+        .expect("the CASE converting last_seen_at");
+    assert_eq!(sql.matches(root).count(), 1, "{root}\n{sql}");
+    assert!(sql.contains("AS \"segc_day_"), "{sql}");
 }
 
 #[test]
@@ -764,4 +775,149 @@ fn bigquery_and_redshift_compare_strings_without_the_columns_collation() {
             assert!(sql.contains(&wanted), "{name}: {wanted}");
         }
     }
+}
+
+/// Whether a T-SQL expression is a condition (a predicate), which SQL Server does not take
+/// where a value is read.
+fn is_condition(expr: &Expr) -> bool {
+    use sqlparser::ast::BinaryOperator as Op;
+    match expr {
+        Expr::Nested(inner) => is_condition(inner),
+        Expr::BinaryOp { op, .. } => matches!(
+            op,
+            Op::Eq | Op::NotEq | Op::Lt | Op::LtEq | Op::Gt | Op::GtEq | Op::And | Op::Or
+        ),
+        Expr::UnaryOp {
+            op: sqlparser::ast::UnaryOperator::Not,
+            ..
+        } => true,
+        Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::InList { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. }
+        | Expr::Exists { .. } => true,
+        _ => false,
+    }
+}
+
+/// Every place of a T-SQL statement where a value is read holds a value, not a condition
+/// (SQL Server refuses `COALESCE((x = 1), 0)`, `((x = 1) IS NULL)`, `(a > 1) = (b = 1)`).
+fn conditions_read_as_values(statement: &Statement) -> Vec<String> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    let mut found = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(statement, |expr| {
+        let mut values: Vec<&Expr> = Vec::new();
+        match expr {
+            Expr::Function(function) => {
+                if let FunctionArguments::List(list) = &function.args {
+                    for arg in &list.args {
+                        if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                            values.push(value);
+                        }
+                    }
+                }
+            }
+            Expr::Case {
+                conditions,
+                else_result,
+                ..
+            } => {
+                values.extend(conditions.iter().map(|when| &when.result));
+                values.extend(else_result.as_deref());
+            }
+            Expr::IsNull(value) | Expr::IsNotNull(value) => values.push(value),
+            Expr::BinaryOp { left, op, right } if is_condition(expr) => {
+                use sqlparser::ast::BinaryOperator as Op;
+                if !matches!(op, Op::And | Op::Or) {
+                    values.extend([&**left, &**right]);
+                }
+            }
+            _ => {}
+        }
+        found.extend(
+            values
+                .into_iter()
+                .filter(|value| is_condition(value))
+                .map(|value| format!("{value} in {expr}")),
+        );
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+#[test]
+fn sqlserver_formulas_read_booleans_as_values_where_values_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: booleans\nas_of: 2024-03-31\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        "sources:\n\
+         \x20 users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp }, score: { column: score, type: number }, vip: { column: vip, type: boolean }, country: { column: country, type: string } } }\n\
+         attributes:\n\
+         \x20 vip_or_not: { formula: \"coalesce(vip, false)\" }\n\
+         \x20 vip_unknown: { formula: \"vip IS NULL\" }\n\
+         \x20 vip_matches: { formula: \"(score > 1) = vip\" }\n\
+         \x20 vip_kept: { formula: \"nullif(vip, true)\" }\n\
+         \x20 vip_chosen: { formula: \"CASE WHEN score > 1 THEN vip ELSE false END\" }\n\
+         \x20 cents: { formula: \"round(score, 2) + round(score, -1) + round(score, nullif(score, 0))\" }\n\
+         \x20 both: { formula: \"vip_or_not AND coalesce(vip, true)\" }\n\
+         segments:\n\
+         \x20 - { name: chosen, all: [ { vip_chosen: { eq: true } }, { both: { eq: false } } ] }\n\
+         \x20 - { name: any_country, all: [ { country: { contains: \"\" } } ] }\n\
+         \x20 - { name: emoji, all: [ { country: { starts_with: \"\u{1F600}a\" } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: vips, agg: sum, of: vip_or_not }\n\
+         \x20 - { name: unknown, agg: sum, of: vip_unknown }\n\
+         \x20 - { name: matches, agg: sum, of: vip_matches }\n\
+         \x20 - { name: kept, agg: max, of: vip_kept }\n\
+         \x20 - { name: cents, agg: sum, of: cents }\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    // Every dialect parses and sends the formulas (`round` is arithmetic with FLOOR, SIGN and
+    // POWER on each).
+    for name in segc::dialect::names() {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = common::compile(&project, &dialect);
+        segc::sqlcheck::parse_one(&sql, &dialect.sqlparser)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        common::assert_sendable(&sql, &dialect);
+        assert!(
+            sql.contains(&format!("POWER(CAST(10 AS {})", dialect.types.double)),
+            "{name}"
+        );
+    }
+    let dialect = Dialect::load("sqlserver").unwrap();
+    let sql = common::compile(&project, &dialect);
+    let statement = segc::sqlcheck::parse_one(&sql, &dialect.sqlparser).unwrap();
+    let found = conditions_read_as_values(&statement);
+    assert!(found.is_empty(), "{found:#?}");
+    assert!(
+        sql.contains(
+            "COALESCE(CASE WHEN ([a].[vip] = 1) THEN 1 WHEN NOT (([a].[vip] = 1)) THEN 0 END, 0)"
+        ),
+        "{sql}"
+    );
+    // CHARINDEX finds the empty string nowhere: every value that is not NULL contains it.
+    assert!(
+        sql.contains("CASE WHEN [a].[country] IS NOT NULL THEN 1 ELSE 0 END"),
+        "{sql}"
+    );
+    assert!(!sql.contains("CHARINDEX(N''"), "{sql}");
+    // LEFT counts UTF-16 code units under a binary collation: an emoji and a letter are 3.
+    assert!(
+        sql.contains("LEFT(([a].[country]) COLLATE Latin1_General_100_BIN2, 3)"),
+        "{sql}"
+    );
+    // The check finds what SQL Server refuses.
+    let refused =
+        segc::sqlcheck::parse_one("SELECT COALESCE((a = 1), 0) AS x FROM t", "mssql").unwrap();
+    assert_eq!(conditions_read_as_values(&refused).len(), 1);
 }

@@ -61,8 +61,39 @@ pub enum LayoutArg {
 /// `target/run_results.json`, and `target/compiled/<target>.sql` once compiled.
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Result<i32, Error> {
     let mut record = super::artifacts::RunRecord::start(root);
+    // `--out` is opened before any query: a missing folder or a permission found after the
+    // warehouse computed the report would lose it.
+    let created = match args.out.as_deref().map(open_out).transpose() {
+        Ok(created) => created.flatten(),
+        Err(error) => return record.finish(Err(error)),
+    };
     let result = run(root, profiles_dir, args, &mut record);
+    if result.is_err()
+        && let Some(path) = created
+    {
+        // A failed run leaves no empty file where there was none.
+        let _ = std::fs::remove_file(path);
+    }
     record.finish(result)
+}
+
+/// Checks that `path` can be written, creating it empty when missing (an existing file keeps
+/// its content until the report replaces it): the path when this created it.
+fn open_out(path: &Path) -> Result<Option<&Path>, Error> {
+    let write_error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(write_error(std::io::Error::other("it is a folder")));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(write_error)?;
+    Ok((!existed).then_some(path))
 }
 
 fn run(

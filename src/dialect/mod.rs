@@ -101,6 +101,12 @@ pub struct Literals {
 /// What a dialect can do, where that changes the shape of the SQL.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Capabilities {
+    /// A condition is not a value, nor a 1/0 value a condition (T-SQL): a formula's boolean
+    /// read as a value (a function's argument, a CASE's result, an operand of `=`) is written
+    /// `CASE WHEN c THEN 1 WHEN NOT (c) THEN 0 END`, and a 1/0 value read as a condition
+    /// `(v = 1)`.
+    #[serde(default)]
+    pub no_boolean_values: bool,
     /// The longest statement the warehouse accepts, in bytes, when it has a limit.
     #[serde(default)]
     pub max_statement_bytes: Option<usize>,

@@ -169,6 +169,11 @@ pub fn name_the_source(
 /// (a NaN or an infinity cast to an integer) and "overflow".
 const NOT_WHOLE: [&str; 3] = ["out of range", "overflow", "non-finite"];
 
+/// The words of an overflow in arithmetic on integers, not in a sum: DuckDB's "Overflow in
+/// multiplication of INT32", PostgreSQL's "integer out of range" (a 32-bit integer; a sum's
+/// pieces are 64-bit, "bigint out of range").
+const INTEGER_ARITHMETIC: [&str; 2] = ["overflow in ", "integer out of range"];
+
 /// When a warehouse says a number did not fit a whole number and the project adds
 /// fractional numbers (which segc adds exactly, as whole-number pieces), names the values
 /// that are added so, where a NaN, an infinity, or a value of 2^95 or more (which cannot be
@@ -182,7 +187,9 @@ fn name_the_sums(
 ) -> String {
     use crate::ir::{Aggregation, AttributeKind, FactColumn, KpiAggregation, KpiKind, ValueType};
     let lower = message.to_lowercase();
-    if !NOT_WHOLE.iter().any(|words| lower.contains(words)) {
+    if !NOT_WHOLE.iter().any(|words| lower.contains(words))
+        || INTEGER_ARITHMETIC.iter().any(|words| lower.contains(words))
+    {
         return message;
     }
     // Each place a value is read from, with the definitions that add it, in project order.
@@ -314,8 +321,14 @@ mod tests {
             // A KPI over a count (`avg_active_days`) adds whole numbers, exact as they are.
             assert!(!text.contains("avg_active_days"), "{text}");
         }
-        let text = traced("division by zero");
-        assert_eq!(text, "division by zero");
+        // Integer arithmetic that overflows is not a sum: no list of sums.
+        for message in [
+            "division by zero",
+            "Out of Range Error: Overflow in multiplication of INT32 (50000 * 50000)!",
+            "target `pg`: integer out of range",
+        ] {
+            assert_eq!(traced(message), message);
+        }
     }
 
     #[test]

@@ -136,6 +136,27 @@ impl Expr {
         children
     }
 
+    /// The attributes the formula names as a whole argument of `days_between`, once per
+    /// mention: those whose local date it reads. A formula it names is not followed.
+    pub fn days_between_arguments(&self) -> Vec<AttributeId> {
+        let mut found = Vec::new();
+        let mut stack = vec![self];
+        while let Some(expr) = stack.pop() {
+            if let Expr::Function {
+                function: Function::DaysBetween,
+                arguments,
+            } = expr
+            {
+                found.extend(arguments.iter().filter_map(|argument| match argument {
+                    Expr::Attribute(id) => Some(*id),
+                    _ => None,
+                }));
+            }
+            stack.extend(expr.children());
+        }
+        found
+    }
+
     /// The attributes the formula names, in reading order, once per mention. A formula it
     /// names is not followed: its own references are that attribute's.
     pub fn references(&self) -> Vec<AttributeId> {
@@ -156,7 +177,7 @@ impl Expr {
 
     /// The type the formula computes, given the types of the attributes it names (indexed
     /// by [`AttributeId`]). `nullif`, `coalesce`, `least` and `greatest` take their first
-    /// argument's type, a CASE its first result's; NULL is of unknown type.
+    /// typed argument's type, a CASE its first typed result's; NULL is of unknown type.
     pub fn value_type(&self, attributes: &[Attribute]) -> ValueType {
         match self {
             Expr::Number(_) => ValueType::Number,
@@ -178,23 +199,31 @@ impl Expr {
             } => match function {
                 Function::DaysBetween => ValueType::Integer,
                 Function::NullIf | Function::Coalesce | Function::Least | Function::Greatest => {
-                    arguments
-                        .first()
-                        .map(|a| a.value_type(attributes))
-                        .unwrap_or(ValueType::Unknown)
+                    known_type(arguments.iter(), attributes)
                 }
                 _ => ValueType::Number,
             },
             Expr::Case {
                 branches,
                 otherwise,
-            } => branches
-                .first()
-                .map(|(_, r)| r.value_type(attributes))
-                .or_else(|| otherwise.as_ref().map(|o| o.value_type(attributes)))
-                .unwrap_or(ValueType::Unknown),
+            } => known_type(
+                branches
+                    .iter()
+                    .map(|(_, result)| result)
+                    .chain(otherwise.as_deref()),
+                attributes,
+            ),
         }
     }
+}
+
+/// The type of the first of `values` whose type is known (a NULL's is not): `coalesce(NULL,
+/// last_seen)` is a timestamp, `CASE WHEN … THEN NULL ELSE country END` a string.
+fn known_type<'e>(values: impl Iterator<Item = &'e Expr>, attributes: &[Attribute]) -> ValueType {
+    values
+        .map(|value| value.value_type(attributes))
+        .find(|value_type| *value_type != ValueType::Unknown)
+        .unwrap_or(ValueType::Unknown)
 }
 
 #[cfg(test)]
@@ -410,9 +439,10 @@ mod tests {
                 ValueType::Timestamp,
             ),
             (call(Function::Least, vec![a(2), a(1)]), ValueType::Date),
+            // The first argument that is not NULL gives the type.
             (
                 call(Function::Greatest, vec![Expr::Null, a(5)]),
-                ValueType::Unknown,
+                ValueType::Integer,
             ),
             (
                 call(Function::NullIf, vec![a(3), Expr::String(String::new())]),
@@ -440,7 +470,7 @@ mod tests {
                 ),
                 ValueType::Integer,
             ),
-            // A CASE takes its first result's type; the ELSE only when there is no branch.
+            // A CASE takes its first typed result's type: a NULL's is not known.
             (
                 case(
                     vec![(a(4), Expr::String("y".into()))],
@@ -450,7 +480,13 @@ mod tests {
             ),
             (
                 case(vec![(a(4), Expr::Null)], Some(Expr::Number(1.0))),
-                ValueType::Unknown,
+                ValueType::Number,
+            ),
+            (case(vec![(a(4), Expr::Null)], None), ValueType::Unknown),
+            // coalesce(NULL, a1) is a timestamp, as a1.
+            (
+                call(Function::Coalesce, vec![Expr::Null, a(1)]),
+                ValueType::Timestamp,
             ),
             (case(Vec::new(), Some(a(1))), ValueType::Timestamp),
             (case(Vec::new(), None), ValueType::Unknown),

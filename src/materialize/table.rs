@@ -95,8 +95,9 @@ impl ResultsTable {
     pub fn for_target(mut self, target: &crate::session::Target) -> Result<ResultsTable, Error> {
         let per_dataset = target.dialect.catalog.scope == crate::dialect::CatalogScope::Dataset;
         if per_dataset && self.parts.len() == 1 {
+            // Set in profiles.yml or segc_project.yml, not on the command line: exit 1.
             let Some(dataset) = target.profile.field("dataset") else {
-                return Err(Error::Usage(format!(
+                return Err(Error::Profile(format!(
                     "target `{}`: the table `{}` ({}) needs a dataset on BigQuery: name it \
                      `dataset.{}`, or set `dataset` on the target in profiles.yml",
                     target.target,

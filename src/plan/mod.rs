@@ -180,6 +180,13 @@ impl<'p> Plan<'p> {
             .range(&project.activity_window);
             (range.start.unwrap_or(as_of), as_of)
         });
+        // The period's first day is a day of the report as much as its last (it heads the
+        // JSON and the results table), even where no literal in the SQL needs it.
+        if !crate::ir::time::within_years(period.0) {
+            return Err(Error::Request(BadRequest::TimeOutOfRange(
+                period.0.format("%Y-%m-%d").to_string(),
+            )));
+        }
         let time = ReportTime { as_of, period };
         let clock = Clock::new(&project.time_zone, time.end_day())?;
 

@@ -189,10 +189,11 @@ impl Report {
         Ok(report)
     }
 
-    /// Sets each change and relative change from the value and prior value as they are
-    /// printed ([`reported_double`]): computed from the warehouse's doubles, the difference of
-    /// two nearly equal values would print their last bits, which change from rerun to rerun
-    /// (rule 16). The columns of a KPI follow each other: value, prior, change, relative.
+    /// Sets each change from the value and prior value as they are printed
+    /// ([`reported_double`]): computed from the warehouse's doubles, the difference of two
+    /// nearly equal values would print their last bits, which change from rerun to rerun
+    /// (rule 16). The relative change divides that change by the prior as computed. The
+    /// columns of a KPI follow each other: value, prior, change, relative.
     fn changes_from_reported_values(&mut self) {
         let reported = |cell: &Cell| match cell {
             Cell::Integer(v) => Some(*v as f64),
@@ -213,13 +214,21 @@ impl Report {
                     (Cell::Integer(a), Cell::Integer(b)) => {
                         a.checked_sub(*b).map_or(Cell::Null, Cell::Integer)
                     }
+                    // The difference as printed too: 36.96 - 13.3333333333 is
+                    // 23.626666666700003 in doubles.
                     _ => match (reported(value), reported(prior)) {
-                        (Some(a), Some(b)) => Cell::Double(a - b),
+                        (Some(a), Some(b)) => {
+                            reported_double(a - b).map_or(Cell::Null, Cell::Double)
+                        }
                         _ => Cell::Null,
                     },
                 };
-                let relative = match (change.as_f64(), reported(prior)) {
-                    (Some(change), Some(prior)) if prior != 0.0 => Cell::Double(change / prior),
+                // Divided by the prior as computed: the printed one (13.3333333333 for 40 / 3)
+                // is off in its 12th digit, which then showed (1.77200000001 for 1.772).
+                let relative = match (change.as_f64(), reported(prior), prior.as_f64()) {
+                    (Some(change), Some(shown), Some(prior)) if shown != 0.0 => {
+                        Cell::Double(change / prior)
+                    }
                     _ => Cell::Null,
                 };
                 row.values[at] = change;

@@ -164,7 +164,22 @@ fn reported_number(cell: &Cell) -> Option<f64> {
 
 /// `1234567.891` → `1,234,567.89`.
 fn grouped(value: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, value.abs());
+    digits_grouped(format!("{:.*}", decimals, value.abs()), value < 0.0)
+}
+
+/// An integer's every digit grouped (a double holds them only up to 2^53):
+/// `1234567890123456789` → `1,234,567,890,123,456,789`, with `decimals` zeros.
+fn integer_grouped(value: i64, decimals: usize) -> String {
+    let mut text = value.unsigned_abs().to_string();
+    if decimals > 0 {
+        text.push('.');
+        text.push_str(&"0".repeat(decimals));
+    }
+    digits_grouped(text, value < 0)
+}
+
+/// The digits of `text` (an absolute value, `1234.5`) grouped by thousands, signed.
+fn digits_grouped(text: String, negative: bool) -> String {
     let (whole, fraction) = text
         .split_once('.')
         .map(|(w, f)| (w.to_string(), Some(f.to_string())))
@@ -180,7 +195,7 @@ fn grouped(value: f64, decimals: usize) -> String {
         out.push('.');
         out.push_str(&fraction);
     }
-    if value < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+    if negative && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
         format!("-{out}")
     } else {
         out
@@ -194,8 +209,12 @@ pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
             other => plain_text(other),
         };
     };
+    let grouped = |number: f64, decimals: usize| match cell {
+        Cell::Integer(value) => integer_grouped(*value, decimals),
+        _ => grouped(number, decimals),
+    };
     match format {
-        Format::Percent => format!("{}%", grouped(number * 100.0, 1)),
+        Format::Percent => format!("{}%", self::grouped(number * 100.0, 1)),
         Format::Currency => {
             let text = grouped(number, 2);
             match text.strip_prefix('-') {

@@ -21,6 +21,19 @@ fn formats_numbers_for_people() {
         "10,000"
     );
     assert_eq!(format_value(&Cell::Null, Format::Number, "$"), "–");
+    // Every digit of an integer past 2^53 (a double would print …768).
+    assert_eq!(
+        format_value(&Cell::Integer(1234567890123456789), Format::Integer, "$"),
+        "1,234,567,890,123,456,789"
+    );
+    assert_eq!(
+        format_value(&Cell::Integer(i64::MIN), Format::Number, "$"),
+        "-9,223,372,036,854,775,808.00"
+    );
+    assert_eq!(
+        format_value(&Cell::Integer(-9007199254740993), Format::Currency, "$"),
+        "-$9,007,199,254,740,993.00"
+    );
     assert_eq!(
         format_value(&Cell::Double(2.5), Format::Number, "$"),
         "2.50"
@@ -391,7 +404,7 @@ fn the_table_says_when_the_as_of_day_is_the_default() {
 
 /// A comparison's change is the difference of the values as printed: two sums that differ
 /// only in their last bits print a change of 0, not 2.2e-16, and the relative change
-/// divides by the printed prior value; integers subtract exactly; a zero prior has no
+/// divides it by the prior value as computed; integers subtract exactly; a zero prior has no
 /// relative change.
 #[test]
 fn changes_are_computed_from_the_printed_values() {
@@ -408,6 +421,10 @@ fn changes_are_computed_from_the_printed_values() {
         (Cell::Double(2.0), Format::Number),
         (Cell::Double(0.5000000000000004), Format::Number),
         (Cell::Double(0.2500000000000002), Format::Percent),
+        (Cell::Double(36.96), Format::Number),
+        (Cell::Double(40.0 / 3.0), Format::Number),
+        (Cell::Null, Format::Number),
+        (Cell::Null, Format::Percent),
     ]);
     for (index, kind) in [
         ColumnKind::Value,
@@ -417,7 +434,7 @@ fn changes_are_computed_from_the_printed_values() {
     ]
     .iter()
     .cycle()
-    .take(12)
+    .take(16)
     .enumerate()
     {
         report.columns[index].kind = *kind;
@@ -430,4 +447,9 @@ fn changes_are_computed_from_the_printed_values() {
     assert_eq!(values[7], Cell::Null);
     assert_eq!(values[10], Cell::Double(0.5));
     assert_eq!(values[11], Cell::Double(0.25));
+    // The printed change over the prior: 23.6266666667 / 13.333333333333334, where the
+    // printed prior (13.3333333333) gave 1.77200000001.
+    assert_eq!(values[14], Cell::Double(23.6266666667));
+    let relative = values[15].as_f64().unwrap();
+    assert_eq!(reported_double(relative), Some(1.772), "{relative}");
 }

@@ -94,7 +94,10 @@ pub fn read_condition_body(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Co
                                 format!(
                                     "the condition on `{}` must be a mapping of operator to value, found {}",
                                     name.value,
-                                    value.describe()
+                                    match value.as_mapping() {
+                                        Some(_) => "an empty mapping".to_string(),
+                                        None => value.describe().to_string(),
+                                    }
                                 ),
                                 value.span,
                             )

@@ -289,7 +289,14 @@ impl Validator<'_> {
             Some(length) => Predicate::WithinLast(length),
             None => {
                 self.error_with_hint(
-                    "`within_last` takes a length",
+                    format!(
+                        "`within_last` takes a length: 1 to 100000 days, weeks or months, found {}",
+                        match value.as_str() {
+                            Some(text) if text.chars().count() <= 40 => format!("`{text}`"),
+                            Some(_) => "a longer text".to_string(),
+                            None => value.describe().to_string(),
+                        }
+                    ),
                     value.span,
                     Some("write e.g. `within_last: 14d`".into()),
                 );

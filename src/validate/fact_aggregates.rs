@@ -90,10 +90,11 @@ impl Validator<'_> {
         let column_type = column
             .as_ref()
             .map_or(ValueType::Unknown, FactColumn::value_type);
+        // A boolean is 1 or 0: its sum counts the true facts, its average is their share.
         if matches!(aggregation, Aggregation::Sum | Aggregation::Avg)
             && !matches!(
                 column_type,
-                ValueType::Unknown | ValueType::Number | ValueType::Integer
+                ValueType::Unknown | ValueType::Number | ValueType::Integer | ValueType::Boolean
             )
         {
             self.error(

@@ -86,9 +86,10 @@ const FUNCTIONS: &[&str] = &[
     "length",
     "nchar",
     "nullif",
+    // `round` in formulas: a power of ten of digits that are not a number written out.
+    "power",
     "replace",
     "right",
-    "round",
     "safe_divide",
     "sign",
     "sqrt",

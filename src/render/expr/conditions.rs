@@ -171,19 +171,35 @@ impl<'a, 's> Sql<'a, 's> {
             }
             Predicate::IsNull(true) => format!("{value} IS NULL"),
             Predicate::IsNull(false) => format!("{value} IS NOT NULL"),
+            // Every string contains, starts and ends with the empty one (T-SQL's CHARINDEX
+            // finds it nowhere).
+            Predicate::Contains(text) | Predicate::StartsWith(text) | Predicate::EndsWith(text)
+                if text.is_empty() =>
+            {
+                format!("{value} IS NOT NULL")
+            }
             Predicate::Contains(text) => {
                 let needle = self.string(text);
                 self.call("contains", &[Value::from(value), Value::from(needle)])?
             }
             Predicate::StartsWith(text) | Predicate::EndsWith(text) => {
                 // The first (last) characters of the value, compared exactly with the text.
-                let length = text.chars().count();
+                let characters = text.chars().count();
+                let units = text.encode_utf16().count();
                 let function = if matches!(predicate, Predicate::StartsWith(_)) {
-                    "LEFT"
+                    "first_characters"
                 } else {
-                    "RIGHT"
+                    "last_characters"
                 };
-                let part = self.exact(format!("{function}({value}, {length})"), true)?;
+                let part = self.call(
+                    function,
+                    &[
+                        Value::from(value),
+                        Value::from(characters),
+                        Value::from(units),
+                    ],
+                )?;
+                let part = self.exact(part, true)?;
                 let needle = self.exact_literal(text)?;
                 format!("{part} = {needle}")
             }

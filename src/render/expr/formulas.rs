@@ -23,18 +23,68 @@ impl<'a, 's> Sql<'a, 's> {
         match &attribute.kind {
             AttributeKind::Formula(expr) => {
                 let expr = expr.clone();
-                let sql = self.expr(&expr, alias)?;
                 if attribute.value_type == ValueType::Boolean {
+                    let sql = self.as_condition(&expr, alias)?;
                     // Booleans become 1/0 values: not every warehouse has boolean columns.
                     Ok(format!(
                         "CASE WHEN {sql} THEN 1 WHEN NOT ({sql}) THEN 0 END"
                     ))
                 } else {
-                    Ok(sql)
+                    self.expr(&expr, alias)
                 }
             }
             _ => Ok(format!("{}.{}", self.alias(alias), self.q(&attribute.name))),
         }
+    }
+
+    /// Whether `expr` is spelled as a condition (a comparison, AND, OR, NOT, IS NULL, a
+    /// boolean column read as `= 1`), not as a value (a function, a CASE, a 1/0 literal).
+    fn spelled_as_condition(&self, expr: &Expr) -> bool {
+        let project = self.plan().project;
+        match expr {
+            Expr::Binary { operator, .. } => matches!(
+                operator,
+                BinaryOperator::Compare(_) | BinaryOperator::And | BinaryOperator::Or
+            ),
+            Expr::Not(_) | Expr::IsNull { .. } => true,
+            Expr::Boolean(_) => !self.dialect.capabilities.no_boolean_values,
+            Expr::Attribute(id) => match &project.attribute(*id).kind {
+                AttributeKind::Formula(inner) => self.spelled_as_condition(inner),
+                _ => project.attribute(*id).value_type == ValueType::Boolean,
+            },
+            _ => false,
+        }
+    }
+
+    /// `expr` where a value is read (an argument, an operand, a CASE's result). On a
+    /// warehouse without boolean values (T-SQL) a condition there becomes a 1/0 value.
+    fn as_value(&mut self, expr: &Expr, alias: Alias) -> Result<String, Error> {
+        let sql = self.expr(expr, alias)?;
+        let attributes = &self.plan().project.attributes;
+        Ok(
+            if self.dialect.capabilities.no_boolean_values
+                && expr.value_type(attributes) == ValueType::Boolean
+                && self.spelled_as_condition(expr)
+            {
+                format!("CASE WHEN {sql} THEN 1 WHEN NOT ({sql}) THEN 0 END")
+            } else {
+                sql
+            },
+        )
+    }
+
+    /// `expr` where a condition is read (AND, OR, NOT, a CASE's WHEN). On a warehouse
+    /// without boolean values (T-SQL) a boolean value there (`coalesce(vip, false)`, 1/0)
+    /// is compared with 1.
+    fn as_condition(&mut self, expr: &Expr, alias: Alias) -> Result<String, Error> {
+        let sql = self.expr(expr, alias)?;
+        Ok(
+            if self.dialect.capabilities.no_boolean_values && !self.spelled_as_condition(expr) {
+                format!("({sql} = 1)")
+            } else {
+                sql
+            },
+        )
     }
 
     /// A formula as SQL. Attribute references are columns of `alias`, or formulas inlined.
@@ -62,11 +112,11 @@ impl<'a, 's> Sql<'a, 's> {
             Expr::PeriodStart => self.time_value(&self.periods.period_start())?,
             Expr::PeriodMonths => self.time_value(&self.periods.period_months())?,
             Expr::Negate(inner) => format!("(-({}))", self.expr(inner, alias)?),
-            Expr::Not(inner) => format!("(NOT ({}))", self.expr(inner, alias)?),
+            Expr::Not(inner) => format!("(NOT ({}))", self.as_condition(inner, alias)?),
             Expr::IsNull { expr, negated } => {
                 format!(
                     "({} IS {}NULL)",
-                    self.expr(expr, alias)?,
+                    self.as_value(expr, alias)?,
                     if *negated { "NOT " } else { "" }
                 )
             }
@@ -85,12 +135,12 @@ impl<'a, 's> Sql<'a, 's> {
             } => {
                 let mut case = String::from("CASE");
                 for (condition, result) in branches {
-                    let condition = self.expr(condition, alias)?;
-                    let result = self.expr(result, alias)?;
+                    let condition = self.as_condition(condition, alias)?;
+                    let result = self.as_value(result, alias)?;
                     case.push_str(&format!(" WHEN {condition} THEN {result}"));
                 }
                 if let Some(otherwise) = otherwise {
-                    case.push_str(&format!(" ELSE {}", self.expr(otherwise, alias)?));
+                    case.push_str(&format!(" ELSE {}", self.as_value(otherwise, alias)?));
                 }
                 case.push_str(" END");
                 case
@@ -106,8 +156,17 @@ impl<'a, 's> Sql<'a, 's> {
         right: &Expr,
         alias: Alias,
     ) -> Result<String, Error> {
-        let l = self.expr(left, alias)?;
-        let r = self.expr(right, alias)?;
+        let logical = matches!(operator, BinaryOperator::And | BinaryOperator::Or);
+        let (mut l, mut r) = if logical {
+            (
+                self.as_condition(left, alias)?,
+                self.as_condition(right, alias)?,
+            )
+        } else {
+            (self.as_value(left, alias)?, self.as_value(right, alias)?)
+        };
+        let attributes = &self.plan().project.attributes;
+        let (left_type, right_type) = (left.value_type(attributes), right.value_type(attributes));
         Ok(match operator {
             BinaryOperator::Divide => format!(
                 "({})",
@@ -115,14 +174,21 @@ impl<'a, 's> Sql<'a, 's> {
             ),
             BinaryOperator::Add => format!("({l} + {r})"),
             BinaryOperator::Subtract => format!("({l} - {r})"),
-            BinaryOperator::Multiply => format!("({l} * {r})"),
+            // In double precision (rule 7): a product of two integer columns overflows a
+            // 32-bit integer on DuckDB and PostgreSQL (50,000 × 50,000), not on BigQuery.
+            BinaryOperator::Multiply => format!("({} * {r})", self.cast(l, "double")?),
             BinaryOperator::And => format!("({l} AND {r})"),
             BinaryOperator::Or => format!("({l} OR {r})"),
             BinaryOperator::Compare(c) => {
+                // A timestamp compared with a date compares its local day, as in conditions
+                // (rule 14), not the instant with the date's UTC midnight.
+                match (left_type, right_type) {
+                    (ValueType::Timestamp, ValueType::Date) => l = self.local_date(&l)?,
+                    (ValueType::Date, ValueType::Timestamp) => r = self.local_date(&r)?,
+                    _ => {}
+                }
                 // Strings compare exactly, as in conditions (rule 15).
-                let attributes = &self.plan().project.attributes;
-                let string = left.value_type(attributes) == ValueType::String
-                    || right.value_type(attributes) == ValueType::String;
+                let string = left_type == ValueType::String || right_type == ValueType::String;
                 let l = self.exact(l, string)?;
                 let r = self.exact(r, string)?;
                 format!("({l} {} {r})", comparison_operator(c))
@@ -142,7 +208,7 @@ impl<'a, 's> Sql<'a, 's> {
         }
         let rendered = arguments
             .iter()
-            .map(|a| self.expr(a, alias))
+            .map(|a| self.as_value(a, alias))
             .collect::<Result<Vec<_>, _>>()?;
         let name = match function {
             Function::NullIf => "NULLIF",
@@ -180,16 +246,77 @@ impl<'a, 's> Sql<'a, 's> {
         }
         if function == Function::Round {
             let value = self.cast(rendered.first().cloned().unwrap_or_default(), "double")?;
-            let digits = rendered.get(1).cloned().unwrap_or_else(|| "0".into());
-            return self.call("round", &[Value::from(value), Value::from(digits)]);
+            return self.round(value, arguments.get(1), rendered.get(1));
         }
         Ok(format!("{name}({})", rendered.join(", ")))
+    }
+
+    /// `round(value, digits)`: halves away from zero, in the same double arithmetic on every
+    /// warehouse, where their ROUNDs differ (PostgreSQL has none for doubles; a NUMERIC copy
+    /// without a scale is whole on Redshift). The value is scaled by the power of ten (exact
+    /// as a double up to 1e22), 0.5 added and the floor taken, then scaled back; a scaled
+    /// value of 2^52 or more is already whole and is kept (adding 0.5 to it would round to
+    /// even).
+    fn round(
+        &mut self,
+        value: String,
+        digits: Option<&Expr>,
+        digits_sql: Option<&String>,
+    ) -> Result<String, Error> {
+        let double = self.dialect.types.double.clone();
+        let whole = |expr: &Expr| match expr {
+            Expr::Number(n) if n.fract() == 0.0 && n.abs() <= 22.0 => Some(*n as i32),
+            Expr::Negate(inner) => match **inner {
+                Expr::Number(n) if n.fract() == 0.0 && n.abs() <= 22.0 => Some(-(n as i32)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let rounded = |scale: &str, negative: bool| {
+            let (scaled, back) = if negative {
+                (format!("ABS({value}) / {scale}"), format!("* {scale}"))
+            } else {
+                (format!("ABS({value}) * {scale}"), format!("/ {scale}"))
+            };
+            format!(
+                "CASE WHEN {scaled} >= 4503599627370496 THEN {value} \
+                 ELSE SIGN({value}) * (FLOOR({scaled} + CAST(0.5 AS {double})) {back}) END"
+            )
+        };
+        Ok(match digits.map_or(Some(0), whole) {
+            Some(n) => {
+                let scale = format!(
+                    "CAST(1{} AS {double})",
+                    "0".repeat(n.unsigned_abs() as usize)
+                );
+                format!("({})", rounded(&scale, n < 0))
+            }
+            None => {
+                let digits = digits_sql.cloned().unwrap_or_else(|| "0".into());
+                let scale = format!("POWER(CAST(10 AS {double}), ABS(FLOOR({digits})))");
+                format!(
+                    "(CASE WHEN {digits} >= 0 THEN {} ELSE {} END)",
+                    rounded(&scale, false),
+                    rounded(&scale, true)
+                )
+            }
+        })
     }
 
     /// `days_between(start, end)`: whole days between two dates.
     fn days_between(&mut self, arguments: &[Expr], alias: Alias) -> Result<String, Error> {
         let mut dates = Vec::new();
         for argument in arguments {
+            // A stored timestamp's local date, computed once per row in the attributes stage
+            // (unless this stage reads the attribute from a column of its own).
+            if let Expr::Attribute(id) = argument
+                && !self.values.iter().any(|(read, _)| read == id)
+                && let Some((_, column)) = self.local_days.iter().find(|(day, _)| day == id)
+            {
+                let column = column.clone();
+                dates.push(format!("{}.{column}", self.alias(alias)));
+                continue;
+            }
             let sql = self.expr(argument, alias)?;
             // A timestamp counts by its local date in the project's time zone (rule 14),
             // whatever expression gives it.

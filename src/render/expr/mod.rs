@@ -39,6 +39,9 @@ pub(super) struct Sql<'a, 's> {
     /// Attributes whose value a condition reads from a given column instead (the distinct
     /// values of a condition mask, see render/masks.rs).
     values: Vec<(crate::ir::AttributeId, String)>,
+    /// Timestamp attributes whose local date every stage after the attributes stage reads
+    /// from a column of it (computed once per user, see [`Sql::set_local_days`]).
+    local_days: Vec<(crate::ir::AttributeId, String)>,
 }
 
 /// A number as SQL: integers without a fraction, negatives in parentheses.
@@ -71,6 +74,7 @@ impl<'a, 's> Sql<'a, 's> {
             spine_columns,
             spine_reads,
             values: Vec::new(),
+            local_days: Vec::new(),
         }
     }
 
@@ -84,6 +88,7 @@ impl<'a, 's> Sql<'a, 's> {
             spine_columns: &mut *self.spine_columns,
             spine_reads: self.spine_reads,
             values: self.values.clone(),
+            local_days: self.local_days.clone(),
         }
     }
 
@@ -101,7 +106,14 @@ impl<'a, 's> Sql<'a, 's> {
             spine_columns: &mut *self.spine_columns,
             spine_reads: self.spine_reads,
             values,
+            local_days: self.local_days.clone(),
         }
+    }
+
+    /// From now on, `days_between` reads the local date of each of `columns`' attributes from
+    /// its column (of the stage rows it reads) instead of converting the timestamp again.
+    pub(super) fn set_local_days(&mut self, columns: Vec<(crate::ir::AttributeId, String)>) {
+        self.local_days = columns;
     }
 
     /// How many period-dependent values have been spelled so far (see [`Sql::time_value`]).
@@ -145,7 +157,7 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// The plan of the statement being written (a series': its latest period's).
-    fn plan(&self) -> &'a Plan<'a> {
+    pub(in crate::render) fn plan(&self) -> &'a Plan<'a> {
         self.periods.latest
     }
 
