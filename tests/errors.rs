@@ -505,7 +505,10 @@ fn formula_operands_of_the_wrong_type_are_located() {
   d: { formula: \"days_between(n, seen)\" }
   e: { formula: \"CASE WHEN n THEN 1 END\" }
   f: { formula: \"-(n > 1)\" }
+  g: { formula: \"greatest(as_of(), seen)\" }
+  h: { formula: \"CASE WHEN busy THEN seen ELSE as_of() END\" }
   fine: { formula: \"CASE WHEN busy THEN 1 ELSE 0 END * 10 + days_between(first_seen, seen)\" }
+  fine_too: { formula: \"CASE WHEN seen >= as_of() THEN greatest(seen, first_seen) END\" }
 ",
     );
     assert_one(
@@ -538,7 +541,18 @@ fn formula_operands_of_the_wrong_type_are_located() {
         "defs/b_defs.yml:11:17",
         "formula of `f`: a condition is a boolean, and `-` needs numbers",
     );
-    assert_eq!(found.len(), 6, "{found:#?}");
+    // A date and a timestamp side by side: the warehouses compare them differently.
+    assert_one(
+        &found,
+        "defs/b_defs.yml:12:36",
+        "formula of `g`: `seen` is a timestamp and `as_of()` a date, and `greatest` does not mix them",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:13:38",
+        "formula of `h`: `seen` is a timestamp and `as_of()` a date, and a `CASE` does not mix them",
+    );
+    assert_eq!(found.len(), 8, "{found:#?}");
 }
 
 /// Names that some warehouse would read as one column: case only (DuckDB, BigQuery and SQL

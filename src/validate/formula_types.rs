@@ -249,9 +249,26 @@ fn type_problem(expr: &Expr, attributes: &[crate::ir::Attribute]) -> Option<Type
                 attribute: attribute_of(argument),
             })
         }),
-        Expr::Case { branches, .. } => branches
+        Expr::Case {
+            branches,
+            otherwise,
+        } => branches
             .iter()
-            .find_map(|(condition, _)| needs_boolean(condition, "`CASE WHEN`", attributes)),
+            .find_map(|(condition, _)| needs_boolean(condition, "`CASE WHEN`", attributes))
+            .or_else(|| {
+                let results = branches.iter().map(|(_, result)| result);
+                mixed_times(results.chain(otherwise.as_deref()), "a `CASE`", attributes)
+            }),
+        Expr::Function {
+            function:
+                function
+                @ (Function::Least | Function::Greatest | Function::Coalesce | Function::NullIf),
+            arguments,
+        } => mixed_times(
+            arguments.iter(),
+            &format!("`{}`", function_name(*function)),
+            attributes,
+        ),
         _ => None,
     }
 }
@@ -328,6 +345,34 @@ fn needs_boolean(
         ),
         hint: Some("compare it, e.g. `orders_count > 0`"),
         attribute: attribute_of(operand),
+    })
+}
+
+/// A problem when `values` (a function's arguments, a CASE's results) hold both a date and
+/// a timestamp: the warehouses compare and convert them differently (DuckDB reads the date
+/// as UTC midnight, BigQuery refuses to compare them).
+fn mixed_times<'e>(
+    values: impl Iterator<Item = &'e Expr>,
+    what: &str,
+    attributes: &[crate::ir::Attribute],
+) -> Option<TypeProblem> {
+    let values: Vec<&Expr> = values.collect();
+    let of_type = |wanted: ValueType| {
+        values
+            .iter()
+            .find(|value| value.value_type(attributes) == wanted)
+    };
+    let (timestamp, date) = (of_type(ValueType::Timestamp)?, of_type(ValueType::Date)?);
+    Some(TypeProblem {
+        message: format!(
+            "{} is a timestamp and {} a date, and {what} does not mix them",
+            describe(timestamp, attributes),
+            describe(date, attributes)
+        ),
+        hint: Some(
+            "compare them in a condition (`a >= b` compares the timestamp's local day), or count days with `days_between(a, b)`",
+        ),
+        attribute: attribute_of(timestamp),
     })
 }
 
