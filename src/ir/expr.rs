@@ -137,7 +137,8 @@ impl Expr {
     }
 
     /// The attributes the formula names as a whole argument of `days_between`, once per
-    /// mention: those whose local date it reads. A formula it names is not followed.
+    /// mention: those whose local date it reads. A formula it names is not followed (it is
+    /// needed too, and read on its own).
     pub fn days_between_arguments(&self) -> Vec<AttributeId> {
         let mut found = Vec::new();
         let mut stack = vec![self];

@@ -18,7 +18,7 @@ use crate::error::{BadRequest, Error};
 use crate::ir::time::{DayRange, ReportTime};
 use crate::ir::{AttributeId, AttributeKind, KpiId, Project, SegmentId, SourceId};
 
-use needed::needed_attributes;
+use needed::{local_day_attributes, needed_attributes};
 use selection::{plan_kpis, plan_member_stages, plan_rows};
 
 pub use clock::{Clock, last_complete_day};
@@ -119,6 +119,9 @@ pub struct Plan<'p> {
     pub fact_passes: Vec<FactPass>,
     /// Formula attributes that a KPI aggregates (materialized as columns).
     pub formula_columns: Vec<AttributeId>,
+    /// Stored timestamps whose local date the attributes stage computes once per user, for
+    /// the needed formulas' `days_between` (only where the zone changes offset).
+    pub local_days: Vec<AttributeId>,
     /// Quintile scores, computed over every user in a stage of their own.
     pub score_columns: Vec<AttributeId>,
     pub rows: Vec<ReportRow>,
@@ -199,6 +202,11 @@ impl<'p> Plan<'p> {
         };
 
         let (needed, formula_columns) = needed_attributes(project, &rows, &computed_kpis);
+        // A fixed offset converts with one addition: nothing to compute once.
+        let local_days = match clock.fixed_offset() {
+            Some(_) => Vec::new(),
+            None => local_day_attributes(project, &needed),
+        };
 
         let users = project.users_source();
         let mut dimensions = Vec::new();
@@ -247,6 +255,7 @@ impl<'p> Plan<'p> {
             column_attributes,
             fact_passes,
             formula_columns,
+            local_days,
             score_columns,
             rows,
             member_stages,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::ReportRow;
 use crate::ir::{
-    AttributeId, AttributeKind, Condition, KpiId, KpiKind, Operand, Project, SegmentId,
+    AttributeId, AttributeKind, Condition, KpiId, KpiKind, Operand, Project, SegmentId, ValueType,
 };
 
 /// Every attribute the report needs, following formulas and `in_segment`, and the formula
@@ -44,6 +44,32 @@ pub(super) fn needed_attributes(
         }
     }
     (needed, formula_columns)
+}
+
+/// The stored timestamp attributes whose local date a needed formula's `days_between`
+/// reads, in attribute order: the attributes stage computes each once per user where the
+/// zone changes offset (see render/passes.rs), instead of every reader converting it again.
+pub(super) fn local_day_attributes(
+    project: &Project,
+    needed: &BTreeSet<AttributeId>,
+) -> Vec<AttributeId> {
+    let read: BTreeSet<AttributeId> = needed
+        .iter()
+        .filter_map(|id| match &project.attribute(*id).kind {
+            AttributeKind::Formula(expr) => Some(expr.days_between_arguments()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|id| {
+            let attribute = project.attribute(*id);
+            attribute.value_type == ValueType::Timestamp
+                && !matches!(
+                    attribute.kind,
+                    AttributeKind::Formula(_) | AttributeKind::Quintile { .. }
+                )
+        })
+        .collect();
+    read.into_iter().collect()
 }
 
 fn need_attribute(project: &Project, id: AttributeId, needed: &mut BTreeSet<AttributeId>) {

@@ -99,44 +99,23 @@ pub(super) fn passes(
     Ok((passes, attributes))
 }
 
-/// The local date of each stored timestamp attribute a formula's `days_between` reads, as
-/// a column of the attributes stage, where the zone changes offset: its conversion is a CASE
-/// over the zone's changes, which every formula, score and condition reading it would
-/// otherwise spell again (20 copies of it per user made a DuckDB report's SQL 13 times larger
-/// and its planning 0.5 s longer). The renderer then reads the column ([`Sql::set_local_days`]).
+/// The local date of each stored timestamp attribute a needed formula's `days_between`
+/// reads ([`crate::plan::Plan::local_days`]), as a column of the attributes stage: its
+/// conversion is a CASE over the zone's changes, which every formula, score and condition
+/// reading it would otherwise spell again (20 copies of it per user made a DuckDB report's
+/// SQL 13 times larger and its planning 0.5 s longer). The renderer then reads the column
+/// ([`Sql::set_local_days`]).
 fn local_days(
     sql: &mut Sql<'_, '_>,
     attributes: &[Item],
     names: &Names<'_>,
 ) -> Result<Vec<Item>, Error> {
     let plan = sql.plan();
-    if plan.clock.fixed_offset().is_some() {
-        return Ok(Vec::new());
-    }
-    let project = plan.project;
-    let mut read = Vec::new();
-    for attribute in &project.attributes {
-        if let crate::ir::AttributeKind::Formula(expr) = &attribute.kind {
-            for id in expr.days_between_arguments() {
-                let stored = !matches!(
-                    project.attribute(id).kind,
-                    crate::ir::AttributeKind::Formula(_)
-                        | crate::ir::AttributeKind::Quintile { .. }
-                );
-                if stored
-                    && project.attribute(id).value_type == crate::ir::ValueType::Timestamp
-                    && !read.contains(&id)
-                {
-                    read.push(id);
-                }
-            }
-        }
-    }
     let mut items = Vec::new();
     let mut columns = Vec::new();
-    for id in read {
-        let name = names.q(&project.attribute(id).name);
-        // Only an attribute the stage holds (the report may not need the formula).
+    for &id in &plan.local_days {
+        let name = names.q(&plan.project.attribute(id).name);
+        // A needed formula's attributes are needed: the stage holds each.
         let Some(item) = attributes.iter().find(|item| item.alias == name) else {
             continue;
         };

@@ -209,20 +209,21 @@ pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
             other => plain_text(other),
         };
     };
-    let grouped = |number: f64, decimals: usize| match cell {
+    // An integer keeps every digit; a percent is a fraction times 100.
+    let amount = |decimals: usize| match cell {
         Cell::Integer(value) => integer_grouped(*value, decimals),
         _ => grouped(number, decimals),
     };
     match format {
-        Format::Percent => format!("{}%", self::grouped(number * 100.0, 1)),
+        Format::Percent => format!("{}%", grouped(number * 100.0, 1)),
         Format::Currency => {
-            let text = grouped(number, 2);
+            let text = amount(2);
             match text.strip_prefix('-') {
                 Some(rest) => format!("-{currency}{rest}"),
                 None => format!("{currency}{text}"),
             }
         }
-        Format::Integer => grouped(number, 0),
-        Format::Number => grouped(number, 2),
+        Format::Integer => amount(0),
+        Format::Number => amount(2),
     }
 }

@@ -60,12 +60,9 @@ impl<'a, 's> Sql<'a, 's> {
     /// warehouse without boolean values (T-SQL) a condition there becomes a 1/0 value.
     fn as_value(&mut self, expr: &Expr, alias: Alias) -> Result<String, Error> {
         let sql = self.expr(expr, alias)?;
-        let attributes = &self.plan().project.attributes;
+        // Only booleans are spelled as conditions.
         Ok(
-            if self.dialect.capabilities.no_boolean_values
-                && expr.value_type(attributes) == ValueType::Boolean
-                && self.spelled_as_condition(expr)
-            {
+            if self.dialect.capabilities.no_boolean_values && self.spelled_as_condition(expr) {
                 format!("CASE WHEN {sql} THEN 1 WHEN NOT ({sql}) THEN 0 END")
             } else {
                 sql
