@@ -804,6 +804,50 @@ mod run {
         );
     }
 
+    /// The JSON output's `format` says what a column holds: a KPI that is a date, a
+    /// timestamp or a string is not called a number.
+    #[test]
+    fn the_json_columns_name_the_format_of_what_they_hold() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        std::fs::write(
+            project.join("segment-defs/zz_kinds.yml"),
+            "attributes:\n  zz_seen: { source: events, agg: max, column: time }\n\
+             kpis:\n  - { name: zz_first_signup, agg: min, of: signup_date }\n  \
+             - { name: zz_last_seen, agg: max, of: zz_seen }\n  \
+             - { name: zz_country, agg: max, of: country }\n  \
+             - { name: zz_share, ratio: [zz_people, zz_people], format: percent }\n  \
+             - { name: zz_people, agg: count }\n",
+        )
+        .unwrap();
+        let json = common::run_json(
+            &project,
+            &[
+                "-k",
+                "zz_first_signup,zz_last_seen,zz_country,zz_share,zz_people",
+            ],
+        );
+        let formats: Vec<(&str, &str)> = json["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["format"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            formats,
+            [
+                ("zz_first_signup", "date"),
+                ("zz_last_seen", "timestamp"),
+                ("zz_country", "text"),
+                ("zz_share", "percent"),
+                ("zz_people", "integer")
+            ]
+        );
+        let row = &json["rows"][0];
+        assert!(row["zz_first_signup"].as_str().unwrap().len() == 10, "{row}");
+        assert!(row["zz_last_seen"].as_str().unwrap().ends_with('Z'), "{row}");
+    }
+
     /// Columns are ordered by definitions file (by path in the definitions folder), then by
     /// place in the file: a new file adds its KPIs where its name sorts, and the columns
     /// already there keep their order.

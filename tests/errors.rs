@@ -108,6 +108,21 @@ fn a_date_compared_with_a_number_is_located_at_the_value() {
 }
 
 #[test]
+fn a_number_format_on_a_kpi_that_is_not_a_number_is_located() {
+    let found = problems(
+        "attributes:\n  signup_date: { source: users, column: signup_at, type: date }\n  seen: { source: events, agg: max, column: time }\nkpis:\n  - { name: first, agg: min, of: signup_date, format: integer }\n  - { name: last, agg: max, of: seen, format: number }\n  - { name: land, agg: max, of: country, format: percent }\n  - { name: fine, agg: max, of: country }\n",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:5:55",
+        "KPI `first` is a date; `format` applies to numbers only",
+    );
+    assert_one(&found, "defs/b_defs.yml:6:47", "KPI `last` is a timestamp");
+    assert_one(&found, "defs/b_defs.yml:7:50", "KPI `land` is a string");
+    assert_eq!(found.len(), 3, "{found:#?}");
+}
+
+#[test]
 fn in_segment_cycles_are_located_at_the_reference() {
     let found = problems(
         "segments:\n  - name: a\n    all: [ { in_segment: b } ]\n  - name: b\n    all: [ { in_segment: a } ]\n  - name: c\n    all: [ { in_segment: c } ]\n",

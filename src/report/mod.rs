@@ -39,6 +39,19 @@ pub struct Column {
     pub kind: ColumnKind,
 }
 
+impl Column {
+    /// The column's `format` in the JSON output: the KPI's number format, or `date`,
+    /// `timestamp` or `text` for a KPI whose values are not numbers.
+    pub fn format_name(&self) -> &'static str {
+        match self.value_type {
+            KpiType::Date => "date",
+            KpiType::Timestamp => "timestamp",
+            KpiType::String => "text",
+            KpiType::Integer | KpiType::Double => self.format.name(),
+        }
+    }
+}
+
 /// What a report's column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {

@@ -18,7 +18,7 @@ impl Report {
             .iter()
             .map(|c| {
                 let mut column =
-                    json!({ "name": c.name, "label": c.label, "format": c.format.name() });
+                    json!({ "name": c.name, "label": c.label, "format": c.format_name() });
                 if compare {
                     column["kind"] = json!(c.kind.name());
                 }

@@ -145,6 +145,21 @@ impl<'a> Validator<'a> {
             (kind, KpiType::Double, Format::Number)
         };
         let format = match &spec.format {
+            // A date, a timestamp or a string prints as it is: a number format would be
+            // ignored, and the JSON output would call the column a number.
+            Some(text) if !matches!(value_type, KpiType::Integer | KpiType::Double) => {
+                let kind = match value_type {
+                    KpiType::Date => "a date",
+                    KpiType::Timestamp => "a timestamp",
+                    _ => "a string",
+                };
+                self.error_with_hint(
+                    format!("{what} is {kind}; `format` applies to numbers only"),
+                    text.span,
+                    Some("remove `format`: the value prints as it is".into()),
+                );
+                default_format
+            }
             Some(text) => match text.value.as_str() {
                 "number" => Format::Number,
                 "integer" => Format::Integer,
