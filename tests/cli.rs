@@ -844,8 +844,14 @@ mod run {
             ]
         );
         let row = &json["rows"][0];
-        assert!(row["zz_first_signup"].as_str().unwrap().len() == 10, "{row}");
-        assert!(row["zz_last_seen"].as_str().unwrap().ends_with('Z'), "{row}");
+        assert!(
+            row["zz_first_signup"].as_str().unwrap().len() == 10,
+            "{row}"
+        );
+        assert!(
+            row["zz_last_seen"].as_str().unwrap().ends_with('Z'),
+            "{row}"
+        );
     }
 
     /// Columns are ordered by definitions file (by path in the definitions folder), then by
