@@ -123,6 +123,30 @@ fn a_number_format_on_a_kpi_that_is_not_a_number_is_located() {
 }
 
 #[test]
+fn kpi_names_that_segc_writes_as_columns_are_refused_at_the_name() {
+    let found = problems(
+        "kpis:\n  - { name: people, agg: count }\n  - { name: people__prior, agg: count }\n  - { name: As_Of, agg: count }\n  - { name: period, agg: count }\n  - { name: x__Change_Pct, agg: count }\n  - { name: prior_people, agg: count }\n",
+    );
+    assert_one(&found, "defs/b_defs.yml:3:13", "may not end in `__prior`");
+    assert_one(
+        &found,
+        "defs/b_defs.yml:4:13",
+        "`As_Of` is a column segc writes",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:5:13",
+        "`period` is a column segc writes",
+    );
+    assert_one(
+        &found,
+        "defs/b_defs.yml:6:13",
+        "may not end in `__change_pct`",
+    );
+    assert_eq!(found.len(), 4, "{found:#?}");
+}
+
+#[test]
 fn in_segment_cycles_are_located_at_the_reference() {
     let found = problems(
         "segments:\n  - name: a\n    all: [ { in_segment: b } ]\n  - name: b\n    all: [ { in_segment: a } ]\n  - name: c\n    all: [ { in_segment: c } ]\n",

@@ -9,10 +9,27 @@ use crate::spec::KpiSpec;
 use super::conditions::Scope;
 use super::{Validator, check_name};
 
-/// Names a KPI cannot take, in any case: they are keys of every row in JSON output, and
-/// `segment` and `parent` also columns of the compiled statement's result, whose names
-/// DuckDB, BigQuery and SQL Server compare ignoring case.
-const RESERVED_KPI_NAMES: &[&str] = &["segment", "parent", "label", "depth"];
+/// Names a KPI cannot take, in any case: they are keys of every row in JSON output, or
+/// columns of the CSV outputs (a report's days, a series' period, the long layout's `kpi`,
+/// a history run's `definition_changed`), and `segment` and `parent` also columns of the
+/// compiled statement's result, whose names DuckDB, BigQuery and SQL Server compare ignoring
+/// case.
+const RESERVED_KPI_NAMES: &[&str] = &[
+    "segment",
+    "parent",
+    "label",
+    "depth",
+    "as_of",
+    "period_start",
+    "period_end",
+    "period",
+    "kpi",
+    "definition_changed",
+];
+
+/// Endings of the columns `--compare` adds for each KPI (`<kpi>__prior`, …): a KPI named so
+/// could take the place of another's.
+const COMPARE_SUFFIXES: &[&str] = &["__prior", "__change", "__change_pct"];
 const KPI_AGGREGATIONS: &[&str] = &[
     "count",
     "count_distinct",
@@ -56,8 +73,21 @@ impl<'a> Validator<'a> {
             {
                 self.error(
                     format!(
-                        "`{}` is a column of every report row; pick another KPI name",
+                        "`{}` is a column segc writes beside the KPIs (in JSON rows or CSV); pick another KPI name",
                         spec.name.value
+                    ),
+                    spec.name.span,
+                );
+                continue;
+            }
+            let lower = spec.name.value.to_ascii_lowercase();
+            if let Some(suffix) = COMPARE_SUFFIXES
+                .iter()
+                .find(|suffix| lower.ends_with(*suffix))
+            {
+                self.error(
+                    format!(
+                        "KPI names may not end in `{suffix}`: `--compare` names its columns so (`<kpi>__prior`, `<kpi>__change`, `<kpi>__change_pct`)"
                     ),
                     spec.name.span,
                 );
