@@ -107,7 +107,7 @@ pub fn check(
         };
         match driver.query(&sql).and_then(|result| read(&result)) {
             Ok(newest) => Ok(Some(newest)),
-            Err(error @ Error::Interrupted(_)) => Err(error),
+            Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => Err(error),
             Err(_) => Ok(None),
         }
     };

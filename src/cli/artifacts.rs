@@ -186,10 +186,11 @@ impl RunRecord {
 
     /// `text` with the target profile's secrets masked.
     fn redact(&self, text: &str) -> String {
-        match &self.target {
+        let text = match &self.target {
             Some((_, _, profile)) => profile.redact(text),
             None => text.to_string(),
-        }
+        };
+        crate::error::redact(&text)
     }
 
     /// The profile as recorded: its type and fields, secrets masked.

@@ -245,7 +245,9 @@ pub fn print_event(event: &crate::events::Event) {
     line.insert("at".into(), at.into());
     line.insert("run_id".into(), crate::run_id().into());
     line.extend(event.fields.clone());
-    eprintln!("{}", serde_json::Value::Object(line));
+    let mut line = serde_json::Value::Object(line);
+    crate::error::redact_json(&mut line);
+    eprintln!("{line}");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -294,7 +296,10 @@ pub fn default_as_of(time_zone: &str) -> Result<NaiveDate, Error> {
 /// with its location and the lines it points at), others wrapped to a terminal's width.
 pub fn print_error(error: &Error) {
     match error {
-        Error::Invalid(_) => eprintln!("{}", crate::terminal::printable_lines(&error.to_string())),
+        Error::Invalid(_) => eprintln!(
+            "{}",
+            crate::terminal::printable_lines(&crate::error::redact(&error.to_string()))
+        ),
         _ => eprintln!("{}", for_stderr(&format!("error: {error}"))),
     }
 }
@@ -396,7 +401,8 @@ impl crate::events::Events for Terminal {
 
 /// A message for stderr: control characters escaped, and on a terminal wrapped to its width.
 pub fn for_stderr(message: &str) -> String {
-    let text = crate::terminal::printable_lines(message);
+    let message = crate::error::redact(message);
+    let text = crate::terminal::printable_lines(&message);
     match crate::terminal::stderr_width() {
         Some(width) => crate::terminal::wrap(&text, width),
         None => text.into_owned(),

@@ -21,8 +21,11 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
         let mut driver = crate::driver::open(&profile, super::run_options(), root)?;
         let version = driver.server_version()?;
         println!(
-            "{target}: ok — {version} ({} ms)",
-            started.elapsed().as_millis()
+            "{}",
+            crate::terminal::printable_lines(&crate::error::redact(&format!(
+                "{target}: ok — {version} ({} ms)",
+                started.elapsed().as_millis()
+            )))
         );
         return Ok(0);
     }
@@ -52,11 +55,11 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
             }
             Err(error @ Error::Invalid(_)) => {
                 failed = true;
-                eprintln!("{error}");
+                super::print_error(&error);
             }
             Err(error) => {
                 failed = true;
-                eprintln!("error: {error}");
+                super::print_error(&error);
             }
         }
     }

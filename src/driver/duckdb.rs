@@ -247,7 +247,7 @@ impl DuckDb {
         let _ = watcher.join();
         match stopped.load(Ordering::SeqCst) {
             INTERRUPTED => Err(cancel::interrupted(&self.label)),
-            TIMED_OUT => Err(Error::Query(format!(
+            TIMED_OUT => Err(Error::TimedOut(format!(
                 "DuckDB ({}): the query ran longer than --timeout {} s and was interrupted",
                 self.label,
                 timeout.map(|t| t.as_secs()).unwrap_or_default()

@@ -303,6 +303,60 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::Query(format!("cannot start the async runtime: {e}")))
 }
 
+/// How long opening a connection may take: the profile's `connect_timeout` (seconds; 15
+/// without one), or `--timeout` when that is shorter. The limit covers everything before
+/// the first query: the TCP connection, TLS, the server's start-up and the login. A server
+/// that accepts the connection and never answers would otherwise be waited on forever. The
+/// text names the setting that set it, for the message.
+#[cfg(any(feature = "postgres", feature = "sqlserver"))]
+pub(crate) fn connect_limit(
+    profile: &crate::spec::profiles::Profile,
+    options: &RunOptions,
+) -> Result<(std::time::Duration, String), Error> {
+    let seconds = match profile.field("connect_timeout") {
+        None => 15,
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if (1..=86_400).contains(&seconds) => seconds,
+            _ => {
+                return Err(Error::Profile(format!(
+                    "target `{}`: `connect_timeout` must be a whole number of seconds from 1 to 86400",
+                    profile.name
+                )));
+            }
+        },
+    };
+    let limit = std::time::Duration::from_secs(seconds);
+    Ok(match options.timeout {
+        Some(timeout) if timeout < limit => (timeout, format!("--timeout {}", timeout.as_secs())),
+        _ => (limit, format!("connect_timeout {seconds} s")),
+    })
+}
+
+/// Why opening a connection did not end with one.
+#[cfg(any(feature = "postgres", feature = "sqlserver"))]
+pub(crate) enum Opening<T> {
+    Done(T),
+    /// The limit of [`connect_limit`] passed first.
+    TimedOut,
+    /// Ctrl-C or SIGTERM came first.
+    Interrupted,
+}
+
+/// Waits for `opening` at most `limit`, and no longer than a stop request.
+#[cfg(any(feature = "postgres", feature = "sqlserver"))]
+pub(crate) async fn open_within<T>(
+    opening: impl std::future::Future<Output = T>,
+    limit: std::time::Duration,
+) -> Opening<T> {
+    tokio::select! {
+        outcome = tokio::time::timeout(limit, opening) => match outcome {
+            Ok(done) => Opening::Done(done),
+            Err(_) => Opening::TimedOut,
+        },
+        _ = cancel::requested() => Opening::Interrupted,
+    }
+}
+
 /// Waits until the deadline, or forever without one.
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
 pub(crate) async fn deadline(at: Option<tokio::time::Instant>) {

@@ -213,7 +213,7 @@ impl Postgres {
         cancel::install();
         let runtime = super::runtime()?;
         let dialect = Dialect::load(&profile.kind)?;
-        let (client, tls) = connect_retrying(&runtime, profile, &dialect, &options.events)?;
+        let (client, tls) = connect_retrying(&runtime, profile, &dialect, &options)?;
         let mut driver = Postgres {
             runtime,
             dialect,
@@ -298,7 +298,7 @@ fn cancellable<T>(
                 Attempt::new(is_transient(&e), explain(&e, &target))
             }),
             _ = cancel::requested() => cancel::interrupted(&target),
-            _ = limit => Error::Query(format!(
+            _ = limit => Error::TimedOut(format!(
                 "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
                 timeout.map(|t| t.as_secs()).unwrap_or_default()
             )),
@@ -323,24 +323,44 @@ fn connect_retrying(
     runtime: &tokio::runtime::Runtime,
     profile: &Profile,
     dialect: &Dialect,
-    events: &super::EventSink,
+    options: &super::RunOptions,
 ) -> Result<Connected, Error> {
-    let mut backoff = Backoff::new().reporting(events);
+    let (limit, set_by) = super::connect_limit(profile, options)?;
+    let mut backoff = Backoff::new().reporting(&options.events);
     loop {
         cancel::check(&profile.name)?;
-        let attempt = runtime.block_on(async {
-            tokio::select! {
-                opened = open(profile, dialect) => Some(opened),
-                _ = cancel::requested() => None,
-            }
-        });
+        let attempt = runtime.block_on(super::open_within(open(profile, dialect), limit));
         match attempt {
-            None => return Err(cancel::interrupted(&profile.name)),
-            Some(Ok(connected)) => return Ok(connected),
-            Some(Err(Attempt::Transient(message))) => backoff.wait(message, &profile.name)?,
-            Some(Err(Attempt::Failed(error))) => return Err(error),
+            super::Opening::Interrupted => return Err(cancel::interrupted(&profile.name)),
+            super::Opening::TimedOut => {
+                let (host, port) = address(profile);
+                return Err(Error::Query(format!(
+                    "target `{}` ({} at {host}:{port}): cannot connect: no session within {set_by} — the server did not answer in time",
+                    profile.name, profile.kind
+                )));
+            }
+            super::Opening::Done(Ok(connected)) => return Ok(connected),
+            super::Opening::Done(Err(Attempt::Transient(message))) => {
+                backoff.wait(message, &profile.name)?
+            }
+            super::Opening::Done(Err(Attempt::Failed(error))) => return Err(error),
         }
     }
+}
+
+/// The host and port a profile connects to, for messages.
+fn address(profile: &Profile) -> (&str, String) {
+    let default_port = if profile.kind == "redshift" {
+        5439
+    } else {
+        5432
+    };
+    (
+        profile.field("host").unwrap_or("localhost"),
+        profile
+            .field("port")
+            .map_or(default_port.to_string(), str::to_string),
+    )
 }
 
 type Connected = (Client, Option<tokio_postgres_rustls::MakeRustlsConnect>);
@@ -408,10 +428,11 @@ async fn open_session(profile: &Profile) -> Result<Connected, Attempt> {
         config.options(options);
     }
     config.application_name("segc");
-    let timeout = profile
-        .field("connect_timeout")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(15);
+    // The whole opening is limited by `connect_limit` too; this is the TCP connection's.
+    let timeout = match profile.field("connect_timeout") {
+        Some(text) => text.trim().parse().unwrap_or(15),
+        None => 15,
+    };
     config.connect_timeout(Duration::from_secs(timeout));
     let sslmode = profile
         .field("sslmode")
@@ -543,24 +564,27 @@ impl Postgres {
                     backoff.wait(message, &target)?;
                     // A new connection: the old one is gone or its session was ended. Until
                     // one opens, each try fails fast and spends the budget.
-                    let opened = self.runtime.block_on(async {
-                        tokio::select! {
-                            opened = open(&self.profile, &self.dialect) => Some(opened),
-                            _ = cancel::requested() => None,
-                        }
-                    });
+                    let (limit, set_by) = super::connect_limit(&self.profile, &self.options)?;
+                    let opened = self.runtime.block_on(super::open_within(
+                        open(&self.profile, &self.dialect),
+                        limit,
+                    ));
                     match opened {
-                        None => return Err(cancel::interrupted(&target)),
-                        Some(Ok((client, tls))) => {
+                        super::Opening::Interrupted => return Err(cancel::interrupted(&target)),
+                        super::Opening::TimedOut => self
+                            .options
+                            .events
+                            .progress(&format!("reconnecting failed: no session within {set_by}")),
+                        super::Opening::Done(Ok((client, tls))) => {
                             self.client = client;
                             self.tls = tls;
                             self.backend_pid = self.backend_pid();
                         }
-                        Some(Err(Attempt::Transient(message))) => self
+                        super::Opening::Done(Err(Attempt::Transient(message))) => self
                             .options
                             .events
                             .progress(&format!("reconnecting failed: {message}")),
-                        Some(Err(Attempt::Failed(error))) => self
+                        super::Opening::Done(Err(Attempt::Failed(error))) => self
                             .options
                             .events
                             .progress(&format!("reconnecting failed: {error}")),

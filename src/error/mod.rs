@@ -407,6 +407,9 @@ pub enum Error {
     Query(String),
     #[error("{0}")]
     Profile(String),
+    /// A statement ran longer than `--timeout` and was cancelled in the warehouse.
+    #[error("{0}")]
+    TimedOut(String),
     /// Ctrl-C or SIGTERM; the query was cancelled in the warehouse.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -485,3 +488,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+mod redact;
+pub use redact::{SHORTEST_SECRET, redact, redact_json, redact_shapes, register_secret};

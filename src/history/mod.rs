@@ -291,6 +291,7 @@ pub fn check_period(
     let backfill = format!("segc snapshot --from {before} --to {last}");
     let result = match driver.query(&sql) {
         Ok(result) => result,
+        Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => return Err(error),
         // Most often no day was ever recorded, and the table does not exist yet.
         Err(error) => {
             let error = Error::Query(format!(

@@ -42,6 +42,13 @@ const WAIT_MS: i32 = 2_000;
 /// How long the `jobs.get` for a finished job's bytes billed may take.
 const STATISTICS_WAIT: Duration = Duration::from_secs(10);
 
+/// After Ctrl-C, SIGTERM or `--timeout`, how long the first request may still take to name
+/// its job so that the job can be cancelled: BigQuery answers it within [`WAIT_MS`].
+const NAMING_WAIT: Duration = Duration::from_secs(5);
+
+/// How long `jobs.cancel` may take before segc gives up on it (with a warning).
+const CANCEL_WAIT: Duration = Duration::from_secs(10);
+
 pub struct BigQuery {
     runtime: tokio::runtime::Runtime,
     dialect: Dialect,
@@ -126,25 +133,50 @@ impl BigQuery {
     /// cancel is a warning) and returns the error the query ends with.
     async fn cancel_job(&self, job_id: &str, place: Option<&str>, why: Stop) -> Error {
         let target = self.settings.target.as_str();
-        if !job_id.is_empty()
-            && let Err(e) = self
-                .client
-                .job()
-                .cancel_job(&self.settings.project, job_id, place)
-                .await
-        {
-            self.options.events.warn(&format!(
-                "warning: could not cancel BigQuery job {job_id}: {e}"
-            ));
+        if !job_id.is_empty() {
+            let cancelled = tokio::time::timeout(
+                CANCEL_WAIT,
+                self.client
+                    .job()
+                    .cancel_job(&self.settings.project, job_id, place),
+            )
+            .await;
+            let failure = match cancelled {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no answer within {} s", CANCEL_WAIT.as_secs())),
+            };
+            if let Some(failure) = failure {
+                self.options.events.warn(&format!(
+                    "warning: could not cancel BigQuery job {job_id}: {failure}"
+                ));
+            }
         }
+        // Without a job id, BigQuery did not answer the request that starts the job in time:
+        // a job it started runs to its end, and is found by the run's label.
+        let unnamed = || {
+            format!(
+                "BigQuery named no job within {} s of the stop; a job it started runs on (label segc_run={})",
+                NAMING_WAIT.as_secs(),
+                crate::run_id()
+            )
+        };
         match why {
             Stop::Interrupted => match cancel::interrupted(target) {
+                Error::Interrupted(message) if job_id.is_empty() => {
+                    Error::Interrupted(format!("{message}: {}", unnamed()))
+                }
                 Error::Interrupted(message) => {
                     Error::Interrupted(format!("{message}: BigQuery job {job_id}"))
                 }
                 other => other,
             },
-            Stop::TimedOut(limit) => Error::Query(format!(
+            Stop::TimedOut(limit) if job_id.is_empty() => Error::TimedOut(format!(
+                "target `{target}`: the query ran longer than --timeout {} s; {}",
+                limit.as_secs(),
+                unnamed()
+            )),
+            Stop::TimedOut(limit) => Error::TimedOut(format!(
                 "target `{target}`: the query ran longer than --timeout {} s; BigQuery job {job_id} was cancelled",
                 limit.as_secs()
             )),
@@ -202,7 +234,11 @@ impl BigQuery {
         tokio::pin!(first);
         let (response, stopped) = tokio::select! {
             response = &mut first => (response?, None),
-            why = &mut stop => (first.await?, Some(why)),
+            why = &mut stop => match tokio::time::timeout(NAMING_WAIT, &mut first).await {
+                Ok(response) => (response?, Some(why)),
+                // An endpoint that does not answer: stop without the job's name.
+                Err(_) => return Err(self.cancel_job("", None, why).await),
+            },
         };
         if let Some(error) = job_errors(response.errors.as_ref(), target) {
             return Err(error);

@@ -89,9 +89,9 @@ pub fn tds_config(profile: &Profile) -> Result<(Config, bool), Error> {
         }
     };
     config.command_timeout(seconds("command_timeout")?);
-    if let Some(limit) = seconds("connect_timeout")? {
-        config.handshake_timeout(Some(limit));
-    }
+    // `connect_timeout` limits the whole opening, TCP to the pinned settings
+    // (`driver::connect_limit`), with segc's own message.
+    seconds("connect_timeout")?;
     config.application_name("segc");
     Ok((config, named_instance))
 }

@@ -38,6 +38,8 @@ pub struct SqlServer {
     named_instance: bool,
     target: String,
     options: RunOptions,
+    /// How long opening a connection may take ([`super::connect_limit`]).
+    open_limit: Duration,
 }
 
 /// Whether a failure may pass on a new connection: a dropped connection, or one of the
@@ -255,9 +257,22 @@ impl SqlServer {
         let runtime = super::runtime()?;
         let target = profile.name.clone();
         let dialect = Dialect::load("sqlserver")?;
-        let client = runtime
-            .block_on(open(&config, named_instance, &dialect))
-            .map_err(|e| connect_failure(&e, profile, &config))?;
+        let (limit, set_by) = super::connect_limit(profile, &options)?;
+        let client = match runtime.block_on(super::open_within(
+            open(&config, named_instance, &dialect),
+            limit,
+        )) {
+            super::Opening::Done(opened) => {
+                opened.map_err(|e| connect_failure(&e, profile, &config))?
+            }
+            super::Opening::Interrupted => return Err(cancel::interrupted(&target)),
+            super::Opening::TimedOut => {
+                return Err(Error::Query(profile.redact(&format!(
+                    "target `{target}` (sqlserver at {}): cannot connect: no session within {set_by} — the server did not answer in time",
+                    config.get_addr()
+                ))));
+            }
+        };
         let mut driver = SqlServer {
             runtime,
             dialect,
@@ -266,6 +281,7 @@ impl SqlServer {
             named_instance,
             target,
             options,
+            open_limit: limit,
         };
         driver.publish_session_id();
         Ok(driver)
@@ -298,9 +314,18 @@ impl SqlServer {
         let dialect = &self.dialect;
         let events = &self.options.events;
         let slot = &mut self.client;
+        let open_limit = self.open_limit;
         self.runtime.block_on(async move {
             if slot.is_none() {
-                *slot = Some(open(&config, named_instance, dialect).await.map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)))?);
+                let opened = tokio::time::timeout(open_limit, open(&config, named_instance, dialect))
+                    .await
+                    .map_err(|_| {
+                        Attempt::Transient(format!(
+                            "target `{target}`: reconnecting: no session within {} s",
+                            open_limit.as_secs()
+                        ))
+                    })?;
+                *slot = Some(opened.map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)))?);
             }
             let client = slot.as_mut().expect("connected above");
             let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
@@ -325,7 +350,7 @@ impl SqlServer {
             }
             Err(Attempt::Failed(match stop {
                 Stop::Interrupted => cancel::interrupted(&target),
-                Stop::TimedOut => Error::Query(format!(
+                Stop::TimedOut => Error::TimedOut(format!(
                     "target `{target}`: the query ran longer than --timeout {} s and was cancelled",
                     timeout.map(|t| t.as_secs()).unwrap_or_default()
                 )),

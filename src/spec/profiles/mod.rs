@@ -175,22 +175,52 @@ impl Profile {
 
     /// `text` with every secret of this profile replaced by `****`: for messages built from
     /// what a driver or a server said, which should never repeat one but are not trusted to.
+    /// Credentials minted at run time are masked by their shape too
+    /// ([`crate::error::redact_shapes`]).
     pub fn redact(&self, text: &str) -> String {
+        let mut secrets = self.secret_parts();
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
         let mut redacted = text.to_string();
+        for secret in secrets {
+            redacted = redacted.replace(secret, MASK);
+        }
+        crate::error::redact_shapes(&redacted)
+    }
+
+    /// Every text of this profile that [`Profile::masked_fields`] hides, and its parts, as
+    /// a message may quote them: a secret field's whole value; each word of `options`
+    /// (`-c name=value`: a server refusing a setting quotes its name or its value); each
+    /// value of a `key=value;…` secret (a connection string); and the password of a URL or
+    /// after `password=` in any field. Texts shorter than
+    /// [`crate::error::SHORTEST_SECRET`] characters are left out: they cannot be told from
+    /// ordinary words.
+    pub fn secret_parts(&self) -> Vec<&str> {
+        let mut found = Vec::new();
         for (key, value) in &self.fields {
-            let mut found = secrets::hidden_parts(value);
-            if is_secret(key) {
-                found.push(value);
+            found.extend(secrets::hidden_parts(value));
+            if !is_secret(key) {
+                continue;
             }
-            for secret in found {
-                let secret = secret.trim();
-                // Shorter values cannot be told from ordinary words.
-                if secret.chars().count() >= 4 {
-                    redacted = redacted.replace(secret, MASK);
-                }
+            found.push(value.as_str());
+            if key.eq_ignore_ascii_case("options") {
+                found.extend(
+                    value
+                        .split(|c: char| c.is_whitespace() || c == '=')
+                        .filter(|word| !word.starts_with('-')),
+                );
+            } else if value.contains('=') {
+                found.extend(
+                    value
+                        .split(';')
+                        .filter_map(|pair| pair.split_once('=').map(|(_, v)| v)),
+                );
             }
         }
-        redacted
+        found
+            .into_iter()
+            .map(|secret| secret.trim().trim_matches(['\'', '"', '{', '}']))
+            .filter(|secret| secret.chars().count() >= crate::error::SHORTEST_SECRET)
+            .collect()
     }
 }
 
@@ -364,12 +394,17 @@ impl ProfilesFile {
         if !problems.is_empty() {
             return Err(self.invalid(problems));
         }
-        Ok(Profile {
+        let profile = Profile {
             name: name.to_string(),
             kind: kind.map(|(kind, _)| kind).unwrap_or_default(),
             fields,
             folder: self.folder.clone(),
-        })
+        };
+        // Whatever prints from now on is masked against them (crate::error::redact).
+        for secret in profile.secret_parts() {
+            crate::error::register_secret(secret);
+        }
+        Ok(profile)
     }
 
     /// Warns, as ssh does for keys, when the file holds a secret written out and users

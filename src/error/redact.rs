@@ -1,0 +1,192 @@
+//! The last guard before anything leaves the process: every secret segc has read (the
+//! profiles' secret values and their parts) is registered here, and every message printed on
+//! stderr, every JSON event and every recorded error passes through [`redact`] on its way
+//! out. Text a server or a driver wrote is not trusted to leave secrets out: a proxy may
+//! quote the request's `Authorization` header, a server may quote a setting it refused.
+//!
+//! Beside the registered values, credentials minted at run time (an OAuth token from a
+//! service-account key) are masked by their shape: the word after `Bearer`, Google's
+//! `ya29.` access tokens, and PEM private-key blocks.
+
+use std::sync::RwLock;
+
+use super::MASK;
+
+/// The secrets registered so far, longest first so that a secret holding another is masked
+/// whole.
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Values shorter than this cannot be told from ordinary words and are not masked alone.
+pub const SHORTEST_SECRET: usize = 4;
+
+/// Remembers `secret` for [`redact`] (ignored when shorter than [`SHORTEST_SECRET`]
+/// characters once trimmed).
+pub fn register_secret(secret: &str) {
+    let secret = secret.trim();
+    if secret.chars().count() < SHORTEST_SECRET {
+        return;
+    }
+    let Ok(mut secrets) = SECRETS.write() else {
+        return;
+    };
+    if secrets.iter().any(|known| known == secret) {
+        return;
+    }
+    secrets.push(secret.to_string());
+    secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
+}
+
+/// `text` with every registered secret, and every credential recognised by its shape,
+/// replaced by `****`.
+pub fn redact(text: &str) -> String {
+    let mut redacted = text.to_string();
+    if let Ok(secrets) = SECRETS.read() {
+        for secret in secrets.iter() {
+            if redacted.contains(secret.as_str()) {
+                redacted = redacted.replace(secret.as_str(), MASK);
+            }
+        }
+    }
+    redact_shapes(&redacted)
+}
+
+/// Every string inside `value` redacted, keys included.
+pub fn redact_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => *text = redact(text),
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut item) in entries {
+                redact_json(&mut item);
+                map.insert(redact(&key), item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Characters a bearer token or an OAuth access token is made of (RFC 6750's b64token).
+fn token_character(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
+}
+
+/// `text` with credentials masked by their shape alone: the token after `Bearer ` (any
+/// case), a `ya29.` access token, and a PEM `PRIVATE KEY` block.
+pub fn redact_shapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(after) = strip_prefix_ignore_case(rest, "bearer")
+            && after.starts_with([' ', '\t'])
+            && !out.ends_with(|c: char| c.is_ascii_alphanumeric())
+        {
+            let gap = after.len() - after.trim_start_matches([' ', '\t']).len();
+            let token = &after[gap..];
+            let length = token.find(|c| !token_character(c)).unwrap_or(token.len());
+            out.push_str(&rest[..rest.len() - after.len() + gap]);
+            if looks_like_a_token(&token[..length]) {
+                out.push_str(MASK);
+                rest = &token[length..];
+            } else {
+                rest = token;
+            }
+            continue;
+        }
+        if rest.starts_with("ya29.") && !out.ends_with(token_character) {
+            let length = rest.find(|c| !token_character(c)).unwrap_or(rest.len());
+            out.push_str(MASK);
+            rest = &rest[length..];
+            continue;
+        }
+        if rest.starts_with("-----BEGIN") {
+            let line_end = rest.find('\n').unwrap_or(rest.len());
+            if rest[..line_end].contains("PRIVATE KEY") {
+                let end = rest
+                    .find("-----END")
+                    .and_then(|at| rest[at + 8..].find("-----").map(|close| at + 8 + close + 5))
+                    .unwrap_or(rest.len());
+                out.push_str(MASK);
+                rest = &rest[end..];
+                continue;
+            }
+        }
+        let next = rest.chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..next]);
+        rest = &rest[next..];
+    }
+    out
+}
+
+/// Whether the word after `Bearer` is a token rather than prose (`Bearer token missing`): 8
+/// characters or more, not all lower-case letters.
+fn looks_like_a_token(word: &str) -> bool {
+    word.len() >= 8 && !word.chars().all(|c| c.is_ascii_lowercase())
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_masked_by_their_shape() {
+        assert_eq!(
+            redact_shapes("echo auth=Bearer S3CRETtokN esc"),
+            "echo auth=Bearer **** esc"
+        );
+        assert_eq!(
+            redact_shapes("authorization: bearer\tya29.a0AfB_x-y.z\"}"),
+            "authorization: bearer\t****\"}"
+        );
+        assert_eq!(
+            redact_shapes("token ya29.c.Kp8B-abc, then"),
+            "token ****, then"
+        );
+        assert_eq!(
+            redact_shapes(
+                "key: -----BEGIN PRIVATE KEY-----\nMIIE\nabc\n-----END PRIVATE KEY-----\n!"
+            ),
+            "key: ****\n!"
+        );
+        // Words that only look alike are left alone.
+        for plain in [
+            "bearers of news",
+            "the Bearer header was missing",
+            "Bearer credentials were refused",
+            "Bearer",
+            "ya29",
+            "-----BEGIN CERTIFICATE-----",
+            "naïve café Bearer",
+        ] {
+            assert_eq!(redact_shapes(plain), plain);
+        }
+    }
+
+    #[test]
+    fn registered_secrets_are_masked_longest_first_in_text_and_json() {
+        register_secret("Xq-registered-secret-Xq");
+        register_secret("Xq-registered");
+        register_secret("abc");
+        assert_eq!(
+            redact("said Xq-registered-secret-Xq and Xq-registered, abc"),
+            "said **** and ****, abc"
+        );
+        let mut event = serde_json::json!({
+            "error": "Xq-registered-secret-Xq",
+            "nested": [{"Xq-registered": "Bearer t0k3n-Abcdef"}],
+            "code": 1
+        });
+        redact_json(&mut event);
+        assert_eq!(
+            event,
+            serde_json::json!({"error": "****", "nested": [{"****": "Bearer ****"}], "code": 1})
+        );
+    }
+}
