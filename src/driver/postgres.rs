@@ -413,6 +413,12 @@ async fn open_session(profile: &Profile) -> Result<Connected, Attempt> {
     if let Some(password) = profile.field("password") {
         config.password(password);
     }
+    if profile.field("database").is_some() && profile.field("dbname").is_some() {
+        return Err(Attempt::Failed(Error::Profile(format!(
+            "target `{}`: `database` and `dbname` name the same setting; keep one",
+            profile.name
+        ))));
+    }
     if let Some(database) = profile.field("database").or(profile.field("dbname")) {
         config.dbname(database);
     }
@@ -619,5 +625,26 @@ mod tests {
             .expect("refused")
             .to_string();
         assert!(error.contains("may not set client_encoding"), "{error}");
+    }
+
+    #[test]
+    fn database_and_dbname_together_are_refused() {
+        let profile = Profile {
+            name: "pg".into(),
+            kind: "postgres".into(),
+            fields: [
+                ("host", "127.0.0.1"),
+                ("port", "9"),
+                ("database", "a"),
+                ("dbname", "b"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            folder: std::path::PathBuf::from("."),
+        };
+        let error = Postgres::connect(&profile).err().expect("refused");
+        assert!(matches!(error, Error::Profile(_)), "{error}");
+        assert!(error.to_string().contains("keep one"), "{error}");
     }
 }
