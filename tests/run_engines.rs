@@ -1196,7 +1196,10 @@ fn timestamps_with_a_time_zone_read_as_utc_whatever_the_server_zone() {
          (3, '2024-03-31 04:30:00+00', '2024-03-31 04:30:00+00')",
         "CREATE TABLE app.events (user_id INTEGER, occurred_at TIMESTAMPTZ)",
         // Two days in New York (the 9th at 22:30, the 10th at 00:30), one in Los Angeles.
-        "INSERT INTO app.events VALUES (1, '2024-03-10 03:30:00+00'), (1, '2024-03-10 05:30:00+00')",
+        // And user 2's one event after signing up, within the report (a window counted from
+        // the sign-up instant, which DuckDB adds days to only as a plain TIMESTAMP).
+        "INSERT INTO app.events VALUES (1, '2024-03-10 03:30:00+00'), (1, '2024-03-10 05:30:00+00'), \
+         (2, '2024-03-31 03:40:00+00')",
     ];
     let mut db = connect(dir.path(), "zpg");
     for statement in statements {
@@ -1231,13 +1234,15 @@ fn timestamps_with_a_time_zone_read_as_utc_whatever_the_server_zone() {
          attributes:\n\
          \x20 days: { source: events, agg: count_distinct_days }\n\
          \x20 signup_day: { formula: \"days_between(seen_at, as_of())\" }\n\
+         \x20 early: { source: events, agg: count, window: { after_signup: 10d } }\n\
          segments:\n\
          \x20 - { name: signed_up_on_the_30th, all: [ { seen_at: { within_last: 1d } } ] }\n\
          kpis:\n\
          \x20 - { name: people, agg: count }\n\
          \x20 - { name: days, agg: sum, of: days }\n\
          \x20 - { name: last_seen, agg: max, of: seen_at }\n\
-         \x20 - { name: since, agg: sum, of: signup_day }\n",
+         \x20 - { name: since, agg: sum, of: signup_day }\n\
+         \x20 - { name: early, agg: sum, of: early }\n",
     )
     .unwrap();
     let tables: Vec<serde_json::Value> = ["zduck", "zpg", "zrs"]
@@ -1251,7 +1256,8 @@ fn timestamps_with_a_time_zone_read_as_utc_whatever_the_server_zone() {
     for (target, table) in ["zduck", "zpg", "zrs"].iter().zip(&tables) {
         let everyone = common::json_row(table, "all_users").unwrap();
         assert_eq!(everyone["people"], 2, "{target}: {table}");
-        assert_eq!(everyone["days"], 2.0, "{target}: {table}");
+        assert_eq!(everyone["days"], 3.0, "{target}: {table}");
+        assert_eq!(everyone["early"], 1.0, "{target}: {table}");
         assert_eq!(
             everyone["last_seen"], "2024-03-31T03:30:00Z",
             "{target}: {table}"
