@@ -150,6 +150,18 @@ pub fn command_json<S: AsRef<std::ffi::OsStr>>(
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// `segc --project PROJECT ARGS…`, ended after a minute at most, whatever its outcome.
+pub fn segc_in(project: &Path, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .arg("--project")
+        .arg(project)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
 pub fn output_text(output: &std::process::Output) -> String {
     format!(
         "{}{}",

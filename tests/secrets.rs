@@ -297,14 +297,7 @@ fn shapes(target: &TargetType) -> Vec<(Shape, String)> {
 }
 
 fn segc(project: &Path, args: &[&str]) -> Output {
-    assert_cmd::Command::cargo_bin("segc")
-        .unwrap()
-        .arg("--project")
-        .arg(project)
-        .args(args)
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap()
+    common::segc_in(project, args)
 }
 
 /// Whether `text` names `profiles.yml:line:col` (any line when `line` is `None`).

@@ -24,14 +24,7 @@ fn project(profiles: &str) -> tempfile::TempDir {
 }
 
 fn segc(project: &Path, args: &[&str]) -> Output {
-    assert_cmd::Command::cargo_bin("segc")
-        .unwrap()
-        .arg("--project")
-        .arg(project)
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap()
+    common::segc_in(project, args)
 }
 
 /// A port on loopback where connections are accepted and then left unanswered, for as long

@@ -189,9 +189,9 @@ impl Profile {
 
     /// Every text of this profile that [`Profile::masked_fields`] hides, and its parts, as
     /// a message may quote them: a secret field's whole value; each word of `options`
-    /// (`-c name=value`: a server refusing a setting quotes its name or its value); each
-    /// value of a `key=value;…` secret (a connection string); and the password of a URL or
-    /// after `password=` in any field. Texts shorter than
+    /// (`-c name=value`: a server refusing a setting quotes its name or its value), but
+    /// numbers and `on`/`off`/`true`/`false`; and the password of a URL or after
+    /// `password=` or `pwd=` in any field (a connection string's). Texts shorter than
     /// [`crate::error::SHORTEST_SECRET`] characters are left out: they cannot be told from
     /// ordinary words.
     pub fn secret_parts(&self) -> Vec<&str> {
@@ -202,17 +202,13 @@ impl Profile {
                 continue;
             }
             found.push(value.as_str());
+            // A connection string's password is a hidden part already; its other values
+            // (`true`, a database's name) are words messages need.
             if key.eq_ignore_ascii_case("options") {
                 found.extend(
                     value
                         .split(|c: char| c.is_whitespace() || c == '=')
-                        .filter(|word| !word.starts_with('-')),
-                );
-            } else if value.contains('=') {
-                found.extend(
-                    value
-                        .split(';')
-                        .filter_map(|pair| pair.split_once('=').map(|(_, v)| v)),
+                        .filter(|word| !word.starts_with('-') && !plain_setting_value(word)),
                 );
             }
         }
@@ -222,6 +218,15 @@ impl Profile {
             .filter(|secret| secret.chars().count() >= crate::error::SHORTEST_SECRET)
             .collect()
     }
+}
+
+/// A value of a server setting that is no secret and that messages use as a word: a number,
+/// or a boolean's spelling.
+fn plain_setting_value(word: &str) -> bool {
+    word.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || ["on", "off", "true", "false", "yes", "no"]
+            .iter()
+            .any(|plain| plain.eq_ignore_ascii_case(word.trim_matches(['\'', '"'])))
 }
 
 impl std::fmt::Debug for Profile {
@@ -578,6 +583,32 @@ mod tests {
         assert_eq!(
             profile.redact(said),
             "login failed with **** via **** (****) on db"
+        );
+    }
+
+    #[test]
+    fn messages_hide_each_word_of_options_but_keep_plain_values() {
+        let profile = Profile {
+            name: "pg".into(),
+            kind: "postgres".into(),
+            fields: [
+                ("options", "-c statement_timeout=600000 -c zq_setting=on"),
+                (
+                    "connection_string",
+                    "Server=db;Database=analytics;Pwd=Hunter-9;Encrypt=true",
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            folder: PathBuf::new(),
+        };
+        let said = "unrecognized configuration parameter \"zq_setting\"; Encrypt=true on \
+                    analytics with Hunter-9 after 600000 ms";
+        assert_eq!(
+            profile.redact(said),
+            "unrecognized configuration parameter \"****\"; Encrypt=true on analytics with \
+             **** after 600000 ms"
         );
     }
 }
