@@ -184,13 +184,10 @@ impl RunRecord {
         Ok(())
     }
 
-    /// `text` with the target profile's secrets masked.
+    /// `text` with every secret masked: the profiles' secrets are registered as they are
+    /// read ([`crate::error::redact`]).
     fn redact(&self, text: &str) -> String {
-        let text = match &self.target {
-            Some((_, _, profile)) => profile.redact(text),
-            None => text.to_string(),
-        };
-        crate::error::redact(&text)
+        crate::error::redact(text)
     }
 
     /// The profile as recorded: its type and fields, secrets masked.

@@ -303,16 +303,23 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::Query(format!("cannot start the async runtime: {e}")))
 }
 
+/// How long opening a connection may take ([`connect_limit`]), and the setting that says
+/// so, for messages (`connect_timeout 15 s`, `--timeout 5`).
+#[cfg(any(feature = "postgres", feature = "sqlserver"))]
+pub(crate) struct ConnectLimit {
+    pub duration: std::time::Duration,
+    pub set_by: String,
+}
+
 /// How long opening a connection may take: the profile's `connect_timeout` (seconds; 15
 /// without one), or `--timeout` when that is shorter. The limit covers everything before
 /// the first query: the TCP connection, TLS, the server's start-up and the login. A server
-/// that accepts the connection and never answers would otherwise be waited on forever. The
-/// text names the setting that set it, for the message.
+/// that accepts the connection and never answers would otherwise be waited on forever.
 #[cfg(any(feature = "postgres", feature = "sqlserver"))]
 pub(crate) fn connect_limit(
     profile: &crate::spec::profiles::Profile,
     options: &RunOptions,
-) -> Result<(std::time::Duration, String), Error> {
+) -> Result<ConnectLimit, Error> {
     let seconds = match profile.field("connect_timeout") {
         None => 15,
         Some(text) => match text.trim().parse::<u64>() {
@@ -327,8 +334,14 @@ pub(crate) fn connect_limit(
     };
     let limit = std::time::Duration::from_secs(seconds);
     Ok(match options.timeout {
-        Some(timeout) if timeout < limit => (timeout, format!("--timeout {}", timeout.as_secs())),
-        _ => (limit, format!("connect_timeout {seconds} s")),
+        Some(timeout) if timeout < limit => ConnectLimit {
+            duration: timeout,
+            set_by: format!("--timeout {}", timeout.as_secs()),
+        },
+        _ => ConnectLimit {
+            duration: limit,
+            set_by: format!("connect_timeout {seconds} s"),
+        },
     })
 }
 
@@ -346,10 +359,10 @@ pub(crate) enum Opening<T> {
 #[cfg(any(feature = "postgres", feature = "sqlserver"))]
 pub(crate) async fn open_within<T>(
     opening: impl std::future::Future<Output = T>,
-    limit: std::time::Duration,
+    limit: &ConnectLimit,
 ) -> Opening<T> {
     tokio::select! {
-        outcome = tokio::time::timeout(limit, opening) => match outcome {
+        outcome = tokio::time::timeout(limit.duration, opening) => match outcome {
             Ok(done) => Opening::Done(done),
             Err(_) => Opening::TimedOut,
         },

@@ -6,7 +6,6 @@
 //! `require` on port 5439; PostgreSQL to `prefer` on 5432.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_postgres::config::SslMode;
 use tokio_postgres::types::Type;
@@ -166,7 +165,7 @@ fn connect_failure(
     profile: &Profile,
     host: &str,
     port: u16,
-    timeout: u64,
+    limit: &super::ConnectLimit,
 ) -> Error {
     let target = &profile.name;
     let place = format!("target `{target}` ({} at {host}:{port})", profile.kind);
@@ -194,7 +193,7 @@ fn connect_failure(
             _ => "",
         };
         let waited = if hint.contains("in time") {
-            format!(" (connect_timeout {timeout} s)")
+            format!(" ({})", limit.set_by)
         } else {
             String::new()
         };
@@ -325,18 +324,18 @@ fn connect_retrying(
     dialect: &Dialect,
     options: &super::RunOptions,
 ) -> Result<Connected, Error> {
-    let (limit, set_by) = super::connect_limit(profile, options)?;
+    let limit = super::connect_limit(profile, options)?;
     let mut backoff = Backoff::new().reporting(&options.events);
     loop {
         cancel::check(&profile.name)?;
-        let attempt = runtime.block_on(super::open_within(open(profile, dialect), limit));
+        let attempt = runtime.block_on(super::open_within(open(profile, dialect, &limit), &limit));
         match attempt {
             super::Opening::Interrupted => return Err(cancel::interrupted(&profile.name)),
             super::Opening::TimedOut => {
-                let (host, port) = address(profile);
+                let (host, port) = address(profile)?;
                 return Err(Error::Query(format!(
-                    "target `{}` ({} at {host}:{port}): cannot connect: no session within {set_by} — the server did not answer in time",
-                    profile.name, profile.kind
+                    "target `{}` ({} at {host}:{port}): cannot connect: no session within {} — the server did not answer in time",
+                    profile.name, profile.kind, limit.set_by
                 )));
             }
             super::Opening::Done(Ok(connected)) => return Ok(connected),
@@ -348,27 +347,36 @@ fn connect_retrying(
     }
 }
 
-/// The host and port a profile connects to, for messages.
-fn address(profile: &Profile) -> (&str, String) {
+/// The host and port a profile connects to (`localhost`, and 5432, or 5439 on Redshift, by
+/// default); a port that is not a number is refused.
+fn address(profile: &Profile) -> Result<(&str, u16), Error> {
     let default_port = if profile.kind == "redshift" {
         5439
     } else {
         5432
     };
-    (
-        profile.field("host").unwrap_or("localhost"),
-        profile
-            .field("port")
-            .map_or(default_port.to_string(), str::to_string),
-    )
+    let port = match profile.field("port") {
+        Some(text) => text.parse::<u16>().map_err(|_| {
+            Error::Profile(format!(
+                "target `{}`: `port` must be a number",
+                profile.name
+            ))
+        })?,
+        None => default_port,
+    };
+    Ok((profile.field("host").unwrap_or("localhost"), port))
 }
 
 type Connected = (Client, Option<tokio_postgres_rustls::MakeRustlsConnect>);
 
 /// Opens a connection as the profile says, with the TLS connector when one is used, and pins
 /// the session's settings. A server that cannot take sessions for now is transient.
-async fn open(profile: &Profile, dialect: &Dialect) -> Result<Connected, Attempt> {
-    let (client, tls) = open_session(profile).await?;
+async fn open(
+    profile: &Profile,
+    dialect: &Dialect,
+    limit: &super::ConnectLimit,
+) -> Result<Connected, Attempt> {
+    let (client, tls) = open_session(profile, limit).await?;
     // The dialect's pinned settings, after the profile's `options` so they win.
     for setting in &dialect.session.settings {
         let statement = gate::admit(setting, dialect, Shape::Session).map_err(Attempt::Failed)?;
@@ -391,21 +399,14 @@ fn is_starting(error: &tokio_postgres::Error) -> bool {
     })
 }
 
-async fn open_session(profile: &Profile) -> Result<Connected, Attempt> {
+async fn open_session(
+    profile: &Profile,
+    limit: &super::ConnectLimit,
+) -> Result<Connected, Attempt> {
     let redshift = profile.kind == "redshift";
     let mut config = tokio_postgres::Config::new();
-    let host = profile.field("host").unwrap_or("localhost");
+    let (host, port) = address(profile).map_err(Attempt::Failed)?;
     config.host(host);
-    let default_port = if redshift { 5439 } else { 5432 };
-    let port = match profile.field("port") {
-        Some(text) => text.parse::<u16>().map_err(|_| {
-            Attempt::Failed(Error::Profile(format!(
-                "target `{}`: `port` must be a number",
-                profile.name
-            )))
-        })?,
-        None => default_port,
-    };
     config.port(port);
     if let Some(user) = profile.field("user") {
         config.user(user);
@@ -434,18 +435,14 @@ async fn open_session(profile: &Profile) -> Result<Connected, Attempt> {
         config.options(options);
     }
     config.application_name("segc");
-    // The whole opening is limited by `connect_limit` too; this is the TCP connection's.
-    let timeout = match profile.field("connect_timeout") {
-        Some(text) => text.trim().parse().unwrap_or(15),
-        None => 15,
-    };
-    config.connect_timeout(Duration::from_secs(timeout));
+    // The whole opening is limited too (`open_within`); this is the TCP connection's limit.
+    config.connect_timeout(limit.duration);
     let sslmode = profile
         .field("sslmode")
         .unwrap_or(if redshift { "require" } else { "prefer" });
     let target = profile.name.clone();
     let connect_error = |e: tokio_postgres::Error| {
-        let failure = connect_failure(&e, profile, host, port, timeout);
+        let failure = connect_failure(&e, profile, host, port, limit);
         if is_starting(&e) {
             Attempt::Transient(failure.to_string())
         } else {
@@ -570,17 +567,17 @@ impl Postgres {
                     backoff.wait(message, &target)?;
                     // A new connection: the old one is gone or its session was ended. Until
                     // one opens, each try fails fast and spends the budget.
-                    let (limit, set_by) = super::connect_limit(&self.profile, &self.options)?;
+                    let limit = super::connect_limit(&self.profile, &self.options)?;
                     let opened = self.runtime.block_on(super::open_within(
-                        open(&self.profile, &self.dialect),
-                        limit,
+                        open(&self.profile, &self.dialect, &limit),
+                        &limit,
                     ));
                     match opened {
                         super::Opening::Interrupted => return Err(cancel::interrupted(&target)),
-                        super::Opening::TimedOut => self
-                            .options
-                            .events
-                            .progress(&format!("reconnecting failed: no session within {set_by}")),
+                        super::Opening::TimedOut => self.options.events.progress(&format!(
+                            "reconnecting failed: no session within {}",
+                            limit.set_by
+                        )),
                         super::Opening::Done(Ok((client, tls))) => {
                             self.client = client;
                             self.tls = tls;

@@ -62,6 +62,10 @@ pub enum SeriesShape {
     Periods,
 }
 
+/// The endings of the columns a compare run adds after a KPI's own: `<kpi>__prior`, and for
+/// numbers `<kpi>__change` and `<kpi>__change_pct`. A KPI may not be named so.
+pub const COMPARE_SUFFIXES: [&str; 3] = ["__prior", "__change", "__change_pct"];
+
 /// The columns a compare run gives for one KPI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompareColumns {
@@ -79,9 +83,10 @@ pub fn compare_columns(project: &Project, kpis: &[KpiId]) -> Vec<CompareColumns>
             let kpi = project.kpi(*id);
             let name = kpi.name.clone();
             let numeric = matches!(kpi.value_type, KpiType::Integer | KpiType::Double);
+            let [prior, change, relative] = COMPARE_SUFFIXES;
             CompareColumns {
-                prior: format!("{name}__prior"),
-                change: numeric.then(|| (format!("{name}__change"), format!("{name}__change_pct"))),
+                prior: format!("{name}{prior}"),
+                change: numeric.then(|| (format!("{name}{change}"), format!("{name}{relative}"))),
                 value: name,
             }
         })

@@ -27,9 +27,6 @@ const RESERVED_KPI_NAMES: &[&str] = &[
     "definition_changed",
 ];
 
-/// Endings of the columns `--compare` adds for each KPI (`<kpi>__prior`, …): a KPI named so
-/// could take the place of another's.
-const COMPARE_SUFFIXES: &[&str] = &["__prior", "__change", "__change_pct"];
 const KPI_AGGREGATIONS: &[&str] = &[
     "count",
     "count_distinct",
@@ -81,7 +78,8 @@ impl<'a> Validator<'a> {
                 continue;
             }
             let lower = spec.name.value.to_ascii_lowercase();
-            if let Some(suffix) = COMPARE_SUFFIXES
+            // A KPI named so could take the place of another's compare column.
+            if let Some(suffix) = crate::plan::output::COMPARE_SUFFIXES
                 .iter()
                 .find(|suffix| lower.ends_with(*suffix))
             {

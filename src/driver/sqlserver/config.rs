@@ -89,9 +89,8 @@ pub fn tds_config(profile: &Profile) -> Result<(Config, bool), Error> {
         }
     };
     config.command_timeout(seconds("command_timeout")?);
-    // `connect_timeout` limits the whole opening, TCP to the pinned settings
-    // (`driver::connect_limit`), with segc's own message.
-    seconds("connect_timeout")?;
+    // `connect_timeout` limits the whole opening, TCP to the pinned settings, and is read
+    // (and checked) by `driver::connect_limit`.
     config.application_name("segc");
     Ok((config, named_instance))
 }

@@ -39,7 +39,7 @@ pub struct SqlServer {
     target: String,
     options: RunOptions,
     /// How long opening a connection may take ([`super::connect_limit`]).
-    open_limit: Duration,
+    open_limit: super::ConnectLimit,
 }
 
 /// Whether a failure may pass on a new connection: a dropped connection, or one of the
@@ -257,10 +257,10 @@ impl SqlServer {
         let runtime = super::runtime()?;
         let target = profile.name.clone();
         let dialect = Dialect::load("sqlserver")?;
-        let (limit, set_by) = super::connect_limit(profile, &options)?;
+        let limit = super::connect_limit(profile, &options)?;
         let client = match runtime.block_on(super::open_within(
             open(&config, named_instance, &dialect),
-            limit,
+            &limit,
         )) {
             super::Opening::Done(opened) => {
                 opened.map_err(|e| connect_failure(&e, profile, &config))?
@@ -268,8 +268,9 @@ impl SqlServer {
             super::Opening::Interrupted => return Err(cancel::interrupted(&target)),
             super::Opening::TimedOut => {
                 return Err(Error::Query(profile.redact(&format!(
-                    "target `{target}` (sqlserver at {}): cannot connect: no session within {set_by} — the server did not answer in time",
-                    config.get_addr()
+                    "target `{target}` (sqlserver at {}): cannot connect: no session within {} — the server did not answer in time",
+                    config.get_addr(),
+                    limit.set_by
                 ))));
             }
         };
@@ -314,15 +315,15 @@ impl SqlServer {
         let dialect = &self.dialect;
         let events = &self.options.events;
         let slot = &mut self.client;
-        let open_limit = self.open_limit;
+        let open_limit = &self.open_limit;
         self.runtime.block_on(async move {
             if slot.is_none() {
-                let opened = tokio::time::timeout(open_limit, open(&config, named_instance, dialect))
+                let opened = tokio::time::timeout(open_limit.duration, open(&config, named_instance, dialect))
                     .await
                     .map_err(|_| {
                         Attempt::Transient(format!(
-                            "target `{target}`: reconnecting: no session within {} s",
-                            open_limit.as_secs()
+                            "target `{target}`: reconnecting: no session within {}",
+                            open_limit.set_by
                         ))
                     })?;
                 *slot = Some(opened.map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)))?);
