@@ -106,7 +106,22 @@ pub fn check(
             return Ok(None);
         };
         match driver.query(&sql).and_then(|result| read(&result)) {
-            Ok(newest) => Ok(Some(newest)),
+            Ok(mut newest) => {
+                // A source timed by dates gives its newest day (as UTC midnight): the start
+                // of that local day.
+                for source in &mut newest {
+                    let date = plan
+                        .project
+                        .sources
+                        .iter()
+                        .position(|s| s.name == source.source)
+                        .is_some_and(|id| plan.project.time_is_date(crate::ir::SourceId(id)));
+                    if let (true, Some(instant)) = (date, source.newest) {
+                        source.newest = Some(plan.clock.instant(instant.date()));
+                    }
+                }
+                Ok(Some(newest))
+            }
             Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => Err(error),
             Err(_) => Ok(None),
         }

@@ -91,7 +91,7 @@ pub fn load_live(
     });
     let (Some(target), false) = (
         target,
-        untyped.columns.is_empty() && untyped.keys.is_empty(),
+        untyped.columns.is_empty() && untyped.keys.is_empty() && untyped.times.is_empty(),
     ) else {
         return Ok((crate::validate::validate(files)?, None));
     };
@@ -109,6 +109,12 @@ pub fn load_live(
             }
         }
     }
+    // A date where segc would read an instant is a local day, not UTC midnight.
+    for source in &untyped.times {
+        if !sources.iter().any(|s| s.name == source.name) {
+            sources.push(source);
+        }
+    }
     if sources.is_empty() {
         return Ok((crate::validate::validate(files)?, None));
     }
@@ -116,13 +122,34 @@ pub fn load_live(
     let mut driver = crate::driver::open(&profile, options, root)?;
     let mut learned = LearnedTypes::new();
     let mut problems = Vec::new();
-    for source in crate::catalog::read(driver.as_mut(), &dialect, &sources, &target)? {
+    // Only the types of columns that say when are missing: a catalog that cannot be read
+    // leaves them timestamps, as a note says, rather than stopping a run that needs no more.
+    let times_only = untyped.columns.is_empty()
+        && (dialect.compares_strings_exactly() || untyped.keys.is_empty());
+    let read = match crate::catalog::read(driver.as_mut(), &dialect, &sources, &target) {
+        Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => return Err(error),
+        Err(error) if times_only => {
+            let names: Vec<&str> = untyped.times.iter().map(|s| s.name.as_str()).collect();
+            events.warn(&format!(
+                "note: the catalog could not be read ({}), so the time columns of {} are read as timestamps; if one holds dates, declare `type: date` or refresh the snapshot (`segc sources --refresh --target {target}`)",
+                crate::error::redact(&error.to_string()),
+                names.join(", ")
+            ));
+            Vec::new()
+        }
+        result => result?,
+    };
+    for source in read {
         for (column, value_type) in source.columns {
             learned.insert((source.source.clone(), column), value_type);
         }
         if let Some(key) = source.key {
             let column = crate::validate::KEY_COLUMN.to_string();
             learned.insert((source.source.clone(), column), key);
+        }
+        for (role, value_type) in source.times {
+            let column = crate::validate::learned_time(&role);
+            learned.insert((source.source.clone(), column), value_type);
         }
         problems.extend(source.problems);
     }

@@ -947,6 +947,115 @@ fn local_dates_follow_the_zone_decades_back_and_years_ahead_on_every_engine() {
 }
 
 #[test]
+fn dates_that_say_when_are_local_days_on_every_engine() {
+    // A DATE where segc reads when something happened (a fact's time, a sign-up, a history
+    // row's validity) is a local day of the project's zone. Read as an instant it would be
+    // UTC midnight, in New York the evening before: the day after the as-of day would count,
+    // the first day of each window would not, and the plan valid from the next day would be
+    // read. No type is declared: `run` learns them from each engine's catalog.
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_dates",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, signed_up_on DATE, account_id INTEGER);
+         INSERT INTO app.users VALUES
+           (1, '2024-03-31', 10), (2, '2024-04-01', 20), (3, '2024-03-01', 30);
+         CREATE TABLE app.plans (account_id INTEGER, plan VARCHAR, valid_from DATE, valid_to DATE);
+         INSERT INTO app.plans VALUES
+           (10, 'basic', '2024-01-01', '2024-04-01'), (10, 'pro', '2024-04-01', NULL),
+           (30, 'basic', '2024-01-01', '2024-03-31'), (30, 'pro', '2024-03-31', NULL);
+         CREATE TABLE app.orders (user_id INTEGER, ordered_on DATE, amount DOUBLE);
+         INSERT INTO app.orders VALUES
+           (1, '2024-03-31', 1), (1, '2024-03-31', 16), (3, '2024-03-01', 2),
+           (3, '2024-03-02', 4), (3, '2024-04-01', 8), (1, '2024-04-01', 32);
+         CREATE TABLE app.visits (user_id INTEGER, visited_at TIMESTAMP);
+         INSERT INTO app.visits VALUES
+           (1, '2024-03-31 03:00:00'), (1, '2024-03-31 05:00:00'),
+           (3, '2024-03-02 04:59:00'), (3, '2024-03-03 05:00:00');",
+        "name: dates\nas_of: 2024-03-31\ntime_zone: America/New_York\n",
+        "sources:\n\
+         \x20 users: { table: app.users, key: user_id, columns: { signup_at: signed_up_on, account_id: { column: account_id, type: integer } } }\n\
+         \x20 plans: { table: app.plans, key: account_id, history: { valid_from: valid_from, valid_to: valid_to }, columns: { plan: { column: plan, type: string } } }\n\
+         \x20 orders: { table: app.orders, user_key: user_id, time: ordered_on, columns: { amount: { column: amount, type: number } } }\n\
+         \x20 visits: { table: app.visits, user_key: user_id, time: visited_at }\n\
+         attributes:\n\
+         \x20 spend: { source: orders, agg: sum, column: amount }\n\
+         \x20 spend_30d: { source: orders, agg: sum, column: amount, window: 30d }\n\
+         \x20 days: { source: orders, agg: count_distinct_days }\n\
+         \x20 days_30d: { source: orders, agg: count_distinct_days, window: 30d }\n\
+         \x20 last_order: { source: orders, agg: max, column: time }\n\
+         \x20 early_orders: { source: orders, agg: count, window: { after_signup: 2d } }\n\
+         \x20 early_visits: { source: visits, agg: count, window: { after_signup: 2d } }\n\
+         \x20 since_signup: { formula: \"days_between(signup_at, as_of())\" }\n\
+         segments:\n\
+         \x20 - { name: on_basic, all: [ { plan: { eq: basic } } ] }\n\
+         \x20 - { name: on_pro, all: [ { plan: { eq: pro } } ] }\n\
+         \x20 - { name: new, all: [ { signup_at: { within_last: 1d } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: spend, agg: sum, of: spend }\n\
+         \x20 - { name: spend_30d, agg: sum, of: spend_30d }\n\
+         \x20 - { name: days, agg: sum, of: days }\n\
+         \x20 - { name: days_30d, agg: sum, of: days_30d }\n\
+         \x20 - { name: last_order, agg: max, of: last_order }\n\
+         \x20 - { name: early_orders, agg: sum, of: early_orders }\n\
+         \x20 - { name: early_visits, agg: sum, of: early_visits }\n\
+         \x20 - { name: since_signup, agg: sum, of: since_signup }\n",
+    );
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        let everyone = row(table, "all_users");
+        // Users 1 and 3; user 2 signs up the day after.
+        assert_eq!(everyone["people"], 2, "{target}: {table}");
+        // 1 + 16 + 2 + 4: the orders of April 1st are not known yet.
+        assert_eq!(everyone["spend"], 23.0, "{target}: {table}");
+        // The 30 days end with March 31st and start with March 2nd.
+        assert_eq!(everyone["spend_30d"], 21.0, "{target}: {table}");
+        assert_eq!(everyone["days"], 3.0, "{target}: {table}");
+        assert_eq!(everyone["days_30d"], 2.0, "{target}: {table}");
+        assert_eq!(everyone["last_order"], "2024-03-31", "{target}: {table}");
+        // The sign-up day and the day after: 2 orders each (user 1's of April 1st is later).
+        assert_eq!(everyone["early_orders"], 4.0, "{target}: {table}");
+        // Visits by their New York day: user 1's of 23:00 on the 30th is before the sign-up
+        // day, user 3's of 00:00 on March 3rd two days after it.
+        assert_eq!(everyone["early_visits"], 2.0, "{target}: {table}");
+        assert_eq!(everyone["since_signup"], 30.0, "{target}: {table}");
+        // Account 10 is on basic until April 1st; account 30 on pro from March 31st.
+        assert_eq!(row(table, "on_basic")["people"], 1, "{target}: {table}");
+        assert_eq!(row(table, "on_basic")["spend"], 17.0, "{target}: {table}");
+        assert_eq!(row(table, "on_pro")["people"], 1, "{target}: {table}");
+        assert_eq!(row(table, "on_pro")["spend"], 6.0, "{target}: {table}");
+        assert_eq!(row(table, "new")["people"], 1, "{target}: {table}");
+    }
+    // A month series evaluates each month by its own days: in February no user has signed
+    // up yet (user 3's March 1st is not the evening of February 29th), and March is the
+    // report above.
+    let series = same_tables(
+        &engines,
+        &project,
+        dir.path(),
+        &["--grain", "month", "--from", "2024-02", "--to", "2024-03"],
+    );
+    for ((target, series), (_, march)) in series.iter().zip(&tables) {
+        let period = |label: &str| {
+            series["periods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["period"] == label)
+                .unwrap_or_else(|| panic!("no period {label} on {target}: {series}"))
+        };
+        let february = row(period("2024-02"), "all_users");
+        assert_eq!(february["people"], 0, "{target}: {series}");
+        let in_march = row(period("2024-03"), "all_users");
+        for kpi in ["people", "spend", "spend_30d", "days", "days_30d", "early_orders", "early_visits"] {
+            assert_eq!(in_march[kpi], row(march, "all_users")[kpi], "{kpi} on {target}: {series}");
+        }
+    }
+}
+
+#[test]
 fn formulas_compute_alike_on_every_engine() {
     // Los Angeles keeps daylight saving from 2024-03-10: user 1 was last seen at 22:00 on
     // 03-30 local time (05:00 UTC on 03-31), user 2 at 20:00 on 03-31 (03:00 UTC on 04-01).

@@ -147,6 +147,53 @@ fn kpi_names_that_segc_writes_as_columns_are_refused_at_the_name() {
 }
 
 #[test]
+fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("segc_project.yml"), "name: t\ndefinitions: defs\n").unwrap();
+    std::fs::create_dir(root.join("defs")).unwrap();
+    std::fs::write(
+        root.join("defs/sources.yml"),
+        "sources:
+  users: { table: app.users, key: user_id, columns: { signup_at: { column: created, type: string }, country: { column: country, type: string } } }
+  orders: { table: app.orders, user_key: user_id, time: { column: ordered_on, type: integer } }
+  events: { table: app.events, user_key: user_id, time: { column: occurred_at, type: timestamp } }
+  visits: { table: app.visits, user_key: user_id, time: visited }
+  plans: { table: app.plans, key: country, history: { valid_from: since, valid_to: until, type: boolean } }
+",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("defs/warehouse_schema.yml"),
+        "warehouse_schema:
+  target: t
+  dialect: duckdb
+  sources: {}
+  times:
+    events: { time: date }
+    visits: { time: string }
+",
+    )
+    .unwrap();
+    let found = collect(root);
+    assert_one(&found, "defs/sources.yml:2:91", "`signup_at` of source `users` is declared `string`: it is a date or a timestamp");
+    assert_one(&found, "defs/sources.yml:3:85", "`time` of source `orders` is declared `integer`: it is a date or a timestamp");
+    assert_one(
+        &found,
+        "defs/sources.yml:4:86",
+        "`time` of source `events` is declared `timestamp`, but the warehouse has column occurred_at as a date (defs/warehouse_schema.yml:6)",
+    );
+    assert_one(
+        &found,
+        "defs/sources.yml:5:57",
+        "`time` of source `visits` is column visited, which the warehouse has as a string (defs/warehouse_schema.yml:7)",
+    );
+    assert_one(&found, "defs/sources.yml:6:97", "`valid_from` of source `plans` is declared `boolean`");
+    assert_one(&found, "defs/sources.yml:6:97", "`valid_to` of source `plans` is declared `boolean`");
+    assert_eq!(found.len(), 6, "{found:#?}");
+}
+
+#[test]
 fn in_segment_cycles_are_located_at_the_reference() {
     let found = problems(
         "segments:\n  - name: a\n    all: [ { in_segment: b } ]\n  - name: b\n    all: [ { in_segment: a } ]\n  - name: c\n    all: [ { in_segment: c } ]\n",

@@ -42,6 +42,8 @@ pub struct SourceTypes {
     pub columns: Vec<(String, WarehouseType)>,
     /// The type of its `key` or `user_key` column.
     pub key: Option<WarehouseType>,
+    /// The types of its `time`, `valid_from` and `valid_to` columns, by those names.
+    pub times: Vec<(String, WarehouseType)>,
     pub problems: Vec<String>,
 }
 
@@ -117,6 +119,23 @@ pub fn source_types(
             "the key column {key} of source `{}` is not a column of table {}.{}",
             source.name, found.0, found.1
         ));
+    }
+    let mut times: Vec<(&str, &str)> = Vec::new();
+    if let crate::ir::SourceRole::Facts { time: Some(time), .. } = &source.role {
+        times.push(("time", time));
+    }
+    if let Some(history) = &source.history {
+        times.push(("valid_from", &history.valid_from));
+        times.push(("valid_to", &history.valid_to));
+    }
+    for (role, physical) in times {
+        match type_of(physical) {
+            Some(value_type) => result.times.push((role.to_string(), value_type)),
+            None => result.problems.push(format!(
+                "the `{role}` column {physical} of source `{}` is not a column of table {}.{}",
+                source.name, found.0, found.1
+            )),
+        }
     }
     for column in &source.columns {
         match type_of(&column.physical) {

@@ -58,6 +58,17 @@ pub fn snapshot_file(target: &str, dialect: &str, sources: &[SourceTypes]) -> St
             out.push_str(&format!("    {source}: {}\n", type_text(value_type)));
         }
     }
+    let times: Vec<_> = sources.iter().filter(|s| !s.times.is_empty()).collect();
+    if !times.is_empty() {
+        out.push_str("  # the type of each source's `time`, `valid_from` and `valid_to` column\n");
+        out.push_str("  times:\n");
+        for source in times {
+            out.push_str(&format!("    {}:\n", source.source));
+            for (role, value_type) in &source.times {
+                out.push_str(&format!("      {role}: {}\n", type_text(value_type)));
+            }
+        }
+    }
     out
 }
 

@@ -20,6 +20,8 @@ pub const SNAPSHOT_FILE: &str = "warehouse_schema.yml";
 
 segc must know the type of every column it compares, counts or orders (a declared `type:`
 wins over the snapshot), and whether each key is a string: string keys are joined exactly.
+It must also know whether `time`, `signup_at` and a history's `valid_from`/`valid_to` hold
+dates or timestamps: a date is a local day of the project's time zone, a timestamp an instant.
 Check the snapshot in; refresh it after a table changes.")]
 pub struct SourcesArgs {
     /// Read the type of every key and column of the sources from the target's catalog and
@@ -137,10 +139,30 @@ fn listing(files: &crate::spec::ProjectFiles) -> String {
                 key_snapshot.unwrap_or_else(|| "–".into()),
             ]);
         }
+        // The columns that say when, named by their field.
+        let mut times: Vec<(&str, &crate::spec::Spanned<String>, Option<&crate::spec::Spanned<String>>)> = Vec::new();
+        if let Some(time) = &source.time {
+            times.push(("time", time, source.time_type.as_ref()));
+        }
+        if let Some(history) = &source.history {
+            times.push(("valid_from", &history.valid_from, history.value_type.as_ref()));
+            times.push(("valid_to", &history.valid_to, history.value_type.as_ref()));
+        }
+        for (role, column, declared) in times {
+            let recorded = schema
+                .and_then(|schema| schema.time_type(&source.name.value, role))
+                .map(|t| t.value.clone());
+            rows.push([
+                source.name.value.clone(),
+                format!("({role})"),
+                column.value.clone(),
+                declared.map_or_else(|| "–".into(), |t| t.value.clone()),
+                recorded.unwrap_or_else(|| "–".into()),
+            ]);
+        }
         for column in &source.columns {
             let declared = match &column.value_type {
                 Some(t) => t.value.clone(),
-                None if column.name.value == crate::validate::SIGNUP_COLUMN => "(timestamp)".into(),
                 None => "–".into(),
             };
             rows.push([

@@ -74,6 +74,27 @@ impl Project {
             _ => None,
         }
     }
+    /// True when a fact source's time column is a date (a local day), not an instant.
+    pub fn time_is_date(&self, source: SourceId) -> bool {
+        matches!(
+            &self.source(source).role,
+            SourceRole::Facts {
+                time_type: ValueType::Date,
+                ..
+            }
+        )
+    }
+    /// True when the user table's sign-up column is a date (a local day), not an instant.
+    pub fn signup_is_date(&self) -> bool {
+        let users = self.source(self.users_source());
+        match &users.role {
+            SourceRole::Users { signup, .. } => users
+                .columns
+                .iter()
+                .any(|c| c.physical == *signup && c.value_type == ValueType::Date),
+            _ => false,
+        }
+    }
     /// The one source that lists users.
     pub fn users_source(&self) -> SourceId {
         SourceId(
@@ -249,6 +270,8 @@ impl KeyType {
 pub struct History {
     pub valid_from: String,
     pub valid_to: String,
+    /// Their type: timestamps (instants, UTC), or dates (a row valid from a local day).
+    pub value_type: ValueType,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -279,6 +302,9 @@ pub enum SourceRole {
     Facts {
         user_key: String,
         time: Option<String>,
+        /// The type of `time`: a timestamp (an instant, UTC), or a date (a local day: its
+        /// facts happened that day in the project's time zone).
+        time_type: ValueType,
     },
 }
 
@@ -364,16 +390,15 @@ pub enum FactColumn {
         physical: String,
         value_type: ValueType,
     },
-    /// The source's time column.
-    Time,
+    /// The source's time column, a timestamp or a date.
+    Time(ValueType),
 }
 
 impl FactColumn {
-    /// The column's type as declared (the time column is a timestamp).
+    /// The column's type as declared.
     pub fn value_type(&self) -> ValueType {
         match self {
-            FactColumn::Column { value_type, .. } => *value_type,
-            FactColumn::Time => ValueType::Timestamp,
+            FactColumn::Column { value_type, .. } | FactColumn::Time(value_type) => *value_type,
         }
     }
 }

@@ -221,12 +221,12 @@ impl FactRank {
         else {
             return None;
         };
-        let SourceRole::Facts { user_key, time } = &project.source(*source).role else {
+        let SourceRole::Facts { user_key, time, .. } = &project.source(*source).role else {
             return None;
         };
         let tie = column
             .as_ref()
-            .filter(|column| **column != FactColumn::Time)
+            .filter(|column| !matches!(column, FactColumn::Time(_)))
             .map(|column| (column.clone(), attribute.value_type == ValueType::String));
         Some(FactRank {
             attribute: id,

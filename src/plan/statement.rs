@@ -297,7 +297,7 @@ fn pass_stages(plan: &Plan<'_>, periods: &Periods<'_>) -> Vec<PassStage> {
     let plans = periods.plans();
     let mut passes = Vec::new();
     for (index, pass) in plan.fact_passes.iter().enumerate() {
-        let SourceRole::Facts { user_key, time } = &project.source(pass.source).role else {
+        let SourceRole::Facts { user_key, time, .. } = &project.source(pass.source).role else {
             continue;
         };
         // The same pass in every period: bounded below only if it is in each.

@@ -2,7 +2,8 @@
 //! once per user and slice, the slices each period reads, then per user and period the
 //! values the plain pass would give. A pass that cannot be combined from slices (a distinct
 //! count of a column, ordered facts, windows after sign-up, a minimum or maximum of strings,
-//! a `where` that depends on the period) keeps the plain plan: facts joined to every period.
+//! a `where` that depends on the period, a time column of dates) keeps the plain plan: facts
+//! joined to every period.
 
 use chrono::NaiveDateTime;
 
@@ -104,6 +105,11 @@ pub(super) fn bucketed(
     ) else {
         return Ok(None);
     };
+    // Slices are cut at instants; a source whose time is a date keeps the plain plan, whose
+    // bounds are its local days.
+    if statement.plan().project.time_is_date(stage.source) {
+        return Ok(None);
+    }
     let Some(ends) = instants(&periods.ends()) else {
         return Ok(None);
     };

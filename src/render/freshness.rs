@@ -55,13 +55,23 @@ pub fn render_freshness(
         Periods::new(plan, None),
         dialect,
         |sql| {
-            let end = sql.timestamp(plan.end_instant())?;
-            let start = match rows {
-                Freshness::AsOfDay => Some(sql.timestamp(plan.clock.instant(plan.time.as_of))?),
-                Freshness::Before(_) => None,
-            };
             let mut selects = Vec::new();
             for id in sources {
+                // A source timed by dates is read by local days.
+                let (end, start) = match plan.project.time_is_date(id) {
+                    true => (
+                        sql.date(plan.time.end_day())?,
+                        sql.date(plan.time.as_of)?,
+                    ),
+                    false => (
+                        sql.timestamp(plan.end_instant())?,
+                        sql.timestamp(plan.clock.instant(plan.time.as_of))?,
+                    ),
+                };
+                let start = match rows {
+                    Freshness::AsOfDay => Some(start),
+                    Freshness::Before(_) => None,
+                };
                 let source = plan.project.source(id);
                 let time = dialect.quote_identifier(plan.time_column(id).unwrap_or_default());
                 let newest = sql.call(

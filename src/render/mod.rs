@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::dialect::{DEFAULT_MACROS, Dialect, REPORT_TEMPLATE};
 use crate::error::Error;
-use crate::ir::{SourceId, SourceRole};
+use crate::ir::{SourceId, SourceRole, ValueType};
 use crate::plan::Plan;
 use crate::plan::statement::{Kind, Statement};
 use crate::plan::times::Periods;
@@ -173,19 +173,26 @@ pub fn render_source_checks(
         Periods::new(plan, None),
         dialect,
         |sql| {
-            let end = sql.timestamp(plan.end_instant())?;
+            let end_instant = sql.timestamp(plan.end_instant())?;
+            // Columns of dates are read by local days.
+            let end_day = sql.date(plan.time.end_day())?;
             let count = sql.call("count_rows", &[])?;
             let count = sql.call("cast", &[Value::from(count), Value::from("bigint")])?;
             let mut checks = Vec::new();
             for source in &plan.project.sources {
                 let table = dialect.quote_path(source.table.resolve(target, &dialect.name));
-                let time = match &source.role {
-                    SourceRole::Users { signup, .. } => Some(signup.as_str()),
+                let (time, date) = match &source.role {
+                    SourceRole::Users { signup, .. } => {
+                        (Some(signup.as_str()), plan.project.signup_is_date())
+                    }
                     SourceRole::Facts {
-                        time: Some(time), ..
-                    } => Some(time.as_str()),
-                    _ => None,
+                        time: Some(time),
+                        time_type,
+                        ..
+                    } => (Some(time.as_str()), *time_type == ValueType::Date),
+                    _ => (None, false),
                 };
+                let end = if date { &end_day } else { &end_instant };
                 let filter = time
                     .map(|t| format!(" WHERE {} < {end}", dialect.quote_identifier(t)))
                     .unwrap_or_default();

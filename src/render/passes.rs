@@ -188,11 +188,16 @@ fn pass(
     let mut filter = Vec::new();
     if let Some(time) = &stage.time {
         let column = format!("{}.{}", names.alias(Alias::Facts), q(time));
+        let date = project.time_is_date(stage.source);
         if let Some(bounds) = &stage.lower_bounds {
-            let start = sql.time_value(bounds)?;
+            let start = sql.when_bound(bounds, date)?;
             filter.push(format!("{column} >= {start}"));
         }
-        filter.push(format!("{column} < {end}"));
+        let until = match date {
+            true => sql.when_end(true)?,
+            false => end.to_string(),
+        };
+        filter.push(format!("{column} < {until}"));
     }
     // Inside the numbered copy the users stage is `u`; outside it, the copy carries the
     // sign-up instant as a column.

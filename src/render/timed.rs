@@ -223,13 +223,19 @@ fn member_values(
         format!("{f}.{}", q(&pass.user_key)),
     )?;
     let (p0, p1, start, end) = (&bounds.first, &bounds.last, &bounds.start, &bounds.end);
+    // Dates are local days: those of the period.
+    let date = project.time_is_date(pass.source);
+    let time_in_period = match date {
+        true => format!("{time} >= {p0} AND {time} <= {p1}"),
+        false => format!("{time} >= {start} AND {time} < {end}"),
+    };
     let (from, to) = (
         format!("{h}.{}", q("valid_from")),
         format!("{h}.{}", q("valid_to")),
     );
     // Entry at 00:00 of the day before `valid_from` and exit at 00:00 of `valid_to`, local
     // time: the fact's local day is at most one day before the first, and before the second.
-    let local_day = sql.local_date(&time)?;
+    let local_day = sql.when_day(&time, date)?;
     let entered = sql.call(
         "days_between",
         &[Value::from(local_day.clone()), Value::from(from.clone())],
@@ -244,7 +250,7 @@ fn member_values(
         "SELECT {by_period}{m}.{row}, {m}.{user}, {value} AS {out}\n  \
          FROM {segment_members} AS {m}\n  JOIN {segments} AS {s} ON {s}.{row} = {m}.{row}\n  \
          JOIN {table} AS {f} ON {fact_user} = {m}.{user}\n  \
-         WHERE {time} >= {start} AND {time} < {end}\n    AND {held}\n  \
+         WHERE {time_in_period}\n    AND {held}\n  \
          GROUP BY {by_period}{m}.{row}, {m}.{user}",
         by_period = bounds.by_period(),
         row = q("segc_row"),

@@ -65,12 +65,19 @@ pub(super) fn users(
             q("segc_period"),
         ));
     }
-    let mut filter = format!("{}.{} < {end}", names.alias(Alias::Users), q(&stage.signup));
+    // A sign-up date is a local day: its users exist from that day on.
+    let signup_end = match project.signup_is_date() {
+        true => sql.when_end(true)?,
+        false => end.clone(),
+    };
+    let mut filter = format!(
+        "{}.{} < {signup_end}",
+        names.alias(Alias::Users),
+        q(&stage.signup)
+    );
     if let Some(history) = &stage.history {
-        filter = format!(
-            "{filter} AND {}",
-            valid_at(names, &names.alias(Alias::Users), history, &end)
-        );
+        let valid = valid_at(sql, names, &names.alias(Alias::Users), history, &end)?;
+        filter = format!("{filter} AND {valid}");
     }
     let users = UsersStage {
         columns,
@@ -139,7 +146,8 @@ fn dimension_join(
         None => "1 = 1".into(),
     };
     if let Some(history) = &join.history {
-        on = format!("{on} AND {}", valid_at(names, &alias, history, end));
+        let valid = valid_at(sql, names, &alias, history, end)?;
+        on = format!("{on} AND {valid}");
     }
     Ok(Join {
         table: names.table(join.source),
@@ -148,10 +156,21 @@ fn dimension_join(
     })
 }
 
-/// A source keeping history contributes the row valid at the as-of instant: valid from
-/// before it, and not ended before it.
-fn valid_at(names: &Names<'_>, alias: &str, history: &History, end: &str) -> String {
+/// A source keeping history contributes the row valid at the as-of instant `end`: valid from
+/// before it, and not ended before it. Validity dates are local days: the row valid on the
+/// as-of day, from a day up to it and not ended by the day after it.
+fn valid_at(
+    sql: &mut Sql<'_, '_>,
+    names: &Names<'_>,
+    alias: &str,
+    history: &History,
+    end: &str,
+) -> Result<String, Error> {
     let from = format!("{alias}.{}", names.q(&history.valid_from));
     let to = format!("{alias}.{}", names.q(&history.valid_to));
-    format!("{from} < {end} AND ({to} IS NULL OR {to} >= {end})")
+    let end = match history.value_type {
+        ValueType::Date => sql.when_end(true)?,
+        _ => end.to_string(),
+    };
+    Ok(format!("{from} < {end} AND ({to} IS NULL OR {to} >= {end})"))
 }

@@ -77,6 +77,8 @@ pub struct WarehouseSchemaSpec {
     pub sources: Vec<(Spanned<String>, Vec<SnapshotColumn>)>,
     /// Per source, the type of its `key` or `user_key` column.
     pub keys: Vec<SnapshotColumn>,
+    /// Per source, the types of its `time`, `valid_from` and `valid_to` columns, by those names.
+    pub times: Vec<(Spanned<String>, Vec<SnapshotColumn>)>,
     pub span: Span,
 }
 
@@ -89,6 +91,15 @@ impl WarehouseSchemaSpec {
         self.keys
             .iter()
             .find(|(s, _)| s.value == source)
+            .map(|(_, t)| t)
+    }
+
+    /// The type recorded for `source`'s `time`, `valid_from` or `valid_to` column (`role`).
+    pub fn time_type(&self, source: &str, role: &str) -> Option<&Spanned<String>> {
+        let (_, columns) = self.times.iter().find(|(s, _)| s.value == source)?;
+        columns
+            .iter()
+            .find(|(c, _)| c.value == role)
             .map(|(_, t)| t)
     }
 }
@@ -191,7 +202,8 @@ pub fn read_definitions(
     map.finish(FILE_KEYS, diagnostics);
 }
 
-/// `warehouse_schema: { target, dialect, sources: { users: { country: string } }, keys: { users: integer } }`.
+/// `warehouse_schema: { target, dialect, sources: { users: { country: string } }, keys: { users:
+/// integer }, times: { orders: { time: date } } }`.
 fn read_warehouse_schema(
     node: &Node,
     span: Span,
@@ -200,18 +212,23 @@ fn read_warehouse_schema(
     let mut map = MapReader::new(node, "`warehouse_schema`", diagnostics)?;
     let target = map.string("target", diagnostics);
     let dialect = map.string("dialect", diagnostics);
-    let mut sources = Vec::new();
-    if let Some(node) = map.node("sources") {
-        for (source, body) in named_entries(node, "sources", diagnostics) {
-            let columns = named_entries(body, "columns", diagnostics)
-                .into_iter()
-                .filter_map(|(column, value)| {
-                    scalar_string(value, "a column type", diagnostics).map(|t| (column, t))
-                })
-                .collect();
-            sources.push((source, columns));
+    let mut per_source = |name: &str, diagnostics: &mut Vec<Diagnostic>| {
+        let mut sources = Vec::new();
+        if let Some(node) = map.node(name) {
+            for (source, body) in named_entries(node, name, diagnostics) {
+                let columns = named_entries(body, "columns", diagnostics)
+                    .into_iter()
+                    .filter_map(|(column, value)| {
+                        scalar_string(value, "a column type", diagnostics).map(|t| (column, t))
+                    })
+                    .collect();
+                sources.push((source, columns));
+            }
         }
-    }
+        sources
+    };
+    let sources = per_source("sources", diagnostics);
+    let times = per_source("times", diagnostics);
     let keys = map
         .node("keys")
         .map(|node| {
@@ -223,12 +240,13 @@ fn read_warehouse_schema(
                 .collect()
         })
         .unwrap_or_default();
-    map.finish(&["target", "dialect", "sources", "keys"], diagnostics);
+    map.finish(&["target", "dialect", "sources", "keys", "times"], diagnostics);
     Some(WarehouseSchemaSpec {
         target,
         dialect,
         sources,
         keys,
+        times,
         span,
     })
 }

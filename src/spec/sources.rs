@@ -31,6 +31,8 @@ pub struct SourceSpec {
     /// The declared type of `key` or `user_key` (`key: { column: user_id, type: string }`).
     pub key_type: Option<Spanned<String>>,
     pub time: Option<Spanned<String>>,
+    /// The declared type of `time` (`time: { column: ordered_on, type: date }`).
+    pub time_type: Option<Spanned<String>>,
     pub columns: Vec<ColumnSpec>,
     /// `history: { valid_from: col, valid_to: col }`: type-2 rows, as dbt snapshots write.
     pub history: Option<HistorySpec>,
@@ -42,6 +44,8 @@ pub struct SourceSpec {
 pub struct HistorySpec {
     pub valid_from: Spanned<String>,
     pub valid_to: Spanned<String>,
+    /// The declared type of both columns (`type: date`), when written.
+    pub value_type: Option<Spanned<String>>,
     pub span: Span,
 }
 
@@ -78,7 +82,7 @@ pub(super) fn read_source(
     let (key, key_type) = read_key(&mut map, "key", &what, diagnostics);
     let (user_key, user_key_type) = read_key(&mut map, "user_key", &what, diagnostics);
     let key_type = key_type.or(user_key_type);
-    let time = map.string("time", diagnostics);
+    let (time, time_type) = read_key(&mut map, "time", &what, diagnostics);
     let mut columns = Vec::new();
     if let Some(node) = map.node("columns") {
         for (column_name, body) in named_entries(node, "columns", diagnostics) {
@@ -113,10 +117,12 @@ pub(super) fn read_source(
         let mut history = MapReader::new(node, &what, diagnostics)?;
         let valid_from = history.required_string("valid_from", diagnostics);
         let valid_to = history.required_string("valid_to", diagnostics);
-        history.finish(&["valid_from", "valid_to"], diagnostics);
+        let value_type = history.string("type", diagnostics);
+        history.finish(&["valid_from", "valid_to", "type"], diagnostics);
         Some(HistorySpec {
             valid_from: valid_from?,
             valid_to: valid_to?,
+            value_type,
             span: node.span,
         })
     });
@@ -129,13 +135,15 @@ pub(super) fn read_source(
         user_key,
         key_type,
         time,
+        time_type,
         columns,
         history,
         span,
     })
 }
 
-/// `key` or `user_key`: a column name, or `{ column: user_id, type: string }` with its type.
+/// `key`, `user_key` or `time`: a column name, or `{ column: user_id, type: string }` with its
+/// type.
 fn read_key(
     map: &mut MapReader<'_>,
     name: &str,

@@ -218,8 +218,13 @@ impl Validator<'_> {
         let source_ref = &self.sources[source.0];
         let has_time = matches!(&source_ref.role, SourceRole::Facts { time: Some(_), .. });
         if name == "time" {
-            if has_time {
-                return Some(FactColumn::Time);
+            if let SourceRole::Facts {
+                time: Some(_),
+                time_type,
+                ..
+            } = &source_ref.role
+            {
+                return Some(FactColumn::Time(*time_type));
             }
             let message = format!("source `{}` has no `time` column", source_ref.name);
             self.error(message, span);

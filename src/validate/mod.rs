@@ -12,7 +12,7 @@ mod quintiles;
 mod segment_size;
 mod segments;
 mod sources;
-pub use sources::{KEY_COLUMN, SIGNUP_COLUMN};
+pub use sources::{KEY_COLUMN, SIGNUP_COLUMN, TIME_ROLES, learned_time};
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -63,6 +63,8 @@ pub fn validate_with(
 pub struct Untyped {
     pub columns: Vec<Source>,
     pub keys: Vec<Source>,
+    /// Sources whose `time`, `signup_at`, `valid_from` or `valid_to` type is not known.
+    pub times: Vec<Source>,
 }
 
 pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Untyped {
@@ -85,7 +87,16 @@ pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Untyped 
         .filter(|s| s.key_type == crate::ir::KeyType::Unknown)
         .cloned()
         .collect();
-    Untyped { columns, keys }
+    let times = validator
+        .untimed
+        .iter()
+        .filter_map(|id| project.sources.get(id.0).cloned())
+        .collect();
+    Untyped {
+        columns,
+        keys,
+        times,
+    }
 }
 
 /// Reads and validates the project in `root`.
@@ -119,6 +130,10 @@ pub(crate) struct Validator<'a> {
     column_uses: Vec<(SourceId, String, String)>,
     /// Sources with a column read as a value whose type is unknown.
     untyped: Vec<SourceId>,
+    /// Sources with a column that says when (`time`, `signup_at`, `valid_from`, `valid_to`)
+    /// whose type neither a declaration nor the snapshot gives: read as timestamps unless
+    /// `run` learns otherwise from the catalog.
+    untimed: Vec<SourceId>,
 }
 
 /// Names become SQL column aliases and JSON keys: letters, digits and `_`, not starting
@@ -288,6 +303,7 @@ impl<'a> Validator<'a> {
             used_by_name: std::cell::RefCell::new(Vec::new()),
             column_uses: Vec::new(),
             untyped: Vec::new(),
+            untimed: Vec::new(),
         }
     }
 

@@ -49,6 +49,15 @@ pub(crate) struct ColumnTyping {
 /// (no project column can have it).
 pub const KEY_COLUMN: &str = "(key)";
 
+/// The names of the columns that say when (`time`, `valid_from`, `valid_to`) in a snapshot's
+/// `times:`; learned from the catalog in parentheses, like [`KEY_COLUMN`].
+pub const TIME_ROLES: [&str; 3] = ["time", "valid_from", "valid_to"];
+
+/// The name under which the type of a source's `time`, `valid_from` or `valid_to` is learned.
+pub fn learned_time(role: &str) -> String {
+    format!("({role})")
+}
+
 /// Where a source's `key` or `user_key` is written (its column), else the source's name.
 fn key_span(spec: &SourceSpec) -> crate::error::Span {
     spec.key
@@ -108,6 +117,37 @@ impl Validator<'_> {
                 continue;
             };
             let key_type = self.key_type(spec, &what);
+            let role = match role {
+                SourceRole::Facts { user_key, time, .. } => {
+                    let time_type = match &spec.time {
+                        Some(column) => self.time_type(spec, "time", column, spec.time_type.as_ref()),
+                        None => ValueType::Timestamp,
+                    };
+                    SourceRole::Facts {
+                        user_key,
+                        time,
+                        time_type,
+                    }
+                }
+                role => role,
+            };
+            let history = spec.history.as_ref().map(|h| {
+                let value_type = self.time_type(spec, "valid_from", &h.valid_from, h.value_type.as_ref());
+                // Both columns have one type: the type of the other is checked against it.
+                let to = self.time_type(spec, "valid_to", &h.valid_to, h.value_type.as_ref());
+                if to != value_type && self.check_types {
+                    self.error_with_hint(
+                        format!("the history of {what} has `valid_from` of type {} and `valid_to` of type {}", value_type.name(), to.name()),
+                        h.span,
+                        Some("both must be dates or both timestamps: change the table, or declare `type:` in `history` and refresh the snapshot".into()),
+                    );
+                }
+                History {
+                    valid_from: h.valid_from.value.clone(),
+                    valid_to: h.valid_to.value.clone(),
+                    value_type,
+                }
+            });
             self.source_names
                 .insert(spec.name.value.clone(), SourceId(self.sources.len()));
             self.sources.push(Source {
@@ -115,10 +155,7 @@ impl Validator<'_> {
                 table,
                 role,
                 columns,
-                history: spec.history.as_ref().map(|h| History {
-                    valid_from: h.valid_from.value.clone(),
-                    valid_to: h.valid_to.value.clone(),
-                }),
+                history,
                 key_type,
                 key_origin: self.origin(key_span(spec)),
                 origin: self.origin(spec.span),
@@ -126,6 +163,121 @@ impl Validator<'_> {
         }
         self.assign_user_table(&keyed);
         self.join_key_types();
+    }
+
+    /// The type of a column that says when (`role`: `time`, `valid_from` or `valid_to`): a
+    /// date or a timestamp, declared (checked against the warehouse's when it is known), else
+    /// the snapshot's or the learned one. When none says, a timestamp, and `run` reads the
+    /// catalog first ([`Validator::untimed`]): a date read as an instant would be UTC
+    /// midnight, a day early west of UTC.
+    fn time_type(
+        &mut self,
+        spec: &SourceSpec,
+        role: &str,
+        column: &Spanned<String>,
+        declared: Option<&Spanned<String>>,
+    ) -> ValueType {
+        let name = &spec.name.value;
+        let warehouse = self
+            .files
+            .definitions
+            .warehouse_schema
+            .as_ref()
+            .and_then(|schema| schema.time_type(name, role))
+            .map(|t| (WarehouseType::from_snapshot(&t.value), Some(t.span)))
+            .or_else(|| {
+                self.learned
+                    .get(&(name.clone(), learned_time(role)))
+                    .map(|t| (t.clone(), None))
+            });
+        let source_id = SourceId(self.sources.len());
+        let declared_type = match declared {
+            Some(text) => match parse_type(&text.value) {
+                Some(t @ (ValueType::Date | ValueType::Timestamp)) => Some(t),
+                _ => {
+                    self.error_with_hint(
+                        format!(
+                            "`{role}` of source `{name}` is declared `{}`: it is a date or a timestamp",
+                            text.value
+                        ),
+                        text.span,
+                        Some("write `type: date` for a column of days, or `type: timestamp`".into()),
+                    );
+                    Some(ValueType::Timestamp)
+                }
+            },
+            None => None,
+        };
+        self.check_time_type(name, role, column, declared_type, warehouse.as_ref(), declared.map(|d| d.span))
+            .unwrap_or_else(|| {
+                if !self.untimed.contains(&source_id) {
+                    self.untimed.push(source_id);
+                }
+                ValueType::Timestamp
+            })
+    }
+
+    /// The type of a column that says when, from its declared type and the warehouse's: None
+    /// when neither is known. A warehouse type that is neither a date nor a timestamp, or that
+    /// is not the declared one, is an error.
+    fn check_time_type(
+        &mut self,
+        source: &str,
+        role: &str,
+        column: &Spanned<String>,
+        declared: Option<ValueType>,
+        warehouse: Option<&(WarehouseType, Option<crate::error::Span>)>,
+        declared_at: Option<crate::error::Span>,
+    ) -> Option<ValueType> {
+        let from = |at: &Option<crate::error::Span>| match at {
+            Some(at) => format!("{}:{}", self.files.sources.display(at.file), at.start.line),
+            None => "its catalog".to_string(),
+        };
+        match (declared, warehouse) {
+            (Some(declared), Some((WarehouseType::Known(found), at)))
+                if self.check_types
+                    && *found != declared
+                    && matches!(found, ValueType::Date | ValueType::Timestamp) =>
+            {
+                let found = *found;
+                let message = format!(
+                    "`{role}` of source `{source}` is declared `{}`, but the warehouse has column {} as a {} ({})",
+                    declared.name(),
+                    column.value,
+                    found.name(),
+                    from(at)
+                );
+                self.error_with_hint(
+                    message,
+                    declared_at.unwrap_or(column.span),
+                    Some(format!("a date is a local day and a timestamp an instant: declare `type: {}`, or change the table and refresh the snapshot", found.name())),
+                );
+                Some(declared)
+            }
+            (Some(declared), _) => Some(declared),
+            (None, Some((WarehouseType::Known(t @ (ValueType::Date | ValueType::Timestamp)), _))) => {
+                Some(*t)
+            }
+            (None, Some((WarehouseType::Known(found), at))) => {
+                if self.check_types {
+                    let message = format!(
+                        "`{role}` of source `{source}` is column {}, which the warehouse has as a {} ({}): segc reads it as a date or a timestamp",
+                        column.value,
+                        found.name(),
+                        from(at)
+                    );
+                    self.error_with_hint(
+                        message,
+                        column.span,
+                        Some("name a date or timestamp column, or a view that converts it".into()),
+                    );
+                }
+                Some(ValueType::Timestamp)
+            }
+            // A type segc does not name (a zoned or civil time): read as an instant.
+            (None, Some((WarehouseType::Unsupported(_), _))) => Some(ValueType::Timestamp),
+            (None, None) => None,
+        }
     }
 
     /// A source's key type: declared (checked against the warehouse's when it is known),
@@ -397,6 +549,31 @@ impl Validator<'_> {
                     .map(|t| (t.clone(), None))
             });
         match &column.value_type {
+            Some(text) if column.name.value == SIGNUP_COLUMN => {
+                let declared = match parse_type(&text.value) {
+                    Some(t @ (ValueType::Date | ValueType::Timestamp)) => t,
+                    _ => {
+                        self.error_with_hint(
+                            format!(
+                                "`{SIGNUP_COLUMN}` of {what} is declared `{}`: it is a date or a timestamp",
+                                text.value
+                            ),
+                            text.span,
+                            Some("write `type: date` for a column of days, or `type: timestamp`".into()),
+                        );
+                        ValueType::Timestamp
+                    }
+                };
+                self.check_time_type(
+                    &spec.name.value,
+                    SIGNUP_COLUMN,
+                    &column.column,
+                    Some(declared),
+                    snapshot.as_ref(),
+                    Some(text.span),
+                )
+                .unwrap_or(declared)
+            }
             Some(text) => match parse_type(&text.value) {
                 Some(t) => {
                     if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
@@ -434,7 +611,23 @@ impl Validator<'_> {
                     ValueType::Unknown
                 }
             },
-            None if column.name.value == SIGNUP_COLUMN => ValueType::Timestamp,
+            None if column.name.value == SIGNUP_COLUMN => {
+                let source_id = SourceId(self.sources.len());
+                self.check_time_type(
+                    &spec.name.value,
+                    SIGNUP_COLUMN,
+                    &column.column,
+                    None,
+                    snapshot.as_ref(),
+                    None,
+                )
+                .unwrap_or_else(|| {
+                    if !self.untimed.contains(&source_id) {
+                        self.untimed.push(source_id);
+                    }
+                    ValueType::Timestamp
+                })
+            }
             None => match snapshot {
                 Some((WarehouseType::Known(t), _)) => t,
                 Some((WarehouseType::Unsupported(name), _)) => {
@@ -469,6 +662,8 @@ impl Validator<'_> {
             (None, Some(user_key)) => SourceRole::Facts {
                 user_key: user_key.value.clone(),
                 time: spec.time.as_ref().map(|t| t.value.clone()),
+                // Set by `read_sources`.
+                time_type: ValueType::Timestamp,
             },
             (Some(key), None) => {
                 if let Some(time) = &spec.time {

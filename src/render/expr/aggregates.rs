@@ -112,7 +112,8 @@ impl<'a, 's> Sql<'a, 's> {
         let mut conditions = Vec::new();
         if let Some(window) = &rows.window {
             let time = format!("{}.{}", self.alias(Alias::Facts), self.q(&window.time));
-            conditions.extend(self.window_conditions(&time, window, signup)?);
+            let date = self.plan().project.time_is_date(source);
+            conditions.extend(self.window_conditions(&time, date, window, signup)?);
         }
         if let Some(filter) = &rows.filter {
             conditions.push(self.condition_in(filter, Alias::Facts, Some(source))?);
@@ -347,7 +348,8 @@ impl<'a, 's> Sql<'a, 's> {
                 let Some(words) = after_signup_day_words(days) else {
                     return Ok(None);
                 };
-                (words, self.local_date(signup)?)
+                let date = self.plan().project.signup_is_date();
+                (words, self.when_day(signup, date)?)
             }
             (None, Some(start)) => {
                 let end = window.bounds.end.as_ref().unwrap_or(ends);
@@ -379,7 +381,8 @@ impl<'a, 's> Sql<'a, 's> {
                 let time = time
                     .as_ref()
                     .map(|time| format!("{}.{}", self.alias(Alias::Facts), self.q(time)));
-                self.local_date(time.as_deref().unwrap_or("NULL"))?
+                let date = self.plan().project.time_is_date(aggregate.source);
+                self.when_day(time.as_deref().unwrap_or("NULL"), date)?
             }
             FactValue::Column { column, flag } => {
                 let value = self.fact_column(aggregate.source, column);

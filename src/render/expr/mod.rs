@@ -212,7 +212,7 @@ impl<'a, 's> Sql<'a, 's> {
     fn fact_column(&self, source: crate::ir::SourceId, column: &FactColumn) -> String {
         let physical = match column {
             FactColumn::Column { physical, .. } => physical.clone(),
-            FactColumn::Time => self
+            FactColumn::Time(_) => self
                 .plan()
                 .time_column(source)
                 .unwrap_or_default()

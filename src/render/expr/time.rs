@@ -6,6 +6,7 @@ use minijinja::Value;
 use crate::error::{BadRequest, Error};
 use crate::ir::{Comparison, Duration};
 use crate::plan::aggregates::FactWindow;
+use crate::plan::times::TimeValue;
 
 use super::Sql;
 
@@ -97,25 +98,88 @@ impl<'a, 's> Sql<'a, 's> {
         ))
     }
 
-    /// A window over facts, as conditions on the facts' time column `time` (its bounds from
-    /// the report's time, or counted from `signup` for windows after sign-up).
+    /// A bound on a column that says when (a fact's time, a sign-up, a row's validity): the
+    /// instants of `bound` for a timestamp column; for a date column (`date`), the local days
+    /// they start. Every such bound segc writes is the start of a local day, so a date is
+    /// before it exactly when the date's day is before that day.
+    pub(in crate::render) fn when_bound(
+        &mut self,
+        bound: &[TimeValue],
+        date: bool,
+    ) -> Result<String, Error> {
+        if !date {
+            return self.time_value(bound);
+        }
+        let clock = &self.plan().clock;
+        let mut days = Vec::with_capacity(bound.len());
+        for value in bound {
+            days.push(match value {
+                TimeValue::Instant(instant) => {
+                    let day = clock.local_day(*instant);
+                    if clock.instant(day) != *instant {
+                        return Err(Error::Render(format!(
+                            "the bound {instant} on a date column is not the start of a local day"
+                        )));
+                    }
+                    TimeValue::Date(day)
+                }
+                other => *other,
+            });
+        }
+        self.time_value(&days)
+    }
+
+    /// The end of the report's time for a column that says when: its as-of instant for a
+    /// timestamp, the day after the as-of day for a date (`date`). Nothing at or after it is read.
+    pub(in crate::render) fn when_end(&mut self, date: bool) -> Result<String, Error> {
+        let ends = match date {
+            true => self.periods.end_days(),
+            false => self.periods.ends(),
+        };
+        self.time_value(&ends)
+    }
+
+    /// A column that says when as a local day: itself for a date, its local date for a
+    /// timestamp.
+    pub(in crate::render) fn when_day(&mut self, value: &str, date: bool) -> Result<String, Error> {
+        match date {
+            true => Ok(value.to_string()),
+            false => self.local_date(value),
+        }
+    }
+
+    /// A window over facts, as conditions on the facts' time column `time`, a date when
+    /// `time_date` (its bounds from the report's time, or counted from `signup` for windows
+    /// after sign-up, a date when the project's sign-up column is one).
     pub(super) fn window_conditions(
         &mut self,
         time: &str,
+        time_date: bool,
         window: &FactWindow,
         signup: &str,
     ) -> Result<Vec<String>, Error> {
         let mut conditions = Vec::new();
         if let Some(start) = &window.bounds.start {
-            conditions.push(format!("{time} >= {}", self.time_value(start)?));
+            conditions.push(format!("{time} >= {}", self.when_bound(start, time_date)?));
         }
         if let Some(end) = &window.bounds.end {
-            conditions.push(format!("{time} < {}", self.time_value(end)?));
+            conditions.push(format!("{time} < {}", self.when_bound(end, time_date)?));
         }
         if let Some(days) = window.after_signup {
-            let until = self.call("add_days", &[Value::from(signup), Value::from(days)])?;
-            conditions.push(format!("{time} >= {signup}"));
-            conditions.push(format!("{time} < {until}"));
+            let signup_date = self.plan().project.signup_is_date();
+            if !time_date && !signup_date {
+                let until = self.call("add_days", &[Value::from(signup), Value::from(days)])?;
+                conditions.push(format!("{time} >= {signup}"));
+                conditions.push(format!("{time} < {until}"));
+            } else {
+                // A date against a timestamp compares the timestamp's local day (rule 14): the
+                // facts of the sign-up's day and the `days - 1` days after it.
+                let day = self.when_day(time, time_date)?;
+                let first = self.when_day(signup, signup_date)?;
+                let after = self.call("days_between", &[Value::from(first.clone()), Value::from(day.clone())])?;
+                conditions.push(format!("{day} >= {first}"));
+                conditions.push(format!("{after} < {days}"));
+            }
         }
         Ok(conditions)
     }
