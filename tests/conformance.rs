@@ -1049,8 +1049,20 @@ fn dates_that_say_when_are_local_days_on_every_engine() {
         let february = row(period("2024-02"), "all_users");
         assert_eq!(february["people"], 0, "{target}: {series}");
         let in_march = row(period("2024-03"), "all_users");
-        for kpi in ["people", "spend", "spend_30d", "days", "days_30d", "early_orders", "early_visits"] {
-            assert_eq!(in_march[kpi], row(march, "all_users")[kpi], "{kpi} on {target}: {series}");
+        for kpi in [
+            "people",
+            "spend",
+            "spend_30d",
+            "days",
+            "days_30d",
+            "early_orders",
+            "early_visits",
+        ] {
+            assert_eq!(
+                in_march[kpi],
+                row(march, "all_users")[kpi],
+                "{kpi} on {target}: {series}"
+            );
         }
     }
 }

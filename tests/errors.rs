@@ -150,7 +150,11 @@ fn kpi_names_that_segc_writes_as_columns_are_refused_at_the_name() {
 fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::write(root.join("segc_project.yml"), "name: t\ndefinitions: defs\n").unwrap();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\ndefinitions: defs\n",
+    )
+    .unwrap();
     std::fs::create_dir(root.join("defs")).unwrap();
     std::fs::write(
         root.join("defs/sources.yml"),
@@ -176,8 +180,16 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
     )
     .unwrap();
     let found = collect(root);
-    assert_one(&found, "defs/sources.yml:2:91", "`signup_at` of source `users` is declared `string`: it is a date or a timestamp");
-    assert_one(&found, "defs/sources.yml:3:85", "`time` of source `orders` is declared `integer`: it is a date or a timestamp");
+    assert_one(
+        &found,
+        "defs/sources.yml:2:91",
+        "`signup_at` of source `users` is declared `string`: it is a date or a timestamp",
+    );
+    assert_one(
+        &found,
+        "defs/sources.yml:3:85",
+        "`time` of source `orders` is declared `integer`: it is a date or a timestamp",
+    );
     assert_one(
         &found,
         "defs/sources.yml:4:86",
@@ -188,8 +200,16 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
         "defs/sources.yml:5:57",
         "`time` of source `visits` is column visited, which the warehouse has as a string (defs/warehouse_schema.yml:7)",
     );
-    assert_one(&found, "defs/sources.yml:6:97", "`valid_from` of source `plans` is declared `boolean`");
-    assert_one(&found, "defs/sources.yml:6:97", "`valid_to` of source `plans` is declared `boolean`");
+    assert_one(
+        &found,
+        "defs/sources.yml:6:97",
+        "`valid_from` of source `plans` is declared `boolean`",
+    );
+    assert_one(
+        &found,
+        "defs/sources.yml:6:97",
+        "`valid_to` of source `plans` is declared `boolean`",
+    );
     assert_eq!(found.len(), 6, "{found:#?}");
 }
 

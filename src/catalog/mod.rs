@@ -121,7 +121,10 @@ pub fn source_types(
         ));
     }
     let mut times: Vec<(&str, &str)> = Vec::new();
-    if let crate::ir::SourceRole::Facts { time: Some(time), .. } = &source.role {
+    if let crate::ir::SourceRole::Facts {
+        time: Some(time), ..
+    } = &source.role
+    {
         times.push(("time", time));
     }
     if let Some(history) = &source.history {

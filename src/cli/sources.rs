@@ -6,6 +6,7 @@ use std::path::Path;
 use clap::Args;
 
 use crate::error::Error;
+use crate::spec::Spanned;
 use crate::terminal::printable;
 
 /// The snapshot's file name in the definitions folder.
@@ -102,6 +103,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
     Ok(0)
 }
 
+/// A column that says when: its field (`time`, `valid_from`, `valid_to`), its column and its
+/// declared type.
+type WhenColumn<'a> = (&'a str, &'a Spanned<String>, Option<&'a Spanned<String>>);
+
 /// One line per source column: its warehouse column, declared type and snapshot type.
 fn listing(files: &crate::spec::ProjectFiles) -> String {
     let schema = files.definitions.warehouse_schema.as_ref();
@@ -140,12 +145,16 @@ fn listing(files: &crate::spec::ProjectFiles) -> String {
             ]);
         }
         // The columns that say when, named by their field.
-        let mut times: Vec<(&str, &crate::spec::Spanned<String>, Option<&crate::spec::Spanned<String>>)> = Vec::new();
+        let mut times: Vec<WhenColumn<'_>> = Vec::new();
         if let Some(time) = &source.time {
             times.push(("time", time, source.time_type.as_ref()));
         }
         if let Some(history) = &source.history {
-            times.push(("valid_from", &history.valid_from, history.value_type.as_ref()));
+            times.push((
+                "valid_from",
+                &history.valid_from,
+                history.value_type.as_ref(),
+            ));
             times.push(("valid_to", &history.valid_to, history.value_type.as_ref()));
         }
         for (role, column, declared) in times {

@@ -59,10 +59,7 @@ pub fn render_freshness(
             for id in sources {
                 // A source timed by dates is read by local days.
                 let (end, start) = match plan.project.time_is_date(id) {
-                    true => (
-                        sql.date(plan.time.end_day())?,
-                        sql.date(plan.time.as_of)?,
-                    ),
+                    true => (sql.date(plan.time.end_day())?, sql.date(plan.time.as_of)?),
                     false => (
                         sql.timestamp(plan.end_instant())?,
                         sql.timestamp(plan.clock.instant(plan.time.as_of))?,

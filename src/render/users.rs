@@ -172,5 +172,7 @@ fn valid_at(
         ValueType::Date => sql.when_end(true)?,
         _ => end.to_string(),
     };
-    Ok(format!("{from} < {end} AND ({to} IS NULL OR {to} >= {end})"))
+    Ok(format!(
+        "{from} < {end} AND ({to} IS NULL OR {to} >= {end})"
+    ))
 }

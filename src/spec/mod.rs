@@ -240,7 +240,10 @@ fn read_warehouse_schema(
                 .collect()
         })
         .unwrap_or_default();
-    map.finish(&["target", "dialect", "sources", "keys", "times"], diagnostics);
+    map.finish(
+        &["target", "dialect", "sources", "keys", "times"],
+        diagnostics,
+    );
     Some(WarehouseSchemaSpec {
         target,
         dialect,

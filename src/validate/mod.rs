@@ -12,7 +12,7 @@ mod quintiles;
 mod segment_size;
 mod segments;
 mod sources;
-pub use sources::{KEY_COLUMN, SIGNUP_COLUMN, TIME_ROLES, learned_time};
+pub use sources::{KEY_COLUMN, SIGNUP_COLUMN, learned_time};
 
 use std::collections::HashMap;
 use std::str::FromStr;

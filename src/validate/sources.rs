@@ -49,11 +49,9 @@ pub(crate) struct ColumnTyping {
 /// (no project column can have it).
 pub const KEY_COLUMN: &str = "(key)";
 
-/// The names of the columns that say when (`time`, `valid_from`, `valid_to`) in a snapshot's
-/// `times:`; learned from the catalog in parentheses, like [`KEY_COLUMN`].
-pub const TIME_ROLES: [&str; 3] = ["time", "valid_from", "valid_to"];
-
-/// The name under which the type of a source's `time`, `valid_from` or `valid_to` is learned.
+/// The name under which the type of a source's `time`, `valid_from` or `valid_to` is learned
+/// from the catalog (in parentheses, like [`KEY_COLUMN`]); the snapshot's `times:` names them
+/// without.
 pub fn learned_time(role: &str) -> String {
     format!("({role})")
 }
@@ -120,7 +118,9 @@ impl Validator<'_> {
             let role = match role {
                 SourceRole::Facts { user_key, time, .. } => {
                     let time_type = match &spec.time {
-                        Some(column) => self.time_type(spec, "time", column, spec.time_type.as_ref()),
+                        Some(column) => {
+                            self.time_type(spec, "time", column, spec.time_type.as_ref())
+                        }
                         None => ValueType::Timestamp,
                     };
                     SourceRole::Facts {
@@ -165,11 +165,8 @@ impl Validator<'_> {
         self.join_key_types();
     }
 
-    /// The type of a column that says when (`role`: `time`, `valid_from` or `valid_to`): a
-    /// date or a timestamp, declared (checked against the warehouse's when it is known), else
-    /// the snapshot's or the learned one. When none says, a timestamp, and `run` reads the
-    /// catalog first ([`Validator::untimed`]): a date read as an instant would be UTC
-    /// midnight, a day early west of UTC.
+    /// The type of a column that says when (`role`: `time`, `valid_from` or `valid_to`), with
+    /// the snapshot's or the learned type as the warehouse's ([`Validator::when_type`]).
     fn time_type(
         &mut self,
         spec: &SourceSpec,
@@ -190,56 +187,48 @@ impl Validator<'_> {
                     .get(&(name.clone(), learned_time(role)))
                     .map(|t| (t.clone(), None))
             });
-        let source_id = SourceId(self.sources.len());
-        let declared_type = match declared {
-            Some(text) => match parse_type(&text.value) {
-                Some(t @ (ValueType::Date | ValueType::Timestamp)) => Some(t),
-                _ => {
-                    self.error_with_hint(
-                        format!(
-                            "`{role}` of source `{name}` is declared `{}`: it is a date or a timestamp",
-                            text.value
-                        ),
-                        text.span,
-                        Some("write `type: date` for a column of days, or `type: timestamp`".into()),
-                    );
-                    Some(ValueType::Timestamp)
-                }
-            },
-            None => None,
-        };
-        self.check_time_type(name, role, column, declared_type, warehouse.as_ref(), declared.map(|d| d.span))
-            .unwrap_or_else(|| {
-                if !self.untimed.contains(&source_id) {
-                    self.untimed.push(source_id);
-                }
-                ValueType::Timestamp
-            })
+        self.when_type(spec, role, column, declared, warehouse.as_ref())
     }
 
-    /// The type of a column that says when, from its declared type and the warehouse's: None
-    /// when neither is known. A warehouse type that is neither a date nor a timestamp, or that
-    /// is not the declared one, is an error.
-    fn check_time_type(
+    /// The type of a column that says when (`time`, `signup_at`, `valid_from`, `valid_to`):
+    /// a date or a timestamp, declared (checked against the warehouse's when it is known,
+    /// which `warehouse` holds with where it is written), else the warehouse's. Any other
+    /// type is an error. When neither says, a timestamp, and `run` reads the catalog first
+    /// ([`Validator::untimed`]): a date read as an instant would be UTC midnight, a day early
+    /// west of UTC.
+    fn when_type(
         &mut self,
-        source: &str,
+        spec: &SourceSpec,
         role: &str,
         column: &Spanned<String>,
-        declared: Option<ValueType>,
+        declared: Option<&Spanned<String>>,
         warehouse: Option<&(WarehouseType, Option<crate::error::Span>)>,
-        declared_at: Option<crate::error::Span>,
-    ) -> Option<ValueType> {
+    ) -> ValueType {
+        let source = &spec.name.value;
         let from = |at: &Option<crate::error::Span>| match at {
             Some(at) => format!("{}:{}", self.files.sources.display(at.file), at.start.line),
             None => "its catalog".to_string(),
         };
+        let declared = declared.map(|text| match parse_type(&text.value) {
+            Some(t @ (ValueType::Date | ValueType::Timestamp)) => (t, text.span),
+            _ => {
+                self.error_with_hint(
+                    format!(
+                        "`{role}` of source `{source}` is declared `{}`: it is a date or a timestamp",
+                        text.value
+                    ),
+                    text.span,
+                    Some("write `type: date` for a column of days, or `type: timestamp`".into()),
+                );
+                (ValueType::Timestamp, text.span)
+            }
+        });
         match (declared, warehouse) {
-            (Some(declared), Some((WarehouseType::Known(found), at)))
+            (Some((declared, at_declared)), Some((WarehouseType::Known(found), at)))
                 if self.check_types
                     && *found != declared
                     && matches!(found, ValueType::Date | ValueType::Timestamp) =>
             {
-                let found = *found;
                 let message = format!(
                     "`{role}` of source `{source}` is declared `{}`, but the warehouse has column {} as a {} ({})",
                     declared.name(),
@@ -247,17 +236,18 @@ impl Validator<'_> {
                     found.name(),
                     from(at)
                 );
-                self.error_with_hint(
-                    message,
-                    declared_at.unwrap_or(column.span),
-                    Some(format!("a date is a local day and a timestamp an instant: declare `type: {}`, or change the table and refresh the snapshot", found.name())),
+                let hint = format!(
+                    "a date is a local day and a timestamp an instant: declare `type: {}`, or change the table and refresh the snapshot",
+                    found.name()
                 );
-                Some(declared)
+                self.error_with_hint(message, at_declared, Some(hint));
+                declared
             }
-            (Some(declared), _) => Some(declared),
-            (None, Some((WarehouseType::Known(t @ (ValueType::Date | ValueType::Timestamp)), _))) => {
-                Some(*t)
-            }
+            (Some((declared, _)), _) => declared,
+            (
+                None,
+                Some((WarehouseType::Known(t @ (ValueType::Date | ValueType::Timestamp)), _)),
+            ) => *t,
             (None, Some((WarehouseType::Known(found), at))) => {
                 if self.check_types {
                     let message = format!(
@@ -272,11 +262,17 @@ impl Validator<'_> {
                         Some("name a date or timestamp column, or a view that converts it".into()),
                     );
                 }
-                Some(ValueType::Timestamp)
+                ValueType::Timestamp
             }
             // A type segc does not name (a zoned or civil time): read as an instant.
-            (None, Some((WarehouseType::Unsupported(_), _))) => Some(ValueType::Timestamp),
-            (None, None) => None,
+            (None, Some((WarehouseType::Unsupported(_), _))) => ValueType::Timestamp,
+            (None, None) => {
+                let id = SourceId(self.sources.len());
+                if !self.untimed.contains(&id) {
+                    self.untimed.push(id);
+                }
+                ValueType::Timestamp
+            }
         }
     }
 
@@ -549,31 +545,13 @@ impl Validator<'_> {
                     .map(|t| (t.clone(), None))
             });
         match &column.value_type {
-            Some(text) if column.name.value == SIGNUP_COLUMN => {
-                let declared = match parse_type(&text.value) {
-                    Some(t @ (ValueType::Date | ValueType::Timestamp)) => t,
-                    _ => {
-                        self.error_with_hint(
-                            format!(
-                                "`{SIGNUP_COLUMN}` of {what} is declared `{}`: it is a date or a timestamp",
-                                text.value
-                            ),
-                            text.span,
-                            Some("write `type: date` for a column of days, or `type: timestamp`".into()),
-                        );
-                        ValueType::Timestamp
-                    }
-                };
-                self.check_time_type(
-                    &spec.name.value,
-                    SIGNUP_COLUMN,
-                    &column.column,
-                    Some(declared),
-                    snapshot.as_ref(),
-                    Some(text.span),
-                )
-                .unwrap_or(declared)
-            }
+            _ if column.name.value == SIGNUP_COLUMN => self.when_type(
+                spec,
+                SIGNUP_COLUMN,
+                &column.column,
+                column.value_type.as_ref(),
+                snapshot.as_ref(),
+            ),
             Some(text) => match parse_type(&text.value) {
                 Some(t) => {
                     if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
@@ -611,23 +589,6 @@ impl Validator<'_> {
                     ValueType::Unknown
                 }
             },
-            None if column.name.value == SIGNUP_COLUMN => {
-                let source_id = SourceId(self.sources.len());
-                self.check_time_type(
-                    &spec.name.value,
-                    SIGNUP_COLUMN,
-                    &column.column,
-                    None,
-                    snapshot.as_ref(),
-                    None,
-                )
-                .unwrap_or_else(|| {
-                    if !self.untimed.contains(&source_id) {
-                        self.untimed.push(source_id);
-                    }
-                    ValueType::Timestamp
-                })
-            }
             None => match snapshot {
                 Some((WarehouseType::Known(t), _)) => t,
                 Some((WarehouseType::Unsupported(name), _)) => {

@@ -176,7 +176,10 @@ impl<'a, 's> Sql<'a, 's> {
                 // facts of the sign-up's day and the `days - 1` days after it.
                 let day = self.when_day(time, time_date)?;
                 let first = self.when_day(signup, signup_date)?;
-                let after = self.call("days_between", &[Value::from(first.clone()), Value::from(day.clone())])?;
+                let after = self.call(
+                    "days_between",
+                    &[Value::from(first.clone()), Value::from(day.clone())],
+                )?;
                 conditions.push(format!("{day} >= {first}"));
                 conditions.push(format!("{after} < {days}"));
             }
