@@ -906,21 +906,22 @@ fn whole_numbers_in_conditions_and_the_extremes_of_integers_are_exact_on_every_e
 
 #[test]
 fn local_dates_follow_the_zone_decades_back_and_years_ahead_on_every_engine() {
-    // New York kept daylight saving in 1950 and 1998 and will in 2031: each instant below
+    // New York kept daylight saving in 1950 and 1998 and will in 2031 and 2060: each instant below
     // is 00:30 local, a day later than standard time (23:30) would make it.
     let dir = tempfile::tempdir().unwrap();
     let (engines, project) = data_and_project(
         dir.path(),
         "segc_conf_zone_years",
         "CREATE SCHEMA app;
-         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, trial_ends_at TIMESTAMP);
-         INSERT INTO app.users VALUES (1, '1950-01-01', '2031-07-01 04:30:00');
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, trial_ends_at TIMESTAMP,
+           contract_ends_at TIMESTAMP);
+         INSERT INTO app.users VALUES (1, '1950-01-01', '2031-07-01 04:30:00', '2060-07-01 04:30:00');
          CREATE TABLE app.events (user_id INTEGER, occurred_at TIMESTAMP);
          INSERT INTO app.events VALUES
            (1, '1950-07-01 04:30:00'), (1, '1998-07-01 04:30:00'), (1, '1998-07-01 15:00:00');",
         "name: zone_years\nas_of: 2024-03-30\ntime_zone: America/New_York\n",
         "sources:\n\
-         \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at, trial_ends_at: { column: trial_ends_at, type: timestamp, scheduled: true } } }\n\
+         \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at, trial_ends_at: { column: trial_ends_at, type: timestamp, scheduled: true }, contract_ends_at: { column: contract_ends_at, type: timestamp, scheduled: true } } }\n\
          \x20 events: { table: app.events, user_key: user_id, time: occurred_at }\n\
          attributes:\n\
          \x20 days: { source: events, agg: count_distinct_days }\n\
@@ -929,11 +930,13 @@ fn local_dates_follow_the_zone_decades_back_and_years_ahead_on_every_engine() {
          \x20 since_first: { formula: \"days_between(first_at, as_of())\" }\n\
          \x20 since_last: { formula: \"days_between(last_at, as_of())\" }\n\
          \x20 until_trial_end: { formula: \"days_between(as_of(), trial_ends_at)\" }\n\
+         \x20 until_contract_end: { formula: \"days_between(as_of(), contract_ends_at)\" }\n\
          kpis:\n\
          \x20 - { name: days, agg: sum, of: days }\n\
          \x20 - { name: since_first, agg: max, of: since_first }\n\
          \x20 - { name: since_last, agg: max, of: since_last }\n\
-         \x20 - { name: until_trial_end, agg: max, of: until_trial_end }\n",
+         \x20 - { name: until_trial_end, agg: max, of: until_trial_end }\n\
+         \x20 - { name: until_contract_end, agg: max, of: until_contract_end }\n",
     );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     for (target, table) in &tables {
@@ -943,6 +946,8 @@ fn local_dates_follow_the_zone_decades_back_and_years_ahead_on_every_engine() {
         assert_eq!(everyone["since_first"], 26936, "{target}: {table}");
         assert_eq!(everyone["since_last"], 9404, "{target}: {table}");
         assert_eq!(everyone["until_trial_end"], 2649, "{target}: {table}");
+        // 2060-07-01 00:30 in New York, in summer time decades past the as-of day.
+        assert_eq!(everyone["until_contract_end"], 13242, "{target}: {table}");
     }
 }
 

@@ -15,9 +15,14 @@ use crate::error::Error;
 /// most zones kept their local mean time, seconds or minutes away from it).
 const FIRST_YEAR: i32 = 1900;
 
-/// How many years after the as-of day the tracked changes reach, for timestamps known in
-/// advance (`scheduled: true`): a later instant takes the offset of the last change.
+/// How many years after the as-of day the tracked changes reach: no instant a report reads
+/// is later, except a timestamp known in advance (`scheduled: true`).
 const YEARS_AHEAD: u32 = 10;
+
+/// Where the tracked changes reach in a project with timestamps known in advance (a contract
+/// end in 2060): the end of the time zone rules segc knows, which name no change from 2100
+/// on. A later instant takes the offset of the last change, as those rules do.
+const FAR_FUTURE: (i32, u32, u32) = (2100, 1, 1);
 
 /// Offset changes: the UTC instant each starts, and the offset in seconds from it on.
 type Changes = Arc<Vec<(NaiveDateTime, i32)>>;
@@ -92,14 +97,19 @@ pub struct Clock {
 
 impl Clock {
     /// A clock for `zone`, knowing its offsets from [`FIRST_YEAR`] to [`YEARS_AHEAD`] years
-    /// after the local day `until`.
-    pub fn new(zone: &str, until: NaiveDate) -> Result<Self, Error> {
+    /// after the local day `until`, or with `scheduled` (timestamps known in advance) up to
+    /// [`FAR_FUTURE`] when that is later.
+    pub fn new(zone: &str, until: NaiveDate, scheduled: bool) -> Result<Self, Error> {
         let zone = Tz::from_str(zone).map_err(|_| {
             Error::Request(crate::error::BadRequest::UnknownTimeZone(zone.to_string()))
         })?;
-        let last = until
+        let mut last = until
             .checked_add_months(chrono::Months::new(12 * YEARS_AHEAD))
             .unwrap_or(until);
+        let (year, month, day) = FAR_FUTURE;
+        if let Some(far) = NaiveDate::from_ymd_opt(year, month, day).filter(|_| scheduled) {
+            last = last.max(far);
+        }
         let horizon = crate::ir::time::midnight(last);
         // The cached changes may reach further, for a later as-of day.
         let offsets = zone_changes(zone, last)
@@ -168,7 +178,7 @@ mod tests {
 
     #[test]
     fn utc_days_start_at_midnight() {
-        let clock = Clock::new("UTC", date("2024-07-01")).unwrap();
+        let clock = Clock::new("UTC", date("2024-07-01"), false).unwrap();
         assert_eq!(
             clock.instant(date("2024-07-01")).to_string(),
             "2024-07-01 00:00:00"
@@ -178,7 +188,7 @@ mod tests {
 
     #[test]
     fn new_york_days_follow_daylight_saving() {
-        let clock = Clock::new("America/New_York", date("2024-07-02")).unwrap();
+        let clock = Clock::new("America/New_York", date("2024-07-02"), false).unwrap();
         assert_eq!(
             clock.instant(date("2024-07-01")).to_string(),
             "2024-07-01 04:00:00"
@@ -195,6 +205,23 @@ mod tests {
         assert_eq!(change.0.to_string(), "2024-03-10 07:00:00");
         assert_eq!(change.1, -4 * 3600);
         assert_eq!(clock.fixed_offset(), None);
+    }
+
+    #[test]
+    fn timestamps_known_in_advance_follow_the_zone_to_the_end_of_its_rules() {
+        // A contract ending at 04:30 UTC is 00:30 in New York in summer time (July 2060),
+        // and 23:30 of the day before in winter.
+        let until = date("2024-03-31");
+        let summer = date("2060-07-01").and_hms_opt(4, 30, 0).unwrap();
+        let winter = date("2060-01-01").and_hms_opt(4, 30, 0).unwrap();
+        let clock = Clock::new("America/New_York", until, true).unwrap();
+        assert_eq!(clock.local_day(summer), date("2060-07-01"));
+        assert_eq!(clock.local_day(winter), date("2059-12-31"));
+        // Ten years of changes end with March 2034's, to summer time, which every later
+        // instant would keep.
+        let near = Clock::new("America/New_York", until, false).unwrap();
+        assert_eq!(near.local_day(winter), date("2060-01-01"));
+        assert!(clock.offsets().len() > near.offsets().len() + 100);
     }
 
     #[test]

@@ -191,7 +191,15 @@ impl<'p> Plan<'p> {
             )));
         }
         let time = ReportTime { as_of, period };
-        let clock = Clock::new(&project.time_zone, time.end_day())?;
+        // Timestamps known in advance may lie decades ahead: their local days need the zone's
+        // changes that far.
+        let scheduled = project.sources.iter().any(|source| {
+            source
+                .columns
+                .iter()
+                .any(|c| c.scheduled && c.value_type == crate::ir::ValueType::Timestamp)
+        });
+        let clock = Clock::new(&project.time_zone, time.end_day(), scheduled)?;
 
         let rows = plan_rows(project, &options.select)?;
         let member_stages = plan_member_stages(project, &rows);
