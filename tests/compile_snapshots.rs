@@ -317,3 +317,91 @@ fn masks_are_written_only_where_exact_strings_keep_their_value() {
         assert_eq!(sql.contains("segc_mask_1"), masked, "{name}:\n{sql}");
     }
 }
+
+/// A project whose columns that say when are dates (declared), in New York, as of
+/// 2024-03-31: its fact time, sign-up and history validity, read in windows, a month series
+/// and after sign-up.
+fn dated_project(root: &std::path::Path) -> segc::ir::Project {
+    std::fs::create_dir_all(root.join("segment-defs")).unwrap();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: dated\nas_of: 2024-03-31\ntime_zone: America/New_York\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("segment-defs/defs.yml"),
+        "sources:\n\
+         \x20 users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: signed_up_on, type: date }, account_id: { column: account_id, type: integer } } }\n\
+         \x20 plans: { table: app.plans, key: account_id, history: { valid_from: valid_from, valid_to: valid_to, type: date }, columns: { plan: { column: plan, type: string } } }\n\
+         \x20 orders: { table: app.orders, user_key: user_id, time: { column: ordered_on, type: date }, columns: { amount: { column: amount, type: number } } }\n\
+         attributes:\n\
+         \x20 spend_30d: { source: orders, agg: sum, column: amount, window: 30d }\n\
+         \x20 days: { source: orders, agg: count_distinct_days, window: 30d }\n\
+         \x20 early: { source: orders, agg: count, window: { after_signup: 7d } }\n\
+         \x20 last_order: { source: orders, agg: max, column: time }\n\
+         segments:\n\
+         \x20 - { name: on_pro, all: [ { plan: { eq: pro } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: spend_30d, agg: sum, of: spend_30d }\n\
+         \x20 - { name: days, agg: sum, of: days }\n\
+         \x20 - { name: early, agg: sum, of: early }\n\
+         \x20 - { name: last_order, agg: max, of: last_order }\n",
+    )
+    .unwrap();
+    segc::validate::load_and_validate(root).unwrap()
+}
+
+#[test]
+fn dates_that_say_when_are_compared_with_local_days_in_every_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dated_project(dir.path());
+    let options = ReportOptions::default();
+    let months = segc::plan::month_plans(
+        &project,
+        common::date("2024-02-01"),
+        common::date("2024-03-01"),
+        &options,
+        common::date("2030-01-01"),
+    )
+    .unwrap();
+    for dialect_name in segc::dialect::names() {
+        let dialect = Dialect::load(dialect_name).unwrap();
+        let report = common::compile(&project, &dialect);
+        let series = render_series(&months, &dialect, None, SeriesShape::Periods).unwrap();
+        for sql in [&report, &series] {
+            common::assert_sendable(sql, &dialect);
+            segc::sqlcheck::parse_one(sql, &dialect.sqlparser)
+                .unwrap_or_else(|e| panic!("{dialect_name}: {e}\n{sql}"));
+        }
+        // New York's days start at 04:00 or 05:00 UTC: every bound here is a day itself, the
+        // day after the as-of day for the end, March 2nd for the 30 days.
+        for instant in ["04:00:00", "05:00:00"] {
+            assert!(
+                !report.contains(instant),
+                "{dialect_name}: an instant in\n{report}"
+            );
+        }
+        let compared = |column: &str, operator: &str, day: &str| {
+            let written = format!("{} {operator} ", dialect.quote_identifier(column));
+            report.match_indices(&written).any(|(at, _)| {
+                let bound = &report[at + written.len()..];
+                bound[..bound.len().min(60)].contains(&format!("'{day}'"))
+            })
+        };
+        for column in ["signed_up_on", "ordered_on", "valid_from"] {
+            assert!(
+                compared(column, "<", "2024-04-01"),
+                "{dialect_name}: {column} in\n{report}"
+            );
+        }
+        assert!(
+            compared("valid_to", ">=", "2024-04-01"),
+            "{dialect_name}: valid_to in\n{report}"
+        );
+        assert!(
+            compared("ordered_on", ">=", "2024-03-02"),
+            "{dialect_name}: the window in\n{report}"
+        );
+    }
+}

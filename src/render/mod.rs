@@ -470,7 +470,11 @@ fn statement_sql(
             as_of => plan.time.as_of.to_string(),
             time_zone => comment_text(&project.time_zone),
             dialect => dialect.name.clone(),
-            end_instant => plan.end_instant().to_string(),
+            // Where the users end: a sign-up date before the day after the as-of day.
+            signup_end => match project.signup_is_date() {
+                true => plan.time.end_day().to_string(),
+                false => format!("{} UTC", plan.end_instant()),
+            },
             users => serialized(&users),
             fact_passes => serialized(&passes),
             attributes => serialized(&attributes),
