@@ -129,11 +129,9 @@ pub fn load_live(
     let read = match crate::catalog::read(driver.as_mut(), &dialect, &sources, &target) {
         Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => return Err(error),
         Err(error) if times_only => {
-            let names: Vec<&str> = untyped.times.iter().map(|s| s.name.as_str()).collect();
-            events.warn(&format!(
-                "note: the catalog could not be read ({}), so the time columns of {} are read as timestamps; if one holds dates, declare `type: date` or refresh the snapshot (`segc sources --refresh --target {target}`)",
-                crate::error::redact(&error.to_string()),
-                names.join(", ")
+            problems.push(format!(
+                "the catalog could not be read: {}",
+                crate::error::redact(&error.to_string())
             ));
             Vec::new()
         }
@@ -152,6 +150,28 @@ pub fn load_live(
             learned.insert((source.source.clone(), column), value_type);
         }
         problems.extend(source.problems);
+    }
+    // Columns that say when which the catalog did not type either (a view it does not list,
+    // a column it cannot find) are read as timestamps: say so, and why.
+    let untimed = crate::validate::untyped_sources(&files, &learned).times;
+    if !untimed.is_empty() {
+        let names: Vec<String> = untimed.iter().map(|s| format!("`{}`", s.name)).collect();
+        let reasons: Vec<&str> = problems
+            .iter()
+            .filter(|p| {
+                p.starts_with("the catalog could not be read")
+                    || untimed.iter().any(|s| p.contains(&format!("`{}`", s.name)))
+            })
+            .map(String::as_str)
+            .collect();
+        events.warn(&format!(
+            "note: the types of the time columns of {} are not known{}, so they are read as timestamps; if one holds dates, declare `type: date` (a date is a day of the project's time zone) or refresh the snapshot (`segc sources --refresh --target {target}`)",
+            names.join(", "),
+            match reasons.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", reasons.join("; ")),
+            }
+        ));
     }
     match crate::validate::validate_with(files, &learned, true) {
         Ok(project) => {

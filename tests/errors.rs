@@ -164,6 +164,8 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
   events: { table: app.events, user_key: user_id, time: { column: occurred_at, type: timestamp } }
   visits: { table: app.visits, user_key: user_id, time: visited }
   plans: { table: app.plans, key: country, history: { valid_from: since, valid_to: until, type: boolean } }
+  clicks: { table: app.clicks, user_key: user_id, time: clicked }
+  spans: { table: app.spans, user_key: user_id, time: { column: spanned, type: date } }
 ",
     )
     .unwrap();
@@ -172,10 +174,13 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
         "warehouse_schema:
   target: t
   dialect: duckdb
-  sources: {}
+  sources:
+    users: { signup_at: date }
   times:
     events: { time: date }
     visits: { time: string }
+    clicks: { time: \"time without time zone\" }
+    spans: { time: string }
 ",
     )
     .unwrap();
@@ -193,12 +198,12 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
     assert_one(
         &found,
         "defs/sources.yml:4:86",
-        "`time` of source `events` is declared `timestamp`, but the warehouse has column occurred_at as a date (defs/warehouse_schema.yml:6)",
+        "`time` of source `events` is declared `timestamp`, but the warehouse has column occurred_at as a date (defs/warehouse_schema.yml:7)",
     );
     assert_one(
         &found,
         "defs/sources.yml:5:57",
-        "`time` of source `visits` is column visited, which the warehouse has as a string (defs/warehouse_schema.yml:7)",
+        "`time` of source `visits` is column visited, which the warehouse has as a string (defs/warehouse_schema.yml:8)",
     );
     assert_one(
         &found,
@@ -210,7 +215,17 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
         "defs/sources.yml:6:97",
         "`valid_to` of source `plans` is declared `boolean`",
     );
-    assert_eq!(found.len(), 6, "{found:#?}");
+    assert_one(
+        &found,
+        "defs/sources.yml:7:57",
+        "`time` of source `clicks` is column clicked, which the warehouse has as `time without time zone` (defs/warehouse_schema.yml:9): segc cannot read it as a date or a timestamp",
+    );
+    assert_one(
+        &found,
+        "defs/sources.yml:8:80",
+        "`time` of source `spans` is declared `date`, but the warehouse has column spanned as a string (defs/warehouse_schema.yml:10)",
+    );
+    assert_eq!(found.len(), 8, "{found:#?}");
 }
 
 #[test]

@@ -140,22 +140,23 @@ impl Clock {
         (at + chrono::Duration::seconds(offset.into())).date()
     }
 
-    /// The UTC instant at which the local day begins.
+    /// The UTC instant at which the local day begins. Before [`FIRST_YEAR`], by the offset
+    /// of its first day, as [`Clock::local_day`] reads such instants (so the two agree).
     pub fn instant(&self, day: NaiveDate) -> NaiveDateTime {
         let local = crate::ir::time::midnight(day);
-        match self.zone.from_local_datetime(&local) {
-            chrono::LocalResult::Single(t) => t.naive_utc(),
-            chrono::LocalResult::Ambiguous(first, _) => first.naive_utc(),
-            // Midnight skipped by a DST change: the day starts at the first instant after it.
-            chrono::LocalResult::None => {
-                let later = local + chrono::Duration::hours(1);
-                self.zone
-                    .from_local_datetime(&later)
-                    .earliest()
-                    .map(|t| t.naive_utc())
-                    .unwrap_or(local)
-            }
+        if local < self.offsets[0].0 {
+            return local - chrono::Duration::seconds(self.offsets[0].1.into());
         }
+        // Midnight skipped by a change: the day starts at the first instant after it, an
+        // hour later for summer time; a day skipped whole (Apia's 2011-12-30) where the next
+        // one does, since nothing happened on it.
+        (0..=48)
+            .find_map(|hours| {
+                let at = local + chrono::Duration::hours(hours);
+                self.zone.from_local_datetime(&at).earliest()
+            })
+            .map(|t| t.naive_utc())
+            .unwrap_or(local)
     }
 }
 
@@ -222,6 +223,35 @@ mod tests {
         let near = Clock::new("America/New_York", until, false).unwrap();
         assert_eq!(near.local_day(winter), date("2060-01-01"));
         assert!(clock.offsets().len() > near.offsets().len() + 100);
+    }
+
+    #[test]
+    fn days_start_where_their_local_days_say_even_skipped_or_before_1900() {
+        // Apia skipped December 30th, 2011: it starts where the 31st does, the first instant
+        // whose local day is after the 29th.
+        let clock = Clock::new("Pacific/Apia", date("2012-01-31"), false).unwrap();
+        let skipped = clock.instant(date("2011-12-30"));
+        assert_eq!(skipped, clock.instant(date("2011-12-31")));
+        assert_eq!(skipped.to_string(), "2011-12-30 10:00:00");
+        assert_eq!(clock.local_day(skipped), date("2011-12-31"));
+        let before = skipped - chrono::Duration::seconds(1);
+        assert_eq!(clock.local_day(before), date("2011-12-29"));
+        // Santiago's midnight skipped by summer time: the day starts at 01:00.
+        let santiago = Clock::new("America/Santiago", date("2024-12-31"), false).unwrap();
+        let start = santiago.instant(date("2024-09-08"));
+        assert_eq!(start.to_string(), "2024-09-08 04:00:00");
+        assert_eq!(santiago.local_day(start), date("2024-09-08"));
+        // Before 1900, by the offset of 1900-01-01 (New York's local mean time was 4:56:02
+        // behind): each day starts where its local day does.
+        let clock = Clock::new("America/New_York", date("2024-03-31"), false).unwrap();
+        for day in [date("1850-06-01"), date("1899-12-31"), date("1900-01-01")] {
+            let start = clock.instant(day);
+            assert_eq!(clock.local_day(start), day, "{day}");
+            assert_eq!(
+                clock.local_day(start - chrono::Duration::seconds(1)),
+                day.pred_opt().unwrap()
+            );
+        }
     }
 
     #[test]

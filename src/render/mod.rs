@@ -162,7 +162,8 @@ fn comment_text(text: &str) -> String {
 }
 
 /// For `segc explain`: one small query per source counting its rows before the end instant
-/// (the user table by sign-up, timed facts by their time, other tables in full).
+/// (the user table by sign-up, timed facts by their time, history by its `valid_from`, other
+/// tables in full).
 pub fn render_source_checks(
     plan: &Plan<'_>,
     dialect: &Dialect,
@@ -193,9 +194,23 @@ pub fn render_source_checks(
                     _ => (None, false),
                 };
                 let end = if date { &end_day } else { &end_instant };
-                let filter = time
-                    .map(|t| format!(" WHERE {} < {end}", dialect.quote_identifier(t)))
-                    .unwrap_or_default();
+                let mut conditions: Vec<String> = time
+                    .map(|t| format!("{} < {end}", dialect.quote_identifier(t)))
+                    .into_iter()
+                    .collect();
+                // A source keeping history: its rows valid from before the end.
+                if let Some(history) = &source.history {
+                    let end = match history.value_type {
+                        ValueType::Date => &end_day,
+                        _ => &end_instant,
+                    };
+                    let from = dialect.quote_identifier(&history.valid_from);
+                    conditions.push(format!("{from} < {end}"));
+                }
+                let filter = match conditions.is_empty() {
+                    true => String::new(),
+                    false => format!(" WHERE {}", conditions.join(" AND ")),
+                };
                 checks.push((
                     source.name.clone(),
                     format!(

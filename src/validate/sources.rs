@@ -209,9 +209,11 @@ impl Validator<'_> {
             Some(at) => format!("{}:{}", self.files.sources.display(at.file), at.start.line),
             None => "its catalog".to_string(),
         };
-        let declared = declared.map(|text| match parse_type(&text.value) {
-            Some(t @ (ValueType::Date | ValueType::Timestamp)) => (t, text.span),
-            _ => {
+        let declared = match declared.map(|text| (parse_type(&text.value), text)) {
+            Some((Some(t @ (ValueType::Date | ValueType::Timestamp)), text)) => {
+                Some((t, text.span))
+            }
+            Some((_, text)) => {
                 self.error_with_hint(
                     format!(
                         "`{role}` of source `{source}` is declared `{}`: it is a date or a timestamp",
@@ -220,14 +222,13 @@ impl Validator<'_> {
                     text.span,
                     Some("write `type: date` for a column of days, or `type: timestamp`".into()),
                 );
-                (ValueType::Timestamp, text.span)
+                return ValueType::Timestamp;
             }
-        });
+            None => None,
+        };
         match (declared, warehouse) {
             (Some((declared, at_declared)), Some((WarehouseType::Known(found), at)))
-                if self.check_types
-                    && *found != declared
-                    && matches!(found, ValueType::Date | ValueType::Timestamp) =>
+                if self.check_types && *found != declared =>
             {
                 let message = format!(
                     "`{role}` of source `{source}` is declared `{}`, but the warehouse has column {} as a {} ({})",
@@ -236,10 +237,13 @@ impl Validator<'_> {
                     found.name(),
                     from(at)
                 );
-                let hint = format!(
-                    "a date is a local day and a timestamp an instant: declare `type: {}`, or change the table and refresh the snapshot",
-                    found.name()
-                );
+                let hint = match found {
+                    ValueType::Date | ValueType::Timestamp => format!(
+                        "a date is a local day and a timestamp an instant: declare `type: {}`, or change the table and refresh the snapshot",
+                        found.name()
+                    ),
+                    _ => "name a date or timestamp column, or a view that converts it".into(),
+                };
                 self.error_with_hint(message, at_declared, Some(hint));
                 declared
             }
@@ -264,8 +268,21 @@ impl Validator<'_> {
                 }
                 ValueType::Timestamp
             }
-            // A type segc does not name (a zoned or civil time): read as an instant.
-            (None, Some((WarehouseType::Unsupported(_), _))) => ValueType::Timestamp,
+            (None, Some((WarehouseType::Unsupported(name), at))) => {
+                if self.check_types {
+                    let message = format!(
+                        "`{role}` of source `{source}` is column {}, which the warehouse has as `{name}` ({}): segc cannot read it as a date or a timestamp",
+                        column.value,
+                        from(at)
+                    );
+                    self.error_with_hint(
+                        message,
+                        column.span,
+                        Some("declare `type: timestamp` (or date) if the warehouse compares it as one, or name a view that converts it".into()),
+                    );
+                }
+                ValueType::Timestamp
+            }
             (None, None) => {
                 let id = SourceId(self.sources.len());
                 if !self.untimed.contains(&id) {

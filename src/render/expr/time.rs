@@ -114,13 +114,18 @@ impl<'a, 's> Sql<'a, 's> {
         let mut days = Vec::with_capacity(bound.len());
         for value in bound {
             days.push(match value {
+                // The first day that starts there (a day skipped whole starts where the next
+                // one does).
                 TimeValue::Instant(instant) => {
-                    let day = clock.local_day(*instant);
-                    if clock.instant(day) != *instant {
-                        return Err(Error::Render(format!(
-                            "the bound {instant} on a date column is not the start of a local day"
-                        )));
-                    }
+                    let near = clock.local_day(*instant);
+                    let day = (-2..=2)
+                        .filter_map(|offset| near.checked_add_signed(chrono::Duration::days(offset)))
+                        .find(|day| clock.instant(*day) == *instant)
+                        .ok_or_else(|| {
+                            Error::Render(format!(
+                                "the bound {instant} on a date column is not the start of a local day"
+                            ))
+                        })?;
                     TimeValue::Date(day)
                 }
                 other => *other,
