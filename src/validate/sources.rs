@@ -165,6 +165,14 @@ impl Validator<'_> {
         self.join_key_types();
     }
 
+    /// Where a warehouse type was read: the snapshot's file and line, or the catalog.
+    fn type_origin(&self, at: Option<crate::error::Span>) -> String {
+        match at {
+            Some(at) => format!("{}:{}", self.files.sources.display(at.file), at.start.line),
+            None => "its catalog".to_string(),
+        }
+    }
+
     /// The type of a column that says when (`role`: `time`, `valid_from` or `valid_to`), with
     /// the snapshot's or the learned type as the warehouse's ([`Validator::when_type`]).
     fn time_type(
@@ -205,10 +213,7 @@ impl Validator<'_> {
         warehouse: Option<&(WarehouseType, Option<crate::error::Span>)>,
     ) -> ValueType {
         let source = &spec.name.value;
-        let from = |at: &Option<crate::error::Span>| match at {
-            Some(at) => format!("{}:{}", self.files.sources.display(at.file), at.start.line),
-            None => "its catalog".to_string(),
-        };
+
         let declared = match declared.map(|text| (parse_type(&text.value), text)) {
             Some((Some(t @ (ValueType::Date | ValueType::Timestamp)), text)) => {
                 Some((t, text.span))
@@ -235,7 +240,7 @@ impl Validator<'_> {
                     declared.name(),
                     column.value,
                     found.name(),
-                    from(at)
+                    self.type_origin(*at)
                 );
                 let hint = match found {
                     ValueType::Date | ValueType::Timestamp => format!(
@@ -258,7 +263,7 @@ impl Validator<'_> {
                         "`{role}` of source `{source}` is column {}, which the warehouse has as a {} ({}): segc reads it as a date or a timestamp",
                         column.value,
                         found.name(),
-                        from(at)
+                        self.type_origin(*at)
                     );
                     self.error_with_hint(
                         message,
@@ -273,7 +278,7 @@ impl Validator<'_> {
                     let message = format!(
                         "`{role}` of source `{source}` is column {}, which the warehouse has as `{name}` ({}): segc cannot read it as a date or a timestamp",
                         column.value,
-                        from(at)
+                        self.type_origin(*at)
                     );
                     self.error_with_hint(
                         message,
@@ -343,10 +348,7 @@ impl Validator<'_> {
             && self.check_types
             && (t == ValueType::String) != found_string
         {
-            let from = match at {
-                Some(at) => format!("{}:{}", self.files.sources.display(at.file), at.start.line),
-                None => "its catalog".to_string(),
-            };
+            let from = self.type_origin(at);
             self.error_with_hint(
                 format!(
                     "the `{key_name}` of {what} is declared `{}`, but the warehouse has it as {found} ({from})",
@@ -575,12 +577,7 @@ impl Validator<'_> {
                         && self.check_types
                         && string_ness_differs(t, *warehouse)
                     {
-                        let from = match at {
-                            Some(at) => {
-                                format!("{}:{}", self.files.sources.display(at.file), at.start.line)
-                            }
-                            None => "its catalog".to_string(),
-                        };
+                        let from = self.type_origin(*at);
                         self.error_with_hint(
                         format!(
                             "column `{}` of {what} is declared `{}`, but the warehouse has it as {} ({from})",
