@@ -634,8 +634,8 @@ mod run {
             text.replace("    table: app.events\n", "    table: app.event_log\n"),
         )
         .unwrap();
-        // Line 38 of the example's sources.yml, one lower in a copy: `init` adds the schema line.
-        let where_defined = "source `events` (segment-defs/sources.yml:39, table app.event_log)";
+        // Line 40 of the example's sources.yml, one lower in a copy: `init` adds the schema line.
+        let where_defined = "source `events` (segment-defs/sources.yml:41, table app.event_log)";
         segc()
             .args(["run", "--project"])
             .arg(&project)
@@ -651,7 +651,7 @@ mod run {
             .assert()
             .failure()
             .stdout(predicate::str::contains(
-                "events               cannot be read (source defined at segment-defs/sources.yml:39, table app.event_log)",
+                "events               cannot be read (source defined at segment-defs/sources.yml:41, table app.event_log)",
             ))
             .stdout(predicate::str::is_match(r"orders +\d+").unwrap())
             .stderr(predicate::str::contains(format!("defined as {where_defined}")));

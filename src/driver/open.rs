@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_missing_table_is_named_by_every_warehouse_spelling() {
-        let hint = "defined as source `events` (segment-defs/sources.yml:38, table app.event_log)";
+        let hint = "defined as source `events` (segment-defs/sources.yml:40, table app.event_log)";
         for message in [
             "Catalog Error: Table with name event_log does not exist!\nDid you mean \"events\"?",
             "relation \"app.event_log\" does not exist",
@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_number_that_does_not_fit_a_whole_number_names_the_exact_sums() {
-        let place = "\n    column amount of source `orders` (segment-defs/sources.yml:46, \
+        let place = "\n    column amount of source `orders` (segment-defs/sources.yml:48, \
                      table app.orders), added by attribute `monthly_spend` \
                      (segment-defs/attributes.yml:15), attribute `lifetime_spend` \
                      (segment-defs/attributes.yml:30)";
