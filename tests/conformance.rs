@@ -1036,12 +1036,22 @@ fn dates_that_say_when_are_local_days_on_every_engine() {
     // A month series evaluates each month by its own days: in February no user has signed
     // up yet (user 3's March 1st is not the evening of February 29th), and March is the
     // report above.
-    let series = same_tables(
-        &engines,
-        &project,
-        dir.path(),
-        &["--grain", "month", "--from", "2024-02", "--to", "2024-03"],
-    );
+    let months = ["--grain", "month", "--from", "2024-02", "--to", "2024-03"];
+    let series: Vec<(&str, Value)> = engines
+        .iter()
+        .map(|e| (e.target, run_json(&project, dir.path(), e.target, &months)))
+        .collect();
+    for month in 0..2 {
+        let tables: Vec<(&str, Value)> = series
+            .iter()
+            .map(|(target, json)| {
+                let mut table = json["periods"][month].clone();
+                table["columns"] = json["columns"].clone();
+                (*target, table)
+            })
+            .collect();
+        assert_same_tables(&tables);
+    }
     for ((target, series), (_, march)) in series.iter().zip(&tables) {
         let period = |label: &str| {
             series["periods"]
