@@ -704,3 +704,58 @@ fn names_that_would_be_the_same_column_somewhere_are_located() {
     );
     assert_eq!(found.len(), 3, "{found:#?}");
 }
+
+#[test]
+fn a_snapshot_with_a_type_twice_or_an_unknown_time_entry_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\ndefinitions: defs\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("defs")).unwrap();
+    std::fs::write(root.join("defs/sources.yml"), SOURCES).unwrap();
+    std::fs::write(
+        root.join("defs/warehouse_schema.yml"),
+        "warehouse_schema:
+  target: t
+  dialect: duckdb
+  sources:
+    users: { signup_at: timestamp, country: string, country: integer }
+  keys: { users: integer, users: string }
+  times:
+    events: { time: timestamp, time: date }
+    tags: { tme: date }
+    orders: date
+",
+    )
+    .unwrap();
+    let found = collect(root);
+    assert_one(
+        &found,
+        "defs/warehouse_schema.yml:5:53",
+        "`country` is written twice in `sources.users`",
+    );
+    assert_one(
+        &found,
+        "defs/warehouse_schema.yml:6:27",
+        "`users` is written twice in `keys`",
+    );
+    assert_one(
+        &found,
+        "defs/warehouse_schema.yml:8:32",
+        "`time` is written twice in `times.events`",
+    );
+    assert_one(
+        &found,
+        "defs/warehouse_schema.yml:9:13",
+        "unknown `tme` in `times.tags`: the entries are time, valid_from, valid_to",
+    );
+    assert_one(
+        &found,
+        "defs/warehouse_schema.yml:10:13",
+        "`times.orders` must be a mapping",
+    );
+    assert_eq!(found.len(), 5, "{found:#?}");
+}

@@ -31,7 +31,18 @@ pub struct CompileArgs {
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> Result<i32, Error> {
-    let project = crate::validate::load_and_validate(root)?;
+    let files = crate::spec::load_project(root)?;
+    // Offline, a column that says when whose type neither a declaration nor the snapshot
+    // gives is read as a timestamp; `run` would read the catalog first.
+    let untimed = crate::validate::untyped_sources(&files, &Default::default()).times;
+    if !untimed.is_empty() {
+        let names: Vec<String> = untimed.iter().map(|s| format!("`{}`", s.name)).collect();
+        eprintln!(
+            "note: the types of the time columns of {} are not known, so this SQL reads them as timestamps; `segc run` reads them from the catalog first. Declare them (`time: {{ column: …, type: date }}`) or record them with `segc sources --refresh`",
+            names.join(", ")
+        );
+    }
+    let project = crate::validate::validate(files)?;
     let reports = args.report.plan(&project)?;
     if let (Some(dir), None, None) = (&args.output_dir, &args.dialect, &args.target) {
         let mut files = Vec::new();

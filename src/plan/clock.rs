@@ -132,6 +132,13 @@ impl Clock {
         &self.offsets
     }
 
+    /// [`Clock::offsets`] up to the one in force just before `end`: all an instant before
+    /// `end` needs.
+    pub fn offsets_before(&self, end: NaiveDateTime) -> &[(NaiveDateTime, i32)] {
+        let count = self.offsets.partition_point(|(from, _)| *from < end);
+        &self.offsets[..count.max(1)]
+    }
+
     /// The local date of the UTC instant `at`, by the offsets the SQL uses
     /// ([`Clock::offsets`]): the date a local date of that instant's literal gives.
     pub fn local_day(&self, at: NaiveDateTime) -> NaiveDate {

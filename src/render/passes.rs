@@ -120,7 +120,13 @@ fn local_days(
             continue;
         };
         let column = names.q(&format!("segc_day_{}", id.0));
-        items.push(Item::new(sql.local_date(&item.sql)?, column.clone()));
+        // An aggregate of facts is a time before the report's end; a column of a user may be
+        // one known in advance.
+        let day = match plan.project.attribute(id).kind {
+            crate::ir::AttributeKind::Aggregate { .. } => sql.local_date_before_end(&item.sql)?,
+            _ => sql.local_date(&item.sql)?,
+        };
+        items.push(Item::new(day, column.clone()));
         columns.push((id, column));
     }
     sql.set_local_days(columns);

@@ -110,10 +110,13 @@ fn user_column(
         Some(_) => Some(sql.time_value(&statement.periods.end_days())?),
         None => None,
     };
+    let bounded = known_before.is_some();
     if let Some(end) = known_before {
         value = format!("CASE WHEN {value} < {end} THEN {value} END");
     }
-    if column.as_date {
+    if column.as_date && bounded {
+        value = sql.local_date_before_end(&value)?;
+    } else if column.as_date {
         value = sql.local_date(&value)?;
     } else if column.flag {
         value = sql.boolean_flag(&value);

@@ -212,27 +212,49 @@ fn read_warehouse_schema(
     let mut map = MapReader::new(node, "`warehouse_schema`", diagnostics)?;
     let target = map.string("target", diagnostics);
     let dialect = map.string("dialect", diagnostics);
-    let mut per_source = |name: &str, diagnostics: &mut Vec<Diagnostic>| {
-        let mut sources = Vec::new();
+    // `roles`: the only names a source's entries may have (`times:`), else any.
+    let mut per_source = |name: &str, roles: Option<&[&str]>, diagnostics: &mut Vec<Diagnostic>| {
+        let mut sources: Vec<(Spanned<String>, Vec<SnapshotColumn>)> = Vec::new();
         if let Some(node) = map.node(name) {
-            for (source, body) in named_entries(node, name, diagnostics) {
-                let columns = named_entries(body, "columns", diagnostics)
-                    .into_iter()
-                    .filter_map(|(column, value)| {
-                        scalar_string(value, "a column type", diagnostics).map(|t| (column, t))
-                    })
-                    .collect();
+            let entries = named_entries(node, name, diagnostics);
+            for (source, body) in unique(entries, name, diagnostics) {
+                let what = format!("{name}.{}", source.value);
+                let mut columns = Vec::new();
+                let entries = named_entries(body, &what, diagnostics);
+                for (column, value) in unique(entries, &what, diagnostics) {
+                    if let Some(roles) =
+                        roles.filter(|roles| !roles.contains(&column.value.as_str()))
+                    {
+                        diagnostics.push(Diagnostic::new(
+                            format!(
+                                "unknown `{}` in `{what}`: the entries are {}",
+                                column.value,
+                                roles.join(", ")
+                            ),
+                            column.span,
+                        ));
+                        continue;
+                    }
+                    if let Some(t) = scalar_string(value, "a column type", diagnostics) {
+                        columns.push((column, t));
+                    }
+                }
                 sources.push((source, columns));
             }
         }
         sources
     };
-    let sources = per_source("sources", diagnostics);
-    let times = per_source("times", diagnostics);
+    let sources = per_source("sources", None, diagnostics);
+    let times = per_source(
+        "times",
+        Some(&["time", "valid_from", "valid_to"]),
+        diagnostics,
+    );
     let keys = map
         .node("keys")
         .map(|node| {
-            named_entries(node, "keys", diagnostics)
+            let entries = named_entries(node, "keys", diagnostics);
+            unique(entries, "keys", diagnostics)
                 .into_iter()
                 .filter_map(|(source, value)| {
                     scalar_string(value, "a key type", diagnostics).map(|t| (source, t))
@@ -252,6 +274,27 @@ fn read_warehouse_schema(
         times,
         span,
     })
+}
+
+/// `entries` without a name written twice, each repetition an error at its name.
+fn unique<'a>(
+    entries: Vec<(Spanned<String>, &'a Node)>,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(Spanned<String>, &'a Node)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<(Spanned<String>, &'a Node)> = Vec::new();
+    for (name, node) in entries {
+        if !seen.insert(name.value.clone()) {
+            diagnostics.push(Diagnostic::new(
+                format!("`{}` is written twice in `{what}`", name.value),
+                name.span,
+            ));
+            continue;
+        }
+        kept.push((name, node));
+    }
+    kept
 }
 
 fn named_entries<'a>(

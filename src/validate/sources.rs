@@ -119,7 +119,9 @@ impl Validator<'_> {
                 SourceRole::Facts { user_key, time, .. } => {
                     let time_type = match &spec.time {
                         Some(column) => {
-                            self.time_type(spec, "time", column, spec.time_type.as_ref())
+                            let found =
+                                self.time_type(spec, "time", column, spec.time_type.as_ref());
+                            self.or_untimed(found)
                         }
                         None => ValueType::Timestamp,
                     };
@@ -132,16 +134,27 @@ impl Validator<'_> {
                 role => role,
             };
             let history = spec.history.as_ref().map(|h| {
-                let value_type = self.time_type(spec, "valid_from", &h.valid_from, h.value_type.as_ref());
-                // Both columns have one type: the type of the other is checked against it.
+                let problems = self.diagnostics.len();
+                let from = self.time_type(spec, "valid_from", &h.valid_from, h.value_type.as_ref());
                 let to = self.time_type(spec, "valid_to", &h.valid_to, h.value_type.as_ref());
-                if to != value_type && self.check_types {
-                    self.error_with_hint(
-                        format!("the history of {what} has `valid_from` of type {} and `valid_to` of type {}", value_type.name(), to.name()),
-                        h.span,
-                        Some("both must be dates or both timestamps: change the table, or declare `type:` in `history` and refresh the snapshot".into()),
-                    );
-                }
+                // Both columns have one type, that of either when the other's is not known.
+                let value_type = match (from, to) {
+                    (Some(from), Some(to)) => {
+                        if from != to && self.check_types && self.diagnostics.len() == problems {
+                            self.error_with_hint(
+                                format!("the history of {what} has `valid_from` of type {} and `valid_to` of type {}", from.name(), to.name()),
+                                h.span,
+                                Some("both must be dates or both timestamps: change the table, or declare `type:` in `history` and refresh the snapshot".into()),
+                            );
+                        }
+                        from
+                    }
+                    (Some(known), None) | (None, Some(known)) => {
+                        self.or_untimed(None);
+                        known
+                    }
+                    (None, None) => self.or_untimed(None),
+                };
                 History {
                     valid_from: h.valid_from.value.clone(),
                     valid_to: h.valid_to.value.clone(),
@@ -181,7 +194,7 @@ impl Validator<'_> {
         role: &str,
         column: &Spanned<String>,
         declared: Option<&Spanned<String>>,
-    ) -> ValueType {
+    ) -> Option<ValueType> {
         let name = &spec.name.value;
         let warehouse = self
             .files
@@ -201,9 +214,9 @@ impl Validator<'_> {
     /// The type of a column that says when (`time`, `signup_at`, `valid_from`, `valid_to`):
     /// a date or a timestamp, declared (checked against the warehouse's when it is known,
     /// which `warehouse` holds with where it is written), else the warehouse's. Any other
-    /// type is an error. When neither says, a timestamp, and `run` reads the catalog first
-    /// ([`Validator::untimed`]): a date read as an instant would be UTC midnight, a day early
-    /// west of UTC.
+    /// type is an error. None when neither says: then it is read as a timestamp, and `run`
+    /// reads the catalog first ([`Validator::or_untimed`]), since a date read as an instant
+    /// would be UTC midnight, a day early west of UTC.
     fn when_type(
         &mut self,
         spec: &SourceSpec,
@@ -211,7 +224,7 @@ impl Validator<'_> {
         column: &Spanned<String>,
         declared: Option<&Spanned<String>>,
         warehouse: Option<&(WarehouseType, Option<crate::error::Span>)>,
-    ) -> ValueType {
+    ) -> Option<ValueType> {
         let source = &spec.name.value;
 
         let declared = match declared.map(|text| (parse_type(&text.value), text)) {
@@ -227,19 +240,19 @@ impl Validator<'_> {
                     text.span,
                     Some("write `type: date` for a column of days, or `type: timestamp`".into()),
                 );
-                return ValueType::Timestamp;
+                return Some(ValueType::Timestamp);
             }
             None => None,
         };
-        match (declared, warehouse) {
+        Some(match (declared, warehouse) {
             (Some((declared, at_declared)), Some((WarehouseType::Known(found), at)))
                 if self.check_types && *found != declared =>
             {
                 let message = format!(
-                    "`{role}` of source `{source}` is declared `{}`, but the warehouse has column {} as a {} ({})",
+                    "`{role}` of source `{source}` is declared `{}`, but the warehouse has column {} as {} ({})",
                     declared.name(),
                     column.value,
-                    found.name(),
+                    super::conditions::article(*found),
                     self.type_origin(*at)
                 );
                 let hint = match found {
@@ -260,9 +273,9 @@ impl Validator<'_> {
             (None, Some((WarehouseType::Known(found), at))) => {
                 if self.check_types {
                     let message = format!(
-                        "`{role}` of source `{source}` is column {}, which the warehouse has as a {} ({}): segc reads it as a date or a timestamp",
+                        "`{role}` of source `{source}` is column {}, which the warehouse has as {} ({}): segc reads it as a date or a timestamp",
                         column.value,
-                        found.name(),
+                        super::conditions::article(*found),
                         self.type_origin(*at)
                     );
                     self.error_with_hint(
@@ -288,14 +301,20 @@ impl Validator<'_> {
                 }
                 ValueType::Timestamp
             }
-            (None, None) => {
-                let id = SourceId(self.sources.len());
-                if !self.untimed.contains(&id) {
-                    self.untimed.push(id);
-                }
-                ValueType::Timestamp
+            (None, None) => return None,
+        })
+    }
+
+    /// A type found for a column that says when, else a timestamp, the source being read
+    /// noted so that `run` asks the catalog ([`Validator::untimed`]).
+    fn or_untimed(&mut self, found: Option<ValueType>) -> ValueType {
+        found.unwrap_or_else(|| {
+            let id = SourceId(self.sources.len());
+            if !self.untimed.contains(&id) {
+                self.untimed.push(id);
             }
-        }
+            ValueType::Timestamp
+        })
     }
 
     /// A source's key type: declared (checked against the warehouse's when it is known),
@@ -564,13 +583,16 @@ impl Validator<'_> {
                     .map(|t| (t.clone(), None))
             });
         match &column.value_type {
-            _ if column.name.value == SIGNUP_COLUMN => self.when_type(
-                spec,
-                SIGNUP_COLUMN,
-                &column.column,
-                column.value_type.as_ref(),
-                snapshot.as_ref(),
-            ),
+            _ if column.name.value == SIGNUP_COLUMN => {
+                let found = self.when_type(
+                    spec,
+                    SIGNUP_COLUMN,
+                    &column.column,
+                    column.value_type.as_ref(),
+                    snapshot.as_ref(),
+                );
+                self.or_untimed(found)
+            }
             Some(text) => match parse_type(&text.value) {
                 Some(t) => {
                     if let Some((WarehouseType::Known(warehouse), at)) = &snapshot

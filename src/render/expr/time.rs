@@ -55,21 +55,40 @@ impl<'a, 's> Sql<'a, 's> {
     /// The local calendar date of a UTC timestamp, in the project's time zone. Offsets are
     /// known to the compiler, so this is the same plain arithmetic on every dialect.
     pub(in crate::render) fn local_date(&mut self, timestamp: &str) -> Result<String, Error> {
+        let offsets = self.plan().clock.offsets().to_vec();
+        self.local_date_by(timestamp, &offsets)
+    }
+
+    /// [`Sql::local_date`] of a timestamp read before the report's end (a fact's time, a
+    /// sign-up, a point-in-time column, an aggregate of facts): the offset changes after the
+    /// end are left out of its CASE.
+    pub(in crate::render) fn local_date_before_end(
+        &mut self,
+        timestamp: &str,
+    ) -> Result<String, Error> {
+        let plan = self.plan();
+        let offsets = plan.clock.offsets_before(plan.end_instant()).to_vec();
+        self.local_date_by(timestamp, &offsets)
+    }
+
+    /// The local date of `timestamp` by `offsets` (from each instant on; the first also before).
+    fn local_date_by(
+        &mut self,
+        timestamp: &str,
+        offsets: &[(NaiveDateTime, i32)],
+    ) -> Result<String, Error> {
         // The local date of an instant segc wrote is known here: a date literal.
         if let Some(instant) = self.instant_of(timestamp) {
             let day = self.plan().clock.local_day(instant);
             return self.date(day);
         }
-        let shifted = match self.plan().clock.fixed_offset() {
-            Some(0) => timestamp.to_string(),
-            Some(offset) => self.call(
+        let shifted = match offsets {
+            [(_, 0)] => timestamp.to_string(),
+            [(_, offset)] => self.call(
                 "add_seconds",
-                &[Value::from(timestamp), Value::from(offset)],
+                &[Value::from(timestamp), Value::from(*offset)],
             )?,
-            None => {
-                let offsets = self.plan().clock.offsets().to_vec();
-                self.shifted(timestamp, &offsets)?
-            }
+            _ => self.shifted(timestamp, offsets)?,
         };
         self.call("to_date", &[Value::from(shifted)])
     }
@@ -144,12 +163,12 @@ impl<'a, 's> Sql<'a, 's> {
         self.time_value(&ends)
     }
 
-    /// A column that says when as a local day: itself for a date, its local date for a
-    /// timestamp.
+    /// A column that says when (read before the report's end) as a local day: itself for a
+    /// date, its local date for a timestamp.
     pub(in crate::render) fn when_day(&mut self, value: &str, date: bool) -> Result<String, Error> {
         match date {
             true => Ok(value.to_string()),
-            false => self.local_date(value),
+            false => self.local_date_before_end(value),
         }
     }
 
