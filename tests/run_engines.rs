@@ -1290,3 +1290,61 @@ fn text_no_message_can_carry_fails_at_once_without_retries() {
     assert!(error.contains("encoding"), "{error}");
     assert!(!error.contains("retries"), "{error}");
 }
+
+#[test]
+fn a_time_column_the_catalog_cannot_type_is_named_in_a_note() {
+    if !enabled() {
+        return;
+    }
+    // A materialized view is not in `information_schema.columns`: its DATE sign-up cannot
+    // be typed, and is read as a timestamp. The run says so, and why.
+    let database = "segc_untimed";
+    let dir = fresh_database(database, &[("untimed", "postgres")]);
+    let mut db = connect(dir.path(), "untimed");
+    for statement in [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users_table (user_id INTEGER, signed_on DATE)",
+        "INSERT INTO app.users_table VALUES (1, DATE '2024-03-10')",
+        "CREATE MATERIALIZED VIEW app.users AS SELECT * FROM app.users_table",
+    ] {
+        db.set_up(statement).unwrap();
+    }
+    write_project(
+        dir.path(),
+        "untimed",
+        "untimed",
+        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: signed_on } }\nkpis:\n  - { name: people, agg: count }\n",
+    );
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["run", "--project"])
+        .arg(dir.path())
+        .arg("--profiles-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("note: the types of the time columns of `users` are not known (the table app.users of source `users` is not in the catalog of the target), so they are read as timestamps"),
+        "{text}"
+    );
+    // Declared, the date is a day: the same run says nothing more.
+    write_project(
+        dir.path(),
+        "untimed",
+        "untimed",
+        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: signed_on, type: date } } }\nkpis:\n  - { name: people, agg: count }\n",
+    );
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["run", "--project"])
+        .arg(dir.path())
+        .arg("--profiles-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(!text.contains("note:"), "{text}");
+}
