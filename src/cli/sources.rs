@@ -88,10 +88,12 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
             })
         })
         .collect();
-    let columns: usize = types.iter().map(|t| t.columns.len()).sum();
+    let columns: usize = types.iter().map(|t| t.columns.len() + t.times.len()).sum();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     println!(
-        "{columns} columns of {} sources read from target `{}`",
-        types.len(),
+        "{} of {} read from target `{}`",
+        plural(columns, "column"),
+        plural(types.len(), "source"),
         printable(&target)
     );
     if !unsupported.is_empty() {
