@@ -26,6 +26,22 @@ fn problems(defs: &str) -> Vec<String> {
     collect(root)
 }
 
+/// Validates a project of `sources.yml` and `warehouse_schema.yml` and returns each
+/// diagnostic as `file:line:col message`.
+fn snapshot_problems(sources: &str, snapshot: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\ndefinitions: defs\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("defs")).unwrap();
+    std::fs::write(root.join("defs/sources.yml"), sources).unwrap();
+    std::fs::write(root.join("defs/warehouse_schema.yml"), snapshot).unwrap();
+    collect(root)
+}
+
 fn collect(root: &Path) -> Vec<String> {
     match segc::validate::load_and_validate(root) {
         Ok(_) => Vec::new(),
@@ -148,16 +164,7 @@ fn kpi_names_that_segc_writes_as_columns_are_refused_at_the_name() {
 
 #[test]
 fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(
-        root.join("segc_project.yml"),
-        "name: t\ndefinitions: defs\n",
-    )
-    .unwrap();
-    std::fs::create_dir(root.join("defs")).unwrap();
-    std::fs::write(
-        root.join("defs/sources.yml"),
+    let found = snapshot_problems(
         "sources:
   users: { table: app.users, key: user_id, columns: { signup_at: { column: created, type: string }, country: { column: country, type: string } } }
   orders: { table: app.orders, user_key: user_id, time: { column: ordered_on, type: integer } }
@@ -167,10 +174,6 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
   clicks: { table: app.clicks, user_key: user_id, time: clicked }
   spans: { table: app.spans, user_key: user_id, time: { column: spanned, type: date } }
 ",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("defs/warehouse_schema.yml"),
         "warehouse_schema:
   target: t
   dialect: duckdb
@@ -182,9 +185,7 @@ fn the_type_of_a_column_that_says_when_is_a_date_or_a_timestamp() {
     clicks: { time: \"time without time zone\" }
     spans: { time: string }
 ",
-    )
-    .unwrap();
-    let found = collect(root);
+    );
     assert_one(
         &found,
         "defs/sources.yml:2:91",
@@ -707,17 +708,8 @@ fn names_that_would_be_the_same_column_somewhere_are_located() {
 
 #[test]
 fn a_snapshot_with_a_type_twice_or_an_unknown_time_entry_is_located() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(
-        root.join("segc_project.yml"),
-        "name: t\ndefinitions: defs\n",
-    )
-    .unwrap();
-    std::fs::create_dir(root.join("defs")).unwrap();
-    std::fs::write(root.join("defs/sources.yml"), SOURCES).unwrap();
-    std::fs::write(
-        root.join("defs/warehouse_schema.yml"),
+    let found = snapshot_problems(
+        SOURCES,
         "warehouse_schema:
   target: t
   dialect: duckdb
@@ -729,9 +721,7 @@ fn a_snapshot_with_a_type_twice_or_an_unknown_time_entry_is_located() {
     tags: { tme: date }
     orders: date
 ",
-    )
-    .unwrap();
-    let found = collect(root);
+    );
     assert_one(
         &found,
         "defs/warehouse_schema.yml:5:53",

@@ -38,6 +38,19 @@ fn write_profiles(dir: &Path) {
 
 /// A one-file project in `dir`: `segc_project.yml` named `name`, as of 2024-03-31, reading
 /// `target` by default, and `definitions` in segment-defs/defs.yml.
+/// `segc run` of the project in `dir` with the profiles there: its exit code and output.
+fn run_in(dir: &Path) -> (Option<i32>, String) {
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["run", "--project"])
+        .arg(dir)
+        .arg("--profiles-dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    (output.status.code(), common::output_text(&output))
+}
+
 fn write_project(dir: &Path, name: &str, target: &str, definitions: &str) {
     std::fs::write(
         dir.join("segc_project.yml"),
@@ -1148,16 +1161,8 @@ fn a_key_the_catalog_cannot_type_is_named_with_the_reason() {
         "keys",
         "sources:\n  users: { table: app.nowhere, key: user_id, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
     );
-    let output = assert_cmd::Command::cargo_bin("segc")
-        .unwrap()
-        .args(["run", "--project"])
-        .arg(dir.path())
-        .arg("--profiles-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{text}");
+    let (code, text) = run_in(dir.path());
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains(
             "note: the table app.nowhere of source `users` is not in the catalog of the target"
@@ -1315,16 +1320,8 @@ fn a_time_column_the_catalog_cannot_type_is_named_in_a_note() {
         "untimed",
         "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: signed_on } }\nkpis:\n  - { name: people, agg: count }\n",
     );
-    let output = assert_cmd::Command::cargo_bin("segc")
-        .unwrap()
-        .args(["run", "--project"])
-        .arg(dir.path())
-        .arg("--profiles-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(0), "{text}");
+    let (code, text) = run_in(dir.path());
+    assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains("note: the types of the time columns of `users` are not known (the table app.users of source `users` is not in the catalog of the target), so they are read as timestamps"),
         "{text}"
@@ -1336,15 +1333,7 @@ fn a_time_column_the_catalog_cannot_type_is_named_in_a_note() {
         "untimed",
         "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: signed_on, type: date } } }\nkpis:\n  - { name: people, agg: count }\n",
     );
-    let output = assert_cmd::Command::cargo_bin("segc")
-        .unwrap()
-        .args(["run", "--project"])
-        .arg(dir.path())
-        .arg("--profiles-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(0), "{text}");
+    let (code, text) = run_in(dir.path());
+    assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("note:"), "{text}");
 }
