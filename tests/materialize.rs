@@ -337,7 +337,7 @@ fn a_run_killed_mid_write_leaves_the_previous_set_on_postgres_and_redshift() {
     .unwrap();
     std::fs::write(
         project.join("segment-defs/defs.yml"),
-        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: { column: created_at, type: timestamp } } }\nkpis:\n  - { name: people, agg: count }\n",
     )
     .unwrap();
     for target in ["pg", "rs"] {

@@ -154,8 +154,9 @@ fn slow_project(database: &str) -> tempfile::TempDir {
         dir.path(),
         "slow",
         "slow",
-        // The key's type declared: the report is the one query (no catalog read first).
-        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: created_at } }\nkpis:\n  - { name: people, agg: count }\n",
+        // The key's and the sign-up's types declared: the report is the one query (no
+        // catalog read first).
+        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp } } }\nkpis:\n  - { name: people, agg: count }\n",
     );
     dir
 }
