@@ -637,6 +637,15 @@ fn the_example_project_prints_the_same_table_on_every_engine() {
         sql.contains("ROWS BETWEEN UNBOUNDED PRECEDING") && sql.contains("\"segc_until\""),
         "the long series adds its months up:\n{sql}"
     );
+    // Each slice of the orders is read by about one month: their facts are grouped once per
+    // user and month, on every engine (no distinct count of days needs bits there); the
+    // events, whose windows overlap two months, per user and slice first.
+    assert!(
+        !sql.contains("\"segc_slices_orders\"")
+            && sql.contains("\"segc_periods_orders\"")
+            && sql.contains("\"segc_slices_events\""),
+        "orders grouped once per user and month, events per slice first:\n{sql}"
+    );
     for extra in [
         &["--grain", "month", "--from", "2026-08", "--to", "2026-10"][..],
         &long[..],

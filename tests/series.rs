@@ -206,8 +206,11 @@ const PARIS_DEFINITIONS: &str = "attributes:\n\
          \x20 - { name: orders_ever, agg: sum, of: orders_ever }\n\
          \x20 - { name: accounts, agg: sum, of: accounts }\n";
 
-/// The statement of the Paris project's months `from`..=`to`, checked to slice events and
-/// orders (a distinct count of accounts keeps the plain plan); the project and warehouse.
+/// The statement of the Paris project's months `from`..=`to`, checked to slice events (whose
+/// windows of a month overlap two months, and whose distinct days over all history count per
+/// slice) and to group orders straight from the facts once per user and month (each slice
+/// read by about one month), with a distinct count of accounts keeping the plain plan; the
+/// project and warehouse.
 fn paris_series(dir: &std::path::Path, from: &str, to: &str) -> (Project, DuckDb, String) {
     let (project, path) = demo_project(
         dir,
@@ -215,12 +218,21 @@ fn paris_series(dir: &std::path::Path, from: &str, to: &str) -> (Project, DuckDb
         PARIS_DEFINITIONS,
     );
     let sql = months_sql(&month_plans(&project, from, to));
-    for sliced in ["segc_slices_events", "segc_slices_orders"] {
-        assert!(sql.contains(sliced), "{sliced} in\n{sql}");
-    }
+    assert!(
+        sql.contains("\"segc_slices_events\""),
+        "events sliced in\n{sql}"
+    );
+    assert!(
+        !sql.contains("\"segc_slices_orders\"") && sql.contains(DIRECT_ORDERS),
+        "orders grouped once per user and month in\n{sql}"
+    );
     assert!(!sql.contains("segc_slices_user_accounts"), "{sql}");
     (project, DuckDb::open_read_only(&path).unwrap(), sql)
 }
+
+/// The orders grouped per user and period straight from the facts, each joined to the
+/// links of its slice.
+const DIRECT_ORDERS: &str = "  FROM (\n    SELECT \"f\".*, CASE WHEN \"f\".\"ordered_at\"";
 
 /// Totals over all history added up over each user's periods with facts by a window
 /// function, and the attributes stage finding each month's row on the range of months its
@@ -342,11 +354,13 @@ fn distinct_days_on_postgres_equal_distinct_counts_written_by_hand() {
 }
 
 /// (time zone, the long window's days, the dialect counts days as bits)
-const DAYS_CASES: [(&str, u32, bool); 4] = [
+const DAYS_CASES: [(&str, u32, bool); 6] = [
     ("UTC", 365, true),
     ("Europe/Paris", 365, true),
     ("Europe/Paris", 400, true),
     ("Europe/Paris", 90, false),
+    ("Europe/Paris", 28, true),
+    ("Europe/Paris", 28, false),
 ];
 
 fn days_project(root: &std::path::Path, zone: &str, long: u32) -> Project {
@@ -486,7 +500,16 @@ fn distinct_days_by_hand(
     );
     let periods = month_plans(project, "2026-01-01", "2026-03-01");
     let sql = render_series(&periods, &dialect, None, SeriesShape::Periods).unwrap();
-    assert!(sql.contains("segc_slices_events"), "{sql}");
+    // Windows up to a month are read by about one month per slice: with bits, the facts
+    // are grouped once per user and month, each day a bit from its window's first day.
+    let direct = long <= 31 && bits;
+    assert_eq!(
+        !sql.contains("\"segc_slices_events\""),
+        direct,
+        "{what}: grouped once per user and month: {sql}"
+    );
+    let first_days = (1..=9).any(|n| sql.contains(&format!("\"segc_d{n}\"")));
+    assert_eq!(first_days, direct, "{what}: windows' first days: {sql}");
     assert_forms(&sql, bits, true, days_first, &format!("{what}: months"));
     for (period, end) in ["2026-02-01", "2026-03-01", "2026-04-01"]
         .iter()

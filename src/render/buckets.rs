@@ -260,6 +260,10 @@ pub(super) fn bucketed(
         (Some(day), true) => Some(Sql::day_key(day, &day_windows)),
         _ => None,
     };
+    let direct = match by_day {
+        None => direct_partials(sql, &plan, &windows, &slicing, names)?,
+        Some(_) => None,
+    };
     let column_name = |number: usize| q(&format!("segc_s{number}"));
     let columns: Vec<String> = match &by_day {
         None => columns
@@ -287,6 +291,7 @@ pub(super) fn bucketed(
     let slice = slice_of(sql, &column, &slicing.cuts, 0, top, &mut |_, slice| {
         Ok(slice.to_string())
     })?;
+    let plain_slice = slice.clone();
     let cuts = &slicing.cuts;
     let first_day_of = &mut |sql: &mut Sql<'_, '_>, slice: usize| match slice.checked_sub(1) {
         Some(before) if day_slices.binary_search(&slice).is_ok() => {
@@ -347,6 +352,7 @@ pub(super) fn bucketed(
     };
 
     // The slices each period reads.
+    let links_at = out.len();
     let running_column = q("segc_running");
     let window_column = |number: usize| q(&format!("segc_w{}", number + 1));
     let mut rows = Vec::new();
@@ -358,6 +364,17 @@ pub(super) fn bucketed(
         ];
         for (number, inside) in link.windows.iter().enumerate() {
             values.push((u8::from(*inside).to_string(), window_column(number)));
+        }
+        // Direct: the first local day of each window whose days are counted as bits.
+        for number in direct.iter().flat_map(|direct| &direct.day_windows) {
+            let first = match link.windows[*number] {
+                true => {
+                    let start = sql.timestamp(windows[*number][link.period].0)?;
+                    sql.local_date(&start)?
+                }
+                false => sql.cast("NULL".to_string(), "date")?,
+            };
+            values.push((first, first_day_of_window(names, *number)));
         }
         let spelled: Vec<String> = values
             .into_iter()
@@ -376,26 +393,41 @@ pub(super) fn bucketed(
         rows.join(" UNION ALL\n  ")
     ));
 
-    // Per user and period: each window's slices, and the slices that end in the period.
-    let mut combined = Vec::new();
-    for (index, (_, parts, reads)) in plan.iter().enumerate() {
-        let flag = match reads {
-            Reads::Window(number) => window_column(*number),
-            Reads::Running => running_column.clone(),
-        };
-        for (piece, function) in parts.iter().enumerate() {
-            combined.push(format!(
-                "{}(CASE WHEN {l}.{flag} = 1 THEN {b}.{} END) AS {}",
-                combiner(*function),
-                sources[index][piece],
-                part(index, piece)
-            ));
+    if let Some(direct) = &direct {
+        // Each fact joined to the periods that read its slice, grouped once per user and
+        // period: no stage per user and slice.
+        let facts = format!(
+            "(\n    SELECT {f}.*, {plain_slice} AS {slice_column}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}",
+            table = names.table(stage.source),
+            filter = filter.join(" AND "),
+        );
+        out = format!(
+            "{links}{periods_name} AS (\n  -- source {source_name} per user and period: each fact in the windows and the totals of the periods that read its slice of time ({origin})\n  SELECT\n    {user_key} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {facts}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {f}.{slice_column}\n  GROUP BY {user_key}, {l}.{period}\n),\n",
+            direct.columns.join(",\n    "),
+            links = &out[links_at..],
+        );
+    } else {
+        // Per user and period: each window's slices, and the slices that end in the period.
+        let mut combined = Vec::new();
+        for (index, (_, parts, reads)) in plan.iter().enumerate() {
+            let flag = match reads {
+                Reads::Window(number) => window_column(*number),
+                Reads::Running => running_column.clone(),
+            };
+            for (piece, function) in parts.iter().enumerate() {
+                combined.push(format!(
+                    "{}(CASE WHEN {l}.{flag} = 1 THEN {b}.{} END) AS {}",
+                    combiner(*function),
+                    sources[index][piece],
+                    part(index, piece)
+                ));
+            }
         }
-    }
-    out.push_str(&format!(
+        out.push_str(&format!(
         "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end in the period\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
         combined.join(",\n    ")
     ));
+    }
 
     // Per user and period, the plain pass's columns: a window's value as it is, and a value
     // over all history as the running total over the user's periods so far.
@@ -488,6 +520,93 @@ pub(super) fn bucketed(
                 .collect(),
         }),
     }))
+}
+
+/// A pass grouped once per user and period, straight from its facts joined to the links
+/// of their slices ([`direct_partials`]).
+struct Direct {
+    /// Each aggregate's partials over the facts of a user and period, as the periods stage
+    /// names them.
+    columns: Vec<String>,
+    /// The windows whose distinct local days are counted as bits from the window's first
+    /// day (a column of the links).
+    day_windows: Vec<usize>,
+}
+
+/// A slice read by about one period (each fact then joins about one link) is grouped once:
+/// the facts joined to their slices' links and grouped per user and period, instead of
+/// per user and slice and then again per user and period. None where a fact would join
+/// many periods (windows that overlap several periods, so the facts would be copied per
+/// period), where a distinct count of days cannot be bits from its window's first day, or
+/// where one counts days over all history.
+fn direct_partials(
+    sql: &mut Sql<'_, '_>,
+    plan: &[(&FactAggregate, Vec<Function>, Reads)],
+    windows: &[PeriodWindows],
+    slicing: &Slicing,
+    names: &Names<'_>,
+) -> Result<Option<Direct>, Error> {
+    // At most half a link more than one per slice, on average.
+    if slicing.links.len() * 2 > slicing.cuts.len() * 3 {
+        return Ok(None);
+    }
+    let mut day_windows = Vec::new();
+    for (_, parts, reads) in plan {
+        if parts.contains(&Function::CountDistinct) {
+            match reads {
+                Reads::Window(number) if names.dialect.capabilities.day_bits => {
+                    number_of(&mut day_windows, *number);
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+    let words = match day_windows.is_empty() {
+        true => None,
+        false => {
+            let spans = day_windows
+                .iter()
+                .flat_map(|number| windows[*number].iter().copied());
+            let Some(words) = most_day_words(spans) else {
+                return Ok(None);
+            };
+            Some(words)
+        }
+    };
+    let l = names.alias(Alias::Links);
+    let mut columns = Vec::new();
+    for (index, (aggregate, parts, reads)) in plan.iter().enumerate() {
+        // The link says whether the fact's slice is in the window, or counts first in the
+        // period's totals.
+        let flag = match reads {
+            Reads::Window(number) => names.q(&format!("segc_w{}", number + 1)),
+            Reads::Running => names.q("segc_running"),
+        };
+        let read = Some(format!("{l}.{flag} = 1"));
+        for (piece, function) in parts.iter().enumerate() {
+            let partial = match (function, reads, words) {
+                (Function::CountDistinct, Reads::Window(number), Some(words)) => {
+                    let (day, condition) = sql.fact_partial_day(aggregate, read.clone())?;
+                    let first = format!("{l}.{}", first_day_of_window(names, *number));
+                    sql.day_bits(&day, &first, condition.as_deref(), words)?
+                }
+                _ => sql.fact_partial(aggregate, *function, read.clone())?,
+            };
+            columns.push(format!(
+                "{partial} AS {}",
+                names.q(&format!("segc_p{index}_{piece}"))
+            ));
+        }
+    }
+    Ok(Some(Direct {
+        columns,
+        day_windows,
+    }))
+}
+
+/// The links' column holding the first local day of window `number` in the link's period.
+fn first_day_of_window(names: &Names<'_>, number: usize) -> String {
+    names.q(&format!("segc_d{}", number + 1))
 }
 
 /// The position of `item` in `list`, added at the end when it is not there yet.

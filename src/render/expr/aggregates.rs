@@ -425,7 +425,11 @@ impl<'a, 's> Sql<'a, 's> {
             return self.call("divide", &[Value::from(total), Value::from(count)]);
         }
         Ok(match function {
-            Function::CountRows => self.call("count_rows", &[])?,
+            Function::CountRows => match &condition {
+                // The rows the condition keeps.
+                Some(_) => self.call("count", &[Value::from(guarded("1".into()))])?,
+                None => self.call("count_rows", &[])?,
+            },
             Function::Count => self.call("count", &[Value::from(guarded(value))])?,
             Function::CountDistinct => {
                 let value = self.exact(value, exact)?;
