@@ -169,6 +169,12 @@ pub struct Capabilities {
     /// to the members' signatures 6.9 s → 5.4 s), 30 segments 3.6 s → 3.3 s.
     #[serde(default)]
     pub fenced_scores: bool,
+    /// A series' users, read once with their dimensions before the periods, are a derived
+    /// table ending in `OFFSET 0`, which keeps it whole: DuckDB otherwise joins the
+    /// dimensions to every user's every period (the users stage of a 12-month series at
+    /// 1,000,000 users: 1.06 s without, 0.27 s with).
+    #[serde(default)]
+    pub fenced_users: bool,
     /// Where the groupings by value are a stage of their own (`segc_groups`, see
     /// [`Capabilities::stages_computed_once`]), each grouping is a SELECT of its own over the
     /// members (`UNION ALL`), grouped by its own keys alone, instead of one GROUP BY over
