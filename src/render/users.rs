@@ -25,10 +25,10 @@ pub(super) struct UsersStage {
     joins: Vec<Join>,
     filter: String,
     origin: String,
-    /// In a series whose users and dimensions do not depend on the period: each user read
-    /// and joined to its dimensions once, in a derived table before the periods (the
-    /// `columns` then read it), instead of each user's every period joined to the
-    /// dimensions. DuckDB joined the accounts to 10.4 million user-months, building its hash
+    /// In a series whose users and dimensions keep no history: each user read and joined to
+    /// its dimensions once, in a derived table before the periods (the `columns` then read
+    /// it, bounding a point-in-time value by each period's end), instead of each user's
+    /// every period joined to the dimensions. DuckDB joined the accounts to 10.4 million user-months, building its hash
     /// table on them, where 1,000,000 users suffice.
     once: Option<Once>,
 }
@@ -74,12 +74,13 @@ pub(super) fn users(
             Some(source) => names.dimension_alias(source),
         };
         let mut value = format!("{alias}.{}", names.q(&column.column));
-        if once && column.known_before.is_some() {
+        let bounds = once && column.known_before.is_some();
+        if bounds {
             let raw = q(&format!("segc_raw_{number}"));
             read_once.push(Item::new(value, raw.clone()));
             value = format!("{}.{raw}", names.alias(Alias::Users));
         }
-        bounded.push(once && column.known_before.is_some());
+        bounded.push(bounds);
         columns.push(user_column(sql, statement, names, column, value, &end)?);
     }
     let joins = stage
