@@ -951,3 +951,53 @@ fn pasted_statements_name_each_row_as_segc_run_prints_it() {
         .collect();
     assert_eq!(named_rows(&result), printed);
 }
+
+/// An `any` of several conditions in a `where` is kept whole beside the window it is read
+/// in (`window AND (a OR b)`): spelled `window AND a OR b`, every fact meeting `b` counted
+/// whatever its time, and a distinct count of days shifted a bit by a negative offset and
+/// failed. The totals equal counts written by hand in the plain report, and each month of
+/// a series equals its plain report.
+#[test]
+fn an_any_in_a_where_counts_only_the_facts_of_the_window() {
+    let any = "where: { any: [ { name: { eq: login } }, { duration_s: { lt: 60 } } ] }";
+    let dir = tempfile::tempdir().unwrap();
+    let (project, path) = demo_project(
+        dir.path(),
+        "name: any_where\ndefinitions: segment-defs\ntime_zone: UTC\nas_of: 2026-10-31\n",
+        &format!(
+            "attributes:\n\
+             \x20 hits: {{ source: events, agg: count, window: 30d, {any} }}\n\
+             \x20 hit_days: {{ source: events, agg: count_distinct_days, window: 30d, {any} }}\n\
+             \x20 events_ever: {{ source: events, agg: count }}\n\
+             kpis:\n\
+             \x20 - {{ name: hits, agg: sum, of: hits }}\n\
+             \x20 - {{ name: hit_days, agg: sum, of: hit_days }}\n\
+             \x20 - {{ name: events_ever, agg: sum, of: events_ever }}\n"
+        ),
+    );
+    let mut database = DuckDb::open_read_only(&path).unwrap();
+    let plan = common::plan(&project, &ReportOptions::default());
+    let report = plain(&mut database, &plan);
+    let by_hand = database
+        .query(
+            "SELECT SUM(facts), SUM(days) FROM (\
+               SELECT e.user_id, COUNT(*) AS facts, \
+                 COUNT(DISTINCT CAST(e.occurred_at AS DATE)) AS days \
+               FROM app.events AS e JOIN app.users AS u ON u.user_id = e.user_id \
+               WHERE u.created_at < TIMESTAMP '2026-11-01' \
+                 AND e.occurred_at >= TIMESTAMP '2026-10-02' AND e.occurred_at < TIMESTAMP '2026-11-01' \
+                 AND (e.event_name = 'login' OR e.duration_s < 60) \
+               GROUP BY e.user_id) AS d",
+        )
+        .unwrap();
+    let everyone = &report.rows[0].values;
+    // The facts of the window meeting either condition, and their users' days.
+    let (Some(hits), Some(days)) = (by_hand.rows[0][0].as_f64(), by_hand.rows[0][1].as_f64())
+    else {
+        panic!("{:?}", by_hand.rows[0]);
+    };
+    assert!(hits > 0.0, "the window holds such facts");
+    assert_eq!(everyone[0].as_f64(), Some(hits), "hits");
+    assert_eq!(everyone[1].as_f64(), Some(days), "hit_days");
+    assert_months_match_plain_reports(&project, &mut database, "2026-08-01", "2026-10-01");
+}

@@ -47,14 +47,21 @@ impl<'a, 's> Sql<'a, 's> {
                 let parts = items
                     .iter()
                     .map(|item| {
-                        self.condition_in(item, alias, source)
-                            .map(|s| format!("({s})"))
+                        // An `any` of several comes whole already.
+                        let whole = matches!(item, Condition::Any(items) if items.len() > 1);
+                        self.condition_in(item, alias, source).map(|s| match whole {
+                            true => s,
+                            false => format!("({s})"),
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                if parts.is_empty() {
-                    "1 = 1".into()
-                } else {
-                    parts.join(joiner)
+                match parts.len() {
+                    0 => "1 = 1".into(),
+                    1 => parts.join(joiner),
+                    // Whole, so that a condition put beside others with AND (a window, a
+                    // parent's membership) keeps every alternative under it.
+                    _ if joiner == " OR " => format!("({})", parts.join(joiner)),
+                    _ => parts.join(joiner),
                 }
             }
             Condition::Not(inner) => {
