@@ -125,6 +125,13 @@ fn the_schema_rejects_misspelt_keys() {
             "gtee",
         ),
         ("segc_project.yml", "time_zone:", "timezone:", "timezone"),
+        // A window mapping needs `last` (segc validate says so too).
+        (
+            "segment-defs/attributes.yml",
+            "{ last: 30d, offset: 30d }",
+            "{ offset: 30d }",
+            "last",
+        ),
     ];
     for (index, (file, from, to, named)) in cases.iter().enumerate() {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
