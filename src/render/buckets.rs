@@ -156,38 +156,6 @@ pub(super) fn bucketed(
     let Some(slicing) = Slicing::new(&ends, &windows) else {
         return Ok(None);
     };
-    // The slices a window of a distinct count of days reads: only there do its days count,
-    // as bits from the slice's first local day, in words enough for the longest of them
-    // (a fact in any other slice has no first day, so no bit).
-    let day_slices: Vec<usize> = {
-        let mut read: Vec<usize> = plan
-            .iter()
-            .filter(|(aggregate, _, _)| aggregate.function == Function::CountDistinct)
-            .filter_map(|(_, _, reads)| match reads {
-                Reads::Window(number) => Some(*number),
-                Reads::Running => None,
-            })
-            .flat_map(|number| {
-                slicing
-                    .links
-                    .iter()
-                    .filter(move |link| link.windows[number])
-                    .map(|link| link.slice)
-            })
-            .collect();
-        read.sort_unstable();
-        read.dedup();
-        read
-    };
-    let bit_words = if names.dialect.capabilities.day_bits {
-        day_slices
-            .iter()
-            .map(|slice| Some((slicing.cuts[slice.checked_sub(1)?], slicing.cuts[*slice])))
-            .collect::<Option<Vec<_>>>()
-            .and_then(most_day_words)
-    } else {
-        None
-    };
     let q = |name: &str| names.q(name);
     let (f, b, l, t) = (
         names.alias(Alias::Facts),
@@ -198,222 +166,212 @@ pub(super) fn bucketed(
     let project = statement.plan().project;
     let source = project.source(stage.source);
     let part = |index: usize, piece: usize| q(&format!("segc_p{index}_{piece}"));
-
-    // The slices: each aggregate's partials over the facts its `where` keeps, each distinct
-    // partial once (`sources[index][piece]` names its column).
-    let reads_before = sql.spine_reads();
-    let column = format!("{f}.{}", q(time));
-    let mut columns: Vec<String> = Vec::new();
-    // Per column: its value over a user's day in a slice, and how the days combine it;
-    // with distinct counts of days in windows, each user's days are grouped first.
-    let mut per_day: Vec<(String, &str)> = Vec::new();
-    let mut day: Option<String> = None;
-    let mut day_windows: Vec<String> = Vec::new();
-    let mut by_day = names.dialect.capabilities.days_first;
-    let mut sources = Vec::new();
-    // Each fact's slice's first local day, for distinct counts of days as bits.
-    let first_day_column = q("segc_first_day");
-    let first_day = format!("{f}.{first_day_column}");
-    for (aggregate, parts, reads) in &plan {
-        // A window's partials skip the facts before its earliest start: the slices before
-        // it are read by no period (and a distinct count is cheaper over fewer facts).
-        let earliest = match reads {
-            Reads::Window(number) => windows[*number].iter().map(|(start, _)| *start).min(),
-            Reads::Running => None,
-        };
-        let since = earliest
-            .map(|start| Ok::<_, Error>(format!("{column} >= {}", sql.timestamp(start)?)))
-            .transpose()?;
-        let mut named = Vec::new();
-        for function in parts {
-            let bits = match (*function, bit_words, reads) {
-                (Function::CountDistinct, Some(words), Reads::Window(_)) => {
-                    let (day, condition) = sql.fact_partial_day(aggregate, since.clone())?;
-                    Some(sql.day_bits(&day, &first_day, condition.as_deref(), words)?)
-                }
-                _ => None,
-            };
-            let partial = match &bits {
-                Some(bits) => bits.clone(),
-                None => sql.fact_partial(aggregate, *function, since.clone())?,
-            };
-            let number = number_of(&mut columns, partial.clone());
-            if number == per_day.len() {
-                per_day.push(if *function == Function::CountDistinct && bits.is_none() {
-                    let (value, condition) = sql.fact_partial_day(aggregate, since.clone())?;
-                    by_day &= since.is_some()
-                        && condition.is_some()
-                        && day.as_ref().is_none_or(|day| *day == value);
-                    let flag = Sql::day_flag(&value, condition.as_deref());
-                    day_windows.extend(condition);
-                    day = Some(value);
-                    (flag, "SUM")
-                } else {
-                    (partial, combiner(*function))
-                });
-            }
-            named.push(q(&format!("segc_s{number}")));
-        }
-        sources.push(named);
-    }
-    let by_day = match (&day, by_day) {
-        (Some(day), true) => Some(Sql::day_key(day, &day_windows)),
-        _ => None,
-    };
-    let direct = match by_day {
-        None => direct_partials(sql, &plan, &windows, &slicing, names)?,
-        Some(_) => None,
-    };
-    let column_name = |number: usize| q(&format!("segc_s{number}"));
-    let columns: Vec<String> = match &by_day {
-        None => columns
-            .iter()
-            .enumerate()
-            .map(|(number, partial)| format!("{partial} AS {}", column_name(number)))
-            .collect(),
-        Some(_) => per_day
-            .iter()
-            .enumerate()
-            .map(|(number, (_, combine))| {
-                format!(
-                    "{combine}({f}.{name}) AS {name}",
-                    name = column_name(number)
-                )
-            })
-            .collect(),
-    };
-    if sql.spine_reads() != reads_before {
-        // A `where` that depends on the period.
-        return Ok(None);
-    }
     let (user, period, slice_column) = (q("segc_user"), q("segc_period"), q("segc_slice"));
-    let top = slicing.cuts.len() - 1;
-    let slice = slice_of(sql, &column, &slicing.cuts, 0, top, &mut |_, slice| {
+    let column = format!("{f}.{}", q(time));
+    let cuts = &slicing.cuts;
+    let top = cuts.len() - 1;
+    let slice = slice_of(sql, &column, cuts, 0, top, &mut |_, slice| {
         Ok(slice.to_string())
     })?;
-    let plain_slice = slice.clone();
-    let cuts = &slicing.cuts;
-    let first_day_of = &mut |sql: &mut Sql<'_, '_>, slice: usize| match slice.checked_sub(1) {
-        Some(before) if day_slices.binary_search(&slice).is_ok() => {
-            let start = sql.timestamp(cuts[before])?;
-            sql.local_date(&start)
-        }
-        // Typed: a CASE whose branches are all NULL is text on PostgreSQL.
-        _ => sql.cast("NULL".to_string(), "date"),
-    };
-    // With words, some distinct count of days reads a slice (its one partial is the
-    // distinct count), so its facts carry their slice's first day.
-    let slice = if bit_words.is_some() {
-        format!(
-            "{slice} AS {slice_column},\n      {} AS {first_day_column}",
-            slice_of(sql, &column, cuts, 0, top, first_day_of)?
-        )
-    } else {
-        format!("{slice} AS {slice_column}")
-    };
-    let user_key = sql.key(
-        statement.plan().project.source(stage.source),
-        format!("{f}.{}", q(&stage.user_key)),
-    )?;
-    let last = slicing.cuts.last().copied().unwrap_or_default();
+    let user_key = sql.key(source, format!("{f}.{}", q(&stage.user_key)))?;
+    let last = cuts.last().copied().unwrap_or_default();
     let mut filter = vec![format!("{column} < {}", sql.timestamp(last)?)];
     if let Some(first) = stage.lower_bounds.as_ref().and_then(instants)
         && let Some(first) = first.into_iter().min()
     {
         filter.push(format!("{column} >= {}", sql.timestamp(first)?));
     }
+    // The facts read, each with its slice (and `more` columns).
+    let facts = |more: &str| {
+        format!(
+            "(\n    SELECT {f}.*, {slice} AS {slice_column}{more}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}",
+            table = names.table(stage.source),
+            filter = filter.join(" AND "),
+        )
+    };
     let slices_name = q(&format!("segc_slices_{}", source.name));
     let links_name = q(&format!("segc_links_{}", source.name));
     let periods_name = q(&format!("segc_periods_{}", source.name));
-    let facts = format!(
-        "(\n    SELECT {f}.*, {slice}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}",
-        table = names.table(stage.source),
-        filter = filter.join(" AND "),
-    );
     let (origin, source_name) = (comment_text(&source.origin.to_string()), &source.name);
-    let mut out = match &by_day {
-        None => format!(
-            "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries ({origin})\n  SELECT\n    {user_key} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM {facts}\n  GROUP BY {user_key}, {f}.{slice_column}\n),\n",
-            columns = columns.join(",\n    "),
-        ),
-        Some(key) => {
-            let days: Vec<String> = per_day
-                .iter()
-                .enumerate()
-                .map(|(number, (value, _))| format!("{value} AS {}", column_name(number)))
-                .collect();
-            let facts = facts.replace('\n', "\n  ");
-            format!(
-                "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries, each user's days first ({origin})\n  SELECT\n    {f}.{user} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM (\n    -- each user's facts per day where a distinct count of days reads them, in one group per slice for the others\n    SELECT\n      {user_key} AS {user},\n      {f}.{slice_column} AS {slice_column},\n      {days}\n    FROM {facts}\n    GROUP BY {user_key}, {f}.{slice_column}, {key}\n  ) AS {f}\n  GROUP BY {f}.{user}, {f}.{slice_column}\n),\n",
-                columns = columns.join(",\n    "),
-                days = days.join(",\n      "),
-            )
-        }
-    };
 
-    // The slices each period reads.
-    let links_at = out.len();
-    let running_column = q("segc_running");
-    let window_column = |number: usize| q(&format!("segc_w{}", number + 1));
-    let mut rows = Vec::new();
-    for (at, link) in slicing.links.iter().enumerate() {
-        let mut values = vec![
-            (link.slice.to_string(), slice_column.clone()),
-            (link.period.to_string(), period.clone()),
-            (u8::from(link.running).to_string(), running_column.clone()),
-        ];
-        for (number, inside) in link.windows.iter().enumerate() {
-            values.push((u8::from(*inside).to_string(), window_column(number)));
+    let reads_before = sql.spine_reads();
+    // Where a slice is read by about one period, the facts go straight to the periods. Every
+    // distinct count of days then reads a window as bits, so no user's days are grouped
+    // first (the one form the stage per slice has and this has not).
+    let mut out = if let Some(direct) = direct_partials(sql, &plan, &windows, &slicing, names)? {
+        if sql.spine_reads() != reads_before {
+            // A `where` that depends on the period.
+            return Ok(None);
         }
-        // Direct: the first local day of each window whose days are counted as bits.
-        for number in direct.iter().flat_map(|direct| &direct.day_windows) {
-            let first = match link.windows[*number] {
-                true => {
-                    let start = sql.timestamp(windows[*number][link.period].0)?;
-                    sql.local_date(&start)?
-                }
-                false => sql.cast("NULL".to_string(), "date")?,
-            };
-            values.push((first, first_day_of_window(names, *number)));
-        }
-        let spelled: Vec<String> = values
-            .into_iter()
-            .map(|(value, name)| {
-                if at == 0 {
-                    format!("{value} AS {name}")
-                } else {
-                    value
-                }
-            })
-            .collect();
-        rows.push(format!("SELECT {}", spelled.join(", ")));
-    }
-    out.push_str(&format!(
-        "{links_name} AS (\n  -- the slices each period reads: those that end in it (for totals over all history), and each window's\n  {}\n),\n",
-        rows.join(" UNION ALL\n  ")
-    ));
-
-    if let Some(direct) = &direct {
-        // Each fact joined to the periods that read its slice, grouped once per user and
-        // period: no stage per user and slice.
-        let facts = format!(
-            "(\n    SELECT {f}.*, {plain_slice} AS {slice_column}\n    FROM {table} AS {f}\n    WHERE {filter}\n  ) AS {f}",
-            table = names.table(stage.source),
-            filter = filter.join(" AND "),
-        );
-        out = format!(
+        format!(
             "{links}{periods_name} AS (\n  -- source {source_name} per user and period: each fact in the windows and the totals of the periods that read its slice of time ({origin})\n  SELECT\n    {user_key} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {facts}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {f}.{slice_column}\n  GROUP BY {user_key}, {l}.{period}\n),\n",
             direct.columns.join(",\n    "),
-            links = &out[links_at..],
-        );
+            links = links(
+                sql,
+                &slicing,
+                &windows,
+                &direct.day_windows,
+                names,
+                &links_name
+            )?,
+            facts = facts(""),
+        )
     } else {
+        // The slices a window of a distinct count of days reads: only there do its days
+        // count, as bits from the slice's first local day, in words enough for the longest
+        // of them (a fact in any other slice has no first day, so no bit).
+        let day_slices: Vec<usize> = {
+            let mut read: Vec<usize> = plan
+                .iter()
+                .filter(|(aggregate, _, _)| aggregate.function == Function::CountDistinct)
+                .filter_map(|(_, _, reads)| match reads {
+                    Reads::Window(number) => Some(*number),
+                    Reads::Running => None,
+                })
+                .flat_map(|number| {
+                    slicing
+                        .links
+                        .iter()
+                        .filter(move |link| link.windows[number])
+                        .map(|link| link.slice)
+                })
+                .collect();
+            read.sort_unstable();
+            read.dedup();
+            read
+        };
+        let bit_words = if names.dialect.capabilities.day_bits {
+            day_slices
+                .iter()
+                .map(|slice| Some((cuts[slice.checked_sub(1)?], cuts[*slice])))
+                .collect::<Option<Vec<_>>>()
+                .and_then(most_day_words)
+        } else {
+            None
+        };
+        // The slices: each aggregate's partials over the facts its `where` keeps, each
+        // distinct partial once (`sources[index][piece]` names its column).
+        let mut columns: Vec<String> = Vec::new();
+        // Per column: its value over a user's day in a slice, and how the days combine it;
+        // with distinct counts of days in windows, each user's days are grouped first.
+        let mut per_day: Vec<(String, &str)> = Vec::new();
+        let mut day: Option<String> = None;
+        let mut day_windows: Vec<String> = Vec::new();
+        let mut by_day = names.dialect.capabilities.days_first;
+        let mut sources = Vec::new();
+        // Each fact's slice's first local day, for distinct counts of days as bits.
+        let first_day_column = q("segc_first_day");
+        let first_day = format!("{f}.{first_day_column}");
+        for (aggregate, parts, reads) in &plan {
+            // A window's partials skip the facts before its earliest start: the slices
+            // before it are read by no period (and a distinct count is cheaper over fewer
+            // facts).
+            let earliest = match reads {
+                Reads::Window(number) => windows[*number].iter().map(|(start, _)| *start).min(),
+                Reads::Running => None,
+            };
+            let since = earliest
+                .map(|start| Ok::<_, Error>(format!("{column} >= {}", sql.timestamp(start)?)))
+                .transpose()?;
+            let mut named = Vec::new();
+            for function in parts {
+                let bits = match (*function, bit_words, reads) {
+                    (Function::CountDistinct, Some(words), Reads::Window(_)) => {
+                        let (day, condition) = sql.fact_partial_day(aggregate, since.clone())?;
+                        Some(sql.day_bits(&day, &first_day, condition.as_deref(), words)?)
+                    }
+                    _ => None,
+                };
+                let partial = match &bits {
+                    Some(bits) => bits.clone(),
+                    None => sql.fact_partial(aggregate, *function, since.clone())?,
+                };
+                let number = number_of(&mut columns, partial.clone());
+                if number == per_day.len() {
+                    per_day.push(if *function == Function::CountDistinct && bits.is_none() {
+                        let (value, condition) = sql.fact_partial_day(aggregate, since.clone())?;
+                        by_day &= since.is_some()
+                            && condition.is_some()
+                            && day.as_ref().is_none_or(|day| *day == value);
+                        let flag = Sql::day_flag(&value, condition.as_deref());
+                        day_windows.extend(condition);
+                        day = Some(value);
+                        (flag, "SUM")
+                    } else {
+                        (partial, combiner(*function))
+                    });
+                }
+                named.push(q(&format!("segc_s{number}")));
+            }
+            sources.push(named);
+        }
+        if sql.spine_reads() != reads_before {
+            // A `where` that depends on the period.
+            return Ok(None);
+        }
+        let by_day = match (&day, by_day) {
+            (Some(day), true) => Some(Sql::day_key(day, &day_windows)),
+            _ => None,
+        };
+        let column_name = |number: usize| q(&format!("segc_s{number}"));
+        let columns: Vec<String> = match &by_day {
+            None => columns
+                .iter()
+                .enumerate()
+                .map(|(number, partial)| format!("{partial} AS {}", column_name(number)))
+                .collect(),
+            Some(_) => per_day
+                .iter()
+                .enumerate()
+                .map(|(number, (_, combine))| {
+                    format!(
+                        "{combine}({f}.{name}) AS {name}",
+                        name = column_name(number)
+                    )
+                })
+                .collect(),
+        };
+        // With words, some distinct count of days reads a slice (its one partial is the
+        // distinct count), so its facts carry their slice's first day.
+        let first_day_of = &mut |sql: &mut Sql<'_, '_>, slice: usize| match slice.checked_sub(1) {
+            Some(before) if day_slices.binary_search(&slice).is_ok() => {
+                let start = sql.timestamp(cuts[before])?;
+                sql.local_date(&start)
+            }
+            // Typed: a CASE whose branches are all NULL is text on PostgreSQL.
+            _ => sql.cast("NULL".to_string(), "date"),
+        };
+        let facts = match bit_words {
+            Some(_) => facts(&format!(
+                ",\n      {} AS {first_day_column}",
+                slice_of(sql, &column, cuts, 0, top, first_day_of)?
+            )),
+            None => facts(""),
+        };
+        let mut out = match &by_day {
+            None => format!(
+                "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries ({origin})\n  SELECT\n    {user_key} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM {facts}\n  GROUP BY {user_key}, {f}.{slice_column}\n),\n",
+                columns = columns.join(",\n    "),
+            ),
+            Some(key) => {
+                let days: Vec<String> = per_day
+                    .iter()
+                    .enumerate()
+                    .map(|(number, (value, _))| format!("{value} AS {}", column_name(number)))
+                    .collect();
+                let facts = facts.replace('\n', "\n  ");
+                format!(
+                    "{slices_name} AS (\n  -- source {source_name} once per user and slice of time between the periods' boundaries, each user's days first ({origin})\n  SELECT\n    {f}.{user} AS {user},\n    {f}.{slice_column} AS {slice_column},\n    {columns}\n  FROM (\n    -- each user's facts per day where a distinct count of days reads them, in one group per slice for the others\n    SELECT\n      {user_key} AS {user},\n      {f}.{slice_column} AS {slice_column},\n      {days}\n    FROM {facts}\n    GROUP BY {user_key}, {f}.{slice_column}, {key}\n  ) AS {f}\n  GROUP BY {f}.{user}, {f}.{slice_column}\n),\n",
+                    columns = columns.join(",\n    "),
+                    days = days.join(",\n      "),
+                )
+            }
+        };
+        out.push_str(&links(sql, &slicing, &windows, &[], names, &links_name)?);
         // Per user and period: each window's slices, and the slices that end in the period.
         let mut combined = Vec::new();
         for (index, (_, parts, reads)) in plan.iter().enumerate() {
-            let flag = match reads {
-                Reads::Window(number) => window_column(*number),
-                Reads::Running => running_column.clone(),
-            };
+            let flag = link_flag(names, *reads);
             for (piece, function) in parts.iter().enumerate() {
                 combined.push(format!(
                     "{}(CASE WHEN {l}.{flag} = 1 THEN {b}.{} END) AS {}",
@@ -424,11 +382,11 @@ pub(super) fn bucketed(
             }
         }
         out.push_str(&format!(
-        "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end in the period\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
-        combined.join(",\n    ")
-    ));
-    }
-
+            "{periods_name} AS (\n  -- per user and period: the slices of each window, and those that end in the period\n  SELECT\n    {b}.{user} AS {user},\n    {l}.{period} AS {period},\n    {}\n  FROM {slices_name} AS {b}\n  JOIN {links_name} AS {l} ON {l}.{slice_column} = {b}.{slice_column}\n  GROUP BY {b}.{user}, {l}.{period}\n),\n",
+            combined.join(",\n    ")
+        ));
+        out
+    };
     // Per user and period, the plain pass's columns: a window's value as it is, and a value
     // over all history as the running total over the user's periods so far.
     let all_history = plan
@@ -578,11 +536,7 @@ fn direct_partials(
     for (index, (aggregate, parts, reads)) in plan.iter().enumerate() {
         // The link says whether the fact's slice is in the window, or counts first in the
         // period's totals.
-        let flag = match reads {
-            Reads::Window(number) => names.q(&format!("segc_w{}", number + 1)),
-            Reads::Running => names.q("segc_running"),
-        };
-        let read = Some(format!("{l}.{flag} = 1"));
+        let read = Some(format!("{l}.{} = 1", link_flag(names, *reads)));
         for (piece, function) in parts.iter().enumerate() {
             let partial = match (function, reads, words) {
                 (Function::CountDistinct, Reads::Window(number), Some(words)) => {
@@ -602,6 +556,68 @@ fn direct_partials(
         columns,
         day_windows,
     }))
+}
+
+/// The links: for each slice, the periods that read it, with a flag per window of the
+/// period it is in and one for the period's totals over all history (`link_flag`), and the
+/// first local day of each of `day_windows` it is in (NULL where it is not).
+fn links(
+    sql: &mut Sql<'_, '_>,
+    slicing: &Slicing,
+    windows: &[PeriodWindows],
+    day_windows: &[usize],
+    names: &Names<'_>,
+    links_name: &str,
+) -> Result<String, Error> {
+    let (slice_column, period) = (names.q("segc_slice"), names.q("segc_period"));
+    let mut rows = Vec::new();
+    for (at, link) in slicing.links.iter().enumerate() {
+        let mut values = vec![
+            (link.slice.to_string(), slice_column.clone()),
+            (link.period.to_string(), period.clone()),
+            (
+                u8::from(link.running).to_string(),
+                link_flag(names, Reads::Running),
+            ),
+        ];
+        for (number, inside) in link.windows.iter().enumerate() {
+            values.push((
+                u8::from(*inside).to_string(),
+                link_flag(names, Reads::Window(number)),
+            ));
+        }
+        for number in day_windows {
+            let first = match link.windows[*number] {
+                true => {
+                    let start = sql.timestamp(windows[*number][link.period].0)?;
+                    sql.local_date(&start)?
+                }
+                false => sql.cast("NULL".to_string(), "date")?,
+            };
+            values.push((first, first_day_of_window(names, *number)));
+        }
+        let spelled: Vec<String> = values
+            .into_iter()
+            .map(|(value, name)| match at {
+                0 => format!("{value} AS {name}"),
+                _ => value,
+            })
+            .collect();
+        rows.push(format!("SELECT {}", spelled.join(", ")));
+    }
+    Ok(format!(
+        "{links_name} AS (\n  -- the slices each period reads: those that end in it (for totals over all history), and each window's\n  {}\n),\n",
+        rows.join(" UNION ALL\n  ")
+    ))
+}
+
+/// The links' flag that says whether a slice counts for an aggregate that `reads` in the
+/// link's period.
+fn link_flag(names: &Names<'_>, reads: Reads) -> String {
+    match reads {
+        Reads::Window(number) => names.q(&format!("segc_w{}", number + 1)),
+        Reads::Running => names.q("segc_running"),
+    }
 }
 
 /// The links' column holding the first local day of window `number` in the link's period.
