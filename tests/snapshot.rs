@@ -252,6 +252,33 @@ fn flows_match_the_intervals(
             && text.contains("segc snapshot --from 2024-03-17 --to 2024-03-19"),
         "{target}: {text}"
     );
+    // A comparison reads two periods, a year apart: the error names the days of each, not
+    // the year between them.
+    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args([
+            "run",
+            "--period",
+            "2024-03-20..2024-03-31",
+            "--compare",
+            "prior_year",
+            "-k",
+            kpis,
+            "--project",
+        ])
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles)
+        .args(["--target", target])
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{target}: {text}");
+    assert!(
+        text.contains(
+            "every day of 2023-03-19..2023-03-31, 2024-03-19..2024-03-31, and days are missing"
+        ) && text.contains("(2023-03-19..2023-03-31, 2024-03-19)"),
+        "{target}: {text}"
+    );
 }
 
 /// A month series and a comparison give each period's flow and timed KPIs as a report of

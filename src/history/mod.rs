@@ -359,16 +359,14 @@ pub fn check_period(
     if let Some((from, to)) = missing_span {
         let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
         let more = missing.len().saturating_sub(shown.len());
+        // The days read: one range per period (and the day before it), merged where they
+        // meet, not every day from the first to the last.
+        let read: Vec<NaiveDate> = needed.iter().copied().collect();
         let error = Error::Query(format!(
-            "target `{}`: flow and timed KPIs need the membership history of every day from {before} to \
-             {last}{}, and days are missing: {}{}. Record them with `segc snapshot --from {from} \
-             --to {to}`",
+            "target `{}`: flow and timed KPIs need the membership history of every day of {}, \
+             and days are missing: {}{}. Record them with `segc snapshot --from {from} --to {to}`",
             target.target,
-            if spans.len() > 1 {
-                " that the report's periods read"
-            } else {
-                ""
-            },
+            ranges(&read),
             shown.join("; "),
             if more > 0 {
                 format!("; and {more} more segments")
