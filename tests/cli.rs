@@ -572,6 +572,36 @@ mod run {
         );
     }
 
+    /// The demo records the history days a comparison a year back reads, each period's and
+    /// the day before each, not the year between them; the report then runs.
+    #[test]
+    fn the_demo_records_only_the_days_a_comparison_reads() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        let output = segc()
+            .args([
+                "run",
+                "-k",
+                "entered",
+                "-s",
+                "churned",
+                "--compare",
+                "prior_year",
+            ])
+            .args(["--period", "2026-10-01..2026-10-31", "--project"])
+            .arg(&project)
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert!(output.status.success(), "{text}");
+        assert!(
+            text.contains(
+                "lacks days of 2025-09-30..2025-10-31, 2026-09-30..2026-10-31: recording 64 day(s) once"
+            ),
+            "{text}"
+        );
+    }
+
     /// `--out FILE` writes any output to the file, nothing to stdout; a file that cannot be
     /// written is a clear error.
     #[test]

@@ -253,7 +253,7 @@ fn flows_match_the_intervals(
         "{target}: {text}"
     );
     // A comparison reads two periods, a year apart: the error names the days of each, not
-    // the year between them.
+    // the year between them, and a command for each run of missing days.
     let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
         .args([
             "run",
@@ -276,7 +276,11 @@ fn flows_match_the_intervals(
     assert!(
         text.contains(
             "every day of 2023-03-19..2023-03-31, 2024-03-19..2024-03-31, and days are missing"
-        ) && text.contains("(2023-03-19..2023-03-31, 2024-03-19)"),
+        ) && text.contains("(2023-03-19..2023-03-31, 2024-03-19)")
+            && text.contains(
+                "`segc snapshot --from 2023-03-19 --to 2023-03-31` and \
+                 `segc snapshot --from 2024-03-19 --to 2024-03-19`"
+            ),
         "{target}: {text}"
     );
 }

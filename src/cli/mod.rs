@@ -495,14 +495,15 @@ impl Connected {
         )?;
         use crate::history::HistoryCheck;
         let mut check = crate::history::check_period(driver.as_mut(), target, reports)?;
-        if let HistoryCheck::Missing { from, to, .. } = &check
+        if let HistoryCheck::Missing { days, .. } = &check
             && target.profile.field("demo") == Some("true")
         {
-            // segc's own sample database: it records the days the report reads itself, once.
-            let days: Vec<chrono::NaiveDate> =
-                from.iter_days().take_while(|day| day <= to).collect();
+            // segc's own sample database: it records the days the report reads itself, once
+            // (those missing, not the days between a comparison's periods).
+            let days = days.clone();
             events.progress(&format!(
-                "the demo's membership history lacks days of {from}..{to}: recording {} day(s) once…",
+                "the demo's membership history lacks days of {}: recording {} day(s) once…",
+                crate::history::ranges(&days),
                 days.len()
             ));
             drop(driver);

@@ -222,13 +222,9 @@ pub enum HistoryCheck {
     /// Every day is recorded: per period (one for a single report), the reported segments
     /// whose definition changed during it.
     Recorded(Vec<Vec<String>>),
-    /// Days are missing: the first and the last of them, and the error that names them all
-    /// with the command that records them.
-    Missing {
-        from: NaiveDate,
-        to: NaiveDate,
-        error: Error,
-    },
+    /// Days are missing: each of them, in order, and the error that names them with the
+    /// commands that record them.
+    Missing { days: Vec<NaiveDate>, error: Error },
 }
 
 /// Checks the days a report reads in the history: every day from the day before each
@@ -288,7 +284,7 @@ pub fn check_period(
         q("day"),
         day_literal(dialect, last),
     );
-    let backfill = format!("segc snapshot --from {before} --to {last}");
+    let read: Vec<NaiveDate> = needed.iter().copied().collect();
     let result = match driver.query(&sql) {
         Ok(result) => result,
         Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => return Err(error),
@@ -296,15 +292,12 @@ pub fn check_period(
         Err(error) => {
             let error = Error::Query(format!(
                 "target `{}`: flow and timed KPIs read the membership history, and {} cannot be \
-                 read ({error}); record the period with `{backfill}`",
+                 read ({error}); record the days with {}",
                 target.target,
-                days_table.join(".")
+                days_table.join("."),
+                backfill(&read),
             ));
-            return Ok(HistoryCheck::Missing {
-                from: before,
-                to: last,
-                error,
-            });
+            return Ok(HistoryCheck::Missing { days: read, error });
         }
     };
     let mut recorded: std::collections::HashMap<String, Vec<(NaiveDate, String)>> =
@@ -328,7 +321,7 @@ pub fn check_period(
     }
     let mut missing: Vec<String> = Vec::new();
     let mut changed = vec![Vec::new(); spans.len()];
-    let mut missing_span: Option<(NaiveDate, NaiveDate)> = None;
+    let mut missing_days = std::collections::BTreeSet::new();
     for row in &plan.rows {
         let Some(id) = row.segment else { continue };
         let name = &project.segment(id).name;
@@ -338,10 +331,9 @@ pub fn check_period(
             .copied()
             .filter(|day| !days.iter().any(|(d, _)| d == day))
             .collect();
-        if let (Some(&first), Some(&latest)) = (gaps.first(), gaps.last()) {
-            missing_span =
-                Some(missing_span.map_or((first, latest), |(a, b)| (a.min(first), b.max(latest))));
+        if !gaps.is_empty() {
             missing.push(format!("{name} ({})", ranges(&gaps)));
+            missing_days.extend(gaps);
         }
         for ((from, to), changed) in spans.iter().zip(&mut changed) {
             let mut hashes: Vec<&str> = days
@@ -356,15 +348,15 @@ pub fn check_period(
             }
         }
     }
-    if let Some((from, to)) = missing_span {
+    if !missing_days.is_empty() {
+        let days: Vec<NaiveDate> = missing_days.into_iter().collect();
         let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
         let more = missing.len().saturating_sub(shown.len());
         // The days read: one range per period (and the day before it), merged where they
         // meet, not every day from the first to the last.
-        let read: Vec<NaiveDate> = needed.iter().copied().collect();
         let error = Error::Query(format!(
             "target `{}`: flow and timed KPIs need the membership history of every day of {}, \
-             and days are missing: {}{}. Record them with `segc snapshot --from {from} --to {to}`",
+             and days are missing: {}{}. Record them with {}",
             target.target,
             ranges(&read),
             shown.join("; "),
@@ -372,9 +364,10 @@ pub fn check_period(
                 format!("; and {more} more segments")
             } else {
                 String::new()
-            }
+            },
+            backfill(&days),
         ));
-        return Ok(HistoryCheck::Missing { from, to, error });
+        return Ok(HistoryCheck::Missing { days, error });
     }
     Ok(HistoryCheck::Recorded(changed))
 }
@@ -387,28 +380,71 @@ fn day_literal(dialect: &crate::dialect::Dialect, day: NaiveDate) -> String {
     )
 }
 
-/// Days as ranges: `2026-01-01..2026-01-31, 2026-03-04`.
-fn ranges(days: &[NaiveDate]) -> String {
-    let mut out: Vec<String> = Vec::new();
+/// Sorted days as ranges: `2026-01-01..2026-01-31, 2026-03-04`.
+pub fn ranges(days: &[NaiveDate]) -> String {
+    spans(days)
+        .into_iter()
+        .map(|(a, b)| match a == b {
+            true => a.to_string(),
+            false => format!("{a}..{b}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Sorted days as runs of consecutive days, each its first and last.
+fn spans(days: &[NaiveDate]) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
     let mut start = 0;
     for index in 1..=days.len() {
-        let ends = index == days.len() || days[index - 1].succ_opt() != Some(days[index]);
-        if ends {
-            let (a, b) = (days[start], days[index - 1]);
-            out.push(if a == b {
-                a.to_string()
-            } else {
-                format!("{a}..{b}")
-            });
+        if index == days.len() || days[index - 1].succ_opt() != Some(days[index]) {
+            out.push((days[start], days[index - 1]));
             start = index;
         }
     }
-    out.join(", ")
+    out
+}
+
+/// The `segc snapshot` commands that record `days` (sorted): one per run of consecutive
+/// days, up to three (a comparison's two periods, a day before a period), else one from the
+/// first day to the last.
+fn backfill(days: &[NaiveDate]) -> String {
+    let runs = spans(days);
+    let runs = match runs.len() {
+        0..=3 => runs,
+        _ => vec![(runs[0].0, runs[runs.len() - 1].1)],
+    };
+    runs.iter()
+        .map(|(from, to)| format!("`segc snapshot --from {from} --to {to}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn days(list: &[&str]) -> Vec<NaiveDate> {
+        list.iter().map(|day| day.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn missing_days_are_named_as_runs_and_recorded_by_a_command_per_run() {
+        let two = days(&["2023-03-19", "2023-03-20", "2023-03-21", "2024-03-19"]);
+        assert_eq!(ranges(&two), "2023-03-19..2023-03-21, 2024-03-19");
+        assert_eq!(
+            backfill(&two),
+            "`segc snapshot --from 2023-03-19 --to 2023-03-21` and \
+             `segc snapshot --from 2024-03-19 --to 2024-03-19`"
+        );
+        // More than three runs: one command over them all.
+        let four = days(&["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-07"]);
+        assert_eq!(
+            backfill(&four),
+            "`segc snapshot --from 2024-01-01 --to 2024-01-07`"
+        );
+        assert_eq!(ranges(&[]), "");
+    }
 
     fn project(yaml: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
