@@ -162,6 +162,26 @@ pub fn segc_in(project: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `segc ARGS… --project PROJECT --profiles-dir PROFILES --target TARGET`: its exit code,
+/// and its output and errors together.
+pub fn segc_on(
+    project: &Path,
+    profiles: &Path,
+    target: &str,
+    args: &[&str],
+) -> (Option<i32>, String) {
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(args)
+        .arg("--project")
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles)
+        .args(["--target", target])
+        .output()
+        .unwrap();
+    (output.status.code(), output_text(&output))
+}
+
 pub fn output_text(output: &std::process::Output) -> String {
     format!(
         "{}{}",

@@ -209,16 +209,8 @@ fn a_results_table_that_does_not_fit_is_refused_and_left_alone() {
                 .set_up(&create)
                 .unwrap_or_else(|e| panic!("{target}: {e}"));
         }
-        let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
-            .args(["run", "--materialize", "--project"])
-            .arg(&project)
-            .arg("--profiles-dir")
-            .arg(profiles)
-            .args(["--target", target])
-            .output()
-            .unwrap();
-        let text = common::output_text(&output);
-        assert_eq!(output.status.code(), Some(1), "{target}: {text}");
+        let (code, text) = common::segc_on(&project, profiles, target, &["run", "--materialize"]);
+        assert_eq!(code, Some(1), "{target}: {text}");
         assert!(
             text.contains("does not fit")
                 && text.contains("column `value_number` is")

@@ -24,21 +24,11 @@ use segc::driver::Cell;
 type Interval = (String, String, String, Option<String>, String);
 
 fn snapshot(project: &Path, profiles: &Path, target: &str, days: &[&str]) {
-    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
-        .arg("snapshot")
-        .args(days)
-        .arg("--project")
-        .arg(project)
-        .arg("--profiles-dir")
-        .arg(profiles)
-        .args(["--target", target])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{target} {days:?}: {}",
-        common::output_text(&output)
-    );
+    let args: Vec<&str> = std::iter::once("snapshot")
+        .chain(days.iter().copied())
+        .collect();
+    let (code, text) = common::segc_on(project, profiles, target, &args);
+    assert_eq!(code, Some(0), "{target} {days:?}: {text}");
 }
 
 fn text(cell: &Cell) -> Option<String> {
@@ -229,23 +219,9 @@ fn flows_match_the_intervals(
         "{target}: no segment where timing changes the spend"
     );
     // The day before 2024-03-20 was never recorded.
-    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
-        .args([
-            "run",
-            "--period",
-            "2024-03-18..2024-03-31",
-            "-k",
-            kpis,
-            "--project",
-        ])
-        .arg(project)
-        .arg("--profiles-dir")
-        .arg(profiles)
-        .args(["--target", target])
-        .output()
-        .unwrap();
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{target}: {text}");
+    let run = |args: &[&str]| common::segc_on(project, profiles, target, args);
+    let (code, text) = run(&["run", "--period", "2024-03-18..2024-03-31", "-k", kpis]);
+    assert_eq!(code, Some(1), "{target}: {text}");
     assert!(
         text.contains("days are missing")
             && text.contains("2024-03-17..2024-03-19")
@@ -254,25 +230,16 @@ fn flows_match_the_intervals(
     );
     // A comparison reads two periods, a year apart: the error names the days of each, not
     // the year between them, and a command for each run of missing days.
-    let output = Command::new(assert_cmd::cargo::cargo_bin("segc"))
-        .args([
-            "run",
-            "--period",
-            "2024-03-20..2024-03-31",
-            "--compare",
-            "prior_year",
-            "-k",
-            kpis,
-            "--project",
-        ])
-        .arg(project)
-        .arg("--profiles-dir")
-        .arg(profiles)
-        .args(["--target", target])
-        .output()
-        .unwrap();
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{target}: {text}");
+    let (code, text) = run(&[
+        "run",
+        "--period",
+        "2024-03-20..2024-03-31",
+        "--compare",
+        "prior_year",
+        "-k",
+        kpis,
+    ]);
+    assert_eq!(code, Some(1), "{target}: {text}");
     assert!(
         text.contains(
             "every day of 2023-03-19..2023-03-31, 2024-03-19..2024-03-31, and days are missing"
