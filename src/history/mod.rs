@@ -255,10 +255,13 @@ pub fn check_period(
             (first.pred_opt().unwrap_or(first), last)
         })
         .collect();
-    let mut needed = std::collections::BTreeSet::new();
-    for (from, to) in &spans {
-        needed.extend(from.iter_days().take_while(|day| day <= to));
-    }
+    // Every day read, in order, once.
+    let needed: Vec<NaiveDate> = spans
+        .iter()
+        .flat_map(|(from, to)| from.iter_days().take_while(move |day| day <= to))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let (Some(&before), Some(&last)) = (needed.first(), needed.last()) else {
         return Ok(HistoryCheck::NotRead);
     };
@@ -284,7 +287,6 @@ pub fn check_period(
         q("day"),
         day_literal(dialect, last),
     );
-    let read: Vec<NaiveDate> = needed.iter().copied().collect();
     let result = match driver.query(&sql) {
         Ok(result) => result,
         Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => return Err(error),
@@ -295,9 +297,12 @@ pub fn check_period(
                  read ({error}); record the days with {}",
                 target.target,
                 days_table.join("."),
-                backfill(&read),
+                backfill(&needed),
             ));
-            return Ok(HistoryCheck::Missing { days: read, error });
+            return Ok(HistoryCheck::Missing {
+                days: needed,
+                error,
+            });
         }
     };
     let mut recorded: std::collections::HashMap<String, Vec<(NaiveDate, String)>> =
@@ -352,13 +357,13 @@ pub fn check_period(
         let days: Vec<NaiveDate> = missing_days.into_iter().collect();
         let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
         let more = missing.len().saturating_sub(shown.len());
-        // The days read: one range per period (and the day before it), merged where they
-        // meet, not every day from the first to the last.
+        // The days read as ranges: one per period (and the day before it), merged where
+        // they meet, not every day from the first to the last.
         let error = Error::Query(format!(
             "target `{}`: flow and timed KPIs need the membership history of every day of {}, \
              and days are missing: {}{}. Record them with {}",
             target.target,
-            ranges(&read),
+            ranges(&needed),
             shown.join("; "),
             if more > 0 {
                 format!("; and {more} more segments")

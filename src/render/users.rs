@@ -55,7 +55,9 @@ pub(super) fn users(
         project.source(stage.source),
         format!("{}.{}", names.alias(Alias::Users), q(&stage.key)),
     )?;
-    let mut columns = vec![Item::new(user_key, q("segc_user"))];
+    // Each column, and whether it bounds a value the derived table of the users once reads
+    // (then it depends on the period, and stays outside).
+    let mut columns = vec![(Item::new(user_key, q("segc_user")), false)];
     // The as-of instant (per period in a series): users, point-in-time columns and rows of
     // sources keeping history are read before it.
     let end = sql.time_value(&statement.periods.ends())?;
@@ -66,8 +68,6 @@ pub(super) fn users(
         && stage.history.is_none()
         && stage.joins.iter().all(|join| join.history.is_none());
     let mut read_once = Vec::new();
-    // Per column: whether it bounds a value the derived table reads once.
-    let mut bounded = vec![false];
     for (number, column) in stage.columns.iter().enumerate() {
         let alias = match column.dimension {
             None => names.alias(Alias::Users),
@@ -80,8 +80,10 @@ pub(super) fn users(
             read_once.push(Item::new(value, raw.clone()));
             value = format!("{}.{raw}", names.alias(Alias::Users));
         }
-        bounded.push(bounds);
-        columns.push(user_column(sql, statement, names, column, value, &end)?);
+        columns.push((
+            user_column(sql, statement, names, column, value, &end)?,
+            bounds,
+        ));
     }
     let joins = stage
         .joins
@@ -89,28 +91,31 @@ pub(super) fn users(
         .map(|join| dimension_join(sql, project, names, join, &end))
         .collect::<Result<_, _>>()?;
     if stage.keeps_signup {
-        columns.push(Item::new(
-            format!("{}.{}", names.alias(Alias::Users), q(&stage.signup)),
-            q("segc_signup"),
+        columns.push((
+            Item::new(
+                format!("{}.{}", names.alias(Alias::Users), q(&stage.signup)),
+                q("segc_signup"),
+            ),
+            false,
         ));
     }
     // The columns that do not depend on the period are computed once, the others read the
     // raw values the derived table keeps.
+    let mut inner = Vec::new();
+    let mut columns: Vec<Item> = columns
+        .into_iter()
+        .map(|(item, bounded)| match once && !bounded {
+            true => {
+                let read = format!("{}.{}", names.alias(Alias::Users), item.alias);
+                let outer = Item::new(read, item.alias.clone());
+                inner.push(item);
+                outer
+            }
+            false => item,
+        })
+        .collect();
     let once = once.then(|| {
         let signup = q("segc_signup_at");
-        let mut inner = Vec::new();
-        for (item, bounded) in std::mem::take(&mut columns)
-            .into_iter()
-            .zip(bounded.iter().copied().chain(std::iter::repeat(false)))
-        {
-            if bounded {
-                columns.push(item);
-            } else {
-                let read = format!("{}.{}", names.alias(Alias::Users), item.alias);
-                columns.push(Item::new(read, item.alias.clone()));
-                inner.push(item);
-            }
-        }
         inner.append(&mut read_once);
         inner.push(Item::new(
             format!("{}.{}", names.alias(Alias::Users), q(&stage.signup)),
