@@ -58,7 +58,7 @@ fn no_command_uses_a_shape_other_than_read() {
 fn pinned_session_settings_parse_in_their_dialects() {
     let postgres = segc::dialect::Dialect::load("postgres").unwrap();
     assert_eq!(postgres.session.settings.len(), 4);
-    // JIT compiling segc's wide statements cost more than running them (README, Benchmarks).
+    // JIT compiling segc's wide statements cost more than running them (benches/README.md).
     assert!(
         postgres
             .session

@@ -1046,7 +1046,7 @@ fn explained(profiles: &Path, sql: &str) -> String {
 /// subexpressions; so the quintile scores' stage is kept whole (`OFFSET 0`). In the plan of
 /// the example project, whose segments read its scores more often than it has scores, each
 /// score's CASE (`… THEN 5 WHEN …`) appears once: where the scores are computed, not in
-/// each condition. (At 300 segments it saved a fifth of the report: README, Benchmarks.)
+/// each condition. (At 300 segments it saved a fifth of the report: benches/README.md.)
 #[test]
 fn each_quintile_score_is_computed_once_in_the_plan() {
     if !enabled() {
