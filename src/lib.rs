@@ -65,6 +65,7 @@ use std::path::Path;
 pub mod artifacts;
 #[doc(hidden)]
 pub mod catalog;
+pub mod checks;
 #[doc(hidden)]
 pub mod cli;
 pub mod demo;

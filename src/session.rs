@@ -253,6 +253,24 @@ pub fn run_statement(
     })
 }
 
+/// Runs `segc sources --check` on `driver`: the keys that repeat, the NULL keys and the
+/// facts of unknown users of every source of `project`, counted in the warehouse in one
+/// read-only statement ([`crate::checks`]); `plan` gives the as-of instant at which a source
+/// keeping history is checked.
+pub fn check_sources(
+    driver: &mut dyn Driver,
+    project: &Project,
+    target: &Target,
+    plan: &crate::plan::Plan<'_>,
+) -> Result<Vec<crate::checks::Finding>, Error> {
+    let sql = crate::render::render_checks(plan, &target.dialect, Some(&target.target))?;
+    let name = target.target.as_str();
+    let result = driver.query(&sql).map_err(|error| {
+        crate::driver::name_the_source(error, project, name, &target.dialect.name)
+    })?;
+    crate::checks::read(&result, project, &target.dialect, name)
+}
+
 /// Runs `segc overlap` on `driver`: the members of every pair of `plan`'s reported rows (a
 /// plan of [`crate::plan::Plan::membership`]), counted in the warehouse in one read-only
 /// statement; no user row leaves it.

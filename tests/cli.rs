@@ -170,6 +170,47 @@ fn help_explains_the_commands() {
         );
 }
 
+/// Flow KPIs read the membership history where `segc snapshot` writes it: on BigQuery a bare
+/// table name is in the target's dataset, so the statement names the dataset and needs no
+/// default one (which an emulator, or a job without it, would not have); a target's own
+/// `history_table` wins; without a dataset the name stays bare.
+#[test]
+fn a_target_s_history_table_is_read_where_snapshot_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        "bq: { type: bigquery, project: p, dataset: analytics }\n\
+         bq_own: { type: bigquery, project: p, dataset: analytics, history_table: hist.members }\n\
+         bq_bare: { type: bigquery, project: p }\n\
+         pg: { type: postgres, host: h, user: u, database: d, history_table: segc.members }\n",
+    )
+    .unwrap();
+    let compiled = |target: &str| {
+        let output = segc()
+            .args(["compile", "--target", target, "-k", "entered", "--project"])
+            .arg(common::repository_root())
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{target}: {}",
+            common::output_text(&output)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for (target, table) in [
+        ("bq", "`analytics`.`segc_membership`"),
+        ("bq_own", "`hist`.`members`"),
+        ("bq_bare", "JOIN `segc_membership` AS"),
+        ("pg", "\"segc\".\"members\""),
+    ] {
+        let sql = compiled(target);
+        assert!(sql.contains(table), "{target}: {table} in\n{sql}");
+    }
+}
+
 #[test]
 fn compile_needs_no_profile_with_a_dialect() {
     let dir = tempfile::tempdir().unwrap();

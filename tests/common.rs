@@ -170,7 +170,18 @@ pub fn segc_on(
     target: &str,
     args: &[&str],
 ) -> (Option<i32>, String) {
-    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+    let output = segc_on_output(project, profiles, target, args);
+    (output.status.code(), output_text(&output))
+}
+
+/// The same, its output and errors apart.
+pub fn segc_on_output(
+    project: &Path,
+    profiles: &Path,
+    target: &str,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
         .args(args)
         .arg("--project")
         .arg(project)
@@ -178,8 +189,7 @@ pub fn segc_on(
         .arg(profiles)
         .args(["--target", target])
         .output()
-        .unwrap();
-    (output.status.code(), output_text(&output))
+        .unwrap()
 }
 
 pub fn output_text(output: &std::process::Output) -> String {
@@ -775,5 +785,48 @@ pub fn json_rows(table: &serde_json::Value) -> Vec<serde_json::Map<String, serde
         .unwrap()
         .iter()
         .map(|row| row.as_object().unwrap().clone())
+        .collect()
+}
+
+/// What `segc sources --check` finds in the checks fixture (tests/fixtures/checks/data.sql,
+/// as of 2024-03-31), by hand: source, check, keys, rows. Compared exactly (rule 15), `u1`,
+/// `U1` and `u1␠` are three users, `a1`, `A1` and `a1␠` three accounts; only `u2` (twice),
+/// `a2` (three times) and the plans of `a2` (two rows valid at the day's end; `a1` changed
+/// plan, `a3` changes the next day) repeat. The events of `u9`, `U2` and `u2␠` have no user.
+/// Where keys were folded or padded, `u1` would repeat three times, `a1` too, and `U2` and
+/// `u2␠` would be `u2`'s.
+pub const CHECK_FINDINGS: &[(&str, &str, u64, u64)] = &[
+    ("users", "repeated_key", 1, 2),
+    ("users", "null_key", 0, 1),
+    ("accounts", "repeated_key", 1, 3),
+    ("accounts", "null_key", 0, 1),
+    ("plans", "repeated_key_at_as_of", 1, 2),
+    ("plans", "null_key", 0, 0),
+    ("events", "null_user_key", 0, 1),
+    ("events", "unknown_user", 0, 3),
+];
+
+/// The findings of `segc sources --check -o json` as (source, check, keys, rows).
+pub fn check_findings(json: &serde_json::Value) -> Vec<(String, String, u64, u64)> {
+    json["checks"]
+        .as_array()
+        .expect("a list of checks")
+        .iter()
+        .map(|c| {
+            (
+                c["source"].as_str().unwrap().to_string(),
+                c["check"].as_str().unwrap().to_string(),
+                c["keys"].as_u64().unwrap(),
+                c["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The same findings as [`CHECK_FINDINGS`], owned, to compare with [`check_findings`].
+pub fn expected_check_findings() -> Vec<(String, String, u64, u64)> {
+    CHECK_FINDINGS
+        .iter()
+        .map(|(s, c, k, r)| (s.to_string(), c.to_string(), *k, *r))
         .collect()
 }

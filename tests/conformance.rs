@@ -22,7 +22,7 @@
 mod common;
 mod engines;
 
-use engines::{connect, engines, load, run_json};
+use engines::{connect, engines, fixtures_on_every_engine, load, run_json};
 use segc::driver::Cell;
 use serde_json::Value;
 
@@ -68,28 +68,6 @@ fn same_series(
         assert_same_tables(&tables);
     }
     series
-}
-
-/// The fixture files `files` run in a DuckDB file `dir/<name>.duckdb` and copied into every
-/// engine this run reaches (`database` on the servers), with `dir/profiles.yml` naming them.
-fn fixtures_on_every_engine(
-    dir: &std::path::Path,
-    name: &str,
-    files: &[&str],
-    database: &str,
-) -> Vec<engines::Engine> {
-    let data = dir.join(format!("{name}.duckdb"));
-    let connection = duckdb::Connection::open(&data).unwrap();
-    for file in files {
-        connection
-            .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
-            .unwrap();
-    }
-    drop(connection);
-    let (engines, profiles) = engines(&data, database);
-    std::fs::write(dir.join("profiles.yml"), profiles).unwrap();
-    load(&engines, dir, &data, database);
-    engines
 }
 
 /// Points the membership history of the project in `root` at `app.segc_membership`, in the

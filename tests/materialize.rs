@@ -265,6 +265,43 @@ fn kill_mid_write(project: &Path, profiles: &Path, target: &str, after: std::tim
     panic!("{target}: no transaction was sent:\n{}", seen.join("\n"));
 }
 
+/// A DuckDB file takes no reader while a process writes it: a report started meanwhile
+/// waits for the writer (announcing it), then runs, where it used to fail at once with
+/// DuckDB's lock error.
+#[test]
+fn a_report_waits_for_a_process_writing_the_duckdb_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = engines::core_data(dir.path());
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
+    )
+    .unwrap();
+    // This process holds the file for writing.
+    let writer = duckdb::Connection::open(&data).unwrap();
+    let child = Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["run", "--output", "json", "--timeout", "30", "--project"])
+        .arg(common::fixture("core"))
+        .arg("--profiles-dir")
+        .arg(dir.path())
+        .args(["--target", "duck"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(writer);
+    let output = child.wait_with_output().unwrap();
+    let text = common::output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("waiting for another process to release"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(common::json_row(&json, "all_users").is_some(), "{text}");
+}
+
 #[test]
 fn a_run_killed_mid_write_leaves_the_previous_set_on_duckdb() {
     let dir = tempfile::tempdir().unwrap();

@@ -240,3 +240,52 @@ fn string_keys_stay_apart_on_sql_server_and_redshift() {
         common::assert_key_members(name, &records(&result[0]));
     }
 }
+
+/// `segc sources --check` groups and joins string keys exactly on SQL Server and Redshift
+/// too: under their padding (and SQL Server's folding) `u1`, `U1` and `u1␠` would be one key
+/// held three times, and `U2` and `u2␠` would be `u2`'s events. The findings by hand are
+/// common::CHECK_FINDINGS.
+#[test]
+fn sources_are_checked_exactly_on_sql_server_and_redshift() {
+    let data = ["checks/data.sql"];
+    let names = [
+        "app.chk_users",
+        "app.chk_accounts",
+        "app.chk_plans",
+        "app.chk_events",
+    ];
+    // Without this the test would prove nothing: grouped as SQL Server compares them, the
+    // three `u1` keys and the two `u2` are 2 keys.
+    let probe = "SELECT COUNT_BIG(*) FROM (SELECT [user_id] FROM [app].[chk_users] WHERE [user_id] IS NOT NULL GROUP BY [user_id]) AS [k]";
+    let got = emulate_on("sqlserver", tables(&data, &names), &[probe]);
+    assert_eq!(got[0]["rows"][0][0], json!(2));
+
+    let project = segc::validate::load_and_validate(&common::fixture("checks")).unwrap();
+    let plan = segc::plan::Plan::membership(
+        &project,
+        &segc::plan::ReportOptions::default(),
+        common::date("2024-03-31"),
+    )
+    .unwrap();
+    for name in ["sqlserver", "redshift"] {
+        let dialect = Dialect::load(name).unwrap();
+        let sql = segc::render::render_checks(&plan, &dialect, None).unwrap();
+        common::assert_sendable(&sql, &dialect);
+        let result = emulate_on(name, tables(&data, &names), &[&sql]);
+        let mut got: Vec<(String, String, u64, u64)> = records(&result[0])
+            .iter()
+            .map(|r| {
+                (
+                    r["segc_source"].as_str().unwrap().to_string(),
+                    r["segc_check"].as_str().unwrap().to_string(),
+                    r["segc_keys"].as_u64().unwrap(),
+                    r["segc_rows"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        let mut want = common::expected_check_findings();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{name}:\n{sql}");
+    }
+}

@@ -278,4 +278,18 @@ fn a_server_that_never_answers_is_given_up_on_within_the_limit() {
     assert_eq!(code, 143, "{text}");
     assert!(text.contains("BigQuery named no job"), "{text}");
     assert!(took < limit(12), "took {took:?}: {text}");
+    // The label named is the label sent: BigQuery's labels are lower case (the run id's `T`
+    // and `Z` are not).
+    let label = text
+        .split("label segc_run=")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no label in: {text}"));
+    assert!(
+        label.len() > 16
+            && label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
+        "the label as BigQuery holds it: {label}"
+    );
 }

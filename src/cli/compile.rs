@@ -42,9 +42,9 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
             names.join(", ")
         );
     }
-    let project = crate::validate::validate(files)?;
-    let reports = args.report.plan(&project)?;
+    let mut project = crate::validate::validate(files)?;
     if let (Some(dir), None, None) = (&args.output_dir, &args.dialect, &args.target) {
+        let reports = args.report.plan(&project)?;
         let mut files = Vec::new();
         for name in crate::dialect::names() {
             let sql = crate::render::render_reports(&reports, &Dialect::load(name)?, None)?;
@@ -56,9 +56,15 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         (Some(dialect), _) => (Dialect::load(dialect)?, None),
         (None, flag) => {
             let resolved = super::resolve(root, profiles_dir, flag.as_deref(), &project)?;
+            // The history table as `segc run` on this target reads it.
+            if let Some(table) = resolved.profile.field("history_table") {
+                project.history_table = Some(table.to_string());
+            }
+            super::Connected::history_in_dataset(&mut project, &resolved);
             (resolved.dialect, Some(resolved.profile))
         }
     };
+    let reports = args.report.plan(&project)?;
     let target = profile.as_ref().map(|profile| profile.name.clone());
     let sql = crate::render::render_reports(&reports, &dialect, target.as_deref())?;
     if let Err(too_long) = super::check_statement_size(&dialect, &sql) {

@@ -27,10 +27,11 @@ pub(super) fn run(
     let query_id = options.query_id.clone();
     let events = options.events.clone();
     let super::Connected {
-        project,
+        mut project,
         target,
         driver,
     } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
+    super::Connected::history_in_dataset(&mut project, &target);
     let reports = args.report.plan(&project)?;
     let table = ResultsTable::resolve(&project, &target.profile)?.for_target(&target)?;
     let run = crate::report::RunInfo::current();

@@ -534,6 +534,23 @@ impl Connected {
         Ok((driver, changed))
     }
 
+    /// The history table a report's flow and timed KPIs read, named as `segc snapshot`
+    /// names the one it writes: on BigQuery a bare name gets the target's `dataset` before
+    /// it (so that the statement needs no default dataset). Without a dataset the bare name
+    /// stays: a report that reads no history needs none.
+    pub(crate) fn history_in_dataset(project: &mut crate::ir::Project, target: &Resolved) {
+        let table = crate::materialize::ResultsTable::named(
+            "history_table",
+            &target.profile,
+            project.history_table.as_deref(),
+            crate::history::DEFAULT_TABLE,
+        )
+        .and_then(|table| table.for_target(target));
+        if let Ok(table) = table {
+            project.history_table = Some(table.display());
+        }
+    }
+
     pub(crate) fn open(
         root: &std::path::Path,
         profiles_dir: Option<&std::path::Path>,

@@ -120,10 +120,11 @@ fn run(
     let options = args.warehouse.options(record.events());
     let query_id = options.query_id.clone();
     let super::Connected {
-        project,
+        mut project,
         target,
         driver,
     } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
+    super::Connected::history_in_dataset(&mut project, &target);
     let reports = args.report.plan(&project)?;
     let sql = crate::render::render_reports(&reports, &target.dialect, Some(&target.target))?;
     record.compiled(&target, &reports, &sql)?;

@@ -18,23 +18,51 @@ pub const SNAPSHOT_FILE: &str = "warehouse_schema.yml";
   segc sources --refresh                # read the default target's catalog into
                                         # <definitions>/warehouse_schema.yml
   segc sources --refresh --target pg    # the same from target `pg`
+  segc sources --check                  # keys that repeat or are NULL, facts of unknown
+                                        # users, counted in the default target
+  segc sources --check -t pg -o json    # the same on target `pg`, as JSON
 
 segc must know the type of every column it compares, counts or orders (a declared `type:`
 wins over the snapshot), and whether each key is a string: string keys are joined exactly.
 It must also know whether `time`, `signup_at` and a history's `valid_from`/`valid_to` hold
 dates or timestamps: a date is a local day of the project's time zone, a timestamp an instant.
-Check the snapshot in; refresh it after a table changes.")]
+Check the snapshot in; refresh it after a table changes.
+
+--check reads every source whole (its key columns), in one read-only statement: a key held by
+more than one row of the user table or of a dimension makes every report count those users
+more than once, on every warehouse, and fails the check (exit 1); NULL keys and facts whose
+user is not in the user table are left out of reports, and are told. Run it after each load,
+before the reports.")]
 pub struct SourcesArgs {
     /// Read the type of every key and column of the sources from the target's catalog and
     /// write them to warehouse_schema.yml in the definitions folder.
     #[arg(long)]
     pub refresh: bool,
+    /// Count in the target what would make a report wrong or leave rows out: keys held by
+    /// more than one row (fails, exit 1), NULL keys, facts whose user is not in the user
+    /// table.
+    #[arg(long, conflicts_with = "refresh")]
+    pub check: bool,
     /// A target of profiles.yml (default: the project's `default_target`).
     #[arg(long, short = 't')]
     pub target: Option<String>,
+    /// With --check: the day at whose end a source keeping history is checked, YYYY-MM-DD
+    /// (default: as `segc run`).
+    #[arg(long, value_name = "DATE", value_parser = super::parse_day, requires = "check")]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// With --check: how to print the findings (table or json).
+    #[arg(long, short = 'o', value_enum, default_value_t = super::OutputFormat::Table, requires = "check")]
+    pub output: super::OutputFormat,
+    /// With --check: cancel the query in the warehouse if it runs longer than this many
+    /// seconds.
+    #[arg(long, value_name = "SECONDS", requires = "check")]
+    pub timeout: Option<u64>,
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> Result<i32, Error> {
+    if args.check {
+        return check(root, profiles_dir, args);
+    }
     let files = crate::spec::load_project(root)?;
     // Where the snapshot goes: the file that holds it, else warehouse_schema.yml.
     let folder = files
@@ -103,6 +131,111 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
         );
     }
     Ok(0)
+}
+
+/// `segc sources --check`: the findings of [`crate::session::check_sources`], printed; exit 1
+/// when a key repeats.
+fn check(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> Result<i32, Error> {
+    use super::OutputFormat;
+    if matches!(args.output, OutputFormat::Csv | OutputFormat::Html) {
+        return Err(Error::Usage(
+            "segc sources --check prints a table or JSON (`-o table`, `-o json`)".into(),
+        ));
+    }
+    let options = crate::driver::RunOptions {
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+        ..super::run_options()
+    };
+    let query_id = options.query_id.clone();
+    let (project, driver) =
+        super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?;
+    let target = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
+    let report_options = crate::plan::ReportOptions {
+        as_of: args.as_of,
+        period: None,
+        select: Vec::new(),
+        kpis: Vec::new(),
+    };
+    let default_day = super::default_as_of(&project.time_zone)?;
+    let plan = crate::plan::Plan::membership(&project, &report_options, default_day)?;
+    let mut driver = match driver {
+        Some(driver) => driver,
+        None => crate::driver::open(&target.profile, options, root)?,
+    };
+    let progress = super::progress::Progress::start(
+        format!("checking the sources on {}", target.target),
+        query_id,
+    );
+    let outcome = crate::session::check_sources(driver.as_mut(), &project, &target, &plan);
+    drop(progress);
+    let findings = outcome?;
+    let failed = findings.iter().filter(|f| f.failed()).count();
+    let users = crate::checks::users_source(&project);
+    if args.output == OutputFormat::Json {
+        let json = serde_json::json!({
+            "project": project.name,
+            "target": target.target,
+            "as_of": plan.time.as_of.to_string(),
+            "failed": failed,
+            "checks": findings,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    } else {
+        print!("{}", check_table(&findings, users));
+        let sources = project.sources.len();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        println!(
+            "{} of {} on target `{}`: {}",
+            plural(findings.len(), "check"),
+            plural(sources, "source"),
+            printable(&target.target),
+            match failed {
+                0 => "no key repeats".to_string(),
+                n => format!("{} failed", n),
+            }
+        );
+        for finding in findings.iter().filter(|f| f.failed()) {
+            println!("{}", printable(&finding.explanation(users)));
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// The findings as an aligned table: source, table, check, found, verdict.
+fn check_table(findings: &[crate::checks::Finding], users: &str) -> String {
+    let mut rows: Vec<[String; 5]> = vec![[
+        "source".into(),
+        "table".into(),
+        "check".into(),
+        "found".into(),
+        "".into(),
+    ]];
+    for finding in findings {
+        rows.push([
+            printable(&finding.source).into_owned(),
+            printable(&finding.table).into_owned(),
+            printable(&finding.what()).into_owned(),
+            finding.found(),
+            finding.verdict(users),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// A column that says when: its field (`time`, `valid_from`, `valid_to`), its column and its

@@ -32,36 +32,27 @@ fn configured(mode: AccessMode) -> Result<Config, Error> {
 }
 
 impl DuckDb {
-    /// Opens an existing database file read-only: `segc run` only reads.
+    /// Opens an existing database file read-only: `segc run` only reads. Fails at once when
+    /// another process holds the file for writing (see [`DuckDb::open_waiting`]).
     pub fn open_read_only(path: &Path) -> Result<Self, Error> {
-        if !path.is_file() {
-            return Err(Error::Query(format!(
-                "the DuckDB database {} does not exist",
-                path.display()
-            )));
-        }
-        let config = configured(AccessMode::ReadOnly)?;
-        let connection = Connection::open_with_flags(path, config).map_err(|e| {
-            Error::Query(format!(
-                "cannot open the DuckDB database {}: {e}",
-                path.display()
-            ))
-        })?;
-        // Ctrl-C and SIGTERM interrupt the query instead of ending the process mid-read.
-        cancel::install();
-        Ok(DuckDb {
-            connection,
-            label: path.display().to_string(),
-            dialect: Dialect::load("duckdb")?,
-            options: RunOptions::default(),
-        })
+        Self::open_waiting(path, false, Duration::ZERO, &super::EventSink::default())
     }
 
     /// Opens an existing database file for reading and writing (`segc run --materialize`).
-    /// A file takes one writing process at a time: while another holds it, this waits
-    /// (announced as progress) up to `wait`, or until a stop request.
     pub fn open_writable(
         path: &Path,
+        wait: Duration,
+        events: &super::EventSink,
+    ) -> Result<Self, Error> {
+        Self::open_waiting(path, true, wait, events)
+    }
+
+    /// Opens an existing database file, for writing or read-only. A file takes one writing
+    /// process at a time, and no reader while it writes: while another process holds it,
+    /// this waits (announced as progress) up to `wait`, or until a stop request.
+    pub fn open_waiting(
+        path: &Path,
+        write: bool,
         wait: Duration,
         events: &super::EventSink,
     ) -> Result<Self, Error> {
@@ -71,12 +62,17 @@ impl DuckDb {
                 path.display()
             )));
         }
+        // Ctrl-C and SIGTERM interrupt the query instead of ending the process mid-read.
         cancel::install();
         let started = Instant::now();
         let mut announced = false;
         let connection = loop {
-            let config = configured(AccessMode::ReadWrite)?;
-            match Connection::open_with_flags(path, config) {
+            let mode = if write {
+                AccessMode::ReadWrite
+            } else {
+                AccessMode::ReadOnly
+            };
+            match Connection::open_with_flags(path, configured(mode)?) {
                 Ok(connection) => break connection,
                 Err(e) if e.to_string().contains("lock") && started.elapsed() < wait => {
                     if !announced {
@@ -92,8 +88,9 @@ impl DuckDb {
                 }
                 Err(e) => {
                     return Err(Error::Query(format!(
-                        "cannot open the DuckDB database {} for writing: {e}",
-                        path.display()
+                        "cannot open the DuckDB database {}{}: {e}",
+                        path.display(),
+                        if write { " for writing" } else { "" }
                     )));
                 }
             }

@@ -88,15 +88,12 @@ fn open_duckdb(
             Err(error) => return Err(Error::Query(error.to_string())),
         }
     }
-    let driver = if options.write {
-        // Waits for another writer as long as the query itself may run (else a minute).
-        let wait = options
-            .timeout
-            .unwrap_or(std::time::Duration::from_secs(60));
-        super::duckdb::DuckDb::open_writable(&path, wait, &options.events)?
-    } else {
-        super::duckdb::DuckDb::open_read_only(&path)?
-    };
+    // Waits for another process writing the file (`--materialize`, `segc snapshot`) as long
+    // as the query itself may run (else a minute), to read or to write.
+    let wait = options
+        .timeout
+        .unwrap_or(std::time::Duration::from_secs(60));
+    let driver = super::duckdb::DuckDb::open_waiting(&path, options.write, wait, &options.events)?;
     Ok(Box::new(driver.with_options(options)))
 }
 
@@ -187,6 +184,14 @@ fn name_the_sums(
 ) -> String {
     use crate::ir::{Aggregation, AttributeKind, FactColumn, KpiAggregation, KpiKind, ValueType};
     let lower = message.to_lowercase();
+    // PostgreSQL refuses a product or quotient of doubles that rounds to zero; segc's sums
+    // divide no value so, but a percentile between two values nearer than about 1e-308
+    // multiplies their difference by a fraction.
+    if lower.contains("underflow") {
+        return format!(
+            "{message}\n  = help: a number nearer to zero than about 1e-308 was multiplied or divided (in a percentile, the difference of two such values), which {dialect} refuses to round to zero; round such values in the source (or a view of it)"
+        );
+    }
     if !NOT_WHOLE.iter().any(|words| lower.contains(words))
         || INTEGER_ARITHMETIC.iter().any(|words| lower.contains(words))
     {

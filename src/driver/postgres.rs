@@ -143,7 +143,9 @@ fn explain(error: &tokio_postgres::Error, target: &str) -> String {
         let hint = match db.code().code() {
             "28P01" | "28000" => " — check the user and password of the target",
             "42P01" => " — a table named in sources does not exist or is not visible to this user",
-            "42501" => " — the user lacks permission to read a source table",
+            "42501" => {
+                " — the user lacks a permission on that table: SELECT to read a source; SELECT, INSERT and DELETE to write the results or the history table"
+            }
             "3D000" => " — check `database` in profiles.yml",
             _ => "",
         };

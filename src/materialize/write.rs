@@ -158,7 +158,14 @@ pub fn ensure_table(
                 Err(error) => match read(driver)? {
                     Some(problems) if problems.is_empty() => Ok(false),
                     Some(problems) => Err(misfit(problems)),
-                    None => Err(error),
+                    // Still not in the catalog: missing, or there and hidden from this user
+                    // (PostgreSQL's catalog lists only the columns a user has a privilege
+                    // on), so that creating it fails.
+                    None => Err(Error::Query(format!(
+                        "{error}\n  = help: segc found no table {} ({}) in the catalog and could not create it; if it exists, this user may use none of its columns: grant it SELECT, INSERT and DELETE on the table, or name another table in profiles.yml or segc_project.yml",
+                        table.display(),
+                        table.origin
+                    ))),
                 },
             }
         }

@@ -229,7 +229,7 @@ fn dimension_join(
 /// A source keeping history contributes the row valid at the as-of instant `end`: valid from
 /// before it, and not ended before it. Validity dates are local days: the row valid on the
 /// as-of day, from a day up to it and not ended by the day after it.
-fn valid_at(
+pub(super) fn valid_at(
     sql: &mut Sql<'_, '_>,
     names: &Names<'_>,
     alias: &str,

@@ -402,6 +402,47 @@ pub const SIGNIFICANT_DIGITS: usize = 12;
 /// Whole doubles below this (2^53) are exact: every whole number up to it is a double.
 const EXACT_WHOLE_DOUBLES: f64 = 9_007_199_254_740_992.0;
 
+/// `value` (not negative) with `decimals` digits after the point, a half rounded away from
+/// zero as the formula `round` rounds it (`168.625` → `168.63`); Rust's own formatting keeps
+/// a half even (`168.62`).
+pub(crate) fn fixed(value: f64, decimals: usize) -> String {
+    let rounded = format!("{value:.decimals$}");
+    // A half: the digits after the kept ones are 5 and then zeros, to the end of the
+    // double's exact decimal expansion (at most 1,074 digits after the point). Most values
+    // show they are not within 25 digits.
+    let is_half = |digits: usize| {
+        let text = format!("{value:.*}", decimals + digits);
+        let tail = text.rsplit('.').next().map_or("", |f| &f[decimals..]);
+        tail.starts_with('5') && tail[1..].bytes().all(|b| b == b'0')
+    };
+    if !value.is_finite() || !is_half(25) || !is_half(1100) {
+        return rounded;
+    }
+    // Cut after the kept digits and add one in the last place.
+    let exact = format!("{value:.*}", decimals + 1);
+    let mut digits: Vec<u8> = exact[..exact.len() - 1].bytes().collect();
+    if decimals == 0 {
+        digits.pop();
+    }
+    let mut at = digits.len();
+    loop {
+        if at == 0 {
+            digits.insert(0, b'1');
+            break;
+        }
+        at -= 1;
+        match digits[at] {
+            b'.' => {}
+            b'9' => digits[at] = b'0',
+            digit => {
+                digits[at] = digit + 1;
+                break;
+            }
+        }
+    }
+    String::from_utf8(digits).unwrap_or(rounded)
+}
+
 /// The number every output (CSV, JSON, table) prints for a double, so the same data print the
 /// same bytes on every rerun and engine: rounded to [`SIGNIFICANT_DIGITS`] significant digits,
 /// except whole numbers below 2^53, which are exact and kept as they are (1e15 + 1 stays

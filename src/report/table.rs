@@ -164,7 +164,7 @@ fn reported_number(cell: &Cell) -> Option<f64> {
 
 /// `1234567.891` → `1,234,567.89`.
 fn grouped(value: f64, decimals: usize) -> String {
-    digits_grouped(format!("{:.*}", decimals, value.abs()), value < 0.0)
+    digits_grouped(super::fixed(value.abs(), decimals), value < 0.0)
 }
 
 /// An integer's every digit grouped (a double holds them only up to 2^53):

@@ -453,3 +453,24 @@ fn changes_are_computed_from_the_printed_values() {
     let relative = values[15].as_f64().unwrap();
     assert_eq!(reported_double(relative), Some(1.772), "{relative}");
 }
+
+#[test]
+fn a_half_is_rounded_away_from_zero_as_the_formula_round_does() {
+    // Exact halves in binary: Rust's formatting would keep them even (168.62, 0.2, 2).
+    assert_eq!(fixed(168.625, 2), "168.63");
+    assert_eq!(fixed(0.25, 1), "0.3");
+    assert_eq!(fixed(2.5, 0), "3");
+    assert_eq!(fixed(9.5, 0), "10");
+    assert_eq!(fixed(99.875, 2), "99.88");
+    assert_eq!(fixed(0.125, 2), "0.13");
+    // Not halves: as Rust rounds them (0.35 is 0.34999…, 1.005 is 1.00499…).
+    assert_eq!(fixed(0.35, 1), "0.3");
+    assert_eq!(fixed(1.005, 2), "1.00");
+    assert_eq!(fixed(168.624, 2), "168.62");
+    assert_eq!(fixed(1234.5678, 2), "1234.57");
+    // Through the table's formatting, signed and grouped.
+    assert_eq!(
+        format_value(&Cell::Double(-1168.625), Format::Number, "$"),
+        "-1,168.63"
+    );
+}

@@ -283,6 +283,28 @@ pub fn load(engines: &[Engine], profiles: &Path, data: &Path, database: &str) {
     }
 }
 
+/// The fixture files `files` run in a DuckDB file `dir/<name>.duckdb` and copied into every
+/// engine this run reaches (`database` on the servers), with `dir/profiles.yml` naming them.
+pub fn fixtures_on_every_engine(
+    dir: &std::path::Path,
+    name: &str,
+    files: &[&str],
+    database: &str,
+) -> Vec<Engine> {
+    let data = dir.join(format!("{name}.duckdb"));
+    let connection = duckdb::Connection::open(&data).unwrap();
+    for file in files {
+        connection
+            .execute_batch(&std::fs::read_to_string(common::fixture(file)).unwrap())
+            .unwrap();
+    }
+    drop(connection);
+    let (engines, profiles) = engines(&data, database);
+    std::fs::write(dir.join("profiles.yml"), profiles).unwrap();
+    load(&engines, dir, &data, database);
+    engines
+}
+
 /// `segc run --output json` on a target, parsed.
 pub fn run_json(project: &Path, profiles: &Path, target: &str, extra: &[&str]) -> Value {
     let mut args = vec![

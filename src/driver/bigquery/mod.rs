@@ -158,7 +158,8 @@ impl BigQuery {
             format!(
                 "BigQuery named no job within {} s of the stop; a job it started runs on (label segc_run={})",
                 NAMING_WAIT.as_secs(),
-                crate::run_id()
+                // As sent: a label holds lower case letters, digits, `_` and `-` only.
+                settings::label_value(crate::run_id())
             )
         };
         match why {

@@ -65,12 +65,16 @@ impl<'a, 's> Sql<'a, 's> {
     /// 2^-32 to 1, from 1 to 2^32, and above 2^32. Scaling by a power of two, FLOOR, and
     /// taking a number's own high bits off it are exact in IEEE doubles, so every warehouse
     /// cuts a value into the same pieces; a value of 2^95 or more does not fit and fails.
+    /// The highest piece divides the value's whole part, not the value: ⌊⌊v⌋ / 2^32⌋ equals
+    /// ⌊v / 2^32⌋, and PostgreSQL refuses a division whose quotient rounds to zero (a value
+    /// below about 2^-1042 divided by 2^32), where the other warehouses give 0.
     pub(in crate::render) fn exact_limbs(&mut self, value: &str) -> Result<Vec<String>, Error> {
         let x = self.cast(value.to_string(), "double")?;
         let k = self.cast(PIECE.into(), "double")?;
         let floor = |scale: String| format!("FLOOR(ABS({x}){scale})");
         let (up2, up1) = (floor(format!(" * {k} * {k}")), floor(format!(" * {k}")));
-        let (units, high) = (floor(String::new()), floor(format!(" / {k}")));
+        let units = floor(String::new());
+        let high = format!("FLOOR({units} / {k})");
         let pieces = [
             format!("{up2} - {k} * {up1}"),
             format!("{up1} - {k} * {units}"),

@@ -83,7 +83,7 @@ pub fn number(cell: &Cell) -> Option<f64> {
 /// is none (a NULL, or a prior of 0).
 pub fn change_text(group: &KpiGroup, row: &Row) -> Option<String> {
     let signed = |value: f64, decimals: usize, unit: &str| {
-        let text = format!("{:.*}", decimals, value.abs());
+        let text = crate::report::fixed(value.abs(), decimals);
         let zero = text.chars().all(|c| c == '0' || c == '.');
         let sign = if zero {
             "±"
