@@ -74,6 +74,8 @@ fn timeout_interrupts_the_query_inside_duckdb() {
     let (status, stderr) = finish(spawn(dir.path(), &["--timeout", "2"]));
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("--timeout 2 s"), "{stderr}");
+    // Named by its target, as on every other engine (the file's path beside it).
+    assert!(stderr.contains("target `local` (DuckDB "), "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "stopped at the time-out, not at the end: {:?}",
@@ -95,6 +97,10 @@ fn signal_stops_the_query(signal: &str, code: i32, named: &str) {
     let (status, stderr) = finish(child);
     assert_eq!(status.code(), Some(code), "{stderr}");
     assert!(stderr.contains(named), "{stderr}");
+    assert!(
+        stderr.contains("the query on target `local` was"),
+        "{stderr}"
+    );
     assert!(
         sent_at.elapsed() < Duration::from_secs(5),
         "interrupted, not run to the end"

@@ -338,6 +338,83 @@ fn a_run_killed_mid_write_leaves_the_previous_set_on_duckdb() {
     );
 }
 
+/// A results table the user may not write is explained: one the user may not even see
+/// (PostgreSQL's catalog lists only the columns a user has a privilege on), which segc then
+/// tried to create, and one the user may only read.
+#[test]
+fn a_results_table_the_user_may_not_write_is_explained_on_postgres() {
+    if std::env::var("SEGC_TEST_POSTGRES").as_deref() != Ok("1") {
+        eprintln!("skipped: set SEGC_TEST_POSTGRES=1");
+        return;
+    }
+    let (dir, _) = core_engines("segc_mat_grants");
+    let project = dir.path().join("project");
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    // The `pg` target as another user, who may read the sources only.
+    let pg = profiles
+        .lines()
+        .find(|line| line.starts_with("pg:"))
+        .unwrap()
+        .to_string();
+    let reader = pg.replacen("pg:", "pg_reader:", 1).replace(
+        "user: \"{{ env_var('SEGC_TEST_PG_USER', 'postgres') }}\"",
+        "user: segc_reader",
+    );
+    assert!(reader.contains("user: segc_reader"), "{reader}");
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{reader}\n"),
+    )
+    .unwrap();
+    let mut admin = connect(dir.path(), "pg");
+    for statement in [
+        "DROP OWNED BY segc_reader",
+        "DROP ROLE IF EXISTS segc_reader",
+    ] {
+        let _ = admin.set_up(statement);
+    }
+    for statement in [
+        "CREATE ROLE segc_reader LOGIN",
+        "GRANT USAGE, CREATE ON SCHEMA app TO segc_reader",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA app TO segc_reader",
+    ] {
+        admin.set_up(statement).unwrap();
+    }
+    // The owner writes the table first; the reader has no privilege on it.
+    let (code, _) = materialize(&project, dir.path(), "pg", &[]);
+    assert_eq!(code, 0);
+    admin
+        .set_up("REVOKE ALL ON app.segc_kpis FROM segc_reader")
+        .unwrap();
+    let (code, text) =
+        common::segc_on(&project, dir.path(), "pg_reader", &["run", "--materialize"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("already exists"), "{text}");
+    assert!(
+        text.contains("found no table app.segc_kpis")
+            && text.contains("grant it SELECT, INSERT and DELETE on the table"),
+        "{text}"
+    );
+    // Allowed to read it only: the write is refused, and the hint names writing.
+    admin
+        .set_up("GRANT SELECT ON app.segc_kpis TO segc_reader")
+        .unwrap();
+    let (code, text) =
+        common::segc_on(&project, dir.path(), "pg_reader", &["run", "--materialize"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("permission denied for table segc_kpis"),
+        "{text}"
+    );
+    assert!(
+        text.contains("SELECT, INSERT and DELETE to write the results or the history table"),
+        "{text}"
+    );
+    for statement in ["DROP OWNED BY segc_reader", "DROP ROLE segc_reader"] {
+        let _ = admin.set_up(statement);
+    }
+}
+
 #[test]
 fn a_run_killed_mid_write_leaves_the_previous_set_on_postgres_and_redshift() {
     if std::env::var("SEGC_TEST_POSTGRES").as_deref() != Ok("1") {

@@ -17,6 +17,8 @@ use crate::error::Error;
 pub struct DuckDb {
     connection: Connection,
     label: String,
+    /// The profiles.yml target it was opened for, for messages (else the file's path).
+    target: Option<String>,
     dialect: Dialect,
     options: RunOptions,
 }
@@ -98,6 +100,7 @@ impl DuckDb {
         Ok(DuckDb {
             connection,
             label: path.display().to_string(),
+            target: None,
             dialect: Dialect::load("duckdb")?,
             options: RunOptions::default(),
         })
@@ -110,6 +113,7 @@ impl DuckDb {
         Ok(DuckDb {
             connection,
             label: "memory".into(),
+            target: None,
             dialect: Dialect::load("duckdb")?,
             options: RunOptions::default(),
         })
@@ -131,6 +135,17 @@ impl DuckDb {
 
     pub fn path_label(&self) -> &str {
         &self.label
+    }
+
+    /// The same connection, named in messages by the target it was opened for.
+    pub fn for_target(mut self, target: &str) -> Self {
+        self.target = Some(target.to_string());
+        self
+    }
+
+    /// The target for messages: its name, else the file's path.
+    fn target_name(&self) -> &str {
+        self.target.as_deref().unwrap_or(&self.label)
     }
 }
 
@@ -243,9 +258,10 @@ impl DuckDb {
         finished.store(true, Ordering::SeqCst);
         let _ = watcher.join();
         match stopped.load(Ordering::SeqCst) {
-            INTERRUPTED => Err(cancel::interrupted(&self.label)),
+            INTERRUPTED => Err(cancel::interrupted(self.target_name())),
             TIMED_OUT => Err(Error::TimedOut(format!(
-                "DuckDB ({}): the query ran longer than --timeout {} s and was interrupted",
+                "target `{}` (DuckDB {}): the query ran longer than --timeout {} s and was interrupted",
+                self.target_name(),
                 self.label,
                 timeout.map(|t| t.as_secs()).unwrap_or_default()
             ))),

@@ -94,7 +94,9 @@ fn open_duckdb(
         .timeout
         .unwrap_or(std::time::Duration::from_secs(60));
     let driver = super::duckdb::DuckDb::open_waiting(&path, options.write, wait, &options.events)?;
-    Ok(Box::new(driver.with_options(options)))
+    Ok(Box::new(
+        driver.for_target(&profile.name).with_options(options),
+    ))
 }
 
 /// True when `word` occurs in `text` not as part of a longer identifier.

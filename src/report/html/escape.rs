@@ -10,6 +10,16 @@ use super::super::plain::plain_text;
 /// `text` escaped for HTML text and for a double-quoted attribute value: `&`, `<`, `>`, `"`
 /// and `'` become references, so `</script><script>` stays text.
 pub fn esc(text: &str) -> String {
+    escaped(text, true)
+}
+
+/// `text` escaped for a double-quoted attribute that holds a value for machines (`data-v`):
+/// as [`esc`], but with the characters that reorder text kept, as the CSV and JSON hold them.
+fn esc_value(text: &str) -> String {
+    escaped(text, false)
+}
+
+fn escaped(text: &str, shown: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -20,6 +30,14 @@ pub fn esc(text: &str) -> String {
             '\'' => out.push_str("&#39;"),
             // Control characters other than tab and newline have no place in a label.
             c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{FFFD}'),
+            // Characters that reorder the text around them (U+202E draws what follows
+            // backwards) or break its lines are shown as the terminal shows them, `\u{202e}`.
+            c if shown
+                && (('\u{2028}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)) =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
             c => out.push(c),
         }
     }
@@ -37,7 +55,7 @@ pub fn data_value(cell: &Cell) -> String {
                 // A double that is no number (NaN, infinity) prints as nothing: no value.
                 String::new()
             } else {
-                format!(" data-v=\"{}\"", esc(&text))
+                format!(" data-v=\"{}\"", esc_value(&text))
             }
         }
     }
@@ -71,6 +89,9 @@ mod tests {
         );
         assert_eq!(esc("a\"b'c&d"), "a&quot;b&#39;c&amp;d");
         assert_eq!(esc("bell\u{7}"), "bell\u{FFFD}");
+        // A right-to-left override would draw the rest of the label backwards.
+        assert_eq!(esc("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(esc("a\u{2066}b\u{2069}"), "a\\u{2066}b\\u{2069}");
     }
 
     #[test]
