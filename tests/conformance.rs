@@ -457,20 +457,13 @@ fn string_keys_stay_apart_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
     let engines =
         fixtures_on_every_engine(dir.path(), "keys", &["keys/data.sql"], "segc_conf_keys");
-    for target in ["pg", "rs"] {
-        if !engines.iter().any(|e| e.target == target) {
-            continue;
-        }
-        let mut server = connect(dir.path(), target);
-        engines::fold_case(
-            &mut *server,
-            &[
-                ("app.key_users", "user_id"),
-                ("app.key_users", "account_id"),
-                ("app.key_accounts", "account_id"),
-                ("app.key_events", "user_id"),
-            ],
-        );
+    let columns = [
+        ("app.key_users", "user_id"),
+        ("app.key_users", "account_id"),
+        ("app.key_accounts", "account_id"),
+        ("app.key_events", "user_id"),
+    ];
+    for (target, mut server) in engines::folded_servers(dir.path(), &engines, &columns) {
         // Without this the test would prove nothing: the keys join folded on this server
         // (u1 and U1 meet both accounts a1 and A1, and each other's events).
         for (query, want) in [

@@ -86,6 +86,15 @@ fn results_table(project: &Path, table: &str) {
     std::fs::write(&file, format!("{text}results_table: {table}\n")).unwrap();
 }
 
+/// `dir/profiles.yml` naming the DuckDB file `data` as target `duck`.
+fn duck_profile(dir: &Path, data: &Path) {
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
+    )
+    .unwrap();
+}
+
 /// The core fixture copied into every engine, and a project folder of its definitions.
 fn core_engines(database: &str) -> (tempfile::TempDir, Vec<Engine>) {
     let dir = tempfile::tempdir().unwrap();
@@ -272,11 +281,7 @@ fn kill_mid_write(project: &Path, profiles: &Path, target: &str, after: std::tim
 fn a_report_waits_for_a_process_writing_the_duckdb_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = engines::core_data(dir.path());
-    std::fs::write(
-        dir.path().join("profiles.yml"),
-        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
-    )
-    .unwrap();
+    duck_profile(dir.path(), &data);
     // This process holds the file for writing.
     let writer = duckdb::Connection::open(&data).unwrap();
     let child = Command::new(assert_cmd::cargo::cargo_bin("segc"))
@@ -314,11 +319,7 @@ fn a_run_killed_mid_write_leaves_the_previous_set_on_duckdb() {
         )
         .unwrap();
     drop(connection);
-    std::fs::write(
-        dir.path().join("profiles.yml"),
-        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
-    )
-    .unwrap();
+    duck_profile(dir.path(), &data);
     let project = dir.path().join("project");
     common::copy_project(&common::fixture("core"), &project, None);
     results_table(&project, "app.segc_kpis");
@@ -487,11 +488,7 @@ fn a_run_killed_mid_write_leaves_the_previous_set_on_postgres_and_redshift() {
 fn a_results_table_name_that_no_warehouse_quotes_safely_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = engines::core_data(dir.path());
-    std::fs::write(
-        dir.path().join("profiles.yml"),
-        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
-    )
-    .unwrap();
+    duck_profile(dir.path(), &data);
     let project = dir.path().join("project");
     common::copy_project(&common::fixture("core"), &project, None);
     for name in ["app.a`b", "app.a\\\\b", "a..b", "a.b.c.d"] {

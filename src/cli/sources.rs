@@ -215,22 +215,36 @@ fn check_table(findings: &[crate::checks::Finding], users: &str) -> String {
     ]];
     for finding in findings {
         rows.push([
-            printable(&finding.source).into_owned(),
-            printable(&finding.table).into_owned(),
-            printable(&finding.what()).into_owned(),
+            finding.source.clone(),
+            finding.table.clone(),
+            finding.what(),
             finding.found(),
             finding.verdict(users),
         ]);
     }
+    aligned(&rows)
+}
+
+/// Rows of cells as aligned columns, two spaces apart, each cell printable on a terminal.
+fn aligned(rows: &[[String; 5]]) -> String {
     let widths: Vec<usize> = (0..5)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| printable(&r[i]).chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
-    for row in &rows {
+    for row in rows {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .map(|(cell, width)| {
+                let cell = printable(cell);
+                let pad = width - cell.chars().count();
+                format!("{cell}{}", " ".repeat(pad))
+            })
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
@@ -318,28 +332,7 @@ fn listing(files: &crate::spec::ProjectFiles) -> String {
             ]);
         }
     }
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| printable(&r[i]).chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| {
-                let cell = printable(cell);
-                let pad = width - cell.chars().count();
-                format!("{cell}{}", " ".repeat(pad))
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = aligned(&rows);
     match schema {
         Some(schema) => out.push_str(&format!(
             "snapshot: {} (target `{}`); refresh: segc sources --refresh\n",

@@ -230,6 +230,24 @@ pub fn fold_case(driver: &mut dyn Driver, columns: &[(&str, &str)]) {
     }
 }
 
+/// The PostgreSQL and Redshift databases among `engines`, each with `columns` put in a
+/// collation that folds case ([`fold_case`]), and a connection to it.
+pub fn folded_servers(
+    profiles: &Path,
+    engines: &[Engine],
+    columns: &[(&str, &str)],
+) -> Vec<(&'static str, Box<dyn Driver>)> {
+    ["pg", "rs"]
+        .into_iter()
+        .filter(|target| engines.iter().any(|e| e.target == *target))
+        .map(|target| {
+            let mut server = connect(profiles, target);
+            fold_case(&mut *server, columns);
+            (target, server)
+        })
+        .collect()
+}
+
 pub fn connect(profiles: &Path, target: &str) -> Box<dyn Driver> {
     let profile = segc::spec::profiles::load_profile(Some(profiles), profiles, target).unwrap();
     segc::driver::open(&profile, RunOptions::default(), profiles)
