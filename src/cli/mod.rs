@@ -424,6 +424,30 @@ pub fn run_options() -> crate::driver::RunOptions {
 
 pub use crate::session::Target as Resolved;
 
+/// The driver opened while loading the project (to read the catalog), else a new one to the
+/// target.
+pub(crate) fn reuse_or_open(
+    driver: Option<Box<dyn crate::driver::Driver>>,
+    target: &Resolved,
+    options: crate::driver::RunOptions,
+    root: &std::path::Path,
+) -> Result<Box<dyn crate::driver::Driver>, Error> {
+    match driver {
+        Some(driver) => Ok(driver),
+        None => crate::driver::open(&target.profile, options, root),
+    }
+}
+
+/// A plan of who is in each segment (no KPIs), for `overlap` and `sources --check`, with
+/// `run`'s default day.
+pub(crate) fn membership_plan<'p>(
+    project: &'p crate::ir::Project,
+    options: &crate::plan::ReportOptions,
+) -> Result<crate::plan::Plan<'p>, Error> {
+    let default_day = default_as_of(&project.time_zone)?;
+    crate::plan::Plan::membership(project, options, default_day)
+}
+
 /// The target named by `flag`, else the project's `default_target`, resolved; warnings
 /// (a profiles file others can read) go to the terminal.
 pub fn resolve(
@@ -482,10 +506,7 @@ impl Connected {
         reports: &crate::plan::Reports<'_>,
     ) -> Result<CheckedDriver, Error> {
         let events = options.events.clone();
-        let mut driver = match driver {
-            Some(driver) => driver,
-            None => crate::driver::open(&target.profile, options.clone(), root)?,
-        };
+        let mut driver = reuse_or_open(driver, target, options.clone(), root)?;
         crate::freshness::check_reports(
             driver.as_mut(),
             reports,

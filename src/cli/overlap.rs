@@ -63,12 +63,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> 
         select: args.select.clone(),
         kpis: Vec::new(),
     };
-    let default_day = super::default_as_of(&project.time_zone)?;
-    let plan = crate::plan::Plan::membership(&project, &report_options, default_day)?;
-    let mut driver = match driver {
-        Some(driver) => driver,
-        None => crate::driver::open(&target.profile, options, root)?,
-    };
+    let plan = super::membership_plan(&project, &report_options)?;
+    let mut driver = super::reuse_or_open(driver, &target, options, root)?;
     let progress =
         super::progress::Progress::start(format!("counting on {}", target.target), query_id);
     let outcome = crate::session::overlap(driver.as_mut(), &project, &target, &plan);

@@ -71,10 +71,7 @@ fn snapshot(
         driver,
     } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
     let days = days(&project, args)?;
-    let mut driver = match driver {
-        Some(driver) => driver,
-        None => crate::driver::open(&target.profile, options, root)?,
-    };
+    let mut driver = super::reuse_or_open(driver, &target, options, root)?;
     let path = crate::artifacts::compiled_snapshot_path(&target.target);
     let mut compiled = |chunk: &[NaiveDate], sql: &str| {
         let days = crate::artifacts::RequestDays {
