@@ -69,14 +69,12 @@ pub struct Finding {
     pub source: String,
     /// The table as the target names it.
     pub table: String,
-    /// The same, quoted for the dialect.
-    #[serde(skip)]
-    pub table_sql: String,
     /// The key column checked (`key` or `user_key`).
     pub column: String,
-    /// The same, quoted for the dialect.
-    #[serde(skip)]
-    pub column_sql: String,
+    /// For a repeated key: the query listing the keys and their rows, as the check counted
+    /// them (exactly, not NULL, valid at the as-of day's end for a source keeping history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_query: Option<String>,
     pub check: Check,
     /// Keys found (for the repeated keys; 0 otherwise).
     pub keys: u64,
@@ -137,19 +135,17 @@ impl Finding {
         } else {
             "a report joins each of their users once per row, so every KPI counts those users, and their facts, more than once"
         };
+        let list = match &self.list_query {
+            Some(query) => format!(". List them:\n  {query}"),
+            None => String::new(),
+        };
         format!(
-            "{}: {} {}: {consequence}. List them: SELECT {column}, COUNT(*) FROM {table} GROUP BY {column} HAVING COUNT(*) > 1{history}",
+            "{}: {} {}: {consequence}{list}",
             self.source,
             self.found(),
             match self.check {
                 Check::RepeatedAtAsOf => "repeat among the rows valid at the as-of day's end",
                 _ => "repeat",
-            },
-            column = self.column_sql,
-            table = self.table_sql,
-            history = match self.check {
-                Check::RepeatedAtAsOf => " (among the rows valid then)",
-                _ => "",
             },
         )
     }
@@ -162,6 +158,7 @@ pub fn read(
     project: &Project,
     dialect: &crate::dialect::Dialect,
     target: &str,
+    lists: &[(String, String)],
 ) -> Result<Vec<Finding>, Error> {
     let source = result.column(CHECK_SOURCE, 0)?;
     let check = result.column(CHECK_NAME, 1)?;
@@ -202,15 +199,22 @@ pub fn read(
                 "the check returned an unknown check `{code}`"
             )));
         };
+        let rows = count(row.get(rows))?;
+        let list_query = match kind.fails() && rows > 0 {
+            true => lists
+                .iter()
+                .find(|(source, _)| *source == name)
+                .map(|(_, query)| query.clone()),
+            false => None,
+        };
         findings.push(Finding {
-            source: name,
             table: found.table.resolve(Some(target), &dialect.name).join("."),
-            table_sql: dialect.quote_path(found.table.resolve(Some(target), &dialect.name)),
             column: found.key_column().to_string(),
-            column_sql: dialect.quote_identifier(found.key_column()),
+            source: name,
             check: kind,
             keys: count(row.get(keys))?,
-            rows: count(row.get(rows))?,
+            rows,
+            list_query,
         });
     }
     let position = |finding: &Finding| {
@@ -243,9 +247,8 @@ mod tests {
         Finding {
             source: "accounts".into(),
             table: "app.accounts".into(),
-            table_sql: "app.accounts".into(),
             column: "account_id".into(),
-            column_sql: "account_id".into(),
+            list_query: (check.fails() && rows > 0).then(|| "SELECT …".to_string()),
             check,
             keys,
             rows,
@@ -273,7 +276,7 @@ mod tests {
         );
         let explained = finding(Check::Repeated, 2, 5).explanation("users");
         assert!(
-            explained.contains("SELECT account_id, COUNT(*) FROM app.accounts GROUP BY account_id HAVING COUNT(*) > 1"),
+            explained.ends_with(". List them:\n  SELECT …"),
             "{explained}"
         );
         assert!(explained.contains("more than once"), "{explained}");

@@ -263,12 +263,12 @@ pub fn check_sources(
     target: &Target,
     plan: &crate::plan::Plan<'_>,
 ) -> Result<Vec<crate::checks::Finding>, Error> {
-    let sql = crate::render::render_checks(plan, &target.dialect, Some(&target.target))?;
+    let checks = crate::render::render_checks(plan, &target.dialect, Some(&target.target))?;
     let name = target.target.as_str();
-    let result = driver.query(&sql).map_err(|error| {
+    let result = driver.query(&checks.statement).map_err(|error| {
         crate::driver::name_the_source(error, project, name, &target.dialect.name)
     })?;
-    crate::checks::read(&result, project, &target.dialect, name)
+    crate::checks::read(&result, project, &target.dialect, name, &checks.lists)
 }
 
 /// Runs `segc overlap` on `driver`: the members of every pair of `plan`'s reported rows (a

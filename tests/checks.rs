@@ -7,7 +7,7 @@
 mod common;
 mod engines;
 
-use engines::fixtures_on_every_engine;
+use engines::{connect, fixtures_on_every_engine};
 use segc::driver::Cell;
 
 #[test]
@@ -50,6 +50,40 @@ fn checks_find_the_repeated_keys_exactly_on_every_engine() {
         );
         assert_eq!(json["failed"], 3, "{}", engine.target);
         assert_eq!(json["as_of"], "2024-03-31", "{}", engine.target);
+        // Each failure's query lists the keys the check counted, as it counted them: not
+        // `u1` held by `u1`, `U1` and `u1␠` (folded on the PostgreSQL server), not NULL, and
+        // among the plans only those valid at the day's end.
+        let mut driver = connect(dir.path(), engine.target);
+        let mut lists = Vec::new();
+        for check in json["checks"].as_array().unwrap() {
+            let Some(query) = check["list_query"].as_str() else {
+                continue;
+            };
+            let listed = driver
+                .query(query)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{query}", engine.target));
+            let text = |cell: &Cell| match cell {
+                Cell::Text(text) => text.clone(),
+                Cell::Integer(n) => n.to_string(),
+                other => format!("{other:?}"),
+            };
+            for row in &listed.rows {
+                lists.push((
+                    check["source"].as_str().unwrap().to_string(),
+                    text(&row[0]),
+                    text(&row[1]),
+                ));
+            }
+        }
+        let want: Vec<(String, String, String)> = [
+            ("users", "u2", "2"),
+            ("accounts", "a2", "3"),
+            ("plans", "a2", "2"),
+        ]
+        .iter()
+        .map(|(s, k, n)| (s.to_string(), k.to_string(), n.to_string()))
+        .collect();
+        assert_eq!(lists, want, "{}", engine.target);
     }
     // As a table: each check's line, and for each failure the query that lists the keys.
     let (code, text) = common::segc_on(&project, dir.path(), "duck", &["sources", "--check"]);
@@ -58,7 +92,7 @@ fn checks_find_the_repeated_keys_exactly_on_every_engine() {
         "users     app.chk_users     key user_id held by more than one row",
         "8 checks of 4 sources on target `duck`: 3 failed",
         "users: 1 key on 2 rows repeat: a report counts each of their users once per row",
-        "List them: SELECT \"user_id\", COUNT(*) FROM \"app\".\"chk_users\" GROUP BY \"user_id\" HAVING COUNT(*) > 1",
+        "List them:\n  SELECT MIN(\"s\".\"user_id\") AS \"user_id\", COUNT(*) AS \"rows\" FROM \"app\".\"chk_users\" AS \"s\" WHERE \"s\".\"user_id\" IS NOT NULL GROUP BY (\"s\".\"user_id\" COLLATE \"binary\") HAVING COUNT(*) > 1 ORDER BY \"rows\" DESC",
         "accounts: 1 key on 3 rows repeat: a report joins each of their users once per row",
         "plans: 1 key on 2 rows repeat among the rows valid at the as-of day's end",
     ] {

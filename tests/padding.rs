@@ -269,7 +269,8 @@ fn sources_are_checked_exactly_on_sql_server_and_redshift() {
     .unwrap();
     for name in ["sqlserver", "redshift"] {
         let dialect = Dialect::load(name).unwrap();
-        let sql = segc::render::render_checks(&plan, &dialect, None).unwrap();
+        let checks = segc::render::render_checks(&plan, &dialect, None).unwrap();
+        let sql = checks.statement;
         common::assert_sendable(&sql, &dialect);
         let result = emulate_on(name, tables(&data, &names), &[&sql]);
         let mut got: Vec<(String, String, u64, u64)> = records(&result[0])
@@ -287,5 +288,26 @@ fn sources_are_checked_exactly_on_sql_server_and_redshift() {
         got.sort();
         want.sort();
         assert_eq!(got, want, "{name}:\n{sql}");
+        // The queries listing the repeated keys list them as the check counted them.
+        let queries: Vec<&str> = checks.lists.iter().map(|(_, q)| q.as_str()).collect();
+        for query in &queries {
+            common::assert_sendable(query, &dialect);
+        }
+        let listed = emulate_on(name, tables(&data, &names), &queries);
+        let got: Vec<(String, Vec<Value>)> = checks
+            .lists
+            .iter()
+            .zip(&listed)
+            .map(|((source, _), result)| {
+                let rows = result["rows"].as_array().unwrap().clone();
+                (source.clone(), rows)
+            })
+            .collect();
+        let want = vec![
+            ("users".to_string(), vec![json!(["u2", 2])]),
+            ("accounts".to_string(), vec![json!(["a2", 3])]),
+            ("plans".to_string(), vec![json!(["a2", 2])]),
+        ];
+        assert_eq!(got, want, "{name}: {queries:?}");
     }
 }

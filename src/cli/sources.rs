@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::error::Error;
 use crate::spec::Spanned;
-use crate::terminal::printable;
+use crate::terminal::{display_width, printable, printable_lines};
 
 /// The snapshot's file name in the definitions folder.
 pub const SNAPSHOT_FILE: &str = "warehouse_schema.yml";
@@ -194,7 +194,7 @@ fn check(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> Result
             }
         );
         for finding in findings.iter().filter(|f| f.failed()) {
-            println!("{}", printable(&finding.explanation(users)));
+            println!("{}", printable_lines(&finding.explanation(users)));
         }
     }
     Ok(if failed > 0 { 1 } else { 0 })
@@ -221,12 +221,13 @@ fn check_table(findings: &[crate::checks::Finding], users: &str) -> String {
     aligned(&rows)
 }
 
-/// Rows of cells as aligned columns, two spaces apart, each cell printable on a terminal.
+/// Rows of cells as aligned columns, two spaces apart, each cell printable on a terminal and
+/// measured as wide as it shows (an East Asian character takes two columns).
 fn aligned(rows: &[[String; 5]]) -> String {
     let widths: Vec<usize> = (0..5)
         .map(|i| {
             rows.iter()
-                .map(|r| printable(&r[i]).chars().count())
+                .map(|r| display_width(&printable(&r[i])))
                 .max()
                 .unwrap_or(0)
         })
@@ -238,7 +239,7 @@ fn aligned(rows: &[[String; 5]]) -> String {
             .zip(&widths)
             .map(|(cell, width)| {
                 let cell = printable(cell);
-                let pad = width - cell.chars().count();
+                let pad = width - display_width(&cell);
                 format!("{cell}{}", " ".repeat(pad))
             })
             .collect();
@@ -346,4 +347,18 @@ fn listing(files: &crate::spec::ProjectFiles) -> String {
         ),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aligned;
+
+    /// A column is as wide as its cells show: an East Asian character takes two columns.
+    #[test]
+    fn columns_are_aligned_by_the_width_a_terminal_shows() {
+        let row = |a: &str, b: &str| [a.to_string(), b.into(), "x".into(), "y".into(), "z".into()];
+        let text = aligned(&[row("用户", "a"), row("users", "b")]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines, ["用户   a  x  y  z", "users  b  x  y  z"], "{text}");
+    }
 }

@@ -19,6 +19,16 @@ pub const CHECK_KEYS: &str = "segc_keys";
 /// The result column counting the rows a check found (NULL where there are none).
 pub const CHECK_ROWS: &str = "segc_rows";
 
+/// The check statement, and the queries listing the repeated keys.
+#[derive(Debug, Clone)]
+pub struct Checks {
+    pub statement: String,
+    /// Per user table and dimension (by source name): `SELECT key, COUNT(*) … GROUP BY key
+    /// HAVING COUNT(*) > 1` over the rows the check counts (not NULL; valid at the as-of
+    /// day's end for a source keeping history), grouped as the check groups them.
+    pub lists: Vec<(String, String)>,
+}
+
 /// `SELECT source, check, keys, rows FROM …` for every check of every source of the
 /// project, joined with `UNION ALL`:
 /// - the user table and each dimension: its keys held by more than one row (for a source
@@ -26,11 +36,14 @@ pub const CHECK_ROWS: &str = "segc_rows";
 ///   stage compares them (exactly, for a string key), and its rows whose key is NULL;
 /// - each fact table: its rows whose user key is NULL, and those whose user key is in no
 ///   row of the user table.
+///
+/// Beside it, per user table and dimension, the query that lists its repeated keys
+/// ([`Checks::lists`]): the same rows, grouped the same way, each key with its rows.
 pub fn render_checks(
     plan: &Plan<'_>,
     dialect: &Dialect,
     target: Option<&str>,
-) -> Result<String, Error> {
+) -> Result<Checks, Error> {
     let project = plan.project;
     let names = Names {
         dialect,
@@ -61,6 +74,7 @@ pub fn render_checks(
                 )
             };
             let mut selects = Vec::new();
+            let mut lists = Vec::new();
             for (index, source) in project.sources.iter().enumerate() {
                 let table = names.table(crate::ir::SourceId(index));
                 let key = format!("{}.{}", q("s"), q(source.key_column()));
@@ -77,6 +91,17 @@ pub fn render_checks(
                             ),
                             None => (crate::checks::Check::Repeated, String::new()),
                         };
+                        // Each key once, as it is (every row of a group holds the same
+                        // string, compared exactly).
+                        lists.push((
+                            source.name.clone(),
+                            format!(
+                                "SELECT MIN({key}) AS {column}, {count} AS {n} FROM {table} AS {s} WHERE {key} IS NOT NULL{valid} GROUP BY {exact} HAVING {count} > 1 ORDER BY {n} DESC",
+                                column = q(source.key_column()),
+                                n = q("rows"),
+                                s = q("s"),
+                            ),
+                        ));
                         // PostgreSQL's SUM of a BIGINT is a NUMERIC.
                         let rows =
                             sql.cast(format!("SUM({}.{})", q("d"), q("segc_n")), "bigint")?;
@@ -121,7 +146,10 @@ pub fn render_checks(
                     }
                 }
             }
-            Ok(selects.join("\nUNION ALL\n"))
+            Ok(Checks {
+                statement: selects.join("\nUNION ALL\n"),
+                lists,
+            })
         },
     )
 }

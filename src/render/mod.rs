@@ -34,7 +34,7 @@ pub use crate::plan::output::{
     CompareColumns, PARENT_COLUMN, PERIOD_COLUMN, ROW_COLUMN, ROW_COLUMNS, SEGMENT_COLUMN,
     SeriesShape, compare_columns, explain_columns, explain_steps,
 };
-pub use checks::{CHECK_KEYS, CHECK_NAME, CHECK_ROWS, CHECK_SOURCE, render_checks};
+pub use checks::{CHECK_KEYS, CHECK_NAME, CHECK_ROWS, CHECK_SOURCE, Checks, render_checks};
 pub use flows::history_table;
 pub use freshness::{Freshness, NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
