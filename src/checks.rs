@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::driver::{Cell, ResultSet};
 use crate::error::Error;
-use crate::ir::{Project, SourceRole};
+use crate::ir::Project;
 use crate::render::{CHECK_KEYS, CHECK_NAME, CHECK_ROWS, CHECK_SOURCE};
 
 /// What one check counts.
@@ -228,15 +228,6 @@ pub fn read(
     };
     findings.sort_by_key(position);
     Ok(findings)
-}
-
-/// The user table's source name (the only source of role `users`).
-pub fn users_source(project: &Project) -> &str {
-    project
-        .sources
-        .iter()
-        .find(|s| matches!(s.role, SourceRole::Users { .. }))
-        .map_or("", |s| s.name.as_str())
 }
 
 #[cfg(test)]

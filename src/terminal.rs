@@ -133,9 +133,13 @@ pub fn printable_lines(text: &str) -> Cow<'_, str> {
 
 /// Whether a character acts on the terminal or disguises the text around it.
 fn is_escaped(character: char) -> bool {
-    character.is_control()
-        || ('\u{2028}'..='\u{202e}').contains(&character)
-        || ('\u{2066}'..='\u{2069}').contains(&character)
+    character.is_control() || disguises(character)
+}
+
+/// Whether a character disguises the text around it: it breaks the line (U+2028, U+2029) or
+/// reorders what follows (U+202E draws it backwards; the embeddings and isolates).
+pub fn disguises(character: char) -> bool {
+    ('\u{2028}'..='\u{202e}').contains(&character) || ('\u{2066}'..='\u{2069}').contains(&character)
 }
 
 fn escape(text: &str, keep_line_ends: bool) -> Cow<'_, str> {

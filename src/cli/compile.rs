@@ -57,9 +57,6 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
         (None, flag) => {
             let resolved = super::resolve(root, profiles_dir, flag.as_deref(), &project)?;
             // The history table as `segc run` on this target reads it.
-            if let Some(table) = resolved.profile.field("history_table") {
-                project.history_table = Some(table.to_string());
-            }
             super::Connected::history_in_dataset(&mut project, &resolved);
             (resolved.dialect, Some(resolved.profile))
         }

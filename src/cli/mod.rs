@@ -556,9 +556,10 @@ impl Connected {
     }
 
     /// The history table a report's flow and timed KPIs read, named as `segc snapshot`
-    /// names the one it writes: on BigQuery a bare name gets the target's `dataset` before
-    /// it (so that the statement needs no default dataset). Without a dataset the bare name
-    /// stays: a report that reads no history needs none.
+    /// names the one it writes: the target's `history_table`, else the project's, else the
+    /// default, and on BigQuery a bare name gets the target's `dataset` before it (so that
+    /// the statement needs no default dataset). Without a dataset the name stays as set: a
+    /// report that reads no history needs none.
     pub(crate) fn history_in_dataset(project: &mut crate::ir::Project, target: &Resolved) {
         let table = crate::materialize::ResultsTable::named(
             "history_table",
@@ -567,8 +568,13 @@ impl Connected {
             crate::history::DEFAULT_TABLE,
         )
         .and_then(|table| table.for_target(target));
-        if let Ok(table) = table {
-            project.history_table = Some(table.display());
+        match table {
+            Ok(table) => project.history_table = Some(table.display()),
+            Err(_) => {
+                if let Some(table) = target.profile.field("history_table") {
+                    project.history_table = Some(table.to_string());
+                }
+            }
         }
     }
 
@@ -580,13 +586,9 @@ impl Connected {
         record: &mut artifacts::RunRecord,
     ) -> Result<Connected, Error> {
         let flag = warehouse.target.as_deref();
-        let (mut project, driver) = validate_live(root, profiles_dir, flag, options)?;
+        let (project, driver) = validate_live(root, profiles_dir, flag, options)?;
         record.validated(&project);
         let target = resolve(root, profiles_dir, flag, &project)?;
-        // The target's own history table, for flow and timed KPIs.
-        if let Some(table) = target.profile.field("history_table") {
-            project.history_table = Some(table.to_string());
-        }
         Ok(Connected {
             project,
             target,

@@ -166,7 +166,7 @@ fn check(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> Result
     drop(progress);
     let findings = outcome?;
     let failed = findings.iter().filter(|f| f.failed()).count();
-    let users = crate::checks::users_source(&project);
+    let users = project.source(project.users_source()).name.as_str();
     if args.output == OutputFormat::Json {
         let json = serde_json::json!({
             "project": project.name,

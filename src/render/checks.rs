@@ -51,10 +51,7 @@ pub fn render_checks(
         target,
     };
     let q = |name: &str| dialect.quote_identifier(name);
-    let users = project
-        .sources
-        .iter()
-        .position(|source| matches!(source.role, SourceRole::Users { .. }));
+    let users = project.users_source();
     super::with_sql(
         &super::environment(dialect)?,
         Periods::new(plan, None),
@@ -78,6 +75,17 @@ pub fn render_checks(
             for (index, source) in project.sources.iter().enumerate() {
                 let table = names.table(crate::ir::SourceId(index));
                 let key = format!("{}.{}", q("s"), q(source.key_column()));
+                // Its rows without a key: users without facts, dimension rows never
+                // joined, facts of no user.
+                let null = match source.role {
+                    SourceRole::Facts { .. } => crate::checks::Check::NullUserKey,
+                    _ => crate::checks::Check::NullKey,
+                };
+                selects.push(format!(
+                    "{} FROM {table} AS {s} WHERE {key} IS NULL",
+                    select(source, null.code(), "0", &count),
+                    s = q("s"),
+                ));
                 match &source.role {
                     SourceRole::Users { .. } | SourceRole::Dimension { .. } => {
                         let exact = sql.key(source, key.clone())?;
@@ -91,46 +99,34 @@ pub fn render_checks(
                             ),
                             None => (crate::checks::Check::Repeated, String::new()),
                         };
+                        // The repeated keys' groups, which the check counts and the listing
+                        // lists.
+                        let repeated = format!(
+                            "FROM {table} AS {s} WHERE {key} IS NOT NULL{valid} GROUP BY {exact} HAVING {count} > 1",
+                            s = q("s"),
+                        );
                         // Each key once, as it is (every row of a group holds the same
                         // string, compared exactly).
                         lists.push((
                             source.name.clone(),
                             format!(
-                                "SELECT MIN({key}) AS {column}, {count} AS {n} FROM {table} AS {s} WHERE {key} IS NOT NULL{valid} GROUP BY {exact} HAVING {count} > 1 ORDER BY {n} DESC",
+                                "SELECT MIN({key}) AS {column}, {count} AS {n} {repeated} ORDER BY {n} DESC",
                                 column = q(source.key_column()),
                                 n = q("rows"),
-                                s = q("s"),
                             ),
                         ));
                         // PostgreSQL's SUM of a BIGINT is a NUMERIC.
                         let rows =
                             sql.cast(format!("SUM({}.{})", q("d"), q("segc_n")), "bigint")?;
                         selects.push(format!(
-                            "{} FROM (SELECT {count} AS {n} FROM {table} AS {s} WHERE {key} IS NOT NULL{valid} GROUP BY {exact} HAVING {count} > 1) AS {d}",
+                            "{} FROM (SELECT {count} AS {n} {repeated}) AS {d}",
                             select(source, check.code(), &count, &rows),
                             n = q("segc_n"),
-                            s = q("s"),
                             d = q("d"),
-                        ));
-                        selects.push(format!(
-                            "{} FROM {table} AS {s} WHERE {key} IS NULL",
-                            select(source, crate::checks::Check::NullKey.code(), "0", &count),
-                            s = q("s"),
                         ));
                     }
                     SourceRole::Facts { .. } => {
-                        selects.push(format!(
-                            "{} FROM {table} AS {s} WHERE {key} IS NULL",
-                            select(
-                                source,
-                                crate::checks::Check::NullUserKey.code(),
-                                "0",
-                                &count
-                            ),
-                            s = q("s"),
-                        ));
-                        let Some(users) = users else { continue };
-                        let user_source = &project.sources[users];
+                        let user_source = project.source(users);
                         let user_key = sql.key(
                             user_source,
                             format!("{}.{}", q("u"), q(user_source.key_column())),
@@ -139,7 +135,7 @@ pub fn render_checks(
                         selects.push(format!(
                             "{} FROM {table} AS {s} WHERE {key} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {users_table} AS {u} WHERE {user_key} = {fact_key})",
                             select(source, crate::checks::Check::UnknownUser.code(), "0", &count),
-                            users_table = names.table(crate::ir::SourceId(users)),
+                            users_table = names.table(users),
                             s = q("s"),
                             u = q("u"),
                         ));

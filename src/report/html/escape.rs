@@ -32,11 +32,8 @@ fn escaped(text: &str, shown: bool) -> String {
             c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{FFFD}'),
             // Characters that reorder the text around them (U+202E draws what follows
             // backwards) or break its lines are shown as the terminal shows them, `\u{202e}`.
-            c if shown
-                && (('\u{2028}'..='\u{202e}').contains(&c)
-                    || ('\u{2066}'..='\u{2069}').contains(&c)) =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            c if shown && crate::terminal::disguises(c) => {
+                out.push_str(&crate::terminal::printable(c.encode_utf8(&mut [0; 4])));
             }
             c => out.push(c),
         }
