@@ -1,5 +1,7 @@
 //! The `segc` binary: parse arguments, call the library, map errors to exit codes.
 
+use std::io::Write;
+
 use clap::Parser;
 
 /// The exit code of a process whose reader went away (128 + SIGPIPE), as a shell reports it.
@@ -7,6 +9,7 @@ const BROKEN_PIPE: i32 = 141;
 
 /// Output whose reader has gone (`segc run | head -1`, a closed log pipe) ends the process
 /// quietly, as SIGPIPE does for C programs; Rust ignores SIGPIPE, so `print!` would panic.
+/// Any other failure to print (a full disk) ends it with an error and exit code 1.
 fn exit_quietly_on_broken_pipes() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -16,8 +19,29 @@ fn exit_quietly_on_broken_pipes() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
-        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
-            std::process::exit(BROKEN_PIPE);
+        if let Some(failure) = message.strip_prefix("failed printing to ") {
+            if failure.contains("Broken pipe") {
+                std::process::exit(BROKEN_PIPE);
+            }
+            // A full disk or a closed file under `> out.csv`: an error, not a crash. Printing
+            // to stderr may fail too; the exit code still tells.
+            let (stream, reason) = failure.split_once(": ").unwrap_or((failure, ""));
+            let stream = if stream == "stdout" {
+                "standard output"
+            } else {
+                "standard error"
+            };
+            let said = format!("cannot write to {stream}: {reason}");
+            let mut stderr = std::io::stderr();
+            let _ = if segc::cli::log_json() {
+                let event = segc::events::Event::new("error")
+                    .with("message", said)
+                    .with("exit_code", 1);
+                writeln!(stderr, "{}", segc::cli::event_line(&event))
+            } else {
+                writeln!(stderr, "error: {said}")
+            };
+            std::process::exit(1);
         }
         default(info);
     }));

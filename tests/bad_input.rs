@@ -697,6 +697,26 @@ fn command_line_cases() -> Vec<Case> {
             "compile --dialect postgres --as-of 31.03.2024",
             "is not a date YYYY-MM-DD",
         ),
+        // chrono alone reads these as 2024-01-01.
+        usage(
+            "compile --dialect postgres --as-of 2024-1-1",
+            "is not a date YYYY-MM-DD",
+        ),
+        usage(
+            "compile --dialect postgres --as-of +2024-01-01",
+            "is not a date YYYY-MM-DD",
+        ),
+        usage(
+            "compile --dialect postgres --period 2024-01-01..2024-2-01",
+            "`2024-2-01` is not a date YYYY-MM-DD",
+        ),
+        usage(
+            "run --grain month --from 2024-1 --to 2024-03",
+            "is not a month",
+        ),
+        // Under --log-format json, the command line's error is a JSON line too.
+        usage("--log-format json compile --bogus", "{\"event\":\"error\",")
+            .says("unexpected argument '--bogus' found"),
         usage("compile --dialect postgres --as-of", "a value is required"),
         usage(
             "compile --dialect postgres --period 2024-01-01",
@@ -726,7 +746,7 @@ fn command_line_cases() -> Vec<Case> {
         ),
         usage(
             "compile --dialect postgres --grain month --from 2024-01 --to 24-02",
-            "is after --to 0024-02",
+            "`24-02` is not a month; write YYYY-MM",
         ),
         usage(
             "compile --dialect postgres --grain month --from 2024-05 --to 2024-01",
@@ -821,7 +841,7 @@ fn command_line_cases() -> Vec<Case> {
         usage("validate --project {root}/missing", "does not exist"),
         usage(
             "validate --project {root}/project/segc_project.yml",
-            "does not exist",
+            "is a file, not a folder; name the folder that holds segc_project.yml",
         ),
     ]
 }
@@ -967,6 +987,84 @@ fn file_system_cases() -> Vec<Case> {
         })
         .exit(0)
         .says("valid"),
+        file_system("link to the kernel's /proc", |_, project| {
+            symlink("/proc/self/environ", &project.join("segment-defs/env.yml"));
+            None
+        })
+        .says("cannot read segment-defs/env.yml: it is /proc/")
+        .says("a file of the kernel's /proc file system, not a regular file"),
+        file_system("link to profiles.yml", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "local: { type: postgres, host: h, password: \"Wk3-linked-pw\" }\n",
+            );
+            symlink("../profiles.yml", &project.join("segment-defs/p.yml"));
+            None
+        })
+        .says("segment-defs/p.yml leads to profiles.yml (")
+        .says("which holds settings, not definitions")
+        .never("Wk3-linked-pw"),
+        // Masked before any target is chosen, whatever the case a message quotes it in.
+        file_system("a definitions file quotes a profile's password", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "local: { type: postgres, host: h, password: \"Wk3-quoted-pw\" }\n",
+            );
+            write(
+                &project.join("segment-defs/x.yml"),
+                "bogus: \"Wk3-quoted-pw\"\nwk3-QUOTED-pw: 1\n",
+            );
+            None
+        })
+        .says("unknown key `bogus`")
+        .never("Wk3-quoted-pw")
+        .never("QUOTED"),
+        file_system("a definitions file quotes an env_var password", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "local: { type: postgres, host: h, password: \"{{ env_var('SEGC_CORPUS_PW') }}\" }\n",
+            );
+            write(&project.join("segment-defs/x.yml"), "bogus: \"WK3-ENV-PW\"\n");
+            None
+        })
+        .env("SEGC_CORPUS_PW", "Wk3-env-pw")
+        .says("unknown key `bogus`")
+        .never("WK3-ENV-PW"),
+        file_system("definitions folder is the project folder", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "local: { type: postgres, host: h, password: \"Wk3-root-pw\" }\n",
+            );
+            std::fs::write(
+                project.join("segc_project.yml"),
+                "name: corpus\ndefinitions: .\n",
+            )
+            .unwrap();
+            None
+        })
+        .exit(0)
+        .says("valid"),
+        file_system("profiles.yml names a target twice", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "local: { type: duckdb, path: a.duckdb }\nlocal: { type: duckdb, path: b.duckdb }\n",
+            );
+            None
+        })
+        .args("targets")
+        .at("profiles.yml:2:1")
+        .says("`local` is written twice in profiles.yml")
+        .says("the first is at line 1"),
+        file_system("profiles.yml sets a key twice", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "pg:\n  type: postgres\n  port: 5432\n  port: 1\n",
+            );
+            None
+        })
+        .args("compile --target pg")
+        .at("profiles.yml:4:3")
+        .says("`port` is written twice in target `pg`"),
         file_system("folder named x.yml", |_, project| {
             write(&project.join("segment-defs/x.yml/inside.yml"), VALID);
             None

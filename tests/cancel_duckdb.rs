@@ -83,6 +83,40 @@ fn timeout_interrupts_the_query_inside_duckdb() {
     );
 }
 
+/// DuckDB checks an interrupt while it executes, not while it plans: a statement of 6,000
+/// segments plans for longer than `--timeout` and a few seconds of grace, and segc exits then
+/// instead of waiting for the plan.
+#[test]
+fn a_statement_still_planning_at_the_timeout_is_abandoned() {
+    let dir = slow_project();
+    let segments: String = (0..6000)
+        .map(|i| {
+            format!(
+                "  - {{ name: s{i}, all: [ {{ country: {{ eq: {} }} }} ] }}\n",
+                i % 7
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("segment-defs/many.yml"),
+        format!("segments:\n{segments}"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (status, stderr) = finish(spawn(dir.path(), &["--timeout", "1", "-k", "people"]));
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--timeout 1 s"), "{stderr}");
+    assert!(
+        stderr.contains("DuckDB was still planning it 5 s later"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "waited for the plan: {:?}",
+        started.elapsed()
+    );
+}
+
 fn signal_stops_the_query(signal: &str, code: i32, named: &str) {
     let dir = slow_project();
     let child = spawn(dir.path(), &[]);

@@ -214,6 +214,9 @@ fn a_target_s_history_table_is_read_where_snapshot_writes_it() {
 #[test]
 fn compile_needs_no_profile_with_a_dialect() {
     let dir = tempfile::tempdir().unwrap();
+    // The example project without its profiles.yml, and none anywhere else.
+    let project = dir.path().join("project");
+    common::copy_project(&common::repository_root(), &project, None);
     segc()
         .args([
             "compile",
@@ -223,10 +226,9 @@ fn compile_needs_no_profile_with_a_dialect() {
             "active",
             "--project",
         ])
-        .arg(common::repository_root())
-        .args(["--profiles-dir"])
-        .arg(dir.path())
+        .arg(&project)
         .env("HOME", dir.path())
+        .env_remove("SEGC_PROFILES_DIR")
         .assert()
         .success()
         .stdout(
@@ -689,6 +691,102 @@ mod run {
                 predicate::str::contains("cannot write to")
                     .and(predicate::str::contains("missing/report.html")),
             );
+    }
+
+    /// `--out` never replaces what the report is made from: the warehouse's database, the
+    /// profiles, the project's YAML. Each is left byte for byte, and nothing runs.
+    #[test]
+    fn out_refuses_to_replace_the_database_and_the_project_files() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        segc()
+            .arg("--project")
+            .arg(&project)
+            .args(["run", "-k", "people", "-o", "csv"])
+            .assert()
+            .success();
+        let database = project.join("target/demo.duckdb");
+        let kept = [
+            (database.clone(), "it is a DuckDB database"),
+            (project.join("profiles.yml"), "it is the project's"),
+            (project.join("segc_project.yml"), "it is the project's"),
+            (
+                project.join("segment-defs/kpis.yml"),
+                "it is a YAML file of the project",
+            ),
+        ];
+        for (path, says) in kept {
+            let before = std::fs::read(&path).unwrap();
+            segc()
+                .arg("--project")
+                .arg(&project)
+                .args(["run", "-k", "people", "-o", "csv", "--out"])
+                .arg(&path)
+                .assert()
+                .code(1)
+                .stderr(predicate::str::contains(says).and(predicate::str::contains(
+                    "the report would replace it; name another file",
+                )));
+            assert!(
+                std::fs::read(&path).unwrap() == before,
+                "{}",
+                path.display()
+            );
+        }
+        // The same database copied elsewhere is known by its header.
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(&database, &copy).unwrap();
+        segc()
+            .arg("--project")
+            .arg(&project)
+            .args(["run", "-k", "people", "-o", "csv", "--out"])
+            .arg(&copy)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("it is a DuckDB database"));
+    }
+
+    /// Output that cannot be written (a full disk) is an error with exit code 1, not a crash;
+    /// `--profiles-dir` naming no profiles is an error, not a fall back to other profiles.
+    #[test]
+    fn a_full_disk_and_a_wrong_profiles_dir_are_errors() {
+        let dir = demo();
+        let project = dir.path().join("demo");
+        for args in [
+            &["validate"][..],
+            &["schema"],
+            &["completions", "bash"],
+            &["list"],
+            &["compile", "--dialect", "duckdb"],
+            &["run", "-k", "people"],
+        ] {
+            let full = std::fs::File::create("/dev/full").unwrap();
+            let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+                .arg("--project")
+                .arg(&project)
+                .args(args)
+                .stdout(full)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("cannot write to standard output: No space left on device"),
+                "{args:?}: {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        }
+        for missing in [dir.path().join("nowhere"), project.join("segment-defs")] {
+            segc()
+                .arg("--project")
+                .arg(&project)
+                .arg("--profiles-dir")
+                .arg(&missing)
+                .arg("targets")
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains("--profiles-dir: "));
+        }
     }
 
     /// A table the warehouse does not have: `run` and `explain` name the YAML source that

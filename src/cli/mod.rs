@@ -168,8 +168,12 @@ pub enum GrainArg {
 
 /// A month, `YYYY-MM`, as its first day.
 fn parse_month(text: &str) -> Result<NaiveDate, String> {
+    let refused = || format!("`{text}` is not a month; write YYYY-MM");
+    if !crate::validate::digits_shaped(text, "dddd-dd") {
+        return Err(refused());
+    }
     NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
-        .map_err(|_| format!("`{text}` is not a month; write YYYY-MM"))
+        .map_err(|_| refused())
         .and_then(|month| within_years(text, month))
 }
 
@@ -239,6 +243,11 @@ pub fn log_json() -> bool {
 
 /// Prints `event` on stderr as one line of JSON: `{"event", "at", "run_id", …its fields}`.
 pub fn print_event(event: &crate::events::Event) {
+    eprintln!("{}", event_line(event));
+}
+
+/// The JSON line [`print_event`] prints.
+pub fn event_line(event: &crate::events::Event) -> serde_json::Value {
     let mut line = serde_json::Map::new();
     line.insert("event".into(), event.name.into());
     let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -247,7 +256,7 @@ pub fn print_event(event: &crate::events::Event) {
     line.extend(event.fields.clone());
     let mut line = serde_json::Value::Object(line);
     crate::error::redact_json(&mut line);
-    eprintln!("{line}");
+    line
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -259,9 +268,14 @@ pub enum OutputFormat {
 }
 
 pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("`{text}` is not a date YYYY-MM-DD"))
-        .and_then(|day| within_years(text, day))
+    let refused = || format!("`{text}` is not a date YYYY-MM-DD");
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| refused())?;
+    // A year past 9999 is named as such; any other shape than YYYY-MM-DD is refused.
+    let day = within_years(text, day)?;
+    if !crate::validate::digits_shaped(text, "dddd-dd-dd") {
+        return Err(refused());
+    }
+    Ok(day)
 }
 
 /// A day of the years every warehouse holds, 0001 to 9999 (the report's SQL refuses any
@@ -312,6 +326,16 @@ pub fn print_error(error: &Error) {
 pub fn print_command_line_error(error: clap::Error) -> i32 {
     use clap::CommandFactory;
     let code = if error.use_stderr() { 2 } else { 0 };
+    // `--log-format json` promises one JSON object per line on stderr: the command line's
+    // error too, though the rest of the line could not be read.
+    if error.use_stderr() && asks_for_json_logs(std::env::args_os().skip(1)) {
+        let plain = error.render().to_string();
+        let event = crate::events::Event::new("error")
+            .with("message", plain.trim_end().to_string())
+            .with("exit_code", code);
+        print_event(&event);
+        return code;
+    }
     let plain = Cli::command()
         .styles(clap::builder::Styles::plain())
         .try_get_matches()
@@ -327,6 +351,15 @@ pub fn print_command_line_error(error: clap::Error) -> i32 {
     code
 }
 
+/// Whether a command line, however wrong otherwise, asks for `--log-format json`.
+fn asks_for_json_logs(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    args.iter().enumerate().any(|(at, arg)| {
+        arg == "--log-format=json"
+            || (arg == "--log-format" && args.get(at + 1).is_some_and(|next| next == "json"))
+    })
+}
+
 /// The process exit code of an error: 2 for a bad command line or a request that cannot be
 /// done (unknown names, reversed periods), 130 after Ctrl-C (143 after SIGTERM), 1 otherwise.
 /// 3 is reserved for "ran, wrote nothing new" (a future `--materialize`); nothing returns it.
@@ -338,6 +371,18 @@ pub fn exit_code(error: &Error) -> i32 {
     }
 }
 
+/// Writes `bytes` to standard output, a failure as an error naming it.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|source| Error::Write {
+            path: "standard output".into(),
+            source,
+        })
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32, Error> {
     LOG_JSON.store(
@@ -346,6 +391,22 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
     );
     let root = cli.project.as_path();
     crate::driver::cancel::report_to(events());
+    if let Some(dir) = &cli.profiles_dir {
+        let file = dir.join(crate::spec::profiles::PROFILES_FILE);
+        if !file.is_file() {
+            let problem = if dir.is_dir() {
+                format!("there is no file {}", file.display())
+            } else {
+                format!("the folder {} does not exist", dir.display())
+            };
+            return Err(Error::Usage(format!(
+                "--profiles-dir: {problem}; name the folder that holds profiles.yml, or leave the option out to use $SEGC_PROFILES_DIR, the project folder or ~/.segc"
+            )));
+        }
+    }
+    // Before any file is read: a definitions file, a link or a message may quote a secret
+    // before a target is chosen.
+    crate::spec::profiles::register_secrets(cli.profiles_dir.as_deref(), root);
     match cli.command {
         Command::Validate => validate::execute(root),
         Command::Compile(args) => compile::execute(root, cli.profiles_dir.as_deref(), &args),
@@ -365,7 +426,10 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "segc", &mut std::io::stdout());
+            // Into memory first: clap_complete panics when its writer fails (a full disk).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "segc", &mut script);
+            write_stdout(&script)?;
             Ok(0)
         }
     }

@@ -63,7 +63,12 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
     let mut record = super::artifacts::RunRecord::start(root);
     // `--out` is opened before any query: a missing folder or a permission found after the
     // warehouse computed the report would lose it.
-    let created = match args.out.as_deref().map(open_out).transpose() {
+    let created = match args
+        .out
+        .as_deref()
+        .map(|out| open_out(out, root, profiles_dir))
+        .transpose()
+    {
         Ok(created) => created.flatten(),
         Err(error) => return record.finish(Err(error)),
     };
@@ -78,14 +83,24 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
 }
 
 /// Checks that `path` can be written, creating it empty when missing (an existing file keeps
-/// its content until the report replaces it): the path when this created it.
-fn open_out(path: &Path) -> Result<Option<&Path>, Error> {
+/// its content until the report replaces it): the path when this created it. A file the
+/// report would destroy is refused: the project's settings and YAML files, and a database.
+fn open_out<'p>(
+    path: &'p Path,
+    root: &Path,
+    profiles_dir: Option<&Path>,
+) -> Result<Option<&'p Path>, Error> {
     let write_error = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
     if path.is_dir() {
         return Err(write_error(std::io::Error::other("it is a folder")));
+    }
+    if let Some(what) = precious(path, root, profiles_dir) {
+        return Err(write_error(std::io::Error::other(format!(
+            "it is {what}, and the report would replace it; name another file"
+        ))));
     }
     let existed = path.exists();
     std::fs::OpenOptions::new()
@@ -94,6 +109,37 @@ fn open_out(path: &Path) -> Result<Option<&Path>, Error> {
         .open(path)
         .map_err(write_error)?;
     Ok((!existed).then_some(path))
+}
+
+/// What an existing file at `path` is, when a report must not replace it: the project's
+/// `segc_project.yml` or `profiles.yml`, another YAML file of the project folder (a
+/// definitions file), or a DuckDB or SQLite database (the warehouse a target reads).
+fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<String> {
+    use std::io::Read;
+    let canonical = std::fs::canonicalize(path).ok()?;
+    let settings = crate::spec::profiles::search_path(profiles_dir, root)
+        .into_iter()
+        .map(|folder| folder.join(crate::spec::profiles::PROFILES_FILE))
+        .chain([root.join(crate::spec::load::PROJECT_FILE)]);
+    for file in settings {
+        if std::fs::canonicalize(&file).is_ok_and(|known| known == canonical) {
+            return Some(format!("the project's {}", file.display()));
+        }
+    }
+    let yaml = canonical
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+    if yaml && std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)) {
+        return Some("a YAML file of the project".into());
+    }
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(&canonical)
+        .and_then(|file| file.take(16).read(&mut head))
+        .ok()?;
+    if read >= 12 && &head[8..12] == b"DUCK" {
+        return Some("a DuckDB database".into());
+    }
+    (read == 16 && &head == b"SQLite format 3\0").then(|| "an SQLite database".into())
 }
 
 fn run(

@@ -319,6 +319,36 @@ fn behaviours_show_up_near_the_end() {
     assert!(churned > 500, "churned users {churned}");
 }
 
+/// A writer stopped by a signal leaves `<name>.<pid>.tmp`; the next writer, holding the
+/// lock, removes it (and only what matches that pattern).
+#[cfg(feature = "duckdb")]
+#[test]
+fn stale_temporaries_of_a_stopped_writer_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.duckdb");
+    for stale in ["demo.duckdb.4242.tmp", "demo.duckdb.4242.tmp.wal"] {
+        std::fs::write(dir.path().join(stale), "half").unwrap();
+    }
+    for kept in ["demo.duckdb.notes.tmp", "other.duckdb.4242.tmp"] {
+        std::fs::write(dir.path().join(kept), "mine").unwrap();
+    }
+    let data = generate(&small());
+    write_duckdb(&data, &path).unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "demo.duckdb",
+            "demo.duckdb.notes.tmp",
+            "other.duckdb.4242.tmp"
+        ]
+    );
+}
+
 #[cfg(feature = "duckdb")]
 #[test]
 fn writes_a_duckdb_file_once() {

@@ -119,6 +119,7 @@ pub fn write_duckdb_with(
             path: path.to_path_buf(),
         });
     }
+    remove_stale_temporaries(path);
     let temporary = beside(&format!(".{}.tmp", std::process::id()));
     let remove_temporary = || {
         let _ = std::fs::remove_file(&temporary);
@@ -145,6 +146,35 @@ pub fn write_duckdb_with(
     let _ = std::fs::remove_file(&lock_path);
     drop(lock);
     result.map(|()| data.summary())
+}
+
+/// Removes what writers of `path` stopped by a signal or a crash left (`<name>.<pid>.tmp`
+/// and its `.wal`): called under the lock, when no other writer can be at work.
+fn remove_stale_temporaries(path: &std::path::Path) {
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let folder = if folder.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        folder
+    };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest
+            .strip_suffix(".tmp")
+            .or_else(|| rest.strip_suffix(".tmp.wal"));
+        if pid.is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn fill_duckdb(data: &DemoData, path: &std::path::Path) -> duckdb::Result<()> {

@@ -236,6 +236,7 @@ impl DuckDb {
         let finished = Arc::new(AtomicBool::new(false));
         let stopped = Arc::new(AtomicU8::new(RUNNING));
         let timeout = self.options.timeout;
+        let stuck = format!("target `{}` (DuckDB {})", self.target_name(), self.label);
         let watcher = {
             let (finished, stopped) = (finished.clone(), stopped.clone());
             std::thread::spawn(move || {
@@ -250,6 +251,32 @@ impl DuckDb {
                     };
                     stopped.store(why, Ordering::SeqCst);
                     handle.interrupt();
+                    // DuckDB checks the interrupt while it executes, not while it plans: a
+                    // statement of thousands of segments can plan for minutes. Nothing is
+                    // committed by then, so the process ends rather than wait.
+                    let asked = Instant::now();
+                    while !finished.load(Ordering::SeqCst) {
+                        if asked.elapsed() >= UNSTOPPABLE_GRACE {
+                            let (why, code) = match why {
+                                TIMED_OUT => (
+                                    format!(
+                                        "ran longer than --timeout {} s",
+                                        timeout.map(|t| t.as_secs()).unwrap_or_default()
+                                    ),
+                                    1,
+                                ),
+                                _ => ("was asked to stop".to_string(), cancel::exit_code()),
+                            };
+                            cancel::exit_now(
+                                &format!(
+                                    "error: {stuck}: the query {why}, and DuckDB was still planning it {} s later, where it cannot be interrupted; segc exits without waiting, and nothing the statement did is committed",
+                                    UNSTOPPABLE_GRACE.as_secs()
+                                ),
+                                code,
+                            );
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
                     return;
                 }
             })
@@ -269,6 +296,9 @@ impl DuckDb {
         }
     }
 }
+
+/// How long DuckDB may take to stop after an interrupt before the process ends instead.
+const UNSTOPPABLE_GRACE: Duration = Duration::from_secs(5);
 
 /// Why the watcher of a DuckDB query stopped it.
 const RUNNING: u8 = 0;

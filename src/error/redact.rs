@@ -20,7 +20,8 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 pub const SHORTEST_SECRET: usize = 4;
 
 /// Remembers `secret` for [`redact`] (ignored when shorter than [`SHORTEST_SECRET`]
-/// characters once trimmed).
+/// characters once trimmed), with the forms a message may quote it in: escaped in a JSON or
+/// SQL string, and percent-encoded in a URL.
 pub fn register_secret(secret: &str) {
     let secret = secret.trim();
     if secret.chars().count() < SHORTEST_SECRET {
@@ -29,25 +30,71 @@ pub fn register_secret(secret: &str) {
     let Ok(mut secrets) = SECRETS.write() else {
         return;
     };
-    if secrets.iter().any(|known| known == secret) {
-        return;
+    for form in forms(secret) {
+        if !secrets.iter().any(|known| *known == form) {
+            secrets.push(form);
+        }
     }
-    secrets.push(secret.to_string());
     secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
 }
 
+/// `secret` as written, and as a JSON string, an SQL string and a URL would carry it.
+fn forms(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(secret)
+        .to_string();
+    let mut url = String::new();
+    for byte in secret.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            url.push(byte as char);
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    let mut all = vec![secret.to_string(), json, secret.replace('\'', "''"), url];
+    all.dedup();
+    all
+}
+
 /// `text` with every registered secret, and every credential recognised by its shape,
-/// replaced by `****`.
+/// replaced by `****`. Secrets are found whatever the case of their ASCII letters: a server
+/// may quote a value upper-cased (an identifier it folded).
 pub fn redact(text: &str) -> String {
     let mut redacted = text.to_string();
     if let Ok(secrets) = SECRETS.read() {
         for secret in secrets.iter() {
-            if redacted.contains(secret.as_str()) {
-                redacted = redacted.replace(secret.as_str(), MASK);
-            }
+            redacted = replace_ignoring_ascii_case(&redacted, secret);
         }
     }
     redact_shapes(&redacted)
+}
+
+/// `text` with each occurrence of `secret`, its ASCII letters in any case, replaced by
+/// `****`.
+fn replace_ignoring_ascii_case(text: &str, secret: &str) -> String {
+    let (bytes, wanted) = (text.as_bytes(), secret.as_bytes());
+    if wanted.is_empty() || bytes.len() < wanted.len() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut at, mut copied) = (0, 0);
+    while at + wanted.len() <= bytes.len() {
+        // A match starts and ends on character boundaries: `secret` is whole characters,
+        // and ASCII case folding keeps every other byte as it is.
+        if bytes[at..at + wanted.len()].eq_ignore_ascii_case(wanted) {
+            out.push_str(&text[copied..at]);
+            out.push_str(MASK);
+            at += wanted.len();
+            copied = at;
+        } else {
+            at += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Every string inside `value` redacted, keys included.
@@ -188,5 +235,28 @@ mod tests {
             event,
             serde_json::json!({"error": "****", "nested": [{"****": "Bearer ****"}], "code": 1})
         );
+    }
+
+    #[test]
+    fn a_secret_is_masked_in_any_case_and_as_json_sql_and_urls_quote_it() {
+        register_secret("Zw\"q'Pass/wörd!");
+        let said = [
+            r#"pw "Zw\"q'Pass/wörd!" refused"#,
+            "setting ZW\"Q'PASS/WöRD! unknown",
+            "string 'Zw\"q''Pass/wörd!' quoted",
+            "url postgres://u:Zw%22q%27Pass%2Fw%C3%B6rd%21@host",
+            "lower zw%22q%27pass%2fw%c3%b6rd%21 too",
+        ];
+        for text in said {
+            let masked = redact(text);
+            assert!(masked.contains(MASK), "{text} -> {masked}");
+            assert!(
+                !masked.to_lowercase().contains("pass"),
+                "{text} -> {masked}"
+            );
+        }
+        // Other non-ASCII letters are compared exactly, and text around a match is kept.
+        assert_eq!(redact("zw\"q'pass/wÖrd!"), "zw\"q'pass/wÖrd!");
+        assert_eq!(redact("é Zw\"q'Pass/wörd! é"), "é **** é");
     }
 }

@@ -38,6 +38,11 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
     if std::fs::symlink_metadata(&project_path).is_err() {
         let problem = if root.is_dir() {
             format!("no {PROJECT_FILE} in {}", root.display())
+        } else if root.exists() {
+            format!(
+                "the project folder {} is a file, not a folder; name the folder that holds {PROJECT_FILE}",
+                root.display()
+            )
         } else {
             format!("the project folder {} does not exist", root.display())
         };
@@ -108,8 +113,33 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
             files.clear();
         }
         let mut total: u64 = 0;
+        let settings = settings_files(root);
         for path in files {
             let display = shown(root, &path);
+            // The project's own settings are not definitions, and their errors would quote
+            // them (a password of profiles.yml): skipped where the definitions folder is the
+            // project folder, refused where a link leads to them.
+            if let Some((name, kept)) = std::fs::canonicalize(&path)
+                .ok()
+                .and_then(|canonical| settings.iter().find(|(_, kept)| *kept == canonical))
+            {
+                if path
+                    .parent()
+                    .and_then(|p| std::fs::canonicalize(p).ok())
+                    .as_deref()
+                    != kept.parent()
+                    || path.file_name() != kept.file_name()
+                {
+                    diagnostics.push(
+                        Diagnostic::without_location(format!(
+                            "{display} leads to {name} ({}), which holds settings, not definitions; segc does not read it as definitions",
+                            kept.display()
+                        ))
+                        .with_hint("remove the link"),
+                    );
+                }
+                continue;
+            }
             let text = match read_text_file(&path) {
                 Ok(text) => text,
                 Err(error) => {
@@ -157,6 +187,24 @@ impl ProjectFiles {
     }
 }
 
+/// The files that hold settings rather than definitions, canonical: `segc_project.yml` and
+/// each `profiles.yml` on the search path (without `--profiles-dir`, whose secrets are
+/// masked all the same).
+fn settings_files(root: &Path) -> Vec<(&'static str, PathBuf)> {
+    let profiles = crate::spec::profiles::search_path(None, root)
+        .into_iter()
+        .map(|folder| {
+            (
+                crate::spec::profiles::PROFILES_FILE,
+                folder.join(crate::spec::profiles::PROFILES_FILE),
+            )
+        });
+    std::iter::once((PROJECT_FILE, root.join(PROJECT_FILE)))
+        .chain(profiles)
+        .filter_map(|(name, path)| Some((name, std::fs::canonicalize(path).ok()?)))
+        .collect()
+}
+
 /// `path` as the user knows it: relative to the project folder, with `/`.
 fn shown(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
@@ -194,6 +242,21 @@ pub fn read_text_file(path: impl AsRef<Path>) -> std::io::Result<String> {
             format!(
                 "it is {}, not a regular file; remove it, or rename it so that it does not end in .yml",
                 file_kind(&metadata.file_type())
+            ),
+        ));
+    }
+    // /proc and /sys show the kernel's state as files (/proc/self/environ holds every
+    // environment variable): no project file is one, and an error would quote its lines.
+    if let Ok(canonical) = std::fs::canonicalize(path)
+        && let Some(system) = ["/proc", "/sys"]
+            .into_iter()
+            .find(|system| canonical.starts_with(system))
+    {
+        return Err(IoError::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "it is {}, a file of the kernel's {system} file system, not a regular file; remove the link",
+                canonical.display()
             ),
         ));
     }

@@ -409,9 +409,24 @@ impl<'a> Validator<'a> {
     }
 }
 
-/// `YYYY-MM-DD`, of the years every warehouse holds (0001 to 9999).
+/// `YYYY-MM-DD`, of the years every warehouse holds (0001 to 9999), as the JSON Schema says
+/// (chrono alone also takes `2024-1-1` and `+2024-01-01`).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .ok()
+    digits_shaped(text, "dddd-dd-dd")
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
         .filter(|date| crate::ir::time::within_years(*date))
+}
+
+/// Whether `text` has the `shape`'s length, a digit where it has `d` and its other
+/// characters where they are.
+pub fn digits_shaped(text: &str, shape: &str) -> bool {
+    text.len() == shape.len()
+        && text
+            .bytes()
+            .zip(shape.bytes())
+            .all(|(got, want)| match want {
+                b'd' => got.is_ascii_digit(),
+                _ => got == want,
+            })
 }

@@ -42,6 +42,15 @@ pub(super) fn expand(value: &str) -> Result<String, String> {
     Ok(expanded)
 }
 
+/// The names of the environment variables the `env_var` calls in `text` read, for masking
+/// where `text` cannot be read as a whole.
+pub(super) fn named_variables(text: &str) -> Vec<&str> {
+    text.match_indices("{{")
+        .filter_map(|(at, _)| env_var_call(&text[at + 2..]))
+        .map(|(call, _)| call.name)
+        .collect()
+}
+
 /// `env_var('NAME')` or `env_var('NAME', 'default')` and the closing `}}`.
 struct EnvVarCall<'v> {
     name: &'v str,

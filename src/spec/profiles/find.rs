@@ -41,6 +41,39 @@ pub fn load_all_with(
     ))
 }
 
+/// Registers every secret of the first `profiles.yml` on the search path for masking
+/// ([`crate::error::redact`]), before anything else is read: a definitions file, a link or a
+/// message may quote it before any target is chosen (`validate`, a project whose definitions
+/// folder holds the profiles). Every target is read, so their values are interpolated;
+/// where the file is not valid YAML, the raw text's secret-looking values and the
+/// environment variables they name are registered instead. Nothing is reported: the command
+/// reports the file's problems when it reads it.
+pub fn register_secrets(profiles_dir: Option<&Path>, project_root: &Path) {
+    let folders = search_path(profiles_dir, project_root);
+    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
+        return;
+    };
+    let Ok(text) = read_text_file(folder.join(PROFILES_FILE)) else {
+        return;
+    };
+    if let Ok(file) = ProfilesFile::parse(folder, &text) {
+        for (name, _) in file.targets() {
+            if let Some(name) = name.as_str() {
+                let _ = file.target(name);
+            }
+        }
+    }
+    for range in super::secrets::raw_secrets(&text) {
+        let value = &text[range];
+        crate::error::register_secret(value.trim().trim_matches(['\'', '"']));
+        for name in super::env::named_variables(value) {
+            if let Ok(found) = std::env::var(name) {
+                crate::error::register_secret(&found);
+            }
+        }
+    }
+}
+
 /// Where to look for `profiles.yml`, in order.
 pub fn search_path(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<PathBuf> {
     let mut folders = Vec::new();

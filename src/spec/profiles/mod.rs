@@ -15,7 +15,9 @@ mod find;
 
 use env::expand;
 pub use env::interpolate;
-pub use find::{load_all, load_all_with, load_profile, load_profile_with, search_path};
+pub use find::{
+    load_all, load_all_with, load_profile, load_profile_with, register_secrets, search_path,
+};
 
 pub const PROFILES_FILE: &str = "profiles.yml";
 
@@ -220,6 +222,24 @@ impl Profile {
     }
 }
 
+/// Each key of `entries` written again, an error at the repetition naming the first.
+fn repeated_keys(entries: &[(Node, Node)], within: &str, problems: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashMap::new();
+    for (key, _) in entries {
+        let Some(text) = key.as_str() else { continue };
+        if let Some(first) = seen.insert(text, key.span) {
+            seen.insert(text, first);
+            problems.push(
+                Diagnostic::new(format!("`{text}` is written twice in {within}"), key.span)
+                    .with_hint(format!(
+                        "keep one: segc would not know which to use (the first is at line {})",
+                        first.start.line
+                    )),
+            );
+        }
+    }
+}
+
 /// A value of a server setting that is no secret and that messages use as a word: a number,
 /// or a boolean's spelling.
 fn plain_setting_value(word: &str) -> bool {
@@ -289,6 +309,21 @@ impl ProfilesFile {
                 sources,
                 Diagnostic::new("profiles.yml must map target names to settings", root.span),
             ));
+        }
+        // A name written twice: one of the two would be dropped without a word.
+        let mut twice = Vec::new();
+        let entries = root.as_ref().and_then(Node::as_mapping).unwrap_or(&[]);
+        repeated_keys(entries, "profiles.yml", &mut twice);
+        for (name, body) in entries {
+            if let (Some(name), Some(settings)) = (name.as_str(), body.as_mapping()) {
+                repeated_keys(settings, &format!("target `{name}`"), &mut twice);
+            }
+        }
+        if !twice.is_empty() {
+            return Err(Error::Invalid(Box::new(Diagnostics {
+                sources,
+                items: twice,
+            })));
         }
         Ok(ProfilesFile {
             path,

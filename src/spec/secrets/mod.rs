@@ -148,7 +148,12 @@ fn assignment_secrets(text: &str) -> Vec<Range<usize>> {
             .iter()
             .rposition(|b| !(b.is_ascii_alphanumeric() || b" _.-".contains(b)))
             .map_or(0, |p| p + 1);
-        if !is_secret(text[key_start..equals].trim()) {
+        let name = text[key_start..equals].trim();
+        // A URL's query names a key or a signature with a bare word (`?key=…`, `&sig=…`).
+        let bare = ["key", "sig", "signature", "auth"]
+            .iter()
+            .any(|word| name.eq_ignore_ascii_case(word));
+        if !is_secret(name) && !bare {
             continue;
         }
         let mut start = equals + 1;

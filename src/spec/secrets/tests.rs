@@ -97,6 +97,10 @@ fn connection_strings_and_urls_hide_only_their_passwords() {
     );
     assert_eq!(mask_value("http://127.0.0.1:9050"), "http://127.0.0.1:9050");
     assert_eq!(
+        mask_value("https://bq.example/v2?key=ApiKeyVal777&alt=json&SIG=abcd1234"),
+        "https://bq.example/v2?key=****&alt=json&SIG=****"
+    );
+    assert_eq!(
         mask_value("-c password=Hunter -c search_path=app"),
         "-c password=****"
     );
