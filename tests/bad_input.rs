@@ -1065,6 +1065,17 @@ fn file_system_cases() -> Vec<Case> {
         .args("compile --target pg")
         .at("profiles.yml:4:3")
         .says("`port` is written twice in target `pg`"),
+        file_system("definitions folder of over 100,000 entries", |_, project| {
+            for folder in 0..101 {
+                let folder = project.join(format!("segment-defs/data/{folder:03}"));
+                std::fs::create_dir_all(&folder).unwrap();
+                for file in 0..1000 {
+                    std::fs::File::create(folder.join(format!("{file}.csv"))).unwrap();
+                }
+            }
+            None
+        })
+        .says("the definitions folder holds more than 100000 files and folders; segc stopped looking at segment-defs/data/"),
         file_system("folder named x.yml", |_, project| {
             write(&project.join("segment-defs/x.yml/inside.yml"), VALID);
             None

@@ -31,7 +31,8 @@ pub struct RunArgs {
     /// overlap, counted by one more statement; no network needed to open it).
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
-    /// Write the result to FILE instead of standard output (any --output).
+    /// Write the result to FILE instead of standard output (any --output); never over the
+    /// project's YAML, profiles.yml or a database.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
     /// With --grain month: `long` prints one table per month (CSV: a row per month and

@@ -31,7 +31,7 @@ pub fn register_secret(secret: &str) {
         return;
     };
     for form in forms(secret) {
-        if !secrets.iter().any(|known| *known == form) {
+        if !secrets.contains(&form) {
             secrets.push(form);
         }
     }

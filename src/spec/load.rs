@@ -29,6 +29,10 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// The definitions files of a project hold at most this much in all.
 pub const MAX_DEFINITIONS_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The files and folders segc looks at under the definitions folder, at most (`definitions:
+/// /` would walk the whole file system).
+pub const MAX_FOLDER_ENTRIES: usize = 100_000;
+
 /// Reads `segc_project.yml` and every `*.yml` / `*.yaml` file under the definitions folder
 /// (sorted by path, so the order of declarations is stable). A definitions file that cannot
 /// be read is a diagnostic, so that every such problem is reported at once.
@@ -89,6 +93,7 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
             root,
             files: Vec::new(),
             visited: HashMap::new(),
+            entries: 0,
             diagnostics: &mut diagnostics,
         };
         let mut ancestors = Vec::new();
@@ -335,6 +340,8 @@ struct Walk<'a> {
     root: &'a Path,
     files: Vec<PathBuf>,
     visited: HashMap<PathBuf, PathBuf>,
+    /// Folder entries seen so far, against [`MAX_FOLDER_ENTRIES`].
+    entries: usize,
     diagnostics: &'a mut Vec<Diagnostic>,
 }
 
@@ -388,6 +395,19 @@ impl Walk<'_> {
             match entry {
                 Ok(entry) => paths.push(entry.path()),
                 Err(error) => return self.cannot_read(dir, explain(error)),
+            }
+            self.entries += 1;
+            if self.entries == MAX_FOLDER_ENTRIES + 1 {
+                self.diagnostics.push(
+                    Diagnostic::without_location(format!(
+                        "the definitions folder holds more than {MAX_FOLDER_ENTRIES} files and folders; segc stopped looking at {}",
+                        shown(self.root, dir)
+                    ))
+                    .with_hint("point `definitions:` at the folder of definitions only, without generated files or data"),
+                );
+            }
+            if self.entries > MAX_FOLDER_ENTRIES {
+                return;
             }
         }
         paths.sort();
