@@ -1019,6 +1019,16 @@ fn file_system_cases() -> Vec<Case> {
         .says("unknown key `bogus`")
         .never("Wk3-quoted-pw")
         .never("QUOTED"),
+        file_system("a definitions file quotes a flawed target's password", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "local: { type: postgres, host: h, password: \"Wk3-flawed-pw\", bogus: 1 }\n",
+            );
+            write(&project.join("segment-defs/x.yml"), "bogus: \"Wk3-flawed-pw\"\n");
+            None
+        })
+        .says("unknown key `bogus`")
+        .never("Wk3-flawed-pw"),
         file_system("a definitions file quotes an env_var password", |_, project| {
             write(
                 &project.join("profiles.yml"),

@@ -56,16 +56,30 @@ pub fn register_secrets(profiles_dir: Option<&Path>, project_root: &Path) {
     let Ok(text) = read_text_file(folder.join(PROFILES_FILE)) else {
         return;
     };
-    if let Ok(file) = ProfilesFile::parse(folder, &text) {
-        for (name, _) in file.targets() {
-            if let Some(name) = name.as_str() {
-                let _ = file.target(name);
+    // Each valid target registers its secrets, interpolated, as it is read. A target with a
+    // problem does not get that far: the values the tree hides (secret and unknown keys') are
+    // registered as written. Where the file is not YAML, the raw reading's are, which hide
+    // comments too. Plain words (`true`, numbers), which messages need, are left.
+    let ranges = match ProfilesFile::parse(folder, &text) {
+        Ok(file) => {
+            for (name, _) in file.targets() {
+                if let Some(name) = name.as_str() {
+                    let _ = file.target(name);
+                }
+            }
+            match &file.root {
+                Some(root) => super::secrets::tree_secrets(root, super::settings_of),
+                None => Vec::new(),
             }
         }
-    }
-    for range in super::secrets::raw_secrets(&text) {
+        Err(_) => super::secrets::raw_secrets(&text),
+    };
+    for range in ranges {
         let value = &text[range];
-        crate::error::register_secret(value.trim().trim_matches(['\'', '"']));
+        let value = value.trim().trim_matches(['\'', '"']);
+        if !super::plain_setting_value(value) {
+            crate::error::register_secret(value);
+        }
         for name in super::env::named_variables(value) {
             if let Ok(found) = std::env::var(name) {
                 crate::error::register_secret(&found);
