@@ -993,6 +993,12 @@ fn file_system_cases() -> Vec<Case> {
         })
         .says("cannot read segment-defs/env.yml: it is /proc/")
         .says("a file of the kernel's /proc file system, not a regular file"),
+        file_system("link to a folder of /proc", |_, project| {
+            symlink("/proc/self", &project.join("segment-defs/self"));
+            None
+        })
+        .says("segment-defs/self is /proc/")
+        .says("a folder of the kernel's file systems, not of definitions"),
         file_system("link to profiles.yml", |_, project| {
             write(
                 &project.join("profiles.yml"),
@@ -1001,9 +1007,35 @@ fn file_system_cases() -> Vec<Case> {
             symlink("../profiles.yml", &project.join("segment-defs/p.yml"));
             None
         })
-        .says("segment-defs/p.yml leads to profiles.yml (")
+        .says("segment-defs/p.yml is profiles.yml (")
         .says("which holds settings, not definitions")
         .never("Wk3-linked-pw"),
+        file_system("hard link to profiles.yml", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "local: { type: postgres, host: h, password: \"Wk3-hard-pw\", port: 1234567 }\n",
+            );
+            std::fs::hard_link(
+                project.join("profiles.yml"),
+                project.join("segment-defs/hard.yml"),
+            )
+            .unwrap();
+            None
+        })
+        .says("segment-defs/hard.yml is profiles.yml (")
+        .never("1234567"),
+        file_system("another project's profiles in the definitions", |root, project| {
+            write(
+                &root.join("other/profiles.yml"),
+                "pg: { type: postgres, host: h, password: Wk3-other-pw, port: 7654321 }\n",
+            );
+            write(&root.join("other/segc_project.yml"), "name: other\n");
+            symlink(root.join("other"), &project.join("segment-defs/other"));
+            None
+        })
+        .says("segment-defs/other/profiles.yml is named profiles.yml, which holds settings")
+        .says("segment-defs/other/segc_project.yml is named segc_project.yml")
+        .never("7654321"),
         // Masked before any target is chosen, whatever the case a message quotes it in.
         file_system("a definitions file quotes a profile's password", |_, project| {
             write(
@@ -1029,6 +1061,21 @@ fn file_system_cases() -> Vec<Case> {
         })
         .says("unknown key `bogus`")
         .never("Wk3-flawed-pw"),
+        // A long line is cut around the error: the cut must not leave a secret's start.
+        file_system("a long line quotes a long password", |_, project| {
+            let long = format!("Wk3{}", "qrstuvwxyz".repeat(30));
+            write(
+                &project.join("profiles.yml"),
+                format!("local: {{ type: postgres, host: h, password: \"{long}\" }}\n"),
+            );
+            write(
+                &project.join("segment-defs/x.yml"),
+                format!("bogus: \"{long}\"\n"),
+            );
+            None
+        })
+        .says("unknown key `bogus`")
+        .never("Wk3qrstuvwxyz"),
         file_system("a definitions file quotes an env_var password", |_, project| {
             write(
                 &project.join("profiles.yml"),

@@ -110,6 +110,13 @@ fn a_statement_still_planning_at_the_timeout_is_abandoned() {
         stderr.contains("DuckDB was still planning it 5 s later"),
         "{stderr}"
     );
+    // The run is recorded as any failed one.
+    let recorded =
+        std::fs::read_to_string(dir.path().join("target/run_results.json")).unwrap_or_default();
+    assert!(
+        recorded.contains("\"exit_code\": 1") && recorded.contains("still planning"),
+        "{recorded}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(12),
         "waited for the plan: {:?}",

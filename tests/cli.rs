@@ -733,6 +733,29 @@ mod run {
                 path.display()
             );
         }
+        // A hard link elsewhere is the same file; a database's log is part of it.
+        let hard = dir.path().join("hard.csv");
+        std::fs::hard_link(project.join("segc_project.yml"), &hard).unwrap();
+        let wal = project.join("target/demo.duckdb.wal");
+        for (path, says) in [
+            (&hard, "it is the project's"),
+            (&wal, "it is the write-ahead log of the database"),
+        ] {
+            segc()
+                .arg("--project")
+                .arg(&project)
+                .args(["run", "-k", "people", "-o", "csv", "--out"])
+                .arg(path)
+                .assert()
+                .code(1)
+                .stderr(predicate::str::contains(says));
+        }
+        assert!(!wal.exists());
+        assert!(
+            std::fs::read_to_string(&hard)
+                .unwrap()
+                .contains("name: saas_demo")
+        );
         // The same database copied elsewhere is known by its header.
         let copy = dir.path().join("copy.db");
         std::fs::copy(&database, &copy).unwrap();

@@ -78,7 +78,13 @@ fn answer_with_echo(stream: TcpStream, minted: &str) {
     }
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
-    let message = format!("denied: request carried `{authorization}`; try {minted}");
+    // The token again without `Bearer`, in the forms a server may quote it in.
+    let token = authorization.trim_start_matches("Bearer ");
+    let message = format!(
+        "denied: request carried `{authorization}`; try {minted}; upper {}, lower {}",
+        token.to_uppercase(),
+        token.to_lowercase(),
+    );
     let answer = serde_json::json!({
         "error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT",
                   "errors": [{"reason": "invalid", "message": message}]}
@@ -119,7 +125,9 @@ fn credentials_a_server_repeats_are_masked_in_every_output() {
             text.contains("denied: request carried `Bearer ****`"),
             "{command:?}: {text}"
         );
-        for secret in [TOKEN, "Minted-Token"] {
+        let upper = TOKEN.to_uppercase();
+        let lower = TOKEN.to_lowercase();
+        for secret in [TOKEN, "Minted-Token", &upper, &lower] {
             assert!(
                 !text.contains(secret),
                 "{command:?} printed {secret}: {text}"

@@ -57,7 +57,12 @@ impl Events for Collector {
             let mut query = Map::new();
             query.insert("event".into(), event.name.into());
             query.extend(event.fields.clone());
-            queries.push(query);
+            // Masked on the way in, as every event printed is: an error may quote a secret.
+            let mut query = Json::Object(query);
+            crate::error::redact_json(&mut query);
+            if let Json::Object(query) = query {
+                queries.push(query);
+            }
         }
     }
 }

@@ -117,13 +117,21 @@ fn open_out<'p>(
 /// definitions file), or a DuckDB or SQLite database (the warehouse a target reads).
 fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<String> {
     use std::io::Read;
+    // A database's write-ahead log is part of it, there or not yet.
+    if let Some(database) = path
+        .to_str()
+        .and_then(|text| text.strip_suffix(".wal"))
+        .filter(|database| precious(Path::new(database), root, profiles_dir).is_some())
+    {
+        return Some(format!("the write-ahead log of the database {database}"));
+    }
     let canonical = std::fs::canonicalize(path).ok()?;
     let settings = crate::spec::profiles::search_path(profiles_dir, root)
         .into_iter()
         .map(|folder| folder.join(crate::spec::profiles::PROFILES_FILE))
         .chain([root.join(crate::spec::load::PROJECT_FILE)]);
     for file in settings {
-        if std::fs::canonicalize(&file).is_ok_and(|known| known == canonical) {
+        if crate::spec::load::same_file(&file, &canonical) {
             return Some(format!("the project's {}", file.display()));
         }
     }

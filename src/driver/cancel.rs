@@ -68,15 +68,6 @@ fn request(signal: i32) {
     state.watch.send_replace(true);
 }
 
-/// Ends the process at once with `message` and `code`, for work that cannot be stopped
-/// (an engine still planning a statement when it was asked to stop).
-pub fn exit_now(message: &str, code: i32) -> ! {
-    if let Ok(Some(events)) = EVENTS.lock().as_deref() {
-        events.warn(&crate::error::redact(message));
-    }
-    std::process::exit(code);
-}
-
 /// Starts watching for SIGINT and SIGTERM (once per process). Failing to install leaves the
 /// default behaviour, which ends the process.
 pub fn install() {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use duckdb::types::{TimeUnit, ValueRef};
 use duckdb::{AccessMode, Config, Connection};
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::gate::{self, Admitted, Shape};
@@ -15,7 +15,10 @@ use crate::dialect::Dialect;
 use crate::error::Error;
 
 pub struct DuckDb {
-    connection: Connection,
+    /// Shared with the thread a statement runs on (see [`DuckDb::watched`]).
+    connection: Arc<Mutex<Connection>>,
+    /// A statement was left running after an interrupt: the connection stays busy.
+    abandoned: bool,
     label: String,
     /// The profiles.yml target it was opened for, for messages (else the file's path).
     target: Option<String>,
@@ -98,7 +101,8 @@ impl DuckDb {
             }
         };
         Ok(DuckDb {
-            connection,
+            connection: Arc::new(Mutex::new(connection)),
+            abandoned: false,
             label: path.display().to_string(),
             target: None,
             dialect: Dialect::load("duckdb")?,
@@ -111,7 +115,8 @@ impl DuckDb {
         let connection = Connection::open_in_memory()
             .map_err(|e| Error::Query(format!("cannot start DuckDB: {e}")))?;
         Ok(DuckDb {
-            connection,
+            connection: Arc::new(Mutex::new(connection)),
+            abandoned: false,
             label: "memory".into(),
             target: None,
             dialect: Dialect::load("duckdb")?,
@@ -122,7 +127,7 @@ impl DuckDb {
     /// Runs statements that return nothing (test fixtures), through the gate like all others.
     pub fn execute_batch(&self, sql: &str) -> Result<(), Error> {
         let statement = gate::admit(sql, &self.dialect, Shape::Fixture)?;
-        self.connection
+        self.connection()?
             .execute_batch(statement.sql())
             .map_err(|e| Error::Query(format!("DuckDB: {e}")))
     }
@@ -206,133 +211,153 @@ impl Driver for DuckDb {
     /// Runs the statement while a watcher interrupts it on Ctrl-C, SIGTERM or `--timeout`:
     /// DuckDB's own interrupt stops the work inside the engine, not just the wait for it.
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
-        self.watched(|this| this.read(statement.sql()))
+        let sql = statement.sql().to_string();
+        self.watched(move |connection, label| read(connection, label, &sql))
     }
 
     /// The statements in one transaction, watched like a query: interrupted, it rolls back.
     fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
         super::writes_only(statements)?;
-        self.watched(|this| {
-            let fail = |e: duckdb::Error| Error::Query(format!("DuckDB ({}): {e}", this.label));
-            this.connection
+        let statements: Vec<String> = statements.iter().map(|s| s.sql().to_string()).collect();
+        self.watched(move |connection, label| {
+            let fail = |e: duckdb::Error| Error::Query(format!("DuckDB ({label}): {e}"));
+            connection
                 .execute_batch("BEGIN TRANSACTION")
                 .map_err(fail)?;
-            for statement in statements {
-                if let Err(e) = this.connection.execute(statement.sql(), []) {
-                    let _ = this.connection.execute_batch("ROLLBACK");
+            for statement in &statements {
+                if let Err(e) = connection.execute(statement, []) {
+                    let _ = connection.execute_batch("ROLLBACK");
                     return Err(fail(e));
                 }
             }
-            this.connection.execute_batch("COMMIT").map_err(fail)
+            connection.execute_batch("COMMIT").map_err(fail)
         })
     }
 }
 
 impl DuckDb {
-    /// Runs `work` while a watcher interrupts it on Ctrl-C, SIGTERM or `--timeout`.
-    fn watched<T>(&mut self, work: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
-        cancel::check(&self.label)?;
-        let handle = self.connection.interrupt_handle();
-        let finished = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::new(AtomicU8::new(RUNNING));
+    /// The connection, unless a statement left running holds it.
+    fn connection(&self) -> Result<std::sync::MutexGuard<'_, Connection>, Error> {
+        if self.abandoned {
+            return Err(Error::Query(format!(
+                "DuckDB ({}) is still busy with a statement it was asked to stop",
+                self.label
+            )));
+        }
+        self.connection
+            .lock()
+            .map_err(|_| Error::Query(format!("DuckDB ({}) failed in a statement", self.label)))
+    }
+
+    /// Runs `work` on a thread of its own while this one interrupts it on Ctrl-C, SIGTERM or
+    /// `--timeout`. DuckDB heeds the interrupt while it executes, not while it plans (a
+    /// statement of thousands of segments can plan for minutes): a statement still running
+    /// [`UNSTOPPABLE_GRACE`] after the interrupt is left to the process's end, and the error
+    /// returned at once, so the run records it as any other (nothing it did is committed).
+    fn watched<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&Connection, &str) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        cancel::check(self.target_name())?;
+        let handle = self.connection()?.interrupt_handle();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let (connection, label) = (self.connection.clone(), self.label.clone());
+        std::thread::spawn(move || {
+            if let Ok(connection) = connection.lock() {
+                let _ = sender.send(work(&connection, &label));
+            }
+        });
+        let started = Instant::now();
         let timeout = self.options.timeout;
-        let stuck = format!("target `{}` (DuckDB {})", self.target_name(), self.label);
-        let watcher = {
-            let (finished, stopped) = (finished.clone(), stopped.clone());
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                while !finished.load(Ordering::SeqCst) {
-                    let why = if cancel::wait(Duration::from_millis(50)) {
+        let mut asked: Option<(u8, Instant)> = None;
+        loop {
+            let result = match receiver.recv_timeout(Duration::from_millis(50)) {
+                Ok(result) => Some(result),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Err(Error::Query(format!(
+                    "DuckDB ({}) failed in the statement without an answer",
+                    self.label
+                )))),
+            };
+            let still_planning = match (&result, asked) {
+                (Some(_), _) => false,
+                (None, Some((_, at))) if at.elapsed() >= UNSTOPPABLE_GRACE => true,
+                (None, Some(_)) => continue,
+                (None, None) => {
+                    let why = if cancel::signal().is_some() {
                         INTERRUPTED
                     } else if timeout.is_some_and(|t| started.elapsed() >= t) {
                         TIMED_OUT
                     } else {
                         continue;
                     };
-                    stopped.store(why, Ordering::SeqCst);
                     handle.interrupt();
-                    // DuckDB checks the interrupt while it executes, not while it plans: a
-                    // statement of thousands of segments can plan for minutes. Nothing is
-                    // committed by then, so the process ends rather than wait.
-                    let asked = Instant::now();
-                    while !finished.load(Ordering::SeqCst) {
-                        if asked.elapsed() >= UNSTOPPABLE_GRACE {
-                            let (why, code) = match why {
-                                TIMED_OUT => (
-                                    format!(
-                                        "ran longer than --timeout {} s",
-                                        timeout.map(|t| t.as_secs()).unwrap_or_default()
-                                    ),
-                                    1,
-                                ),
-                                _ => ("was asked to stop".to_string(), cancel::exit_code()),
-                            };
-                            cancel::exit_now(
-                                &format!(
-                                    "error: {stuck}: the query {why}, and DuckDB was still planning it {} s later, where it cannot be interrupted; segc exits without waiting, and nothing the statement did is committed",
-                                    UNSTOPPABLE_GRACE.as_secs()
-                                ),
-                                code,
-                            );
-                        }
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    return;
+                    asked = Some((why, Instant::now()));
+                    continue;
                 }
-            })
-        };
-        let result = work(self);
-        finished.store(true, Ordering::SeqCst);
-        let _ = watcher.join();
-        match stopped.load(Ordering::SeqCst) {
-            INTERRUPTED => Err(cancel::interrupted(self.target_name())),
-            TIMED_OUT => Err(Error::TimedOut(format!(
-                "target `{}` (DuckDB {}): the query ran longer than --timeout {} s and was interrupted",
-                self.target_name(),
-                self.label,
-                timeout.map(|t| t.as_secs()).unwrap_or_default()
-            ))),
-            _ => result,
+            };
+            let Some((why, _)) = asked else {
+                return result.unwrap_or_else(|| unreachable!("an answer or a stop"));
+            };
+            let left = if still_planning {
+                self.abandoned = true;
+                format!(
+                    "; DuckDB was still planning it {} s later, where it cannot be interrupted, and segc stopped without waiting (nothing it did is committed)",
+                    UNSTOPPABLE_GRACE.as_secs()
+                )
+            } else {
+                String::new()
+            };
+            return Err(match why {
+                TIMED_OUT => Error::TimedOut(format!(
+                    "target `{}` (DuckDB {}): the query ran longer than --timeout {} s and was interrupted{left}",
+                    self.target_name(),
+                    self.label,
+                    timeout.map(|t| t.as_secs()).unwrap_or_default()
+                )),
+                _ => match cancel::interrupted(self.target_name()) {
+                    Error::Interrupted(message) => Error::Interrupted(format!("{message}{left}")),
+                    other => other,
+                },
+            });
         }
     }
 }
 
-/// How long DuckDB may take to stop after an interrupt before the process ends instead.
+/// How long DuckDB may take to stop after an interrupt before segc stops waiting for it.
 const UNSTOPPABLE_GRACE: Duration = Duration::from_secs(5);
 
-/// Why the watcher of a DuckDB query stopped it.
-const RUNNING: u8 = 0;
+/// Why a DuckDB query was interrupted.
 const INTERRUPTED: u8 = 1;
 const TIMED_OUT: u8 = 2;
 
-impl DuckDb {
-    fn read(&mut self, sql: &str) -> Result<ResultSet, Error> {
-        let mut statement = self.connection.prepare(sql).map_err(|e| {
-            Error::Query(format!("DuckDB ({}) rejected the query: {e}", self.label))
-        })?;
-        let mut rows = statement
-            .query([])
-            .map_err(|e| Error::Query(format!("DuckDB ({}): {e}", self.label)))?;
-        let mut result = ResultSet::default();
-        while let Some(row) = rows
-            .next()
-            .map_err(|e| Error::Query(format!("DuckDB ({}): {e}", self.label)))?
-        {
-            let statement = row.as_ref();
-            if result.columns.is_empty() {
-                result.columns = statement.column_names();
-            }
-            let mut values = Vec::with_capacity(result.columns.len());
-            for index in 0..result.columns.len() {
-                let value = row
-                    .get_ref(index)
-                    .map_err(|e| Error::Query(format!("DuckDB: {e}")))?;
-                values.push(cell(value));
-            }
-            result.rows.push(values);
+/// Runs one query on `connection` and reads its rows.
+fn read(connection: &Connection, label: &str, sql: &str) -> Result<ResultSet, Error> {
+    let mut statement = connection
+        .prepare(sql)
+        .map_err(|e| Error::Query(format!("DuckDB ({label}) rejected the query: {e}")))?;
+    let mut rows = statement
+        .query([])
+        .map_err(|e| Error::Query(format!("DuckDB ({label}): {e}")))?;
+    let mut result = ResultSet::default();
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| Error::Query(format!("DuckDB ({label}): {e}")))?
+    {
+        let statement = row.as_ref();
+        if result.columns.is_empty() {
+            result.columns = statement.column_names();
         }
-        Ok(result)
+        let mut values = Vec::with_capacity(result.columns.len());
+        for index in 0..result.columns.len() {
+            let value = row
+                .get_ref(index)
+                .map_err(|e| Error::Query(format!("DuckDB: {e}")))?;
+            values.push(cell(value));
+        }
+        result.rows.push(values);
     }
+    Ok(result)
 }
 
 /// Where the `path` of a DuckDB profile points, relative to the project folder.

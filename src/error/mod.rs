@@ -270,8 +270,16 @@ impl Diagnostic {
         let clean = |text: &str| -> String { crate::terminal::printable_lines(text).into_owned() };
         let mut out = format!("error: {}\n", clean(&self.message));
         if let Some(span) = &self.span {
-            out.push_str(&format!("  --> {}\n", sources.location(span)));
+            // A line end in a file's name is escaped: it must not start a line of its own.
+            let location = sources.location(span);
+            out.push_str(&format!(
+                "  --> {}\n",
+                crate::terminal::printable(&location)
+            ));
             if let Some(line_text) = sources.line(span.file, span.start.line) {
+                // Blanked before it is cut: a cut could split a secret where masking would
+                // no longer find it.
+                let line_text = &redact::blank_secrets(line_text);
                 let number = span.start.line.to_string();
                 let pad = " ".repeat(number.len());
                 let line = span.start.line;
@@ -490,4 +498,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests;
 
 mod redact;
-pub use redact::{SHORTEST_SECRET, redact, redact_json, redact_shapes, register_secret};
+pub use redact::{
+    SHORTEST_SECRET, blank_secrets, redact, redact_json, redact_shapes, register_secret,
+};

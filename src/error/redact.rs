@@ -72,9 +72,27 @@ pub fn redact(text: &str) -> String {
     redact_shapes(&redacted)
 }
 
+/// `text` with every registered secret's characters replaced one for one by `*`: for a line
+/// that is cut before it is printed (a long line's excerpt), where `****` would move the
+/// columns and a cut could leave part of a secret to see.
+pub fn blank_secrets(text: &str) -> String {
+    let mut blanked = text.to_string();
+    if let Ok(secrets) = SECRETS.read() {
+        for secret in secrets.iter() {
+            let stars = "*".repeat(secret.chars().count());
+            blanked = replace_ignoring_ascii_case_with(&blanked, secret, &stars);
+        }
+    }
+    blanked
+}
+
 /// `text` with each occurrence of `secret`, its ASCII letters in any case, replaced by
 /// `****`.
 fn replace_ignoring_ascii_case(text: &str, secret: &str) -> String {
+    replace_ignoring_ascii_case_with(text, secret, MASK)
+}
+
+fn replace_ignoring_ascii_case_with(text: &str, secret: &str, mask: &str) -> String {
     let (bytes, wanted) = (text.as_bytes(), secret.as_bytes());
     if wanted.is_empty() || bytes.len() < wanted.len() {
         return text.to_string();
@@ -86,7 +104,7 @@ fn replace_ignoring_ascii_case(text: &str, secret: &str) -> String {
         // and ASCII case folding keeps every other byte as it is.
         if bytes[at..at + wanted.len()].eq_ignore_ascii_case(wanted) {
             out.push_str(&text[copied..at]);
-            out.push_str(MASK);
+            out.push_str(mask);
             at += wanted.len();
             copied = at;
         } else {

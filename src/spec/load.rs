@@ -121,35 +121,44 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
         let settings = settings_files(root);
         for path in files {
             let display = shown(root, &path);
-            // The project's own settings are not definitions, and their errors would quote
-            // them (a password of profiles.yml): skipped where the definitions folder is the
-            // project folder, refused where a link leads to them.
-            if let Some((name, kept)) = std::fs::canonicalize(&path)
-                .ok()
-                .and_then(|canonical| settings.iter().find(|(_, kept)| *kept == canonical))
-            {
-                if path
+            let named = crate::terminal::printable(&display).into_owned();
+            // Settings are not definitions, and their errors would quote them (a password of
+            // profiles.yml): the project's own are skipped where the definitions folder is
+            // the project folder; any other way to them (a link, a hard link) or another
+            // project's (`definitions: ..`) is refused unread.
+            let own = settings.iter().find(|(_, kept)| same_file(&path, kept));
+            let named_so = path.file_name().and_then(|f| f.to_str()).filter(|f| {
+                f.eq_ignore_ascii_case(PROJECT_FILE)
+                    || f.eq_ignore_ascii_case(crate::spec::profiles::PROFILES_FILE)
+            });
+            if let Some((_, kept)) = own
+                && path.file_name() == kept.file_name()
+                && path
                     .parent()
                     .and_then(|p| std::fs::canonicalize(p).ok())
                     .as_deref()
-                    != kept.parent()
-                    || path.file_name() != kept.file_name()
-                {
-                    diagnostics.push(
-                        Diagnostic::without_location(format!(
-                            "{display} leads to {name} ({}), which holds settings, not definitions; segc does not read it as definitions",
-                            kept.display()
-                        ))
-                        .with_hint("remove the link"),
-                    );
-                }
+                    == kept.parent()
+            {
+                continue;
+            }
+            if own.is_some() || named_so.is_some() {
+                let what = match own {
+                    Some((name, kept)) => format!("is {name} ({})", kept.display()),
+                    None => format!("is named {}", named_so.unwrap_or_default()),
+                };
+                diagnostics.push(
+                    Diagnostic::without_location(format!(
+                        "{named} {what}, which holds settings, not definitions; segc does not read it as definitions"
+                    ))
+                    .with_hint("remove the link, or point `definitions:` at the folder of definitions only"),
+                );
                 continue;
             }
             let text = match read_text_file(&path) {
                 Ok(text) => text,
                 Err(error) => {
                     diagnostics.push(Diagnostic::without_location(format!(
-                        "cannot read {display}: {error}"
+                        "cannot read {named}: {error}"
                     )));
                     continue;
                 }
@@ -158,7 +167,7 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
             if total > MAX_DEFINITIONS_BYTES {
                 diagnostics.push(
                     Diagnostic::without_location(format!(
-                        "the definitions files hold more than {} MiB in all (they grew while read); segc stopped reading at {display}",
+                        "the definitions files hold more than {} MiB in all (they grew while read); segc stopped reading at {named}",
                         MAX_DEFINITIONS_BYTES >> 20
                     ))
                     .with_hint("point `definitions:` at the folder of definitions only, without generated files or data"),
@@ -210,7 +219,34 @@ fn settings_files(root: &Path) -> Vec<(&'static str, PathBuf)> {
         .collect()
 }
 
-/// `path` as the user knows it: relative to the project folder, with `/`.
+/// Whether `a` and `b` are one file: the same device and inode on Unix (a hard link
+/// too), the same canonical path elsewhere.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// `path` as the user knows it: relative to the project folder, with `/`. Messages show it
+/// through [`crate::terminal::printable`] (a line end in a name must not start a line that
+/// looks like another message); the source map keeps it as it is.
+/// [`shown`], escaped for a message.
+fn named(root: &Path, path: &Path) -> String {
+    crate::terminal::printable(&shown(root, path)).into_owned()
+}
+
 fn shown(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)
@@ -353,13 +389,29 @@ impl Walk<'_> {
             Ok(canonical) => canonical,
             Err(error) => return self.cannot_read(dir, explain(error)),
         };
+        // /proc and /sys hold the kernel's state, not definitions (and /proc/self/cwd leads
+        // back anywhere).
+        if ["/proc", "/sys"]
+            .iter()
+            .any(|system| canonical.starts_with(system))
+        {
+            self.diagnostics.push(
+                Diagnostic::without_location(format!(
+                    "{} is {}, a folder of the kernel's file systems, not of definitions",
+                    named(self.root, link.unwrap_or(dir)),
+                    canonical.display()
+                ))
+                .with_hint("point `definitions:` at the folder of definitions, and remove links into /proc or /sys"),
+            );
+            return;
+        }
         // A link to a folder that holds the one being walked (or is it) would lead back to it.
         if let Some(held) = ancestors.iter().find(|a| a.starts_with(&canonical)) {
             let target = match self.visited.get(&canonical) {
-                Some(reached) => shown(self.root, reached),
+                Some(reached) => named(self.root, reached),
                 None => canonical.display().to_string(),
             };
-            let held = shown(self.root, self.visited.get(held).map_or(held, |p| p));
+            let held = named(self.root, self.visited.get(held).map_or(held, |p| p));
             let holds = if target == held {
                 "a folder that holds it".to_string()
             } else {
@@ -368,7 +420,7 @@ impl Walk<'_> {
             self.diagnostics.push(
                 Diagnostic::without_location(format!(
                     "the symbolic link {} leads back to {target}, {holds}: a loop",
-                    shown(self.root, link.unwrap_or(dir)),
+                    named(self.root, link.unwrap_or(dir)),
                 ))
                 .with_hint("remove the link, or point it at a folder outside the definitions"),
             );
@@ -378,8 +430,8 @@ impl Walk<'_> {
             self.diagnostics.push(
                 Diagnostic::without_location(format!(
                     "the symbolic link {} leads to the same folder as {}, whose files are read already",
-                    shown(self.root, link.unwrap_or(dir)),
-                    shown(self.root, first)
+                    named(self.root, link.unwrap_or(dir)),
+                    named(self.root, first)
                 ))
                 .with_hint("remove one of the symbolic links, so that each file is read once"),
             );
@@ -401,7 +453,7 @@ impl Walk<'_> {
                 self.diagnostics.push(
                     Diagnostic::without_location(format!(
                         "the definitions folder holds more than {MAX_FOLDER_ENTRIES} files and folders; segc stopped looking at {}",
-                        shown(self.root, dir)
+                        named(self.root, dir)
                     ))
                     .with_hint("point `definitions:` at the folder of definitions only, without generated files or data"),
                 );
@@ -427,7 +479,7 @@ impl Walk<'_> {
     fn cannot_read(&mut self, dir: &Path, error: std::io::Error) {
         self.diagnostics.push(Diagnostic::without_location(format!(
             "cannot read the folder {}: {error}",
-            shown(self.root, dir)
+            named(self.root, dir)
         )));
     }
 }
