@@ -782,6 +782,9 @@ mod run {
             &["list"],
             &["compile", "--dialect", "duckdb"],
             &["run", "-k", "people"],
+            &["--help"],
+            &["run", "--help"],
+            &["--version"],
         ] {
             let full = std::fs::File::create("/dev/full").unwrap();
             let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))

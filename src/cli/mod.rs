@@ -345,7 +345,11 @@ pub fn print_command_line_error(error: clap::Error) -> i32 {
         Some(std::borrow::Cow::Owned(escaped)) if error.use_stderr() => eprint!("{escaped}"),
         Some(std::borrow::Cow::Owned(escaped)) => print!("{escaped}"),
         _ => {
-            let _ = error.print();
+            // `--help` and `--version` on a full disk: an error, as for any other output.
+            if let Err(failure) = error.print() {
+                eprintln!("error: cannot write to standard output: {failure}");
+                return 1;
+            }
         }
     }
     code
