@@ -126,14 +126,12 @@ fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<Str
         return Some(format!("the write-ahead log of the database {database}"));
     }
     let canonical = std::fs::canonicalize(path).ok()?;
-    let settings = crate::spec::profiles::search_path(profiles_dir, root)
-        .into_iter()
-        .map(|folder| folder.join(crate::spec::profiles::PROFILES_FILE))
-        .chain([root.join(crate::spec::load::PROJECT_FILE)]);
-    for file in settings {
-        if crate::spec::load::same_file(&file, &canonical) {
-            return Some(format!("the project's {}", file.display()));
-        }
+    let settings = crate::spec::load::settings_files(root, profiles_dir);
+    if let Some((_, file)) = settings
+        .iter()
+        .find(|(_, file)| crate::spec::load::same_file(file, &canonical))
+    {
+        return Some(format!("the project's {}", file.display()));
     }
     let yaml = canonical
         .extension()

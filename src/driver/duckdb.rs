@@ -269,7 +269,7 @@ impl DuckDb {
         });
         let started = Instant::now();
         let timeout = self.options.timeout;
-        let mut asked: Option<(u8, Instant)> = None;
+        let mut asked: Option<(Stop, Instant)> = None;
         loop {
             let result = match receiver.recv_timeout(Duration::from_millis(50)) {
                 Ok(result) => Some(result),
@@ -285,9 +285,9 @@ impl DuckDb {
                 (None, Some(_)) => continue,
                 (None, None) => {
                     let why = if cancel::signal().is_some() {
-                        INTERRUPTED
+                        Stop::Interrupted
                     } else if timeout.is_some_and(|t| started.elapsed() >= t) {
-                        TIMED_OUT
+                        Stop::TimedOut
                     } else {
                         continue;
                     };
@@ -309,13 +309,13 @@ impl DuckDb {
                 String::new()
             };
             return Err(match why {
-                TIMED_OUT => Error::TimedOut(format!(
+                Stop::TimedOut => Error::TimedOut(format!(
                     "target `{}` (DuckDB {}): the query ran longer than --timeout {} s and was interrupted{left}",
                     self.target_name(),
                     self.label,
                     timeout.map(|t| t.as_secs()).unwrap_or_default()
                 )),
-                _ => match cancel::interrupted(self.target_name()) {
+                Stop::Interrupted => match cancel::interrupted(self.target_name()) {
                     Error::Interrupted(message) => Error::Interrupted(format!("{message}{left}")),
                     other => other,
                 },
@@ -328,8 +328,13 @@ impl DuckDb {
 const UNSTOPPABLE_GRACE: Duration = Duration::from_secs(5);
 
 /// Why a DuckDB query was interrupted.
-const INTERRUPTED: u8 = 1;
-const TIMED_OUT: u8 = 2;
+#[derive(Clone, Copy)]
+enum Stop {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// `--timeout`.
+    TimedOut,
+}
 
 /// Runs one query on `connection` and reads its rows.
 fn read(connection: &Connection, label: &str, sql: &str) -> Result<ResultSet, Error> {

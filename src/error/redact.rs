@@ -66,7 +66,7 @@ pub fn redact(text: &str) -> String {
     let mut redacted = text.to_string();
     if let Ok(secrets) = SECRETS.read() {
         for secret in secrets.iter() {
-            redacted = replace_ignoring_ascii_case(&redacted, secret);
+            redacted = replace_ignoring_ascii_case(&redacted, secret, MASK);
         }
     }
     redact_shapes(&redacted)
@@ -80,19 +80,15 @@ pub fn blank_secrets(text: &str) -> String {
     if let Ok(secrets) = SECRETS.read() {
         for secret in secrets.iter() {
             let stars = "*".repeat(secret.chars().count());
-            blanked = replace_ignoring_ascii_case_with(&blanked, secret, &stars);
+            blanked = replace_ignoring_ascii_case(&blanked, secret, &stars);
         }
     }
     blanked
 }
 
 /// `text` with each occurrence of `secret`, its ASCII letters in any case, replaced by
-/// `****`.
-fn replace_ignoring_ascii_case(text: &str, secret: &str) -> String {
-    replace_ignoring_ascii_case_with(text, secret, MASK)
-}
-
-fn replace_ignoring_ascii_case_with(text: &str, secret: &str, mask: &str) -> String {
+/// `mask`.
+fn replace_ignoring_ascii_case(text: &str, secret: &str, mask: &str) -> String {
     let (bytes, wanted) = (text.as_bytes(), secret.as_bytes());
     if wanted.is_empty() || bytes.len() < wanted.len() {
         return text.to_string();

@@ -118,10 +118,10 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
             files.clear();
         }
         let mut total: u64 = 0;
-        let settings = settings_files(root);
+        let settings = settings_files(root, None);
         for path in files {
             let display = shown(root, &path);
-            let named = crate::terminal::printable(&display).into_owned();
+            let named = named(root, &path);
             // Settings are not definitions, and their errors would quote them (a password of
             // profiles.yml): the project's own are skipped where the definitions folder is
             // the project folder; any other way to them (a link, a hard link) or another
@@ -202,10 +202,10 @@ impl ProjectFiles {
 }
 
 /// The files that hold settings rather than definitions, canonical: `segc_project.yml` and
-/// each `profiles.yml` on the search path (without `--profiles-dir`, whose secrets are
-/// masked all the same).
-fn settings_files(root: &Path) -> Vec<(&'static str, PathBuf)> {
-    let profiles = crate::spec::profiles::search_path(None, root)
+/// each `profiles.yml` on the search path. The definitions walk leaves `--profiles-dir` out
+/// (its secrets are masked all the same); `run --out` takes it.
+pub fn settings_files(root: &Path, profiles_dir: Option<&Path>) -> Vec<(&'static str, PathBuf)> {
+    let profiles = crate::spec::profiles::search_path(profiles_dir, root)
         .into_iter()
         .map(|folder| {
             (
@@ -239,14 +239,13 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// `path` as the user knows it: relative to the project folder, with `/`. Messages show it
-/// through [`crate::terminal::printable`] (a line end in a name must not start a line that
-/// looks like another message); the source map keeps it as it is.
-/// [`shown`], escaped for a message.
+/// [`shown`], escaped for a message: a line end in a name must not start a line that looks
+/// like another message (the source map keeps the name as it is).
 fn named(root: &Path, path: &Path) -> String {
     crate::terminal::printable(&shown(root, path)).into_owned()
 }
 
+/// `path` as the user knows it: relative to the project folder, with `/`.
 fn shown(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)
@@ -289,9 +288,7 @@ pub fn read_text_file(path: impl AsRef<Path>) -> std::io::Result<String> {
     // /proc and /sys show the kernel's state as files (/proc/self/environ holds every
     // environment variable): no project file is one, and an error would quote its lines.
     if let Ok(canonical) = std::fs::canonicalize(path)
-        && let Some(system) = ["/proc", "/sys"]
-            .into_iter()
-            .find(|system| canonical.starts_with(system))
+        && let Some(system) = kernel_file_system(&canonical)
     {
         return Err(IoError::new(
             ErrorKind::InvalidInput,
@@ -334,6 +331,15 @@ pub fn read_text_file(path: impl AsRef<Path>) -> std::io::Result<String> {
             ),
         )
     })
+}
+
+/// `/proc` or `/sys` when a canonical path lies in one: the kernel's state shown as files
+/// and folders (`/proc/self/environ` holds every environment variable, `/proc/self/cwd`
+/// leads back anywhere), never a project's.
+fn kernel_file_system(canonical: &Path) -> Option<&'static str> {
+    ["/proc", "/sys"]
+        .into_iter()
+        .find(|system| canonical.starts_with(system))
 }
 
 /// An I/O error with what to do about it, where there is something to say.
@@ -391,10 +397,7 @@ impl Walk<'_> {
         };
         // /proc and /sys hold the kernel's state, not definitions (and /proc/self/cwd leads
         // back anywhere).
-        if ["/proc", "/sys"]
-            .iter()
-            .any(|system| canonical.starts_with(system))
-        {
+        if kernel_file_system(&canonical).is_some() {
             self.diagnostics.push(
                 Diagnostic::without_location(format!(
                     "{} is {}, a folder of the kernel's file systems, not of definitions",

@@ -23,7 +23,7 @@ pub fn load_all_with(
     events: &dyn Events,
 ) -> Result<Option<Vec<Result<Profile, Error>>>, Error> {
     let folders = search_path(profiles_dir, project_root);
-    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
+    let Some(folder) = holding_profiles(&folders) else {
         return Ok(None);
     };
     let text = read_text_file(folder.join(PROFILES_FILE)).map_err(|source| Error::Io {
@@ -50,7 +50,7 @@ pub fn load_all_with(
 /// reports the file's problems when it reads it.
 pub fn register_secrets(profiles_dir: Option<&Path>, project_root: &Path) {
     let folders = search_path(profiles_dir, project_root);
-    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
+    let Some(folder) = holding_profiles(&folders) else {
         return;
     };
     let Ok(text) = read_text_file(folder.join(PROFILES_FILE)) else {
@@ -88,6 +88,11 @@ pub fn register_secrets(profiles_dir: Option<&Path>, project_root: &Path) {
     }
 }
 
+/// The first of `folders` that holds a `profiles.yml`: the one segc reads.
+fn holding_profiles(folders: &[PathBuf]) -> Option<&PathBuf> {
+    folders.iter().find(|f| f.join(PROFILES_FILE).is_file())
+}
+
 /// Where to look for `profiles.yml`, in order.
 pub fn search_path(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<PathBuf> {
     let mut folders = Vec::new();
@@ -121,7 +126,7 @@ pub fn load_profile_with(
     events: &dyn Events,
 ) -> Result<Profile, Error> {
     let folders = search_path(profiles_dir, project_root);
-    let Some(folder) = folders.iter().find(|f| f.join(PROFILES_FILE).is_file()) else {
+    let Some(folder) = holding_profiles(&folders) else {
         let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
         return Err(Error::Profile(format!(
             "no {PROFILES_FILE} found (looked in: {}); create one, or preview SQL without a profile with `segc compile --dialect duckdb`",

@@ -224,11 +224,12 @@ impl Profile {
 
 /// Each key of `entries` written again, an error at the repetition naming the first.
 fn repeated_keys(entries: &[(Node, Node)], within: &str, problems: &mut Vec<Diagnostic>) {
+    use std::collections::hash_map::Entry;
     let mut seen = std::collections::HashMap::new();
     for (key, _) in entries {
         let Some(text) = key.as_str() else { continue };
-        if let Some(first) = seen.insert(text, key.span) {
-            seen.insert(text, first);
+        if let Entry::Occupied(first) = seen.entry(text) {
+            let first: &Span = first.get();
             problems.push(
                 Diagnostic::new(format!("`{text}` is written twice in {within}"), key.span)
                     .with_hint(format!(
@@ -236,6 +237,8 @@ fn repeated_keys(entries: &[(Node, Node)], within: &str, problems: &mut Vec<Diag
                         first.start.line
                     )),
             );
+        } else {
+            seen.insert(text, key.span);
         }
     }
 }
@@ -283,11 +286,8 @@ impl ProfilesFile {
         let mut sources = SourceMap::default();
         let added = sources.add_masked(path.display().to_string(), text, &hidden);
         debug_assert_eq!(added, file);
-        let invalid = |sources: SourceMap, diagnostic: Diagnostic| {
-            Error::Invalid(Box::new(Diagnostics {
-                sources,
-                items: vec![diagnostic],
-            }))
+        let invalid = |sources: SourceMap, items: Vec<Diagnostic>| {
+            Error::Invalid(Box::new(Diagnostics { sources, items }))
         };
         let root = match parsed {
             Ok(root) => root,
@@ -299,7 +299,7 @@ impl ProfilesFile {
                 {
                     diagnostic.message = message.to_string();
                 }
-                return Err(invalid(sources, diagnostic));
+                return Err(invalid(sources, vec![diagnostic]));
             }
         };
         if let Some(root) = &root
@@ -307,7 +307,10 @@ impl ProfilesFile {
         {
             return Err(invalid(
                 sources,
-                Diagnostic::new("profiles.yml must map target names to settings", root.span),
+                vec![Diagnostic::new(
+                    "profiles.yml must map target names to settings",
+                    root.span,
+                )],
             ));
         }
         // A name written twice: one of the two would be dropped without a word.
@@ -320,10 +323,7 @@ impl ProfilesFile {
             }
         }
         if !twice.is_empty() {
-            return Err(Error::Invalid(Box::new(Diagnostics {
-                sources,
-                items: twice,
-            })));
+            return Err(invalid(sources, twice));
         }
         Ok(ProfilesFile {
             path,
