@@ -770,7 +770,8 @@ mod run {
     }
 
     /// Output that cannot be written (a full disk) is an error with exit code 1, not a crash;
-    /// `--profiles-dir` naming no profiles is an error, not a fall back to other profiles.
+    /// `--profiles-dir` or `$SEGC_PROFILES_DIR` naming no profiles is an error, not a fall back
+    /// to other profiles.
     #[test]
     fn a_full_disk_and_a_wrong_profiles_dir_are_errors() {
         let dir = demo();
@@ -812,6 +813,25 @@ mod run {
                 .assert()
                 .code(2)
                 .stderr(predicate::str::contains("--profiles-dir: "));
+            // The variable too: the project's own profiles are not read in its place.
+            segc()
+                .arg("--project")
+                .arg(&project)
+                .env("SEGC_PROFILES_DIR", &missing)
+                .arg("targets")
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains("$SEGC_PROFILES_DIR: "));
+            // A folder named on the command line is read before the variable.
+            segc()
+                .arg("--project")
+                .arg(&project)
+                .arg("--profiles-dir")
+                .arg(&project)
+                .env("SEGC_PROFILES_DIR", &missing)
+                .arg("targets")
+                .assert()
+                .success();
         }
     }
 

@@ -395,7 +395,23 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
     );
     let root = cli.project.as_path();
     crate::driver::cancel::report_to(events());
-    if let Some(dir) = &cli.profiles_dir {
+    // A folder named for the profiles must hold them: falling back to other profiles could
+    // reach another warehouse.
+    let env_dir = std::env::var_os("SEGC_PROFILES_DIR").filter(|d| !d.is_empty());
+    let named = match (&cli.profiles_dir, &env_dir) {
+        (Some(dir), _) => Some((
+            "--profiles-dir",
+            dir.clone(),
+            "leave the option out to use $SEGC_PROFILES_DIR, the project folder or ~/.segc",
+        )),
+        (None, Some(dir)) => Some((
+            "$SEGC_PROFILES_DIR",
+            PathBuf::from(dir),
+            "unset the variable to use the project folder or ~/.segc",
+        )),
+        (None, None) => None,
+    };
+    if let Some((what, dir, otherwise)) = named {
         let file = dir.join(crate::spec::profiles::PROFILES_FILE);
         if !file.is_file() {
             let problem = if dir.is_dir() {
@@ -404,7 +420,7 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
                 format!("the folder {} does not exist", dir.display())
             };
             return Err(Error::Usage(format!(
-                "--profiles-dir: {problem}; name the folder that holds profiles.yml, or leave the option out to use $SEGC_PROFILES_DIR, the project folder or ~/.segc"
+                "{what}: {problem}; name the folder that holds profiles.yml, or {otherwise}"
             )));
         }
     }
