@@ -494,6 +494,16 @@ fn built_definitions_cases() -> Vec<Case> {
         definitions("old Mac line endings", "segments:\r  - { name: s }\r")
             .exit(0)
             .says("valid"),
+        // The line is quoted under the error, as for the other line ends.
+        definitions(
+            "old Mac line endings, a problem on line 2",
+            "segments:\r  - { name: s, lable: x }\r",
+        )
+        .at("segment-defs/case.yml:2:16")
+        .says("2 |   - { name: s, lable: x }"),
+        definitions("two tabs as indentation", "segments:\n\t\t- { name: s }\n")
+            .at("segment-defs/case.yml:2:1")
+            .says("tabs"),
         definitions(
             "control character",
             "segments:\n  - { name: \"a\u{7}b\" }\n",

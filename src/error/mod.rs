@@ -71,12 +71,22 @@ struct Mask {
     to: usize,
 }
 
+/// Where each line of `text` starts: after a line feed, or after a carriage return that no
+/// line feed follows (YAML's line breaks, as the parser counts lines).
+fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    std::iter::once(0)
+        .chain(bytes.iter().enumerate().filter_map(|(at, byte)| {
+            let ends = *byte == b'\n' || (*byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'));
+            ends.then_some(at + 1)
+        }))
+        .collect()
+}
+
 impl SourceMap {
     pub fn add(&mut self, display: impl Into<String>, text: impl Into<String>) -> FileId {
         let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-            .collect();
+        let line_starts = line_starts(&text);
         self.files.push(SourceFile {
             display: display.into(),
             text,
@@ -150,9 +160,7 @@ impl SourceMap {
             }
             line_start += line.len();
         }
-        let line_starts = std::iter::once(0)
-            .chain(masked.match_indices('\n').map(|(at, _)| at + 1))
-            .collect();
+        let line_starts = line_starts(&masked);
         self.files.push(SourceFile {
             display: display.into(),
             text: masked,

@@ -227,7 +227,7 @@ pub fn parse_within(
     };
 
     for next in Parser::new_from_str_with_options(text, options) {
-        let (event, raw_span) = next.map_err(|error| parse_error(file, &error))?;
+        let (event, raw_span) = next.map_err(|error| parse_error(file, text, &error))?;
         let here = span(file, &raw_span);
         let completed = match event {
             Event::DocumentStart(..) => {
@@ -297,9 +297,21 @@ pub fn parse_within(
     Ok(root)
 }
 
-/// The parser's error as a diagnostic at the character where it stopped.
-fn parse_error(file: FileId, error: &ScanError) -> Diagnostic {
-    let at = position(error.marker());
+/// The parser's error as a diagnostic at the character where it stopped; a tab it refuses
+/// is pointed at itself (the parser stops after the tabs).
+fn parse_error(file: FileId, text: &str, error: &ScanError) -> Diagnostic {
+    let mut at = position(error.marker());
+    if error.info().contains("tab") {
+        let line: Vec<char> = text
+            .lines()
+            .nth(at.line.saturating_sub(1))
+            .unwrap_or("")
+            .chars()
+            .collect();
+        while at.column > 1 && line.get(at.column - 2) == Some(&'\t') {
+            at.column -= 1;
+        }
+    }
     let span = Span {
         file,
         start: at,
