@@ -1244,6 +1244,18 @@ fn file_system_cases() -> Vec<Case> {
         })
         .args("targets")
         .says("first invalid byte is at line 1, column 30"),
+        file_system("a target's name holds a line end and an escape", |_, project| {
+            write(
+                &project.join("profiles.yml"),
+                "\"evil\\nerror: fake\\e[31m\": { type: duckdb, path: \"a\\u001b]0;x\\u0007.duckdb\" }\n",
+            );
+            None
+        })
+        .args("targets")
+        .exit(0)
+        .says("evil\\nerror: fake\\e[31m (duckdb): path: a\\e]0;x\\a.duckdb")
+        .never("\u{1b}")
+        .never("\nerror: fake"),
     ]
 }
 

@@ -22,7 +22,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
         let version = driver.server_version()?;
         println!(
             "{}",
-            crate::terminal::printable_lines(&crate::error::redact(&format!(
+            crate::terminal::printable(&crate::error::redact(&format!(
                 "{target}: ok — {version} ({} ms)",
                 started.elapsed().as_millis()
             )))
@@ -34,7 +34,8 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
     else {
         let folders = crate::spec::profiles::search_path(profiles_dir, root);
         let looked: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
-        println!("no profiles.yml found (looked in: {})", looked.join(", "));
+        let line = format!("no profiles.yml found (looked in: {})", looked.join(", "));
+        println!("{}", crate::terminal::printable(&line));
         return Ok(0);
     };
     if profiles.is_empty() {
@@ -51,11 +52,9 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> 
                     .into_iter()
                     .map(|(k, v)| format!("{k}: {v}"))
                     .collect();
-                println!("{} ({}): {}", profile.name, profile.kind, fields.join(", "));
-            }
-            Err(error @ Error::Invalid(_)) => {
-                failed = true;
-                super::print_error(&error);
+                // One line per target, whatever its name or values hold.
+                let line = format!("{} ({}): {}", profile.name, profile.kind, fields.join(", "));
+                println!("{}", crate::terminal::printable(&line));
             }
             Err(error) => {
                 failed = true;
