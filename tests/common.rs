@@ -245,6 +245,49 @@ fn days(from: NaiveDate, to: NaiveDate) -> f64 {
     (to - from).num_days() as f64
 }
 
+/// `period_months()` of the days `first..=last`: the calendar months it holds from `first`
+/// on, counted by walking day by day (a month ends on the day before the same day of the
+/// month, or on the last day of a shorter month), and the days left as a fraction of the
+/// month that would follow.
+fn calendar_months(first: NaiveDate, last: NaiveDate) -> f64 {
+    use chrono::Datelike;
+    // The day a month begun on `start` ends on (inclusive).
+    let month_end = |start: NaiveDate| {
+        let mut day = start;
+        loop {
+            let next = day.succ_opt().unwrap();
+            let wraps = next.day() == first.day().min(days_in_month(next))
+                && (next.month() != start.month() || next.year() != start.year());
+            if wraps {
+                return day;
+            }
+            day = next;
+        }
+    };
+    let (mut whole, mut start) = (0.0, first);
+    loop {
+        let end = month_end(start);
+        if end > last {
+            let length = (end - start).num_days() + 1;
+            let left = (last - start).num_days() + 1;
+            return whole + left as f64 / length as f64;
+        }
+        whole += 1.0;
+        if end == last {
+            return whole;
+        }
+        start = end.succ_opt().unwrap();
+    }
+}
+
+fn days_in_month(day: NaiveDate) -> u32 {
+    use chrono::Datelike;
+    (28..=31)
+        .rev()
+        .find(|d| day.with_day(*d).is_some())
+        .unwrap()
+}
+
 /// Every KPI of segment-defs/kpis_catalog.yml for the `all_users` row, in file order, computed
 /// in Rust from the demo rows for the period `first..=last` (as of `last`, UTC).
 pub fn catalog_expectations(
@@ -293,8 +336,8 @@ pub fn catalog_expectations(
         .map(|(_, a)| a)
         .sum();
     let orders_period: f64 = period_orders.values().sum::<usize>() as f64;
-    let months = ((last - first).num_days() + 1) as f64 / 30.4375;
-    let per_month: Vec<f64> = period_orders.values().map(|n| *n as f64 / months).collect();
+    let months = calendar_months(first, last);
+    let orders_per_month: f64 = period_orders.values().map(|n| *n as f64 / months).sum();
     let new_registrations = members
         .values()
         .filter(|created| **created >= period_start)
@@ -340,18 +383,18 @@ pub fn catalog_expectations(
                 .sum()
         })
         .collect();
-    let missed: Vec<f64> = orders
-        .values()
-        .filter(|l| l.len() >= 2)
-        .filter_map(|l| {
-            let gap = days(first_day(l), last_day(l)) / (l.len() - 1) as f64;
-            (gap != 0.0).then(|| days(last_day(l), as_of) / gap)
-        })
-        .collect();
     let lifetime: Vec<f64> = orders
         .values()
         .map(|l| days(first_day(l), last_day(l)))
         .collect();
+    // Every gap between consecutive orders weighs the same: the buyers' spans over their
+    // repeat orders; the missed cycles are the mean days since the last order over it.
+    let span: f64 = lifetime.iter().sum();
+    let between_all = (repeat_orders != 0.0).then(|| span / repeat_orders);
+    let missed = match (mean(&since), between_all) {
+        (Some(since), Some(gap)) if gap != 0.0 => Some(since / gap),
+        _ => None,
+    };
     let mut seconds: BTreeMap<i64, f64> = BTreeMap::new();
     let mut active_days: BTreeMap<i64, BTreeSet<NaiveDate>> = BTreeMap::new();
     for event in &demo.events {
@@ -366,16 +409,16 @@ pub fn catalog_expectations(
                 .insert(event.occurred_at.date());
         }
     }
-    let minutes_per_day: Vec<f64> = active_days
-        .iter()
-        .map(|(user, days)| seconds[user] / 60.0 / days.len() as f64)
-        .collect();
+    // The activity window (the project's `activity_window`, 30 days).
+    let minutes: f64 = seconds.values().map(|s| s / 60.0).sum();
+    let day_count = active_days.values().map(BTreeSet::len).sum::<usize>() as f64;
 
     vec![
         ("revenue_period", Some(revenue_period)),
         ("orders_period", Some(orders_period)),
         ("avg_order_value", Some(revenue_period / orders_period)),
-        ("orders_per_buyer_month", mean(&per_month)),
+        ("orders_per_month", Some(orders_per_month)),
+        ("orders_per_buyer_month", Some(orders_per_month / buyers)),
         ("new_registrations", Some(new_registrations)),
         ("revenue_all_time", Some(revenue_all)),
         ("orders_all_time", Some(orders_all)),
@@ -400,12 +443,15 @@ pub fn catalog_expectations(
         ),
         ("days_to_first_order", mean(&to_first)),
         ("days_to_second_order", mean(&to_second)),
-        ("days_between_orders", mean(&between)),
+        ("order_span_days", Some(span)),
+        ("days_between_orders", between_all),
         ("median_days_between_orders", median(&between)),
         ("days_since_last_order", mean(&since)),
-        ("missed_purchase_cycles", mean(&missed)),
+        ("missed_purchase_cycles", missed),
         ("customer_lifetime_days", mean(&lifetime)),
-        ("minutes_per_active_day", mean(&minutes_per_day)),
+        ("active_minutes", Some(minutes)),
+        ("active_days", Some(day_count)),
+        ("minutes_per_active_day", Some(minutes / day_count)),
         ("paid_accounts_then", Some(paid_accounts_then(demo, end))),
     ]
 }

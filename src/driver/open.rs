@@ -314,7 +314,7 @@ mod tests {
         let place = "\n    column amount of source `orders` (segment-defs/sources.yml:48, \
                      table app.orders), added by attribute `monthly_spend` \
                      (segment-defs/attributes.yml:15), attribute `lifetime_spend` \
-                     (segment-defs/attributes.yml:30)";
+                     (segment-defs/attributes.yml:32)";
         for message in [
             "Conversion Error: Type DOUBLE with value nan can't be cast because the value is \
              out of range for the destination type INT64",

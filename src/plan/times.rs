@@ -3,7 +3,7 @@
 //! the period's first day and its length in months. The renderer spells them: as literals in
 //! a single report, as columns of the series' spine otherwise.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use crate::ir::{Duration, Window};
 
@@ -16,7 +16,7 @@ pub enum TimeValue {
     Instant(NaiveDateTime),
     /// A local day.
     Date(NaiveDate),
-    /// A number of months (a period's length in days / 30.4375).
+    /// A number of months (a period's length in calendar months, see [`calendar_months`]).
     Months(f64),
 }
 
@@ -106,11 +106,12 @@ impl<'p> Periods<'p> {
         self.each(|plan| TimeValue::Date(plan.time.period.0))
     }
 
-    /// The length of each period in months (`period_months()`): days / 30.4375.
+    /// The length of each period in calendar months (`period_months()`, see
+    /// [`calendar_months`]).
     pub fn period_months(&self) -> PerPeriod {
         self.each(|plan| {
             let (first, last) = plan.time.period;
-            TimeValue::Months(((last - first).num_days() + 1) as f64 / 30.4375)
+            TimeValue::Months(calendar_months(first, last))
         })
     }
 
@@ -147,5 +148,55 @@ impl<'p> Periods<'p> {
                 end: self.as_of(),
             }
         }
+    }
+}
+
+/// The length of the days `first..=last` in calendar months: the whole months from `first`
+/// (a month on from the 31st of January is the last day of February), and what is left as a
+/// fraction of the month that follows them. A calendar month is 1 whatever its days, so each
+/// month of a `--grain month` series is 1; 30 days from the 2nd of March are 30/31.
+pub fn calendar_months(first: NaiveDate, last: NaiveDate) -> f64 {
+    let end = last.succ_opt().unwrap_or(last);
+    let on = |months: u32| first.checked_add_months(chrono::Months::new(months));
+    // The months between the two days' months, less one where `end`'s day of the month
+    // comes before `first`'s.
+    let apart = (end.year() - first.year()) * 12 + end.month() as i32 - first.month() as i32;
+    let mut whole = u32::try_from(apart).unwrap_or(0);
+    while whole > 0 && on(whole).is_none_or(|day| day > end) {
+        whole -= 1;
+    }
+    let (from, to) = (on(whole).unwrap_or(end), on(whole + 1));
+    let rest = (end - from).num_days() as f64;
+    match to {
+        Some(to) if rest > 0.0 => whole as f64 + rest / (to - from).num_days() as f64,
+        _ => whole as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::calendar_months;
+
+    fn months(first: &str, last: &str) -> f64 {
+        calendar_months(first.parse().unwrap(), last.parse().unwrap())
+    }
+
+    #[test]
+    fn a_period_is_counted_in_calendar_months() {
+        // Whole months, whatever their days.
+        assert_eq!(months("2024-02-01", "2024-02-29"), 1.0);
+        assert_eq!(months("2023-02-01", "2023-02-28"), 1.0);
+        assert_eq!(months("2024-10-01", "2024-10-31"), 1.0);
+        assert_eq!(months("2023-01-01", "2023-12-31"), 12.0);
+        assert_eq!(months("2024-01-15", "2024-03-14"), 2.0);
+        // From the last day of a month: a month on is the last day of the next.
+        assert_eq!(months("2024-01-31", "2024-02-28"), 1.0);
+        // What is left is a fraction of the month that follows the whole ones.
+        assert_eq!(months("2024-03-02", "2024-03-31"), 30.0 / 31.0);
+        assert_eq!(months("2024-02-01", "2024-02-14"), 14.0 / 29.0);
+        assert_eq!(months("2024-01-01", "2024-02-15"), 1.0 + 15.0 / 29.0);
+        assert_eq!(months("2024-05-31", "2024-05-31"), 1.0 / 30.0);
+        assert_eq!(months("9999-12-01", "9999-12-31"), 1.0);
+        assert_eq!(months("9999-12-02", "9999-12-31"), 30.0 / 31.0);
     }
 }
