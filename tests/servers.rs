@@ -301,3 +301,229 @@ fn a_server_that_never_answers_is_given_up_on_within_the_limit() {
         "the label as BigQuery holds it: {label}"
     );
 }
+
+/// A BigQuery endpoint that answers `jobs.query` with `first` and every `getQueryResults`
+/// with `next` (`null`: never).
+fn bigquery_server(first: serde_json::Value, next: serde_json::Value) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let text = |value: serde_json::Value| match value {
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let (first, next) = (text(first), text(next));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (first, next) = (first.clone(), next.clone());
+            std::thread::spawn(move || answer_json(stream, &first, &next));
+        }
+    });
+    port
+}
+
+/// Answers the requests of one connection: a POST with `first`, anything else with `next`.
+fn answer_json(stream: TcpStream, first: &str, next: &str) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request = String::new();
+        if reader.read_line(&mut request).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let answer = if request.starts_with("POST") {
+            first
+        } else {
+            next
+        };
+        if answer.is_empty() {
+            // Never answered: the connection is held open.
+            std::thread::sleep(Duration::from_secs(600));
+            return;
+        }
+        let stream = reader.get_mut();
+        if write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        )
+        .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// One page of a finished job: a column `x` of `kind`, the rows, and a page token.
+fn page(kind: &str, rows: serde_json::Value, token: Option<&str>) -> serde_json::Value {
+    let mut page = serde_json::json!({
+        "kind": "bigquery#queryResponse",
+        "jobReference": {"projectId": "p", "jobId": "job_1", "location": "US"},
+        "jobComplete": true,
+        "schema": {"fields": [{"name": "x", "type": kind, "mode": "NULLABLE"}]},
+        "rows": rows,
+        "totalRows": "1",
+    });
+    if let Some(token) = token {
+        page["pageToken"] = token.into();
+    }
+    page
+}
+
+/// An endpoint that is not BigQuery, or not honest: one naming the same page of results
+/// again and again (segc read it without end, its memory growing), and one sending a
+/// number, a boolean or an object where BigQuery sends every value as a string (segc
+/// printed them as they came). Both are refused, in bounded time.
+#[test]
+fn a_bigquery_endpoint_that_pages_without_end_or_sends_other_values_is_refused() {
+    let rows = serde_json::json!([{"f": [{"v": "1"}]}]);
+    let again = page("STRING", rows.clone(), Some("again"));
+    let port = bigquery_server(again.clone(), again);
+    let dir = project(&format!(
+        "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
+    ));
+    let started = Instant::now();
+    let output = segc(dir.path(), &["targets", "--check", "bq"]);
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("named the same page of results twice"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "{text}");
+
+    for (value, shown) in [
+        (serde_json::json!(3.7), "`3.7`"),
+        (serde_json::json!(true), "`true`"),
+        (serde_json::json!({"a": 1}), "`{\"a\":1}`"),
+    ] {
+        let rows = serde_json::json!([{"f": [{"v": value}]}]);
+        let port = bigquery_server(
+            page("INTEGER", rows, None),
+            page("INTEGER", serde_json::json!([]), None),
+        );
+        let dir = project(&format!(
+            "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
+        ));
+        let output = segc(dir.path(), &["targets", "--check", "bq"]);
+        let text = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(&format!("{shown} is not a value BigQuery sends")),
+            "{text}"
+        );
+    }
+}
+
+/// A profile whose credentials would go over plain HTTP to another machine is refused
+/// before anything is sent.
+#[test]
+fn credentials_are_not_sent_in_clear_to_another_machine() {
+    let dir = project(
+        "bq: { type: bigquery, project: p, access_token: \"Tok-In-Clear-77\", endpoint: \"http://192.0.2.2:9550\" }\n",
+    );
+    let started = Instant::now();
+    let output = segc(dir.path(), &["run", "--target", "bq"]);
+    let text = common::output_text(&output);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("would carry the credentials unencrypted"),
+        "{text}"
+    );
+    assert!(!text.contains("Tok-In-Clear-77"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{text}");
+}
+
+/// An answer larger than the driver's budget for rows is refused as its rows come, on the
+/// real servers here (PostgreSQL and the BigQuery emulator), with the budget made small:
+/// a server sending rows without end cannot make segc hold them all.
+#[test]
+fn rows_past_the_budget_are_refused_as_they_come() {
+    let mut profiles = String::new();
+    if var("SEGC_TEST_POSTGRES").as_deref() == Some("1") {
+        profiles.push_str(&format!(
+            "pg: {{ type: postgres, host: \"{}\", port: {}, user: \"{}\", password: \"{}\", database: postgres, sslmode: disable }}\n",
+            var("SEGC_TEST_PG_HOST").unwrap_or("127.0.0.1".into()),
+            var("SEGC_TEST_PG_PORT").unwrap_or("5432".into()),
+            var("SEGC_TEST_PG_USER").unwrap_or("postgres".into()),
+            var("SEGC_TEST_PG_PASSWORD").unwrap_or_default(),
+        ));
+    }
+    if let Some(endpoint) = var("SEGC_TEST_BQ_ENDPOINT") {
+        profiles.push_str(&format!(
+            "bq: {{ type: bigquery, project: segc-test, endpoint: \"{endpoint}\" }}\n"
+        ));
+    }
+    if profiles.is_empty() {
+        eprintln!("skipped: no PostgreSQL or BigQuery emulator configured");
+        return;
+    }
+    let dir = project(&profiles);
+    for (target, many, few) in [
+        (
+            "pg",
+            "SELECT g FROM generate_series(1, 2000000) AS g",
+            "SELECT g FROM generate_series(1, 1000) AS g",
+        ),
+        (
+            "bq",
+            "SELECT x FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS x",
+            "SELECT x FROM UNNEST(GENERATE_ARRAY(1, 1000)) AS x",
+        ),
+    ] {
+        if !profiles.contains(&format!("{target}:")) {
+            continue;
+        }
+        let profile =
+            segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), target).unwrap();
+        let options = segc::driver::RunOptions {
+            max_result_bytes: 1 << 20,
+            ..Default::default()
+        };
+        let mut driver = segc::driver::open(&profile, options, dir.path()).unwrap();
+        // Within the budget, every row. (A table function is sent as a fixture's statement:
+        // the gate admits only tables and subqueries in a report's reads.)
+        assert_eq!(driver.set_up(few).unwrap().rows.len(), 1000, "{target}");
+        let error = driver.set_up(many).unwrap_err().to_string();
+        assert!(
+            error.contains("the answer holds more than 1 MiB of rows"),
+            "{target}: {error}"
+        );
+    }
+}
+
+/// `segc targets --check` gives up at its `--timeout` when the warehouse takes the query and
+/// never finishes it (it waited without end).
+#[test]
+fn a_check_of_a_target_ends_at_its_timeout() {
+    let mut running = page("INTEGER", serde_json::json!([]), None);
+    running["jobComplete"] = false.into();
+    let port = bigquery_server(running, serde_json::Value::Null);
+    let dir = project(&format!(
+        "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
+    ));
+    let started = Instant::now();
+    let output = segc(dir.path(), &["targets", "--check", "bq", "--timeout", "2"]);
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("--timeout 2 s"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(20), "{text}");
+}

@@ -12,13 +12,21 @@ pub struct TargetsArgs {
     /// round-trip time.
     #[arg(long, value_name = "TARGET")]
     pub check: Option<String>,
+    /// With `--check`: give up after this many seconds, connecting and querying together
+    /// (the query is cancelled in the warehouse).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &TargetsArgs) -> Result<i32, Error> {
     if let Some(target) = &args.check {
         let profile = super::resolve_target(root, profiles_dir, target.clone())?.profile;
         let started = std::time::Instant::now();
-        let mut driver = crate::driver::open(&profile, super::run_options(), root)?;
+        let options = crate::driver::RunOptions {
+            timeout: Some(std::time::Duration::from_secs(args.timeout)),
+            ..super::run_options()
+        };
+        let mut driver = crate::driver::open(&profile, options, root)?;
         let version = driver.server_version()?;
         println!(
             "{}",

@@ -133,6 +133,9 @@ pub struct RunOptions {
     /// Open a session that may write the results table (`--materialize`): DuckDB opens its
     /// file for writing; the network drivers need nothing more.
     pub write: bool,
+    /// The most a query's rows may take in memory, in bytes ([`MAX_RESULT_BYTES`] when 0):
+    /// a server that sends rows without end is stopped there.
+    pub max_result_bytes: usize,
 }
 
 impl RunOptions {
@@ -157,6 +160,66 @@ impl RunOptions {
         if let Ok(mut slot) = self.bytes.lock() {
             *slot = bytes;
         }
+    }
+}
+
+/// The most of a server's own message an error quotes: a server may say anything, at any
+/// length, and a message is printed, logged and kept in `run_results.json`.
+pub const SERVER_MESSAGE_CHARS: usize = 2_000;
+
+/// The most a query's rows may take in memory unless [`RunOptions::max_result_bytes`] says
+/// otherwise: far more than any report (100,000 segments × 20 KPIs take about 100 MB), and
+/// a bound on what a server that sends rows without end can make segc hold.
+pub const MAX_RESULT_BYTES: usize = 1 << 30;
+
+/// What the rows read so far take in memory, against the limit; counted as each row is read.
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+pub(crate) struct ResultBudget<'a> {
+    target: &'a str,
+    limit: usize,
+    used: usize,
+    rows: usize,
+}
+
+#[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
+impl<'a> ResultBudget<'a> {
+    pub(crate) fn new(target: &'a str, options: &RunOptions) -> ResultBudget<'a> {
+        let limit = match options.max_result_bytes {
+            0 => MAX_RESULT_BYTES,
+            set => set,
+        };
+        ResultBudget {
+            target,
+            limit,
+            used: 0,
+            rows: 0,
+        }
+    }
+
+    /// Counts one more row, or refuses it once the rows would take more than the limit.
+    pub(crate) fn take(&mut self, row: &[Cell]) -> Result<(), Error> {
+        let size = std::mem::size_of::<Vec<Cell>>()
+            + row
+                .iter()
+                .map(|cell| {
+                    std::mem::size_of::<Cell>()
+                        + match cell {
+                            Cell::Text(text) => text.len(),
+                            _ => 0,
+                        }
+                })
+                .sum::<usize>();
+        self.used += size;
+        self.rows += 1;
+        if self.used > self.limit {
+            return Err(Error::Query(format!(
+                "target `{}`: the answer holds more than {} MiB of rows ({} rows read); segc stops reading it, since no statement it sends returns that much — check that the target is the warehouse it names",
+                self.target,
+                self.limit >> 20,
+                self.rows
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -201,6 +264,8 @@ pub(crate) struct Backoff {
     retries: u32,
     pause: std::time::Duration,
     events: EventSink,
+    /// `--timeout`, and when it ends: no pause goes past it.
+    timeout: Option<(std::time::Duration, std::time::Instant)>,
 }
 
 #[cfg(any(feature = "postgres", feature = "bigquery", feature = "sqlserver"))]
@@ -216,7 +281,15 @@ impl Backoff {
             retries: 0,
             pause: FIRST_BACKOFF,
             events: EventSink::default(),
+            timeout: None,
         }
+    }
+
+    /// The same policy, within `--timeout` (counted from now): a retry that would start past
+    /// it is not made, and the statement fails with the timeout.
+    pub(crate) fn within(mut self, timeout: Option<std::time::Duration>) -> Backoff {
+        self.timeout = timeout.map(|t| (t, std::time::Instant::now() + t));
+        self
     }
 
     /// The same policy, announcing each retry to `events`.
@@ -229,6 +302,15 @@ impl Backoff {
     /// the budget would be exceeded, the error to give up with.
     pub(crate) fn next(&mut self, message: String) -> Result<std::time::Duration, Error> {
         let spent = self.started.elapsed();
+        if let Some((timeout, until)) = self.timeout
+            && std::time::Instant::now() + self.pause >= until
+        {
+            return Err(Error::TimedOut(format!(
+                "{message} (no retry within --timeout {} s; {} retries made)",
+                timeout.as_secs(),
+                self.retries
+            )));
+        }
         if spent + self.pause > self.budget {
             return Err(Error::Query(format!(
                 "{message} (gave up after {} retries in {} s)",
@@ -485,6 +567,24 @@ mod tests {
             .map(|_| backoff.next("reset".into()).unwrap().as_millis())
             .collect();
         assert_eq!(pauses, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    }
+
+    #[test]
+    fn backoff_makes_no_retry_past_the_timeout() {
+        let mut backoff = Backoff::new().within(Some(std::time::Duration::from_millis(1200)));
+        assert_eq!(backoff.next("reset".into()).unwrap().as_millis(), 500);
+        // The next pause (1 s) would end past the timeout, counted from the start.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let error = backoff.next("connection reset".into()).unwrap_err();
+        assert!(matches!(error, Error::TimedOut(_)), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "connection reset (no retry within --timeout 1 s; 1 retries made)"
+        );
+        // Without a timeout, the budget alone decides.
+        let mut backoff = Backoff::new().within(None);
+        assert_eq!(backoff.next("reset".into()).unwrap().as_millis(), 500);
+        assert_eq!(backoff.next("reset".into()).unwrap().as_millis(), 1000);
     }
 
     #[test]

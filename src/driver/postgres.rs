@@ -27,6 +27,8 @@ pub struct Postgres {
     backend_pid: Option<i32>,
     kind: String,
     label: String,
+    /// When the statement being sent must end (`--timeout` from its first try on).
+    deadline: Option<tokio::time::Instant>,
 }
 
 use super::{Attempt, Backoff};
@@ -149,9 +151,10 @@ fn explain(error: &tokio_postgres::Error, target: &str) -> String {
             "3D000" => " — check `database` in profiles.yml",
             _ => "",
         };
-        return format!("target `{target}`: {}{hint}", db.message());
+        let message = crate::error::clip(db.message(), super::SERVER_MESSAGE_CHARS);
+        return format!("target `{target}`: {message}{hint}");
     }
-    let text = error.to_string();
+    let text = crate::error::clip(&error.to_string(), super::SERVER_MESSAGE_CHARS);
     if text.contains("TLS") || text.contains("tls") || text.contains("ssl") {
         return format!(
             "target `{target}`: TLS failed ({text}) — check `sslmode` and `sslrootcert`"
@@ -225,6 +228,7 @@ impl Postgres {
             backend_pid: None,
             kind: profile.kind.clone(),
             label: profile.name.clone(),
+            deadline: None,
         };
         driver.backend_pid = driver.backend_pid();
         Ok(driver)
@@ -242,18 +246,50 @@ impl Postgres {
         Some(pid)
     }
 
-    /// Runs once; on Ctrl-C or time-out, asks the server to cancel the query before returning.
-    fn query_once(&mut self, sql: &str) -> Result<Vec<Row>, Attempt> {
+    /// Runs once, reading the rows as they come and decoding each, until the answer ends or
+    /// holds more than the result budget; on Ctrl-C or time-out, asks the server to cancel
+    /// the query before returning.
+    fn query_once(&mut self, sql: &str) -> Result<ResultSet, Attempt> {
+        use futures_util::TryStreamExt;
         let cancel = self.client.cancel_token();
-        let work = self.client.query(sql, &[]);
+        let (client, target, options) = (&self.client, &self.label, &self.options);
+        let work = async move {
+            let none: [&(dyn tokio_postgres::types::ToSql + Sync); 0] = [];
+            let stream = client.query_raw(sql, none).await?;
+            futures_util::pin_mut!(stream);
+            let mut budget = super::ResultBudget::new(target, options);
+            let mut result = ResultSet::default();
+            while let Some(row) = stream.try_next().await? {
+                if result.columns.is_empty() {
+                    result.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+                }
+                let mut values = Vec::with_capacity(row.len());
+                for index in 0..row.len() {
+                    match cell(&row, index) {
+                        Ok(value) => values.push(value),
+                        Err(e) => {
+                            return Ok(Err(Error::Query(format!(
+                                "target `{target}`: cannot decode a value: {e}"
+                            ))));
+                        }
+                    }
+                }
+                if let Err(error) = budget.take(&values) {
+                    return Ok(Err(error));
+                }
+                result.rows.push(values);
+            }
+            Ok(Ok(result))
+        };
         cancellable(
             &self.runtime,
             cancel,
             self.tls.clone(),
             &self.label,
-            &self.options,
+            (&self.options, self.deadline),
             work,
-        )
+        )?
+        .map_err(Attempt::Failed)
     }
 
     /// The statements in one transaction, once: on any failure, Ctrl-C or time-out the
@@ -273,7 +309,7 @@ impl Postgres {
             cancel,
             self.tls.clone(),
             &self.label,
-            &self.options,
+            (&self.options, self.deadline),
             work,
         )
     }
@@ -286,14 +322,14 @@ fn cancellable<T>(
     cancel: tokio_postgres::CancelToken,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     target: &str,
-    options: &super::RunOptions,
+    (options, until): (&super::RunOptions, Option<tokio::time::Instant>),
     work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
 ) -> Result<T, Attempt> {
     let timeout = options.timeout;
     let target = target.to_string();
     let events = &options.events;
     runtime.block_on(async move {
-        let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
+        let limit = super::deadline(until);
         let outcome = tokio::select! {
             result = work => return result.map_err(|e| {
                 Attempt::new(is_transient(&e), explain(&e, &target))
@@ -521,26 +557,7 @@ impl Driver for Postgres {
     }
 
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
-        let target = self.label.clone();
-        let rows = self.retrying(|this| this.query_once(statement.sql()))?;
-        let mut result = ResultSet::default();
-        if let Some(first) = rows.first() {
-            result.columns = first
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect();
-        }
-        for row in &rows {
-            let mut values = Vec::with_capacity(row.len());
-            for index in 0..row.len() {
-                values.push(cell(row, index).map_err(|e| {
-                    Error::Query(format!("target `{target}`: cannot decode a value: {e}"))
-                })?);
-            }
-            result.rows.push(values);
-        }
-        Ok(result)
+        self.retrying(|this| this.query_once(statement.sql()))
     }
 
     /// One transaction; a dropped connection rolled it back, so it is tried again whole.
@@ -559,7 +576,14 @@ impl Postgres {
         mut once: impl FnMut(&mut Self) -> Result<T, Attempt>,
     ) -> Result<T, Error> {
         let target = self.label.clone();
-        let mut backoff = Backoff::new().reporting(&self.options.events);
+        let mut backoff = Backoff::new()
+            .reporting(&self.options.events)
+            .within(self.options.timeout);
+        // Every try together within --timeout: each is given what is left of it.
+        self.deadline = self
+            .options
+            .timeout
+            .map(|t| tokio::time::Instant::now() + t);
         loop {
             cancel::check(&target)?;
             match once(self) {

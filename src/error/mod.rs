@@ -472,6 +472,21 @@ pub enum BadRequest {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `text` with its secrets masked ([`redact`]), then cut to at most `max` characters, with
+/// what was left out counted: a warehouse's message or value quoted in an error stays
+/// readable and bounded, however long it was, and a cut never leaves part of a secret.
+pub fn clip(text: &str, max: usize) -> String {
+    let text = redact(text);
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((at, _)) => format!(
+            "{}… ({} more characters)",
+            &text[..at],
+            text[at..].chars().count()
+        ),
+    }
+}
+
 /// The closest of `candidates` to `name`, when it is close enough to be a likely typo.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut best: Option<(usize, &str)> = None;

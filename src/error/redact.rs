@@ -54,7 +54,47 @@ fn forms(secret: &str) -> Vec<String> {
             url.push_str(&format!("%{byte:02X}"));
         }
     }
-    let mut all = vec![secret.to_string(), json, secret.replace('\'', "''"), url];
+    // JSON writers differ: some write every character past ASCII as `\u00e9` (a surrogate
+    // pair past U+FFFF), some a `/` as `\/`, some every punctuation mark as `\u0022`. Hex
+    // digits in either case match, as every form is matched ignoring ASCII case.
+    let utf16 = |c: char| -> String {
+        let mut units = [0u16; 2];
+        c.encode_utf16(&mut units)
+            .iter()
+            .map(|unit| format!("\\u{unit:04x}"))
+            .collect()
+    };
+    let ascii_json: String = json
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                utf16(c)
+            }
+        })
+        .collect();
+    let slashed = ascii_json.replace('/', "\\/");
+    let all_escaped: String = secret
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                utf16(c)
+            }
+        })
+        .collect();
+    let mut all = vec![
+        secret.to_string(),
+        json,
+        secret.replace('\'', "''"),
+        url,
+        ascii_json,
+        slashed,
+        all_escaped,
+    ];
+    all.sort();
     all.dedup();
     all
 }
@@ -260,6 +300,11 @@ mod tests {
             "string 'Zw\"q''Pass/wörd!' quoted",
             "url postgres://u:Zw%22q%27Pass%2Fw%C3%B6rd%21@host",
             "lower zw%22q%27pass%2fw%c3%b6rd%21 too",
+            // JSON as other writers escape it: past ASCII as \u, a slash as \/, every mark.
+            r#"python "Zw\"q'Pass/w\u00f6rd!""#,
+            r#"upper hex Zw\"q'Pass/w\u00F6rd!"#,
+            r#"slashed Zw\"q'Pass\/w\u00f6rd!"#,
+            r#"marks Zw\u0022q\u0027Pass\u002fw\u00f6rd\u0021"#,
         ];
         for text in said {
             let masked = redact(text);

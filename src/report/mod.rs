@@ -347,8 +347,18 @@ impl Report {
             let values = kpi_columns
                 .iter()
                 .zip(&columns)
-                .map(|(position, column)| normalize(&values[*position], column.value_type))
-                .collect();
+                .map(|(position, column)| {
+                    let cell = &values[*position];
+                    normalize(cell, column.value_type).ok_or_else(|| {
+                        Error::Query(format!(
+                            "the warehouse returned {} for KPI `{}` of segment `{segment}`, where the statement asks for {}; the table is not printed",
+                            described(cell),
+                            column.name,
+                            expected(column.value_type)
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<Cell>, Error>>()?;
             rows.push(Row {
                 segment: segment.to_string(),
                 label,
@@ -385,12 +395,53 @@ pub(crate) fn definition_note_text(segments: &[String]) -> String {
 }
 
 /// Values as the KPI's type says: integers for counts, doubles otherwise.
-fn normalize(cell: &Cell, value_type: KpiType) -> Cell {
-    match (value_type, cell) {
-        (KpiType::Integer, Cell::Double(v)) if v.fract() == 0.0 => Cell::Integer(*v as i64),
+/// A KPI's value as its type holds it, or `None` when the warehouse returned a value of
+/// another kind than the statement's cast asks for (a server that is not what it claims, a
+/// proxy that rewrites answers): such a table is not printed.
+fn normalize(cell: &Cell, value_type: KpiType) -> Option<Cell> {
+    Some(match (value_type, cell) {
+        (_, Cell::Null) => Cell::Null,
+        (KpiType::Integer, Cell::Integer(_)) => cell.clone(),
+        (KpiType::Integer, Cell::Double(v))
+            if v.fract() == 0.0 && v.abs() < 9_223_372_036_854_775_808.0 =>
+        {
+            Cell::Integer(*v as i64)
+        }
         (KpiType::Double, Cell::Integer(v)) => Cell::Double(*v as f64),
         (KpiType::Double, Cell::Double(v)) if !v.is_finite() => Cell::Null,
-        _ => cell.clone(),
+        (KpiType::Double, Cell::Double(_)) => cell.clone(),
+        (KpiType::Date, Cell::Date(_)) => cell.clone(),
+        // A date some drivers read as a timestamp at midnight.
+        (KpiType::Date, Cell::Timestamp(t)) if t.time() == chrono::NaiveTime::MIN => {
+            Cell::Date(t.date())
+        }
+        (KpiType::Timestamp, Cell::Timestamp(_)) => cell.clone(),
+        (KpiType::String, Cell::Text(_)) => cell.clone(),
+        _ => return None,
+    })
+}
+
+/// What a KPI's cast asks for, for a message.
+fn expected(value_type: KpiType) -> &'static str {
+    match value_type {
+        KpiType::Integer => "a whole number",
+        KpiType::Double => "a number",
+        KpiType::Date => "a date",
+        KpiType::Timestamp => "a timestamp",
+        KpiType::String => "text",
+    }
+}
+
+/// What kind of value a cell holds, for a message (never the value: it may be anything).
+fn described(cell: &Cell) -> &'static str {
+    match cell {
+        Cell::Null => "NULL",
+        Cell::Integer(_) => "a whole number",
+        Cell::Double(_) => "a fractional number",
+        Cell::Text(_) => "text",
+        Cell::Date(_) => "a date",
+        Cell::Timestamp(_) => "a timestamp",
+        Cell::Boolean(_) => "a boolean",
     }
 }
 

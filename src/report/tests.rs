@@ -280,8 +280,28 @@ fn reported_doubles_keep_twelve_significant_digits() {
     assert_eq!(csv_values(&report), [i64::MAX.to_string()]);
 }
 
+/// The value [`example_result`] holds for a KPI: its place among the KPIs, of the KPI's type.
+fn example_value(project: &Project, kpi: &str, place: usize) -> Cell {
+    let kpi = project.kpis.iter().find(|k| k.name == kpi).unwrap();
+    match kpi.value_type {
+        KpiType::Integer => Cell::Integer(place as i64),
+        KpiType::Double => Cell::Double(place as f64 + 0.5),
+        KpiType::Date => {
+            Cell::Date(chrono::NaiveDate::from_ymd_opt(2026, 1, (place % 28) as u32 + 1).unwrap())
+        }
+        KpiType::Timestamp => Cell::Timestamp(
+            chrono::NaiveDate::from_ymd_opt(2026, 2, (place % 28) as u32 + 1)
+                .unwrap()
+                .and_hms_opt(1, 2, 3)
+                .unwrap(),
+        ),
+        KpiType::String => Cell::Text(kpi.name.clone()),
+    }
+}
+
 /// The example project, and a result for its default report as the statement returns
-/// it: `segment`, `parent`, `segc_row`, then each KPI, holding its own name as a value.
+/// it: `segment`, `parent`, `segc_row`, then each KPI, holding its place among the KPIs as a
+/// value of its type ([`example_value`]).
 fn example_result() -> (Project, ResultSet) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let project = crate::validate::load_and_validate(root).unwrap();
@@ -308,7 +328,11 @@ fn example_result() -> (Project, ResultSet) {
                 parent,
                 Cell::Integer(row.ordinal as i64),
             ];
-            cells.extend(kpis.iter().map(|kpi| Cell::Text(kpi.clone())));
+            cells.extend(
+                kpis.iter()
+                    .enumerate()
+                    .map(|(place, kpi)| example_value(&project, kpi, place)),
+            );
             cells
         })
         .collect();
@@ -336,8 +360,9 @@ fn results_are_read_by_column_name() {
     let report = Report::from_result(&plan, "t", &result).unwrap();
     assert!(report.rows.iter().any(|row| row.parent.is_some()));
     for row in &report.rows {
-        for (column, value) in report.columns.iter().zip(&row.values) {
-            assert_eq!(value, &Cell::Text(column.name.clone()), "{}", row.segment);
+        for (place, (column, value)) in report.columns.iter().zip(&row.values).enumerate() {
+            let expected = example_value(&project, &column.name, place);
+            assert_eq!(value, &expected, "{}", row.segment);
         }
     }
     // Columns in any order read the same.
@@ -378,6 +403,45 @@ fn a_row_naming_another_segment_is_refused() {
     orphaned.rows[child][1] = Cell::Null;
     let error = Report::from_result(&plan, "t", &orphaned).unwrap_err();
     assert!(error.to_string().contains("with parent NULL"), "{error}");
+}
+
+/// A value of another kind than the statement's cast asks for (text where a count should
+/// be, a fraction for a whole number, a number for a date) is not printed: a server that
+/// answers so is not the warehouse the statement was written for.
+#[test]
+fn a_value_of_another_type_than_its_kpi_is_refused() {
+    let (project, result) = example_result();
+    let plan = example_plan(&project);
+    let people = 3 + plan
+        .kpis
+        .iter()
+        .position(|id| project.kpi(*id).name == "people")
+        .unwrap();
+    for (wrong, found) in [
+        (Cell::Text("12".into()), "text"),
+        (Cell::Double(12.5), "a fractional number"),
+        (Cell::Boolean(true), "a boolean"),
+        (Cell::Double(1e19), "a fractional number"),
+    ] {
+        let mut tampered = result.clone();
+        tampered.rows[1][people] = wrong;
+        let error = Report::from_result(&plan, "t", &tampered)
+            .unwrap_err()
+            .to_string();
+        let expected = format!(
+            "the warehouse returned {found} for KPI `people` of segment `{}`, where the statement asks for a whole number",
+            plan.rows[1].name(&project)
+        );
+        assert!(error.contains(&expected), "{error}");
+    }
+    // What every driver may return for the type is read as it.
+    let mut whole = result.clone();
+    whole.rows[1][people] = Cell::Double(12.0);
+    let report = Report::from_result(&plan, "t", &whole).unwrap();
+    assert_eq!(report.rows[1].values[people - 3], Cell::Integer(12));
+    whole.rows[1][people] = Cell::Null;
+    let report = Report::from_result(&plan, "t", &whole).unwrap();
+    assert_eq!(report.rows[1].values[people - 3], Cell::Null);
 }
 
 #[test]

@@ -16,9 +16,19 @@ pub fn decode(field: &TableFieldSchema, value: Option<&serde_json::Value>) -> Re
         Some(value) => value,
     };
     let repeated = field.mode.as_deref() == Some("REPEATED");
+    let nested = repeated || matches!(field.r#type, FieldType::Record | FieldType::Struct);
     let text = match value {
-        serde_json::Value::String(text) if !repeated => text.as_str(),
-        other => return Ok(Cell::Text(other.to_string())),
+        serde_json::Value::String(text) if !nested => text.as_str(),
+        other if nested => return Ok(Cell::Text(other.to_string())),
+        // A scalar always comes as a string: anything else is not BigQuery's answer.
+        other => {
+            return Err(format!(
+                "`{}`: `{}` is not a value BigQuery sends for a {:?} column (a string)",
+                field.name,
+                crate::error::clip(&other.to_string(), 80),
+                field.r#type
+            ));
+        }
     };
     let bad = |kind: &str| format!("`{}`: `{text}` is not a valid {kind}", field.name);
     Ok(match field.r#type {

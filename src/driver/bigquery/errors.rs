@@ -58,6 +58,7 @@ pub fn explain(target: &str, code: i64, reason: &str, message: &str) -> String {
     } else {
         format!(" ({reason})")
     };
+    let message = crate::error::clip(message, super::super::SERVER_MESSAGE_CHARS);
     format!("target `{target}`: BigQuery error{reason}: {message}{hint}")
 }
 

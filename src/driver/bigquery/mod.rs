@@ -259,18 +259,36 @@ impl BigQuery {
         let mut schema = response.schema.and_then(|s| s.fields);
         let mut processed = response.total_bytes_processed;
         let mut rows = Vec::new();
+        // Every row counted as it is read; a page token seen before would read the same
+        // pages again without end.
+        let mut budget = super::ResultBudget::new(target, &self.options);
+        let mut keep = |decoded: Vec<Vec<super::Cell>>| -> Result<(), Error> {
+            for row in decoded {
+                budget.take(&row)?;
+                rows.push(row);
+            }
+            Ok(())
+        };
         if response.job_complete == Some(true)
             && let Some(fields) = &schema
         {
-            rows.extend(decode_rows(
+            keep(decode_rows(
                 fields,
                 response.rows.unwrap_or_default(),
                 target,
-            )?);
+            )?)?;
         }
         let mut complete = response.job_complete == Some(true);
         let mut page_token = response.page_token.filter(|t| !t.is_empty());
+        let mut tokens_seen = std::collections::HashSet::new();
         while !complete || page_token.is_some() {
+            if let Some(token) = &page_token
+                && !tokens_seen.insert(token.clone())
+            {
+                return Err(Error::Query(format!(
+                    "target `{target}`: the endpoint named the same page of results twice (job {job_id}); segc stops reading rather than read it again without end"
+                )));
+            }
             // No `formatOptions` here: the client sends these as URL parameters, where a nested
             // field cannot be written; later pages may carry float-seconds timestamps, which
             // `decode` reads too.
@@ -303,7 +321,7 @@ impl BigQuery {
                 schema = page.schema.and_then(|s| s.fields);
             }
             if let Some(fields) = &schema {
-                rows.extend(decode_rows(fields, page.rows.unwrap_or_default(), target)?);
+                keep(decode_rows(fields, page.rows.unwrap_or_default(), target)?)?;
             }
             page_token = page.page_token.filter(|t| !t.is_empty());
         }

@@ -68,6 +68,40 @@ pub fn label_value(text: &str) -> String {
     value
 }
 
+/// Refuses an `endpoint` that would carry the profile's credentials unencrypted: plain
+/// `http://` to another machine than this one. An emulator on loopback, or any endpoint
+/// without credentials (segc then sends none), is accepted.
+fn refuse_credentials_in_clear(profile: &Profile, endpoint: &str) -> Result<(), Error> {
+    let has_credentials = ["access_token", "keyfile_json", "keyfile"]
+        .iter()
+        .any(|key| profile.field(key).is_some());
+    let Some(rest) = endpoint
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &endpoint[7..])
+    else {
+        return Ok(());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if has_credentials && !loopback {
+        return Err(Error::Profile(format!(
+            "target `{}`: `endpoint` is plain http:// to {}, which would carry the credentials unencrypted; use https://, or point it at an emulator on this machine (127.0.0.1), or leave the credentials out for an emulator",
+            profile.name,
+            crate::terminal::printable(host)
+        )));
+    }
+    Ok(())
+}
+
 /// A fresh `requestId`, so BigQuery runs a retried `jobs.query` once.
 fn request_id() -> String {
     let nanos = std::time::SystemTime::now()
@@ -102,6 +136,9 @@ impl Settings {
             })?),
             None => None,
         };
+        if let Some(endpoint) = profile.field("endpoint") {
+            refuse_credentials_in_clear(profile, endpoint)?;
+        }
         let mut labels = HashMap::new();
         labels.insert("segc_run".to_string(), label_value(crate::run_id()));
         labels.insert("segc_target".to_string(), label_value(&target));
@@ -235,6 +272,49 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             folder: std::path::PathBuf::from("."),
+        }
+    }
+
+    #[test]
+    fn credentials_never_go_to_another_machine_in_clear() {
+        let token = ("access_token", "ya29.secret");
+        let settings = |fields: &[(&str, &str)]| {
+            let mut all = vec![("project", "p")];
+            all.extend_from_slice(fields);
+            Settings::from_profile(&profile(&all))
+        };
+        for refused in [
+            "http://192.0.2.2:9550",
+            "HTTP://bq.example.com/bigquery/v2",
+            "http://user@10.0.0.1",
+            "http://[2001:db8::1]:9050",
+            "http://127.0.0.1.example.com:9050",
+        ] {
+            let error = settings(&[("endpoint", refused), token]).err().unwrap();
+            assert!(
+                error.to_string().contains("unencrypted"),
+                "{refused}: {error}"
+            );
+            let error = settings(&[("endpoint", refused), ("keyfile", "k.json")])
+                .err()
+                .unwrap();
+            assert!(
+                error.to_string().contains("unencrypted"),
+                "{refused}: {error}"
+            );
+            // Without credentials nothing secret is sent.
+            assert!(settings(&[("endpoint", refused)]).is_ok(), "{refused}");
+        }
+        for accepted in [
+            "http://127.0.0.1:9050",
+            "http://localhost:9050/",
+            "http://[::1]:9050",
+            "https://bq.example.com",
+        ] {
+            assert!(
+                settings(&[("endpoint", accepted), token]).is_ok(),
+                "{accepted}"
+            );
         }
     }
 

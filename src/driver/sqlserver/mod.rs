@@ -83,6 +83,7 @@ pub fn explain_server(target: &str, code: u32, message: &str) -> String {
         40615 => " — the server's firewall does not allow this machine's address",
         _ => "",
     };
+    let message = crate::error::clip(message, super::SERVER_MESSAGE_CHARS);
     format!("target `{target}`: SQL Server error {code}: {message}{hint}")
 }
 
@@ -103,7 +104,10 @@ pub fn explain(error: &TdsError, target: &str) -> String {
             };
             format!("target `{target}`: {message}{hint}")
         }
-        other => format!("target `{target}`: {other}"),
+        other => format!(
+            "target `{target}`: {}",
+            crate::error::clip(&other.to_string(), super::SERVER_MESSAGE_CHARS)
+        ),
     }
 }
 
@@ -227,28 +231,42 @@ enum Stop {
     TimedOut,
 }
 
-async fn read_all(client: &mut Connection, sql: &str) -> Result<ResultSet, TdsError> {
+/// The rows of the first result, decoded as they come; a budget exceeded ends the reading
+/// (the inner error), leaving the connection to be closed.
+async fn read_all(
+    client: &mut Connection,
+    sql: &str,
+    mut budget: super::ResultBudget<'_>,
+) -> Result<Result<ResultSet, Error>, TdsError> {
+    use futures_util::TryStreamExt;
+    use tiberius::QueryItem;
     let mut stream = client.simple_query(sql).await?;
     let columns = stream
         .columns()
         .await?
         .map(|columns| columns.iter().map(|c| c.name().to_string()).collect())
         .unwrap_or_default();
-    let rows = stream.into_first_result().await?;
     let mut result = ResultSet {
         columns,
-        rows: Vec::with_capacity(rows.len()),
+        rows: Vec::new(),
     };
-    for row in rows {
+    while let Some(item) = stream.try_next().await? {
+        let row = match item {
+            QueryItem::Row(row) if row.result_index() == 0 => row,
+            _ => continue,
+        };
         let mut values = Vec::with_capacity(row.len());
         for (column, data) in row.cells() {
             values.push(decode(data).map_err(|e| {
                 TdsError::Conversion(format!("column `{}`: {e}", column.name()).into())
             })?);
         }
+        if let Err(error) = budget.take(&values) {
+            return Ok(Err(error));
+        }
         result.rows.push(values);
     }
-    Ok(result)
+    Ok(Ok(result))
 }
 
 impl SqlServer {
@@ -315,6 +333,7 @@ impl SqlServer {
         let config = self.config.clone();
         let named_instance = self.named_instance;
         let dialect = &self.dialect;
+        let options = &self.options;
         let events = &self.options.events;
         let slot = &mut self.client;
         let open_limit = &self.open_limit;
@@ -332,10 +351,18 @@ impl SqlServer {
             }
             let client = slot.as_mut().expect("connected above");
             let limit = super::deadline(timeout.map(|t| tokio::time::Instant::now() + t));
+            let budget = super::ResultBudget::new(&target, options);
             let stop = tokio::select! {
-                result = read_all(client, sql) => {
-                    return result
-                        .map_err(|e| Attempt::new(is_transient(&e), explain(&e, &target)));
+                result = read_all(client, sql, budget) => {
+                    return match result {
+                        Ok(Ok(rows)) => Ok(rows),
+                        // Rows left unread: the connection is not used again.
+                        Ok(Err(error)) => {
+                            slot.take();
+                            Err(Attempt::Failed(error))
+                        }
+                        Err(e) => Err(Attempt::new(is_transient(&e), explain(&e, &target))),
+                    };
                 }
                 _ = cancel::requested() => Stop::Interrupted,
                 _ = limit => Stop::TimedOut,
@@ -401,7 +428,9 @@ impl SqlServer {
     /// Runs `sql` until it succeeds or fails for good: after a transient failure, on a new
     /// connection, within the retry budget.
     fn retrying(&mut self, sql: &str) -> Result<ResultSet, Error> {
-        let mut backoff = Backoff::new().reporting(&self.options.events);
+        let mut backoff = Backoff::new()
+            .reporting(&self.options.events)
+            .within(self.options.timeout);
         loop {
             cancel::check(&self.target)?;
             match self.query_once(sql) {
