@@ -55,29 +55,44 @@ fn echoing_server(minted: &'static str) -> u16 {
     port
 }
 
-fn answer_with_echo(stream: TcpStream, minted: &str) {
-    let mut reader = BufReader::new(stream);
-    let mut authorization = String::new();
-    let mut length = 0usize;
+/// One HTTP request read from `reader`: its first line and its headers (names in lower
+/// case), its body read and dropped; `None` once the connection ends.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, String)>)> {
+    let mut request = String::new();
+    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+            return None;
         }
         let line = line.trim_end();
         if line.is_empty() {
             break;
         }
         if let Some((name, value)) = line.split_once(':') {
-            match name.to_ascii_lowercase().as_str() {
-                "authorization" => authorization = value.trim().to_string(),
-                "content-length" => length = value.trim().parse().unwrap_or(0),
-                _ => {}
-            }
+            headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
         }
     }
+    let header = |wanted: &str| headers.iter().find(|(name, _)| name == wanted);
+    let length = header("content-length").map_or(0, |(_, v)| v.parse().unwrap_or(0));
     let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
+    reader.read_exact(&mut body).ok()?;
+    Some((request, headers))
+}
+
+fn answer_with_echo(stream: TcpStream, minted: &str) {
+    let mut reader = BufReader::new(stream);
+    let Some((_, headers)) = read_request(&mut reader) else {
+        return;
+    };
+    let authorization = headers
+        .into_iter()
+        .find(|(name, _)| name == "authorization")
+        .map(|(_, value)| value)
+        .unwrap_or_default();
     // The token again without `Bearer`, in the forms a server may quote it in.
     let token = authorization.trim_start_matches("Bearer ");
     let message = format!(
@@ -324,31 +339,7 @@ fn bigquery_server(first: serde_json::Value, next: serde_json::Value) -> u16 {
 /// Answers the requests of one connection: a POST with `first`, anything else with `next`.
 fn answer_json(stream: TcpStream, first: &str, next: &str) {
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut request = String::new();
-        if reader.read_line(&mut request).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some((request, _)) = read_request(&mut reader) {
         let answer = if request.starts_with("POST") {
             first
         } else {

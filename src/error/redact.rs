@@ -64,27 +64,15 @@ fn forms(secret: &str) -> Vec<String> {
             .map(|unit| format!("\\u{unit:04x}"))
             .collect()
     };
-    let ascii_json: String = json
-        .chars()
-        .map(|c| {
-            if c.is_ascii() {
-                c.to_string()
-            } else {
-                utf16(c)
-            }
-        })
-        .collect();
+    // Each character kept where `keep` says, else written as `\u` escapes.
+    let escaped = |text: &str, keep: fn(char) -> bool| -> String {
+        text.chars()
+            .map(|c| if keep(c) { c.to_string() } else { utf16(c) })
+            .collect()
+    };
+    let ascii_json = escaped(&json, |c| c.is_ascii());
     let slashed = ascii_json.replace('/', "\\/");
-    let all_escaped: String = secret
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_string()
-            } else {
-                utf16(c)
-            }
-        })
-        .collect();
+    let all_escaped = escaped(secret, |c| c.is_ascii_alphanumeric());
     let mut all = vec![
         secret.to_string(),
         json,
