@@ -320,6 +320,16 @@ fn a_server_that_never_answers_is_given_up_on_within_the_limit() {
 /// A BigQuery endpoint that answers `jobs.query` with `first` and every `getQueryResults`
 /// with `next` (`null`: never).
 fn bigquery_server(first: serde_json::Value, next: serde_json::Value) -> u16 {
+    bigquery_server_counting(first, next).0
+}
+
+/// [`bigquery_server`], and the count of requests it has read.
+fn bigquery_server_counting(
+    first: serde_json::Value,
+    next: serde_json::Value,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let text = |value: serde_json::Value| match value {
@@ -329,17 +339,18 @@ fn bigquery_server(first: serde_json::Value, next: serde_json::Value) -> u16 {
     let (first, next) = (text(first), text(next));
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (first, next) = (first.clone(), next.clone());
-            std::thread::spawn(move || answer_json(stream, &first, &next));
+            let (first, next, counted) = (first.clone(), next.clone(), counted.clone());
+            std::thread::spawn(move || answer_json(stream, &first, &next, &counted));
         }
     });
-    port
+    (port, count)
 }
 
 /// Answers the requests of one connection: a POST with `first`, anything else with `next`.
-fn answer_json(stream: TcpStream, first: &str, next: &str) {
+fn answer_json(stream: TcpStream, first: &str, next: &str, count: &std::sync::atomic::AtomicUsize) {
     let mut reader = BufReader::new(stream);
     while let Some((request, _)) = read_request(&mut reader) {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let answer = if request.starts_with("POST") {
             first
         } else {
@@ -517,4 +528,23 @@ fn a_check_of_a_target_ends_at_its_timeout() {
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("--timeout 2 s"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(20), "{text}");
+}
+
+/// An endpoint that says at once, every time, that the job is still running is asked again
+/// after a pause (it was asked about 44 times a second), until `--timeout`.
+#[test]
+fn a_job_said_to_be_running_at_once_is_polled_with_pauses() {
+    let mut running = page("INTEGER", serde_json::json!([]), None);
+    running["jobComplete"] = false.into();
+    let (port, requests) = bigquery_server_counting(running.clone(), running);
+    let dir = project(&format!(
+        "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
+    ));
+    let output = segc(dir.path(), &["targets", "--check", "bq", "--timeout", "3"]);
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("--timeout 3 s"), "{text}");
+    // jobs.query, about one poll each half second, jobs.cancel.
+    let made = requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((3..=10).contains(&made), "{made} requests: {text}");
 }

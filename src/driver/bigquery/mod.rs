@@ -48,6 +48,8 @@ const NAMING_WAIT: Duration = Duration::from_secs(5);
 
 /// How long `jobs.cancel` may take before segc gives up on it (with a warning).
 const CANCEL_WAIT: Duration = Duration::from_secs(10);
+/// The least time between two requests asking whether a job has finished.
+const POLL_PAUSE: Duration = Duration::from_millis(500);
 
 pub struct BigQuery {
     runtime: tokio::runtime::Runtime,
@@ -133,6 +135,7 @@ impl BigQuery {
     /// cancel is a warning) and returns the error the query ends with.
     async fn cancel_job(&self, job_id: &str, place: Option<&str>, why: Stop) -> Error {
         let target = self.settings.target.as_str();
+        let mut confirmed = false;
         if !job_id.is_empty() {
             let cancelled = tokio::time::timeout(
                 CANCEL_WAIT,
@@ -142,7 +145,10 @@ impl BigQuery {
             )
             .await;
             let failure = match cancelled {
-                Ok(Ok(_)) => None,
+                Ok(Ok(_)) => {
+                    confirmed = true;
+                    None
+                }
                 Ok(Err(e)) => Some(e.to_string()),
                 Err(_) => Some(format!("no answer within {} s", CANCEL_WAIT.as_secs())),
             };
@@ -178,8 +184,13 @@ impl BigQuery {
                 unnamed()
             )),
             Stop::TimedOut(limit) => Error::TimedOut(format!(
-                "target `{target}`: the query ran longer than --timeout {} s; BigQuery job {job_id} was cancelled",
-                limit.as_secs()
+                "target `{target}`: the query ran longer than --timeout {} s; BigQuery job {job_id} {}",
+                limit.as_secs(),
+                if confirmed {
+                    "was cancelled"
+                } else {
+                    "was asked to stop, and did not confirm it"
+                }
             )),
         }
     }
@@ -305,6 +316,7 @@ impl BigQuery {
                     .job()
                     .get_query_results(&settings.project, &job_id, parameters())
             });
+            let asked = tokio::time::Instant::now();
             let page = tokio::select! {
                 page = next => page?,
                 why = &mut stop => return Err(cancel(why).await),
@@ -313,6 +325,15 @@ impl BigQuery {
                 return Err(error);
             }
             if page.job_complete != Some(true) {
+                // BigQuery waits up to WAIT_MS before it says a job is still running; an
+                // endpoint that says so at once is asked again after a pause, not at once.
+                let waited = asked.elapsed();
+                if waited < POLL_PAUSE {
+                    tokio::select! {
+                        _ = tokio::time::sleep(POLL_PAUSE - waited) => {}
+                        why = &mut stop => return Err(cancel(why).await),
+                    }
+                }
                 continue;
             }
             complete = true;
