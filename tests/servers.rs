@@ -548,3 +548,69 @@ fn a_job_said_to_be_running_at_once_is_polled_with_pauses() {
     let made = requests.load(std::sync::atomic::Ordering::SeqCst);
     assert!((3..=10).contains(&made), "{made} requests: {text}");
 }
+
+/// An `https://` endpoint whose certificate no authority here signed fails at once: another
+/// try would fail the same way (it was retried for 60 s).
+#[test]
+fn an_endpoint_certificate_that_does_not_verify_is_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, certificate) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&certificate)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|status| status.success()) {
+        eprintln!("skipped: no openssl to make a certificate");
+        return;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("openssl")
+        .args(["s_server", "-quiet", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(&certificate)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until it listens.
+    let listening = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            listening.elapsed() < Duration::from_secs(10),
+            "openssl s_server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let project = project(&format!(
+        "bq: {{ type: bigquery, project: p, endpoint: \"https://localhost:{port}\" }}\n"
+    ));
+    let started = Instant::now();
+    let output = segc(project.path(), &["targets", "--check", "bq"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("certificate is not trusted"), "{text}");
+    assert!(!text.contains("retrying"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{text}");
+}

@@ -75,13 +75,18 @@ pub(super) fn classify(error: BQError, target: &str) -> Attempt {
         BQError::RequestError(e) if e.is_connect() || e.is_timeout() || e.is_request() => {
             // reqwest names the URL (so the endpoint's host and port) and keeps the cause as
             // a source. Nothing listening there is a wrong `endpoint`, not a passing failure.
+            // A certificate that does not verify will not verify on another try either.
             let refused = crate::driver::io_cause(e) == Some(std::io::ErrorKind::ConnectionRefused);
+            let causes = crate::driver::with_causes(e);
+            let certificate = causes.to_lowercase().contains("certificate");
+            let hint = if certificate {
+                " — the endpoint's TLS certificate is not trusted"
+            } else {
+                ""
+            };
             Attempt::new(
-                !refused,
-                format!(
-                    "target `{target}`: cannot reach BigQuery: {}",
-                    crate::driver::with_causes(e)
-                ),
+                !refused && !certificate,
+                format!("target `{target}`: cannot reach BigQuery: {causes}{hint}"),
             )
         }
         // An error body that is not BigQuery's JSON (a proxy's 502 page, say).
