@@ -281,15 +281,30 @@ impl Postgres {
             }
             Ok(Ok(result))
         };
-        cancellable(
+        let read = cancellable(
             &self.runtime,
             cancel,
             self.tls.clone(),
             &self.label,
             (&self.options, self.deadline),
             work,
-        )?
-        .map_err(Attempt::Failed)
+        )?;
+        if read.is_err() {
+            // Rows left unread (past the budget, or one that does not decode): the server is
+            // told to stop sending them.
+            let cancel = self.client.cancel_token();
+            let tls = self.tls.clone();
+            self.runtime.block_on(async move {
+                let cancelled = async move {
+                    match tls {
+                        Some(tls) => cancel.cancel_query(tls).await,
+                        None => cancel.cancel_query(NoTls).await,
+                    }
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), cancelled).await;
+            });
+        }
+        read.map_err(Attempt::Failed)
     }
 
     /// The statements in one transaction, once: on any failure, Ctrl-C or time-out the
