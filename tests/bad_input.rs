@@ -848,6 +848,16 @@ fn command_line_cases() -> Vec<Case> {
         command_line("compile --target nope").says("no profiles.yml found"),
         command_line("run --target nope").says("no profiles.yml found"),
         command_line("targets").exit(0),
+        // A clock cannot count to every number of seconds (it panicked past 2^63 ns).
+        usage(
+            "run --timeout 18446744073709551615",
+            "is not in 1..=31536000",
+        ),
+        usage(
+            "targets --check local --timeout 9223372037",
+            "is not in 1..=31536000",
+        ),
+        usage("sources --check --timeout 0", "is not in 1..=31536000"),
         usage("validate --project {root}/missing", "does not exist"),
         usage(
             "validate --project {root}/project/segc_project.yml",

@@ -318,7 +318,7 @@ fn a_server_that_never_answers_is_given_up_on_within_the_limit() {
 }
 
 /// A BigQuery endpoint that answers `jobs.query` with `first` and every `getQueryResults`
-/// with `next` (`null`: never).
+/// with `next` (`null`: never; `TOKEN_N` in either is made new for each request).
 fn bigquery_server(first: serde_json::Value, next: serde_json::Value) -> u16 {
     bigquery_server_counting(first, next).0
 }
@@ -350,7 +350,7 @@ fn bigquery_server_counting(
 fn answer_json(stream: TcpStream, first: &str, next: &str, count: &std::sync::atomic::AtomicUsize) {
     let mut reader = BufReader::new(stream);
     while let Some((request, _)) = read_request(&mut reader) {
-        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let made = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let answer = if request.starts_with("POST") {
             first
         } else {
@@ -361,6 +361,8 @@ fn answer_json(stream: TcpStream, first: &str, next: &str, count: &std::sync::at
             std::thread::sleep(Duration::from_secs(600));
             return;
         }
+        // `TOKEN_N` becomes the request's number: a page token new each time.
+        let answer = answer.replace("TOKEN_N", &format!("t{made}"));
         let stream = reader.get_mut();
         if write!(
             stream,
@@ -408,6 +410,22 @@ fn a_bigquery_endpoint_that_pages_without_end_or_sends_other_values_is_refused()
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(
         text.contains("named the same page of results twice"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "{text}");
+
+    // Empty pages, each naming a new one.
+    let empty = page("STRING", serde_json::json!([]), Some("TOKEN_N"));
+    let port = bigquery_server(empty.clone(), empty);
+    let dir = project(&format!(
+        "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
+    ));
+    let started = Instant::now();
+    let output = segc(dir.path(), &["targets", "--check", "bq"]);
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("100 pages of results in a row without a row"),
         "{text}"
     );
     assert!(started.elapsed() < Duration::from_secs(20), "{text}");

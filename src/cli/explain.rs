@@ -155,8 +155,21 @@ pub fn describe(condition: &Condition, project: &Project) -> String {
     }
 }
 
-fn count(cell: Option<&Cell>) -> i64 {
-    cell.and_then(Cell::as_f64).map(|v| v as i64).unwrap_or(0)
+/// A count the warehouse returned: a whole number (NULL or no cell is 0); anything else is
+/// not the answer to segc's statement and fails the command rather than print a count.
+fn count(cell: Option<&Cell>, what: &str) -> Result<i64, Error> {
+    match cell {
+        None | Some(Cell::Null) => Ok(0),
+        Some(Cell::Integer(value)) => Ok(*value),
+        Some(Cell::Double(value))
+            if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 =>
+        {
+            Ok(*value as i64)
+        }
+        Some(_) => Err(Error::Query(format!(
+            "the warehouse returned something other than a whole number for {what}; nothing is printed"
+        ))),
+    }
 }
 
 /// The segment named `name`, or an error with the closest name.
@@ -266,7 +279,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         .iter()
         .enumerate()
     {
-        counts.push(count(row.get(result.column(name, planned)?)));
+        counts.push(count(
+            row.get(result.column(name, planned)?),
+            &format!("the count `{name}`"),
+        )?);
     }
     let total = counts[0];
     println!(
@@ -299,7 +315,10 @@ fn print_source_counts(
     for (source, check) in crate::render::render_source_checks(plan, dialect, Some(target))? {
         match driver.query(&check) {
             Ok(rows) => {
-                let rows = count(rows.rows.first().and_then(|r| r.first()));
+                let rows = count(
+                    rows.rows.first().and_then(|r| r.first()),
+                    &format!("the rows of source `{source}`"),
+                )?;
                 let warning = if rows == 0 {
                     "  ← empty: nothing can match on it"
                 } else {
@@ -352,5 +371,32 @@ fn print_steps(
             passing,
             left
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A count is a whole number; text, a fraction or a date where one should be is not a
+    /// count of 0 (it printed "0 pass").
+    #[test]
+    fn a_count_is_a_whole_number_or_an_error() {
+        assert_eq!(count(Some(&Cell::Integer(7)), "c").unwrap(), 7);
+        assert_eq!(count(Some(&Cell::Double(7.0)), "c").unwrap(), 7);
+        assert_eq!(count(Some(&Cell::Null), "c").unwrap(), 0);
+        assert_eq!(count(None, "c").unwrap(), 0);
+        for wrong in [
+            Cell::Text("abc".into()),
+            Cell::Double(1.5),
+            Cell::Boolean(true),
+            Cell::Date(chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()),
+        ] {
+            let error = count(Some(&wrong), "the count `segc_pass_1`").unwrap_err();
+            assert!(
+                error.to_string().contains("for the count `segc_pass_1`"),
+                "{error}"
+            );
+        }
     }
 }

@@ -99,9 +99,19 @@ pub struct WarehouseArgs {
     /// A target of profiles.yml (default: the project's `default_target`).
     #[arg(long, short = 't')]
     pub target: Option<String>,
-    /// Cancel the query in the warehouse if it runs longer than this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    /// Cancel the query in the warehouse if it runs longer than this many seconds (1 to
+    /// 31536000, a year).
+    #[arg(long, value_name = "SECONDS", value_parser = timeout_seconds())]
     pub timeout: Option<u64>,
+}
+
+/// The longest `--timeout` (a year): a limit past it is no limit, and a clock cannot count
+/// to every number of seconds.
+pub const LONGEST_TIMEOUT: u64 = 365 * 24 * 3600;
+
+/// Reads a `--timeout`: a whole number of seconds from 1 to [`LONGEST_TIMEOUT`].
+pub fn timeout_seconds() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=LONGEST_TIMEOUT)
 }
 
 impl WarehouseArgs {

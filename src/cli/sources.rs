@@ -55,7 +55,7 @@ pub struct SourcesArgs {
     pub output: super::OutputFormat,
     /// With --check: cancel the query in the warehouse if it runs longer than this many
     /// seconds.
-    #[arg(long, value_name = "SECONDS", requires = "check")]
+    #[arg(long, value_name = "SECONDS", requires = "check", value_parser = super::timeout_seconds())]
     pub timeout: Option<u64>,
 }
 

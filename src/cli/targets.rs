@@ -14,7 +14,7 @@ pub struct TargetsArgs {
     pub check: Option<String>,
     /// With `--check`: give up after this many seconds, connecting and querying together
     /// (the query is cancelled in the warehouse).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = super::timeout_seconds())]
     pub timeout: u64,
 }
 

@@ -268,8 +268,9 @@ impl Postgres {
                     match cell(&row, index) {
                         Ok(value) => values.push(value),
                         Err(e) => {
+                            let column = row.columns()[index].name();
                             return Ok(Err(Error::Query(format!(
-                                "target `{target}`: cannot decode a value: {e}"
+                                "target `{target}`: cannot decode a value of column `{column}`: {e}"
                             ))));
                         }
                     }

@@ -14,14 +14,13 @@ use super::MASK;
 
 /// The secrets registered so far, longest first so that a secret holding another is masked
 /// whole.
-static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+static SECRETS: RwLock<Vec<Secret>> = RwLock::new(Vec::new());
 
 /// Values shorter than this cannot be told from ordinary words and are not masked alone.
 pub const SHORTEST_SECRET: usize = 4;
 
 /// Remembers `secret` for [`redact`] (ignored when shorter than [`SHORTEST_SECRET`]
-/// characters once trimmed), with the forms a message may quote it in: escaped in a JSON or
-/// SQL string, and percent-encoded in a URL.
+/// characters once trimmed).
 pub fn register_secret(secret: &str) {
     let secret = secret.trim();
     if secret.chars().count() < SHORTEST_SECRET {
@@ -30,112 +29,151 @@ pub fn register_secret(secret: &str) {
     let Ok(mut secrets) = SECRETS.write() else {
         return;
     };
-    for form in forms(secret) {
-        if !secrets.contains(&form) {
-            secrets.push(form);
-        }
+    let secret = Secret::new(secret);
+    if !secrets.iter().any(|known| known.text == secret.text) {
+        secrets.push(secret);
     }
-    secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
+    secrets.sort_by_key(|known| std::cmp::Reverse(known.text.len()));
 }
 
-/// `secret` as written, and as a JSON string, an SQL string and a URL would carry it.
-fn forms(secret: &str) -> Vec<String> {
-    let json = serde_json::to_string(secret).unwrap_or_default();
-    let json = json
-        .strip_prefix('"')
-        .and_then(|inner| inner.strip_suffix('"'))
-        .unwrap_or(secret)
-        .to_string();
-    let mut url = String::new();
-    for byte in secret.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            url.push(byte as char);
-        } else {
-            url.push_str(&format!("%{byte:02X}"));
+/// A registered secret: its text, and for each character the ways a message may write it.
+pub(super) struct Secret {
+    text: String,
+    spellings: Vec<Vec<String>>,
+    /// The bytes a spelling of its first character starts with, in lower case.
+    starts: Vec<u8>,
+}
+
+impl Secret {
+    fn new(text: &str) -> Secret {
+        let spellings: Vec<Vec<String>> = text.chars().map(spellings).collect();
+        let mut starts: Vec<u8> = spellings
+            .first()
+            .into_iter()
+            .flatten()
+            .filter_map(|way| way.bytes().next())
+            .map(|byte| byte.to_ascii_lowercase())
+            .collect();
+        starts.dedup();
+        Secret {
+            text: text.to_string(),
+            spellings,
+            starts,
         }
     }
-    // JSON writers differ: some write every character past ASCII as `\u00e9` (a surrogate
-    // pair past U+FFFF), some a `/` as `\/`, some every punctuation mark as `\u0022`. Hex
-    // digits in either case match, as every form is matched ignoring ASCII case.
-    let utf16 = |c: char| -> String {
-        let mut units = [0u16; 2];
+
+    /// The end of the secret written from `at` in `text`, each character in any of its
+    /// spellings and its ASCII letters in any case; the longest such end.
+    fn ends_at(&self, text: &str, at: usize) -> Option<usize> {
+        let first = text.as_bytes().get(at)?.to_ascii_lowercase();
+        if !self.starts.contains(&first) {
+            return None;
+        }
+        // The positions reachable after each character: a few at most, so no backtracking.
+        let mut reached = vec![at];
+        for ways in &self.spellings {
+            let mut next: Vec<usize> = Vec::new();
+            for from in &reached {
+                for way in ways {
+                    let end = from + way.len();
+                    if text
+                        .as_bytes()
+                        .get(*from..end)
+                        .is_some_and(|bytes| bytes.eq_ignore_ascii_case(way.as_bytes()))
+                        && !next.contains(&end)
+                    {
+                        next.push(end);
+                    }
+                }
+            }
+            if next.is_empty() {
+                return None;
+            }
+            reached = next;
+        }
+        reached.into_iter().max()
+    }
+}
+
+/// The ways a message may write `c`: as it is; as JSON escapes it (`\u00e9` in either case,
+/// `\"`, `\\`, `\/`, `\n`…), as an SQL string doubles a quote, as a URL percent-encodes
+/// it. Each character of a secret is matched in any of them, whichever writer wrote the
+/// rest.
+fn spellings(c: char) -> Vec<String> {
+    let mut ways = vec![c.to_string()];
+    let mut units = [0u16; 2];
+    ways.push(
         c.encode_utf16(&mut units)
             .iter()
             .map(|unit| format!("\\u{unit:04x}"))
-            .collect()
+            .collect(),
+    );
+    let short = match c {
+        '"' => Some("\\\""),
+        '\\' => Some("\\\\"),
+        '/' => Some("\\/"),
+        '\n' => Some("\\n"),
+        '\r' => Some("\\r"),
+        '\t' => Some("\\t"),
+        '\u{8}' => Some("\\b"),
+        '\u{c}' => Some("\\f"),
+        '\'' => Some("''"),
+        _ => None,
     };
-    // Each character kept where `keep` says, else written as `\u` escapes.
-    let escaped = |text: &str, keep: fn(char) -> bool| -> String {
-        text.chars()
-            .map(|c| if keep(c) { c.to_string() } else { utf16(c) })
-            .collect()
-    };
-    let ascii_json = escaped(&json, |c| c.is_ascii());
-    let slashed = ascii_json.replace('/', "\\/");
-    let all_escaped = escaped(secret, |c| c.is_ascii_alphanumeric());
-    let mut all = vec![
-        secret.to_string(),
-        json,
-        secret.replace('\'', "''"),
-        url,
-        ascii_json,
-        slashed,
-        all_escaped,
-    ];
-    all.sort();
-    all.dedup();
-    all
+    ways.extend(short.map(str::to_string));
+    if !c.is_ascii_alphanumeric() {
+        let mut bytes = [0u8; 4];
+        ways.push(
+            c.encode_utf8(&mut bytes)
+                .bytes()
+                .map(|byte| format!("%{byte:02X}"))
+                .collect(),
+        );
+    }
+    ways.dedup();
+    ways
 }
 
 /// `text` with every registered secret, and every credential recognised by its shape,
-/// replaced by `****`. Secrets are found whatever the case of their ASCII letters: a server
-/// may quote a value upper-cased (an identifier it folded).
+/// replaced by `****`. Secrets are found whatever the case of their ASCII letters (a server
+/// may quote a value upper-cased, an identifier it folded) and however each character is
+/// escaped ([`spellings`]).
 pub fn redact(text: &str) -> String {
-    let mut redacted = text.to_string();
-    if let Ok(secrets) = SECRETS.read() {
-        for secret in secrets.iter() {
-            redacted = replace_ignoring_ascii_case(&redacted, secret, MASK);
-        }
-    }
-    redact_shapes(&redacted)
+    redact_shapes(&replace_secrets(text, |_| MASK.to_string()))
 }
 
 /// `text` with every registered secret's characters replaced one for one by `*`: for a line
 /// that is cut before it is printed (a long line's excerpt), where `****` would move the
 /// columns and a cut could leave part of a secret to see.
 pub fn blank_secrets(text: &str) -> String {
-    let mut blanked = text.to_string();
-    if let Ok(secrets) = SECRETS.read() {
-        for secret in secrets.iter() {
-            let stars = "*".repeat(secret.chars().count());
-            blanked = replace_ignoring_ascii_case(&blanked, secret, &stars);
-        }
-    }
-    blanked
+    replace_secrets(text, |found| "*".repeat(found.chars().count()))
 }
 
-/// `text` with each occurrence of `secret`, its ASCII letters in any case, replaced by
-/// `mask`.
-fn replace_ignoring_ascii_case(text: &str, secret: &str, mask: &str) -> String {
-    let (bytes, wanted) = (text.as_bytes(), secret.as_bytes());
-    if wanted.is_empty() || bytes.len() < wanted.len() {
+/// `text` with each registered secret, as written there, replaced by `mask` of it.
+fn replace_secrets(text: &str, mask: impl Fn(&str) -> String) -> String {
+    let Ok(secrets) = SECRETS.read() else {
+        return text.to_string();
+    };
+    if secrets.is_empty() {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
-    let (mut at, mut copied) = (0, 0);
-    while at + wanted.len() <= bytes.len() {
-        // A match starts and ends on character boundaries: `secret` is whole characters,
-        // and ASCII case folding keeps every other byte as it is.
-        if bytes[at..at + wanted.len()].eq_ignore_ascii_case(wanted) {
-            out.push_str(&text[copied..at]);
-            out.push_str(mask);
-            at += wanted.len();
-            copied = at;
-        } else {
-            at += 1;
+    let mut at = 0;
+    while at < text.len() {
+        let found = secrets.iter().find_map(|secret| secret.ends_at(text, at));
+        // A match ends on a character boundary: every spelling is whole characters.
+        match found {
+            Some(end) if text.is_char_boundary(end) => {
+                out.push_str(&mask(&text[at..end]));
+                at = end;
+            }
+            _ => {
+                let next = text[at..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&text[at..at + next]);
+                at += next;
+            }
         }
     }
-    out.push_str(&text[copied..]);
     out
 }
 
@@ -293,6 +331,11 @@ mod tests {
             r#"upper hex Zw\"q'Pass/w\u00F6rd!"#,
             r#"slashed Zw\"q'Pass\/w\u00f6rd!"#,
             r#"marks Zw\u0022q\u0027Pass\u002fw\u00f6rd\u0021"#,
+            // Styles mixed character by character (.NET, Go, PHP each escape a few).
+            r#"dotnet Zw\u0022q\u0027Pass/w\u00F6rd!"#,
+            r#"go Zw\"q\u0027Pass/wörd\u0021"#,
+            r#"php Zw\"q'Pass\/wörd!"#,
+            r#"mixed Zw\u0022q'Pass\/w%C3%B6rd!"#,
         ];
         for text in said {
             let masked = redact(text);

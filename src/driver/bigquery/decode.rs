@@ -61,7 +61,12 @@ pub fn decode(field: &TableFieldSchema, value: Option<&serde_json::Value>) -> Re
                 Ok(micros) => chrono::DateTime::from_timestamp_micros(micros),
                 Err(_) => {
                     let seconds: f64 = text.parse().map_err(|_| bad("TIMESTAMP"))?;
-                    chrono::DateTime::from_timestamp_micros((seconds * 1e6).round() as i64)
+                    // NaN would be cast to 0, 1970-01-01; out of range, to either end.
+                    let micros = (seconds * 1e6).round();
+                    if !micros.is_finite() || micros.abs() >= 9.2e18 {
+                        return Err(bad("TIMESTAMP"));
+                    }
+                    chrono::DateTime::from_timestamp_micros(micros as i64)
                 }
             };
             Cell::Timestamp(instant.ok_or_else(|| bad("TIMESTAMP"))?.naive_utc())
@@ -154,5 +159,10 @@ mod tests {
         );
         let error = decode(&field("people", FieldType::Int64), Some(&text("x"))).unwrap_err();
         assert!(error.contains("`people`"), "{error}");
+        // Not an instant (NaN was read as 1970-01-01, a huge number as an end of time).
+        for value in ["NaN", "-NaN", "Infinity", "1e300"] {
+            let error = decode(&field("t", FieldType::Timestamp), Some(&text(value)));
+            assert!(error.is_err(), "{value}: {error:?}");
+        }
     }
 }

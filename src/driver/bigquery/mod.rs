@@ -48,6 +48,8 @@ const NAMING_WAIT: Duration = Duration::from_secs(5);
 
 /// How long `jobs.cancel` may take before segc gives up on it (with a warning).
 const CANCEL_WAIT: Duration = Duration::from_secs(10);
+/// The most pages in a row, each naming a next page, that may hold no row.
+const MOST_EMPTY_PAGES: usize = 100;
 /// The least time between two requests asking whether a job has finished.
 const POLL_PAUSE: Duration = Duration::from_millis(500);
 
@@ -292,6 +294,9 @@ impl BigQuery {
         let mut complete = response.job_complete == Some(true);
         let mut page_token = response.page_token.filter(|t| !t.is_empty());
         let mut tokens_seen = std::collections::HashSet::new();
+        // Pages in a row that named a next page and held no row: BigQuery sends rows while
+        // there are rows to send.
+        let mut empty_pages = 0;
         while !complete || page_token.is_some() {
             if let Some(token) = &page_token
                 && !tokens_seen.insert(token.clone())
@@ -341,10 +346,21 @@ impl BigQuery {
             if schema.is_none() {
                 schema = page.schema.and_then(|s| s.fields);
             }
+            let page_rows = page.rows.unwrap_or_default();
+            empty_pages = if page_rows.is_empty() {
+                empty_pages + 1
+            } else {
+                0
+            };
             if let Some(fields) = &schema {
-                keep(decode_rows(fields, page.rows.unwrap_or_default(), target)?)?;
+                keep(decode_rows(fields, page_rows, target)?)?;
             }
             page_token = page.page_token.filter(|t| !t.is_empty());
+            if page_token.is_some() && empty_pages >= MOST_EMPTY_PAGES {
+                return Err(Error::Query(format!(
+                    "target `{target}`: the endpoint sent {empty_pages} pages of results in a row without a row, each naming another (job {job_id}); segc stops reading"
+                )));
+            }
         }
         self.publish_bytes(&job_id, location.as_deref(), processed.as_deref())
             .await;

@@ -75,28 +75,28 @@ fn refuse_credentials_in_clear(profile: &Profile, endpoint: &str) -> Result<(), 
     let has_credentials = ["access_token", "keyfile_json", "keyfile"]
         .iter()
         .any(|key| profile.field(key).is_some());
-    let Some(rest) = endpoint
-        .get(..7)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
-        .map(|_| &endpoint[7..])
-    else {
+    if !has_credentials {
+        return Ok(());
+    }
+    // Read as the HTTP client reads it (`http:/host`, `http:\\host` and ` http://host` are
+    // all plain http to `host`); what it cannot read it cannot send to.
+    let Ok(url) = url::Url::parse(endpoint) else {
         return Ok(());
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let host = match host_port.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
-        None => host_port.split(':').next().unwrap_or(""),
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        None => false,
     };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if has_credentials && !loopback {
+    if url.scheme() != "https" && !loopback {
         return Err(Error::Profile(format!(
-            "target `{}`: `endpoint` is plain http:// to {}, which would carry the credentials unencrypted; use https://, or point it at an emulator on this machine (127.0.0.1), or leave the credentials out for an emulator",
+            "target `{}`: `endpoint` is plain {}:// to {}, which would carry the credentials unencrypted; use https://, or point it at an emulator on this machine (127.0.0.1), or leave the credentials out for an emulator",
             profile.name,
-            crate::terminal::printable(host)
+            url.scheme(),
+            crate::terminal::printable(&url.host_str().unwrap_or("no host").to_string())
         )));
     }
     Ok(())
@@ -289,6 +289,14 @@ mod tests {
             "http://user@10.0.0.1",
             "http://[2001:db8::1]:9050",
             "http://127.0.0.1.example.com:9050",
+            // Spellings the HTTP client reads as plain http to the host.
+            "http:/192.0.2.2:9632",
+            "http:\\\\192.0.2.2:9632",
+            "http:192.0.2.2:9632",
+            "HTTP:/192.0.2.2:9632",
+            " http://192.0.2.2:9632",
+            "\thttp://192.0.2.2:9632",
+            "http://192.0.2.2\\@127.0.0.1:9632",
         ] {
             let error = settings(&[("endpoint", refused), token]).err().unwrap();
             assert!(
