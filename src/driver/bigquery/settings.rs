@@ -96,7 +96,7 @@ fn refuse_credentials_in_clear(profile: &Profile, endpoint: &str) -> Result<(), 
             "target `{}`: `endpoint` is plain {}:// to {}, which would carry the credentials unencrypted; use https://, or point it at an emulator on this machine (127.0.0.1), or leave the credentials out for an emulator",
             profile.name,
             url.scheme(),
-            crate::terminal::printable(&url.host_str().unwrap_or("no host").to_string())
+            crate::terminal::printable(url.host_str().unwrap_or("no host"))
         )));
     }
     Ok(())
