@@ -396,39 +396,41 @@ fn page(kind: &str, rows: serde_json::Value, token: Option<&str>) -> serde_json:
 /// again and again (segc read it without end, its memory growing), and one sending a
 /// number, a boolean or an object where BigQuery sends every value as a string (segc
 /// printed them as they came). Both are refused, in bounded time.
-#[test]
-fn a_bigquery_endpoint_that_pages_without_end_or_sends_other_values_is_refused() {
-    let rows = serde_json::json!([{"f": [{"v": "1"}]}]);
-    let again = page("STRING", rows.clone(), Some("again"));
-    let port = bigquery_server(again.clone(), again);
+/// `segc targets --check` of a BigQuery target at a fake endpoint answering `first` and
+/// `next` (see [`bigquery_server`]), with `extra` arguments: its output, once it has failed
+/// within 20 s.
+fn check_fails_at(first: serde_json::Value, next: serde_json::Value, extra: &[&str]) -> String {
+    let port = bigquery_server(first, next);
     let dir = project(&format!(
         "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
     ));
+    let mut args = vec!["targets", "--check", "bq"];
+    args.extend_from_slice(extra);
     let started = Instant::now();
-    let output = segc(dir.path(), &["targets", "--check", "bq"]);
+    let output = segc(dir.path(), &args);
     let text = common::output_text(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(20), "{text}");
+    text
+}
+
+#[test]
+fn a_bigquery_endpoint_that_pages_without_end_or_sends_other_values_is_refused() {
+    let rows = serde_json::json!([{"f": [{"v": "1"}]}]);
+    let again = page("STRING", rows, Some("again"));
+    let text = check_fails_at(again.clone(), again, &[]);
     assert!(
         text.contains("named the same page of results twice"),
         "{text}"
     );
-    assert!(started.elapsed() < Duration::from_secs(20), "{text}");
 
     // Empty pages, each naming a new one.
     let empty = page("STRING", serde_json::json!([]), Some("TOKEN_N"));
-    let port = bigquery_server(empty.clone(), empty);
-    let dir = project(&format!(
-        "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
-    ));
-    let started = Instant::now();
-    let output = segc(dir.path(), &["targets", "--check", "bq"]);
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{text}");
+    let text = check_fails_at(empty.clone(), empty, &[]);
     assert!(
         text.contains("100 pages of results in a row without a row"),
         "{text}"
     );
-    assert!(started.elapsed() < Duration::from_secs(20), "{text}");
 
     for (value, shown) in [
         (serde_json::json!(3.7), "`3.7`"),
@@ -436,16 +438,8 @@ fn a_bigquery_endpoint_that_pages_without_end_or_sends_other_values_is_refused()
         (serde_json::json!({"a": 1}), "`{\"a\":1}`"),
     ] {
         let rows = serde_json::json!([{"f": [{"v": value}]}]);
-        let port = bigquery_server(
-            page("INTEGER", rows, None),
-            page("INTEGER", serde_json::json!([]), None),
-        );
-        let dir = project(&format!(
-            "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
-        ));
-        let output = segc(dir.path(), &["targets", "--check", "bq"]);
-        let text = common::output_text(&output);
-        assert_eq!(output.status.code(), Some(1), "{text}");
+        let first = page("INTEGER", rows, None);
+        let text = check_fails_at(first, page("INTEGER", serde_json::json!([]), None), &[]);
         assert!(
             text.contains(&format!("{shown} is not a value BigQuery sends")),
             "{text}"
@@ -544,16 +538,8 @@ fn rows_past_the_budget_are_refused_as_they_come() {
 fn a_check_of_a_target_ends_at_its_timeout() {
     let mut running = page("INTEGER", serde_json::json!([]), None);
     running["jobComplete"] = false.into();
-    let port = bigquery_server(running, serde_json::Value::Null);
-    let dir = project(&format!(
-        "bq: {{ type: bigquery, project: p, endpoint: \"http://127.0.0.1:{port}\" }}\n"
-    ));
-    let started = Instant::now();
-    let output = segc(dir.path(), &["targets", "--check", "bq", "--timeout", "2"]);
-    let text = common::output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{text}");
+    let text = check_fails_at(running, serde_json::Value::Null, &["--timeout", "2"]);
     assert!(text.contains("--timeout 2 s"), "{text}");
-    assert!(started.elapsed() < Duration::from_secs(20), "{text}");
 }
 
 /// An endpoint that says at once, every time, that the job is still running is asked again
