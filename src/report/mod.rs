@@ -351,9 +351,10 @@ impl Report {
                     let cell = &values[*position];
                     normalize(cell, column.value_type).ok_or_else(|| {
                         Error::Query(format!(
-                            "the warehouse returned {} for KPI `{}` of segment `{segment}`, where the statement asks for {}; the table is not printed",
+                            "the warehouse returned {} for column `{}` ({}) of segment `{segment}`, where the statement asks for {}; the table is not printed",
                             described(cell),
                             column.name,
+                            column.label,
                             expected(column.value_type)
                         ))
                     })

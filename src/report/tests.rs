@@ -429,7 +429,7 @@ fn a_value_of_another_type_than_its_kpi_is_refused() {
             .unwrap_err()
             .to_string();
         let expected = format!(
-            "the warehouse returned {found} for KPI `people` of segment `{}`, where the statement asks for a whole number",
+            "the warehouse returned {found} for column `people` (People) of segment `{}`, where the statement asks for a whole number",
             plan.rows[1].name(&project)
         );
         assert!(error.contains(&expected), "{error}");
