@@ -27,8 +27,6 @@ pub struct Postgres {
     backend_pid: Option<i32>,
     kind: String,
     label: String,
-    /// When the statement being sent must end (`--timeout` from its first try on).
-    deadline: Option<tokio::time::Instant>,
 }
 
 use super::{Attempt, Backoff};
@@ -228,7 +226,6 @@ impl Postgres {
             backend_pid: None,
             kind: profile.kind.clone(),
             label: profile.name.clone(),
-            deadline: None,
         };
         driver.backend_pid = driver.backend_pid();
         Ok(driver)
@@ -249,7 +246,11 @@ impl Postgres {
     /// Runs once, reading the rows as they come and decoding each, until the answer ends or
     /// holds more than the result budget; on Ctrl-C or time-out, asks the server to cancel
     /// the query before returning.
-    fn query_once(&mut self, sql: &str) -> Result<ResultSet, Attempt> {
+    fn query_once(
+        &mut self,
+        sql: &str,
+        until: Option<tokio::time::Instant>,
+    ) -> Result<ResultSet, Attempt> {
         use futures_util::TryStreamExt;
         let cancel = self.client.cancel_token();
         let (client, target, options) = (&self.client, &self.label, &self.options);
@@ -287,7 +288,7 @@ impl Postgres {
             cancel,
             self.tls.clone(),
             &self.label,
-            (&self.options, self.deadline),
+            (&self.options, until),
             work,
         )?;
         if read.is_err() {
@@ -296,12 +297,7 @@ impl Postgres {
             let cancel = self.client.cancel_token();
             let tls = self.tls.clone();
             self.runtime.block_on(async move {
-                let cancelled = async move {
-                    match tls {
-                        Some(tls) => cancel.cancel_query(tls).await,
-                        None => cancel.cancel_query(NoTls).await,
-                    }
-                };
+                let cancelled = cancel_in_server(cancel, tls);
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(5), cancelled).await;
             });
         }
@@ -310,7 +306,11 @@ impl Postgres {
 
     /// The statements in one transaction, once: on any failure, Ctrl-C or time-out the
     /// transaction is rolled back (the server cancels the running statement first).
-    fn write_once(&mut self, statements: &[&str]) -> Result<(), Attempt> {
+    fn write_once(
+        &mut self,
+        statements: &[&str],
+        until: Option<tokio::time::Instant>,
+    ) -> Result<(), Attempt> {
         let cancel = self.client.cancel_token();
         let client = &mut self.client;
         let work = async move {
@@ -325,7 +325,7 @@ impl Postgres {
             cancel,
             self.tls.clone(),
             &self.label,
-            (&self.options, self.deadline),
+            (&self.options, until),
             work,
         )
     }
@@ -357,17 +357,25 @@ fn cancellable<T>(
             )),
         };
         // Cancel in the server, not just here: dropping the future leaves it running.
-        let cancelled = match tls {
-            Some(tls) => cancel.cancel_query(tls).await,
-            None => cancel.cancel_query(NoTls).await,
-        };
-        if let Err(e) = cancelled {
+        if let Err(e) = cancel_in_server(cancel, tls).await {
             events.warn(&format!(
                 "warning: could not cancel the query on target `{target}`: {e}"
             ));
         }
         Err(Attempt::Failed(outcome))
     })
+}
+
+/// Asks the server to cancel the query running on the connection of `cancel`, over TLS when
+/// the connection uses it.
+async fn cancel_in_server(
+    cancel: tokio_postgres::CancelToken,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+) -> Result<(), tokio_postgres::Error> {
+    match tls {
+        Some(tls) => cancel.cancel_query(tls).await,
+        None => cancel.cancel_query(NoTls).await,
+    }
 }
 
 /// Connects, retrying while the server says it is starting up or shutting down (a restart,
@@ -573,36 +581,36 @@ impl Driver for Postgres {
     }
 
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
-        self.retrying(|this| this.query_once(statement.sql()))
+        self.retrying(|this, until| this.query_once(statement.sql(), until))
     }
 
     /// One transaction; a dropped connection rolled it back, so it is tried again whole.
     fn write(&mut self, statements: &[Admitted<'_>]) -> Result<(), Error> {
         super::writes_only(statements)?;
         let sql: Vec<&str> = statements.iter().map(|s| s.sql()).collect();
-        self.retrying(|this| this.write_once(&sql))
+        self.retrying(|this, until| this.write_once(&sql, until))
     }
 }
 
 impl Postgres {
     /// Runs `once` until it succeeds or fails for good: after a transient failure, on a new
-    /// connection, within the retry budget.
+    /// connection, within the retry budget. Every try together is within --timeout: each is
+    /// given the instant it must end by.
     fn retrying<T>(
         &mut self,
-        mut once: impl FnMut(&mut Self) -> Result<T, Attempt>,
+        mut once: impl FnMut(&mut Self, Option<tokio::time::Instant>) -> Result<T, Attempt>,
     ) -> Result<T, Error> {
         let target = self.label.clone();
         let mut backoff = Backoff::new()
             .reporting(&self.options.events)
             .within(self.options.timeout);
-        // Every try together within --timeout: each is given what is left of it.
-        self.deadline = self
+        let until = self
             .options
             .timeout
             .map(|t| tokio::time::Instant::now() + t);
         loop {
             cancel::check(&target)?;
-            match once(self) {
+            match once(self, until) {
                 Ok(done) => return Ok(done),
                 Err(Attempt::Failed(error)) => return Err(error),
                 Err(Attempt::Transient(message)) => {
