@@ -37,19 +37,44 @@ pub fn tokenize(sql: &str, sqlparser_dialect: &str) -> Result<Vec<TokenWithSpan>
         .map_err(|e| not_parsed(sqlparser_dialect, e.into()))
 }
 
+/// How deeply the parser may descend into a statement: segc's deepest (a condition at the
+/// 200-level limit, with its parents' and segments' conditions written in) stay within it.
+const PARSE_DEPTH: usize = 20_000;
+
+/// The parser thread's stack: enough for [`PARSE_DEPTH`] levels of sqlparser's recursion.
+const PARSE_STACK_BYTES: usize = 1 << 30;
+
 /// [`parse_one`] of the tokens [`tokenize`] gave in the same dialect.
 pub fn parse_tokens(
     mut tokens: Vec<TokenWithSpan>,
     sqlparser_dialect: &str,
 ) -> Result<Statement, Error> {
-    let dialect = parser_dialect(sqlparser_dialect)?;
+    parser_dialect(sqlparser_dialect)?;
     if sqlparser_dialect == "duckdb" {
         tokens = without_materialized(tokens);
     }
-    let mut statements = Parser::new(dialect.as_ref())
-        .with_tokens_with_locations(tokens)
-        .parse_statements()
-        .map_err(|e| not_parsed(sqlparser_dialect, e))?;
+    // The parser descends once per nested parenthesis, CASE or operator, and segc's
+    // statements nest as deeply as the definitions allow (a condition 200 levels deep, a
+    // formula 400, each level several parentheses): far past sqlparser's default limit of
+    // 50, and past what the main thread's stack holds. So the parse runs on a thread of its
+    // own with a large stack (reserved, not used, by a shallow statement).
+    let parsed = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("sql parser".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || {
+                let dialect = parser_dialect(sqlparser_dialect)?;
+                Parser::new(dialect.as_ref())
+                    .with_recursion_limit(PARSE_DEPTH)
+                    .with_tokens_with_locations(tokens)
+                    .parse_statements()
+                    .map_err(|e| not_parsed(sqlparser_dialect, e))
+            })
+            .map_err(|e| Error::Render(format!("cannot start the SQL parser's thread: {e}")))?
+            .join()
+            .map_err(|_| Error::Render("the SQL parser failed".into()))?
+    });
+    let mut statements = parsed?;
     if statements.len() != 1 {
         return Err(Error::Render(format!(
             "the generated SQL holds {} statements; expected exactly one",
@@ -134,6 +159,40 @@ pub fn relations(statement: &Statement) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Deep statements parse (sqlparser's own limit is 50 levels: this statement passed it
+    /// at 5 of its levels), and one past the depth limit is an error, not a stack overflow,
+    /// in every dialect.
+    #[test]
+    fn deep_statements_parse_within_the_limit_and_fail_cleanly_past_it() {
+        let nested = |depth: usize| {
+            let mut sql = String::from("SELECT ");
+            for level in 0..depth {
+                sql.push_str(if level % 2 == 0 {
+                    "(1 + "
+                } else {
+                    "CASE WHEN "
+                });
+            }
+            sql.push('1');
+            for level in (0..depth).rev() {
+                sql.push_str(if level % 2 == 0 {
+                    ")"
+                } else {
+                    " = 1 THEN 1 END"
+                });
+            }
+            sql
+        };
+        for dialect in ["duckdb", "postgres", "bigquery", "mssql", "redshift"] {
+            // About ten of the parser's levels per level here.
+            assert!(parse_one(&nested(1_000), dialect).is_ok(), "{dialect}");
+            assert!(
+                parse_one(&nested(PARSE_DEPTH), dialect).is_err(),
+                "{dialect}"
+            );
+        }
+    }
 
     #[test]
     fn rejects_two_statements() {

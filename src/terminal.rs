@@ -7,7 +7,9 @@
 //! the rest of C0, DEL (`\u{7f}`), C1 (`\u{80}`–`\u{9f}`, e.g. the CSI `\u{9b}`) and the
 //! line and paragraph separators U+2028 and U+2029, which some terminals and viewers break
 //! a line at, and the bidirectional overrides and isolates U+202A–U+202E and U+2066–U+2069
-//! (`\u{202e}`), which make text display in another order than it is written. Backslashes are left alone: the
+//! (`\u{202e}`), which make text display in another order than it is written, with the
+//! direction marks U+200E, U+200F and U+061C, and the invisible U+200B, U+2060 and U+FEFF,
+//! which make two different texts look alike. Backslashes are left alone: the
 //! result is for reading, not for parsing back, and paths keep their spelling.
 //!
 //! And text made to fit a terminal: its width ([`stdout_width`], [`stderr_width`]), the
@@ -136,10 +138,19 @@ fn is_escaped(character: char) -> bool {
     character.is_control() || disguises(character)
 }
 
-/// Whether a character disguises the text around it: it breaks the line (U+2028, U+2029) or
-/// reorders what follows (U+202E draws it backwards; the embeddings and isolates).
+/// Whether a character disguises the text around it: it breaks the line (U+2028, U+2029),
+/// reorders what follows (U+202E draws it backwards; the embeddings and isolates; the
+/// marks LRM, RLM and ALM, which turn the direction of the characters beside them), or is
+/// invisible where it makes two texts differ (a zero-width space, word joiner or byte
+/// order mark: `US` and `U\u{200b}S` would look alike). The zero-width joiner and non-joiner
+/// stay: emoji and several scripts are written with them.
 pub fn disguises(character: char) -> bool {
-    ('\u{2028}'..='\u{202e}').contains(&character) || ('\u{2066}'..='\u{2069}').contains(&character)
+    ('\u{2028}'..='\u{202e}').contains(&character)
+        || ('\u{2066}'..='\u{2069}').contains(&character)
+        || matches!(
+            character,
+            '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2060}' | '\u{feff}'
+        )
 }
 
 fn escape(text: &str, keep_line_ends: bool) -> Cow<'_, str> {
@@ -222,10 +233,15 @@ mod tests {
         );
         // Line and paragraph separators: a line each for some viewers.
         assert_eq!(printable("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
-        // Neighbours of the escaped ranges are ordinary text.
+        // Invisible characters that make two texts look alike, and the direction marks.
         assert_eq!(
-            printable("\u{a0}\u{2027}\u{202f}\u{206a}"),
-            "\u{a0}\u{2027}\u{202f}\u{206a}"
+            printable("U\u{200b}S\u{200e}\u{200f}\u{61c}\u{2060}\u{feff}"),
+            "U\\u{200b}S\\u{200e}\\u{200f}\\u{61c}\\u{2060}\\u{feff}"
+        );
+        // Neighbours of the escaped ranges are ordinary text, and the joiners emoji need.
+        assert_eq!(
+            printable("\u{a0}\u{2027}\u{202f}\u{206a}\u{200c}\u{200d}"),
+            "\u{a0}\u{2027}\u{202f}\u{206a}\u{200c}\u{200d}"
         );
     }
 

@@ -1565,10 +1565,39 @@ mod first_steps {
         assert!(stdout.starts_with("my_project as of 2026-10-31 on local\n"));
         // 10,000 demo users, and the starter's one segment with its members.
         assert!(stdout.contains("10,000"), "{stdout}");
-        assert!(stdout.contains("Active in the last 30 days"), "{stdout}");
+        assert!(stdout.contains("Active in the activity window"), "{stdout}");
         // The demo data reaches the starter's as-of day: no freshness warning.
         assert!(!stderr.contains("newest row"), "{stderr}");
         assert!(project.join("target/demo.duckdb").is_file());
+        // "Active" is the project's activity window: a shorter window has fewer active people.
+        let active_people = || -> u64 {
+            let output = fresh(&home)
+                .current_dir(&project)
+                .args(["run", "--output", "json"])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            let row = report["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["segment"] == "all_users")
+                .unwrap_or_else(|| panic!("no all_users row: {report}"))
+                .clone();
+            row["active_people"].as_u64().unwrap()
+        };
+        let month = active_people();
+        let settings = project.join("segc_project.yml");
+        let text = std::fs::read_to_string(&settings).unwrap();
+        assert!(text.contains("activity_window: 30d"), "{text}");
+        std::fs::write(
+            &settings,
+            text.replace("activity_window: 30d", "activity_window: 1d"),
+        )
+        .unwrap();
+        let day = active_people();
+        assert!(0 < day && day < month, "1 day: {day}, 30 days: {month}");
     }
 
     #[test]

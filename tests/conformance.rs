@@ -771,17 +771,27 @@ fn the_edges_of_the_years_every_warehouse_holds_run_alike_and_beyond_them_are_re
 #[test]
 fn a_summed_value_that_cannot_be_added_exactly_is_refused_on_every_engine_naming_its_column() {
     // A NaN, an infinity, or a value of 2^95 or more cannot be cut into the whole-number
-    // pieces of an exact sum: every engine refuses the statement, and segc names the
+    // pieces of an exact sum, nor added to a total of 2^95 or more (two values of 3e28,
+    // each below 2^95, about 3.96e28): every engine refuses the statement (DuckDB and
+    // PostgreSQL, which would add the pieces in wider integers, too), and segc names the
     // columns that are summed, where such a value may be.
-    for (name, amount) in [("nan", "'NaN'"), ("inf", "'-inf'"), ("huge", "'1e30'")] {
+    let order = |id: u32, amount: &str| {
+        format!("({id}, 3, '2024-03-10 10:00:00', CAST({amount} AS DOUBLE), 1, 'web')")
+    };
+    for (name, orders) in [
+        ("nan", order(9, "'NaN'")),
+        ("inf", order(9, "'-inf'")),
+        ("huge", order(9, "'1e30'")),
+        (
+            "total",
+            format!("{}, {}", order(9, "'3e28'"), order(9, "'3e28'")),
+        ),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let data = engines::core_data(dir.path());
         duckdb::Connection::open(&data)
             .unwrap()
-            .execute_batch(&format!(
-                "INSERT INTO app.orders VALUES \
-                 (9, 3, '2024-03-10 10:00:00', CAST({amount} AS DOUBLE), 1, 'web')"
-            ))
+            .execute_batch(&format!("INSERT INTO app.orders VALUES {orders}"))
             .unwrap();
         let database = format!("segc_conf_sum_{name}");
         let (engines, profiles) = engines(&data, &database);
@@ -802,7 +812,8 @@ fn a_summed_value_that_cannot_be_added_exactly_is_refused_on_every_engine_naming
             assert_eq!(output.status.code(), Some(1), "{name} on {target}: {text}");
             assert!(output.stdout.is_empty(), "{name} on {target}: {text}");
             for says in [
-                "which a NaN, an infinity or a value of 2^95 (about 4e28) or more does not fit",
+                "which a NaN, an infinity, a value of 2^95 (about 4e28) or more, or a total that \
+                 large does not fit",
                 "column amount of source `orders` (segment-defs/sources.yml:8, table app.orders), \
                  added by attribute `monthly_spend` (segment-defs/attributes.yml:13), attribute \
                  `avg_order` (segment-defs/attributes.yml:16)",
@@ -1178,6 +1189,173 @@ fn formulas_compute_alike_on_every_engine() {
         assert!(
             ((got - third) / third).abs() < 1e-11,
             "{target}: {got} against {third}"
+        );
+    }
+}
+
+/// PostgreSQL and DuckDB store `infinity` and `-infinity` in dates and timestamps (the
+/// other warehouses cannot). Compared, they are instants like any other, on both engines;
+/// days counted from one are NULL on both (PostgreSQL's subtraction would fail where
+/// DuckDB's date_diff gives NULL, and a KPI over them then skipped the user on one engine
+/// only); printed, they fail on both, naming the column, instead of reading as NULL on DuckDB.
+#[test]
+fn infinite_dates_count_and_fail_alike_on_duckdb_and_postgres() {
+    let data = "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, born DATE);
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', '2000-01-31'),
+           (2, '-infinity', '-infinity'),
+           (3, '2024-01-01', 'infinity'),
+           (4, '2024-01-01', NULL),
+           (5, 'infinity', '1990-03-01');";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("infinite.duckdb");
+    duckdb::Connection::open(&file)
+        .unwrap()
+        .execute_batch(data)
+        .unwrap();
+    let (all, profiles) = engines(&file, "segc_conf_infinite");
+    std::fs::write(dir.path().join("profiles.yml"), profiles).unwrap();
+    // The engines that hold infinite dates, loaded with the same statements.
+    let engines: Vec<engines::Engine> = all
+        .into_iter()
+        .filter(|engine| matches!(engine.target, "duck" | "pg"))
+        .collect();
+    if engines.iter().any(|engine| engine.target == "pg") {
+        let (database, create) = engines::postgres_database("pg", "segc_conf_infinite").unwrap();
+        let mut admin = connect(dir.path(), "pg_admin");
+        admin
+            .set_up(&format!("DROP DATABASE IF EXISTS {database}"))
+            .unwrap();
+        admin.set_up(&create).unwrap();
+        let mut pg = connect(dir.path(), "pg");
+        for statement in data.split(';').filter(|s| !s.trim().is_empty()) {
+            pg.set_up(statement).unwrap();
+        }
+    }
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    std::fs::write(
+        project.join("segc_project.yml"),
+        "name: infinite\nas_of: 2024-03-31\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, born: { column: born, type: date, scheduled: true } } }\n\
+         attributes:\n  age_days: { formula: \"days_between(born, as_of())\" }\n\
+         segments:\n  - { name: born_before_2001, all: [ { born: { before: 2001-01-01 } } ] }\n  \
+         - { name: no_age, all: [ { age_days: { is_null: true } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n  - { name: oldest_days, agg: max, of: age_days }\n  \
+         - { name: youngest_days, agg: min, of: age_days }\n  - { name: earliest_birth, agg: min, of: born }\n",
+    )
+    .unwrap();
+    let kpis = ["-k", "people,oldest_days,youngest_days"];
+    let tables = same_tables(&engines, &project, dir.path(), &kpis);
+    for (target, table) in &tables {
+        // User 5 signed up at `infinity`: not yet a user. User 2 at `-infinity` is one.
+        let everyone = row(table, "all_users");
+        assert_eq!(everyone["people"], 4, "{target}: {table}");
+        // Days from 2000-01-31 to 2024-03-31; users 2 and 3 have none (infinite), 4 none (NULL).
+        assert_eq!(everyone["oldest_days"], 8826, "{target}: {table}");
+        assert_eq!(everyone["youngest_days"], 8826, "{target}: {table}");
+        // `-infinity` is before 2001 (users 1 and 2).
+        assert_eq!(
+            row(table, "born_before_2001")["people"],
+            2,
+            "{target}: {table}"
+        );
+        assert_eq!(row(table, "no_age")["people"], 3, "{target}: {table}");
+    }
+    // The earliest birth of all users is `-infinity`: printed, it fails on both engines.
+    for engine in &engines {
+        let output = assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args(["run", "--project"])
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .args(["--target", engine.target, "-k", "earliest_birth"])
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{}: {text}", engine.target);
+        assert!(
+            text.contains(
+                "column `earliest_birth` of the result holds a date or timestamp segc cannot read"
+            ),
+            "{}: {text}",
+            engine.target
+        );
+    }
+}
+
+/// Formulas compute in double precision (rule 7): a sum, difference, negation or `abs` of a
+/// 32-bit integer column at its extremes overflowed on DuckDB and PostgreSQL (`integer out
+/// of range`) where BigQuery's 64-bit integers gave the number. And a condition nested far
+/// past sqlparser's default depth (50) runs: segc's own SQL check parses it.
+#[test]
+fn formulas_on_32_bit_extremes_and_deep_conditions_run_alike_on_every_engine() {
+    // Nested groups, 40 levels of `any` and `none` around one condition (20 failed before).
+    let mut deep = String::from("{ seats: { gt: 0 } }");
+    for level in 0..40 {
+        let group = if level % 2 == 0 { "any" } else { "none" };
+        deep = format!("{{ {group}: [ {{ seats: {{ eq: {level} }} }}, {deep} ] }}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_int32",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, seats INTEGER);
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', 2147483647),
+           (2, '2024-01-01', -2147483648),
+           (3, '2024-01-01', 5);",
+        "name: int32\nas_of: 2024-03-31\n",
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, seats: { column: seats, type: integer } } }\n\
+             attributes:\n  plus_one: { formula: \"seats + 1\" }\n  minus_one: { formula: \"seats - 1\" }\n  \
+             negated: { formula: \"-seats\" }\n  absolute: { formula: \"abs(seats)\" }\n\
+             segments:\n  - { name: top, all: [ { plus_one: { gt: 2147483647 } } ] }\n\
+             kpis:\n  - { name: people, agg: count }\n  - { name: most_plus_one, agg: max, of: plus_one }\n  \
+             - { name: least_minus_one, agg: min, of: minus_one }\n  - { name: most_negated, agg: max, of: negated }\n  \
+             - { name: most_absolute, agg: max, of: absolute }\n",
+    );
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        let everyone = row(table, "all_users");
+        assert_eq!(everyone["most_plus_one"], 2147483648.0, "{target}: {table}");
+        assert_eq!(
+            everyone["least_minus_one"], -2147483649.0,
+            "{target}: {table}"
+        );
+        assert_eq!(everyone["most_negated"], 2147483648.0, "{target}: {table}");
+        assert_eq!(everyone["most_absolute"], 2147483648.0, "{target}: {table}");
+        assert_eq!(row(table, "top")["people"], 1, "{target}: {table}");
+    }
+    // The deep condition, on the engines whose own parser takes it (the BigQuery emulator's
+    // translator runs out of Python's recursion; BigQuery itself allows far deeper nesting).
+    let definitions = project.join("segment-defs/defs.yml");
+    let text = std::fs::read_to_string(&definitions).unwrap();
+    std::fs::write(
+        &definitions,
+        text.replace(
+            "segments:\n",
+            &format!("segments:\n  - {{ name: deep, all: [ {deep} ] }}\n"),
+        ),
+    )
+    .unwrap();
+    let engines: Vec<engines::Engine> = engines
+        .into_iter()
+        .filter(|engine| engine.target != "bq")
+        .collect();
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        // User 3 (5 seats): in the innermost `any` of `seats: { eq: 0 }` or `seats > 0`…
+        // whatever the levels make of it, every engine says the same (checked above).
+        assert!(
+            row(table, "deep")["people"].as_u64().is_some(),
+            "{target}: {table}"
         );
     }
 }

@@ -50,7 +50,7 @@ const STARTER_PROJECT: &str = "name: my_project
 definitions: segment-defs
 default_target: local
 time_zone: UTC
-activity_window: 30d
+activity_window: 30d   # what \"active\" means: `window: activity` in the definitions
 # The sample data of the `local` target ends on this day. Remove this line once profiles.yml
 # points at your warehouse: reports are then as of yesterday unless --as-of says otherwise.
 as_of: 2026-10-31
@@ -87,17 +87,18 @@ sources:
             columns: { name: { column: event_name, type: string } } }
 
 attributes:
-  monthly_activity: { source: events, agg: count, window: 30d }
+  # `window: activity` is the project's `activity_window` (segc_project.yml): what \"active\" means.
+  recent_activity: { source: events, agg: count, window: activity }
 
 segments:
   - name: active
-    label: Active in the last 30 days
+    label: Active in the activity window
     all:
-      - monthly_activity: { gt: 0 }
+      - recent_activity: { gt: 0 }
 
 kpis:
   - { name: people, agg: count }
-  - { name: active_people, agg: count, where: { monthly_activity: { gt: 0 } } }
+  - { name: active_people, agg: count, where: { recent_activity: { gt: 0 } } }
   - { name: pct_active, ratio: [active_people, people], format: percent }
 ";
 

@@ -154,20 +154,30 @@ impl DuckDb {
     }
 }
 
-fn timestamp(unit: TimeUnit, value: i64) -> Cell {
+/// A timestamp, or `None` for one chrono cannot hold (DuckDB's `infinity` and `-infinity` are
+/// the largest and smallest 64-bit values).
+fn timestamp(unit: TimeUnit, value: i64) -> Option<Cell> {
     let micros = match unit {
-        TimeUnit::Second => value.saturating_mul(1_000_000),
-        TimeUnit::Millisecond => value.saturating_mul(1_000),
+        TimeUnit::Second => value.checked_mul(1_000_000)?,
+        TimeUnit::Millisecond => value.checked_mul(1_000)?,
         TimeUnit::Microsecond => value,
         TimeUnit::Nanosecond => value / 1_000,
     };
-    chrono::DateTime::from_timestamp_micros(micros)
-        .map(|t| Cell::Timestamp(t.naive_utc()))
-        .unwrap_or(Cell::Null)
+    chrono::DateTime::from_timestamp_micros(micros).map(|t| Cell::Timestamp(t.naive_utc()))
 }
 
-fn cell(value: ValueRef<'_>) -> Cell {
-    match value {
+/// A date, or `None` for one chrono cannot hold (DuckDB's infinite dates are the largest and
+/// smallest 32-bit day numbers).
+fn date(days_since_1970: i32) -> Option<Cell> {
+    days_since_1970
+        .checked_add(719_163)
+        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+        .map(Cell::Date)
+}
+
+/// A value as segc holds it; `None` for a date or timestamp it cannot hold.
+fn cell(value: ValueRef<'_>) -> Option<Cell> {
+    Some(match value {
         ValueRef::Null => Cell::Null,
         ValueRef::Boolean(b) => Cell::Boolean(b),
         ValueRef::TinyInt(v) => Cell::Integer(v.into()),
@@ -191,12 +201,10 @@ fn cell(value: ValueRef<'_>) -> Cell {
             .map(Cell::Double)
             .unwrap_or(Cell::Null),
         ValueRef::Text(bytes) => Cell::Text(String::from_utf8_lossy(bytes).into_owned()),
-        ValueRef::Date32(days) => chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
-            .map(Cell::Date)
-            .unwrap_or(Cell::Null),
-        ValueRef::Timestamp(unit, value) => timestamp(unit, value),
+        ValueRef::Date32(days) => date(days)?,
+        ValueRef::Timestamp(unit, value) => timestamp(unit, value)?,
         other => Cell::Text(format!("{other:?}")),
-    }
+    })
 }
 
 impl Driver for DuckDb {
@@ -358,7 +366,10 @@ fn read(connection: &Connection, label: &str, sql: &str) -> Result<ResultSet, Er
             let value = row
                 .get_ref(index)
                 .map_err(|e| Error::Query(format!("DuckDB: {e}")))?;
-            values.push(cell(value));
+            let value = cell(value).ok_or_else(|| {
+                super::unreadable_time(&format!("DuckDB ({label})"), &result.columns[index])
+            })?;
+            values.push(value);
         }
         result.rows.push(values);
     }

@@ -461,6 +461,20 @@ pub(crate) async fn deadline(at: Option<tokio::time::Instant>) {
     }
 }
 
+/// The error for a result column holding a date or timestamp segc cannot hold: PostgreSQL's
+/// and DuckDB's `infinity` and `-infinity`, or a year past chrono's range. Such a value is
+/// refused, not read as NULL: NULL would print as "no value" on one engine where another
+/// fails, and the same data must give the same report everywhere.
+pub(crate) fn unreadable_time(engine: &str, column: &str) -> Error {
+    Error::Query(format!(
+        "{engine}: column `{column}` of the result holds a date or timestamp segc cannot read: \
+         an infinite one (`infinity`, `-infinity`) or one far beyond the years 0001 to 9999. \
+         A source column holds it and this attribute or KPI passes it on: infinite dates and \
+         times can be compared (windows, `before`, `after`) but not printed or counted in days; \
+         read them as NULL through a view (`CASE WHEN isfinite(col) THEN col END`)"
+    ))
+}
+
 /// Refuses anything but admitted writes where writes are expected.
 pub(crate) fn writes_only(statements: &[Admitted<'_>]) -> Result<(), Error> {
     if statements.iter().all(|s| s.shape() == Shape::Write) {

@@ -263,8 +263,8 @@ fn name_the_sums(
     }
     let mut text = format!(
         "{message}\n  a sum or average of fractional numbers adds each value exactly, in \
-         whole-number pieces, which a NaN, an infinity or a value of 2^95 (about 4e28) or more \
-         does not fit; look for one in"
+         whole-number pieces, which a NaN, an infinity, a value of 2^95 (about 4e28) or more, \
+         or a total that large does not fit; look for one in"
     );
     for (place, adders) in &places {
         text.push_str(&format!("\n    {place}, added by {}", adders.join(", ")));

@@ -270,6 +270,13 @@ impl Postgres {
                         Ok(value) => values.push(value),
                         Err(e) => {
                             let column = row.columns()[index].name();
+                            if matches!(
+                                *row.columns()[index].type_(),
+                                Type::DATE | Type::TIMESTAMP | Type::TIMESTAMPTZ
+                            ) {
+                                let engine = format!("target `{target}`");
+                                return Ok(Err(super::unreadable_time(&engine, column)));
+                            }
                             return Ok(Err(Error::Query(format!(
                                 "target `{target}`: cannot decode a value of column `{column}`: {e}"
                             ))));

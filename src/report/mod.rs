@@ -452,7 +452,7 @@ fn described(cell: &Cell) -> &'static str {
 pub const SIGNIFICANT_DIGITS: usize = 12;
 
 /// Whole doubles below this (2^53) are exact: every whole number up to it is a double.
-const EXACT_WHOLE_DOUBLES: f64 = 9_007_199_254_740_992.0;
+pub(crate) const EXACT_WHOLE_DOUBLES: f64 = 9_007_199_254_740_992.0;
 
 /// `value` (not negative) with `decimals` digits after the point, a half rounded away from
 /// zero as the formula `round` rounds it (`168.625` → `168.63`); Rust's own formatting keeps

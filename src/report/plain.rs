@@ -136,13 +136,23 @@ fn json_value(cell: &Cell) -> Json {
     }
 }
 
+/// A reported double spelled as in the JSON output, without its `.0` for a whole number:
+/// `0.3`, `26`, `1.23e-9`, `1.79769313486e+308` (not 309 digits of the double's expansion).
+fn number_text(value: f64) -> String {
+    let text = serde_json::Number::from_f64(value)
+        .map(|number| number.to_string())
+        .unwrap_or_default();
+    match text.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => text,
+    }
+}
+
 pub(super) fn plain_text(cell: &Cell) -> String {
     match cell {
         Cell::Null => String::new(),
         Cell::Integer(v) => v.to_string(),
-        Cell::Double(v) => reported_double(*v)
-            .map(|v| v.to_string())
-            .unwrap_or_default(),
+        Cell::Double(v) => reported_double(*v).map(number_text).unwrap_or_default(),
         Cell::Text(s) => s.clone(),
         Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
         Cell::Timestamp(t) => timestamp_text(t),

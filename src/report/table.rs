@@ -149,7 +149,7 @@ pub(super) fn column_value(
     currency: &str,
 ) -> String {
     match (kind, reported_number(cell)) {
-        (ColumnKind::PointChange, Some(number)) => format!("{} pp", grouped(number * 100.0, 1)),
+        (ColumnKind::PointChange, Some(number)) => format!("{} pp", hundredfold(number)),
         _ => format_value(cell, format, currency),
     }
 }
@@ -162,9 +162,40 @@ fn reported_number(cell: &Cell) -> Option<f64> {
     }
 }
 
-/// `1234567.891` → `1,234,567.89`.
+/// `1234567.891` → `1,234,567.89`. A value past 2^53, whose every digit beyond the 12 it is
+/// reported to would be the double's noise, in scientific notation: `1.79769313486e+308`.
 fn grouped(value: f64, decimals: usize) -> String {
+    if value.abs() >= super::EXACT_WHOLE_DOUBLES {
+        return scientific(value, 0);
+    }
     digits_grouped(super::fixed(value.abs(), decimals), value < 0.0)
+}
+
+/// A fraction as a percent (times 100) to one decimal, in scientific notation where the
+/// product is past 2^53 (or past the doubles: `2.5e307` is `2.5e+309`%).
+fn hundredfold(value: f64) -> String {
+    let percent = value * 100.0;
+    if percent.is_finite() {
+        grouped(percent, 1)
+    } else {
+        scientific(value, 2)
+    }
+}
+
+/// `value` × 10^`shift` in scientific notation, to the digits it is reported to: `1.5e+20`.
+fn scientific(value: f64, shift: i32) -> String {
+    let text = format!("{value:.*e}", super::SIGNIFICANT_DIGITS - 1);
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    let mantissa = match mantissa.split_once('.') {
+        Some((whole, digits)) if !digits.trim_end_matches('0').is_empty() => {
+            format!("{whole}.{}", digits.trim_end_matches('0'))
+        }
+        Some((whole, _)) => whole.to_string(),
+        None => mantissa.to_string(),
+    };
+    // Signed as the JSON output writes it: `1.5e+20`, `1.5e-7`.
+    let exponent = exponent.parse::<i32>().unwrap_or(0) + shift;
+    format!("{mantissa}e{exponent:+}")
 }
 
 /// An integer's every digit grouped (a double holds them only up to 2^53):
@@ -215,7 +246,7 @@ pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
         _ => grouped(number, decimals),
     };
     match format {
-        Format::Percent => format!("{}%", grouped(number * 100.0, 1)),
+        Format::Percent => format!("{}%", hundredfold(number)),
         Format::Currency => {
             let text = amount(2);
             match text.strip_prefix('-') {

@@ -40,6 +40,50 @@ fn formats_numbers_for_people() {
     );
 }
 
+/// Doubles past 2^53 (whose digits beyond the 12 reported are the double's noise) print in
+/// scientific notation in the table, a percent past the doubles (×100) too; CSV spells
+/// every double as the JSON output does, without the `.0` of a whole number.
+#[test]
+fn numbers_past_the_doubles_exact_digits_print_in_scientific_notation() {
+    for (value, format, shown) in [
+        (f64::MAX, Format::Number, "1.79769313486e+308"),
+        (-f64::MAX, Format::Currency, "-$1.79769313486e+308"),
+        (1.5e20, Format::Integer, "1.5e+20"),
+        (2.5681330498e307, Format::Percent, "2.5681330498e+309%"),
+        (1e14, Format::Percent, "1e+16%"),
+        (
+            9_007_199_254_740_991.0,
+            Format::Number,
+            "9,007,199,254,740,991.00",
+        ),
+        (1e-300, Format::Number, "0.00"),
+    ] {
+        assert_eq!(
+            format_value(&Cell::Double(value), format, "$"),
+            shown,
+            "{value:e}"
+        );
+    }
+    let cases = [
+        (f64::MAX, "1.79769313486e+308"),
+        (-1.5e20, "-1.5e+20"),
+        (1.23e-9, "1.23e-9"),
+        (5e-324, "5e-324"),
+        (26.0, "26"),
+        (0.1 + 0.2, "0.3"),
+        (1_000_000_000_000_001.0, "1000000000000001"),
+        (-0.0, "0"),
+    ];
+    let report = one_row(
+        &cases
+            .iter()
+            .map(|(value, _)| (Cell::Double(*value), Format::Number))
+            .collect::<Vec<_>>(),
+    );
+    let expected: Vec<String> = cases.iter().map(|(_, text)| text.to_string()).collect();
+    assert_eq!(csv_values(&report), expected);
+}
+
 /// Labels, values and names come from definitions and the warehouse: none of their
 /// control characters reaches the terminal, in a report or in a series of them.
 #[test]
@@ -224,7 +268,7 @@ fn doubles_print_the_same_whatever_their_last_bits() {
         [
             "0.3",
             "1000000000000001",
-            "0.00000000123",
+            "1.23e-9",
             "0",
             "-1234.56789012",
             "2",

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Tag};
 
 use crate::error::{Diagnostic, FileId, Position, Span};
 
@@ -240,8 +240,14 @@ pub fn parse_within(
                 }
                 None
             }
-            Event::Scalar(value, style, anchor, _) => {
+            Event::Scalar(value, style, anchor, tag) => {
                 take(1, budget, here)?;
+                // `!!str` makes a plain scalar a string, as quotes do; no other tag is read.
+                let tagged_string = match tag.as_deref() {
+                    None => false,
+                    Some(tag) if tag.core_suffix() == Some("str") => true,
+                    Some(tag) => return Err(tag_error(tag, "a value", here)),
+                };
                 if value.contains('\0') {
                     return Err(Diagnostic::new(
                         "this value holds the NUL character (U+0000), which no warehouse's \
@@ -253,7 +259,7 @@ pub fn parse_within(
                 let node = Node {
                     kind: NodeKind::Scalar {
                         value: value.into_owned(),
-                        quoted: style != ScalarStyle::Plain,
+                        quoted: style != ScalarStyle::Plain || tagged_string,
                     },
                     span: here,
                 };
@@ -264,9 +270,19 @@ pub fn parse_within(
                 Some((node, Weight::LEAF))
             }
             Event::Alias(id) => Some(alias(&anchors, id, stack.len(), budget, here)?),
-            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+            Event::SequenceStart(_, anchor, ref tag) | Event::MappingStart(_, anchor, ref tag) => {
                 if stack.len() >= MAX_NESTING {
                     return Err(nesting_error(here));
+                }
+                // `!!seq` on a list and `!!map` on a mapping say what they are; no other tag is read.
+                let (kind, own) = match event {
+                    Event::SequenceStart(..) => ("a list", "seq"),
+                    _ => ("a mapping", "map"),
+                };
+                if let Some(tag) = tag.as_deref()
+                    && tag.core_suffix() != Some(own)
+                {
+                    return Err(tag_error(tag, kind, here));
                 }
                 take(1, budget, here)?;
                 let collection = match event {
@@ -294,7 +310,23 @@ pub fn parse_within(
             }
         }
     }
-    Ok(root)
+    // A document with no content (a file holding only `---`) is an empty file; a written
+    // `~` or `null` is a value, and the readers say where a mapping was expected.
+    // (The parser gives an empty document a `~` of no width.)
+    Ok(root.filter(|node| {
+        node.scalar() != Some(ScalarValue::Null) || node.span.start.byte != node.span.end.byte
+    }))
+}
+
+/// A YAML tag segc does not read: it would change what the value means (`!!int "7"` is the
+/// number 7 to other YAML readers), so it is refused rather than silently ignored.
+fn tag_error(tag: &Tag, kind: &str, here: Span) -> Diagnostic {
+    let shown = tag.original();
+    Diagnostic::new(
+        format!("segc does not read YAML tags: `{shown}` on {kind}"),
+        here,
+    )
+    .with_hint("write the value as it is meant, without the tag: `7` for a number, `\"7\"` (quoted) for text; `!!str` is the one tag read (as quotes)")
 }
 
 /// The parser's error as a diagnostic at the character where it stopped; a tab it refuses
@@ -539,5 +571,61 @@ mod tests {
     #[test]
     fn empty_file_is_none() {
         assert_eq!(parse(FileId(0), "# nothing\n").unwrap(), None);
+        // A document with no content is an empty file too, however it is written.
+        for text in ["---\n", "--- # nothing\n...\n", "---\n\n"] {
+            assert_eq!(parse(FileId(0), text).unwrap(), None, "{text:?}");
+        }
+        // Written, an empty value is a value (where a mapping is expected, an error), and so
+        // is a quoted empty string.
+        for text in ["~\n", "---\nnull\n", "--- ''\n"] {
+            assert!(parse(FileId(0), text).unwrap().is_some(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn tags_are_refused_except_the_string_tag() {
+        // `!!str` reads a plain scalar as text, as quotes do.
+        let root = parse_text("[!!str 7, !!str true, !!str ~]");
+        let kinds: Vec<_> = root
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|n| n.scalar().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ScalarValue::String("7"),
+                ScalarValue::String("true"),
+                ScalarValue::String("~"),
+            ]
+        );
+        // The tag a collection is anyway.
+        assert!(parse(FileId(0), "a: !!map { b: [!!seq [1]] }\n").is_ok());
+        // The error points at the tagged value (after its tag).
+        for (text, tag, line, column) in [
+            ("a:\n  gt: !!int \"7\"\n", "`!!int` on a value", 2, 13),
+            ("a: !!float 1\n", "`!!float` on a value", 1, 12),
+            ("a: !!bool yes\n", "`!!bool` on a value", 1, 11),
+            ("a: !custom x\n", "`!custom` on a value", 1, 12),
+            ("a: !!seq { b: 1 }\n", "`!!seq` on a mapping", 1, 10),
+            ("a: !!binary aGk=\n", "`!!binary` on a value", 1, 13),
+            ("a: !<tag:example.com,2000:x> [1]\n", "on a list", 1, 30),
+        ] {
+            let error = parse(FileId(0), text).unwrap_err();
+            assert!(
+                error.message.starts_with("segc does not read YAML tags")
+                    && error.message.contains(tag),
+                "{text:?}: {error:?}"
+            );
+            assert_eq!(
+                {
+                    let span = error.span.unwrap();
+                    (span.start.line, span.start.column)
+                },
+                (line, column),
+                "{text:?}"
+            );
+        }
     }
 }

@@ -52,6 +52,7 @@ impl<'a> Validator<'a> {
             self.read_kpi(spec, &names, &segment_names);
         }
         self.check_kpi_cycles(&accepted);
+        self.check_shares_of_shares(&accepted);
     }
 
     /// The KPI declarations whose names are valid and new, and their ids by name.
@@ -432,6 +433,53 @@ impl<'a> Validator<'a> {
                 }
                 if std::mem::replace(&mut seen[current.0], true) {
                     continue;
+                }
+                stack.extend(kpi_references(&self.kpis[current.0].kind));
+            }
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// A share divides a KPI by its all-users value, which the SQL reads across the report's
+    /// rows (a window); a share of a KPI that is or uses a share would read one window inside
+    /// another, which no warehouse runs. Refused here, where the definition is.
+    fn check_shares_of_shares(&mut self, accepted: &[&KpiSpec]) {
+        for (index, spec) in accepted.iter().enumerate() {
+            let KpiKind::ShareOfTotal(of) = self.kpis[index].kind else {
+                continue;
+            };
+            let mut stack = vec![of];
+            let mut seen = vec![false; self.kpis.len()];
+            while let Some(current) = stack.pop() {
+                if std::mem::replace(&mut seen[current.0], true) {
+                    continue;
+                }
+                if matches!(self.kpis[current.0].kind, KpiKind::ShareOfTotal(_)) {
+                    let span = spec
+                        .share_of_total
+                        .as_ref()
+                        .map_or(spec.name.span, |total| total.span);
+                    let inner = self.kpis[current.0].name.clone();
+                    let message = if current == of {
+                        format!(
+                            "KPI `{}` is a share of `{inner}`, itself a share of a total",
+                            spec.name.value
+                        )
+                    } else {
+                        format!(
+                            "KPI `{}` is a share of a KPI that uses the share `{inner}`",
+                            spec.name.value
+                        )
+                    };
+                    self.error_with_hint(
+                        message,
+                        span,
+                        Some(format!(
+                            "a share divides by the all_users row's value, and a share of a share cannot be computed in one statement; take the share of the KPI `{inner}` divides instead (its all_users value is 1, so the shares are equal)"
+                        )),
+                    );
+                    break;
                 }
                 stack.extend(kpi_references(&self.kpis[current.0].kind));
             }

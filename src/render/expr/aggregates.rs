@@ -88,12 +88,16 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// An exact sum from the sums of its pieces ([`Sql::exact_limbs`], lowest first), as a
-    /// double: added from the lowest piece up, in one fixed order.
+    /// double: added from the lowest piece up, in one fixed order. Each piece's sum is a
+    /// 64-bit integer first: BigQuery and SQL Server add 64-bit integers in 64 bits and fail
+    /// past them, where DuckDB and PostgreSQL would widen (and Redshift give a numeric), so a
+    /// total of 2^95 or more fails on every warehouse alike instead of printing on some.
     pub(in crate::render) fn exact_total(&mut self, sums: &[String]) -> Result<String, Error> {
         let k = self.cast(PIECE.into(), "double")?;
         let mut doubles = Vec::new();
         for sum in sums {
-            doubles.push(self.cast(sum.clone(), "double")?);
+            let whole = self.cast(sum.clone(), "bigint")?;
+            doubles.push(self.cast(whole, "double")?);
         }
         let [s0, s1, s2, s3] = doubles.as_slice() else {
             return Err(Error::Render(format!(
@@ -292,7 +296,7 @@ impl<'a, 's> Sql<'a, 's> {
         condition: Option<&str>,
         words: usize,
     ) -> Result<String, Error> {
-        let offset = self.call("days_between", &[Value::from(first), Value::from(day)])?;
+        let offset = self.call("day_offset", &[Value::from(first), Value::from(day)])?;
         let mut counts = Vec::new();
         for word in 0..words {
             let low = word * DAYS_PER_WORD;

@@ -108,7 +108,11 @@ impl<'a, 's> Sql<'a, 's> {
             Expr::AsOf => self.time_value(&self.periods.as_of())?,
             Expr::PeriodStart => self.time_value(&self.periods.period_start())?,
             Expr::PeriodMonths => self.time_value(&self.periods.period_months())?,
-            Expr::Negate(inner) => format!("(-({}))", self.expr(inner, alias)?),
+            // In double precision (rule 7): `-x` of a 32-bit integer's least value overflows.
+            Expr::Negate(inner) => {
+                let inner = self.expr(inner, alias)?;
+                format!("(-({}))", self.cast(inner, "double")?)
+            }
             Expr::Not(inner) => format!("(NOT ({}))", self.as_condition(inner, alias)?),
             Expr::IsNull { expr, negated } => {
                 format!(
@@ -169,10 +173,11 @@ impl<'a, 's> Sql<'a, 's> {
                 "({})",
                 self.call("divide", &[Value::from(l), Value::from(r)])?
             ),
-            BinaryOperator::Add => format!("({l} + {r})"),
-            BinaryOperator::Subtract => format!("({l} - {r})"),
-            // In double precision (rule 7): a product of two integer columns overflows a
-            // 32-bit integer on DuckDB and PostgreSQL (50,000 × 50,000), not on BigQuery.
+            // In double precision (rule 7): a sum, difference or product of 32-bit integer
+            // columns overflows on DuckDB and PostgreSQL (2147483647 + 1, 50,000 × 50,000),
+            // not on BigQuery, whose integers have 64 bits.
+            BinaryOperator::Add => format!("({} + {r})", self.cast(l, "double")?),
+            BinaryOperator::Subtract => format!("({} - {r})", self.cast(l, "double")?),
             BinaryOperator::Multiply => format!("({} * {r})", self.cast(l, "double")?),
             BinaryOperator::And => format!("({l} AND {r})"),
             BinaryOperator::Or => format!("({l} OR {r})"),
@@ -244,6 +249,11 @@ impl<'a, 's> Sql<'a, 's> {
         if function == Function::Round {
             let value = self.cast(rendered.first().cloned().unwrap_or_default(), "double")?;
             return self.round(value, arguments.get(1), rendered.get(1));
+        }
+        // `abs` of a 32-bit integer's least value overflows it: in double precision (rule 7).
+        if function == Function::Abs {
+            let value = self.cast(rendered.first().cloned().unwrap_or_default(), "double")?;
+            return Ok(format!("{name}({value})"));
         }
         Ok(format!("{name}({})", rendered.join(", ")))
     }

@@ -44,7 +44,7 @@ impl Scale {
     }
 
     fn x(&self, value: f64) -> f64 {
-        LEFT + (value - self.low) / (self.high - self.low) * (RIGHT - LEFT)
+        LEFT + super::share_of_range(value, self.low, self.high) * (RIGHT - LEFT)
     }
 }
 

@@ -116,7 +116,7 @@ fn chart(
         0.0
     };
     let x = |index: usize| LEFT + step * index as f64;
-    let y = |value: f64| BOTTOM - (value - low) / (high - low) * (BOTTOM - TOP);
+    let y = |value: f64| BOTTOM - super::share_of_range(value, low, high) * (BOTTOM - TOP);
     let mut svg = String::new();
     for tick in &ticks {
         let text = format_value(&Cell::Double(*tick), group.format, currency);
@@ -203,6 +203,10 @@ pub fn nice_ticks(low: f64, high: f64) -> Vec<f64> {
     } else {
         (low - 1.0, low + 1.0)
     };
+    // Values spanning more than the doubles (from -1e308 to 1e308): the two ends alone.
+    if !(high - low).is_finite() {
+        return vec![low, high];
+    }
     let raw = (high - low) / 5.0;
     let power = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]

@@ -96,6 +96,13 @@ pub fn render(content: Content<'_>, page: &Page<'_>) -> String {
     )
 }
 
+/// Where `value` lies from `low` (0) to `high` (1), computed in halves so that a range wider
+/// than the doubles (`-f64::MAX` to `f64::MAX`) does not overflow to an infinity (a NaN
+/// coordinate in the SVG).
+fn share_of_range(value: f64, low: f64, high: f64) -> f64 {
+    (value / 2.0 - low / 2.0) / (high / 2.0 - low / 2.0)
+}
+
 fn empty_page(page: &Page<'_>) -> String {
     let body = format!(
         "<header><h1>segc report</h1><dl class=\"facts\">{}</dl></header><p>The run reported no periods.</p>",

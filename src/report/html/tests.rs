@@ -460,3 +460,36 @@ fn the_header_names_the_periods() {
     assert!(html.contains("<dt>Period</dt><dd>2026-10-01 to 2026-10-31</dd>"));
     assert!(html.contains("<dt>Compared with</dt><dd>2025-10-01 to 2025-10-31</dd>"));
 }
+
+/// KPI values spanning more than the doubles (a sentinel `-1.797e308` beside `1.797e308`)
+/// still place every bar, line and label at a number: no `NaN` coordinate in the SVG.
+#[test]
+fn values_spanning_the_doubles_draw_at_numbers() {
+    let report = report(
+        vec![column("extreme", "Extreme", Format::Number)],
+        vec![
+            row("all_users", "All users", None, vec![Cell::Double(f64::MAX)]),
+            row("low", "Low", None, vec![Cell::Double(-f64::MAX)]),
+            row("mid", "Mid", None, vec![Cell::Double(1.0)]),
+        ],
+    );
+    let run = run();
+    let html = render(Content::Single(&report), &page(&run));
+    assert!(html.contains("<svg"), "{html}");
+    // A coordinate or value that is not a number (the page's script tests `isNaN` itself).
+    let broken = |html: &str| {
+        ["=\"NaN", "=\"inf", "=\"-inf", "inf%", ">NaN", ">inf"]
+            .iter()
+            .any(|bad| html.contains(bad))
+    };
+    assert!(!broken(&html), "{html}");
+    assert!(html.contains(">1.79769313486e+308<"), "{html}");
+    let periods = vec![
+        ("2026-09".to_string(), report.clone()),
+        ("2026-10".to_string(), report.clone()),
+    ];
+    let html = render(Content::Periods(&periods), &page(&run));
+    assert!(!broken(&html), "{html}");
+    assert_eq!(super::share_of_range(f64::MAX, -f64::MAX, f64::MAX), 1.0);
+    assert_eq!(super::share_of_range(0.0, -f64::MAX, f64::MAX), 0.5);
+}
