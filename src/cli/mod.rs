@@ -365,6 +365,16 @@ pub fn print_command_line_error(error: clap::Error) -> i32 {
     code
 }
 
+/// Whether the command writes the benchmarks' data (built with the embedded engine only).
+fn is_bench_data(command: &Command) -> bool {
+    #[cfg(feature = "duckdb")]
+    if let Command::BenchData(_) = command {
+        return true;
+    }
+    let _ = command;
+    false
+}
+
 /// Whether a command line, however wrong otherwise, asks for `--log-format json`.
 fn asks_for_json_logs(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
     let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
@@ -421,7 +431,17 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         )),
         (None, None) => None,
     };
-    if let Some((what, dir, otherwise)) = named {
+    // Only where profiles are read: `schema`, `completions`, `init`, `list`, `validate` and
+    // `bench-data` reach no warehouse, and a job's environment must not fail them.
+    let reads_profiles = !matches!(
+        cli.command,
+        Command::Validate
+            | Command::Init(_)
+            | Command::List(_)
+            | Command::Schema
+            | Command::Completions { .. }
+    ) && !is_bench_data(&cli.command);
+    if let Some((what, dir, otherwise)) = named.filter(|_| reads_profiles) {
         let file = dir.join(crate::spec::profiles::PROFILES_FILE);
         if !file.is_file() {
             let problem = if dir.is_dir() {

@@ -470,8 +470,9 @@ pub(crate) fn unreadable_time(engine: &str, column: &str) -> Error {
         "{engine}: column `{column}` of the result holds a date or timestamp segc cannot read: \
          an infinite one (`infinity`, `-infinity`) or one far beyond the years 0001 to 9999. \
          A source column holds it and this attribute or KPI passes it on: infinite dates and \
-         times can be compared (windows, `before`, `after`) but not printed or counted in days; \
-         read them as NULL through a view (`CASE WHEN isfinite(col) THEN col END`)"
+         times can be compared (windows, `before`, `after`) and count as no value in \
+         `days_between`, but cannot be printed; to read them as missing everywhere, go \
+         through a view (`CASE WHEN isfinite(col) THEN col END`)"
     ))
 }
 
