@@ -804,6 +804,19 @@ mod run {
             );
             assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         }
+        // A reader gone before the help is written (`segc --help | head`): no error.
+        for args in [&["--help"][..], &["--version"]] {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+                .args(args)
+                .stdout(writer)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+            assert_eq!(stderr, "", "{args:?}");
+        }
         for missing in [dir.path().join("nowhere"), project.join("segment-defs")] {
             segc()
                 .arg("--project")

@@ -355,8 +355,12 @@ pub fn print_command_line_error(error: clap::Error) -> i32 {
         Some(std::borrow::Cow::Owned(escaped)) if error.use_stderr() => eprint!("{escaped}"),
         Some(std::borrow::Cow::Owned(escaped)) => print!("{escaped}"),
         _ => {
-            // `--help` and `--version` on a full disk: an error, as for any other output.
+            // `--help` and `--version` on a full disk: an error, as for any other output. A
+            // reader that stopped early (`segc --help | head`) read what it wanted.
             if let Err(failure) = error.print() {
+                if failure.kind() == std::io::ErrorKind::BrokenPipe {
+                    return code;
+                }
                 eprintln!("error: cannot write to standard output: {failure}");
                 return 1;
             }
