@@ -187,6 +187,22 @@ pub fn compiled_path(target: &str) -> PathBuf {
         .join(format!("{name}.sql"))
 }
 
+/// Whether the folder of `path` takes a new file: one is made beside it under a temporary
+/// name and removed at once (the check [`write_atomically`] will pass).
+pub fn check_folder_takes_files(path: &Path) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)?;
+    std::fs::remove_file(&temporary)
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place,
 /// creating missing folders.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
@@ -198,8 +214,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     std::fs::create_dir_all(folder).map_err(failed)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written =
-        std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
+    let written = (|| {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        // The file it replaces keeps its permissions; the bytes are on disk before the name.
+        if let Ok(existing) = std::fs::metadata(path) {
+            file.set_permissions(existing.permissions())?;
+        }
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
     if let Err(error) = written {
         let _ = std::fs::remove_file(&temporary);
         return Err(failed(error));

@@ -4,8 +4,7 @@ use std::io::Write;
 
 use clap::Parser;
 
-/// The exit code of a process whose reader went away (128 + SIGPIPE), as a shell reports it.
-const BROKEN_PIPE: i32 = 141;
+use segc::cli::BROKEN_PIPE;
 
 /// Output whose reader has gone (`segc run | head -1`, a closed log pipe) ends the process
 /// quietly, as SIGPIPE does for C programs; Rust ignores SIGPIPE, so `print!` would panic.
@@ -63,6 +62,8 @@ fn main() {
             segc::cli::print_event(&event);
             code
         }
+        // The reader of standard output left (`segc run | head -1`): it read what it wanted.
+        Err(error) if segc::cli::reader_left(&error) => BROKEN_PIPE,
         Err(error) => {
             segc::cli::print_error(&error);
             segc::cli::exit_code(&error)

@@ -158,6 +158,12 @@ fn sigterm_interrupts_the_query_and_exits_143() {
     signal_stops_the_query("-TERM", 143, "cancelled (SIGTERM)");
 }
 
+/// A hangup (the session that started the job closed) stops the query as SIGTERM does.
+#[test]
+fn sighup_interrupts_the_query_and_exits_129() {
+    signal_stops_the_query("-HUP", 129, "cancelled (SIGHUP)");
+}
+
 /// Two first runs at once: one creates the demo database while the other waits for it; both
 /// print the report, and nothing is left half-written.
 #[test]

@@ -32,6 +32,9 @@ pub struct RunRecord {
     /// `--materialize`: the results table and the run's rows found there after the commit.
     written: Option<(String, u64)>,
     command: &'static str,
+    /// Whether `root` was a project folder when the run started (its record is written even
+    /// if `segc_project.yml` has gone since, as in a deploy swapping the folder).
+    is_project: bool,
 }
 
 /// The run's receiver of the library's messages and events: the terminal's, and each
@@ -110,6 +113,7 @@ impl RunRecord {
             events,
             written: None,
             command,
+            is_project: root.join(PROJECT_FILE).is_file(),
         }
     }
 
@@ -183,7 +187,7 @@ impl RunRecord {
                 .with("period_end", days.report.period_end.as_str());
         }
         self.events.record(&event);
-        if self.root.join(PROJECT_FILE).is_file() {
+        if self.is_project {
             crate::artifacts::write_atomically(&self.root.join(relative), sql.as_bytes())?;
         }
         Ok(())
@@ -269,11 +273,11 @@ impl RunRecord {
     /// record that cannot be written fails a successful run: a scheduler would otherwise
     /// read the previous run's.
     pub fn finish(self, result: Result<i32, Error>) -> Result<i32, Error> {
-        if !self.root.join(PROJECT_FILE).is_file() {
-            return result;
-        }
         let results = self.results(&result);
-        let written = results.write(&self.root);
+        let written = match self.is_project {
+            true => results.write(&self.root).map(|_| ()),
+            false => Ok(()),
+        };
         match (written, result) {
             (Ok(_), Ok(code)) => {
                 self.events.record(
@@ -285,7 +289,8 @@ impl RunRecord {
                         .with("rows_written", results.rows_written)
                         .with(
                             "run_results",
-                            format!("target/{}", crate::artifacts::RUN_RESULTS),
+                            self.is_project
+                                .then(|| format!("target/{}", crate::artifacts::RUN_RESULTS)),
                         ),
                 );
                 Ok(code)

@@ -69,13 +69,7 @@ pub(super) fn run(
         ));
     }
     let text = summary(&written, &target.target, args.output);
-    match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?,
-        None => print!("{text}"),
-    }
+    super::run::deliver(args.out.as_deref(), &text)?;
     Ok(if written.rows == 0 { 3 } else { 0 })
 }
 

@@ -253,7 +253,16 @@ pub fn log_json() -> bool {
 
 /// Prints `event` on stderr as one line of JSON: `{"event", "at", "run_id", …its fields}`.
 pub fn print_event(event: &crate::events::Event) {
-    eprintln!("{}", event_line(event));
+    to_stderr(&event_line(event).to_string());
+}
+
+/// Writes `line` and a newline on stderr. A log that cannot be written (`2>/dev/full`, a
+/// closed pipe) is lost, not the run: the report, the exit code and run_results.json still
+/// tell what happened.
+fn to_stderr(line: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
 }
 
 /// The JSON line [`print_event`] prints.
@@ -320,11 +329,10 @@ pub fn default_as_of(time_zone: &str) -> Result<NaiveDate, Error> {
 /// with its location and the lines it points at), others wrapped to a terminal's width.
 pub fn print_error(error: &Error) {
     match error {
-        Error::Invalid(_) => eprintln!(
-            "{}",
-            crate::terminal::printable_lines(&crate::error::redact(&error.to_string()))
-        ),
-        _ => eprintln!("{}", for_stderr(&format!("error: {error}"))),
+        Error::Invalid(_) => to_stderr(&crate::terminal::printable_lines(&crate::error::redact(
+            &error.to_string(),
+        ))),
+        _ => to_stderr(&for_stderr(&format!("error: {error}"))),
     }
 }
 
@@ -393,10 +401,23 @@ fn asks_for_json_logs(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
 /// 3 is reserved for "ran, wrote nothing new" (a future `--materialize`); nothing returns it.
 pub fn exit_code(error: &Error) -> i32 {
     match error {
+        _ if reader_left(error) => BROKEN_PIPE,
         Error::Usage(_) | Error::Request(_) => 2,
         Error::Interrupted(_) => crate::driver::cancel::exit_code(),
         _ => 1,
     }
+}
+
+/// The exit code of a process whose reader went away (128 + SIGPIPE), as a shell reports it.
+pub const BROKEN_PIPE: i32 = 141;
+
+/// Whether `error` is standard output's reader gone (`segc run | head -1`): the process ends
+/// quietly with [`BROKEN_PIPE`], as SIGPIPE ends a C program (a JSON log still ends with the
+/// error event, and run_results.json records it).
+pub fn reader_left(error: &Error) -> bool {
+    matches!(error, Error::Write { path, source }
+        if source.kind() == std::io::ErrorKind::BrokenPipe
+            && path.as_path() == std::path::Path::new("standard output"))
 }
 
 /// Writes `bytes` to standard output, a failure as an error naming it.
@@ -499,14 +520,14 @@ impl crate::events::Events for Terminal {
     fn warn(&self, message: &str) {
         match log_json() {
             true => print_event(&crate::events::Event::new("warning").with("message", message)),
-            false => eprintln!("{}", for_stderr(message)),
+            false => to_stderr(&for_stderr(message)),
         }
     }
 
     fn progress(&self, message: &str) {
         match log_json() {
             true => print_event(&crate::events::Event::new("progress").with("message", message)),
-            false => eprintln!("{}", for_stderr(message)),
+            false => to_stderr(&for_stderr(message)),
         }
     }
 

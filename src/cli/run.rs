@@ -62,35 +62,53 @@ pub enum LayoutArg {
 /// `target/run_results.json`, and `target/compiled/<target>.sql` once compiled.
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Result<i32, Error> {
     let mut record = super::artifacts::RunRecord::start(root);
-    // `--out` is opened before any query: a missing folder or a permission found after the
+    // `--out` is checked before any query: a missing folder or a permission found after the
     // warehouse computed the report would lose it.
-    let created = match args
-        .out
-        .as_deref()
-        .map(|out| open_out(out, root, profiles_dir))
-        .transpose()
+    if let Some(out) = args.out.as_deref()
+        && let Err(error) = check_out(out, root, profiles_dir)
     {
-        Ok(created) => created.flatten(),
-        Err(error) => return record.finish(Err(error)),
-    };
-    let result = run(root, profiles_dir, args, &mut record);
-    if result.is_err()
-        && let Some(path) = created
-    {
-        // A failed run leaves no empty file where there was none.
-        let _ = std::fs::remove_file(path);
+        return record.finish(Err(error));
     }
+    let result = run(root, profiles_dir, args, &mut record);
     record.finish(result)
 }
 
-/// Checks that `path` can be written, creating it empty when missing (an existing file keeps
-/// its content until the report replaces it): the path when this created it. A file the
-/// report would destroy is refused: the project's settings and YAML files, and a database.
-fn open_out<'p>(
-    path: &'p Path,
-    root: &Path,
-    profiles_dir: Option<&Path>,
-) -> Result<Option<&'p Path>, Error> {
+/// Writes the report's `text` to `--out`, else to standard output. A file is written under
+/// a temporary name in its folder and renamed over `path` once whole, so a reader, a failed
+/// write (a full disk) or a killed run never leaves half a report there, and the previous
+/// report stays until the new one replaces it; two runs writing one path leave one of the
+/// two whole. A path that is not a file (a named pipe, `/dev/stdout`) is written in place.
+pub(crate) fn deliver(out: Option<&Path>, text: &str) -> Result<(), Error> {
+    let Some(path) = out else {
+        return super::write_stdout(text.as_bytes());
+    };
+    let failed = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::metadata(path) {
+        // A link is followed: the file it names is replaced, not the link.
+        Ok(file) if file.is_file() => {
+            let target = std::fs::canonicalize(path).map_err(failed)?;
+            crate::artifacts::write_atomically(&target, text.as_bytes())
+        }
+        Err(missing) if missing.kind() == std::io::ErrorKind::NotFound && !is_link(path) => {
+            crate::artifacts::write_atomically(path, text.as_bytes())
+        }
+        _ => std::fs::write(path, text).map_err(failed),
+    }
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Checks that the report can be written to `path` before any query, without touching it:
+/// its folder takes a new file (made and removed at once), an existing file opens for
+/// writing. A file the report would destroy is refused: the project's settings and YAML files
+/// (existing or new: a new YAML file in the project would be read as definitions by the next
+/// run), the artifacts of `target/`, and a database.
+fn check_out(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Result<(), Error> {
     let write_error = |source| Error::Write {
         path: path.to_path_buf(),
         source,
@@ -103,13 +121,23 @@ fn open_out<'p>(
             "it is {what}, and the report would replace it; name another file"
         ))));
     }
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(write_error)?;
-    Ok((!existed).then_some(path))
+    match std::fs::metadata(path) {
+        Ok(file) if file.is_file() => {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .map_err(write_error)?;
+            let target = std::fs::canonicalize(path).map_err(write_error)?;
+            crate::artifacts::check_folder_takes_files(&target).map_err(write_error)
+        }
+        // Written in place when the report is ready: a named pipe opened now would wait for
+        // a reader before any query.
+        Ok(_) => Ok(()),
+        Err(_) if is_link(path) => Err(write_error(std::io::Error::other(
+            "it is a link to nothing",
+        ))),
+        Err(_) => crate::artifacts::check_folder_takes_files(path).map_err(write_error),
+    }
 }
 
 /// What an existing file at `path` is, when a report must not replace it: the project's
@@ -125,7 +153,12 @@ fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<Str
     {
         return Some(format!("the write-ahead log of the database {database}"));
     }
-    let canonical = std::fs::canonicalize(path).ok()?;
+    let Ok(canonical) = std::fs::canonicalize(path) else {
+        return new_in_project(path, root);
+    };
+    if let Some(what) = artifact(&canonical, root) {
+        return Some(what);
+    }
     let settings = crate::spec::load::settings_files(root, profiles_dir);
     if let Some((_, file)) = settings
         .iter()
@@ -139,6 +172,10 @@ fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<Str
     if yaml && std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)) {
         return Some("a YAML file of the project".into());
     }
+    // Only a file is read: opening a named pipe would wait for a writer.
+    if !canonical.is_file() {
+        return None;
+    }
     let mut head = [0u8; 16];
     let read = std::fs::File::open(&canonical)
         .and_then(|file| file.take(16).read(&mut head))
@@ -147,6 +184,36 @@ fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<Str
         return Some("a DuckDB database".into());
     }
     (read == 16 && &head == b"SQLite format 3\0").then(|| "an SQLite database".into())
+}
+
+/// What a path not yet there would be, when a report must not be written to it: a new YAML
+/// file of the project folder (the next run would read it as definitions), or an artifact.
+fn new_in_project(path: &Path, root: &Path) -> Option<String> {
+    let name = path.file_name()?;
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let canonical = std::fs::canonicalize(folder).ok()?.join(name);
+    if let Some(what) = artifact(&canonical, root) {
+        return Some(what);
+    }
+    let yaml = canonical
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+    (yaml && std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)))
+        .then(|| "a YAML file in the project folder".into())
+}
+
+/// Whether `canonical` is one of the files segc writes in the project's `target/` folder
+/// (run_results.json, or a statement of `target/compiled/`), which a report would replace.
+fn artifact(canonical: &Path, root: &Path) -> Option<String> {
+    let target = std::fs::canonicalize(root)
+        .ok()?
+        .join(crate::artifacts::TARGET_DIR);
+    let inside = canonical.strip_prefix(&target).ok()?;
+    (inside == Path::new(crate::artifacts::RUN_RESULTS) || inside.starts_with("compiled"))
+        .then(|| format!("segc's own {}", Path::new("target").join(inside).display()))
 }
 
 fn run(
@@ -230,13 +297,7 @@ fn run(
         overlap: overlap.as_ref(),
     };
     let text = output(outcome, &shown, &project, &reports, &run)?;
-    match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?,
-        None => print!("{text}"),
-    }
+    deliver(args.out.as_deref(), &text)?;
     Ok(0)
 }
 

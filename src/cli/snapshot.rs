@@ -126,7 +126,7 @@ fn snapshot(
             summary.1
         ),
     };
-    print!("{text}");
+    super::write_stdout(text.as_bytes())?;
     Ok(0)
 }
 

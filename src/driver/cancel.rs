@@ -1,5 +1,5 @@
-//! Ctrl-C (SIGINT) and SIGTERM, which schedulers (Airflow, Kubernetes, systemd) send, as one
-//! process-wide request to stop. Drivers watch it while a query runs or a retry pauses, cancel
+//! Ctrl-C (SIGINT), SIGTERM, which schedulers (Airflow, Kubernetes, systemd) send, and SIGHUP
+//! (the session or terminal that ran the job closed), as one process-wide request to stop. Drivers watch it while a query runs or a retry pauses, cancel
 //! the query in the warehouse, and return [`interrupted`]; a second signal exits at once.
 //!
 //! Signals are process-wide by nature, so this is the one piece of global state: installed by
@@ -16,6 +16,8 @@ use crate::error::Error;
 const SIGINT: i32 = 2;
 /// SIGTERM's number.
 const SIGTERM: i32 = 15;
+/// SIGHUP's number.
+const SIGHUP: i32 = 1;
 
 struct State {
     /// The signal received, 0 while none.
@@ -68,7 +70,7 @@ fn request(signal: i32) {
     state.watch.send_replace(true);
 }
 
-/// Starts watching for SIGINT and SIGTERM (once per process). Failing to install leaves the
+/// Starts watching for SIGINT, SIGTERM and SIGHUP (once per process). Failing to install leaves the
 /// default behaviour, which ends the process.
 pub fn install() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
@@ -105,6 +107,7 @@ pub fn install() {
 struct Listeners {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
@@ -113,6 +116,7 @@ fn listeners() -> std::io::Result<Listeners> {
     Ok(Listeners {
         interrupt: signal(SignalKind::interrupt())?,
         terminate: signal(SignalKind::terminate())?,
+        hangup: signal(SignalKind::hangup())?,
     })
 }
 
@@ -122,6 +126,7 @@ impl Listeners {
         tokio::select! {
             _ = self.interrupt.recv() => SIGINT,
             _ = self.terminate.recv() => SIGTERM,
+            _ = self.hangup.recv() => SIGHUP,
         }
     }
 }
@@ -151,7 +156,7 @@ pub fn signal() -> Option<i32> {
 }
 
 /// The exit code after a stop request: 128 + the signal's number (130 for Ctrl-C, 143 for
-/// SIGTERM), as shells report a process the signal ended.
+/// SIGTERM, 129 for SIGHUP), as shells report a process the signal ended.
 pub fn exit_code() -> i32 {
     128 + signal().unwrap_or(SIGINT)
 }
@@ -160,6 +165,7 @@ pub fn exit_code() -> i32 {
 pub fn interrupted(target: &str) -> Error {
     let by = match signal() {
         Some(SIGTERM) => "SIGTERM",
+        Some(SIGHUP) => "SIGHUP",
         _ => "Ctrl-C",
     };
     Error::Interrupted(format!(

@@ -361,3 +361,253 @@ fn a_folder_that_is_not_a_project_gets_no_artifacts() {
     assert_eq!(names(&events), ["start", "error"]);
     assert!(!dir.path().join("target").exists());
 }
+
+/// Runs `segc --log-format json --project P <args>` with standard output and error on the
+/// given files: exit code and stderr.
+fn run_into(
+    project: &std::path::Path,
+    args: &[&str],
+    stdout: std::process::Stdio,
+    stderr: std::process::Stdio,
+) -> i32 {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["--log-format", "json", "--project"])
+        .arg(project)
+        .args(args)
+        .stdout(stdout)
+        .stderr(stderr)
+        .status()
+        .unwrap()
+        .code()
+        .unwrap()
+}
+
+/// Output that cannot be written is the run's failure in its record, not a record of the run
+/// before: a full disk (exit 1), a reader gone (exit 141, quietly, as SIGPIPE ends a C
+/// program); a log that cannot be written loses the log, not the report.
+#[test]
+fn output_that_cannot_be_written_is_recorded_and_a_lost_log_keeps_the_report() {
+    let (_dir, project) = demo();
+    let (code, _, _) = run_logged(&project, &["run", "-k", "people"]);
+    assert_eq!(code, 0);
+    let before = run_results(&project)["run_id"].clone();
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let code = run_into(
+        &project,
+        &["run", "-k", "people", "-o", "csv"],
+        full.into(),
+        std::process::Stdio::null(),
+    );
+    assert_eq!(code, 1);
+    let results = run_results(&project);
+    assert_ne!(results["run_id"], before, "{results}");
+    assert_eq!(results["status"], "error", "{results}");
+    assert_eq!(results["exit_code"], 1, "{results}");
+    let error = results["error"].as_str().unwrap();
+    assert!(error.contains("standard output"), "{error}");
+
+    // The reader left before the report was written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["--project"])
+        .arg(&project)
+        .args(["run", "-k", "people", "-o", "csv"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(141));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let results = run_results(&project);
+    assert_eq!(results["status"], "error", "{results}");
+    assert_eq!(results["exit_code"], 141, "{results}");
+    // Under --log-format json the log still ends with the error.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["--log-format", "json", "--project"])
+        .arg(&project)
+        .args(["run", "-k", "people", "-o", "csv"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(141));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let last: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "error", "{stderr}");
+    assert_eq!(last["exit_code"], 141, "{stderr}");
+
+    // The JSON log into a full disk: the report is printed and recorded all the same.
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("segc"))
+        .args(["--log-format", "json", "--project"])
+        .arg(&project)
+        .args(["run", "-k", "people", "-o", "csv"])
+        .stderr(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("all_users"), "{stdout}");
+    assert_eq!(run_results(&project)["status"], "success");
+}
+
+/// `--out` is replaced whole or not at all: a run killed while writing it (here by the file
+/// size limit, as by SIGKILL or a full disk) leaves the previous report as it was.
+#[test]
+fn a_report_killed_while_written_leaves_the_previous_one_whole() {
+    let (_dir, project) = demo();
+    let out = project.join("report.html");
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-o", "csv", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let before = std::fs::read(&out).unwrap();
+    assert!(before.len() < 100 * 1024, "{}", before.len());
+    // The HTML page is far larger than the limit (400 blocks of 512 bytes); the compiled
+    // statement and the record fit, and the demo's history is recorded already.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 400; exec \"$0\" --project \"$1\" run -o html --out \"$2\"")
+        .arg(assert_cmd::cargo::cargo_bin("segc"))
+        .arg(&project)
+        .arg(&out)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "{status:?}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    // It was killed writing the page: its temporary file holds the first 200 KiB.
+    let leftovers: Vec<_> = std::fs::read_dir(&project)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.starts_with(".report.html.") && name.ends_with(".tmp")
+        })
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    assert_eq!(leftovers[0].metadata().unwrap().len(), 400 * 512);
+    // Once it can be written, the page replaces the CSV.
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-o", "html", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(page.len() > 400 * 512, "{}", page.len());
+    assert!(
+        page.trim_end().ends_with("</html>"),
+        "{}",
+        &page[page.len() - 100..]
+    );
+}
+
+/// `--out` through a link replaces the file it names and keeps the link; into a named pipe
+/// it writes to the reader (opened only when the report is ready, so no wait before).
+#[test]
+fn the_report_reaches_links_and_named_pipes() {
+    let (dir, project) = demo();
+    let file = dir.path().join("real.csv");
+    std::fs::write(&file, "old").unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-k", "people", "-o", "csv", "--out"])
+        .arg(&link)
+        .assert()
+        .success();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("all_users")
+    );
+
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reading = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args([
+            "run",
+            "-k",
+            "people",
+            "-o",
+            "csv",
+            "--timeout",
+            "60",
+            "--out",
+        ])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success();
+    assert!(reading.join().unwrap().contains("all_users"));
+}
+
+/// `--out` refuses a new YAML file inside the project (the next run would read it as
+/// definitions) and segc's own artifacts, before any query.
+#[test]
+fn the_report_is_not_written_over_definitions_to_be_or_artifacts() {
+    let (_dir, project) = demo();
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-k", "people"])
+        .assert()
+        .success();
+    for out in [
+        "segment-defs/report.yaml",
+        "report.yml",
+        "target/run_results.json",
+        "target/compiled/local.sql",
+        "target/compiled/other.sql",
+    ] {
+        let before = std::fs::read(project.join(out)).ok();
+        segc()
+            .arg("--project")
+            .arg(&project)
+            .args(["run", "-k", "people", "-o", "csv", "--out"])
+            .arg(project.join(out))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("the report would replace it"));
+        if out != "target/run_results.json" {
+            assert_eq!(std::fs::read(project.join(out)).ok(), before, "{out}");
+        }
+    }
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .arg("validate")
+        .assert()
+        .success();
+    // A report beside them is fine.
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-k", "people", "-o", "csv", "--out"])
+        .arg(project.join("target/report.csv"))
+        .assert()
+        .success();
+}

@@ -165,10 +165,11 @@ impl Profile {
         self.fields
             .iter()
             .map(|(key, value)| {
+                // A secret repeated in another setting is masked there too.
                 let shown = if is_secret(key) {
                     MASK.to_string()
                 } else {
-                    secrets::mask_value(value)
+                    self.redact(&secrets::mask_value(value))
                 };
                 (key.clone(), shown)
             })
@@ -562,6 +563,13 @@ mod tests {
         );
         assert_eq!(profile.masked_fields()["host"], "h");
         assert_eq!(profile.masked_fields()["password"], "****");
+        // The secret repeated in a setting that is not one.
+        let mut reused = profile.clone();
+        reused
+            .fields
+            .insert("sslrootcert".into(), "/etc/hunter2.pem".into());
+        let shown = reused.masked_fields();
+        assert_eq!(shown["sslrootcert"], "/etc/****.pem", "{shown:?}");
     }
 
     #[test]
