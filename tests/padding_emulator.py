@@ -177,6 +177,19 @@ def character(code):
     return None if code is None else chr(int(code))
 
 
+def switch_offset(value, offset):
+    """SQL Server's SWITCHOFFSET(value, '+00:00'): the same instant at UTC. Timestamps here are
+    ISO text without an offset (datetime2, read at +00:00), which it keeps as they are."""
+    if value is None or offset != "+00:00":
+        return None if value is None else f"unsupported offset {offset}"
+    import datetime
+
+    parsed = datetime.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return value
+    return parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None).isoformat(" ")
+
+
 class BitOr:
     """Redshift's BIT_OR aggregate (SQL Server's statement spells it with MAX and &)."""
 
@@ -206,6 +219,7 @@ def connect(dialect):
     connection.create_function("segc_charindex", 2, charindex, deterministic=True)
     connection.create_function("segc_nchar", 1, character, deterministic=True)
     connection.create_function("segc_chr", 1, character, deterministic=True)
+    connection.create_function("SWITCHOFFSET", 2, switch_offset, deterministic=True)
     connection.create_aggregate("BIT_OR", 1, BitOr)
     return connection
 

@@ -122,3 +122,22 @@ fn sessions_pin_the_settings_segc_relies_on() {
         .unwrap();
     assert_eq!(result.rows[0], vec![Cell::Integer(1); 4]);
 }
+
+/// The local date segc takes of a timestamp (dialects/sqlserver/macros.sql.j2, `to_date`):
+/// a datetimeoffset's date at UTC, not in its own offset, and a datetime2's own date, also
+/// after DATEADD (which keeps the offset).
+#[test]
+fn a_timestamp_date_is_taken_at_utc_whatever_its_offset() {
+    let Some(dir) = profiles() else { return };
+    let mut driver = connect(dir.path(), RunOptions::default());
+    let result = driver
+        .set_up(
+            "SELECT \
+             CAST(SWITCHOFFSET(CAST('2024-03-30T23:30:00-05:00' AS DATETIMEOFFSET), '+00:00') AS DATE) AS zoned, \
+             CAST(SWITCHOFFSET(CAST('2024-03-31T03:30:00' AS DATETIME2), '+00:00') AS DATE) AS plain, \
+             CAST(SWITCHOFFSET(DATEADD(second, -14400, CAST('2024-03-31T02:30:00-02:00' AS DATETIMEOFFSET)), '+00:00') AS DATE) AS shifted",
+        )
+        .unwrap();
+    let day = |d| Cell::Date(chrono::NaiveDate::from_ymd_opt(2024, 3, d).unwrap());
+    assert_eq!(result.rows[0], vec![day(31), day(31), day(31)]);
+}

@@ -921,3 +921,65 @@ fn sqlserver_formulas_read_booleans_as_values_where_values_are_read() {
         segc::sqlcheck::parse_one("SELECT COALESCE((a = 1), 0) AS x FROM t", "mssql").unwrap();
     assert_eq!(conditions_read_as_values(&refused).len(), 1);
 }
+
+/// SQL Server takes the date of a `datetimeoffset` in its own offset (`CAST(… AS DATE)` of
+/// `2024-03-30 23:30 -05:00` is the 30th where every other warehouse reads the 31st, at UTC):
+/// every local date of a timestamp is taken after SWITCHOFFSET to +00:00, in UTC projects and
+/// in zones with offsets (DATEADD keeps the value's own offset).
+#[test]
+fn trap_sql_server_takes_a_timestamp_date_at_utc() {
+    let dialect = Dialect::load("sqlserver").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), None);
+    let settings = dir.path().join("segc_project.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("time_zone: UTC\n"), "{text}");
+    std::fs::write(
+        &settings,
+        text.replace("time_zone: UTC\n", "time_zone: America/New_York\n"),
+    )
+    .unwrap();
+    let zoned = segc::validate::load_and_validate(dir.path()).unwrap();
+    let zoned = common::compile(&zoned, &dialect);
+    assert!(zoned.contains("DATEADD(second, -"), "{zoned}");
+    for sql in [compile_core(&dialect), zoned] {
+        for column in ["[f].[occurred_at]", "[u].[created_at]"] {
+            assert!(
+                !sql.contains(&format!("CAST({column} AS DATE)")),
+                "{column} cast directly:\n{sql}"
+            );
+        }
+        let pieces: Vec<&str> = sql.split(" AS DATE)").collect();
+        let mut switched = 0;
+        for piece in &pieces[..pieces.len() - 1] {
+            let cast = what_is_cast(piece);
+            if cast.starts_with("SWITCHOFFSET(") {
+                switched += 1;
+            } else {
+                // Else a literal, or the report's output cast of a date KPI.
+                assert!(
+                    cast.starts_with('\'') || cast.starts_with("[k].["),
+                    "{cast}\n{sql}"
+                );
+            }
+        }
+        assert!(switched > 0, "{sql}");
+    }
+}
+
+/// What the open `CAST(` at the end of `text` casts (the text after it).
+fn what_is_cast(text: &str) -> &str {
+    let mut depth = 0;
+    for (at, c) in text.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' if depth == 0 => {
+                assert!(text[..at].ends_with("CAST"), "{}", &text[at..]);
+                return &text[at + 1..];
+            }
+            '(' => depth -= 1,
+            _ => {}
+        }
+    }
+    panic!("no open CAST: {text}")
+}

@@ -94,6 +94,8 @@ const FUNCTIONS: &[&str] = &[
     "sign",
     "sqrt",
     "strpos",
+    // SQL Server: a datetimeoffset's date at UTC.
+    "switchoffset",
     "timestamp_add",
     // `segc targets --check` and the drivers' session ids.
     "version",
