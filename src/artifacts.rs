@@ -187,6 +187,18 @@ pub fn compiled_path(target: &str) -> PathBuf {
         .join(format!("{name}.sql"))
 }
 
+/// The permissions a replaced file passes on: its read and write bits, not set-user or
+/// set-group id (the new file is the runner's).
+fn kept_permissions(permissions: std::fs::Permissions) -> std::fs::Permissions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(permissions.mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    permissions
+}
+
 /// Whether the folder of `path` takes a new file: one is made beside it under a temporary
 /// name and removed at once (the check [`write_atomically`] will pass).
 pub fn check_folder_takes_files(path: &Path) -> std::io::Result<()> {
@@ -220,7 +232,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         file.write_all(bytes)?;
         // The file it replaces keeps its permissions; the bytes are on disk before the name.
         if let Ok(existing) = std::fs::metadata(path) {
-            file.set_permissions(existing.permissions())?;
+            file.set_permissions(kept_permissions(existing.permissions()))?;
         }
         file.sync_all()?;
         std::fs::rename(&temporary, path)

@@ -164,6 +164,43 @@ fn sighup_interrupts_the_query_and_exits_129() {
     signal_stops_the_query("-HUP", 129, "cancelled (SIGHUP)");
 }
 
+/// A signal ignored when segc started stays ignored: `nohup segc run` outlives the session
+/// that started it (SIGHUP), and SIGTERM still stops it.
+#[test]
+fn a_signal_ignored_at_start_stays_ignored() {
+    let dir = slow_project();
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' HUP; exec \"$0\" run --project \"$1\"")
+        .arg(assert_cmd::cargo::cargo_bin("segc"))
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(child.try_wait().unwrap().is_none(), "SIGHUP ended it");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (status, stderr) = finish(child);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+}
+
 /// Two first runs at once: one creates the demo database while the other waits for it; both
 /// print the report, and nothing is left half-written.
 #[test]

@@ -740,7 +740,7 @@ mod run {
         let wal = project.join("target/demo.duckdb.wal");
         for (path, says) in [
             (&hard, "it is the project's"),
-            (&wal, "it is the write-ahead log of the database"),
+            (&wal, "it is the log of the database"),
         ] {
             segc()
                 .arg("--project")

@@ -69,7 +69,7 @@ pub(super) fn run(
         ));
     }
     let text = summary(&written, &target.target, args.output);
-    super::run::deliver(args.out.as_deref(), &text)?;
+    super::run::deliver(args.out.as_deref(), &text, root, profiles_dir)?;
     Ok(if written.rows == 0 { 3 } else { 0 })
 }
 

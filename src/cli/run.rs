@@ -78,7 +78,12 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &RunArgs) -> Resu
 /// write (a full disk) or a killed run never leaves half a report there, and the previous
 /// report stays until the new one replaces it; two runs writing one path leave one of the
 /// two whole. A path that is not a file (a named pipe, `/dev/stdout`) is written in place.
-pub(crate) fn deliver(out: Option<&Path>, text: &str) -> Result<(), Error> {
+pub(crate) fn deliver(
+    out: Option<&Path>,
+    text: &str,
+    root: &Path,
+    profiles_dir: Option<&Path>,
+) -> Result<(), Error> {
     let Some(path) = out else {
         return super::write_stdout(text.as_bytes());
     };
@@ -86,6 +91,13 @@ pub(crate) fn deliver(out: Option<&Path>, text: &str) -> Result<(), Error> {
         path: path.to_path_buf(),
         source,
     };
+    // Checked again now: the run may have made the file (a database a demo target creates)
+    // or a link may point elsewhere since.
+    if let Some(what) = precious(path, root, profiles_dir) {
+        return Err(failed(std::io::Error::other(format!(
+            "it is {what}, and the report would replace it; name another file"
+        ))));
+    }
     match std::fs::metadata(path) {
         // A link is followed: the file it names is replaced, not the link.
         Ok(file) if file.is_file() => {
@@ -96,6 +108,19 @@ pub(crate) fn deliver(out: Option<&Path>, text: &str) -> Result<(), Error> {
             crate::artifacts::write_atomically(path, text.as_bytes())
         }
         _ => std::fs::write(path, text).map_err(failed),
+    }
+}
+
+fn is_socket(file: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        file.file_type().is_socket()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        false
     }
 }
 
@@ -130,6 +155,9 @@ fn check_out(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Result<()
             let target = std::fs::canonicalize(path).map_err(write_error)?;
             crate::artifacts::check_folder_takes_files(&target).map_err(write_error)
         }
+        Ok(file) if is_socket(&file) => Err(write_error(std::io::Error::other(
+            "it is a socket, which takes no file",
+        ))),
         // Written in place when the report is ready: a named pipe opened now would wait for
         // a reader before any query.
         Ok(_) => Ok(()),
@@ -146,12 +174,13 @@ fn check_out(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Result<()
 fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<String> {
     use std::io::Read;
     // A database's write-ahead log is part of it, there or not yet.
-    if let Some(database) = path
-        .to_str()
-        .and_then(|text| text.strip_suffix(".wal"))
-        .filter(|database| precious(Path::new(database), root, profiles_dir).is_some())
+    // DuckDB's `.wal`, SQLite's `-wal`, `-journal` and `-shm`.
+    if let Some(database) = [".wal", "-wal", "-journal", "-shm"]
+        .iter()
+        .filter_map(|suffix| path.to_str()?.strip_suffix(suffix))
+        .find(|database| precious(Path::new(database), root, profiles_dir).is_some())
     {
-        return Some(format!("the write-ahead log of the database {database}"));
+        return Some(format!("the log of the database {database}"));
     }
     let Ok(canonical) = std::fs::canonicalize(path) else {
         return new_in_project(path, root);
@@ -171,6 +200,19 @@ fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<Str
         .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
     if yaml && std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)) {
         return Some("a YAML file of the project".into());
+    }
+    // Definitions outside the project folder (`definitions: ../defs`, a link to a file
+    // elsewhere), however the path reaches them.
+    if let Some((folder, files)) = crate::spec::load::definitions_place(root) {
+        if files
+            .iter()
+            .any(|file| crate::spec::load::same_file(file, &canonical))
+        {
+            return Some("a definitions file of the project".into());
+        }
+        if yaml && within(&canonical, &folder) {
+            return Some("a YAML file of the project's definitions folder".into());
+        }
     }
     // Only a file is read: opening a named pipe would wait for a writer.
     if !canonical.is_file() {
@@ -201,8 +243,20 @@ fn new_in_project(path: &Path, root: &Path) -> Option<String> {
     let yaml = canonical
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
-    (yaml && std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)))
-        .then(|| "a YAML file in the project folder".into())
+    if !yaml {
+        return None;
+    }
+    let definitions = crate::spec::load::definitions_place(root).map(|(folder, _)| folder);
+    (within(&canonical, root) || definitions.is_some_and(|folder| within(&canonical, &folder)))
+        .then(|| "a YAML file in the project or its definitions folder".into())
+}
+
+/// Whether `path` lies in `folder` or below it, whatever way each is reached (links, bind
+/// mounts): one of `path`'s folders is `folder` itself.
+fn within(path: &Path, folder: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .any(|above| crate::spec::load::same_file(above, folder))
 }
 
 /// Whether `canonical` is one of the files segc writes in the project's `target/` folder
@@ -297,7 +351,7 @@ fn run(
         overlap: overlap.as_ref(),
     };
     let text = output(outcome, &shown, &project, &reports, &run)?;
-    deliver(args.out.as_deref(), &text)?;
+    deliver(args.out.as_deref(), &text, root, profiles_dir)?;
     Ok(0)
 }
 

@@ -105,28 +105,62 @@ pub fn install() {
 
 #[cfg(unix)]
 struct Listeners {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+/// Whether `signal` was ignored when segc started: `nohup` ignores SIGHUP, a shell's
+/// background job SIGINT, and a signal ignored so stays ignored (listening would replace the
+/// disposition). Read from Linux's `/proc/self/status`; elsewhere unknown (None).
+#[cfg(unix)]
+fn ignored_at_start(signal: i32) -> Option<bool> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let mask = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))?;
+    let bits = u64::from_str_radix(mask.trim(), 16).ok()?;
+    Some(bits & (1 << (signal - 1)) != 0)
 }
 
 #[cfg(unix)]
 fn listeners() -> std::io::Result<Listeners> {
     use tokio::signal::unix::{SignalKind, signal};
+    let listen = |number: i32, kind: SignalKind| -> std::io::Result<_> {
+        match ignored_at_start(number) {
+            Some(true) => Ok(None),
+            _ => signal(kind).map(Some),
+        }
+    };
     Ok(Listeners {
-        interrupt: signal(SignalKind::interrupt())?,
-        terminate: signal(SignalKind::terminate())?,
-        hangup: signal(SignalKind::hangup())?,
+        interrupt: listen(SIGINT, SignalKind::interrupt())?,
+        terminate: listen(SIGTERM, SignalKind::terminate())?,
+        // Only where segc can tell that it was not ignored.
+        hangup: match ignored_at_start(SIGHUP) {
+            Some(false) => Some(signal(SignalKind::hangup())?),
+            _ => None,
+        },
     })
+}
+
+/// The next delivery of `signal`, or never when it is not listened to.
+#[cfg(unix)]
+async fn received(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(unix)]
 impl Listeners {
     async fn next(&mut self) -> i32 {
         tokio::select! {
-            _ = self.interrupt.recv() => SIGINT,
-            _ = self.terminate.recv() => SIGTERM,
-            _ = self.hangup.recv() => SIGHUP,
+            _ = received(&mut self.interrupt) => SIGINT,
+            _ = received(&mut self.terminate) => SIGTERM,
+            _ = received(&mut self.hangup) => SIGHUP,
         }
     }
 }

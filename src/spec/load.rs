@@ -219,6 +219,37 @@ pub fn settings_files(root: &Path, profiles_dir: Option<&Path>) -> Vec<(&'static
         .collect()
 }
 
+/// The definitions folder of the project in `root` (as `definitions:` names it) and the files
+/// the definitions walk finds under it, for commands that must not write over them (`run
+/// --out`). None when the project file cannot be read.
+pub fn definitions_place(root: &Path) -> Option<(PathBuf, Vec<PathBuf>)> {
+    let text = read_text_file(root.join(PROJECT_FILE)).ok()?;
+    let mut sources = SourceMap::default();
+    let mut diagnostics = Vec::new();
+    let file = sources.add(PROJECT_FILE, text);
+    let project = match yaml::parse_within(file, sources.text(file), &mut yaml::Budget::default()) {
+        Ok(Some(node)) => read_project(&node, &mut diagnostics),
+        _ => ProjectSpec::default(),
+    };
+    let folder = project
+        .definitions
+        .map(|d| d.value)
+        .unwrap_or_else(|| DEFAULT_DEFINITIONS.to_string());
+    let dir = root.join(folder);
+    let mut walk = Walk {
+        root,
+        files: Vec::new(),
+        visited: HashMap::new(),
+        entries: 0,
+        diagnostics: &mut diagnostics,
+    };
+    if dir.is_dir() {
+        walk.folder(&dir, None, &mut Vec::new());
+    }
+    let files = walk.files;
+    Some((dir, files))
+}
+
 /// Whether `a` and `b` are one file: the same device and inode on Unix (a hard link
 /// too), the same canonical path elsewhere.
 pub fn same_file(a: &Path, b: &Path) -> bool {

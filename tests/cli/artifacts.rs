@@ -611,3 +611,70 @@ fn the_report_is_not_written_over_definitions_to_be_or_artifacts() {
         .assert()
         .success();
 }
+
+/// Definitions outside the project folder (`definitions: ../defs`, a link to a file
+/// elsewhere), SQLite's logs beside a database, and a database the run itself makes (a demo
+/// target's first run) are not replaced by a report either.
+#[test]
+fn the_report_is_not_written_over_definitions_elsewhere_logs_or_a_new_database() {
+    let (dir, project) = demo();
+    // The definitions moved out of the project, one of them a link to a file elsewhere.
+    let defs = dir.path().join("defs");
+    std::fs::rename(project.join("segment-defs"), &defs).unwrap();
+    let kpis = dir.path().join("kpis_elsewhere.yml");
+    std::fs::rename(defs.join("kpis.yml"), &kpis).unwrap();
+    std::os::unix::fs::symlink(&kpis, defs.join("kpis.yml")).unwrap();
+    let settings = project.join("segc_project.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("definitions: segment-defs "), "{text}");
+    std::fs::write(
+        &settings,
+        text.replace("definitions: segment-defs ", "definitions: ../defs "),
+    )
+    .unwrap();
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .arg("validate")
+        .assert()
+        .success();
+    let sqlite = dir.path().join("data.sqlite");
+    std::fs::write(&sqlite, b"SQLite format 3\0and more than sixteen bytes").unwrap();
+    for out in [
+        kpis.clone(),
+        defs.join("segments.yml"),
+        defs.join("new.yaml"),
+        sqlite.with_extension("sqlite-journal"),
+        sqlite.with_extension("sqlite-wal"),
+        sqlite.with_extension("sqlite-shm"),
+    ] {
+        let before = std::fs::read(&out).ok();
+        segc()
+            .arg("--project")
+            .arg(&project)
+            .args(["run", "-k", "people", "-o", "csv", "--out"])
+            .arg(&out)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("the report would replace it"));
+        assert_eq!(std::fs::read(&out).ok(), before, "{}", out.display());
+    }
+    // The demo database does not exist until the run makes it: the report is refused then.
+    let database = project.join("target/demo.duckdb");
+    assert!(database.exists());
+    std::fs::remove_file(&database).unwrap();
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-k", "people", "-o", "csv", "--out"])
+        .arg(&database)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("it is a DuckDB database"));
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-k", "people", "-o", "csv"])
+        .assert()
+        .success();
+}

@@ -169,7 +169,9 @@ impl Profile {
                 let shown = if is_secret(key) {
                     MASK.to_string()
                 } else {
-                    self.redact(&secrets::mask_value(value))
+                    // And every form a message would hide (case, URL encoding, another
+                    // target's secret: the secrets registered for this process).
+                    crate::error::redact(&self.redact(&secrets::mask_value(value)))
                 };
                 (key.clone(), shown)
             })
@@ -570,6 +572,23 @@ mod tests {
             .insert("sslrootcert".into(), "/etc/hunter2.pem".into());
         let shown = reused.masked_fields();
         assert_eq!(shown["sslrootcert"], "/etc/****.pem", "{shown:?}");
+        // In other spellings too, as messages mask them: another case, URL encoding.
+        crate::error::register_secret("p@ss-Word9");
+        let mut spelled = profile.clone();
+        spelled
+            .fields
+            .insert("password".into(), "p@ss-Word9".into());
+        spelled
+            .fields
+            .insert("host".into(), "P@SS-WORD9.example".into());
+        spelled
+            .fields
+            .insert("database".into(), "p%40ss-Word9".into());
+        let shown = format!("{:?}", spelled.masked_fields());
+        assert!(
+            !shown.contains("SS-W") && !shown.contains("%40ss"),
+            "{shown}"
+        );
     }
 
     #[test]
