@@ -89,16 +89,7 @@ pub fn load_project(root: &Path) -> Result<ProjectFiles, Error> {
                 .with_hint("create it, or set `definitions:` in segc_project.yml"),
         });
     } else {
-        let mut walk = Walk {
-            root,
-            files: Vec::new(),
-            visited: HashMap::new(),
-            entries: 0,
-            diagnostics: &mut diagnostics,
-        };
-        let mut ancestors = Vec::new();
-        walk.folder(&definitions_dir, None, &mut ancestors);
-        let mut files = walk.files;
+        let mut files = walk_definitions(root, &definitions_dir, &mut diagnostics);
         files.sort();
         // Refuse too much before reading any of it (a file's own size is checked as it is read).
         let total: u64 = files
@@ -236,18 +227,25 @@ pub fn definitions_place(root: &Path) -> Option<(PathBuf, Vec<PathBuf>)> {
         .map(|d| d.value)
         .unwrap_or_else(|| DEFAULT_DEFINITIONS.to_string());
     let dir = root.join(folder);
+    let files = match dir.is_dir() {
+        true => walk_definitions(root, &dir, &mut diagnostics),
+        false => Vec::new(),
+    };
+    Some((dir, files))
+}
+
+/// The YAML files under the definitions folder `dir`, as found (not sorted); what is refused
+/// on the way goes to `diagnostics`.
+fn walk_definitions(root: &Path, dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut walk = Walk {
         root,
         files: Vec::new(),
         visited: HashMap::new(),
         entries: 0,
-        diagnostics: &mut diagnostics,
+        diagnostics,
     };
-    if dir.is_dir() {
-        walk.folder(&dir, None, &mut Vec::new());
-    }
-    let files = walk.files;
-    Some((dir, files))
+    walk.folder(dir, None, &mut Vec::new());
+    walk.files
 }
 
 /// Whether `a` and `b` are one file: the same device and inode on Unix (a hard link

@@ -362,6 +362,22 @@ fn a_folder_that_is_not_a_project_gets_no_artifacts() {
     assert!(!dir.path().join("target").exists());
 }
 
+/// `segc --project P run <args> --out FILE`, asserted.
+fn run_out(
+    project: &std::path::Path,
+    args: &[&str],
+    out: &std::path::Path,
+) -> assert_cmd::assert::Assert {
+    segc()
+        .arg("--project")
+        .arg(project)
+        .arg("run")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .assert()
+}
+
 /// Runs `segc --log-format json --project P <args>` with standard output and error on the
 /// given files: exit code and stderr.
 fn run_into(
@@ -457,13 +473,7 @@ fn output_that_cannot_be_written_is_recorded_and_a_lost_log_keeps_the_report() {
 fn a_report_killed_while_written_leaves_the_previous_one_whole() {
     let (_dir, project) = demo();
     let out = project.join("report.html");
-    segc()
-        .arg("--project")
-        .arg(&project)
-        .args(["run", "-o", "csv", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    run_out(&project, &["-o", "csv"], &out).success();
     let before = std::fs::read(&out).unwrap();
     assert!(before.len() < 100 * 1024, "{}", before.len());
     // The HTML page is far larger than the limit (400 blocks of 512 bytes); the compiled
@@ -491,13 +501,7 @@ fn a_report_killed_while_written_leaves_the_previous_one_whole() {
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     assert_eq!(leftovers[0].metadata().unwrap().len(), 400 * 512);
     // Once it can be written, the page replaces the CSV.
-    segc()
-        .arg("--project")
-        .arg(&project)
-        .args(["run", "-o", "html", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    run_out(&project, &["-o", "html"], &out).success();
     let page = std::fs::read_to_string(&out).unwrap();
     assert!(page.len() > 400 * 512, "{}", page.len());
     assert!(
@@ -516,13 +520,7 @@ fn the_report_reaches_links_and_named_pipes() {
     std::fs::write(&file, "old").unwrap();
     let link = dir.path().join("link.csv");
     std::os::unix::fs::symlink(&file, &link).unwrap();
-    segc()
-        .arg("--project")
-        .arg(&project)
-        .args(["run", "-k", "people", "-o", "csv", "--out"])
-        .arg(&link)
-        .assert()
-        .success();
+    run_out(&project, &["-k", "people", "-o", "csv"], &link).success();
     assert!(
         std::fs::symlink_metadata(&link)
             .unwrap()
@@ -649,12 +647,7 @@ fn the_report_is_not_written_over_definitions_elsewhere_logs_or_a_new_database()
         sqlite.with_extension("sqlite-shm"),
     ] {
         let before = std::fs::read(&out).ok();
-        segc()
-            .arg("--project")
-            .arg(&project)
-            .args(["run", "-k", "people", "-o", "csv", "--out"])
-            .arg(&out)
-            .assert()
+        run_out(&project, &["-k", "people", "-o", "csv"], &out)
             .code(1)
             .stderr(predicate::str::contains("the report would replace it"));
         assert_eq!(std::fs::read(&out).ok(), before, "{}", out.display());
@@ -663,12 +656,7 @@ fn the_report_is_not_written_over_definitions_elsewhere_logs_or_a_new_database()
     let database = project.join("target/demo.duckdb");
     assert!(database.exists());
     std::fs::remove_file(&database).unwrap();
-    segc()
-        .arg("--project")
-        .arg(&project)
-        .args(["run", "-k", "people", "-o", "csv", "--out"])
-        .arg(&database)
-        .assert()
+    run_out(&project, &["-k", "people", "-o", "csv"], &database)
         .code(1)
         .stderr(predicate::str::contains("it is a DuckDB database"));
     segc()
