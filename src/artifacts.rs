@@ -199,15 +199,24 @@ fn kept_permissions(permissions: std::fs::Permissions) -> std::fs::Permissions {
     permissions
 }
 
+/// The folder `path` is in (`.` for a bare name).
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
+}
+
+/// The name [`write_atomically`] writes `path` under first: `.NAME.PID.tmp` beside it.
+fn temporary_beside(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    folder_of(path).join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
 /// Whether the folder of `path` takes a new file: one is made beside it under a temporary
 /// name and removed at once (the check [`write_atomically`] will pass).
 pub fn check_folder_takes_files(path: &Path) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    let temporary = temporary_beside(path);
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -222,10 +231,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         path: path.to_path_buf(),
         source,
     };
-    let folder = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(folder).map_err(failed)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::create_dir_all(folder_of(path)).map_err(failed)?;
+    let temporary = temporary_beside(path);
     let written = (|| {
         use std::io::Write;
         let mut file = std::fs::File::create(&temporary)?;

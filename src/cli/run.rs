@@ -195,9 +195,7 @@ fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<Str
     {
         return Some(format!("the project's {}", file.display()));
     }
-    let yaml = canonical
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+    let yaml = is_yaml(&canonical);
     if yaml && std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)) {
         return Some("a YAML file of the project".into());
     }
@@ -232,23 +230,25 @@ fn precious(path: &Path, root: &Path, profiles_dir: Option<&Path>) -> Option<Str
 /// file of the project folder (the next run would read it as definitions), or an artifact.
 fn new_in_project(path: &Path, root: &Path) -> Option<String> {
     let name = path.file_name()?;
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
-    let canonical = std::fs::canonicalize(folder).ok()?.join(name);
+    let canonical = std::fs::canonicalize(crate::artifacts::folder_of(path))
+        .ok()?
+        .join(name);
     if let Some(what) = artifact(&canonical, root) {
         return Some(what);
     }
-    let yaml = canonical
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
-    if !yaml {
+    if !is_yaml(&canonical) {
         return None;
     }
     let definitions = crate::spec::load::definitions_place(root).map(|(folder, _)| folder);
     (within(&canonical, root) || definitions.is_some_and(|folder| within(&canonical, &folder)))
         .then(|| "a YAML file in the project or its definitions folder".into())
+}
+
+/// Whether `path` is named as YAML (`.yml`, `.yaml`, in any case: refused more widely than the
+/// definitions walk reads).
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
 }
 
 /// Whether `path` lies in `folder` or below it, whatever way each is reached (links, bind

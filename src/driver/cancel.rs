@@ -1,6 +1,7 @@
 //! Ctrl-C (SIGINT), SIGTERM, which schedulers (Airflow, Kubernetes, systemd) send, and SIGHUP
-//! (the session or terminal that ran the job closed), as one process-wide request to stop. Drivers watch it while a query runs or a retry pauses, cancel
-//! the query in the warehouse, and return [`interrupted`]; a second signal exits at once.
+//! (the session or terminal that ran the job closed), as one process-wide request to stop.
+//! Drivers watch it while a query runs or a retry pauses, cancel the query in the warehouse,
+//! and return [`interrupted`]; a second signal exits at once.
 //!
 //! Signals are process-wide by nature, so this is the one piece of global state: installed by
 //! the first driver that connects (before that, a signal ends the process as usual: nothing
@@ -70,8 +71,8 @@ fn request(signal: i32) {
     state.watch.send_replace(true);
 }
 
-/// Starts watching for SIGINT, SIGTERM and SIGHUP (once per process). Failing to install leaves the
-/// default behaviour, which ends the process.
+/// Starts watching for SIGINT, SIGTERM and SIGHUP (once per process). Failing to install
+/// leaves the default behaviour, which ends the process.
 pub fn install() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -110,24 +111,25 @@ struct Listeners {
     hangup: Option<tokio::signal::unix::Signal>,
 }
 
-/// Whether `signal` was ignored when segc started: `nohup` ignores SIGHUP, a shell's
-/// background job SIGINT, and a signal ignored so stays ignored (listening would replace the
-/// disposition). Read from Linux's `/proc/self/status`; elsewhere unknown (None).
+/// The signals ignored when segc started: `nohup` ignores SIGHUP, a shell's background job
+/// SIGINT, and a signal ignored so stays ignored (listening would replace the disposition).
+/// Read from Linux's `/proc/self/status` (bit `n - 1` for signal `n`); elsewhere unknown.
 #[cfg(unix)]
-fn ignored_at_start(signal: i32) -> Option<bool> {
+fn ignored_at_start() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let mask = status
         .lines()
         .find_map(|line| line.strip_prefix("SigIgn:"))?;
-    let bits = u64::from_str_radix(mask.trim(), 16).ok()?;
-    Some(bits & (1 << (signal - 1)) != 0)
+    u64::from_str_radix(mask.trim(), 16).ok()
 }
 
 #[cfg(unix)]
 fn listeners() -> std::io::Result<Listeners> {
     use tokio::signal::unix::{SignalKind, signal};
+    let ignored = ignored_at_start();
+    let was_ignored = |number: i32| ignored.map(|bits| bits & (1 << (number - 1)) != 0);
     let listen = |number: i32, kind: SignalKind| -> std::io::Result<_> {
-        match ignored_at_start(number) {
+        match was_ignored(number) {
             Some(true) => Ok(None),
             _ => signal(kind).map(Some),
         }
@@ -136,7 +138,7 @@ fn listeners() -> std::io::Result<Listeners> {
         interrupt: listen(SIGINT, SignalKind::interrupt())?,
         terminate: listen(SIGTERM, SignalKind::terminate())?,
         // Only where segc can tell that it was not ignored.
-        hangup: match ignored_at_start(SIGHUP) {
+        hangup: match was_ignored(SIGHUP) {
             Some(false) => Some(signal(SignalKind::hangup())?),
             _ => None,
         },
