@@ -224,6 +224,26 @@ pub fn check_folder_takes_files(path: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&temporary)
 }
 
+/// An exclusive lock on `folder` (an advisory lock on the folder itself, which leaves no
+/// file behind), held until the returned handle is dropped. Runs hold it only to write their
+/// artifacts; after 10 s of waiting for another (a stopped process), or where the folder
+/// cannot be locked, the caller goes on without it.
+pub fn lock_folder(folder: &Path) -> Option<std::fs::File> {
+    let handle = std::fs::File::open(folder).ok()?;
+    let waited = std::time::Instant::now();
+    loop {
+        match handle.try_lock() {
+            Ok(()) => return Some(handle),
+            Err(std::fs::TryLockError::WouldBlock)
+                if waited.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place,
 /// creating missing folders.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {

@@ -28,7 +28,18 @@ pub fn resolve(
     events: &EventSink,
 ) -> Result<Target, Error> {
     let target = target_name(flag, project)?;
-    resolve_target(root, profiles_dir, target, events)
+    resolve_target(root, profiles_dir, target, events).map_err(|e| named_by_project(e, flag))
+}
+
+/// A target name that profiles.yml does not hold is a bad command line when `--target` gave
+/// it (exit 2), and a mistake in the project when its `default_target` did (exit 1).
+fn named_by_project(error: Error, flag: Option<&str>) -> Error {
+    match error {
+        Error::Request(BadRequest::UnknownTarget(message)) if flag.is_none() => {
+            Error::Profile(format!("the default_target of segc_project.yml: {message}"))
+        }
+        other => other,
+    }
 }
 
 /// Target `target`: its profile (from the first profiles.yml on the search path) and its
@@ -99,7 +110,8 @@ pub fn load_live(
         target,
         profile,
         dialect,
-    } = resolve_target(root, profiles_dir, target, &options.events)?;
+    } = resolve_target(root, profiles_dir, target, &options.events)
+        .map_err(|e| named_by_project(e, target_flag))?;
     // Key types matter only where `=` may fold case or pad.
     let mut sources: Vec<&crate::ir::Source> = untyped.columns.iter().collect();
     if !dialect.compares_strings_exactly() {

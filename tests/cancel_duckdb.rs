@@ -203,6 +203,35 @@ fn a_signal_ignored_at_start_stays_ignored() {
 
 /// Two first runs at once: one creates the demo database while the other waits for it; both
 /// print the report, and nothing is left half-written.
+/// Of two runs in one folder, the one that ends last leaves its statement beside its record:
+/// a statement another run wrote meanwhile under `target/compiled/` is written again, so
+/// run_results.json's sha256 is the file's.
+#[test]
+fn the_run_that_ends_last_leaves_its_statement_beside_its_record() {
+    let dir = slow_project();
+    let compiled = dir.path().join("target/compiled/local.sql");
+    let child = spawn(dir.path(), &["--timeout", "3"]);
+    let waited = Instant::now();
+    while !compiled.is_file() && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let statement = std::fs::read_to_string(&compiled).unwrap();
+    // Another run's statement, written while this one's query runs.
+    std::fs::write(&compiled, "SELECT 'another run'\n").unwrap();
+    let (status, stderr) = finish(child);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["status"], "error");
+    assert_eq!(std::fs::read_to_string(&compiled).unwrap(), statement);
+    assert_eq!(
+        record["sha256"],
+        segc::artifacts::sha256(&statement).as_str()
+    );
+}
+
 #[test]
 fn two_first_runs_create_the_demo_database_once() {
     for round in 0..3 {

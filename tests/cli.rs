@@ -143,6 +143,62 @@ fn bad_command_lines_exit_with_2() {
         .stderr("error: --from 2026-05 is after --to 2026-03\n");
 }
 
+/// A target name profiles.yml does not hold: from `--target` a bad command line (2), from the
+/// project's `default_target` a mistake in the project (1); both name the file and the likely
+/// target.
+#[test]
+fn an_unknown_target_is_a_bad_command_line_unless_the_project_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    common::copy_project(&common::repository_root(), &project, None);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        "local: { type: duckdb, path: \"w.duckdb\" }\n",
+    )
+    .unwrap();
+    for command in [
+        &["run", "--target", "locl"][..],
+        &["compile", "--target", "locl"],
+        &["explain", "active", "--target", "locl"],
+        &["targets", "--check", "locl"],
+    ] {
+        segc()
+            .args(command)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .arg("--project")
+            .arg(&project)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("no target `locl` in"))
+            .stderr(predicate::str::contains("did you mean `local`?"));
+    }
+    let file = project.join("segc_project.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut named = String::new();
+    for line in text.lines() {
+        if !line.starts_with("default_target:") {
+            named.push_str(line);
+            named.push('\n');
+        }
+    }
+    named.push_str("default_target: locl\n");
+    std::fs::write(&file, named).unwrap();
+    for command in ["run", "compile"] {
+        segc()
+            .arg(command)
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .arg("--project")
+            .arg(&project)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "the default_target of segc_project.yml: no target `locl` in",
+            ));
+    }
+}
+
 #[test]
 fn help_explains_the_commands() {
     segc().arg("--help").assert().success().stdout(

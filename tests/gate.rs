@@ -57,7 +57,7 @@ fn no_command_uses_a_shape_other_than_read() {
 #[test]
 fn pinned_session_settings_parse_in_their_dialects() {
     let postgres = segc::dialect::Dialect::load("postgres").unwrap();
-    assert_eq!(postgres.session.settings.len(), 4);
+    assert_eq!(postgres.session.settings.len(), 5);
     // JIT compiling segc's wide statements cost more than running them (benches/README.md).
     assert!(
         postgres
@@ -74,6 +74,13 @@ fn pinned_session_settings_parse_in_their_dialects() {
         let zone = "SET timezone = 'UTC'".to_string();
         assert!(dialect.session.settings.contains(&zone), "{}", dialect.name);
     }
+    // PostgreSQL's own functions and operators first, whatever the role's search path: the
+    // path loses any pg_catalog written in it, so PostgreSQL searches it first.
+    assert!(postgres.session.settings.iter().any(|setting| {
+        setting.contains(
+        "set_config('search_path', COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_ident"
+    ) && setting.contains("pg_catalog.array_remove(pg_catalog.current_schemas(false)")
+    }));
     for setting in &redshift.session.settings {
         segc::sqlcheck::parse_one(setting, "redshift").unwrap_or_else(|e| panic!("{setting}: {e}"));
     }

@@ -416,6 +416,63 @@ fn a_results_table_the_user_may_not_write_is_explained_on_postgres() {
     }
 }
 
+/// A bare results or history table goes to the dialect's default schema (`public`), where
+/// segc looks for it, whatever the session's search path: a path starting elsewhere
+/// (`-c search_path=app`) made the first run create the table in `app` and every later one
+/// fail, not finding it in `public` and creating it again.
+#[test]
+fn a_bare_table_is_written_in_public_whatever_the_search_path() {
+    if std::env::var("SEGC_TEST_POSTGRES").as_deref() != Ok("1") {
+        eprintln!("skipped: set SEGC_TEST_POSTGRES=1");
+        return;
+    }
+    let (dir, _) = core_engines("segc_mat_path");
+    let project = dir.path().join("project");
+    results_table(&project, "segc_kpis");
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    let pg = profiles
+        .lines()
+        .find(|line| line.starts_with("pg:"))
+        .unwrap();
+    let elsewhere = pg.replacen("pg:", "pg_app:", 1).replace(
+        "sslmode: disable",
+        "sslmode: disable, options: \"-c search_path=app\"",
+    );
+    assert!(elsewhere.contains("search_path=app"), "{elsewhere}");
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{elsewhere}\n"),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let (code, _) = materialize(&project, dir.path(), "pg_app", &["-k", "people"]);
+        assert_eq!(code, 0);
+        common::record_history(
+            &project,
+            dir.path(),
+            "pg_app",
+            &[("2024-03-30", "2024-03-31")],
+        );
+    }
+    let rows = written(dir.path(), "pg", "public.segc_kpis");
+    assert_eq!(run_ids(&rows).len(), 1, "a rerun replaced: {rows:?}");
+    let mut admin = connect(dir.path(), "pg");
+    let found = admin
+        .query(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name IN \
+             ('segc_kpis', 'segc_membership', 'segc_membership_days') AND table_schema = 'app'",
+        )
+        .unwrap();
+    assert_eq!(found.rows[0][0], Cell::Integer(0), "nothing in app");
+    let days = admin
+        .query("SELECT COUNT(*) FROM public.segc_membership_days")
+        .unwrap();
+    assert!(
+        matches!(days.rows[0][0], Cell::Integer(n) if n > 0),
+        "{days:?}"
+    );
+}
+
 #[test]
 fn a_run_killed_mid_write_leaves_the_previous_set_on_postgres_and_redshift() {
     if std::env::var("SEGC_TEST_POSTGRES").as_deref() != Ok("1") {

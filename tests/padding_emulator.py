@@ -8,7 +8,7 @@ collation that pads the shorter string with spaces, as the SQL standard's PAD SP
 both engines do). SQL Server's default column collation is also case-insensitive, like the
 usual SQL_Latin1_General_CP1_CI_AS; `COLLATE Latin1_General_100_BIN2` is case-sensitive and
 still pads. The few spellings that SQLite lacks are translated token by token: T-SQL's
-`[name]`, `N'…'`, `+` before NCHAR, COUNT_BIG, LEFT/RIGHT/LEN/CHARINDEX/NCHAR, and the
+`[name]`, `N'…'`, `+` before NCHAR or a string, COUNT_BIG, LEFT/RIGHT/LEN/CHARINDEX/NCHAR, and the
 PostgreSQL-style `POSITION(a IN b)`, CHR and `COLLATE(value, 'case_sensitive')` of Redshift.
 Date and timestamp values are ISO text, which orders as the values do.
 
@@ -99,7 +99,11 @@ def translate(sql, dialect):
             out.append(text[1:])
         elif kind == "bracketed":
             out.append('"' + text[1:-1].replace("]]", "]").replace('"', '""') + '"')
-        elif text == "+" and following.upper() == "NCHAR":
+        elif text == "+" and (
+            following.upper() == "NCHAR"
+            or (index + 1 < len(toks) and toks[index + 1][0] == "string" and following.startswith("N"))
+        ):
+            # A string joined to a spelled-out character (`N'x' + NCHAR(92) + N'…'`).
             out.append("||")
         elif kind == "word" and upper == "COUNT_BIG":
             out.append("COUNT")

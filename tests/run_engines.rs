@@ -409,6 +409,105 @@ fn backslash_project(database: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Code another user planted where the search path reaches it: a function with the name and
+/// arguments of PostgreSQL's own (`evil.chr(integer)`, with `evil` before pg_catalog on the
+/// database's path) is not called on PostgreSQL, whose session path loses pg_catalog (so it
+/// is searched first); an operator that matches better than the built-in one
+/// (`public.=(varchar, text)`) is, but its write fails, since segc reads in read-only
+/// transactions, as does Redshift's call of `evil.chr`. Nothing is written.
+#[test]
+fn code_planted_on_the_search_path_neither_replaces_functions_nor_writes() {
+    if !enabled() {
+        return;
+    }
+    let database = "segc_planted";
+    let dir = fresh_database(
+        database,
+        &[("plain_pg", "postgres"), ("plain_rs", "redshift")],
+    );
+    let mut admin = connect(dir.path(), "plain_pg");
+    for statement in [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, uname VARCHAR(20), country VARCHAR(10))",
+        "INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01', 'a' || CHR(92) || 'b', 'DE'), \
+         (2, TIMESTAMP '2024-01-01', 'x', 'FR'), (3, TIMESTAMP '2024-01-01', 'y', 'DE')",
+        "CREATE TABLE public.canary (note TEXT)",
+        "CREATE SCHEMA evil",
+        "CREATE FUNCTION evil.chr(INTEGER) RETURNS TEXT LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO public.canary VALUES ('chr'); RETURN pg_catalog.chr($1); END $$",
+        &format!("ALTER DATABASE {database} SET search_path = evil, pg_catalog, public"),
+    ] {
+        admin
+            .set_up(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let canary = |dir: &Path| -> Cell {
+        connect(dir, "plain_pg")
+            .set_up("SELECT COUNT(*) FROM public.canary")
+            .unwrap()
+            .rows[0][0]
+            .clone()
+    };
+    write_project(
+        dir.path(),
+        "planted",
+        "plain_pg",
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, uname: { column: uname, type: string } } }\n\
+         segments:\n  - { name: slash, all: [ { uname: { eq: \"a\\\\b\" } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n",
+    );
+    let json = common::run_json(dir.path(), &["--target", "plain_pg"]);
+    let people = |segment: &str| {
+        common::json_row(&json, segment).unwrap_or_else(|| panic!("no row {segment}: {json}"))
+            ["people"]
+            .clone()
+    };
+    assert_eq!(people("all_users"), 3);
+    assert_eq!(people("slash"), 1, "PostgreSQL's CHR(92)");
+    // Redshift's session keeps the role's path (its SQL is checked here on PostgreSQL): the
+    // planted function is called, and its write fails.
+    let run_fails = |target: &str| {
+        let output = assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args(["run", "--target", target, "--project"])
+            .arg(dir.path())
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{target}: {text}");
+        assert!(text.contains("read-only transaction"), "{target}: {text}");
+    };
+    run_fails("plain_rs");
+    assert_eq!(canary(dir.path()), Cell::Integer(0), "nothing written");
+
+    admin
+        .set_up(
+            "CREATE FUNCTION public.planted_eq(VARCHAR, TEXT) RETURNS BOOLEAN LANGUAGE plpgsql AS $$ \
+             BEGIN INSERT INTO public.canary VALUES ('eq'); RETURN $1::TEXT = $2; END $$",
+        )
+        .unwrap();
+    admin
+        .set_up("CREATE OPERATOR public.= (LEFTARG = VARCHAR, RIGHTARG = TEXT, FUNCTION = public.planted_eq)")
+        .unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: { column: country, type: string } } }\n\
+         segments:\n  - { name: de, all: [ { country: { eq: DE } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n",
+    )
+    .unwrap();
+    for target in ["plain_pg", "plain_rs"] {
+        run_fails(target);
+    }
+    assert_eq!(
+        canary(dir.path()),
+        Cell::Integer(0),
+        "the planted = wrote nothing"
+    );
+}
+
 #[test]
 fn a_backslash_never_ends_a_literal_whatever_the_server_settings() {
     if !enabled() {

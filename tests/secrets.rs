@@ -498,3 +498,99 @@ fn unknown_keys_suggest_the_setting_meant_and_never_show_their_value() {
     let profile = segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), "ok").unwrap();
     assert_eq!(profile.field("password"), Some("ab{%Zq-S3cret-4%}"));
 }
+
+/// A DuckDB file from someone else reaches nothing outside itself: a view reading another file
+/// (segc's environment, where a profile's password may be) fails without quoting it, and a
+/// macro named as DuckDB's own function (which DuckDB would call instead of it) is refused
+/// before any report.
+#[cfg(feature = "duckdb")]
+#[test]
+fn a_duckdb_file_reads_no_other_file_and_replaces_no_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "Secret-In-A-File-4242").unwrap();
+    let data = dir.path().join("w.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(&format!(
+            "CREATE SCHEMA app;
+             CREATE TABLE app.people (user_id INTEGER, created_at TIMESTAMP, name VARCHAR);
+             INSERT INTO app.people VALUES (1, TIMESTAMP '2024-01-01', 'ann'), (2, TIMESTAMP '2024-01-02', 'bob');
+             CREATE VIEW app.users AS SELECT user_id, created_at, name,
+               (SELECT content FROM read_text('{}')) AS note FROM app.people;",
+            secret.display()
+        ))
+        .unwrap();
+    drop(connection);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        "local: { type: duckdb, path: w.duckdb }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: hostile_file\nas_of: 2024-03-31\ndefault_target: local\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
+    let definitions = |kpis: &str| {
+        std::fs::write(
+            dir.path().join("segment-defs/defs.yml"),
+            format!(
+                "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, \
+                 name: {{ column: name, type: string }}, note: {{ column: note, type: string }} }} }}\n\
+                 segments:\n  - {{ name: zed, all: [ {{ name: {{ contains: zzz }} }} ] }}\n\
+                 kpis:\n{kpis}"
+            ),
+        )
+        .unwrap();
+    };
+    let run = || {
+        let output = assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args(["run", "-o", "json", "--project"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let results = std::fs::read_to_string(dir.path().join("target/run_results.json")).unwrap();
+        (output.status.code(), common::output_text(&output), results)
+    };
+
+    definitions("  - { name: people, agg: count }\n  - { name: note, agg: max, of: note }\n");
+    let (code, text, results) = run();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("disabled by configuration"), "{text}");
+    assert!(!text.contains("Secret-In-A-File") && !results.contains("Secret-In-A-File"));
+
+    // With a view that reads nothing else, the file runs, and `contains` is DuckDB's own.
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(
+            "CREATE OR REPLACE VIEW app.users AS SELECT user_id, created_at, name, 'n' AS note
+             FROM app.people;",
+        )
+        .unwrap();
+    drop(connection);
+    definitions("  - { name: people, agg: count }\n");
+    let (code, text, _) = run();
+    assert_eq!(code, Some(0), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        common::json_row(&json, "zed").unwrap()["people"],
+        0,
+        "{text}"
+    );
+
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch("CREATE MACRO main.strpos(a, b) AS 1;")
+        .unwrap();
+    drop(connection);
+    let (code, text, _) = run();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("defines a macro named as DuckDB's own function")
+            && text.contains("main.strpos"),
+        "{text}"
+    );
+}

@@ -626,3 +626,151 @@ fn an_endpoint_certificate_that_does_not_verify_is_not_retried() {
     assert!(!text.contains("retrying"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(15), "{text}");
 }
+
+/// A PostgreSQL server that lets a session open (no password asked, every simple query
+/// answered, `SELECT pg_backend_pid()` answered with 4242) and then never answers the report,
+/// nor closes a cancel request's connection: a session that stops answering after its
+/// settings (`answer_pid` false) or a cancel that is never confirmed.
+fn stalling_postgres(answer_pid: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || stall_postgres_session(stream, answer_pid));
+        }
+    });
+    port
+}
+
+fn stall_postgres_session(mut stream: TcpStream, answer_pid: bool) {
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![kind];
+        out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+    let ready = message(b'Z', b"I");
+    let read_exact = |stream: &mut TcpStream, n: usize| -> Option<Vec<u8>> {
+        let mut buffer = vec![0; n];
+        stream.read_exact(&mut buffer).ok().map(|_| buffer)
+    };
+    // The start-up message: a length, a code, then parameters.
+    let Some(length) = read_exact(&mut stream, 4) else {
+        return;
+    };
+    let length = u32::from_be_bytes(length.try_into().unwrap()) as usize;
+    let Some(start) = read_exact(&mut stream, length - 4) else {
+        return;
+    };
+    if start[..4] == 80877102u32.to_be_bytes() {
+        // A cancel request: taken, never answered, never closed.
+        std::thread::sleep(Duration::from_secs(120));
+        return;
+    }
+    let mut greeting = message(b'R', &0u32.to_be_bytes());
+    let mut key = 4242u32.to_be_bytes().to_vec();
+    key.extend_from_slice(&7u32.to_be_bytes());
+    greeting.extend(message(b'K', &key));
+    greeting.extend(&ready);
+    stream.write_all(&greeting).unwrap();
+    let mut answering = true;
+    loop {
+        let Some(head) = read_exact(&mut stream, 5) else {
+            return;
+        };
+        let length = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+        let Some(body) = read_exact(&mut stream, length - 4) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&body).to_string();
+        let reply = match head[0] {
+            b'Q' if answering => {
+                let mut out = message(b'C', b"SET\0");
+                out.extend(&ready);
+                out
+            }
+            b'P' if answering && answer_pid && text.contains("pg_backend_pid") => {
+                message(b'1', b"")
+            }
+            // Anything else parsed (the pid unanswered, or the report): silence from now on.
+            b'P' => {
+                answering = false;
+                Vec::new()
+            }
+            b'D' if answering => {
+                let mut out = message(b't', &0u16.to_be_bytes());
+                let mut row = 1u16.to_be_bytes().to_vec();
+                row.extend_from_slice(b"pg_backend_pid\0");
+                row.extend_from_slice(&0u32.to_be_bytes()); // table
+                row.extend_from_slice(&0u16.to_be_bytes()); // column
+                row.extend_from_slice(&23u32.to_be_bytes()); // int4
+                row.extend_from_slice(&4i16.to_be_bytes()); // size
+                row.extend_from_slice(&(-1i32).to_be_bytes()); // modifier
+                row.extend_from_slice(&0u16.to_be_bytes()); // format
+                out.extend(message(b'T', &row));
+                out
+            }
+            b'B' if answering => message(b'2', b""),
+            b'E' if answering => {
+                let mut row = 1u16.to_be_bytes().to_vec();
+                row.extend_from_slice(&4u32.to_be_bytes());
+                row.extend_from_slice(&4242i32.to_be_bytes());
+                let mut out = message(b'D', &row);
+                out.extend(message(b'C', b"SELECT 1\0"));
+                out
+            }
+            b'C' if answering => message(b'3', b""),
+            b'S' if answering => ready.clone(),
+            b'X' => return,
+            _ => Vec::new(),
+        };
+        if !reply.is_empty() && stream.write_all(&reply).is_err() {
+            return;
+        }
+    }
+}
+
+/// `--timeout` and a signal end a PostgreSQL run whose server stops answering after the
+/// session's settings (the wait for its process id is part of opening the session: the run
+/// ended only at a second signal before), and one whose server stops answering a query and
+/// never closes the cancel request's connection.
+#[test]
+fn a_postgres_server_that_stalls_after_the_settings_or_at_the_cancel_is_left() {
+    let silent_after_settings = stalling_postgres(false);
+    let never_cancels = stalling_postgres(true);
+    let dir = project(&format!(
+        "settings: {{ type: postgres, host: 127.0.0.1, port: {silent_after_settings}, user: u, password: p, database: d, sslmode: disable }}\n\
+         cancel: {{ type: postgres, host: 127.0.0.1, port: {never_cancels}, user: u, password: p, database: d, sslmode: disable }}\n"
+    ));
+    let (code, text, took) = timed(
+        dir.path(),
+        &["run", "--target", "settings", "--timeout", "2"],
+        None,
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("no session within --timeout 2"), "{text}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {text}");
+    let (code, text, took) = timed(
+        dir.path(),
+        &["run", "--target", "settings"],
+        Some(Duration::from_secs(2)),
+    );
+    assert_eq!(code, 143, "{text}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {text}");
+
+    let (code, text, took) = timed(
+        dir.path(),
+        &["run", "--target", "cancel", "--timeout", "2"],
+        None,
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("ran longer than --timeout 2 s"), "{text}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {text}");
+    let (code, text, took) = timed(
+        dir.path(),
+        &["run", "--target", "cancel"],
+        Some(Duration::from_secs(2)),
+    );
+    assert_eq!(code, 143, "{text}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {text}");
+}

@@ -41,20 +41,34 @@ fn readings(dialect: &Dialect) -> Vec<Box<dyn ParserDialect>> {
     }
 }
 
-/// The string an expression made of literals, `CHR(n)` and `||` evaluates to.
-fn evaluate(expr: &Expr) -> Result<String, String> {
+/// The string an expression made of literals, `CHR(n)`/`NCHAR(n)` and `||` (or `+` on SQL
+/// Server) evaluates to. On SQL Server (`continued`) a backslash directly before a line break
+/// inside quotes is a line continuation: both are dropped, as the server does.
+fn evaluate(expr: &Expr, continued: bool) -> Result<String, String> {
     match expr {
         Expr::Value(value) => match &value.value {
+            Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) if continued => Ok(s
+                .replace("\\\r\n", "")
+                .replace("\\\n", "")
+                .replace("\\\r", "")),
             Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) => Ok(s.clone()),
             other => Err(format!("unexpected literal {other:?}")),
         },
-        Expr::Nested(inner) => evaluate(inner),
+        Expr::Nested(inner) => evaluate(inner, continued),
         Expr::BinaryOp {
             left,
             op: sqlparser::ast::BinaryOperator::StringConcat,
             right,
-        } => Ok(evaluate(left)? + &evaluate(right)?),
-        Expr::Function(function) if function.name.to_string().eq_ignore_ascii_case("chr") => {
+        } => Ok(evaluate(left, continued)? + &evaluate(right, continued)?),
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Plus,
+            right,
+        } if continued => Ok(evaluate(left, continued)? + &evaluate(right, continued)?),
+        Expr::Function(function)
+            if function.name.to_string().eq_ignore_ascii_case("chr")
+                || (continued && function.name.to_string().eq_ignore_ascii_case("nchar")) =>
+        {
             let argument = function.args.to_string();
             let code: u32 = argument
                 .trim_matches(|c| c == '(' || c == ')')
@@ -88,7 +102,8 @@ fn round_trip(dialect: &Dialect, value: &str) -> Result<String, String> {
         let [SelectItem::ExprWithAlias { expr, .. }] = select.projection.as_slice() else {
             return Err(format!("not one expression: {sql}"));
         };
-        let back = evaluate(expr).map_err(|e| format!("{e}: {sql}"))?;
+        let continued = dialect.sqlparser == "mssql";
+        let back = evaluate(expr, continued).map_err(|e| format!("{e}: {sql}"))?;
         if seen.as_ref().is_some_and(|first| *first != back) {
             return Err(format!("read two ways ({seen:?} and {back:?}): {sql}"));
         }
@@ -143,6 +158,8 @@ fn trap_9_backslash_and_quote_survive_on_every_dialect() {
             "x\\'; DROP TABLE users; --",
             "a--b */ /*",
             "line1\nline2",
+            "x\\\ny",
+            "x\\\r\ny\\",
         ] {
             assert_eq!(round_trip(&dialect, value).as_deref(), Ok(value), "{name}");
         }
@@ -156,6 +173,13 @@ fn trap_9_backslash_and_quote_survive_on_every_dialect() {
             "('x' || CHR(92) || '''')"
         );
     }
+    // SQL Server drops a backslash and the line break after it from inside quotes.
+    let sqlserver = Dialect::load("sqlserver").unwrap();
+    assert_eq!(
+        sqlserver.string_literal("x\\\ny\\z"),
+        "(N'x' + NCHAR(92) + N'\ny\\z')"
+    );
+    assert_eq!(sqlserver.string_literal("a\\b"), "N'a\\b'");
 }
 
 #[test]

@@ -27,6 +27,9 @@ pub struct RunRecord {
     days: Option<RequestDays>,
     /// The compiled statement's path (relative to the project) and sha256.
     compiled: Option<(String, String)>,
+    /// The compiled statement where it was written, to write again beside the record (a run
+    /// started since in the same folder may have replaced it).
+    statement: Option<(PathBuf, String)>,
     queries: Arc<Mutex<Vec<Map<String, Json>>>>,
     events: EventSink,
     /// `--materialize`: the results table and the run's rows found there after the commit.
@@ -109,6 +112,7 @@ impl RunRecord {
             target: None,
             days: None,
             compiled: None,
+            statement: None,
             queries,
             events,
             written: None,
@@ -188,9 +192,24 @@ impl RunRecord {
         }
         self.events.record(&event);
         if self.is_project {
-            crate::artifacts::write_atomically(&self.root.join(relative), sql.as_bytes())?;
+            let path = self.root.join(relative);
+            crate::artifacts::write_atomically(&path, sql.as_bytes())?;
+            self.statement = Some((path, sql.to_string()));
         }
         Ok(())
+    }
+
+    /// Writes run_results.json and, where another run replaced it since, the compiled
+    /// statement it names again, holding `target/`'s lock: of two runs in one folder, the one
+    /// that ends last leaves its statement and its record, which agree.
+    fn write_artifacts(&self, results: &RunResults) -> Result<(), Error> {
+        let _held = crate::artifacts::lock_folder(&self.root.join(crate::artifacts::TARGET_DIR));
+        if let Some((path, sql)) = &self.statement
+            && std::fs::read(path).map_or(true, |found| found != sql.as_bytes())
+        {
+            crate::artifacts::write_atomically(path, sql.as_bytes())?;
+        }
+        results.write(&self.root).map(|_| ())
     }
 
     /// `text` with every secret masked: the profiles' secrets are registered as they are
@@ -275,7 +294,7 @@ impl RunRecord {
     pub fn finish(self, result: Result<i32, Error>) -> Result<i32, Error> {
         let results = self.results(&result);
         let written = match self.is_project {
-            true => results.write(&self.root).map(|_| ()),
+            true => self.write_artifacts(&results),
             false => Ok(()),
         };
         match (written, result) {

@@ -411,13 +411,15 @@ pub fn exit_code(error: &Error) -> i32 {
 /// The exit code of a process whose reader went away (128 + SIGPIPE), as a shell reports it.
 pub const BROKEN_PIPE: i32 = 141;
 
-/// Whether `error` is standard output's reader gone (`segc run | head -1`): the process ends
+/// Whether `error` is the output's reader gone (`segc run | head -1`, or a named pipe as
+/// `--out` whose reader closed it): the process ends
 /// quietly with [`BROKEN_PIPE`], as SIGPIPE ends a C program (a JSON log still ends with the
 /// error event, and run_results.json records it).
 pub fn reader_left(error: &Error) -> bool {
-    matches!(error, Error::Write { path, source }
-        if source.kind() == std::io::ErrorKind::BrokenPipe
-            && path.as_path() == std::path::Path::new("standard output"))
+    // Standard output, or an `--out` that is a pipe (a named pipe, `/dev/stdout`): only a
+    // pipe or a socket, whose reader left, fails a write so.
+    matches!(error, Error::Write { source, .. }
+        if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Writes `bytes` to standard output, a failure as an error naming it.

@@ -76,6 +76,11 @@ pub struct StringStyle {
     /// (`standard_conforming_strings`); outside quotes its meaning is fixed.
     #[serde(default)]
     pub spelled_out: Vec<(char, String)>,
+    /// Characters written as an expression, like `spelled_out`, only where a line break
+    /// follows them: `[["\\", "NCHAR(92)"]]` on SQL Server, which drops a backslash and the
+    /// line break after it from inside '…' (a line continuation).
+    #[serde(default)]
+    pub spelled_out_before_breaks: Vec<(char, String)>,
     /// The string concatenation operator, for `spelled_out`.
     #[serde(default)]
     pub concat: Option<String>,
@@ -413,21 +418,31 @@ impl Dialect {
             }
             format!("{}'{}'", style.prefix, escaped)
         };
+        // The expression for the character at `at`, where it is not written inside quotes.
+        let chars: Vec<char> = value.chars().collect();
+        let spelled = |at: usize| {
+            let c = chars[at];
+            style
+                .spelled_out
+                .iter()
+                .find(|s| s.0 == c)
+                .or_else(|| {
+                    let breaks = matches!(chars.get(at + 1), Some('\n' | '\r'));
+                    breaks
+                        .then(|| style.spelled_out_before_breaks.iter().find(|s| s.0 == c))
+                        .flatten()
+                })
+                .map(|(_, expression)| expression)
+        };
         let concat = match style.concat.as_deref() {
-            Some(concat)
-                if value
-                    .chars()
-                    .any(|c| style.spelled_out.iter().any(|s| s.0 == c)) =>
-            {
-                concat
-            }
+            Some(concat) if (0..chars.len()).any(|at| spelled(at).is_some()) => concat,
             _ => return quoted(value),
         };
         let mut pieces = Vec::new();
         let mut piece = String::new();
-        for c in value.chars() {
-            match style.spelled_out.iter().find(|s| s.0 == c) {
-                Some((_, expression)) => {
+        for (at, &c) in chars.iter().enumerate() {
+            match spelled(at) {
+                Some(expression) => {
                     if !piece.is_empty() {
                         pieces.push(quoted(&std::mem::take(&mut piece)));
                     }

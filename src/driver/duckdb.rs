@@ -29,11 +29,30 @@ pub struct DuckDb {
 /// A connection's configuration. Extensions are never loaded on demand: a TIMESTAMP WITH
 /// TIME ZONE then reads as its UTC time, where the ICU extension (if a machine has it
 /// installed) would read it in the machine's time zone.
+///
+/// Nothing outside the database file is reached: a view or macro the file holds that reads
+/// another file (`read_text('/proc/self/environ')`, a key file) fails instead of printing it,
+/// and the configuration is locked, so no statement turns that back on.
 fn configured(mode: AccessMode) -> Result<Config, Error> {
     Config::default()
         .access_mode(mode)
         .and_then(|config| config.enable_autoload_extension(false))
+        .and_then(|config| config.enable_external_access(false))
+        .and_then(|config| config.with("lock_configuration", "true"))
         .map_err(|e| Error::Query(format!("cannot configure DuckDB: {e}")))
+}
+
+/// The database file's own functions (macros) named as DuckDB's: DuckDB calls a file's macro
+/// before its own function of that name, so segc's statements would read the macro's answer
+/// (a `strpos` that finds everything) instead of the function they were written for.
+fn shadowing_functions(connection: &Connection) -> Result<Vec<String>, duckdb::Error> {
+    let mut statement = connection.prepare(
+        "SELECT DISTINCT f.schema_name || '.' || f.function_name FROM duckdb_functions() AS f \
+         WHERE NOT f.internal AND f.function_name IN \
+         (SELECT g.function_name FROM duckdb_functions() AS g WHERE g.internal) ORDER BY 1",
+    )?;
+    let names = statement.query_map([], |row| row.get::<_, String>(0))?;
+    names.collect()
 }
 
 impl DuckDb {
@@ -100,6 +119,27 @@ impl DuckDb {
                 }
             }
         };
+        let shadowing = shadowing_functions(&connection).map_err(|e| {
+            Error::Query(format!(
+                "cannot read the functions of the DuckDB database {}: {e}",
+                path.display()
+            ))
+        })?;
+        if !shadowing.is_empty() {
+            return Err(Error::Query(format!(
+                "the DuckDB database {} defines {} named as DuckDB's own function{}, which \
+                 segc's statements would call instead: {}; drop or rename {}",
+                path.display(),
+                if shadowing.len() == 1 {
+                    "a macro"
+                } else {
+                    "macros"
+                },
+                if shadowing.len() == 1 { "" } else { "s" },
+                crate::error::clip(&shadowing.join(", "), 400),
+                if shadowing.len() == 1 { "it" } else { "them" },
+            )));
+        }
         Ok(DuckDb {
             connection: Arc::new(Mutex::new(connection)),
             abandoned: false,

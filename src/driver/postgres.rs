@@ -215,32 +215,21 @@ impl Postgres {
         cancel::install();
         let runtime = super::runtime()?;
         let dialect = Dialect::load(&profile.kind)?;
-        let (client, tls) = connect_retrying(&runtime, profile, &dialect, &options)?;
-        let mut driver = Postgres {
+        let (client, tls, backend_pid) = connect_retrying(&runtime, profile, &dialect, &options)?;
+        if let Some(pid) = backend_pid {
+            options.publish_query_id("backend pid", pid.to_string(), false);
+        }
+        Ok(Postgres {
             runtime,
             dialect,
             client,
             tls,
             profile: profile.clone(),
             options,
-            backend_pid: None,
+            backend_pid,
             kind: profile.kind.clone(),
             label: profile.name.clone(),
-        };
-        driver.backend_pid = driver.backend_pid();
-        Ok(driver)
-    }
-
-    fn backend_pid(&self) -> Option<i32> {
-        let statement = gate::admit("SELECT pg_backend_pid()", &self.dialect, Shape::Read).ok()?;
-        let row = self
-            .runtime
-            .block_on(self.client.query_one(statement.sql(), &[]))
-            .ok()?;
-        let pid = row.try_get::<_, i32>(0).ok()?;
-        self.options
-            .publish_query_id("backend pid", pid.to_string(), false);
-        Some(pid)
+        })
     }
 
     /// Runs once, reading the rows as they come and decoding each, until the answer ends or
@@ -249,14 +238,24 @@ impl Postgres {
     fn query_once(
         &mut self,
         sql: &str,
+        read_only: bool,
         until: Option<tokio::time::Instant>,
     ) -> Result<ResultSet, Attempt> {
         use futures_util::TryStreamExt;
         let cancel = self.client.cancel_token();
-        let (client, target, options) = (&self.client, &self.label, &self.options);
+        let (client, target, options) = (&mut self.client, &self.label, &self.options);
         let work = async move {
             let none: [&(dyn tokio_postgres::types::ToSql + Sync); 0] = [];
-            let stream = client.query_raw(sql, none).await?;
+            // A read runs in a transaction read-only from its start: a function or operator
+            // the statement reaches on the server (one a user planted in a schema on the
+            // search path) cannot write either, nor turn the transaction read-write once it
+            // has begun. Dropped unfinished, it is rolled back.
+            let (stream, transaction) = if read_only {
+                let transaction = client.build_transaction().read_only(true).start().await?;
+                (transaction.query_raw(sql, none).await?, Some(transaction))
+            } else {
+                (client.query_raw(sql, none).await?, None)
+            };
             futures_util::pin_mut!(stream);
             let mut budget = super::ResultBudget::new(target, options);
             let mut result = ResultSet::default();
@@ -288,6 +287,9 @@ impl Postgres {
                 }
                 result.rows.push(values);
             }
+            if let Some(transaction) = transaction {
+                transaction.commit().await?;
+            }
             Ok(Ok(result))
         };
         let read = cancellable(
@@ -305,7 +307,7 @@ impl Postgres {
             let tls = self.tls.clone();
             self.runtime.block_on(async move {
                 let cancelled = cancel_in_server(cancel, tls);
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), cancelled).await;
+                let _ = tokio::time::timeout(CANCEL_WAIT, cancelled).await;
             });
         }
         read.map_err(Attempt::Failed)
@@ -363,15 +365,29 @@ fn cancellable<T>(
                 timeout.map(|t| t.as_secs()).unwrap_or_default()
             )),
         };
-        // Cancel in the server, not just here: dropping the future leaves it running.
-        if let Err(e) = cancel_in_server(cancel, tls).await {
+        // Cancel in the server, not just here: dropping the future leaves it running. A
+        // server that takes the request and never closes it is not waited for past 5 s.
+        let cancelled = tokio::time::timeout(CANCEL_WAIT, cancel_in_server(cancel, tls)).await;
+        let failure = match cancelled {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!(
+                "the server did not take the request within {} s",
+                CANCEL_WAIT.as_secs()
+            )),
+        };
+        if let Some(failure) = failure {
             events.warn(&format!(
-                "warning: could not cancel the query on target `{target}`: {e}"
+                "warning: could not cancel the query on target `{target}`: {failure}"
             ));
         }
         Err(Attempt::Failed(outcome))
     })
 }
+
+/// How long a cancel request may take: a server that neither answers it nor closes its
+/// connection does not keep segc past `--timeout` (or a signal) by more.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Asks the server to cancel the query running on the connection of `cancel`, over TLS when
 /// the connection uses it.
@@ -436,7 +452,14 @@ fn address(profile: &Profile) -> Result<(&str, u16), Error> {
     Ok((profile.field("host").unwrap_or("localhost"), port))
 }
 
-type Connected = (Client, Option<tokio_postgres_rustls::MakeRustlsConnect>);
+/// A session: its client, its TLS connector, and its process id on the server.
+type Connected = (
+    Client,
+    Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    Option<i32>,
+);
+/// A connection before its session's settings.
+type Opened = (Client, Option<tokio_postgres_rustls::MakeRustlsConnect>);
 
 /// Opens a connection as the profile says, with the TLS connector when one is used, and pins
 /// the session's settings. A server that cannot take sessions for now is transient.
@@ -456,7 +479,16 @@ async fn open(
             )))
         })?;
     }
-    Ok((client, tls))
+    // The session's process id, for the run's record; within the opening's limit, like the
+    // settings: a server that stops answering here does not hold segc.
+    let statement =
+        gate::admit("SELECT pg_backend_pid()", dialect, Shape::Read).map_err(Attempt::Failed)?;
+    let pid = client
+        .query_one(statement.sql(), &[])
+        .await
+        .ok()
+        .and_then(|row| row.try_get::<_, i32>(0).ok());
+    Ok((client, tls, pid))
 }
 
 /// A server that cannot take sessions for now: restarting, or too many connections at once
@@ -468,10 +500,7 @@ fn is_starting(error: &tokio_postgres::Error) -> bool {
     })
 }
 
-async fn open_session(
-    profile: &Profile,
-    limit: &super::ConnectLimit,
-) -> Result<Connected, Attempt> {
+async fn open_session(profile: &Profile, limit: &super::ConnectLimit) -> Result<Opened, Attempt> {
     let redshift = profile.kind == "redshift";
     let mut config = tokio_postgres::Config::new();
     let (host, port) = address(profile).map_err(Attempt::Failed)?;
@@ -588,7 +617,9 @@ impl Driver for Postgres {
     }
 
     fn send(&mut self, statement: Admitted<'_>) -> Result<ResultSet, Error> {
-        self.retrying(|this, until| this.query_once(statement.sql(), until))
+        // A read in a read-only transaction; a test fixture (tables, `DROP DATABASE`) as sent.
+        let read_only = statement.shape() == Shape::Read;
+        self.retrying(|this, until| this.query_once(statement.sql(), read_only, until))
     }
 
     /// One transaction; a dropped connection rolled it back, so it is tried again whole.
@@ -635,10 +666,17 @@ impl Postgres {
                             "reconnecting failed: no session within {}",
                             limit.set_by
                         )),
-                        super::Opening::Done(Ok((client, tls))) => {
+                        super::Opening::Done(Ok((client, tls, pid))) => {
                             self.client = client;
                             self.tls = tls;
-                            self.backend_pid = self.backend_pid();
+                            self.backend_pid = pid;
+                            if let Some(pid) = pid {
+                                self.options.publish_query_id(
+                                    "backend pid",
+                                    pid.to_string(),
+                                    false,
+                                );
+                            }
                         }
                         super::Opening::Done(Err(Attempt::Transient(message))) => self
                             .options

@@ -466,6 +466,10 @@ pub enum BadRequest {
     TimeOutOfRange(String),
     #[error("no --target given and segc_project.yml sets no `default_target`")]
     NoTarget,
+    /// `--target` names no target of profiles.yml: the whole message (where segc looked, the
+    /// likely name or the names there are).
+    #[error("{0}")]
+    UnknownTarget(String),
     #[error("segment `{0}` has no conditions: it holds every user")]
     NothingToExplain(String),
 }

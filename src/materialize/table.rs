@@ -91,7 +91,8 @@ impl ResultsTable {
 
     /// The name as the target reads it: a bare table name on a warehouse whose catalog is per
     /// dataset (BigQuery) gets the profile's `dataset` before it, so that its catalog can be
-    /// read and its statements need no default dataset; without one it is an error.
+    /// read and its statements need no default dataset (without one it is an error); on the
+    /// others it gets the dialect's default schema.
     pub fn for_target(mut self, target: &crate::session::Target) -> Result<ResultsTable, Error> {
         let per_dataset = target.dialect.catalog.scope == crate::dialect::CatalogScope::Dataset;
         if per_dataset && self.parts.len() == 1 {
@@ -107,6 +108,14 @@ impl ResultsTable {
                 )));
             };
             self.parts.insert(0, dataset.to_string());
+        } else if self.parts.len() == 1
+            && let Some(schema) = &target.dialect.catalog.default_schema
+        {
+            // In the schema segc's catalog check looks in (`public`, `dbo`, `main`), whatever
+            // the session's search path or the login's default schema would choose for a bare
+            // name: else a run would create the table elsewhere, and every later run would
+            // not find it and try to create it again.
+            self.parts.insert(0, schema.clone());
         }
         Ok(self)
     }

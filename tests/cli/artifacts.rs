@@ -561,6 +561,30 @@ fn the_report_reaches_links_and_named_pipes() {
         .assert()
         .success();
     assert!(reading.join().unwrap().contains("all_users"));
+
+    // A reader that reads a little and leaves, as `head` does: the rest of a page far larger
+    // than the pipe's buffer cannot be written, and segc ends quietly as at `| head`.
+    let leaving = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut start = [0u8; 16];
+            let mut pipe = std::fs::File::open(fifo).unwrap();
+            std::io::Read::read_exact(&mut pipe, &mut start).unwrap();
+        })
+    };
+    segc()
+        .arg("--project")
+        .arg(&project)
+        .args(["run", "-o", "html", "--timeout", "60", "--out"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(141)
+        .stderr(predicate::str::contains("error").not())
+        .stderr(predicate::str::contains("Broken pipe").not());
+    leaving.join().unwrap();
+    let record = std::fs::read_to_string(project.join("target/run_results.json")).unwrap();
+    assert!(record.contains("\"exit_code\": 141"), "{record}");
 }
 
 /// `--out` refuses a new YAML file inside the project (the next run would read it as

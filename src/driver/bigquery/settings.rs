@@ -102,6 +102,34 @@ fn refuse_credentials_in_clear(profile: &Profile, endpoint: &str) -> Result<(), 
     Ok(())
 }
 
+/// Refuses an `endpoint` that holds more than where to send requests: a user name or
+/// password (the HTTP client would send them as a Basic `Authorization` header, which an
+/// endpoint may quote back in its errors), a query or a fragment (segc appends the API's path
+/// to the endpoint, which would land inside them). The message quotes none of it.
+fn refuse_more_than_an_address(profile: &Profile, endpoint: &str) -> Result<(), Error> {
+    let Ok(url) = url::Url::parse(endpoint) else {
+        return Ok(());
+    };
+    let extra = if !url.username().is_empty() || url.password().is_some() {
+        Some("a user name or password (`user:password@`)")
+    } else if url.query().is_some() {
+        Some("a query (`?…`)")
+    } else if url.fragment().is_some() {
+        Some("a fragment (`#…`)")
+    } else {
+        None
+    };
+    match extra {
+        Some(extra) => Err(Error::Profile(format!(
+            "target `{}`: `endpoint` holds {extra}; it takes an address only \
+             (`http://127.0.0.1:9050`, with a path if the API is under one): credentials go in \
+             `access_token` or `keyfile`",
+            profile.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A fresh `requestId`, so BigQuery runs a retried `jobs.query` once.
 fn request_id() -> String {
     let nanos = std::time::SystemTime::now()
@@ -138,6 +166,7 @@ impl Settings {
         };
         if let Some(endpoint) = profile.field("endpoint") {
             refuse_credentials_in_clear(profile, endpoint)?;
+            refuse_more_than_an_address(profile, endpoint)?;
         }
         let mut labels = HashMap::new();
         labels.insert("segc_run".to_string(), label_value(crate::run_id()));
@@ -276,6 +305,42 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_is_an_address_without_credentials_query_or_fragment() {
+        let settings = |endpoint: &str| {
+            Settings::from_profile(&profile(&[("project", "p"), ("endpoint", endpoint)]))
+        };
+        for (refused, says) in [
+            (
+                "http://reader:Endpoint-Pw-4242@127.0.0.1:9050/",
+                "user name or password",
+            ),
+            ("http://reader@127.0.0.1:9050", "user name or password"),
+            (
+                "https://h.example.com/api?X-Amz-Signature=Sig-Value-77&sv=2020",
+                "a query",
+            ),
+            ("http://127.0.0.1:9050/#jwt=Frag-Value-88", "a fragment"),
+        ] {
+            let error = settings(refused).err().unwrap().to_string();
+            assert!(error.contains(says), "{refused}: {error}");
+            for secret in [
+                "Endpoint-Pw-4242",
+                "Sig-Value-77",
+                "Frag-Value-88",
+                "reader",
+            ] {
+                assert!(!error.contains(secret), "{refused}: {error}");
+            }
+        }
+        for accepted in [
+            "http://127.0.0.1:9050",
+            "https://bq.example.com/prefix/bigquery/v2",
+        ] {
+            assert!(settings(accepted).is_ok(), "{accepted}");
+        }
+    }
+
+    #[test]
     fn credentials_never_go_to_another_machine_in_clear() {
         let token = ("access_token", "ya29.secret");
         let settings = |fields: &[(&str, &str)]| {
@@ -310,8 +375,12 @@ mod tests {
                 error.to_string().contains("unencrypted"),
                 "{refused}: {error}"
             );
-            // Without credentials nothing secret is sent.
-            assert!(settings(&[("endpoint", refused)]).is_ok(), "{refused}");
+            // Without credentials nothing secret is sent (a user name is refused anyway).
+            assert_eq!(
+                settings(&[("endpoint", refused)]).is_ok(),
+                !refused.contains("user@"),
+                "{refused}"
+            );
         }
         for accepted in [
             "http://127.0.0.1:9050",

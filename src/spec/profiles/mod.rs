@@ -203,6 +203,11 @@ impl Profile {
         let mut found = Vec::new();
         for (key, value) in &self.fields {
             found.extend(secrets::hidden_parts(value));
+            // An endpoint's query and fragment, whatever their names (signed URLs call theirs
+            // `X-Amz-Signature`, `sv`, `jwt`…); segc refuses such an endpoint, and masks it.
+            if key.eq_ignore_ascii_case("endpoint") {
+                found.extend(secrets::query_values(value));
+            }
             if !is_secret(key) {
                 continue;
             }
@@ -357,9 +362,8 @@ impl ProfilesFile {
         let Some((_, body)) = entries.iter().find(|(k, _)| k.as_str() == Some(name)) else {
             let hint = suggest(name, names.iter().copied())
                 .unwrap_or_else(|| format!("targets: {}", names.join(", ")));
-            return Err(Error::Profile(format!(
-                "no target `{name}` in {}; {hint}",
-                self.path.display()
+            return Err(Error::Request(crate::error::BadRequest::UnknownTarget(
+                format!("no target `{name}` in {}; {hint}", self.path.display()),
             )));
         };
         let Some(settings) = body.as_mapping() else {
@@ -641,6 +645,18 @@ mod tests {
             profile.masked_fields()["endpoint"],
             "https://u:****@proxy:8443"
         );
+        // An endpoint's query and fragment, whatever their names.
+        let mut fields = profile.fields.clone();
+        fields.insert(
+            "endpoint".into(),
+            "https://h/x?X-Amz-Signature=Hunter-4&sv=Hunter-5#jwt=Hunter-6".into(),
+        );
+        let signed = Profile {
+            fields,
+            ..profile.clone()
+        };
+        let listed = signed.masked_fields()["endpoint"].clone();
+        assert_eq!(listed, "https://h/x?X-Amz-Signature=****&sv=****#jwt=****");
         let said = "login failed with Hunter-2 via Hunter-3 (Hunter-1) on db";
         assert_eq!(
             profile.redact(said),

@@ -109,6 +109,18 @@ pub fn hidden_parts(value: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The values of a URL's query (`?a=1&b=2`) and its fragment (`#…`), whatever their names.
+pub fn query_values(url: &str) -> Vec<&str> {
+    let Some(start) = url.find(['?', '#']) else {
+        return Vec::new();
+    };
+    url[start + 1..]
+        .split(['&', ';', '#'])
+        .map(|pair| pair.split_once('=').map_or(pair, |(_, value)| value))
+        .filter(|value| !value.is_empty())
+        .collect()
+}
+
 /// Whether a value holds a password or key written out: text outside
 /// `{{ env_var(...) }}` interpolations (for a secret key), a non-empty default of one, or a
 /// `password=` / URL password in it (for any key).
