@@ -97,6 +97,14 @@ fn a_statement_longer_than_the_warehouse_accepts_is_refused_before_it_is_sent() 
 #[test]
 fn bad_command_lines_exit_with_2() {
     segc().arg("frobnicate").assert().code(2);
+    // `overlap` offers only the outputs it prints.
+    segc()
+        .args(["overlap", "-o", "html"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "[possible values: table, csv, json]",
+        ));
     segc()
         .args(["compile", "--dialect", "duckdb", "--as-of", "yesterday"])
         .assert()

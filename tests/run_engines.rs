@@ -1094,6 +1094,24 @@ fn verify_full_encrypts_with_the_trusted_authority_and_refuses_any_other() {
             "{target}: {error}"
         );
     }
+    // A CA file holding no certificate (a key, plain text) is named, not ignored.
+    let not_a_certificate = dir.path().join("key.pem");
+    std::fs::write(&not_a_certificate, other_key.serialize_pem()).unwrap();
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!(
+            "key: {{ {server}, sslmode: verify-full, sslrootcert: \"{}\" }}\n",
+            not_a_certificate.display()
+        ),
+    )
+    .unwrap();
+    let profile = segc::spec::profiles::load_profile(Some(dir.path()), dir.path(), "key").unwrap();
+    let error = match segc::driver::postgres::Postgres::connect(&profile) {
+        Ok(_) => panic!("connected with a CA file of no certificate"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("holds no certificate"), "{error}");
+    assert!(!error.contains("PRIVATE KEY"), "{error}");
 }
 
 /// `EXPLAIN (VERBOSE)` of `sql` on the server and database of the `pg` target in `profiles`

@@ -700,3 +700,51 @@ fn a_segment_not_recorded_keeps_its_intervals_until_recorded_again() {
         forget(dir.path(), engine);
     }
 }
+
+/// A user row whose key is NULL is a user (`segc run` counts it) that `segc snapshot` cannot
+/// follow from day to day: the day is recorded without it (it failed on the history's
+/// NOT NULL key before), and only users with a key have intervals.
+#[test]
+fn a_user_without_a_key_is_left_out_of_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("w.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(
+            "CREATE SCHEMA app;
+             CREATE TABLE app.users (user_id VARCHAR, created_at TIMESTAMP, country VARCHAR);
+             INSERT INTO app.users VALUES ('a', TIMESTAMP '2024-01-01', 'US'),
+               (NULL, TIMESTAMP '2024-01-01', 'US'), ('b', TIMESTAMP '2024-01-01', 'DE');",
+        )
+        .unwrap();
+    drop(connection);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
+    )
+    .unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    std::fs::write(
+        project.join("segc_project.yml"),
+        "name: keyless\nas_of: 2024-03-31\ndefault_target: duck\nhistory_table: app.segc_membership\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: { column: user_id, type: string }, columns: { signup_at: created_at, country: { column: country, type: string } } }\n\
+         segments:\n  - { name: us, all: [ { country: { eq: US } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n",
+    )
+    .unwrap();
+    let report = run_json(&project, dir.path(), "duck", &[]);
+    assert_eq!(common::json_row(&report, "us").unwrap()["people"], 2);
+    snapshot(&project, dir.path(), "duck", &["--as-of", "2024-03-31"]);
+    let recorded = intervals(dir.path(), "duck");
+    let users: Vec<&str> = recorded
+        .iter()
+        .filter(|interval| interval.0 == "us")
+        .map(|interval| interval.1.as_str())
+        .collect();
+    assert_eq!(users, ["a"], "{recorded:?}");
+}

@@ -7,7 +7,13 @@ use clap::Args;
 
 use crate::error::Error;
 
-use super::OutputFormat;
+/// How `segc overlap` prints its matrix (`segc run --output html` draws it on its page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MatrixFormat {
+    Table,
+    Csv,
+    Json,
+}
 
 /// Rows are the reported segments (after `all_users`), columns the same segments: a cell
 /// counts the row's members who are also members of the column's segment. The `all_users`
@@ -20,9 +26,9 @@ use super::OutputFormat;
 pub struct OverlapArgs {
     #[command(flatten)]
     pub warehouse: super::WarehouseArgs,
-    /// How to print the matrix.
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// How to print the matrix (`segc run --output html` draws it on its page).
+    #[arg(long, short = 'o', value_enum, default_value_t = MatrixFormat::Table)]
+    pub output: MatrixFormat,
     /// Only these segments (and all_users); `SEGMENT+` adds its drill-downs. Repeat or
     /// separate with commas.
     #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
@@ -36,13 +42,6 @@ pub struct OverlapArgs {
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> Result<i32, Error> {
-    if args.output == OutputFormat::Html {
-        return Err(Error::Usage(
-            "segc overlap prints a table, CSV or JSON; `segc run --output html` draws the \
-             matrix on its page"
-                .into(),
-        ));
-    }
     let options = args.warehouse.options(super::events());
     let query_id = options.query_id.clone();
     let (project, driver) = super::validate_live(
@@ -71,13 +70,12 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> 
     drop(progress);
     let report = outcome?;
     match args.output {
-        OutputFormat::Table => print!(
+        MatrixFormat::Table => print!(
             "{}",
             report.to_overlap_table_within(crate::terminal::stdout_width())
         ),
-        OutputFormat::Csv => print!("{}", report.to_csv()?),
-        // HTML was refused before running.
-        OutputFormat::Json | OutputFormat::Html => println!(
+        MatrixFormat::Csv => print!("{}", report.to_csv()?),
+        MatrixFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
         ),

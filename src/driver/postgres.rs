@@ -126,12 +126,22 @@ fn tls_config(verify: bool, ca_file: Option<&str>) -> Result<rustls::ClientConfi
         use rustls::pki_types::pem::PemObject;
         let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
             .map_err(|e| Error::Profile(format!("cannot read the CA file {path}: {e}")))?;
+        let mut found = 0;
         for certificate in certificates {
             let certificate = certificate
                 .map_err(|e| Error::Profile(format!("invalid certificate in {path}: {e}")))?;
             roots
                 .add(certificate)
                 .map_err(|e| Error::Profile(format!("unusable certificate in {path}: {e}")))?;
+            found += 1;
+        }
+        // A file of something else (a key, plain text) would leave only the system's
+        // authorities, and the server's certificate "UnknownIssuer" without a word why.
+        if found == 0 {
+            return Err(Error::Profile(format!(
+                "the CA file {path} (`sslrootcert`) holds no certificate (no `-----BEGIN \
+                 CERTIFICATE-----` block)"
+            )));
         }
     }
     Ok(builder.with_root_certificates(roots).with_no_client_auth())

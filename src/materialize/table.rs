@@ -94,6 +94,23 @@ impl ResultsTable {
     /// read and its statements need no default dataset (without one it is an error); on the
     /// others it gets the dialect's default schema.
     pub fn for_target(mut self, target: &crate::session::Target) -> Result<ResultsTable, Error> {
+        // PostgreSQL and Redshift cut a longer name to 63 bytes, so the history table and its
+        // `_days` table could become one name, or a table segc looks for by its whole name
+        // would never be found: refused, with room for the suffix.
+        let longest = 63 - crate::history::DAYS_SUFFIX.len();
+        if matches!(target.dialect.name.as_str(), "postgres" | "redshift")
+            && let Some(long) = self.parts.iter().find(|part| part.len() > longest)
+        {
+            return Err(Error::Profile(format!(
+                "{}: `{}` is {} bytes long; {} keeps 63 bytes of a name, and segc adds `{}` to \
+                 the history table's: name it in at most {longest} bytes",
+                self.origin,
+                crate::terminal::printable(long),
+                long.len(),
+                target.dialect.name,
+                crate::history::DAYS_SUFFIX,
+            )));
+        }
         let per_dataset = target.dialect.catalog.scope == crate::dialect::CatalogScope::Dataset;
         if per_dataset && self.parts.len() == 1 {
             // Set in profiles.yml or segc_project.yml, not on the command line: exit 1.
@@ -235,6 +252,58 @@ mod tests {
             parts: vec!["segc_kpis".into()],
             origin: "the default".into(),
         }
+    }
+
+    fn target(kind: &str) -> crate::session::Target {
+        crate::session::Target {
+            target: "t".into(),
+            profile: crate::spec::profiles::Profile {
+                name: "t".into(),
+                kind: kind.into(),
+                fields: Default::default(),
+                folder: std::path::PathBuf::new(),
+            },
+            dialect: Dialect::load(kind).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_bare_name_gets_the_default_schema_and_a_name_postgres_would_cut_is_refused() {
+        let named = |name: &str, kind: &str| {
+            ResultsTable {
+                parts: name.split('.').map(str::to_string).collect(),
+                origin: "`history_table` in segc_project.yml".into(),
+            }
+            .for_target(&target(kind))
+        };
+        for (kind, schema) in [
+            ("postgres", "public"),
+            ("redshift", "public"),
+            ("sqlserver", "dbo"),
+            ("duckdb", "main"),
+        ] {
+            assert_eq!(
+                named("segc_kpis", kind).unwrap().parts,
+                [schema, "segc_kpis"],
+                "{kind}"
+            );
+            assert_eq!(
+                named("app.segc_kpis", kind).unwrap().parts,
+                ["app", "segc_kpis"]
+            );
+        }
+        let longest = "h".repeat(58);
+        assert!(named(&longest, "postgres").is_ok());
+        for kind in ["postgres", "redshift"] {
+            let error = named(&format!("app.{longest}x"), kind)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("is 59 bytes long") && error.contains("at most 58 bytes"),
+                "{error}"
+            );
+        }
+        assert!(named(&format!("{longest}x"), "duckdb").is_ok());
     }
 
     #[test]

@@ -191,7 +191,8 @@ pub(super) fn stage(
          SELECT {i}.{seg}, {i}.{user_key}, CASE WHEN {pvf} > {b1} THEN {pvf} ELSE {b1} END, {i}.{vt}, {i}.{hash} FROM {old} AS {i} WHERE {pvt} > {b1}\n  \
          UNION ALL\n  \
          SELECT {g}.{seg}, {user}, {y}.{day}, {y}.{next}, {g}.{hash}\n  \
-         FROM {members} AS {m}\n  JOIN {days} AS {y} ON {y}.{period} = {m}.{period}\n  JOIN {snapshotted} AS {g} ON {g}.{row} = {m}.{row}",
+         FROM {members} AS {m}\n  JOIN {days} AS {y} ON {y}.{period} = {m}.{period}\n  JOIN {snapshotted} AS {g} ON {g}.{row} = {m}.{row}\n  \
+         WHERE {m}.{member} IS NOT NULL",
         seg = q("segment"),
         user_key = q("user_key"),
         vf = q("valid_from"),
@@ -208,6 +209,8 @@ pub(super) fn stage(
         period = q(PERIOD_COLUMN),
         snapshotted = q("segc_snapshotted"),
         row = q("segc_row"),
+        // A user without a key cannot be followed from day to day: not recorded.
+        member = q("segc_user"),
     );
     let partition = format!(
         "PARTITION BY {}, {} ORDER BY {}",
