@@ -327,8 +327,21 @@ impl Validator<'_> {
                 }
             }
             None => {
+                // Shaped as a date but not one (2026-02-29, 2026-13-01): say which day.
+                let shaped = value.as_str().filter(|text| {
+                    let bytes = text.as_bytes();
+                    bytes.len() == 10
+                        && bytes.iter().enumerate().all(|(at, b)| match at {
+                            4 | 7 => *b == b'-',
+                            _ => b.is_ascii_digit(),
+                        })
+                });
+                let found = match shaped {
+                    Some(text) => format!("`{text}`, which is not a day of the calendar"),
+                    None => value.describe().to_string(),
+                };
                 self.error(
-                    format!("`{op}` takes a date YYYY-MM-DD, found {}", value.describe()),
+                    format!("`{op}` takes a date YYYY-MM-DD, found {found}"),
                     value.span,
                 );
                 return None;

@@ -794,6 +794,18 @@ impl Validator<'_> {
         let users = match users.as_slice() {
             [one] => *one,
             [] if keyed.is_empty() => {
+                // A source with `key` whose own error (a table name that is not one) left it
+                // out is the user table: its error says what to mend, and this one would
+                // mislead.
+                let keyed_in_files = self
+                    .files
+                    .definitions
+                    .sources
+                    .iter()
+                    .any(|source| source.key.is_some() && source.user_key.is_none());
+                if keyed_in_files && !self.diagnostics.is_empty() {
+                    return;
+                }
                 if let Some((_, span)) = spans.first() {
                     self.error_with_hint(
                         "no user table: exactly one source needs `key` (one row per user)",

@@ -147,6 +147,21 @@ impl Settings {
                 "target `{target}` (bigquery) needs `project`: the Google Cloud project that runs the jobs"
             )));
         };
+        // A project id goes into every request's path: letters, digits and `-` (`.` and `:`
+        // in a domain-scoped id, `_` in an emulator's). Anything else (`/`, `..`, a space)
+        // would name another resource or no project at all.
+        if project.is_empty()
+            || project.contains("..")
+            || !project
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        {
+            return Err(Error::Profile(format!(
+                "target `{target}`: `project` must be a Google Cloud project id (letters, \
+                 digits and `-`; `.` and `:` in a domain-scoped id), found `{}`",
+                crate::terminal::printable(&crate::error::clip(project, 100))
+            )));
+        }
         let maximum_bytes_billed = match profile.field("maximum_bytes_billed") {
             Some(text) if text.parse::<u64>().is_ok() => Some(text.to_string()),
             Some(_) => {
@@ -301,6 +316,27 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             folder: std::path::PathBuf::from("."),
+        }
+    }
+
+    #[test]
+    fn a_project_id_is_one_path_segment() {
+        let settings =
+            |project: &str| Settings::from_profile(&profile(&[("project", project)])).map(|_| ());
+        for accepted in [
+            "my-proj-123",
+            "example.com:analytics",
+            "segc-conformance",
+            "p_1",
+        ] {
+            assert!(settings(accepted).is_ok(), "{accepted}");
+        }
+        for refused in ["a/../b", "my proj", "p?x=1", "../etc", "p#f", ""] {
+            let error = settings(refused).unwrap_err().to_string();
+            assert!(
+                error.contains("must be a Google Cloud project id"),
+                "{refused}: {error}"
+            );
         }
     }
 
