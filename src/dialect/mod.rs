@@ -418,6 +418,9 @@ impl Dialect {
             }
             format!("{}'{}'", style.prefix, escaped)
         };
+        let Some(concat) = style.concat.as_deref() else {
+            return quoted(value);
+        };
         // The expression for the character at `at`, where it is not written inside quotes.
         let chars: Vec<char> = value.chars().collect();
         let spelled = |at: usize| {
@@ -434,10 +437,9 @@ impl Dialect {
                 })
                 .map(|(_, expression)| expression)
         };
-        let concat = match style.concat.as_deref() {
-            Some(concat) if (0..chars.len()).any(|at| spelled(at).is_some()) => concat,
-            _ => return quoted(value),
-        };
+        if !(0..chars.len()).any(|at| spelled(at).is_some()) {
+            return quoted(value);
+        }
         let mut pieces = Vec::new();
         let mut piece = String::new();
         for (at, &c) in chars.iter().enumerate() {

@@ -126,18 +126,15 @@ impl DuckDb {
             ))
         })?;
         if !shadowing.is_empty() {
+            let (macros, functions, them) = match shadowing.len() {
+                1 => ("a macro", "function", "it"),
+                _ => ("macros", "functions", "them"),
+            };
             return Err(Error::Query(format!(
-                "the DuckDB database {} defines {} named as DuckDB's own function{}, which \
-                 segc's statements would call instead: {}; drop or rename {}",
+                "the DuckDB database {} defines {macros} named as DuckDB's own {functions}, \
+                 which segc's statements would call instead: {}; drop or rename {them}",
                 path.display(),
-                if shadowing.len() == 1 {
-                    "a macro"
-                } else {
-                    "macros"
-                },
-                if shadowing.len() == 1 { "" } else { "s" },
                 crate::error::clip(&shadowing.join(", "), 400),
-                if shadowing.len() == 1 { "it" } else { "them" },
             )));
         }
         Ok(DuckDb {

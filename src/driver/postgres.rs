@@ -226,9 +226,7 @@ impl Postgres {
         let runtime = super::runtime()?;
         let dialect = Dialect::load(&profile.kind)?;
         let (client, tls, backend_pid) = connect_retrying(&runtime, profile, &dialect, &options)?;
-        if let Some(pid) = backend_pid {
-            options.publish_query_id("backend pid", pid.to_string(), false);
-        }
+        publish_backend_pid(&options, backend_pid);
         Ok(Postgres {
             runtime,
             dialect,
@@ -315,10 +313,7 @@ impl Postgres {
             // told to stop sending them.
             let cancel = self.client.cancel_token();
             let tls = self.tls.clone();
-            self.runtime.block_on(async move {
-                let cancelled = cancel_in_server(cancel, tls);
-                let _ = tokio::time::timeout(CANCEL_WAIT, cancelled).await;
-            });
+            let _ = self.runtime.block_on(cancel_in_server(cancel, tls));
         }
         read.map_err(Attempt::Failed)
     }
@@ -375,18 +370,8 @@ fn cancellable<T>(
                 timeout.map(|t| t.as_secs()).unwrap_or_default()
             )),
         };
-        // Cancel in the server, not just here: dropping the future leaves it running. A
-        // server that takes the request and never closes it is not waited for past 5 s.
-        let cancelled = tokio::time::timeout(CANCEL_WAIT, cancel_in_server(cancel, tls)).await;
-        let failure = match cancelled {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(_) => Some(format!(
-                "the server did not take the request within {} s",
-                CANCEL_WAIT.as_secs()
-            )),
-        };
-        if let Some(failure) = failure {
+        // Cancel in the server, not just here: dropping the future leaves it running.
+        if let Err(failure) = cancel_in_server(cancel, tls).await {
             events.warn(&format!(
                 "warning: could not cancel the query on target `{target}`: {failure}"
             ));
@@ -395,19 +380,36 @@ fn cancellable<T>(
     })
 }
 
+/// A session's process id, as the run's query id (shown and recorded), when the server told.
+fn publish_backend_pid(options: &super::RunOptions, pid: Option<i32>) {
+    if let Some(pid) = pid {
+        options.publish_query_id("backend pid", pid.to_string(), false);
+    }
+}
+
 /// How long a cancel request may take: a server that neither answers it nor closes its
 /// connection does not keep segc past `--timeout` (or a signal) by more.
 const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Asks the server to cancel the query running on the connection of `cancel`, over TLS when
-/// the connection uses it.
+/// the connection uses it, for at most [`CANCEL_WAIT`]; why it failed, if it did.
 async fn cancel_in_server(
     cancel: tokio_postgres::CancelToken,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
-) -> Result<(), tokio_postgres::Error> {
-    match tls {
-        Some(tls) => cancel.cancel_query(tls).await,
-        None => cancel.cancel_query(NoTls).await,
+) -> Result<(), String> {
+    let request = async move {
+        match tls {
+            Some(tls) => cancel.cancel_query(tls).await,
+            None => cancel.cancel_query(NoTls).await,
+        }
+    };
+    match tokio::time::timeout(CANCEL_WAIT, request).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "the server did not take the request within {} s",
+            CANCEL_WAIT.as_secs()
+        )),
     }
 }
 
@@ -680,13 +682,7 @@ impl Postgres {
                             self.client = client;
                             self.tls = tls;
                             self.backend_pid = pid;
-                            if let Some(pid) = pid {
-                                self.options.publish_query_id(
-                                    "backend pid",
-                                    pid.to_string(),
-                                    false,
-                                );
-                            }
+                            publish_backend_pid(&self.options, pid);
                         }
                         super::Opening::Done(Err(Attempt::Transient(message))) => self
                             .options
