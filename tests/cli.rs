@@ -1809,6 +1809,97 @@ mod first_steps {
             .stderr(predicate::str::contains("newest row").not());
     }
 
+    /// `explain` reads a period as `run` does (its `window: period` attributes), and a
+    /// segment without conditions is explained as `all_users` is, not refused.
+    #[test]
+    fn explain_reads_the_period_and_a_segment_without_conditions() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("demo");
+        segc()
+            .args(["init", "--demo"])
+            .arg(&project)
+            .assert()
+            .success();
+        std::fs::write(
+            project.join("segment-defs/explained.yml"),
+            "segments:\n  - { name: everyone }\n  - name: period_buyers\n    all: [ { period_orders: { gte: 1 } } ]\n",
+        )
+        .unwrap();
+        let run_people = |period: Option<&str>| {
+            let mut command = segc();
+            command.current_dir(&project).args([
+                "run",
+                "-s",
+                "period_buyers",
+                "-k",
+                "people",
+                "-o",
+                "json",
+            ]);
+            if let Some(period) = period {
+                command.args(["--period", period]);
+            }
+            let output = command.assert().success().get_output().stdout.clone();
+            let json: serde_json::Value = serde_json::from_slice(&output).unwrap();
+            json["rows"][1]["people"].as_i64().unwrap()
+        };
+        let explained_left = |period: Option<&str>| {
+            let mut command = segc();
+            command
+                .current_dir(&project)
+                .args(["explain", "period_buyers"]);
+            if let Some(period) = period {
+                command.args(["--period", period]);
+            }
+            let output = command.assert().success().get_output().stdout.clone();
+            let text = String::from_utf8(output).unwrap();
+            let line = text
+                .lines()
+                .find(|line| line.starts_with("  1. period_orders"))
+                .unwrap_or_else(|| panic!("a step line:\n{text}"));
+            let left: i64 = line
+                .split_whitespace()
+                .rev()
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap();
+            (text, left)
+        };
+        let (text, half_month) = explained_left(Some("2026-10-01..2026-10-15"));
+        assert!(
+            text.contains("as of 2026-10-15 (the period 2026-10-01..2026-10-15)"),
+            "{text}"
+        );
+        assert_eq!(half_month, run_people(Some("2026-10-01..2026-10-15")));
+        let (_, whole_month) = explained_left(None);
+        // The default period, as `run` reads it: the activity window ending on the as-of day.
+        assert_eq!(whole_month, run_people(None));
+        assert_ne!(
+            half_month, whole_month,
+            "the two periods count different buyers"
+        );
+        segc()
+            .current_dir(&project)
+            .args(["explain", "everyone"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "segment everyone as of 2026-10-31 on local: 10000 users exist; it has no conditions",
+            ));
+        segc()
+            .current_dir(&project)
+            .args(["explain", "everyone", "--dialect", "postgres"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("FROM \"app\".\"users\""));
+        segc()
+            .current_dir(&project)
+            .args(["explain", "everyone", "--timeout", "0"])
+            .assert()
+            .code(2);
+    }
+
     #[test]
     fn explain_all_users_counts_the_users_who_exist() {
         let dir = tempfile::tempdir().unwrap();

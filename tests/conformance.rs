@@ -1359,3 +1359,103 @@ fn formulas_on_32_bit_extremes_and_deep_conditions_run_alike_on_every_engine() {
         );
     }
 }
+
+/// The definition language's edges, each counted by hand, alike on every engine: `_` and `\`
+/// are ordinary characters in `contains`, `starts_with` and `ends_with` (rule 6); an empty
+/// group is no condition; `percentile` at `p: 0` and `p: 1` is the least and the greatest
+/// value (rule 8); `within_last` in weeks and months, on timestamps (rule 5: [B − window, B))
+/// and on dates (the dates ending with D), with the month back from 2024-03-31 clamped to
+/// 2024-02-29 (rule 3); and a user's timestamp at B reads as NULL (rule 10).
+#[test]
+fn the_contracts_edges_count_alike_on_every_engine() {
+    let segments = [
+        (
+            "contains_underscore",
+            "all: [ { tag: { contains: \"_\" } } ]",
+            3,
+        ),
+        ("contains_a_c", "all: [ { tag: { contains: \"a_c\" } } ]", 1),
+        (
+            "starts_underscore",
+            "all: [ { tag: { starts_with: \"_\" } } ]",
+            1,
+        ),
+        (
+            "ends_underscore",
+            "all: [ { tag: { ends_with: \"_\" } } ]",
+            1,
+        ),
+        (
+            "contains_backslash",
+            "all: [ { tag: { contains: \"\\\\\" } } ]",
+            3,
+        ),
+        (
+            "starts_backslash",
+            "all: [ { tag: { starts_with: \"\\\\\" } } ]",
+            1,
+        ),
+        (
+            "ends_backslash",
+            "all: [ { tag: { ends_with: \"\\\\\" } } ]",
+            1,
+        ),
+        ("ends_percent", "all: [ { tag: { ends_with: \"%\" } } ]", 1),
+        ("all_empty", "all: []", 6),
+        ("any_empty", "any: []", 6),
+        ("none_empty", "none: []", 6),
+        (
+            "none_empty_and_more",
+            "none: []\n    all: [ { v: { gt: 2 } } ]",
+            2,
+        ),
+        ("seen_week", "all: [ { seen: { within_last: 1w } } ]", 2),
+        ("seen_month", "all: [ { seen: { within_last: 1m } } ]", 4),
+        ("day_week", "all: [ { seen_day: { within_last: 1w } } ]", 2),
+        ("day_month", "all: [ { seen_day: { within_last: 1m } } ]", 4),
+        ("seen_unknown", "all: [ { seen: { is_null: true } } ]", 1),
+    ];
+    let written: Vec<String> = segments
+        .iter()
+        .map(|(name, condition, _)| format!("  - name: {name}\n    {condition}"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_contract_edges",
+        r"CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, tag VARCHAR, seen TIMESTAMP, seen_day DATE, v DOUBLE);
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', 'a_c', '2024-02-29 00:00:00', '2024-02-29', 1),
+           (2, '2024-01-01', 'abc', '2024-02-28 23:59:59.999999', '2024-02-28', 2),
+           (3, '2024-01-01', 'a\c', '2024-03-24 00:00:00', '2024-03-24', 3),
+           (4, '2024-01-01', '_x\', '2024-03-23 23:59:59', '2024-03-23', 10),
+           (5, '2024-01-01', 'x_', '2024-03-30 23:59:59.999999', '2024-03-30', NULL),
+           (6, '2024-01-01', '\x%', '2024-03-31 00:00:00', '2024-03-31', NULL);",
+        "name: edges\nas_of: 2024-03-30\n",
+        &format!(
+            "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, tag: {{ column: tag, type: string }}, seen: {{ column: seen, type: timestamp }}, seen_day: {{ column: seen_day, type: date }}, v: {{ column: v, type: number }} }} }}\n\
+             attributes:\n  tag: {{ source: users, column: tag }}\n  seen: {{ source: users, column: seen }}\n\
+             \x20 seen_day: {{ source: users, column: seen_day }}\n  v: {{ source: users, column: v }}\n\
+             segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n\
+             \x20 - {{ name: p0, agg: percentile, p: 0, of: v }}\n  - {{ name: p1, agg: percentile, p: 1, of: v }}\n\
+             \x20 - {{ name: middle, agg: median, of: v }}\n",
+            written.join("\n")
+        ),
+    );
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        let everyone = row(table, "all_users");
+        assert_eq!(everyone["people"], 6, "{target}: {table}");
+        assert_eq!(everyone["p0"].as_f64(), Some(1.0), "{target}: {table}");
+        assert_eq!(everyone["p1"].as_f64(), Some(10.0), "{target}: {table}");
+        assert_eq!(everyone["middle"].as_f64(), Some(2.5), "{target}: {table}");
+        for (name, _, people) in segments {
+            assert_eq!(
+                row(table, name)["people"],
+                people,
+                "{name} on {target}: {table}"
+            );
+        }
+    }
+}

@@ -14,6 +14,13 @@ use crate::plan::{Plan, ReportOptions};
 use crate::terminal::{printable, printable_lines};
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  segc explain at_risk                          # why is at_risk empty?\n  \
+    segc explain at_risk --as-of 2026-06-30\n  \
+    segc explain big_spenders --period 2026-10-01..2026-10-31   # `window: period` reads October\n  \
+    segc explain at_risk -t warehouse --timeout 300\n  \
+    segc explain at_risk -d bigquery              # print the query instead of running it"
+)]
 pub struct ExplainArgs {
     /// The segment to explain.
     pub segment: String,
@@ -27,6 +34,14 @@ pub struct ExplainArgs {
     /// complete day in the project's time zone).
     #[arg(long, value_name = "DATE", value_parser = super::parse_day)]
     pub as_of: Option<chrono::NaiveDate>,
+    /// The period for `window: period` attributes, A..B (both days included); sets --as-of
+    /// to B, as `segc run --period` does.
+    #[arg(long, value_name = "A..B", value_parser = super::parse_period, conflicts_with = "as_of")]
+    pub period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    /// Cancel a query in the warehouse if it runs longer than this many seconds (1 to
+    /// 31536000, a year).
+    #[arg(long, value_name = "SECONDS", value_parser = super::timeout_seconds(), conflicts_with = "dialect")]
+    pub timeout: Option<u64>,
 }
 
 fn literal(value: &Literal) -> String {
@@ -183,30 +198,32 @@ fn find_segment(project: &Project, name: &str) -> Result<crate::ir::SegmentId, E
 }
 
 pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> Result<i32, Error> {
+    let options = crate::driver::RunOptions {
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+        ..super::run_options()
+    };
+    let query_id = options.query_id.clone();
     // `--dialect` is offline: declared and snapshot types only.
     let (project, driver) = match &args.dialect {
         Some(_) => (crate::validate::load_and_validate(root)?, None),
-        None => super::validate_live(
-            root,
-            profiles_dir,
-            args.target.as_deref(),
-            super::run_options(),
-        )?,
+        None => super::validate_live(root, profiles_dir, args.target.as_deref(), options.clone())?,
     };
-    // `all_users` has no conditions: its explanation is the sources and the users who exist.
+    // `all_users` has no conditions: its explanation is the sources and the users who exist;
+    // so is that of a segment without conditions of its own or inherited.
     let segment = match args.segment.as_str() {
         crate::plan::ALL_USERS => None,
         name => Some(find_segment(&project, name)?),
-    };
-    let options = ReportOptions {
+    }
+    .filter(|segment| !crate::plan::output::explain_steps(&project, *segment).is_empty());
+    let options_of_report = ReportOptions {
         as_of: args.as_of,
-        period: None,
+        period: args.period,
         select: vec![args.segment.clone()],
         kpis: Vec::new(),
     };
     let plan = Plan::new(
         &project,
-        &options,
+        &options_of_report,
         super::default_as_of(&project.time_zone)?,
     )?;
     if let Some(dialect) = &args.dialect {
@@ -234,10 +251,16 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         .transpose()?;
     let mut driver = match driver {
         Some(driver) => driver,
-        None => crate::driver::open(&profile, super::run_options(), root)?,
+        None => crate::driver::open(&profile, options, root)?,
     };
     // First the sources: a missing or empty table explains an empty segment by itself.
-    let rows = print_source_counts(driver.as_mut(), &plan, &dialect, &target)?;
+    let progress = super::progress::Progress::start(
+        format!("counting the sources on {target}"),
+        query_id.clone(),
+    );
+    let rows = print_source_counts(driver.as_mut(), &plan, &dialect, &target);
+    drop(progress);
+    let rows = rows?;
     crate::freshness::check(
         driver.as_mut(),
         &plan,
@@ -245,19 +268,23 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         Some(&target),
         &super::events(),
     )?;
-    let note = plan
-        .as_of_note()
-        .map(|note| format!(" ({note})"))
-        .unwrap_or_default();
+    let note = match (plan.as_of_note(), args.period) {
+        (Some(note), _) => format!(" ({note})"),
+        (None, Some((first, last))) => format!(" (the period {first}..{last})"),
+        (None, None) => String::new(),
+    };
     let (Some(segment), Some(sql)) = (segment, sql) else {
         let users = match rows.get(&project.source(plan.users).name) {
             Some(users) => format!("{users} users exist"),
             None => "the user table cannot be read".to_string(),
         };
+        let what = match args.segment.as_str() {
+            crate::plan::ALL_USERS => crate::plan::ALL_USERS.to_string(),
+            name => format!("segment {}", printable(name)),
+        };
         println!(
-            "{} as of {}{} on {}: {users}; it has no conditions: it holds every user who \
+            "{what} as of {}{} on {}: {users}; it has no conditions: it holds every user who \
              signed up before the end of {}",
-            crate::plan::ALL_USERS,
             plan.time.as_of,
             printable(&note),
             printable(&target),
@@ -265,8 +292,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         );
         return Ok(0);
     };
-    let result = driver
-        .query(&sql)
+    let progress = super::progress::Progress::start(format!("counting on {target}"), query_id);
+    let result = driver.query(&sql);
+    drop(progress);
+    let result = result
         .map_err(|error| crate::driver::name_the_source(error, &project, &target, &dialect.name))?;
     let row = result
         .rows

@@ -63,7 +63,10 @@ impl Validator<'_> {
                     .map(|i| self.resolve_condition(i, scope, references))
                     .collect();
                 match kind {
-                    GroupKind::All if items.is_empty() => Condition::True,
+                    // An empty group is no condition, whatever its kind: a segment written
+                    // `none: []` holds every user, as one without conditions does (taken as
+                    // "not any of nothing", it held no one).
+                    _ if items.is_empty() => Condition::True,
                     GroupKind::All if items.len() == 1 => {
                         items.into_iter().next().unwrap_or(Condition::True)
                     }
