@@ -1809,6 +1809,66 @@ mod first_steps {
             .stderr(predicate::str::contains("newest row").not());
     }
 
+    /// The design's shapes keep working: `segc init` with no folder creates the project in
+    /// the current (or `--project`'s) folder when it is empty and says what to write when it
+    /// is not, and `--select a b` / `-k a b` take several names after one flag.
+    #[test]
+    fn init_without_a_folder_and_select_with_spaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("here");
+        std::fs::create_dir(&here).unwrap();
+        segc()
+            .current_dir(&here)
+            .arg("init")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("created a project here"));
+        assert!(here.join("segc_project.yml").is_file());
+        segc()
+            .current_dir(&here)
+            .arg("init")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "exists and is not empty; name a new folder: `segc init my-project`",
+            ));
+        segc()
+            .current_dir(dir.path())
+            .args(["init", "--project", "there"])
+            .assert()
+            .success();
+        assert!(dir.path().join("there/segc_project.yml").is_file());
+        std::fs::write(
+            here.join("segment-defs/more.yml"),
+            "segments:\n  - { name: everyone }\n",
+        )
+        .unwrap();
+        let json = |arguments: &[&str]| -> serde_json::Value {
+            let output = segc()
+                .current_dir(&here)
+                .args(["run", "-o", "json"])
+                .args(arguments)
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            serde_json::from_slice(&output).unwrap()
+        };
+        let spaced = json(&[
+            "--select",
+            "everyone",
+            "active",
+            "-k",
+            "pct_active",
+            "people",
+        ]);
+        let commas = json(&["--select", "everyone,active", "-k", "pct_active,people"]);
+        assert_eq!(spaced["rows"], commas["rows"]);
+        assert_eq!(spaced["rows"].as_array().unwrap().len(), 3, "{spaced}");
+        assert_eq!(spaced["columns"].as_array().unwrap().len(), 2, "{spaced}");
+    }
+
     /// `explain` reads a period as `run` does (its `window: period` attributes), and a
     /// segment without conditions is explained as `all_users` is, not refused.
     #[test]

@@ -1,4 +1,5 @@
-//! `segc init [--demo] DIR`: a new project, optionally the demo with sample data.
+//! `segc init [--demo] [DIR]`: a new project, optionally the demo with sample data, in DIR,
+//! else in `--project`'s folder (the current one by default).
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +10,9 @@ use crate::terminal::printable;
 
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
-    /// The folder to create (must be empty or missing).
-    pub dir: PathBuf,
+    /// The folder to create (must be empty or missing; default: --project's folder, the
+    /// current one unless given).
+    pub dir: Option<PathBuf>,
     /// Copy the example SaaS project and create its DuckDB database with sample data.
     #[arg(long)]
     pub demo: bool,
@@ -123,16 +125,20 @@ fn write(root: &Path, relative: &str, text: &str) -> Result<(), Error> {
     std::fs::write(&path, text).map_err(|source| Error::Write { path, source })
 }
 
-pub fn execute(args: &InitArgs) -> Result<i32, Error> {
-    let root = &args.dir;
+pub fn execute(project: &Path, args: &InitArgs) -> Result<i32, Error> {
+    let root = args.dir.as_deref().unwrap_or(project);
     if root.exists()
         && std::fs::read_dir(root)
             .map(|mut d| d.next().is_some())
             .unwrap_or(true)
     {
+        let hint = match &args.dir {
+            Some(_) => "pick a new folder",
+            None => "name a new folder: `segc init my-project`",
+        };
         return Err(Error::Usage(format!(
-            "{} exists and is not empty; pick a new folder",
-            root.display()
+            "{} exists and is not empty; {hint}",
+            printable(&root.display().to_string())
         )));
     }
     write(root, ".gitignore", GITIGNORE)?;
@@ -179,7 +185,11 @@ pub fn execute(args: &InitArgs) -> Result<i32, Error> {
     } else {
         " (the first run creates sample data in target/demo.duckdb)"
     };
-    println!("created {shown}; next: cd {shown} && segc run{first_run}");
+    if root == Path::new(".") {
+        println!("created a project here; next: segc run{first_run}");
+    } else {
+        println!("created {shown}; next: cd {shown} && segc run{first_run}");
+    }
     Ok(0)
 }
 

@@ -129,14 +129,15 @@ impl WarehouseArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Report only these segments (and the all_users row first), in the order given; a
-    /// drill-down selected with its parent stays under it. Repeat or separate with commas.
+    /// drill-down selected with its parent stays under it. Repeat, or separate with commas or
+    /// spaces.
     /// `SEGMENT+` also reports its drill-downs: its children, their children, and so on
     /// (`--select paying+`).
-    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
+    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',', num_args = 1..)]
     pub select: Vec<String>,
     /// Report only these KPIs, in the order given (the KPIs a ratio or share divides are
-    /// computed but not shown). Repeat or separate with commas: `-k revenue,people`.
-    #[arg(long, short = 'k', value_name = "KPI", value_delimiter = ',')]
+    /// computed but not shown). Repeat, or separate with commas or spaces: `-k revenue,people`.
+    #[arg(long, short = 'k', value_name = "KPI", value_delimiter = ',', num_args = 1..)]
     pub kpis: Vec<String>,
     /// The report's day, YYYY-MM-DD: data up to the end of that day counts (default: the
     /// project's `as_of`, else yesterday, the last complete day in the project's time zone).
@@ -488,7 +489,7 @@ pub fn execute(cli: Cli) -> Result<i32, Error> {
         Command::Validate => validate::execute(root),
         Command::Compile(args) => compile::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Run(args) => run::execute(root, cli.profiles_dir.as_deref(), &args),
-        Command::Init(args) => init::execute(&args),
+        Command::Init(args) => init::execute(root, &args),
         Command::Explain(args) => explain::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Overlap(args) => overlap::execute(root, cli.profiles_dir.as_deref(), &args),
         Command::Snapshot(args) => snapshot::execute(root, cli.profiles_dir.as_deref(), &args),

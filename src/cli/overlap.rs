@@ -29,9 +29,9 @@ pub struct OverlapArgs {
     /// How to print the matrix (`segc run --output html` draws it on its page).
     #[arg(long, short = 'o', value_enum, default_value_t = MatrixFormat::Table)]
     pub output: MatrixFormat,
-    /// Only these segments (and all_users); `SEGMENT+` adds its drill-downs. Repeat or
-    /// separate with commas.
-    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
+    /// Only these segments (and all_users); `SEGMENT+` adds its drill-downs. Repeat, or
+    /// separate with commas or spaces.
+    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',', num_args = 1..)]
     pub select: Vec<String>,
     /// The day membership is computed for, YYYY-MM-DD (default: as `segc run`).
     #[arg(long, value_name = "DATE", value_parser = super::parse_day)]

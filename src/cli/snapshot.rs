@@ -27,8 +27,9 @@ pub struct SnapshotArgs {
     /// The last day of the range, included.
     #[arg(long, value_name = "DATE", value_parser = super::parse_day, requires = "from")]
     pub to: Option<NaiveDate>,
-    /// Record only these segments (`SEGMENT+` adds its drill-downs).
-    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',')]
+    /// Record only these segments (`SEGMENT+` adds its drill-downs). Repeat, or separate
+    /// with commas or spaces.
+    #[arg(long, short = 's', value_name = "SEGMENT", value_delimiter = ',', num_args = 1..)]
     pub select: Vec<String>,
     /// How to print what was recorded.
     #[arg(long, short = 'o', value_enum, default_value_t = Summary::Table)]
