@@ -55,6 +55,30 @@ fn shadowing_functions(connection: &Connection) -> Result<Vec<String>, duckdb::E
     names.collect()
 }
 
+/// What a file that DuckDB would not read as a database holds instead, by its first bytes: a
+/// DuckDB database file has `DUCK` at byte 8. Opened anyway, DuckDB took a JSON file for
+/// something else and answered "Cannot launch in-memory database in read-only mode". `None`
+/// for a database file, an empty one (DuckDB's own message says what it is) or one that
+/// cannot be read here (DuckDB's own message says why).
+fn not_a_database(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(12);
+    std::fs::File::open(path)
+        .ok()?
+        .take(12)
+        .read_to_end(&mut head)
+        .ok()?;
+    match head.len() {
+        0 => None,
+        12 if &head[8..12] == b"DUCK" => None,
+        length if length < 12 => Some(format!("it holds {length} bytes")),
+        _ => Some(format!(
+            "it starts with {}",
+            crate::terminal::printable(&String::from_utf8_lossy(&head[..12]))
+        )),
+    }
+}
+
 impl DuckDb {
     /// Opens an existing database file read-only: `segc run` only reads. Fails at once when
     /// another process holds the file for writing (see [`DuckDb::open_waiting`]).
@@ -83,6 +107,13 @@ impl DuckDb {
         if !path.is_file() {
             return Err(Error::Query(format!(
                 "the DuckDB database {} does not exist",
+                path.display()
+            )));
+        }
+        if let Some(what) = not_a_database(path) {
+            return Err(Error::Query(format!(
+                "{} is not a DuckDB database file ({what}); `path` names the database file a \
+                 DuckDB target reads",
                 path.display()
             )));
         }
@@ -420,5 +451,44 @@ pub fn resolve_path(project_root: &Path, path: &str) -> PathBuf {
         path.to_path_buf()
     } else {
         project_root.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file that is not a DuckDB database is named as such before DuckDB opens it (a JSON
+    /// file got "Cannot launch in-memory database in read-only mode"); a database opens, and
+    /// an empty file keeps DuckDB's own message.
+    #[test]
+    fn a_file_that_is_not_a_database_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        std::fs::write(&json, "{\"rows\": [1, 2, 3], \"project\": \"x\"}\n").unwrap();
+        let error = DuckDb::open_read_only(&json).err().unwrap().to_string();
+        assert!(
+            error.contains(
+                "report.json is not a DuckDB database file (it starts with {\"rows\": [1,)"
+            ),
+            "{error}"
+        );
+        let short = dir.path().join("short.duckdb");
+        std::fs::write(&short, "abc").unwrap();
+        let error = DuckDb::open_read_only(&short).err().unwrap().to_string();
+        assert!(error.contains("(it holds 3 bytes)"), "{error}");
+        let empty = dir.path().join("empty.duckdb");
+        std::fs::write(&empty, "").unwrap();
+        let error = DuckDb::open_read_only(&empty).err().unwrap().to_string();
+        assert!(
+            error.contains("not a valid DuckDB database file"),
+            "{error}"
+        );
+        let database = dir.path().join("real.duckdb");
+        Connection::open(&database)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        assert!(DuckDb::open_read_only(&database).is_ok());
     }
 }

@@ -223,7 +223,10 @@ pub(crate) fn check_physical_name(
     } else if let Some(c) = text.chars().find(|c| c.is_control()) {
         Some(format!("holds the control character U+{:04X}", c as u32))
     } else if let Some(c) = text.chars().find(|c| matches!(c, '\\' | '`')) {
-        Some(format!("holds `{c}`"))
+        Some(match c {
+            '`' => "holds a backtick (`` ` ``)".to_string(),
+            _ => "holds a backslash (`\\`)".to_string(),
+        })
     } else if text.len() > 1024 {
         Some(format!("is {} bytes long (at most 1024)", text.len()))
     } else {
