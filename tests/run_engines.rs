@@ -498,14 +498,132 @@ fn code_planted_on_the_search_path_neither_replaces_functions_nor_writes() {
          kpis:\n  - { name: people, agg: count }\n",
     )
     .unwrap();
-    for target in ["plain_pg", "plain_rs"] {
-        run_fails(target);
-    }
+    // PostgreSQL reads a string as `text`, whose `=` is its own and matches exactly: the
+    // planted one for `varchar` is not called. Redshift's form still meets it, and fails.
+    let json = common::run_json(dir.path(), &["--target", "plain_pg"]);
+    assert_eq!(
+        common::json_row(&json, "de").unwrap()["people"],
+        2,
+        "{json}"
+    );
+    run_fails("plain_rs");
     assert_eq!(
         canary(dir.path()),
         Cell::Integer(0),
         "the planted = wrote nothing"
     );
+}
+
+/// PostgreSQL reads every string as `text` before comparing it: a `citext` column's own `=`,
+/// DISTINCT and MAX ignore case (US = us, one country), an enum takes no collation (the
+/// report failed), and a `left(varchar, integer)` someone defined in a schema on the path
+/// matched a `varchar` column better than PostgreSQL's own. In a SQL_ASCII database, which
+/// counts bytes, `starts_with` and `ends_with` take as many as the text has (`Cô` is three).
+#[test]
+fn strings_compare_as_text_whatever_their_type_or_the_database_encoding() {
+    if !enabled() {
+        return;
+    }
+    let database = "segc_text_types";
+    let dir = fresh_database(database, &[("plain_pg", "postgres")]);
+    let mut admin = connect(dir.path(), "plain_pg");
+    for statement in [
+        "CREATE EXTENSION IF NOT EXISTS citext",
+        "CREATE SCHEMA app",
+        "CREATE TYPE app.role_t AS ENUM ('member', 'admin')",
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, country CITEXT, \
+         role app.role_t, tag VARCHAR(10))",
+        "INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01', 'us', 'admin', 'Cô x'), \
+         (2, TIMESTAMP '2024-01-01', 'US', 'member', 'cote'), \
+         (3, TIMESTAMP '2024-01-01', 'Us', 'admin', NULL)",
+        "CREATE FUNCTION public.left(VARCHAR, INTEGER) RETURNS TEXT LANGUAGE sql AS $$ SELECT 'Cô' $$",
+    ] {
+        admin
+            .set_up(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    // Without this the test would prove nothing: the server folds case in `citext`.
+    let folded = admin
+        .set_up("SELECT COUNT(*) FROM app.users WHERE country = 'US'")
+        .unwrap();
+    assert_eq!(folded.rows[0][0], Cell::Integer(3));
+    write_project(
+        dir.path(),
+        "text_types",
+        "plain_pg",
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, \
+         country: { column: country, type: string }, role: { column: role, type: string }, \
+         tag: { column: tag, type: string } } }\n\
+         segments:\n  - { name: upper_us, all: [ { country: { eq: US } } ] }\n\
+         \x20 - { name: admins, all: [ { role: { eq: admin } } ] }\n\
+         \x20 - { name: starts, all: [ { tag: { starts_with: \"Cô\" } } ] }\n\
+         \x20 - { name: ends, all: [ { tag: { ends_with: \"te\" } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n\
+         \x20 - { name: countries, agg: count_distinct, of: country }\n\
+         \x20 - { name: last_country, agg: max, of: country }\n",
+    );
+    let json = common::run_json(dir.path(), &["--target", "plain_pg"]);
+    let row = |segment: &str| {
+        common::json_row(&json, segment)
+            .unwrap_or_else(|| panic!("no row {segment}: {json}"))
+            .clone()
+    };
+    assert_eq!(row("all_users")["countries"], 3, "{json}");
+    assert_eq!(row("all_users")["last_country"], "us", "{json}");
+    assert_eq!(row("upper_us")["people"], 1, "{json}");
+    assert_eq!(row("admins")["people"], 2, "{json}");
+    assert_eq!(row("starts")["people"], 1, "{json}");
+    assert_eq!(row("ends")["people"], 1, "{json}");
+
+    // A database whose encoding is SQL_ASCII: bytes, with no characters.
+    let ascii = "segc_text_ascii";
+    let mut server = connect(dir.path(), "admin");
+    server
+        .set_up(&format!("DROP DATABASE IF EXISTS {ascii} WITH (FORCE)"))
+        .unwrap();
+    server
+        .set_up(&format!(
+            "CREATE DATABASE {ascii} TEMPLATE template0 ENCODING 'SQL_ASCII' LOCALE 'C'"
+        ))
+        .unwrap();
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    let line = profiles
+        .lines()
+        .find(|l| l.starts_with("plain_pg:"))
+        .unwrap()
+        .replacen("plain_pg:", "ascii_pg:", 1)
+        .replace(database, ascii);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{line}\n"),
+    )
+    .unwrap();
+    let mut bytes = connect(dir.path(), "ascii_pg");
+    for statement in [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, country TEXT, role TEXT, tag VARCHAR(20))",
+        "INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01', 'x', 'x', 'Cô x'), \
+         (2, TIMESTAMP '2024-01-01', 'x', 'x', 'Côte'), (3, TIMESTAMP '2024-01-01', 'x', 'x', 'xÔ')",
+    ] {
+        bytes
+            .set_up(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    std::fs::write(
+        dir.path().join("segment-defs/more.yml"),
+        "segments:\n  - { name: starts_cote, all: [ { tag: { starts_with: \"Côt\" } } ] }\n\
+         \x20 - { name: ends_o, all: [ { tag: { ends_with: \"Ô\" } } ] }\n",
+    )
+    .unwrap();
+    let json = common::run_json(dir.path(), &["--target", "ascii_pg"]);
+    let people = |segment: &str| {
+        common::json_row(&json, segment).unwrap_or_else(|| panic!("no row {segment}: {json}"))
+            ["people"]
+            .clone()
+    };
+    assert_eq!(people("starts"), 2, "{json}");
+    assert_eq!(people("starts_cote"), 1, "{json}");
+    assert_eq!(people("ends_o"), 1, "{json}");
 }
 
 #[test]

@@ -198,12 +198,14 @@ impl<'a, 's> Sql<'a, 's> {
                 } else {
                     "last_characters"
                 };
+                let literal = self.string(text);
                 let part = self.call(
                     function,
                     &[
                         Value::from(value),
                         Value::from(characters),
                         Value::from(units),
+                        Value::from(literal),
                     ],
                 )?;
                 let part = self.exact(part, true)?;
