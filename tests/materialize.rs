@@ -411,6 +411,72 @@ fn a_results_table_the_user_may_not_write_is_explained_on_postgres() {
         text.contains("SELECT, INSERT and DELETE to write the results or the history table"),
         "{text}"
     );
+    // Allowed to delete, but row-level security lets it see and insert rows and delete none:
+    // the DELETE removes nothing, and the run says so rather than leave two runs' rows for
+    // the same day (it exited 0, "wrote" its rows).
+    for statement in [
+        "GRANT SELECT, INSERT, DELETE ON app.segc_kpis TO segc_reader",
+        "ALTER TABLE app.segc_kpis ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY segc_read ON app.segc_kpis FOR SELECT TO segc_reader USING (true)",
+        "CREATE POLICY segc_insert ON app.segc_kpis FOR INSERT TO segc_reader WITH CHECK (true)",
+    ] {
+        admin.set_up(statement).unwrap();
+    }
+    let before = written(dir.path(), "pg", "app.segc_kpis");
+    let (code, text) =
+        common::segc_on(&project, dir.path(), "pg_reader", &["run", "--materialize"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the results table app.segc_kpis still holds {} rows of earlier runs that this run replaces",
+            before.len()
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        written(dir.path(), "pg", "app.segc_kpis").len(),
+        2 * before.len(),
+        "the reader's rows went in beside the owner's"
+    );
+    admin
+        .set_up("ALTER TABLE app.segc_kpis DISABLE ROW LEVEL SECURITY")
+        .unwrap();
+    // PostgreSQL answers 42501 for every refused privilege; the hint says which. A setting in
+    // `options` the user may not change is named (its name is no secret), and so is a policy
+    // that `row_security = off` turns into an error.
+    let options = reader
+        .replacen("pg_reader:", "pg_reader_options:", 1)
+        .replacen("{ ", "{ options: \"-c temp_file_limit=64kB\", ", 1);
+    let profiles = std::fs::read_to_string(dir.path().join("profiles.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("{profiles}{options}\n"),
+    )
+    .unwrap();
+    let (code, text) = common::segc_on(&project, dir.path(), "pg_reader_options", &["run"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("permission denied to set parameter \"temp_file_limit\"")
+            && text.contains("remove it from `options` in profiles.yml"),
+        "{text}"
+    );
+    for statement in [
+        "ALTER TABLE app.users ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY segc_users ON app.users FOR SELECT TO segc_reader USING (true)",
+        "ALTER ROLE segc_reader SET row_security = off",
+    ] {
+        admin.set_up(statement).unwrap();
+    }
+    let (code, text) = common::segc_on(&project, dir.path(), "pg_reader", &["run"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("row-level security") && text.contains("row_security = off"),
+        "{text}"
+    );
+    assert!(!text.contains("lacks a permission"), "{text}");
+    admin
+        .set_up("ALTER TABLE app.users DISABLE ROW LEVEL SECURITY")
+        .unwrap();
     for statement in ["DROP OWNED BY segc_reader", "DROP ROLE segc_reader"] {
         let _ = admin.set_up(statement);
     }

@@ -153,6 +153,13 @@ fn explain(error: &tokio_postgres::Error, target: &str) -> String {
         let hint = match db.code().code() {
             "28P01" | "28000" => " — check the user and password of the target",
             "42P01" => " — a table named in sources does not exist or is not visible to this user",
+            // One code for every refused privilege: say which.
+            "42501" if db.message().contains("row-level security") => {
+                " — a row-level security policy applies to this user on that table, and the role's or database's `row_security = off` asks PostgreSQL to refuse such a query rather than filter it: report with a user no policy restricts, or let the policy filter (row_security on)"
+            }
+            "42501" if db.message().contains("to set parameter") => {
+                " — this user may not change that setting: remove it from `options` in profiles.yml"
+            }
             "42501" => {
                 " — the user lacks a permission on that table: SELECT to read a source; SELECT, INSERT and DELETE to write the results or the history table"
             }

@@ -84,6 +84,8 @@ pub fn materialize(
     )?);
     // Checked by the gate first: a refused statement creates no table.
     let created = ensure_table(driver, target, table, &results_columns(), events)?;
+    let replaced = key_condition(target, table, &delete)?;
+    let earlier = earlier_runs(driver, target, table, replaced)?;
     driver.write(&statements)?;
     let count = format!(
         "SELECT COUNT(*) AS {} FROM {} WHERE {} = {}",
@@ -96,6 +98,7 @@ pub fn materialize(
         Some(cell) => cell.as_f64().unwrap_or_default() as u64,
         None => 0,
     };
+    left_behind(driver, target, table, replaced, &earlier)?;
     Ok(Written {
         table: table.display(),
         run_id: request.run_id.to_string(),
@@ -103,6 +106,91 @@ pub fn materialize(
         computed: computed_rows(reports),
         created,
     })
+}
+
+/// The condition of the results table's DELETE: the rows of the days, segments and KPIs
+/// this run replaces.
+fn key_condition<'d>(
+    target: &Target,
+    table: &ResultsTable,
+    delete: &'d str,
+) -> Result<&'d str, Error> {
+    delete
+        .strip_prefix(&format!(
+            "DELETE FROM {} WHERE ",
+            table.quoted(&target.dialect)
+        ))
+        .ok_or_else(|| Error::Render("the results table's DELETE has no condition".into()))
+}
+
+/// The runs whose rows the write replaces, read before it (at most 1,000).
+fn earlier_runs(
+    driver: &mut dyn Driver,
+    target: &Target,
+    table: &ResultsTable,
+    replaced: &str,
+) -> Result<Vec<String>, Error> {
+    let dialect = &target.dialect;
+    let run = dialect.quote_identifier("run_id");
+    let query = format!(
+        "SELECT DISTINCT {run} AS {run} FROM {} WHERE {replaced}",
+        table.quoted(dialect)
+    );
+    let result = driver.query(&query)?;
+    Ok(result
+        .rows
+        .iter()
+        .filter_map(|row| match row.first() {
+            Some(crate::driver::Cell::Text(run_id)) => Some(run_id.clone()),
+            _ => None,
+        })
+        .take(1000)
+        .collect())
+}
+
+/// Fails when rows of the runs read before the write ([`earlier_runs`]) are still there
+/// after it, beside this run's: a row-level security policy that lets the user read and
+/// insert but not delete, a rule or a trigger made the DELETE remove nothing, and the table
+/// would hold two runs' values for one day, silently. (A run that wrote after this one is
+/// none of these, so it is not taken for one.)
+fn left_behind(
+    driver: &mut dyn Driver,
+    target: &Target,
+    table: &ResultsTable,
+    replaced: &str,
+    earlier: &[String],
+) -> Result<(), Error> {
+    if earlier.is_empty() {
+        return Ok(());
+    }
+    let dialect = &target.dialect;
+    let runs: Vec<String> = earlier
+        .iter()
+        .map(|run| dialect.string_literal(run))
+        .collect();
+    let check = format!(
+        "SELECT COUNT(*) AS {} FROM {} WHERE ({replaced})\n  AND {} IN ({})",
+        dialect.quote_identifier("segc_rows"),
+        table.quoted(dialect),
+        dialect.quote_identifier("run_id"),
+        runs.join(", ")
+    );
+    let kept = match driver.query(&check)?.rows.first().and_then(|r| r.first()) {
+        Some(cell) => cell.as_f64().unwrap_or_default() as u64,
+        None => 0,
+    };
+    if kept == 0 {
+        return Ok(());
+    }
+    Err(Error::Query(format!(
+        "target `{}`: the results table {} still holds {kept} row{} of earlier runs that this \
+         run replaces: its DELETE did not remove them (a row-level security policy without \
+         DELETE, a rule or a trigger on the table?), so the table now holds both runs' values \
+         for the same days. Let this user delete them, then run again",
+        target.target,
+        table.display(),
+        if kept == 1 { "" } else { "s" }
+    )))
 }
 
 /// Periods × reported rows × KPIs.

@@ -213,12 +213,19 @@ impl Profile {
             }
             found.push(value.as_str());
             // A connection string's password is a hidden part already; its other values
-            // (`true`, a database's name) are words messages need.
+            // (`true`, a database's name) are words messages need. In `options` (`-c
+            // name=value`, `--name=value`) the values are hidden, not the settings' names,
+            // which a message about a setting must show (`permission denied to set parameter
+            // "lc_messages"`).
             if key.eq_ignore_ascii_case("options") {
                 found.extend(
                     value
-                        .split(|c: char| c.is_whitespace() || c == '=')
-                        .filter(|word| !word.starts_with('-') && !plain_setting_value(word)),
+                        .split_whitespace()
+                        .filter_map(|word| match word.split_once('=') {
+                            Some((_, value)) => Some(value),
+                            None => (!word.starts_with('-')).then_some(word),
+                        })
+                        .filter(|word| !plain_setting_value(word)),
                 );
             }
         }
@@ -665,7 +672,7 @@ mod tests {
     }
 
     #[test]
-    fn messages_hide_each_word_of_options_but_keep_plain_values() {
+    fn messages_hide_the_values_of_options_but_keep_names_and_plain_values() {
         let profile = Profile {
             name: "pg".into(),
             kind: "postgres".into(),
@@ -685,8 +692,8 @@ mod tests {
                     analytics with Hunter-9 after 600000 ms";
         assert_eq!(
             profile.redact(said),
-            "unrecognized configuration parameter \"****\"; Encrypt=true on analytics with \
-             **** after 600000 ms"
+            "unrecognized configuration parameter \"zq_setting\"; Encrypt=true on analytics \
+             with **** after 600000 ms"
         );
     }
 }
