@@ -1816,7 +1816,8 @@ mod first_steps {
     fn init_without_a_folder_and_select_with_spaces() {
         let dir = tempfile::tempdir().unwrap();
         let here = dir.path().join("here");
-        std::fs::create_dir(&here).unwrap();
+        // A folder holding only a git repository counts as empty.
+        std::fs::create_dir_all(here.join(".git")).unwrap();
         segc()
             .current_dir(&here)
             .arg("init")

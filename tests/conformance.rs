@@ -1362,7 +1362,7 @@ fn formulas_on_32_bit_extremes_and_deep_conditions_run_alike_on_every_engine() {
 
 /// The definition language's edges, each counted by hand, alike on every engine: `_` and `\`
 /// are ordinary characters in `contains`, `starts_with` and `ends_with` (rule 6); an empty
-/// group is no condition; `percentile` at `p: 0` and `p: 1` is the least and the greatest
+/// group is no condition, also inside another group (left out of it); `percentile` at `p: 0` and `p: 1` is the least and the greatest
 /// value (rule 8); `within_last` in weeks and months, on timestamps (rule 5: [B − window, B))
 /// and on dates (the dates ending with D), with the month back from 2024-03-31 clamped to
 /// 2024-02-29 (rule 3); and a user's timestamp at B reads as NULL (rule 10).
@@ -1408,6 +1408,17 @@ fn the_contracts_edges_count_alike_on_every_engine() {
             "none_empty_and_more",
             "none: []\n    all: [ { v: { gt: 2 } } ]",
             2,
+        ),
+        ("nested_none_of_empty", "none: [ { any: [] } ]", 6),
+        (
+            "nested_any_beside_empty",
+            "any: [ { none: [] }, { tag: { eq: abc } } ]",
+            1,
+        ),
+        (
+            "nested_none_beside_empty",
+            "none: [ { any: [] }, { tag: { eq: abc } } ]",
+            5,
         ),
         ("seen_week", "all: [ { seen: { within_last: 1w } } ]", 2),
         ("seen_month", "all: [ { seen: { within_last: 1m } } ]", 4),

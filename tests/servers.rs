@@ -157,10 +157,12 @@ fn credentials_a_server_repeats_are_masked_in_every_output() {
     assert!(run_results(dir.path()).contains("Bearer ****"));
 }
 
-/// PostgreSQL quotes a setting of `options` it does not know: `segc targets` masks
-/// `options`, and so does every message.
+/// PostgreSQL quotes a setting of `options` it refuses: `segc targets` masks `options`, and
+/// every message masks its values, also one with an escaped space (`\ `, which PostgreSQL
+/// quotes without the backslash) or written without `=`; a setting's name is shown, so that
+/// the message says which one to fix.
 #[test]
-fn a_setting_of_options_the_server_refuses_is_masked() {
+fn a_setting_of_options_the_server_refuses_is_named_and_its_value_masked() {
     if var("SEGC_TEST_POSTGRES").as_deref() != Some("1") {
         eprintln!("skipped: set SEGC_TEST_POSTGRES=1");
         return;
@@ -168,23 +170,42 @@ fn a_setting_of_options_the_server_refuses_is_masked() {
     let host = var("SEGC_TEST_PG_HOST").unwrap_or("127.0.0.1".into());
     let port = var("SEGC_TEST_PG_PORT").unwrap_or("5432".into());
     let user = var("SEGC_TEST_PG_USER").unwrap_or("postgres".into());
-    let dir = project(&format!(
-        "pg: {{ type: postgres, host: {host}, port: {port}, user: {user}, password: \"{{{{ env_var('SEGC_TEST_PG_PASSWORD', '') }}}}\", database: postgres, sslmode: disable, options: \"-c zq_hidden_setting=on\" }}\n"
-    ));
-    for command in [
-        &["targets", "--check", "pg"][..],
-        &["--log-format", "json", "run", "--target", "pg"],
+    for (options, said, shown, hidden) in [
+        (
+            "-c zq_hidden_setting=Zq-Value-77",
+            "unrecognized configuration parameter",
+            "zq_hidden_setting",
+            "Zq-Value",
+        ),
+        (
+            "-c work_mem=Zq-Value-77\\\\ x",
+            "invalid value for parameter",
+            "work_mem",
+            "Zq-Value",
+        ),
+        (
+            "-cpassword:Zq-Value-77",
+            "requires a value",
+            "requires a value",
+            "Zq-Value",
+        ),
     ] {
-        let output = segc(dir.path(), command);
-        let text = common::output_text(&output);
-        assert_eq!(output.status.code(), Some(1), "{text}");
-        assert!(
-            text.contains("unrecognized configuration parameter"),
-            "{text}"
-        );
-        assert!(!text.contains("zq_hidden"), "{command:?}: {text}");
+        let dir = project(&format!(
+            "pg: {{ type: postgres, host: {host}, port: {port}, user: {user}, password: \"{{{{ env_var('SEGC_TEST_PG_PASSWORD', '') }}}}\", database: postgres, sslmode: disable, options: \"{options}\" }}\n"
+        ));
+        for command in [
+            &["targets", "--check", "pg"][..],
+            &["--log-format", "json", "run", "--target", "pg"],
+        ] {
+            let output = segc(dir.path(), command);
+            let text = common::output_text(&output);
+            assert_eq!(output.status.code(), Some(1), "{text}");
+            assert!(text.contains(said), "{options}: {text}");
+            assert!(text.contains(shown), "{options}: {text}");
+            assert!(!text.contains(hidden), "{options} {command:?}: {text}");
+        }
+        assert!(!run_results(dir.path()).contains(hidden), "{options}");
     }
-    assert!(!run_results(dir.path()).contains("zq_hidden"));
 }
 
 /// Runs segc in the background, returning its exit code, its output and how long it took;

@@ -127,9 +127,10 @@ fn write(root: &Path, relative: &str, text: &str) -> Result<(), Error> {
 
 pub fn execute(project: &Path, args: &InitArgs) -> Result<i32, Error> {
     let root = args.dir.as_deref().unwrap_or(project);
+    // A folder holding only a git repository (`git init` first) counts as empty.
     if root.exists()
         && std::fs::read_dir(root)
-            .map(|mut d| d.next().is_some())
+            .map(|mut entries| entries.any(|entry| entry.map_or(true, |e| e.file_name() != ".git")))
             .unwrap_or(true)
     {
         let hint = match &args.dir {

@@ -105,10 +105,14 @@ impl DuckDb {
         events: &super::EventSink,
     ) -> Result<Self, Error> {
         if !path.is_file() {
-            return Err(Error::Query(format!(
-                "the DuckDB database {} does not exist",
-                path.display()
-            )));
+            return Err(Error::Query(match path.exists() {
+                true => format!(
+                    "{} is not a file (a folder, a device or a pipe); `path` names the \
+                     database file a DuckDB target reads",
+                    path.display()
+                ),
+                false => format!("the DuckDB database {} does not exist", path.display()),
+            }));
         }
         if let Some(what) = not_a_database(path) {
             return Err(Error::Query(format!(
@@ -127,7 +131,11 @@ impl DuckDb {
             } else {
                 AccessMode::ReadOnly
             };
-            match Connection::open_with_flags(path, configured(mode)?) {
+            // The file itself, not a link to it: with external access off, DuckDB may touch
+            // only the database and its `.wal` beside it, and it looked for that beside the
+            // link, where it is not allowed, refusing a link to a good database.
+            let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            match Connection::open_with_flags(&real, configured(mode)?) {
                 Ok(connection) => break connection,
                 Err(e) if e.to_string().contains("lock") && started.elapsed() < wait => {
                     if !announced {
@@ -490,5 +498,23 @@ mod tests {
             .execute_batch("CREATE TABLE t (x INTEGER)")
             .unwrap();
         assert!(DuckDb::open_read_only(&database).is_ok());
+        // Through a link, in another folder: DuckDB refused the `.wal` beside the link.
+        #[cfg(unix)]
+        {
+            let elsewhere = dir.path().join("links");
+            std::fs::create_dir(&elsewhere).unwrap();
+            let link = elsewhere.join("linked.duckdb");
+            std::os::unix::fs::symlink(&database, &link).unwrap();
+            let mut linked = DuckDb::open_read_only(&link).unwrap();
+            assert_eq!(
+                linked.query("SELECT COUNT(*) FROM t").unwrap().rows.len(),
+                1
+            );
+        }
+        let error = DuckDb::open_read_only(dir.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("is not a file"), "{error}");
     }
 }

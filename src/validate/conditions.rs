@@ -58,14 +58,17 @@ impl Validator<'_> {
     ) -> Condition {
         match spec {
             ConditionSpec::Group { kind, items, .. } => {
+                // An empty group is no condition, whatever its kind and wherever it is: it
+                // is left out of the group around it (in `any: [{ none: [] }, x]` it would
+                // otherwise hold everyone), and a group of nothing else is no condition
+                // either: `none: []` holds every user, as a segment without conditions does
+                // (taken as "not any of nothing", it held no one).
                 let items: Vec<Condition> = items
                     .iter()
                     .map(|i| self.resolve_condition(i, scope, references))
+                    .filter(|condition| *condition != Condition::True)
                     .collect();
                 match kind {
-                    // An empty group is no condition, whatever its kind: a segment written
-                    // `none: []` holds every user, as one without conditions does (taken as
-                    // "not any of nothing", it held no one).
                     _ if items.is_empty() => Condition::True,
                     GroupKind::All if items.len() == 1 => {
                         items.into_iter().next().unwrap_or(Condition::True)

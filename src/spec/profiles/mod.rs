@@ -187,20 +187,21 @@ impl Profile {
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
         let mut redacted = text.to_string();
         for secret in secrets {
-            redacted = redacted.replace(secret, MASK);
+            redacted = redacted.replace(&secret, MASK);
         }
         crate::error::redact_shapes(&redacted)
     }
 
     /// Every text of this profile that [`Profile::masked_fields`] hides, and its parts, as
-    /// a message may quote them: a secret field's whole value; each word of `options`
-    /// (`-c name=value`: a server refusing a setting quotes its name or its value), but
-    /// numbers and `on`/`off`/`true`/`false`; and the password of a URL or after
+    /// a message may quote them: a secret field's whole value; each value of `options`
+    /// (`-c name=value`, read as the server reads it: a server refusing a setting quotes its
+    /// value; its name is shown), but numbers and `on`/`off`/`true`/`false`; and the password of a URL or after
     /// `password=` or `pwd=` in any field (a connection string's). Texts shorter than
     /// [`crate::error::SHORTEST_SECRET`] characters are left out: they cannot be told from
     /// ordinary words.
-    pub fn secret_parts(&self) -> Vec<&str> {
-        let mut found = Vec::new();
+    pub fn secret_parts(&self) -> Vec<String> {
+        let mut found: Vec<&str> = Vec::new();
+        let mut owned: Vec<String> = Vec::new();
         for (key, value) in &self.fields {
             found.extend(secrets::hidden_parts(value));
             // An endpoint's query and fragment, whatever their names (signed URLs call theirs
@@ -218,12 +219,17 @@ impl Profile {
             // which a message about a setting must show (`permission denied to set parameter
             // "lc_messages"`).
             if key.eq_ignore_ascii_case("options") {
-                found.extend(
-                    value
-                        .split_whitespace()
-                        .filter_map(|word| match word.split_once('=') {
-                            Some((_, value)) => Some(value),
-                            None => (!word.starts_with('-')).then_some(word),
+                owned.extend(
+                    option_words(value)
+                        .into_iter()
+                        .map(|word| match word.split_once('=') {
+                            Some((_, value)) => value.to_string(),
+                            // `-cname:value`, `--name`: what follows the switch.
+                            None => word
+                                .strip_prefix("-c")
+                                .or_else(|| word.strip_prefix("--"))
+                                .unwrap_or(&word)
+                                .to_string(),
                         })
                         .filter(|word| !plain_setting_value(word)),
                 );
@@ -231,10 +237,41 @@ impl Profile {
         }
         found
             .into_iter()
-            .map(|secret| secret.trim().trim_matches(['\'', '"', '{', '}']))
+            .map(str::to_string)
+            .chain(owned)
+            .map(|secret| {
+                secret
+                    .trim()
+                    .trim_matches(['\'', '"', '{', '}'])
+                    .to_string()
+            })
             .filter(|secret| secret.chars().count() >= crate::error::SHORTEST_SECRET)
             .collect()
     }
+}
+
+/// The words of a PostgreSQL `options` value as the server reads them: split at whitespace
+/// that no backslash escapes, each `\x` read as `x` (`-c work_mem=a\ b` sets `a b`, which a
+/// message quotes so).
+fn option_words(value: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut characters = value.chars();
+    while let Some(c) = characters.next() {
+        match c {
+            '\\' => word.extend(characters.next()),
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// Each key of `entries` written again, an error at the repetition naming the first.
@@ -456,7 +493,7 @@ impl ProfilesFile {
         };
         // Whatever prints from now on is masked against them (crate::error::redact).
         for secret in profile.secret_parts() {
-            crate::error::register_secret(secret);
+            crate::error::register_secret(&secret);
         }
         Ok(profile)
     }
@@ -688,6 +725,21 @@ mod tests {
             .collect(),
             folder: PathBuf::new(),
         };
+        // A value with an escaped space is quoted by the server without the backslash, and
+        // one written without `=` is masked whole.
+        let mut escaped = profile.clone();
+        escaped.fields.insert(
+            "options".into(),
+            "-c work_mem=Llama3Secret\\ x -cpassword:Zebra9Secret".into(),
+        );
+        assert_eq!(
+            escaped.redact("invalid value for parameter \"work_mem\": \"Llama3Secret x\""),
+            "invalid value for parameter \"work_mem\": \"****\""
+        );
+        assert_eq!(
+            escaped.redact("-c password:Zebra9Secret requires a value"),
+            "-c **** requires a value"
+        );
         let said = "unrecognized configuration parameter \"zq_setting\"; Encrypt=true on \
                     analytics with Hunter-9 after 600000 ms";
         assert_eq!(
