@@ -1856,6 +1856,20 @@ mod first_steps {
                 .clone();
             serde_json::from_slice(&output).unwrap()
         };
+        segc()
+            .current_dir(&here)
+            .args(["run", "-s", "everyone", ","])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "--select names unknown segments: an empty name (a stray comma or quotes?)",
+            ));
+        segc()
+            .current_dir(dir.path())
+            .args(["init", "here/segc_project.yml"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is a file, not a folder"));
         let spaced = json(&[
             "--select",
             "everyone",

@@ -137,8 +137,12 @@ pub fn execute(project: &Path, args: &InitArgs) -> Result<i32, Error> {
             Some(_) => "pick a new folder",
             None => "name a new folder: `segc init my-project`",
         };
+        let what = match root.is_dir() {
+            true => "exists and is not empty",
+            false => "is a file, not a folder",
+        };
         return Err(Error::Usage(format!(
-            "{} exists and is not empty; {hint}",
+            "{} {what}; {hint}",
             printable(&root.display().to_string())
         )));
     }

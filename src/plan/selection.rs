@@ -61,6 +61,9 @@ pub(super) fn plan_kpis(
 
 /// A name `--select` or `--kpis` does not know, with the closest known one if any.
 fn unknown_name<'n>(name: &str, known: impl Iterator<Item = &'n str>) -> String {
+    if name.trim().is_empty() {
+        return "an empty name (a stray comma or quotes?)".to_string();
+    }
     match crate::error::suggest(name, known) {
         Some(hint) => format!("`{name}` ({hint})"),
         None => format!("`{name}`"),
