@@ -612,7 +612,7 @@ fn compile_output_dir_writes_every_file_or_none() {
 mod run {
     use super::*;
 
-    fn demo() -> tempfile::TempDir {
+    pub(super) fn demo() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         segc()
             .args(["init", "--demo"])
@@ -1888,13 +1888,8 @@ mod first_steps {
     /// segment without conditions is explained as `all_users` is, not refused.
     #[test]
     fn explain_reads_the_period_and_a_segment_without_conditions() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = super::run::demo();
         let project = dir.path().join("demo");
-        segc()
-            .args(["init", "--demo"])
-            .arg(&project)
-            .assert()
-            .success();
         std::fs::write(
             project.join("segment-defs/explained.yml"),
             "segments:\n  - { name: everyone }\n  - name: period_buyers\n    all: [ { period_orders: { gte: 1 } } ]\n",

@@ -206,7 +206,8 @@ fn the_writes_of_materialize_pass_in_every_dialect_and_no_other_write_does() {
             computed_at: common::date("2026-11-30").and_hms_opt(0, 0, 0).unwrap(),
         };
         let insert = segc::render::render_write(&reports, &dialect, None, &spec).unwrap();
-        let delete = segc::render::render_delete(&reports, &dialect, &table.parts, &only).unwrap();
+        let replaced = segc::render::render_replaced(&reports, &dialect, &only).unwrap();
+        let delete = segc::render::render_delete(&dialect, &table.parts, &replaced);
         let create = create_sql(&dialect, &table, &results_columns());
         let mut writes = vec![
             (Write::Insert, insert.clone()),

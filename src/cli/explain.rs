@@ -210,11 +210,18 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
     };
     // `all_users` has no conditions: its explanation is the sources and the users who exist;
     // so is that of a segment without conditions of its own or inherited.
-    let segment = match args.segment.as_str() {
+    let explained = match args.segment.as_str() {
         crate::plan::ALL_USERS => None,
-        name => Some(find_segment(&project, name)?),
+        name => {
+            let segment = find_segment(&project, name)?;
+            Some((
+                segment,
+                crate::plan::output::explain_steps(&project, segment),
+            ))
+        }
     }
-    .filter(|segment| !crate::plan::output::explain_steps(&project, *segment).is_empty());
+    .filter(|(_, steps)| !steps.is_empty());
+    let segment = explained.as_ref().map(|(segment, _)| *segment);
     let options_of_report = ReportOptions {
         as_of: args.as_of,
         period: args.period,
@@ -301,7 +308,7 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         .rows
         .first()
         .ok_or_else(|| Error::Query("the explain query returned no row".into()))?;
-    let steps = crate::plan::output::explain_steps(&project, segment);
+    let steps = explained.map(|(_, steps)| steps).unwrap_or_default();
     // Each count by its column's name.
     let mut counts = Vec::new();
     for (planned, name) in crate::plan::output::explain_columns(steps.len())

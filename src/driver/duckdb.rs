@@ -121,6 +121,10 @@ impl DuckDb {
                 path.display()
             )));
         }
+        // The file itself, not a link to it: with external access off, DuckDB may touch only
+        // the database and its `.wal` beside it, and it looked for that beside the link, where
+        // it is not allowed, refusing a link to a good database.
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         // Ctrl-C and SIGTERM interrupt the query instead of ending the process mid-read.
         cancel::install();
         let started = Instant::now();
@@ -131,10 +135,6 @@ impl DuckDb {
             } else {
                 AccessMode::ReadOnly
             };
-            // The file itself, not a link to it: with external access off, DuckDB may touch
-            // only the database and its `.wal` beside it, and it looked for that beside the
-            // link, where it is not allowed, refusing a link to a good database.
-            let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
             match Connection::open_with_flags(&real, configured(mode)?) {
                 Ok(connection) => break connection,
                 Err(e) if e.to_string().contains("lock") && started.elapsed() < wait => {

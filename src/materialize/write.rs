@@ -60,7 +60,8 @@ pub fn materialize(
         columns: &columns,
     };
     let insert = request.insert;
-    let delete = crate::render::render_delete(reports, dialect, &table.parts, &request.only)?;
+    let replaced = crate::render::render_replaced(reports, dialect, &request.only)?;
+    let delete = crate::render::render_delete(dialect, &table.parts, &replaced);
     let lock = dialect
         .write
         .lock
@@ -84,8 +85,7 @@ pub fn materialize(
     )?);
     // Checked by the gate first: a refused statement creates no table.
     let created = ensure_table(driver, target, table, &results_columns(), events)?;
-    let replaced = key_condition(target, table, &delete)?;
-    let earlier = earlier_runs(driver, target, table, replaced)?;
+    let earlier = earlier_runs(driver, target, table, &replaced)?;
     driver.write(&statements)?;
     let count = format!(
         "SELECT COUNT(*) AS {} FROM {} WHERE {} = {}",
@@ -94,11 +94,8 @@ pub fn materialize(
         dialect.quote_identifier("run_id"),
         dialect.string_literal(request.run_id)
     );
-    let rows = match driver.query(&count)?.rows.first().and_then(|r| r.first()) {
-        Some(cell) => cell.as_f64().unwrap_or_default() as u64,
-        None => 0,
-    };
-    left_behind(driver, target, table, replaced, &earlier)?;
+    let rows = count_rows(driver, &count)?;
+    left_behind(driver, target, table, &replaced, &earlier)?;
     Ok(Written {
         table: table.display(),
         run_id: request.run_id.to_string(),
@@ -106,21 +103,6 @@ pub fn materialize(
         computed: computed_rows(reports),
         created,
     })
-}
-
-/// The condition of the results table's DELETE: the rows of the days, segments and KPIs
-/// this run replaces.
-fn key_condition<'d>(
-    target: &Target,
-    table: &ResultsTable,
-    delete: &'d str,
-) -> Result<&'d str, Error> {
-    delete
-        .strip_prefix(&format!(
-            "DELETE FROM {} WHERE ",
-            table.quoted(&target.dialect)
-        ))
-        .ok_or_else(|| Error::Render("the results table's DELETE has no condition".into()))
 }
 
 /// The runs whose rows the write replaces, read before it (at most 1,000).
@@ -175,10 +157,7 @@ fn left_behind(
         dialect.quote_identifier("run_id"),
         runs.join(", ")
     );
-    let kept = match driver.query(&check)?.rows.first().and_then(|r| r.first()) {
-        Some(cell) => cell.as_f64().unwrap_or_default() as u64,
-        None => 0,
-    };
+    let kept = count_rows(driver, &check)?;
     if kept == 0 {
         return Ok(());
     }
@@ -191,6 +170,16 @@ fn left_behind(
         table.display(),
         if kept == 1 { "" } else { "s" }
     )))
+}
+
+/// The count a `SELECT COUNT(*) …` of the results table answers (0 without a row).
+fn count_rows(driver: &mut dyn Driver, query: &str) -> Result<u64, Error> {
+    Ok(
+        match driver.query(query)?.rows.first().and_then(|r| r.first()) {
+            Some(cell) => cell.as_f64().unwrap_or_default() as u64,
+            None => 0,
+        },
+    )
 }
 
 /// Periods × reported rows × KPIs.

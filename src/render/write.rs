@@ -127,13 +127,12 @@ pub(super) fn stage(
     })
 }
 
-/// The rows a run replaces: `DELETE FROM <table> WHERE` the project and, per period of
-/// `reports`, its as-of day, period, grain and side; with `only`, just those segments' and
+/// The rows a run replaces in the results table, as a condition: the project and, per period
+/// of `reports`, its as-of day, period, grain and side; with `only`, just those segments' and
 /// KPIs' rows. Strings compare exactly on every server (no case folding, no padding).
-pub fn render_delete(
+pub fn render_replaced(
     reports: &crate::plan::Reports<'_>,
     dialect: &crate::dialect::Dialect,
-    table: &[String],
     only: &crate::materialize::Only,
 ) -> Result<String, Error> {
     use crate::plan::Reports;
@@ -181,10 +180,15 @@ pub fn render_delete(
                 condition.push(format!("({})", alternatives.join(" OR ")));
             }
         }
-        Ok(format!(
-            "DELETE FROM {} WHERE {}",
-            dialect.quote_path(table),
-            condition.join("\n  AND ")
-        ))
+        Ok(condition.join("\n  AND "))
     })
+}
+
+/// The DELETE of the rows a run replaces ([`render_replaced`]) from `table`.
+pub fn render_delete(
+    dialect: &crate::dialect::Dialect,
+    table: &[String],
+    replaced: &str,
+) -> String {
+    format!("DELETE FROM {} WHERE {replaced}", dialect.quote_path(table))
 }

@@ -195,31 +195,30 @@ impl Profile {
     /// Every text of this profile that [`Profile::masked_fields`] hides, and its parts, as
     /// a message may quote them: a secret field's whole value; each value of `options`
     /// (`-c name=value`, read as the server reads it: a server refusing a setting quotes its
-    /// value; its name is shown), but numbers and `on`/`off`/`true`/`false`; and the password of a URL or after
-    /// `password=` or `pwd=` in any field (a connection string's). Texts shorter than
+    /// value; its name is shown), but numbers and `on`/`off`/`true`/`false`; and the
+    /// password of a URL or after `password=` or `pwd=` in any field (a connection string's). Texts shorter than
     /// [`crate::error::SHORTEST_SECRET`] characters are left out: they cannot be told from
     /// ordinary words.
     pub fn secret_parts(&self) -> Vec<String> {
-        let mut found: Vec<&str> = Vec::new();
-        let mut owned: Vec<String> = Vec::new();
+        let mut found: Vec<String> = Vec::new();
         for (key, value) in &self.fields {
-            found.extend(secrets::hidden_parts(value));
+            found.extend(secrets::hidden_parts(value).into_iter().map(str::to_string));
             // An endpoint's query and fragment, whatever their names (signed URLs call theirs
             // `X-Amz-Signature`, `sv`, `jwt`…); segc refuses such an endpoint, and masks it.
             if key.eq_ignore_ascii_case("endpoint") {
-                found.extend(secrets::query_values(value));
+                found.extend(secrets::query_values(value).into_iter().map(str::to_string));
             }
             if !is_secret(key) {
                 continue;
             }
-            found.push(value.as_str());
+            found.push(value.clone());
             // A connection string's password is a hidden part already; its other values
             // (`true`, a database's name) are words messages need. In `options` (`-c
             // name=value`, `--name=value`) the values are hidden, not the settings' names,
             // which a message about a setting must show (`permission denied to set parameter
             // "lc_messages"`).
             if key.eq_ignore_ascii_case("options") {
-                owned.extend(
+                found.extend(
                     option_words(value)
                         .into_iter()
                         .map(|word| match word.split_once('=') {
@@ -237,8 +236,6 @@ impl Profile {
         }
         found
             .into_iter()
-            .map(str::to_string)
-            .chain(owned)
             .map(|secret| {
                 secret
                     .trim()
