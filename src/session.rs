@@ -210,6 +210,54 @@ pub fn load_live(
     }
 }
 
+/// Checks the warehouse schema snapshot against the target's catalog before a report, on
+/// the driver the report runs on (one read-only query, through the gate like every other):
+/// a snapshot left stale after a table changed would have the statement read a column the
+/// old way (dates as UTC midnights, numbers as strings). A disagreement is an error at the
+/// snapshot's line ([`crate::catalog::disagreements`]); a catalog that cannot be read leaves
+/// a note and the report goes on, as it would have without the check.
+pub fn check_snapshot(
+    driver: &mut dyn Driver,
+    root: &Path,
+    project: &Project,
+    target: &Target,
+    events: &EventSink,
+) -> Result<(), Error> {
+    let files = crate::spec::load_project(root)?;
+    let Some(schema) = &files.definitions.warehouse_schema else {
+        return Ok(());
+    };
+    let sources: Vec<&crate::ir::Source> = project
+        .sources
+        .iter()
+        .filter(|s| {
+            schema.sources.iter().any(|(n, _)| n.value == s.name)
+                || schema.key_type(&s.name).is_some()
+                || schema.times.iter().any(|(n, _)| n.value == s.name)
+        })
+        .collect();
+    if sources.is_empty() {
+        return Ok(());
+    }
+    let name = target.target.as_str();
+    let read = match crate::catalog::read(driver, &target.dialect, &sources, name) {
+        Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => return Err(error),
+        Err(error) => {
+            events.warn(&format!(
+                "note: the warehouse schema snapshot was not checked against the catalog of target `{name}`, which could not be read: {}",
+                crate::error::redact(&error.to_string())
+            ));
+            return Ok(());
+        }
+        Ok(read) => read,
+    };
+    let stale = crate::catalog::disagreements(schema, &read, name);
+    if stale.is_empty() {
+        return Ok(());
+    }
+    Err(files.into_error(stale))
+}
+
 /// The target to use: the flag, else the project's default.
 fn target_name(flag: Option<&str>, project: &Project) -> Result<String, Error> {
     flag.map(str::to_string)

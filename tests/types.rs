@@ -217,6 +217,41 @@ fn sqlserver_counts_a_snapshot_typed_string_with_a_binary_collation() {
     common::assert_sendable(&sql, &sqlserver);
 }
 
+/// SQL Server pads a `char(n)` or `nchar(n)` value with spaces to the column's length, and
+/// segc compares strings exactly there (`+ NCHAR(1)`), so `FR` stored in a `char(10)` would
+/// never equal `FR`: such a column is refused, read as a value or declared a string, with the
+/// view that trims it as the fix. A varchar column is read as before.
+#[test]
+fn a_fixed_length_string_of_sql_server_is_refused_with_the_view_that_trims_it() {
+    let snapshot = SNAPSHOT
+        .replace("dialect: duckdb", "dialect: sqlserver")
+        .replace("country: string", "country: char")
+        .replace("plan: string", "plan: nchar");
+    let dir = project(SOURCES, DEFINITIONS, Some(&snapshot));
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].0.starts_with("defs/sources.yml:7:7 column `country` of source `users` has the warehouse type `char`, which segc cannot read as a value"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].0.starts_with("defs/sources.yml:8:35 column `plan` of source `users` is declared `string`, but the warehouse has it as `nchar` (defs/warehouse_schema.yml:5), a string padded with spaces"),
+        "{found:#?}"
+    );
+    for (problem, column) in [(&found[0], "country"), (&found[1], "plan")] {
+        assert!(
+            problem.1.contains(&format!("RTRIM({column}) AS {column}")),
+            "{found:#?}"
+        );
+    }
+    // A varchar or nvarchar column, which the snapshot records as a string, is read.
+    let snapshot = snapshot
+        .replace("country: char", "country: string")
+        .replace("plan: nchar", "plan: string");
+    let dir = project(SOURCES, DEFINITIONS, Some(&snapshot));
+    assert_eq!(problems(dir.path()), Vec::new());
+}
+
 #[test]
 fn compile_is_offline_and_names_the_missing_types() {
     let dir = project(SOURCES, DEFINITIONS, None);
@@ -283,22 +318,30 @@ fn sources_lists_declared_and_snapshot_types() {
     );
 }
 
-/// `segc sources --refresh` on the demo database writes the snapshot this repository checks
-/// in, the same on a second run, after which `compile` succeeds offline; `run` without a
-/// snapshot reads the types it misses from the catalog itself.
+/// The demo project (`segc init --demo`) in a temporary folder: the folder and the project.
 #[cfg(feature = "duckdb")]
-#[test]
-fn sources_refresh_writes_the_snapshot_and_compile_then_succeeds_offline() {
+fn demo() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("demo");
-    let segc = || assert_cmd::Command::cargo_bin("segc").unwrap();
-    let output = segc()
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
         .arg("init")
         .arg("--demo")
         .arg(&root)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", common::output_text(&output));
+    (dir, root)
+}
+
+/// `segc sources --refresh` on the demo database writes the snapshot this repository checks
+/// in, the same on a second run, after which `compile` succeeds offline; `run` without a
+/// snapshot reads the types it misses from the catalog itself.
+#[cfg(feature = "duckdb")]
+#[test]
+fn sources_refresh_writes_the_snapshot_and_compile_then_succeeds_offline() {
+    let (_dir, root) = demo();
+    let segc = || assert_cmd::Command::cargo_bin("segc").unwrap();
     let snapshot = root.join("segment-defs/warehouse_schema.yml");
     std::fs::remove_file(&snapshot).unwrap();
     let compile = |args: &[&str]| {
@@ -350,6 +393,101 @@ fn sources_refresh_writes_the_snapshot_and_compile_then_succeeds_offline() {
         let output = compile(&["--dialect", dialect]);
         assert!(output.status.success(), "{}", common::output_text(&output));
     }
+}
+
+/// A snapshot left stale after a table changed would have `run` read the column the old way:
+/// here `orders.ordered_at` became the dates of the project's time zone (Phoenix, UTC-7 all
+/// year), which a timestamp snapshot read as UTC midnights, a day early, and every order KPI
+/// changed.
+/// `run` and `explain` compare the snapshot with the catalog first and stop at the
+/// snapshot's lines, naming both types and the refresh; refreshed, the orders count as before.
+#[cfg(feature = "duckdb")]
+#[test]
+fn a_snapshot_the_warehouse_no_longer_matches_stops_the_run_at_its_line() {
+    let (_dir, root) = demo();
+    let segc = || assert_cmd::Command::cargo_bin("segc").unwrap();
+    let settings = root.join("segc_project.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("\ntime_zone: UTC"), "{text}");
+    std::fs::write(
+        &settings,
+        text.replace("\ntime_zone: UTC", "\ntime_zone: America/Phoenix"),
+    )
+    .unwrap();
+    let args = [
+        "--as-of",
+        "2026-10-31",
+        "-k",
+        "orders_period,revenue_period",
+    ];
+    let before = common::run_json(&root, &args);
+
+    let database = root.join("target/demo.duckdb");
+    let connection = duckdb::Connection::open(&database).unwrap();
+    connection
+        .execute_batch(
+            "ALTER TABLE app.orders ALTER ordered_at TYPE DATE USING \
+             CAST(ordered_at - INTERVAL 7 HOUR AS DATE);
+             ALTER TABLE app.accounts ALTER mrr_usd TYPE VARCHAR;",
+        )
+        .unwrap();
+    drop(connection);
+    let snapshot = root.join("segment-defs/warehouse_schema.yml");
+    let lines = std::fs::read_to_string(&snapshot).unwrap();
+    // Where `text` starts in the snapshot: its line, and the column of the type after it.
+    let line_of = |text: &str| {
+        let at = lines
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in\n{lines}"));
+        let line = lines[..at + text.len()].lines().count();
+        let column = text.lines().last().unwrap().len() + 2;
+        (line, column)
+    };
+    let (time_line, time_column) = line_of("\n    orders:\n      time:");
+    let (mrr_line, mrr_column) = line_of("\n      mrr:");
+    for command in [
+        vec!["run", "--as-of", "2026-10-31"],
+        vec!["explain", "power_users"],
+    ] {
+        let output = segc()
+            .args(&command)
+            .arg("--project")
+            .arg(&root)
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {text}");
+        for expected in [
+            format!(
+                "the warehouse schema snapshot has the `time` column of source `orders` as a timestamp, but the catalog of target `local` has it as a date\n  --> segment-defs/warehouse_schema.yml:{time_line}:{time_column}"
+            ),
+            format!(
+                "the warehouse schema snapshot has column `mrr` of source `accounts` as a number, but the catalog of target `local` has it as a string\n  --> segment-defs/warehouse_schema.yml:{mrr_line}:{mrr_column}"
+            ),
+            "refresh it (`segc sources --refresh --target local`)".to_string(),
+            "2 problems found".to_string(),
+        ] {
+            assert!(text.contains(&expected), "{command:?}: {expected}\n{text}");
+        }
+    }
+
+    let output = segc()
+        .args(["sources", "--refresh", "--project"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::output_text(&output));
+    let refreshed = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(refreshed.contains("      mrr: string\n"), "{refreshed}");
+    // The dates are the orders' local days: read as such, the period counts as before.
+    let after = common::run_json(&root, &args);
+    assert_eq!(after["rows"], before["rows"]);
+    assert!(
+        before["rows"][0]["orders_period"]
+            .as_f64()
+            .is_some_and(|n| n > 0.0),
+        "{before}"
+    );
 }
 
 /// The snapshot without its `keys:` (as written before keys were recorded).

@@ -1,7 +1,7 @@
 //! The warehouse's catalog: the columns of the sources' tables and their types, read with
 //! each dialect's catalog query (`[catalog]` in its `dialect.toml`) and mapped to segc types.
 //! `segc sources --refresh` writes them to `warehouse_schema.yml`; `run` and `explain` read
-//! the ones they miss.
+//! the ones they miss, and check the snapshot's against them ([`disagreements`]).
 //!
 //! `types` maps a warehouse's type names to segc types, `query` writes the catalog query and
 //! reads its rows, `snapshot` writes `warehouse_schema.yml`; here the rows are matched to
@@ -19,8 +19,8 @@ use crate::ir::Source;
 use query::expected_schema;
 
 pub use query::{CatalogRow, catalog_query, catalog_rows};
-pub use snapshot::snapshot_file;
-pub use types::{WarehouseType, map_type};
+pub use snapshot::{disagreements, snapshot_file};
+pub use types::{WarehouseType, is_padded_string, map_type, padded_string_hint};
 
 /// Finds `wanted` among `names`: exactly, else without case when only one matches.
 fn find_name<'a>(names: impl Iterator<Item = &'a str> + Clone, wanted: &str) -> Option<&'a str> {

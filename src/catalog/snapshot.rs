@@ -79,3 +79,87 @@ fn type_text(value_type: &WarehouseType) -> String {
         WarehouseType::Unsupported(name) => serde_json::to_string(name).unwrap_or_default(),
     }
 }
+
+/// Where `warehouse_schema.yml` no longer says what the target's catalog says: one error per
+/// column (a value column, a key, a `time`/`valid_from`/`valid_to`) whose type the catalog
+/// gives otherwise, at the snapshot's line. segc writes its SQL from the snapshot's types, so
+/// a stale one (a column changed from timestamps to dates, or from numbers to strings) would
+/// be read the old way; the catalog's own type names of types segc cannot read may differ
+/// between warehouses and are not compared. Columns the catalog does not list (a view it
+/// does not describe) are not compared either.
+pub fn disagreements(
+    schema: &crate::spec::WarehouseSchemaSpec,
+    read: &[SourceTypes],
+    target: &str,
+) -> Vec<crate::error::Diagnostic> {
+    use crate::spec::Spanned;
+    let mut found = Vec::new();
+    let written_from = match &schema.target {
+        Some(from) if from.value != target => {
+            format!(" (it was read from target `{}`)", from.value)
+        }
+        _ => String::new(),
+    };
+    let mut compare = |what: String, recorded: &Spanned<String>, live: Option<&WarehouseType>| {
+        let Some(live) = live else { return };
+        let snapshot = WarehouseType::from_snapshot(&recorded.value);
+        let differs = match (&snapshot, live) {
+            (WarehouseType::Known(a), WarehouseType::Known(b)) => a != b,
+            (WarehouseType::Unsupported(_), WarehouseType::Unsupported(_)) => false,
+            _ => true,
+        };
+        if differs {
+            let described = |t: &WarehouseType| match t {
+                WarehouseType::Known(t) => crate::validate::article(*t),
+                WarehouseType::Unsupported(name) => format!("`{name}`"),
+            };
+            found.push(
+                crate::error::Diagnostic::new(
+                    format!(
+                        "the warehouse schema snapshot has {what} as {}, but the catalog of target `{target}` has it as {}{written_from}",
+                        described(&snapshot),
+                        described(live)
+                    ),
+                    recorded.span,
+                )
+                .with_hint(format!(
+                    "segc writes the SQL from the snapshot's types, so a stale one reads the column the old way: refresh it (`segc sources --refresh --target {target}`), or declare the column's `type:` where targets differ"
+                )),
+            );
+        }
+    };
+    for source in read {
+        let name = source.source.as_str();
+        if let Some((_, columns)) = schema.sources.iter().find(|(s, _)| s.value == name) {
+            for (column, recorded) in columns {
+                let live = source
+                    .columns
+                    .iter()
+                    .find(|(c, _)| *c == column.value)
+                    .map(|(_, t)| t);
+                compare(
+                    format!("column `{}` of source `{name}`", column.value),
+                    recorded,
+                    live,
+                );
+            }
+        }
+        if let Some(recorded) = schema.key_type(name) {
+            compare(
+                format!("the key of source `{name}`"),
+                recorded,
+                source.key.as_ref(),
+            );
+        }
+        for (role, live) in &source.times {
+            if let Some(recorded) = schema.time_type(name, role) {
+                compare(
+                    format!("the `{role}` column of source `{name}`"),
+                    recorded,
+                    Some(live),
+                );
+            }
+        }
+    }
+    found
+}

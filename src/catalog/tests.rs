@@ -96,6 +96,15 @@ fn sqlserver_and_bigquery_types_map_to_segc_types() {
         mapped("sqlserver", "uniqueidentifier"),
         WarehouseType::Unsupported(_)
     ));
+    // Fixed-length strings are padded with spaces: refused, with the view that trims them.
+    for name in ["char", "nchar", "CHAR(10)"] {
+        let mapped = mapped("sqlserver", name);
+        assert!(
+            matches!(&mapped, WarehouseType::Unsupported(n) if super::is_padded_string(n)),
+            "{name}: {mapped:?}"
+        );
+    }
+    assert!(!super::is_padded_string("varchar"));
     for (name, expected) in [
         ("STRING", ValueType::String),
         ("STRING(10)", ValueType::String),

@@ -248,18 +248,17 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &ExplainArgs) -> 
         }
         return Ok(0);
     }
-    let super::Resolved {
-        target,
-        profile,
-        dialect,
-    } = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
+    let resolved = super::resolve(root, profiles_dir, args.target.as_deref(), &project)?;
     let sql = segment
-        .map(|segment| crate::render::render_explain(&plan, &dialect, Some(&target), segment))
+        .map(|segment| {
+            crate::render::render_explain(&plan, &resolved.dialect, Some(&resolved.target), segment)
+        })
         .transpose()?;
-    let mut driver = match driver {
-        Some(driver) => driver,
-        None => crate::driver::open(&profile, options, root)?,
-    };
+    let mut driver = super::reuse_or_open(driver, &resolved, options, root)?;
+    crate::session::check_snapshot(driver.as_mut(), root, &project, &resolved, &super::events())?;
+    let super::Resolved {
+        target, dialect, ..
+    } = resolved;
     // First the sources: a missing or empty table explains an empty segment by itself.
     let progress = super::progress::Progress::start(
         format!("counting the sources on {target}"),

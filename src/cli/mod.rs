@@ -649,6 +649,7 @@ impl Connected {
     ) -> Result<CheckedDriver, Error> {
         let events = options.events.clone();
         let mut driver = reuse_or_open(driver, target, options.clone(), root)?;
+        crate::session::check_snapshot(driver.as_mut(), root, reports.project(), target, &events)?;
         crate::freshness::check_reports(
             driver.as_mut(),
             reports,

@@ -73,6 +73,7 @@ fn snapshot(
     } = super::Connected::open(root, profiles_dir, &args.warehouse, options.clone(), record)?;
     let days = days(&project, args)?;
     let mut driver = super::reuse_or_open(driver, &target, options, root)?;
+    crate::session::check_snapshot(driver.as_mut(), root, &project, &target, &events)?;
     let path = crate::artifacts::compiled_snapshot_path(&target.target);
     let mut compiled = |chunk: &[NaiveDate], sql: &str| {
         let days = crate::artifacts::RequestDays {

@@ -455,7 +455,7 @@ impl Validator<'_> {
     }
 }
 
-pub(super) fn article(value_type: ValueType) -> String {
+pub(crate) fn article(value_type: ValueType) -> String {
     match value_type {
         ValueType::Unknown => "of unknown type".into(),
         ValueType::Integer => "an integer".into(),

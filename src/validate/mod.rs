@@ -12,6 +12,7 @@ mod quintiles;
 mod segment_size;
 mod segments;
 mod sources;
+pub(crate) use conditions::article;
 pub use sources::{KEY_COLUMN, SIGNUP_COLUMN, learned_time};
 
 use std::collections::HashMap;

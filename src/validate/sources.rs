@@ -595,6 +595,21 @@ impl Validator<'_> {
             }
             Some(text) => match parse_type(&text.value) {
                 Some(t) => {
+                    if let Some((WarehouseType::Unsupported(warehouse), at)) = &snapshot
+                        && self.check_types
+                        && t == ValueType::String
+                        && crate::catalog::is_padded_string(warehouse)
+                    {
+                        let from = self.type_origin(*at);
+                        self.error_with_hint(
+                            format!(
+                                "column `{}` of {what} is declared `{}`, but the warehouse has it as `{warehouse}` ({from}), a string padded with spaces to the column's length",
+                                column.name.value, text.value,
+                            ),
+                            text.span,
+                            Some(crate::catalog::padded_string_hint(&column.column.value)),
+                        );
+                    }
                     if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
                         && self.check_types
                         && string_ness_differs(t, *warehouse)
@@ -743,9 +758,12 @@ impl Validator<'_> {
                     format!(
                         "column `{column}` of source `{source_name}` has the warehouse type `{warehouse}`, which segc cannot read as a value, and {user}"
                     ),
-                    format!(
-                        "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
-                    ),
+                    match crate::catalog::is_padded_string(warehouse) {
+                        true => crate::catalog::padded_string_hint(&typing.physical),
+                        false => format!(
+                            "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
+                        ),
+                    },
                 ),
                 None => (
                     format!(
