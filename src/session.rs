@@ -251,7 +251,19 @@ pub fn check_snapshot(
         }
         Ok(read) => read,
     };
-    let stale = crate::catalog::disagreements(schema, &read, name);
+    // The snapshot's sources the catalog did not find (a view or table it does not list, a
+    // name it does not match) were not checked: say so.
+    let unchecked: Vec<String> = read
+        .iter()
+        .flat_map(|source| source.problems.iter().cloned())
+        .collect();
+    if !unchecked.is_empty() {
+        events.warn(&format!(
+            "note: the warehouse schema snapshot was not checked where the catalog of target `{name}` lacks what it types ({}); segc reads those columns as the snapshot says",
+            unchecked.join("; ")
+        ));
+    }
+    let stale = crate::catalog::disagreements(&files, &read, name);
     if stale.is_empty() {
         return Ok(());
     }

@@ -311,3 +311,108 @@ fn sources_are_checked_exactly_on_sql_server_and_redshift() {
         assert_eq!(got, want, "{name}: {queries:?}");
     }
 }
+
+/// SQL Server pads a `char(n)` or `nchar(n)` value with spaces to the column's length (`FR` in
+/// a `char(10)` is `FR` and eight spaces), and segc's exact comparison appends `NCHAR(1)`
+/// after them: read as it is, such a column equals no `FR`, counts its padded values, and
+/// prints them padded. With the users' `country` and the orders' `channel` stored padded and
+/// typed `char`/`nchar` in the snapshot, SQL Server's statement reads them through `RTRIM` and
+/// gives every value it gives over the unpadded rows; typed as plain strings (what the
+/// catalog said of them before), it does not.
+#[test]
+fn a_fixed_length_string_of_sql_server_is_read_without_its_padding() {
+    let definitions = "attributes:
+  web_orders: { source: orders, agg: count, where: { channel: { eq: web } } }
+  top_channel: { source: orders, agg: max, column: channel }
+segments:
+  - { name: fr, all: [ { country: { eq: FR } } ] }
+  - { name: de_fr, all: [ { country: { in: [DE, FR] } } ] }
+  - { name: ends_r, all: [ { country: { ends_with: R } } ] }
+  - { name: web_buyers, all: [ { web_orders: { gte: 1 } } ] }
+  - { name: top_web, all: [ { top_channel: { eq: web } } ] }
+kpis:
+  - { name: people, agg: count }
+  - { name: countries, agg: count_distinct, of: country }
+  - { name: last_country, agg: max, of: country }
+  - { name: last_channel, agg: max, of: top_channel }
+";
+    let compile = |country: &str, channel: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        common::copy_project(
+            &common::fixture("core"),
+            dir.path(),
+            Some(&["sources.yml", "attributes.yml"]),
+        );
+        let defs = dir.path().join("segment-defs");
+        std::fs::write(defs.join("fixed.yml"), definitions).unwrap();
+        std::fs::write(
+            defs.join("warehouse_schema.yml"),
+            format!(
+                "warehouse_schema:\n  target: mssql\n  dialect: sqlserver\n  sources:\n    users: {{ country: {country} }}\n    orders: {{ channel: {channel} }}\n"
+            ),
+        )
+        .unwrap();
+        let project = segc::validate::load_and_validate(dir.path()).unwrap();
+        let dialect = Dialect::load("sqlserver").unwrap();
+        let sql = common::compile(&project, &dialect);
+        common::assert_sendable(&sql, &dialect);
+        sql
+    };
+    let data = ["core/data.sql"];
+    let names = [
+        "app.users",
+        "app.accounts",
+        "app.events",
+        "app.orders",
+        "app.user_accounts",
+    ];
+    let plain = tables(&data, &names);
+    // The same rows as a char(10) and an nchar(6) hold them.
+    let mut padded = plain.clone();
+    for table in padded.as_array_mut().unwrap() {
+        let (name, width) = match table["name"].as_str() {
+            Some("app.users") => ("country", 10),
+            Some("app.orders") => ("channel", 6),
+            _ => continue,
+        };
+        let index = table["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c[0] == name)
+            .unwrap();
+        for row in table["rows"].as_array_mut().unwrap() {
+            if let Some(text) = row[index].as_str() {
+                row[index] = json!(format!("{text:width$}"));
+            }
+        }
+    }
+    let by_segment = |result: &Value| {
+        let mut rows = records(result);
+        rows.sort_by_key(|r| r["segment"].as_str().unwrap_or_default().to_string());
+        rows
+    };
+    let fixed = compile("char", "nchar");
+    let expected = by_segment(&emulate_on("sqlserver", plain.clone(), &[&fixed])[0]);
+    let row = |rows: &[serde_json::Map<String, Value>], segment: &str| {
+        rows.iter()
+            .find(|r| r["segment"] == segment)
+            .unwrap_or_else(|| panic!("no row {segment}: {rows:?}"))
+            .clone()
+    };
+    // The fixture exercises each: FR and DE users, web orders, a country ending in R.
+    for segment in ["fr", "de_fr", "ends_r", "web_buyers", "top_web"] {
+        assert!(
+            row(&expected, segment)["people"].as_i64().unwrap() > 0,
+            "{segment}: {expected:?}"
+        );
+    }
+    let got = by_segment(&emulate_on("sqlserver", padded.clone(), &[&fixed])[0]);
+    assert_eq!(got, expected, "{fixed}");
+    assert_eq!(row(&got, "all_users")["last_channel"], json!("web"));
+    // Read as they are, the padded values equal nothing and print padded.
+    let plain_sql = compile("string", "string");
+    let wrong = by_segment(&emulate_on("sqlserver", padded, &[&plain_sql])[0]);
+    assert_eq!(row(&wrong, "fr")["people"], json!(0));
+    assert_eq!(row(&wrong, "all_users")["last_channel"], json!("web   "));
+}

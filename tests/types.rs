@@ -219,37 +219,56 @@ fn sqlserver_counts_a_snapshot_typed_string_with_a_binary_collation() {
 
 /// SQL Server pads a `char(n)` or `nchar(n)` value with spaces to the column's length, and
 /// segc compares strings exactly there (`+ NCHAR(1)`), so `FR` stored in a `char(10)` would
-/// never equal `FR`: such a column is refused, read as a value or declared a string, with the
-/// view that trims it as the fix. A varchar column is read as before.
+/// never equal `FR`: the snapshot keeps such a type's name, and segc reads the column as a
+/// string without its trailing spaces (`RTRIM`), read as a value or declared a string; the
+/// other columns are read as they are. (tests/padding.rs runs the statement under SQL
+/// Server's rules over padded values.)
 #[test]
-fn a_fixed_length_string_of_sql_server_is_refused_with_the_view_that_trims_it() {
+fn a_fixed_length_string_of_sql_server_is_read_as_a_string_without_its_padding() {
     let snapshot = SNAPSHOT
         .replace("dialect: duckdb", "dialect: sqlserver")
         .replace("country: string", "country: char")
-        .replace("plan: string", "plan: nchar");
-    let dir = project(SOURCES, DEFINITIONS, Some(&snapshot));
-    let found = problems(dir.path());
-    assert_eq!(found.len(), 2, "{found:#?}");
-    assert!(
-        found[0].0.starts_with("defs/sources.yml:7:7 column `country` of source `users` has the warehouse type `char`, which segc cannot read as a value"),
-        "{found:#?}"
-    );
-    assert!(
-        found[1].0.starts_with("defs/sources.yml:8:35 column `plan` of source `users` is declared `string`, but the warehouse has it as `nchar` (defs/warehouse_schema.yml:5), a string padded with spaces"),
-        "{found:#?}"
-    );
-    for (problem, column) in [(&found[0], "country"), (&found[1], "plan")] {
-        assert!(
-            problem.1.contains(&format!("RTRIM({column}) AS {column}")),
-            "{found:#?}"
-        );
-    }
-    // A varchar or nvarchar column, which the snapshot records as a string, is read.
-    let snapshot = snapshot
-        .replace("country: char", "country: string")
-        .replace("plan: nchar", "plan: string");
+        .replace("plan: string", "plan: nchar")
+        .replace("channel: string", "channel: \"CHAR(3)\"");
     let dir = project(SOURCES, DEFINITIONS, Some(&snapshot));
     assert_eq!(problems(dir.path()), Vec::new());
+    let validated = segc::validate::load_and_validate(dir.path()).unwrap();
+    let padded = |source: &str, column: &str| {
+        let source = validated.sources.iter().find(|s| s.name == source).unwrap();
+        let column = source.column(column).unwrap();
+        (column.value_type, column.padded)
+    };
+    let string = segc::ir::ValueType::String;
+    assert_eq!(padded("users", "country"), (string, true));
+    assert_eq!(padded("users", "plan"), (string, true));
+    assert_eq!(padded("orders", "channel"), (string, true));
+    assert!(!padded("orders", "amount").1);
+    let sqlserver = segc::dialect::Dialect::load("sqlserver").unwrap();
+    let sql = common::compile(&validated, &sqlserver);
+    assert!(sql.contains("RTRIM([u].[country]) AS [country]"), "{sql}");
+    assert!(sql.contains("(RTRIM([f].[channel]) + NCHAR(1))"), "{sql}");
+    common::assert_sendable(&sql, &sqlserver);
+
+    // A key of such a type is a string key read without its padding, so it joins the same
+    // users' varchar key exactly (compared as it is, `u1` and `U1` would be one user).
+    let keyed = snapshot.replace(
+        "keys: { users: integer, orders: integer }",
+        "keys: { users: nchar, orders: string }",
+    );
+    let dir = project(SOURCES, DEFINITIONS, Some(&keyed));
+    assert_eq!(problems(dir.path()), Vec::new());
+    let validated = segc::validate::load_and_validate(dir.path()).unwrap();
+    let keys: Vec<_> = validated
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.key_type, s.key_padded))
+        .collect();
+    let string = segc::ir::KeyType::String;
+    assert_eq!(keys, [("users", string, true), ("orders", string, false)]);
+    let sql = common::compile(&validated, &sqlserver);
+    assert!(sql.contains("(RTRIM([u].[user_id]) + NCHAR(1))"), "{sql}");
+    assert!(sql.contains("([f].[user_id] + NCHAR(1))"), "{sql}");
+    common::assert_sendable(&sql, &sqlserver);
 }
 
 #[test]
@@ -398,9 +417,11 @@ fn sources_refresh_writes_the_snapshot_and_compile_then_succeeds_offline() {
 /// A snapshot left stale after a table changed would have `run` read the column the old way:
 /// here `orders.ordered_at` became the dates of the project's time zone (Phoenix, UTC-7 all
 /// year), which a timestamp snapshot read as UTC midnights, a day early, and every order KPI
-/// changed.
-/// `run` and `explain` compare the snapshot with the catalog first and stop at the
-/// snapshot's lines, naming both types and the refresh; refreshed, the orders count as before.
+/// changed (and the table was renamed `Orders`, which DuckDB's names, without case, still
+/// read); and `accounts.mrr_usd` became integers. `run`, `explain`, `overlap` and `sources
+/// --check` compare the snapshot with the catalog first and stop at the snapshot's lines,
+/// naming both types and the refresh; a declared type wins over its stale entry; refreshed,
+/// the orders count as before.
 #[cfg(feature = "duckdb")]
 #[test]
 fn a_snapshot_the_warehouse_no_longer_matches_stops_the_run_at_its_line() {
@@ -428,7 +449,8 @@ fn a_snapshot_the_warehouse_no_longer_matches_stops_the_run_at_its_line() {
         .execute_batch(
             "ALTER TABLE app.orders ALTER ordered_at TYPE DATE USING \
              CAST(ordered_at - INTERVAL 7 HOUR AS DATE);
-             ALTER TABLE app.accounts ALTER mrr_usd TYPE VARCHAR;",
+             ALTER TABLE app.accounts ALTER mrr_usd TYPE INTEGER;
+             ALTER TABLE app.orders RENAME TO \"Orders\";",
         )
         .unwrap();
     drop(connection);
@@ -448,6 +470,8 @@ fn a_snapshot_the_warehouse_no_longer_matches_stops_the_run_at_its_line() {
     for command in [
         vec!["run", "--as-of", "2026-10-31"],
         vec!["explain", "power_users"],
+        vec!["overlap"],
+        vec!["sources", "--check"],
     ] {
         let output = segc()
             .args(&command)
@@ -462,7 +486,7 @@ fn a_snapshot_the_warehouse_no_longer_matches_stops_the_run_at_its_line() {
                 "the warehouse schema snapshot has the `time` column of source `orders` as a timestamp, but the catalog of target `local` has it as a date\n  --> segment-defs/warehouse_schema.yml:{time_line}:{time_column}"
             ),
             format!(
-                "the warehouse schema snapshot has column `mrr` of source `accounts` as a number, but the catalog of target `local` has it as a string\n  --> segment-defs/warehouse_schema.yml:{mrr_line}:{mrr_column}"
+                "the warehouse schema snapshot has column `mrr` of source `accounts` as a number, but the catalog of target `local` has it as an integer\n  --> segment-defs/warehouse_schema.yml:{mrr_line}:{mrr_column}"
             ),
             "refresh it (`segc sources --refresh --target local`)".to_string(),
             "2 problems found".to_string(),
@@ -471,6 +495,30 @@ fn a_snapshot_the_warehouse_no_longer_matches_stops_the_run_at_its_line() {
         }
     }
 
+    // A declared type wins over the snapshot's: its stale entry decides nothing.
+    let sources = root.join("segment-defs/sources.yml");
+    let text = std::fs::read_to_string(&sources).unwrap();
+    assert!(text.contains("      mrr: mrr_usd\n"), "{text}");
+    std::fs::write(
+        &sources,
+        text.replace(
+            "      mrr: mrr_usd\n",
+            "      mrr: { column: mrr_usd, type: number }\n",
+        ),
+    )
+    .unwrap();
+    let output = segc()
+        .args(["run", "--as-of", "2026-10-31", "--project"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("1 problem found") && text.contains("`time` column of source `orders`"),
+        "{text}"
+    );
+
     let output = segc()
         .args(["sources", "--refresh", "--project"])
         .arg(&root)
@@ -478,7 +526,7 @@ fn a_snapshot_the_warehouse_no_longer_matches_stops_the_run_at_its_line() {
         .unwrap();
     assert!(output.status.success(), "{}", common::output_text(&output));
     let refreshed = std::fs::read_to_string(&snapshot).unwrap();
-    assert!(refreshed.contains("      mrr: string\n"), "{refreshed}");
+    assert!(refreshed.contains("      mrr: integer\n"), "{refreshed}");
     // The dates are the orders' local days: read as such, the period counts as before.
     let after = common::run_json(&root, &args);
     assert_eq!(after["rows"], before["rows"]);
@@ -596,4 +644,55 @@ fn a_declared_key_type_must_agree_with_the_snapshot_and_with_the_key_it_joins() 
     );
     let found = problems(project(&unknown, DEFINITIONS, Some(SNAPSHOT)).path());
     assert!(found[0].0.contains("unknown type `text_id`"), "{found:#?}");
+}
+
+/// The snapshot against a catalog, type by type: types segc reads must agree; two types it
+/// cannot read are the same unless one is a fixed-length string (read as a string without its
+/// padding), which a varchar or another unsupported type in its place is not.
+#[test]
+fn a_snapshot_is_compared_with_the_catalog_type_by_type() {
+    use segc::catalog::{SourceTypes, WarehouseType};
+    let snapshot = SNAPSHOT
+        .replace("dialect: duckdb", "dialect: sqlserver")
+        .replace("country: string", "country: char");
+    let dir = project(SOURCES, DEFINITIONS, Some(&snapshot));
+    let files = segc::spec::load_project(dir.path()).unwrap();
+    let string = WarehouseType::Known(segc::ir::ValueType::String);
+    let other = |name: &str| WarehouseType::Unsupported(name.to_string());
+    let users = |country: WarehouseType, tags: WarehouseType| SourceTypes {
+        source: "users".into(),
+        columns: vec![
+            ("country".into(), country),
+            ("plan".into(), string.clone()),
+            ("tags".into(), tags),
+        ],
+        ..Default::default()
+    };
+    let stale = |read: SourceTypes| -> Vec<String> {
+        segc::catalog::disagreements(&files, &[read], "local")
+            .iter()
+            .map(|d| d.message.clone())
+            .collect()
+    };
+    // As the snapshot says: an nchar is a fixed-length string too; arrays differ in name only.
+    assert_eq!(
+        stale(users(other("nchar"), other("ARRAY"))),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        stale(users(string.clone(), other("VARCHAR[]"))),
+        [
+            "the warehouse schema snapshot has column `country` of source `users` as `char`, but the catalog of target `local` has it as a string"
+        ]
+    );
+    assert_eq!(
+        stale(users(other("uniqueidentifier"), other("VARCHAR[]"))).len(),
+        1
+    );
+    assert_eq!(
+        stale(users(other("char"), string.clone())),
+        [
+            "the warehouse schema snapshot has column `tags` of source `users` as `VARCHAR[]`, but the catalog of target `local` has it as a string"
+        ]
+    );
 }

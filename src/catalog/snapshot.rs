@@ -85,15 +85,20 @@ fn type_text(value_type: &WarehouseType) -> String {
 /// gives otherwise, at the snapshot's line. segc writes its SQL from the snapshot's types, so
 /// a stale one (a column changed from timestamps to dates, or from numbers to strings) would
 /// be read the old way; the catalog's own type names of types segc cannot read may differ
-/// between warehouses and are not compared. Columns the catalog does not list (a view it
-/// does not describe) are not compared either.
+/// between warehouses and are not compared, beyond whether one is a fixed-length string.
+/// Columns the catalog does not list (a view it does not describe) are not compared either,
+/// nor those whose type the project declares (the declaration wins over the snapshot, and is
+/// checked against it when the project is validated).
 pub fn disagreements(
-    schema: &crate::spec::WarehouseSchemaSpec,
+    files: &crate::spec::ProjectFiles,
     read: &[SourceTypes],
     target: &str,
 ) -> Vec<crate::error::Diagnostic> {
     use crate::spec::Spanned;
     let mut found = Vec::new();
+    let Some(schema) = &files.definitions.warehouse_schema else {
+        return found;
+    };
     let written_from = match &schema.target {
         Some(from) if from.value != target => {
             format!(" (it was read from target `{}`)", from.value)
@@ -105,7 +110,10 @@ pub fn disagreements(
         let snapshot = WarehouseType::from_snapshot(&recorded.value);
         let differs = match (&snapshot, live) {
             (WarehouseType::Known(a), WarehouseType::Known(b)) => a != b,
-            (WarehouseType::Unsupported(_), WarehouseType::Unsupported(_)) => false,
+            // Fixed-length strings are read as strings: one is not another unsupported type.
+            (WarehouseType::Unsupported(a), WarehouseType::Unsupported(b)) => {
+                super::is_padded_string(a) != super::is_padded_string(b)
+            }
             _ => true,
         };
         if differs {
@@ -123,15 +131,28 @@ pub fn disagreements(
                     recorded.span,
                 )
                 .with_hint(format!(
-                    "segc writes the SQL from the snapshot's types, so a stale one reads the column the old way: refresh it (`segc sources --refresh --target {target}`), or declare the column's `type:` where targets differ"
+                    "segc writes the SQL from the snapshot's types, so a stale one reads the column the old way: refresh it (`segc sources --refresh --target {target}`)"
                 )),
             );
         }
     };
     for source in read {
         let name = source.source.as_str();
+        let declared = files
+            .definitions
+            .sources
+            .iter()
+            .find(|s| s.name.value == name);
         if let Some((_, columns)) = schema.sources.iter().find(|(s, _)| s.value == name) {
             for (column, recorded) in columns {
+                let typed = declared.is_some_and(|s| {
+                    s.columns
+                        .iter()
+                        .any(|c| c.name.value == column.value && c.value_type.is_some())
+                });
+                if typed {
+                    continue;
+                }
                 let live = source
                     .columns
                     .iter()
@@ -144,7 +165,9 @@ pub fn disagreements(
                 );
             }
         }
-        if let Some(recorded) = schema.key_type(name) {
+        if let Some(recorded) = schema.key_type(name)
+            && declared.is_none_or(|s| s.key_type.is_none())
+        {
             compare(
                 format!("the key of source `{name}`"),
                 recorded,
@@ -152,7 +175,11 @@ pub fn disagreements(
             );
         }
         for (role, live) in &source.times {
-            if let Some(recorded) = schema.time_type(name, role) {
+            let typed = declared.is_some_and(|s| match role.as_str() {
+                "time" => s.time_type.is_some(),
+                _ => s.history.as_ref().is_some_and(|h| h.value_type.is_some()),
+            });
+            if let (Some(recorded), false) = (schema.time_type(name, role), typed) {
                 compare(
                     format!("the `{role}` column of source `{name}`"),
                     recorded,

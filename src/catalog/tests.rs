@@ -156,8 +156,9 @@ fn catalog_queries_quote_every_name_as_a_literal() {
     assert_eq!(
         duckdb,
         "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns \
-         WHERE (table_schema = 'app' AND table_name = 'users') OR (table_schema = 'it''s' AND table_name = 'a\\b') \
-         OR (table_schema = 'main' AND table_name = 'orders')"
+         WHERE (lower(table_schema) = lower('app') AND lower(table_name) = lower('users')) \
+         OR (lower(table_schema) = lower('it''s') AND lower(table_name) = lower('a\\b')) \
+         OR (lower(table_schema) = lower('main') AND lower(table_name) = lower('orders'))"
     );
     let postgres = catalog_query(&Dialect::load("postgres").unwrap(), &tables);
     assert!(
@@ -177,7 +178,12 @@ fn catalog_queries_quote_every_name_as_a_literal() {
          WHERE (TABLE_SCHEMA = N'app' AND TABLE_NAME = N'users')"
     );
     let duckdb = catalog_query(&Dialect::load("duckdb").unwrap(), &three);
-    assert!(duckdb.contains("(table_catalog = 'sales' AND table_schema = 'app'"));
+    assert!(
+        duckdb.contains(
+            "(lower(table_catalog) = lower('sales') AND lower(table_schema) = lower('app')"
+        ),
+        "{duckdb}"
+    );
     let bigquery = catalog_query(
         &Dialect::load("bigquery").unwrap(),
         &[
@@ -198,7 +204,10 @@ fn catalog_queries_quote_every_name_as_a_literal() {
         &Dialect::load("duckdb").unwrap(),
         &[vec!["{table}".into(), "t".into()]],
     );
-    assert!(odd.contains("table_schema = '{table}'"), "{odd}");
+    assert!(
+        odd.contains("lower(table_schema) = lower('{table}')"),
+        "{odd}"
+    );
 }
 
 #[test]
@@ -236,6 +245,7 @@ fn columns_match_exactly_first_then_without_case_when_unique() {
         columns: ["country", "Role", "plan", "gone"]
             .iter()
             .map(|name| crate::ir::Column {
+                padded: false,
                 name: name.to_ascii_lowercase(),
                 physical: name.to_string(),
                 value_type: ValueType::Unknown,
@@ -244,6 +254,7 @@ fn columns_match_exactly_first_then_without_case_when_unique() {
             .collect(),
         history: None,
         key_type: crate::ir::KeyType::Unknown,
+        key_padded: false,
         key_origin: crate::ir::Origin {
             file: "s.yml".into(),
             line: 1,

@@ -58,19 +58,13 @@ fn normalized(name: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Whether a warehouse type the dialect leaves unsupported is a fixed-length string (SQL
-/// Server's `char(n)` and `nchar(n)`): its values are padded with spaces to the column's
-/// length, and the padding would count as part of each value where segc compares strings
-/// exactly, so such a column is read through a view that trims it.
+/// Whether a warehouse type is a fixed-length string (SQL Server's `char(n)` and `nchar(n)`,
+/// which its catalog leaves to this test rather than to `string`): its values are padded
+/// with spaces to the column's length, so segc reads such a column as a string without its
+/// trailing spaces (`ir::Column::padded`), as PostgreSQL reads a `char(n)`. The snapshot
+/// keeps the warehouse's name for it.
 pub fn is_padded_string(name: &str) -> bool {
     matches!(normalized(name).as_str(), "char" | "nchar")
-}
-
-/// What to do about a column of a fixed-length string type ([`is_padded_string`]).
-pub fn padded_string_hint(physical: &str) -> String {
-    format!(
-        "a fixed-length string is padded with spaces to its length, and segc compares strings exactly, so `FR` would not equal `FR` padded: read it through a view that trims it (`RTRIM({physical}) AS {physical}`, a varchar) and point the source at the view"
-    )
 }
 
 /// The segc type of a warehouse type name, by the dialect's `[catalog.types]`.

@@ -63,7 +63,9 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &OverlapArgs) -> 
         kpis: Vec::new(),
     };
     let plan = super::membership_plan(&project, &report_options)?;
+    let events = options.events.clone();
     let mut driver = super::reuse_or_open(driver, &target, options, root)?;
+    crate::session::check_snapshot(driver.as_mut(), root, &project, &target, &events)?;
     let progress =
         super::progress::Progress::start(format!("counting on {}", target.target), query_id);
     let outcome = crate::session::overlap(driver.as_mut(), &project, &target, &plan);

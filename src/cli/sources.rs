@@ -109,9 +109,13 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
         .iter()
         .flat_map(|source| {
             source.columns.iter().filter_map(|(column, t)| match t {
-                crate::catalog::WarehouseType::Unsupported(name) => {
+                // A fixed-length string is read as a string without its padding.
+                crate::catalog::WarehouseType::Unsupported(name)
+                    if !crate::catalog::is_padded_string(name) =>
+                {
                     Some(format!("{}.{column} ({name})", source.source))
                 }
+                crate::catalog::WarehouseType::Unsupported(_) => None,
                 crate::catalog::WarehouseType::Known(_) => None,
             })
         })
@@ -157,7 +161,9 @@ fn check(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> Result
         kpis: Vec::new(),
     };
     let plan = super::membership_plan(&project, &report_options)?;
+    let events = options.events.clone();
     let mut driver = super::reuse_or_open(driver, &target, options, root)?;
+    crate::session::check_snapshot(driver.as_mut(), root, &project, &target, &events)?;
     let progress = super::progress::Progress::start(
         format!("checking the sources on {}", target.target),
         query_id,

@@ -221,6 +221,7 @@ fn name_the_sums(
                 Some(FactColumn::Column {
                     physical,
                     value_type: ValueType::Number,
+                    ..
                 }),
             ..
         } = &attribute.kind

@@ -221,6 +221,9 @@ pub struct Source {
     /// catalog, or that of the key it joins): a string key is joined and grouped exactly
     /// (rule 15), which a dialect whose `=` folds case or pads cannot do without it.
     pub key_type: KeyType,
+    /// A string key of a fixed-length type (SQL Server's `char(n)`), read without its
+    /// padding as [`Column::padded`] columns are.
+    pub key_padded: bool,
     /// Where `key` or `user_key` is written.
     pub key_origin: Origin,
     pub origin: Origin,
@@ -283,6 +286,10 @@ pub struct Column {
     /// and timestamps of user and dimension rows record when something happened, and read
     /// as NULL from the as-of instant on (point in time).
     pub scheduled: bool,
+    /// A fixed-length string of the warehouse (SQL Server's `char(n)`, `nchar(n)`), padded
+    /// with spaces to the column's length: read without its trailing spaces (`RTRIM`), as
+    /// PostgreSQL reads a `char(n)`, so that the padding is not compared as part of it.
+    pub padded: bool,
 }
 
 impl Source {
@@ -389,6 +396,8 @@ pub enum FactColumn {
     Column {
         physical: String,
         value_type: ValueType,
+        /// Read without the padding of a fixed-length string ([`Column::padded`]).
+        padded: bool,
     },
     /// The source's time column, a timestamp or a date.
     Time(ValueType),

@@ -74,6 +74,9 @@ pub(super) fn users(
             Some(source) => names.dimension_alias(source),
         };
         let mut value = format!("{alias}.{}", names.q(&column.column));
+        if column.padded {
+            value = super::expr::unpadded(value);
+        }
         let bounds = once && column.known_before.is_some();
         if bounds {
             let raw = q(&format!("segc_raw_{number}"));

@@ -43,6 +43,8 @@ pub(crate) struct ColumnTyping {
     pub known: bool,
     /// The warehouse's name of a type segc does not support.
     pub unsupported: Option<String>,
+    /// A fixed-length string of the warehouse, read without its padding.
+    pub padded: bool,
 }
 
 /// The name under which a source's `key` or `user_key` type is learned from the catalog
@@ -114,7 +116,7 @@ impl Validator<'_> {
             let Some(role) = self.source_role(spec, &what, &mut keyed) else {
                 continue;
             };
-            let key_type = self.key_type(spec, &what);
+            let (key_type, key_padded) = self.key_type(spec, &what);
             let role = match role {
                 SourceRole::Facts { user_key, time, .. } => {
                     let time_type = match &spec.time {
@@ -170,6 +172,7 @@ impl Validator<'_> {
                 columns,
                 history,
                 key_type,
+                key_padded,
                 key_origin: self.origin(key_span(spec)),
                 origin: self.origin(spec.span),
             });
@@ -319,7 +322,7 @@ impl Validator<'_> {
 
     /// A source's key type: declared (checked against the warehouse's when it is known),
     /// else the snapshot's or the learned one, else unknown.
-    fn key_type(&mut self, spec: &SourceSpec, what: &str) -> KeyType {
+    fn key_type(&mut self, spec: &SourceSpec, what: &str) -> (KeyType, bool) {
         let name = &spec.name.value;
         let warehouse = self
             .files
@@ -338,12 +341,18 @@ impl Validator<'_> {
         } else {
             "user_key"
         };
+        // SQL Server's `char(n)`: a string key, read without its padding.
+        let padded = matches!(
+            &warehouse,
+            Some((WarehouseType::Unsupported(name), _)) if crate::catalog::is_padded_string(name)
+        );
         let Some(declared) = &spec.key_type else {
             return match warehouse {
-                Some((WarehouseType::Known(t), _)) => KeyType::of(t),
+                Some((WarehouseType::Known(t), _)) => (KeyType::of(t), false),
+                _ if padded => (KeyType::String, true),
                 // A UUID, bytes…: compared as they are.
-                Some((WarehouseType::Unsupported(_), _)) => KeyType::Other,
-                None => KeyType::Unknown,
+                Some((WarehouseType::Unsupported(_), _)) => (KeyType::Other, false),
+                None => (KeyType::Unknown, false),
             };
         };
         let Some(t) = parse_type(&declared.value) else {
@@ -352,17 +361,18 @@ impl Validator<'_> {
                 declared.span,
                 suggest(&declared.value, TYPE_NAMES.iter().copied()),
             );
-            return KeyType::Unknown;
+            return (KeyType::Unknown, false);
         };
         let found = match &warehouse {
             Some((WarehouseType::Known(found), at)) => Some((found.name(), *at)),
             Some((WarehouseType::Unsupported(name), at)) => Some((name.as_str(), *at)),
             None => None,
         };
-        let found_string = matches!(
-            warehouse,
-            Some((WarehouseType::Known(ValueType::String), _))
-        );
+        let found_string = padded
+            || matches!(
+                warehouse,
+                Some((WarehouseType::Known(ValueType::String), _))
+            );
         if let Some((found, at)) = found
             && self.check_types
             && (t == ValueType::String) != found_string
@@ -377,7 +387,7 @@ impl Validator<'_> {
                 Some("string keys are joined exactly and other keys as they are: declare the warehouse's type, or change the table and refresh the snapshot".into()),
             );
         }
-        KeyType::of(t)
+        (KeyType::of(t), padded && t == ValueType::String)
     }
 
     /// A fact source's key whose type is unknown has the type of the user table's key, and a
@@ -537,8 +547,10 @@ impl Validator<'_> {
                 physical: column.column.value.clone(),
                 known: true,
                 unsupported: None,
+                padded: false,
             };
             let value_type = self.column_type(spec, column, what, &mut typing);
+            let padded = typing.padded;
             self.column_types.insert(
                 (SourceId(self.sources.len()), column.name.value.clone()),
                 typing,
@@ -561,6 +573,7 @@ impl Validator<'_> {
                 physical: column.column.value.clone(),
                 value_type,
                 scheduled,
+                padded,
             });
         }
         columns
@@ -595,20 +608,12 @@ impl Validator<'_> {
             }
             Some(text) => match parse_type(&text.value) {
                 Some(t) => {
-                    if let Some((WarehouseType::Unsupported(warehouse), at)) = &snapshot
-                        && self.check_types
+                    // A fixed-length string declared a string is read without its padding.
+                    if let Some((WarehouseType::Unsupported(warehouse), _)) = &snapshot
                         && t == ValueType::String
                         && crate::catalog::is_padded_string(warehouse)
                     {
-                        let from = self.type_origin(*at);
-                        self.error_with_hint(
-                            format!(
-                                "column `{}` of {what} is declared `{}`, but the warehouse has it as `{warehouse}` ({from}), a string padded with spaces to the column's length",
-                                column.name.value, text.value,
-                            ),
-                            text.span,
-                            Some(crate::catalog::padded_string_hint(&column.column.value)),
-                        );
+                        typing.padded = true;
                     }
                     if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
                         && self.check_types
@@ -642,6 +647,13 @@ impl Validator<'_> {
             },
             None => match snapshot {
                 Some((WarehouseType::Known(t), _)) => t,
+                // SQL Server's `char(n)` and `nchar(n)`: strings, read without the padding.
+                Some((WarehouseType::Unsupported(name), _))
+                    if crate::catalog::is_padded_string(&name) =>
+                {
+                    typing.padded = true;
+                    ValueType::String
+                }
                 Some((WarehouseType::Unsupported(name), _)) => {
                     typing.known = false;
                     typing.unsupported = Some(name);
@@ -758,12 +770,9 @@ impl Validator<'_> {
                     format!(
                         "column `{column}` of source `{source_name}` has the warehouse type `{warehouse}`, which segc cannot read as a value, and {user}"
                     ),
-                    match crate::catalog::is_padded_string(warehouse) {
-                        true => crate::catalog::padded_string_hint(&typing.physical),
-                        false => format!(
-                            "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
-                        ),
-                    },
+                    format!(
+                        "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
+                    ),
                 ),
                 None => (
                     format!(

@@ -84,12 +84,16 @@ const FUNCTIONS: &[&str] = &[
     "left",
     "len",
     "length",
+    // DuckDB's catalog query: its names ignore case.
+    "lower",
     "nchar",
     "nullif",
     // `round` in formulas: a power of ten of digits that are not a number written out.
     "power",
     "replace",
     "right",
+    // A fixed-length string (SQL Server's char(n)) without its padding.
+    "rtrim",
     "safe_divide",
     "sign",
     "sqrt",

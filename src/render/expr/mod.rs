@@ -210,15 +210,23 @@ impl<'a, 's> Sql<'a, 's> {
 
     /// A fact source's column, inside a pass over it (alias `f`).
     fn fact_column(&self, source: crate::ir::SourceId, column: &FactColumn) -> String {
-        let physical = match column {
-            FactColumn::Column { physical, .. } => physical.clone(),
-            FactColumn::Time(_) => self
-                .plan()
-                .time_column(source)
-                .unwrap_or_default()
-                .to_string(),
+        let (physical, padded) = match column {
+            FactColumn::Column {
+                physical, padded, ..
+            } => (physical.clone(), *padded),
+            FactColumn::Time(_) => (
+                self.plan()
+                    .time_column(source)
+                    .unwrap_or_default()
+                    .to_string(),
+                false,
+            ),
         };
-        format!("{}.{}", self.alias(Alias::Facts), self.q(&physical))
+        let value = format!("{}.{}", self.alias(Alias::Facts), self.q(&physical));
+        match padded {
+            true => unpadded(value),
+            false => value,
+        }
     }
 
     /// A boolean column's value as the 1/0 flag every stage holds for a boolean attribute:
@@ -261,6 +269,7 @@ impl<'a, 's> Sql<'a, 's> {
             return Ok(value);
         }
         match source.key_type {
+            KeyType::String if source.key_padded => self.exact_string(unpadded(value)),
             KeyType::String => self.exact_string(value),
             KeyType::Other => Ok(value),
             KeyType::Unknown => {
@@ -345,4 +354,10 @@ impl<'a, 's> Sql<'a, 's> {
             Ok(value)
         }
     }
+}
+
+/// A fixed-length string's value without the spaces padding it to the column's length
+/// ([`crate::ir::Column::padded`]); every warehouse spells `RTRIM` alike.
+pub(in crate::render) fn unpadded(value: String) -> String {
+    format!("RTRIM({value})")
 }
