@@ -20,7 +20,7 @@ use query::expected_schema;
 
 pub use query::{CatalogRow, catalog_query, catalog_rows};
 pub use snapshot::{disagreements, snapshot_file};
-pub use types::{WarehouseType, is_padded_string, map_type};
+pub use types::{WarehouseType, map_type};
 
 /// Finds `wanted` among `names`: exactly, else without case when only one matches.
 fn find_name<'a>(names: impl Iterator<Item = &'a str> + Clone, wanted: &str) -> Option<&'a str> {

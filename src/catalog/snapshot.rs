@@ -111,8 +111,8 @@ pub fn disagreements(
         let differs = match (&snapshot, live) {
             (WarehouseType::Known(a), WarehouseType::Known(b)) => a != b,
             // Fixed-length strings are read as strings: one is not another unsupported type.
-            (WarehouseType::Unsupported(a), WarehouseType::Unsupported(b)) => {
-                super::is_padded_string(a) != super::is_padded_string(b)
+            (WarehouseType::Unsupported(_), WarehouseType::Unsupported(_)) => {
+                snapshot.is_padded_string() != live.is_padded_string()
             }
             _ => true,
         };

@@ -96,15 +96,17 @@ fn sqlserver_and_bigquery_types_map_to_segc_types() {
         mapped("sqlserver", "uniqueidentifier"),
         WarehouseType::Unsupported(_)
     ));
-    // Fixed-length strings are padded with spaces: refused, with the view that trims them.
+    // Fixed-length strings are padded with spaces: kept by their names, and read as strings
+    // without the padding.
     for name in ["char", "nchar", "CHAR(10)"] {
         let mapped = mapped("sqlserver", name);
         assert!(
-            matches!(&mapped, WarehouseType::Unsupported(n) if super::is_padded_string(n)),
+            matches!(&mapped, WarehouseType::Unsupported(_)) && mapped.is_padded_string(),
             "{name}: {mapped:?}"
         );
     }
-    assert!(!super::is_padded_string("varchar"));
+    assert!(!WarehouseType::Unsupported("varchar".into()).is_padded_string());
+    assert!(!mapped("sqlserver", "varchar").is_padded_string());
     for (name, expected) in [
         ("STRING", ValueType::String),
         ("STRING(10)", ValueType::String),

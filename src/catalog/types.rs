@@ -40,6 +40,15 @@ impl WarehouseType {
             WarehouseType::Unsupported(name) => name.clone(),
         }
     }
+
+    /// Whether it is a fixed-length string (SQL Server's `char(n)` and `nchar(n)`, which its
+    /// catalog leaves unsupported rather than `string`, so the snapshot keeps their names):
+    /// its values are padded with spaces to the column's length, so segc reads such a column
+    /// as a string without its trailing spaces (`ir::Column::padded`), as PostgreSQL reads a
+    /// `char(n)`.
+    pub fn is_padded_string(&self) -> bool {
+        matches!(self, WarehouseType::Unsupported(name) if fixed_length(name))
+    }
 }
 
 /// A warehouse type name without case, sizes or precisions: `DECIMAL(18, 2)` → `decimal`,
@@ -58,12 +67,9 @@ fn normalized(name: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Whether a warehouse type is a fixed-length string (SQL Server's `char(n)` and `nchar(n)`,
-/// which its catalog leaves to this test rather than to `string`): its values are padded
-/// with spaces to the column's length, so segc reads such a column as a string without its
-/// trailing spaces (`ir::Column::padded`), as PostgreSQL reads a `char(n)`. The snapshot
-/// keeps the warehouse's name for it.
-pub fn is_padded_string(name: &str) -> bool {
+/// Whether a warehouse type name is a fixed-length string's (see
+/// [`WarehouseType::is_padded_string`]).
+fn fixed_length(name: &str) -> bool {
     matches!(normalized(name).as_str(), "char" | "nchar")
 }
 

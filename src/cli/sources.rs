@@ -110,13 +110,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
         .flat_map(|source| {
             source.columns.iter().filter_map(|(column, t)| match t {
                 // A fixed-length string is read as a string without its padding.
-                crate::catalog::WarehouseType::Unsupported(name)
-                    if !crate::catalog::is_padded_string(name) =>
-                {
+                crate::catalog::WarehouseType::Unsupported(name) if !t.is_padded_string() => {
                     Some(format!("{}.{column} ({name})", source.source))
                 }
-                crate::catalog::WarehouseType::Unsupported(_) => None,
-                crate::catalog::WarehouseType::Known(_) => None,
+                _ => None,
             })
         })
         .collect();

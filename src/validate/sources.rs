@@ -342,10 +342,9 @@ impl Validator<'_> {
             "user_key"
         };
         // SQL Server's `char(n)`: a string key, read without its padding.
-        let padded = matches!(
-            &warehouse,
-            Some((WarehouseType::Unsupported(name), _)) if crate::catalog::is_padded_string(name)
-        );
+        let padded = warehouse
+            .as_ref()
+            .is_some_and(|(t, _)| t.is_padded_string());
         let Some(declared) = &spec.key_type else {
             return match warehouse {
                 Some((WarehouseType::Known(t), _)) => (KeyType::of(t), false),
@@ -609,9 +608,8 @@ impl Validator<'_> {
             Some(text) => match parse_type(&text.value) {
                 Some(t) => {
                     // A fixed-length string declared a string is read without its padding.
-                    if let Some((WarehouseType::Unsupported(warehouse), _)) = &snapshot
-                        && t == ValueType::String
-                        && crate::catalog::is_padded_string(warehouse)
+                    if t == ValueType::String
+                        && snapshot.as_ref().is_some_and(|(w, _)| w.is_padded_string())
                     {
                         typing.padded = true;
                     }
@@ -648,9 +646,7 @@ impl Validator<'_> {
             None => match snapshot {
                 Some((WarehouseType::Known(t), _)) => t,
                 // SQL Server's `char(n)` and `nchar(n)`: strings, read without the padding.
-                Some((WarehouseType::Unsupported(name), _))
-                    if crate::catalog::is_padded_string(&name) =>
-                {
+                Some((warehouse, _)) if warehouse.is_padded_string() => {
                     typing.padded = true;
                     ValueType::String
                 }

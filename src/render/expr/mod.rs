@@ -210,22 +210,18 @@ impl<'a, 's> Sql<'a, 's> {
 
     /// A fact source's column, inside a pass over it (alias `f`).
     fn fact_column(&self, source: crate::ir::SourceId, column: &FactColumn) -> String {
-        let (physical, padded) = match column {
-            FactColumn::Column {
-                physical, padded, ..
-            } => (physical.clone(), *padded),
-            FactColumn::Time(_) => (
-                self.plan()
-                    .time_column(source)
-                    .unwrap_or_default()
-                    .to_string(),
-                false,
-            ),
+        let physical = match column {
+            FactColumn::Column { physical, .. } => physical.clone(),
+            FactColumn::Time(_) => self
+                .plan()
+                .time_column(source)
+                .unwrap_or_default()
+                .to_string(),
         };
         let value = format!("{}.{}", self.alias(Alias::Facts), self.q(&physical));
-        match padded {
-            true => unpadded(value),
-            false => value,
+        match column {
+            FactColumn::Column { padded: true, .. } => unpadded(value),
+            _ => value,
         }
     }
 
