@@ -1580,3 +1580,89 @@ fn a_time_column_the_catalog_cannot_type_is_named_in_a_note() {
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("note:"), "{text}");
 }
+
+/// A table named without a schema is typed from the table the statement reads: the first of
+/// the session's search path that holds one of that name (here `app`, before `public`), not
+/// one of the same name in `public`. Before, a DATE column of `app.orders` was typed from a
+/// TIMESTAMP column of a stale `public.orders` and read as UTC midnights, a day early in
+/// Phoenix (the run counted 0 of the as-of day's order), and `sources --refresh` wrote the
+/// stale table's types.
+#[test]
+fn a_table_named_without_a_schema_is_typed_from_the_one_the_search_path_reads() {
+    if !enabled() {
+        return;
+    }
+    let database = "segc_bare_names";
+    let dir = fresh_database(
+        database,
+        &[("path_pg", "postgres"), ("path_rs", "redshift")],
+    );
+    let mut admin = connect(dir.path(), "path_pg");
+    for statement in [
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP)",
+        "INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01'), (2, TIMESTAMP '2024-01-01')",
+        "CREATE TABLE app.orders (user_id INTEGER, ordered_on DATE)",
+        "INSERT INTO app.orders VALUES (1, DATE '2024-03-31'), (2, DATE '2024-03-30')",
+        "CREATE TABLE public.orders (user_id INTEGER, ordered_on TIMESTAMP)",
+        &format!("ALTER DATABASE {database} SET search_path = app, public"),
+    ] {
+        admin
+            .set_up(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let definitions = |orders: &str| {
+        format!(
+            "sources:\n\
+             \x20 users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at }} }}\n\
+             \x20 orders: {{ table: {orders}, user_key: user_id, time: ordered_on }}\n\
+             attributes:\n\
+             \x20 orders_1d: {{ source: orders, agg: count, window: 1d }}\n\
+             kpis:\n\
+             \x20 - {{ name: people, agg: count }}\n\
+             \x20 - {{ name: orders_today, agg: sum, of: orders_1d }}\n"
+        )
+    };
+    write_project(dir.path(), "bare", "path_pg", &definitions("orders"));
+    let settings = dir.path().join("segc_project.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{text}time_zone: America/Phoenix\n")).unwrap();
+    for target in ["path_pg", "path_rs"] {
+        let bare = common::run_json(dir.path(), &["--target", target]);
+        assert_eq!(
+            common::json_row(&bare, "all_users").unwrap()["orders_today"].as_f64(),
+            Some(1.0),
+            "{target}: {bare}"
+        );
+        std::fs::write(
+            dir.path().join("segment-defs/defs.yml"),
+            definitions("app.orders"),
+        )
+        .unwrap();
+        let named = common::run_json(dir.path(), &["--target", target]);
+        assert_eq!(bare["rows"], named["rows"], "{target}");
+        std::fs::write(
+            dir.path().join("segment-defs/defs.yml"),
+            definitions("orders"),
+        )
+        .unwrap();
+        // The snapshot records the read table's types, and a run checked against it agrees.
+        let output = assert_cmd::Command::cargo_bin("segc")
+            .unwrap()
+            .args(["sources", "--refresh", "--target", target, "--project"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let text = common::output_text(&output);
+        assert!(output.status.success(), "{target}: {text}");
+        let snapshot =
+            std::fs::read_to_string(dir.path().join("segment-defs/warehouse_schema.yml")).unwrap();
+        assert!(
+            snapshot.contains("\n    orders:\n      time: date\n"),
+            "{target}: {snapshot}"
+        );
+        let checked = common::run_json(dir.path(), &["--target", target]);
+        assert_eq!(bare["rows"], checked["rows"], "{target}");
+        std::fs::remove_file(dir.path().join("segment-defs/warehouse_schema.yml")).unwrap();
+    }
+}

@@ -47,15 +47,15 @@ pub struct SourceTypes {
     pub problems: Vec<String>,
 }
 
-/// Matches the catalog's rows to a source's table and columns: physical names exactly first,
-/// then without case when that is unique.
+/// Matches the catalog's rows to a source's table (`parts`: its name as the statement reads
+/// it, with the schema a bare name resolves to where that is known) and columns: physical
+/// names exactly first, then without case when that is unique.
 pub fn source_types(
     dialect: &Dialect,
     source: &Source,
-    target: Option<&str>,
+    parts: &[String],
     rows: &[CatalogRow],
 ) -> SourceTypes {
-    let parts = source.table.resolve(target, &dialect.name);
     let mut result = SourceTypes {
         source: source.name.clone(),
         ..Default::default()
@@ -160,20 +160,57 @@ pub fn read(
     sources: &[&Source],
     target: &str,
 ) -> Result<Vec<SourceTypes>, Error> {
-    let tables: Vec<Vec<String>> = sources
+    let mut tables: Vec<Vec<String>> = sources
         .iter()
         .map(|s| s.table.resolve(Some(target), &dialect.name).to_vec())
         .collect();
     if tables.is_empty() {
         return Ok(Vec::new());
     }
+    resolve_bare_names(driver, dialect, &mut tables)?;
     let sql = catalog_query(dialect, &tables);
     let result = driver.query(&sql)?;
     let rows = catalog_rows(&result)?;
     Ok(sources
         .iter()
-        .map(|source| source_types(dialect, source, Some(target), &rows))
+        .zip(&tables)
+        .map(|(source, parts)| source_types(dialect, source, parts, &rows))
         .collect())
+}
+
+/// Puts before each table named without a schema the schema the warehouse reads it from
+/// (the dialect's `visible` query: PostgreSQL's search path, SQL Server's default schema),
+/// so that the catalog is read for the table the statement reads, not for one of the same
+/// name in `default_schema`. A name the query does not find is left as it is.
+fn resolve_bare_names(
+    driver: &mut dyn Driver,
+    dialect: &Dialect,
+    tables: &mut [Vec<String>],
+) -> Result<(), Error> {
+    let Some(template) = &dialect.catalog.visible else {
+        return Ok(());
+    };
+    let mut bare: Vec<String> = Vec::new();
+    for parts in tables.iter() {
+        if let [name] = parts.as_slice()
+            && !bare.contains(name)
+        {
+            bare.push(name.clone());
+        }
+    }
+    if bare.is_empty() {
+        return Ok(());
+    }
+    let sql = query::visible_query(dialect, template, &bare);
+    let rows = query::name_rows(&driver.query(&sql)?)?;
+    for parts in tables.iter_mut() {
+        if let [name] = parts.as_slice()
+            && let Some(schema) = query::visible_schema(&rows, name)
+        {
+            parts.insert(0, schema.to_string());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

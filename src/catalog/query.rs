@@ -113,6 +113,39 @@ fn table_match(dialect: &Dialect, schema: &str, table: &str) -> String {
     )
 }
 
+/// The dialect's `visible` query for tables named without a schema.
+pub(super) fn visible_query(dialect: &Dialect, template: &str, names: &[String]) -> String {
+    let literals: Vec<String> = names.iter().map(|n| dialect.string_literal(n)).collect();
+    fill(template, &[("tables", &literals.join(", "))])
+}
+
+/// The rows of a `visible` query: schema and table.
+pub(super) fn name_rows(result: &ResultSet) -> Result<Vec<(String, String)>, Error> {
+    result
+        .rows
+        .iter()
+        .map(|row| match (row.first(), row.get(1)) {
+            (Some(Cell::Text(schema)), Some(Cell::Text(table))) => {
+                Ok((schema.clone(), table.clone()))
+            }
+            _ => Err(Error::Query(format!(
+                "the query for the schemas of tables named without one returned a row that is \
+                 not two names: {row:?}"
+            ))),
+        })
+        .collect()
+}
+
+/// The schema a table named `name` alone is read from: the first row naming it exactly, else
+/// the first naming it without case (a warehouse whose names ignore case); the query puts
+/// the schema the warehouse prefers first.
+pub(super) fn visible_schema<'a>(rows: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    rows.iter()
+        .find(|(_, t)| t == name)
+        .or_else(|| rows.iter().find(|(_, t)| t.eq_ignore_ascii_case(name)))
+        .map(|(schema, _)| schema.as_str())
+}
+
 /// One row of the catalog query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogRow {

@@ -226,6 +226,47 @@ fn every_catalog_query_is_admitted_by_the_gate() {
     }
 }
 
+/// The query for the schema of a table named without one quotes every name as a literal of
+/// its dialect, crosses the gate, and its first row naming a table wins.
+#[test]
+fn the_schema_of_a_bare_table_is_asked_of_the_warehouse_where_it_follows_a_path() {
+    let names = vec!["orders".to_string(), "it's".to_string(), "a\\b".to_string()];
+    let mut asked = Vec::new();
+    for name in crate::dialect::names() {
+        let dialect = Dialect::load(name).unwrap();
+        let Some(template) = &dialect.catalog.visible else {
+            continue;
+        };
+        let sql = query::visible_query(&dialect, template, &names);
+        crate::driver::gate::admit(&sql, &dialect, crate::driver::gate::Shape::Read)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{sql}"));
+        assert!(!sql.contains("{tables}"), "{sql}");
+        asked.push((name, sql));
+    }
+    asked.sort();
+    let sql = |name: &str| asked.iter().find(|(n, _)| *n == name).unwrap().1.as_str();
+    let names: Vec<&str> = asked.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["postgres", "redshift", "sqlserver"]);
+    let postgres = sql("postgres");
+    assert!(
+        postgres.contains("IN ('orders', 'it''s', ('a' || CHR(92) || 'b'))"),
+        "{postgres}"
+    );
+    let sqlserver = sql("sqlserver");
+    assert!(
+        sqlserver.contains("IN (N'orders', N'it''s', N'a\\b')"),
+        "{sqlserver}"
+    );
+    let rows = vec![
+        ("app".to_string(), "Orders".to_string()),
+        ("dbo".to_string(), "orders".to_string()),
+        ("sales".to_string(), "ORDERS".to_string()),
+    ];
+    assert_eq!(query::visible_schema(&rows, "orders"), Some("dbo"));
+    assert_eq!(query::visible_schema(&rows, "oRDERS"), Some("app"));
+    assert_eq!(query::visible_schema(&rows, "users"), None);
+}
+
 fn row(schema: &str, table: &str, column: &str, data_type: &str) -> CatalogRow {
     CatalogRow {
         schema: schema.into(),
@@ -276,7 +317,12 @@ fn columns_match_exactly_first_then_without_case_when_unique() {
         row("other", "users", "gone", "VARCHAR"),
     ];
     let dialect = Dialect::load("duckdb").unwrap();
-    let types = source_types(&dialect, &source, None, &rows);
+    let types = source_types(
+        &dialect,
+        &source,
+        source.table.resolve(None, "duckdb"),
+        &rows,
+    );
     assert_eq!(
         types.columns,
         vec![
@@ -289,6 +335,11 @@ fn columns_match_exactly_first_then_without_case_when_unique() {
     assert_eq!(types.problems.len(), 2, "{:?}", types.problems);
     assert!(types.problems[0].contains("`plan`"), "{:?}", types.problems);
     assert!(types.problems[1].contains("`gone`"), "{:?}", types.problems);
-    let missing = source_types(&dialect, &source, None, &rows[6..]);
+    let missing = source_types(
+        &dialect,
+        &source,
+        source.table.resolve(None, "duckdb"),
+        &rows[6..],
+    );
     assert!(missing.problems[0].contains("not in the catalog"));
 }

@@ -308,6 +308,12 @@ pub struct Catalog {
     /// The schema of a table named without one (none: the catalog's scope decides).
     #[serde(default)]
     pub default_schema: Option<String>,
+    /// A query naming the schema the warehouse reads each table named without one from (its
+    /// search path, the login's default schema), with `{tables}` (the names as string
+    /// literals, joined with commas); it returns schema and table, the preferred row first.
+    /// Without one, or where it finds nothing, such a table is looked for in `default_schema`.
+    #[serde(default)]
+    pub visible: Option<String>,
     pub types: CatalogTypes,
 }
 

@@ -104,6 +104,10 @@ const FUNCTIONS: &[&str] = &[
     // `segc targets --check` and the drivers' session ids.
     "version",
     "pg_backend_pid",
+    // The schema a table named without one is read from (`visible` in a dialect's catalog).
+    "pg_table_is_visible",
+    "schema_id",
+    "schema_name",
 ];
 
 /// A statement the gate let through, for one shape.
