@@ -247,3 +247,71 @@ print(json.dumps(failures))
     let failures: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(failures, serde_json::json!([]), "{} cases", cases.len());
 }
+
+/// PostgreSQL reads 63 bytes of a name and cuts a longer one without an error (Redshift reads
+/// 127): a table or column named longer would be read under the cut name, another table or
+/// column than the one the catalog was asked about (a DATE column read as timestamps, 0
+/// orders instead of 2). Such a name is refused when the statement is written for that
+/// dialect, naming the source and where it is defined, and by the gate before any statement
+/// is sent; other dialects read it whole. Bytes count, not characters.
+#[test]
+fn names_longer_than_a_dialect_reads_are_refused_where_it_would_cut_them() {
+    let plain = [
+        "app",
+        "users",
+        "user_id",
+        "created_at",
+        "country",
+        "events",
+        "user_id",
+        "occurred_at",
+    ];
+    for (name, too_long_for) in [
+        ("é".repeat(32), &["postgres"][..]),
+        ("x".repeat(63), &[][..]),
+        ("y".repeat(128), &["postgres", "redshift"][..]),
+    ] {
+        for position in 0..plain.len() {
+            let mut names = plain.map(String::from);
+            names[position] = name.clone();
+            let dir = tempfile::tempdir().unwrap();
+            let lines = write_project(dir.path(), &names);
+            let project = segc::validate::load_and_validate(dir.path()).unwrap();
+            let options = segc::plan::ReportOptions::default();
+            let today = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
+            let plan = segc::plan::Plan::new(&project, &options, today).unwrap();
+            for dialect_name in segc::dialect::names() {
+                let dialect = segc::dialect::Dialect::load(dialect_name).unwrap();
+                let rendered = segc::render::render(&plan, &dialect, None);
+                if !too_long_for.contains(&dialect_name) {
+                    let sql = rendered.unwrap_or_else(|e| panic!("{dialect_name} {name}: {e}"));
+                    segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
+                        .unwrap_or_else(|e| panic!("{dialect_name} {name}: {e}"));
+                    continue;
+                }
+                let error = rendered.expect_err(dialect_name).to_string();
+                let source = if position < 5 { "users" } else { "events" };
+                // A source's origin is the line of its name.
+                let line = if position < 5 {
+                    lines[0] - 1
+                } else {
+                    lines[5] - 1
+                };
+                assert!(
+                    error.starts_with(&format!(
+                        "source `{source}` (segment-defs/defs.yml:{line}) names `{name}`, which is {} bytes long; {dialect_name} reads at most",
+                        name.len()
+                    )),
+                    "{dialect_name} {position}: {error}"
+                );
+                // The gate refuses the same name in any statement.
+                let sql = format!("SELECT \"{name}\" FROM t");
+                let refused =
+                    segc::driver::gate::admit(&sql, &dialect, segc::driver::gate::Shape::Read)
+                        .expect_err(dialect_name)
+                        .to_string();
+                assert!(refused.contains("bytes long"), "{refused}");
+            }
+        }
+    }
+}

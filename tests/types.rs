@@ -174,12 +174,62 @@ fn a_declared_type_that_disagrees_with_the_snapshot_on_strings_is_an_error() {
             "{found:#?}"
         );
     }
-    // Integer and number differ, but not on being a string: the declaration wins.
-    let sources = SOURCES.replace(
-        "amount: amount",
-        "amount: { column: amount, type: integer }",
-    );
-    let dir = project(&sources, DEFINITIONS, Some(SNAPSHOT));
+}
+
+/// A declaration wins over the snapshot's (or the catalog's) type only where it reads the
+/// values as they are: `number` over whole numbers. Any other difference would have segc read
+/// the column otherwise than the warehouse holds it, each warehouse its own way: a date
+/// declared over timestamps matched only UTC midnights (a segment of 2 people had 0), a
+/// timestamp over dates put each day a day early west of UTC, an integer over fractions
+/// printed a maximum 2.5 as 2 from a double column and 3 from a numeric one, and a boolean
+/// over integers left a 2 out of both `true` and `false` on DuckDB and failed on PostgreSQL.
+#[test]
+fn a_declared_type_that_would_read_the_column_otherwise_is_an_error() {
+    for (declared, warehouse, why) in [
+        ("integer", "number", "a number column may hold fractions"),
+        ("date", "timestamp", "a date is a local day"),
+        ("timestamp", "date", "a date is a local day"),
+        ("boolean", "integer", "booleans compare with true and false"),
+        ("integer", "boolean", "booleans compare with true and false"),
+        ("date", "number", "another kind of value"),
+        (
+            "string",
+            "number",
+            "strings compare, count and sort differently",
+        ),
+    ] {
+        let sources = SOURCES.replace(
+            "amount: amount",
+            &format!("amount: {{ column: amount, type: {declared} }}"),
+        );
+        let snapshot = SNAPSHOT.replace("amount: number", &format!("amount: {warehouse}"));
+        assert!(
+            snapshot.contains(&format!("amount: {warehouse}")),
+            "{snapshot}"
+        );
+        let dir = project(&sources, DEFINITIONS, Some(&snapshot));
+        let found: Vec<_> = problems(dir.path())
+            .into_iter()
+            .filter(|p| p.0.starts_with("defs/sources.yml"))
+            .collect();
+        assert_eq!(found.len(), 1, "{declared} over {warehouse}: {found:#?}");
+        assert!(
+            found[0].0.starts_with("defs/sources.yml:15:")
+                && found[0].0.contains(&format!(
+                    "column `amount` of source `orders` is declared `{declared}`, but the warehouse has it as {warehouse} (defs/warehouse_schema.yml:6)"
+                )),
+            "{declared} over {warehouse}: {found:#?}"
+        );
+        assert!(
+            found[0].1.contains(why)
+                && found[0].1.contains(&format!("declare `type: {warehouse}`")),
+            "{declared} over {warehouse}: {found:#?}"
+        );
+    }
+    // A number read from whole numbers is the same value: the declaration wins.
+    let sources = SOURCES.replace("amount: amount", "amount: { column: amount, type: number }");
+    let snapshot = SNAPSHOT.replace("amount: number", "amount: integer");
+    let dir = project(&sources, DEFINITIONS, Some(&snapshot));
     assert_eq!(problems(dir.path()), Vec::new());
 }
 

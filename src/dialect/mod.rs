@@ -62,6 +62,10 @@ pub struct IdentifierStyle {
     /// every character that could end the quoted name early (the closing quote, and on
     /// BigQuery the backslash that escapes it).
     pub escapes: Vec<(String, String)>,
+    /// The longest name the warehouse reads whole, in bytes: PostgreSQL cuts a longer one to
+    /// 63 bytes without an error, and would read another table or column.
+    #[serde(default)]
+    pub max_bytes: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

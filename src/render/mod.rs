@@ -328,6 +328,52 @@ enum Ending<'a> {
 }
 
 /// Spells a statement: each stage by its own module, laid out by the report template.
+/// Refuses a source whose table or column name is longer than the dialect reads whole:
+/// PostgreSQL cuts it to 63 bytes without an error, and would read another table or column
+/// than the one the catalog was asked about (a DATE column read as timestamps, or a table of
+/// the cut name).
+fn whole_names(
+    project: &crate::ir::Project,
+    dialect: &Dialect,
+    target: Option<&str>,
+) -> Result<(), Error> {
+    let Some(max) = dialect.identifier.max_bytes else {
+        return Ok(());
+    };
+    for source in &project.sources {
+        let mut names: Vec<&str> = source
+            .table
+            .resolve(target, &dialect.name)
+            .iter()
+            .map(String::as_str)
+            .collect();
+        names.push(source.key_column());
+        if let SourceRole::Facts {
+            time: Some(time), ..
+        } = &source.role
+        {
+            names.push(time);
+        }
+        if let Some(history) = &source.history {
+            names.extend([history.valid_from.as_str(), history.valid_to.as_str()]);
+        }
+        names.extend(source.columns.iter().map(|c| c.physical.as_str()));
+        if let Some(long) = names.into_iter().find(|name| name.len() > max) {
+            return Err(Error::Render(format!(
+                "source `{}` ({}) names `{}`, which is {} bytes long; {} reads at most {max} \
+                 bytes of a name (PostgreSQL cuts a longer one and reads whatever the cut name \
+                 is): rename it, or read it through a view with a shorter name",
+                source.name,
+                source.origin,
+                crate::terminal::printable(long),
+                long.len(),
+                dialect.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn statement_sql(
     statement: &Statement<'_>,
     dialect: &Dialect,
@@ -337,6 +383,7 @@ fn statement_sql(
     let env = environment(dialect)?;
     let plan = statement.plan();
     let project = plan.project;
+    whole_names(project, dialect, target)?;
     let names = Names {
         dialect,
         project,

@@ -80,10 +80,30 @@ fn snapshot_type<'f>(
         .map(|(_, t)| t)
 }
 
-/// Whether two types disagree on being a string: where that differs, segc would compare,
-/// count or order the values differently from the warehouse.
-fn string_ness_differs(declared: ValueType, warehouse: ValueType) -> bool {
-    (declared == ValueType::String) != (warehouse == ValueType::String)
+/// Why a column declared `declared` cannot be read so when the warehouse holds `warehouse`:
+/// segc would compare, count, order or cast its values otherwise than the warehouse holds
+/// them, and warehouses would not agree. `None` where the declaration reads the values as
+/// they are: the same type, or `number` over whole numbers.
+fn misread_by_declaration(declared: ValueType, warehouse: ValueType) -> Option<&'static str> {
+    use ValueType::*;
+    if declared == warehouse || (declared, warehouse) == (Number, Integer) {
+        return None;
+    }
+    Some(match (declared, warehouse) {
+        (String, _) | (_, String) => {
+            "strings compare, count and sort differently from other values"
+        }
+        (Date | Timestamp, Date | Timestamp) => {
+            "a date is a local day of the project's time zone and a timestamp an instant: a date read as a timestamp is a UTC midnight (a day early west of UTC), and a timestamp compared with days matches only at midnight"
+        }
+        (Integer, Number) => {
+            "a number column may hold fractions, which a whole number's minimum or maximum would round (each warehouse its own way: half to even, half away from zero or toward zero)"
+        }
+        (Boolean, _) | (_, Boolean) => {
+            "booleans compare with true and false and count as 1 and 0; other values do not, and warehouses convert them differently"
+        }
+        _ => "segc would read its values as another kind of value than the warehouse holds",
+    })
 }
 
 fn table_parts(text: &str) -> Option<Vec<String>> {
@@ -615,22 +635,22 @@ impl Validator<'_> {
                     }
                     if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
                         && self.check_types
-                        && string_ness_differs(t, *warehouse)
+                        && let Some(why) = misread_by_declaration(t, *warehouse)
                     {
                         let from = self.type_origin(*at);
                         self.error_with_hint(
-                        format!(
-                            "column `{}` of {what} is declared `{}`, but the warehouse has it as {} ({from})",
-                            column.name.value,
-                            text.value,
-                            warehouse.name(),
-                        ),
-                        text.span,
-                        Some(format!(
-                            "strings compare, count and sort differently from other values: declare `type: {}`, or change the table and refresh the snapshot",
-                            warehouse.name()
-                        )),
-                    );
+                            format!(
+                                "column `{}` of {what} is declared `{}`, but the warehouse has it as {} ({from})",
+                                column.name.value,
+                                text.value,
+                                warehouse.name(),
+                            ),
+                            text.span,
+                            Some(format!(
+                                "{why}: declare `type: {}`, or change the table and refresh the snapshot",
+                                warehouse.name()
+                            )),
+                        );
                     }
                     t
                 }

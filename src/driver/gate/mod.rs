@@ -156,6 +156,9 @@ pub fn admit<'a>(sql: &'a str, dialect: &Dialect, shape: Shape) -> Result<Admitt
                 Err(Unread::Refused(why)) => return refuse(why),
                 Err(Unread::Unparsed(error)) => return Err(error),
             };
+            if let Err(why) = whole_names(&tokens, dialect) {
+                return refuse(why);
+            }
             let statement = crate::sqlcheck::parse_tokens(tokens, &dialect.sqlparser)?;
             let mut check = ReadOnly;
             if let ControlFlow::Break(why) = statement.visit(&mut check) {
@@ -184,12 +187,34 @@ pub fn admit_write<'a>(
         Unread::Refused(why) => refused(why),
         Unread::Unparsed(error) => error,
     })?;
+    whole_names(&tokens, dialect).map_err(refused)?;
     let statement = crate::sqlcheck::parse_tokens(tokens, &dialect.sqlparser)?;
     write::check(&statement, kind, target).map_err(refused)?;
     Ok(Admitted {
         sql,
         shape: Shape::Write,
     })
+}
+
+/// Refuses a name longer than the dialect reads whole (`max_bytes`): PostgreSQL would cut it
+/// and read whatever the cut name is.
+fn whole_names(tokens: &[TokenWithSpan], dialect: &Dialect) -> Result<(), String> {
+    let Some(max) = dialect.identifier.max_bytes else {
+        return Ok(());
+    };
+    for token in tokens {
+        if let Token::Word(word) = &token.token
+            && word.value.len() > max
+        {
+            return Err(format!(
+                "it names `{}`, which is {} bytes long, and {} reads at most {max} bytes of a name",
+                crate::terminal::printable(&word.value),
+                word.value.len(),
+                dialect.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why [`checked_tokens`] gave no tokens.
