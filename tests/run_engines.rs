@@ -1539,29 +1539,45 @@ fn text_no_message_can_carry_fails_at_once_without_retries() {
     assert!(!error.contains("retries"), "{error}");
 }
 
+/// A materialized view is not in `information_schema.columns`, which Redshift's catalog
+/// query reads: its DATE sign-up cannot be typed there, is read as a timestamp, and the run
+/// says so, and why. PostgreSQL's catalog query reads pg_catalog, which lists it: its DATE
+/// order day is a local day (before, it was read as a UTC midnight, a day early in Phoenix:
+/// 0 orders on the as-of day instead of 1, with only a note), and `sources --refresh`
+/// writes its types instead of failing.
 #[test]
 fn a_time_column_the_catalog_cannot_type_is_named_in_a_note() {
     if !enabled() {
         return;
     }
-    // A materialized view is not in `information_schema.columns`: its DATE sign-up cannot
-    // be typed, and is read as a timestamp. The run says so, and why.
     let database = "segc_untimed";
-    let dir = fresh_database(database, &[("untimed", "postgres")]);
+    let dir = fresh_database(
+        database,
+        &[("untimed", "postgres"), ("untimed_rs", "redshift")],
+    );
     let mut db = connect(dir.path(), "untimed");
     for statement in [
         "CREATE SCHEMA app",
         "CREATE TABLE app.users_table (user_id INTEGER, signed_on DATE)",
-        "INSERT INTO app.users_table VALUES (1, DATE '2024-03-10')",
+        "INSERT INTO app.users_table VALUES (1, DATE '2024-03-10'), (2, DATE '2024-03-10')",
         "CREATE MATERIALIZED VIEW app.users AS SELECT * FROM app.users_table",
+        "CREATE TABLE app.orders_table (user_id INTEGER, ordered_on DATE, note VARCHAR(10))",
+        "INSERT INTO app.orders_table VALUES (1, DATE '2024-03-31', 'a'), (2, DATE '2024-03-30', 'b')",
+        "CREATE MATERIALIZED VIEW app.orders AS SELECT * FROM app.orders_table",
     ] {
         db.set_up(statement).unwrap();
     }
+    let definitions = |signup: &str| {
+        format!(
+            "sources:\n  users: {{ table: app.users, key: {{ column: user_id, type: integer }}, columns: {{ signup_at: {signup} }} }}\n\
+             kpis:\n  - {{ name: people, agg: count }}\n"
+        )
+    };
     write_project(
         dir.path(),
         "untimed",
-        "untimed",
-        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: signed_on } }\nkpis:\n  - { name: people, agg: count }\n",
+        "untimed_rs",
+        &definitions("signed_on"),
     );
     let (code, text) = run_in(dir.path());
     assert_eq!(code, Some(0), "{text}");
@@ -1573,12 +1589,58 @@ fn a_time_column_the_catalog_cannot_type_is_named_in_a_note() {
     write_project(
         dir.path(),
         "untimed",
-        "untimed",
-        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: signed_on, type: date } } }\nkpis:\n  - { name: people, agg: count }\n",
+        "untimed_rs",
+        &definitions("{ column: signed_on, type: date }"),
     );
     let (code, text) = run_in(dir.path());
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("note:"), "{text}");
+
+    // PostgreSQL lists the materialized views: nothing to note, and the order day is local.
+    write_project(
+        dir.path(),
+        "untimed",
+        "untimed",
+        "sources:\n\
+         \x20 users: { table: app.users, key: user_id, columns: { signup_at: signed_on } }\n\
+         \x20 orders: { table: app.orders, user_key: user_id, time: ordered_on, columns: { note: note } }\n\
+         attributes:\n\
+         \x20 orders_1d: { source: orders, agg: count, window: 1d }\n\
+         segments:\n\
+         \x20 - { name: noted, all: [ { orders_1d: { gt: 0 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: orders_today, agg: sum, of: orders_1d }\n",
+    );
+    let settings = dir.path().join("segc_project.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{text}time_zone: America/Phoenix\n")).unwrap();
+    let (code, text) = run_in(dir.path());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("note:"), "{text}");
+    let json = common::run_json(dir.path(), &["--target", "untimed"]);
+    let everyone = common::json_row(&json, "all_users").unwrap();
+    assert_eq!(everyone["orders_today"].as_f64(), Some(1.0), "{json}");
+    assert_eq!(
+        common::json_row(&json, "noted").unwrap()["people"],
+        1,
+        "{json}"
+    );
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["sources", "--refresh", "--target", "untimed", "--project"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert!(output.status.success(), "{text}");
+    let snapshot =
+        std::fs::read_to_string(dir.path().join("segment-defs/warehouse_schema.yml")).unwrap();
+    for line in ["signup_at: date\n", "note: string\n", "time: date\n"] {
+        assert!(snapshot.contains(line), "{line:?} in {snapshot}");
+    }
+    let checked = common::run_json(dir.path(), &["--target", "untimed"]);
+    assert_eq!(json["rows"], checked["rows"]);
 }
 
 /// A table named without a schema is typed from the table the statement reads: the first of

@@ -746,3 +746,78 @@ fn a_snapshot_is_compared_with_the_catalog_type_by_type() {
         ]
     );
 }
+
+/// A string declared over a DuckDB type segc cannot read (an ENUM, a UUID) is read as
+/// VARCHAR before its exact comparison: before, DuckDB refused the statement ("collations
+/// are only supported for type varchar"), though segc's own hint says to declare the type.
+/// The ENUM compares and orders as text (its maximum is `sad`), not in its declared order
+/// (`happy`).
+#[test]
+fn a_string_declared_over_an_enum_or_a_uuid_reads_as_text_on_duckdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let database = root.join("d.duckdb");
+    let connection = duckdb::Connection::open(&database).unwrap();
+    connection
+        .execute_batch(
+            "CREATE SCHEMA app;
+             CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, m mood, u UUID);
+             INSERT INTO app.users VALUES
+               (1, TIMESTAMP '2024-01-01', 'ok', '6f9619ff-8b86-d011-b42d-00c04fc964ff'),
+               (2, TIMESTAMP '2024-01-01', 'happy', '6f9619ff-8b86-d011-b42d-00c04fc964ff'),
+               (3, TIMESTAMP '2024-01-01', 'sad', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');",
+        )
+        .unwrap();
+    drop(connection);
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\nas_of: 2024-03-31\ndefault_target: local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("profiles.yml"),
+        "local: { type: duckdb, path: d.duckdb }\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("segment-defs")).unwrap();
+    std::fs::write(
+        root.join("segment-defs/defs.yml"),
+        "sources:\n\
+         \x20 users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp }, m: { column: m, type: string }, u: { column: u, type: string } } }\n\
+         segments:\n\
+         \x20 - { name: ok, all: [ { m: { eq: ok } } ] }\n\
+         \x20 - { name: a0, all: [ { u: { starts_with: a0ee } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: moods, agg: count_distinct, of: m }\n\
+         \x20 - { name: ids, agg: count_distinct, of: u }\n\
+         \x20 - { name: last_mood, agg: max, of: m }\n",
+    )
+    .unwrap();
+    let output = assert_cmd::Command::cargo_bin("segc")
+        .unwrap()
+        .args(["run", "-o", "json", "--project"])
+        .arg(root)
+        .arg("--profiles-dir")
+        .arg(root)
+        .output()
+        .unwrap();
+    let text = common::output_text(&output);
+    assert!(output.status.success(), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let everyone = common::json_row(&json, "all_users").unwrap();
+    assert_eq!(everyone["moods"], 3, "{json}");
+    assert_eq!(everyone["ids"], 2, "{json}");
+    assert_eq!(everyone["last_mood"], "sad", "{json}");
+    assert_eq!(
+        common::json_row(&json, "ok").unwrap()["people"],
+        1,
+        "{json}"
+    );
+    assert_eq!(
+        common::json_row(&json, "a0").unwrap()["people"],
+        1,
+        "{json}"
+    );
+}

@@ -164,10 +164,10 @@ fn catalog_queries_quote_every_name_as_a_literal() {
     );
     let postgres = catalog_query(&Dialect::load("postgres").unwrap(), &tables);
     assert!(
-        postgres.contains("table_name = ('a' || CHR(92) || 'b')"),
+        postgres.contains("c.relname = ('a' || CHR(92) || 'b')"),
         "{postgres}"
     );
-    assert!(postgres.contains("table_schema = 'public'"), "{postgres}");
+    assert!(postgres.contains("n.nspname = 'public'"), "{postgres}");
     let three = vec![vec![
         "sales".to_string(),
         "app".to_string(),

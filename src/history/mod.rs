@@ -94,7 +94,7 @@ fn without_comments(sql: &str) -> String {
     use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
     let dialect = sqlparser::dialect::DuckDbDialect {};
     match Tokenizer::new(&dialect, sql).tokenize() {
-        Ok(tokens) => without_exact_forms(tokens)
+        Ok(tokens) => without_cut_casts(without_exact_forms(tokens))
             .iter()
             .filter(|token| {
                 !matches!(
@@ -152,6 +152,8 @@ fn without_exact_forms(
                 });
                 if let Some(open) = open {
                     out.remove(open);
+                    let end = out.len();
+                    without_string_cast(&mut out, open, end);
                     index += 1 + offset + 1;
                     continue;
                 }
@@ -161,6 +163,96 @@ fn without_exact_forms(
         index += 1;
     }
     out
+}
+
+/// `out[from..to]` without the `CAST( … AS VARCHAR)` DuckDB puts around a string's value (so
+/// that an ENUM, a UUID or JSON declared a string compares as one), where it spans the whole
+/// range: written back as before DuckDB's statements had it. Returns whether it was.
+fn without_string_cast(out: &mut Vec<sqlparser::tokenizer::Token>, from: usize, to: usize) -> bool {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let significant: Vec<usize> = (from..to.min(out.len()))
+        .filter(|&i| !matches!(out[i], Token::Whitespace(_)))
+        .collect();
+    let word = |i: usize, keyword: Keyword| matches!(&out[i], Token::Word(w) if w.keyword == keyword && w.quote_style.is_none());
+    let [cast, open, ..] = significant[..] else {
+        return false;
+    };
+    let [.., as_, varchar, close] = significant[..] else {
+        return false;
+    };
+    if !(word(cast, Keyword::CAST)
+        && matches!(out[open], Token::LParen)
+        && word(as_, Keyword::AS)
+        && word(varchar, Keyword::VARCHAR)
+        && matches!(out[close], Token::RParen)
+        && open < as_)
+    {
+        return false;
+    }
+    // The `(` after CAST closes at the last `)`, not before.
+    let mut depth = 0usize;
+    for (i, token) in out.iter().enumerate().take(close + 1).skip(open) {
+        match token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 && i != close {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    for i in [close, varchar, as_, open, cast] {
+        out.remove(i);
+    }
+    true
+}
+
+/// `tokens` with each `LEFT(CAST(value AS VARCHAR), n)` and `RIGHT(…)` (DuckDB's first and
+/// last characters of a string, see `dialects/duckdb/macros.sql.j2`) written back as
+/// `LEFT(value, n)`, as before DuckDB's statements read the value as VARCHAR there.
+fn without_cut_casts(
+    mut tokens: Vec<sqlparser::tokenizer::Token>,
+) -> Vec<sqlparser::tokenizer::Token> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let significant = |tokens: &[Token], from: usize| {
+        (from..tokens.len()).find(|&i| !matches!(tokens[i], Token::Whitespace(_)))
+    };
+    let mut index = 0;
+    while index < tokens.len() {
+        let cut = matches!(&tokens[index], Token::Word(w) if w.quote_style.is_none()
+            && (w.keyword == Keyword::LEFT || w.keyword == Keyword::RIGHT));
+        let open = significant(&tokens, index + 1).filter(|&i| matches!(tokens[i], Token::LParen));
+        let cast = open.and_then(|i| significant(&tokens, i + 1)).filter(|&i| {
+            matches!(&tokens[i], Token::Word(w) if w.keyword == Keyword::CAST && w.quote_style.is_none())
+        });
+        let cast_open = cast
+            .and_then(|i| significant(&tokens, i + 1))
+            .filter(|&i| matches!(tokens[i], Token::LParen));
+        if let (true, Some(cast), Some(cast_open)) = (cut, cast, cast_open) {
+            // The `)` that closes the CAST.
+            let mut depth = 0usize;
+            let close = (cast_open..tokens.len()).find(|&i| match tokens[i] {
+                Token::LParen => {
+                    depth += 1;
+                    false
+                }
+                Token::RParen => {
+                    depth -= 1;
+                    depth == 0
+                }
+                _ => false,
+            });
+            if let Some(close) = close {
+                without_string_cast(&mut tokens, cast, close + 1);
+            }
+        }
+        index += 1;
+    }
+    tokens
 }
 
 /// One transaction: the locks, the merge, the intervals it replaced deleted, the days
