@@ -92,7 +92,7 @@ fn checks_find_the_repeated_keys_exactly_on_every_engine() {
         "users     app.chk_users     key user_id held by more than one row",
         "8 checks of 4 sources on target `duck`: 3 failed",
         "users: 1 key on 2 rows repeat: a report counts each of their users once per row",
-        "List them:\n  SELECT MIN(\"s\".\"user_id\") AS \"user_id\", COUNT(*) AS \"rows\" FROM \"app\".\"chk_users\" AS \"s\" WHERE \"s\".\"user_id\" IS NOT NULL GROUP BY (\"s\".\"user_id\" COLLATE \"binary\") HAVING COUNT(*) > 1 ORDER BY \"rows\" DESC",
+        "List them:\n  SELECT MIN(\"s\".\"user_id\") AS \"user_id\", COUNT(*) AS \"rows\" FROM \"app\".\"chk_users\" AS \"s\" WHERE \"s\".\"user_id\" IS NOT NULL GROUP BY (CAST(\"s\".\"user_id\" AS VARCHAR) COLLATE \"binary\") HAVING COUNT(*) > 1 ORDER BY \"rows\" DESC",
         "accounts: 1 key on 3 rows repeat: a report joins each of their users once per row",
         "plans: 1 key on 2 rows repeat among the rows valid at the as-of day's end",
     ] {

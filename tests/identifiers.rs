@@ -17,6 +17,18 @@ const ALPHABET: &[char] = &[
     ')', 'é', '\n', '\r', '\0', '\t', '\u{1b}',
 ];
 
+/// Ordinary physical names, in the order of [`write_project`]'s `names`.
+const PLAIN_NAMES: [&str; 8] = [
+    "app",
+    "users",
+    "user_id",
+    "created_at",
+    "country",
+    "events",
+    "user_id",
+    "occurred_at",
+];
+
 /// A project whose physical names are `names` (users schema, users table, user key, sign-up
 /// column, a string column, events table, events user key, events time).
 fn write_project(dir: &Path, names: &[String; 8]) -> Vec<usize> {
@@ -170,17 +182,7 @@ fn known_breakouts_are_refused_or_quoted() {
     ];
     for breakout in breakouts {
         for position in 0..8 {
-            let mut names: [String; 8] = [
-                "app",
-                "users",
-                "user_id",
-                "created_at",
-                "country",
-                "events",
-                "user_id",
-                "occurred_at",
-            ]
-            .map(String::from);
+            let mut names: [String; 8] = PLAIN_NAMES.map(String::from);
             names[position] = breakout.to_string();
             check(&names);
         }
@@ -256,23 +258,13 @@ print(json.dumps(failures))
 /// is sent; other dialects read it whole. Bytes count, not characters.
 #[test]
 fn names_longer_than_a_dialect_reads_are_refused_where_it_would_cut_them() {
-    let plain = [
-        "app",
-        "users",
-        "user_id",
-        "created_at",
-        "country",
-        "events",
-        "user_id",
-        "occurred_at",
-    ];
     for (name, too_long_for) in [
         ("é".repeat(32), &["postgres"][..]),
         ("x".repeat(63), &[][..]),
         ("y".repeat(128), &["postgres", "redshift"][..]),
     ] {
-        for position in 0..plain.len() {
-            let mut names = plain.map(String::from);
+        for position in 0..PLAIN_NAMES.len() {
+            let mut names = PLAIN_NAMES.map(String::from);
             names[position] = name.clone();
             let dir = tempfile::tempdir().unwrap();
             let lines = write_project(dir.path(), &names);

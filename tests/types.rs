@@ -643,8 +643,8 @@ fn keys_are_typed_before_a_dialect_whose_equality_folds_joins_them() {
     let duckdb = segc::dialect::Dialect::load("duckdb").unwrap();
     let sql = common::compile(&validated, &duckdb);
     for want in [
-        "(\"u\".\"user_id\" COLLATE \"binary\") AS \"segc_user\"",
-        "GROUP BY (\"f\".\"user_id\" COLLATE \"binary\")",
+        "(CAST(\"u\".\"user_id\" AS VARCHAR) COLLATE \"binary\") AS \"segc_user\"",
+        "GROUP BY (CAST(\"f\".\"user_id\" AS VARCHAR) COLLATE \"binary\")",
     ] {
         assert!(sql.contains(want), "{want}\n{sql}");
     }
@@ -819,5 +819,64 @@ fn a_string_declared_over_an_enum_or_a_uuid_reads_as_text_on_duckdb() {
         common::json_row(&json, "a0").unwrap()["people"],
         1,
         "{json}"
+    );
+}
+
+/// The schema of a table named without one is asked of the warehouse where the dialect has a
+/// `visible` query, and a warehouse that cannot answer it (the query fails) leaves the name
+/// to the dialect's default schema, as before: the catalog is still read. On DuckDB, with a
+/// stand-in `visible` query: `orders` resolves to `app`, where its time column is a DATE,
+/// not to `main`, where a stale copy has a TIMESTAMP.
+#[test]
+fn a_bare_table_is_looked_up_where_the_visible_query_says_else_in_the_default_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let database = root.join("d.duckdb");
+    let connection = duckdb::Connection::open(&database).unwrap();
+    connection
+        .execute_batch(
+            "CREATE SCHEMA app;
+             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP);
+             CREATE TABLE app.orders (user_id INTEGER, ordered_on DATE);
+             CREATE TABLE main.orders (user_id INTEGER, ordered_on TIMESTAMP);",
+        )
+        .unwrap();
+    drop(connection);
+    std::fs::write(root.join("segc_project.yml"), "name: t\n").unwrap();
+    std::fs::create_dir(root.join("segment-defs")).unwrap();
+    std::fs::write(
+        root.join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp } } }\n  orders: { table: orders, user_key: { column: user_id, type: integer }, time: ordered_on }\n",
+    )
+    .unwrap();
+    let files = segc::spec::load_project(root).unwrap();
+    let project =
+        segc::validate::validate_with(files, &segc::validate::LearnedTypes::new(), false).unwrap();
+    let sources: Vec<&segc::ir::Source> = project.sources.iter().collect();
+    let time_type = |visible: Option<&str>| {
+        let mut dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+        dialect.catalog.visible = visible.map(str::to_string);
+        let mut driver = segc::driver::duckdb::DuckDb::open_read_only(&database).unwrap();
+        let read = segc::catalog::read(&mut driver, &dialect, &sources, "local").unwrap();
+        let orders = read.iter().find(|s| s.source == "orders").unwrap();
+        assert!(orders.problems.is_empty(), "{:?}", orders.problems);
+        orders.times.clone()
+    };
+    let date = segc::catalog::WarehouseType::Known(segc::ir::ValueType::Date);
+    let timestamp = segc::catalog::WarehouseType::Known(segc::ir::ValueType::Timestamp);
+    assert_eq!(
+        time_type(None),
+        vec![("time".to_string(), timestamp.clone())]
+    );
+    assert_eq!(
+        time_type(Some(
+            "SELECT table_schema, table_name FROM information_schema.tables \
+             WHERE table_name IN ({tables}) ORDER BY table_schema"
+        )),
+        vec![("time".to_string(), date)]
+    );
+    assert_eq!(
+        time_type(Some("SELECT a, b FROM no_such_table WHERE b IN ({tables})")),
+        vec![("time".to_string(), timestamp)]
     );
 }

@@ -181,7 +181,8 @@ pub fn read(
 /// Puts before each table named without a schema the schema the warehouse reads it from
 /// (the dialect's `visible` query: PostgreSQL's search path, SQL Server's default schema),
 /// so that the catalog is read for the table the statement reads, not for one of the same
-/// name in `default_schema`. A name the query does not find is left as it is.
+/// name in `default_schema`. A name the query does not find is left as it is, and so is
+/// every name when the query fails.
 fn resolve_bare_names(
     driver: &mut dyn Driver,
     dialect: &Dialect,
@@ -202,7 +203,13 @@ fn resolve_bare_names(
         return Ok(());
     }
     let sql = query::visible_query(dialect, template, &bare);
-    let rows = query::name_rows(&driver.query(&sql)?)?;
+    // A server that cannot answer it (an older or stricter one) leaves the names to
+    // `default_schema`, as before segc asked; a cancelled run stops.
+    let rows = match driver.query(&sql) {
+        Ok(result) => query::name_rows(&result)?,
+        Err(error @ (Error::Interrupted(_) | Error::TimedOut(_))) => return Err(error),
+        Err(_) => return Ok(()),
+    };
     for parts in tables.iter_mut() {
         if let [name] = parts.as_slice()
             && let Some(schema) = query::visible_schema(&rows, name)
