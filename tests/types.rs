@@ -754,35 +754,14 @@ fn a_snapshot_is_compared_with_the_catalog_type_by_type() {
 /// (`happy`).
 #[test]
 fn a_string_declared_over_an_enum_or_a_uuid_reads_as_text_on_duckdb() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let database = root.join("d.duckdb");
-    let connection = duckdb::Connection::open(&database).unwrap();
-    connection
-        .execute_batch(
-            "CREATE SCHEMA app;
+    let dir = duckdb_project(
+        "CREATE SCHEMA app;
              CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
              CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, m mood, u UUID);
              INSERT INTO app.users VALUES
                (1, TIMESTAMP '2024-01-01', 'ok', '6f9619ff-8b86-d011-b42d-00c04fc964ff'),
                (2, TIMESTAMP '2024-01-01', 'happy', '6f9619ff-8b86-d011-b42d-00c04fc964ff'),
                (3, TIMESTAMP '2024-01-01', 'sad', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');",
-        )
-        .unwrap();
-    drop(connection);
-    std::fs::write(
-        root.join("segc_project.yml"),
-        "name: t\nas_of: 2024-03-31\ndefault_target: local\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("profiles.yml"),
-        "local: { type: duckdb, path: d.duckdb }\n",
-    )
-    .unwrap();
-    std::fs::create_dir(root.join("segment-defs")).unwrap();
-    std::fs::write(
-        root.join("segment-defs/defs.yml"),
         "sources:\n\
          \x20 users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp }, m: { column: m, type: string }, u: { column: u, type: string } } }\n\
          segments:\n\
@@ -793,8 +772,8 @@ fn a_string_declared_over_an_enum_or_a_uuid_reads_as_text_on_duckdb() {
          \x20 - { name: moods, agg: count_distinct, of: m }\n\
          \x20 - { name: ids, agg: count_distinct, of: u }\n\
          \x20 - { name: last_mood, agg: max, of: m }\n",
-    )
-    .unwrap();
+    );
+    let root = dir.path();
     let output = assert_cmd::Command::cargo_bin("segc")
         .unwrap()
         .args(["run", "-o", "json", "--project"])
@@ -829,26 +808,15 @@ fn a_string_declared_over_an_enum_or_a_uuid_reads_as_text_on_duckdb() {
 /// not to `main`, where a stale copy has a TIMESTAMP.
 #[test]
 fn a_bare_table_is_looked_up_where_the_visible_query_says_else_in_the_default_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let database = root.join("d.duckdb");
-    let connection = duckdb::Connection::open(&database).unwrap();
-    connection
-        .execute_batch(
-            "CREATE SCHEMA app;
+    let dir = duckdb_project(
+        "CREATE SCHEMA app;
              CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP);
              CREATE TABLE app.orders (user_id INTEGER, ordered_on DATE);
              CREATE TABLE main.orders (user_id INTEGER, ordered_on TIMESTAMP);",
-        )
-        .unwrap();
-    drop(connection);
-    std::fs::write(root.join("segc_project.yml"), "name: t\n").unwrap();
-    std::fs::create_dir(root.join("segment-defs")).unwrap();
-    std::fs::write(
-        root.join("segment-defs/defs.yml"),
         "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp } } }\n  orders: { table: orders, user_key: { column: user_id, type: integer }, time: ordered_on }\n",
-    )
-    .unwrap();
+    );
+    let root = dir.path();
+    let database = root.join("d.duckdb");
     let files = segc::spec::load_project(root).unwrap();
     let project =
         segc::validate::validate_with(files, &segc::validate::LearnedTypes::new(), false).unwrap();
@@ -879,4 +847,27 @@ fn a_bare_table_is_looked_up_where_the_visible_query_says_else_in_the_default_sc
         time_type(Some("SELECT a, b FROM no_such_table WHERE b IN ({tables})")),
         vec![("time".to_string(), timestamp)]
     );
+}
+
+/// A project in a temporary folder reading a DuckDB database `d.duckdb` there (made by
+/// `setup`), as of 2024-03-31, with target `local` and `definitions` in segment-defs.
+fn duckdb_project(setup: &str, definitions: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let connection = duckdb::Connection::open(root.join("d.duckdb")).unwrap();
+    connection.execute_batch(setup).unwrap();
+    drop(connection);
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\nas_of: 2024-03-31\ndefault_target: local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("profiles.yml"),
+        "local: { type: duckdb, path: d.duckdb }\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("segment-defs")).unwrap();
+    std::fs::write(root.join("segment-defs/defs.yml"), definitions).unwrap();
+    dir
 }
