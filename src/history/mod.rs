@@ -165,49 +165,49 @@ fn without_exact_forms(
     out
 }
 
+/// The `)` that closes the `(` at `open`.
+fn closing(tokens: &[sqlparser::tokenizer::Token], open: usize) -> Option<usize> {
+    use sqlparser::tokenizer::Token;
+    let mut depth = 0usize;
+    (open..tokens.len()).find(|&i| match tokens[i] {
+        Token::LParen => {
+            depth += 1;
+            false
+        }
+        Token::RParen => {
+            depth = depth.saturating_sub(1);
+            depth == 0
+        }
+        _ => false,
+    })
+}
+
 /// `out[from..to]` without the `CAST( … AS VARCHAR)` DuckDB puts around a string's value (so
 /// that an ENUM, a UUID or JSON declared a string compares as one), where it spans the whole
-/// range: written back as before DuckDB's statements had it. Returns whether it was.
-fn without_string_cast(out: &mut Vec<sqlparser::tokenizer::Token>, from: usize, to: usize) -> bool {
+/// range: written back as before DuckDB's statements had it.
+fn without_string_cast(out: &mut Vec<sqlparser::tokenizer::Token>, from: usize, to: usize) {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::Token;
     let significant: Vec<usize> = (from..to.min(out.len()))
         .filter(|&i| !matches!(out[i], Token::Whitespace(_)))
         .collect();
     let word = |i: usize, keyword: Keyword| matches!(&out[i], Token::Word(w) if w.keyword == keyword && w.quote_style.is_none());
-    let [cast, open, ..] = significant[..] else {
-        return false;
+    let ([cast, open, ..], [.., as_, varchar, close]) = (&significant[..], &significant[..]) else {
+        return;
     };
-    let [.., as_, varchar, close] = significant[..] else {
-        return false;
-    };
-    if !(word(cast, Keyword::CAST)
+    let (cast, open, as_, varchar, close) = (*cast, *open, *as_, *varchar, *close);
+    // The `(` after CAST closes at the last `)`, not before.
+    if word(cast, Keyword::CAST)
         && matches!(out[open], Token::LParen)
         && word(as_, Keyword::AS)
         && word(varchar, Keyword::VARCHAR)
-        && matches!(out[close], Token::RParen)
-        && open < as_)
+        && open < as_
+        && closing(out, open) == Some(close)
     {
-        return false;
-    }
-    // The `(` after CAST closes at the last `)`, not before.
-    let mut depth = 0usize;
-    for (i, token) in out.iter().enumerate().take(close + 1).skip(open) {
-        match token {
-            Token::LParen => depth += 1,
-            Token::RParen => {
-                depth -= 1;
-                if depth == 0 && i != close {
-                    return false;
-                }
-            }
-            _ => {}
+        for i in [close, varchar, as_, open, cast] {
+            out.remove(i);
         }
     }
-    for i in [close, varchar, as_, open, cast] {
-        out.remove(i);
-    }
-    true
 }
 
 /// `tokens` with each `LEFT(CAST(value AS VARCHAR), n)` and `RIGHT(…)` (DuckDB's first and
@@ -221,36 +221,27 @@ fn without_cut_casts(
     let significant = |tokens: &[Token], from: usize| {
         (from..tokens.len()).find(|&i| !matches!(tokens[i], Token::Whitespace(_)))
     };
-    let mut index = 0;
-    while index < tokens.len() {
-        let cut = matches!(&tokens[index], Token::Word(w) if w.quote_style.is_none()
+    for index in 0..tokens.len() {
+        // A cast removed after `index` shortens the list: stop at its end.
+        let Some(token) = tokens.get(index) else {
+            break;
+        };
+        let cut = matches!(token, Token::Word(w) if w.quote_style.is_none()
             && (w.keyword == Keyword::LEFT || w.keyword == Keyword::RIGHT));
+        if !cut {
+            continue;
+        }
         let open = significant(&tokens, index + 1).filter(|&i| matches!(tokens[i], Token::LParen));
         let cast = open.and_then(|i| significant(&tokens, i + 1)).filter(|&i| {
             matches!(&tokens[i], Token::Word(w) if w.keyword == Keyword::CAST && w.quote_style.is_none())
         });
-        let cast_open = cast
+        let close = cast
             .and_then(|i| significant(&tokens, i + 1))
-            .filter(|&i| matches!(tokens[i], Token::LParen));
-        if let (true, Some(cast), Some(cast_open)) = (cut, cast, cast_open) {
-            // The `)` that closes the CAST.
-            let mut depth = 0usize;
-            let close = (cast_open..tokens.len()).find(|&i| match tokens[i] {
-                Token::LParen => {
-                    depth += 1;
-                    false
-                }
-                Token::RParen => {
-                    depth -= 1;
-                    depth == 0
-                }
-                _ => false,
-            });
-            if let Some(close) = close {
-                without_string_cast(&mut tokens, cast, close + 1);
-            }
+            .filter(|&i| matches!(tokens[i], Token::LParen))
+            .and_then(|cast_open| closing(&tokens, cast_open));
+        if let (Some(cast), Some(close)) = (cast, close) {
+            without_string_cast(&mut tokens, cast, close + 1);
         }
-        index += 1;
     }
     tokens
 }

@@ -327,7 +327,6 @@ enum Ending<'a> {
     Snapshot(&'a snapshot::SnapshotSpec<'a>),
 }
 
-/// Spells a statement: each stage by its own module, laid out by the report template.
 /// Refuses a source whose table or column name is longer than the dialect reads whole:
 /// PostgreSQL cuts it to 63 bytes without an error, and would read another table or column
 /// than the one the catalog was asked about (a DATE column read as timestamps, or a table of
@@ -374,6 +373,7 @@ fn whole_names(
     Ok(())
 }
 
+/// Spells a statement: each stage by its own module, laid out by the report template.
 fn statement_sql(
     statement: &Statement<'_>,
     dialect: &Dialect,

@@ -106,11 +106,11 @@ const FUNCTIONS: &[&str] = &[
     "pg_backend_pid",
     // The schema a table named without one is read from (`visible` in a dialect's catalog).
     "pg_table_is_visible",
+    "schema_id",
+    "schema_name",
     // PostgreSQL's catalog query: a column's type name, and the database of a three-part name.
     "format_type",
     "current_database",
-    "schema_id",
-    "schema_name",
 ];
 
 /// A statement the gate let through, for one shape.
