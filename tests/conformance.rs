@@ -1470,3 +1470,202 @@ fn the_contracts_edges_count_alike_on_every_engine() {
         }
     }
 }
+
+/// A single-precision column (`real`, DuckDB's `FLOAT`) holds the nearest binary fraction of
+/// 24 bits: 0.1 is 0.100000001490116. PostgreSQL and Redshift compare it with a decimal in
+/// double precision, DuckDB and SQL Server in single precision, and PostgreSQL an `IN` list
+/// of two or more in single precision: `eq: 0.1` matched one user on DuckDB and none on
+/// PostgreSQL, and `in: [0.1, 0.7]` all three there. Typed by the catalog, such a column is
+/// read as the double it holds on every warehouse (BigQuery, which has no single precision,
+/// is loaded with those doubles), so every engine counts, adds and prints alike.
+#[test]
+fn single_precision_columns_compare_alike_on_every_engine() {
+    let segments = [
+        ("equal", "{ eq: 0.1 }", 0),
+        ("listed_one", "{ in: [0.1] }", 0),
+        ("listed_two", "{ in: [0.1, 0.7] }", 0),
+        ("at_least", "{ gte: 0.7 }", 0),
+        ("above", "{ gt: 0.1 }", 3),
+        ("below", "{ lt: 0.7 }", 3),
+        ("between", "{ between: [0.1, 0.7] }", 3),
+        ("exact", "{ eq: 0.5 }", 1),
+    ];
+    let written: Vec<String> = segments
+        .iter()
+        .map(|(name, condition, _)| {
+            format!("  - {{ name: {name}, all: [ {{ r: {condition} }} ] }}")
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_single_precision",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, r FLOAT);
+         INSERT INTO app.users VALUES (1, '2024-01-01', 0.1), (2, '2024-01-01', 0.7),
+           (3, '2024-01-01', 0.5), (4, '2024-01-01', NULL);
+         CREATE TABLE app.orders (user_id INTEGER, ordered_at TIMESTAMP, r FLOAT);
+         INSERT INTO app.orders VALUES (1, '2024-03-01', 0.1), (1, '2024-03-02', 0.1),
+           (2, '2024-03-03', 0.7), (3, '2024-03-04', 0.5);",
+        "name: single\nas_of: 2024-03-31\n",
+        &format!(
+            "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, r: r }} }}\n\
+             \x20 orders: {{ table: app.orders, user_key: user_id, time: ordered_at, columns: {{ r: r }} }}\n\
+             attributes:\n  r: {{ source: users, column: r }}\n\
+             \x20 tenths: {{ source: orders, agg: count, where: {{ r: {{ eq: 0.1 }} }} }}\n\
+             \x20 listed: {{ source: orders, agg: count, where: {{ r: {{ in: [0.1, 0.7] }} }} }}\n\
+             \x20 halves: {{ source: orders, agg: count, where: {{ r: {{ eq: 0.5 }} }} }}\n\
+             \x20 top: {{ source: orders, agg: max, column: r }}\n\
+             \x20 spent: {{ source: orders, agg: sum, column: r }}\n\
+             segments:\n{}\n  - {{ name: top_at_least, all: [ {{ top: {{ gte: 0.7 }} }} ] }}\n\
+             kpis:\n  - {{ name: people, agg: count }}\n\
+             \x20 - {{ name: tenths, agg: sum, of: tenths }}\n  - {{ name: listed, agg: sum, of: listed }}\n\
+             \x20 - {{ name: halves, agg: sum, of: halves }}\n  - {{ name: top, agg: max, of: top }}\n\
+             \x20 - {{ name: spent, agg: sum, of: spent }}\n  - {{ name: highest, agg: max, of: r }}\n",
+            written.join("\n")
+        ),
+    );
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        for (name, _, people) in segments {
+            assert_eq!(
+                row(table, name)["people"],
+                people,
+                "{name} on {target}: {table}"
+            );
+        }
+        assert_eq!(row(table, "top_at_least")["people"], 0, "{target}: {table}");
+        let everyone = row(table, "all_users");
+        // Read as doubles: no stored 0.1 or 0.7 equals the decimal, the 0.5 does.
+        let number = |kpi: &str| everyone[kpi].as_f64().unwrap();
+        assert_eq!(number("tenths"), 0.0, "{target}: {table}");
+        assert_eq!(number("listed"), 0.0, "{target}: {table}");
+        assert_eq!(number("halves"), 1.0, "{target}: {table}");
+        // Printed to 12 significant digits: 0.699999988079, not 0.7.
+        let near = |got: f64, want: f64| (got - want).abs() < 1e-11;
+        let spent = 2.0 * f64::from(0.1_f32) + f64::from(0.7_f32) + 0.5;
+        assert!(near(number("spent"), spent), "{target}: {table}");
+        assert!(near(number("top"), f64::from(0.7_f32)), "{target}: {table}");
+        assert!(
+            near(number("highest"), f64::from(0.7_f32)),
+            "{target}: {table}"
+        );
+        assert!(!near(number("top"), 0.7), "{target}: {table}");
+    }
+}
+
+/// A condition's number with a fraction is a double on every warehouse. Written bare,
+/// DuckDB and PostgreSQL compared an integer or decimal column with it exactly, as a
+/// decimal, where BigQuery compares in double precision: `gt: 9007199254740992.5` (the
+/// double 2^53) matched 2^53 + 1 on DuckDB and PostgreSQL only, and against `gte:
+/// 0.3333333333333333` DuckDB cast a decimal column to 16 fraction digits and failed on a
+/// value of 10^22.
+#[test]
+fn fractional_numbers_in_conditions_are_doubles_on_every_engine() {
+    let segments = [
+        ("third", "{ amount: { gte: 0.3333333333333333 } }", 2),
+        ("past_2_53", "{ acct: { gt: 9007199254740992.5 } }", 0),
+        ("at_2_53", "{ acct: { eq: 9007199254740992.5 } }", 2),
+        ("listed", "{ acct: { in: [9007199254740992.5, 7.5] } }", 2),
+        ("tenths", "{ amount: { between: [0.05, 0.15] } }", 1),
+        // Whole numbers in a list stay exact beside fractions and numbers past 64 bits.
+        ("mixed", "{ acct: { in: [9007199254740993, 0.5] } }", 1),
+        (
+            "mixed_out",
+            "{ acct: { not_in: [9007199254740993, 0.5] } }",
+            2,
+        ),
+        (
+            "past_64_bits",
+            "{ acct: { in: [9007199254740993, 18446744073709551616] } }",
+            1,
+        ),
+        // Formulas compute in double precision (rule 7): 2^53 + 1 there is 2^53.
+        ("formula_fraction", "{ big_amount: { eq: true } }", 2),
+        ("formula_whole", "{ acct_matches: { eq: true } }", 2),
+    ];
+    let written: Vec<String> = segments
+        .iter()
+        .map(|(name, condition, _)| format!("  - {{ name: {name}, all: [ {condition} ] }}"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_fractions",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, acct BIGINT, amount DECIMAL(38,2));
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', 9007199254740993, 10000000000000000000000.00),
+           (2, '2024-01-01', 9007199254740992, 0.50),
+           (3, '2024-01-01', 3, 0.10);",
+        "name: fractions\nas_of: 2024-03-31\n",
+        &format!(
+            "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, acct: acct, amount: amount }} }}\n\
+             attributes:\n  big_amount: {{ formula: \"amount >= 0.3333333333333333\" }}\n\
+             \x20 acct_matches: {{ formula: \"acct = 9007199254740993\" }}\n\
+             segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n",
+            written.join("\n")
+        ),
+    );
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        for (name, _, people) in segments {
+            assert_eq!(
+                row(table, name)["people"],
+                people,
+                "{name} on {target}: {table}"
+            );
+        }
+    }
+}
+
+/// An exact sum keeps a value's bits from 2^-96 up: cut from 2^-64, a sum of one 3e-15
+/// printed `2.99998741127e-15`, and one of 1.23e-9 `1.22999999996e-9`, where their maximum
+/// printed the value. Its pieces are put together so that large ones that cancel leave the
+/// small ones exact.
+#[test]
+fn sums_of_small_fractions_print_their_digits_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_small_sums",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, grp VARCHAR, x DOUBLE);
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', 'a', 1.23e-9), (2, '2024-01-01', 'b', 3e-15),
+           (3, '2024-01-01', 'c', -2.5e-12), (4, '2024-01-01', 'c', 1e-20),
+           (5, '2024-01-01', 'd', 4294967296), (6, '2024-01-01', 'd', -4294967000),
+           (7, '2024-01-01', 'd', -295.99);",
+        "name: small\nas_of: 2024-03-31\n",
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, grp: grp, x: x } }\n\
+         segments:\n  - { name: a, all: [ { grp: { eq: a } } ] }\n  - { name: b, all: [ { grp: { eq: b } } ] }\n\
+         \x20 - { name: c, all: [ { grp: { eq: c } } ] }\n  - { name: d, all: [ { grp: { eq: d } } ] }\n\
+         kpis:\n  - { name: total, agg: sum, of: x }\n  - { name: mean, agg: avg, of: x }\n  - { name: top, agg: max, of: x }\n",
+    );
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        // 1e-20 is below 2^-64: four pieces left it out of c's total.
+        for (segment, total, mean) in [
+            ("a", 1.23e-9, 1.23e-9),
+            ("b", 3e-15, 3e-15),
+            ("c", -2.49999999e-12, -1.249999995e-12),
+        ] {
+            let got = row(table, segment);
+            assert_eq!(
+                got["total"].as_f64(),
+                Some(total),
+                "{segment} on {target}: {table}"
+            );
+            assert_eq!(
+                got["mean"].as_f64(),
+                Some(mean),
+                "{segment} on {target}: {table}"
+            );
+        }
+        // 2^32 − 4294967000 − 295.99 (the double nearest 295.99 is a little above it): the
+        // pieces' sums nearly cancel, and put together from the lowest piece up, the
+        // fraction rounded to the units' magnitude gave 0.0100002288818.
+        let balance = row(table, "d")["total"].as_f64();
+        assert_eq!(balance, Some(0.00999999999999), "{target}: {table}");
+    }
+}

@@ -286,7 +286,7 @@ fn a_fixed_length_string_of_sql_server_is_read_as_a_string_without_its_padding()
     let padded = |source: &str, column: &str| {
         let source = validated.sources.iter().find(|s| s.name == source).unwrap();
         let column = source.column(column).unwrap();
-        (column.value_type, column.padded)
+        (column.value_type, column.stored == segc::ir::Stored::Padded)
     };
     let string = segc::ir::ValueType::String;
     assert_eq!(padded("users", "country"), (string, true));

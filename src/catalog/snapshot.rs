@@ -110,9 +110,10 @@ pub fn disagreements(
         let snapshot = WarehouseType::from_snapshot(&recorded.value);
         let differs = match (&snapshot, live) {
             (WarehouseType::Known(a), WarehouseType::Known(b)) => a != b,
-            // Fixed-length strings are read as strings: one is not another unsupported type.
+            // Fixed-length strings are read as strings and single-precision floats as numbers:
+            // one is not another unsupported type.
             (WarehouseType::Unsupported(_), WarehouseType::Unsupported(_)) => {
-                snapshot.is_padded_string() != live.is_padded_string()
+                snapshot.read_as() != live.read_as()
             }
             _ => true,
         };

@@ -47,7 +47,6 @@ fn postgres_and_redshift_types_map_to_segc_types() {
             ("bigint", ValueType::Integer),
             ("numeric", ValueType::Number),
             ("double precision", ValueType::Number),
-            ("real", ValueType::Number),
             ("date", ValueType::Date),
             ("timestamp without time zone", ValueType::Timestamp),
             ("timestamp with time zone", ValueType::Timestamp),
@@ -107,6 +106,44 @@ fn sqlserver_and_bigquery_types_map_to_segc_types() {
     }
     assert!(!WarehouseType::Unsupported("varchar".into()).is_padded_string());
     assert!(!mapped("sqlserver", "varchar").is_padded_string());
+    // Single-precision floats are kept by their names, and read as numbers in double
+    // precision; SQL Server's and BigQuery's `float` is a double.
+    for (dialect, name) in [
+        ("postgres", "real"),
+        ("redshift", "real"),
+        ("redshift", "float4"),
+        ("sqlserver", "real"),
+        ("duckdb", "FLOAT"),
+        ("duckdb", "REAL"),
+    ] {
+        let mapped = mapped(dialect, name);
+        assert!(
+            mapped.is_single_precision()
+                && mapped.read_as() == Some((ValueType::Number, crate::ir::Stored::Single)),
+            "{dialect} {name}: {mapped:?}"
+        );
+        // The snapshot keeps the name, and reads it back as the same.
+        let again = WarehouseType::from_snapshot(&mapped.snapshot_text());
+        assert_eq!(again.read_as(), mapped.read_as(), "{dialect} {name}");
+    }
+    for (dialect, name) in [
+        ("sqlserver", "float"),
+        ("bigquery", "FLOAT64"),
+        ("duckdb", "DOUBLE"),
+        ("postgres", "double precision"),
+        ("redshift", "float8"),
+    ] {
+        assert_eq!(
+            mapped(dialect, name).read_as(),
+            Some((ValueType::Number, crate::ir::Stored::Plain)),
+            "{dialect} {name}"
+        );
+    }
+    assert_eq!(
+        mapped("sqlserver", "char").read_as(),
+        Some((ValueType::String, crate::ir::Stored::Padded))
+    );
+    assert_eq!(mapped("postgres", "uuid").read_as(), None);
     for (name, expected) in [
         ("STRING", ValueType::String),
         ("STRING(10)", ValueType::String),
@@ -288,7 +325,7 @@ fn columns_match_exactly_first_then_without_case_when_unique() {
         columns: ["country", "Role", "plan", "gone"]
             .iter()
             .map(|name| crate::ir::Column {
-                padded: false,
+                stored: crate::ir::Stored::Plain,
                 name: name.to_ascii_lowercase(),
                 physical: name.to_string(),
                 value_type: ValueType::Unknown,

@@ -49,6 +49,27 @@ impl WarehouseType {
     pub fn is_padded_string(&self) -> bool {
         matches!(self, WarehouseType::Unsupported(name) if fixed_length(name))
     }
+
+    /// Whether it is a single-precision float (`real`, `float4`, DuckDB's `FLOAT`), which the
+    /// catalogs leave unsupported rather than `number`, so that the snapshot keeps its name:
+    /// segc reads such a column as a number in double precision (`ir::Stored::Single`), as
+    /// the warehouses compare it differently.
+    pub fn is_single_precision(&self) -> bool {
+        matches!(self, WarehouseType::Unsupported(name) if single_precision(name))
+    }
+
+    /// The segc type a column of this type is read as, with how it is stored: a known type
+    /// as it is, a fixed-length string as a string, a single-precision float as a number;
+    /// `None` for a type segc does not read.
+    pub fn read_as(&self) -> Option<(ValueType, crate::ir::Stored)> {
+        use crate::ir::Stored;
+        match self {
+            WarehouseType::Known(t) => Some((*t, Stored::Plain)),
+            _ if self.is_padded_string() => Some((ValueType::String, Stored::Padded)),
+            _ if self.is_single_precision() => Some((ValueType::Number, Stored::Single)),
+            WarehouseType::Unsupported(_) => None,
+        }
+    }
 }
 
 /// A warehouse type name without case, sizes or precisions: `DECIMAL(18, 2)` → `decimal`,
@@ -71,6 +92,13 @@ fn normalized(name: &str) -> String {
 /// [`WarehouseType::is_padded_string`]).
 fn fixed_length(name: &str) -> bool {
     matches!(normalized(name).as_str(), "char" | "nchar")
+}
+
+/// Whether a warehouse type name is a single-precision float's (see
+/// [`WarehouseType::is_single_precision`]). SQL Server's and BigQuery's `float` are double
+/// precision, but their catalogs' `number` lists name them first.
+fn single_precision(name: &str) -> bool {
+    matches!(normalized(name).as_str(), "real" | "float4" | "float")
 }
 
 /// The segc type of a warehouse type name, by the dialect's `[catalog.types]`.

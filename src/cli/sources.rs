@@ -109,8 +109,9 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
         .iter()
         .flat_map(|source| {
             source.columns.iter().filter_map(|(column, t)| match t {
-                // A fixed-length string is read as a string without its padding.
-                crate::catalog::WarehouseType::Unsupported(name) if !t.is_padded_string() => {
+                // A fixed-length string is read as a string without its padding, and a
+                // single-precision float as a number in double precision.
+                crate::catalog::WarehouseType::Unsupported(name) if t.read_as().is_none() => {
                     Some(format!("{}.{column} ({name})", source.source))
                 }
                 _ => None,

@@ -346,6 +346,12 @@ pub struct Dialect {
     /// has an `exact` macro of its own (see [`Dialect::compares_strings_exactly`]).
     #[serde(skip)]
     exact_equality: bool,
+    /// Statements spelled as definition hashes were first computed, so that histories
+    /// recorded before keep their hashes: a condition's fractional number bare (`0.5`, not
+    /// `CAST(0.5 AS DOUBLE)`), and an exact sum in four pieces from 2^-64 up (not five from
+    /// 2^-96). Set only to compute a definition hash.
+    #[serde(skip)]
+    pub hash_spelling: bool,
 }
 
 impl Dialect {

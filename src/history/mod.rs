@@ -61,12 +61,18 @@ pub fn names(columns: &[TableColumn]) -> Vec<&'static str> {
 /// attributes and sources they read, the project's time zone, and also how segc compiles
 /// them. The reference dialect's spelling of exact string comparison (`(value COLLATE
 /// "binary")`, which changes no membership where columns have no collation of their own) is
-/// left out, so that histories recorded before DuckDB spelled it keep their hashes.
+/// left out, so that histories recorded before DuckDB spelled it keep their hashes; so are
+/// the casts around a condition's fractional numbers (`CAST(0.5 AS DOUBLE)`) and the lowest
+/// piece of exact sums ([`crate::dialect::Dialect::hash_spelling`]), which change DuckDB's
+/// membership only where an integer or decimal column is compared with a number a double
+/// cannot hold exactly, or a sum's bits below 2^-64 decide a condition.
 pub fn definition_hash(
     project: &Project,
     segment: SegmentId,
 ) -> Result<String, crate::error::Error> {
-    hash_as_compiled(project, segment, &crate::dialect::Dialect::load("duckdb")?)
+    let mut dialect = crate::dialect::Dialect::load("duckdb")?;
+    dialect.hash_spelling = true;
+    hash_as_compiled(project, segment, &dialect)
 }
 
 /// [`definition_hash`] as compiled for `dialect`.
@@ -593,6 +599,69 @@ mod tests {
             definition_hash(&project, SegmentId(0)).unwrap(),
             hash_as_compiled(&project, SegmentId(0), &before).unwrap()
         );
+    }
+
+    /// A condition's fractional number is written as a double (`CAST(0.5 AS DOUBLE)`), which
+    /// changes no hash: the hash is the one of the statement with the number bare.
+    #[test]
+    fn the_hash_leaves_out_the_casts_of_fractional_numbers() {
+        let yaml = format!(
+            "{SOURCES}  spend: {{ source: users, column: spend, type: number }}\nsegments:\n  - {{ name: s, all: [ {{ spend: {{ gte: 0.5 }} }}, {{ spend: {{ in: [-1.25, 2.5] }} }} ] }}\n"
+        )
+        .replace(
+            "country: { column: country, type: string } }",
+            "country: { column: country, type: string }, spend: { column: spend, type: number } }",
+        );
+        let project = project(&yaml);
+        let plan = crate::plan::Plan::membership(
+            &project,
+            &crate::plan::ReportOptions {
+                select: vec!["s".into()],
+                as_of: NaiveDate::from_ymd_opt(2000, 1, 1),
+                ..Default::default()
+            },
+            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        )
+        .unwrap();
+        let duckdb = crate::dialect::Dialect::load("duckdb").unwrap();
+        let sql = crate::render::render_overlap(&plan, &duckdb, None).unwrap();
+        let casts = [
+            ("CAST(0.5 AS DOUBLE)", "0.5"),
+            ("CAST((-1.25) AS DOUBLE)", "(-1.25)"),
+            ("CAST(2.5 AS DOUBLE)", "2.5"),
+        ];
+        let mut bare = sql.clone();
+        for (cast, number) in casts {
+            assert!(sql.contains(cast), "{cast}: {sql}");
+            bare = bare.replace(cast, number);
+        }
+        let expected = crate::artifacts::sha256(&without_comments(&bare))[..16].to_string();
+        assert_eq!(definition_hash(&project, SegmentId(0)).unwrap(), expected);
+        assert_ne!(
+            hash_as_compiled(&project, SegmentId(0), &duckdb).unwrap(),
+            expected
+        );
+    }
+
+    /// Hashes recorded by histories stay as they were when conditions wrote fractional
+    /// numbers bare and exact sums were cut in four pieces: these are the hashes segc
+    /// recorded for these segments before either changed (`segc snapshot`, 2024-03-31).
+    #[test]
+    fn hashes_recorded_before_fractions_were_cast_and_sums_cut_finer_stay_the_same() {
+        let yaml = "sources:\n  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: created_at, country: { column: country, type: string }, spend: { column: spend, type: number } } }\n\
+            \x20 orders: { table: app.orders, user_key: { column: user_id, type: integer }, time: { column: ordered_at, type: timestamp }, columns: { amount: { column: amount, type: number } } }\n\
+            attributes:\n  country: { source: users, column: country, type: string }\n  spend: { source: users, column: spend, type: number }\n\
+            \x20 revenue: { source: orders, agg: sum, column: amount, window: 30d }\n  basket: { source: orders, agg: avg, column: amount }\n\
+            segments:\n  - { name: fractions, all: [ { spend: { gte: 0.5 } }, { spend: { in: [-1.25, 3] } } ] }\n\
+            \x20 - { name: spenders, all: [ { revenue: { gte: 10.5 } } ] }\n\
+            \x20 - { name: baskets, any: [ { basket: { lt: 2 } }, { country: { eq: DE } } ] }\n";
+        for (segment, recorded) in [
+            ("fractions", "f255676b2aaba8c4"),
+            ("spenders", "f48f1769fe8eb535"),
+            ("baskets", "fd66f47580681862"),
+        ] {
+            assert_eq!(hash(yaml, segment), recorded, "{segment}");
+        }
     }
 
     #[test]

@@ -222,7 +222,7 @@ pub struct Source {
     /// (rule 15), which a dialect whose `=` folds case or pads cannot do without it.
     pub key_type: KeyType,
     /// A string key of a fixed-length type (SQL Server's `char(n)`), read without its
-    /// padding as [`Column::padded`] columns are.
+    /// padding as [`Stored::Padded`] columns are.
     pub key_padded: bool,
     /// Where `key` or `user_key` is written.
     pub key_origin: Origin,
@@ -286,10 +286,27 @@ pub struct Column {
     /// and timestamps of user and dimension rows record when something happened, and read
     /// as NULL from the as-of instant on (point in time).
     pub scheduled: bool,
+    /// How the warehouse stores it, where segc reads it otherwise ([`Stored`]).
+    pub stored: Stored,
+}
+
+/// How the warehouse stores a column, where segc reads it otherwise so that every warehouse
+/// compares, counts and adds the same values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum Stored {
+    /// Read as it is.
+    #[default]
+    Plain,
     /// A fixed-length string of the warehouse (SQL Server's `char(n)`, `nchar(n)`), padded
     /// with spaces to the column's length: read without its trailing spaces (`RTRIM`), as
     /// PostgreSQL reads a `char(n)`, so that the padding is not compared as part of it.
-    pub padded: bool,
+    Padded,
+    /// A single-precision float (`real`, `float4`, DuckDB's `FLOAT`): read as the double it
+    /// holds. PostgreSQL and Redshift compare a `real` with a decimal in double precision,
+    /// DuckDB and SQL Server in single precision, and PostgreSQL an `IN` list of two or more
+    /// in single precision; read as a double it compares alike everywhere (a stored 0.1 is
+    /// 0.100000001490116, which `eq: 0.1` does not match).
+    Single,
 }
 
 impl Source {
@@ -396,8 +413,8 @@ pub enum FactColumn {
     Column {
         physical: String,
         value_type: ValueType,
-        /// Read without the padding of a fixed-length string ([`Column::padded`]).
-        padded: bool,
+        /// How the warehouse stores it ([`Column::stored`]).
+        stored: Stored,
     },
     /// The source's time column, a timestamp or a date.
     Time(ValueType),

@@ -79,8 +79,8 @@ pub struct UserColumn {
     pub as_date: bool,
     /// A boolean, held as a 1/0 flag.
     pub flag: bool,
-    /// A fixed-length string, read without its padding ([`crate::ir::Column::padded`]).
-    pub padded: bool,
+    /// How the warehouse stores it ([`crate::ir::Column::stored`]).
+    pub stored: crate::ir::Stored,
 }
 
 /// A dimension joined to the user table.
@@ -259,11 +259,14 @@ fn users_stage(plan: &Plan<'_>) -> Result<UsersStage, Error> {
                 known_before: point_in_time.filter(|t| t.is_temporal()),
                 as_date: *as_date,
                 flag: !*as_date && attribute.value_type == ValueType::Boolean,
-                padded: project
+                stored: project
                     .source(*source)
                     .columns
                     .iter()
-                    .any(|c| c.physical == *column && c.padded),
+                    .filter(|c| c.physical == *column)
+                    .map(|c| c.stored)
+                    .find(|stored| *stored != crate::ir::Stored::Plain)
+                    .unwrap_or_default(),
             })
         })
         .collect();

@@ -14,7 +14,7 @@ use crate::plan::statement::{PassStage, Statement};
 use crate::plan::times::{PerPeriod, TimeValue};
 use crate::render::alias::Alias;
 
-use super::expr::{PIECES, Sql, combiner};
+use super::expr::{Sql, combiner};
 use super::{Names, comment_text};
 
 /// Where an aggregate's value comes from.
@@ -28,13 +28,13 @@ enum Reads {
 }
 
 /// The partials an aggregate keeps per slice: its own function, or a sum and a count for an
-/// average, a sum of fractional numbers as the sums of its four pieces. None when it does
-/// not combine from slices.
-fn partials(aggregate: &FactAggregate) -> Option<Vec<Function>> {
+/// average, a sum of fractional numbers as the sums of its `pieces` ([`Sql::pieces`]). None
+/// when it does not combine from slices.
+fn partials(aggregate: &FactAggregate, pieces: u8) -> Option<Vec<Function>> {
     if aggregate.nth.is_some() || aggregate.exact {
         return None;
     }
-    let pieces = (0..PIECES).map(Function::Limb);
+    let pieces = (0..pieces).map(Function::Limb);
     Some(match aggregate.function {
         Function::Sum | Function::Avg if !aggregate.whole => {
             let mut parts: Vec<Function> = pieces.collect();
@@ -124,7 +124,7 @@ pub(super) fn bucketed(
     let mut windows: Vec<PeriodWindows> = Vec::new();
     let mut plan = Vec::new();
     for aggregate in &stage.aggregates {
-        let Some(parts) = partials(aggregate) else {
+        let Some(parts) = partials(aggregate, sql.pieces()) else {
             return Ok(None);
         };
         let Some(window) = &aggregate.rows.window else {
@@ -412,7 +412,7 @@ pub(super) fn bucketed(
         let comma = if index + 1 < plan.len() { "," } else { "" };
         let spelled = match aggregate.function {
             Function::Sum | Function::Avg if !aggregate.whole => {
-                let pieces = usize::from(PIECES);
+                let pieces = usize::from(sql.pieces());
                 let sums: Vec<String> = (0..pieces)
                     .map(|piece| value(piece, parts[piece]))
                     .collect();

@@ -73,10 +73,10 @@ pub(super) fn users(
             None => names.alias(Alias::Users),
             Some(source) => names.dimension_alias(source),
         };
-        let mut value = format!("{alias}.{}", names.q(&column.column));
-        if column.padded {
-            value = super::expr::unpadded(value);
-        }
+        let mut value = sql.as_stored(
+            format!("{alias}.{}", names.q(&column.column)),
+            column.stored,
+        )?;
         let bounds = once && column.known_before.is_some();
         if bounds {
             let raw = q(&format!("segc_raw_{number}"));

@@ -149,9 +149,30 @@ pub(super) fn column_value(
     currency: &str,
 ) -> String {
     match (kind, reported_number(cell)) {
+        (ColumnKind::PointChange, Some(number)) if past_exact(cell, 100.0) => {
+            format!("{} pp", scientific(number, 2))
+        }
         (ColumnKind::PointChange, Some(number)) => format!("{} pp", hundredfold(number)),
         _ => format_value(cell, format, currency),
     }
+}
+
+/// A fraction's cell times 100, to one decimal and without its sign, as the table prints a
+/// percent (grouped, or in scientific notation past 2^53): the HTML page's change cells.
+pub(crate) fn hundredfold_magnitude(cell: &Cell) -> Option<String> {
+    let number = reported_number(cell)?.abs();
+    Some(if past_exact(cell, 100.0) {
+        scientific(number, 2)
+    } else {
+        hundredfold(number)
+    })
+}
+
+/// Whether a cell is a double whose value times `scale` is past 2^53, decided before it is
+/// rounded to the digits it is reported to: 2^53 itself is reported as 9.00719925474e15,
+/// which is below it, and printed in plain digits would look exact (`9,007,199,254,740,000`).
+fn past_exact(cell: &Cell, scale: f64) -> bool {
+    matches!(cell, Cell::Double(v) if (v * scale).abs() >= super::EXACT_WHOLE_DOUBLES)
 }
 
 /// A cell's number as printed: integers as they are, doubles through [`reported_double`].
@@ -243,9 +264,11 @@ pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
     // An integer keeps every digit; a percent is a fraction times 100.
     let amount = |decimals: usize| match cell {
         Cell::Integer(value) => integer_grouped(*value, decimals),
+        _ if past_exact(cell, 1.0) => scientific(number, 0),
         _ => grouped(number, decimals),
     };
     match format {
+        Format::Percent if past_exact(cell, 100.0) => format!("{}%", scientific(number, 2)),
         Format::Percent => format!("{}%", hundredfold(number)),
         Format::Currency => {
             let text = amount(2);

@@ -57,6 +57,20 @@ fn numbers_past_the_doubles_exact_digits_print_in_scientific_notation() {
             "9,007,199,254,740,991.00",
         ),
         (1e-300, Format::Number, "0.00"),
+        // Past 2^53 though reported as 9.00719925474e15, below it: not `9,007,199,254,740,000`.
+        (9_007_199_254_740_992.0, Format::Number, "9.00719925474e+15"),
+        (
+            9_007_199_254_740_994.0,
+            Format::Currency,
+            "$9.00719925474e+15",
+        ),
+        (
+            -9_007_199_254_740_992.0,
+            Format::Integer,
+            "-9.00719925474e+15",
+        ),
+        (9.1e13, Format::Percent, "9.1e+15%"),
+        (9.0e13, Format::Percent, "9,000,000,000,000,000.0%"),
     ] {
         assert_eq!(
             format_value(&Cell::Double(value), format, "$"),

@@ -235,7 +235,7 @@ impl Validator<'_> {
                 let found = FactColumn::Column {
                     physical: column.physical.clone(),
                     value_type: column.value_type,
-                    padded: column.padded,
+                    stored: column.stored,
                 };
                 self.uses_column(source, name);
                 Some(found)

@@ -2,7 +2,9 @@
 
 use crate::catalog::WarehouseType;
 use crate::error::suggest;
-use crate::ir::{Column, History, KeyType, Source, SourceId, SourceRole, TableName, ValueType};
+use crate::ir::{
+    Column, History, KeyType, Source, SourceId, SourceRole, Stored, TableName, ValueType,
+};
 use crate::spec::{ColumnSpec, SourceSpec, TableSpec};
 
 use super::{Validator, check_name, check_physical_name};
@@ -43,8 +45,8 @@ pub(crate) struct ColumnTyping {
     pub known: bool,
     /// The warehouse's name of a type segc does not support.
     pub unsupported: Option<String>,
-    /// A fixed-length string of the warehouse, read without its padding.
-    pub padded: bool,
+    /// How the warehouse stores it, where segc reads it otherwise.
+    pub stored: Stored,
 }
 
 /// The name under which a source's `key` or `user_key` type is learned from the catalog
@@ -566,10 +568,10 @@ impl Validator<'_> {
                 physical: column.column.value.clone(),
                 known: true,
                 unsupported: None,
-                padded: false,
+                stored: Stored::Plain,
             };
             let value_type = self.column_type(spec, column, what, &mut typing);
-            let padded = typing.padded;
+            let stored = typing.stored;
             self.column_types.insert(
                 (SourceId(self.sources.len()), column.name.value.clone()),
                 typing,
@@ -592,7 +594,7 @@ impl Validator<'_> {
                 physical: column.column.value.clone(),
                 value_type,
                 scheduled,
-                padded,
+                stored,
             });
         }
         columns
@@ -627,13 +629,18 @@ impl Validator<'_> {
             }
             Some(text) => match parse_type(&text.value) {
                 Some(t) => {
-                    // A fixed-length string declared a string is read without its padding.
-                    if t == ValueType::String
-                        && snapshot.as_ref().is_some_and(|(w, _)| w.is_padded_string())
+                    // The type a fixed-length string or a single-precision float is read as
+                    // counts as the warehouse's: a string without its padding, a number in
+                    // double precision.
+                    let warehouse = snapshot
+                        .as_ref()
+                        .and_then(|(w, at)| w.read_as().map(|read| (read, *at)));
+                    if let Some(((read, stored), _)) = warehouse
+                        && read == t
                     {
-                        typing.padded = true;
+                        typing.stored = stored;
                     }
-                    if let Some((WarehouseType::Known(warehouse), at)) = &snapshot
+                    if let Some(((warehouse, _), at)) = &warehouse
                         && self.check_types
                         && let Some(why) = misread_by_declaration(t, *warehouse)
                     {
@@ -663,16 +670,16 @@ impl Validator<'_> {
                     ValueType::Unknown
                 }
             },
-            None => match snapshot {
-                Some((WarehouseType::Known(t), _)) => t,
-                // SQL Server's `char(n)` and `nchar(n)`: strings, read without the padding.
-                Some((warehouse, _)) if warehouse.is_padded_string() => {
-                    typing.padded = true;
-                    ValueType::String
+            None => match snapshot.map(|(w, _)| (w.read_as(), w)) {
+                // SQL Server's `char(n)` and `nchar(n)` are strings read without the padding,
+                // single-precision floats numbers read in double precision.
+                Some((Some((t, stored)), _)) => {
+                    typing.stored = stored;
+                    t
                 }
-                Some((WarehouseType::Unsupported(name), _)) => {
+                Some((None, warehouse)) => {
                     typing.known = false;
-                    typing.unsupported = Some(name);
+                    typing.unsupported = Some(warehouse.snapshot_text());
                     ValueType::Unknown
                 }
                 None => {

@@ -98,6 +98,16 @@ pub fn column_type(duckdb_type: &str, dialect: &Dialect) -> String {
         .to_string(),
         "BIGINT" => dialect.types.bigint.clone(),
         "DOUBLE" => dialect.types.double.clone(),
+        "DECIMAL(38,2)" => match dialect.name.as_str() {
+            "bigquery" => "BIGNUMERIC".into(),
+            "sqlserver" => "DECIMAL(38, 2)".into(),
+            _ => "NUMERIC(38, 2)".into(),
+        },
+        // Single precision where the warehouse has it; BigQuery holds the double it is.
+        "FLOAT" => match dialect.name.as_str() {
+            "bigquery" => dialect.types.double.clone(),
+            _ => "REAL".into(),
+        },
         "VARCHAR" => dialect.types.varchar.clone(),
         "TIMESTAMP" => dialect.types.timestamp.clone(),
         "DATE" => dialect.types.date.clone(),

@@ -34,8 +34,12 @@ fn extreme(function: Function) -> (&'static str, &'static str) {
 /// 2^32, the width of each piece of an exact sum ([`Function::Limb`]).
 const PIECE: &str = "4294967296";
 
-/// The pieces an exact sum cuts each value into ([`Function::Limb`]).
-pub(in crate::render) const PIECES: u8 = 4;
+/// The pieces an exact sum cuts each value into ([`Function::Limb`]): bits from 2^-96 up.
+const PIECES: u8 = 5;
+
+/// The pieces of an exact sum as definition hashes spell it: bits from 2^-64 up, as exact
+/// sums were cut before (see [`crate::dialect::Dialect::hash_spelling`]).
+const HASHED_PIECES: u8 = 4;
 
 /// A pass's aggregates over each user's days first ([`Sql::fact_days`]).
 pub(in crate::render) struct FactDays {
@@ -60,9 +64,19 @@ fn rank_alias(attribute: &str) -> String {
 }
 
 impl<'a, 's> Sql<'a, 's> {
+    /// How many pieces an exact sum cuts each value into ([`Sql::exact_limbs`]).
+    pub(in crate::render) fn pieces(&self) -> u8 {
+        if self.dialect.hash_spelling {
+            HASHED_PIECES
+        } else {
+            PIECES
+        }
+    }
+
     /// The pieces of a fractional value that an exact sum adds ([`Function::Limb`]), lowest
-    /// first: whole numbers with the value's sign holding its bits from 2^-64 to 2^-32, from
-    /// 2^-32 to 1, from 1 to 2^32, and above 2^32. Scaling by a power of two, FLOOR, and
+    /// first: whole numbers with the value's sign holding its bits from 2^-96 to 2^-64, from
+    /// 2^-64 to 2^-32, from 2^-32 to 1, from 1 to 2^32, and above 2^32 (a definition hash
+    /// leaves out the lowest, see [`Sql::pieces`]). Scaling by a power of two, FLOOR, and
     /// taking a number's own high bits off it are exact in IEEE doubles, so every warehouse
     /// cuts a value into the same pieces; a value of 2^95 or more does not fit and fails.
     /// The highest piece divides the value's whole part, not the value: ⌊⌊v⌋ / 2^32⌋ equals
@@ -72,15 +86,19 @@ impl<'a, 's> Sql<'a, 's> {
         let x = self.cast(value.to_string(), "double")?;
         let k = self.cast(PIECE.into(), "double")?;
         let floor = |scale: String| format!("FLOOR(ABS({x}){scale})");
+        let up3 = floor(format!(" * {k} * {k} * {k}"));
         let (up2, up1) = (floor(format!(" * {k} * {k}")), floor(format!(" * {k}")));
         let units = floor(String::new());
         let high = format!("FLOOR({units} / {k})");
-        let pieces = [
+        let mut pieces = vec![
+            format!("{up3} - {k} * {up2}"),
             format!("{up2} - {k} * {up1}"),
             format!("{up1} - {k} * {units}"),
             format!("{units} - {k} * {high}"),
             high,
         ];
+        // The lowest pieces a definition hash leaves out.
+        pieces.drain(..usize::from(PIECES - self.pieces()));
         pieces
             .into_iter()
             .map(|piece| self.cast(format!("SIGN({x}) * ({piece})"), "bigint"))
@@ -88,8 +106,7 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// An exact sum from the sums of its pieces ([`Sql::exact_limbs`], lowest first), as a
-    /// double: added from the lowest piece up, in one fixed order. Each piece's sum is a
-    /// 64-bit integer first: BigQuery and SQL Server add 64-bit integers in 64 bits and fail
+    /// double: put together in one fixed order. Each piece's sum is a 64-bit integer first: BigQuery and SQL Server add 64-bit integers in 64 bits and fail
     /// past them, where DuckDB and PostgreSQL would widen (and Redshift give a numeric), so a
     /// total of 2^95 or more fails on every warehouse alike instead of printing on some.
     pub(in crate::render) fn exact_total(&mut self, sums: &[String]) -> Result<String, Error> {
@@ -99,13 +116,26 @@ impl<'a, 's> Sql<'a, 's> {
             let whole = self.cast(sum.clone(), "bigint")?;
             doubles.push(self.cast(whole, "double")?);
         }
-        let [s0, s1, s2, s3] = doubles.as_slice() else {
-            return Err(Error::Render(format!(
-                "an exact sum has {PIECES} pieces, not {}",
+        match doubles.as_slice() {
+            // From the highest piece down, each step scaling the total so far up by 2^32 and
+            // adding the next piece, then scaled back down by 2^96. The pieces' sums are whole
+            // numbers, so every step is exact while the total so far stays below 2^53, and
+            // where it is larger, the pieces still to add cannot cancel it: the one rounding
+            // that remains is relative to the result. Added from the lowest piece up, the
+            // pieces of 2^32 + (-4294967000) + (-295.99) met the units' -4294967295 after
+            // the fraction had been rounded to its magnitude, and gave 0.0100002288818.
+            [s0, s1, s2, s3, s4] => Ok(format!(
+                "((((({s4} * {k} + {s3}) * {k} + {s2}) * {k} + {s1}) * {k} + {s0}) / {k} / {k} / {k})"
+            )),
+            [s0, s1, s2, s3] if self.pieces() == HASHED_PIECES => {
+                Ok(format!("((({s0} / {k} + {s1}) / {k} + {s2}) + {s3} * {k})"))
+            }
+            _ => Err(Error::Render(format!(
+                "an exact sum has {} pieces, not {}",
+                self.pieces(),
                 sums.len()
-            )));
-        };
-        Ok(format!("((({s0} / {k} + {s1}) / {k} + {s2}) + {s3} * {k})"))
+            ))),
+        }
     }
 
     /// Which of its pass's facts an aggregate or rank reads, as a condition over the pass's
@@ -393,7 +423,7 @@ impl<'a, 's> Sql<'a, 's> {
                 self.when_day(time.as_deref().unwrap_or("NULL"), date)?
             }
             FactValue::Column { column, flag } => {
-                let value = self.fact_column(aggregate.source, column);
+                let value = self.fact_column(aggregate.source, column)?;
                 if *flag {
                     // Summed, averaged, or kept by min, max and the ordered facts as 1/0.
                     self.boolean_flag(&value)
@@ -488,7 +518,7 @@ impl<'a, 's> Sql<'a, 's> {
             order.push(format!("{f}.{} {direction}", self.q(time)));
         }
         if let Some((column, exact)) = &rank.tie {
-            let value = self.fact_column(rank.source, column);
+            let value = self.fact_column(rank.source, column)?;
             order.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
             let value = self.exact(value, *exact)?;
             order.push(format!("{value} {direction}"));
@@ -595,7 +625,7 @@ impl<'a, 's> Sql<'a, 's> {
                 let sum = if aggregate.whole {
                     format!("SUM({})", partial(self, "sum"))
                 } else {
-                    let sums: Vec<String> = (0..PIECES)
+                    let sums: Vec<String> = (0..self.pieces())
                         .map(|piece| format!("SUM({})", partial(self, &format!("sum{piece}"))))
                         .collect();
                     self.exact_total(&sums)?

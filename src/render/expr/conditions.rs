@@ -90,7 +90,7 @@ impl<'a, 's> Sql<'a, 's> {
                         let source = source.ok_or_else(|| {
                             Error::Render("a source column outside a fact pass".into())
                         })?;
-                        (self.fact_column(source, column), value_type, false)
+                        (self.fact_column(source, column)?, value_type, false)
                     }
                 };
                 self.predicate(&value, value_type, int_boolean, predicate)?
@@ -100,7 +100,12 @@ impl<'a, 's> Sql<'a, 's> {
 
     fn literal(&mut self, literal: &Literal, int_boolean: bool) -> Result<String, Error> {
         Ok(match literal {
-            Literal::Number(n) => number(*n),
+            // A double on every warehouse: written as a decimal, DuckDB and PostgreSQL would
+            // compare an integer or decimal column with it exactly (DuckDB casting the column
+            // to the literal's scale, which fails past 10^22 for 16 fraction digits) where
+            // BigQuery compares in double precision.
+            Literal::Number(n) if self.dialect.hash_spelling => number(*n),
+            Literal::Number(n) => self.cast(number(*n), "double")?,
             Literal::Integer(n) if *n < 0 => format!("({n})"),
             Literal::Integer(n) => n.to_string(),
             Literal::String(s) => self.string(s),
@@ -162,19 +167,39 @@ impl<'a, 's> Sql<'a, 's> {
                 } else {
                     self.exact(value.to_string(), strings)?
                 };
-                let list = items
+                let mut lists: Vec<Vec<String>> = vec![Vec::new(), Vec::new()];
+                for item in items {
+                    // Whole numbers compare exactly and the others as doubles: in one list,
+                    // a warehouse would compare every item as a double (`in: [2^53 + 1,
+                    // 0.5]` matching 2^53 too).
+                    let doubles = matches!(item, Literal::Number(_)) && !self.dialect.hash_spelling;
+                    lists[usize::from(doubles)].push(match item {
+                        Literal::String(text) => self.exact_literal(text)?,
+                        _ => self.literal(item, int_boolean)?,
+                    });
+                }
+                let lists: Vec<String> = lists
                     .iter()
-                    .map(|i| match i {
-                        Literal::String(text) => self.exact_literal(text),
-                        _ => self.literal(i, int_boolean),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-                    .join(", ");
-                let operator = match predicate {
-                    Predicate::In(_) => "IN",
-                    _ => "NOT IN",
-                };
-                format!("{subject} {operator} ({list})")
+                    .filter(|list| !list.is_empty())
+                    .map(|list| list.join(", "))
+                    .collect();
+                let negated = !matches!(predicate, Predicate::In(_));
+                match lists.as_slice() {
+                    [list] if negated => format!("{subject} NOT IN ({list})"),
+                    [list] => format!("{subject} IN ({list})"),
+                    _ => {
+                        let within: Vec<String> = lists
+                            .iter()
+                            .map(|list| format!("{subject} IN ({list})"))
+                            .collect();
+                        let any = within.join(" OR ");
+                        if negated {
+                            format!("NOT ({any})")
+                        } else {
+                            format!("({any})")
+                        }
+                    }
+                }
             }
             Predicate::IsNull(true) => format!("{value} IS NULL"),
             Predicate::IsNull(false) => format!("{value} IS NOT NULL"),

@@ -87,6 +87,17 @@ impl<'a, 's> Sql<'a, 's> {
     /// A formula as SQL. Attribute references are columns of `alias`, or formulas inlined.
     fn expr(&mut self, expr: &Expr, alias: Alias) -> Result<String, Error> {
         Ok(match expr {
+            // A fraction, or a whole number a double does not hold exactly, as the double it
+            // is (rule 7): written bare, DuckDB and PostgreSQL compare an integer or decimal
+            // column with it exactly (DuckDB casting the column to the literal's scale, which
+            // fails for large values). Other whole numbers stay integers (`round(x, 2)`, a
+            // CASE's 1 or 0).
+            Expr::Number(n)
+                if (n.fract() != 0.0 || n.abs() >= crate::report::EXACT_WHOLE_DOUBLES)
+                    && !self.dialect.hash_spelling =>
+            {
+                self.cast(number(*n), "double")?
+            }
             Expr::Number(n) => number(*n),
             Expr::String(s) => self.string(s),
             Expr::Boolean(b) => self.dialect.boolean_literal(*b).to_string(),

@@ -6,7 +6,7 @@
 //! `formulas`, and `time` (local dates, time literals and windows).
 
 mod aggregates;
-pub(in crate::render) use aggregates::{PIECES, combiner};
+pub(in crate::render) use aggregates::combiner;
 mod conditions;
 mod formulas;
 mod time;
@@ -18,7 +18,7 @@ use minijinja::{State, Value};
 
 use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::ir::{FactColumn, KeyType};
+use crate::ir::{FactColumn, KeyType, Stored};
 use crate::plan::Plan;
 use crate::plan::times::{Periods, TimeValue};
 
@@ -209,19 +209,38 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// A fact source's column, inside a pass over it (alias `f`).
-    fn fact_column(&self, source: crate::ir::SourceId, column: &FactColumn) -> String {
-        let physical = match column {
-            FactColumn::Column { physical, .. } => physical.clone(),
-            FactColumn::Time(_) => self
-                .plan()
-                .time_column(source)
-                .unwrap_or_default()
-                .to_string(),
+    fn fact_column(
+        &mut self,
+        source: crate::ir::SourceId,
+        column: &FactColumn,
+    ) -> Result<String, Error> {
+        let (physical, stored) = match column {
+            FactColumn::Column {
+                physical, stored, ..
+            } => (physical.clone(), *stored),
+            FactColumn::Time(_) => (
+                self.plan()
+                    .time_column(source)
+                    .unwrap_or_default()
+                    .to_string(),
+                Stored::Plain,
+            ),
         };
         let value = format!("{}.{}", self.alias(Alias::Facts), self.q(&physical));
-        match column {
-            FactColumn::Column { padded: true, .. } => unpadded(value),
-            _ => value,
+        self.as_stored(value, stored)
+    }
+
+    /// A column's value as segc reads one the warehouse stores so ([`Stored`]): a
+    /// fixed-length string without its padding, a single-precision float as a double.
+    pub(in crate::render) fn as_stored(
+        &mut self,
+        value: String,
+        stored: Stored,
+    ) -> Result<String, Error> {
+        match stored {
+            Stored::Plain => Ok(value),
+            Stored::Padded => Ok(unpadded(value)),
+            Stored::Single => self.cast(value, "double"),
         }
     }
 
@@ -353,7 +372,7 @@ impl<'a, 's> Sql<'a, 's> {
 }
 
 /// A fixed-length string's value without the spaces padding it to the column's length
-/// ([`crate::ir::Column::padded`]); every warehouse spells `RTRIM` alike.
+/// ([`Stored::Padded`]); every warehouse spells `RTRIM` alike.
 pub(in crate::render) fn unpadded(value: String) -> String {
     format!("RTRIM({value})")
 }

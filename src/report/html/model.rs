@@ -82,9 +82,12 @@ pub fn number(cell: &Cell) -> Option<f64> {
 /// percentage points (`+1.2 pp`), for others the relative change (`+3.4%`); `None` when there
 /// is none (a NULL, or a prior of 0).
 pub fn change_text(group: &KpiGroup, row: &Row) -> Option<String> {
-    let signed = |value: f64, decimals: usize, unit: &str| {
-        let text = crate::report::fixed(value.abs(), decimals);
-        let zero = text.chars().all(|c| c == '0' || c == '.');
+    // Times 100 to one decimal as the table prints it: grouped, and in scientific notation
+    // past 2^53, whose digits past the twelfth would be noise.
+    let signed = |cell: &Cell, unit: &str| {
+        let value = number(cell)?;
+        let text = crate::report::table::hundredfold_magnitude(cell)?;
+        let zero = text.chars().all(|c| matches!(c, '0' | '.' | ','));
         let sign = if zero {
             "±"
         } else if value < 0.0 {
@@ -92,13 +95,11 @@ pub fn change_text(group: &KpiGroup, row: &Row) -> Option<String> {
         } else {
             "+"
         };
-        format!("{sign}{text}{unit}")
+        Some(format!("{sign}{text}{unit}"))
     };
     if group.format == Format::Percent {
-        let change = number(&row.values[group.change?])?;
-        Some(signed(change * 100.0, 1, " pp"))
+        signed(&row.values[group.change?], " pp")
     } else {
-        let relative = number(&row.values[group.change_pct?])?;
-        Some(signed(relative * 100.0, 1, "%"))
+        signed(&row.values[group.change_pct?], "%")
     }
 }

@@ -265,6 +265,53 @@ fn compare_changes_are_labelled_by_format() {
     assert!(html.contains("<rect class=\"current\" data-v=\"110\""));
 }
 
+/// Change cells print as the table does: grouped, and past 2^53 in scientific notation (in
+/// fixed notation they printed the double's noise: `+900719925473999872.0%`).
+#[test]
+fn compare_changes_print_large_values_as_the_table_does() {
+    let changes = |rate_change: f64, money_change_pct: f64| {
+        let mut report = report(
+            vec![
+                column("rate", "Rate", Format::Percent),
+                column("rate__prior", "Rate (prior)", Format::Percent),
+                column("rate__change", "Δ Rate", Format::Percent),
+                column("rate__change_pct", "Δ% Rate", Format::Percent),
+                column("money", "Money", Format::Currency),
+                column("money__prior", "Money (prior)", Format::Currency),
+                column("money__change", "Δ Money", Format::Currency),
+                column("money__change_pct", "Δ% Money", Format::Percent),
+            ],
+            vec![row(
+                "all_users",
+                "All users",
+                None,
+                vec![
+                    Cell::Double(0.45),
+                    Cell::Double(0.40),
+                    Cell::Double(rate_change),
+                    Cell::Double(0.125),
+                    Cell::Double(110.0),
+                    Cell::Double(100.0),
+                    Cell::Double(10.0),
+                    Cell::Double(money_change_pct),
+                ],
+            )],
+        );
+        report.compared_with = Some("2025-10-31".into());
+        let run = run();
+        render(Content::Single(&report), &page(&run))
+    };
+    let html = changes(9_007_199_254_740_992.0, -9_007_199_254_740_992.0);
+    assert!(html.contains(">+9.00719925474e+17 pp</td>"), "{html}");
+    assert!(html.contains(">−9.00719925474e+17%</td>"), "{html}");
+    assert!(!html.contains("900719925473999872"), "{html}");
+    let html = changes(12_345.678, 18_231_911_559.6);
+    assert!(html.contains(">+1,234,567.8 pp</td>"), "{html}");
+    assert!(html.contains(">+1,823,191,155,960.0%</td>"), "{html}");
+    let html = changes(-0.0001, 0.0);
+    assert!(html.contains(">±0.0 pp</td>"), "{html}");
+}
+
 #[test]
 fn bars_reference_the_all_users_value() {
     let report = report(
