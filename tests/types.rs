@@ -871,3 +871,61 @@ fn duckdb_project(setup: &str, definitions: &str) -> tempfile::TempDir {
     std::fs::write(root.join("segment-defs/defs.yml"), definitions).unwrap();
     dir
 }
+
+/// A declared type leaves the snapshot to say how the column is stored: a `number` declared
+/// over a double that became a single-precision FLOAT after the snapshot was written is
+/// stale there, and the run says so, where before it read the FLOAT as it is (DuckDB
+/// comparing `eq: 16777217` in single precision matched the stored 16777216, PostgreSQL
+/// reading it as a double did not). Refreshed, the snapshot reads it as a double.
+#[test]
+fn a_declared_number_over_a_column_now_stored_in_single_precision_needs_a_refresh() {
+    let dir = duckdb_project(
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, r DOUBLE);
+         INSERT INTO app.users VALUES (1, '2024-01-01', 16777217), (2, '2024-01-01', 0.5);",
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, r: { column: r, type: number } } }\n\
+         segments:\n  - { name: exact, all: [ { r: { eq: 16777217 } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n",
+    );
+    let root = dir.path();
+    let segc = || {
+        let mut command = assert_cmd::Command::cargo_bin("segc").unwrap();
+        command.current_dir(root);
+        command
+    };
+    let refreshed = segc().args(["sources", "--refresh"]).output().unwrap();
+    assert!(
+        refreshed.status.success(),
+        "{}",
+        common::output_text(&refreshed)
+    );
+    let connection = duckdb::Connection::open(root.join("d.duckdb")).unwrap();
+    connection
+        .execute_batch("ALTER TABLE app.users ALTER COLUMN r TYPE FLOAT")
+        .unwrap();
+    drop(connection);
+    let stale = segc().args(["run", "-o", "csv"]).output().unwrap();
+    let text = common::output_text(&stale);
+    assert_eq!(stale.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the warehouse schema snapshot has column `r` of source `users` as a number, but the catalog of target `local` has it as `FLOAT`"),
+        "{text}"
+    );
+    let refreshed = segc().args(["sources", "--refresh"]).output().unwrap();
+    assert!(
+        refreshed.status.success(),
+        "{}",
+        common::output_text(&refreshed)
+    );
+    let snapshot = std::fs::read_to_string(root.join("segment-defs/warehouse_schema.yml")).unwrap();
+    assert!(snapshot.contains("r: \"FLOAT\""), "{snapshot}");
+    let json = common::run_json(root, &["--as-of", "2024-03-31"]);
+    let exact = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["segment"] == "exact")
+        .unwrap();
+    // Stored as 16777216, the double no `eq: 16777217` matches.
+    assert_eq!(exact["people"], 0, "{json}");
+}

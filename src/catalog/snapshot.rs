@@ -1,6 +1,7 @@
 //! `warehouse_schema.yml`: the types the catalog gave, written for `segc sources --refresh`.
 
 use super::{SourceTypes, WarehouseType};
+use crate::ir::Stored;
 
 /// The text of `warehouse_schema.yml` for these types, read from `target`.
 pub fn snapshot_file(target: &str, dialect: &str, sources: &[SourceTypes]) -> String {
@@ -151,14 +152,21 @@ pub fn disagreements(
                         .iter()
                         .any(|c| c.name.value == column.value && c.value_type.is_some())
                 });
-                if typed {
-                    continue;
-                }
                 let live = source
                     .columns
                     .iter()
                     .find(|(c, _)| *c == column.value)
                     .map(|(_, t)| t);
+                // A declaration gives the type, but the snapshot still says how the column is
+                // stored: a fixed-length string is read without its padding and a single-
+                // precision float as a double, which a stale snapshot would not do.
+                let stored = |t: &WarehouseType| t.read_as().map_or(Stored::Plain, |(_, s)| s);
+                let restored = live.is_some_and(|live| {
+                    stored(&WarehouseType::from_snapshot(&recorded.value)) != stored(live)
+                });
+                if typed && !restored {
+                    continue;
+                }
                 compare(
                     format!("column `{}` of source `{name}`", column.value),
                     recorded,
