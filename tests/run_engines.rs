@@ -1728,3 +1728,38 @@ fn a_table_named_without_a_schema_is_typed_from_the_one_the_search_path_reads() 
         std::fs::remove_file(dir.path().join("segment-defs/warehouse_schema.yml")).unwrap();
     }
 }
+
+/// A flow KPI before any `segc snapshot` reads a history table that does not exist yet: the
+/// error names it as segc's own table, not as a source's, and says how to record the days.
+#[test]
+fn a_missing_history_table_is_named_as_segcs_own() {
+    if !enabled() {
+        return;
+    }
+    let database = "segc_no_history";
+    let dir = fresh_database(database, &[("nohistory", "postgres")]);
+    let mut db = connect(dir.path(), "nohistory");
+    for statement in [
+        "CREATE TABLE users (user_id INTEGER, created_at TIMESTAMP)",
+        "INSERT INTO users VALUES (1, TIMESTAMP '2024-01-01 00:00:00')",
+    ] {
+        db.set_up(statement).unwrap();
+    }
+    write_project(
+        dir.path(),
+        "nohistory",
+        "nohistory",
+        "sources:\n  users: { table: users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp } } }\n\
+         segments:\n  - { name: everyone, all: [] }\n\
+         kpis:\n  - { name: people, agg: count }\n  - { name: entered, flow: entered }\n",
+    );
+    let (code, text) = run_in(dir.path());
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("segc_membership_days"), "{text}");
+    assert!(
+        text.contains("a table the statement reads (a source's, or segc's own history or results table) does not exist"),
+        "{text}"
+    );
+    assert!(text.contains("segc snapshot --from"), "{text}");
+    assert!(!text.contains("a table named in sources"), "{text}");
+}

@@ -152,7 +152,9 @@ fn explain(error: &tokio_postgres::Error, target: &str) -> String {
     if let Some(db) = error.as_db_error() {
         let hint = match db.code().code() {
             "28P01" | "28000" => " — check the user and password of the target",
-            "42P01" => " — a table named in sources does not exist or is not visible to this user",
+            "42P01" => {
+                " — a table the statement reads (a source's, or segc's own history or results table) does not exist or is not visible to this user"
+            }
             // One code for every refused privilege: say which.
             "42501" if db.message().contains("row-level security") => {
                 " — a row-level security policy applies to this user on that table, and the role's or database's `row_security = off` asks PostgreSQL to refuse such a query rather than filter it: report with a user no policy restricts, or let the policy filter (row_security on)"

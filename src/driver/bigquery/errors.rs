@@ -35,7 +35,7 @@ pub fn is_transient(code: i64, reason: &str) -> bool {
 pub fn explain(target: &str, code: i64, reason: &str, message: &str) -> String {
     let hint = match reason {
         "notFound" => {
-            " — a table named in sources does not exist, or `project`, `dataset` or `location` in profiles.yml is wrong"
+            " — a table the statement reads (a source's, or segc's own history or results table) does not exist, or `project`, `dataset` or `location` in profiles.yml is wrong"
         }
         "accessDenied" => {
             " — the account lacks permission: it needs BigQuery Job User on the project and Data Viewer on the source datasets"

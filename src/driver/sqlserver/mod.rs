@@ -75,7 +75,9 @@ pub fn is_transient_code(code: u32) -> bool {
 pub fn explain_server(target: &str, code: u32, message: &str) -> String {
     let hint = match code {
         18456 => " — check `user` and `password` (or `access_token`) of the target",
-        208 => " — a table named in sources does not exist or is not visible to this user",
+        208 => {
+            " — a table the statement reads (a source's, or segc's own history or results table) does not exist or is not visible to this user"
+        }
         229 | 230 | 262 | 297 | 300 => {
             " — the user lacks a permission on that table: SELECT to read a source; SELECT, INSERT and DELETE to write the results or the history table"
         }
