@@ -152,6 +152,17 @@ fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
     common::json_row(table, segment).unwrap_or_else(|| panic!("no row {segment}"))
 }
 
+/// Each segment `(name, condition, people)` has its number of people in `table`.
+fn assert_people(target: &str, table: &Value, segments: &[(&str, &str, i64)]) {
+    for (name, _, people) in segments {
+        assert_eq!(
+            row(table, name)["people"],
+            *people,
+            "{name} on {target}: {table}"
+        );
+    }
+}
+
 #[test]
 fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
@@ -901,13 +912,7 @@ fn whole_numbers_in_conditions_and_the_extremes_of_integers_are_exact_on_every_e
             everyone["bottom"], -9007199254740993_i64,
             "{target}: {table}"
         );
-        for (name, _, people) in segments {
-            assert_eq!(
-                row(table, name)["people"],
-                people,
-                "{name} on {target}: {table}"
-            );
-        }
+        assert_people(target, table, &segments);
     }
 }
 
@@ -1461,13 +1466,7 @@ fn the_contracts_edges_count_alike_on_every_engine() {
         assert_eq!(everyone["p0"].as_f64(), Some(1.0), "{target}: {table}");
         assert_eq!(everyone["p1"].as_f64(), Some(10.0), "{target}: {table}");
         assert_eq!(everyone["middle"].as_f64(), Some(2.5), "{target}: {table}");
-        for (name, _, people) in segments {
-            assert_eq!(
-                row(table, name)["people"],
-                people,
-                "{name} on {target}: {table}"
-            );
-        }
+        assert_people(target, table, &segments);
     }
 }
 
@@ -1527,13 +1526,7 @@ fn single_precision_columns_compare_alike_on_every_engine() {
     );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     for (target, table) in &tables {
-        for (name, _, people) in segments {
-            assert_eq!(
-                row(table, name)["people"],
-                people,
-                "{name} on {target}: {table}"
-            );
-        }
+        assert_people(target, table, &segments);
         assert_eq!(row(table, "top_at_least")["people"], 0, "{target}: {table}");
         let everyone = row(table, "all_users");
         // Read as doubles: no stored 0.1 or 0.7 equals the decimal, the 0.5 does.
@@ -1609,13 +1602,7 @@ fn fractional_numbers_in_conditions_are_doubles_on_every_engine() {
     );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     for (target, table) in &tables {
-        for (name, _, people) in segments {
-            assert_eq!(
-                row(table, name)["people"],
-                people,
-                "{name} on {target}: {table}"
-            );
-        }
+        assert_people(target, table, &segments);
     }
 }
 

@@ -564,6 +564,18 @@ mod tests {
         definition_hash(&project, SegmentId(id)).unwrap()
     }
 
+    /// The membership statement of segment `s` on the hash's fixed day, for `dialect`.
+    fn membership_sql(project: &Project, dialect: &crate::dialect::Dialect) -> String {
+        let day = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+        let options = crate::plan::ReportOptions {
+            select: vec!["s".into()],
+            as_of: Some(day),
+            ..Default::default()
+        };
+        let plan = crate::plan::Plan::membership(project, &options, day).unwrap();
+        crate::render::render_overlap(&plan, dialect, None).unwrap()
+    }
+
     /// DuckDB's exact form of strings (`COLLATE "binary"`) changes no hash: a segment's hash
     /// is the one of the statement spelled as before it (every macro of DuckDB's but `exact`
     /// and `code_points`, and `contains` without them), with string conditions of each kind
@@ -582,17 +594,7 @@ mod tests {
         let mut before = crate::dialect::Dialect::load("duckdb").unwrap();
         let now = crate::dialect::Dialect::load("duckdb").unwrap();
         before.macros = BEFORE;
-        let plan = crate::plan::Plan::membership(
-            &project,
-            &crate::plan::ReportOptions {
-                select: vec!["s".into()],
-                as_of: NaiveDate::from_ymd_opt(2000, 1, 1),
-                ..Default::default()
-            },
-            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
-        )
-        .unwrap();
-        let sql = crate::render::render_overlap(&plan, &now, None).unwrap();
+        let sql = membership_sql(&project, &now);
         // The key, `in`, `starts_with`, `ne`, and both sides of `contains`.
         assert_eq!(sql.matches(" COLLATE \"binary\")").count(), 6, "{sql}");
         assert_eq!(
@@ -613,18 +615,8 @@ mod tests {
             "country: { column: country, type: string }, spend: { column: spend, type: number } }",
         );
         let project = project(&yaml);
-        let plan = crate::plan::Plan::membership(
-            &project,
-            &crate::plan::ReportOptions {
-                select: vec!["s".into()],
-                as_of: NaiveDate::from_ymd_opt(2000, 1, 1),
-                ..Default::default()
-            },
-            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
-        )
-        .unwrap();
         let duckdb = crate::dialect::Dialect::load("duckdb").unwrap();
-        let sql = crate::render::render_overlap(&plan, &duckdb, None).unwrap();
+        let sql = membership_sql(&project, &duckdb);
         let casts = [
             ("CAST(0.5 AS DOUBLE)", "0.5"),
             ("CAST((-1.25) AS DOUBLE)", "(-1.25)"),

@@ -137,7 +137,7 @@ mod tests {
     fn errors_say_what_to_fix() {
         let text = explain("bq", 404, "notFound", "Not found: Table p:app.users");
         assert!(
-            text.contains("app.users") && text.contains("sources"),
+            text.contains("app.users") && text.contains("a source's, or segc's own history"),
             "{text}"
         );
         let text = explain("bq", 403, "accessDenied", "Access Denied");

@@ -519,7 +519,7 @@ mod tests {
         assert!(!is_transient_code(18456));
         let missing = explain_server("mssql", 208, "Invalid object name 'app.users'.");
         assert!(
-            missing.contains("app.users") && missing.contains("sources"),
+            missing.contains("app.users") && missing.contains("a source's, or segc's own history"),
             "{missing}"
         );
         assert!(!is_transient_code(208));

@@ -218,10 +218,9 @@ fn changed_definitions_are_marked_and_noted() {
     assert!(months[1].contains("Definition changed during the period: late."));
 }
 
-/// A compare run labels a percent KPI's change in percentage points, other KPIs' as a
-/// relative change.
-#[test]
-fn compare_changes_are_labelled_by_format() {
+/// The page of a compare run with a percent KPI (45% against 40%, its change `rate_change`,
+/// relative 12.5%) and a currency KPI ($110 against $100, relative change `money_change_pct`).
+fn compare_page(rate_change: f64, money_change_pct: f64) -> String {
     let mut report = report(
         vec![
             column("rate", "Rate", Format::Percent),
@@ -240,18 +239,25 @@ fn compare_changes_are_labelled_by_format() {
             vec![
                 Cell::Double(0.45),
                 Cell::Double(0.40),
-                Cell::Double(0.05),
+                Cell::Double(rate_change),
                 Cell::Double(0.125),
                 Cell::Double(110.0),
                 Cell::Double(100.0),
                 Cell::Double(10.0),
-                Cell::Double(0.1),
+                Cell::Double(money_change_pct),
             ],
         )],
     );
     report.compared_with = Some("2025-10-31".into());
     let run = run();
-    let html = render(Content::Single(&report), &page(&run));
+    render(Content::Single(&report), &page(&run))
+}
+
+/// A compare run labels a percent KPI's change in percentage points, other KPIs' as a
+/// relative change.
+#[test]
+fn compare_changes_are_labelled_by_format() {
+    let html = compare_page(0.05, 0.1);
     // 45% against 40% is 5 points up (12.5% relative, which is not shown for a percent).
     assert!(html.contains("<td data-v=\"0.05\">+5.0 pp</td>"), "{html}");
     assert!(html.contains("<td class=\"aux\" data-v=\"0.125\"></td>"));
@@ -269,46 +275,14 @@ fn compare_changes_are_labelled_by_format() {
 /// fixed notation they printed the double's noise: `+900719925473999872.0%`).
 #[test]
 fn compare_changes_print_large_values_as_the_table_does() {
-    let changes = |rate_change: f64, money_change_pct: f64| {
-        let mut report = report(
-            vec![
-                column("rate", "Rate", Format::Percent),
-                column("rate__prior", "Rate (prior)", Format::Percent),
-                column("rate__change", "Δ Rate", Format::Percent),
-                column("rate__change_pct", "Δ% Rate", Format::Percent),
-                column("money", "Money", Format::Currency),
-                column("money__prior", "Money (prior)", Format::Currency),
-                column("money__change", "Δ Money", Format::Currency),
-                column("money__change_pct", "Δ% Money", Format::Percent),
-            ],
-            vec![row(
-                "all_users",
-                "All users",
-                None,
-                vec![
-                    Cell::Double(0.45),
-                    Cell::Double(0.40),
-                    Cell::Double(rate_change),
-                    Cell::Double(0.125),
-                    Cell::Double(110.0),
-                    Cell::Double(100.0),
-                    Cell::Double(10.0),
-                    Cell::Double(money_change_pct),
-                ],
-            )],
-        );
-        report.compared_with = Some("2025-10-31".into());
-        let run = run();
-        render(Content::Single(&report), &page(&run))
-    };
-    let html = changes(9_007_199_254_740_992.0, -9_007_199_254_740_992.0);
+    let html = compare_page(9_007_199_254_740_992.0, -9_007_199_254_740_992.0);
     assert!(html.contains(">+9.00719925474e+17 pp</td>"), "{html}");
     assert!(html.contains(">−9.00719925474e+17%</td>"), "{html}");
     assert!(!html.contains("900719925473999872"), "{html}");
-    let html = changes(12_345.678, 18_231_911_559.6);
+    let html = compare_page(12_345.678, 18_231_911_559.6);
     assert!(html.contains(">+1,234,567.8 pp</td>"), "{html}");
     assert!(html.contains(">+1,823,191,155,960.0%</td>"), "{html}");
-    let html = changes(-0.0001, 0.0);
+    let html = compare_page(-0.0001, 0.0);
     assert!(html.contains(">±0.0 pp</td>"), "{html}");
 }
 
