@@ -149,10 +149,7 @@ pub(super) fn column_value(
     currency: &str,
 ) -> String {
     match (kind, reported_number(cell)) {
-        (ColumnKind::PointChange, Some(number)) if past_exact(cell, 100.0) => {
-            format!("{} pp", scientific(number, 2))
-        }
-        (ColumnKind::PointChange, Some(number)) => format!("{} pp", hundredfold(number)),
+        (ColumnKind::PointChange, Some(number)) => format!("{} pp", hundredfold(cell, number)),
         _ => format_value(cell, format, currency),
     }
 }
@@ -160,12 +157,7 @@ pub(super) fn column_value(
 /// A fraction's cell times 100, to one decimal and without its sign, as the table prints a
 /// percent (grouped, or in scientific notation past 2^53): the HTML page's change cells.
 pub(crate) fn hundredfold_magnitude(cell: &Cell) -> Option<String> {
-    let number = reported_number(cell)?.abs();
-    Some(if past_exact(cell, 100.0) {
-        scientific(number, 2)
-    } else {
-        hundredfold(number)
-    })
+    Some(hundredfold(cell, reported_number(cell)?.abs()))
 }
 
 /// Whether a cell is a double whose value times `scale` is past 2^53, decided before it is
@@ -193,10 +185,14 @@ fn grouped(value: f64, decimals: usize) -> String {
 }
 
 /// A fraction as a percent (times 100) to one decimal, in scientific notation where the
-/// product is past 2^53 (or past the doubles: `2.5e307` is `2.5e+309`%).
-fn hundredfold(value: f64) -> String {
+/// product is past 2^53 (or past the doubles: `2.5e307` is `2.5e+309`%). `value` is `cell`'s
+/// number as reported (its sign may be dropped); whether it is past 2^53 is decided on the
+/// cell's own double ([`past_exact`]).
+fn hundredfold(cell: &Cell, value: f64) -> String {
     let percent = value * 100.0;
-    if percent.is_finite() {
+    if past_exact(cell, 100.0) {
+        scientific(value, 2)
+    } else if percent.is_finite() {
         grouped(percent, 1)
     } else {
         scientific(value, 2)
@@ -268,8 +264,7 @@ pub fn format_value(cell: &Cell, format: Format, currency: &str) -> String {
         _ => grouped(number, decimals),
     };
     match format {
-        Format::Percent if past_exact(cell, 100.0) => format!("{}%", scientific(number, 2)),
-        Format::Percent => format!("{}%", hundredfold(number)),
+        Format::Percent => format!("{}%", hundredfold(cell, number)),
         Format::Currency => {
             let text = amount(2);
             match text.strip_prefix('-') {

@@ -106,9 +106,10 @@ impl<'a, 's> Sql<'a, 's> {
     }
 
     /// An exact sum from the sums of its pieces ([`Sql::exact_limbs`], lowest first), as a
-    /// double: put together in one fixed order. Each piece's sum is a 64-bit integer first: BigQuery and SQL Server add 64-bit integers in 64 bits and fail
-    /// past them, where DuckDB and PostgreSQL would widen (and Redshift give a numeric), so a
-    /// total of 2^95 or more fails on every warehouse alike instead of printing on some.
+    /// double: put together in one fixed order. Each piece's sum is a 64-bit integer first:
+    /// BigQuery and SQL Server add 64-bit integers in 64 bits and fail past them, where
+    /// DuckDB and PostgreSQL would widen (and Redshift give a numeric), so a total of 2^95 or
+    /// more fails on every warehouse alike instead of printing on some.
     pub(in crate::render) fn exact_total(&mut self, sums: &[String]) -> Result<String, Error> {
         let k = self.cast(PIECE.into(), "double")?;
         let mut doubles = Vec::new();
