@@ -90,7 +90,7 @@ pub fn load_live(
     target_flag: Option<&str>,
     options: RunOptions,
 ) -> Result<(Project, Option<Box<dyn Driver>>), Error> {
-    use crate::validate::LearnedTypes;
+    use crate::validate::{LearnedTypes, TypeCheck};
     let files = crate::spec::load_project(root)?;
     let untyped = crate::validate::untyped_sources(&files, &LearnedTypes::new());
     let target = target_flag.map(str::to_string).or_else(|| {
@@ -100,12 +100,22 @@ pub fn load_live(
             .as_ref()
             .map(|t| t.value.clone())
     });
-    let (Some(target), false) = (
-        target,
-        untyped.columns.is_empty() && untyped.keys.is_empty() && untyped.times.is_empty(),
-    ) else {
+    let Some(target) = target else {
         return Ok((crate::validate::validate(files)?, None));
     };
+    // A project with other problems reports them, without a type that this target's
+    // catalog would give once they are fixed.
+    if untyped.problems {
+        let types = TypeCheck::Pending(&target);
+        crate::validate::validate_with(files.clone(), &LearnedTypes::new(), types)?;
+    }
+    if untyped.columns.is_empty() && untyped.keys.is_empty() && untyped.times.is_empty() {
+        let types = TypeCheck::On(Some(&target));
+        return Ok((
+            crate::validate::validate_with(files, &LearnedTypes::new(), types)?,
+            None,
+        ));
+    }
     let Target {
         target,
         profile,
@@ -128,7 +138,11 @@ pub fn load_live(
         }
     }
     if sources.is_empty() {
-        return Ok((crate::validate::validate(files)?, None));
+        let types = TypeCheck::On(Some(&target));
+        return Ok((
+            crate::validate::validate_with(files, &LearnedTypes::new(), types)?,
+            None,
+        ));
     }
     let events = options.events.clone();
     let mut driver = crate::driver::open(&profile, options, root)?;
@@ -185,7 +199,7 @@ pub fn load_live(
             }
         ));
     }
-    match crate::validate::validate_with(files, &learned, true) {
+    match crate::validate::validate_with(files, &learned, TypeCheck::On(Some(&target))) {
         Ok(project) => {
             // A key the catalog could not type stops the SQL from being written: say why.
             let untyped_key = !dialect.compares_strings_exactly()

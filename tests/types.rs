@@ -818,8 +818,12 @@ fn a_bare_table_is_looked_up_where_the_visible_query_says_else_in_the_default_sc
     let root = dir.path();
     let database = root.join("d.duckdb");
     let files = segc::spec::load_project(root).unwrap();
-    let project =
-        segc::validate::validate_with(files, &segc::validate::LearnedTypes::new(), false).unwrap();
+    let project = segc::validate::validate_with(
+        files,
+        &segc::validate::LearnedTypes::new(),
+        segc::validate::TypeCheck::Off,
+    )
+    .unwrap();
     let sources: Vec<&segc::ir::Source> = project.sources.iter().collect();
     let time_type = |visible: Option<&str>| {
         let mut dialect = segc::dialect::Dialect::load("duckdb").unwrap();
@@ -928,4 +932,70 @@ fn a_declared_number_over_a_column_now_stored_in_single_precision_needs_a_refres
         .unwrap();
     // Stored as 16777216, the double no `eq: 16777217` matches.
     assert_eq!(exact["people"], 0, "{json}");
+}
+
+/// A run on a target other than the default that cannot type a column names that target
+/// in the refresh it suggests (it named the project's default, whose catalog was not read);
+/// and a project with another problem reports only that problem on `run`, since the run
+/// reads the missing types from the catalog once it is fixed (it reported the column's type
+/// as not known too), while `compile`, which reads no catalog, names both.
+#[test]
+fn a_run_names_its_own_target_and_leaves_types_to_the_catalog_until_the_definitions_hold() {
+    let dir = duckdb_project(
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, country VARCHAR);
+         INSERT INTO app.users VALUES (1, '2024-01-01', 'US');",
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: country } }\n\
+         segments:\n  - { name: us, all: [ { country: { eq: US } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n",
+    );
+    let root = dir.path();
+    let other = duckdb::Connection::open(root.join("o.duckdb")).unwrap();
+    other
+        .execute_batch(
+            "CREATE SCHEMA app; CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP);",
+        )
+        .unwrap();
+    drop(other);
+    std::fs::write(
+        root.join("profiles.yml"),
+        "local: { type: duckdb, path: d.duckdb }\nother: { type: duckdb, path: o.duckdb }\n",
+    )
+    .unwrap();
+    let segc = |args: &[&str]| {
+        let mut command = assert_cmd::Command::cargo_bin("segc").unwrap();
+        let output = command.current_dir(root).args(args).output().unwrap();
+        (output.status.code(), common::output_text(&output))
+    };
+    let (code, text) = segc(&["run", "--target", "other", "-o", "csv"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("the type of column `country` of source `users` is not known")
+            && text.contains("`segc sources --refresh --target other`")
+            && !text.contains("--target local"),
+        "{text}"
+    );
+    // The default target's catalog types the column.
+    let (code, text) = segc(&["run", "-o", "csv"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(",us,,1"), "{text}");
+
+    // A definition error: `run` names it alone, `compile` names the untyped column too.
+    std::fs::write(
+        root.join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: country } }\n\
+         segments:\n  - { name: us, all: [ { country: { eq: US } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n  - { name: typo, agg: sum, of: no_such_attribute }\n",
+    )
+    .unwrap();
+    for args in [&["run", "-o", "csv"][..], &["explain", "us"], &["compile"]] {
+        let (code, text) = segc(args);
+        assert_eq!(code, Some(1), "{args:?}: {text}");
+        assert!(text.contains("no_such_attribute"), "{args:?}: {text}");
+        assert_eq!(
+            text.contains("is not known"),
+            args[0] == "compile",
+            "{args:?}: {text}"
+        );
+    }
 }

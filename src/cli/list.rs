@@ -156,8 +156,11 @@ fn json_list(entries: &[Entry]) -> Value {
 pub fn execute(root: &Path, args: &ListArgs) -> Result<i32, Error> {
     // Offline: a column whose type only the warehouse knows is no reason not to list.
     let files = crate::spec::load_project(root)?;
-    let project =
-        crate::validate::validate_with(files, &crate::validate::LearnedTypes::new(), false)?;
+    let project = crate::validate::validate_with(
+        files,
+        &crate::validate::LearnedTypes::new(),
+        crate::validate::TypeCheck::Off,
+    )?;
     let (segments, kpis, attributes) = entries(&project, args.pattern.as_deref());
     match args.output {
         ListFormat::Json => {

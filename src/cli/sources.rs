@@ -77,8 +77,11 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &SourcesArgs) -> 
         .as_ref()
         .map(|schema| root.join(files.sources.display(schema.span.file)));
     let listing = listing(&files);
-    let project =
-        crate::validate::validate_with(files, &crate::validate::LearnedTypes::new(), false)?;
+    let project = crate::validate::validate_with(
+        files,
+        &crate::validate::LearnedTypes::new(),
+        crate::validate::TypeCheck::Off,
+    )?;
     if !args.refresh {
         print!("{listing}");
         return Ok(0);

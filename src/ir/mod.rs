@@ -43,6 +43,10 @@ pub struct Project {
     /// The project's default `--as-of` day, when it sets one.
     pub default_as_of: Option<NaiveDate>,
     pub default_target: Option<String>,
+    /// The target a hint to refresh the snapshot names: the one whose catalog the command
+    /// read (set by `run` and `explain`), else the snapshot's or the default.
+    #[serde(skip)]
+    pub refresh_target: Option<String>,
     pub currency_symbol: String,
     /// `results_table:`, where `segc run --materialize` writes (a target may name its own).
     pub results_table: Option<String>,

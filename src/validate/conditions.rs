@@ -266,7 +266,9 @@ impl Validator<'_> {
         value_type: ValueType,
     ) -> bool {
         // Not known yet: `run` and `segc sources --refresh` read it from the catalog first.
-        if value_type.is_temporal() || (value_type == ValueType::Unknown && !self.check_types) {
+        if value_type.is_temporal()
+            || (value_type == ValueType::Unknown && (!self.check_types || self.types_pending))
+        {
             return true;
         }
         self.error_with_hint(

@@ -33,17 +33,36 @@ pub type LearnedTypes = HashMap<(String, String), WarehouseType>;
 
 /// Validates a loaded project. On failure the error carries every diagnostic.
 pub fn validate(files: ProjectFiles) -> Result<Project, Error> {
-    validate_with(files, &LearnedTypes::new(), true)
+    validate_with(files, &LearnedTypes::new(), TypeCheck::On(None))
 }
 
-/// Validates a loaded project with types learned from the warehouse; without `check_types`,
-/// columns a project reads may have no known type (for `segc sources`, which reads them).
+/// Whether a column the project reads must have a known type (rule 15), and the target a
+/// hint to refresh the snapshot names.
+#[derive(Debug, Clone, Copy)]
+pub enum TypeCheck<'t> {
+    /// Every type must be known. With the target whose catalog gave the learned types (the
+    /// run's), else the snapshot's target or the project's default is named.
+    On(Option<&'t str>),
+    /// A type not known yet is not an error: `run` reads it from this target's catalog once
+    /// the project's other problems are fixed. Every other type check holds.
+    Pending(&'t str),
+    /// Columns may have no known type (for `segc sources`, which reads them).
+    Off,
+}
+
+/// Validates a loaded project with types learned from the warehouse.
 pub fn validate_with(
     files: ProjectFiles,
     learned: &LearnedTypes,
-    check_types: bool,
+    types: TypeCheck,
 ) -> Result<Project, Error> {
-    let mut validator = Validator::new(&files, learned, check_types);
+    let mut validator = Validator::new(&files, learned, !matches!(types, TypeCheck::Off));
+    validator.catalog_target = match types {
+        TypeCheck::On(target) => target.map(str::to_string),
+        TypeCheck::Pending(target) => Some(target.to_string()),
+        TypeCheck::Off => None,
+    };
+    validator.types_pending = matches!(types, TypeCheck::Pending(_));
     let project = validator.run();
     let mut diagnostics = files.diagnostics.clone();
     diagnostics.append(&mut validator.diagnostics);
@@ -66,13 +85,18 @@ pub struct Untyped {
     pub keys: Vec<Source>,
     /// Sources whose `time`, `signup_at`, `valid_from` or `valid_to` type is not known.
     pub times: Vec<Source>,
+    /// The project has other problems: no catalog is read for it.
+    pub problems: bool,
 }
 
 pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Untyped {
     let mut validator = Validator::new(files, learned, false);
     let project = validator.run();
     if !files.diagnostics.is_empty() || !validator.diagnostics.is_empty() {
-        return Untyped::default();
+        return Untyped {
+            problems: true,
+            ..Untyped::default()
+        };
     }
     let mut columns: Vec<Source> = Vec::new();
     for id in &validator.untyped {
@@ -97,6 +121,7 @@ pub fn untyped_sources(files: &ProjectFiles, learned: &LearnedTypes) -> Untyped 
         columns,
         keys,
         times,
+        problems: false,
     }
 }
 
@@ -121,6 +146,11 @@ pub(crate) struct Validator<'a> {
     learned: &'a LearnedTypes,
     /// Whether a column read as a value must have a known type (rule 15).
     check_types: bool,
+    /// A type not known is not an error yet: the run reads the catalog once the project's
+    /// other problems are fixed.
+    types_pending: bool,
+    /// The target a hint to refresh the snapshot names, when the command has one.
+    catalog_target: Option<String>,
     /// Where each source column is declared and where its type comes from.
     column_types: HashMap<(SourceId, String), sources::ColumnTyping>,
     /// What is being resolved (`attribute `x``, `segment `y``), for the type errors.
@@ -302,6 +332,8 @@ impl<'a> Validator<'a> {
             quintile_bases: Vec::new(),
             learned,
             check_types,
+            types_pending: false,
+            catalog_target: None,
             column_types: HashMap::new(),
             user: String::new(),
             used_by_name: std::cell::RefCell::new(Vec::new()),
@@ -309,6 +341,21 @@ impl<'a> Validator<'a> {
             untyped: Vec::new(),
             untimed: Vec::new(),
         }
+    }
+
+    /// The target a hint to refresh the snapshot names: the command's, else the snapshot's,
+    /// else the project's default.
+    pub(crate) fn refresh_target(&self) -> Option<String> {
+        self.catalog_target
+            .clone()
+            .or_else(|| {
+                let schema = self.files.definitions.warehouse_schema.as_ref()?;
+                schema.target.as_ref().map(|t| t.value.clone())
+            })
+            .or_else(|| {
+                let target = self.files.project.default_target.as_ref()?;
+                Some(target.value.clone())
+            })
     }
 
     pub(crate) fn origin(&self, span: Span) -> Origin {
@@ -398,6 +445,7 @@ impl<'a> Validator<'a> {
             activity_window: self.activity_window,
             default_as_of,
             default_target: spec.default_target.as_ref().map(|t| t.value.clone()),
+            refresh_target: self.refresh_target(),
             currency_symbol: spec
                 .currency_symbol
                 .as_ref()

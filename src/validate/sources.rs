@@ -754,20 +754,7 @@ impl Validator<'_> {
             }
         }
         let mut reported: Vec<(SourceId, String)> = Vec::new();
-        let target = self
-            .files
-            .definitions
-            .warehouse_schema
-            .as_ref()
-            .and_then(|s| s.target.as_ref().map(|t| t.value.clone()))
-            .or_else(|| {
-                self.files
-                    .project
-                    .default_target
-                    .as_ref()
-                    .map(|t| t.value.clone())
-            })
-            .unwrap_or_else(|| "TARGET".into());
+        let target = self.refresh_target().unwrap_or_else(|| "TARGET".into());
         for (source, column, user) in uses {
             let key = (source, column.clone());
             let Some(typing) = self.column_types.get(&key).cloned() else {
@@ -780,7 +767,7 @@ impl Validator<'_> {
             if typing.unsupported.is_none() {
                 self.untyped.push(source);
             }
-            if !self.check_types {
+            if !self.check_types || self.types_pending {
                 continue;
             }
             let source_name = self.sources[source.0].name.clone();

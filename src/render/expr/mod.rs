@@ -300,7 +300,7 @@ impl<'a, 's> Sql<'a, 's> {
                     self.dialect.name,
                     self.plan()
                         .project
-                        .default_target
+                        .refresh_target
                         .as_deref()
                         .unwrap_or("TARGET"),
                 )))
