@@ -416,3 +416,71 @@ kpis:
     assert_eq!(row(&wrong, "fr")["people"], json!(0));
     assert_eq!(row(&wrong, "all_users")["last_channel"], json!("web   "));
 }
+
+/// SQL Server's `datetimeoffset` is a timestamp to segc, compared and dated at UTC
+/// (SWITCHOFFSET), but a KPI's instant was printed through `CAST(… AS DATETIME2)`, which keeps
+/// the value's own wall-clock time and drops its offset: 23:30 at -05:00 printed as 23:30 UTC.
+/// The emulator holds such values as ISO text with their offset and switches them as SQL
+/// Server does; a plain cast leaves the text as it is.
+#[test]
+fn an_instant_with_an_offset_prints_as_its_utc_time_on_sql_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: t\nas_of: 2024-03-31\ntime_zone: UTC\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("segment-defs")).unwrap();
+    std::fs::write(
+        root.join("segment-defs/defs.yml"),
+        "sources:
+  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp } } }
+  events: { table: app.events, user_key: user_id, time: { column: occurred_at, type: timestamp } }
+attributes:
+  last_seen: { source: events, agg: max, column: time }
+segments:
+  - { name: seen, all: [ { last_seen: { within_last: 30d } } ] }
+kpis:
+  - { name: people, agg: count }
+  - { name: latest, agg: max, of: last_seen }
+  - { name: earliest, agg: min, of: last_seen }
+",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(root).unwrap();
+    let dialect = Dialect::load("sqlserver").unwrap();
+    let sql = common::compile(&project, &dialect);
+    common::assert_sendable(&sql, &dialect);
+    let tables = json!([
+        {
+            "name": "app.users",
+            "columns": [["user_id", "INTEGER"], ["created_at", "TIMESTAMP"]],
+            "rows": [[1, "2024-01-01 00:00:00"], [2, "2024-01-01 00:00:00"]],
+        },
+        {
+            "name": "app.events",
+            "columns": [["user_id", "INTEGER"], ["occurred_at", "TIMESTAMP"]],
+            "rows": [
+                [1, "2024-03-10 23:30:00-05:00"],
+                [1, "2024-03-09 12:00:00+00:00"],
+                [2, "2024-03-12 01:15:00+02:00"],
+            ],
+        },
+    ]);
+    let result = emulate_on("sqlserver", tables, &[&sql]);
+    let rows = records(&result[0]);
+    let everyone = rows.iter().find(|r| r["segment"] == "all_users").unwrap();
+    assert_eq!(everyone["people"], json!(2), "{everyone:?}");
+    // User 1's last instant is 2024-03-11 04:30 UTC, user 2's 2024-03-11 23:15 UTC.
+    assert_eq!(
+        everyone["latest"],
+        json!("2024-03-11 23:15:00"),
+        "{everyone:?}"
+    );
+    assert_eq!(
+        everyone["earliest"],
+        json!("2024-03-11 04:30:00"),
+        "{everyone:?}"
+    );
+}

@@ -8,7 +8,7 @@ collation that pads the shorter string with spaces, as the SQL standard's PAD SP
 both engines do). SQL Server's default column collation is also case-insensitive, like the
 usual SQL_Latin1_General_CP1_CI_AS; `COLLATE Latin1_General_100_BIN2` is case-sensitive and
 still pads. The few spellings that SQLite lacks are translated token by token: T-SQL's
-`[name]`, `N'…'`, `+` before NCHAR or a string, COUNT_BIG, LEFT/RIGHT/LEN/CHARINDEX/NCHAR, and the
+`[name]`, `N'…'`, `+` before NCHAR or a string, NVARCHAR(MAX), COUNT_BIG, LEFT/RIGHT/LEN/CHARINDEX/NCHAR, and the
 PostgreSQL-style `POSITION(a IN b)`, CHR and `COLLATE(value, 'case_sensitive')` of Redshift.
 Date and timestamp values are ISO text, which orders as the values do.
 
@@ -105,6 +105,16 @@ def translate(sql, dialect):
         ):
             # A string joined to a spelled-out character (`N'x' + NCHAR(92) + N'…'`).
             out.append("||")
+        elif (
+            kind == "word"
+            and upper == "NVARCHAR"
+            and following == "("
+            and index + 2 < len(toks)
+            and toks[index + 2][1].upper() == "MAX"
+        ):
+            # SQL Server's unbounded text type; SQLite reads a size, not MAX.
+            out.append("TEXT")
+            index += 3
         elif kind == "word" and upper == "COUNT_BIG":
             out.append("COUNT")
         elif kind == "word" and upper in ("LEFT", "RIGHT") and following == "(":

@@ -117,10 +117,12 @@ fn sessions_pin_the_settings_segc_relies_on() {
             "SELECT CAST(SESSIONPROPERTY('QUOTED_IDENTIFIER') AS INT) AS qi, \
              CAST(SESSIONPROPERTY('ANSI_NULLS') AS INT) AS an, \
              CAST(SESSIONPROPERTY('ANSI_PADDING') AS INT) AS ap, \
-             CAST(SESSIONPROPERTY('CONCAT_NULL_YIELDS_NULL') AS INT) AS cn",
+             CAST(SESSIONPROPERTY('CONCAT_NULL_YIELDS_NULL') AS INT) AS cn, \
+             CAST(SESSIONPROPERTY('ANSI_WARNINGS') AS INT) AS aw, \
+             CAST(SESSIONPROPERTY('ARITHABORT') AS INT) AS aa",
         )
         .unwrap();
-    assert_eq!(result.rows[0], vec![Cell::Integer(1); 4]);
+    assert_eq!(result.rows[0], vec![Cell::Integer(1); 6]);
 }
 
 /// The local date segc takes of a timestamp (dialects/sqlserver/macros.sql.j2, `to_date`):

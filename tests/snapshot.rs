@@ -748,3 +748,87 @@ fn a_user_without_a_key_is_left_out_of_the_history() {
         .collect();
     assert_eq!(users, ["a"], "{recorded:?}");
 }
+
+/// segc's own tables are read by project exactly: where the `project` column folds case (a
+/// DuckDB column `COLLATE NOCASE`, SQL Server's usual collation), project `KEYLESS` read the
+/// days and intervals project `keyless` recorded as its own. Its flow KPIs then ran on a
+/// history they found nothing in (0 entered) where the days are missing, and its snapshot
+/// counted the other project's intervals.
+#[test]
+fn a_project_reads_only_its_own_history_whatever_the_columns_collation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("w.duckdb");
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(
+            "CREATE SCHEMA app;
+             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, country VARCHAR);
+             INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01', 'US'),
+               (2, TIMESTAMP '2024-03-30 12:00:00', 'US'), (3, TIMESTAMP '2024-01-01', 'DE');",
+        )
+        .unwrap();
+    drop(connection);
+    std::fs::write(
+        dir.path().join("profiles.yml"),
+        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
+    )
+    .unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    let name = |name: &str| {
+        std::fs::write(
+            project.join("segc_project.yml"),
+            format!("name: {name}\nas_of: 2024-03-31\ndefault_target: duck\nhistory_table: app.segc_membership\n"),
+        )
+        .unwrap();
+    };
+    name("keyless");
+    std::fs::write(
+        project.join("segment-defs/defs.yml"),
+        "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: { column: country, type: string } } }\n\
+         segments:\n  - { name: us, all: [ { country: { eq: US } } ] }\n\
+         kpis:\n  - { name: people, agg: count }\n  - { name: entered, flow: entered }\n",
+    )
+    .unwrap();
+    snapshot(
+        &project,
+        dir.path(),
+        "duck",
+        &["--from", "2024-02-29", "--to", "2024-03-31"],
+    );
+    let report = run_json(&project, dir.path(), "duck", &[]);
+    assert_eq!(common::json_row(&report, "us").unwrap()["entered"], 1);
+    let connection = duckdb::Connection::open(&data).unwrap();
+    connection
+        .execute_batch(
+            "ALTER TABLE app.segc_membership ALTER COLUMN project TYPE VARCHAR COLLATE NOCASE;
+             ALTER TABLE app.segc_membership_days ALTER COLUMN project TYPE VARCHAR COLLATE NOCASE;",
+        )
+        .unwrap();
+    let folded: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM app.segc_membership_days WHERE project = 'KEYLESS'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(folded > 0, "the column folds case");
+    drop(connection);
+    name("KEYLESS");
+    let (code, text) = common::segc_on(&project, dir.path(), "duck", &["run", "-o", "json"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("days are missing: us (2024-03-01..2024-03-31)"),
+        "the days are missing for KEYLESS: {text}"
+    );
+    let (code, text) = common::segc_on(
+        &project,
+        dir.path(),
+        "duck",
+        &["snapshot", "--as-of", "2024-03-31", "-o", "json"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // KEYLESS's own interval: user 1 in `us` from 2024-03-31 (user 2 signed up on the 30th).
+    assert_eq!(summary["intervals"], 2, "{summary}");
+}

@@ -937,7 +937,9 @@ fn sqlserver_formulas_read_booleans_as_values_where_values_are_read() {
     assert!(!sql.contains("CHARINDEX(N''"), "{sql}");
     // LEFT counts UTF-16 code units under a binary collation: an emoji and a letter are 3.
     assert!(
-        sql.contains("LEFT(([a].[country]) COLLATE Latin1_General_100_BIN2, 3)"),
+        sql.contains(
+            "LEFT(CAST([a].[country] AS NVARCHAR(MAX)) COLLATE Latin1_General_100_BIN2, 3)"
+        ),
         "{sql}"
     );
     // The check finds what SQL Server refuses.
@@ -1006,4 +1008,45 @@ fn what_is_cast(text: &str) -> &str {
         }
     }
     panic!("no open CAST: {text}")
+}
+
+/// A binary collation put on a SQL Server varchar converts its text to that collation's
+/// code page (1252): a Cyrillic, Polish or UTF-8 varchar lost its characters in `contains`,
+/// `starts_with` and `ends_with`, which collated the column as it was. Every COLLATE of the
+/// statement applies to a Unicode value: one with NCHAR(1) appended, a cast to NVARCHAR, or
+/// an N'…' literal.
+#[test]
+fn sqlserver_collates_only_unicode_values() {
+    use sqlparser::ast::{BinaryOperator, DataType, visit_expressions};
+    fn unicode(expr: &Expr) -> bool {
+        match expr {
+            Expr::Nested(inner) => unicode(inner),
+            Expr::Cast {
+                data_type: DataType::Nvarchar(_),
+                ..
+            } => true,
+            Expr::BinaryOp {
+                op: BinaryOperator::Plus,
+                right,
+                ..
+            } => matches!(&**right, Expr::Function(f) if f.name.to_string() == "NCHAR"),
+            Expr::Value(value) => matches!(value.value, Value::NationalStringLiteral(_)),
+            _ => false,
+        }
+    }
+    let sqlserver = Dialect::load("sqlserver").unwrap();
+    let sql = compile_core(&sqlserver);
+    for wanted in ["LEFT(CAST(", "RIGHT(CAST(", "CHARINDEX(N'--', CAST("] {
+        assert!(sql.contains(wanted), "{wanted}");
+    }
+    let statement = segc::sqlcheck::parse_one(&sql, "mssql").unwrap();
+    let mut collated = 0;
+    let _ = visit_expressions(&statement, |expr| {
+        if let Expr::Collate { expr, .. } = expr {
+            collated += 1;
+            assert!(unicode(expr), "not Unicode before COLLATE: {expr}");
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    assert!(collated > 20, "{collated}");
 }

@@ -100,7 +100,10 @@ fn snapshot(
         &events,
         &mut compiled,
     )?;
-    let summary = summary(driver.as_mut(), &target, &history, &project.name)?;
+    let last = days.last().copied().unwrap_or(NaiveDate::MIN);
+    let of_project =
+        crate::render::render_of_project(&plan(&project, &args.select, last)?, &target.dialect)?;
+    let summary = summary(driver.as_mut(), &target, &history, &of_project)?;
     let text = match args.output {
         Summary::Json => format!(
             "{}\n",
@@ -286,23 +289,21 @@ fn plan<'p>(
     crate::plan::Plan::membership(project, &options, day)
 }
 
-/// The project's intervals in the history, and how many are open.
+/// The project's intervals in the history (`of_project` picks its rows), and how many are open.
 fn summary(
     driver: &mut dyn crate::driver::Driver,
     target: &crate::session::Target,
     history: &ResultsTable,
-    project: &str,
+    of_project: &str,
 ) -> Result<(u64, u64), Error> {
     let dialect = &target.dialect;
     let q = |name: &str| dialect.quote_identifier(name);
     let sql = format!(
-        "SELECT COUNT(*) AS {}, SUM(CASE WHEN {} IS NULL THEN 1 ELSE 0 END) AS {} FROM {} WHERE {} = {}",
+        "SELECT COUNT(*) AS {}, SUM(CASE WHEN {} IS NULL THEN 1 ELSE 0 END) AS {} FROM {} WHERE {of_project}",
         q("segc_intervals"),
         q("valid_to"),
         q("segc_open"),
         history.quoted(dialect),
-        q("project"),
-        dialect.string_literal(project)
     );
     let result = driver.query(&sql)?;
     let number = |index: usize| {

@@ -364,13 +364,12 @@ pub fn check_period(
     };
     let q = |name: &str| dialect.quote_identifier(name);
     let sql = format!(
-        "SELECT {}, {}, {} FROM {} WHERE {} = {} AND {} >= {} AND {} <= {}",
+        "SELECT {}, {}, {} FROM {} WHERE {} AND {} >= {} AND {} <= {}",
         q("segment"),
         q("day"),
         q("definition_hash"),
         dialect.quote_path(&days_table),
-        q("project"),
-        dialect.string_literal(&project.name),
+        crate::render::render_of_project(plan, dialect)?,
         q("day"),
         day_literal(dialect, before),
         q("day"),

@@ -360,8 +360,12 @@ pub(super) fn kpis(
             KpiType::Timestamp => "timestamp",
             KpiType::String => "varchar",
         };
+        let value = match value_type {
+            KpiType::Timestamp => sql.call("utc_timestamp", &[Value::from(value)])?,
+            _ => sql.call("cast", &[Value::from(value), Value::from(type_name)])?,
+        };
         kpis.outputs.push(Item {
-            sql: sql.call("cast", &[Value::from(value), Value::from(type_name)])?,
+            sql: value,
             alias: names.q(&kpi.name),
             comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
         });

@@ -39,7 +39,7 @@ pub use flows::history_table;
 pub use freshness::{Freshness, NEWEST_COLUMN, SOURCE_COLUMN, render_freshness};
 pub use series::render_series;
 pub use snapshot::{SnapshotSpec, render_snapshot, render_snapshot_writes};
-pub use write::{render_delete, render_replaced};
+pub use write::{render_delete, render_of_project, render_replaced};
 
 /// Builds the template environment for a dialect.
 fn environment(dialect: &Dialect) -> Result<Environment<'static>, Error> {

@@ -184,13 +184,22 @@ pub(super) fn stage(
         names.project.source(names.project.users_source()),
         col(Alias::Members, "segc_user"),
     )?;
+    let user = sql.call("united", &[Value::from(user)])?;
     let piece = |column: &str| col(Alias::Piece, column);
+    let old_segment = sql.call("united", &[Value::from(piece("segment"))])?;
+    let old_user = sql.call("united", &[Value::from(piece("user_key"))])?;
+    let new_segment = sql.call("united", &[Value::from(col(Alias::Snapshotted, "segment"))])?;
+    let old_hash = sql.call("united", &[Value::from(piece("definition_hash"))])?;
+    let new_hash = sql.call(
+        "united",
+        &[Value::from(col(Alias::Snapshotted, "definition_hash"))],
+    )?;
     let pieces = format!(
-        "SELECT {i}.{seg}, {i}.{user_key}, {i}.{vf}, CASE WHEN {pvt} < {a} THEN {pvt} ELSE {a} END AS {vt}, {i}.{hash} FROM {old} AS {i} WHERE {pvf} < {a}\n  \
+        "SELECT {old_segment} AS {seg}, {old_user} AS {user_key}, {i}.{vf}, CASE WHEN {pvt} < {a} THEN {pvt} ELSE {a} END AS {vt}, {old_hash} AS {hash} FROM {old} AS {i} WHERE {pvf} < {a}\n  \
          UNION ALL\n  \
-         SELECT {i}.{seg}, {i}.{user_key}, CASE WHEN {pvf} > {b1} THEN {pvf} ELSE {b1} END, {i}.{vt}, {i}.{hash} FROM {old} AS {i} WHERE {pvt} > {b1}\n  \
+         SELECT {old_segment}, {old_user}, CASE WHEN {pvf} > {b1} THEN {pvf} ELSE {b1} END, {i}.{vt}, {old_hash} FROM {old} AS {i} WHERE {pvt} > {b1}\n  \
          UNION ALL\n  \
-         SELECT {g}.{seg}, {user}, {y}.{day}, {y}.{next}, {g}.{hash}\n  \
+         SELECT {new_segment}, {user}, {y}.{day}, {y}.{next}, {new_hash}\n  \
          FROM {members} AS {m}\n  JOIN {days} AS {y} ON {y}.{period} = {m}.{period}\n  JOIN {snapshotted} AS {g} ON {g}.{row} = {m}.{row}\n  \
          WHERE {m}.{member} IS NOT NULL",
         seg = q("segment"),

@@ -184,6 +184,20 @@ pub fn render_replaced(
     })
 }
 
+/// `project = 'name'` with the project's name compared exactly (no case folding, no padding),
+/// for the queries that read segc's own tables: under SQL Server's usual collation a plain
+/// `=` would read project `Demo`'s rows as `demo`'s.
+pub fn render_of_project(
+    plan: &crate::plan::Plan<'_>,
+    dialect: &crate::dialect::Dialect,
+) -> Result<String, Error> {
+    let env = super::environment(dialect)?;
+    let periods = crate::plan::times::Periods::new(plan, None);
+    super::with_sql(&env, periods, dialect, |sql| {
+        sql.same_string_as(dialect.quote_identifier("project"), &plan.project.name)
+    })
+}
+
 /// The DELETE of the rows a run replaces ([`render_replaced`]) from `table`.
 pub fn render_delete(
     dialect: &crate::dialect::Dialect,

@@ -184,8 +184,8 @@ pub fn decode(data: &ColumnData<'static>) -> Result<Cell, String> {
 }
 
 /// Opens a session and pins the dialect's session settings (`QUOTED_IDENTIFIER`,
-/// `ANSI_NULLS`, `ANSI_PADDING`, `CONCAT_NULL_YIELDS_NULL`): a database or login can set them
-/// otherwise, which would change what segc's SQL means.
+/// `ANSI_NULLS`, `ANSI_PADDING`, `CONCAT_NULL_YIELDS_NULL`, `ANSI_WARNINGS`, `ARITHABORT`): a
+/// database or login can set them otherwise, which would change what segc's SQL means.
 async fn open(
     config: &Config,
     named_instance: bool,
