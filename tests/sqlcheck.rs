@@ -1050,3 +1050,65 @@ fn sqlserver_collates_only_unicode_values() {
     });
     assert!(collated > 20, "{collated}");
 }
+
+/// BigQuery reads a string cast to TIMESTAMP without a zone, and takes the DATE of a
+/// TIMESTAMP, in the default time zone, which a project's or organization's
+/// `default_time_zone` (or a session's @@time_zone) can set to another than UTC: every
+/// boundary literal and every local day moved by that offset. Each instant literal names UTC
+/// (`+00:00`), and every DATE of a value is taken at UTC; only literals are cast to DATE.
+#[test]
+fn bigquery_names_utc_wherever_a_default_time_zone_would_apply() {
+    use sqlparser::ast::{DataType, visit_expressions};
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_project(&common::fixture("core"), dir.path(), None);
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: ny\ntime_zone: America/New_York\nas_of: 2024-07-01\n",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let bigquery = Dialect::load("bigquery").unwrap();
+    let sql = common::compile(&project, &bigquery);
+    assert!(
+        sql.contains("< CAST('2024-07-02 04:00:00+00:00' AS TIMESTAMP)"),
+        "{sql}"
+    );
+    let statement = segc::sqlcheck::parse_one(&sql, "bigquery").unwrap();
+    let (mut instants, mut dates) = (0, 0);
+    let _ = visit_expressions(&statement, |expr| {
+        match expr {
+            Expr::Cast {
+                data_type: DataType::Timestamp(..),
+                expr,
+                ..
+            } => {
+                if let Expr::Value(value) = &**expr
+                    && let Value::SingleQuotedString(text) = &value.value
+                {
+                    instants += 1;
+                    assert!(text.ends_with("+00:00"), "a zone-less instant: {text}");
+                }
+            }
+            Expr::Cast {
+                data_type: DataType::Date,
+                expr,
+                ..
+            } => assert!(
+                // A literal, or a date KPI's value on its way out (a DATE already).
+                matches!(&**expr, Expr::Value(value) if matches!(value.value, Value::SingleQuotedString(_) | Value::Null))
+                    || matches!(&**expr, Expr::CompoundIdentifier(parts) if parts[0].value == "k"),
+                "the DATE of a value in the default time zone: {expr}"
+            ),
+            Expr::Function(function) if function.name.to_string() == "DATE" => {
+                dates += 1;
+                assert!(function.to_string().ends_with(", 'UTC')"), "{function}");
+            }
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    assert!(
+        instants > 10 && dates > 0,
+        "{instants} instants, {dates} dates"
+    );
+}

@@ -999,3 +999,58 @@ fn a_run_names_its_own_target_and_leaves_types_to_the_catalog_until_the_definiti
         );
     }
 }
+
+/// BigQuery's zone-less `DATETIME` is a type segc cannot read, and BigQuery compares it with
+/// neither a TIMESTAMP nor a DATE: segc's help said to declare `type: timestamp`, and the
+/// statement it then wrote failed there ("no matching signature"; the emulator, on DuckDB,
+/// ran it). A date or timestamp declared over it is an error, and the help names the view
+/// that converts it.
+#[test]
+fn a_date_or_timestamp_declared_over_bigquerys_datetime_is_an_error_with_the_view_to_write() {
+    let snapshot = "warehouse_schema:
+  target: bq
+  dialect: bigquery
+  sources:
+    users: { signup_at: datetime }
+    events: { seen: DATETIME }
+  keys: { users: integer, events: integer }
+  times: { events: { time: datetime } }
+";
+    let definitions = "attributes:
+  last_seen: { source: events, agg: max, column: seen }
+segments:
+  - { name: recent, all: [ { last_seen: { within_last: 7d } } ] }
+kpis:
+  - { name: people, agg: count }
+";
+    for declared in [false, true] {
+        let typed = |column: &str| match declared {
+            true => format!("{{ column: {column}, type: timestamp }}"),
+            false => column.to_string(),
+        };
+        let sources = format!(
+            "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: {} }} }}\n  events: {{ table: app.events, user_key: user_id, time: {}, columns: {{ seen: {} }} }}\n",
+            typed("created_at"),
+            typed("occurred_at"),
+            typed("seen"),
+        );
+        let dir = project(&sources, definitions, Some(snapshot));
+        let mut found = problems(dir.path());
+        if !declared {
+            // The attribute over the unread column has no type for `within_last` either.
+            found.retain(|(message, _)| !message.contains("`within_last` applies"));
+        }
+        assert_eq!(found.len(), 3, "declared: {declared}: {found:#?}");
+        for (message, hint) in &found {
+            assert!(
+                message.contains("`datetime`") || message.contains("`DATETIME`"),
+                "{message}"
+            );
+            assert!(
+                hint.contains("BigQuery compares a DATETIME with neither")
+                    && hint.contains("TIMESTAMP(col, 'UTC')"),
+                "{message}: {hint}"
+            );
+        }
+    }
+}

@@ -108,6 +108,16 @@ fn misread_by_declaration(declared: ValueType, warehouse: ValueType) -> Option<&
     })
 }
 
+/// Whether a warehouse type is BigQuery's zone-less `DATETIME` (no other warehouse segc
+/// reads lists it as a type it cannot read), which BigQuery compares with neither a
+/// TIMESTAMP nor a DATE: a `date` or `timestamp` declared over it would fail the statement.
+fn civil_datetime(warehouse: &WarehouseType) -> bool {
+    matches!(warehouse, WarehouseType::Unsupported(name) if name.trim().eq_ignore_ascii_case("datetime"))
+}
+
+/// How to read BigQuery's `DATETIME` ([`civil_datetime`]).
+const CIVIL_DATETIME_HINT: &str = "BigQuery compares a DATETIME with neither a TIMESTAMP nor a DATE (\"no matching signature\"), so no declaration makes segc's SQL run: read the column through a view that converts it, `TIMESTAMP(col, 'UTC')` for instants (as segc reads other warehouses' timestamps without a zone) or `DATE(col)` for days";
+
 fn table_parts(text: &str) -> Option<Vec<String>> {
     let parts: Vec<String> = text.split('.').map(|p| p.trim().to_string()).collect();
     (!parts.iter().any(|p| p.is_empty()) && parts.len() <= 3).then_some(parts)
@@ -290,6 +300,19 @@ impl Validator<'_> {
                 self.error_with_hint(message, at_declared, Some(hint));
                 declared
             }
+            (Some((declared, at_declared)), Some((warehouse, at)))
+                if self.check_types && civil_datetime(warehouse) =>
+            {
+                let message = format!(
+                    "`{role}` of source `{source}` is declared `{}`, but the warehouse has column {} as `{}` ({})",
+                    declared.name(),
+                    column.value,
+                    warehouse.snapshot_text(),
+                    self.type_origin(*at)
+                );
+                self.error_with_hint(message, at_declared, Some(CIVIL_DATETIME_HINT.into()));
+                declared
+            }
             (Some((declared, _)), _) => declared,
             (
                 None,
@@ -318,11 +341,13 @@ impl Validator<'_> {
                         column.value,
                         self.type_origin(*at)
                     );
-                    self.error_with_hint(
-                        message,
-                        column.span,
-                        Some("declare `type: timestamp` (or date) if the warehouse compares it as one, or name a view that converts it".into()),
-                    );
+                    let hint = match civil_datetime(&WarehouseType::Unsupported(name.clone())) {
+                        true => CIVIL_DATETIME_HINT,
+                        false => {
+                            "declare `type: timestamp` (or date) if the warehouse compares it as one, or name a view that converts it"
+                        }
+                    };
+                    self.error_with_hint(message, column.span, Some(hint.into()));
                 }
                 ValueType::Timestamp
             }
@@ -640,6 +665,23 @@ impl Validator<'_> {
                     {
                         typing.stored = stored;
                     }
+                    if let Some((found, at)) = &snapshot
+                        && self.check_types
+                        && matches!(t, ValueType::Date | ValueType::Timestamp)
+                        && civil_datetime(found)
+                    {
+                        let from = self.type_origin(*at);
+                        self.error_with_hint(
+                            format!(
+                                "column `{}` of {what} is declared `{}`, but the warehouse has it as `{}` ({from})",
+                                column.name.value,
+                                text.value,
+                                found.snapshot_text(),
+                            ),
+                            text.span,
+                            Some(CIVIL_DATETIME_HINT.into()),
+                        );
+                    }
                     if let Some(((warehouse, _), at)) = &warehouse
                         && self.check_types
                         && let Some(why) = misread_by_declaration(t, *warehouse)
@@ -780,9 +822,12 @@ impl Validator<'_> {
                     format!(
                         "column `{column}` of source `{source_name}` has the warehouse type `{warehouse}`, which segc cannot read as a value, and {user}"
                     ),
-                    format!(
-                        "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
-                    ),
+                    match civil_datetime(&WarehouseType::Unsupported(warehouse.clone())) {
+                        true => CIVIL_DATETIME_HINT.to_string(),
+                        false => format!(
+                            "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
+                        ),
+                    },
                 ),
                 None => (
                     format!(

@@ -75,6 +75,8 @@ const FUNCTIONS: &[&str] = &[
     // Redshift's COLLATE(value, 'case_sensitive') and BigQuery's COLLATE(value, ''): exact
     // strings whatever collation the database, dataset, table or column has.
     "collate",
+    // BigQuery: a timestamp's date at UTC (`DATE(t, 'UTC')`), whatever the default time zone.
+    "date",
     "date_diff",
     "dateadd",
     "datediff",
