@@ -704,32 +704,46 @@ fn a_segment_not_recorded_keeps_its_intervals_until_recorded_again() {
 /// A user row whose key is NULL is a user (`segc run` counts it) that `segc snapshot` cannot
 /// follow from day to day: the day is recorded without it (it failed on the history's
 /// NOT NULL key before), and only users with a key have intervals.
-#[test]
-fn a_user_without_a_key_is_left_out_of_the_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("w.duckdb");
+/// A DuckDB database `w.duckdb` in `dir` made by `setup`, a target `duck` reading it, and a
+/// project folder `dir/project` (its segment-defs made) whose history is
+/// `app.segc_membership`; returns the database's path and the project's.
+fn duckdb_history_project(dir: &Path, setup: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("w.duckdb");
     let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(
-            "CREATE SCHEMA app;
-             CREATE TABLE app.users (user_id VARCHAR, created_at TIMESTAMP, country VARCHAR);
-             INSERT INTO app.users VALUES ('a', TIMESTAMP '2024-01-01', 'US'),
-               (NULL, TIMESTAMP '2024-01-01', 'US'), ('b', TIMESTAMP '2024-01-01', 'DE');",
-        )
-        .unwrap();
+    connection.execute_batch(setup).unwrap();
     drop(connection);
     std::fs::write(
-        dir.path().join("profiles.yml"),
+        dir.join("profiles.yml"),
         format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
     )
     .unwrap();
-    let project = dir.path().join("project");
+    let project = dir.join("project");
     std::fs::create_dir_all(project.join("segment-defs")).unwrap();
+    (data, project)
+}
+
+/// `segc_project.yml` of [`duckdb_history_project`]'s project, named `name`.
+fn history_project_file(project: &Path, name: &str) {
     std::fs::write(
         project.join("segc_project.yml"),
-        "name: keyless\nas_of: 2024-03-31\ndefault_target: duck\nhistory_table: app.segc_membership\n",
+        format!(
+            "name: {name}\nas_of: 2024-03-31\ndefault_target: duck\nhistory_table: app.segc_membership\n"
+        ),
     )
     .unwrap();
+}
+
+#[test]
+fn a_user_without_a_key_is_left_out_of_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, project) = duckdb_history_project(
+        dir.path(),
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id VARCHAR, created_at TIMESTAMP, country VARCHAR);
+         INSERT INTO app.users VALUES ('a', TIMESTAMP '2024-01-01', 'US'),
+           (NULL, TIMESTAMP '2024-01-01', 'US'), ('b', TIMESTAMP '2024-01-01', 'DE');",
+    );
+    history_project_file(&project, "keyless");
     std::fs::write(
         project.join("segment-defs/defs.yml"),
         "sources:\n  users: { table: app.users, key: { column: user_id, type: string }, columns: { signup_at: created_at, country: { column: country, type: string } } }\n\
@@ -757,32 +771,14 @@ fn a_user_without_a_key_is_left_out_of_the_history() {
 #[test]
 fn a_project_reads_only_its_own_history_whatever_the_columns_collation() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("w.duckdb");
-    let connection = duckdb::Connection::open(&data).unwrap();
-    connection
-        .execute_batch(
-            "CREATE SCHEMA app;
-             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, country VARCHAR);
-             INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01', 'US'),
-               (2, TIMESTAMP '2024-03-30 12:00:00', 'US'), (3, TIMESTAMP '2024-01-01', 'DE');",
-        )
-        .unwrap();
-    drop(connection);
-    std::fs::write(
-        dir.path().join("profiles.yml"),
-        format!("duck: {{ type: duckdb, path: \"{}\" }}\n", data.display()),
-    )
-    .unwrap();
-    let project = dir.path().join("project");
-    std::fs::create_dir_all(project.join("segment-defs")).unwrap();
-    let name = |name: &str| {
-        std::fs::write(
-            project.join("segc_project.yml"),
-            format!("name: {name}\nas_of: 2024-03-31\ndefault_target: duck\nhistory_table: app.segc_membership\n"),
-        )
-        .unwrap();
-    };
-    name("keyless");
+    let (data, project) = duckdb_history_project(
+        dir.path(),
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, country VARCHAR);
+         INSERT INTO app.users VALUES (1, TIMESTAMP '2024-01-01', 'US'),
+           (2, TIMESTAMP '2024-03-30 12:00:00', 'US'), (3, TIMESTAMP '2024-01-01', 'DE');",
+    );
+    history_project_file(&project, "keyless");
     std::fs::write(
         project.join("segment-defs/defs.yml"),
         "sources:\n  users: { table: app.users, key: user_id, columns: { signup_at: created_at, country: { column: country, type: string } } }\n\
@@ -814,7 +810,7 @@ fn a_project_reads_only_its_own_history_whatever_the_columns_collation() {
         .unwrap();
     assert!(folded > 0, "the column folds case");
     drop(connection);
-    name("KEYLESS");
+    history_project_file(&project, "KEYLESS");
     let (code, text) = common::segc_on(&project, dir.path(), "duck", &["run", "-o", "json"]);
     assert_eq!(code, Some(1), "{text}");
     assert!(

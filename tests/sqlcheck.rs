@@ -324,8 +324,8 @@ fn trap_12_sums_and_counts_leave_as_types_every_driver_decodes() {
     );
 }
 
-#[test]
-fn trap_13_day_boundaries_follow_the_project_time_zone() {
+/// The core fixture as project `ny`, in New York, as of 2024-07-01, compiled for `dialect`.
+fn compile_new_york(dialect: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     common::copy_project(&common::fixture("core"), dir.path(), None);
     std::fs::write(
@@ -334,7 +334,12 @@ fn trap_13_day_boundaries_follow_the_project_time_zone() {
     )
     .unwrap();
     let project = segc::validate::load_and_validate(dir.path()).unwrap();
-    let sql = common::compile(&project, &Dialect::load("postgres").unwrap());
+    common::compile(&project, &Dialect::load(dialect).unwrap())
+}
+
+#[test]
+fn trap_13_day_boundaries_follow_the_project_time_zone() {
+    let sql = compile_new_york("postgres");
     // The end of 2024-07-01 in New York is 2024-07-02 04:00 UTC (EDT, not a fixed EST offset).
     assert!(
         sql.contains("< CAST('2024-07-02 04:00:00' AS TIMESTAMP)"),
@@ -1059,16 +1064,7 @@ fn sqlserver_collates_only_unicode_values() {
 #[test]
 fn bigquery_names_utc_wherever_a_default_time_zone_would_apply() {
     use sqlparser::ast::{DataType, visit_expressions};
-    let dir = tempfile::tempdir().unwrap();
-    common::copy_project(&common::fixture("core"), dir.path(), None);
-    std::fs::write(
-        dir.path().join("segc_project.yml"),
-        "name: ny\ntime_zone: America/New_York\nas_of: 2024-07-01\n",
-    )
-    .unwrap();
-    let project = segc::validate::load_and_validate(dir.path()).unwrap();
-    let bigquery = Dialect::load("bigquery").unwrap();
-    let sql = common::compile(&project, &bigquery);
+    let sql = compile_new_york("bigquery");
     assert!(
         sql.contains("< CAST('2024-07-02 04:00:00+00:00' AS TIMESTAMP)"),
         "{sql}"
