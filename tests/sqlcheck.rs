@@ -1108,3 +1108,52 @@ fn bigquery_names_utc_wherever_a_default_time_zone_would_apply() {
         "{instants} instants, {dates} dates"
     );
 }
+
+/// BigQuery casts a DATE to TIMESTAMP at the default time zone's midnight too: the freshness
+/// check of a source timed by dates and `--materialize`'s `value_time` of a date KPI read
+/// `TIMESTAMP(d, 'UTC')`, the UTC midnight the other warehouses give.
+#[test]
+fn bigquery_reads_a_date_as_its_utc_midnight() {
+    let bigquery = Dialect::load("bigquery").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("segc_project.yml"),
+        "name: days\nas_of: 2024-03-31\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("segment-defs")).unwrap();
+    std::fs::write(
+        dir.path().join("segment-defs/defs.yml"),
+        "sources:
+  users: { table: app.users, key: { column: user_id, type: integer }, columns: { signup_at: { column: created_at, type: timestamp } } }
+  orders: { table: app.orders, user_key: user_id, time: { column: ordered_on, type: date } }
+attributes:
+  orders_30d: { source: orders, agg: count, window: 30d }
+kpis:
+  - { name: orders, agg: sum, of: orders_30d }
+",
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(dir.path()).unwrap();
+    let plan = common::plan(&project, &segc::plan::ReportOptions::default());
+    let sql = segc::render::render_freshness(&plan, &bigquery, None, Freshness::AsOfDay)
+        .unwrap()
+        .expect("a check");
+    common::assert_sendable(&sql, &bigquery);
+    assert!(sql.contains("TIMESTAMP(MAX(`ordered_on`), 'UTC')"), "{sql}");
+
+    let project = common::core_project();
+    let plan = common::plan(&project, &segc::plan::ReportOptions::default());
+    let reports = segc::plan::Reports::Single(Box::new(plan));
+    let spec = segc::materialize::WriteSpec {
+        table: &["app".to_string(), "segc_kpis".to_string()],
+        run_id: "20261130T000000Z-0badcafe",
+        computed_at: common::date("2026-11-30").and_hms_opt(0, 0, 0).unwrap(),
+    };
+    let insert = segc::render::render_write(&reports, &bigquery, None, &spec).unwrap();
+    segc::sqlcheck::parse_one(&insert, "bigquery").unwrap();
+    assert!(
+        insert.contains("TIMESTAMP(`r`.`last_signup`, 'UTC')"),
+        "the date KPI's value_time: {insert}"
+    );
+}

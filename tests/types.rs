@@ -975,6 +975,14 @@ fn a_run_names_its_own_target_and_leaves_types_to_the_catalog_until_the_definiti
             && !text.contains("--target local"),
         "{text}"
     );
+    // `compile` reads no catalog, and names the target it compiles for.
+    let (code, text) = segc(&["compile", "--target", "other"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("`segc sources --refresh --target other`")
+            && !text.contains("--target local"),
+        "{text}"
+    );
     // The default target's catalog types the column.
     let (code, text) = segc(&["run", "-o", "csv"]);
     assert_eq!(code, Some(0), "{text}");
@@ -998,6 +1006,21 @@ fn a_run_names_its_own_target_and_leaves_types_to_the_catalog_until_the_definiti
             "{args:?}: {text}"
         );
     }
+    // A type the snapshot says segc cannot read is no catalog's to give: `run` names it with
+    // the definition error.
+    std::fs::write(
+        root.join("segment-defs/warehouse_schema.yml"),
+        "warehouse_schema:\n  target: local\n  dialect: duckdb\n  sources:\n    users: { signup_at: timestamp, country: \"VARCHAR[]\" }\n  keys: { users: integer }\n",
+    )
+    .unwrap();
+    let (code, text) = segc(&["run", "-o", "csv"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("no_such_attribute")
+            && text
+                .contains("has the warehouse type `VARCHAR[]`, which segc cannot read as a value"),
+        "{text}"
+    );
 }
 
 /// BigQuery's zone-less `DATETIME` is a type segc cannot read, and BigQuery compares it with

@@ -42,7 +42,10 @@ pub fn execute(root: &Path, profiles_dir: Option<&Path>, args: &CompileArgs) -> 
             names.join(", ")
         );
     }
-    let mut project = crate::validate::validate(files)?;
+    // A hint to refresh the snapshot names the target compiled for.
+    let types = crate::validate::TypeCheck::On(args.target.as_deref());
+    let mut project =
+        crate::validate::validate_with(files, &crate::validate::LearnedTypes::new(), types)?;
     if let (Some(dir), None, None) = (&args.output_dir, &args.dialect, &args.target) {
         let reports = args.report.plan(&project)?;
         let mut files = Vec::new();

@@ -72,15 +72,10 @@ pub fn render_freshness(
                 let source = plan.project.source(id);
                 let time = dialect.quote_identifier(plan.time_column(id).unwrap_or_default());
                 let newest = match plan.project.time_is_date(id) {
-                    true => sql.call(
-                        "cast",
-                        &[
-                            Value::from(format!("MAX({time})")),
-                            Value::from("timestamp"),
-                        ],
-                    )?,
-                    false => sql.call("utc_timestamp", &[Value::from(format!("MAX({time})"))])?,
+                    true => "day_as_timestamp",
+                    false => "utc_timestamp",
                 };
+                let newest = sql.call(newest, &[Value::from(format!("MAX({time})"))])?;
                 let table = dialect.quote_path(source.table.resolve(target, &dialect.name));
                 let since = start
                     .as_ref()

@@ -78,7 +78,10 @@ pub(super) fn stage(
         for (index, (id, value_type)) in membership.outputs.iter().enumerate() {
             if wanted.contains(value_type) {
                 let value = format!("{result}.{}", q(&names.project.kpi(*id).name));
-                let cast = sql.call("cast", &[Value::from(value), Value::from(type_name)])?;
+                let cast = match value_type {
+                    KpiType::Date => sql.call("day_as_timestamp", &[Value::from(value)])?,
+                    _ => sql.call("cast", &[Value::from(value), Value::from(type_name)])?,
+                };
                 branches.push_str(&format!(" WHEN {} THEN {cast}", index + 1));
             }
         }

@@ -809,7 +809,9 @@ impl Validator<'_> {
             if typing.unsupported.is_none() {
                 self.untyped.push(source);
             }
-            if !self.check_types || self.types_pending {
+            // A type the catalog will give is not an error yet; one the snapshot says segc
+            // cannot read is.
+            if !self.check_types || (self.types_pending && typing.unsupported.is_none()) {
                 continue;
             }
             let source_name = self.sources[source.0].name.clone();

@@ -102,6 +102,8 @@ const FUNCTIONS: &[&str] = &[
     "strpos",
     // SQL Server: a datetimeoffset's date at UTC.
     "switchoffset",
+    // BigQuery: a date's midnight at UTC (`TIMESTAMP(d, 'UTC')`), whatever the default zone.
+    "timestamp",
     "timestamp_add",
     // `segc targets --check` and the drivers' session ids.
     "version",
