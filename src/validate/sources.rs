@@ -112,7 +112,12 @@ fn misread_by_declaration(declared: ValueType, warehouse: ValueType) -> Option<&
 /// reads lists it as a type it cannot read), which BigQuery compares with neither a
 /// TIMESTAMP nor a DATE: a `date` or `timestamp` declared over it would fail the statement.
 fn civil_datetime(warehouse: &WarehouseType) -> bool {
-    matches!(warehouse, WarehouseType::Unsupported(name) if name.trim().eq_ignore_ascii_case("datetime"))
+    matches!(warehouse, WarehouseType::Unsupported(name) if civil_datetime_name(name))
+}
+
+/// Whether a type name segc cannot read is BigQuery's `DATETIME` ([`civil_datetime`]).
+fn civil_datetime_name(name: &str) -> bool {
+    name.trim().eq_ignore_ascii_case("datetime")
 }
 
 /// How to read BigQuery's `DATETIME` ([`civil_datetime`]).
@@ -341,7 +346,7 @@ impl Validator<'_> {
                         column.value,
                         self.type_origin(*at)
                     );
-                    let hint = match civil_datetime(&WarehouseType::Unsupported(name.clone())) {
+                    let hint = match civil_datetime_name(name) {
                         true => CIVIL_DATETIME_HINT,
                         false => {
                             "declare `type: timestamp` (or date) if the warehouse compares it as one, or name a view that converts it"
@@ -824,7 +829,7 @@ impl Validator<'_> {
                     format!(
                         "column `{column}` of source `{source_name}` has the warehouse type `{warehouse}`, which segc cannot read as a value, and {user}"
                     ),
-                    match civil_datetime(&WarehouseType::Unsupported(warehouse.clone())) {
+                    match civil_datetime_name(warehouse) {
                         true => CIVIL_DATETIME_HINT.to_string(),
                         false => format!(
                             "{declare} if the warehouse can compare it as one, or read another column; after changing the table, run `segc sources --refresh --target {target}`"
