@@ -109,12 +109,13 @@ pub fn load_live(
         let types = TypeCheck::Pending(&target);
         crate::validate::validate_with(files.clone(), &LearnedTypes::new(), types)?;
     }
+    // Every type is declared or in the snapshot, or none is asked of the catalog.
+    let without_catalog = |files, target: &str| {
+        crate::validate::validate_with(files, &LearnedTypes::new(), TypeCheck::On(Some(target)))
+            .map(|project| (project, None))
+    };
     if untyped.columns.is_empty() && untyped.keys.is_empty() && untyped.times.is_empty() {
-        let types = TypeCheck::On(Some(&target));
-        return Ok((
-            crate::validate::validate_with(files, &LearnedTypes::new(), types)?,
-            None,
-        ));
+        return without_catalog(files, &target);
     }
     let Target {
         target,
@@ -138,11 +139,7 @@ pub fn load_live(
         }
     }
     if sources.is_empty() {
-        let types = TypeCheck::On(Some(&target));
-        return Ok((
-            crate::validate::validate_with(files, &LearnedTypes::new(), types)?,
-            None,
-        ));
+        return without_catalog(files, &target);
     }
     let events = options.events.clone();
     let mut driver = crate::driver::open(&profile, options, root)?;

@@ -88,7 +88,9 @@ impl Tmux {
             .status()
             .unwrap();
         assert!(started.success(), "tmux new-session");
-        let deadline = Instant::now() + Duration::from_secs(120);
+        // A guard against a hang, not a speed test: a month run that records its history
+        // first can take minutes on a loaded machine.
+        let deadline = Instant::now() + Duration::from_secs(900);
         loop {
             let captured = self
                 .command()

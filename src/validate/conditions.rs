@@ -168,7 +168,16 @@ impl Validator<'_> {
                 Some([low, high]) => {
                     let low = self.literal(name, low, value_type);
                     let high = self.literal(name, high, value_type);
-                    Predicate::Between(low?, high?)
+                    let (low, high) = (low?, high?);
+                    if reversed(&low, &high) {
+                        self.error_with_hint(
+                            "`between` has its bounds reversed: no value is at least the first and at most the second",
+                            value.span,
+                            Some("write the lower bound first: `between: [low, high]` (both ends included)".into()),
+                        );
+                        return None;
+                    }
+                    Predicate::Between(low, high)
                 }
                 _ => {
                     self.error_with_hint(
@@ -462,5 +471,21 @@ pub(crate) fn article(value_type: ValueType) -> String {
         ValueType::Unknown => "of unknown type".into(),
         ValueType::Integer => "an integer".into(),
         other => format!("a {}", other.name()),
+    }
+}
+
+/// Whether `between: [low, high]` has `low` above `high`, so that no value lies between
+/// (strings in code points, as segc compares them). A whole number is compared as the
+/// nearest double, which never turns a pair in order into a reversed one.
+fn reversed(low: &Literal, high: &Literal) -> bool {
+    match (low, high) {
+        (Literal::Integer(a), Literal::Integer(b)) => a > b,
+        (Literal::Number(a), Literal::Number(b)) => a > b,
+        (Literal::Integer(a), Literal::Number(b)) => (*a as f64) > *b,
+        (Literal::Number(a), Literal::Integer(b)) => *a > (*b as f64),
+        (Literal::String(a), Literal::String(b)) => a > b,
+        (Literal::Date(a), Literal::Date(b)) => a > b,
+        (Literal::Boolean(a), Literal::Boolean(b)) => a > b,
+        _ => false,
     }
 }
