@@ -710,6 +710,38 @@ mod run {
         );
     }
 
+    /// Days the demo recorded for one report stay recorded when a later report needs the
+    /// days on both sides of them: each stretch of missing days is recorded on its own (one
+    /// statement over both replaced the days between them, and the report then failed), and
+    /// the numbers equal a fresh demo's.
+    #[test]
+    fn the_demo_keeps_the_days_between_two_stretches_it_records() {
+        let run = |project: &std::path::Path, period: &str| {
+            let output = segc()
+                .args(["run", "-k", "entered,left", "-s", "new_users", "-o", "csv"])
+                .args(["--period", period, "--project"])
+                .arg(project)
+                .output()
+                .unwrap();
+            let text = common::output_text(&output);
+            assert!(output.status.success(), "{period}: {text}");
+            (String::from_utf8(output.stdout).unwrap(), text)
+        };
+        let dir = demo();
+        let project = dir.path().join("demo");
+        run(&project, "2026-05-11..2026-05-20");
+        let (may, text) = run(&project, "2026-05-01..2026-05-31");
+        assert!(
+            text.contains(
+                "lacks days of 2026-04-30..2026-05-09, 2026-05-21..2026-05-31: recording 21 day(s) once"
+            ),
+            "{text}"
+        );
+        let fresh = demo();
+        let (alone, _) = run(&fresh.path().join("demo"), "2026-05-01..2026-05-31");
+        assert_eq!(may, alone);
+    }
+
     /// `--out FILE` writes any output to the file, nothing to stdout; a file that cannot be
     /// written is a clear error.
     #[test]

@@ -149,6 +149,25 @@ pub(crate) struct Recorded {
 /// Records `days` (in order) of the segments `select` picks (all when empty) into the
 /// target's history table, creating it and its days table when missing: one transaction per
 /// chunk of days. `compiled` gets each chunk's days and statement before it runs.
+/// `days` cut into statements of at most [`CHUNK_DAYS`] consecutive days. A statement
+/// replaces the history from its first day to its last, so days that do not follow one
+/// another (the demo's missing days on either side of days already recorded) are never in
+/// one statement.
+fn consecutive_chunks(days: &[NaiveDate]) -> Vec<&[NaiveDate]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for end in 1..=days.len() {
+        let follows = days
+            .get(end)
+            .is_some_and(|day| days[end - 1].succ_opt() == Some(*day));
+        if !follows || end - start == CHUNK_DAYS {
+            chunks.push(&days[start..end]);
+            start = end;
+        }
+    }
+    chunks
+}
+
 pub(crate) fn record_days(
     project: &crate::ir::Project,
     target: &super::Resolved,
@@ -178,7 +197,7 @@ pub(crate) fn record_days(
         }
     }
     let run = crate::report::RunInfo::current();
-    let chunks: Vec<&[NaiveDate]> = days.chunks(CHUNK_DAYS).collect();
+    let chunks = consecutive_chunks(days);
     // Each chunk's rows carry their own id: a chunk keeps the intervals it wrote and
     // replaces every other, an earlier chunk's included.
     let run_ids: Vec<String> = (0..chunks.len())
@@ -315,4 +334,23 @@ fn summary(
             .unwrap_or_default() as u64
     };
     Ok((number(0), number(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_hold_consecutive_days_and_at_most_a_chunks_worth() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 5, d).unwrap();
+        let days: Vec<NaiveDate> = (1..=9).chain(21..=31).map(day).collect();
+        let chunks = consecutive_chunks(&days);
+        assert_eq!(chunks, vec![&days[..9], &days[9..]]);
+        let long: Vec<NaiveDate> = (0..70)
+            .map(|n| day(1).checked_add_days(chrono::Days::new(n)).unwrap())
+            .collect();
+        let lengths: Vec<usize> = consecutive_chunks(&long).iter().map(|c| c.len()).collect();
+        assert_eq!(lengths, vec![CHUNK_DAYS, CHUNK_DAYS, 70 - 2 * CHUNK_DAYS]);
+        assert!(consecutive_chunks(&[]).is_empty());
+    }
 }

@@ -71,9 +71,19 @@ fn next(day: NaiveDate) -> NaiveDate {
     day.checked_add_days(Days::new(1)).unwrap_or(day)
 }
 
-/// The first and last day of a snapshot statement.
+/// The first and last day of a snapshot statement, whose days follow one another: it
+/// replaces what the history holds from the first to the last, so a day left out between
+/// them would lose its record.
 fn span(statement: &Statement<'_>) -> Result<(NaiveDate, NaiveDate), Error> {
     let plans = statement.periods.plans();
+    if plans
+        .windows(2)
+        .any(|pair| next(pair[0].time.as_of) != pair[1].time.as_of)
+    {
+        return Err(Error::Render(
+            "a snapshot statement records consecutive days".into(),
+        ));
+    }
     match (plans.first(), plans.last()) {
         (Some(first), Some(last)) => Ok((first.time.as_of, last.time.as_of)),
         _ => Err(Error::Render("a snapshot needs at least one day".into())),
