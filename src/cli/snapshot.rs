@@ -146,9 +146,6 @@ pub(crate) struct Recorded {
     pub run: &'static crate::report::RunInfo,
 }
 
-/// Records `days` (in order) of the segments `select` picks (all when empty) into the
-/// target's history table, creating it and its days table when missing: one transaction per
-/// chunk of days. `compiled` gets each chunk's days and statement before it runs.
 /// `days` cut into statements of at most [`CHUNK_DAYS`] consecutive days. A statement
 /// replaces the history from its first day to its last, so days that do not follow one
 /// another (the demo's missing days on either side of days already recorded) are never in
@@ -168,6 +165,9 @@ fn consecutive_chunks(days: &[NaiveDate]) -> Vec<&[NaiveDate]> {
     chunks
 }
 
+/// Records `days` (in order) of the segments `select` picks (all when empty) into the
+/// target's history table, creating it and its days table when missing: one transaction per
+/// chunk of days. `compiled` gets each chunk's days and statement before it runs.
 pub(crate) fn record_days(
     project: &crate::ir::Project,
     target: &super::Resolved,
