@@ -151,18 +151,9 @@ pub(crate) struct Recorded {
 /// another (the demo's missing days on either side of days already recorded) are never in
 /// one statement.
 fn consecutive_chunks(days: &[NaiveDate]) -> Vec<&[NaiveDate]> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for end in 1..=days.len() {
-        let follows = days
-            .get(end)
-            .is_some_and(|day| days[end - 1].succ_opt() == Some(*day));
-        if !follows || end - start == CHUNK_DAYS {
-            chunks.push(&days[start..end]);
-            start = end;
-        }
-    }
-    chunks
+    days.chunk_by(|day, then| day.succ_opt() == Some(*then))
+        .flat_map(|run| run.chunks(CHUNK_DAYS))
+        .collect()
 }
 
 /// Records `days` (in order) of the segments `select` picks (all when empty) into the
