@@ -1656,3 +1656,113 @@ fn sums_of_small_fractions_print_their_digits_on_every_engine() {
         assert_eq!(balance, Some(0.00999999999999), "{target}: {table}");
     }
 }
+
+/// An exact sum is the double nearest its exact total, rounded once, on every engine: put
+/// together in doubles from the highest piece down, orders of 993090.83 and 1621135.52
+/// summed to 2614226.3499999996 (the nearest double is 2614226.35, as a plain `SUM` gives),
+/// 1e16 + 1.75 to 1e16 (not 1.0000000000000002e16), and 2^53 + 1 + 2^-90 to 2^53 (the exact
+/// total lies just above the tie between 2^53 and 2^53 + 2, so it rounds up). A condition
+/// testing such a sum for equality then missed the user, and a sum over members that
+/// cancels the large part printed 0 where 2 is right. In an attribute over facts, an
+/// average, a window, and a month series' running totals.
+#[test]
+fn sums_are_the_nearest_double_to_their_exact_total_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engines, project) = data_and_project(
+        dir.path(),
+        "segc_conf_nearest_sums",
+        "CREATE SCHEMA app;
+         CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP, grp VARCHAR);
+         INSERT INTO app.users VALUES
+           (1, '2024-01-01', 'a'), (2, '2024-01-01', 'b'), (3, '2024-01-01', 'c'),
+           (4, '2024-01-01', 'd'), (5, '2024-01-01', 'b'), (6, '2024-01-01', 'c');
+         CREATE TABLE app.orders (user_id INTEGER, ordered_at TIMESTAMP, amount DOUBLE);
+         INSERT INTO app.orders VALUES
+           (1, '2024-03-10', 993090.83), (1, '2024-03-11', 1621135.52),
+           (2, '2024-03-10', 1e16), (2, '2024-03-11', 1.75),
+           (3, '2024-03-10', 9007199254740992), (3, '2024-03-11', 1),
+           (3, '2024-03-12', 8.077935669463161e-28),
+           (4, '2024-03-10', -993090.83), (4, '2024-03-11', -1621135.52),
+           (5, '2024-03-10', -1e16), (6, '2024-03-10', -9007199254740992);",
+        "name: nearest\nas_of: 2024-03-31\n",
+        "sources:\n\
+         \x20 users: { table: app.users, key: user_id, columns: { signup_at: created_at, grp: grp } }\n\
+         \x20 orders: { table: app.orders, user_key: user_id, time: ordered_at, columns: { amount: { column: amount, type: number } } }\n\
+         attributes:\n\
+         \x20 spend: { source: orders, agg: sum, column: amount }\n\
+         \x20 spend_30d: { source: orders, agg: sum, column: amount, window: 30d }\n\
+         \x20 order_mean: { source: orders, agg: avg, column: amount }\n\
+         segments:\n\
+         \x20 - { name: a, all: [ { grp: { eq: a } } ] }\n\
+         \x20 - { name: b, all: [ { grp: { eq: b } } ] }\n\
+         \x20 - { name: c, all: [ { grp: { eq: c } } ] }\n\
+         \x20 - { name: nearest, all: [ { spend: { eq: 2614226.35 } } ] }\n\
+         \x20 - { name: nearest_negative, all: [ { spend: { eq: -2614226.35 } } ] }\n\
+         \x20 - { name: nearest_window, all: [ { spend_30d: { eq: 2614226.35 } } ] }\n\
+         \x20 - { name: nearest_mean, all: [ { order_mean: { eq: 1307113.175 } } ] }\n\
+         \x20 - { name: above_tie, all: [ { spend: { eq: 1.0000000000000002e16 } } ] }\n\
+         \x20 - { name: below_rest, all: [ { spend: { eq: 9007199254740994 } } ] }\n\
+         kpis:\n\
+         \x20 - { name: people, agg: count }\n\
+         \x20 - { name: spend, agg: sum, of: spend }\n\
+         \x20 - { name: spend_30d, agg: sum, of: spend_30d }\n",
+    );
+    let matched = [
+        ("nearest", 1),
+        ("nearest_negative", 1),
+        ("nearest_window", 1),
+        ("nearest_mean", 1),
+        ("above_tie", 1),
+        ("below_rest", 1),
+    ];
+    let tables = same_tables(&engines, &project, dir.path(), &[]);
+    for (target, table) in &tables {
+        for (segment, people) in matched {
+            assert_eq!(
+                row(table, segment)["people"],
+                people,
+                "{segment} on {target}: {table}"
+            );
+        }
+        // 1.0000000000000002e16 - 1e16 and 2^53 + 2 - 2^53 over each segment's members.
+        for segment in ["b", "c"] {
+            for kpi in ["spend", "spend_30d"] {
+                assert_eq!(
+                    row(table, segment)[kpi].as_f64(),
+                    Some(2.0),
+                    "{segment} {kpi} on {target}: {table}"
+                );
+            }
+        }
+        assert_eq!(
+            row(table, "a")["spend"].as_f64(),
+            Some(2614226.35),
+            "{target}: {table}"
+        );
+    }
+    // A month series' windows and running totals over all history put their pieces
+    // together alike.
+    let months = ["--grain", "month", "--from", "2024-02", "--to", "2024-03"];
+    let series = same_series(&engines, &project, dir.path(), &months);
+    for (target, series) in &series {
+        let periods = series["periods"].as_array().unwrap();
+        let march = periods
+            .iter()
+            .find(|period| period["period"] == "2024-03")
+            .unwrap_or_else(|| panic!("no March on {target}: {series}"));
+        for (segment, people) in matched {
+            assert_eq!(
+                row(march, segment)["people"],
+                people,
+                "{segment} in March on {target}: {series}"
+            );
+        }
+        for segment in ["b", "c"] {
+            assert_eq!(
+                row(march, segment)["spend"].as_f64(),
+                Some(2.0),
+                "{segment} in March on {target}: {series}"
+            );
+        }
+    }
+}

@@ -1265,3 +1265,138 @@ fn assert_kpis_match_oracle(
     }
     assert!(compared > 400, "{compared} values compared");
 }
+
+/// The exact value of a finite double in units of 2^-83 (below the last bit of every value
+/// [`exact_sums_are_the_nearest_double_on_random_values`] writes).
+fn in_units(value: f64) -> i128 {
+    if value == 0.0 {
+        return 0;
+    }
+    let bits = value.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = i128::from(bits & ((1 << 52) - 1));
+    let (mut mantissa, mut power) = match exponent {
+        0 => (fraction, -1074),
+        _ => (fraction | (1 << 52), exponent - 1075),
+    };
+    while power < -83 {
+        assert!(mantissa & 1 == 0, "{value} has bits below 2^-83");
+        mantissa >>= 1;
+        power += 1;
+    }
+    let magnitude = mantissa << (power + 83);
+    if value < 0.0 { -magnitude } else { magnitude }
+}
+
+/// The double nearest a total in units of 2^-83: Rust's conversion from an integer rounds
+/// once, to nearest with ties to even, and the power of two scales exactly.
+fn nearest(total: i128) -> f64 {
+    total as f64 * 2f64.powi(-83)
+}
+
+/// Every exact sum, per user over facts and per reported row over members, is the double
+/// nearest the exact total of its values: 2 to 6 random values per user, mostly cent
+/// amounts up to two million, some any 53 bits between 2^-83 and 2^20, a fifth negative,
+/// whose totals are computed here exactly in 128-bit integers. Put together in doubles from
+/// the highest piece down, 12 of these 100 users' sums missed the nearest double in their
+/// last bit.
+#[test]
+fn exact_sums_are_the_nearest_double_on_random_values() {
+    const USERS: usize = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sums.duckdb");
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut rows = Vec::new();
+    let mut totals = vec![0_i128; USERS];
+    for (user, total) in totals.iter_mut().enumerate() {
+        for _ in 0..2 + next() % 5 {
+            let magnitude = match next() % 6 {
+                1 => (next() >> 11) as f64 * 2f64.powi((next() % 51) as i32 - 83),
+                _ => (next() % 200_000_000) as f64 / 100.0,
+            };
+            let value = if next() % 5 != 0 {
+                magnitude
+            } else {
+                -magnitude
+            };
+            *total += in_units(value);
+            // Read from text (correctly rounded), not as a decimal literal that DuckDB
+            // divides by a power of ten.
+            rows.push(format!(
+                "({user}, '2024-03-10', CAST('{value:?}' AS DOUBLE))"
+            ));
+        }
+    }
+    let connection = duckdb::Connection::open(&file).unwrap();
+    let users: Vec<String> = (0..USERS)
+        .map(|user| format!("({user}, '2024-01-01')"))
+        .collect();
+    connection
+        .execute_batch(&format!(
+            "CREATE SCHEMA app;
+             CREATE TABLE app.users (user_id INTEGER, created_at TIMESTAMP);
+             INSERT INTO app.users VALUES {};
+             CREATE TABLE app.orders (user_id INTEGER, ordered_at TIMESTAMP, amount DOUBLE);
+             INSERT INTO app.orders VALUES {};",
+            users.join(", "),
+            rows.join(", ")
+        ))
+        .unwrap();
+    drop(connection);
+    let root = dir.path().join("project");
+    std::fs::create_dir_all(root.join("segment-defs")).unwrap();
+    std::fs::write(
+        root.join("segc_project.yml"),
+        "name: sums\nas_of: 2024-03-31\n",
+    )
+    .unwrap();
+    let segments: Vec<String> = (0..USERS)
+        .map(|user| format!("  - {{ name: u{user}, all: [ {{ id: {{ eq: {user} }} }} ] }}"))
+        .collect();
+    std::fs::write(
+        root.join("segment-defs/defs.yml"),
+        format!(
+            "sources:\n\
+             \x20 users: {{ table: app.users, key: {{ column: user_id, type: integer }}, columns: {{ signup_at: {{ column: created_at, type: timestamp }}, id: {{ column: user_id, type: integer }} }} }}\n\
+             \x20 orders: {{ table: app.orders, user_key: {{ column: user_id, type: integer }}, time: {{ column: ordered_at, type: timestamp }}, columns: {{ amount: {{ column: amount, type: number }} }} }}\n\
+             attributes:\n\
+             \x20 spend: {{ source: orders, agg: sum, column: amount }}\n\
+             segments:\n{}\n\
+             kpis:\n\
+             \x20 - {{ name: people, agg: count }}\n\
+             \x20 - {{ name: spend, agg: sum, of: spend }}\n\
+             \x20 - {{ name: mean_spend, agg: avg, of: spend }}\n",
+            segments.join("\n")
+        ),
+    )
+    .unwrap();
+    let project = segc::validate::load_and_validate(&root).unwrap();
+    let plan = common::plan(&project, &ReportOptions::default());
+    let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    let sql = segc::render::render(&plan, &dialect, None).unwrap();
+    let mut duckdb = segc::driver::duckdb::DuckDb::open_read_only(&file).unwrap();
+    let report = Report::from_result(&plan, "test", &duckdb.query(&sql).unwrap()).unwrap();
+    let mut all = 0_i128;
+    for (user, total) in totals.iter().enumerate() {
+        // The user's sum over facts, then the row's sum over its one member.
+        let spend = nearest(*total);
+        assert_eq!(
+            double(&report, &format!("u{user}"), "spend"),
+            Some(spend),
+            "user {user}"
+        );
+        all += in_units(spend);
+    }
+    let spend = nearest(all);
+    assert_eq!(double(&report, "all_users", "spend"), Some(spend));
+    assert_eq!(
+        double(&report, "all_users", "mean_spend"),
+        Some(spend / USERS as f64)
+    );
+}

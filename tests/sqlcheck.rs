@@ -235,12 +235,24 @@ fn trap_2_averages_are_taken_over_doubles() {
             "{name}: {line}"
         );
         // Of fractional numbers, grouped or per member: an exact sum of whole-number pieces,
-        // read as a double and divided by the count.
+        // each piece's total a 64-bit integer, rounded from its digits to a double and
+        // divided by the count as a double.
+        let bigint = &dialect.types.bigint;
+        let spend = dialect.quote_identifier("avg_spend");
         for sql in [sql.clone(), compile_wide(&dialect)] {
             let line = sql.lines().find(|l| l.contains("-- avg_spend (")).unwrap();
             assert!(
-                line.contains(&format!("AS {double}) * CAST(4294967296 AS {double})")),
+                line.contains(&format!("AS {bigint}) AS ")),
                 "{name}: {line}"
+            );
+            let output = sql
+                .lines()
+                .find(|l| l.contains("segc_d") && l.ends_with(&format!(" AS {spend},")))
+                .unwrap_or_else(|| panic!("{name}: no rounded avg_spend"));
+            let divided = output.contains("SAFE_DIVIDE(") || output.contains("NULLIF(");
+            assert!(
+                divided && output.contains(&format!("AS {double})")) && output.contains("_n"),
+                "{name}: {output}"
             );
         }
     }

@@ -170,8 +170,19 @@ const NOT_WHOLE: [&str; 3] = ["out of range", "overflow", "non-finite"];
 
 /// The words of an overflow in arithmetic on integers, not in a sum: DuckDB's "Overflow in
 /// multiplication of INT32", PostgreSQL's "integer out of range" (a 32-bit integer; a sum's
-/// pieces are 64-bit, "bigint out of range").
+/// pieces are 64-bit, "bigint out of range"). DuckDB's overflow in arithmetic of INT64 is
+/// an exact sum's, whose digits are carried in 64-bit integers (formulas compute in
+/// doubles).
 const INTEGER_ARITHMETIC: [&str; 2] = ["overflow in ", "integer out of range"];
+
+/// Whether `message` (lowercase) is an overflow of integer arithmetic that no exact sum
+/// makes ([`INTEGER_ARITHMETIC`]).
+fn integer_arithmetic(message: &str) -> bool {
+    INTEGER_ARITHMETIC
+        .iter()
+        .any(|words| message.contains(words))
+        && !message.contains("of int64")
+}
 
 /// When a warehouse says a number did not fit a whole number and the project adds
 /// fractional numbers (which segc adds exactly, as whole-number pieces), names the values
@@ -194,9 +205,7 @@ fn name_the_sums(
             "{message}\n  = help: a number nearer to zero than about 1e-308 was multiplied or divided (in a percentile, the difference of two such values), which {dialect} refuses to round to zero; round such values in the source (or a view of it)"
         );
     }
-    if !NOT_WHOLE.iter().any(|words| lower.contains(words))
-        || INTEGER_ARITHMETIC.iter().any(|words| lower.contains(words))
-    {
+    if !NOT_WHOLE.iter().any(|words| lower.contains(words)) || integer_arithmetic(&lower) {
         return message;
     }
     // Each place a value is read from, with the definitions that add it, in project order.
@@ -322,6 +331,9 @@ mod tests {
             "target `pg`: bigint out of range",
             "Arithmetic overflow error converting float to data type bigint.",
             "Illegal conversion of non-finite floating point number to an integer: nan",
+            // A total just short of 2^95, carried into digits.
+            "Out of Range Error: Overflow in addition of INT64 \
+             (9223372036854775807 + 2147483648)!",
         ] {
             let text = traced(message);
             assert!(text.starts_with(message), "{text}");

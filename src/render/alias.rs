@@ -57,10 +57,14 @@ pub(super) enum Alias {
     Words,
     /// A distinct tuple of the values segment conditions read (render/masks.rs).
     Masks,
+    /// A stage's rows with the piece totals of its exact sums, …
+    ExactSums,
+    /// … and with those totals carried into digits (render/expr/exact.rs).
+    ExactDigits,
 }
 
 impl Alias {
-    const ALL: [Alias; 25] = [
+    const ALL: [Alias; 27] = [
         Alias::Users,
         Alias::Facts,
         Alias::Spine,
@@ -86,6 +90,8 @@ impl Alias {
         Alias::ScoreValues,
         Alias::Words,
         Alias::Masks,
+        Alias::ExactSums,
+        Alias::ExactDigits,
     ];
 
     /// The alias in the SQL (unquoted).
@@ -116,6 +122,8 @@ impl Alias {
             Alias::ScoreValues => "v",
             Alias::Words => "j",
             Alias::Masks => "d",
+            Alias::ExactSums => "xs",
+            Alias::ExactDigits => "xd",
         }
     }
 
@@ -147,6 +155,8 @@ impl Alias {
             Alias::ScoreValues => "score_values",
             Alias::Words => "words",
             Alias::Masks => "masks",
+            Alias::ExactSums => "exact_sums",
+            Alias::ExactDigits => "exact_digits",
         }
     }
 

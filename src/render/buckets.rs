@@ -14,7 +14,7 @@ use crate::plan::statement::{PassStage, Statement};
 use crate::plan::times::{PerPeriod, TimeValue};
 use crate::render::alias::Alias;
 
-use super::expr::{Sql, combiner};
+use super::expr::{Aggregated, ExactColumns, Sql, combiner};
 use super::{Names, comment_text};
 
 /// Where an aggregate's value comes from.
@@ -400,6 +400,7 @@ pub(super) fn bucketed(
         "OVER (PARTITION BY {f}.{user} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
     );
     let mut finals = Vec::new();
+    let mut exact = ExactColumns::default();
     for (index, (aggregate, parts, reads)) in plan.iter().enumerate() {
         let value = |piece: usize, function: Function| match reads {
             Reads::Running => {
@@ -408,48 +409,59 @@ pub(super) fn bucketed(
             Reads::Window(_) => format!("{f}.{}", part(index, piece)),
         };
         let attribute = project.attribute(aggregate.attribute);
-        // The comma goes before the line's comment.
-        let comma = if index + 1 < plan.len() { "," } else { "" };
         let spelled = match aggregate.function {
             Function::Sum | Function::Avg if !aggregate.whole => {
                 let pieces = usize::from(sql.pieces());
                 let sums: Vec<String> = (0..pieces)
                     .map(|piece| value(piece, parts[piece]))
                     .collect();
-                let total = sql.exact_total(&sums)?;
-                if aggregate.function == Function::Sum {
-                    total
-                } else {
-                    sql.call(
-                        "divide",
-                        &[
-                            minijinja::Value::from(total),
-                            minijinja::Value::from(value(pieces, parts[pieces])),
-                        ],
-                    )?
-                }
+                let count =
+                    (aggregate.function == Function::Avg).then(|| value(pieces, parts[pieces]));
+                sql.exact_sum(sums, count)?
             }
-            Function::Avg => sql.call(
+            Function::Avg => Aggregated::Plain(sql.call(
                 "divide",
                 &[
                     minijinja::Value::from(value(0, parts[0])),
                     minijinja::Value::from(value(1, parts[1])),
                 ],
-            )?,
-            Function::Sum | Function::Min | Function::Max => value(0, parts[0]),
+            )?),
+            Function::Sum | Function::Min | Function::Max => Aggregated::Plain(value(0, parts[0])),
             // Counts stay whole numbers (a sum of counts is wider on some warehouses).
-            _ => sql.cast(value(0, parts[0]), "bigint")?,
+            _ => Aggregated::Plain(sql.cast(value(0, parts[0]), "bigint")?),
         };
-        finals.push(format!(
-            "{spelled} AS {}{comma} -- {}",
-            q(&attribute.name),
-            comment_text(&format!("{} ({})", attribute.name, attribute.origin))
-        ));
+        let comment = comment_text(&format!("{} ({})", attribute.name, attribute.origin));
+        for (text, alias) in exact.items(sql, q(&attribute.name), spelled)? {
+            finals.push((format!("{text} AS {alias}"), comment.clone()));
+        }
     }
-    let finals = finals.join("\n    ");
+    // The comma goes before the line's comment.
+    let finals = finals
+        .iter()
+        .enumerate()
+        .map(|(index, (item, comment))| {
+            let comma = if index + 1 < finals.len() { "," } else { "" };
+            format!("{item}{comma} -- {comment}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n    ");
+    exact.keep(period.clone());
+    exact.keep(user.clone());
+    if all_history {
+        exact.keep(q("segc_from"));
+        exact.keep(q("segc_until"));
+    }
+    let layers = exact.layers(sql)?;
+    let layered = |select: String| match &layers {
+        Some(layers) => layers.around(&select),
+        None => select,
+    };
     if !all_history {
+        let select = layered(format!(
+            "  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}",
+        ));
         out.push_str(&format!(
-            "{name} AS (\n  -- per period and user: each window's value\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}\n),\n",
+            "{name} AS (\n  -- per period and user: each window's value\n{select}\n),\n",
         ));
         return Ok(Some(Bucketed {
             sql: out,
@@ -462,11 +474,14 @@ pub(super) fn bucketed(
     // each user's rows with facts, not every user's every period.
     let last_end = ends.iter().max().copied().unwrap_or_default();
     let past_every_end = sql.timestamp(last_end + chrono::Duration::days(1))?;
-    out.push_str(&format!(
-        "{name} AS (\n  -- per user and period with facts in a window or facts that end in it: each window's value, the totals over all history up to the period's end, and until when they hold (the user's next such period's end)\n  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {order} AS {from},\n    COALESCE(LEAD({order}) OVER (PARTITION BY {f}.{user} ORDER BY {order}), {past_every_end}) AS {until},\n    {finals}\n  FROM {periods_name} AS {f}\n  JOIN {spine} AS {t} ON {t}.{period} = {f}.{period}\n),\n",
+    let select = layered(format!(
+        "  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {order} AS {from},\n    COALESCE(LEAD({order}) OVER (PARTITION BY {f}.{user} ORDER BY {order}), {past_every_end}) AS {until},\n    {finals}\n  FROM {periods_name} AS {f}\n  JOIN {spine} AS {t} ON {t}.{period} = {f}.{period}",
         from = q("segc_from"),
         until = q("segc_until"),
         spine = q("segc_spine"),
+    ));
+    out.push_str(&format!(
+        "{name} AS (\n  -- per user and period with facts in a window or facts that end in it: each window's value, the totals over all history up to the period's end, and until when they hold (the user's next such period's end)\n{select}\n),\n",
     ));
     Ok(Some(Bucketed {
         sql: out,

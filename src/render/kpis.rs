@@ -12,7 +12,7 @@ use crate::plan::aggregates::KpiGrouping;
 use crate::plan::output::{EXPLAIN_LEFT_PREFIX, EXPLAIN_PASSING_PREFIX, overlap_column};
 use crate::plan::statement::{Membership, Statement};
 
-use super::expr::Sql;
+use super::expr::{Aggregated, ExactColumns, ExactLayers, Sql};
 use super::signatures::Signatures;
 use super::{Item, Names, comment_text};
 
@@ -28,6 +28,8 @@ pub(super) struct Kpis {
     pub(super) aggregates: Vec<Item>,
     /// Per row, with the groups by value kept apart: the distinct counts and percentiles.
     pub(super) value_aggregates: Vec<Item>,
+    /// The layers around the stage of `aggregates` that put its exact sums together.
+    pub(super) exact: Option<ExactLayers>,
     /// The reported values, cast to the type each leaves as.
     pub(super) outputs: Vec<Item>,
     /// How members are grouped before they meet the reported rows.
@@ -237,6 +239,12 @@ pub(super) fn kpis(
     let mut percentiles = Vec::new();
     // Each KPI's partials as SQL, to compute a KPI's once when another's are the same.
     let mut computed: Vec<(Vec<(String, &'static str)>, usize)> = Vec::new();
+    // The exact sums of the stage of `kpis.aggregates` (the values' stage has none).
+    let (mut exact, mut no_exact) = (ExactColumns::default(), ExactColumns::default());
+    if sql.series_len().is_some() {
+        exact.keep(names.q("segc_period"));
+    }
+    exact.keep(names.q("segc_row"));
     for (index, (aggregate, grouped_by)) in aggregates.iter().zip(grouped_by).enumerate() {
         let kpi = project.kpi(aggregate.kpi);
         let value = match aggregate.grouping() {
@@ -284,25 +292,28 @@ pub(super) fn kpis(
                     .ok_or_else(|| {
                         Error::Render("a distinct count or percentile without its grouping".into())
                     })?;
-                match grouping {
+                Aggregated::Plain(match grouping {
                     KpiGrouping::Values(p) => {
                         percentiles.push((set, p));
                         sql.kpi_percentile(set, p, &key_alias(names, set))
                     }
                     _ => sql.kpi_distinct(set)?,
-                }
+                })
             }
         };
-        let list = match aggregate.grouping() {
-            KpiGrouping::Partial => &mut kpis.aggregates,
-            _ if apart => &mut kpis.value_aggregates,
-            _ => &mut kpis.aggregates,
+        let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
+        let (list, exact) = match aggregate.grouping() {
+            KpiGrouping::Partial => (&mut kpis.aggregates, &mut exact),
+            _ if apart => (&mut kpis.value_aggregates, &mut no_exact),
+            _ => (&mut kpis.aggregates, &mut exact),
         };
-        list.push(Item {
-            sql: value,
-            alias: names.q(&kpi.name),
-            comment: comment_text(&format!("{} ({})", kpi.name, kpi.origin)),
-        });
+        for (text, alias) in exact.items(sql, names.q(&kpi.name), value)? {
+            list.push(Item {
+                sql: text,
+                alias,
+                comment: comment.clone(),
+            });
+        }
     }
     let by_signature = Grouping {
         columns: signatures.keys.clone(),
@@ -348,6 +359,7 @@ pub(super) fn kpis(
             apart
         }
     };
+    kpis.exact = exact.layers(sql)?;
     fan_out(names, signatures, &mut kpis, &recombined);
     let sql = outer;
     for (id, value_type) in &membership.outputs {

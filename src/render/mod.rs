@@ -565,6 +565,7 @@ fn statement_sql(
             explain_steps => serialized(&explain_steps),
             explain_total => explain_total,
             kpi_aggregates => serialized(&kpis.aggregates),
+            kpi_exact => kpis.exact.as_ref().map(serialized),
             value_kpis => serialized(&kpis.value_aggregates),
             outputs => serialized(&kpis.outputs),
             scores => serialized(&scores),

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::plan::aggregates::{FactValue, Function};
 use crate::plan::statement::{PassStage, Statement};
 
-use super::expr::Sql;
+use super::expr::{Aggregated, ExactColumns, ExactLayers, Sql};
 use super::{Item, Names, comment_text};
 
 /// A pass's group per user and day ([`Sql::fact_days`]).
@@ -43,6 +43,8 @@ pub(super) struct Pass {
     days: Option<Days>,
     /// A series' pass by slices of time (render/buckets.rs): its stages, spelled whole.
     bucketed: Option<String>,
+    /// The layers around the pass that put its exact sums together.
+    exact: Option<ExactLayers>,
 }
 
 /// Every pass, and the attributes stage's columns: the user, the user and dimension
@@ -187,6 +189,7 @@ fn pass(
             aggregates: Vec::new(),
             days: None,
             bucketed: Some(bucketed.sql),
+            exact: None,
         };
         return Ok((pass, running));
     }
@@ -248,6 +251,7 @@ fn pass(
         false => None,
     };
     let mut aggregates = Vec::new();
+    let mut exact = ExactColumns::default();
     let mut daily = Vec::new();
     let mut parts = by_day.as_ref().map(|by_day| by_day.parts.iter());
     for (index, aggregate) in stage.aggregates.iter().enumerate() {
@@ -260,18 +264,20 @@ fn pass(
                     alias: day_alias(index),
                     comment: comment.clone(),
                 });
-                outer.clone()
+                Aggregated::Plain(outer.clone())
             }
             None => match bits[index].take() {
-                Some(bits) => bits,
+                Some(bits) => Aggregated::Plain(bits),
                 None => sql.fact_aggregate(aggregate, &signup_here)?,
             },
         };
-        aggregates.push(Item {
-            sql: value,
-            alias: q(&attribute.name),
-            comment,
-        });
+        for (text, alias) in exact.items(sql, q(&attribute.name), value)? {
+            aggregates.push(Item {
+                sql: text,
+                alias,
+                comment: comment.clone(),
+            });
+        }
     }
     let days = by_day.map(|by_day| Days {
         key: by_day.key,
@@ -302,6 +308,11 @@ fn pass(
     } else {
         same_user
     };
+    if period.is_some() {
+        exact.keep(q("segc_period"));
+    }
+    exact.keep(q("segc_user"));
+    let exact = exact.layers(sql)?;
     let pass = Pass {
         name,
         period,
@@ -321,6 +332,7 @@ fn pass(
         aggregates,
         days,
         bucketed: None,
+        exact,
     };
     Ok((pass, None))
 }

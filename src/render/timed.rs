@@ -20,7 +20,7 @@ use crate::plan::times::TimeValue;
 
 use super::Names;
 use super::alias::Alias;
-use super::expr::Sql;
+use super::expr::{Aggregated, ExactColumns, Sql};
 use super::flows::{Stage, history_table};
 
 /// The timed KPIs a statement computes, reported or read by a ratio.
@@ -81,6 +81,11 @@ pub(super) fn stages(
     let members = names.alias(Alias::Members);
     let mut joins = Vec::new();
     let mut aggregates = Vec::new();
+    let mut exact = ExactColumns::default();
+    if bounds.period.is_some() {
+        exact.keep(q("segc_period"));
+    }
+    exact.keep(q("segc_row"));
     for (index, id) in kpis.iter().enumerate() {
         let kpi = project.kpi(*id);
         let KpiKind::Aggregate {
@@ -131,22 +136,28 @@ pub(super) fn stages(
                     _ => "MAX",
                 };
                 let value = sql.call("cast", &[Value::from(value), Value::from("double")])?;
-                format!("{function}({value})")
+                Aggregated::Plain(format!("{function}({value})"))
             }
         };
-        aggregates.push(format!("{spelled} AS {}", column(names, kpi)));
+        for (spelled, alias) in exact.items(sql, column(names, kpi), spelled)? {
+            aggregates.push(format!("{spelled} AS {alias}"));
+        }
     }
+    let select = format!(
+        "SELECT {by_period}{members}.{row},\n    {}\n  FROM {segment_members} AS {members}\n  {}\n  GROUP BY {by_period}{members}.{row}",
+        aggregates.join(",\n    "),
+        joins.join("\n  "),
+        by_period = bounds.by_period(),
+        row = q("segc_row"),
+        segment_members = q("segc_segment_members"),
+    );
     stages.push(Stage::new(
         q("segc_timed_kpis"),
         "timed KPIs per reported row, over its members",
-        format!(
-            "SELECT {by_period}{members}.{row},\n    {}\n  FROM {segment_members} AS {members}\n  {}\n  GROUP BY {by_period}{members}.{row}",
-            aggregates.join(",\n    "),
-            joins.join("\n  "),
-            by_period = bounds.by_period(),
-            row = q("segc_row"),
-            segment_members = q("segc_segment_members"),
-        ),
+        match exact.layers(sql)? {
+            Some(layers) => layers.around(&select),
+            None => select,
+        },
     ));
     Ok(stages)
 }
@@ -208,6 +219,17 @@ fn member_values(
     let value = sql
         .reading_spine_from(Alias::Members)
         .fact_aggregate(aggregate, "NULL")?;
+    let mut exact = ExactColumns::default();
+    if bounds.period.is_some() {
+        exact.keep(q("segc_period"));
+    }
+    exact.keep(q("segc_row"));
+    exact.keep(q("segc_user"));
+    let value: Vec<String> = exact
+        .items(sql, q("segc_value"), value)?
+        .into_iter()
+        .map(|(value, alias)| format!("{value} AS {alias}"))
+        .collect();
     let user_text = sql.key_text(
         project.source(project.users_source()),
         format!("{m}.{}", q("segc_user")),
@@ -246,8 +268,8 @@ fn member_values(
          AND {entered} <= 1\n        AND ({to} IS NULL OR {local_day} < {to}))",
         history = names.dialect.quote_path(&history_table(project)),
     );
-    Ok(format!(
-        "SELECT {by_period}{m}.{row}, {m}.{user}, {value} AS {out}\n  \
+    let select = format!(
+        "SELECT {by_period}{m}.{row}, {m}.{user}, {value}\n  \
          FROM {segment_members} AS {m}\n  JOIN {segments} AS {s} ON {s}.{row} = {m}.{row}\n  \
          JOIN {table} AS {f} ON {fact_user} = {m}.{user}\n  \
          WHERE {time_in_period}\n    AND {held}\n  \
@@ -255,9 +277,13 @@ fn member_values(
         by_period = bounds.by_period(),
         row = q("segc_row"),
         user = q("segc_user"),
-        out = q("segc_value"),
+        value = value.join(", "),
         segment_members = q("segc_segment_members"),
         segments = q("segc_segments"),
         table = names.table(pass.source),
-    ))
+    );
+    Ok(match exact.layers(sql)? {
+        Some(layers) => layers.around(&select),
+        None => select,
+    })
 }

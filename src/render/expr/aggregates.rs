@@ -14,7 +14,7 @@ use crate::plan::buckets::{DAYS_PER_WORD, after_signup_day_words, most_day_words
 use crate::plan::times::PerPeriod;
 use crate::render::buckets::instants;
 
-use super::{Sql, number};
+use super::{Aggregated, ExactSum, Sql, number};
 
 /// The quoted alias of a KPI's partial aggregate `part` in the signatures stage.
 fn partial_alias(sql: &Sql<'_, '_>, aggregate: &KpiAggregate, part: &str) -> String {
@@ -105,12 +105,29 @@ impl<'a, 's> Sql<'a, 's> {
             .collect()
     }
 
-    /// An exact sum from the sums of its pieces ([`Sql::exact_limbs`], lowest first), as a
-    /// double: put together in one fixed order. Each piece's sum is a 64-bit integer first:
-    /// BigQuery and SQL Server add 64-bit integers in 64 bits and fail past them, where
-    /// DuckDB and PostgreSQL would widen (and Redshift give a numeric), so a total of 2^95 or
-    /// more fails on every warehouse alike instead of printing on some.
-    pub(in crate::render) fn exact_total(&mut self, sums: &[String]) -> Result<String, Error> {
+    /// An exact sum from the sums of its pieces ([`Sql::exact_limbs`], lowest first) and,
+    /// for an average, the count it divides by: for the stage's layers to put together
+    /// ([`super::ExactColumns`]), or spelled whole where a definition hash reads it
+    /// ([`Sql::hashed_total`]).
+    pub(in crate::render) fn exact_sum(
+        &mut self,
+        sums: Vec<String>,
+        count: Option<String>,
+    ) -> Result<Aggregated, Error> {
+        if !self.dialect.hash_spelling {
+            return Ok(Aggregated::Exact(ExactSum { sums, count }));
+        }
+        let total = self.hashed_total(&sums)?;
+        Ok(Aggregated::Plain(match count {
+            Some(count) => self.call("divide", &[Value::from(total), Value::from(count)])?,
+            None => total,
+        }))
+    }
+
+    /// An exact sum in four pieces as definition hashes spell it (see
+    /// [`crate::dialect::Dialect::hash_spelling`]): put together in doubles within the
+    /// statement, as exact sums were before they were rounded once.
+    fn hashed_total(&mut self, sums: &[String]) -> Result<String, Error> {
         let k = self.cast(PIECE.into(), "double")?;
         let mut doubles = Vec::new();
         for sum in sums {
@@ -118,22 +135,9 @@ impl<'a, 's> Sql<'a, 's> {
             doubles.push(self.cast(whole, "double")?);
         }
         match doubles.as_slice() {
-            // From the highest piece down, each step scaling the total so far up by 2^32 and
-            // adding the next piece, then scaled back down by 2^96. The pieces' sums are whole
-            // numbers, so every step is exact while the total so far stays below 2^53, and
-            // where it is larger, the pieces still to add cannot cancel it: the one rounding
-            // that remains is relative to the result. Added from the lowest piece up, the
-            // pieces of 2^32 + (-4294967000) + (-295.99) met the units' -4294967295 after
-            // the fraction had been rounded to its magnitude, and gave 0.0100002288818.
-            [s0, s1, s2, s3, s4] => Ok(format!(
-                "((((({s4} * {k} + {s3}) * {k} + {s2}) * {k} + {s1}) * {k} + {s0}) / {k} / {k} / {k})"
-            )),
-            [s0, s1, s2, s3] if self.pieces() == HASHED_PIECES => {
-                Ok(format!("((({s0} / {k} + {s1}) / {k} + {s2}) + {s3} * {k})"))
-            }
+            [s0, s1, s2, s3] => Ok(format!("((({s0} / {k} + {s1}) / {k} + {s2}) + {s3} * {k})")),
             _ => Err(Error::Render(format!(
-                "an exact sum has {} pieces, not {}",
-                self.pieces(),
+                "a hashed exact sum has {HASHED_PIECES} pieces, not {}",
                 sums.len()
             ))),
         }
@@ -166,13 +170,15 @@ impl<'a, 's> Sql<'a, 's> {
         &mut self,
         aggregate: &FactAggregate,
         signup: &str,
-    ) -> Result<String, Error> {
+    ) -> Result<Aggregated, Error> {
         let value = self.fact_value(aggregate)?;
         if let Some(n) = aggregate.nth {
             // The rank is NULL for facts outside the window or filter.
             let name = &self.plan().project.attribute(aggregate.attribute).name;
             let rank = format!("{}.{}", self.alias(Alias::Facts), self.q(&rank_alias(name)));
-            return Ok(format!("MAX(CASE WHEN {rank} = {n} THEN {value} END)"));
+            return Ok(Aggregated::Plain(format!(
+                "MAX(CASE WHEN {rank} = {n} THEN {value} END)"
+            )));
         }
         let condition = self.fact_condition(&aggregate.rows, aggregate.source, signup)?;
         self.aggregate(
@@ -239,10 +245,10 @@ impl<'a, 's> Sql<'a, 's> {
                     self.cast(combined, "bigint")?,
                 ),
                 Function::CountRows | Function::Count => (
-                    self.fact_aggregate(aggregate, signup)?,
+                    self.fact_aggregate(aggregate, signup)?.plain()?,
                     self.cast(combined, "bigint")?,
                 ),
-                _ => (self.fact_aggregate(aggregate, signup)?, combined),
+                _ => (self.fact_aggregate(aggregate, signup)?.plain()?, combined),
             };
             parts.push(part);
         }
@@ -271,7 +277,8 @@ impl<'a, 's> Sql<'a, 's> {
     ) -> Result<String, Error> {
         let value = self.fact_value(aggregate)?;
         let condition = self.slice_condition(aggregate, since)?;
-        self.aggregate(function, value, aggregate.exact, aggregate.whole, condition)
+        self.aggregate(function, value, aggregate.exact, aggregate.whole, condition)?
+            .plain()
     }
 
     /// The facts a slice's partial reads: those its aggregate's `where` keeps, and `since`.
@@ -446,7 +453,7 @@ impl<'a, 's> Sql<'a, 's> {
         exact: bool,
         whole: bool,
         condition: Option<String>,
-    ) -> Result<String, Error> {
+    ) -> Result<Aggregated, Error> {
         let guarded = |value: String| match &condition {
             Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
             None => value,
@@ -456,14 +463,13 @@ impl<'a, 's> Sql<'a, 's> {
             for limb in self.exact_limbs(&value)? {
                 sums.push(format!("SUM({})", guarded(limb)));
             }
-            let total = self.exact_total(&sums)?;
-            if function == Function::Sum {
-                return Ok(total);
-            }
-            let count = self.call("count", &[Value::from(guarded(value))])?;
-            return self.call("divide", &[Value::from(total), Value::from(count)]);
+            let count = match function {
+                Function::Avg => Some(self.call("count", &[Value::from(guarded(value))])?),
+                _ => None,
+            };
+            return self.exact_sum(sums, count);
         }
-        Ok(match function {
+        Ok(Aggregated::Plain(match function {
             Function::CountRows => match &condition {
                 // The rows the condition keeps.
                 Some(_) => self.call("count", &[Value::from(guarded("1".into()))])?,
@@ -496,7 +502,7 @@ impl<'a, 's> Sql<'a, 's> {
                     "a median or percentile is ranked over grouped values, not aggregated".into(),
                 ));
             }
-        })
+        }))
     }
 
     /// For an ordered-fact attribute (`first`, `last`, `nth`): the column numbering each
@@ -601,7 +607,7 @@ impl<'a, 's> Sql<'a, 's> {
         &mut self,
         aggregate: &KpiAggregate,
         grouped: bool,
-    ) -> Result<String, Error> {
+    ) -> Result<Aggregated, Error> {
         let m = self.alias(Alias::Members);
         let set = self.q("segc_set");
         let guard = |column: String| {
@@ -613,7 +619,7 @@ impl<'a, 's> Sql<'a, 's> {
         };
         let partial =
             |sql: &Self, part: &str| guard(format!("{m}.{}", partial_alias(sql, aggregate, part)));
-        Ok(match aggregate.function {
+        Ok(Aggregated::Plain(match aggregate.function {
             Function::CountRows => {
                 let size = format!("SUM({})", guard(format!("{m}.{}", self.q("segc_size"))));
                 self.cast(size, "bigint")?
@@ -623,19 +629,19 @@ impl<'a, 's> Sql<'a, 's> {
                 self.cast(count, "bigint")?
             }
             Function::Sum | Function::Avg => {
-                let sum = if aggregate.whole {
-                    format!("SUM({})", partial(self, "sum"))
-                } else {
+                let count = (aggregate.function == Function::Avg)
+                    .then(|| format!("SUM({})", partial(self, "count")));
+                if !aggregate.whole {
                     let sums: Vec<String> = (0..self.pieces())
                         .map(|piece| format!("SUM({})", partial(self, &format!("sum{piece}"))))
                         .collect();
-                    self.exact_total(&sums)?
-                };
-                if aggregate.function == Function::Sum {
-                    return Ok(sum);
+                    return self.exact_sum(sums, count);
                 }
-                let count = format!("SUM({})", partial(self, "count"));
-                self.call("divide", &[Value::from(sum), Value::from(count)])?
+                let sum = format!("SUM({})", partial(self, "sum"));
+                match count {
+                    Some(count) => self.call("divide", &[Value::from(sum), Value::from(count)])?,
+                    None => sum,
+                }
             }
             Function::Min | Function::Max => {
                 let (name, part) = extreme(aggregate.function);
@@ -647,7 +653,7 @@ impl<'a, 's> Sql<'a, 's> {
                     "a distinct count or a percentile has no partial aggregates".into(),
                 ));
             }
-        })
+        }))
     }
 
     /// The value a distinct count or a percentile groups members by (alias `m`): the exact

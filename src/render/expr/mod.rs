@@ -3,11 +3,14 @@
 //!
 //! The spelling is split by what it spells: `conditions` (conditions and their predicates),
 //! `aggregates` (fact aggregates, ordered-fact ranks, KPI aggregates and percentiles),
-//! `formulas`, and `time` (local dates, time literals and windows).
+//! `exact` (exact sums rounded once, in layers around a stage), `formulas`, and `time`
+//! (local dates, time literals and windows).
 
 mod aggregates;
 pub(in crate::render) use aggregates::combiner;
 mod conditions;
+mod exact;
+pub(in crate::render) use exact::{Aggregated, ExactColumns, ExactLayers, ExactSum};
 mod formulas;
 mod time;
 
