@@ -152,6 +152,19 @@ fn row<'a>(table: &'a Value, segment: &str) -> &'a Value {
     common::json_row(table, segment).unwrap_or_else(|| panic!("no row {segment}"))
 }
 
+/// Each segment `(name, condition, people)` as a line of a definitions file: the condition
+/// on `column`, or the condition as written.
+fn segment_lines(segments: &[(&str, &str, i64)], column: Option<&str>) -> String {
+    let lines: Vec<String> = segments
+        .iter()
+        .map(|(name, condition, _)| match column {
+            Some(column) => format!("  - {{ name: {name}, all: [ {{ {column}: {condition} }} ] }}"),
+            None => format!("  - {{ name: {name}, all: [ {condition} ] }}"),
+        })
+        .collect();
+    lines.join("\n")
+}
+
 /// Each segment `(name, condition, people)` has its number of people in `table`.
 fn assert_people(target: &str, table: &Value, segments: &[(&str, &str, i64)]) {
     for (name, _, people) in segments {
@@ -877,12 +890,6 @@ fn whole_numbers_in_conditions_and_the_extremes_of_integers_are_exact_on_every_e
         ),
         ("not_equal", "{ ne: 1234567890123456789 }", 4),
     ];
-    let written: Vec<String> = segments
-        .iter()
-        .map(|(name, condition, _)| {
-            format!("  - {{ name: {name}, all: [ {{ acct: {condition} }} ] }}")
-        })
-        .collect();
     let dir = tempfile::tempdir().unwrap();
     let (engines, project) = data_and_project(
         dir.path(),
@@ -900,7 +907,7 @@ fn whole_numbers_in_conditions_and_the_extremes_of_integers_are_exact_on_every_e
             "sources:\n  users: {{ table: app.users, key: user_id, columns: {{ signup_at: created_at, acct: {{ column: acct, type: integer }} }} }}\n\
              segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n\
              \x20 - {{ name: top, agg: max, of: acct }}\n  - {{ name: bottom, agg: min, of: acct }}\n",
-            written.join("\n")
+            segment_lines(&segments, Some("acct"))
         ),
     );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
@@ -1489,12 +1496,6 @@ fn single_precision_columns_compare_alike_on_every_engine() {
         ("between", "{ between: [0.1, 0.7] }", 3),
         ("exact", "{ eq: 0.5 }", 1),
     ];
-    let written: Vec<String> = segments
-        .iter()
-        .map(|(name, condition, _)| {
-            format!("  - {{ name: {name}, all: [ {{ r: {condition} }} ] }}")
-        })
-        .collect();
     let dir = tempfile::tempdir().unwrap();
     let (engines, project) = data_and_project(
         dir.path(),
@@ -1521,7 +1522,7 @@ fn single_precision_columns_compare_alike_on_every_engine() {
              \x20 - {{ name: tenths, agg: sum, of: tenths }}\n  - {{ name: listed, agg: sum, of: listed }}\n\
              \x20 - {{ name: halves, agg: sum, of: halves }}\n  - {{ name: top, agg: max, of: top }}\n\
              \x20 - {{ name: spent, agg: sum, of: spent }}\n  - {{ name: highest, agg: max, of: r }}\n",
-            written.join("\n")
+            segment_lines(&segments, Some("r"))
         ),
     );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
@@ -1577,10 +1578,6 @@ fn fractional_numbers_in_conditions_are_doubles_on_every_engine() {
         ("formula_fraction", "{ big_amount: { eq: true } }", 2),
         ("formula_whole", "{ acct_matches: { eq: true } }", 2),
     ];
-    let written: Vec<String> = segments
-        .iter()
-        .map(|(name, condition, _)| format!("  - {{ name: {name}, all: [ {condition} ] }}"))
-        .collect();
     let dir = tempfile::tempdir().unwrap();
     let (engines, project) = data_and_project(
         dir.path(),
@@ -1597,7 +1594,7 @@ fn fractional_numbers_in_conditions_are_doubles_on_every_engine() {
              attributes:\n  big_amount: {{ formula: \"amount >= 0.3333333333333333\" }}\n\
              \x20 acct_matches: {{ formula: \"acct = 9007199254740993\" }}\n\
              segments:\n{}\nkpis:\n  - {{ name: people, agg: count }}\n",
-            written.join("\n")
+            segment_lines(&segments, None)
         ),
     );
     let tables = same_tables(&engines, &project, dir.path(), &[]);
@@ -1678,10 +1675,6 @@ fn sums_are_the_nearest_double_to_their_exact_total_on_every_engine() {
         ("above_tie", "{ spend: { eq: 1.0000000000000002e16 } }", 1),
         ("below_rest", "{ spend: { eq: 9007199254740994 } }", 1),
     ];
-    let written: Vec<String> = segments
-        .iter()
-        .map(|(name, condition, _)| format!("  - {{ name: {name}, all: [ {condition} ] }}"))
-        .collect();
     let dir = tempfile::tempdir().unwrap();
     let (engines, project) = data_and_project(
         dir.path(),
@@ -1713,7 +1706,7 @@ fn sums_are_the_nearest_double_to_their_exact_total_on_every_engine() {
              \x20 - {{ name: people, agg: count }}\n\
              \x20 - {{ name: spend, agg: sum, of: spend }}\n\
              \x20 - {{ name: spend_30d, agg: sum, of: spend_30d }}\n",
-            written.join("\n")
+            segment_lines(&segments, None)
         ),
     );
     // Each segment's people, and over b's and c's members 1.0000000000000002e16 - 1e16 and
