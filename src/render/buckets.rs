@@ -451,15 +451,13 @@ pub(super) fn bucketed(
         exact.keep(q("segc_from"));
         exact.keep(q("segc_until"));
     }
-    let layers = exact.layers(sql)?;
-    let layered = |select: String| match &layers {
-        Some(layers) => layers.around(&select),
-        None => select,
-    };
     if !all_history {
-        let select = layered(format!(
-            "  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}",
-        ));
+        let select = exact.around(
+            sql,
+            format!(
+                "  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {finals}\n  FROM {periods_name} AS {f}",
+            ),
+        )?;
         out.push_str(&format!(
             "{name} AS (\n  -- per period and user: each window's value\n{select}\n),\n",
         ));
@@ -474,12 +472,15 @@ pub(super) fn bucketed(
     // each user's rows with facts, not every user's every period.
     let last_end = ends.iter().max().copied().unwrap_or_default();
     let past_every_end = sql.timestamp(last_end + chrono::Duration::days(1))?;
-    let select = layered(format!(
-        "  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {order} AS {from},\n    COALESCE(LEAD({order}) OVER (PARTITION BY {f}.{user} ORDER BY {order}), {past_every_end}) AS {until},\n    {finals}\n  FROM {periods_name} AS {f}\n  JOIN {spine} AS {t} ON {t}.{period} = {f}.{period}",
-        from = q("segc_from"),
-        until = q("segc_until"),
-        spine = q("segc_spine"),
-    ));
+    let select = exact.around(
+        sql,
+        format!(
+            "  SELECT\n    {f}.{period} AS {period},\n    {f}.{user} AS {user},\n    {order} AS {from},\n    COALESCE(LEAD({order}) OVER (PARTITION BY {f}.{user} ORDER BY {order}), {past_every_end}) AS {until},\n    {finals}\n  FROM {periods_name} AS {f}\n  JOIN {spine} AS {t} ON {t}.{period} = {f}.{period}",
+            from = q("segc_from"),
+            until = q("segc_until"),
+            spine = q("segc_spine"),
+        ),
+    )?;
     out.push_str(&format!(
         "{name} AS (\n  -- per user and period with facts in a window or facts that end in it: each window's value, the totals over all history up to the period's end, and until when they hold (the user's next such period's end)\n{select}\n),\n",
     ));

@@ -154,10 +154,7 @@ pub(super) fn stages(
     stages.push(Stage::new(
         q("segc_timed_kpis"),
         "timed KPIs per reported row, over its members",
-        match exact.layers(sql)? {
-            Some(layers) => layers.around(&select),
-            None => select,
-        },
+        exact.around(sql, select)?,
     ));
     Ok(stages)
 }
@@ -282,8 +279,5 @@ fn member_values(
         segments = q("segc_segments"),
         table = names.table(pass.source),
     );
-    Ok(match exact.layers(sql)? {
-        Some(layers) => layers.around(&select),
-        None => select,
-    })
+    exact.around(sql, select)
 }

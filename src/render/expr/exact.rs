@@ -70,13 +70,6 @@ pub(in crate::render) struct ExactLayers {
     pub(in crate::render) tail: String,
 }
 
-impl ExactLayers {
-    /// `select` inside the layers.
-    pub(in crate::render) fn around(&self, select: &str) -> String {
-        format!("{}{select}\n{}", self.head, self.tail)
-    }
-}
-
 /// The hidden column of the `piece`th sum of the stage's `number`th exact sum.
 fn sum_column(number: usize, piece: usize) -> String {
     format!("segc_x{number}_{piece}")
@@ -132,6 +125,19 @@ impl ExactColumns {
         self.sums
             .push((alias, exact.sums.len(), exact.count.is_some()));
         Ok(items)
+    }
+
+    /// `select`, the stage's SELECT written in Rust, inside its layers
+    /// ([`ExactColumns::layers`]) when it has exact sums.
+    pub(in crate::render) fn around(
+        &self,
+        sql: &mut Sql<'_, '_>,
+        select: String,
+    ) -> Result<String, Error> {
+        Ok(match self.layers(sql)? {
+            Some(layers) => format!("{}{select}\n{}", layers.head, layers.tail),
+            None => select,
+        })
     }
 
     /// The layers around the stage's SELECT, when it has exact sums: the inner one turns
