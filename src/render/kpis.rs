@@ -239,8 +239,8 @@ pub(super) fn kpis(
     let mut percentiles = Vec::new();
     // Each KPI's partials as SQL, to compute a KPI's once when another's are the same.
     let mut computed: Vec<(Vec<(String, &'static str)>, usize)> = Vec::new();
-    // The exact sums of the stage of `kpis.aggregates` (the values' stage has none).
-    let (mut exact, mut no_exact) = (ExactColumns::default(), ExactColumns::default());
+    // The exact sums of the stage of `kpis.aggregates`.
+    let mut exact = ExactColumns::default();
     if sql.series_len().is_some() {
         exact.keep(names.q("segc_period"));
     }
@@ -302,12 +302,14 @@ pub(super) fn kpis(
             }
         };
         let comment = comment_text(&format!("{} ({})", kpi.name, kpi.origin));
-        let (list, exact) = match aggregate.grouping() {
-            KpiGrouping::Partial => (&mut kpis.aggregates, &mut exact),
-            _ if apart => (&mut kpis.value_aggregates, &mut no_exact),
-            _ => (&mut kpis.aggregates, &mut exact),
+        let alias = names.q(&kpi.name);
+        // The values' stage holds distinct counts and percentiles, never an exact sum.
+        let (list, items) = match aggregate.grouping() {
+            KpiGrouping::Partial => (&mut kpis.aggregates, exact.items(sql, alias, value)?),
+            _ if apart => (&mut kpis.value_aggregates, vec![(value.plain()?, alias)]),
+            _ => (&mut kpis.aggregates, exact.items(sql, alias, value)?),
         };
-        for (text, alias) in exact.items(sql, names.q(&kpi.name), value)? {
+        for (text, alias) in items {
             list.push(Item {
                 sql: text,
                 alias,
