@@ -163,9 +163,13 @@ fn fan_out(users: usize) {
         let scored = fanout::floor(&sql, "segc_scores").expect("a floor with scores");
         let signed = fanout::floor(&sql, "segc_signed").expect("a cut after the members");
         if let Ok(dir) = std::env::var("SEGC_BENCH_EXPLAIN") {
-            let path = std::path::Path::new(&dir).join(format!("explain_{segments}_{kpis}.txt"));
+            let dir = std::path::Path::new(&dir);
             let plan = fanout::explain(&database, &sql).expect("EXPLAIN ANALYZE");
-            std::fs::write(path, plan).expect("the plan written");
+            let name = format!("{segments}_{kpis}");
+            std::fs::write(dir.join(format!("explain_{name}.txt")), plan).expect("the plan");
+            // The statements themselves, to time on `segc bench-data`'s warehouse elsewhere.
+            std::fs::write(dir.join(format!("report_{name}.sql")), &sql).expect("the report");
+            std::fs::write(dir.join(format!("floor_{name}.sql")), &floor).expect("the floor");
         }
         let statements = [&floor, &scored, &signed, &sql];
         let times = fanout::in_turn(ROUNDS, statements.len(), |index| {

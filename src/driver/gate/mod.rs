@@ -105,6 +105,8 @@ const FUNCTIONS: &[&str] = &[
     // BigQuery: a date's midnight at UTC (`TIMESTAMP(d, 'UTC')`), whatever the default zone.
     "timestamp",
     "timestamp_add",
+    // An exact sum's pieces: a scaled value truncated towards zero.
+    "trunc",
     // `segc targets --check` and the drivers' session ids.
     "version",
     "pg_backend_pid",

@@ -83,6 +83,9 @@ impl<'a, 's> Sql<'a, 's> {
     /// ⌊v / 2^32⌋, and PostgreSQL refuses a division whose quotient rounds to zero (a value
     /// below about 2^-1042 divided by 2^32), where the other warehouses give 0.
     pub(in crate::render) fn exact_limbs(&mut self, value: &str) -> Result<Vec<String>, Error> {
+        if !self.dialect.hash_spelling {
+            return self.exact_pieces(value);
+        }
         let x = self.cast(value.to_string(), "double")?;
         let k = self.cast(PIECE.into(), "double")?;
         let floor = |scale: String| format!("FLOOR(ABS({x}){scale})");
@@ -103,6 +106,42 @@ impl<'a, 's> Sql<'a, 's> {
             .into_iter()
             .map(|piece| self.cast(format!("SIGN({x}) * ({piece})"), "bigint"))
             .collect()
+    }
+
+    /// The pieces of [`Sql::exact_limbs`] as a statement writes them: the same whole numbers,
+    /// each the value's bits in its range truncated towards zero, from the value scaled by a
+    /// power of two in one multiplication (exact, as is TRUNC): TRUNC(v · 2^96) − 2^32 ·
+    /// TRUNC(v · 2^64) is SIGN(v) · (FLOOR(|v| · 2^96) − 2^32 · FLOOR(|v| · 2^64)), in a third
+    /// of the operations, which DuckDB binds one by one. The highest piece truncates the
+    /// value's whole part, not the value (see there).
+    fn exact_pieces(&mut self, value: &str) -> Result<Vec<String>, Error> {
+        let x = self.cast(value.to_string(), "double")?;
+        // 2^96 and 2^64, past every warehouse's integer literals: read from strings, exactly.
+        let scale = |sql: &mut Self, power: &str| {
+            let literal = sql.string(power);
+            sql.cast(literal, "double")
+        };
+        let k = self.cast(PIECE.into(), "double")?;
+        let (up3, up2) = (
+            scale(self, "79228162514264337593543950336")?,
+            scale(self, "18446744073709551616")?,
+        );
+        let truncated = |sql: &mut Self, value: String| sql.call("truncate", &[Value::from(value)]);
+        let up3 = truncated(self, format!("{x} * {up3}"))?;
+        let up2 = truncated(self, format!("{x} * {up2}"))?;
+        let up1 = truncated(self, format!("{x} * {k}"))?;
+        let units = truncated(self, x.clone())?;
+        let high = truncated(self, format!("{units} / {k}"))?;
+        [
+            format!("{up3} - {k} * {up2}"),
+            format!("{up2} - {k} * {up1}"),
+            format!("{up1} - {k} * {units}"),
+            format!("{units} - {k} * {high}"),
+            high,
+        ]
+        .into_iter()
+        .map(|piece| self.cast(piece, "bigint"))
+        .collect()
     }
 
     /// An exact sum from the sums of its pieces ([`Sql::exact_limbs`], lowest first) and,
