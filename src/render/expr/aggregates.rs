@@ -111,9 +111,10 @@ impl<'a, 's> Sql<'a, 's> {
     /// The pieces of [`Sql::exact_limbs`] as a statement writes them: the same whole numbers,
     /// each the value's bits in its range truncated towards zero, from the value scaled by a
     /// power of two in one multiplication (exact, as is TRUNC): TRUNC(v · 2^96) − 2^32 ·
-    /// TRUNC(v · 2^64) is SIGN(v) · (FLOOR(|v| · 2^96) − 2^32 · FLOOR(|v| · 2^64)), in a third
-    /// of the operations, which DuckDB binds one by one. The highest piece truncates the
-    /// value's whole part, not the value (see there).
+    /// TRUNC(v · 2^64) is SIGN(v) · (FLOOR(|v| · 2^96) − 2^32 · FLOOR(|v| · 2^64)), in about
+    /// half the operations, which DuckDB binds one by one (SQL Server, without TRUNC, spells
+    /// it with SIGN and FLOOR again). The highest piece truncates the value's whole part,
+    /// not the value (see there).
     fn exact_pieces(&mut self, value: &str) -> Result<Vec<String>, Error> {
         let x = self.cast(value.to_string(), "double")?;
         // 2^96 and 2^64, past every warehouse's integer literals: read from strings, exactly.
