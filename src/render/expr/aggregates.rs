@@ -83,9 +83,18 @@ impl<'a, 's> Sql<'a, 's> {
     /// ⌊v / 2^32⌋, and PostgreSQL refuses a division whose quotient rounds to zero (a value
     /// below about 2^-1042 divided by 2^32), where the other warehouses give 0.
     pub(in crate::render) fn exact_limbs(&mut self, value: &str) -> Result<Vec<String>, Error> {
-        if !self.dialect.hash_spelling {
-            return self.exact_pieces(value);
+        if self.dialect.hash_spelling {
+            self.hashed_limbs(value)
+        } else {
+            self.exact_pieces(value)
         }
+    }
+
+    /// The pieces of [`Sql::exact_limbs`] as definition hashes spell them (see
+    /// [`crate::dialect::Dialect::hash_spelling`]): each from the value's magnitude times
+    /// 2^32 as often as its place needs, floored, with the value's sign, and without the
+    /// lowest piece, as exact sums were cut before.
+    fn hashed_limbs(&mut self, value: &str) -> Result<Vec<String>, Error> {
         let x = self.cast(value.to_string(), "double")?;
         let k = self.cast(PIECE.into(), "double")?;
         let floor = |scale: String| format!("FLOOR(ABS({x}){scale})");
@@ -101,7 +110,7 @@ impl<'a, 's> Sql<'a, 's> {
             high,
         ];
         // The lowest pieces a definition hash leaves out.
-        pieces.drain(..usize::from(PIECES - self.pieces()));
+        pieces.drain(..usize::from(PIECES - HASHED_PIECES));
         pieces
             .into_iter()
             .map(|piece| self.cast(format!("SIGN({x}) * ({piece})"), "bigint"))
