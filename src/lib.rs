@@ -94,6 +94,13 @@ pub mod terminal;
 #[doc(hidden)]
 pub mod validate;
 
+// jemalloc is the process's `malloc` on Linux with glibc (Cargo.toml): its static library
+// defines `malloc`, `free` and the rest, and the executable exports them, so the bundled
+// DuckDB's C++ allocations and libstdc++'s `operator new` find them before glibc's. A crate
+// is linked only when something names it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+use tikv_jemalloc_sys as _;
+
 pub use artifacts::run_id;
 pub use error::Error;
 pub use ir::Project;
@@ -125,4 +132,59 @@ pub fn compile(
     target: Option<&str>,
 ) -> Result<String, Error> {
     render::render_reports(reports, &dialect::Dialect::load(dialect)?, target)
+}
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod process_malloc {
+    use std::ffi::{c_char, c_void};
+
+    unsafe extern "C" {
+        fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    }
+
+    /// The mapped file that holds `address`, from `/proc/self/maps`.
+    fn file_holding(address: usize) -> Option<String> {
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+        maps.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (start, end) = fields.first()?.split_once('-')?;
+            let start = usize::from_str_radix(start, 16).ok()?;
+            let end = usize::from_str_radix(end, 16).ok()?;
+            (start..end)
+                .contains(&address)
+                .then(|| fields.get(5).unwrap_or(&"").to_string())
+        })
+    }
+
+    /// The `malloc` the dynamic linker gives a shared library (libstdc++'s `operator new`,
+    /// which DuckDB's C++ objects are allocated by) is the one in this executable, jemalloc's,
+    /// and not glibc's in `libc.so.6`.
+    #[test]
+    fn shared_libraries_find_jemallocs_malloc_in_the_executable() {
+        // RTLD_DEFAULT, the global lookup order, is the null handle in glibc.
+        let found = unsafe { dlsym(std::ptr::null_mut(), c"malloc".as_ptr()) } as usize;
+        assert_ne!(found, 0, "no malloc");
+        let executable = std::fs::canonicalize("/proc/self/exe").expect("the executable");
+        let owner = file_holding(found);
+        assert_eq!(
+            owner.as_deref(),
+            executable.to_str(),
+            "malloc is defined in {owner:?}"
+        );
+        // And the executable's is jemalloc's: its own control interface answers.
+        let mut version: *const c_char = std::ptr::null();
+        let mut size = std::mem::size_of::<*const c_char>();
+        let status = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                c"version".as_ptr(),
+                (&mut version as *mut *const c_char).cast(),
+                &mut size,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        assert_eq!(status, 0);
+        let version = unsafe { std::ffi::CStr::from_ptr(version) };
+        assert!(version.to_string_lossy().starts_with("5."), "{version:?}");
+    }
 }
