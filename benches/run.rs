@@ -70,10 +70,11 @@ fn main() {
     }
     if let Some(at) = arguments.iter().position(|a| a == "sql") {
         let (Some(file), Some(database)) = (arguments.get(at + 1), arguments.get(at + 2)) else {
-            eprintln!("usage: cargo bench --bench run -- sql FILE.sql DATABASE.duckdb");
+            eprintln!("usage: cargo bench --bench run -- sql FILE.sql DATABASE.duckdb [prepared]");
             std::process::exit(2);
         };
-        statement_cpu(file, database);
+        let prepared = arguments.get(at + 3).is_some_and(|a| a == "prepared");
+        statement_cpu(file, database, prepared);
         return;
     }
     let fan_out_only = arguments.iter().position(|a| a == "fanout");
@@ -92,7 +93,9 @@ fn main() {
 
 /// One statement of a file on a DuckDB file, five times: the median wall time and the CPU
 /// time of the process per run, to set beside another build of DuckDB running the same file.
-fn statement_cpu(file: &str, database: &str) {
+/// Run as segc runs a query (planned once), or with `prepared` as a prepared statement, which
+/// DuckDB plans twice (see `segc::driver::duckdb::query_once`).
+fn statement_cpu(file: &str, database: &str, prepared: bool) {
     let sql = std::fs::read_to_string(file).expect("the SQL file");
     let config = duckdb::Config::default()
         .access_mode(duckdb::AccessMode::ReadOnly)
@@ -106,11 +109,13 @@ fn statement_cpu(file: &str, database: &str) {
         let ticks = |at: usize| fields[at].parse::<f64>().expect("a number of ticks");
         (ticks(11) + ticks(12)) / 100.0
     };
-    fanout::run(&database, &sql).expect("the statement runs");
+    let run = || match prepared {
+        true => fanout::run_prepared(&database, &sql),
+        false => fanout::run(&database, &sql),
+    };
+    run().expect("the statement runs");
     let before = cpu();
-    let wall = fanout::median(5, || {
-        fanout::run(&database, &sql).expect("the statement runs")
-    });
+    let wall = fanout::median(5, || run().expect("the statement runs"));
     println!(
         "{file}: median {:.0} ms, CPU {:.0} ms per run",
         wall.as_secs_f64() * 1000.0,
