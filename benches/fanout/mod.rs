@@ -83,20 +83,17 @@ pub fn timing_row(
 /// Runs `sql` as segc's DuckDB driver runs a query (planned once, see
 /// `segc::driver::duckdb::query_once`) and reads every row; the number of rows.
 pub fn run(connection: &duckdb::Connection, sql: &str) -> duckdb::Result<usize> {
-    segc::driver::duckdb::query_once(connection, sql, |rows| {
-        let mut count = 0;
-        while rows.next()?.is_some() {
-            count += 1;
-        }
-        Ok(count)
-    })
+    segc::driver::duckdb::query_once(connection, sql, count_rows)
 }
 
 /// Runs `sql` as a prepared statement, which DuckDB plans twice, and reads every row; the
 /// number of rows.
 pub fn run_prepared(connection: &duckdb::Connection, sql: &str) -> duckdb::Result<usize> {
-    let mut statement = connection.prepare(sql)?;
-    let mut rows = statement.query([])?;
+    count_rows(&mut connection.prepare(sql)?.query([])?)
+}
+
+/// Reads every row; the number of rows.
+fn count_rows(rows: &mut duckdb::Rows<'_>) -> duckdb::Result<usize> {
     let mut count = 0;
     while rows.next()?.is_some() {
         count += 1;
