@@ -244,9 +244,15 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     }
     let wide_project = segc::validate::load_and_validate(&wide).unwrap();
     let dialect = segc::dialect::Dialect::load("duckdb").unwrap();
+    let wide_sql = common::compile(&wide_project, &dialect);
     assert!(
-        common::compile(&wide_project, &dialect).contains("\"segc_signature_words\""),
+        wide_sql.contains("\"segc_signature_words\""),
         "the wide report groups per word"
+    );
+    // Its rows fill a word's last byte (seven bits) and meet the signatures byte by byte.
+    assert!(
+        wide_sql.contains("\"segc_signature_bytes\"") && wide_sql.contains("9151314442816847872"),
+        "the wide report groups per byte, up to a word's last"
     );
     for (engine, (name, table)) in engines.iter().zip(&tables) {
         let per_word = run_json(&wide, dir.path(), engine.target, &[]);

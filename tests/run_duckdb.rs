@@ -1053,13 +1053,9 @@ fn grouped_kpis_equal_aggregates_over_each_members_own_row() {
     std::fs::write(definitions.join("oracle_kpis.yml"), text).unwrap();
     let project = segc::validate::load_and_validate(&root).unwrap();
     let mut duckdb = segc::driver::duckdb::DuckDb::open_read_only(&database).unwrap();
-    // Every row: more than a signature's word, so grouped again per word.
-    assert_kpis_match_oracle(
-        &project,
-        &mut duckdb,
-        Vec::new(),
-        "\"segc_signature_words\"",
-    );
+    // Every row: more than a signature's word, so grouped again per word and per byte, the
+    // percentiles' buckets too.
+    assert_kpis_match_oracle(&project, &mut duckdb, Vec::new(), "\"segc_bucket_bytes\"");
     // The example's segments (with their drill-downs) and ten more: one word, grouped.
     let mut select: Vec<String> = project
         .segments

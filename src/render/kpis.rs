@@ -69,12 +69,14 @@ pub(super) struct Grouping {
     /// … from one running count over every row's values in order (`segc_running`), where
     /// the dialect counts so (`one_running_sum`).
     running: Option<String>,
-    /// With more than one word: the word numbers, …
-    word_list: Option<String>,
-    /// … the groups of `segc_signatures` (or `segc_value_sets`) per word, …
+    /// With more than one word: the groups of `segc_signatures` (or `segc_value_sets`) per
+    /// word, …
     signature_words: Option<WordStage>,
-    /// … and those of `segc_groups` (or `segc_value_sets`).
+    /// … and those of `segc_groups` (or `segc_value_sets`); …
     group_words: Option<WordStage>,
+    /// … and the signatures' again per byte of a word (`segc_signature_bytes`), which meet
+    /// only their byte's rows.
+    signature_bytes: Option<WordStage>,
     /// The SELECTs putting each group in each reported row it is in: signatures (or value
     /// sets), …
     signature_rows: String,
@@ -107,6 +109,8 @@ struct Buckets {
     bucketed: String,
     /// … the groups per bucket, without the values (`segc_bucket_groups`), …
     groups: String,
+    /// … with more than one word, those again per byte of a word (`segc_bucket_bytes`), …
+    bytes: Option<WordStage>,
     /// … their members per reported row and bucket (`segc_bucket_rows`), …
     rows: String,
     /// … the buckets each row's percentiles read (`segc_targets`), …
@@ -143,10 +147,13 @@ impl Grouping {
 }
 
 /// A stage grouping the groups of `source` again per word (`segc_word`) and the word's value
-/// (`segc_signature`), with their sizes and partials combined.
+/// (`segc_signature`), or per word, byte (`segc_byte`) and the word's value within the byte,
+/// with their sizes and partials combined. `join` brings in the word or byte numbers (alias
+/// `j`).
 #[derive(Serialize)]
 struct WordStage {
     source: String,
+    join: String,
     columns: Vec<Item>,
     group_by: Vec<String>,
 }
@@ -417,7 +424,6 @@ fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombin
     };
     let bucketed = grouping.buckets.is_some();
     if signatures.per_word() {
-        grouping.word_list = signatures.word_list.clone();
         grouping.signature_words = Some(per_word(
             names,
             signatures,
@@ -426,6 +432,22 @@ fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombin
             recombined,
         ));
         grouping.signature_rows = signatures.rows_of(names, &names.q("segc_signature_words"));
+        // Signatures (not value sets, whose values are keys too) fall to a few hundred
+        // groups per byte: they meet the rows so.
+        if signature_source == "segc_signatures" {
+            let words = grouping.signature_words.as_ref().map(WordStage::aliases);
+            grouping.signature_bytes = words.map(|aliases| {
+                per_byte(
+                    names,
+                    signatures,
+                    "segc_signature_words",
+                    &aliases,
+                    recombined,
+                )
+            });
+            grouping.signature_rows =
+                signatures.byte_rows_of(names, &names.q("segc_signature_bytes"));
+        }
         if let Some((source, aliases)) = group_source {
             grouping.group_words = Some(per_word(names, signatures, source, &aliases, &[]));
             if !bucketed {
@@ -480,6 +502,70 @@ fn per_word(
     columns.extend(added);
     WordStage {
         source: names.q(source),
+        join: format!(
+            "CROSS JOIN ({}) AS {}",
+            signatures.word_list.as_deref().unwrap_or_default(),
+            names.alias(Alias::Words)
+        ),
+        columns,
+        group_by,
+    }
+}
+
+impl WordStage {
+    fn aliases(&self) -> Vec<String> {
+        self.columns.iter().map(|item| item.alias.clone()).collect()
+    }
+}
+
+/// The groups of `source`, a stage per word (columns `aliases`: `segc_word`,
+/// `segc_signature`, the size, the partials `recombined` and other keys), again per byte of
+/// their word that holds a reported row's bit: the word's value gives way to its bits in the
+/// byte, the size and the partials are added up, and every other column stays a key. A
+/// word's value within a byte has at most 256 values, so a group per byte stands for many
+/// per word.
+fn per_byte(
+    names: &Names<'_>,
+    signatures: &Signatures,
+    source: &str,
+    aliases: &[String],
+    recombined: &[Item],
+) -> WordStage {
+    let m = names.alias(Alias::Members);
+    let j = names.alias(Alias::Words);
+    let size = names.q("segc_size");
+    let signature = names.q("segc_signature");
+    let mut columns = Vec::new();
+    let mut group_by = Vec::new();
+    let mut added = Vec::new();
+    for alias in aliases {
+        if *alias == signature {
+            let bits = format!("{m}.{signature} & {j}.{}", names.q("segc_mask"));
+            group_by.push(format!("{j}.{}", names.q("segc_byte")));
+            group_by.push(bits.clone());
+            columns.push(Item::new(
+                format!("{j}.{}", names.q("segc_byte")),
+                names.q("segc_byte"),
+            ));
+            columns.push(Item::new(bits, signature.clone()));
+        } else if *alias == size {
+            added.push(Item::new(format!("SUM({m}.{size})"), size.clone()));
+        } else if let Some(partial) = recombined.iter().find(|item| item.alias == *alias) {
+            added.push(partial.clone());
+        } else {
+            let column = format!("{m}.{alias}");
+            group_by.push(column.clone());
+            columns.push(Item::new(column, alias.clone()));
+        }
+    }
+    columns.extend(added);
+    let word = names.q("segc_word");
+    WordStage {
+        source: names.q(source),
+        join: format!(
+            "JOIN ({}) AS {j} ON {j}.{word} = {m}.{word}",
+            signatures.byte_list.as_deref().unwrap_or_default()
+        ),
         columns,
         group_by,
     }
@@ -760,10 +846,23 @@ fn buckets(
         group_keys.join(", ")
     );
 
+    // With more than one word, the groups per bucket again per byte, which meet the rows.
+    let bytes = per_word.then(|| {
+        let aliases: Vec<String> = [q("segc_set")]
+            .into_iter()
+            .chain(period.clone())
+            .chain(["segc_bucket", "segc_word", "segc_signature", "segc_size"].map(q))
+            .collect();
+        per_byte(names, signatures, "segc_bucket_groups", &aliases, &[])
+    });
+
     // Each row's members per grouping and bucket.
     let row_keys = with_period(m, &["segc_row", "segc_set", "segc_bucket"]);
-    let in_rows = signatures
-        .rows_of(names, &q("segc_bucket_groups"))
+    let in_rows = match bytes {
+        Some(_) => signatures.byte_rows_of(names, &q("segc_bucket_bytes")),
+        None => signatures.rows_of(names, &q("segc_bucket_groups")),
+    };
+    let in_rows = in_rows
         .lines()
         .map(|line| format!("  {line}"))
         .collect::<Vec<_>>()
@@ -891,6 +990,7 @@ fn buckets(
         aliases,
         bucketed,
         groups,
+        bytes,
         rows,
         targets,
         values,

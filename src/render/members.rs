@@ -23,13 +23,15 @@ pub(super) struct MemberStage {
 
 /// A row of the report's row list: its position, then its segment's name and its parent's
 /// as SQL values (a string literal, or a typed NULL), then its bit in a membership
-/// signature: the word's number and the bit as a number (0 for `all_users`: every member).
+/// signature: the word's number and the bit as a number (0 for `all_users`: every member),
+/// and the byte of the word that holds the bit (0 for `all_users`).
 #[derive(Serialize)]
 pub(super) struct RowItem {
     ordinal: usize,
     segment: String,
     parent: String,
     word: usize,
+    byte: usize,
     bit: String,
 }
 
@@ -282,6 +284,7 @@ fn rows(
                 .parent(project)
                 .map_or_else(|| no_parent.clone(), |name| names.string(name)),
             word: bit.map_or(0, |(word, _)| word),
+            byte: bit.map_or(0, |(_, bit)| super::signatures::byte_of(bit)),
             bit: sql.call(
                 "cast",
                 &[Value::from(value.to_string()), Value::from("bigint")],

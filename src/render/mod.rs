@@ -556,6 +556,7 @@ fn statement_sql(
             signature_words => serialized(&signatures.words),
             mask_stages => masks.as_ref().map(|m| serialized(&m.stages)),
             mask_joins => masks.as_ref().map(|m| m.joins.clone()),
+            row_bytes => signatures.byte_list.is_some(),
             in_row => signatures.in_row,
             grouping => serialized(&kpis.grouping),
             partials => serialized(&kpis.partials),

@@ -28,6 +28,9 @@ pub(super) struct Signatures {
     pub(super) word_list: Option<String>,
     /// … and a group's word for the number of the list (alias `j`).
     pub(super) word_value: String,
+    /// With more than one word: each word's bytes that hold a reported row's bit, as a
+    /// SELECT (columns `segc_word`, `segc_byte` and `segc_mask`, the byte's bits).
+    pub(super) byte_list: Option<String>,
 }
 
 impl Signatures {
@@ -71,6 +74,70 @@ impl Signatures {
             format!("{head}  JOIN {segments} AS {s} ON {s}.{word} = {m}.{word}\n  WHERE {test}")
         }
     }
+}
+
+impl Signatures {
+    /// The SELECT of a stage holding each group of `source` (alias `m`), grouped per word
+    /// and byte (`segc_word`, `segc_byte`, and `segc_signature`, the word's value within the
+    /// byte), in each reported row it is in (alias `s`). A row meets only the groups of its
+    /// own byte, at most 256 values: the test runs a few times per row, not once per
+    /// signature.
+    pub(super) fn byte_rows_of(&self, names: &Names<'_>, source: &str) -> String {
+        let m = names.alias(Alias::Members);
+        let s = names.alias(Alias::Segments);
+        let on = |name: &str| format!("{s}.{name} = {m}.{name}", name = names.q(name));
+        let bit = format!("{s}.{}", names.q("segc_bit"));
+        format!(
+            "  SELECT\n    {s}.{},\n    {m}.*\n  FROM {source} AS {m}\n  JOIN {} AS {s} ON {} AND {}\n  WHERE ({m}.{} & {bit}) = {bit}",
+            names.q("segc_row"),
+            names.q("segc_segments"),
+            on("segc_word"),
+            on("segc_byte"),
+            names.q("segc_signature"),
+        )
+    }
+}
+
+/// The byte of a word that holds `bit`.
+pub(super) fn byte_of(bit: u32) -> usize {
+    bit as usize / 8
+}
+
+/// Each word's bytes that hold a reported row's bit (byte 0 of word 0 always: the row of
+/// every member, with no bit, meets its groups), as a SELECT of the word's number, the
+/// byte's and the byte's bits.
+fn byte_list(
+    sql: &mut Sql<'_, '_>,
+    names: &Names<'_>,
+    membership: &Membership,
+) -> Result<String, Error> {
+    let mut bytes = vec![(0, 0)];
+    for (word, bit) in membership.bits.iter().flatten() {
+        let byte = (*word, byte_of(*bit));
+        if !bytes.contains(&byte) {
+            bytes.push(byte);
+        }
+    }
+    bytes.sort_unstable();
+    let mut selects = Vec::with_capacity(bytes.len());
+    for (word, byte) in bytes {
+        // A word's bits stop at SIGNATURE_BITS: its last byte has seven.
+        let bits = (0xFFu64 << (8 * byte)) & ((1u64 << SIGNATURE_BITS) - 1);
+        let mask = sql.call(
+            "cast",
+            &[Value::from(bits.to_string()), Value::from("bigint")],
+        )?;
+        selects.push(match selects.len() {
+            0 => format!(
+                "SELECT {word} AS {}, {byte} AS {}, {mask} AS {}",
+                names.q("segc_word"),
+                names.q("segc_byte"),
+                names.q("segc_mask")
+            ),
+            _ => format!("SELECT {word}, {byte}, {mask}"),
+        });
+    }
+    Ok(selects.join(" UNION ALL "))
 }
 
 /// `CASE number WHEN 0 THEN words[0] … END`: the word whose number `number` holds.
@@ -175,6 +242,7 @@ pub(super) fn signatures(
                 .join(" UNION ALL "),
         );
         signatures.word_value = word_of(&format!("{j}.{word}"), &words);
+        signatures.byte_list = Some(byte_list(sql, names, membership)?);
     }
     let bit = format!("{s}.{}", names.q("segc_bit"));
     signatures.in_row = match words.as_slice() {
