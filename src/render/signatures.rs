@@ -74,9 +74,7 @@ impl Signatures {
             format!("{head}  JOIN {segments} AS {s} ON {s}.{word} = {m}.{word}\n  WHERE {test}")
         }
     }
-}
 
-impl Signatures {
     /// The SELECT of a stage holding each group of `source` (alias `m`), grouped per word
     /// and byte (`segc_word`, `segc_byte`, and `segc_signature`, the word's value within the
     /// byte), in each reported row it is in (alias `s`). A row meets only the groups of its
