@@ -472,25 +472,17 @@ fn per_word(
     aliases: &[String],
     recombined: &[Item],
 ) -> WordStage {
-    let m = names.alias(Alias::Members);
-    let size = names.q("segc_size");
-    let mut columns = Vec::new();
-    let mut group_by = Vec::new();
-    let mut added = Vec::new();
+    let mut regrouped = Regrouped::default();
     for alias in aliases {
-        if signatures.word_bits.iter().any(|(word, _)| word == alias) {
-            continue;
-        }
-        if *alias == size {
-            added.push(Item::new(format!("SUM({m}.{size})"), size.clone()));
-        } else if let Some(partial) = recombined.iter().find(|item| item.alias == *alias) {
-            added.push(partial.clone());
-        } else {
-            let column = format!("{m}.{alias}");
-            group_by.push(column.clone());
-            columns.push(Item::new(column, alias.clone()));
+        if !signatures.word_bits.iter().any(|(word, _)| word == alias) {
+            regrouped.keep(names, alias, recombined);
         }
     }
+    let Regrouped {
+        mut columns,
+        mut group_by,
+        added,
+    } = regrouped;
     let word = format!("{}.{}", names.alias(Alias::Words), names.q("segc_word"));
     columns.push(Item::new(word.clone(), names.q("segc_word")));
     columns.push(Item::new(
@@ -518,6 +510,34 @@ impl WordStage {
     }
 }
 
+/// The columns of a stage of groups grouped again: keys, and the size and the partials
+/// (`added`), added up.
+#[derive(Default)]
+struct Regrouped {
+    columns: Vec<Item>,
+    group_by: Vec<String>,
+    added: Vec<Item>,
+}
+
+impl Regrouped {
+    /// Column `alias` of the groups (alias `m`): the size and the partials `recombined` are
+    /// added up, any other column is a key.
+    fn keep(&mut self, names: &Names<'_>, alias: &str, recombined: &[Item]) {
+        let m = names.alias(Alias::Members);
+        let size = names.q("segc_size");
+        if alias == size {
+            self.added
+                .push(Item::new(format!("SUM({m}.{size})"), size.clone()));
+        } else if let Some(partial) = recombined.iter().find(|item| item.alias == alias) {
+            self.added.push(partial.clone());
+        } else {
+            let column = format!("{m}.{alias}");
+            self.group_by.push(column.clone());
+            self.columns.push(Item::new(column, alias.to_string()));
+        }
+    }
+}
+
 /// The groups of `source`, a stage per word (columns `aliases`: `segc_word`,
 /// `segc_signature`, the size, the partials `recombined` and other keys), again per byte of
 /// their word that holds a reported row's bit: the word's value gives way to its bits in the
@@ -533,31 +553,26 @@ fn per_byte(
 ) -> WordStage {
     let m = names.alias(Alias::Members);
     let j = names.alias(Alias::Words);
-    let size = names.q("segc_size");
     let signature = names.q("segc_signature");
-    let mut columns = Vec::new();
-    let mut group_by = Vec::new();
-    let mut added = Vec::new();
+    let mut regrouped = Regrouped::default();
     for alias in aliases {
         if *alias == signature {
             let bits = format!("{m}.{signature} & {j}.{}", names.q("segc_mask"));
-            group_by.push(format!("{j}.{}", names.q("segc_byte")));
-            group_by.push(bits.clone());
-            columns.push(Item::new(
-                format!("{j}.{}", names.q("segc_byte")),
-                names.q("segc_byte"),
-            ));
-            columns.push(Item::new(bits, signature.clone()));
-        } else if *alias == size {
-            added.push(Item::new(format!("SUM({m}.{size})"), size.clone()));
-        } else if let Some(partial) = recombined.iter().find(|item| item.alias == *alias) {
-            added.push(partial.clone());
+            let byte = format!("{j}.{}", names.q("segc_byte"));
+            regrouped.group_by.extend([byte.clone(), bits.clone()]);
+            regrouped.columns.extend([
+                Item::new(byte, names.q("segc_byte")),
+                Item::new(bits, signature.clone()),
+            ]);
         } else {
-            let column = format!("{m}.{alias}");
-            group_by.push(column.clone());
-            columns.push(Item::new(column, alias.clone()));
+            regrouped.keep(names, alias, recombined);
         }
     }
+    let Regrouped {
+        mut columns,
+        group_by,
+        added,
+    } = regrouped;
     columns.extend(added);
     let word = names.q("segc_word");
     WordStage {
