@@ -431,10 +431,9 @@ fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombin
             &signature_aliases,
             recombined,
         ));
-        grouping.signature_rows = signatures.rows_of(names, &names.q("segc_signature_words"));
         // Signatures (not value sets, whose values are keys too) fall to a few hundred
         // groups per byte: they meet the rows so.
-        if signature_source == "segc_signatures" {
+        grouping.signature_rows = if signature_source == "segc_signatures" {
             let words = grouping.signature_words.as_ref().map(WordStage::aliases);
             grouping.signature_bytes = words.map(|aliases| {
                 per_byte(
@@ -445,9 +444,10 @@ fn fan_out(names: &Names<'_>, signatures: &Signatures, kpis: &mut Kpis, recombin
                     recombined,
                 )
             });
-            grouping.signature_rows =
-                signatures.byte_rows_of(names, &names.q("segc_signature_bytes"));
-        }
+            signatures.byte_rows_of(names, &names.q("segc_signature_bytes"))
+        } else {
+            signatures.rows_of(names, &names.q("segc_signature_words"))
+        };
         if let Some((source, aliases)) = group_source {
             grouping.group_words = Some(per_word(names, signatures, source, &aliases, &[]));
             if !bucketed {
@@ -862,11 +862,13 @@ fn buckets(
     );
 
     // With more than one word, the groups per bucket again per byte, which meet the rows.
+    // Its columns: the keys above (each `m.` and its name), then the size.
     let bytes = per_word.then(|| {
-        let aliases: Vec<String> = [q("segc_set")]
-            .into_iter()
-            .chain(period.clone())
-            .chain(["segc_bucket", "segc_word", "segc_signature", "segc_size"].map(q))
+        let member = format!("{m}.");
+        let aliases: Vec<String> = group_keys
+            .iter()
+            .map(|key| key.strip_prefix(&member).unwrap_or(key).to_string())
+            .chain([q("segc_size")])
             .collect();
         per_byte(names, signatures, "segc_bucket_groups", &aliases, &[])
     });

@@ -109,14 +109,16 @@ fn byte_list(
     names: &Names<'_>,
     membership: &Membership,
 ) -> Result<String, Error> {
-    let mut bytes = vec![(0, 0)];
-    for (word, bit) in membership.bits.iter().flatten() {
-        let byte = (*word, byte_of(*bit));
-        if !bytes.contains(&byte) {
-            bytes.push(byte);
-        }
-    }
-    bytes.sort_unstable();
+    // In order, each once: a report may have tens of thousands of rows.
+    let bytes: std::collections::BTreeSet<(usize, usize)> = std::iter::once((0, 0))
+        .chain(
+            membership
+                .bits
+                .iter()
+                .flatten()
+                .map(|(word, bit)| (*word, byte_of(*bit))),
+        )
+        .collect();
     let mut selects = Vec::with_capacity(bytes.len());
     for (word, byte) in bytes {
         // A word's bits stop at SIGNATURE_BITS: its last byte has seven.
