@@ -606,6 +606,43 @@ pub fn wide_segments(count: usize) -> String {
     text
 }
 
+/// A definitions file of `copies` copies of the core fixture's segments that stand alone (a
+/// line each, with no parent, exclusive set, `in_segment` or hidden flag), the copy `k` of
+/// segment `s` named `copy{k}_{s}`, and the names of the copies with their originals. Added
+/// to the core fixture, they put rows of known members into every byte of the next words:
+/// each copy's row must equal its original's.
+pub fn copied_segments(copies: usize) -> (String, Vec<(String, String)>) {
+    let core = std::fs::read_to_string(fixture("core/segment-defs/segments.yml")).unwrap();
+    let standalone: Vec<(&str, &str)> = core
+        .lines()
+        .filter_map(|line| line.strip_prefix("  - { name: "))
+        .filter(|rest| {
+            ["parent:", "exclusive:", "in_segment", "visible:"]
+                .iter()
+                .all(|word| !rest.contains(word))
+        })
+        .filter_map(|rest| rest.split_once(", "))
+        .collect();
+    assert!(standalone.len() > 25, "{standalone:?}");
+    let mut text = String::from("segments:\n");
+    let mut names = Vec::new();
+    for copy in 0..copies {
+        for (name, rest) in &standalone {
+            let label = rest
+                .strip_prefix("label: ")
+                .map_or(rest.to_string(), |rest| {
+                    rest.split_once(", ")
+                        .expect("a label then conditions")
+                        .1
+                        .to_string()
+                });
+            text.push_str(&format!("  - {{ name: copy{copy}_{name}, {label}\n"));
+            names.push((format!("copy{copy}_{name}"), name.to_string()));
+        }
+    }
+    (text, names)
+}
+
 /// `plan`'s report run on `driver` twice, written in `dialect` with condition masks
 /// (forced from one row) and without: asserts that only the first writes masks, that it
 /// has more than 64 rows, and that both give the same table row by row. Returns the

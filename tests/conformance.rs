@@ -129,9 +129,9 @@ fn assert_same_json(want: &Value, got: &Value, path: &str) {
 }
 
 /// The trap fixture's report is computed from members grouped by signature and by value;
-/// the same report with 64 more segments, more rows than a signature word holds, groups
-/// them again per word, and each group meets only its word's rows. Every KPI of every row
-/// equals on the two plans.
+/// the same report with copies of its segments, more rows than two signature words hold,
+/// groups them again per word and per byte, and each group meets only its word's and
+/// byte's rows. Every KPI of every row equals on the two plans.
 fn assert_signatures_agree(name: &str, grouped: &Value, wide: &Value) {
     let rows = grouped["rows"].as_array().unwrap();
     assert!(rows.len() > 10, "{name}: {} rows", rows.len());
@@ -142,6 +142,27 @@ fn assert_signatures_agree(name: &str, grouped: &Value, wide: &Value) {
             assert!(
                 common::same_json_value(value, &got[kpi]),
                 "{name}: {segment} / {kpi}: {value} per signature, {} per word",
+                got[kpi]
+            );
+        }
+    }
+}
+
+/// Each copy of a segment (`common::copied_segments`) in the wide report has every KPI of
+/// its original in the narrow one: the copies fill the bytes of the words after the first,
+/// each with members of its own, so a row meeting another byte's or bit's groups differs.
+fn assert_copies_agree(name: &str, narrow: &Value, wide: &Value, copies: &[(String, String)]) {
+    let rows = wide["rows"].as_array().unwrap().len();
+    assert!(rows > 126, "{name}: {rows} rows fill two words");
+    for (copy, original) in copies {
+        let (want, got) = (row(narrow, original), row(wide, copy));
+        for (kpi, value) in want.as_object().unwrap() {
+            if kpi == "segment" || kpi == "label" {
+                continue;
+            }
+            assert!(
+                common::same_json_value(value, &got[kpi]),
+                "{name}: {copy} / {kpi}: {} where {original} has {value}",
                 got[kpi]
             );
         }
@@ -204,11 +225,8 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     let tables = same_tables(&engines, &project, dir.path(), &[]);
     let wide = dir.path().join("wide");
     common::copy_project(&project, &wide, None);
-    std::fs::write(
-        wide.join("segment-defs/wide.yml"),
-        common::wide_segments(64),
-    )
-    .unwrap();
+    let (copies, copied) = common::copied_segments(3);
+    std::fs::write(wide.join("segment-defs/wide.yml"), copies).unwrap();
     // DuckDB and PostgreSQL rank a percentile's values in two passes over buckets of values
     // (percentile_buckets), and group each value's grouping in a SELECT of its own over the
     // signed members (groups_per_grouping); Redshift and BigQuery rank every value of a row
@@ -257,6 +275,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
     for (engine, (name, table)) in engines.iter().zip(&tables) {
         let per_word = run_json(&wide, dir.path(), engine.target, &[]);
         assert_signatures_agree(name, table, &per_word);
+        assert_copies_agree(name, table, &per_word, &copied);
     }
     // With KPIs that all combine from partials, Redshift's and BigQuery's wide reports meet
     // the signatures byte by byte too (with a distinct count or a percentile, theirs group
@@ -280,6 +299,7 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         let narrow = run_json(&project, dir.path(), engine.target, &["--kpis", partials]);
         let per_byte = run_json(&wide, dir.path(), engine.target, &["--kpis", partials]);
         assert_signatures_agree(engine.target, &narrow, &per_byte);
+        assert_copies_agree(engine.target, &narrow, &per_byte, &copied);
     }
 
     // Values computed by hand from data.sql (see tests/run_duckdb.rs for the derivations).
