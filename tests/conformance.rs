@@ -301,6 +301,16 @@ fn the_trap_fixture_prints_the_same_table_on_every_engine() {
         assert_signatures_agree(engine.target, &narrow, &per_byte);
         assert_copies_agree(engine.target, &narrow, &per_byte, &copied);
     }
+    // A month series groups per byte and period: each month's copies equal their originals
+    // (rows of the first word) in the same month, and every engine's months equal DuckDB's.
+    let months = ["--grain", "month", "--from", "2024-02", "--to", "2024-03"];
+    for (target, series) in same_series(&engines, &wide, dir.path(), &months) {
+        let periods = series["periods"].as_array().unwrap();
+        assert_eq!(periods.len(), 2, "{target}");
+        for month in periods {
+            assert_copies_agree(target, month, month, &copied);
+        }
+    }
 
     // Values computed by hand from data.sql (see tests/run_duckdb.rs for the derivations).
     for (name, table) in &tables {
