@@ -628,7 +628,8 @@ pub fn copied_segments(copies: usize) -> (String, Vec<(String, String)>) {
     let mut names = Vec::new();
     for copy in 0..copies {
         for (name, rest) in &standalone {
-            let label = rest
+            // The copy takes the conditions, not the label.
+            let conditions = rest
                 .strip_prefix("label: ")
                 .map_or(rest.to_string(), |rest| {
                     rest.split_once(", ")
@@ -636,7 +637,7 @@ pub fn copied_segments(copies: usize) -> (String, Vec<(String, String)>) {
                         .1
                         .to_string()
                 });
-            text.push_str(&format!("  - {{ name: copy{copy}_{name}, {label}\n"));
+            text.push_str(&format!("  - {{ name: copy{copy}_{name}, {conditions}\n"));
             names.push((format!("copy{copy}_{name}"), name.to_string()));
         }
     }

@@ -1877,6 +1877,15 @@ fn random_instant(draw: &mut Draw, first: chrono::NaiveDate, days: u64) -> Strin
     format!("'{day} {time}'")
 }
 
+/// `INSERT INTO app.<table> VALUES` of `rows`, which it empties.
+fn random_insert(sql: &mut String, table: &str, rows: &mut Vec<String>) {
+    sql.push_str(&format!(
+        "INSERT INTO app.{table} VALUES {};\n",
+        rows.join(",\n")
+    ));
+    rows.clear();
+}
+
 /// The core fixture's tables filled at random from `draw`.
 fn random_data(draw: &mut Draw) -> String {
     let date = common::date;
@@ -1893,12 +1902,8 @@ fn random_data(draw: &mut Draw) -> String {
         let plan = (!draw.chance(10)).then(|| *draw.pick(RANDOM_PLANS));
         rows.push(format!("({account}, {})", random_text(plan)));
     }
-    sql.push_str(&format!(
-        "INSERT INTO app.accounts VALUES {};\n",
-        rows.join(", ")
-    ));
+    random_insert(&mut sql, "accounts", &mut rows);
     let users = 40 + draw.below(30);
-    rows.clear();
     for user in 1..=users {
         let created = random_instant(draw, date("2023-01-01"), 500);
         let account = match draw.below(10) {
@@ -1918,11 +1923,7 @@ fn random_data(draw: &mut Draw) -> String {
             random_text(role)
         ));
     }
-    sql.push_str(&format!(
-        "INSERT INTO app.users VALUES {};\n",
-        rows.join(",\n")
-    ));
-    rows.clear();
+    random_insert(&mut sql, "users", &mut rows);
     for _ in 0..(300 + draw.below(300)) {
         let user = match draw.chance(3) {
             true => 999,
@@ -1932,11 +1933,7 @@ fn random_data(draw: &mut Draw) -> String {
         let name = (!draw.chance(5)).then(|| *draw.pick(RANDOM_EVENTS));
         rows.push(format!("({user}, {at}, {})", random_text(name)));
     }
-    sql.push_str(&format!(
-        "INSERT INTO app.events VALUES {};\n",
-        rows.join(",\n")
-    ));
-    rows.clear();
+    random_insert(&mut sql, "events", &mut rows);
     for order in 1..=(60 + draw.below(120)) {
         let user = 1 + draw.below(users);
         let at = random_instant(draw, date("2023-10-01"), 190);
@@ -1961,11 +1958,7 @@ fn random_data(draw: &mut Draw) -> String {
             random_text(channel)
         ));
     }
-    sql.push_str(&format!(
-        "INSERT INTO app.orders VALUES {};\n",
-        rows.join(",\n")
-    ));
-    rows.clear();
+    random_insert(&mut sql, "orders", &mut rows);
     for _ in 0..(20 + draw.below(60)) {
         rows.push(format!(
             "({}, {})",
@@ -1973,10 +1966,7 @@ fn random_data(draw: &mut Draw) -> String {
             1 + draw.below(8)
         ));
     }
-    sql.push_str(&format!(
-        "INSERT INTO app.user_accounts VALUES {};\n",
-        rows.join(", ")
-    ));
+    random_insert(&mut sql, "user_accounts", &mut rows);
     sql
 }
 
