@@ -137,14 +137,8 @@ fn assert_signatures_agree(name: &str, grouped: &Value, wide: &Value) {
     assert!(rows.len() > 10, "{name}: {} rows", rows.len());
     for want in rows {
         let segment = want["segment"].as_str().unwrap();
-        let got = row(wide, segment);
-        for (kpi, value) in want.as_object().unwrap() {
-            assert!(
-                common::same_json_value(value, &got[kpi]),
-                "{name}: {segment} / {kpi}: {value} per signature, {} per word",
-                got[kpi]
-            );
-        }
+        let what = format!("{name}: {segment} per signature, then in the wide report");
+        assert_same_row(&what, want, row(wide, segment), &[]);
     }
 }
 
@@ -155,17 +149,23 @@ fn assert_copies_agree(name: &str, narrow: &Value, wide: &Value, copies: &[(Stri
     let rows = wide["rows"].as_array().unwrap().len();
     assert!(rows > 126, "{name}: {rows} rows fill two words");
     for (copy, original) in copies {
+        let what = format!("{name}: {original}, then its copy {copy}");
         let (want, got) = (row(narrow, original), row(wide, copy));
-        for (kpi, value) in want.as_object().unwrap() {
-            if kpi == "segment" || kpi == "label" {
-                continue;
-            }
-            assert!(
-                common::same_json_value(value, &got[kpi]),
-                "{name}: {copy} / {kpi}: {} where {original} has {value}",
-                got[kpi]
-            );
+        assert_same_row(&what, want, got, &["segment", "label"]);
+    }
+}
+
+/// Every column of `want` but `skip` has the same value in `got` (doubles within 1e-9).
+fn assert_same_row(what: &str, want: &Value, got: &Value, skip: &[&str]) {
+    for (kpi, value) in want.as_object().unwrap() {
+        if skip.contains(&kpi.as_str()) {
+            continue;
         }
+        assert!(
+            common::same_json_value(value, &got[kpi]),
+            "{what} / {kpi}: {value}, then {}",
+            got[kpi]
+        );
     }
 }
 
@@ -2329,14 +2329,8 @@ fn random_projects_count_alike_on_every_engine() {
                 "duck",
                 &["--as-of", as_of, "--select", &segment],
             );
-            let got = row(&alone, &segment);
-            for (kpi, value) in want.as_object().unwrap() {
-                assert!(
-                    common::same_json_value(value, &got[kpi]),
-                    "seed {seed}: {segment} / {kpi}: {value} among all, {} alone",
-                    got[kpi]
-                );
-            }
+            let what = format!("seed {seed}: {segment} among all, then alone");
+            assert_same_row(&what, want, row(&alone, &segment), &[]);
         }
         same_tables(
             &engines,
@@ -2367,14 +2361,8 @@ fn random_projects_count_alike_on_every_engine() {
             assert_eq!(rows.len(), period["rows"].as_array().unwrap().len());
             for want in rows {
                 let segment = want["segment"].as_str().unwrap();
-                let got = row(period, segment);
-                for (kpi, value) in want.as_object().unwrap() {
-                    assert!(
-                        common::same_json_value(value, &got[kpi]),
-                        "seed {seed}: {month} {segment} / {kpi}: {value} as of {last_day}, {} in the series",
-                        got[kpi]
-                    );
-                }
+                let what = format!("seed {seed}: {segment} as of {last_day}, then in the series");
+                assert_same_row(&what, want, row(period, segment), &[]);
             }
         }
     }
